@@ -1,0 +1,46 @@
+/**
+ * Every error a caller can see is an ApiError with a machine-readable code (API.md "Errors").
+ * Anything else reaching the filter is a bug and becomes a 500 without details.
+ */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+export type ErrorCode =
+  | 'validation_failed'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'idempotency_key_reused'
+  | 'idempotency_key_in_progress'
+  | 'invalid_state'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'insufficient_funds'
+  | 'rate_limited'
+  | 'conflict'
+  | 'internal_error'
+  | 'service_unavailable';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: FieldProblem[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const validationFailed = (details: FieldProblem[]): ApiError =>
+  new ApiError(400, 'validation_failed', details.map((d) => `${d.field}: ${d.message}`).join('; '), details);
+
+export const badField = (field: string, message: string): ApiError => validationFailed([{ field, message }]);
+
+export const notFound = (what: string): ApiError => new ApiError(404, 'not_found', `${what} not found`);
+
+export const invalidState = (message: string): ApiError => new ApiError(409, 'invalid_state', message);

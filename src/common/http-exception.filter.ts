@@ -1,0 +1,55 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { ApiError, ErrorCode } from './errors';
+
+/** Maps every thrown thing to the contract's error body; stack traces never leave the process. */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('http');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const err = toApiError(exception);
+    if (err.status >= 500) this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
+    if (err.headers) for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
+    void reply
+      .status(err.status)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+  }
+}
+
+const BY_STATUS: Record<number, ErrorCode> = {
+  400: 'validation_failed',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'service_unavailable',
+};
+
+export function toApiError(exception: unknown): ApiError {
+  if (exception instanceof ApiError) return exception;
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const body = exception.getResponse();
+    const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? exception.message);
+    return new ApiError(status, BY_STATUS[status] ?? (status < 500 ? 'validation_failed' : 'internal_error'),
+      Array.isArray(message) ? message.join('; ') : String(message));
+  }
+  // Fastify's own errors (body parsing, content type, size) carry statusCode and a FST_ code.
+  const fst = exception as { statusCode?: number; code?: string; message?: string };
+  if (typeof fst?.statusCode === 'number' && fst.statusCode >= 400 && fst.statusCode < 500) {
+    const status = fst.statusCode;
+    const message =
+      status === 413 ? 'request body is too large'
+      : status === 415 ? 'Content-Type must be application/json'
+      : `body: ${fst.message ?? 'malformed request'}`;
+    return new ApiError(status, BY_STATUS[status] ?? 'validation_failed', message,
+      status === 400 ? [{ field: 'body', message: fst.message ?? 'malformed JSON' }] : undefined);
+  }
+  return new ApiError(500, 'internal_error', 'internal error');
+}

@@ -1,0 +1,42 @@
+import { isLosslessNumber } from 'lossless-json';
+
+/**
+ * Money is bigint paise end to end. The API speaks decimal strings with two fraction digits; requests may
+ * also send a JSON number with at most two decimals, which arrives here as its source text (lossless-json)
+ * so that exponent notation and numbers beyond 2^53 are refused instead of silently rounded.
+ */
+export type AmountParse = { ok: true; value: bigint } | { ok: false; message: string };
+
+const DECIMAL = /^(0|[1-9]\d*)(\.\d{1,2})?$/;
+/** Above this no amount is meaningful and JSON numbers stop being exact. */
+const MAX_MINOR = BigInt(Number.MAX_SAFE_INTEGER);
+
+export function parseAmountMinor(input: unknown): AmountParse {
+  let text: string;
+  if (typeof input === 'string') text = input;
+  else if (isLosslessNumber(input)) text = (input as { value: string }).value;
+  else if (typeof input === 'number') text = Number.isFinite(input) ? String(input) : 'NaN';
+  else return { ok: false, message: 'must be a decimal string such as "1500.00" or a number with at most two decimals' };
+  if (!DECIMAL.test(text)) {
+    return { ok: false, message: 'must be a positive decimal with at most two fraction digits, such as "1500.00" (no exponent, no sign)' };
+  }
+  const [whole, frac = ''] = text.split('.');
+  const minor = BigInt(whole) * 100n + BigInt((frac + '00').slice(0, 2));
+  if (minor > MAX_MINOR) return { ok: false, message: 'is too large' };
+  if (minor <= 0n) return { ok: false, message: 'must be greater than zero' };
+  return { ok: true, value: minor };
+}
+
+/** 150000n → "1500.00"; negative values keep their sign. */
+export function formatMinor(minor: bigint | string | number): string {
+  const v = BigInt(minor);
+  const neg = v < 0n;
+  const abs = neg ? -v : v;
+  const s = `${abs / 100n}.${(abs % 100n).toString().padStart(2, '0')}`;
+  return neg ? `-${s}` : s;
+}
+
+/** Paise → a JSON number in rupees with exactly the paise we hold (15 significant digits are exact in a double). */
+export function minorToRupeeNumber(minor: bigint): number {
+  return Number(formatMinor(minor));
+}

@@ -1,0 +1,176 @@
+import { parseAmountMinor } from '../common/money';
+
+/**
+ * The whole configuration, read once at boot from the environment (names fixed by API.md).
+ * Every problem is collected so that one start tells the operator everything that is wrong.
+ */
+export type Role = 'all' | 'api' | 'worker';
+
+export interface EnKashConfig {
+  /** Unset = the in-process simulator is started and used. */
+  baseUrl: string | null;
+  tokenUrl: string | null;
+  partnerId: string;
+  clientId: string;
+  clientSecret: string;
+  username: string;
+  password: string;
+  companyId: string;
+  cardAccountId: string;
+  encryption: boolean;
+  timeoutMs: number;
+  loadType: string;
+  transactionCode: string;
+}
+
+export interface SyncConfig {
+  concurrency: number;
+  maxAttempts: number;
+  maxAgeMs: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  leaseMs: number;
+  pollMs: number;
+  circuitFailureThreshold: number;
+  circuitOpenMs: number;
+}
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  databaseUrl: string | null;
+  dataDir: string;
+  role: Role;
+  adminApiKey: string | null;
+  maxLoadAmountMinor: bigint;
+  logLevel: string;
+  enkash: EnKashConfig;
+  sync: SyncConfig;
+}
+
+/** Credentials the simulator accepts when nothing is configured; never valid against the real EnKash. */
+export const SIMULATOR_DEFAULTS = {
+  partnerId: 'CRMXWB3ZM',
+  clientId: 'CEKEP5GSGP',
+  clientSecret: 'simulator-client-secret',
+  username: '9999999999',
+  password: 'simulator-password',
+  companyId: 'CEKEP5GSGP',
+  cardAccountId: 'CABFIPS',
+} as const;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const str = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const int = (name: string, dflt: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return dflt;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return dflt;
+    }
+    return Number(raw);
+  };
+  const url = (name: string): string | null => {
+    const raw = str(name);
+    if (raw === undefined) return null;
+    try {
+      const u = new URL(raw);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+      return raw.replace(/\/+$/, '');
+    } catch {
+      problems.push(`${name} must be an http(s) URL`);
+      return null;
+    }
+  };
+
+  const roleRaw = str('ROLE') ?? 'all';
+  if (!['all', 'api', 'worker'].includes(roleRaw)) problems.push(`ROLE must be one of all, api, worker (got "${roleRaw}")`);
+
+  const databaseUrl = str('DATABASE_URL') ?? null;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+
+  const adminApiKey = str('ADMIN_API_KEY') ?? null;
+  if (adminApiKey !== null && adminApiKey.length < 16) problems.push('ADMIN_API_KEY must be at least 16 characters');
+
+  let maxLoadAmountMinor = 20_000_000n;
+  const maxRaw = str('MAX_LOAD_AMOUNT');
+  if (maxRaw !== undefined) {
+    const parsed = parseAmountMinor(maxRaw);
+    if (!parsed.ok) problems.push(`MAX_LOAD_AMOUNT ${parsed.message}`);
+    else maxLoadAmountMinor = parsed.value;
+  }
+
+  const baseUrl = url('ENKASH_BASE_URL');
+  const tokenUrl = url('ENKASH_TOKEN_URL');
+  const useSimulator = str('ENKASH_BASE_URL') === undefined;
+  const cred = (name: string, dflt: string): string => {
+    const v = str(name);
+    if (v !== undefined) return v;
+    if (!useSimulator) problems.push(`${name} is required when ENKASH_BASE_URL is set`);
+    return dflt;
+  };
+  if (!useSimulator && str('ENKASH_TOKEN_URL') === undefined) problems.push('ENKASH_TOKEN_URL is required when ENKASH_BASE_URL is set');
+  const encryptionRaw = (str('ENKASH_ENCRYPTION') ?? 'off').toLowerCase();
+  if (!['on', 'off'].includes(encryptionRaw)) problems.push(`ENKASH_ENCRYPTION must be on or off (got "${encryptionRaw}")`);
+
+  const enkash: EnKashConfig = {
+    baseUrl,
+    tokenUrl,
+    partnerId: cred('ENKASH_PARTNER_ID', SIMULATOR_DEFAULTS.partnerId),
+    clientId: cred('ENKASH_CLIENT_ID', SIMULATOR_DEFAULTS.clientId),
+    clientSecret: cred('ENKASH_CLIENT_SECRET', SIMULATOR_DEFAULTS.clientSecret),
+    username: cred('ENKASH_USERNAME', SIMULATOR_DEFAULTS.username),
+    password: cred('ENKASH_PASSWORD', SIMULATOR_DEFAULTS.password),
+    companyId: cred('ENKASH_COMPANY_ID', SIMULATOR_DEFAULTS.companyId),
+    cardAccountId: cred('ENKASH_CARD_ACCOUNT_ID', SIMULATOR_DEFAULTS.cardAccountId),
+    encryption: encryptionRaw === 'on',
+    timeoutMs: int('ENKASH_TIMEOUT_MS', 10_000, 100, 300_000),
+    loadType: str('ENKASH_LOAD_TYPE') ?? 'LOAD_MONEY',
+    transactionCode: str('ENKASH_TRANSACTION_CODE') ?? 'PRINCIPLE',
+  };
+
+  const sync: SyncConfig = {
+    concurrency: int('SYNC_CONCURRENCY', 16, 1, 512),
+    maxAttempts: int('SYNC_MAX_ATTEMPTS', 12, 1, 1000),
+    maxAgeMs: int('SYNC_MAX_AGE_MS', 24 * 3600_000, 1000, 30 * 24 * 3600_000),
+    backoffBaseMs: int('SYNC_BACKOFF_BASE_MS', 500, 1, 3600_000),
+    backoffCapMs: int('SYNC_BACKOFF_CAP_MS', 5 * 60_000, 1, 24 * 3600_000),
+    leaseMs: int('SYNC_LEASE_MS', 30_000, 1000, 3600_000),
+    pollMs: int('SYNC_POLL_MS', 200, 10, 60_000),
+    circuitFailureThreshold: int('SYNC_CIRCUIT_THRESHOLD', 5, 1, 1000),
+    circuitOpenMs: int('SYNC_CIRCUIT_OPEN_MS', 10_000, 100, 3600_000),
+  };
+
+  const config: AppConfig = {
+    port: int('PORT', 3000, 0, 65535),
+    host: str('HOST') ?? '127.0.0.1',
+    databaseUrl,
+    dataDir: str('DATA_DIR') ?? './.data',
+    role: roleRaw as Role,
+    adminApiKey,
+    maxLoadAmountMinor,
+    logLevel: str('LOG_LEVEL') ?? 'info',
+    enkash,
+    sync,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Nest injection token for the validated configuration. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

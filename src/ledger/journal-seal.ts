@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import { EntityManager } from 'typeorm';
+
+/**
+ * Tamper evidence (DESIGN.md invariant 8). Each journal transaction's content (header and entries, in a
+ * canonical text form) is hashed, and each seal chains that hash to the previous seal:
+ *   hash(n) = SHA-256(prev_hash || content_hash || seq)
+ * Sealer and verifier both read content through contentOf(), so they cannot disagree about the form.
+ */
+export const GENESIS_HASH = Buffer.alloc(32, 0);
+
+export interface SealContentRow {
+  id: string;
+  kind: string;
+  pending_id: string | null;
+  undoes_id: string | null;
+  description: string | null;
+  metadata: Record<string, unknown>;
+  created_at_utc: string;
+  entries: Array<{ code: string; direction: string; amount: string; currency: string }>;
+}
+
+/** Reads the canonical content of the given transactions, entries in insertion order. */
+export async function loadSealContent(m: EntityManager, ids: string[]): Promise<Map<string, SealContentRow>> {
+  const rows: SealContentRow[] = await m.query(
+    `SELECT t.id, t.kind, t.pending_id, t.undoes_id, t.description, t.metadata,
+            to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_utc,
+            coalesce((SELECT json_agg(json_build_object('code', a.code, 'direction', e.direction,
+                       'amount', e.amount::text, 'currency', e.currency) ORDER BY e.id)
+                      FROM journal_entries e JOIN accounts a ON a.id = e.account_id
+                      WHERE e.transaction_id = t.id), '[]'::json) AS entries
+     FROM journal_transactions t WHERE t.id = ANY($1::uuid[])`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+function canonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  return `{${Object.keys(obj).sort().map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`).join(',')}}`;
+}
+
+export function contentHash(row: SealContentRow): Buffer {
+  const text = canonical({
+    id: row.id, kind: row.kind, pendingId: row.pending_id, undoesId: row.undoes_id, description: row.description,
+    metadata: row.metadata, createdAt: row.created_at_utc,
+    entries: row.entries.map((e) => ({ ...e, currency: e.currency.trim() })),
+  });
+  return createHash('sha256').update(text).digest();
+}
+
+export function chainHash(prev: Buffer, content: Buffer, seq: bigint): Buffer {
+  return createHash('sha256').update(prev).update(content).update(seq.toString()).digest();
+}

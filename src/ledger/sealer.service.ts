@@ -1,0 +1,74 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { inTransaction } from '../database/transaction';
+import { chainHash, contentHash, GENESIS_HASH, loadSealContent } from './journal-seal';
+
+/** Only one sealer appends at a time, in whichever instance wins this lock; writers never wait for it. */
+const SEALER_LOCK_KEY = 7_310_412_002;
+export const SEAL_BATCH = 1000;
+
+@Injectable()
+export class SealerService {
+  private readonly logger = new Logger(SealerService.name);
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  start(intervalMs = 500): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.sealPending()
+        .catch((e: unknown) => this.logger.warn(`sealing deferred: ${e instanceof Error ? e.message : String(e)}`))
+        .finally(() => (this.running = null));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** Seals everything committed and not yet sealed; returns how many transactions it sealed. */
+  async sealPending(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.sealBatch();
+      total += n;
+      if (n < SEAL_BATCH) return total;
+    }
+  }
+
+  private sealBatch(): Promise<number> {
+    return inTransaction(this.ds, async (m) => {
+      const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [SEALER_LOCK_KEY]);
+      if (!locked) return 0;
+      const queue: Array<{ transaction_id: string }> = await m.query(
+        `SELECT u.transaction_id FROM journal_unsealed u JOIN journal_transactions t ON t.id = u.transaction_id
+         ORDER BY t.created_at, t.id LIMIT $1`, [SEAL_BATCH]);
+      if (queue.length === 0) return 0;
+      const last: Array<{ seq: string; hash: Buffer }> = await m.query(`SELECT seq, hash FROM journal_seals ORDER BY seq DESC LIMIT 1`);
+      let seq = last.length ? BigInt(last[0].seq) : 0n;
+      let prev = last.length ? last[0].hash : GENESIS_HASH;
+      const content = await loadSealContent(m, queue.map((q) => q.transaction_id));
+      const seqs: string[] = [], ids: string[] = [], contents: Buffer[] = [], prevs: Buffer[] = [], hashes: Buffer[] = [];
+      for (const { transaction_id: id } of queue) {
+        seq += 1n;
+        const c = contentHash(content.get(id)!);
+        const h = chainHash(prev, c, seq);
+        seqs.push(seq.toString()); ids.push(id); contents.push(c); prevs.push(prev); hashes.push(h);
+        prev = h;
+      }
+      await m.query(
+        `INSERT INTO journal_seals (seq, transaction_id, content_hash, prev_hash, hash)
+         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bytea[], $4::bytea[], $5::bytea[])`,
+        [seqs, ids, contents, prevs, hashes]);
+      await m.query(`DELETE FROM journal_unsealed WHERE transaction_id = ANY($1::uuid[])`, [ids]);
+      return queue.length;
+    });
+  }
+}
