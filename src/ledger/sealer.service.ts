@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { inTransaction } from '../database/transaction';
@@ -9,12 +9,20 @@ const SEALER_LOCK_KEY = 7_310_412_002;
 export const SEAL_BATCH = 1000;
 
 @Injectable()
-export class SealerService {
+export class SealerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SealerService.name);
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
 
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  onApplicationBootstrap(): void {
+    this.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
 
   start(intervalMs = 500): void {
     if (this.timer) return;
@@ -53,7 +61,7 @@ export class SealerService {
       if (queue.length === 0) return 0;
       const last: Array<{ seq: string; hash: Buffer }> = await m.query(`SELECT seq, hash FROM journal_seals ORDER BY seq DESC LIMIT 1`);
       let seq = last.length ? BigInt(last[0].seq) : 0n;
-      let prev = last.length ? last[0].hash : GENESIS_HASH;
+      let prev: Buffer = last.length ? last[0].hash : GENESIS_HASH;
       const content = await loadSealContent(m, queue.map((q) => q.transaction_id));
       const seqs: string[] = [], ids: string[] = [], contents: Buffer[] = [], prevs: Buffer[] = [], hashes: Buffer[] = [];
       for (const { transaction_id: id } of queue) {

@@ -1,0 +1,41 @@
+import { Body, Controller, Get, Headers, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { AuthedRequest } from '../auth/api-key.guard';
+import { RequireScopes } from '../auth/scopes';
+import { badField } from '../common/errors';
+import { CreateCardLoadDto, IDEMPOTENCY_KEY, ListCardLoadsQuery } from './card-load.dto';
+import { CardLoadsService } from './card-loads.service';
+
+@Controller('v1/card-loads')
+export class CardLoadsController {
+  constructor(private readonly loads: CardLoadsService) {}
+
+  @Post()
+  @RequireScopes('loads:write')
+  async create(
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Body() body: CreateCardLoadDto,
+  ) {
+    if (idempotencyKey === undefined || !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw badField('Idempotency-Key', 'header is required: 1-255 characters of A-Za-z0-9_-.:');
+    }
+    const { load, replayed } = await this.loads.create(req.caller!, idempotencyKey, body, String(req.id));
+    if (replayed) void reply.header('Idempotent-Replayed', 'true');
+    void reply.status(replayed ? 200 : 201);
+    return load;
+  }
+
+  @Get()
+  @RequireScopes('loads:write', 'ledger:read')
+  list(@Query() query: ListCardLoadsQuery) {
+    return this.loads.list(query);
+  }
+
+  @Get(':id')
+  @RequireScopes('loads:write', 'ledger:read')
+  get(@Param('id') id: string) {
+    return this.loads.get(id);
+  }
+}

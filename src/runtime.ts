@@ -1,0 +1,63 @@
+import { Logger } from '@nestjs/common';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createApp, CreateAppOptions } from './app.factory';
+import { ApiKeysService } from './auth/api-keys.service';
+import { AppConfig } from './config/app-config';
+import { runMigrations } from './database/data-source';
+import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+
+export interface Runtime {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  databaseUrl: string;
+  url: string;
+  /** Printed once: the admin key generated at this start when none was configured (embedded mode only). */
+  generatedAdminKey: string | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Everything `npm start` does, in order: the database (embedded unless DATABASE_URL), migrations,
+ * the EnKash side (the in-process simulator unless ENKASH_BASE_URL), the app, the bootstrap key, the listener.
+ * close() undoes it in reverse, so the database stops last, after every request and job has drained.
+ */
+export async function startRuntime(config: AppConfig, opts: CreateAppOptions = {}): Promise<Runtime> {
+  const logger = new Logger('runtime');
+  let embedded: EmbeddedDatabase | null = null;
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (databaseUrl === null) {
+      embedded = await startEmbeddedPostgres(config.dataDir, (m) => logger.warn(m));
+      closers.push(() => embedded!.stop());
+      databaseUrl = embedded.url;
+      logger.warn(`DATABASE_URL is not set: using an embedded PostgreSQL in ${config.dataDir} on 127.0.0.1:${embedded.port}`);
+    }
+    await runMigrations(databaseUrl);
+    const enkash = await startEnKashSide(config, logger);
+    if (enkash) closers.push(enkash);
+    const app = await createApp(config, databaseUrl, opts);
+    closers.push(() => app.close());
+    const generatedAdminKey = config.adminApiKey !== null || embedded !== null
+      ? await app.get(ApiKeysService).installBootstrapKey(config.adminApiKey)
+      : null;
+    await app.listen({ port: config.port, host: config.host });
+    const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    return {
+      app, config, databaseUrl, url, generatedAdminKey,
+      close: async () => {
+        for (const close of closers.reverse()) await close().catch((e: unknown) => logger.error(String(e)));
+      },
+    };
+  } catch (e) {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Returns a closer when it started something (the in-process simulator). */
+async function startEnKashSide(config: AppConfig, logger: Logger): Promise<(() => Promise<void>) | null> {
+  if (config.enkash.baseUrl !== null) return null;
+  void logger;
+  return null;
+}

@@ -1,0 +1,79 @@
+import { Client } from 'pg';
+import { sql } from '../support/db';
+import { startTestApp, TestApp } from '../support/app';
+
+const body = { enKashCardId: 'EKCIDE0001', amount: '250.75', description: 'March allowance', metadata: { invoiceId: 'INV-1' } };
+
+describe('card-load idempotency', () => {
+  let t: TestApp;
+  let c: Client;
+  beforeAll(async () => {
+    t = await startTestApp();
+    c = await sql(t.databaseUrl);
+  });
+  afterAll(async () => {
+    await c.end();
+    await t.close();
+  });
+
+  const post = (key: string, b: unknown = body, apiKey?: string) =>
+    t.api('POST', '/v1/card-loads', { body: b, headers: { 'idempotency-key': key }, key: apiKey });
+
+  it('should replay the same load with 200 and Idempotent-Replayed for the same key and body', async () => {
+    const first = await post('seq-1', { ...body, enKashCardId: 'EKCIDE0002' });
+    expect(first.status).toBe(201);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    expect(first.body).toMatchObject({ status: 'pending', amount: '250.75', currency: 'INR', attempts: 0, companyId: 'CEKEP5GSGP', cardAccountId: 'CABFIPS' });
+    // The same body with the amount as a number is the same request.
+    const again = await post('seq-1', { ...body, enKashCardId: 'EKCIDE0002', amount: 250.75 });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+  });
+
+  it('should answer 409 idempotency_key_reused for the same key with another body', async () => {
+    expect((await post('other-body', body)).status).toBe(201);
+    const res = await post('other-body', { ...body, amount: '250.76' });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('idempotency_key_reused');
+    const { rows } = await c.query(`SELECT count(*)::int AS n FROM card_loads WHERE idempotency_key = 'other-body'`);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('should create exactly one load from 20 concurrent requests with one key', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, () => post('concurrent-1', { ...body, enKashCardId: 'EKCIDE0003' })));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.every((s) => s === 201 || s === 200 || s === 409)).toBe(true);
+    const ids = new Set(results.filter((r) => r.status < 300).map((r) => r.body.id));
+    expect(ids.size).toBe(1);
+    const { rows } = await c.query(`SELECT count(*)::int AS n FROM card_loads WHERE idempotency_key = 'concurrent-1'`);
+    expect(rows[0].n).toBe(1);
+    const entries = await c.query(`SELECT count(*)::int AS n FROM journal_entries e JOIN card_loads l ON l.journal_transaction_id = e.transaction_id
+      WHERE l.idempotency_key = 'concurrent-1'`);
+    expect(entries.rows[0].n).toBe(2);
+    const jobs = await c.query(`SELECT count(*)::int AS n FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.idempotency_key = 'concurrent-1'`);
+    expect(jobs.rows[0].n).toBe(1);
+  });
+
+  it('should scope keys per API key', async () => {
+    const created = await t.api('POST', '/v1/api-keys', { body: { name: 'billing-b', scopes: ['loads:write'] } });
+    expect(created.status).toBe(201);
+    const a = await post('shared-key', body);
+    const b = await post('shared-key', body, created.body.key);
+    expect(a.status).toBe(201);
+    expect(b.status).toBe(201);
+    expect(a.body.id).not.toBe(b.body.id);
+    expect(a.body.reference).not.toBe(b.body.reference);
+  });
+
+  it('should give every load its own reference, an outbox job and a pending transfer in one go', async () => {
+    const res = await post('shape-1', { ...body, enKashCardId: 'EKCIDE0004' });
+    const got = await t.api('GET', `/v1/card-loads/${res.body.id}`);
+    expect(got.status).toBe(200);
+    expect(got.body.events.map((e: { type: string }) => e.type)).toEqual(['created']);
+    const { rows } = await c.query(`SELECT t.kind, (SELECT count(*)::int FROM sync_jobs WHERE load_id = $1) AS jobs
+      FROM journal_transactions t WHERE t.id = $2`, [res.body.id, res.body.journalTransactionId]);
+    expect(rows).toEqual([{ kind: 'pending', jobs: 1 }]);
+  });
+});

@@ -1,0 +1,96 @@
+import { Client } from 'pg';
+import { sql } from '../support/db';
+import { startTestApp, TestApp } from '../support/app';
+
+const valid = { enKashCardId: 'EKCMB7KAEW', amount: '1500.00' };
+
+async function rowCounts(c: Client) {
+  const { rows } = await c.query(`SELECT (SELECT count(*) FROM card_loads) AS loads, (SELECT count(*) FROM journal_entries) AS entries,
+    (SELECT count(*) FROM accounts) AS accounts, (SELECT count(*) FROM sync_jobs) AS jobs, (SELECT count(*) FROM account_history) AS history`);
+  return rows[0];
+}
+
+describe('POST /v1/card-loads bad input', () => {
+  let t: TestApp;
+  let c: Client;
+  beforeAll(async () => {
+    t = await startTestApp();
+    c = await sql(t.databaseUrl);
+  });
+  afterAll(async () => {
+    await c.end();
+    await t.close();
+  });
+
+  const cases: Array<[string, { body?: unknown; raw?: string; headers?: Record<string, string>; noKey?: boolean }, number, string, string?]> = [
+    ['wrong JSON', { raw: '{"enKashCardId": "EKCMB7KAEW", "amount": ' }, 400, 'validation_failed', 'body'],
+    ['duplicate keys', { raw: '{"enKashCardId":"EKCMB7KAEW","amount":"1.00","amount":"2.00"}' }, 400, 'validation_failed', 'body'],
+    ['a JSON array', { body: [valid] }, 400, 'validation_failed'],
+    ['wrong content type', { raw: 'enKashCardId=EKCMB7KAEW&amount=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'unsupported_media_type'],
+    ['text/plain', { raw: JSON.stringify(valid), headers: { 'content-type': 'text/plain' } }, 415, 'unsupported_media_type'],
+    ['an oversized body', { body: { ...valid, description: 'x'.repeat(1_100_000) } }, 413, 'payload_too_large'],
+    ['an unknown field', { body: { ...valid, colour: 'blue' } }, 400, 'validation_failed', 'colour'],
+    ['a client-supplied status', { body: { ...valid, status: 'posted' } }, 400, 'validation_failed', 'status'],
+    ['amount with 3 decimals (string)', { body: { ...valid, amount: '1.001' } }, 400, 'validation_failed', 'amount'],
+    ['amount with 3 decimals (number)', { raw: '{"enKashCardId":"EKCMB7KAEW","amount":1.001}' }, 400, 'validation_failed', 'amount'],
+    ['zero', { body: { ...valid, amount: '0.00' } }, 400, 'validation_failed', 'amount'],
+    ['zero as number', { body: { ...valid, amount: 0 } }, 400, 'validation_failed', 'amount'],
+    ['negative', { body: { ...valid, amount: '-5.00' } }, 400, 'validation_failed', 'amount'],
+    ['negative number', { body: { ...valid, amount: -5 } }, 400, 'validation_failed', 'amount'],
+    ['exponent notation (number)', { raw: '{"enKashCardId":"EKCMB7KAEW","amount":1.5e3}' }, 400, 'validation_failed', 'amount'],
+    ['exponent notation (string)', { body: { ...valid, amount: '1.5e3' } }, 400, 'validation_failed', 'amount'],
+    ['beyond the per-load maximum', { body: { ...valid, amount: '200000.01' } }, 400, 'validation_failed', 'amount'],
+    ['a number beyond 2^53', { raw: '{"enKashCardId":"EKCMB7KAEW","amount":9007199254740993}' }, 400, 'validation_failed', 'amount'],
+    ['amount as a boolean', { body: { ...valid, amount: true } }, 400, 'validation_failed', 'amount'],
+    ['missing amount', { body: { enKashCardId: 'EKCMB7KAEW' } }, 400, 'validation_failed', 'amount'],
+    ['missing card', { body: { amount: '1.00' } }, 400, 'validation_failed', 'enKashCardId'],
+    ['an unknown currency', { body: { ...valid, currency: 'USD' } }, 400, 'validation_failed', 'currency'],
+    ['a made-up currency', { body: { ...valid, currency: 'XYZ1' } }, 400, 'validation_failed', 'currency'],
+    ['a bad card id', { body: { ...valid, enKashCardId: 'EKC<script>' } }, 400, 'validation_failed', 'enKashCardId'],
+    ['a card id as number', { body: { ...valid, enKashCardId: 12345 } }, 400, 'validation_failed', 'enKashCardId'],
+    ['a bad company id', { body: { ...valid, companyId: 'acme' } }, 400, 'validation_failed', 'companyId'],
+    ['a bad card account id', { body: { ...valid, cardAccountId: 'x y' } }, 400, 'validation_failed', 'cardAccountId'],
+    ['metadata with a number', { body: { ...valid, metadata: { a: 1 } } }, 400, 'validation_failed', 'metadata'],
+    ['metadata with 21 pairs', { body: { ...valid, metadata: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])) } }, 400, 'validation_failed', 'metadata'],
+    ['a too long description', { body: { ...valid, description: 'd'.repeat(256) } }, 400, 'validation_failed', 'description'],
+    ['a missing Idempotency-Key', { body: valid, headers: { 'idempotency-key': '' } }, 400, 'validation_failed', 'Idempotency-Key'],
+    ['a bad Idempotency-Key', { body: valid, headers: { 'idempotency-key': 'has space' } }, 400, 'validation_failed', 'Idempotency-Key'],
+    ['a too long Idempotency-Key', { body: valid, headers: { 'idempotency-key': 'k'.repeat(256) } }, 400, 'validation_failed', 'Idempotency-Key'],
+    ['a __proto__ key', { raw: '{"enKashCardId":"EKCMB7KAEW","amount":"1.00","__proto__":{"x":1}}' }, 400, 'validation_failed'],
+    ['an empty body', { raw: '' , headers: { 'content-type': 'application/json' } }, 400, 'validation_failed'],
+    ['no API key', { body: valid, noKey: true }, 401, 'unauthorized'],
+  ];
+
+  it.each(cases.map(([name, input, status, code, field]) => ({ name, input, status, code, field })))(
+    'should refuse $name with $status and write nothing', async ({ input, status, code, field }) => {
+    const before = await rowCounts(c);
+    const headers: Record<string, string> = { 'idempotency-key': `bad-${Math.random().toString(36).slice(2)}`, ...(input.headers ?? {}) };
+    if (headers['idempotency-key'] === '') delete headers['idempotency-key'];
+    if (input.raw !== undefined) headers['content-type'] ??= 'application/json';
+    const res = await t.api('POST', '/v1/card-loads', {
+      key: input.noKey ? null : undefined, body: input.body, rawBody: input.raw, headers,
+    });
+    expect(res.status).toBe(status);
+    expect(res.body.error.code).toBe(code);
+    expect(typeof res.body.error.message).toBe('string');
+    expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/); // no stack trace
+    if (field) expect(JSON.stringify(res.body.error)).toContain(field);
+    expect(await rowCounts(c)).toEqual(before);
+  });
+
+  it('should accept an amount as a number with two decimals', async () => {
+    const res = await t.api('POST', '/v1/card-loads', { body: { ...valid, amount: 1500.5 }, headers: { 'idempotency-key': 'num-ok' } });
+    expect(res.status).toBe(201);
+    expect(res.body.amount).toBe('1500.50');
+  });
+
+  it('should answer 400 for bad list filters and cursors, never 500', async () => {
+    for (const q of ['limit=0', 'limit=501', 'limit=abc', 'cursor=@@', 'cursor=eyJ4IjoxfQ', 'createdFrom=yesterday', 'status=done',
+      `cursor=${Buffer.from(JSON.stringify(['not-a-date', 'x'])).toString('base64url')}`]) {
+      const res = await t.api('GET', `/v1/card-loads?${q}`);
+      expect([q, res.status]).toEqual([q, 400]);
+    }
+    expect((await t.api('GET', '/v1/card-loads/not-a-uuid')).status).toBe(404);
+    expect((await t.api('GET', '/v1/card-loads/00000000-0000-0000-0000-000000000000')).status).toBe(404);
+  });
+});

@@ -1,0 +1,156 @@
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../../src/database/data-source';
+import { inTransaction } from '../../src/database/transaction';
+import { LedgerService } from '../../src/ledger/ledger.service';
+import { AlreadyResolvedError, InsufficientFundsError } from '../../src/ledger/ledger.errors';
+import { ChainVerifierService } from '../../src/ledger/chain-verifier.service';
+import { SealerService } from '../../src/ledger/sealer.service';
+import { createTestDatabase, sql } from '../support/db';
+import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
+
+describe(LedgerService.name, () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let ds: DataSource;
+  let c: Client;
+  const ledger = new LedgerService();
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ds = new DataSource(dataSourceOptions(db.url, 10));
+    await ds.initialize();
+    c = await sql(db.url);
+    await inTransaction(ds, (m) => ledger.ensureAccounts(m, [
+      { code: 'external:funding', currency: 'INR', normalSide: 'debit' },
+      { code: 'parent:CATEST', currency: 'INR', normalSide: 'credit', noOverdraft: true },
+      { code: 'card:EKCTEST001', currency: 'INR', normalSide: 'credit' },
+      { code: 'card:EKCTEST002', currency: 'INR', normalSide: 'credit' },
+    ]));
+  });
+  afterAll(async () => {
+    await c.end();
+    await ds.destroy();
+    await db.drop();
+  });
+
+  const fund = (amount: bigint) => inTransaction(ds, (m) => ledger.createTransfer(m, {
+    kind: 'posted', event: 'journal', description: 'funding',
+    entries: [
+      { accountCode: 'external:funding', direction: 'debit', amount, currency: 'INR' },
+      { accountCode: 'parent:CATEST', direction: 'credit', amount, currency: 'INR' },
+    ],
+  }));
+  const load = (card: string, amount: bigint) => inTransaction(ds, (m) => ledger.createTransfer(m, {
+    kind: 'pending', event: 'load_pending',
+    entries: [
+      { accountCode: 'parent:CATEST', direction: 'debit', amount, currency: 'INR' },
+      { accountCode: card, direction: 'credit', amount, currency: 'INR' },
+    ],
+  }));
+
+  it('should refuse a load beyond a noOverdraft parent with insufficient_funds and leave nothing behind', async () => {
+    await fund(10_000n);
+    await load('card:EKCTEST001', 6_000n);
+    const before = await c.query(`SELECT count(*)::int AS n FROM journal_transactions`);
+    await expect(load('card:EKCTEST002', 4_001n)).rejects.toBeInstanceOf(InsufficientFundsError);
+    const after = await c.query(`SELECT count(*)::int AS n FROM journal_transactions`);
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+    await load('card:EKCTEST002', 4_000n); // exactly the available balance is fine
+    expectNoViolations(await ledgerViolations(c));
+  });
+
+  it('should resolve a pending transfer at most once, even when 10 resolvers race', async () => {
+    await fund(5_000n);
+    const pending = await load('card:EKCTEST001', 5_000n);
+    const attempts = await Promise.allSettled(Array.from({ length: 10 }, (_, i) =>
+      inTransaction(ds, (m) => (i % 2 ? ledger.postPending(m, pending.id, 'load_posted', null) : ledger.voidPending(m, pending.id, 'load_reversed', null)))));
+    expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+    for (const a of attempts) if (a.status === 'rejected') expect(a.reason).toBeInstanceOf(AlreadyResolvedError);
+    expectNoViolations(await ledgerViolations(c));
+  });
+
+  it('should undo a posted transfer with an opposite posted transfer, and only once', async () => {
+    await fund(1_000n);
+    const pending = await load('card:EKCTEST002', 1_000n);
+    const posted = await inTransaction(ds, (m) => ledger.postPending(m, pending.id, 'load_posted', null));
+    const undo = await inTransaction(ds, (m) => ledger.undoPosted(m, posted.id, 'load_undone', null, 'operator decision'));
+    expect(undo.entries.map((e) => e.direction)).toEqual(['credit', 'debit']);
+    await expect(inTransaction(ds, (m) => ledger.undoPosted(m, posted.id, 'load_undone', null, 'again'))).rejects.toThrow(/already undone/);
+    expectNoViolations(await ledgerViolations(c));
+  });
+
+  it('should let the database refuse an unbalanced transaction written by hand', async () => {
+    const acc = await c.query(`SELECT id FROM accounts WHERE code = 'card:EKCTEST001'`);
+    await c.query('BEGIN');
+    await c.query(`INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000001', 'posted')`);
+    await c.query(`INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
+                   VALUES ('00000000-0000-4000-8000-000000000001', $1, 'debit', 100, 'INR')`, [acc.rows[0].id]);
+    await expect(c.query('COMMIT')).rejects.toThrow(/at least two|does not balance/);
+  });
+
+  it('should let the database refuse zero, negative and mismatched-currency entries', async () => {
+    const acc = await c.query(`SELECT id FROM accounts WHERE code IN ('card:EKCTEST001', 'card:EKCTEST002') ORDER BY id`);
+    for (const amount of [0, -5]) {
+      await c.query('BEGIN');
+      await c.query(`INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000002', 'posted')`);
+      await expect(c.query(`INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
+        VALUES ('00000000-0000-4000-8000-000000000002', $1, 'debit', $2, 'INR')`, [acc.rows[0].id, amount])).rejects.toThrow(/check constraint/);
+      await c.query('ROLLBACK');
+    }
+    await c.query('BEGIN');
+    await c.query(`INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000003', 'posted')`);
+    await c.query(`INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency) VALUES
+      ('00000000-0000-4000-8000-000000000003', $1, 'debit', 100, 'USD'), ('00000000-0000-4000-8000-000000000003', $2, 'credit', 100, 'USD')`,
+      [acc.rows[0].id, acc.rows[1].id]);
+    await expect(c.query('COMMIT')).rejects.toThrow(/currency/);
+  });
+
+  it('should refuse UPDATE, DELETE and TRUNCATE on entries, history, transactions and seals', async () => {
+    await new SealerService(ds).sealPending();
+    for (const table of ['journal_entries', 'account_history', 'journal_transactions', 'journal_seals']) {
+      await expect(c.query(`UPDATE ${table} SET ${table === 'account_history' ? 'event' : table === 'journal_seals' ? 'sealed_at' : 'created_at'} = ${table === 'account_history' ? "'journal'" : 'now()'}`))
+        .rejects.toThrow(/append-only/);
+      await expect(c.query(`DELETE FROM ${table}`)).rejects.toThrow(/append-only/);
+      await expect(c.query(`TRUNCATE ${table} CASCADE`)).rejects.toThrow(/append-only/);
+    }
+    await expect(c.query(`UPDATE account_history SET posted_credits = posted_credits + 1`)).rejects.toThrow(/append-only/);
+  });
+
+  it('should refuse a history row that does not continue the previous one', async () => {
+    const acc = await c.query(`SELECT id, history_seq FROM accounts WHERE code = 'card:EKCTEST001'`);
+    await expect(c.query(`INSERT INTO account_history (account_id, seq, event, d_posted_credits, pending_debits, pending_credits, posted_debits, posted_credits)
+      VALUES ($1, $2, 'journal', 5, 0, 0, 0, 999999)`, [acc.rows[0].id, Number(acc.rows[0].history_seq) + 1])).rejects.toThrow(/does not continue/);
+    await expect(c.query(`INSERT INTO account_history (account_id, seq, event, pending_debits, pending_credits, posted_debits, posted_credits)
+      VALUES ($1, $2, 'journal', 0, 0, 0, 0)`, [acc.rows[0].id, Number(acc.rows[0].history_seq) + 5])).rejects.toThrow(/does not continue/);
+  });
+
+  it('should seal every transaction into a chain that verifies, and name the one a superuser edited', async () => {
+    const sealer = new SealerService(ds);
+    const verifier = new ChainVerifierService(ds);
+    await load('card:EKCTEST001', 1n);
+    await sealer.sealPending();
+    const ok = await verifier.verify(7); // small batches exercise the paging of the walk
+    expect(ok).toMatchObject({ ok: true, unsealedTransactions: 0 });
+    const total = await c.query(`SELECT count(*)::int AS n FROM journal_transactions`);
+    expect(ok.checkedTransactions).toBe(total.rows[0].n);
+
+    const victim = await c.query(`SELECT s.transaction_id, s.seq FROM journal_seals s ORDER BY seq LIMIT 1 OFFSET 3`);
+    await c.query(`SET session_replication_role = replica`); // a superuser bypassing the triggers
+    await c.query(`UPDATE journal_entries SET amount = amount + 100 WHERE transaction_id = $1`, [victim.rows[0].transaction_id]);
+    await c.query(`SET session_replication_role = origin`);
+    const broken = await verifier.verify();
+    expect(broken).toMatchObject({ ok: false, brokenAt: victim.rows[0].transaction_id, seq: Number(victim.rows[0].seq) });
+  });
+
+  it('should seal concurrently written transactions without losing or duplicating any', async () => {
+    const sealers = [new SealerService(ds), new SealerService(ds)];
+    await Promise.all([
+      ...Array.from({ length: 30 }, () => fund(10n)),
+      ...sealers.map((s) => s.sealPending()),
+    ]);
+    await sealers[0].sealPending();
+    const { rows } = await c.query(`SELECT (SELECT count(*) FROM journal_transactions)::int AS txs, (SELECT count(*) FROM journal_seals)::int AS seals,
+      (SELECT count(*) FROM journal_unsealed)::int AS unsealed, (SELECT max(seq) FROM journal_seals)::int AS maxseq`);
+    expect(rows[0]).toEqual({ txs: rows[0].seals, seals: rows[0].txs, unsealed: 0, maxseq: rows[0].txs });
+  });
+});

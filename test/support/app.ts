@@ -1,0 +1,69 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
+import { createApp } from '../../src/app.factory';
+import { ApiKeysService } from '../../src/auth/api-keys.service';
+import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { createTestDatabase } from './db';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  url: string;
+  databaseUrl: string;
+  ds: DataSource;
+  config: AppConfig;
+  api: (method: string, path: string, opts?: ApiOptions) => Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+export interface ApiOptions {
+  key?: string | null;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test convenience
+  text: string;
+}
+
+/** The real app on a real database from the migrations, over real HTTP on a free port. */
+export async function startTestApp(env: Record<string, string> = {}, databaseUrl?: string): Promise<TestApp> {
+  const db = databaseUrl ? null : await createTestDatabase();
+  const url = databaseUrl ?? db!.url;
+  const config = loadConfig({ ADMIN_API_KEY: ADMIN_KEY, PORT: '0', ...env });
+  const app = await createApp(config, url, { logger: ['error'] });
+  await app.get(ApiKeysService).installBootstrapKey(ADMIN_KEY);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const api = async (method: string, path: string, opts: ApiOptions = {}): Promise<ApiResponse> => {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    const key = opts.key === undefined ? ADMIN_KEY : opts.key;
+    if (key !== null) headers.authorization = `Bearer ${key}`;
+    let body: string | undefined = opts.rawBody;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(`${base}${path}`, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, headers: res.headers, body: parsed, text };
+  };
+  return {
+    app, url: base, databaseUrl: url, ds: app.get(DataSource), config, api,
+    close: async () => {
+      await app.close();
+      await db?.drop();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { runMigrations } from '../../src/database/data-source';
+
+export function serverUrl(): string {
+  const url = process.env.CARD_LEDGER_TEST_SERVER_URL;
+  if (!url) throw new Error('CARD_LEDGER_TEST_SERVER_URL is unset: run the tests through jest (global setup)');
+  return url;
+}
+
+export function databaseUrl(name: string): string {
+  const u = new URL(serverUrl());
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** A fresh database with every migration applied, for one test file. */
+export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const name = `cl_test_${randomBytes(6).toString('hex')}`;
+  const admin = new Client({ connectionString: serverUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = databaseUrl(name);
+  await runMigrations(url);
+  return {
+    url,
+    name,
+    drop: async () => {
+      const c = new Client({ connectionString: serverUrl() });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** A direct connection for assertions on rows (and, as superuser, for tampering in tests). */
+export async function sql(url: string): Promise<Client> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  return c;
+}
