@@ -1,0 +1,72 @@
+import { Logger, LoggerService } from '@nestjs/common';
+import { format } from 'node:util';
+import { EnKashConfig, SIMULATOR_DEFAULTS } from '../../src/config/app-config';
+import { EnKashClient, EnKashClientOptions } from '../../src/enkash/enkash.client';
+import { RunningSimulator, SimulatorOptions, startEnKashSimulator } from '../../src/enkash-simulator/simulator';
+
+/** Shared by the EnKash suites: a simulator on a free port, a client pointed at it, captured logs. */
+
+export const CARD = 'EKCMB7KAEW';
+export const OTHER_CARD = 'EKCZZ9XQ41';
+
+/** Short everything: client deadline 300 ms, simulator hangs 1.5 s, so timeouts cost little. */
+export function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  return startEnKashSimulator({ port: 0, hangMs: 1500, ...options });
+}
+
+export function clientConfig(sim: RunningSimulator, overrides: Partial<EnKashConfig> = {}): EnKashConfig {
+  return {
+    ...SIMULATOR_DEFAULTS,
+    baseUrl: sim.url,
+    tokenUrl: `${sim.url}/oauth/token`,
+    encryption: false,
+    timeoutMs: 300,
+    loadType: 'LOAD_MONEY',
+    transactionCode: 'PRINCIPLE',
+    ...overrides,
+  };
+}
+
+/** Clients made here are closed by closeClients() so no keep-alive socket holds Jest open. */
+const clients: EnKashClient[] = [];
+export function makeClient(sim: RunningSimulator, overrides: Partial<EnKashConfig> = {}, options?: EnKashClientOptions): EnKashClient {
+  const client = new EnKashClient(clientConfig(sim, overrides), undefined, options);
+  clients.push(client);
+  return client;
+}
+export function closeClients(): void {
+  for (const c of clients.splice(0)) c.close();
+}
+
+let seq = 0;
+export const newReference = (): string => `REF${process.pid}T${Date.now().toString(36)}N${++seq}`.toUpperCase();
+
+/** Every line any Nest Logger writes, at every level. */
+export class LogCapture implements LoggerService {
+  readonly lines: string[] = [];
+  private push(level: string, message: unknown, params: unknown[]): void {
+    this.lines.push(`${level} ${format(message, ...params)}`);
+  }
+  log(m: unknown, ...p: unknown[]) { this.push('log', m, p); }
+  error(m: unknown, ...p: unknown[]) { this.push('error', m, p); }
+  warn(m: unknown, ...p: unknown[]) { this.push('warn', m, p); }
+  debug(m: unknown, ...p: unknown[]) { this.push('debug', m, p); }
+  verbose(m: unknown, ...p: unknown[]) { this.push('verbose', m, p); }
+  fatal(m: unknown, ...p: unknown[]) { this.push('fatal', m, p); }
+}
+
+export function captureLogs(): LogCapture {
+  const capture = new LogCapture();
+  Logger.overrideLogger(capture);
+  return capture;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The admin API over real HTTP, as a developer would drive it with curl. */
+export async function admin(sim: RunningSimulator, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${sim.url}/__admin${path}`, {
+    method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
