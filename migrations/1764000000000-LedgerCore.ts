@@ -276,17 +276,24 @@ CREATE TRIGGER load_events_no_truncate BEFORE TRUNCATE ON load_events
 
 -- The outbox: one job per load, written in the intake transaction. Leases use DB time.
 CREATE TABLE sync_jobs (
-  load_id          uuid PRIMARY KEY REFERENCES card_loads(id),
-  due_at           timestamptz NOT NULL DEFAULT clock_timestamp(),
-  attempts         int NOT NULL DEFAULT 0,
-  -- true once an attempt ended with an unknown outcome: the next try must look the reference up first.
-  needs_lookup     boolean NOT NULL DEFAULT false,
-  lease_owner      text,
-  lease_expires_at timestamptz,
-  last_outcome     text,
-  last_error       text,
-  created_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
-  updated_at       timestamptz NOT NULL DEFAULT clock_timestamp()
+  load_id           uuid PRIMARY KEY REFERENCES card_loads(id),
+  due_at            timestamptz NOT NULL DEFAULT clock_timestamp(),
+  -- Attempts in the current retry budget (reset when an operator re-queues a load in review).
+  attempts          int NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  budget_started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  -- true once a send may have happened (set at every claim): the next try looks the reference up first.
+  needs_lookup      boolean NOT NULL DEFAULT false,
+  -- A lookup only means "absent" after EnKash had time to show the last possible send (visibility lag).
+  lookup_after      timestamptz,
+  -- An outcome we could not classify as definite was seen: a later rejection is trusted only after a lookup.
+  unknown_seen      boolean NOT NULL DEFAULT false,
+  -- A rejection waiting for a lookup to confirm the reference absent before the load is reversed.
+  pending_rejection text,
+  lease_owner       text,
+  lease_expires_at  timestamptz,
+  last_outcome      text,
+  created_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_at        timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX sync_jobs_due ON sync_jobs (due_at);
 `);

@@ -7,6 +7,9 @@ import { APP_CONFIG, AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source';
 import { HealthModule } from './health/health.module';
 import { LedgerModule } from './ledger/ledger.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { SettlementModule } from './sync/settlement.module';
+import { SyncWorkerModule } from './sync/sync-worker.module';
 
 @Global()
 @Module({})
@@ -26,9 +29,12 @@ export class AppModule {
         TypeOrmModule.forRoot(dataSourceOptions(databaseUrl)),
         HealthModule,
         AuthModule,
+        MetricsModule,
         LedgerModule,
         CardLoadsModule,
         CardsModule,
+        SettlementModule,
+        ...(config.enkash.baseUrl !== null ? [SyncWorkerModule.register(config.enkash)] : []),
       ],
     };
   }

@@ -5,6 +5,7 @@ import { ApiKeysService } from './auth/api-keys.service';
 import { AppConfig } from './config/app-config';
 import { runMigrations } from './database/data-source';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+import { startEnKashSimulator } from './enkash-simulator/simulator';
 
 export interface Runtime {
   app: NestFastifyApplication;
@@ -21,8 +22,9 @@ export interface Runtime {
  * the EnKash side (the in-process simulator unless ENKASH_BASE_URL), the app, the bootstrap key, the listener.
  * close() undoes it in reverse, so the database stops last, after every request and job has drained.
  */
-export async function startRuntime(config: AppConfig, opts: CreateAppOptions = {}): Promise<Runtime> {
+export async function startRuntime(given: AppConfig, opts: CreateAppOptions = {}): Promise<Runtime> {
   const logger = new Logger('runtime');
+  let config = given;
   let embedded: EmbeddedDatabase | null = null;
   const closers: Array<() => Promise<void>> = [];
   try {
@@ -35,7 +37,8 @@ export async function startRuntime(config: AppConfig, opts: CreateAppOptions = {
     }
     await runMigrations(databaseUrl);
     const enkash = await startEnKashSide(config, logger);
-    if (enkash) closers.push(enkash);
+    if (enkash.close) closers.push(enkash.close);
+    config = enkash.config;
     const app = await createApp(config, databaseUrl, opts);
     closers.push(() => app.close());
     const generatedAdminKey = config.adminApiKey !== null || embedded !== null
@@ -55,9 +58,16 @@ export async function startRuntime(config: AppConfig, opts: CreateAppOptions = {
   }
 }
 
-/** Returns a closer when it started something (the in-process simulator). */
-async function startEnKashSide(config: AppConfig, logger: Logger): Promise<(() => Promise<void>) | null> {
-  if (config.enkash.baseUrl !== null) return null;
-  void logger;
-  return null;
+/**
+ * With no ENKASH_BASE_URL the service meets the EnKash simulator, started in-process on a free port with
+ * the same credentials the client uses, and says so loudly: no real money can move in this mode.
+ */
+async function startEnKashSide(config: AppConfig, logger: Logger): Promise<{ config: AppConfig; close: (() => Promise<void>) | null }> {
+  if (config.enkash.baseUrl !== null || config.role === 'api') return { config, close: null };
+  const sim = await startEnKashSimulator({ port: 0, encryption: config.enkash.encryption, credentials: { ...config.enkash } });
+  logger.warn(`ENKASH_BASE_URL is not set: loads go to the in-process EnKash SIMULATOR at ${sim.url} (no real money moves)`);
+  return {
+    config: { ...config, enkash: { ...config.enkash, baseUrl: sim.url, tokenUrl: `${sim.url}/oauth/token` } },
+    close: () => sim.close(),
+  };
 }

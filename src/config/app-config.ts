@@ -33,6 +33,8 @@ export interface SyncConfig {
   pollMs: number;
   circuitFailureThreshold: number;
   circuitOpenMs: number;
+  /** How long after a possible send a lookup's "absent" is believed (EnKash's visibility lag, unknown). */
+  lookupGraceMs: number;
 }
 
 export interface AppConfig {
@@ -154,6 +156,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     pollMs: int('SYNC_POLL_MS', 200, 10, 60_000),
     circuitFailureThreshold: int('SYNC_CIRCUIT_THRESHOLD', 5, 1, 1000),
     circuitOpenMs: int('SYNC_CIRCUIT_OPEN_MS', 10_000, 100, 3600_000),
+    lookupGraceMs: int('SYNC_LOOKUP_GRACE_MS', 30_000, 0, 24 * 3600_000),
   };
 
   const config: AppConfig = {

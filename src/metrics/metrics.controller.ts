@@ -1,0 +1,34 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Public } from '../auth/scopes';
+import { MetricsService } from './metrics.service';
+
+type PgPool = { totalCount: number; idleCount: number; waitingCount: number };
+
+@Controller('metrics')
+@Public()
+export class MetricsController {
+  constructor(private readonly metrics: MetricsService, @InjectDataSource() private readonly ds: DataSource) {}
+
+  /** Gauges read from the database are refreshed on scrape, so they cost nothing between scrapes. */
+  @Get()
+  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+  async scrape(): Promise<string> {
+    const rows: Array<{ status: string; n: number }> = await this.ds.query(`SELECT status, count(*)::int AS n FROM card_loads GROUP BY status`);
+    for (const s of ['pending', 'posted', 'reversed', 'needs_review']) {
+      this.metrics.loadsByStatus.set({ status: s }, rows.find((r) => r.status === s)?.n ?? 0);
+    }
+    const [lag] = await this.ds.query(
+      `SELECT coalesce(extract(epoch FROM clock_timestamp() - min(l.created_at)), 0)::float AS s
+       FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.status = 'pending'`);
+    this.metrics.syncLag.set(Number(lag.s));
+    const pool = (this.ds.driver as unknown as { master?: PgPool }).master;
+    if (pool) {
+      this.metrics.dbPool.set({ state: 'total' }, pool.totalCount);
+      this.metrics.dbPool.set({ state: 'idle' }, pool.idleCount);
+      this.metrics.dbPool.set({ state: 'waiting' }, pool.waitingCount);
+    }
+    return this.metrics.registry.metrics();
+  }
+}

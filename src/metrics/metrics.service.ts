@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * One registry per app instance (tests run several apps in one process). Series names are the ones
+ * API.md promises: loads by status, sync attempts by outcome, sync lag, EnKash latency, circuit state, DB pool.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly syncAttempts = new Counter({
+    name: 'card_ledger_sync_attempts_total', help: 'EnKash calls made by the sync worker, by call and outcome',
+    labelNames: ['call', 'outcome'] as const, registers: [this.registry],
+  });
+
+  readonly settlements = new Counter({
+    name: 'card_ledger_settlements_total', help: 'Loads leaving pending, by final status',
+    labelNames: ['status'] as const, registers: [this.registry],
+  });
+
+  readonly enkashLatency = new Histogram({
+    name: 'card_ledger_enkash_latency_seconds', help: 'EnKash call latency', labelNames: ['call'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry],
+  });
+
+  /** 0 closed, 1 half-open, 2 open. An alert on `> 0` catches a misconfigured or unreachable EnKash. */
+  readonly circuitState = new Gauge({
+    name: 'card_ledger_enkash_circuit_state', help: 'EnKash circuit breaker: 0 closed, 1 half-open, 2 open', registers: [this.registry],
+  });
+
+  readonly systemicFailures = new Counter({
+    name: 'card_ledger_enkash_systemic_failures_total', help: 'EnKash failures that would hit every load (auth, config, encryption)',
+    registers: [this.registry],
+  });
+
+  readonly loadsByStatus = new Gauge({
+    name: 'card_ledger_loads', help: 'Card loads by status', labelNames: ['status'] as const, registers: [this.registry],
+  });
+
+  readonly syncLag = new Gauge({
+    name: 'card_ledger_sync_lag_seconds', help: 'Age of the oldest load still waiting to be settled', registers: [this.registry],
+  });
+
+  readonly dbPool = new Gauge({
+    name: 'card_ledger_db_pool_connections', help: 'Database pool connections by state', labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,49 @@
+import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { IsString, Matches, MaxLength } from 'class-validator';
+import type { AuthedRequest } from '../auth/api-key.guard';
+import { RequireScopes } from '../auth/scopes';
+import { notFound } from '../common/errors';
+import { CardLoadsService } from '../card-loads/card-loads.service';
+import { ResolveCardLoadDto } from '../card-loads/card-load.dto';
+import { SettlementService } from './settlement.service';
+
+export class ReasonDto {
+  @IsString() @MaxLength(1000) @Matches(/\S/, { message: 'must not be empty' })
+  reason: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Operator paths over the review queue; every decision keeps its reason and the key's name in the load's events. */
+@Controller('v1/card-loads')
+@RequireScopes('ops:write')
+export class OperatorController {
+  constructor(private readonly settlement: SettlementService, private readonly loads: CardLoadsService) {}
+
+  @Post(':id/resolve')
+  @HttpCode(200)
+  async resolve(@Param('id') id: string, @Body() body: ResolveCardLoadDto, @Req() req: AuthedRequest) {
+    if (!UUID.test(id)) throw notFound(`card load ${id}`);
+    await this.settlement.settle(id, body.outcome, {
+      reason: `resolved by operator: ${body.reason}`, actor: req.caller!.name, requireReview: true, requestId: String(req.id),
+    });
+    return this.loads.get(id);
+  }
+
+  /** Another lookup (and, if EnKash shows nothing after the grace, a re-send with the same reference). */
+  @Post(':id/requeue')
+  @HttpCode(200)
+  async requeue(@Param('id') id: string, @Req() req: AuthedRequest) {
+    if (!UUID.test(id)) throw notFound(`card load ${id}`);
+    await this.settlement.requeue(id, req.caller!.name);
+    return this.loads.get(id);
+  }
+
+  @Post(':id/undo')
+  @HttpCode(200)
+  async undo(@Param('id') id: string, @Body() body: ReasonDto, @Req() req: AuthedRequest) {
+    if (!UUID.test(id)) throw notFound(`card load ${id}`);
+    await this.settlement.undo(id, body.reason, req.caller!.name);
+    return this.loads.get(id);
+  }
+}
