@@ -287,6 +287,8 @@ CREATE TABLE sync_jobs (
   lookup_after      timestamptz,
   -- An outcome we could not classify as definite was seen: a later rejection is trusted only after a lookup.
   unknown_seen      boolean NOT NULL DEFAULT false,
+  -- When the first unknown outcome was seen: a held rejection is trusted only long after it (lag is unknown).
+  first_unknown_at  timestamptz,
   -- A rejection waiting for a lookup to confirm the reference absent before the load is reversed.
   pending_rejection text,
   lease_owner       text,

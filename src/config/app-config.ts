@@ -35,6 +35,8 @@ export interface SyncConfig {
   circuitOpenMs: number;
   /** How long after a possible send a lookup's "absent" is believed (EnKash's visibility lag, unknown). */
   lookupGraceMs: number;
+  /** A rejection that followed an unknown outcome reverses a load only this long after the first unknown outcome. */
+  rejectionConfirmMs: number;
 }
 
 export interface AppConfig {
@@ -157,6 +159,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     circuitFailureThreshold: int('SYNC_CIRCUIT_THRESHOLD', 5, 1, 1000),
     circuitOpenMs: int('SYNC_CIRCUIT_OPEN_MS', 10_000, 100, 3600_000),
     lookupGraceMs: int('SYNC_LOOKUP_GRACE_MS', 30_000, 0, 24 * 3600_000),
+    rejectionConfirmMs: int('SYNC_REJECTION_CONFIRM_MS', 10 * 60_000, 0, 7 * 24 * 3600_000),
   };
 
   const config: AppConfig = {

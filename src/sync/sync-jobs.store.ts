@@ -22,6 +22,8 @@ export interface ClaimedJob {
   lookupAfterMs: number;
   unknownSeen: boolean;
   pendingRejection: string | null;
+  /** A held rejection may be trusted: the first unknown outcome is older than the confirmation window. */
+  rejectionConfirmable: boolean;
   requestId: string | null;
   /** Monotonic time of the claim, to stop work well before the lease runs out. */
   claimedAtMono: number;
@@ -56,7 +58,7 @@ export class SyncJobsStore {
    * other) and marks them "a send may happen" before anything is sent, so a crash after this point can
    * only lead to a lookup, never to a blind re-send.
    */
-  async claim(owner: string, limit: number, leaseMs: number, lookupGraceMs: number): Promise<ClaimedJob[]> {
+  async claim(owner: string, limit: number, leaseMs: number, lookupGraceMs: number, rejectionConfirmMs: number): Promise<ClaimedJob[]> {
     // UPDATE ... RETURNING comes back from TypeORM as [rows, affectedCount].
     const [rows]: [Array<Record<string, unknown>>, number] = await this.ds.query(
       `WITH due AS (
@@ -78,8 +80,9 @@ export class SyncJobsStore {
          (due.was_lookup_after IS NULL OR due.was_lookup_after <= clock_timestamp()) AS lookup_ready,
          greatest(0, extract(epoch FROM (coalesce(due.was_lookup_after, clock_timestamp()) - clock_timestamp())) * 1000)::float AS lookup_after_ms,
          (extract(epoch FROM clock_timestamp() - j.budget_started_at) * 1000)::float AS budget_age_ms,
+         (j.first_unknown_at IS NULL OR j.first_unknown_at <= clock_timestamp() - make_interval(secs => $5::float / 1000)) AS rejection_confirmable,
          l.reference, l.en_kash_card_id, l.company_id, l.card_account_id, l.amount, l.description, l.remarks, l.status, l.request_id`,
-      [owner, limit, leaseMs, lookupGraceMs]);
+      [owner, limit, leaseMs, lookupGraceMs, rejectionConfirmMs]);
     const claimedAtMono = performance.now();
     return rows.map((r) => ({
       loadId: String(r.load_id), reference: String(r.reference), enKashCardId: String(r.en_kash_card_id),
@@ -88,6 +91,7 @@ export class SyncJobsStore {
       loadStatus: r.status as ClaimedJob['loadStatus'], attempts: Number(r.attempts), budgetAgeMs: Number(r.budget_age_ms),
       wasNeedsLookup: Boolean(r.was_lookup), lookupReady: Boolean(r.lookup_ready), lookupAfterMs: Number(r.lookup_after_ms),
       unknownSeen: Boolean(r.unknown_seen), pendingRejection: (r.pending_rejection as string | null) ?? null,
+      rejectionConfirmable: Boolean(r.rejection_confirmable),
       requestId: (r.request_id as string | null) ?? null, claimedAtMono,
     }));
   }
@@ -100,6 +104,7 @@ export class SyncJobsStore {
          attempts = attempts + $4, needs_lookup = $5,
          lookup_after = CASE WHEN $6::float IS NULL THEN lookup_after ELSE clock_timestamp() + make_interval(secs => $6::float / 1000) END,
          unknown_seen = $7, pending_rejection = $8, last_outcome = $9,
+         first_unknown_at = CASE WHEN $7 THEN coalesce(first_unknown_at, clock_timestamp()) ELSE first_unknown_at END,
          lease_owner = NULL, lease_expires_at = NULL, updated_at = clock_timestamp()
        WHERE load_id = $1 AND lease_owner = $2`,
       [job.loadId, owner, r.delayMs, r.countAttempt ? 1 : 0, r.needsLookup, r.lookupGraceMs, r.unknownSeen, r.pendingRejection,

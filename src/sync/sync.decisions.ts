@@ -9,7 +9,9 @@ export type Decision =
   | { action: 'post'; reason: string }
   | { action: 'reverse'; reason: string }
   | { action: 'send' }
-  | { action: 'retry'; needsLookup: boolean; unknownSeen: boolean; pendingRejection: string | null; afterLookupGrace: boolean; reason: string };
+  | { action: 'retry'; needsLookup: boolean; unknownSeen: boolean; pendingRejection: string | null; afterLookupGrace: boolean; reason: string;
+      /** Waiting out the rejection window is not a failure: it does not use up the attempt budget (the age budget still holds). */
+      waiting?: true };
 
 export function attemptOf(type: AttemptRecord['type'], o: EnKashOutcome<unknown>): AttemptRecord {
   return {
@@ -35,8 +37,13 @@ export function decideAfterLookup(job: ClaimedJob, o: EnKashOutcome<EnKashLookup
     return { action: 'retry', needsLookup: true, unknownSeen: true, pendingRejection: job.pendingRejection, afterLookupGrace: false,
       reason: 'EnKash shows the reference in a state we cannot read' };
   }
-  // Absent (or only failed attempts): EnKash did not apply it.
-  if (job.pendingRejection !== null) return { action: 'reverse', reason: `rejected by EnKash (confirmed absent by lookup): ${job.pendingRejection}` };
+  // Absent (or only failed attempts): EnKash did not apply it, as far as it shows yet.
+  if (job.pendingRejection !== null) {
+    // EnKash's visibility lag is unknown: a reversal is final, so "absent" must hold long after the first doubt.
+    if (job.rejectionConfirmable) return { action: 'reverse', reason: `rejected by EnKash (confirmed absent by lookup): ${job.pendingRejection}` };
+    return { action: 'retry', needsLookup: true, unknownSeen: true, pendingRejection: job.pendingRejection, afterLookupGrace: true,
+      reason: 'rejection held: the reference is absent so far, confirming again later', waiting: true };
+  }
   return { action: 'send' };
 }
 

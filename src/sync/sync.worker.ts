@@ -92,7 +92,7 @@ export class SyncWorker implements OnApplicationBootstrap, OnApplicationShutdown
       let claimed: ClaimedJob[] = [];
       try {
         claimed = await this.jobs.claim(this.owner, this.breaker.state === CircuitState.HalfOpen ? 1 : free, this.leaseMs,
-          this.config.sync.lookupGraceMs);
+          this.config.sync.lookupGraceMs, this.config.sync.rejectionConfirmMs);
       } catch (e) {
         // The database is restarting or unreachable: the pool reconnects; nothing was claimed.
         this.logger.warn(`claim failed, retrying: ${e instanceof Error ? e.message : String(e)}`);
@@ -163,7 +163,7 @@ export class SyncWorker implements OnApplicationBootstrap, OnApplicationShutdown
     }
     if (d.action === 'send') throw new Error('unreachable: send is handled by process()');
     const s = this.config.sync;
-    if (job.attempts + 1 >= s.maxAttempts || job.budgetAgeMs >= s.maxAgeMs) {
+    if ((!d.waiting && job.attempts + 1 >= s.maxAttempts) || job.budgetAgeMs >= s.maxAgeMs) {
       await this.settlement.markNeedsReview(job, `retry budget exhausted after ${job.attempts + 1} attempts; last: ${d.reason}`, attempt);
       return;
     }
@@ -174,7 +174,7 @@ export class SyncWorker implements OnApplicationBootstrap, OnApplicationShutdown
       lookupGraceMs: d.afterLookupGrace ? s.lookupGraceMs : null,
       unknownSeen: d.unknownSeen,
       pendingRejection: d.pendingRejection,
-      countAttempt: true,
+      countAttempt: !d.waiting,
     }, attempt));
   }
 }

@@ -1,0 +1,64 @@
+import { SIMULATOR_DEFAULTS } from '../../src/config/app-config';
+import { RunningSimulator, SimulatorOptions, startEnKashSimulator } from '../../src/enkash-simulator/simulator';
+import { startTestApp, TestApp } from '../support/app';
+
+/** Short timings so every fault costs well under a second: client deadline 400 ms, grace 150 ms. */
+export const FAST_SYNC_ENV = {
+  ENKASH_TIMEOUT_MS: '400',
+  SYNC_POLL_MS: '20',
+  SYNC_LOOKUP_GRACE_MS: '150',
+  SYNC_REJECTION_CONFIRM_MS: '1500',
+  SYNC_BACKOFF_BASE_MS: '20',
+  SYNC_BACKOFF_CAP_MS: '200',
+  SYNC_LEASE_MS: '1000',
+  SYNC_MAX_ATTEMPTS: '12',
+  SYNC_CIRCUIT_THRESHOLD: '50',
+  SYNC_CIRCUIT_OPEN_MS: '300',
+  SYNC_CONCURRENCY: '16',
+};
+
+export function enkashEnv(sim: RunningSimulator): Record<string, string> {
+  return {
+    ENKASH_BASE_URL: sim.url,
+    ENKASH_TOKEN_URL: `${sim.url}/oauth/token`,
+    ENKASH_PARTNER_ID: SIMULATOR_DEFAULTS.partnerId,
+    ENKASH_CLIENT_ID: SIMULATOR_DEFAULTS.clientId,
+    ENKASH_CLIENT_SECRET: SIMULATOR_DEFAULTS.clientSecret,
+    ENKASH_USERNAME: SIMULATOR_DEFAULTS.username,
+    ENKASH_PASSWORD: SIMULATOR_DEFAULTS.password,
+    ENKASH_COMPANY_ID: SIMULATOR_DEFAULTS.companyId,
+    ENKASH_CARD_ACCOUNT_ID: SIMULATOR_DEFAULTS.cardAccountId,
+  };
+}
+
+export function startSim(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  return startEnKashSimulator({ port: 0, hangMs: 800, lookupLagMs: 50, ...options });
+}
+
+export async function startSyncApp(sim: RunningSimulator, env: Record<string, string> = {}, databaseUrl?: string): Promise<TestApp> {
+  return startTestApp({ ...FAST_SYNC_ENV, ...enkashEnv(sim), ...env }, databaseUrl);
+}
+
+let n = 0;
+export async function createLoad(t: TestApp, card: string, amount: string, key?: string): Promise<{ id: string; reference: string }> {
+  const res = await t.api('POST', '/v1/card-loads', { body: { enKashCardId: card, amount }, headers: { 'idempotency-key': key ?? `sync-${process.pid}-${++n}` } });
+  if (res.status !== 201) throw new Error(`intake failed: ${res.status} ${res.text}`);
+  return res.body;
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function waitForStatus(t: TestApp, id: string, statuses: string[], timeoutMs = 20_000) {
+  return waitFor(`load ${id} to reach ${statuses.join('/')}`, async () => {
+    const res = await t.api('GET', `/v1/card-loads/${id}`);
+    return statuses.includes(res.body.status) ? res.body : null;
+  }, timeoutMs);
+}
