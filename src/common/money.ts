@@ -37,3 +37,10 @@ export function formatMinor(minor: bigint | string | number): string {
 export function minorToRupeeNumber(minor: bigint): number {
   return Number(formatMinor(minor));
 }
+
+/** ISO 4217 codes as the runtime's ICU knows them, so an unknown or made-up currency is a 400. */
+const ISO_CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
+
+export function isIsoCurrency(code: unknown): code is string {
+  return typeof code === 'string' && /^[A-Z]{3}$/.test(code) && ISO_CURRENCIES.has(code);
+}

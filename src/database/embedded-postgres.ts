@@ -124,6 +124,8 @@ export async function startEmbeddedPostgres(
   dataDir: string,
   log: (m: string) => void = (m) => process.stderr.write(`${m}\n`),
   database = 'card_ledger',
+  /** A fixed port, e.g. to restart on the same address; default a free one. */
+  fixedPort?: number,
 ): Promise<EmbeddedDatabase> {
   const root = path.resolve(dataDir);
   const pgDir = path.join(root, 'pg');
@@ -155,7 +157,7 @@ export async function startEmbeddedPostgres(
       rmSync(pwFile, { force: true });
     }
   }
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const server: ChildProcess = spawn(path.join(bin, 'postgres'), ['-D', pgDir, '-p', String(port),
     '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300',
     '-c', 'shared_buffers=128MB', '-c', 'synchronous_commit=on'],

@@ -54,6 +54,15 @@ export class LedgerService {
     return this.findAccounts(m, specs.map((s) => s.code));
   }
 
+  /** Creates one account; null when the code is already taken (the caller decides whether that is a conflict). */
+  async openAccount(m: EntityManager, spec: AccountSpec): Promise<Account | null> {
+    const rows: AccountRow[] = await m.query(
+      `INSERT INTO accounts (code, currency, normal_side, no_overdraft, name) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (code) DO NOTHING RETURNING *`,
+      [spec.code, spec.currency, spec.normalSide, spec.noOverdraft ?? false, spec.name ?? null]);
+    return rows.length ? toAccount(rows[0]) : null;
+  }
+
   async findAccounts(m: EntityManager, codes: string[]): Promise<Map<string, Account>> {
     const rows: AccountRow[] = await m.query(`SELECT * FROM accounts WHERE code = ANY($1::text[])`, [codes]);
     return new Map(rows.map((r) => [r.code, toAccount(r)]));
@@ -199,12 +208,15 @@ export class LedgerService {
     }
     assert(rows.length === sorted.length, 'every touched account was updated');
     const byId = new Map(sorted.map((d) => [d.accountId, d]));
+    // One `at` for every row of the transaction (the column default would differ per row by microseconds):
+    // a transfer happens at one moment on all its accounts, so a trial balance as of any moment balances.
     await m.query(
-      `INSERT INTO account_history (account_id, seq, transaction_id, event, load_id,
+      `WITH moment AS MATERIALIZED (SELECT clock_timestamp() AS at)
+       INSERT INTO account_history (account_id, seq, transaction_id, event, load_id, at,
          d_pending_debits, d_pending_credits, d_posted_debits, d_posted_credits,
          pending_debits, pending_credits, posted_debits, posted_credits)
-       SELECT h.account_id, h.seq, $1, $2, $3, h.dpd, h.dpc, h.dsd, h.dsc, h.pd, h.pc, h.sd, h.sc
-       FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[],
+       SELECT h.account_id, h.seq, $1, $2, $3, moment.at, h.dpd, h.dpc, h.dsd, h.dsc, h.pd, h.pc, h.sd, h.sc
+       FROM moment, unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[],
                    $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[])
             AS h(account_id, seq, dpd, dpc, dsd, dsc, pd, pc, sd, sc)`,
       [txId, event, loadId,

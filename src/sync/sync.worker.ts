@@ -29,6 +29,7 @@ export class SyncWorker implements OnApplicationBootstrap, OnApplicationShutdown
   private readonly inflight = new Set<Promise<void>>();
   private readonly breaker: CircuitBreakerPolicy;
   private readonly leaseMs: number;
+  private openedAtMs = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -49,7 +50,10 @@ export class SyncWorker implements OnApplicationBootstrap, OnApplicationShutdown
     }), { halfOpenAfter: s.circuitOpenMs, breaker: new ConsecutiveBreaker(s.circuitFailureThreshold) });
     this.breaker.onStateChange((state) => {
       this.metrics.circuitState.set(state === CircuitState.Closed ? 0 : state === CircuitState.HalfOpen ? 1 : 2);
-      if (state === CircuitState.Open) this.logger.warn('EnKash circuit open: sending paused');
+      if (state === CircuitState.Open) {
+        this.openedAtMs = performance.now();
+        this.logger.warn('EnKash circuit open: sending paused');
+      }
       if (state === CircuitState.Closed) this.logger.log('EnKash circuit closed: sending resumed');
     });
   }
@@ -85,13 +89,17 @@ export class SyncWorker implements OnApplicationBootstrap, OnApplicationShutdown
     while (this.running) {
       this.heartbeat.beat();
       const free = concurrency - this.inflight.size;
-      if (free <= 0 || this.breaker.state === CircuitState.Open) {
+      // cockatiel moves an open circuit to half-open only when a call is tried, so once the pause is over one
+      // job is claimed as the probe; until then nothing is claimed at all.
+      const paused = this.breaker.state !== CircuitState.Closed;
+      const probeDue = paused && this.inflight.size === 0 && performance.now() - this.openedAtMs >= this.config.sync.circuitOpenMs;
+      if (free <= 0 || (paused && !probeDue)) {
         await Promise.race([...this.inflight, sleep(pollMs)]);
         continue;
       }
       let claimed: ClaimedJob[] = [];
       try {
-        claimed = await this.jobs.claim(this.owner, this.breaker.state === CircuitState.HalfOpen ? 1 : free, this.leaseMs,
+        claimed = await this.jobs.claim(this.owner, paused ? 1 : free, this.leaseMs,
           this.config.sync.lookupGraceMs, this.config.sync.rejectionConfirmMs);
       } catch (e) {
         // The database is restarting or unreachable: the pool reconnects; nothing was claimed.

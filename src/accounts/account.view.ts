@@ -1,0 +1,66 @@
+import { CsvColumns } from '../common/csv';
+import { formatMinor } from '../common/money';
+import { Account, Direction, pendingBalance, postedBalance, TransferKind } from '../ledger/ledger.types';
+
+type Balances = Pick<Account, 'normalSide' | 'pendingDebits' | 'pendingCredits' | 'postedDebits' | 'postedCredits'>;
+
+/** What the account may still pay out: the noOverdraft rule of the migration (posted minus pending outflows). */
+export function availableBalance(a: Balances): bigint {
+  return a.normalSide === 'credit' ? a.postedCredits - a.postedDebits - a.pendingDebits : a.postedDebits - a.postedCredits - a.pendingCredits;
+}
+
+export function accountView(a: Account, balances: Balances = a) {
+  return {
+    code: a.code,
+    name: a.name,
+    currency: a.currency.trim(),
+    normalSide: a.normalSide,
+    noOverdraft: a.noOverdraft,
+    createdAt: a.createdAt.toISOString(),
+    posted: formatMinor(postedBalance(balances)),
+    pending: formatMinor(pendingBalance(balances)),
+    available: formatMinor(availableBalance(balances)),
+    postedDebits: formatMinor(balances.postedDebits),
+    postedCredits: formatMinor(balances.postedCredits),
+    pendingDebits: formatMinor(balances.pendingDebits),
+    pendingCredits: formatMinor(balances.pendingCredits),
+  };
+}
+
+export type AccountView = ReturnType<typeof accountView>;
+
+export const ACCOUNT_CSV: CsvColumns<AccountView> = [
+  ['code', (a) => a.code], ['name', (a) => a.name], ['currency', (a) => a.currency], ['normalSide', (a) => a.normalSide],
+  ['noOverdraft', (a) => a.noOverdraft], ['createdAt', (a) => a.createdAt], ['posted', (a) => a.posted],
+  ['pending', (a) => a.pending], ['available', (a) => a.available], ['postedDebits', (a) => a.postedDebits],
+  ['postedCredits', (a) => a.postedCredits], ['pendingDebits', (a) => a.pendingDebits], ['pendingCredits', (a) => a.pendingCredits],
+];
+
+export type EntryRow = {
+  id: string; transaction_id: string; kind: TransferKind; pending_id: string | null; undoes_id: string | null;
+  description: string | null; direction: Direction; amount: string; currency: string; created_at: Date;
+};
+
+/** One journal entry on one account; `kind` says whether it reserved (pending), settled or released money. */
+export function entryView(r: EntryRow) {
+  return {
+    id: String(r.id),
+    transactionId: r.transaction_id,
+    kind: r.kind,
+    pendingId: r.pending_id,
+    undoesId: r.undoes_id,
+    direction: r.direction,
+    amount: formatMinor(r.amount),
+    currency: r.currency.trim(),
+    description: r.description,
+    createdAt: r.created_at.toISOString(),
+  };
+}
+
+export type EntryView = ReturnType<typeof entryView>;
+
+export const ENTRY_CSV: CsvColumns<EntryView> = [
+  ['id', (e) => e.id], ['transactionId', (e) => e.transactionId], ['kind', (e) => e.kind], ['pendingId', (e) => e.pendingId],
+  ['undoesId', (e) => e.undoesId], ['direction', (e) => e.direction], ['amount', (e) => e.amount], ['currency', (e) => e.currency],
+  ['description', (e) => e.description], ['createdAt', (e) => e.createdAt],
+];

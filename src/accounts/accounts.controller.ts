@@ -1,0 +1,33 @@
+import { Body, Controller, Get, Headers, Param, Post, Query } from '@nestjs/common';
+import { RequireScopes } from '../auth/scopes';
+import { answerList, wantsCsv } from '../common/csv';
+import { TimeRangeListQuery } from '../common/list-query';
+import { AccountQuery, CreateAccountDto, ListAccountsQuery } from './account.dto';
+import { AccountsService } from './accounts.service';
+
+@Controller('v1/accounts')
+@RequireScopes('ledger:read')
+export class AccountsController {
+  constructor(private readonly accounts: AccountsService) {}
+
+  @Post()
+  @RequireScopes('admin')
+  create(@Body() body: CreateAccountDto) {
+    return this.accounts.create(body);
+  }
+
+  @Get()
+  list(@Query() q: ListAccountsQuery, @Headers('accept') accept?: string) {
+    return answerList(this.accounts.list(q), wantsCsv(q.format, accept), 'accounts.csv');
+  }
+
+  @Get(':code')
+  get(@Param('code') code: string, @Query() q: AccountQuery) {
+    return this.accounts.get(code, q);
+  }
+
+  @Get(':code/entries')
+  async entries(@Param('code') code: string, @Query() q: TimeRangeListQuery, @Headers('accept') accept?: string) {
+    return answerList(await this.accounts.entries(code, q), wantsCsv(q.format, accept), `${code}-entries.csv`);
+  }
+}

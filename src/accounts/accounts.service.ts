@@ -1,0 +1,119 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { CARD_ACCOUNT_ID, CARD_ID } from '../card-loads/card-load.dto';
+import { csvOf, KeysetList } from '../common/csv';
+import { ApiError, badField, FieldProblem, notFound, validationFailed } from '../common/errors';
+import { TimeRangeListQuery } from '../common/list-query';
+import { atOrBeforeSql, checkCursorPart, decodeCursor, encodeCursor, parseDate, parseLimit, parseRange } from '../common/paging';
+import { inTransaction } from '../database/transaction';
+import { LedgerService, toAccount } from '../ledger/ledger.service';
+import { Account } from '../ledger/ledger.types';
+import { ACCOUNT_CODE, ACCOUNT_CODE_MESSAGE, AccountQuery, CreateAccountDto, ListAccountsQuery } from './account.dto';
+import { ACCOUNT_CSV, accountView, AccountView, ENTRY_CSV, EntryRow, entryView, EntryView } from './account.view';
+
+type AccountRow = Parameters<typeof toAccount>[0];
+type HistoryBalances = { pending_debits: string; pending_credits: string; posted_debits: string; posted_credits: string };
+
+/**
+ * Card intake creates `card:` and `parent:` accounts as credit-normal INR (card-loads.service) and settlement
+ * may debit a card to undo a load; an operator-made account in those namespaces must fit, or later loads break.
+ */
+function loadAccountProblems(dto: CreateAccountDto): FieldProblem[] {
+  const [namespace, id] = [dto.code.slice(0, dto.code.indexOf(':')), dto.code.slice(dto.code.indexOf(':') + 1)];
+  if (namespace !== 'card' && namespace !== 'parent') return [];
+  const problems: FieldProblem[] = [];
+  if (!(namespace === 'card' ? CARD_ID : CARD_ACCOUNT_ID).test(id)) {
+    problems.push({ field: 'code', message: `must name an EnKash ${namespace === 'card' ? 'card id (card:EKC…)' : 'card account id (parent:CA…)'}` });
+  }
+  if (dto.currency !== 'INR') problems.push({ field: 'currency', message: `must be INR for a ${namespace} account` });
+  if (dto.normalSide !== 'credit') problems.push({ field: 'normalSide', message: `must be credit for a ${namespace} account` });
+  if (namespace === 'card' && dto.noOverdraft) problems.push({ field: 'noOverdraft', message: 'a card account must accept the debit that undoes a load' });
+  return problems;
+}
+
+@Injectable()
+export class AccountsService {
+  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly ledger: LedgerService) {}
+
+  async create(dto: CreateAccountDto): Promise<AccountView> {
+    const problems = loadAccountProblems(dto);
+    if (problems.length) throw validationFailed(problems);
+    const account = await inTransaction(this.ds, (m) => this.ledger.openAccount(m, {
+      code: dto.code, currency: dto.currency, normalSide: dto.normalSide, noOverdraft: dto.noOverdraft ?? false, name: dto.name ?? null,
+    }));
+    if (!account) throw new ApiError(409, 'conflict', `account ${dto.code} already exists`);
+    return accountView(account);
+  }
+
+  /** Ordered by code; keyset on the unique code, so accounts opened while paging never shift a page. */
+  list(q: ListAccountsQuery): KeysetList<AccountView, string> {
+    const limit = parseLimit(q.limit);
+    const cursor = decodeCursor(q.cursor, ['string']);
+    checkCursorPart(cursor === null || ACCOUNT_CODE.test(String(cursor[0])));
+    return {
+      start: cursor ? String(cursor[0]) : null, limit, csv: csvOf(ACCOUNT_CSV), encode: (code) => encodeCursor([code]),
+      fetch: async (after, n) => {
+        const args: unknown[] = [];
+        const arg = (v: unknown) => `$${args.push(v)}`;
+        const where: string[] = [];
+        if (after !== null) where.push(`code > ${arg(after)}`);
+        if (q.currency) where.push(`currency = ${arg(q.currency)}`);
+        if (q.namespace) where.push(`split_part(code, ':', 1) = ${arg(q.namespace)}`);
+        const rows: AccountRow[] = await this.ds.query(
+          `SELECT * FROM accounts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY code LIMIT ${arg(n + 1)}`, args);
+        const page = rows.slice(0, n).map((r) => accountView(toAccount(r)));
+        return { rows: page, next: rows.length > n ? page[page.length - 1].code : null };
+      },
+    };
+  }
+
+  /** Now, from the account row; or as of a moment, from its balance history (before it opened: 404). */
+  async get(code: string, q: AccountQuery): Promise<AccountView & { asOf: string }> {
+    const asOf = parseDate('asOf', q.asOf);
+    const account = await this.find(code);
+    if (!asOf) return { ...accountView(account), asOf: new Date().toISOString() };
+    const rows: HistoryBalances[] = await this.ds.query(
+      `SELECT pending_debits, pending_credits, posted_debits, posted_credits FROM account_history
+       WHERE account_id = $1 AND ${atOrBeforeSql('at', '$2')} ORDER BY at DESC, seq DESC LIMIT 1`, [account.id, asOf]);
+    if (rows.length === 0) throw notFound(`account ${code} as of ${asOf.toISOString()}`);
+    const h = rows[0];
+    return {
+      ...accountView(account, {
+        normalSide: account.normalSide, pendingDebits: BigInt(h.pending_debits), pendingCredits: BigInt(h.pending_credits),
+        postedDebits: BigInt(h.posted_debits), postedCredits: BigInt(h.posted_credits),
+      }),
+      asOf: asOf.toISOString(),
+    };
+  }
+
+  /** Oldest first by entry id (a sequence), so entries written while paging land after the cursor, never before. */
+  async entries(code: string, q: TimeRangeListQuery): Promise<KeysetList<EntryView, number>> {
+    const limit = parseLimit(q.limit);
+    const { from, to } = parseRange(q);
+    const cursor = decodeCursor(q.cursor, ['integer']);
+    const account = await this.find(code);
+    return {
+      start: cursor ? Number(cursor[0]) : null, limit, csv: csvOf(ENTRY_CSV), encode: (id) => encodeCursor([id]),
+      fetch: async (after, n) => {
+        const args: unknown[] = [account.id, after ?? 0];
+        const where = ['e.account_id = $1', 'e.id > $2'];
+        if (from) where.push(`e.created_at >= $${args.push(from)}`);
+        if (to) where.push(`e.created_at < $${args.push(to)}`);
+        const rows: EntryRow[] = await this.ds.query(
+          `SELECT e.id, e.transaction_id, t.kind, t.pending_id, t.undoes_id, t.description, e.direction, e.amount, e.currency, e.created_at
+           FROM journal_entries e JOIN journal_transactions t ON t.id = e.transaction_id
+           WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT $${args.push(n + 1)}`, args);
+        const page = rows.slice(0, n);
+        return { rows: page.map(entryView), next: rows.length > n ? Number(page[page.length - 1].id) : null };
+      },
+    };
+  }
+
+  private async find(code: string): Promise<Account> {
+    if (!ACCOUNT_CODE.test(code)) throw badField('code', ACCOUNT_CODE_MESSAGE);
+    const account = (await this.ledger.findAccounts(this.ds.manager, [code])).get(code);
+    if (!account) throw notFound(`account ${code}`);
+    return account;
+  }
+}

@@ -1,0 +1,106 @@
+import { StreamableFile } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { assert } from './assert';
+
+/**
+ * CSV for auditors (API.md "CSV"): RFC 4180 fields, CRLF line ends, a header row, streamed page by page.
+ * The escaper is deliberately tiny; swap csvLine for csv-stringify once it is a dependency.
+ */
+export type CsvValue = string | number | boolean | null | undefined;
+export type CsvColumns<T> = ReadonlyArray<readonly [header: string, value: (row: T) => CsvValue]>;
+
+/** Rows per query while streaming: the list maximum, so a page is never larger than a JSON page. */
+export const CSV_PAGE_ROWS = 500;
+/** Bound on the streaming loop (TigerBeetle style): 50 million rows is beyond any export we serve. */
+const MAX_CSV_PAGES = 100_000;
+
+/** Quotes a field only when it holds a quote, comma or line break; inner quotes are doubled. */
+export function csvField(value: CsvValue): string {
+  if (value === null || value === undefined) return '';
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function csvLine(values: readonly CsvValue[]): string {
+  return `${values.map(csvField).join(',')}\r\n`;
+}
+
+/**
+ * `?format=csv` decides when given; otherwise `Accept` must name text/csv and not rank it below JSON
+ * (a browser's wildcard never turns a list into a download).
+ */
+export function wantsCsv(format: string | undefined, accept: string | undefined): boolean {
+  if (format !== undefined) return format === 'csv';
+  if (!accept) return false;
+  const quality = (type: string): number => {
+    for (const range of accept.toLowerCase().split(',')) {
+      const [media, ...params] = range.split(';').map((s) => s.trim());
+      if (media !== type) continue;
+      const q = params.find((p) => p.startsWith('q='));
+      const value = q ? Number(q.slice(2)) : 1;
+      return Number.isFinite(value) ? value : 0;
+    }
+    return 0;
+  };
+  const csv = quality('text/csv');
+  return csv > 0 && csv >= quality('application/json');
+}
+
+export interface Page<T, C> {
+  rows: T[];
+  next: C | null;
+}
+
+/** How rows become CSV lines: usually one line per row; a journal transaction becomes one line per entry. */
+export interface CsvShape<T, L> {
+  columns: CsvColumns<L>;
+  lines(row: T): L[];
+}
+
+export const csvOf = <T>(columns: CsvColumns<T>): CsvShape<T, T> => ({ columns, lines: (row) => [row] });
+
+/** A keyset-paged list, validated and ready: JSON answers one page, CSV streams them all. */
+export interface KeysetList<T, C, L = T> {
+  start: C | null;
+  limit: number;
+  fetch(cursor: C | null, limit: number): Promise<Page<T, C>>;
+  encode(cursor: C): string;
+  csv: CsvShape<T, L>;
+  /** Lines appended after the last page (a report's totals). */
+  trailer?: () => Promise<L[]>;
+}
+
+/**
+ * The first page is read before the reply starts, so a failing query is still a JSON error; a failure
+ * later aborts the connection (Fastify destroys it), which a client cannot mistake for a complete file.
+ */
+export async function csvStream<T, C, L>(list: KeysetList<T, C, L>): Promise<Readable> {
+  const first = await list.fetch(list.start, CSV_PAGE_ROWS);
+  const { columns } = list.csv;
+  const line = (l: L) => csvLine(columns.map(([, value]) => value(l)));
+  async function* lines(): AsyncGenerator<string> {
+    yield csvLine(columns.map(([header]) => header));
+    let page = first;
+    for (let pages = 1; ; pages++) {
+      assert(pages <= MAX_CSV_PAGES, 'a CSV export stays within its page bound');
+      if (page.rows.length > 0) yield page.rows.flatMap((row) => list.csv.lines(row)).map(line).join('');
+      if (page.next === null) break;
+      page = await list.fetch(page.next, CSV_PAGE_ROWS);
+    }
+    if (list.trailer) yield (await list.trailer()).map(line).join('');
+  }
+  return Readable.from(lines(), { objectMode: false });
+}
+
+/** What a list route answers: one JSON page, or the whole list as a CSV download. */
+export async function answerList<T, C, L>(list: KeysetList<T, C, L>, csv: boolean, filename: string):
+  Promise<{ data: T[]; nextCursor: string | null } | StreamableFile> {
+  if (csv) {
+    return new StreamableFile(await csvStream(list), {
+      type: 'text/csv; charset=utf-8; header=present',
+      disposition: `attachment; filename="${filename.replace(/[^A-Za-z0-9_.-]/g, '_')}"`,
+    });
+  }
+  const page = await list.fetch(list.start, list.limit);
+  return { data: page.rows, nextCursor: page.next === null ? null : list.encode(page.next) };
+}

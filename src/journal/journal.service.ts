@@ -1,0 +1,146 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { createHash, randomUUID } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { Caller } from '../auth/scopes';
+import { KeysetList } from '../common/csv';
+import { ApiError, badField, FieldProblem, notFound, validationFailed } from '../common/errors';
+import { formatMinor, parseAmountMinor } from '../common/money';
+import {
+  checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, parseRange, UUID,
+} from '../common/paging';
+import { inTransaction, pgCode, pgConstraint } from '../database/transaction';
+import { LedgerService } from '../ledger/ledger.service';
+import { EntryInput, Transfer } from '../ledger/ledger.types';
+import { CreateJournalDto, ListJournalQuery } from './journal.dto';
+import { JOURNAL_CSV, JournalEntryRow, JournalRow, journalView, JournalView } from './journal.view';
+
+type Cursor = [createdAt: string, id: string];
+
+/**
+ * A retried POST with the same Idempotency-Key maps to the same transaction id (a UUIDv8 of key and caller),
+ * so the primary key itself refuses a second posting: no extra table, no window between check and write.
+ */
+export function journalIdFor(apiKeyId: string, idempotencyKey: string): string {
+  const b = createHash('sha256').update(`journal:${apiKeyId}:${idempotencyKey}`).digest().subarray(0, 16);
+  b[6] = (b[6] & 0x0f) | 0x80;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+const canonicalMetadata = (m: Record<string, string>) => JSON.stringify(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+@Injectable()
+export class JournalService {
+  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly ledger: LedgerService) {}
+
+  /** A manual posted transaction (funding a parent, a correction): balanced per currency, on existing accounts. */
+  async post(caller: Caller, idempotencyKey: string | undefined, dto: CreateJournalDto): Promise<{ journal: JournalView; replayed: boolean }> {
+    const id = idempotencyKey === undefined ? randomUUID() : journalIdFor(caller.apiKeyId, idempotencyKey);
+    try {
+      await inTransaction(this.ds, async (m) => this.ledger.createTransfer(m, {
+        id, kind: 'posted', event: 'journal', description: dto.description, metadata: dto.metadata ?? {},
+        entries: await this.resolveEntries(m, dto),
+      }));
+    } catch (e) {
+      if (idempotencyKey !== undefined && pgCode(e) === '23505' && pgConstraint(e) === 'journal_transactions_pkey') {
+        return { journal: await this.replay(id, dto), replayed: true };
+      }
+      throw e;
+    }
+    return { journal: await this.get(id), replayed: false };
+  }
+
+  /** Every entry problem at once, each naming its field; then the balance per currency, naming `entries`. */
+  private async resolveEntries(m: EntityManager, dto: CreateJournalDto): Promise<EntryInput[]> {
+    const accounts = await this.ledger.findAccounts(m, dto.entries.map((e) => e.accountCode));
+    const problems: FieldProblem[] = [];
+    const entries: EntryInput[] = [];
+    dto.entries.forEach((e, i) => {
+      const account = accounts.get(e.accountCode);
+      const amount = parseAmountMinor(e.amount);
+      if (!account) problems.push({ field: `entries.${i}.accountCode`, message: `account ${e.accountCode} does not exist` });
+      // A card's balance must equal its loads (invariant 6); EnKash never hears of a manual entry.
+      else if (e.accountCode.startsWith('card:')) problems.push({ field: `entries.${i}.accountCode`, message: 'card accounts move only through card loads' });
+      else if (e.currency !== undefined && e.currency !== account.currency) {
+        problems.push({ field: `entries.${i}.currency`, message: `must be ${account.currency}, the currency of ${account.code}` });
+      } else if (amount.ok) entries.push({ accountCode: e.accountCode, direction: e.direction, amount: amount.value, currency: account.currency });
+    });
+    if (problems.length) throw validationFailed(problems);
+    const net = new Map<string, bigint>();
+    for (const e of entries) net.set(e.currency, (net.get(e.currency) ?? 0n) + (e.direction === 'debit' ? e.amount : -e.amount));
+    const unbalanced = [...net].filter(([, v]) => v !== 0n);
+    if (unbalanced.length) {
+      throw badField('entries', `debits and credits must be equal per currency: ${unbalanced
+        .map(([c, v]) => `${c} debits exceed credits by ${formatMinor(v)}`).join(', ')}`);
+    }
+    return entries;
+  }
+
+  /** The same request again gets the transaction it created; another request under the same key is a 409. */
+  private async replay(id: string, dto: CreateJournalDto): Promise<JournalView> {
+    const t: Transfer | null = await this.ledger.getTransfer(this.ds.manager, id);
+    const same = t !== null && t.kind === 'posted' && t.description === dto.description
+      && canonicalMetadata(t.metadata) === canonicalMetadata(dto.metadata ?? {})
+      && t.entries.length === dto.entries.length
+      && t.entries.every((s, i) => {
+        const e = dto.entries[i];
+        const amount = parseAmountMinor(e.amount);
+        return s.accountCode === e.accountCode && s.direction === e.direction && amount.ok && amount.value === s.amount
+          && (e.currency === undefined || e.currency === s.currency);
+      });
+    if (!same) throw new ApiError(409, 'idempotency_key_reused', 'this Idempotency-Key was already used with a different journal transaction');
+    return this.get(id);
+  }
+
+  async get(id: string): Promise<JournalView> {
+    if (!UUID.test(id)) throw badField('id', 'must be a journal transaction id (a UUID)');
+    const [tx] = await this.read(['t.id = $1'], [id], 1);
+    if (!tx) throw notFound(`journal transaction ${id}`);
+    return tx;
+  }
+
+  /** Oldest first on (created_at, id), the journal's index. */
+  list(q: ListJournalQuery): KeysetList<JournalView, Cursor, ReturnType<typeof JOURNAL_CSV.lines>[number]> {
+    const limit = parseLimit(q.limit);
+    const { from, to } = parseRange(q);
+    const raw = decodeCursor(q.cursor, ['string', 'string']);
+    if (raw) {
+      checkCursorInstant(String(raw[0]));
+      checkCursorPart(UUID.test(String(raw[1])));
+    }
+    return {
+      start: raw ? [String(raw[0]), String(raw[1])] : null, limit, csv: JOURNAL_CSV, encode: (c) => encodeCursor(c),
+      fetch: async (after, n) => {
+        const args: unknown[] = [];
+        const arg = (v: unknown) => `$${args.push(v)}`;
+        const where: string[] = [];
+        if (after) where.push(`(t.created_at, t.id) > (${arg(after[0])}::timestamptz, ${arg(after[1])}::uuid)`);
+        if (from) where.push(`t.created_at >= ${arg(from)}`);
+        if (to) where.push(`t.created_at < ${arg(to)}`);
+        if (q.kind) where.push(`t.kind = ${arg(q.kind)}`);
+        const rows = await this.read(where, args, n + 1);
+        const page = rows.slice(0, n);
+        return { rows: page, next: rows.length > n ? this.cursorOf.get(page[page.length - 1].id)! : null };
+      },
+    };
+  }
+
+  /** Cursor positions of the rows last read (microseconds, which the view's ISO string cannot carry). */
+  private readonly cursorOf = new Map<string, Cursor>();
+
+  private async read(where: string[], args: unknown[], limit: number): Promise<JournalView[]> {
+    const rows: JournalRow[] = await this.ds.query(
+      `SELECT t.*, ${cursorInstantSql('t.created_at')} AS created_at_cursor, s.seq AS seal_seq, s.hash AS seal_hash
+       FROM journal_transactions t LEFT JOIN journal_seals s ON s.transaction_id = t.id
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.created_at, t.id LIMIT ${limit}`, args);
+    const entries: JournalEntryRow[] = rows.length === 0 ? [] : await this.ds.query(
+      `SELECT e.transaction_id, a.code, e.direction, e.amount, e.currency FROM journal_entries e JOIN accounts a ON a.id = e.account_id
+       WHERE e.transaction_id = ANY($1::uuid[]) ORDER BY e.id`, [rows.map((r) => r.id)]);
+    return rows.map((r) => {
+      this.cursorOf.set(r.id, [r.created_at_cursor, r.id]);
+      return journalView(r, entries.filter((e) => e.transaction_id === r.id));
+    });
+  }
+}

@@ -1,0 +1,36 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+
+const MAIN = path.resolve(__dirname, '../../dist/src/main.js');
+
+/** A real service process (the built `npm start`), e.g. ROLE=worker, so a test can SIGKILL it. */
+export interface ServiceProcess {
+  proc: ChildProcess;
+  output(): string;
+  exited(): Promise<number | null>;
+  kill(signal: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function spawnService(env: Record<string, string>, readyPattern = /listening on/): Promise<ServiceProcess> {
+  const fullEnv = { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env } as NodeJS.ProcessEnv;
+  const proc = spawn(process.execPath, [MAIN], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
+  proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
+  const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  while (!readyPattern.test(out)) {
+    if (proc.exitCode !== null) throw new Error(`service exited early:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`service did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    proc,
+    output: () => out,
+    exited: () => exit,
+    kill: async (signal) => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exit;
+    },
+  };
+}

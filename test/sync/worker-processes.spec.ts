@@ -1,0 +1,98 @@
+import { Client } from 'pg';
+import { RunningSimulator } from '../../src/enkash-simulator/simulator';
+import { sql } from '../support/db';
+import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
+import { TestApp } from '../support/app';
+import { spawnService, ServiceProcess } from '../support/worker-process';
+import { createLoad, enkashEnv, FAST_SYNC_ENV, startSim, startSyncApp, waitFor, waitForStatus } from './sync-harness';
+
+/** Real worker processes on one database: killed with SIGKILL, restarted, run three at a time. */
+describe('sync worker processes', () => {
+  let sim: RunningSimulator;
+  let api: TestApp; // intake only (ROLE=api): the workers below are separate processes
+  let c: Client;
+  const workers: ServiceProcess[] = [];
+  const workerEnv = (extra: Record<string, string> = {}) => ({
+    ...FAST_SYNC_ENV, ...enkashEnv(sim), ROLE: 'worker', DATABASE_URL: api.databaseUrl, ...extra,
+  });
+  const startWorker = async (extra: Record<string, string> = {}) => {
+    const w = await spawnService(workerEnv(extra));
+    workers.push(w);
+    return w;
+  };
+
+  beforeAll(async () => {
+    sim = await startSim();
+    api = await startSyncApp(sim, { ROLE: 'api' });
+    c = await sql(api.databaseUrl);
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.kill('SIGKILL')));
+    await c.end();
+    await api.close();
+    await sim.close();
+  });
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.kill('SIGTERM')));
+    sim.state.clearFaults();
+    sim.state.setConfig({ latencyMs: 0, failureRate: 0 });
+    expectNoViolations(await ledgerViolations(c));
+  });
+
+  it('should settle a load exactly once after its worker is killed mid-send (after claiming)', async () => {
+    sim.state.setConfig({ latencyMs: 1200 });
+    const w1 = await startWorker({ ENKASH_TIMEOUT_MS: '2000' });
+    const load = await createLoad(api, 'EKCKILL001', '11.00');
+    await waitFor('the send to reach EnKash', async () => sim.state.requestCounts.balance > 0);
+    const lease = await c.query(`SELECT lease_owner FROM sync_jobs WHERE load_id = $1`, [load.id]);
+    expect(lease.rows[0].lease_owner).not.toBeNull(); // claimed
+    await w1.kill('SIGKILL');
+    sim.state.setConfig({ latencyMs: 0 });
+    await startWorker();
+    const done = await waitForStatus(api, load.id, ['posted'], 30_000);
+    expect(done.events.some((e: { type: string }) => e.type === 'enkash_lookup')).toBe(true);
+    expect(sim.state.appliedCount(load.reference)).toBe(1);
+  });
+
+  it('should settle a load exactly once after its worker is killed between EnKash answering and the settlement commit', async () => {
+    const load = await createLoad(api, 'EKCKILL002', '12.00');
+    const blocker = await sql(api.databaseUrl);
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT 1 FROM card_loads WHERE id = $1 FOR UPDATE`, [load.id]); // settlement will wait here
+      const w = await startWorker();
+      await waitFor('EnKash to apply the load', async () => sim.state.appliedCount(load.reference) === 1);
+      await waitFor('the settlement to block on the load row', async () => (await c.query(
+        `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rowCount! > 0);
+      await w.kill('SIGKILL');
+    } finally {
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+    }
+    const mid = await c.query(`SELECT status FROM card_loads WHERE id = $1`, [load.id]);
+    expect(mid.rows[0].status).toBe('pending'); // nothing half-written
+    await startWorker();
+    await waitForStatus(api, load.id, ['posted'], 30_000);
+    expect(sim.state.appliedCount(load.reference)).toBe(1);
+  });
+
+  it('should send each of 1,000 loads to completion once in effect with three workers and random faults', async () => {
+    sim.state.setConfig({ latencyMs: 3, failureRate: 0.05, failureFaults: ['timeout-after-apply', 'reset', 'http-503', 'reset-after-apply', 'http-500'], seed: 7 });
+    await Promise.all([startWorker(), startWorker(), startWorker()]);
+    const loads: Array<{ id: string; reference: string }> = [];
+    for (let batch = 0; batch < 1000; batch += 50) {
+      loads.push(...await Promise.all(Array.from({ length: 50 }, (_, i) =>
+        createLoad(api, `EKCMANY${String((batch + i) % 100).padStart(3, '0')}`, '1.00', `many-${batch + i}`))));
+    }
+    await waitFor('all 1,000 loads to settle', async () => {
+      const { rows } = await c.query(`SELECT count(*)::int AS n FROM card_loads WHERE status = 'pending' AND idempotency_key LIKE 'many-%'`);
+      return rows[0].n === 0;
+    }, 120_000);
+    const { rows } = await c.query(`SELECT status, count(*)::int AS n FROM card_loads WHERE idempotency_key LIKE 'many-%' GROUP BY status`);
+    expect(rows).toEqual([{ status: 'posted', n: 1000 }]);
+    const twice = loads.filter((l) => sim.state.appliedCount(l.reference) !== 1);
+    expect(twice).toEqual([]);
+    const jobs = await c.query(`SELECT count(*)::int AS n FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.idempotency_key LIKE 'many-%'`);
+    expect(jobs.rows[0].n).toBe(0);
+  }, 180_000);
+});
