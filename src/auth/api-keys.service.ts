@@ -30,16 +30,35 @@ function view(r: Row): ApiKeyView {
   };
 }
 
+/**
+ * Known keys are remembered for a few seconds so that a busy caller costs no key lookup per request.
+ * A revocation takes effect at once on the instance that revoked and within AUTH_CACHE_MS on the others.
+ */
+export const AUTH_CACHE_MS = 5_000;
+const AUTH_CACHE_MAX = 10_000;
+
 @Injectable()
 export class ApiKeysService {
+  private readonly cache = new Map<string, { caller: Caller; expiresAtMs: number }>();
+
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
   async authenticate(key: string): Promise<Caller | null> {
     if (key.length < 16 || key.length > 200) return null;
+    const hash = hashApiKey(key);
+    const cacheKey = hash.toString('base64');
+    const hit = this.cache.get(cacheKey);
+    if (hit && hit.expiresAtMs > Date.now()) return hit.caller;
     const rows: Row[] = await this.ds.query(
-      `SELECT id, name, prefix, scopes, created_at, revoked_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
-      [hashApiKey(key)]);
-    return rows.length ? { apiKeyId: rows[0].id, name: rows[0].name, scopes: rows[0].scopes } : null;
+      `SELECT id, name, prefix, scopes, created_at, revoked_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, [hash]);
+    if (rows.length === 0) {
+      this.cache.delete(cacheKey);
+      return null;
+    }
+    const caller: Caller = { apiKeyId: rows[0].id, name: rows[0].name, scopes: rows[0].scopes };
+    if (this.cache.size >= AUTH_CACHE_MAX) this.cache.clear();
+    this.cache.set(cacheKey, { caller, expiresAtMs: Date.now() + AUTH_CACHE_MS });
+    return caller;
   }
 
   async create(name: string, scopes: Scope[]): Promise<ApiKeyView & { key: string }> {
@@ -60,6 +79,7 @@ export class ApiKeysService {
       `UPDATE api_keys SET revoked_at = coalesce(revoked_at, clock_timestamp()) WHERE id = $1 RETURNING *`, [id]);
     const rows = result[0] as Row[];
     if (!rows.length) throw notFound(`api key ${id}`);
+    this.cache.clear();
     return view(rows[0]);
   }
 
@@ -79,6 +99,7 @@ export class ApiKeysService {
          ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL, scopes = '{admin}'`,
         [BOOTSTRAP_NAME, key.slice(0, 12), hash]);
     });
+    this.cache.clear();
     return configured ? null : key;
   }
 }

@@ -69,35 +69,54 @@ export class LedgerService {
   }
 
   /** Writes phase one of a two-phase transfer (kind 'pending') or a single-phase posted transfer. */
-  async createTransfer(m: EntityManager, input: TransferInput): Promise<Transfer> {
-    assert(input.entries.length >= 2 && input.entries.length <= MAX_ENTRIES, 'a transfer has 2..100 entries');
-    const sums = new Map<string, bigint>();
-    for (const e of input.entries) {
-      assert(e.amount > 0n, 'entry amounts are positive');
-      sums.set(e.currency, (sums.get(e.currency) ?? 0n) + (e.direction === 'debit' ? e.amount : -e.amount));
+  async createTransfer(m: EntityManager, input: TransferInput, known?: Map<string, Account>): Promise<Transfer> {
+    return (await this.createTransfers(m, [input], known))[0];
+  }
+
+  /**
+   * Writes many transfers in three round trips whatever their number (the accounts, unless the caller
+   * passes them; the journal rows; the balances): intake commits a batch of concurrent card loads this way.
+   * If one transfer breaks a noOverdraft account, the whole call fails; the caller decides what to retry.
+   */
+  async createTransfers(m: EntityManager, inputs: TransferInput[], known?: Map<string, Account>): Promise<Transfer[]> {
+    assert(inputs.length >= 1, 'at least one transfer');
+    for (const input of inputs) {
+      assert(input.entries.length >= 2 && input.entries.length <= MAX_ENTRIES, 'a transfer has 2..100 entries');
+      const sums = new Map<string, bigint>();
+      for (const e of input.entries) {
+        assert(e.amount > 0n, 'entry amounts are positive');
+        sums.set(e.currency, (sums.get(e.currency) ?? 0n) + (e.direction === 'debit' ? e.amount : -e.amount));
+      }
+      assert([...sums.values()].every((v) => v === 0n), 'a transfer balances per currency');
     }
-    assert([...sums.values()].every((v) => v === 0n), 'a transfer balances per currency');
-    const accounts = await this.findAccounts(m, input.entries.map((e) => e.accountCode));
-    for (const e of input.entries) {
-      const a = accounts.get(e.accountCode);
-      assert(a !== undefined, `account ${e.accountCode} exists`);
-      assert(a.currency === e.currency, `entry currency matches account ${e.accountCode}`);
-    }
-    const id = input.id ?? randomUUID();
-    await this.lockAccounts(m, [...accounts.values()].map((a) => a.id));
-    await m.query(
-      `INSERT INTO journal_transactions (id, kind, undoes_id, description, metadata) VALUES ($1, $2, $3, $4, $5)`,
-      [id, input.kind, input.undoesId ?? null, input.description ?? null, JSON.stringify(input.metadata ?? {})],
-    ).catch((e: unknown) => {
-      if (pgCode(e) === '23505' && pgConstraint(e) === 'journal_transactions_undone_once') throw new AlreadyUndoneError(String(input.undoesId));
+    const codes = [...new Set(inputs.flatMap((i) => i.entries.map((e) => e.accountCode)))];
+    const accounts = known && codes.every((c) => known.has(c)) ? known : await this.findAccounts(m, codes);
+    const planned = inputs.map((input) => {
+      for (const e of input.entries) {
+        const a = accounts.get(e.accountCode);
+        assert(a !== undefined, `account ${e.accountCode} exists`);
+        assert(a.currency === e.currency, `entry currency matches account ${e.accountCode}`);
+      }
+      const header = {
+        id: input.id ?? randomUUID(), kind: input.kind as TransferKind, pendingId: null, undoesId: input.undoesId ?? null,
+        description: input.description ?? null, metadata: input.metadata ?? {},
+      };
+      const entries = input.entries.map((e) => ({ ...e, accountId: accounts.get(e.accountCode)!.id }));
+      const moves = deltasOf(entries, (e) => (input.kind === 'pending' ? pendingDelta(e) : postedDelta(e)))
+        .map((d) => ({ ...d, txId: header.id, event: input.event, loadId: input.loadId ?? null }));
+      return { header, entries, moves, input };
+    });
+    const createdAt = await this.writeJournal(m, planned).catch((e: unknown) => {
+      if (pgCode(e) === '23505' && pgConstraint(e) === 'journal_transactions_undone_once') {
+        throw new AlreadyUndoneError(String(inputs.find((i) => i.undoesId)?.undoesId));
+      }
       throw e;
     });
-    const entries = input.entries.map((e) => ({ ...e, accountId: accounts.get(e.accountCode)!.id }));
-    await this.insertEntries(m, id, entries);
-    const phase = input.kind === 'pending' ? 'pending' : 'posted';
-    await this.applyDeltas(m, id, deltasOf(entries, (e) => (phase === 'pending' ? pendingDelta(e) : postedDelta(e))),
-      input.event, input.loadId ?? null, accounts);
-    return this.getTransfer(m, id) as Promise<Transfer>;
+    await this.applyDeltas(m, planned.flatMap((p) => p.moves), accounts);
+    return planned.map(({ header, input }) => ({
+      ...header, createdAt: createdAt.get(header.id)!,
+      entries: input.entries.map(({ accountCode, direction, amount, currency }) => ({ accountCode, direction, amount, currency })),
+    }));
   }
 
   /** Phase two: the pending amounts move to posted. Exactly once per pending transfer (unique resolving row). */
@@ -142,95 +161,81 @@ export class LedgerService {
 
   private async resolvePending(m: EntityManager, pendingId: string, kind: 'post_pending' | 'void_pending',
     event: HistoryEvent, loadId: string | null): Promise<Transfer> {
-    const pending = await this.getTransfer(m, pendingId);
-    assert(pending && pending.kind === 'pending', `transfer ${pendingId} is a pending transfer`);
-    const id = randomUUID();
+    // The pending transfer's entries with their accounts, in one read.
+    const rows: Array<{ kind: TransferKind; description: string | null; account_id: string; code: string; direction: Direction;
+      amount: string; currency: string; no_overdraft: boolean }> = await m.query(
+      `SELECT t.kind, t.description, e.account_id, a.code, e.direction, e.amount, e.currency, a.no_overdraft
+       FROM journal_transactions t JOIN journal_entries e ON e.transaction_id = t.id JOIN accounts a ON a.id = e.account_id
+       WHERE t.id = $1 ORDER BY e.id`, [pendingId]);
+    assert(rows.length >= 2 && rows[0].kind === 'pending', `transfer ${pendingId} is a pending transfer`);
+    const entries = rows.map((r) => ({ accountCode: r.code, accountId: String(r.account_id), direction: r.direction,
+      amount: BigInt(r.amount), currency: r.currency.trim() }));
+    const header = { id: randomUUID(), kind, pendingId, undoesId: null, description: rows[0].description, metadata: {} };
+    const moves = deltasOf(entries, (e) => {
+      const release = pendingDelta(e, -1n);
+      return kind === 'void_pending' ? release : addDelta(release, postedDelta(e));
+    }).map((d) => ({ ...d, txId: header.id, event, loadId }));
     // The unique index on pending_id decides a race before any balance is touched.
-    await m.query(`INSERT INTO journal_transactions (id, kind, pending_id, description) VALUES ($1, $2, $3, $4)`,
-      [id, kind, pendingId, pending.description]).catch((e: unknown) => {
+    const createdAt = await this.writeJournal(m, [{ header, entries }]).catch((e: unknown) => {
       if (pgCode(e) === '23505') throw new AlreadyResolvedError(pendingId);
       throw e;
     });
-    const accounts = await this.findAccounts(m, pending.entries.map((e) => e.accountCode));
-    await this.lockAccounts(m, [...accounts.values()].map((a) => a.id));
-    const entries = pending.entries.map((e) => ({ ...e, accountId: accounts.get(e.accountCode)!.id }));
-    await this.insertEntries(m, id, entries);
-    await this.applyDeltas(m, id, deltasOf(entries, (e) => {
-      const release = pendingDelta(e, -1n);
-      return kind === 'void_pending' ? release : addDelta(release, postedDelta(e));
-    }), event, loadId, accounts);
-    return (await this.getTransfer(m, id))!;
+    await this.applyDeltas(m, moves, rows.find((r) => r.no_overdraft)?.code ?? null);
+    return { ...header, createdAt: createdAt.get(header.id)!,
+      entries: entries.map(({ accountCode, direction, amount, currency }) => ({ accountCode, direction, amount, currency })) };
+  }
+
+  /** Transactions, their entries and their places in the sealing queue, in one statement. */
+  private async writeJournal(m: EntityManager, txs: Array<{ header: JournalHeader; entries: Array<EntryInput & { accountId: string }> }>):
+    Promise<Map<string, Date>> {
+    const h = txs.map((t) => t.header);
+    const e = txs.flatMap((t) => t.entries.map((x) => ({ ...x, txId: t.header.id })));
+    const rows: Array<{ id: string; created_at: Date }> = await m.query(
+      `WITH t AS (
+         INSERT INTO journal_transactions (id, kind, pending_id, undoes_id, description, metadata)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::jsonb[])
+         RETURNING id, created_at),
+       e AS (
+         INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
+         SELECT x.tx, x.account_id, x.direction, x.amount, x.currency
+         FROM unnest($7::uuid[], $8::bigint[], $9::text[], $10::bigint[], $11::char(3)[]) AS x(tx, account_id, direction, amount, currency)
+         WHERE EXISTS (SELECT 1 FROM t WHERE t.id = x.tx)),
+       q AS (INSERT INTO journal_unsealed (transaction_id) SELECT id FROM t)
+       SELECT id, created_at FROM t`,
+      [h.map((x) => x.id), h.map((x) => x.kind), h.map((x) => x.pendingId), h.map((x) => x.undoesId), h.map((x) => x.description),
+        h.map((x) => JSON.stringify(x.metadata)), e.map((x) => x.txId), e.map((x) => x.accountId), e.map((x) => x.direction),
+        e.map((x) => x.amount.toString()), e.map((x) => x.currency)]);
+    return new Map(rows.map((r) => [r.id, r.created_at]));
   }
 
   /**
-   * Locks the touched accounts in id order before any row referencing them is written, so that concurrent
-   * transfers sharing accounts (every load shares its parent) queue instead of deadlocking. NO KEY UPDATE is
-   * the lock the balance UPDATE needs anyway, and it does not conflict with the KEY SHARE that entry
-   * foreign keys take.
+   * Moves balances and appends one history row per transfer and account, in one round trip
+   * (ledger_apply_deltas): rows are locked in ascending id order so that transfers sharing accounts (every
+   * load shares its parent) queue instead of deadlocking, and the hot parent row is held only until COMMIT.
    */
-  private async lockAccounts(m: EntityManager, ids: string[]): Promise<void> {
-    await m.query(`SELECT 1 FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`, [ids]);
-  }
-
-  private async insertEntries(m: EntityManager, txId: string, entries: Array<EntryInput & { accountId: string }>): Promise<void> {
-    await m.query(
-      `INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
-       SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::char(3)[])`,
-      [txId, entries.map((e) => e.accountId), entries.map((e) => e.direction), entries.map((e) => e.amount.toString()),
-        entries.map((e) => e.currency)],
-    );
-  }
-
-  /** Moves balances (rows already locked by lockAccounts) and appends one history row per touched account. */
-  private async applyDeltas(m: EntityManager, txId: string, deltas: Delta[], event: HistoryEvent, loadId: string | null,
-    accounts: Map<string, Account>): Promise<void> {
-    const sorted = [...deltas].sort((a, b) => (BigInt(a.accountId) < BigInt(b.accountId) ? -1 : 1));
-    const ids = sorted.map((d) => d.accountId);
-    const col = (f: (d: Delta) => bigint) => sorted.map((d) => f(d).toString());
-    let rows: AccountRow[];
+  private async applyDeltas(m: EntityManager, moves: Move[], overdraft: Map<string, Account> | string | null): Promise<void> {
+    // Stable sort: one account's moves keep the order of their transfers, so its history reads in that order.
+    const sorted = moves.map((mv, i) => ({ mv, i }))
+      .sort((a, b) => (BigInt(a.mv.accountId) === BigInt(b.mv.accountId) ? a.i - b.i : BigInt(a.mv.accountId) < BigInt(b.mv.accountId) ? -1 : 1))
+      .map((x) => x.mv);
+    const col = (f: (d: Move) => bigint) => sorted.map((d) => f(d).toString());
     try {
-      const result = await m.query(
-        `UPDATE accounts a SET pending_debits = a.pending_debits + d.pd, pending_credits = a.pending_credits + d.pc,
-                posted_debits = a.posted_debits + d.sd, posted_credits = a.posted_credits + d.sc,
-                history_seq = a.history_seq + 1
-         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS d(id, pd, pc, sd, sc)
-         WHERE a.id = d.id
-         RETURNING a.*`,
-        [ids, col((d) => d.pendingDebits), col((d) => d.pendingCredits), col((d) => d.postedDebits), col((d) => d.postedCredits)],
-      );
-      rows = result[0] as AccountRow[];
+      await m.query(`SELECT ledger_apply_deltas($1::uuid[], $2::text[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])`,
+        [sorted.map((d) => d.txId), sorted.map((d) => d.event), sorted.map((d) => d.loadId), sorted.map((d) => d.accountId),
+          col((d) => d.pendingDebits), col((d) => d.pendingCredits), col((d) => d.postedDebits), col((d) => d.postedCredits)]);
     } catch (e) {
       if (pgCode(e) === '23514' && pgConstraint(e) === 'accounts_no_overdraft') {
-        const code = [...accounts.values()].find((a) => a.noOverdraft)?.code ?? 'unknown';
-        throw new InsufficientFundsError(code);
+        const code = typeof overdraft === 'string' ? overdraft
+          : overdraft instanceof Map ? [...overdraft.values()].find((a) => a.noOverdraft)?.code : null;
+        throw new InsufficientFundsError(code ?? 'unknown');
       }
       throw e;
     }
-    assert(rows.length === sorted.length, 'every touched account was updated');
-    const byId = new Map(sorted.map((d) => [d.accountId, d]));
-    // One `at` for every row of the transaction (the column default would differ per row by microseconds):
-    // a transfer happens at one moment on all its accounts, so a trial balance as of any moment balances.
-    await m.query(
-      `WITH moment AS MATERIALIZED (SELECT clock_timestamp() AS at)
-       INSERT INTO account_history (account_id, seq, transaction_id, event, load_id, at,
-         d_pending_debits, d_pending_credits, d_posted_debits, d_posted_credits,
-         pending_debits, pending_credits, posted_debits, posted_credits)
-       SELECT h.account_id, h.seq, $1, $2, $3, moment.at, h.dpd, h.dpc, h.dsd, h.dsc, h.pd, h.pc, h.sd, h.sc
-       FROM moment, unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[],
-                   $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[])
-            AS h(account_id, seq, dpd, dpc, dsd, dsc, pd, pc, sd, sc)`,
-      [txId, event, loadId,
-        rows.map((r) => r.id), rows.map((r) => r.history_seq),
-        rows.map((r) => byId.get(String(r.id))!.pendingDebits.toString()),
-        rows.map((r) => byId.get(String(r.id))!.pendingCredits.toString()),
-        rows.map((r) => byId.get(String(r.id))!.postedDebits.toString()),
-        rows.map((r) => byId.get(String(r.id))!.postedCredits.toString()),
-        rows.map((r) => r.pending_debits), rows.map((r) => r.pending_credits),
-        rows.map((r) => r.posted_debits), rows.map((r) => r.posted_credits)],
-    );
-    await m.query(`INSERT INTO journal_unsealed (transaction_id) VALUES ($1)`, [txId]);
   }
 }
+
+type JournalHeader = { id: string; kind: TransferKind; pendingId: string | null; undoesId: string | null; description: string | null; metadata: Record<string, string> };
+type Move = Delta & { txId: string; event: HistoryEvent; loadId: string | null };
 
 function zero(accountId: string): Delta {
   return { accountId, pendingDebits: 0n, pendingCredits: 0n, postedDebits: 0n, postedCredits: 0n };

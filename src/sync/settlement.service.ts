@@ -48,13 +48,14 @@ export class SettlementService {
         if (e instanceof AlreadyResolvedError) return 'already' as const;
         throw e;
       }
+      // The new status, its event and the end of the outbox job, in one statement.
       await m.query(
-        `UPDATE card_loads SET status = $2, status_reason = $3, updated_at = clock_timestamp(),
+        `WITH ev AS (INSERT INTO load_events (load_id, type, outcome, message, actor, request_id) VALUES ($1, 'settled', $2, $3, $4, $5)),
+              job AS (DELETE FROM sync_jobs WHERE load_id = $1)
+         UPDATE card_loads SET status = $2, status_reason = $3, updated_at = clock_timestamp(),
            posted_at = CASE WHEN $2 = 'posted' THEN clock_timestamp() END,
            reversed_at = CASE WHEN $2 = 'reversed' THEN clock_timestamp() END
-         WHERE id = $1`, [loadId, to, ctx.reason.slice(0, 1000)]);
-      await this.event(m, loadId, 'settled', to, ctx.reason, ctx.actor, ctx.requestId ?? null);
-      await this.jobs.remove(m, loadId);
+         WHERE id = $1`, [loadId, to, ctx.reason.slice(0, 1000), ctx.actor, ctx.requestId ?? null]);
       return 'settled' as const;
     });
     if (result === 'settled') this.metrics.settlements.inc({ status: to });

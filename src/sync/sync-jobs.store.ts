@@ -119,12 +119,14 @@ export class SyncJobsStore {
        WHERE load_id = $1 AND lease_owner = $2`, [loadId, owner, delayMs]);
   }
 
+  /** The attempt as a load event, and the load's attempt counter, in one statement. */
   async recordAttempt(m: EntityManager, job: Pick<ClaimedJob, 'loadId' | 'requestId'>, a: AttemptRecord): Promise<void> {
     await m.query(
-      `INSERT INTO load_events (load_id, type, outcome, http_status, code, message, duration_ms, actor, request_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'sync-worker', $8)`,
+      `WITH ev AS (
+         INSERT INTO load_events (load_id, type, outcome, http_status, code, message, duration_ms, actor, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'sync-worker', $8))
+       UPDATE card_loads SET attempts = attempts + 1, updated_at = clock_timestamp() WHERE id = $1`,
       [job.loadId, a.type, a.outcome, a.httpStatus, a.code, a.message?.slice(0, 1000) ?? null, Math.round(a.durationMs), job.requestId]);
-    await m.query(`UPDATE card_loads SET attempts = attempts + 1, updated_at = clock_timestamp() WHERE id = $1`, [job.loadId]);
   }
 
   /** Parks a job whose load went to review: nothing is due until an operator re-queues it. */

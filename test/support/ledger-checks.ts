@@ -32,6 +32,10 @@ export async function ledgerViolations(c: Client): Promise<Record<string, unknow
       SELECT a.code FROM accounts a JOIN account_history h ON h.account_id = a.id AND h.seq = a.history_seq
       WHERE (h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits)
          <> (a.pending_debits, a.pending_credits, a.posted_debits, a.posted_credits)`),
+    // 3/10. an account's history reads the same by seq and by time, so "as of" has one answer
+    historyTimeOutOfOrder: await q(`
+      SELECT account_id, seq FROM (SELECT account_id, seq, at, lag(at) OVER (PARTITION BY account_id ORDER BY seq) AS prev FROM account_history) h
+      WHERE at < prev`),
     // 9. a pending transfer resolved at most once (also a unique index)
     resolvedTwice: await q(`SELECT pending_id FROM journal_transactions WHERE pending_id IS NOT NULL GROUP BY pending_id HAVING count(*) > 1`),
     // 4/6. a load's status agrees with its ledger effect
