@@ -65,7 +65,7 @@ export class ApiKeysService {
     const key = `ckl_${randomBytes(32).toString('base64url')}`;
     const rows: Row[] = await this.ds.query(
       `INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, $4) RETURNING *`,
-      [name, key.slice(0, 12), hashApiKey(key), scopes]);
+      [name, key.slice(0, 8), hashApiKey(key), scopes]);
     return { ...view(rows[0]), key };
   }
 
@@ -97,7 +97,8 @@ export class ApiKeysService {
       await m.query(
         `INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, '{admin}')
          ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL, scopes = '{admin}'`,
-        [BOOTSTRAP_NAME, key.slice(0, 12), hash]);
+        // A configured key's characters are never stored, not even a prefix (a short key would nearly leak).
+        [BOOTSTRAP_NAME, configured ? '(ADMIN_API_KEY)' : key.slice(0, 8), hash]);
     });
     this.cache.clear();
     return configured ? null : key;

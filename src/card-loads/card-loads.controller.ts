@@ -2,6 +2,7 @@ import { Body, Controller, Get, Headers, Param, Post, Query, Req, Res } from '@n
 import type { FastifyReply } from 'fastify';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { RequireScopes } from '../auth/scopes';
+import { answerList, wantsCsv } from '../common/csv';
 import { badField } from '../common/errors';
 import { CreateCardLoadDto, IDEMPOTENCY_KEY, ListCardLoadsQuery } from './card-load.dto';
 import { CardLoadsService } from './card-loads.service';
@@ -29,8 +30,9 @@ export class CardLoadsController {
 
   @Get()
   @RequireScopes('loads:write', 'ledger:read')
-  list(@Query() query: ListCardLoadsQuery) {
-    return this.loads.list(query);
+  list(@Query() query: ListCardLoadsQuery, @Headers('accept') accept?: string) {
+    if (!wantsCsv(query.format, accept)) return this.loads.list(query);
+    return answerList(this.loads.listing(query), true, 'card-loads.csv');
   }
 
   @Get(':id')

@@ -2,11 +2,12 @@ import { Module } from '@nestjs/common';
 import { LedgerModule } from '../ledger/ledger.module';
 import { CardLoadsController } from './card-loads.controller';
 import { CardLoadsService } from './card-loads.service';
+import { IntakeWriter } from './intake-writer';
 
 @Module({
   imports: [LedgerModule],
   controllers: [CardLoadsController],
-  providers: [CardLoadsService],
+  providers: [CardLoadsService, IntakeWriter],
   exports: [CardLoadsService],
 })
 export class CardLoadsModule {}

@@ -1,40 +1,24 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { Caller } from '../auth/scopes';
-import { ApiError, badField, notFound } from '../common/errors';
+import { csvOf, CSV_PAGE_ROWS, KeysetList } from '../common/csv';
+import { badField, notFound } from '../common/errors';
 import { formatMinor, parseAmountMinor } from '../common/money';
 import { decodeCursor, encodeCursor, parseDate, parseLimit } from '../common/paging';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { inTransaction, pgCode } from '../database/transaction';
-import { LedgerService } from '../ledger/ledger.service';
+import { pgCode } from '../database/transaction';
+import { IntakeResult, IntakeWriter, NormalisedLoad, requestHash } from './intake-writer';
 import { CreateCardLoadDto, ListCardLoadsQuery } from './card-load.dto';
-import { CardLoadRow, cardLoadView, CardLoadView, LoadEventRow, loadEventView } from './card-load.view';
+import { CARD_LOAD_CSV, CardLoadRow, cardLoadView, CardLoadView, LoadEventRow, loadEventView } from './card-load.view';
 
-export const cardAccountCode = (enKashCardId: string) => `card:${enKashCardId}`;
-export const parentAccountCode = (cardAccountId: string) => `parent:${cardAccountId}`;
-
-/** EnKash's uniqueReferenceNumber: time-ordered, random, minted once per load and never re-minted. */
-export function mintReference(): string {
-  return `CL${Date.now().toString(36).toUpperCase()}${randomBytes(8).toString('hex').toUpperCase()}`;
-}
-
-interface NormalisedLoad {
-  enKashCardId: string; amountMinor: bigint; currency: string; companyId: string; cardAccountId: string;
-  description: string | null; remarks: string | null; metadata: Record<string, string>;
-}
-
-function requestHash(n: NormalisedLoad): Buffer {
-  const metadata = Object.fromEntries(Object.entries(n.metadata).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return createHash('sha256').update(JSON.stringify({ ...n, amountMinor: n.amountMinor.toString(), metadata })).digest();
-}
+export { cardAccountCode, mintReference, parentAccountCode } from './intake-writer';
 
 @Injectable()
 export class CardLoadsService {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
-    private readonly ledger: LedgerService,
+    private readonly writer: IntakeWriter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -52,57 +36,12 @@ export class CardLoadsService {
   }
 
   /**
-   * Intake, one DB transaction: claim the idempotency key, write the load with its reference, the pending
-   * transfer Dr parent Cr card, and the outbox job. EnKash is never called here.
+   * Intake: the load with its reference, the pending transfer Dr parent Cr card, and the outbox job, in one
+   * DB transaction shared with whatever other loads arrived meanwhile (IntakeWriter). EnKash is never called here.
    */
-  async create(caller: Caller, idempotencyKey: string, dto: CreateCardLoadDto, requestId: string | null):
-    Promise<{ load: CardLoadView; replayed: boolean }> {
-    const n = this.normalise(dto);
-    const hash = requestHash(n);
-    return inTransaction(this.ds, async (m) => {
-      const id = randomUUID();
-      const journalId = randomUUID();
-      const inserted: Array<{ id: string }> = await m.query(
-        `INSERT INTO card_loads (id, reference, api_key_id, idempotency_key, request_hash, en_kash_card_id, company_id,
-           card_account_id, amount, currency, journal_transaction_id, description, remarks, metadata, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-         ON CONFLICT ON CONSTRAINT card_loads_idempotency DO NOTHING RETURNING id`,
-        [id, mintReference(), caller.apiKeyId, idempotencyKey, hash, n.enKashCardId, n.companyId, n.cardAccountId,
-          n.amountMinor.toString(), n.currency, journalId, n.description, n.remarks, JSON.stringify(n.metadata), requestId]);
-      if (inserted.length === 0) return this.replay(m, caller, idempotencyKey, hash);
-      const parent = parentAccountCode(n.cardAccountId);
-      const card = cardAccountCode(n.enKashCardId);
-      await this.ledger.ensureAccounts(m, [
-        { code: parent, currency: n.currency, normalSide: 'credit' },
-        { code: card, currency: n.currency, normalSide: 'credit' },
-      ]);
-      await this.ledger.createTransfer(m, {
-        id: journalId, kind: 'pending', event: 'load_pending', loadId: id,
-        description: n.description ?? `card load ${id}`,
-        entries: [
-          { accountCode: parent, direction: 'debit', amount: n.amountMinor, currency: n.currency },
-          { accountCode: card, direction: 'credit', amount: n.amountMinor, currency: n.currency },
-        ],
-      });
-      await m.query(`INSERT INTO sync_jobs (load_id) VALUES ($1)`, [id]);
-      await m.query(`INSERT INTO load_events (load_id, type, outcome, actor, request_id) VALUES ($1, 'created', 'pending', $2, $3)`,
-        [id, caller.name, requestId]);
-      const rows: CardLoadRow[] = await m.query(`SELECT * FROM card_loads WHERE id = $1`, [id]);
-      return { load: cardLoadView(rows[0]), replayed: false };
-    });
-  }
-
-  private async replay(m: EntityManager, caller: Caller, key: string, hash: Buffer): Promise<{ load: CardLoadView; replayed: boolean }> {
-    const rows: CardLoadRow[] = await m.query(
-      `SELECT * FROM card_loads WHERE api_key_id = $1 AND idempotency_key = $2`, [caller.apiKeyId, key]);
-    if (rows.length === 0) {
-      // The holder of the key rolled back between our conflict and this read: the caller may simply retry.
-      throw new ApiError(409, 'idempotency_key_in_progress', 'a request with this Idempotency-Key is in progress; retry');
-    }
-    if (!rows[0].request_hash.equals(hash)) {
-      throw new ApiError(409, 'idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
-    }
-    return { load: cardLoadView(rows[0]), replayed: true };
+  async create(caller: Caller, idempotencyKey: string, dto: CreateCardLoadDto, requestId: string | null): Promise<IntakeResult> {
+    const load = this.normalise(dto);
+    return this.writer.submit({ caller, idempotencyKey, load, hash: requestHash(load), requestId });
   }
 
   async get(id: string) {
@@ -111,6 +50,21 @@ export class CardLoadsService {
     if (rows.length === 0) throw notFound(`card load ${id}`);
     const events: LoadEventRow[] = await this.ds.query(`SELECT * FROM load_events WHERE load_id = $1 ORDER BY id`, [id]);
     return { ...cardLoadView(rows[0]), events: events.map(loadEventView) };
+  }
+
+  /** The same list as CSV: every page from the query's cursor, with the query's filters (validated up front). */
+  listing(q: ListCardLoadsQuery): KeysetList<CardLoadView, string> {
+    parseLimit(q.limit);
+    parseDate('createdFrom', q.createdFrom);
+    parseDate('createdTo', q.createdTo);
+    decodeCursor(q.cursor, ['string', 'string']);
+    return {
+      start: q.cursor ?? null, limit: CSV_PAGE_ROWS, csv: csvOf(CARD_LOAD_CSV), encode: (c) => c,
+      fetch: async (cursor, n) => {
+        const page = await this.list({ ...q, cursor: cursor ?? undefined, limit: String(n) });
+        return { rows: page.data, next: page.nextCursor };
+      },
+    };
   }
 
   /** Newest first; keyset paging on (created_at, id) so rows arriving during paging are neither missed nor repeated. */

@@ -1,5 +1,8 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Headers, Param, Query } from '@nestjs/common';
 import { RequireScopes } from '../auth/scopes';
+import { answerList, wantsCsv } from '../common/csv';
+import { TimeRangeListQuery } from '../common/list-query';
+import { CardBalanceQuery } from './card.dto';
 import { CardsService } from './cards.service';
 
 @Controller('v1/cards')
@@ -8,12 +11,12 @@ export class CardsController {
   constructor(private readonly cards: CardsService) {}
 
   @Get(':enKashCardId/balance')
-  balance(@Param('enKashCardId') id: string, @Query('asOf') asOf?: string) {
-    return this.cards.balance(id, asOf);
+  balance(@Param('enKashCardId') id: string, @Query() q: CardBalanceQuery) {
+    return this.cards.balance(id, q.asOf);
   }
 
   @Get(':enKashCardId/history')
-  history(@Param('enKashCardId') id: string, @Query() q: Record<string, string>) {
-    return this.cards.history(id, q);
+  async history(@Param('enKashCardId') id: string, @Query() q: TimeRangeListQuery, @Headers('accept') accept?: string) {
+    return answerList(await this.cards.history(id, q), wantsCsv(q.format, accept), `card-${id}-history.csv`);
   }
 }

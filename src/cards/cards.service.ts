@@ -1,24 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { badField, notFound } from '../common/errors';
-import { formatMinor } from '../common/money';
-import { decodeCursor, encodeCursor, parseDate, parseLimit } from '../common/paging';
 import { CARD_ID } from '../card-loads/card-load.dto';
 import { cardAccountCode } from '../card-loads/card-loads.service';
+import { csvOf, KeysetList } from '../common/csv';
+import { badField, notFound } from '../common/errors';
+import { TimeRangeListQuery } from '../common/list-query';
+import { formatMinor } from '../common/money';
+import { atOrBeforeSql, decodeCursor, encodeCursor, parseDate, parseLimit, parseRange } from '../common/paging';
 import { pendingBalance, postedBalance } from '../ledger/ledger.types';
-
-type HistoryRow = {
-  seq: string; at: Date; event: string; load_id: string | null; transaction_id: string | null;
-  d_pending_debits: string; d_pending_credits: string; d_posted_debits: string; d_posted_credits: string;
-  pending_debits: string; pending_credits: string; posted_debits: string; posted_credits: string;
-};
-
-const big = (r: HistoryRow) => ({
-  normalSide: 'credit' as const,
-  pendingDebits: BigInt(r.pending_debits), pendingCredits: BigInt(r.pending_credits),
-  postedDebits: BigInt(r.posted_debits), postedCredits: BigInt(r.posted_credits),
-});
+import { cardBalances, HISTORY_CSV, HistoryRow, historyView, HistoryView } from './card-history.view';
 
 /** Card reads come from the balance history, so "now" and "as of" are answered by the same rows. */
 @Injectable()
@@ -40,42 +31,41 @@ export class CardsService {
     const asOf = parseDate('asOf', asOfRaw);
     const account = await this.account(enKashCardId);
     const rows: HistoryRow[] = await this.ds.query(
-      `SELECT * FROM account_history WHERE account_id = $1 ${asOf ? 'AND at <= $2' : ''} ORDER BY seq DESC LIMIT 1`,
+      `SELECT * FROM account_history WHERE account_id = $1 ${asOf ? `AND ${atOrBeforeSql('at', '$2')}` : ''}
+       ORDER BY at DESC, seq DESC LIMIT 1`,
       asOf ? [account.id, asOf] : [account.id]);
     // Invariant 10: before the opening row the card did not exist; that is a 404, never a silent zero.
     if (rows.length === 0) throw notFound(`card ${enKashCardId} as of ${asOf!.toISOString()}`);
-    const b = big(rows[0]);
+    const b = cardBalances(rows[0]);
     return {
       enKashCardId, currency: account.currency.trim(), posted: formatMinor(postedBalance(b)), pending: formatMinor(pendingBalance(b)),
       asOf: (asOf ?? new Date()).toISOString(),
     };
   }
 
-  async history(enKashCardId: string, q: { from?: string; to?: string; limit?: string; cursor?: string }) {
+  /**
+   * Oldest first, keyset on the per-account sequence (gap-free, append-only): a page never shifts, and
+   * changes written while paging appear after the cursor. `from` inclusive, `to` exclusive.
+   */
+  async history(enKashCardId: string, q: TimeRangeListQuery): Promise<KeysetList<HistoryView, number>> {
     this.checkId(enKashCardId);
     const limit = parseLimit(q.limit);
-    const from = parseDate('from', q.from);
-    const to = parseDate('to', q.to);
-    const cursor = decodeCursor(q.cursor, ['number']);
+    const { from, to } = parseRange(q);
+    const cursor = decodeCursor(q.cursor, ['integer']);
     const account = await this.account(enKashCardId);
-    const args: unknown[] = [account.id, cursor ? cursor[0] : 0];
-    const where = ['account_id = $1', 'seq > $2'];
-    if (from) where.push(`at >= $${args.push(from)}`);
-    if (to) where.push(`at < $${args.push(to)}`);
-    const rows: HistoryRow[] = await this.ds.query(
-      `SELECT * FROM account_history WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${args.push(limit + 1)}`, args);
-    const page = rows.slice(0, limit);
     return {
-      data: page.map((r) => {
-        const postedMove = BigInt(r.d_posted_credits) - BigInt(r.d_posted_debits);
-        const pendingMove = BigInt(r.d_pending_credits) - BigInt(r.d_pending_debits);
-        return {
-          seq: Number(r.seq), at: r.at.toISOString(), event: r.event, loadId: r.load_id, journalTransactionId: r.transaction_id,
-          amount: formatMinor(postedMove !== 0n ? postedMove : pendingMove),
-          pendingBalance: formatMinor(pendingBalance(big(r))), postedBalance: formatMinor(postedBalance(big(r))),
-        };
-      }),
-      nextCursor: rows.length > limit ? encodeCursor([Number(page[page.length - 1].seq)]) : null,
+      start: cursor ? Number(cursor[0]) : null, limit, csv: csvOf(HISTORY_CSV), encode: (seq) => encodeCursor([seq]),
+      fetch: async (after, n) => {
+        const args: unknown[] = [account.id, after ?? 0];
+        const where = ['h.account_id = $1', 'h.seq > $2'];
+        if (from) where.push(`h.at >= $${args.push(from)}`);
+        if (to) where.push(`h.at < $${args.push(to)}`);
+        const rows: HistoryRow[] = await this.ds.query(
+          `SELECT h.*, t.description FROM account_history h LEFT JOIN journal_transactions t ON t.id = h.transaction_id
+           WHERE ${where.join(' AND ')} ORDER BY h.seq LIMIT $${args.push(n + 1)}`, args);
+        const page = rows.slice(0, n).map(historyView);
+        return { rows: page, next: rows.length > n ? page[page.length - 1].seq : null };
+      },
     };
   }
 }

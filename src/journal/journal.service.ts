@@ -13,7 +13,7 @@ import { inTransaction, pgCode, pgConstraint } from '../database/transaction';
 import { LedgerService } from '../ledger/ledger.service';
 import { EntryInput, Transfer } from '../ledger/ledger.types';
 import { CreateJournalDto, ListJournalQuery } from './journal.dto';
-import { JOURNAL_CSV, JournalEntryRow, JournalRow, journalView, JournalView } from './journal.view';
+import { JOURNAL_CSV, JournalEntryRow, JournalLine, JournalRow, journalView, JournalView } from './journal.view';
 
 type Cursor = [createdAt: string, id: string];
 
@@ -98,11 +98,11 @@ export class JournalService {
     if (!UUID.test(id)) throw badField('id', 'must be a journal transaction id (a UUID)');
     const [tx] = await this.read(['t.id = $1'], [id], 1);
     if (!tx) throw notFound(`journal transaction ${id}`);
-    return tx;
+    return tx.view;
   }
 
   /** Oldest first on (created_at, id), the journal's index. */
-  list(q: ListJournalQuery): KeysetList<JournalView, Cursor, ReturnType<typeof JOURNAL_CSV.lines>[number]> {
+  list(q: ListJournalQuery): KeysetList<JournalView, Cursor, JournalLine> {
     const limit = parseLimit(q.limit);
     const { from, to } = parseRange(q);
     const raw = decodeCursor(q.cursor, ['string', 'string']);
@@ -122,15 +122,13 @@ export class JournalService {
         if (q.kind) where.push(`t.kind = ${arg(q.kind)}`);
         const rows = await this.read(where, args, n + 1);
         const page = rows.slice(0, n);
-        return { rows: page, next: rows.length > n ? this.cursorOf.get(page[page.length - 1].id)! : null };
+        return { rows: page.map((r) => r.view), next: rows.length > n ? page[page.length - 1].cursor : null };
       },
     };
   }
 
-  /** Cursor positions of the rows last read (microseconds, which the view's ISO string cannot carry). */
-  private readonly cursorOf = new Map<string, Cursor>();
-
-  private async read(where: string[], args: unknown[], limit: number): Promise<JournalView[]> {
+  /** Transactions with their entries, two queries per page; the cursor keeps microseconds the ISO view cannot. */
+  private async read(where: string[], args: unknown[], limit: number): Promise<Array<{ view: JournalView; cursor: Cursor }>> {
     const rows: JournalRow[] = await this.ds.query(
       `SELECT t.*, ${cursorInstantSql('t.created_at')} AS created_at_cursor, s.seq AS seal_seq, s.hash AS seal_hash
        FROM journal_transactions t LEFT JOIN journal_seals s ON s.transaction_id = t.id
@@ -138,9 +136,12 @@ export class JournalService {
     const entries: JournalEntryRow[] = rows.length === 0 ? [] : await this.ds.query(
       `SELECT e.transaction_id, a.code, e.direction, e.amount, e.currency FROM journal_entries e JOIN accounts a ON a.id = e.account_id
        WHERE e.transaction_id = ANY($1::uuid[]) ORDER BY e.id`, [rows.map((r) => r.id)]);
-    return rows.map((r) => {
-      this.cursorOf.set(r.id, [r.created_at_cursor, r.id]);
-      return journalView(r, entries.filter((e) => e.transaction_id === r.id));
-    });
+    const byTx = new Map<string, JournalEntryRow[]>();
+    for (const e of entries) {
+      const list = byTx.get(e.transaction_id);
+      if (list) list.push(e);
+      else byTx.set(e.transaction_id, [e]);
+    }
+    return rows.map((r) => ({ view: journalView(r, byTx.get(r.id) ?? []), cursor: [r.created_at_cursor, r.id] }));
   }
 }

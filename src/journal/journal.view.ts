@@ -25,7 +25,7 @@ export function journalView(r: JournalRow, entries: JournalEntryRow[]) {
 }
 
 export type JournalView = ReturnType<typeof journalView>;
-type JournalLine = { tx: JournalView; entry: JournalView['entries'][number] };
+export type JournalLine = { tx: JournalView; entry: JournalView['entries'][number] };
 
 const LINE_COLUMNS: CsvColumns<JournalLine> = [
   ['transactionId', (l) => l.tx.id], ['createdAt', (l) => l.tx.createdAt], ['kind', (l) => l.tx.kind],

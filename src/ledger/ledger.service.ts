@@ -159,30 +159,47 @@ export class LedgerService {
     };
   }
 
-  private async resolvePending(m: EntityManager, pendingId: string, kind: 'post_pending' | 'void_pending',
-    event: HistoryEvent, loadId: string | null): Promise<Transfer> {
-    // The pending transfer's entries with their accounts, in one read.
-    const rows: Array<{ kind: TransferKind; description: string | null; account_id: string; code: string; direction: Direction;
-      amount: string; currency: string; no_overdraft: boolean }> = await m.query(
-      `SELECT t.kind, t.description, e.account_id, a.code, e.direction, e.amount, e.currency, a.no_overdraft
+  /**
+   * Phase two for many pending transfers in three round trips (settlement commits a batch this way).
+   * Any transfer already resolved fails the whole call with AlreadyResolvedError (the unique resolving row);
+   * the caller retries the others alone.
+   */
+  async resolvePendingMany(m: EntityManager, items: Array<{ pendingId: string; kind: 'post_pending' | 'void_pending';
+    event: HistoryEvent; loadId: string | null }>): Promise<Transfer[]> {
+    // The pending transfers' entries with their accounts, in one read.
+    const rows: Array<{ id: string; kind: TransferKind; description: string | null; account_id: string; code: string;
+      direction: Direction; amount: string; currency: string; no_overdraft: boolean }> = await m.query(
+      `SELECT t.id, t.kind, t.description, e.account_id, a.code, e.direction, e.amount, e.currency, a.no_overdraft
        FROM journal_transactions t JOIN journal_entries e ON e.transaction_id = t.id JOIN accounts a ON a.id = e.account_id
-       WHERE t.id = $1 ORDER BY e.id`, [pendingId]);
-    assert(rows.length >= 2 && rows[0].kind === 'pending', `transfer ${pendingId} is a pending transfer`);
-    const entries = rows.map((r) => ({ accountCode: r.code, accountId: String(r.account_id), direction: r.direction,
-      amount: BigInt(r.amount), currency: r.currency.trim() }));
-    const header = { id: randomUUID(), kind, pendingId, undoesId: null, description: rows[0].description, metadata: {} };
-    const moves = deltasOf(entries, (e) => {
-      const release = pendingDelta(e, -1n);
-      return kind === 'void_pending' ? release : addDelta(release, postedDelta(e));
-    }).map((d) => ({ ...d, txId: header.id, event, loadId }));
+       WHERE t.id = ANY($1::uuid[]) ORDER BY e.id`, [items.map((i) => i.pendingId)]);
+    const planned = items.map((item) => {
+      const own = rows.filter((r) => r.id === item.pendingId);
+      assert(own.length >= 2 && own[0].kind === 'pending', `transfer ${item.pendingId} is a pending transfer`);
+      const entries = own.map((r) => ({ accountCode: r.code, accountId: String(r.account_id), direction: r.direction,
+        amount: BigInt(r.amount), currency: r.currency.trim() }));
+      const header = { id: randomUUID(), kind: item.kind as TransferKind, pendingId: item.pendingId, undoesId: null,
+        description: own[0].description, metadata: {} };
+      const moves = deltasOf(entries, (e) => {
+        const release = pendingDelta(e, -1n);
+        return item.kind === 'void_pending' ? release : addDelta(release, postedDelta(e));
+      }).map((d) => ({ ...d, txId: header.id, event: item.event, loadId: item.loadId }));
+      return { header, entries, moves };
+    });
     // The unique index on pending_id decides a race before any balance is touched.
-    const createdAt = await this.writeJournal(m, [{ header, entries }]).catch((e: unknown) => {
-      if (pgCode(e) === '23505') throw new AlreadyResolvedError(pendingId);
+    const createdAt = await this.writeJournal(m, planned).catch((e: unknown) => {
+      if (pgCode(e) === '23505' && pgConstraint(e) === 'journal_transactions_resolves_once') {
+        throw new AlreadyResolvedError(items.length === 1 ? items[0].pendingId : 'one of a batch');
+      }
       throw e;
     });
-    await this.applyDeltas(m, moves, rows.find((r) => r.no_overdraft)?.code ?? null);
-    return { ...header, createdAt: createdAt.get(header.id)!,
-      entries: entries.map(({ accountCode, direction, amount, currency }) => ({ accountCode, direction, amount, currency })) };
+    await this.applyDeltas(m, planned.flatMap((p) => p.moves), rows.find((r) => r.no_overdraft)?.code ?? null);
+    return planned.map(({ header, entries }) => ({ ...header, createdAt: createdAt.get(header.id)!,
+      entries: entries.map(({ accountCode, direction, amount, currency }) => ({ accountCode, direction, amount, currency })) }));
+  }
+
+  private async resolvePending(m: EntityManager, pendingId: string, kind: 'post_pending' | 'void_pending',
+    event: HistoryEvent, loadId: string | null): Promise<Transfer> {
+    return (await this.resolvePendingMany(m, [{ pendingId, kind, event, loadId }]))[0];
   }
 
   /** Transactions, their entries and their places in the sealing queue, in one statement. */

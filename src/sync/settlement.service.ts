@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { invalidState, notFound } from '../common/errors';
+import { GroupCommit, Outcome } from '../common/group-commit';
 import { inTransaction } from '../database/transaction';
 import { AlreadyResolvedError } from '../ledger/ledger.errors';
 import { LedgerService } from '../ledger/ledger.service';
@@ -20,14 +21,21 @@ export interface SettleContext {
 }
 
 type LoadLock = { status: string; journal_transaction_id: string; undone_at: Date | null };
+type SettleItem = { loadId: string; to: FinalStatus; ctx: SettleContext };
+
+/** Upper bound on loads settled in one transaction. */
+export const SETTLE_BATCH_MAX = 200;
 
 /**
  * Moves a load out of pending (or needs_review) exactly once: the load row is locked, the ledger resolves
  * the pending transfer (a unique resolving row backs the status check), and the outbox job goes away,
- * all in one transaction. Used by the worker and by operators.
+ * all in one transaction, shared by every settlement that arrives meanwhile (the parent account is hot).
+ * Used by the worker and by operators.
  */
 @Injectable()
 export class SettlementService {
+  private readonly group = new GroupCommit<SettleItem, 'settled' | 'already'>('settlement', (batch) => this.settleBatch(batch), SETTLE_BATCH_MAX);
+
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly ledger: LedgerService,
@@ -35,31 +43,63 @@ export class SettlementService {
     private readonly metrics: MetricsService,
   ) {}
 
+  /** Settles one load; concurrent calls share one transaction (group commit), each with its own answer. */
   async settle(loadId: string, to: FinalStatus, ctx: SettleContext): Promise<'settled' | 'already'> {
-    const result = await inTransaction(this.ds, async (m) => {
-      if (ctx.attempt) await this.jobs.recordAttempt(m, { loadId, requestId: ctx.requestId ?? null }, ctx.attempt);
-      const load = await this.lock(m, loadId);
-      if (ctx.requireReview && load.status !== 'needs_review') throw invalidState(`card load ${loadId} is ${load.status}; only a load in needs_review can be resolved`);
-      if (load.status === 'posted' || load.status === 'reversed') return 'already' as const;
-      try {
-        if (to === 'posted') await this.ledger.postPending(m, load.journal_transaction_id, 'load_posted', loadId);
-        else await this.ledger.voidPending(m, load.journal_transaction_id, 'load_reversed', loadId);
-      } catch (e) {
-        if (e instanceof AlreadyResolvedError) return 'already' as const;
-        throw e;
-      }
-      // The new status, its event and the end of the outbox job, in one statement.
-      await m.query(
-        `WITH ev AS (INSERT INTO load_events (load_id, type, outcome, message, actor, request_id) VALUES ($1, 'settled', $2, $3, $4, $5)),
-              job AS (DELETE FROM sync_jobs WHERE load_id = $1)
-         UPDATE card_loads SET status = $2, status_reason = $3, updated_at = clock_timestamp(),
-           posted_at = CASE WHEN $2 = 'posted' THEN clock_timestamp() END,
-           reversed_at = CASE WHEN $2 = 'reversed' THEN clock_timestamp() END
-         WHERE id = $1`, [loadId, to, ctx.reason.slice(0, 1000), ctx.actor, ctx.requestId ?? null]);
-      return 'settled' as const;
-    });
+    const result = await this.group.submit({ loadId, to, ctx });
     if (result === 'settled') this.metrics.settlements.inc({ status: to });
     return result;
+  }
+
+  private async settleBatch(items: SettleItem[]): Promise<Map<SettleItem, Outcome<'settled' | 'already'>>> {
+    try {
+      return await inTransaction(this.ds, (m) => this.writeSettlements(m, items));
+    } catch (e) {
+      // Someone resolved the transfer between our status check and our write (the unique resolving row said
+      // so). Alone, that simply means "already settled"; in a batch, GroupCommit retries each item alone.
+      if (!(e instanceof AlreadyResolvedError) || items.length > 1) throw e;
+      const [item] = items;
+      if (item.ctx.attempt) await inTransaction(this.ds, (m) => this.jobs.recordAttempt(m, { loadId: item.loadId, requestId: item.ctx.requestId ?? null }, item.ctx.attempt!));
+      return new Map([[item, { ok: true, value: 'already' as const }]]);
+    }
+  }
+
+  private async writeSettlements(m: EntityManager, items: SettleItem[]): Promise<Map<SettleItem, Outcome<'settled' | 'already'>>> {
+    const results = new Map<SettleItem, Outcome<'settled' | 'already'>>();
+    const attempts = items.filter((i) => i.ctx.attempt).map((i) => ({ loadId: i.loadId, requestId: i.ctx.requestId ?? null, attempt: i.ctx.attempt! }));
+    if (attempts.length) await this.jobs.recordAttempts(m, attempts);
+    const locked: Array<LoadLock & { id: string }> = await m.query(
+      `SELECT id, status, journal_transaction_id, undone_at FROM card_loads WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      [[...new Set(items.map((i) => i.loadId))]]);
+    const todo: SettleItem[] = [];
+    for (const item of items) {
+      const load = locked.find((l) => l.id === item.loadId);
+      if (!load) results.set(item, { ok: false, error: notFound(`card load ${item.loadId}`) });
+      else if (item.ctx.requireReview && load.status !== 'needs_review') {
+        results.set(item, { ok: false, error: invalidState(`card load ${item.loadId} is ${load.status}; only a load in needs_review can be resolved`) });
+      } else if (load.status === 'posted' || load.status === 'reversed' || todo.some((t) => t.loadId === item.loadId)) {
+        results.set(item, { ok: true, value: 'already' });
+      } else todo.push(item);
+    }
+    if (todo.length === 0) return results;
+    const journalOf = (i: SettleItem) => locked.find((l) => l.id === i.loadId)!.journal_transaction_id;
+    await this.ledger.resolvePendingMany(m, todo.map((i) => ({
+      pendingId: journalOf(i), kind: i.to === 'posted' ? 'post_pending' as const : 'void_pending' as const,
+      event: i.to === 'posted' ? 'load_posted' as const : 'load_reversed' as const, loadId: i.loadId,
+    })));
+    // The new statuses, their events and the end of the outbox jobs, in one statement.
+    await m.query(
+      `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS x(id, status, reason, actor, request_id)),
+            ev AS (INSERT INTO load_events (load_id, type, outcome, message, actor, request_id)
+                   SELECT id, 'settled', status, reason, actor, request_id FROM x),
+            job AS (DELETE FROM sync_jobs WHERE load_id IN (SELECT id FROM x))
+       UPDATE card_loads l SET status = x.status, status_reason = x.reason, updated_at = clock_timestamp(),
+         posted_at = CASE WHEN x.status = 'posted' THEN clock_timestamp() END,
+         reversed_at = CASE WHEN x.status = 'reversed' THEN clock_timestamp() END
+       FROM x WHERE l.id = x.id`,
+      [todo.map((i) => i.loadId), todo.map((i) => i.to), todo.map((i) => i.ctx.reason.slice(0, 1000)), todo.map((i) => i.ctx.actor),
+        todo.map((i) => i.ctx.requestId ?? null)]);
+    for (const i of todo) results.set(i, { ok: true, value: 'settled' });
+    return results;
   }
 
   /** Out of budget with the outcome still unknown: visible in the review queue, job parked. */

@@ -119,14 +119,23 @@ export class SyncJobsStore {
        WHERE load_id = $1 AND lease_owner = $2`, [loadId, owner, delayMs]);
   }
 
-  /** The attempt as a load event, and the load's attempt counter, in one statement. */
   async recordAttempt(m: EntityManager, job: Pick<ClaimedJob, 'loadId' | 'requestId'>, a: AttemptRecord): Promise<void> {
+    await this.recordAttempts(m, [{ ...job, attempt: a }]);
+  }
+
+  /** Attempts as load events, and each load's attempt counter, in one statement. */
+  async recordAttempts(m: EntityManager, list: Array<{ loadId: string; requestId: string | null; attempt: AttemptRecord }>): Promise<void> {
+    const col = <T>(f: (x: (typeof list)[number]) => T) => list.map(f);
     await m.query(
-      `WITH ev AS (
-         INSERT INTO load_events (load_id, type, outcome, http_status, code, message, duration_ms, actor, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'sync-worker', $8))
-       UPDATE card_loads SET attempts = attempts + 1, updated_at = clock_timestamp() WHERE id = $1`,
-      [job.loadId, a.type, a.outcome, a.httpStatus, a.code, a.message?.slice(0, 1000) ?? null, Math.round(a.durationMs), job.requestId]);
+      `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8::text[])
+                  AS x(load_id, type, outcome, http_status, code, message, duration_ms, request_id)),
+            ev AS (INSERT INTO load_events (load_id, type, outcome, http_status, code, message, duration_ms, actor, request_id)
+                   SELECT load_id, type, outcome, http_status, code, message, duration_ms, 'sync-worker', request_id FROM x)
+       UPDATE card_loads l SET attempts = l.attempts + n.count, updated_at = clock_timestamp()
+       FROM (SELECT load_id, count(*)::int AS count FROM x GROUP BY load_id) n WHERE l.id = n.load_id`,
+      [col((x) => x.loadId), col((x) => x.attempt.type), col((x) => x.attempt.outcome), col((x) => x.attempt.httpStatus),
+        col((x) => x.attempt.code), col((x) => x.attempt.message?.slice(0, 1000) ?? null), col((x) => Math.round(x.attempt.durationMs)),
+        col((x) => x.requestId)]);
   }
 
   /** Parks a job whose load went to review: nothing is due until an operator re-queues it. */

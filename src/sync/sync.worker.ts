@@ -93,7 +93,9 @@ export class SyncWorker implements OnApplicationBootstrap, OnApplicationShutdown
       // job is claimed as the probe; until then nothing is claimed at all.
       const paused = this.breaker.state !== CircuitState.Closed;
       const probeDue = paused && this.inflight.size === 0 && performance.now() - this.openedAtMs >= this.config.sync.circuitOpenMs;
-      if (free <= 0 || (paused && !probeDue)) {
+      // Claim in batches (a quarter of the slots at least) rather than one job per freed slot.
+      const batchReady = free >= Math.max(1, Math.floor(concurrency / 4)) || this.inflight.size === 0;
+      if (free <= 0 || !batchReady || (paused && !probeDue)) {
         await Promise.race([...this.inflight, sleep(pollMs)]);
         continue;
       }

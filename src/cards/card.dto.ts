@@ -1,0 +1,6 @@
+import { IsOptional, IsString } from 'class-validator';
+
+export class CardBalanceQuery {
+  @IsOptional() @IsString()
+  asOf?: string;
+}

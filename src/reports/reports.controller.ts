@@ -1,0 +1,18 @@
+import { Controller, Get, Headers, Query } from '@nestjs/common';
+import { RequireScopes } from '../auth/scopes';
+import { answerList, wantsCsv } from '../common/csv';
+import { TrialBalanceQuery } from './trial-balance.dto';
+import { TrialBalanceService } from './trial-balance.service';
+
+@Controller('v1/reports')
+@RequireScopes('ledger:read')
+export class ReportsController {
+  constructor(private readonly trialBalance: TrialBalanceService) {}
+
+  @Get('trial-balance')
+  async trialBalanceReport(@Query() q: TrialBalanceQuery, @Headers('accept') accept?: string) {
+    const tb = await this.trialBalance.prepare(q);
+    if (wantsCsv(q.format, accept)) return answerList(tb.accounts, true, `trial-balance-${tb.asOf.toISOString()}.csv`);
+    return this.trialBalance.page(tb);
+  }
+}

@@ -1,0 +1,169 @@
+import { Client } from 'pg';
+import { encodeCursor } from '../../src/common/paging';
+import { SealerService } from '../../src/ledger/sealer.service';
+import { sql } from '../support/db';
+import { startTestApp, TestApp } from '../support/app';
+import { asCsvText, csvObjects } from '../support/csv';
+import { ledgerViolations } from '../support/ledger-checks';
+
+type Entry = { accountCode: string; direction: 'debit' | 'credit'; amount: string | number; currency?: string };
+type JournalTx = { id: string; kind: string; description: string; createdAt: string; metadata: Record<string, string>; entries: Entry[] };
+
+const fields = (body: { error?: { details?: Array<{ field: string }> } }) => (body.error?.details ?? []).map((d) => d.field);
+const pair = (from: string, to: string, amount: string | number): Entry[] =>
+  [{ accountCode: from, direction: 'debit', amount }, { accountCode: to, direction: 'credit', amount }];
+
+describe('/v1/journal', () => {
+  let t: TestApp;
+  let c: Client;
+  beforeAll(async () => {
+    t = await startTestApp();
+    c = await sql(t.databaseUrl);
+    for (const body of [
+      { code: 'external:funding', currency: 'INR', normalSide: 'debit' },
+      { code: 'external:usd', currency: 'USD', normalSide: 'debit' },
+      { code: 'parent:CAJRNL', currency: 'INR', normalSide: 'credit', noOverdraft: true },
+      { code: 'income:fx', currency: 'USD', normalSide: 'credit' },
+    ]) expect((await t.api('POST', '/v1/accounts', { body })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await c.end();
+    await t.close();
+  });
+
+  const post = (body: unknown, headers: Record<string, string> = {}) => t.api('POST', '/v1/journal', { body, headers });
+  const txCount = async () => (await c.query(`SELECT count(*)::int AS n FROM journal_transactions`)).rows[0].n as number;
+
+  it('should post a balanced manual transaction (201) and read it back with its entries and seal', async () => {
+    const r = await post({ description: 'fund parent', entries: pair('external:funding', 'parent:CAJRNL', '5000.00'), metadata: { ticket: 'OPS-1' } });
+    expect(r.status).toBe(201);
+    expect(r.body).toEqual({
+      id: expect.any(String), kind: 'posted', pendingId: null, undoesId: null, description: 'fund parent', metadata: { ticket: 'OPS-1' },
+      createdAt: expect.any(String), seal: null,
+      entries: [
+        { accountCode: 'external:funding', direction: 'debit', amount: '5000.00', currency: 'INR' },
+        { accountCode: 'parent:CAJRNL', direction: 'credit', amount: '5000.00', currency: 'INR' },
+      ],
+    });
+    await t.app.get(SealerService).sealPending();
+    const read = await t.api('GET', `/v1/journal/${r.body.id}`);
+    expect(read.body).toMatchObject({ ...r.body, seal: { seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect((await t.api('GET', '/v1/accounts/parent:CAJRNL')).body).toMatchObject({ posted: '5000.00', postedCredits: '5000.00' });
+    const v = await ledgerViolations(c);
+    expect([v.unbalancedTransactions, v.balancesDifferFromEntries, v.historyGaps, v.historyDiffersFromBalance]).toEqual([[], [], [], []]);
+  });
+
+  it('should post several currencies in one transaction when each balances', async () => {
+    const r = await post({ description: 'two books', entries: [...pair('external:funding', 'parent:CAJRNL', 1), ...pair('external:usd', 'income:fx', 0.5)] });
+    expect(r.status).toBe(201);
+    expect(r.body.entries.map((e: Entry) => [e.accountCode, e.amount, e.currency])).toEqual([
+      ['external:funding', '1.00', 'INR'], ['parent:CAJRNL', '1.00', 'INR'], ['external:usd', '0.50', 'USD'], ['income:fx', '0.50', 'USD'],
+    ]);
+  });
+
+  it.each([
+    ['an unbalanced transaction', { description: 'x', entries: [{ accountCode: 'external:funding', direction: 'debit', amount: '10.00' }, { accountCode: 'parent:CAJRNL', direction: 'credit', amount: '9.99' }] }, 'entries'],
+    ['a transaction balanced only across currencies', { description: 'x', entries: [{ accountCode: 'external:funding', direction: 'debit', amount: '1.00' }, { accountCode: 'income:fx', direction: 'credit', amount: '1.00' }] }, 'entries'],
+    ['an unknown account', { description: 'x', entries: pair('external:funding', 'parent:CANOWHERE', '1.00') }, 'entries.1.accountCode'],
+    ['a card account', { description: 'x', entries: pair('external:funding', 'card:EKCJRNL001', '1.00') }, 'entries.1.accountCode'],
+    ['a currency other than the account\'s', { description: 'x', entries: [{ ...pair('external:funding', 'parent:CAJRNL', '1.00')[0], currency: 'USD' }, pair('external:funding', 'parent:CAJRNL', '1.00')[1]] }, 'entries.0.currency'],
+    ['a made-up currency', { description: 'x', entries: [{ ...pair('external:funding', 'parent:CAJRNL', '1.00')[0], currency: 'ABC' }, pair('external:funding', 'parent:CAJRNL', '1.00')[1]] }, 'entries.0.currency'],
+    ['a missing description', { entries: pair('external:funding', 'parent:CAJRNL', '1.00') }, 'description'],
+    ['a blank description', { description: '   ', entries: pair('external:funding', 'parent:CAJRNL', '1.00') }, 'description'],
+    ['entries that are not a list', { description: 'x', entries: { a: 1 } }, 'entries'],
+    ['one entry', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.00').slice(0, 1) }, 'entries'],
+    ['101 entries', { description: 'x', entries: Array.from({ length: 101 }, (_, i) => pair('external:funding', 'parent:CAJRNL', '1.00')[i % 2]) }, 'entries'],
+    ['an amount with 3 decimals', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.001') }, 'entries.0.amount'],
+    ['a zero amount', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', 0) }, 'entries.0.amount'],
+    ['a negative amount', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '-1.00') }, 'entries.0.amount'],
+    ['a bad direction', { description: 'x', entries: [{ accountCode: 'external:funding', direction: 'up', amount: '1.00' }, pair('external:funding', 'parent:CAJRNL', '1.00')[1]] }, 'entries.0.direction'],
+    ['a bad account code', { description: 'x', entries: [{ accountCode: 'Funding!', direction: 'debit', amount: '1.00' }, pair('external:funding', 'parent:CAJRNL', '1.00')[1]] }, 'entries.0.accountCode'],
+    ['an unknown entry field', { description: 'x', entries: [{ ...pair('external:funding', 'parent:CAJRNL', '1.00')[0], memo: 'x' }, pair('external:funding', 'parent:CAJRNL', '1.00')[1]] }, 'entries.0.memo'],
+    ['a client-supplied kind', { description: 'x', kind: 'pending', entries: pair('external:funding', 'parent:CAJRNL', '1.00') }, 'kind'],
+    ['metadata with a number', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.00'), metadata: { n: 1 } }, 'metadata'],
+  ])('should refuse %s with a 400 naming the field and write nothing', async (_name, body, field) => {
+    const before = await txCount();
+    const r = await post(body);
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('validation_failed');
+    expect(fields(r.body)).toContain(field);
+    expect(await txCount()).toBe(before);
+  });
+
+  it('should refuse a transaction that overdraws a noOverdraft account with 422 and write nothing', async () => {
+    const before = await txCount();
+    const r = await post({ description: 'too much', entries: pair('parent:CAJRNL', 'external:funding', '5001.01') });
+    expect([r.status, r.body.error.code]).toEqual([422, 'insufficient_funds']);
+    expect(await txCount()).toBe(before);
+    expect((await post({ description: 'all of it', entries: pair('parent:CAJRNL', 'external:funding', '5001.00') })).status).toBe(201);
+  });
+
+  it('should post at most once per Idempotency-Key, replaying the same request and refusing another', async () => {
+    const body = { description: 'retried funding', entries: pair('external:funding', 'parent:CAJRNL', '10.00'), metadata: { a: '1', b: '2' } };
+    const replies = await Promise.all(Array.from({ length: 5 }, () => post(body, { 'idempotency-key': 'fund-42' })));
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 201]);
+    expect(new Set(replies.map((r) => r.body.id)).size).toBe(1);
+    expect(replies.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(4);
+    const reordered = await post({ ...body, metadata: { b: '2', a: '1' } }, { 'idempotency-key': 'fund-42' });
+    expect(reordered.status).toBe(200);
+    const other = await post({ ...body, entries: pair('external:funding', 'parent:CAJRNL', '11.00') }, { 'idempotency-key': 'fund-42' });
+    expect([other.status, other.body.error.code]).toEqual([409, 'idempotency_key_reused']);
+    expect(fields((await post(body, { 'idempotency-key': 'has space' })).body)).toEqual(['Idempotency-Key']);
+    expect((await t.api('GET', '/v1/accounts/parent:CAJRNL')).body.posted).toBe('10.00');
+  });
+
+  it('should let only admin keys post, and ledger:read keys read', async () => {
+    const reader = (await t.api('POST', '/v1/api-keys', { body: { name: 'auditor', scopes: ['ledger:read'] } })).body.key;
+    expect((await t.api('POST', '/v1/journal', { key: reader, body: { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.00') } })).status).toBe(403);
+    expect((await t.api('GET', '/v1/journal', { key: reader })).status).toBe(200);
+    expect((await t.api('GET', '/v1/journal', { key: null })).status).toBe(401);
+  });
+
+  it('should list oldest first with a cursor, kind and time filters, and as CSV with one line per entry', async () => {
+    const tricky = ['say "hi"', 'a, b, c', 'line one\nline two', 'windows\r\nline', '"', ',', ' padded '];
+    for (const d of tricky) expect((await post({ description: d, entries: pair('external:funding', 'parent:CAJRNL', '1.00') })).status).toBe(201);
+    const all: JournalTx[] = (await t.api('GET', '/v1/journal?limit=500')).body.data;
+    expect(all.map((x) => x.description).slice(-tricky.length)).toEqual(tricky);
+    expect([...all].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0))).toEqual(all);
+
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const r = await t.api('GET', `/v1/journal?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      paged.push(...r.body.data.map((x: JournalTx) => x.id));
+      cursor = r.body.nextCursor;
+    } while (cursor);
+    expect(paged).toEqual(all.map((x) => x.id));
+
+    const from = all[2].createdAt;
+    const to = all[5].createdAt;
+    const window: JournalTx[] = (await t.api('GET', `/v1/journal?from=${from}&to=${to}`)).body.data;
+    expect(window.map((x) => x.id)).toEqual(all.filter((x) => x.createdAt >= from && x.createdAt < to).map((x) => x.id));
+    expect((await t.api('GET', '/v1/journal?kind=pending')).body.data).toEqual([]);
+
+    const csv = await t.api('GET', '/v1/journal?format=csv');
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const lines = csvObjects(csv.text);
+    expect(lines.map(({ sealSeq: _s, ...l }) => l)).toEqual(all.flatMap((x) => x.entries.map((e) => ({
+      transactionId: x.id, createdAt: x.createdAt, kind: x.kind, pendingId: '', undoesId: '', description: asCsvText(x.description),
+      accountCode: e.accountCode, direction: e.direction, amount: e.amount, currency: e.currency, metadata: JSON.stringify(x.metadata),
+    }))));
+  });
+
+  it.each([
+    ['/v1/journal?limit=501', 'limit'], ['/v1/journal?cursor=!!', 'cursor'],
+    [`/v1/journal?cursor=${encodeCursor(['2026-02-30T00:00:00.000000Z', '00000000-0000-4000-8000-000000000000'])}`, 'cursor'],
+    [`/v1/journal?cursor=${encodeCursor(['2026-03-01T00:00:00.000000Z', 'not-a-uuid'])}`, 'cursor'],
+    [`/v1/journal?cursor=${encodeCursor([1, 2])}`, 'cursor'], ['/v1/journal?from=2026-03-01T25:00:00Z', 'from'],
+    ['/v1/journal?to=last-week', 'to'], ['/v1/journal?kind=refund', 'kind'], ['/v1/journal?accountCode=x', 'accountCode'],
+    ['/v1/journal/not-a-uuid', 'id'],
+  ])('should refuse %s with a 400 naming %s', async (path, field) => {
+    const r = await t.api('GET', path);
+    expect(r.status).toBe(400);
+    expect(fields(r.body)).toContain(field);
+  });
+
+  it('should answer 404 for a journal transaction that does not exist', async () => {
+    expect((await t.api('GET', '/v1/journal/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  });
+});
