@@ -1,15 +1,16 @@
-import { Body, Controller, Get, Headers, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { RequireScopes } from '../auth/scopes';
 import { answerList, wantsCsv } from '../common/csv';
 import { badField } from '../common/errors';
 import { CreateCardLoadDto, IDEMPOTENCY_KEY, ListCardLoadsQuery } from './card-load.dto';
+import { CardLoadBatchService } from './card-load-batch';
 import { CardLoadsService } from './card-loads.service';
 
 @Controller('v1/card-loads')
 export class CardLoadsController {
-  constructor(private readonly loads: CardLoadsService) {}
+  constructor(private readonly loads: CardLoadsService, private readonly batch: CardLoadBatchService) {}
 
   @Post()
   @RequireScopes('loads:write')
@@ -26,6 +27,14 @@ export class CardLoadsController {
     if (replayed) void reply.header('Idempotent-Replayed', 'true');
     void reply.status(replayed ? 200 : 201);
     return load;
+  }
+
+  /** Up to 1,000 loads, each with its own idempotency key; per-item results in request order. */
+  @Post('batch')
+  @HttpCode(200)
+  @RequireScopes('loads:write')
+  createBatch(@Req() req: AuthedRequest, @Body() body: unknown) {
+    return this.batch.create(req.caller!, body, String(req.id));
   }
 
   @Get()

@@ -1,7 +1,7 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
 import { FieldProblem, validationFailed } from './errors';
 
-function flatten(errors: ValidationError[], prefix = ''): FieldProblem[] {
+export function flattenValidationErrors(errors: ValidationError[], prefix = ''): FieldProblem[] {
   return errors.flatMap((e) => {
     const field = prefix ? `${prefix}.${e.property}` : e.property;
     const own = Object.values(e.constraints ?? {}).map((message) => ({
@@ -9,7 +9,7 @@ function flatten(errors: ValidationError[], prefix = ''): FieldProblem[] {
       message: message.startsWith(`property ${e.property} should not exist`) ? 'is not a known field'
         : message.replace(new RegExp(`^${e.property} `), ''),
     }));
-    return [...own, ...flatten(e.children ?? [], field)];
+    return [...own, ...flattenValidationErrors(e.children ?? [], field)];
   });
 }
 
@@ -20,5 +20,5 @@ export const apiValidationPipe = new ValidationPipe({
   transform: true,
   forbidUnknownValues: true,
   validationError: { target: false, value: false },
-  exceptionFactory: (errors) => validationFailed(flatten(errors)),
+  exceptionFactory: (errors) => validationFailed(flattenValidationErrors(errors)),
 });

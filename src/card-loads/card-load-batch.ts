@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { Caller } from '../auth/scopes';
+import { badField, FieldProblem, validationFailed } from '../common/errors';
+import { toApiError } from '../common/http-exception.filter';
+import { flattenValidationErrors } from '../common/validation';
+import { CreateCardLoadDto, IDEMPOTENCY_KEY } from './card-load.dto';
+import { CardLoadView } from './card-load.view';
+import { CardLoadsService } from './card-loads.service';
+
+/** Upper bound on loads in one batch request (the issue's contract). */
+export const BATCH_MAX_LOADS = 1000;
+
+export type BatchItemResult =
+  | { index: number; status: 200 | 201; load: CardLoadView }
+  | { index: number; status: number; error: { code: string; message: string; details?: FieldProblem[] } };
+
+/**
+ * Bulk intake: every item is validated and answered on its own (one bad item never blocks the rest), and
+ * the valid ones go through the same group-committed intake as single loads, so they share transactions.
+ */
+@Injectable()
+export class CardLoadBatchService {
+  constructor(private readonly loads: CardLoadsService) {}
+
+  async create(caller: Caller, body: unknown, requestId: string | null): Promise<{ results: BatchItemResult[] }> {
+    const items = this.items(body);
+    const results = await Promise.all(items.map(async (raw, index): Promise<BatchItemResult> => {
+      try {
+        const { idempotencyKey, dto } = await this.parse(raw, index);
+        const { load, replayed } = await this.loads.create(caller, idempotencyKey, dto, requestId);
+        return { index, status: replayed ? 200 : 201, load };
+      } catch (e) {
+        const err = toApiError(e);
+        if (err.status >= 500) throw e;
+        return { index, status: err.status, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+      }
+    }));
+    return { results };
+  }
+
+  private items(body: unknown): unknown[] {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badField('body', 'must be an object {"loads": [...]}');
+    const unknown = Object.keys(body).filter((k) => k !== 'loads');
+    if (unknown.length) throw validationFailed(unknown.map((field) => ({ field, message: 'is not a known field' })));
+    const loads = (body as { loads?: unknown }).loads;
+    if (!Array.isArray(loads) || loads.length < 1 || loads.length > BATCH_MAX_LOADS) {
+      throw badField('loads', `must be an array of 1 to ${BATCH_MAX_LOADS} loads`);
+    }
+    return loads;
+  }
+
+  private async parse(raw: unknown, index: number): Promise<{ idempotencyKey: string; dto: CreateCardLoadDto }> {
+    const at = (field: string) => `loads.${index}.${field}`;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw badField(`loads.${index}`, 'must be an object');
+    const { idempotencyKey, ...rest } = raw as Record<string, unknown>;
+    if (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw badField(at('idempotencyKey'), 'is required: 1-255 characters of A-Za-z0-9_-.:');
+    }
+    const dto = plainToInstance(CreateCardLoadDto, rest);
+    const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+    if (errors.length) throw validationFailed(flattenValidationErrors(errors).map((p) => ({ ...p, field: at(p.field) })));
+    return { idempotencyKey, dto };
+  }
+}
+
