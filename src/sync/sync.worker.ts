@@ -27,6 +27,7 @@ export class SyncWorker implements OnApplicationBootstrap, OnApplicationShutdown
   private running = false;
   private loop: Promise<void> | null = null;
   private readonly inflight = new Set<Promise<void>>();
+  private readonly backlog: ClaimedJob[] = [];
   private readonly breaker: CircuitBreakerPolicy;
   private readonly leaseMs: number;
   private openedAtMs = 0;
@@ -84,39 +85,47 @@ export class SyncWorker implements OnApplicationBootstrap, OnApplicationShutdown
     return this.breaker.state;
   }
 
+  /**
+   * Keeps up to `concurrency` loads in flight, with up to as many claimed ahead in `backlog`, so that a
+   * freed slot starts its next load at once instead of waiting for a claim round trip.
+   */
   private async run(): Promise<void> {
     const { concurrency, pollMs } = this.config.sync;
     while (this.running) {
       this.heartbeat.beat();
-      const free = concurrency - this.inflight.size;
       // cockatiel moves an open circuit to half-open only when a call is tried, so once the pause is over one
-      // job is claimed as the probe; until then nothing is claimed at all.
+      // job goes out as the probe; until then nothing starts.
       const paused = this.breaker.state !== CircuitState.Closed;
       const probeDue = paused && this.inflight.size === 0 && performance.now() - this.openedAtMs >= this.config.sync.circuitOpenMs;
-      // Claim in batches (a quarter of the slots at least) rather than one job per freed slot.
-      const batchReady = free >= Math.max(1, Math.floor(concurrency / 4)) || this.inflight.size === 0;
-      if (free <= 0 || !batchReady || (paused && !probeDue)) {
-        await Promise.race([...this.inflight, sleep(pollMs)]);
-        continue;
+      const slots = paused ? (probeDue ? 1 : 0) : concurrency - this.inflight.size;
+      for (let i = 0; i < slots && this.backlog.length > 0; i++) this.startJob(this.backlog.shift()!);
+      const want = paused ? (probeDue && this.inflight.size === 0 ? 1 : 0) : 2 * concurrency - this.inflight.size - this.backlog.length;
+      let claimed = 0;
+      if (want >= Math.max(1, Math.floor(concurrency / 4)) || (want > 0 && this.inflight.size === 0 && this.backlog.length === 0)) {
+        try {
+          const jobs = await this.jobs.claim(this.owner, want, this.leaseMs, this.config.sync.lookupGraceMs, this.config.sync.rejectionConfirmMs);
+          claimed = jobs.length;
+          this.backlog.push(...jobs);
+        } catch (e) {
+          // The database is restarting or unreachable: the pool reconnects; nothing was claimed.
+          this.logger.warn(`claim failed, retrying: ${e instanceof Error ? e.message : String(e)}`);
+          await sleep(Math.min(1000, pollMs * 5));
+          continue;
+        }
       }
-      let claimed: ClaimedJob[] = [];
-      try {
-        claimed = await this.jobs.claim(this.owner, paused ? 1 : free, this.leaseMs,
-          this.config.sync.lookupGraceMs, this.config.sync.rejectionConfirmMs);
-      } catch (e) {
-        // The database is restarting or unreachable: the pool reconnects; nothing was claimed.
-        this.logger.warn(`claim failed, retrying: ${e instanceof Error ? e.message : String(e)}`);
-        await sleep(Math.min(1000, pollMs * 5));
-        continue;
-      }
-      for (const job of claimed) {
-        const p: Promise<void> = this.process(job)
-          .catch((e: unknown) => this.logger.error(`load ${job.loadId}: ${e instanceof Error ? e.message : String(e)}`))
-          .finally(() => this.inflight.delete(p));
-        this.inflight.add(p);
-      }
-      if (claimed.length === 0) await sleep(pollMs);
+      if (claimed > 0 && this.inflight.size < concurrency && !paused) continue;
+      if (this.inflight.size === 0 && this.backlog.length === 0) await sleep(pollMs);
+      else await Promise.race([...this.inflight, sleep(pollMs)]);
     }
+    // Give back what was claimed but never started, so another instance can take it at once.
+    for (const job of this.backlog.splice(0)) await this.jobs.release(job.loadId, this.owner).catch(() => undefined);
+  }
+
+  private startJob(job: ClaimedJob): void {
+    const p: Promise<void> = this.process(job)
+      .catch((e: unknown) => this.logger.error(`load ${job.loadId}: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
   }
 
   /** Calls EnKash through the breaker; null when the circuit refused the call (nothing was sent). */
@@ -139,6 +148,8 @@ export class SyncWorker implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   async process(job: ClaimedJob): Promise<void> {
+    // A job that waited in the backlog too long may no longer be ours to work on safely.
+    if (this.leaseLeftMs(job) < 2 * this.config.enkash.timeoutMs + 1000) return this.jobs.release(job.loadId, this.owner);
     let firstSend = !job.wasNeedsLookup && !job.unknownSeen;
     if (job.wasNeedsLookup) {
       if (!job.lookupReady) return this.jobs.release(job.loadId, this.owner, job.lookupAfterMs);
