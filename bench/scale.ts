@@ -1,0 +1,121 @@
+/**
+ * `npm run bench:scale [-- --loads 1000000]`: fills a ledger through the bulk intake endpoint (measuring
+ * its rate), then measures the auditor reads that must stay fast at that size: a card history page,
+ * a card balance as of a moment, and the trial balance. Appends a "Scale" section to bench/RESULTS.md.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client } from 'pg';
+import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres';
+
+const ROOT = path.resolve(__dirname, '../..');
+const ADMIN = 'scale-admin-key-0123456789abcdef';
+const { values: args } = parseArgs({ options: { loads: { type: 'string', default: '1000000' }, cards: { type: 'string', default: '10000' } } });
+const LOADS = Number(args.loads);
+const CARDS = Number(args.cards);
+const card = (i: number) => `EKCX${String(i % CARDS).padStart(6, '0')}`;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'card-ledger-scale-'));
+  let url = process.env.DATABASE_URL ?? '';
+  let stopPg: (() => Promise<void>) | null = null;
+  let proc: ChildProcess | null = null;
+  try {
+    if (!url) {
+      const pg = await startEmbeddedPostgres(dir, () => undefined, 'postgres');
+      url = pg.url;
+      stopPg = () => pg.stop();
+    }
+    const admin = new Client({ connectionString: url });
+    await admin.connect();
+    await admin.query('DROP DATABASE IF EXISTS card_ledger_scale WITH (FORCE)');
+    await admin.query('CREATE DATABASE card_ledger_scale');
+    await admin.end();
+    const u = new URL(url);
+    u.pathname = '/card_ledger_scale';
+    const db = u.toString();
+    const port = await freePort();
+    proc = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+      env: { ...process.env, DATABASE_URL: db, ROLE: 'api', PORT: String(port), ADMIN_API_KEY: ADMIN, LOG_LEVEL: 'error',
+        RATE_LIMIT_PER_MINUTE: '100000000', ENKASH_BASE_URL: 'http://127.0.0.1:9', ENKASH_TOKEN_URL: 'http://127.0.0.1:9/t',
+        ENKASH_PARTNER_ID: 'x', ENKASH_CLIENT_ID: 'x', ENKASH_CLIENT_SECRET: 'x', ENKASH_USERNAME: 'x', ENKASH_PASSWORD: 'x',
+        ENKASH_COMPANY_ID: 'CEKEP5GSGP', ENKASH_CARD_ACCOUNT_ID: 'CABFIPS' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    while (!/listening on/.test(out)) {
+      if (proc.exitCode !== null) throw new Error(`service exited: ${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const base = `http://127.0.0.1:${port}`;
+    const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+
+    // Fill through the bulk endpoint: 1,000 loads a request, 4 requests in flight.
+    const started = performance.now();
+    let next = 0;
+    const marks: string[] = [];
+    const filler = async () => {
+      while (next < LOADS) {
+        const from = next;
+        next += 1000;
+        const loads = Array.from({ length: Math.min(1000, LOADS - from) }, (_, j) => ({
+          idempotencyKey: `scale-${from + j}`, enKashCardId: card(from + j), amount: `${1 + ((from + j) % 900)}.00` }));
+        const res = await fetch(`${base}/v1/card-loads/batch`, { method: 'POST', headers, body: JSON.stringify({ loads }) });
+        if (res.status !== 200) throw new Error(`batch failed: ${res.status} ${await res.text()}`);
+        if (from % 100_000 === 0) marks.push(new Date().toISOString());
+      }
+    };
+    await Promise.all([filler(), filler(), filler(), filler()]);
+    const fillSeconds = (performance.now() - started) / 1000;
+
+    const c = new Client({ connectionString: db });
+    await c.connect();
+    await c.query('ANALYZE');
+    const [{ lo, hi }] = (await c.query(`SELECT min(created_at) AS lo, max(created_at) AS hi FROM card_loads`)).rows;
+    await c.end();
+    const time = async (name: string, n: number, path: (i: number) => string) => {
+      const ms: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        const res = await fetch(`${base}${path(i)}`, { headers });
+        await res.arrayBuffer();
+        if (res.status !== 200) throw new Error(`${name}: ${res.status}`);
+        ms.push(performance.now() - t0);
+      }
+      ms.sort((a, b) => a - b);
+      return { name, p50: ms[Math.floor(n * 0.5)], p99: ms[Math.min(n - 1, Math.floor(n * 0.99))] };
+    };
+    const span = new Date(hi).getTime() - new Date(lo).getTime();
+    const at = (i: number) => new Date(new Date(lo).getTime() + ((i * 7919) % 1000) / 1000 * span).toISOString();
+    const results = [
+      await time('card history page (50 rows)', 500, (i) => `/v1/cards/${card(i * 37)}/history?limit=50`),
+      await time('card balance asOf', 500, (i) => `/v1/cards/${card(i * 37)}/balance?asOf=${at(i)}`),
+      await time('parent account balance asOf', 200, (i) => `/v1/accounts/parent:CABFIPS?asOf=${at(i)}`),
+      await time('trial balance (first page + totals)', 30, (i) => `/v1/reports/trial-balance?asOf=${at(i)}`),
+    ];
+    const lines = [
+      '', `## Scale (${LOADS.toLocaleString('en')} loads on ${CARDS.toLocaleString('en')} cards and one parent account)`, '',
+      `Command: \`npm run bench:scale -- --loads ${LOADS}\` (${process.env.DATABASE_URL ? 'DATABASE_URL server' : 'embedded Postgres'}), ${new Date().toISOString()}.`, '',
+      `Bulk intake (\`POST /v1/card-loads/batch\`, 1,000 per request, 4 in flight): ${(LOADS / fillSeconds).toFixed(0)} loads/s (target ≥ 20,000).`, '',
+      '| read | p50 | p99 | target |', '|---|---|---|---|',
+      ...results.map((r) => `| ${r.name} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.name.startsWith('trial') ? '≤ 100 ms' : 'p99 ≤ 10 ms'} |`), '',
+    ];
+    appendFileSync(path.join(ROOT, 'bench/RESULTS.md'), lines.join('\n'));
+    process.stdout.write(lines.join('\n'));
+  } finally {
+    proc?.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    await stopPg?.();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`scale bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
