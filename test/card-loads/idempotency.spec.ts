@@ -72,6 +72,12 @@ describe('card-load idempotency', () => {
     const got = await t.api('GET', `/v1/card-loads/${res.body.id}`);
     expect(got.status).toBe(200);
     expect(got.body.events.map((e: { type: string }) => e.type)).toEqual(['created']);
+    // Load events are append-only like the journal (invariant 2).
+    await expect(c.query(`UPDATE load_events SET message = 'edited' WHERE load_id = $1`, [res.body.id])).rejects.toThrow(/append-only/);
+    await expect(c.query(`DELETE FROM load_events WHERE load_id = $1`, [res.body.id])).rejects.toThrow(/append-only/);
+    // What was asked never changes (card_loads_guard), and a load never jumps back to pending from a final state.
+    await expect(c.query(`UPDATE card_loads SET amount = amount + 1 WHERE id = $1`, [res.body.id])).rejects.toThrow(/immutable/);
+    await expect(c.query(`DELETE FROM card_loads WHERE id = $1`, [res.body.id])).rejects.toThrow(/never deleted/);
     const { rows } = await c.query(`SELECT t.kind, (SELECT count(*)::int FROM sync_jobs WHERE load_id = $1) AS jobs
       FROM journal_transactions t WHERE t.id = $2`, [res.body.id, res.body.journalTransactionId]);
     expect(rows).toEqual([{ kind: 'pending', jobs: 1 }]);
