@@ -111,6 +111,20 @@ export class SyncJobsStore {
         attempt?.outcome ?? null]);
   }
 
+  /**
+   * The fence before an EnKash call on a job that has waited since its claim: the lease is still ours
+   * (nobody took it over) and now runs a full leaseMs again; a takeover's lookup is pushed past it too.
+   * false = the job is no longer ours and nothing may be sent.
+   */
+  async renewLease(loadId: string, owner: string, leaseMs: number, lookupGraceMs: number): Promise<boolean> {
+    const [, count] = await this.ds.query(
+      `UPDATE sync_jobs SET lease_expires_at = clock_timestamp() + make_interval(secs => $3::float / 1000),
+         lookup_after = greatest(lookup_after, clock_timestamp() + make_interval(secs => ($3::float + $4::float) / 1000)),
+         updated_at = clock_timestamp()
+       WHERE load_id = $1 AND lease_owner = $2 AND lease_expires_at > clock_timestamp()`, [loadId, owner, leaseMs, lookupGraceMs]);
+    return Number(count) === 1;
+  }
+
   /** Gives the job back untouched (shutdown, circuit open, lease running short). */
   async release(loadId: string, owner: string, delayMs = 0): Promise<void> {
     await this.ds.query(

@@ -147,9 +147,19 @@ export class SyncWorker implements OnApplicationBootstrap, OnApplicationShutdown
     return this.leaseMs - (performance.now() - job.claimedAtMono);
   }
 
+  /**
+   * Before each EnKash call: a job claimed moments ago is fenced by its claim; one that waited (in the
+   * backlog, behind a lookup, or in a stalled process) renews its lease first, and gives up if it lost it.
+   */
+  private async stillOurs(job: ClaimedJob, callsLeft: number): Promise<boolean> {
+    if (performance.now() - job.claimedAtMono < Math.min(1000, this.leaseMs / 10)) return true;
+    if (!(await this.jobs.renewLease(job.loadId, this.owner, this.leaseMs, this.config.sync.lookupGraceMs))) return false;
+    job.claimedAtMono = performance.now();
+    return this.leaseLeftMs(job) >= callsLeft * this.config.enkash.timeoutMs + 1000;
+  }
+
   async process(job: ClaimedJob): Promise<void> {
-    // A job that waited in the backlog too long may no longer be ours to work on safely.
-    if (this.leaseLeftMs(job) < 2 * this.config.enkash.timeoutMs + 1000) return this.jobs.release(job.loadId, this.owner);
+    if (!(await this.stillOurs(job, job.wasNeedsLookup ? 2 : 1))) return;
     let firstSend = !job.wasNeedsLookup && !job.unknownSeen;
     if (job.wasNeedsLookup) {
       if (!job.lookupReady) return this.jobs.release(job.loadId, this.owner, job.lookupAfterMs);
@@ -163,7 +173,7 @@ export class SyncWorker implements OnApplicationBootstrap, OnApplicationShutdown
       firstSend = false;
     }
     // Never start a send that could outlive our lease: another instance might take the job over mid-call.
-    if (this.leaseLeftMs(job) < this.config.enkash.timeoutMs + 1000) return this.jobs.release(job.loadId, this.owner);
+    if (!(await this.stillOurs(job, 1))) return;
     const sent = await this.call('send', () => this.client.loadCard({
       reference: job.reference, enKashCardId: job.enKashCardId, amountMinor: job.amountMinor, companyId: job.companyId,
       cardAccountId: job.cardAccountId, description: job.description, remarks: job.remarks,

@@ -12,8 +12,10 @@ describe('sync worker processes', () => {
   let api: TestApp; // intake only (ROLE=api): the workers below are separate processes
   let c: Client;
   const workers: ServiceProcess[] = [];
+  // Processes under a loaded CI box can stall for seconds: the grace (how long after a possible send a lookup's
+  // "absent" is believed) must exceed how late a send may reach EnKash, exactly as SYNC_LOOKUP_GRACE_MS must in production.
   const workerEnv = (extra: Record<string, string> = {}) => ({
-    ...FAST_SYNC_ENV, ...enkashEnv(sim), ROLE: 'worker', DATABASE_URL: api.databaseUrl, ...extra,
+    ...FAST_SYNC_ENV, ...enkashEnv(sim), ROLE: 'worker', DATABASE_URL: api.databaseUrl, SYNC_LOOKUP_GRACE_MS: '1500', ...extra,
   });
   const startWorker = async (extra: Record<string, string> = {}) => {
     const w = await spawnService(workerEnv(extra));
