@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     const modes = ['apply-again', 'reject', 'replay'] as const;
     const sim = await startEnKashSimulator({
       port: 0, seed: Number(args.seed), latencyMs: 5, lookupLagMs: 100, hangMs: 600, failureRate: 0.15,
-      duplicateMode: modes[Math.floor(random() * 3)],
+      duplicateMode: (process.env.SOAK_MODE as (typeof modes)[number] | undefined) ?? modes[Math.floor(random() * 3)],
       failureFaults: ['timeout-after-apply', 'timeout-before-apply', 'reset', 'reset-after-apply', 'http-500', 'http-503', 'html-502', 'http-429', 'no-code'],
     });
     const env = {
