@@ -1,15 +1,25 @@
-import { LoggerService, LogLevel } from '@nestjs/common';
+import { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
+import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { ApiExceptionFilter } from './common/http-exception.filter';
 import { apiValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
+import { closeConnectionsWhenClosing } from './http/graceful-close';
 import { BODY_LIMIT_BYTES, installJsonBodyParser } from './http/json-body';
+import { recordRoutes } from './http/route-registry';
+import { installHttpSecurity } from './http/security';
+import { createRootLogger, levelFromNest } from './logging/logging';
+import { setupOpenApi } from './openapi/openapi';
 
 export interface CreateAppOptions {
-  logger?: LoggerService | LogLevel[] | false;
+  /** Nest-style levels, or false for none; the test harness passes ['error'] to keep test output clean. Default: LOG_LEVEL. */
+  logger?: LogLevel[] | false;
+  /** Where the JSON log lines go instead of stdout (tests read them back). */
+  logStream?: DestinationStream;
 }
 
 /** Builds the Nest application on Fastify; shared by main.ts and the test harness so both run the same app. */
@@ -21,16 +31,26 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
       return typeof given === 'string' && /^[A-Za-z0-9_.:-]{1,100}$/.test(given) ? given : randomUUID();
     },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, databaseUrl), adapter, {
-    bodyParser: false,
-    logger: opts.logger ?? ['error', 'warn', 'log'],
+  recordRoutes(adapter.getInstance());
+  const rootLogger = createRootLogger({
+    level: opts.logger === undefined ? config.logLevel : levelFromNest(opts.logger),
+    stream: opts.logStream,
+    secrets: [config.enkash.clientSecret, config.enkash.password, config.adminApiKey],
   });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, databaseUrl, rootLogger), adapter, {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
   installJsonBodyParser(app.getHttpAdapter().getInstance());
   app.getHttpAdapter().getInstance().addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
   });
+  closeConnectionsWhenClosing(app.getHttpAdapter().getInstance());
+  await installHttpSecurity(app, config.rateLimitPerMinute);
   app.useGlobalFilters(new ApiExceptionFilter());
   app.useGlobalPipes(apiValidationPipe);
+  setupOpenApi(app);
   await app.init();
   return app;
 }

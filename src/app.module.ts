@@ -1,5 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import type { Logger as PinoLogger } from 'pino';
 import { AccountsModule } from './accounts/accounts.module';
 import { AuthModule } from './auth/auth.module';
 import { CardLoadsModule } from './card-loads/card-loads.module';
@@ -9,10 +11,13 @@ import { dataSourceOptions } from './database/data-source';
 import { HealthModule } from './health/health.module';
 import { JournalModule } from './journal/journal.module';
 import { LedgerModule } from './ledger/ledger.module';
+import { loggerParams } from './logging/logging';
 import { MetricsModule } from './metrics/metrics.module';
+import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { ReportsModule } from './reports/reports.module';
 import { SettlementModule } from './sync/settlement.module';
 import { SyncWorkerModule } from './sync/sync-worker.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Global()
 @Module({})
@@ -24,11 +29,13 @@ class ConfigModule {
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
+  /** `logger` is the app's root pino logger (app.factory.ts builds it from LOG_LEVEL or the caller's options). */
+  static forRoot(config: AppConfig, databaseUrl: string, logger: PinoLogger): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.register(config),
+        LoggerModule.forRoot(loggerParams(logger)),
         TypeOrmModule.forRoot(dataSourceOptions(databaseUrl)),
         HealthModule,
         AuthModule,
@@ -41,6 +48,8 @@ export class AppModule {
         ReportsModule,
         SettlementModule,
         ...(config.enkash.baseUrl !== null ? [SyncWorkerModule.register(config.enkash)] : []),
+        ReconciliationModule.register(config.enkash),
+        WebhooksModule,
       ],
     };
   }

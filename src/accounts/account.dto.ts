@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, registerDecorator } from 'class-validator';
 import { ListQuery } from '../common/list-query';
 import { isIsoCurrency } from '../common/money';
@@ -15,32 +16,40 @@ export function IsCurrency() {
 }
 
 export class CreateAccountDto {
+  @ApiProperty({ pattern: ACCOUNT_CODE.source, example: 'external:bank-hdfc', description: 'A namespace, a colon, an identifier.' })
   @IsString() @Matches(ACCOUNT_CODE, { message: ACCOUNT_CODE_MESSAGE })
   code: string;
 
+  @ApiProperty({ example: 'INR', description: 'ISO 4217.' })
   @IsCurrency()
   currency: string;
 
+  @ApiProperty({ enum: ['debit', 'credit'], description: 'The side on which the balance grows (assets debit, liabilities credit).' })
   @IsIn(['debit', 'credit'])
   normalSide: 'debit' | 'credit';
 
+  @ApiPropertyOptional({ default: false, description: 'Refuse anything that would take the available balance below zero.' })
   @IsOptional() @IsBoolean()
   noOverdraft?: boolean;
 
+  @ApiPropertyOptional({ maxLength: 200, example: 'HDFC current account' })
   @IsOptional() @IsString() @MaxLength(200)
   name?: string;
 }
 
 export class ListAccountsQuery extends ListQuery {
+  @ApiPropertyOptional({ example: 'INR' })
   @IsOptional() @IsCurrency()
   currency?: string;
 
   /** The namespace before the colon: `card`, `parent`, `external`, ... */
+  @ApiPropertyOptional({ example: 'parent', description: 'The part of the code before the colon.' })
   @IsOptional() @IsString() @Matches(/^[a-z][a-z0-9_]{0,49}$/, { message: 'must be an account namespace such as card or parent' })
   namespace?: string;
 }
 
 export class AccountQuery {
+  @ApiPropertyOptional({ format: 'date-time', example: '2026-03-31T23:59:59Z', description: 'Balances as they stood at this moment; default now.' })
   @IsOptional() @IsString()
   asOf?: string;
 }

@@ -1,33 +1,41 @@
 import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
+import { ApiProperty, ApiTags } from '@nestjs/swagger';
 import { ArrayMinSize, ArrayUnique, IsArray, IsIn, IsString, Matches, MaxLength } from 'class-validator';
+import { DocCreateApiKey, DocListApiKeys, DocRevokeApiKey } from './api-keys.openapi';
 import { ApiKeysService } from './api-keys.service';
 import { RequireScopes, Scope, SCOPES } from './scopes';
 
 export class CreateApiKeyDto {
+  @ApiProperty({ maxLength: 100, example: 'billing-prod', description: 'Who holds the key; shown in events of decisions made with it.' })
   @IsString() @MaxLength(100) @Matches(/\S/, { message: 'must not be empty' })
   name: string;
 
+  @ApiProperty({ enum: SCOPES, isArray: true, example: ['loads:write'], description: 'At least one; `admin` implies all.' })
   @IsArray() @ArrayMinSize(1) @ArrayUnique() @IsIn(SCOPES as unknown as string[], { each: true })
   scopes: Scope[];
 }
 
 /** Admin-only key management; the key itself is in the creation reply and nowhere else, ever. */
+@ApiTags('api keys')
 @Controller('v1/api-keys')
 @RequireScopes('admin')
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
+  @DocCreateApiKey(CreateApiKeyDto)
   create(@Body() body: CreateApiKeyDto) {
     return this.keys.create(body.name.trim(), body.scopes);
   }
 
   @Get()
+  @DocListApiKeys()
   async list() {
     return { data: await this.keys.list(), nextCursor: null };
   }
 
   @Delete(':id')
+  @DocRevokeApiKey()
   revoke(@Param('id') id: string) {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return this.keys.revoke('00000000-0000-0000-0000-000000000000');
     return this.keys.revoke(id);

@@ -1,6 +1,9 @@
 import {
   IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, registerDecorator, ValidateIf, ValidationArguments,
 } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { CURSOR_SCHEMA, FORMAT_SCHEMA, LIMIT_SCHEMA } from '../common/list-query';
+import { AMOUNT_SCHEMA, METADATA_SCHEMA } from '../common/money.openapi';
 import { parseAmountMinor } from '../common/money';
 
 export const CARD_ID = /^EKC[A-Z0-9]{7}$/;
@@ -38,27 +41,35 @@ export function IsMetadata() {
 }
 
 export class CreateCardLoadDto {
+  @ApiProperty({ pattern: CARD_ID.source, example: 'EKCMB7KAEW', description: 'The EnKash card to load.' })
   @IsString() @Matches(CARD_ID, { message: 'must be an EnKash card id: EKC followed by 7 upper-case letters or digits' })
   enKashCardId: string;
 
+  @ApiProperty(AMOUNT_SCHEMA)
   @IsAmount()
   amount: unknown;
 
+  @ApiPropertyOptional({ enum: ['INR'], default: 'INR' })
   @IsOptional() @IsIn(['INR'], { message: 'must be INR, the only currency EnKash loads' })
   currency?: string;
 
+  @ApiPropertyOptional({ pattern: COMPANY_ID.source, example: 'CEKEP5GSGP', description: 'Default: ENKASH_COMPANY_ID.' })
   @IsOptional() @IsString() @Matches(COMPANY_ID, { message: 'must be an EnKash company id: CEK followed by 7 upper-case letters or digits' })
   companyId?: string;
 
+  @ApiPropertyOptional({ pattern: CARD_ACCOUNT_ID.source, example: 'CABFIPS', description: 'The parent card account funding the load. Default: ENKASH_CARD_ACCOUNT_ID.' })
   @IsOptional() @IsString() @Matches(CARD_ACCOUNT_ID, { message: 'must be an EnKash card account id: CA followed by upper-case letters or digits' })
   cardAccountId?: string;
 
+  @ApiPropertyOptional({ maxLength: 255, example: 'March meal allowance', description: 'Sent to EnKash.' })
   @IsOptional() @IsString() @MaxLength(255)
   description?: string;
 
+  @ApiPropertyOptional({ maxLength: 255, example: 'batch 42', description: 'Sent to EnKash.' })
   @IsOptional() @IsString() @MaxLength(255)
   remarks?: string;
 
+  @ApiPropertyOptional(METADATA_SCHEMA)
   @IsOptional() @IsObject() @IsMetadata()
   metadata?: Record<string, string>;
 }
@@ -67,32 +78,41 @@ export const LOAD_STATUSES = ['pending', 'posted', 'reversed', 'needs_review'] a
 export type LoadStatus = (typeof LOAD_STATUSES)[number];
 
 export class ListCardLoadsQuery {
+  @ApiPropertyOptional({ enum: LOAD_STATUSES })
   @IsOptional() @IsIn(LOAD_STATUSES as unknown as string[])
   status?: LoadStatus;
 
+  @ApiPropertyOptional({ pattern: CARD_ID.source, example: 'EKCMB7KAEW' })
   @IsOptional() @IsString() @Matches(CARD_ID, { message: 'must be an EnKash card id: EKC followed by 7 upper-case letters or digits' })
   enKashCardId?: string;
 
+  @ApiPropertyOptional({ format: 'date-time', example: '2026-03-01T00:00:00Z', description: 'Created at or after (inclusive).' })
   @IsOptional() @IsString()
   createdFrom?: string;
 
+  @ApiPropertyOptional({ format: 'date-time', example: '2026-04-01T00:00:00Z', description: 'Created before (exclusive).' })
   @IsOptional() @IsString()
   createdTo?: string;
 
+  @ApiPropertyOptional(LIMIT_SCHEMA)
   @IsOptional() @IsString()
   limit?: string;
 
+  @ApiPropertyOptional(CURSOR_SCHEMA)
   @IsOptional() @IsString()
   cursor?: string;
 
+  @ApiPropertyOptional(FORMAT_SCHEMA)
   @IsOptional() @IsIn(['json', 'csv'])
   format?: string;
 }
 
 export class ResolveCardLoadDto {
+  @ApiProperty({ enum: ['posted', 'reversed'], example: 'posted', description: 'What EnKash did with the load, as established by the operator.' })
   @IsIn(['posted', 'reversed'])
   outcome: 'posted' | 'reversed';
 
+  @ApiProperty({ maxLength: 1000, example: 'EnKash support confirmed the credit (ticket 4711)', description: 'Kept in the load\'s events with the key\'s name.' })
   @IsString() @ValidateIf(() => true) @MaxLength(1000) @Matches(/\S/, { message: 'must not be empty' })
   reason: string;
 }

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { RequireScopes } from '../auth/scopes';
@@ -6,14 +7,17 @@ import { answerList, wantsCsv } from '../common/csv';
 import { badField } from '../common/errors';
 import { CreateCardLoadDto, IDEMPOTENCY_KEY, ListCardLoadsQuery } from './card-load.dto';
 import { CardLoadBatchService } from './card-load-batch';
+import { DocCreateCardLoad, DocCreateCardLoadBatch, DocGetCardLoad, DocListCardLoads } from './card-load.openapi';
 import { CardLoadsService } from './card-loads.service';
 
+@ApiTags('card loads')
 @Controller('v1/card-loads')
 export class CardLoadsController {
   constructor(private readonly loads: CardLoadsService, private readonly batch: CardLoadBatchService) {}
 
   @Post()
   @RequireScopes('loads:write')
+  @DocCreateCardLoad()
   async create(
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -33,12 +37,14 @@ export class CardLoadsController {
   @Post('batch')
   @HttpCode(200)
   @RequireScopes('loads:write')
+  @DocCreateCardLoadBatch()
   createBatch(@Req() req: AuthedRequest, @Body() body: unknown) {
     return this.batch.create(req.caller!, body, String(req.id));
   }
 
   @Get()
   @RequireScopes('loads:write', 'ledger:read')
+  @DocListCardLoads()
   list(@Query() query: ListCardLoadsQuery, @Headers('accept') accept?: string) {
     if (!wantsCsv(query.format, accept)) return this.loads.list(query);
     return answerList(this.loads.listing(query), true, 'card-loads.csv');
@@ -46,6 +52,7 @@ export class CardLoadsController {
 
   @Get(':id')
   @RequireScopes('loads:write', 'ledger:read')
+  @DocGetCardLoad()
   get(@Param('id') id: string) {
     return this.loads.get(id);
   }

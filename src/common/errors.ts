@@ -7,21 +7,25 @@ export interface FieldProblem {
   message: string;
 }
 
-export type ErrorCode =
-  | 'validation_failed'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'idempotency_key_reused'
-  | 'idempotency_key_in_progress'
-  | 'invalid_state'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'insufficient_funds'
-  | 'rate_limited'
-  | 'conflict'
-  | 'internal_error'
-  | 'service_unavailable';
+export const ERROR_CODES = [
+  'validation_failed',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'idempotency_key_reused',
+  'idempotency_key_in_progress',
+  'invalid_state',
+  'payload_too_large',
+  'unsupported_media_type',
+  'insufficient_funds',
+  'rate_limited',
+  'conflict',
+  'internal_error',
+  'service_unavailable',
+] as const;
+
+/** Listed as values (not only a type) so that the OpenAPI document can enumerate them. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class ApiError extends Error {
   constructor(

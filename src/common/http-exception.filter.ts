@@ -10,7 +10,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const err = toApiError(exception);
-    if (err.status >= 500) this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
+    // A 5xx thrown as an ApiError is a state reported on purpose (e.g. 503): no stack. Anything else is a bug.
+    if (err.status >= 500 && exception instanceof ApiError) this.logger.warn(`${err.code}: ${err.message}`);
+    else if (err.status >= 500) this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
     if (err.headers) for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
     void reply
       .status(err.status)

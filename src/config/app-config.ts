@@ -47,10 +47,15 @@ export interface AppConfig {
   role: Role;
   adminApiKey: string | null;
   maxLoadAmountMinor: bigint;
-  logLevel: string;
+  logLevel: LogLevelName;
+  /** Requests per API key (or per IP without a key) per fixed minute, counted in Postgres across instances. */
+  rateLimitPerMinute: number;
   enkash: EnKashConfig;
   sync: SyncConfig;
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
 
 /** Credentials the simulator accepts when nothing is configured; never valid against the real EnKash. */
 export const SIMULATOR_DEFAULTS = {
@@ -119,6 +124,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     else maxLoadAmountMinor = parsed.value;
   }
 
+  const logLevel = (str('LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+
   const baseUrl = url('ENKASH_BASE_URL');
   const tokenUrl = url('ENKASH_TOKEN_URL');
   const useSimulator = str('ENKASH_BASE_URL') === undefined;
@@ -170,7 +178,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     role: roleRaw as Role,
     adminApiKey,
     maxLoadAmountMinor,
-    logLevel: str('LOG_LEVEL') ?? 'info',
+    logLevel: logLevel as LogLevelName,
+    rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
     enkash,
     sync,
   };

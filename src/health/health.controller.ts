@@ -1,36 +1,76 @@
-import { Controller, Get, HttpCode } from '@nestjs/common';
+import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/scopes';
 import { ApiError } from '../common/errors';
 import { pendingMigrationCount } from '../database/data-source';
+import { DocLive, DocReady } from './health.openapi';
 import { WorkerHeartbeat } from './worker-heartbeat';
 
+/** A probe must answer even when the database hangs: the ping gives up after this long. */
+const DB_PING_TIMEOUT_MS = 2_000;
+
+@ApiTags('operations')
 @Controller('health')
 @Public()
 export class HealthController {
-  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly worker: WorkerHeartbeat) {}
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly indicator: HealthIndicatorService,
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly worker: WorkerHeartbeat,
+  ) {}
 
   @Get('live')
   @HttpCode(200)
+  @DocLive()
   live() {
     return { status: 'ok' };
   }
 
-  /** Ready = the database answers, every migration is applied, and the worker (when it runs here) is alive. */
+  /**
+   * Ready = the database answers, every migration is applied, and the worker (when it runs here) is alive.
+   * Terminus runs the checks; the reply keeps this service's own shape (API.md), not Terminus's.
+   */
   @Get('ready')
+  @DocReady()
   async ready() {
-    const checks: Record<string, string> = {};
+    let result: HealthCheckResult;
     try {
-      await this.ds.query('SELECT 1');
-      checks.database = 'ok';
-      checks.migrations = (await pendingMigrationCount(this.ds)) === 0 ? 'ok' : 'pending';
-    } catch {
-      checks.database = 'unreachable';
+      result = await this.health.check([
+        () => this.db.pingCheck('database', { connection: this.ds, timeout: DB_PING_TIMEOUT_MS }),
+        () => this.migrationsCheck(),
+        () => this.workerCheck(),
+      ]);
+    } catch (e) {
+      if (!(e instanceof ServiceUnavailableException)) throw e;
+      result = e.getResponse() as HealthCheckResult;
     }
-    checks.worker = this.worker.status();
-    const ok = Object.values(checks).every((v) => v === 'ok' || v === 'not running here');
-    if (!ok) throw new ApiError(503, 'service_unavailable', `not ready: ${JSON.stringify(checks)}`);
+    const up = (key: string) => result.details[key]?.status === 'up';
+    const checks = {
+      database: up('database') ? 'ok' : 'unreachable',
+      // With the database down, "pending" would be a guess.
+      migrations: !up('database') ? 'unknown' : up('migrations') ? 'ok' : 'pending',
+      worker: String(result.details.worker?.state ?? 'unknown'),
+    };
+    if (result.status !== 'ok') {
+      const failing = Object.entries(checks).filter(([key]) => !up(key)).map(([field, message]) => ({ field, message }));
+      throw new ApiError(503, 'service_unavailable', `not ready: ${JSON.stringify(checks)}`, failing);
+    }
     return { status: 'ok', checks };
+  }
+
+  private async migrationsCheck() {
+    const pending = await pendingMigrationCount(this.ds);
+    return pending === 0 ? this.indicator.check('migrations').up() : this.indicator.check('migrations').down({ pending });
+  }
+
+  private workerCheck() {
+    const state = this.worker.status();
+    const session = this.indicator.check('worker');
+    return state === 'stalled' ? session.down({ state }) : session.up({ state });
   }
 }

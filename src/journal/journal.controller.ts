@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Headers, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { RequireScopes } from '../auth/scopes';
@@ -6,8 +7,10 @@ import { IDEMPOTENCY_KEY } from '../card-loads/card-load.dto';
 import { answerList, wantsCsv } from '../common/csv';
 import { badField } from '../common/errors';
 import { CreateJournalDto, ListJournalQuery } from './journal.dto';
+import { DocGetJournal, DocListJournal, DocPostJournal } from './journal.openapi';
 import { JournalService } from './journal.service';
 
+@ApiTags('journal')
 @Controller('v1/journal')
 @RequireScopes('ledger:read')
 export class JournalController {
@@ -16,6 +19,7 @@ export class JournalController {
   /** Idempotency-Key is optional here (operators post by hand), but a retried request with one never posts twice. */
   @Post()
   @RequireScopes('admin')
+  @DocPostJournal()
   async post(
     @Req() req: AuthedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -32,11 +36,13 @@ export class JournalController {
   }
 
   @Get()
+  @DocListJournal()
   list(@Query() q: ListJournalQuery, @Headers('accept') accept?: string) {
     return answerList(this.journal.list(q), wantsCsv(q.format, accept), 'journal.csv');
   }
 
   @Get(':id')
+  @DocGetJournal()
   get(@Param('id') id: string) {
     return this.journal.get(id);
   }

@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested,
@@ -5,30 +6,38 @@ import {
 import { ACCOUNT_CODE, ACCOUNT_CODE_MESSAGE, IsCurrency } from '../accounts/account.dto';
 import { IsAmount, IsMetadata } from '../card-loads/card-load.dto';
 import { TimeRangeListQuery } from '../common/list-query';
+import { AMOUNT_SCHEMA, METADATA_SCHEMA } from '../common/money.openapi';
 import { MAX_ENTRIES } from '../ledger/ledger.service';
 
 export class JournalEntryDto {
+  @ApiProperty({ pattern: ACCOUNT_CODE.source, example: 'parent:CABFIPS' })
   @IsString() @Matches(ACCOUNT_CODE, { message: ACCOUNT_CODE_MESSAGE })
   accountCode: string;
 
+  @ApiProperty({ enum: ['debit', 'credit'] })
   @IsIn(['debit', 'credit'])
   direction: 'debit' | 'credit';
 
+  @ApiProperty(AMOUNT_SCHEMA)
   @IsAmount()
   amount: unknown;
 
   /** Defaults to the account's currency; when given it must be that currency. */
+  @ApiPropertyOptional({ example: 'INR', description: 'Default: the account\'s currency; when given it must be that currency.' })
   @IsOptional() @IsCurrency()
   currency?: string;
 }
 
 export class CreateJournalDto {
+  @ApiProperty({ maxLength: 500, example: 'Funding CABFIPS for March' })
   @IsString() @MaxLength(500) @Matches(/\S/, { message: 'must not be empty' })
   description: string;
 
+  @ApiProperty({ type: [JournalEntryDto], minItems: 2, maxItems: MAX_ENTRIES, description: 'Debits must equal credits per currency.' })
   @IsArray() @ArrayMinSize(2) @ArrayMaxSize(MAX_ENTRIES) @ValidateNested({ each: true }) @Type(() => JournalEntryDto)
   entries: JournalEntryDto[];
 
+  @ApiPropertyOptional(METADATA_SCHEMA)
   @IsOptional() @IsObject() @IsMetadata()
   metadata?: Record<string, string>;
 }
@@ -36,6 +45,7 @@ export class CreateJournalDto {
 export const TRANSFER_KINDS = ['pending', 'post_pending', 'void_pending', 'posted'] as const;
 
 export class ListJournalQuery extends TimeRangeListQuery {
+  @ApiPropertyOptional({ enum: TRANSFER_KINDS })
   @IsOptional() @IsIn(TRANSFER_KINDS as unknown as string[])
   kind?: (typeof TRANSFER_KINDS)[number];
 }

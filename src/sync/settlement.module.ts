@@ -4,9 +4,10 @@ import { LedgerModule } from '../ledger/ledger.module';
 import { OperatorController } from './operator.controller';
 import { SettlementService } from './settlement.service';
 import { SyncJobsStore } from './sync-jobs.store';
+import { WebhookOutboxModule } from '../webhooks/webhook-outbox.module';
 
 @Module({
-  imports: [LedgerModule, CardLoadsModule],
+  imports: [LedgerModule, CardLoadsModule, WebhookOutboxModule],
   controllers: [OperatorController],
   providers: [SettlementService, SyncJobsStore],
   exports: [SettlementService, SyncJobsStore],

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { invalidState, notFound } from '../common/errors';
@@ -8,6 +8,7 @@ import { AlreadyResolvedError } from '../ledger/ledger.errors';
 import { LedgerService } from '../ledger/ledger.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { AttemptRecord, ClaimedJob, SyncJobsStore } from './sync-jobs.store';
+import { WebhookOutbox } from '../webhooks/webhook-outbox';
 
 export type FinalStatus = 'posted' | 'reversed';
 
@@ -41,6 +42,8 @@ export class SettlementService {
     private readonly ledger: LedgerService,
     private readonly jobs: SyncJobsStore,
     private readonly metrics: MetricsService,
+    // Stateless (it writes with the caller's transaction), so contexts that list providers by hand (the CLI) get one too.
+    @Optional() private readonly webhooks: WebhookOutbox = new WebhookOutbox(),
   ) {}
 
   /** Settles one load; concurrent calls share one transaction (group commit), each with its own answer. */
@@ -98,6 +101,7 @@ export class SettlementService {
        FROM x WHERE l.id = x.id`,
       [todo.map((i) => i.loadId), todo.map((i) => i.to), todo.map((i) => i.ctx.reason.slice(0, 1000)), todo.map((i) => i.ctx.actor),
         todo.map((i) => i.ctx.requestId ?? null)]);
+    await this.webhooks.enqueue(m, todo.map((i) => ({ loadId: i.loadId, event: i.to === 'posted' ? 'card_load.posted' : 'card_load.reversed' })));
     for (const i of todo) results.set(i, { ok: true, value: 'settled' });
     return results;
   }
@@ -111,6 +115,7 @@ export class SettlementService {
         await m.query(`UPDATE card_loads SET status = 'needs_review', status_reason = $2, updated_at = clock_timestamp() WHERE id = $1`,
           [job.loadId, reason]);
         await this.event(m, job.loadId, 'needs_review', 'needs_review', reason, 'sync-worker', job.requestId);
+        await this.webhooks.enqueue(m, [{ loadId: job.loadId, event: 'card_load.needs_review' }]);
         this.metrics.settlements.inc({ status: 'needs_review' });
       }
       await this.jobs.park(m, job.loadId);

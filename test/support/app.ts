@@ -1,6 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
-import { createApp } from '../../src/app.factory';
+import { createApp, CreateAppOptions } from '../../src/app.factory';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { createTestDatabase } from './db';
@@ -32,11 +32,12 @@ export interface ApiResponse {
 }
 
 /** The real app on a real database from the migrations, over real HTTP on a free port. */
-export async function startTestApp(env: Record<string, string> = {}, databaseUrl?: string): Promise<TestApp> {
+/** `appOptions` overrides the quiet logger (e.g. a log test passes a stream and a level). */
+export async function startTestApp(env: Record<string, string> = {}, databaseUrl?: string, appOptions: CreateAppOptions = {}): Promise<TestApp> {
   const db = databaseUrl ? null : await createTestDatabase();
   const url = databaseUrl ?? db!.url;
   const config = loadConfig({ ADMIN_API_KEY: ADMIN_KEY, PORT: '0', ...env });
-  const app = await createApp(config, url, { logger: ['error'] });
+  const app = await createApp(config, url, { logger: ['error'], ...appOptions });
   await app.get(ApiKeysService).installBootstrapKey(ADMIN_KEY);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');

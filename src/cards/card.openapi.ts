@@ -1,0 +1,49 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { CARD_ID } from '../card-loads/card-load.dto';
+import { AMOUNT_OUT } from '../common/money.openapi';
+import { ApiErrorResponse } from '../openapi/error.schema';
+import { PageOf, TIME } from '../openapi/schemas';
+
+/** Reply shapes of the card routes, for the OpenAPI document only (cards.service.ts and card-history.view.ts build them). */
+@ApiSchema({ name: 'CardBalance' })
+class CardBalanceDoc {
+  @ApiProperty({ example: 'EKCMB7KAEW' }) enKashCardId: string;
+  @ApiProperty({ example: 'INR' }) currency: string;
+  @ApiProperty({ ...AMOUNT_OUT, description: 'Settled with EnKash.' }) posted: string;
+  @ApiProperty({ ...AMOUNT_OUT, example: '250.00', description: 'Accepted, not yet settled.' }) pending: string;
+  @ApiProperty({ ...TIME, description: 'The moment these balances describe (now, or the `asOf` asked for).' }) asOf: string;
+}
+
+@ApiSchema({ name: 'CardHistoryRow' })
+class CardHistoryRowDoc {
+  @ApiProperty({ example: 3, description: 'Per-card sequence: 0 is the opening row, then +1 per change, no gaps.' }) seq: number;
+  @ApiProperty(TIME) at: string;
+  @ApiProperty({ enum: ['opening', 'load_pending', 'load_posted', 'load_reversed', 'load_undone', 'journal'], example: 'load_posted' }) event: string;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) loadId: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) journalTransactionId: string | null;
+  @ApiProperty({ ...AMOUNT_OUT, description: 'The movement: posted when posted money moved, else pending (negative when released).' }) amount: string;
+  @ApiProperty({ ...AMOUNT_OUT, example: '0.00' }) pendingBalance: string;
+  @ApiProperty(AMOUNT_OUT) postedBalance: string;
+  @ApiProperty({ type: String, nullable: true }) description: string | null;
+}
+
+const CARD_PARAM = ApiParam({ name: 'enKashCardId', schema: { type: 'string', pattern: CARD_ID.source }, example: 'EKCMB7KAEW' });
+const CARD_NOT_FOUND = (extra: string) => ApiErrorResponse(404, `No such card${extra}.`, ['not_found', 'card EKCMB7KAEW not found']);
+
+/** GET /v1/cards/{enKashCardId}/balance */
+export const DocCardBalance = () => applyDecorators(
+  ApiOperation({ summary: 'A card\'s posted and pending balance, now or as of a moment' }),
+  CARD_PARAM,
+  ApiOkResponse({ type: CardBalanceDoc }),
+  CARD_NOT_FOUND(', or `asOf` is before the card existed'),
+);
+
+/** GET /v1/cards/{enKashCardId}/history */
+export const DocCardHistory = () => applyDecorators(
+  ApiOperation({ summary: 'Every balance change of a card', description: 'Oldest first, one row per change. Also CSV (`Accept: text/csv` or `?format=csv`).' }),
+  CARD_PARAM,
+  ApiProduces('application/json', 'text/csv'),
+  ApiOkResponse({ type: PageOf(CardHistoryRowDoc, 'CardHistoryPage') }),
+  CARD_NOT_FOUND(''),
+);

@@ -1,0 +1,34 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { ApiErrorResponse } from '../openapi/error.schema';
+
+/** Reply shapes of the probes, for the OpenAPI document only. */
+@ApiSchema({ name: 'Liveness' })
+class LiveDoc {
+  @ApiProperty({ enum: ['ok'] }) status: 'ok';
+}
+
+@ApiSchema({ name: 'ReadinessChecks' })
+class ChecksDoc {
+  @ApiProperty({ enum: ['ok', 'unreachable'] }) database: string;
+  @ApiProperty({ enum: ['ok', 'pending', 'unknown'], description: 'Every migration of this build applied.' }) migrations: string;
+  @ApiProperty({ enum: ['ok', 'not running here', 'stalled'], description: 'The sync worker loop, where ROLE runs it.' }) worker: string;
+}
+
+@ApiSchema({ name: 'Readiness' })
+class ReadyDoc {
+  @ApiProperty({ enum: ['ok'] }) status: 'ok';
+  @ApiProperty({ type: ChecksDoc }) checks: ChecksDoc;
+}
+
+export const DocLive = () => applyDecorators(
+  ApiOperation({ summary: 'Liveness: the process answers' }),
+  ApiOkResponse({ type: LiveDoc }),
+);
+
+export const DocReady = () => applyDecorators(
+  ApiOperation({ summary: 'Readiness: database reachable, migrations applied, worker alive where it runs' }),
+  ApiOkResponse({ type: ReadyDoc }),
+  ApiErrorResponse(503, 'Not ready; `details` names each failing check.', ['service_unavailable',
+    'not ready: {"database":"unreachable","migrations":"unknown","worker":"not running here"}']),
+);

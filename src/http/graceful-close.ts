@@ -1,0 +1,17 @@
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * Once the server starts closing, every answer says `Connection: close`. Without it a keep-alive
+ * connection whose request was in flight at SIGTERM goes idle after its answer and holds server.close()
+ * open until the keep-alive timeout (72 s), past the shutdown deadline: the process would exit 1.
+ */
+export function closeConnectionsWhenClosing(fastify: FastifyInstance): void {
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onSend', async (_req, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
+}

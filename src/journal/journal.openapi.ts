@@ -1,0 +1,69 @@
+import { applyDecorators } from '@nestjs/common';
+import {
+  ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiProperty, ApiSchema,
+} from '@nestjs/swagger';
+import { IDEMPOTENCY_KEY } from '../card-loads/card-load.dto';
+import { AMOUNT_OUT, METADATA_SCHEMA } from '../common/money.openapi';
+import { ApiErrorResponse } from '../openapi/error.schema';
+import { PageOf, TIME } from '../openapi/schemas';
+import { CreateJournalDto, TRANSFER_KINDS } from './journal.dto';
+
+/** Reply shapes of the journal routes, for the OpenAPI document only (journal.view.ts builds them). */
+@ApiSchema({ name: 'JournalLine' })
+class JournalLineDoc {
+  @ApiProperty({ example: 'parent:CABFIPS' }) accountCode: string;
+  @ApiProperty({ enum: ['debit', 'credit'] }) direction: string;
+  @ApiProperty(AMOUNT_OUT) amount: string;
+  @ApiProperty({ example: 'INR' }) currency: string;
+}
+
+@ApiSchema({ name: 'JournalSeal' })
+class SealDoc {
+  @ApiProperty({ example: 42, description: 'Position in the hash chain.' }) seq: number;
+  @ApiProperty({ example: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', description: 'SHA-256, hex.' }) hash: string;
+}
+
+@ApiSchema({ name: 'JournalTransaction' })
+class JournalDoc {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ enum: TRANSFER_KINDS }) kind: string;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) pendingId: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) undoesId: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'Funding CABFIPS for March' }) description: string | null;
+  @ApiProperty(METADATA_SCHEMA) metadata: Record<string, string>;
+  @ApiProperty(TIME) createdAt: string;
+  @ApiProperty({ type: [JournalLineDoc] }) entries: JournalLineDoc[];
+  @ApiProperty({ type: SealDoc, nullable: true, description: 'Null until the background sealer has chained it.' }) seal: SealDoc | null;
+}
+
+const FUNDING_EXAMPLE = {
+  description: 'Funding CABFIPS for March',
+  entries: [
+    { accountCode: 'external:funding', direction: 'debit', amount: '100000.00' },
+    { accountCode: 'parent:CABFIPS', direction: 'credit', amount: '100000.00' },
+  ],
+  metadata: { transferRef: 'NEFT-77' },
+};
+
+export const DocPostJournal = () => applyDecorators(
+  ApiOperation({ summary: 'Post a balanced manual journal transaction', description: 'E.g. funding a parent card account. Debits must equal credits per currency.' }),
+  ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Optional; a retry with the same key and body never posts twice.', schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source } }),
+  ApiBody({ type: CreateJournalDto, examples: { 'funding a parent account': { value: FUNDING_EXAMPLE } } }),
+  ApiCreatedResponse({ type: JournalDoc }),
+  ApiOkResponse({ type: JournalDoc, description: 'A replay of the same Idempotency-Key and body (header `Idempotent-Replayed: true`).' }),
+  ApiErrorResponse(409, 'The Idempotency-Key was used with another transaction.', ['idempotency_key_reused', 'this Idempotency-Key was already used with a different journal transaction']),
+  ApiErrorResponse(422, 'An account flagged noOverdraft would go below zero.', ['insufficient_funds', 'account parent:CABFIPS has insufficient available balance']),
+);
+
+export const DocListJournal = () => applyDecorators(
+  ApiOperation({ summary: 'List journal transactions', description: 'Also CSV, one line per entry (`Accept: text/csv` or `?format=csv`).' }),
+  ApiProduces('application/json', 'text/csv'),
+  ApiOkResponse({ type: PageOf(JournalDoc, 'JournalPage') }),
+);
+
+export const DocGetJournal = () => applyDecorators(
+  ApiOperation({ summary: 'One journal transaction with its entries and seal' }),
+  ApiParam({ name: 'id', format: 'uuid' }),
+  ApiOkResponse({ type: JournalDoc }),
+  ApiErrorResponse(404, 'No such transaction.', ['not_found', 'journal transaction 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found']),
+);

@@ -1,0 +1,78 @@
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { CARD_LOAD_EXAMPLE } from '../card-loads/card-load.openapi';
+import { errorExample } from './error.schema';
+
+/**
+ * Documentation for routes whose controllers live in folders this feature may not edit (src/ledger,
+ * src/sync): merged into their operations by operationId. A route added there later still gets its
+ * scope and common errors from annotateAccess; only these details would be missing.
+ */
+const json = (schema: unknown, example?: unknown) => ({ 'application/json': { schema, ...(example ? { example } : {}) } });
+const ERROR = { $ref: '#/components/schemas/Error' };
+const LOAD = { $ref: '#/components/schemas/CardLoadWithEvents' };
+const ID = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const NOT_FOUND = { description: 'No such load.', content: json(ERROR, errorExample('not_found', 'card load 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found')) };
+const invalidState = (when: string) => ({
+  description: `The load is not ${when}.`, content: json(ERROR, errorExample('invalid_state', `card load is posted, not ${when}`)),
+});
+const REASON = { type: 'string', maxLength: 1000, minLength: 1 };
+
+const OPERATIONS: Record<string, { tags: string[]; summary: string; description?: string; parameters?: unknown[]; requestBody?: unknown; responses: Record<string, unknown> }> = {
+  AuditController_verify: {
+    tags: ['audit'],
+    summary: 'Verify the journal hash chain',
+    description: 'Walks every seal from the first; names the first broken link if any row was edited.',
+    responses: {
+      200: {
+        description: 'The verdict.',
+        content: json({
+          oneOf: [
+            { type: 'object', required: ['ok', 'checkedTransactions'], properties: {
+              ok: { type: 'boolean', enum: [true] }, checkedTransactions: { type: 'integer' },
+              unsealedTransactions: { type: 'integer', description: 'Written, not yet sealed by the background sealer.' } } },
+            { type: 'object', required: ['ok', 'brokenAt', 'seq', 'reason', 'checkedTransactions'], properties: {
+              ok: { type: 'boolean', enum: [false] }, brokenAt: { type: 'string', format: 'uuid', description: 'The first transaction whose seal no longer matches.' },
+              seq: { type: 'integer' }, reason: { type: 'string' }, checkedTransactions: { type: 'integer' } } },
+          ],
+        }, { ok: true, checkedTransactions: 1042, unsealedTransactions: 3 }),
+      },
+    },
+  },
+  OperatorController_resolve: {
+    tags: ['card loads'],
+    summary: 'Resolve a load in review to posted or reversed',
+    description: 'Only from `needs_review`. The reason and the key\'s name are kept in the load\'s events.',
+    parameters: [ID],
+    requestBody: { required: true, content: { 'application/json': {
+      schema: { $ref: '#/components/schemas/ResolveCardLoadDto' },
+      example: { outcome: 'posted', reason: 'EnKash support confirmed the credit (ticket 4711)' } } } },
+    responses: { 200: { description: 'The load, settled.', content: json(LOAD) }, 404: NOT_FOUND, 409: invalidState('in needs_review') },
+  },
+  OperatorController_requeue: {
+    tags: ['card loads'],
+    summary: 'Queue a load in review for another EnKash lookup',
+    description: 'Re-sent with the same reference only if EnKash shows it absent.',
+    parameters: [ID],
+    responses: { 200: { description: 'The load, pending again.', content: json(LOAD) }, 404: NOT_FOUND, 409: invalidState('in needs_review') },
+  },
+  OperatorController_undo: {
+    tags: ['card loads'],
+    summary: 'Undo a posted load',
+    description: 'Appends an opposite posted transfer linked to the original; the posted load itself is never edited.',
+    parameters: [ID],
+    requestBody: { required: true, content: { 'application/json': {
+      schema: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: REASON } },
+      example: { reason: `EnKash reversed the credit to ${CARD_LOAD_EXAMPLE.enKashCardId} (ticket 4712)` } } } },
+    responses: { 200: { description: 'The load, undone.', content: json(LOAD) }, 404: NOT_FOUND, 409: invalidState('posted') },
+  },
+};
+
+export function documentFrozenOperations(document: OpenAPIObject): void {
+  for (const item of Object.values(document.paths)) {
+    for (const op of Object.values(item) as Array<{ operationId?: string; responses?: Record<string, unknown> }>) {
+      const extra = op && typeof op === 'object' && op.operationId ? OPERATIONS[op.operationId] : undefined;
+      if (!extra) continue;
+      Object.assign(op, { ...extra, responses: { ...op.responses, ...extra.responses } });
+    }
+  }
+}

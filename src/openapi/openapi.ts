@@ -1,0 +1,35 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { annotateAccess, API_KEY_AUTH, routeAccess } from './access';
+import { ApiErrorBody } from './error.schema';
+import { documentFrozenOperations } from './frozen-operations';
+
+const DESCRIPTION = `Double-entry ledger for prepaid-card loads, synced to EnKash.
+
+Authenticate with \`Authorization: Bearer <apiKey>\`. Each operation states the scope it needs
+(\`loads:write\`, \`ledger:read\`, \`ops:write\`; \`admin\` implies all). Amounts are decimal strings with two
+fraction digits; times are ISO 8601 UTC. Lists take \`limit\` (1-500, default 50) and an opaque \`cursor\`, and answer
+\`{"data": [...], "nextCursor": "..." | null}\`; auditor lists also answer \`Accept: text/csv\` (or \`?format=csv\`).
+Every error has the shape \`{"error": {"code", "message", "details"}}\`.`;
+
+/**
+ * The OpenAPI document is generated from the controllers and DTOs, then annotated with each route's scope
+ * from the guard's own metadata. Served at GET /docs (UI) and GET /docs-json: plain Fastify routes, outside
+ * the Nest guard, so they are public.
+ */
+export function setupOpenApi(app: NestFastifyApplication): void {
+  const config = new DocumentBuilder()
+    .setTitle('card-ledger')
+    .setDescription(DESCRIPTION)
+    .setVersion('0.1.0')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key (`ckl_...`).' }, API_KEY_AUTH)
+    .build();
+  const document = SwaggerModule.createDocument(app, config, { extraModels: [ApiErrorBody] });
+  documentFrozenOperations(document);
+  annotateAccess(document, routeAccess(app));
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json', raw: ['json'], customSiteTitle: 'card-ledger API',
+    // No validator badge: it would send the document's URL to validator.swagger.io (and CSP blocks the image anyway).
+    swaggerOptions: { validatorUrl: null },
+  });
+}

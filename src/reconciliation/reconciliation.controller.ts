@@ -1,0 +1,37 @@
+import { Controller, Get, Headers, HttpCode, Inject, Optional, Post, Query } from '@nestjs/common';
+import { RequireScopes } from '../auth/scopes';
+import { answerList, wantsCsv } from '../common/csv';
+import { ApiError } from '../common/errors';
+import { ReconciliationReport } from './reconciliation-report.service';
+import { ReconciliationQuery } from './reconciliation.dto';
+import { ReconciliationService } from './reconciliation.service';
+
+@Controller('v1/reports/reconciliation')
+export class ReconciliationController {
+  constructor(
+    private readonly report: ReconciliationReport,
+    /** Absent where no EnKash client exists (ROLE=api without ENKASH_BASE_URL): reads work, runs do not. */
+    @Optional() @Inject(ReconciliationService) private readonly runs?: ReconciliationService,
+  ) {}
+
+  /** The report as JSON; with CSV, every finding in the window (the summary does not fit a table). */
+  @Get()
+  @RequireScopes('ledger:read')
+  async get(@Query() q: ReconciliationQuery, @Headers('accept') accept?: string) {
+    if (wantsCsv(q.format, accept)) return answerList(this.report.findings(q), true, 'reconciliation-findings.csv');
+    return this.report.report(q);
+  }
+
+  /** Runs now, in this request, and answers the finished run with its findings. */
+  @Post('runs')
+  @HttpCode(201)
+  @RequireScopes('ops:write')
+  async run() {
+    if (!this.runs) {
+      throw new ApiError(503, 'service_unavailable', 'reconciliation runs need EnKash, and this instance has no EnKash client (ENKASH_BASE_URL unset with ROLE=api)');
+    }
+    const result = await this.runs.run('manual');
+    if (result === null) throw new ApiError(409, 'conflict', 'a reconciliation run is in progress; ask again when it has finished');
+    return { ...result.run, findings: result.findings };
+  }
+}

@@ -1,0 +1,107 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { inTransaction } from '../database/transaction';
+import { WebhookEvent } from './webhook-events';
+import { AttemptResult } from './webhook-sender';
+
+/** A claimed delivery with what it takes to send it; `attempts` counts the attempts before this one. */
+export interface ClaimedDelivery {
+  id: string;
+  seq: string;
+  subscriptionId: string;
+  loadId: string;
+  event: WebhookEvent;
+  data: unknown;
+  attempts: number;
+  createdAt: Date;
+  url: string;
+  secretCiphertext: Buffer;
+  secretKeyId: string;
+  /** Monotonic time of the claim, to stop well before the lease runs out. */
+  claimedAtMono: number;
+}
+
+/** The worker's side of webhook_deliveries: claim, finish, release. All times are the database's. */
+@Injectable()
+export class WebhookDeliveriesStore {
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  /**
+   * Claims due deliveries whose lease is free or expired (SKIP LOCKED: instances never wait for each other).
+   * A delivery is held while an earlier event of the same subscription and load is undelivered, so a
+   * receiver sees the events of one load in order.
+   */
+  async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    const [rows]: [Array<Record<string, unknown>>, number] = await this.ds.query(
+      `WITH due AS (
+         SELECT d.id FROM webhook_deliveries d
+         WHERE d.status = 'pending' AND d.due_at <= clock_timestamp()
+           AND (d.lease_expires_at IS NULL OR d.lease_expires_at < clock_timestamp())
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                           WHERE e.subscription_id = d.subscription_id AND e.load_id = d.load_id AND e.seq < d.seq
+                             AND e.status <> 'delivered')
+         ORDER BY d.due_at
+         LIMIT $2
+         FOR UPDATE OF d SKIP LOCKED)
+       UPDATE webhook_deliveries d
+       SET lease_owner = $1, lease_expires_at = clock_timestamp() + make_interval(secs => $3::float / 1000), updated_at = clock_timestamp()
+       FROM due, webhook_subscriptions s
+       WHERE d.id = due.id AND s.id = d.subscription_id
+       RETURNING d.id, d.seq, d.subscription_id, d.load_id, d.event, d.data, d.attempts, d.created_at,
+         s.url, s.secret_ciphertext, s.secret_key_id`,
+      [owner, limit, leaseMs]);
+    const claimedAtMono = performance.now();
+    return rows.map((r) => ({
+      id: String(r.id), seq: String(r.seq), subscriptionId: String(r.subscription_id), loadId: String(r.load_id),
+      event: r.event as WebhookEvent, data: r.data, attempts: Number(r.attempts), createdAt: r.created_at as Date,
+      url: String(r.url), secretCiphertext: r.secret_ciphertext as Buffer, secretKeyId: String(r.secret_key_id), claimedAtMono,
+    }));
+  }
+
+  /**
+   * Records the attempt and moves the delivery on, in one transaction: delivered on success; otherwise due
+   * again after `retryDelayMs`, or failed once its budget (WEBHOOK_MAX_AGE_MS) is spent. A failed event also
+   * fails the later events of the same load for this subscription: they may never overtake it.
+   * Returns the new status, or null when our lease was lost (the attempt is still logged).
+   */
+  async finish(d: ClaimedDelivery, owner: string, a: AttemptResult, retryDelayMs: number, maxAgeMs: number): Promise<string | null> {
+    return inTransaction(this.ds, async (m) => {
+      // A failure may fail the load's later events; a settlement writing a new event for this load holds the row
+      // FOR UPDATE. Taking turns on it means the new event is either failed with this one or revives it, never
+      // left waiting behind a failed event.
+      if (a.status !== 'succeeded') await m.query(`SELECT 1 FROM card_loads WHERE id = $1 FOR KEY SHARE`, [d.loadId]);
+      await m.query(`INSERT INTO webhook_attempts (delivery_id, status, http_status, duration_ms, error) VALUES ($1, $2, $3, $4, $5)`,
+        [d.id, a.status, a.httpStatus, a.durationMs, a.error?.slice(0, 1000) ?? null]);
+      const [rows]: [Array<{ status: string }>, number] = await m.query(
+        `WITH x AS (SELECT $3::boolean AS ok,
+                      clock_timestamp() - budget_started_at >= make_interval(secs => $7::float / 1000) AS spent
+                    FROM webhook_deliveries WHERE id = $1)
+         UPDATE webhook_deliveries SET attempts = attempts + 1, last_http_status = $4, last_error = $5,
+           lease_owner = NULL, lease_expires_at = NULL, updated_at = clock_timestamp(),
+           status = CASE WHEN x.ok THEN 'delivered' WHEN x.spent THEN 'failed' ELSE 'pending' END,
+           delivered_at = CASE WHEN x.ok THEN clock_timestamp() END,
+           failed_at = CASE WHEN NOT x.ok AND x.spent THEN clock_timestamp() END,
+           due_at = CASE WHEN x.ok OR x.spent THEN due_at ELSE clock_timestamp() + make_interval(secs => $6::float / 1000) END
+         FROM x WHERE id = $1 AND lease_owner = $2 AND status = 'pending'
+         RETURNING status`,
+        [d.id, owner, a.status === 'succeeded', a.httpStatus, a.error?.slice(0, 1000) ?? null, retryDelayMs, maxAgeMs]);
+      const status = rows[0]?.status ?? null;
+      if (status === 'failed') {
+        await m.query(
+          `UPDATE webhook_deliveries SET status = 'failed', failed_at = clock_timestamp(), updated_at = clock_timestamp(),
+             last_error = $4
+           WHERE subscription_id = $1 AND load_id = $2 AND seq > $3 AND status = 'pending'`,
+          [d.subscriptionId, d.loadId, d.seq, `not sent: an earlier event of this load (${d.id}) failed`]);
+      }
+      return status;
+    });
+  }
+
+  /** Gives the delivery back untouched (shutdown, lease running short). */
+  async release(id: string, owner: string): Promise<void> {
+    await this.ds.query(
+      `UPDATE webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL, updated_at = clock_timestamp()
+       WHERE id = $1 AND lease_owner = $2`, [id, owner]);
+  }
+}

@@ -1,0 +1,58 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsOptional, IsString, registerDecorator } from 'class-validator';
+import { CURSOR_SCHEMA, LIMIT_SCHEMA } from '../common/list-query';
+import { WEBHOOK_EVENTS, WebhookEvent } from './webhook-events';
+
+export const WEBHOOK_URL_MAX = 2048;
+
+/** Absolute http(s) URL without credentials: userinfo would be stored and shown in clear; the signature authenticates. */
+export function isWebhookUrl(v: unknown): boolean {
+  if (typeof v !== 'string' || v.length > WEBHOOK_URL_MAX) return false;
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && u.username === '' && u.password === '';
+  } catch {
+    return false;
+  }
+}
+
+function IsWebhookUrl() {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isWebhookUrl', target: target.constructor, propertyName,
+      validator: {
+        validate: isWebhookUrl,
+        defaultMessage: () => `must be an absolute http:// or https:// URL without user:password, at most ${WEBHOOK_URL_MAX} characters`,
+      },
+    });
+}
+
+export class CreateWebhookDto {
+  @ApiProperty({ maxLength: WEBHOOK_URL_MAX, example: 'https://billing.example.com/hooks/card-ledger', description: 'http(s), no user:password; redirects are not followed.' })
+  @IsWebhookUrl()
+  url: string;
+
+  @ApiProperty({ enum: WEBHOOK_EVENTS, isArray: true, example: [...WEBHOOK_EVENTS] })
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(WEBHOOK_EVENTS.length) @ArrayUnique()
+  @IsIn(WEBHOOK_EVENTS as unknown as string[], { each: true, message: `each must be one of ${WEBHOOK_EVENTS.join(', ')}` })
+  events: WebhookEvent[];
+}
+
+export class ListWebhooksQuery {
+  @ApiPropertyOptional(LIMIT_SCHEMA)
+  @IsOptional() @IsString()
+  limit?: string;
+
+  @ApiPropertyOptional(CURSOR_SCHEMA)
+  @IsOptional() @IsString()
+  cursor?: string;
+}
+
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export class ListDeliveriesQuery extends ListWebhooksQuery {
+  @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
+  @IsOptional() @IsIn(DELIVERY_STATUSES as unknown as string[])
+  status?: DeliveryStatus;
+}

@@ -1,0 +1,87 @@
+import { PassThrough } from 'node:stream';
+import { SIMULATOR_DEFAULTS } from '../../src/config/app-config';
+import { RunningSimulator } from '../../src/enkash-simulator/simulator';
+import { createRootLogger } from '../../src/logging/logging';
+import { ADMIN_KEY, startTestApp, TestApp } from '../support/app';
+import { enkashEnv, FAST_SYNC_ENV, startSim, waitForStatus } from '../sync/sync-harness';
+
+type Line = Record<string, unknown> & { level: string; msg: string; requestId?: string };
+
+function capture(): { stream: PassThrough; text: () => string; lines: () => Line[] } {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (c: Buffer) => (text += c.toString()));
+  return { stream, text: () => text, lines: () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line) };
+}
+
+describe('structured logs', () => {
+  const CARD = 'EKCLOGS001';
+  let sim: RunningSimulator;
+  let t: TestApp;
+  const log = capture();
+
+  beforeAll(async () => {
+    sim = await startSim();
+    // The most verbose level, so that every line the cycle can produce is checked.
+    t = await startTestApp({ ...FAST_SYNC_ENV, ...enkashEnv(sim) }, undefined, { logger: ['verbose'], logStream: log.stream });
+  });
+  afterAll(async () => {
+    await t.close();
+    await sim.close();
+  });
+
+  it('should log a full load cycle as JSON lines with request ids, and no secret or full card id', async () => {
+    const billing = (await t.api('POST', '/v1/api-keys', { body: { name: 'billing', scopes: ['loads:write', 'ledger:read'] } })).body.key as string;
+    const created = await t.api('POST', '/v1/card-loads', {
+      key: billing, body: { enKashCardId: CARD, amount: '42.00', description: `top-up for ${CARD}` },
+      headers: { 'idempotency-key': 'log-cycle-1', 'x-request-id': 'trace-me-1', cookie: 'session=s3cr3t-cookie-value' },
+    });
+    expect(created.status).toBe(201);
+    await waitForStatus(t, created.body.id, ['posted']);
+    expect((await t.api('GET', `/v1/cards/${CARD}/balance`, { key: billing })).status).toBe(200);
+    expect((await t.api('GET', `/v1/card-loads?enKashCardId=${CARD}`, { key: billing })).status).toBe(200);
+    expect((await t.api('GET', '/v1/card-loads', { key: 'ckl_wrong_key_0123456789abcdef' })).status).toBe(401);
+    await new Promise((r) => setTimeout(r, 100)); // the last "request completed" lines
+
+    const lines = log.lines();
+    const text = log.text();
+    expect(lines.every((l) => typeof l.level === 'string' && typeof l.time === 'string' && typeof l.msg === 'string')).toBe(true);
+
+    // Request ids: on every line of a request, and the caller's x-request-id honoured.
+    const requestLines = lines.filter((l) => l.req !== undefined || l.context === 'http');
+    expect(requestLines.length).toBeGreaterThanOrEqual(5);
+    expect(requestLines.filter((l) => typeof l.requestId !== 'string')).toEqual([]);
+    expect(lines.find((l) => l.requestId === 'trace-me-1')).toMatchObject({ res: { statusCode: 201 }, req: { method: 'POST' } });
+    // The worker's EnKash calls are logged too (at debug), with the card masked.
+    expect(lines.some((l) => /EnKash load card=EKC\*\*\*\*001/.test(l.msg))).toBe(true);
+
+    // Nothing secret, whatever field or string it could hide in.
+    const issued = sim.state.issuedTokens();
+    expect(issued.length).toBeGreaterThan(0);
+    const basic = Buffer.from(`${SIMULATOR_DEFAULTS.clientId}:${SIMULATOR_DEFAULTS.clientSecret}`).toString('base64');
+    const secrets = [SIMULATOR_DEFAULTS.clientSecret, SIMULATOR_DEFAULTS.password, ADMIN_KEY, billing, basic, 's3cr3t-cookie-value', ...issued];
+    expect(secrets.filter((s) => text.includes(s))).toEqual([]);
+    expect(text).toContain('"authorization":"[redacted]"');
+    expect(text).toContain('"cookie":"[redacted]"');
+
+    // Card ids only masked: in URLs, query strings and messages alike.
+    expect(text).not.toMatch(/EKC[A-Z0-9]{7}/);
+    expect(text).toContain(`/v1/cards/EKC****001/balance`);
+  });
+
+  it('should redact fields named password, secret, token, clientSecret, access_token and key at any depth', () => {
+    const out = capture();
+    const logger = createRootLogger({ level: 'info', stream: out.stream });
+    logger.info({ password: 'p1', secret: 'p2', nested: { clientSecret: 'p3', access_token: 'p4', deeper: { token: 'p5', key: 'p6' } } }, 'shapes');
+    const text = out.text();
+    expect(text).not.toMatch(/p[1-6]/);
+    expect(JSON.parse(text).nested.deeper).toEqual({ token: '[redacted]', key: '[redacted]' });
+  });
+
+  it('should scrub configured secret values from any string', () => {
+    const out = capture();
+    const logger = createRootLogger({ level: 'info', stream: out.stream, secrets: ['hunter2-very-secret'] });
+    logger.warn(`EnKash said: bad credentials hunter2-very-secret for EKCMB7KAEW`);
+    expect(JSON.parse(out.text()).msg).toBe('EnKash said: bad credentials [redacted] for EKC****AEW');
+  });
+});

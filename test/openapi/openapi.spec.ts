@@ -1,0 +1,77 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { registeredRoutes } from '../../src/http/route-registry';
+import { startTestApp, TestApp } from '../support/app';
+
+type Operation = {
+  security?: unknown[]; requestBody?: { content: Record<string, { examples?: Record<string, { value: unknown }> }> };
+  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>; 'x-required-scopes'?: string[];
+};
+
+describe('OpenAPI document', () => {
+  let t: TestApp;
+  let doc: { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
+  beforeAll(async () => {
+    t = await startTestApp();
+    const res = await t.api('GET', '/docs-json', { key: null });
+    expect(res.status).toBe(200);
+    doc = res.body;
+  });
+  afterAll(() => t.close());
+
+  it('should be a valid OpenAPI 3 document', async () => {
+    expect(doc.openapi).toMatch(/^3\./);
+    await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeDefined();
+  });
+
+  it('should document every registered /v1 route', () => {
+    const missing = registeredRoutes(t.app)
+      .filter((r) => r.url.startsWith('/v1/') && r.method !== 'HEAD')
+      .map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`)
+      .filter((route) => {
+        const [method, path] = route.split(' ');
+        return !doc.paths[path]?.[method.toLowerCase()];
+      });
+    expect(missing).toEqual([]);
+  });
+
+  it('should state the scope, the key requirement, a success answer and the error shape of every /v1 operation', () => {
+    const problems: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths).filter(([p]) => p.startsWith('/v1/'))) {
+      for (const [method, op] of Object.entries(item)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        if (!op['x-required-scopes']?.length) problems.push(`${where}: no scope`);
+        if (JSON.stringify(op.security) !== JSON.stringify([{ apiKey: [] }])) problems.push(`${where}: no bearer key requirement`);
+        if (!Object.keys(op.responses).some((s) => /^2\d\d$/.test(s))) problems.push(`${where}: no success answer`);
+        for (const status of ['401', '403', '429']) {
+          if (op.responses[status]?.content?.['application/json']?.schema?.$ref !== '#/components/schemas/Error') problems.push(`${where}: ${status} without the error shape`);
+        }
+        if (method === 'post' && op.requestBody && !op.responses['400']) problems.push(`${where}: body without a 400`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(Object.keys(doc.components.schemas.ErrorDetail.properties ?? {})).toEqual(['code', 'message', 'details']);
+  });
+
+  it('should mark health, metrics and docs public and show the API.md card-load example', () => {
+    for (const path of ['/health/live', '/health/ready', '/metrics']) expect(doc.paths[path].get.security).toEqual([]);
+    const create = doc.paths['/v1/card-loads'].post;
+    const examples = Object.values(create.requestBody!.content['application/json'].examples ?? {}).map((e) => e.value);
+    expect(examples).toContainEqual({
+      enKashCardId: 'EKCMB7KAEW', amount: '1500.00', currency: 'INR', companyId: 'CEKEP5GSGP', cardAccountId: 'CABFIPS',
+      description: 'March meal allowance', remarks: 'batch 42', metadata: { invoiceId: 'INV-9' },
+    });
+    expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['200', '201', '400', '409', '413', '415', '422']));
+  });
+
+  it('should serve the UI at /docs without a key, with its assets', async () => {
+    const html = await t.api('GET', '/docs', { key: null });
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toContain('text/html');
+    // Resolved the way a browser resolves them against /docs.
+    const assets = [...html.text.matchAll(/(?:src|href)=["']([^"']+\.(?:js|css))["']/g)].map((m) => new URL(m[1], `${t.url}/docs`).pathname);
+    expect(assets.length).toBeGreaterThanOrEqual(4);
+    for (const asset of assets) {
+      expect({ asset, status: (await t.api('GET', asset, { key: null })).status }).toEqual({ asset, status: 200 });
+    }
+  });
+});

@@ -1,0 +1,103 @@
+import { ApiKeysService } from '../../src/auth/api-keys.service';
+import { startTestApp, TestApp } from '../support/app';
+
+const LOAD = { enKashCardId: 'EKCMB7KAEW', amount: '10.00' };
+
+describe('HTTP protections', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('should send security headers on API answers and on the docs', async () => {
+    for (const [path, key] of [['/v1/card-loads', undefined], ['/docs', null], ['/health/live', null]] as const) {
+      const res = await t.api('GET', path, { key });
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+      expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(res.headers.get('x-powered-by')).toBeNull();
+    }
+  });
+
+  it('should answer 413 payload_too_large and 415 unsupported_media_type in the error shape, without writing anything', async () => {
+    const big = await t.api('POST', '/v1/card-loads', { body: { ...LOAD, description: 'x'.repeat(1_100_000) }, headers: { 'idempotency-key': 'big' } });
+    expect(big.status).toBe(413);
+    expect(big.body).toEqual({ error: { code: 'payload_too_large', message: expect.any(String) } });
+    const form = await t.api('POST', '/v1/card-loads', { rawBody: 'enKashCardId=EKCMB7KAEW', headers: { 'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': 'form' } });
+    expect(form.status).toBe(415);
+    expect(form.body).toEqual({ error: { code: 'unsupported_media_type', message: expect.any(String) } });
+    const [{ n }] = await t.ds.query(`SELECT count(*)::int AS n FROM card_loads`);
+    expect(n).toBe(0);
+  });
+
+  it('should never put a stack trace or an internal path in an error answer', async () => {
+    const res = await t.api('POST', '/v1/card-loads', { rawBody: '{"enKashCardId": ', headers: { 'content-type': 'application/json', 'idempotency-key': 'broken' } });
+    expect(res.status).toBe(400);
+    expect(res.text).not.toMatch(/\s+at \S+ \(|node_modules|\/src\/|\.[jt]s:\d+/);
+  });
+});
+
+/** A fixed window is one minute in DB time: start each case away from its edge, so one window holds it all. */
+async function awayFromWindowEdge(): Promise<void> {
+  const intoMinuteMs = Date.now() % 60_000;
+  if (intoMinuteMs > 55_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinuteMs + 200));
+}
+
+describe('rate limiting', () => {
+  const LIMIT = 5;
+  let a: TestApp;
+  let b: TestApp;
+  const newKey = async (name: string) => (await a.app.get(ApiKeysService).create(name, ['ledger:read'])).key;
+
+  beforeAll(async () => {
+    a = await startTestApp({ RATE_LIMIT_PER_MINUTE: String(LIMIT) });
+    b = await startTestApp({ RATE_LIMIT_PER_MINUTE: String(LIMIT) }, a.databaseUrl); // a second instance on the same database
+  });
+  afterAll(async () => {
+    await b.close();
+    await a.close();
+  });
+
+  it('should answer 429 rate_limited with Retry-After once a key has spent its minute, and count each key apart', async () => {
+    await awayFromWindowEdge();
+    const [k1, k2] = [await newKey('busy'), await newKey('calm')];
+    for (let i = 0; i < LIMIT; i++) expect((await a.api('GET', '/v1/card-loads', { key: k1 })).status).toBe(200);
+    const limited = await a.api('GET', '/v1/card-loads', { key: k1 });
+    expect(limited.status).toBe(429);
+    expect(limited.body).toEqual({ error: { code: 'rate_limited', message: expect.stringContaining('retry in') } });
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(limited.headers.get('x-ratelimit-limit')).toBe(String(LIMIT));
+    expect((await a.api('GET', '/v1/card-loads', { key: k2 })).status).toBe(200);
+  });
+
+  it('should keep health and metrics out of the limit', async () => {
+    await awayFromWindowEdge();
+    for (let i = 0; i < LIMIT + 2; i++) {
+      expect((await a.api('GET', '/health/live', { key: null })).status).toBe(200);
+      expect((await a.api('GET', '/health/ready', { key: null })).status).toBe(200);
+      expect((await a.api('GET', '/metrics', { key: null })).status).toBe(200);
+    }
+  });
+
+  it('should count requests without a valid key by client address', async () => {
+    await awayFromWindowEdge();
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT + 1; i++) {
+      statuses.push((await a.api('GET', '/v1/card-loads', { key: i % 2 ? null : `ckl_made_up_key_number_${i}_0123456789` })).status);
+    }
+    expect(statuses).toEqual([...Array(LIMIT).fill(401), 429]);
+  });
+
+  it('should share one count per key across instances (the counter lives in Postgres)', async () => {
+    await awayFromWindowEdge();
+    const key = await newKey('two-instances');
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT + 1; i++) statuses.push((await (i % 2 ? b : a).api('GET', '/v1/card-loads', { key })).status);
+    expect(statuses).toEqual([...Array(LIMIT).fill(200), 429]);
+    expect((await b.api('GET', '/v1/card-loads', { key })).status).toBe(429);
+  });
+});

@@ -1,0 +1,37 @@
+import { TestApp } from '../support/app';
+
+export const EVENTS = ['card_load.posted', 'card_load.reversed', 'card_load.needs_review'];
+
+/** Webhook settings are read from the environment when the app starts; jest gives each file its own process.env. */
+export function webhookEnv(env: Record<string, string>): void {
+  Object.assign(process.env, { WEBHOOK_POLL_MS: '20', WEBHOOK_BACKOFF_BASE_MS: '20', WEBHOOK_BACKOFF_CAP_MS: '200', ...env });
+}
+
+export async function apiKey(t: TestApp, scopes: string[]): Promise<string> {
+  const res = await t.api('POST', '/v1/api-keys', { body: { name: `wh-${scopes.join('+')}`, scopes } });
+  return res.body.key;
+}
+
+export async function subscribe(t: TestApp, key: string | undefined, url: string, events = EVENTS): Promise<{ id: string; secret: string }> {
+  const res = await t.api('POST', '/v1/webhooks', { key, body: { url, events } });
+  if (res.status !== 201) throw new Error(`subscribe failed: ${res.status} ${res.text}`);
+  return res.body;
+}
+
+let n = 0;
+export async function loadWith(t: TestApp, key: string, card: string, amount: string): Promise<{ id: string; reference: string }> {
+  const res = await t.api('POST', '/v1/card-loads', { key, body: { enKashCardId: card, amount }, headers: { 'idempotency-key': `wh-${process.pid}-${++n}` } });
+  if (res.status !== 201) throw new Error(`intake failed: ${res.status} ${res.text}`);
+  return res.body;
+}
+
+export interface DeliveryLog {
+  id: string; type: string; loadId: string; status: string; lastHttpStatus: number | null; lastError: string | null;
+  attempts: Array<{ status: string; httpStatus: number | null; durationMs: number; error: string | null }>;
+}
+
+export async function deliveryLog(t: TestApp, key: string | undefined, subscriptionId: string): Promise<DeliveryLog[]> {
+  const res = await t.api('GET', `/v1/webhooks/${subscriptionId}/deliveries?limit=500`, { key });
+  if (res.status !== 200) throw new Error(`delivery log: ${res.status} ${res.text}`);
+  return res.body.data;
+}
