@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp, CreateAppOptions } from './app.factory';
 import { ApiKeysService } from './auth/api-keys.service';
@@ -6,6 +6,7 @@ import { AppConfig } from './config/app-config';
 import { runMigrations } from './database/data-source';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
 import { startEnKashSimulator } from './enkash-simulator/simulator';
+import { createRootLogger, levelFromNest } from './logging/logging';
 
 export interface Runtime {
   app: NestFastifyApplication;
@@ -23,7 +24,11 @@ export interface Runtime {
  * close() undoes it in reverse, so the database stops last, after every request and job has drained.
  */
 export async function startRuntime(given: AppConfig, opts: CreateAppOptions = {}): Promise<Runtime> {
-  const logger = new Logger('runtime');
+  // The app's own logger exists only once the app does; these lines come before it, in the same JSON shape.
+  const logger = createRootLogger({
+    level: opts.logger === undefined ? given.logLevel : levelFromNest(opts.logger),
+    secrets: [given.enkash.clientSecret, given.enkash.password, given.adminApiKey],
+  }).child({ context: 'runtime' });
   let config = given;
   let embedded: EmbeddedDatabase | null = null;
   const closers: Array<() => Promise<void>> = [];

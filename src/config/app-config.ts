@@ -179,7 +179,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     adminApiKey,
     maxLoadAmountMinor,
     logLevel: logLevel as LogLevelName,
-    rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
+    rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 6000, 1, 1_000_000_000),
     enkash,
     sync,
   };

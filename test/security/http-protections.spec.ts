@@ -100,4 +100,13 @@ describe('rate limiting', () => {
     expect(statuses).toEqual([...Array(LIMIT).fill(200), 429]);
     expect((await b.api('GET', '/v1/card-loads', { key })).status).toBe(429);
   });
+
+  it('should let exactly the limit through when one key\'s requests race on both instances', async () => {
+    await awayFromWindowEdge();
+    const key = await newKey('racing');
+    const statuses = await Promise.all(Array.from({ length: 4 * LIMIT }, (_, i) =>
+      (i % 2 ? b : a).api('GET', '/v1/card-loads', { key }).then((r) => r.status)));
+    expect(statuses.filter((s) => s === 200).length).toBe(LIMIT);
+    expect(statuses.filter((s) => s === 429).length).toBe(3 * LIMIT);
+  });
 });
