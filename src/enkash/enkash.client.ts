@@ -1,5 +1,5 @@
 import { HttpService } from '@nestjs/axios';
-import { Logger, OnModuleDestroy } from '@nestjs/common';
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { assert } from '../common/assert';
 import { minorToRupeeNumber } from '../common/money';
@@ -34,7 +34,7 @@ type RefusalReader<T> = (env: Envelope) => T | null;
  * never throws for anything EnKash or the network does; secrets never leave this class (not in logs, not in
  * outcome messages).
  */
-export class EnKashClient implements OnModuleDestroy {
+export class EnKashClient implements OnApplicationShutdown {
   private readonly logger = new Logger(EnKashClient.name);
   private readonly transport: EnKashTransport;
   private readonly tokens: EnKashTokenCache;
@@ -107,7 +107,8 @@ export class EnKashClient implements OnModuleDestroy {
     this.transport.close();
   }
 
-  onModuleDestroy(): void {
+  /** After the workers' beforeApplicationShutdown drain, so no in-flight call loses its socket. */
+  onApplicationShutdown(): void {
     this.close();
   }
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { inTransaction } from '../database/transaction';
@@ -9,7 +9,7 @@ const SEALER_LOCK_KEY = 7_310_412_002;
 export const SEAL_BATCH = 1000;
 
 @Injectable()
-export class SealerService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SealerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SealerService.name);
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
@@ -20,7 +20,8 @@ export class SealerService implements OnApplicationBootstrap, OnApplicationShutd
     this.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before Nest closes the database pool and the EnKash client: drain with both still open. */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.stop();
   }
 

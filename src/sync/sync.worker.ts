@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { BrokenCircuitError, circuitBreaker, CircuitBreakerPolicy, CircuitState, ConsecutiveBreaker, handleWhenResult } from 'cockatiel';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -21,7 +21,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * SKIP LOCKED under a lease in DB time, and no DB transaction is ever open while EnKash is called.
  */
 @Injectable()
-export class SyncWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SyncWorker.name);
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private running = false;
@@ -63,7 +63,8 @@ export class SyncWorker implements OnApplicationBootstrap, OnApplicationShutdown
     if (this.config.role !== 'api') this.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before Nest closes the database pool and the EnKash client: drain with both still open. */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.stop();
   }
 

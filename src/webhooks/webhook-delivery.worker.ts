@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Counter } from 'prom-client';
@@ -20,7 +20,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * during an HTTP call. At least once: a receiver deduplicates on Card-Ledger-Event-Id.
  */
 @Injectable()
-export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDeliveryWorker.name);
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private running = false;
@@ -46,7 +46,8 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, OnApplicat
     if (this.app.role !== 'api') this.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before Nest closes the database pool and the EnKash client: drain with both still open. */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.stop();
   }
 
