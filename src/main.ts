@@ -1,11 +1,12 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from './config/app-config';
+import { ConfigError } from './config/app-config';
+import { loadBootConfig } from './config/boot-config';
 import { startRuntime } from './runtime';
 
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig();
+    config = loadBootConfig();
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
