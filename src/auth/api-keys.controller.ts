@@ -2,6 +2,8 @@ import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
 import { ApiProperty, ApiTags } from '@nestjs/swagger';
 import { ArrayMinSize, ArrayUnique, IsArray, IsIn, IsString, Matches, MaxLength } from 'class-validator';
 import { DocCreateApiKey, DocListApiKeys, DocRevokeApiKey } from './api-keys.openapi';
+import { notFound } from '../common/errors';
+import { UUID } from '../common/paging';
 import { ApiKeysService } from './api-keys.service';
 import { RequireScopes, Scope, SCOPES } from './scopes';
 
@@ -37,7 +39,7 @@ export class ApiKeysController {
   @Delete(':id')
   @DocRevokeApiKey()
   revoke(@Param('id') id: string) {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return this.keys.revoke('00000000-0000-0000-0000-000000000000');
+    if (!UUID.test(id)) throw notFound(`api key ${id}`);
     return this.keys.revoke(id);
   }
 }

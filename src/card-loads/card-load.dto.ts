@@ -2,7 +2,7 @@ import {
   IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, registerDecorator, ValidateIf, ValidationArguments,
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CURSOR_SCHEMA, FORMAT_SCHEMA, LIMIT_SCHEMA } from '../common/list-query';
+import { ListQuery } from '../common/list-query';
 import { AMOUNT_SCHEMA, METADATA_SCHEMA } from '../common/money.openapi';
 import { parseAmountMinor } from '../common/money';
 
@@ -77,7 +77,7 @@ export class CreateCardLoadDto {
 export const LOAD_STATUSES = ['pending', 'posted', 'reversed', 'needs_review'] as const;
 export type LoadStatus = (typeof LOAD_STATUSES)[number];
 
-export class ListCardLoadsQuery {
+export class ListCardLoadsQuery extends ListQuery {
   @ApiPropertyOptional({ enum: LOAD_STATUSES })
   @IsOptional() @IsIn(LOAD_STATUSES as unknown as string[])
   status?: LoadStatus;
@@ -94,17 +94,6 @@ export class ListCardLoadsQuery {
   @IsOptional() @IsString()
   createdTo?: string;
 
-  @ApiPropertyOptional(LIMIT_SCHEMA)
-  @IsOptional() @IsString()
-  limit?: string;
-
-  @ApiPropertyOptional(CURSOR_SCHEMA)
-  @IsOptional() @IsString()
-  cursor?: string;
-
-  @ApiPropertyOptional(FORMAT_SCHEMA)
-  @IsOptional() @IsIn(['json', 'csv'])
-  format?: string;
 }
 
 export class ResolveCardLoadDto {

@@ -5,7 +5,7 @@ import { Caller } from '../auth/scopes';
 import { csvOf, CSV_PAGE_ROWS, KeysetList } from '../common/csv';
 import { badField, notFound } from '../common/errors';
 import { formatMinor, parseAmountMinor } from '../common/money';
-import { decodeCursor, encodeCursor, parseDate, parseLimit } from '../common/paging';
+import { decodeCursor, encodeCursor, parseDate, parseLimit, UUID } from '../common/paging';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { pgCode } from '../database/transaction';
 import { IntakeResult, IntakeWriter, NormalisedLoad, requestHash } from './intake-writer';
@@ -45,7 +45,7 @@ export class CardLoadsService {
   }
 
   async get(id: string) {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw notFound(`card load ${id}`);
+    if (!UUID.test(id)) throw notFound(`card load ${id}`);
     const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE id = $1`, [id]);
     if (rows.length === 0) throw notFound(`card load ${id}`);
     const events: LoadEventRow[] = await this.ds.query(`SELECT * FROM load_events WHERE load_id = $1 ORDER BY id`, [id]);

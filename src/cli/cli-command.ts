@@ -1,3 +1,4 @@
+import { UUID } from '../common/paging';
 import { CommandRunner, Option } from 'nest-commander';
 
 export interface JsonOption {
@@ -12,7 +13,6 @@ export abstract class CliCommand extends CommandRunner {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Postgres would answer a malformed uuid with a syntax error; the operator should read "not found". */
 export function isUuid(value: string): boolean {

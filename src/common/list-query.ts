@@ -7,8 +7,8 @@ export const FORMAT_SCHEMA: ApiPropertyOptions = {
   enum: ['json', 'csv'], default: 'json', description: '`csv` streams every page as CSV (same as `Accept: text/csv`).',
 };
 
-/** Paging and export parameters every auditor list takes (API.md "Lists", "CSV"). */
-export class ListQuery {
+/** Paging parameters every list takes (API.md "Lists"). */
+export class PageQuery {
   @ApiPropertyOptional(LIMIT_SCHEMA)
   @IsOptional() @IsString()
   limit?: string;
@@ -16,7 +16,10 @@ export class ListQuery {
   @ApiPropertyOptional(CURSOR_SCHEMA)
   @IsOptional() @IsString()
   cursor?: string;
+}
 
+/** Paging and export parameters every auditor list takes (API.md "Lists", "CSV"). */
+export class ListQuery extends PageQuery {
   @ApiPropertyOptional(FORMAT_SCHEMA)
   @IsOptional() @IsIn(['json', 'csv'])
   format?: 'json' | 'csv';

@@ -3,6 +3,7 @@ import { IsString, Matches, MaxLength } from 'class-validator';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { RequireScopes } from '../auth/scopes';
 import { notFound } from '../common/errors';
+import { UUID } from '../common/paging';
 import { CardLoadsService } from '../card-loads/card-loads.service';
 import { ResolveCardLoadDto } from '../card-loads/card-load.dto';
 import { SettlementService } from './settlement.service';
@@ -11,8 +12,6 @@ export class ReasonDto {
   @IsString() @MaxLength(1000) @Matches(/\S/, { message: 'must not be empty' })
   reason: string;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Operator paths over the review queue; every decision keeps its reason and the key's name in the load's events. */
 @Controller('v1/card-loads')

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsOptional, IsString, registerDecorator } from 'class-validator';
-import { CURSOR_SCHEMA, LIMIT_SCHEMA } from '../common/list-query';
+import { PageQuery } from '../common/list-query';
 import { WEBHOOK_EVENTS, WebhookEvent } from './webhook-events';
 
 export const WEBHOOK_URL_MAX = 2048;
@@ -38,15 +38,7 @@ export class CreateWebhookDto {
   events: WebhookEvent[];
 }
 
-export class ListWebhooksQuery {
-  @ApiPropertyOptional(LIMIT_SCHEMA)
-  @IsOptional() @IsString()
-  limit?: string;
-
-  @ApiPropertyOptional(CURSOR_SCHEMA)
-  @IsOptional() @IsString()
-  cursor?: string;
-}
+export class ListWebhooksQuery extends PageQuery {}
 
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
