@@ -91,6 +91,21 @@ function readCmd(pid: number): string {
   }
 }
 
+/**
+ * As root: adds the "others may pass through" bit (o+x, not read) to each root-owned folder above `target`
+ * that lacks it, so that the `postgres` user can reach the path. Says so, since it changes permissions.
+ */
+function grantTraverse(target: string, log: (m: string) => void): void {
+  for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
+    const st = statSync(dir);
+    if (st.uid === 0 && (st.mode & 0o001) === 0) {
+      chmodSync(dir, (st.mode & 0o7777) | 0o001);
+      log(`embedded Postgres: allowed the postgres user to pass through ${dir} (o+x)`);
+    }
+    if (dir === path.dirname(dir)) return;
+  }
+}
+
 function postgresUserIds(): { uid: number; gid: number } {
   try {
     return {
@@ -138,6 +153,9 @@ export async function startEmbeddedPostgres(
     chownSync(pgDir, ids.uid, ids.gid);
     // `postgres` must be able to walk into DATA_DIR (mkdtemp and umask 077 make it 0700).
     chmodSync(root, statSync(root).mode | 0o711);
+    // ...and to the binaries and the data folder through every folder above them: a checkout under a 0700
+    // folder (mktemp -d, a root home) would otherwise make initdb fail with EACCES.
+    for (const target of [bin, root]) grantTraverse(target, log);
   }
   for (const b of ['initdb', 'postgres', 'pg_ctl']) {
     try {
