@@ -81,28 +81,34 @@ describe(LedgerService.name, () => {
 
   it('should let the database refuse an unbalanced transaction written by hand', async () => {
     const acc = await c.query(`SELECT id FROM accounts WHERE code = 'card:EKCTEST001'`);
-    await c.query('BEGIN');
-    await c.query(`INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000001', 'posted')`);
-    await c.query(`INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
-                   VALUES ('00000000-0000-4000-8000-000000000001', $1, 'debit', 100, 'INR')`, [acc.rows[0].id]);
-    await expect(c.query('COMMIT')).rejects.toThrow(/at least two|does not balance/);
+    // A transaction without entries, then one with a single entry: each refused by the statement writing it.
+    await expect(c.query(`INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000001', 'posted')`))
+      .rejects.toThrow(/0 entries; at least two/);
+    const oneSided = (amounts: number[]) => c.query(
+      `WITH t AS (INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000001', 'posted') RETURNING id)
+       INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
+       SELECT t.id, $1, d, a, 'INR' FROM t, unnest($2::int[], $3::text[]) AS x(a, d)`,
+      [acc.rows[0].id, amounts, amounts.map((_, i) => (i === 0 ? 'debit' : 'credit'))]);
+    await expect(oneSided([100])).rejects.toThrow(/1 entries; at least two/);
+    await expect(oneSided([100, 99])).rejects.toThrow(/does not balance/);
+    // Entries appended later to a committed, balanced transaction are checked too.
+    const committed = await c.query(`SELECT id FROM journal_transactions LIMIT 1`);
+    await expect(c.query(`INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
+      VALUES ($1, $2, 'debit', 100, 'INR')`, [committed.rows[0].id, acc.rows[0].id])).rejects.toThrow(/does not balance/);
+    expect((await c.query(`SELECT count(*)::int AS n FROM journal_transactions WHERE id = '00000000-0000-4000-8000-000000000001'`)).rows[0].n).toBe(0);
   });
 
   it('should let the database refuse zero, negative and mismatched-currency entries', async () => {
     const acc = await c.query(`SELECT id FROM accounts WHERE code IN ('card:EKCTEST001', 'card:EKCTEST002') ORDER BY id`);
     for (const amount of [0, -5]) {
-      await c.query('BEGIN');
-      await c.query(`INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000002', 'posted')`);
-      await expect(c.query(`INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
-        VALUES ('00000000-0000-4000-8000-000000000002', $1, 'debit', $2, 'INR')`, [acc.rows[0].id, amount])).rejects.toThrow(/check constraint/);
-      await c.query('ROLLBACK');
+      await expect(c.query(`WITH t AS (INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000002', 'posted') RETURNING id)
+        INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
+        SELECT t.id, $1, d, $2, 'INR' FROM t, unnest(ARRAY['debit', 'credit']) AS d`, [acc.rows[0].id, amount])).rejects.toThrow(/check constraint/);
     }
-    await c.query('BEGIN');
-    await c.query(`INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000003', 'posted')`);
-    await c.query(`INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency) VALUES
-      ('00000000-0000-4000-8000-000000000003', $1, 'debit', 100, 'USD'), ('00000000-0000-4000-8000-000000000003', $2, 'credit', 100, 'USD')`,
-      [acc.rows[0].id, acc.rows[1].id]);
-    await expect(c.query('COMMIT')).rejects.toThrow(/currency/);
+    await expect(c.query(`WITH t AS (INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000003', 'posted') RETURNING id)
+      INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
+      SELECT t.id, a, d, 100, 'USD' FROM t, unnest($1::bigint[], $2::text[]) AS x(a, d)`,
+      [[acc.rows[0].id, acc.rows[1].id], ['debit', 'credit']])).rejects.toThrow(/currency/);
   });
 
   it('should refuse UPDATE, DELETE and TRUNCATE on entries, history, transactions and seals', async () => {
