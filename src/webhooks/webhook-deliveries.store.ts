@@ -18,6 +18,8 @@ export interface ClaimedDelivery {
   url: string;
   secretCiphertext: Buffer;
   secretKeyId: string;
+  /** The secret a rotation replaced, while it has not expired (database time at the claim); it signs too. */
+  previousSecret: { ciphertext: Buffer; keyId: string } | null;
   /** Monotonic time of the claim, to stop well before the lease runs out. */
   claimedAtMono: number;
 }
@@ -49,13 +51,18 @@ export class WebhookDeliveriesStore {
        FROM due, webhook_subscriptions s
        WHERE d.id = due.id AND s.id = d.subscription_id
        RETURNING d.id, d.seq, d.subscription_id, d.load_id, d.event, d.data, d.attempts, d.created_at,
-         s.url, s.secret_ciphertext, s.secret_key_id`,
+         s.url, s.secret_ciphertext, s.secret_key_id,
+         CASE WHEN s.previous_secret_expires_at > clock_timestamp() THEN s.previous_secret_ciphertext END AS previous_secret_ciphertext,
+         s.previous_secret_key_id`,
       [owner, limit, leaseMs]);
     const claimedAtMono = performance.now();
     return rows.map((r) => ({
       id: String(r.id), seq: String(r.seq), subscriptionId: String(r.subscription_id), loadId: String(r.load_id),
       event: r.event as WebhookEvent, data: r.data, attempts: Number(r.attempts), createdAt: r.created_at as Date,
-      url: String(r.url), secretCiphertext: r.secret_ciphertext as Buffer, secretKeyId: String(r.secret_key_id), claimedAtMono,
+      url: String(r.url), secretCiphertext: r.secret_ciphertext as Buffer, secretKeyId: String(r.secret_key_id),
+      previousSecret: r.previous_secret_ciphertext
+        ? { ciphertext: r.previous_secret_ciphertext as Buffer, keyId: String(r.previous_secret_key_id) } : null,
+      claimedAtMono,
     }));
   }
 

@@ -116,9 +116,24 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
     }
     const body = JSON.stringify({ id: d.id, type: d.event, createdAt: d.createdAt.toISOString(), data: d.data });
     return this.sender.post(d.url, body, {
-      [SIGNATURE_HEADER]: signWebhook(secret, body, Math.floor(Date.now() / 1000)),
+      [SIGNATURE_HEADER]: signWebhook([secret, ...this.previousSecret(d)], body, Math.floor(Date.now() / 1000)),
       [EVENT_ID_HEADER]: d.id,
       [EVENT_TYPE_HEADER]: d.event,
     });
+  }
+
+  /**
+   * The secret a rotation replaced, if it still opens. It is a courtesy to receivers mid-switch, so one that does
+   * not open (e.g. sealed under an earlier WEBHOOK_SECRET_KEY, the very case a rotation repairs) never holds up
+   * a delivery: the current secret alone signs, as it will once the old one expires.
+   */
+  private previousSecret(d: ClaimedDelivery): string[] {
+    if (!d.previousSecret) return [];
+    try {
+      return [this.box.open(d.subscriptionId, d.previousSecret.ciphertext, d.previousSecret.keyId)];
+    } catch (e) {
+      if (!(e instanceof WebhookSecretUnavailableError)) throw e;
+      return [];
+    }
   }
 }

@@ -9,14 +9,16 @@ export const SIGNATURE_HEADER = 'Card-Ledger-Signature';
 export const EVENT_ID_HEADER = 'Card-Ledger-Event-Id';
 export const EVENT_TYPE_HEADER = 'Card-Ledger-Event-Type';
 
-export function signWebhook(secret: string, rawBody: string, timestampSec: number): string {
-  const v1 = createHmac('sha256', secret).update(`${timestampSec}.${rawBody}`).digest('hex');
-  return `t=${timestampSec},v1=${v1}`;
+/** One v1 per secret, in the order given: during a rotation the new secret, then the one it replaces. */
+export function signWebhook(secrets: string | readonly string[], rawBody: string, timestampSec: number): string {
+  const v1 = [secrets].flat().map((secret) => createHmac('sha256', secret).update(`${timestampSec}.${rawBody}`).digest('hex'));
+  return [`t=${timestampSec}`, ...v1.map((hex) => `v1=${hex}`)].join(',');
 }
 
 /**
  * True when `header` carries a v1 signature of `rawBody` (the bytes as received, before any JSON parsing)
  * made with `secret`, at a time within `toleranceSec` of now; a stale timestamp defeats replays.
+ * During a secret rotation the header carries several v1 values: any one matching is enough.
  */
 export function verifyWebhookSignature(
   rawBody: string | Buffer, header: string | undefined, secret: string, toleranceSec = 300, nowSec = Math.floor(Date.now() / 1000),

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsOptional, IsString, registerDecorator } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsOptional, IsString, Max, Min, registerDecorator } from 'class-validator';
 import { PageQuery } from '../common/list-query';
 import { WEBHOOK_EVENTS, WebhookEvent } from './webhook-events';
 
@@ -36,6 +36,19 @@ export class CreateWebhookDto {
   @IsArray() @ArrayMinSize(1) @ArrayMaxSize(WEBHOOK_EVENTS.length) @ArrayUnique()
   @IsIn(WEBHOOK_EVENTS as unknown as string[], { each: true, message: `each must be one of ${WEBHOOK_EVENTS.join(', ')}` })
   events: WebhookEvent[];
+}
+
+/** Stripe's bound: a receiver gets up to a week to switch to the new secret. */
+export const ROTATION_EXPIRY_MAX_SECONDS = 7 * 24 * 3600;
+export const ROTATION_EXPIRY_DEFAULT_SECONDS = 24 * 3600;
+
+export class RotateWebhookSecretDto {
+  @ApiPropertyOptional({
+    type: 'integer', minimum: 0, maximum: ROTATION_EXPIRY_MAX_SECONDS, default: ROTATION_EXPIRY_DEFAULT_SECONDS,
+    description: 'How long the current secret keeps signing beside the new one; 0 drops it at once (e.g. it leaked).',
+  })
+  @IsOptional() @IsInt() @Min(0) @Max(ROTATION_EXPIRY_MAX_SECONDS)
+  expiresInSeconds?: number;
 }
 
 export class ListWebhooksQuery extends PageQuery {}

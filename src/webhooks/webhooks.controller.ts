@@ -2,9 +2,9 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from
 import { ApiTags } from '@nestjs/swagger';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { RequireScopes } from '../auth/scopes';
-import { CreateWebhookDto, ListDeliveriesQuery, ListWebhooksQuery } from './webhook.dto';
+import { CreateWebhookDto, ListDeliveriesQuery, ListWebhooksQuery, RotateWebhookSecretDto } from './webhook.dto';
 import {
-  DocCreateWebhook, DocDeleteWebhook, DocGetWebhook, DocListDeliveries, DocListWebhooks, DocRedeliver,
+  DocCreateWebhook, DocDeleteWebhook, DocGetWebhook, DocListDeliveries, DocListWebhooks, DocRedeliver, DocRotateWebhookSecret,
 } from './webhooks.openapi';
 import { WebhooksService } from './webhooks.service';
 
@@ -37,6 +37,14 @@ export class WebhooksController {
   @DocDeleteWebhook()
   remove(@Req() req: AuthedRequest, @Param('id') id: string) {
     return this.webhooks.remove(req.caller!, id);
+  }
+
+  /** 200, not 201: the subscription stays the same one; the body is optional. */
+  @Post(':id/rotate-secret')
+  @HttpCode(200)
+  @DocRotateWebhookSecret(RotateWebhookSecretDto)
+  rotateSecret(@Req() req: AuthedRequest, @Param('id') id: string, @Body() body: RotateWebhookSecretDto) {
+    return this.webhooks.rotateSecret(req.caller!, id, body);
   }
 
   @Get(':id/deliveries')

@@ -66,7 +66,8 @@ const NOT_FOUND = ApiErrorResponse(404, 'No such subscription, or another key\'s
 export const DocCreateWebhook = (dto: Type) => applyDecorators(
   ApiOperation({
     summary: 'Subscribe to card-load events',
-    description: 'Each event is POSTed as a WebhookEventBody, signed in `Card-Ledger-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. See docs/webhooks.md.',
+    description: 'Each event is POSTed as a WebhookEventBody, signed in `Card-Ledger-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` '
+      + '(during a secret rotation, one v1 per secret: accept any). See docs/webhooks.md.',
   }),
   ApiExtraModels(EventBodyDoc),
   ApiBody({ type: dto, examples: { 'every event': { value: { url: 'https://billing.example.com/hooks/card-ledger', events: [...WEBHOOK_EVENTS] } } } }),
@@ -84,6 +85,22 @@ export const DocGetWebhook = () => applyDecorators(ApiOperation({ summary: 'Read
 export const DocDeleteWebhook = () => applyDecorators(
   ApiOperation({ summary: 'Delete a subscription', description: 'The owning key or an admin. Undelivered events are dropped (failed).' }),
   ID, ApiOkResponse({ type: SubscriptionDoc }), NOT_FOUND,
+);
+
+export const DocRotateWebhookSecret = (dto: Type) => applyDecorators(
+  ApiOperation({
+    summary: 'Rotate the signing secret',
+    description: 'Answers a new secret, once. Until `expiresInSeconds` have passed, every event is signed with both: '
+      + '`Card-Ledger-Signature: t=<unix>,v1=<hex, new secret>,v1=<hex, old secret>`; then with the new one only. '
+      + 'Rotating again while an old secret is still valid replaces it with the then-current one (one old secret at most).',
+  }),
+  ID,
+  ApiBody({
+    type: dto, required: false,
+    examples: { 'a day to switch': { value: { expiresInSeconds: 86400 } }, 'revoke the old secret now': { value: { expiresInSeconds: 0 } } },
+  }),
+  ApiOkResponse({ type: SubscriptionCreatedDoc }),
+  NOT_FOUND,
 );
 
 export const DocListDeliveries = () => applyDecorators(

@@ -6,7 +6,7 @@ import { Caller } from '../auth/scopes';
 import { ApiError, notFound } from '../common/errors';
 import { checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
 import { inTransaction } from '../database/transaction';
-import { CreateWebhookDto, ListDeliveriesQuery, ListWebhooksQuery } from './webhook.dto';
+import { CreateWebhookDto, ListDeliveriesQuery, ListWebhooksQuery, ROTATION_EXPIRY_DEFAULT_SECONDS, RotateWebhookSecretDto } from './webhook.dto';
 import { AttemptRow, DeliveryRow, deliveryView, SubscriptionRow, subscriptionView } from './webhook.view';
 import { WebhookSecretBox } from './webhook-secret-box';
 
@@ -15,6 +15,8 @@ export const MAX_SUBSCRIPTIONS_PER_KEY = 25;
 
 /** null = admin: every subscription is visible; otherwise only the caller key's own. */
 const ownerOf = (caller: Caller): string | null => (caller.scopes.includes('admin') ? null : caller.apiKeyId);
+
+const newSecret = (): string => `whsec_${randomBytes(32).toString('base64url')}`;
 
 /**
  * Subscriptions and their delivery logs. Someone else's subscription answers 404, not 403: its existence
@@ -27,7 +29,7 @@ export class WebhooksService {
   /** The secret is in this reply and nowhere else, ever (only its ciphertext is stored). */
   async create(caller: Caller, dto: CreateWebhookDto) {
     const id = randomUUID();
-    const secret = `whsec_${randomBytes(32).toString('base64url')}`;
+    const secret = newSecret();
     const sealed = this.box.seal(id, secret);
     const row = await inTransaction(this.ds, async (m) => {
       // Serialises creations per key so the cap holds under concurrency (NO KEY UPDATE: intake's FK checks go on).
@@ -80,6 +82,29 @@ export class WebhooksService {
            last_error = 'subscription deleted' WHERE subscription_id = $1 AND status = 'pending'`, [id]);
       return subscriptionView(rows[0]);
     });
+  }
+
+  /**
+   * A new secret, in this reply only. The current one becomes the previous secret and keeps signing beside it
+   * for `expiresInSeconds` (0: dropped at once); a previous secret still pending is forgotten. One statement:
+   * concurrent rotations queue on the row lock, and each moves the secret the one before it wrote.
+   */
+  async rotateSecret(caller: Caller, id: string, dto: RotateWebhookSecretDto | undefined) {
+    if (!UUID.test(id)) throw notFound(`webhook subscription ${id}`);
+    // The AAD must be the id as the worker reads it back from the database: canonical lower case.
+    const canonicalId = id.toLowerCase();
+    const secret = newSecret();
+    const sealed = this.box.seal(canonicalId, secret);
+    const [rows]: [SubscriptionRow[], number] = await this.ds.query(
+      `UPDATE webhook_subscriptions SET secret_ciphertext = $3, secret_key_id = $4,
+         previous_secret_ciphertext = CASE WHEN $5::int > 0 THEN secret_ciphertext END,
+         previous_secret_key_id = CASE WHEN $5::int > 0 THEN secret_key_id END,
+         previous_secret_expires_at = CASE WHEN $5::int > 0 THEN clock_timestamp() + make_interval(secs => $5::int) END
+       WHERE id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR api_key_id = $2)
+       RETURNING *`,
+      [canonicalId, ownerOf(caller), sealed.ciphertext, sealed.keyId, dto?.expiresInSeconds ?? ROTATION_EXPIRY_DEFAULT_SECONDS]);
+    if (rows.length === 0) throw notFound(`webhook subscription ${id}`);
+    return { ...subscriptionView(rows[0]), secret };
   }
 
   /** The delivery log, newest first, each delivery with every attempt. */

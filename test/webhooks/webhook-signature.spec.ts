@@ -36,5 +36,10 @@ describe('webhook signatures', () => {
       expect(verify(body, 'garbage', secret, 300, t)).toBe(false);
       // A rotated-in second signature alongside a wrong one still verifies.
       expect(verify(body, `${header},v1=${'0'.repeat(64)}`, secret, 300, t)).toBe(true);
+      // During a secret rotation: one v1 per secret, new first; either secret verifies, no other does.
+      const rotating = signWebhook([secret, 'whsec_old'], body, t);
+      expect(rotating).toBe(`${header},${signWebhook('whsec_old', body, t).slice(`t=${t},`.length)}`);
+      expect([verify(body, rotating, secret, 300, t), verify(body, rotating, 'whsec_old', 300, t)]).toEqual([true, true]);
+      expect(verify(body, rotating, 'whsec_other', 300, t)).toBe(false);
     });
 });
