@@ -5,7 +5,7 @@ import { Caller } from '../auth/scopes';
 import { badField, FieldProblem, validationFailed } from '../common/errors';
 import { toApiError } from '../common/http-exception.filter';
 import { flattenValidationErrors } from '../common/validation';
-import { CreateCardLoadDto, IDEMPOTENCY_KEY } from './card-load.dto';
+import { CreateCardLoadDto, IDEMPOTENCY_KEY, isValidLoad } from './card-load.dto';
 import { CardLoadView } from './card-load.view';
 import { CardLoadsService } from './card-loads.service';
 
@@ -58,6 +58,7 @@ export class CardLoadBatchService {
     if (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw badField(at('idempotencyKey'), 'is required: 1-255 characters of A-Za-z0-9_-.:');
     }
+    if (isValidLoad(rest)) return { idempotencyKey, dto: rest as unknown as CreateCardLoadDto };
     const dto = plainToInstance(CreateCardLoadDto, rest);
     const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
     if (errors.length) throw validationFailed(flattenValidationErrors(errors).map((p) => ({ ...p, field: at(p.field) })));

@@ -26,15 +26,18 @@ export function IsAmount() {
     });
 }
 
+const METADATA_KEY = /^[A-Za-z0-9_.\-]{1,64}$/;
+const isMetadata = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length <= 20 &&
+  Object.entries(v).every(([k, val]) => METADATA_KEY.test(k) && typeof val === 'string' && val.length <= 500);
+
 /** At most 20 string pairs, short keys, bounded values. */
 export function IsMetadata() {
   return (target: object, propertyName: string) =>
     registerDecorator({
       name: 'isMetadata', target: target.constructor, propertyName,
       validator: {
-        validate: (v: unknown) =>
-          typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length <= 20 &&
-          Object.entries(v).every(([k, val]) => /^[A-Za-z0-9_.\-]{1,64}$/.test(k) && typeof val === 'string' && val.length <= 500),
+        validate: isMetadata,
         defaultMessage: () => 'must be an object of at most 20 string values (keys 1-64 of A-Za-z0-9_.-, values up to 500 chars)',
       },
     });
@@ -72,6 +75,33 @@ export class CreateCardLoadDto {
   @ApiPropertyOptional(METADATA_SCHEMA)
   @IsOptional() @IsObject() @IsMetadata()
   metadata?: Record<string, string>;
+}
+
+const optional = (v: unknown, ok: (v: unknown) => boolean) => v === undefined || ok(v);
+const matching = (re: RegExp) => (v: unknown) => typeof v === 'string' && re.test(v);
+const shortText = (v: unknown) => typeof v === 'string' && v.length <= 255;
+/** Every field the DTO knows, each with the same rule its decorators hold it to. */
+const LOAD_FIELD_RULES: Record<keyof CreateCardLoadDto, (v: unknown) => boolean> = {
+  enKashCardId: matching(CARD_ID),
+  amount: (v) => parseAmountMinor(v).ok,
+  currency: (v) => optional(v, (x) => x === 'INR'),
+  companyId: (v) => optional(v, matching(COMPANY_ID)),
+  cardAccountId: (v) => optional(v, matching(CARD_ACCOUNT_ID)),
+  description: (v) => optional(v, shortText),
+  remarks: (v) => optional(v, shortText),
+  metadata: (v) => optional(v, isMetadata),
+};
+
+/**
+ * The decorators' verdict on a plain object, about a hundred times faster than class-validator: bulk intake
+ * checks 1,000 loads a request this way and asks class-validator only about items that fail here, so error
+ * messages are the single-load endpoint's, word for word. Never more lenient than the decorators (the
+ * batch tests hold the two to the same verdicts); a stricter answer only costs a class-validator call.
+ */
+export function isValidLoad(v: Record<string, unknown>): boolean {
+  for (const k in v) if (!Object.prototype.hasOwnProperty.call(LOAD_FIELD_RULES, k)) return false;
+  for (const [k, rule] of Object.entries(LOAD_FIELD_RULES)) if (!rule(v[k])) return false;
+  return true;
 }
 
 export const LOAD_STATUSES = ['pending', 'posted', 'reversed', 'needs_review'] as const;
