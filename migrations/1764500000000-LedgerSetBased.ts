@@ -133,7 +133,9 @@ DECLARE
   bad record;
 BEGIN
   -- Lock first, then read the clock: an account's history is then ordered the same by seq and by at.
-  PERFORM 1 FROM accounts WHERE id = ANY(p_ids) ORDER BY id FOR NO KEY UPDATE;
+  -- One primary-key lookup per account, in id order (id = ANY(p_ids) may scan every account instead).
+  PERFORM 1 FROM (SELECT DISTINCT unnest(p_ids) AS id ORDER BY 1) k
+    CROSS JOIN LATERAL (SELECT 1 FROM accounts a WHERE a.id = k.id FOR NO KEY UPDATE) l;
   moment := clock_timestamp();
   SELECT * INTO bad FROM ledger_plan_moves(p_txs, p_events, p_loads, p_ids, p_pd, p_pc, p_sd, p_sc) p
   WHERE p.id < p.prev_id OR NOT p.known OR p.npd < 0 OR p.npc < 0 OR p.nsd < 0 OR p.nsc < 0

@@ -14,6 +14,7 @@ import { LedgerService } from '../ledger/ledger.service';
 import { EntryInput, Transfer } from '../ledger/ledger.types';
 import { CreateJournalDto, ListJournalQuery } from './journal.dto';
 import { JOURNAL_CSV, JournalEntryRow, JournalLine, JournalRow, journalView, JournalView } from './journal.view';
+import { byIds } from '../database/by-ids';
 
 type Cursor = [createdAt: string, id: string];
 
@@ -134,8 +135,8 @@ export class JournalService {
        FROM journal_transactions t LEFT JOIN journal_seals s ON s.transaction_id = t.id
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.created_at, t.id LIMIT ${limit}`, args);
     const entries: JournalEntryRow[] = rows.length === 0 ? [] : await this.ds.query(
-      `SELECT e.transaction_id, a.code, e.direction, e.amount, e.currency FROM journal_entries e JOIN accounts a ON a.id = e.account_id
-       WHERE e.transaction_id = ANY($1::uuid[]) ORDER BY e.id`, [rows.map((r) => r.id)]);
+      `SELECT e.transaction_id, a.code, e.direction, e.amount, e.currency
+       FROM ${byIds('journal_entries', 'e', 'transaction_id', 100)} JOIN accounts a ON a.id = e.account_id ORDER BY e.id`, [rows.map((r) => r.id)]);
     const byTx = new Map<string, JournalEntryRow[]>();
     for (const e of entries) {
       const list = byTx.get(e.transaction_id);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EntityManager } from 'typeorm';
+import { byIds } from '../database/by-ids';
 
 /**
  * Tamper evidence (DESIGN.md invariant 8). Each journal transaction's content (header and entries, in a
@@ -29,7 +30,7 @@ export async function loadSealContent(m: EntityManager, ids: string[]): Promise<
                        'amount', e.amount::text, 'currency', e.currency) ORDER BY e.id)
                       FROM journal_entries e JOIN accounts a ON a.id = e.account_id
                       WHERE e.transaction_id = t.id), '[]'::json) AS entries
-     FROM journal_transactions t WHERE t.id = ANY($1::uuid[])`,
+     FROM ${byIds('journal_transactions', 't')}`,
     [ids],
   );
   return new Map(rows.map((r) => [r.id, r]));

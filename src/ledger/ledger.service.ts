@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
+import { byIds } from '../database/by-ids';
 import { pgCode, pgConstraint } from '../database/transaction';
 import { AlreadyResolvedError, AlreadyUndoneError, InsufficientFundsError } from './ledger.errors';
 import {
@@ -170,8 +171,8 @@ export class LedgerService {
     const rows: Array<{ id: string; kind: TransferKind; description: string | null; account_id: string; code: string;
       direction: Direction; amount: string; currency: string; no_overdraft: boolean }> = await m.query(
       `SELECT t.id, t.kind, t.description, e.account_id, a.code, e.direction, e.amount, e.currency, a.no_overdraft
-       FROM journal_transactions t JOIN journal_entries e ON e.transaction_id = t.id JOIN accounts a ON a.id = e.account_id
-       WHERE t.id = ANY($1::uuid[]) ORDER BY e.id`, [items.map((i) => i.pendingId)]);
+       FROM ${byIds('journal_transactions', 't')} JOIN journal_entries e ON e.transaction_id = t.id JOIN accounts a ON a.id = e.account_id
+       ORDER BY e.id`, [items.map((i) => i.pendingId)]);
     const planned = items.map((item) => {
       const own = rows.filter((r) => r.id === item.pendingId);
       assert(own.length >= 2 && own[0].kind === 'pending', `transfer ${item.pendingId} is a pending transfer`);

@@ -76,7 +76,7 @@ export class SealerService implements OnApplicationBootstrap, BeforeApplicationS
         `INSERT INTO journal_seals (seq, transaction_id, content_hash, prev_hash, hash)
          SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bytea[], $4::bytea[], $5::bytea[])`,
         [seqs, ids, contents, prevs, hashes]);
-      await m.query(`DELETE FROM journal_unsealed WHERE transaction_id = ANY($1::uuid[])`, [ids]);
+      await m.query(`DELETE FROM journal_unsealed u USING unnest($1::uuid[]) AS q(id) WHERE u.transaction_id = q.id`, [ids]);
       return queue.length;
     });
   }

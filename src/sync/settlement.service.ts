@@ -71,7 +71,9 @@ export class SettlementService {
     const attempts = items.filter((i) => i.ctx.attempt).map((i) => ({ loadId: i.loadId, requestId: i.ctx.requestId ?? null, attempt: i.ctx.attempt! }));
     if (attempts.length) await this.jobs.recordAttempts(m, attempts);
     const locked: Array<LoadLock & { id: string }> = await m.query(
-      `SELECT id, status, journal_transaction_id, undone_at FROM card_loads WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      `SELECT l.id, l.status, l.journal_transaction_id, l.undone_at
+       FROM (SELECT DISTINCT unnest($1::uuid[]) AS id ORDER BY 1) q
+       CROSS JOIN LATERAL (SELECT * FROM card_loads WHERE id = q.id FOR UPDATE) l`,
       [[...new Set(items.map((i) => i.loadId))]]);
     const todo: SettleItem[] = [];
     for (const item of items) {
