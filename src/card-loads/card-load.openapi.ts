@@ -26,7 +26,7 @@ export class CardLoadDoc {
   @ApiProperty(AMOUNT_OUT) amount: string;
   @ApiProperty({ example: 'INR' }) currency: string;
   @ApiProperty({ enum: LOAD_STATUSES, example: 'pending' }) status: LoadStatus;
-  @ApiProperty({ example: 0, description: 'EnKash sends made so far.' }) attempts: number;
+  @ApiProperty({ type: 'integer', example: 0, description: 'EnKash sends made so far.' }) attempts: number;
   @ApiProperty(TIME) createdAt: string;
   @ApiProperty(TIME) updatedAt: string;
   @ApiProperty(NULLABLE_TIME) postedAt: string | null;
@@ -61,8 +61,8 @@ export const CardLoadPageDoc = PageOf(CardLoadDoc, 'CardLoadPage');
 
 @ApiSchema({ name: 'CardLoadBatchItem' })
 class BatchItemDoc {
-  @ApiProperty({ example: 0, description: 'Position in the request.' }) index: number;
-  @ApiProperty({ example: 201, description: 'What a single POST /v1/card-loads would have answered.' }) status: number;
+  @ApiProperty({ type: 'integer', example: 0, description: 'Position in the request.' }) index: number;
+  @ApiProperty({ type: 'integer', example: 201, description: 'What a single POST /v1/card-loads would have answered.' }) status: number;
   @ApiPropertyOptional({ type: CardLoadDoc, description: 'On 200/201.' }) load?: CardLoadDoc;
   @ApiPropertyOptional({ type: ApiErrorDetail, description: 'On a 4xx.' }) error?: ApiErrorDetail;
 }
@@ -103,7 +103,7 @@ export const DocCreateCardLoadBatch = () => applyDecorators(
     examples: { 'two loads': { value: { loads: [{ ...CARD_LOAD_EXAMPLE, idempotencyKey: 'inv-9' }, { enKashCardId: 'EKCMB7KAEX', amount: '250.00', idempotencyKey: 'inv-10' }] } } },
   }),
   ApiExtraModels(CreateCardLoadDto, BatchItemDoc),
-  ApiOkResponse({ description: 'One result per item: `status` 201/200 with the `load`, or a 4xx with the `error`.', schema: { type: 'object', properties: { results: { type: 'array', items: { $ref: getSchemaPath(BatchItemDoc) } } } } }),
+  ApiOkResponse({ description: 'One result per item: `status` 201/200 with the `load`, or a 4xx with the `error`.', schema: { type: 'object', required: ['results'], properties: { results: { type: 'array', items: { $ref: getSchemaPath(BatchItemDoc) } } } } }),
 );
 
 /** GET /v1/card-loads */

@@ -1,10 +1,11 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { CARD_LOAD_EXAMPLE } from '../card-loads/card-load.openapi';
+import { RECONCILIATION_OPERATIONS } from '../reconciliation/reconciliation.openapi';
 import { errorExample } from './error.schema';
 
 /**
  * Documentation for routes whose controllers live in folders this feature may not edit (src/ledger,
- * src/sync): merged into their operations by operationId. A route added there later still gets its
+ * src/sync, src/reconciliation): merged into their operations by operationId. A route added there later still gets its
  * scope and common errors from annotateAccess; only these details would be missing.
  */
 const json = (schema: unknown, example?: unknown) => ({ 'application/json': { schema, ...(example ? { example } : {}) } });
@@ -65,14 +66,23 @@ const OPERATIONS: Record<string, { tags: string[]; summary: string; description?
       example: { reason: `EnKash reversed the credit to ${CARD_LOAD_EXAMPLE.enKashCardId} (ticket 4712)` } } } },
     responses: { 200: { description: 'The load, undone.', content: json(LOAD) }, 404: NOT_FOUND, 409: invalidState('posted') },
   },
+  ...RECONCILIATION_OPERATIONS,
 };
+
+type Parameter = { name?: string; in?: string };
+/** The generated parameters, each replaced by a documented one of the same name and place, plus the new ones. */
+function mergeParameters(generated: Parameter[] = [], documented: Parameter[] = []): Parameter[] {
+  const key = (p: Parameter) => `${p.in}:${p.name}`;
+  const keys = new Set(documented.map(key));
+  return [...generated.filter((p) => !keys.has(key(p))), ...documented];
+}
 
 export function documentFrozenOperations(document: OpenAPIObject): void {
   for (const item of Object.values(document.paths)) {
-    for (const op of Object.values(item) as Array<{ operationId?: string; responses?: Record<string, unknown> }>) {
+    for (const op of Object.values(item) as Array<{ operationId?: string; parameters?: Parameter[]; responses?: Record<string, unknown> }>) {
       const extra = op && typeof op === 'object' && op.operationId ? OPERATIONS[op.operationId] : undefined;
       if (!extra) continue;
-      Object.assign(op, { ...extra, responses: { ...op.responses, ...extra.responses } });
+      Object.assign(op, { ...extra, parameters: mergeParameters(op.parameters, extra.parameters as Parameter[]), responses: { ...op.responses, ...extra.responses } });
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { RECONCILIATION_MODELS } from '../reconciliation/reconciliation.openapi';
 import { annotateAccess, API_KEY_AUTH, routeAccess } from './access';
 import { ApiErrorBody } from './error.schema';
 import { documentFrozenOperations } from './frozen-operations';
@@ -24,12 +25,27 @@ export function setupOpenApi(app: NestFastifyApplication): void {
     .setVersion('0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key (`ckl_...`).' }, API_KEY_AUTH)
     .build();
-  const document = SwaggerModule.createDocument(app, config, { extraModels: [ApiErrorBody] });
+  const document = SwaggerModule.createDocument(app, config, { extraModels: [ApiErrorBody, ...RECONCILIATION_MODELS] });
   documentFrozenOperations(document);
+  csvAsText(document);
   annotateAccess(document, routeAccess(app));
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json', raw: ['json'], customSiteTitle: 'card-ledger API',
     // No validator badge: it would send the document's URL to validator.swagger.io (and CSP blocks the image anyway).
     swaggerOptions: { validatorUrl: null },
   });
+}
+
+/**
+ * @ApiProduces('application/json', 'text/csv') gives the CSV the JSON page's schema; a CSV body is text (a header
+ * row, then one line per item), and a generated client must not expect to parse it as that object.
+ */
+function csvAsText(document: OpenAPIObject): void {
+  for (const item of Object.values(document.paths)) {
+    for (const op of Object.values(item) as Array<{ responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>) {
+      for (const response of Object.values(op?.responses ?? {})) {
+        if (response.content?.['text/csv']) response.content['text/csv'] = { schema: { type: 'string', description: 'CSV: a header row, then one line per item.' } };
+      }
+    }
+  }
 }
