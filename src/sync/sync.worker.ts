@@ -79,7 +79,10 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
-    await Promise.race([Promise.allSettled([...this.inflight]), sleep(2 * this.config.enkash.timeoutMs + 1000)]);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise((r) => (timer = setTimeout(r, 2 * this.config.enkash.timeoutMs + 1000)));
+    await Promise.race([Promise.allSettled([...this.inflight]), bound]);
+    clearTimeout(timer); // nothing of the worker outlives its shutdown (a test run or a rolling restart waits on it)
   }
 
   get circuitState(): CircuitState {
