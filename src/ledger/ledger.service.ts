@@ -234,7 +234,7 @@ export class LedgerService {
   private async applyDeltas(m: EntityManager, moves: Move[], overdraft: Map<string, Account> | string | null): Promise<void> {
     // Stable sort: one account's moves keep the order of their transfers, so its history reads in that order.
     const sorted = moves.map((mv, i) => ({ mv, i }))
-      .sort((a, b) => (BigInt(a.mv.accountId) === BigInt(b.mv.accountId) ? a.i - b.i : BigInt(a.mv.accountId) < BigInt(b.mv.accountId) ? -1 : 1))
+      .sort((a, b) => compareIds(a.mv.accountId, b.mv.accountId) || a.i - b.i)
       .map((x) => x.mv);
     const col = (f: (d: Move) => bigint) => sorted.map((d) => f(d).toString());
     try {
@@ -250,6 +250,11 @@ export class LedgerService {
       throw e;
     }
   }
+}
+
+/** Numeric order of bigint ids in their decimal form (no leading zeros), without a BigInt per comparison. */
+function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 type JournalHeader = { id: string; kind: TransferKind; pendingId: string | null; undoesId: string | null; description: string | null; metadata: Record<string, string> };
