@@ -42,8 +42,6 @@ type Pending = IntakeRequest;
 
 /** Upper bound on loads per intake transaction (TigerBeetle style: bound every batch). */
 export const INTAKE_BATCH_MAX = 200;
-/** Two intake transactions at a time: one writes its rows while the other holds the parent row to COMMIT. */
-export const INTAKE_CONCURRENCY = 2;
 
 /**
  * Intake with group commit (common/group-commit.ts): loads that arrive while a transaction commits go
@@ -52,8 +50,7 @@ export const INTAKE_CONCURRENCY = 2;
  */
 @Injectable()
 export class IntakeWriter {
-  private readonly group = new GroupCommit<Pending, IntakeResult>('intake', (batch) => this.commitBatch(batch), INTAKE_BATCH_MAX,
-    INTAKE_CONCURRENCY);
+  private readonly group = new GroupCommit<Pending, IntakeResult>('intake', (batch) => this.commitBatch(batch), INTAKE_BATCH_MAX);
 
   constructor(@InjectDataSource() private readonly ds: DataSource, private readonly ledger: LedgerService) {}
 

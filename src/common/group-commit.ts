@@ -11,33 +11,28 @@ export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
  */
 export class GroupCommit<I, R> {
   private queue: Array<{ item: I; settle: (o: Outcome<R>) => void }> = [];
-  private inFlight = 0;
+  private draining = false;
 
-  /**
-   * `concurrency` > 1 lets a second batch start while one commits: its inserts run on another Postgres core
-   * and it queues on the hot rows' locks only at the end. Callers must write in a fixed lock order.
-   */
   constructor(
     private readonly name: string,
     private readonly write: (batch: I[]) => Promise<Map<I, Outcome<R>>>,
     private readonly maxBatch: number,
-    private readonly concurrency = 1,
     private readonly logger = new Logger(GroupCommit.name),
   ) {}
 
   submit(item: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, settle: (o) => (o.ok ? resolve(o.value) : reject(o.error)) });
-      if (this.inFlight < this.concurrency) void this.drain();
+      if (!this.draining) void this.drain();
     });
   }
 
   private async drain(): Promise<void> {
-    this.inFlight++;
+    this.draining = true;
     try {
       while (this.queue.length > 0) await this.commit(this.queue.splice(0, this.maxBatch));
     } finally {
-      this.inFlight--;
+      this.draining = false;
     }
   }
 
