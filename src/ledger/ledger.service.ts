@@ -65,7 +65,8 @@ export class LedgerService {
   }
 
   async findAccounts(m: EntityManager, codes: string[]): Promise<Map<string, Account>> {
-    const rows: AccountRow[] = await m.query(`SELECT * FROM accounts WHERE code = ANY($1::text[])`, [codes]);
+    const rows: AccountRow[] = await m.query(
+      `SELECT a.* FROM unnest($1::text[]) AS k(code) CROSS JOIN LATERAL (SELECT * FROM accounts WHERE code = k.code LIMIT 1) a`, [codes]);
     return new Map(rows.map((r) => [r.code, toAccount(r)]));
   }
 
@@ -218,7 +219,7 @@ export class LedgerService {
          SELECT x.tx, x.account_id, x.direction, x.amount, x.currency
          FROM unnest($7::uuid[], $8::bigint[], $9::text[], $10::bigint[], $11::char(3)[]) AS x(tx, account_id, direction, amount, currency)
          WHERE EXISTS (SELECT 1 FROM t WHERE t.id = x.tx)),
-       q AS (INSERT INTO journal_unsealed (transaction_id) SELECT id FROM t)
+       q AS (INSERT INTO journal_unsealed (transaction_id, created_at) SELECT id, created_at FROM t)
        SELECT id, created_at FROM t`,
       [h.map((x) => x.id), h.map((x) => x.kind), h.map((x) => x.pendingId), h.map((x) => x.undoesId), h.map((x) => x.description),
         h.map((x) => JSON.stringify(x.metadata)), e.map((x) => x.txId), e.map((x) => x.accountId), e.map((x) => x.direction),

@@ -57,8 +57,7 @@ export class SealerService implements OnApplicationBootstrap, BeforeApplicationS
       const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [SEALER_LOCK_KEY]);
       if (!locked) return 0;
       const queue: Array<{ transaction_id: string }> = await m.query(
-        `SELECT u.transaction_id FROM journal_unsealed u JOIN journal_transactions t ON t.id = u.transaction_id
-         ORDER BY t.created_at, t.id LIMIT $1`, [SEAL_BATCH]);
+        `SELECT transaction_id FROM journal_unsealed ORDER BY created_at, transaction_id LIMIT $1`, [SEAL_BATCH]);
       if (queue.length === 0) return 0;
       const last: Array<{ seq: string; hash: Buffer }> = await m.query(`SELECT seq, hash FROM journal_seals ORDER BY seq DESC LIMIT 1`);
       let seq = last.length ? BigInt(last[0].seq) : 0n;
