@@ -11,6 +11,10 @@ import { atOrBeforeSql, decodeCursor, encodeCursor, parseDate, parseLimit, parse
 import { pendingBalance, postedBalance } from '../ledger/ledger.types';
 import { cardBalances, HISTORY_CSV, HistoryRow, historyView, HistoryView } from './card-history.view';
 
+type CardAccount = { id: string; currency: string; created_at: Date };
+/** About 100 bytes each: 100,000 cards cost about 10 MB. */
+const CARD_ACCOUNT_CACHE_MAX = 100_000;
+
 /** Card reads come from the balance history, so "now" and "as of" are answered by the same rows. */
 @Injectable()
 export class CardsService {
@@ -20,9 +24,19 @@ export class CardsService {
     if (!CARD_ID.test(id)) throw badField('enKashCardId', 'must be an EnKash card id: EKC followed by 7 upper-case letters or digits');
   }
 
-  private async account(id: string): Promise<{ id: string; currency: string; created_at: Date }> {
-    const rows = await this.ds.query(`SELECT id, currency, created_at FROM accounts WHERE code = $1`, [cardAccountCode(id)]);
+  /**
+   * Card → account, remembered: a card account is never deleted and its id, currency and opening moment never
+   * change, so every read after the first skips a round trip. Only found cards are kept (one may appear later).
+   */
+  private readonly accounts = new Map<string, CardAccount>();
+
+  private async account(id: string): Promise<CardAccount> {
+    const known = this.accounts.get(id);
+    if (known) return known;
+    const rows: CardAccount[] = await this.ds.query(`SELECT id, currency, created_at FROM accounts WHERE code = $1`, [cardAccountCode(id)]);
     if (rows.length === 0) throw notFound(`card ${id}`);
+    if (this.accounts.size >= CARD_ACCOUNT_CACHE_MAX) this.accounts.delete(this.accounts.keys().next().value!);
+    this.accounts.set(id, rows[0]);
     return rows[0];
   }
 
