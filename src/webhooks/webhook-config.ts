@@ -16,6 +16,8 @@ export interface WebhookConfig {
   maxAgeMs: number;
   leaseMs: number;
   secretKey: SecretKeySource | null;
+  /** false (the default): targets must be public addresses, see webhook-target-guard.ts. */
+  allowPrivateUrls: boolean;
 }
 
 /**
@@ -54,7 +56,13 @@ export function loadWebhookConfig(env: Env, app: AppConfig): WebhookConfig {
     // A lease must outlive one attempt, or another instance could send the same event meanwhile.
     leaseMs: Math.max(int('WEBHOOK_LEASE_MS', 30_000, 1000, 3600_000), timeoutMs + 5000),
     secretKey: null,
+    allowPrivateUrls: false,
   };
+  const allowRaw = env.WEBHOOK_ALLOW_PRIVATE_URLS?.trim().toLowerCase();
+  if (allowRaw === 'true') config.allowPrivateUrls = true;
+  else if (allowRaw !== undefined && allowRaw !== '' && allowRaw !== 'false') {
+    problems.push(`WEBHOOK_ALLOW_PRIVATE_URLS must be true or false (got "${env.WEBHOOK_ALLOW_PRIVATE_URLS}")`);
+  }
   const key = env.WEBHOOK_SECRET_KEY?.trim();
   if (key) {
     if (key.length < 32) problems.push('WEBHOOK_SECRET_KEY must be at least 32 characters (e.g. openssl rand -base64 32)');

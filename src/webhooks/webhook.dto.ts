@@ -28,7 +28,7 @@ function IsWebhookUrl() {
 }
 
 export class CreateWebhookDto {
-  @ApiProperty({ maxLength: WEBHOOK_URL_MAX, example: 'https://billing.example.com/hooks/card-ledger', description: 'http(s), no user:password; redirects are not followed.' })
+  @ApiProperty({ maxLength: WEBHOOK_URL_MAX, example: 'https://billing.example.com/hooks/card-ledger', description: 'http(s), no user:password; redirects are not followed. Must reach a public address (not loopback, private, link-local...) unless the service runs with WEBHOOK_ALLOW_PRIVATE_URLS=true.' })
   @IsWebhookUrl()
   url: string;
 

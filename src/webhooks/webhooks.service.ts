@@ -1,14 +1,16 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { Caller } from '../auth/scopes';
-import { ApiError, notFound } from '../common/errors';
+import { ApiError, badField, notFound } from '../common/errors';
 import { checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
 import { inTransaction } from '../database/transaction';
 import { CreateWebhookDto, ListDeliveriesQuery, ListWebhooksQuery, ROTATION_EXPIRY_DEFAULT_SECONDS, RotateWebhookSecretDto } from './webhook.dto';
 import { AttemptRow, DeliveryRow, deliveryView, SubscriptionRow, subscriptionView } from './webhook.view';
 import { WebhookSecretBox } from './webhook-secret-box';
+import { WEBHOOK_CONFIG, WebhookConfig } from './webhook-config';
+import { checkWebhookUrl } from './webhook-target-guard';
 
 /** Bounds the fan-out every settlement transaction pays for one key's subscriptions. */
 export const MAX_SUBSCRIPTIONS_PER_KEY = 25;
@@ -24,10 +26,17 @@ const newSecret = (): string => `whsec_${randomBytes(32).toString('base64url')}`
  */
 @Injectable()
 export class WebhooksService {
-  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly box: WebhookSecretBox) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly box: WebhookSecretBox,
+    @Inject(WEBHOOK_CONFIG) private readonly config: WebhookConfig,
+  ) {}
 
   /** The secret is in this reply and nowhere else, ever (only its ciphertext is stored). */
   async create(caller: Caller, dto: CreateWebhookDto) {
+    // Refuse a private target now, while the caller is there to read why; delivery checks every connection again.
+    const problem = this.config.allowPrivateUrls ? null : await checkWebhookUrl(dto.url, this.config.timeoutMs);
+    if (problem) throw badField('url', problem);
     const id = randomUUID();
     const secret = newSecret();
     const sealed = this.box.seal(id, secret);

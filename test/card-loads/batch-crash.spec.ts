@@ -52,8 +52,9 @@ describe('bulk intake across a crash of the API process', () => {
     expect(committedBeforeCrash).toBeLessThan(2000); // the crash really came mid-request
 
     const second = await start();
-    const answers = await Promise.all(batches.map(async (b) => (await (await send(second.url, b)).json()).results));
-    const statuses = answers.flat().map((r: { status: number }) => r.status);
+    type Results = { results: Array<{ status: number }> };
+    const answers = await Promise.all(batches.map(async (b) => ((await (await send(second.url, b)).json()) as Results).results));
+    const statuses = answers.flat().map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(committedBeforeCrash); // replayed: written before the crash
     expect(statuses.filter((s) => s === 201)).toHaveLength(2000 - committedBeforeCrash);
     expect(await count()).toBe(2000);

@@ -19,6 +19,10 @@ type Exchange = { method: string; schemaPath: string; status: number; contentTyp
 
 const PROGRAM = path.join(__dirname, 'client-program.ts');
 
+// The walkthrough subscribes a receiver on 127.0.0.1. Webhook settings are read from process.env when the app
+// starts (not from startTestApp's env), so the SSRF guard is relaxed here; jest gives each file its own env.
+process.env.WEBHOOK_ALLOW_PRIVATE_URLS = 'true';
+
 /** Type-checks the client program against the generated types, as a billing system's build would. */
 function typeCheck(generated: string): string[] {
   const options: ts.CompilerOptions = {

@@ -2,9 +2,14 @@ import { TestApp } from '../support/app';
 
 export const EVENTS = ['card_load.posted', 'card_load.reversed', 'card_load.needs_review'];
 
-/** Webhook settings are read from the environment when the app starts; jest gives each file its own process.env. */
+/**
+ * Webhook settings are read from the environment when the app starts; jest gives each file its own process.env.
+ * Receivers listen on 127.0.0.1, which the SSRF guard refuses unless private targets are allowed.
+ */
 export function webhookEnv(env: Record<string, string>): void {
-  Object.assign(process.env, { WEBHOOK_POLL_MS: '20', WEBHOOK_BACKOFF_BASE_MS: '20', WEBHOOK_BACKOFF_CAP_MS: '200', ...env });
+  Object.assign(process.env, {
+    WEBHOOK_POLL_MS: '20', WEBHOOK_BACKOFF_BASE_MS: '20', WEBHOOK_BACKOFF_CAP_MS: '200', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', ...env,
+  });
 }
 
 export async function apiKey(t: TestApp, scopes: string[]): Promise<string> {

@@ -5,6 +5,9 @@ import { startTestApp, TestApp } from '../support/app';
 
 const EVENTS = ['card_load.posted', 'card_load.reversed', 'card_load.needs_review'];
 
+// These subscribe 127.0.0.1 and *.example names that do not resolve here; the SSRF guard has its own spec.
+process.env.WEBHOOK_ALLOW_PRIVATE_URLS = 'true';
+
 describe('webhook subscriptions', () => {
   let t: TestApp;
   let c: Client;
