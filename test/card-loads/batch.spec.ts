@@ -1,27 +1,16 @@
-import { Client } from 'pg';
-import { sql } from '../support/db';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
-import { startTestApp, TestApp } from '../support/app';
+import { useTestApp } from '../support/app';
 
 describe('POST /v1/card-loads/batch', () => {
-  let t: TestApp;
-  let c: Client;
-  beforeAll(async () => {
-    t = await startTestApp();
-    c = await sql(t.databaseUrl);
-  });
-  afterAll(async () => {
-    await c.end();
-    await t.close();
-  });
+  const ctx = useTestApp();
 
   const count = async (like: string) =>
-    (await c.query(`SELECT count(*)::int AS n FROM card_loads WHERE idempotency_key LIKE $1`, [like])).rows[0].n;
+    (await ctx.db.query(`SELECT count(*)::int AS n FROM card_loads WHERE idempotency_key LIKE $1`, [like])).rows[0].n;
 
   it('should answer every item in request order and write only the valid ones', async () => {
-    const first = await t.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCBATCH01', amount: '5.00' }, headers: { 'idempotency-key': 'mix-replayed' } });
+    const first = await ctx.app.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCBATCH01', amount: '5.00' }, headers: { 'idempotency-key': 'mix-replayed' } });
     expect(first.status).toBe(201);
-    const res = await t.api('POST', '/v1/card-loads/batch', { body: { loads: [
+    const res = await ctx.app.api('POST', '/v1/card-loads/batch', { body: { loads: [
       { idempotencyKey: 'mix-ok-1', enKashCardId: 'EKCBATCH01', amount: '1.00' },
       { idempotencyKey: 'mix-bad-amount', enKashCardId: 'EKCBATCH01', amount: '1.001' },
       { idempotencyKey: 'mix-replayed', enKashCardId: 'EKCBATCH01', amount: '5.00' },
@@ -41,32 +30,32 @@ describe('POST /v1/card-loads/batch', () => {
     expect(JSON.stringify(r[4].error)).toContain('loads.4.status');
     expect(r[6].error.code).toBe('idempotency_key_reused');
     expect(await count('mix-%')).toBe(3);
-    expectNoViolations(await ledgerViolations(c));
+    expectNoViolations(await ledgerViolations(ctx.db));
   });
 
   it('should create nothing twice when a batch is retried after a crash mid-request', async () => {
     const loads = Array.from({ length: 300 }, (_, i) => ({ idempotencyKey: `retry-${i}`, enKashCardId: `EKCBR${String(i % 20).padStart(5, '0')}`, amount: '1.00' }));
     // The "crash": the caller lost the first answer and sends the same batch again, partly concurrently.
     const [a, b] = await Promise.all([
-      t.api('POST', '/v1/card-loads/batch', { body: { loads } }),
-      t.api('POST', '/v1/card-loads/batch', { body: { loads: loads.slice(0, 150) } }),
+      ctx.app.api('POST', '/v1/card-loads/batch', { body: { loads } }),
+      ctx.app.api('POST', '/v1/card-loads/batch', { body: { loads: loads.slice(0, 150) } }),
     ]);
-    const again = await t.api('POST', '/v1/card-loads/batch', { body: { loads } });
+    const again = await ctx.app.api('POST', '/v1/card-loads/batch', { body: { loads } });
     for (const res of [a, b, again]) expect(res.body.results.every((x: { status: number }) => x.status === 201 || x.status === 200)).toBe(true);
     expect(again.body.results.every((x: { status: number }) => x.status === 200)).toBe(true);
     expect(await count('retry-%')).toBe(300);
     const ids = new Set(again.body.results.map((x: { load: { id: string } }) => x.load.id));
     expect(ids.size).toBe(300);
-    expectNoViolations(await ledgerViolations(c));
+    expectNoViolations(await ledgerViolations(ctx.db));
   });
 
   it('should refuse a malformed batch with 400 naming the field, writing nothing', async () => {
     for (const body of [{}, { loads: [] }, { loads: 'x' }, { loads: [{}], extra: 1 }, { loads: Array.from({ length: 1001 }, () => ({})) }]) {
-      const res = await t.api('POST', '/v1/card-loads/batch', { body });
+      const res = await ctx.app.api('POST', '/v1/card-loads/batch', { body });
       expect(res.status).toBe(400);
       expect(JSON.stringify(res.body.error)).toMatch(/loads|extra/);
     }
-    const reader = (await t.api('POST', '/v1/api-keys', { body: { name: 'reader', scopes: ['ledger:read'] } })).body;
-    expect((await t.api('POST', '/v1/card-loads/batch', { key: reader.key, body: { loads: [] } })).status).toBe(403);
+    const reader = (await ctx.app.api('POST', '/v1/api-keys', { body: { name: 'reader', scopes: ['ledger:read'] } })).body;
+    expect((await ctx.app.api('POST', '/v1/card-loads/batch', { key: reader.key, body: { loads: [] } })).status).toBe(403);
   });
 });

@@ -1,23 +1,12 @@
-import { Client } from 'pg';
-import { sql } from '../support/db';
-import { startTestApp, TestApp } from '../support/app';
+import { useTestApp } from '../support/app';
 
 const body = { enKashCardId: 'EKCIDE0001', amount: '250.75', description: 'March allowance', metadata: { invoiceId: 'INV-1' } };
 
 describe('card-load idempotency', () => {
-  let t: TestApp;
-  let c: Client;
-  beforeAll(async () => {
-    t = await startTestApp();
-    c = await sql(t.databaseUrl);
-  });
-  afterAll(async () => {
-    await c.end();
-    await t.close();
-  });
+  const ctx = useTestApp();
 
   const post = (key: string, b: unknown = body, apiKey?: string) =>
-    t.api('POST', '/v1/card-loads', { body: b, headers: { 'idempotency-key': key }, key: apiKey });
+    ctx.app.api('POST', '/v1/card-loads', { body: b, headers: { 'idempotency-key': key }, key: apiKey });
 
   it('should replay the same load with 200 and Idempotent-Replayed for the same key and body', async () => {
     const first = await post('seq-1', { ...body, enKashCardId: 'EKCIDE0002' });
@@ -36,7 +25,7 @@ describe('card-load idempotency', () => {
     const res = await post('other-body', { ...body, amount: '250.76' });
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('idempotency_key_reused');
-    const { rows } = await c.query(`SELECT count(*)::int AS n FROM card_loads WHERE idempotency_key = 'other-body'`);
+    const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM card_loads WHERE idempotency_key = 'other-body'`);
     expect(rows[0].n).toBe(1);
   });
 
@@ -47,17 +36,17 @@ describe('card-load idempotency', () => {
     expect(statuses.every((s) => s === 201 || s === 200 || s === 409)).toBe(true);
     const ids = new Set(results.filter((r) => r.status < 300).map((r) => r.body.id));
     expect(ids.size).toBe(1);
-    const { rows } = await c.query(`SELECT count(*)::int AS n FROM card_loads WHERE idempotency_key = 'concurrent-1'`);
+    const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM card_loads WHERE idempotency_key = 'concurrent-1'`);
     expect(rows[0].n).toBe(1);
-    const entries = await c.query(`SELECT count(*)::int AS n FROM journal_entries e JOIN card_loads l ON l.journal_transaction_id = e.transaction_id
+    const entries = await ctx.db.query(`SELECT count(*)::int AS n FROM journal_entries e JOIN card_loads l ON l.journal_transaction_id = e.transaction_id
       WHERE l.idempotency_key = 'concurrent-1'`);
     expect(entries.rows[0].n).toBe(2);
-    const jobs = await c.query(`SELECT count(*)::int AS n FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.idempotency_key = 'concurrent-1'`);
+    const jobs = await ctx.db.query(`SELECT count(*)::int AS n FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.idempotency_key = 'concurrent-1'`);
     expect(jobs.rows[0].n).toBe(1);
   });
 
   it('should scope keys per API key', async () => {
-    const created = await t.api('POST', '/v1/api-keys', { body: { name: 'billing-b', scopes: ['loads:write'] } });
+    const created = await ctx.app.api('POST', '/v1/api-keys', { body: { name: 'billing-b', scopes: ['loads:write'] } });
     expect(created.status).toBe(201);
     const a = await post('shared-key', body);
     const b = await post('shared-key', body, created.body.key);
@@ -69,16 +58,16 @@ describe('card-load idempotency', () => {
 
   it('should give every load its own reference, an outbox job and a pending transfer in one go', async () => {
     const res = await post('shape-1', { ...body, enKashCardId: 'EKCIDE0004' });
-    const got = await t.api('GET', `/v1/card-loads/${res.body.id}`);
+    const got = await ctx.app.api('GET', `/v1/card-loads/${res.body.id}`);
     expect(got.status).toBe(200);
     expect(got.body.events.map((e: { type: string }) => e.type)).toEqual(['created']);
     // Load events are append-only like the journal (invariant 2).
-    await expect(c.query(`UPDATE load_events SET message = 'edited' WHERE load_id = $1`, [res.body.id])).rejects.toThrow(/append-only/);
-    await expect(c.query(`DELETE FROM load_events WHERE load_id = $1`, [res.body.id])).rejects.toThrow(/append-only/);
+    await expect(ctx.db.query(`UPDATE load_events SET message = 'edited' WHERE load_id = $1`, [res.body.id])).rejects.toThrow(/append-only/);
+    await expect(ctx.db.query(`DELETE FROM load_events WHERE load_id = $1`, [res.body.id])).rejects.toThrow(/append-only/);
     // What was asked never changes (card_loads_guard), and a load never jumps back to pending from a final state.
-    await expect(c.query(`UPDATE card_loads SET amount = amount + 1 WHERE id = $1`, [res.body.id])).rejects.toThrow(/immutable/);
-    await expect(c.query(`DELETE FROM card_loads WHERE id = $1`, [res.body.id])).rejects.toThrow(/never deleted/);
-    const { rows } = await c.query(`SELECT t.kind, (SELECT count(*)::int FROM sync_jobs WHERE load_id = $1) AS jobs
+    await expect(ctx.db.query(`UPDATE card_loads SET amount = amount + 1 WHERE id = $1`, [res.body.id])).rejects.toThrow(/immutable/);
+    await expect(ctx.db.query(`DELETE FROM card_loads WHERE id = $1`, [res.body.id])).rejects.toThrow(/never deleted/);
+    const { rows } = await ctx.db.query(`SELECT t.kind, (SELECT count(*)::int FROM sync_jobs WHERE load_id = $1) AS jobs
       FROM journal_transactions t WHERE t.id = $2`, [res.body.id, res.body.journalTransactionId]);
     expect(rows).toEqual([{ kind: 'pending', jobs: 1 }]);
   });

@@ -1,6 +1,5 @@
 import { Client } from 'pg';
-import { sql } from '../support/db';
-import { startTestApp, TestApp } from '../support/app';
+import { useTestApp } from '../support/app';
 
 const valid = { enKashCardId: 'EKCMB7KAEW', amount: '1500.00' };
 
@@ -11,16 +10,7 @@ async function rowCounts(c: Client) {
 }
 
 describe('POST /v1/card-loads bad input', () => {
-  let t: TestApp;
-  let c: Client;
-  beforeAll(async () => {
-    t = await startTestApp();
-    c = await sql(t.databaseUrl);
-  });
-  afterAll(async () => {
-    await c.end();
-    await t.close();
-  });
+  const ctx = useTestApp();
 
   const cases: Array<[string, { body?: unknown; raw?: string; headers?: Record<string, string>; noKey?: boolean }, number, string, string?]> = [
     ['wrong JSON', { raw: '{"enKashCardId": "EKCMB7KAEW", "amount": ' }, 400, 'validation_failed', 'body'],
@@ -63,11 +53,11 @@ describe('POST /v1/card-loads bad input', () => {
 
   it.each(cases.map(([name, input, status, code, field]) => ({ name, input, status, code, field })))(
     'should refuse $name with $status and write nothing', async ({ input, status, code, field }) => {
-    const before = await rowCounts(c);
+    const before = await rowCounts(ctx.db);
     const headers: Record<string, string> = { 'idempotency-key': `bad-${Math.random().toString(36).slice(2)}`, ...(input.headers ?? {}) };
     if (headers['idempotency-key'] === '') delete headers['idempotency-key'];
     if (input.raw !== undefined) headers['content-type'] ??= 'application/json';
-    const res = await t.api('POST', '/v1/card-loads', {
+    const res = await ctx.app.api('POST', '/v1/card-loads', {
       key: input.noKey ? null : undefined, body: input.body, rawBody: input.raw, headers,
     });
     expect(res.status).toBe(status);
@@ -75,11 +65,11 @@ describe('POST /v1/card-loads bad input', () => {
     expect(typeof res.body.error.message).toBe('string');
     expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/); // no stack trace
     if (field) expect(JSON.stringify(res.body.error)).toContain(field);
-    expect(await rowCounts(c)).toEqual(before);
+    expect(await rowCounts(ctx.db)).toEqual(before);
   });
 
   it('should accept an amount as a number with two decimals', async () => {
-    const res = await t.api('POST', '/v1/card-loads', { body: { ...valid, amount: 1500.5 }, headers: { 'idempotency-key': 'num-ok' } });
+    const res = await ctx.app.api('POST', '/v1/card-loads', { body: { ...valid, amount: 1500.5 }, headers: { 'idempotency-key': 'num-ok' } });
     expect(res.status).toBe(201);
     expect(res.body.amount).toBe('1500.50');
   });
@@ -87,10 +77,10 @@ describe('POST /v1/card-loads bad input', () => {
   it('should answer 400 for bad list filters and cursors, never 500', async () => {
     for (const q of ['limit=0', 'limit=501', 'limit=abc', 'cursor=@@', 'cursor=eyJ4IjoxfQ', 'createdFrom=yesterday', 'status=done',
       `cursor=${Buffer.from(JSON.stringify(['not-a-date', 'x'])).toString('base64url')}`]) {
-      const res = await t.api('GET', `/v1/card-loads?${q}`);
+      const res = await ctx.app.api('GET', `/v1/card-loads?${q}`);
       expect([q, res.status]).toEqual([q, 400]);
     }
-    expect((await t.api('GET', '/v1/card-loads/not-a-uuid')).status).toBe(404);
-    expect((await t.api('GET', '/v1/card-loads/00000000-0000-0000-0000-000000000000')).status).toBe(404);
+    expect((await ctx.app.api('GET', '/v1/card-loads/not-a-uuid')).status).toBe(404);
+    expect((await ctx.app.api('GET', '/v1/card-loads/00000000-0000-0000-0000-000000000000')).status).toBe(404);
   });
 });

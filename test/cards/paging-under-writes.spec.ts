@@ -1,4 +1,4 @@
-import { startTestApp, TestApp } from '../support/app';
+import { useTestApp } from '../support/app';
 import { csvObjects } from '../support/csv';
 
 type Load = { id: string; createdAt: string };
@@ -9,11 +9,11 @@ type Entry = { id: string };
  * when paging began must be seen exactly once, and no row twice, whatever arrives in between.
  */
 describe('cursors while new loads arrive', () => {
-  let t: TestApp;
+  const ctx = useTestApp({ db: false });
   let n = 0;
   const createLoad = async () => {
     const card = `EKCPAGE00${n % 2}`;
-    const r = await t.api('POST', '/v1/card-loads', {
+    const r = await ctx.app.api('POST', '/v1/card-loads', {
       body: { enKashCardId: card, amount: `${1 + (n % 7)}.00`, cardAccountId: 'CAPAGE' }, headers: { 'idempotency-key': `page-${n++}` },
     });
     expect(r.status).toBe(201);
@@ -43,7 +43,7 @@ describe('cursors while new loads arrive', () => {
     const rows: T[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 1000; page++) {
-      const r = await t.api('GET', `${path}${path.includes('?') ? '&' : '?'}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+      const r = await ctx.app.api('GET', `${path}${path.includes('?') ? '&' : '?'}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
       expect(r.status).toBe(200);
       rows.push(...r.body.data);
       cursor = r.body.nextCursor;
@@ -54,13 +54,11 @@ describe('cursors while new loads arrive', () => {
   }
 
   beforeAll(async () => {
-    t = await startTestApp();
     for (let i = 0; i < 30; i++) await createLoad();
   });
-  afterAll(async () => t.close());
 
   it('should page GET /v1/card-loads (newest first) without missing or repeating a load', async () => {
-    const before: Load[] = (await t.api('GET', '/v1/card-loads?limit=500')).body.data;
+    const before: Load[] = (await ctx.app.api('GET', '/v1/card-loads?limit=500')).body.data;
     const { seen, written } = await whileLoadsArrive(() => walk<Load>('/v1/card-loads', 4));
     expect(written).toBeGreaterThan(0);
     const ids = seen.map((l) => l.id);
@@ -70,7 +68,7 @@ describe('cursors while new loads arrive', () => {
   });
 
   it('should page GET /v1/accounts/{code}/entries (oldest first) without missing or repeating an entry', async () => {
-    const before: Entry[] = (await t.api('GET', '/v1/accounts/parent:CAPAGE/entries?limit=500')).body.data;
+    const before: Entry[] = (await ctx.app.api('GET', '/v1/accounts/parent:CAPAGE/entries?limit=500')).body.data;
     const { seen } = await whileLoadsArrive(() => walk<Entry>('/v1/accounts/parent:CAPAGE/entries', 5));
     const ids = seen.map((e) => BigInt(e.id));
     expect(new Set(ids).size).toBe(ids.length);
@@ -82,14 +80,14 @@ describe('cursors while new loads arrive', () => {
   it('should page a card history as a gap-free sequence, and export CSV of every load, while loads arrive', async () => {
     const { seen } = await whileLoadsArrive(async () => ({
       history: await walk<{ seq: number }>('/v1/cards/EKCPAGE000/history', 3),
-      before: ((await t.api('GET', '/v1/card-loads?limit=500')).body.data as Load[]).map((l) => l.id),
-      csv: csvObjects((await t.api('GET', '/v1/card-loads?format=csv')).text),
+      before: ((await ctx.app.api('GET', '/v1/card-loads?limit=500')).body.data as Load[]).map((l) => l.id),
+      csv: csvObjects((await ctx.app.api('GET', '/v1/card-loads?format=csv')).text),
     }));
     expect(seen.history.map((h) => h.seq)).toEqual(seen.history.map((_, i) => i + 1));
     const csvIds = seen.csv.map((r) => r.id);
     expect(new Set(csvIds).size).toBe(csvIds.length);
     expect(csvIds).toEqual(expect.arrayContaining(seen.before));
-    const now: Load[] = (await t.api('GET', '/v1/card-loads?limit=500')).body.data;
+    const now: Load[] = (await ctx.app.api('GET', '/v1/card-loads?limit=500')).body.data;
     expect(now.map((l) => l.id)).toEqual(expect.arrayContaining(csvIds));
   });
 });

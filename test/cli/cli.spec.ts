@@ -1,11 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Client } from 'pg';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { SealerService } from '../../src/ledger/sealer.service';
-import { sql } from '../support/db';
-import { ADMIN_KEY, startTestApp, TestApp } from '../support/app';
+import { ADMIN_KEY, useTestApp } from '../support/app';
 
 /** The built CLI (`npm run cli`), spawned as an operator runs it, against the test app's fresh database. */
 const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
@@ -39,32 +37,24 @@ async function eventually<T>(probe: () => Promise<T>, want: T): Promise<T> {
 }
 
 describe('operator CLI', () => {
-  let t: TestApp;
-  let c: Client;
-  const cli = (...args: string[]) => runCli(args, { DATABASE_URL: t.databaseUrl });
+  beforeAll(() => {
+    expect(existsSync(CLI)).toBe(true); // npm test builds first (pretest)
+  });
+  const ctx = useTestApp();
+  const cli = (...args: string[]) => runCli(args, { DATABASE_URL: ctx.app.databaseUrl });
   const json = (r: Run) => JSON.parse(r.stdout);
 
   /** A pending load through the real API (no ENKASH_BASE_URL in the test app, so no worker settles it). */
   const createLoad = async (key: string, amount: string): Promise<string> => {
-    const res = await t.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCCLI0001', amount }, headers: { 'idempotency-key': key } });
+    const res = await ctx.app.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCCLI0001', amount }, headers: { 'idempotency-key': key } });
     expect(res.status).toBe(201);
     return res.body.id;
   };
   /** What the worker does when a load runs out of budget (SettlementService.markNeedsReview). */
   const sendToReview = async (loadId: string) => {
-    await c.query(`UPDATE card_loads SET status = 'needs_review', status_reason = 'test' WHERE id = $1`, [loadId]);
-    await c.query(`UPDATE sync_jobs SET due_at = 'infinity', attempts = 7 WHERE load_id = $1`, [loadId]);
+    await ctx.db.query(`UPDATE card_loads SET status = 'needs_review', status_reason = 'test' WHERE id = $1`, [loadId]);
+    await ctx.db.query(`UPDATE sync_jobs SET due_at = 'infinity', attempts = 7 WHERE load_id = $1`, [loadId]);
   };
-
-  beforeAll(async () => {
-    expect(existsSync(CLI)).toBe(true); // npm test builds first (pretest)
-    t = await startTestApp();
-    c = await sql(t.databaseUrl);
-  });
-  afterAll(async () => {
-    await c.end();
-    await t.close();
-  });
 
   it('should refuse to run without DATABASE_URL and say so, with exit code 2', async () => {
     const r = await runCli(['verify'], { DATABASE_URL: undefined });
@@ -80,8 +70,8 @@ describe('operator CLI', () => {
     expect(created.code).toBe(0);
     const key = json(created);
     expect(key).toMatchObject({ name: 'billing-cli', scopes: ['loads:write', 'ledger:read'], revokedAt: null, key: expect.stringMatching(/^ckl_/) });
-    expect(await t.app.get(ApiKeysService).authenticate(key.key)).toMatchObject({ apiKeyId: key.id, name: 'billing-cli' });
-    expect((await t.api('GET', '/v1/card-loads', { key: key.key })).status).toBe(200);
+    expect(await ctx.app.app.get(ApiKeysService).authenticate(key.key)).toMatchObject({ apiKeyId: key.id, name: 'billing-cli' });
+    expect((await ctx.app.api('GET', '/v1/card-loads', { key: key.key })).status).toBe(200);
 
     const human = await cli('keys', 'create', '--name', 'ops-cli', '--scopes', 'ops:write');
     expect(human.code).toBe(0);
@@ -100,10 +90,10 @@ describe('operator CLI', () => {
     expect(revoked.code).toBe(0);
     expect(json(revoked)).toMatchObject({ id: key.id, revokedAt: expect.any(String) });
     // A fresh service (another instance) asks the database; the running app may answer from its key cache for a few seconds.
-    expect(await new ApiKeysService(t.ds).authenticate(key.key)).toBeNull();
-    const { rows } = await c.query(`SELECT revoked_at FROM api_keys WHERE id = $1`, [key.id]);
+    expect(await new ApiKeysService(ctx.app.ds).authenticate(key.key)).toBeNull();
+    const { rows } = await ctx.db.query(`SELECT revoked_at FROM api_keys WHERE id = $1`, [key.id]);
     expect(rows[0].revoked_at).toBeInstanceOf(Date);
-    expect(await eventually(async () => (await t.api('GET', '/v1/card-loads', { key: key.key })).status, 401)).toBe(401);
+    expect(await eventually(async () => (await ctx.app.api('GET', '/v1/card-loads', { key: key.key })).status, 401)).toBe(401);
 
     const missing = await cli('keys', 'revoke', '00000000-0000-4000-8000-000000000000', '--json');
     expect(missing.code).toBe(1);
@@ -120,16 +110,16 @@ describe('operator CLI', () => {
     const refused = await cli('requeue', pending, '--json');
     expect(refused.code).toBe(1);
     expect(JSON.parse(refused.stderr).error.code).toBe('invalid_state');
-    expect((await c.query(`SELECT count(*)::int AS n FROM load_events WHERE load_id = $1 AND type = 'requeued'`, [pending])).rows[0].n).toBe(0);
+    expect((await ctx.db.query(`SELECT count(*)::int AS n FROM load_events WHERE load_id = $1 AND type = 'requeued'`, [pending])).rows[0].n).toBe(0);
 
     const stuck = await createLoad('cli-rq-2', '20.00');
     await sendToReview(stuck);
     const one = await cli('requeue', stuck, '--json');
     expect(one.code).toBe(0);
     expect(json(one)).toEqual({ requeued: [stuck], skipped: [] });
-    const job = await c.query(`SELECT attempts, due_at <= now() AS due FROM sync_jobs WHERE load_id = $1`, [stuck]);
+    const job = await ctx.db.query(`SELECT attempts, due_at <= now() AS due FROM sync_jobs WHERE load_id = $1`, [stuck]);
     expect(job.rows[0]).toEqual({ attempts: 0, due: true });
-    const events = await c.query(`SELECT type, actor FROM load_events WHERE load_id = $1 AND type = 'requeued'`, [stuck]);
+    const events = await ctx.db.query(`SELECT type, actor FROM load_events WHERE load_id = $1 AND type = 'requeued'`, [stuck]);
     expect(events.rows).toEqual([{ type: 'requeued', actor: 'cli' }]);
 
     const other = await createLoad('cli-rq-3', '30.00');
@@ -146,12 +136,12 @@ describe('operator CLI', () => {
     const r = await cli('reconciliation', '--json');
     expect(r.code).toBe(0);
     const report = json(r);
-    const { rows } = await c.query(`SELECT status, count(*)::int AS n, sum(amount)::text AS amount FROM card_loads GROUP BY status`);
+    const { rows } = await ctx.db.query(`SELECT status, count(*)::int AS n, sum(amount)::text AS amount FROM card_loads GROUP BY status`);
     for (const row of rows) {
       expect(report.loads).toContainEqual({ currency: 'INR', status: row.status, count: row.n, amount: (Number(row.amount) / 100).toFixed(2) });
     }
     expect(report.loads.find((l: { status: string }) => l.status === 'posted')).toEqual({ currency: 'INR', status: 'posted', count: 0, amount: '0.00' });
-    const oldest = await c.query(`SELECT id FROM card_loads WHERE status = 'pending' ORDER BY created_at, id LIMIT 1`);
+    const oldest = await ctx.db.query(`SELECT id FROM card_loads WHERE status = 'pending' ORDER BY created_at, id LIMIT 1`);
     expect(report.oldestOpen.pending).toMatchObject({ loadId: oldest.rows[0].id, ageSeconds: expect.any(Number) });
     expect(report.oldestOpen.needs_review).not.toBeNull();
 
@@ -167,17 +157,17 @@ describe('operator CLI', () => {
   // Last: the tamper leaves this database's chain broken for good.
   it('should exit 0 on an intact chain and 1 naming the first link a superuser edited', async () => {
     await createLoad('cli-verify-1', '1.00');
-    await t.app.get(SealerService).sealPending();
+    await ctx.app.app.get(SealerService).sealPending();
     const ok = await cli('verify', '--json');
     expect(ok.code).toBe(0);
     expect(json(ok)).toMatchObject({ ok: true, unsealedTransactions: 0 });
     expect(json(ok).checkedTransactions).toBeGreaterThan(0);
     expect((await cli('verify')).stdout).toContain('hash chain ok');
 
-    const victim = await c.query(`SELECT transaction_id, seq FROM journal_seals ORDER BY seq LIMIT 1 OFFSET 1`);
-    await c.query(`SET session_replication_role = replica`); // a superuser bypassing the append-only triggers
-    await c.query(`UPDATE journal_entries SET amount = amount + 100 WHERE transaction_id = $1`, [victim.rows[0].transaction_id]);
-    await c.query(`SET session_replication_role = origin`);
+    const victim = await ctx.db.query(`SELECT transaction_id, seq FROM journal_seals ORDER BY seq LIMIT 1 OFFSET 1`);
+    await ctx.db.query(`SET session_replication_role = replica`); // a superuser bypassing the append-only triggers
+    await ctx.db.query(`UPDATE journal_entries SET amount = amount + 100 WHERE transaction_id = $1`, [victim.rows[0].transaction_id]);
+    await ctx.db.query(`SET session_replication_role = origin`);
     const broken = await cli('verify', '--json');
     expect(broken.code).toBe(1);
     expect(json(broken)).toMatchObject({ ok: false, brokenAt: victim.rows[0].transaction_id, seq: Number(victim.rows[0].seq) });

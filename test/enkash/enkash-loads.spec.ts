@@ -1,8 +1,6 @@
-import { EnKashClient } from '../../src/enkash/enkash.client';
 import { EnKashLookupResult, EnKashOutcome } from '../../src/enkash/enkash.types';
-import { RunningSimulator } from '../../src/enkash-simulator/simulator';
 import { LookupShape } from '../../src/enkash-simulator/simulator-config';
-import { captureLogs, CARD, closeClients, makeClient, newReference, OTHER_CARD, sleep, startSimulator } from './harness';
+import { captureLogs, CARD, makeClient, newReference, OTHER_CARD, sleep, useSimulator } from './harness';
 
 captureLogs();
 
@@ -12,23 +10,10 @@ const matchesOf = (o: EnKashOutcome<EnKashLookupResult>) => {
 };
 
 describe('EnKashClient loads, lookups and balances', () => {
-  let sim: RunningSimulator;
-  let client: EnKashClient;
+  const ctx = useSimulator({ client: true });
 
-  beforeAll(async () => {
-    sim = await startSimulator();
-  });
-  afterAll(async () => {
-    closeClients();
-    await sim.close();
-  });
-  beforeEach(() => {
-    sim.state.reset();
-    client = makeClient(sim);
-  });
-
-  const load = (amountMinor: bigint, reference = newReference(), c = client) => c.loadCard({ reference, enKashCardId: CARD, amountMinor });
-  const recorded = (ref: string) => sim.state.records().find((r) => r.pgReferenceNumber === ref);
+  const load = (amountMinor: bigint, reference = newReference(), c = ctx.client) => c.loadCard({ reference, enKashCardId: CARD, amountMinor });
+  const recorded = (ref: string) => ctx.sim.state.records().find((r) => r.pgReferenceNumber === ref);
 
   it.each([
     [1n, '0.01'],
@@ -44,14 +29,14 @@ describe('EnKashClient loads, lookups and balances', () => {
 
   it('should send every documented field of a load', async () => {
     const ref = newReference();
-    const c = makeClient(sim, { loadType: 'ALLOCATE_FUND', transactionCode: 'ALLOCATION' });
+    const c = makeClient(ctx.sim, { loadType: 'ALLOCATE_FUND', transactionCode: 'ALLOCATION' });
     await c.loadCard({ reference: ref, enKashCardId: CARD, amountMinor: 500n, description: 'March', remarks: 'batch 42' });
     expect(recorded(ref)).toMatchObject({ type: 'ALLOCATE_FUND', transactionCode: 'ALLOCATION', enkashCardId: CARD, status: 'SUCCESS' });
   });
 
   it.each([false, true])('should round-trip loads, lookups and balances with encryption %s', async (encryption) => {
-    sim.state.setConfig({ encryption });
-    const c = makeClient(sim, { encryption });
+    ctx.sim.state.setConfig({ encryption });
+    const c = makeClient(ctx.sim, { encryption });
     const ref = newReference();
     expect(await load(12_345n, ref, c)).toMatchObject({ kind: 'succeeded', value: { payload: 'Funds allocated from Parent Account to Card by Admin successful' } });
     expect(matchesOf(await c.findLoadByReference(ref, { enKashCardId: CARD }))).toMatchObject([{ status: 'success', amountMinor: 12_345n, rawStatus: 'SUCCESS' }]);
@@ -60,8 +45,8 @@ describe('EnKashClient loads, lookups and balances', () => {
   });
 
   it('should read an encrypted response under the "response" key too', async () => {
-    sim.state.setConfig({ encryption: true, encryptedResponseKey: 'response' });
-    expect((await load(100n, newReference(), makeClient(sim, { encryption: true }))).kind).toBe('succeeded');
+    ctx.sim.state.setConfig({ encryption: true, encryptedResponseKey: 'response' });
+    expect((await load(100n, newReference(), makeClient(ctx.sim, { encryption: true }))).kind).toBe('succeeded');
   });
 
   it.each<[LookupShape, 'code' | 'response_code']>([
@@ -71,82 +56,82 @@ describe('EnKashClient loads, lookups and balances', () => {
     const ref = newReference();
     await load(3_000n, ref);
     await load(4_000n);
-    sim.state.setConfig({ lookupShape, envelope });
-    expect(matchesOf(await client.findLoadByReference(ref, { enKashCardId: CARD }))).toEqual([
+    ctx.sim.state.setConfig({ lookupShape, envelope });
+    expect(matchesOf(await ctx.client.findLoadByReference(ref, { enKashCardId: CARD }))).toEqual([
       expect.objectContaining({ status: 'success', amountMinor: 3_000n }),
     ]);
-    expect(matchesOf(await client.findLoadByReference(newReference(), { enKashCardId: CARD }))).toEqual([]);
+    expect(matchesOf(await ctx.client.findLoadByReference(newReference(), { enKashCardId: CARD }))).toEqual([]);
   });
 
   it('should read a code 1 "No records found" as absent, and other refusals as rejections', async () => {
-    sim.state.setConfig({ lookupNotFound: 'code-1' });
-    expect(await client.findLoadByReference(newReference(), { enKashCardId: CARD })).toMatchObject({ kind: 'succeeded', code: '1', value: { matches: [] } });
-    expect(await client.findLoadByReference(newReference(), { enKashCardId: CARD, companyId: 'CEKWRONG00' })).toMatchObject({ kind: 'rejected', code: '1' });
+    ctx.sim.state.setConfig({ lookupNotFound: 'code-1' });
+    expect(await ctx.client.findLoadByReference(newReference(), { enKashCardId: CARD })).toMatchObject({ kind: 'succeeded', code: '1', value: { matches: [] } });
+    expect(await ctx.client.findLoadByReference(newReference(), { enKashCardId: CARD, companyId: 'CEKWRONG00' })).toMatchObject({ kind: 'rejected', code: '1' });
   });
 
   it('should not see a load until the lookup lag has passed', async () => {
-    sim.state.setConfig({ lookupLagMs: 200 });
+    ctx.sim.state.setConfig({ lookupLagMs: 200 });
     const ref = newReference();
     await load(700n, ref);
-    expect(matchesOf(await client.findLoadByReference(ref, { enKashCardId: CARD }))).toEqual([]);
+    expect(matchesOf(await ctx.client.findLoadByReference(ref, { enKashCardId: CARD }))).toEqual([]);
     await sleep(250);
-    expect(matchesOf(await client.findLoadByReference(ref, { enKashCardId: CARD }))).toHaveLength(1);
+    expect(matchesOf(await ctx.client.findLoadByReference(ref, { enKashCardId: CARD }))).toHaveLength(1);
   });
 
   it('should find a load whose response timed out after it was applied', async () => {
     const ref = newReference();
-    sim.state.injectFault({ fault: 'timeout-after-apply', reference: ref });
+    ctx.sim.state.injectFault({ fault: 'timeout-after-apply', reference: ref });
     expect((await load(900n, ref)).kind).toBe('unknown');
-    expect(matchesOf(await client.findLoadByReference(ref, { enKashCardId: CARD }))).toMatchObject([{ status: 'success', amountMinor: 900n }]);
+    expect(matchesOf(await ctx.client.findLoadByReference(ref, { enKashCardId: CARD }))).toMatchObject([{ status: 'success', amountMinor: 900n }]);
   });
 
   it('should apply a repeated reference again in apply-again mode (the worst case)', async () => {
     const ref = newReference();
     expect((await load(100n, ref)).kind).toBe('succeeded');
     expect((await load(100n, ref)).kind).toBe('succeeded');
-    expect(sim.state.appliedCount(ref)).toBe(2);
-    expect(sim.state.cardBalanceMinor(CARD)).toBe(200n);
-    expect(matchesOf(await client.findLoadByReference(ref, { enKashCardId: CARD }))).toHaveLength(2);
+    expect(ctx.sim.state.appliedCount(ref)).toBe(2);
+    expect(ctx.sim.state.cardBalanceMinor(CARD)).toBe(200n);
+    expect(matchesOf(await ctx.client.findLoadByReference(ref, { enKashCardId: CARD }))).toHaveLength(2);
   });
 
   it('should reject a repeated reference in reject mode without applying', async () => {
-    sim.state.setConfig({ duplicateMode: 'reject' });
+    ctx.sim.state.setConfig({ duplicateMode: 'reject' });
     const ref = newReference();
     await load(100n, ref);
     expect(await load(100n, ref)).toMatchObject({ kind: 'rejected', httpStatus: 200, code: '1', message: 'Duplicate reference number' });
-    expect(sim.state.appliedCount(ref)).toBe(1);
+    expect(ctx.sim.state.appliedCount(ref)).toBe(1);
   });
 
   it('should replay the original success in replay mode without applying', async () => {
-    sim.state.setConfig({ duplicateMode: 'replay' });
+    ctx.sim.state.setConfig({ duplicateMode: 'replay' });
     const ref = newReference();
     await load(100n, ref);
     expect((await load(100n, ref)).kind).toBe('succeeded');
-    expect(sim.state.appliedCount(ref)).toBe(1);
-    expect(sim.state.cardBalanceMinor(CARD)).toBe(100n);
+    expect(ctx.sim.state.appliedCount(ref)).toBe(1);
+    expect(ctx.sim.state.cardBalanceMinor(CARD)).toBe(100n);
   });
 
   it('should report reversed and planted extra applications in a lookup', async () => {
     const ref = newReference();
     await load(250n, ref);
-    sim.state.plantApplied(ref, CARD, 250n);
-    sim.state.setRecordStatus(ref, 'REVERSED');
-    const matches = matchesOf(await client.findLoadByReference(ref, { enKashCardId: CARD }));
+    ctx.sim.state.plantApplied(ref, CARD, 250n);
+    ctx.sim.state.setRecordStatus(ref, 'REVERSED');
+    const matches = matchesOf(await ctx.client.findLoadByReference(ref, { enKashCardId: CARD }));
     expect(matches.map((m) => [m.status, m.rawStatus, m.amountMinor])).toEqual([['reversed', 'REVERSED', 250n], ['reversed', 'REVERSED', 250n]]);
-    expect(sim.state.cardBalanceMinor(CARD)).toBe(0n);
+    expect(ctx.sim.state.cardBalanceMinor(CARD)).toBe(0n);
   });
 
   it('should only match the card it asks about', async () => {
     const ref = newReference();
     await load(100n, ref);
-    expect(matchesOf(await client.findLoadByReference(ref, { enKashCardId: OTHER_CARD }))).toEqual([]);
+    expect(matchesOf(await ctx.client.findLoadByReference(ref, { enKashCardId: OTHER_CARD }))).toEqual([]);
   });
 
   it('should read balances with paise intact', async () => {
-    sim.state.setConfig({ parentBalanceMinor: 100_000_010n });
+    ctx.sim.state.setConfig({ parentBalanceMinor: 100_000_010n });
     await load(30n);
-    expect(await client.getParentAccount()).toMatchObject({ kind: 'succeeded', value: { availableBalanceMinor: 99_999_980n } });
-    expect(await client.getCard(CARD)).toMatchObject({ kind: 'succeeded', value: { otbBalanceMinor: 30n } });
-    expect(await client.getCard(OTHER_CARD)).toMatchObject({ kind: 'succeeded', value: { otbBalanceMinor: 0n } });
+    expect(await ctx.client.getParentAccount()).toMatchObject({ kind: 'succeeded', value: { availableBalanceMinor: 99_999_980n } });
+    expect(await ctx.client.getCard(CARD)).toMatchObject({ kind: 'succeeded', value: { otbBalanceMinor: 30n } });
+    expect(await ctx.client.getCard(OTHER_CARD)).toMatchObject({ kind: 'succeeded', value: { otbBalanceMinor: 0n } });
   });
 });

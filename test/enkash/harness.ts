@@ -38,6 +38,40 @@ export function closeClients(): void {
   for (const c of clients.splice(0)) c.close();
 }
 
+/**
+ * Registers the hooks the EnKash client suites share: a simulator started before all tests and reset before each;
+ * after all tests, every client made here closed, then the simulator. With `{ client: true }`, also a fresh
+ * `makeClient(sim)` for each test (made after the reset) as `client`.
+ */
+export function useSimulator(options: { client?: boolean } = {}): { readonly sim: RunningSimulator; readonly client: EnKashClient } {
+  let sim: RunningSimulator | undefined;
+  let client: EnKashClient | undefined;
+  const ctx = {
+    get sim(): RunningSimulator {
+      if (!sim) throw new Error('useSimulator: no simulator here; read `.sim` inside a test or a hook declared after useSimulator(), not at describe time');
+      return sim;
+    },
+    get client(): EnKashClient {
+      if (!options.client) throw new Error('useSimulator: no client here; ask for one with useSimulator({ client: true })');
+      if (!client) throw new Error('useSimulator: no client here; read `.client` inside a test or a hook declared after useSimulator(), not at describe time');
+      return client;
+    },
+  };
+  beforeAll(async () => {
+    sim = await startSimulator();
+  });
+  afterAll(async () => {
+    closeClients();
+    await sim?.close();
+    sim = undefined;
+  });
+  beforeEach(() => {
+    ctx.sim.state.reset();
+    if (options.client) client = makeClient(ctx.sim);
+  });
+  return ctx;
+}
+
 let seq = 0;
 export const newReference = (): string => `REF${process.pid}T${Date.now().toString(36)}N${++seq}`.toUpperCase();
 

@@ -1,8 +1,6 @@
-import { Client } from 'pg';
 import { encodeCursor } from '../../src/common/paging';
 import { SealerService } from '../../src/ledger/sealer.service';
-import { sql } from '../support/db';
-import { startTestApp, TestApp } from '../support/app';
+import { useTestApp } from '../support/app';
 import { asCsvText, csvObjects } from '../support/csv';
 import { ledgerViolations } from '../support/ledger-checks';
 
@@ -14,25 +12,18 @@ const pair = (from: string, to: string, amount: string | number): Entry[] =>
   [{ accountCode: from, direction: 'debit', amount }, { accountCode: to, direction: 'credit', amount }];
 
 describe('/v1/journal', () => {
-  let t: TestApp;
-  let c: Client;
+  const ctx = useTestApp();
   beforeAll(async () => {
-    t = await startTestApp();
-    c = await sql(t.databaseUrl);
     for (const body of [
       { code: 'external:funding', currency: 'INR', normalSide: 'debit' },
       { code: 'external:usd', currency: 'USD', normalSide: 'debit' },
       { code: 'parent:CAJRNL', currency: 'INR', normalSide: 'credit', noOverdraft: true },
       { code: 'income:fx', currency: 'USD', normalSide: 'credit' },
-    ]) expect((await t.api('POST', '/v1/accounts', { body })).status).toBe(201);
-  });
-  afterAll(async () => {
-    await c.end();
-    await t.close();
+    ]) expect((await ctx.app.api('POST', '/v1/accounts', { body })).status).toBe(201);
   });
 
-  const post = (body: unknown, headers: Record<string, string> = {}) => t.api('POST', '/v1/journal', { body, headers });
-  const txCount = async () => (await c.query(`SELECT count(*)::int AS n FROM journal_transactions`)).rows[0].n as number;
+  const post = (body: unknown, headers: Record<string, string> = {}) => ctx.app.api('POST', '/v1/journal', { body, headers });
+  const txCount = async () => (await ctx.db.query(`SELECT count(*)::int AS n FROM journal_transactions`)).rows[0].n as number;
 
   it('should post a balanced manual transaction (201) and read it back with its entries and seal', async () => {
     const r = await post({ description: 'fund parent', entries: pair('external:funding', 'parent:CAJRNL', '5000.00'), metadata: { ticket: 'OPS-1' } });
@@ -45,11 +36,11 @@ describe('/v1/journal', () => {
         { accountCode: 'parent:CAJRNL', direction: 'credit', amount: '5000.00', currency: 'INR' },
       ],
     });
-    await t.app.get(SealerService).sealPending();
-    const read = await t.api('GET', `/v1/journal/${r.body.id}`);
+    await ctx.app.app.get(SealerService).sealPending();
+    const read = await ctx.app.api('GET', `/v1/journal/${r.body.id}`);
     expect(read.body).toMatchObject({ ...r.body, seal: { seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
-    expect((await t.api('GET', '/v1/accounts/parent:CAJRNL')).body).toMatchObject({ posted: '5000.00', postedCredits: '5000.00' });
-    const v = await ledgerViolations(c);
+    expect((await ctx.app.api('GET', '/v1/accounts/parent:CAJRNL')).body).toMatchObject({ posted: '5000.00', postedCredits: '5000.00' });
+    const v = await ledgerViolations(ctx.db);
     expect([v.unbalancedTransactions, v.balancesDifferFromEntries, v.historyGaps, v.historyDiffersFromBalance]).toEqual([[], [], [], []]);
   });
 
@@ -109,27 +100,27 @@ describe('/v1/journal', () => {
     const other = await post({ ...body, entries: pair('external:funding', 'parent:CAJRNL', '11.00') }, { 'idempotency-key': 'fund-42' });
     expect([other.status, other.body.error.code]).toEqual([409, 'idempotency_key_reused']);
     expect(fields((await post(body, { 'idempotency-key': 'has space' })).body)).toEqual(['Idempotency-Key']);
-    expect((await t.api('GET', '/v1/accounts/parent:CAJRNL')).body.posted).toBe('10.00');
+    expect((await ctx.app.api('GET', '/v1/accounts/parent:CAJRNL')).body.posted).toBe('10.00');
   });
 
   it('should let only admin keys post, and ledger:read keys read', async () => {
-    const reader = (await t.api('POST', '/v1/api-keys', { body: { name: 'auditor', scopes: ['ledger:read'] } })).body.key;
-    expect((await t.api('POST', '/v1/journal', { key: reader, body: { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.00') } })).status).toBe(403);
-    expect((await t.api('GET', '/v1/journal', { key: reader })).status).toBe(200);
-    expect((await t.api('GET', '/v1/journal', { key: null })).status).toBe(401);
+    const reader = (await ctx.app.api('POST', '/v1/api-keys', { body: { name: 'auditor', scopes: ['ledger:read'] } })).body.key;
+    expect((await ctx.app.api('POST', '/v1/journal', { key: reader, body: { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.00') } })).status).toBe(403);
+    expect((await ctx.app.api('GET', '/v1/journal', { key: reader })).status).toBe(200);
+    expect((await ctx.app.api('GET', '/v1/journal', { key: null })).status).toBe(401);
   });
 
   it('should list oldest first with a cursor, kind and time filters, and as CSV with one line per entry', async () => {
     const tricky = ['say "hi"', 'a, b, c', 'line one\nline two', 'windows\r\nline', '"', ',', ' padded '];
     for (const d of tricky) expect((await post({ description: d, entries: pair('external:funding', 'parent:CAJRNL', '1.00') })).status).toBe(201);
-    const all: JournalTx[] = (await t.api('GET', '/v1/journal?limit=500')).body.data;
+    const all: JournalTx[] = (await ctx.app.api('GET', '/v1/journal?limit=500')).body.data;
     expect(all.map((x) => x.description).slice(-tricky.length)).toEqual(tricky);
     expect([...all].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0))).toEqual(all);
 
     const paged: string[] = [];
     let cursor: string | null = null;
     do {
-      const r = await t.api('GET', `/v1/journal?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      const r = await ctx.app.api('GET', `/v1/journal?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
       paged.push(...r.body.data.map((x: JournalTx) => x.id));
       cursor = r.body.nextCursor;
     } while (cursor);
@@ -137,11 +128,11 @@ describe('/v1/journal', () => {
 
     const from = all[2].createdAt;
     const to = all[5].createdAt;
-    const window: JournalTx[] = (await t.api('GET', `/v1/journal?from=${from}&to=${to}`)).body.data;
+    const window: JournalTx[] = (await ctx.app.api('GET', `/v1/journal?from=${from}&to=${to}`)).body.data;
     expect(window.map((x) => x.id)).toEqual(all.filter((x) => x.createdAt >= from && x.createdAt < to).map((x) => x.id));
-    expect((await t.api('GET', '/v1/journal?kind=pending')).body.data).toEqual([]);
+    expect((await ctx.app.api('GET', '/v1/journal?kind=pending')).body.data).toEqual([]);
 
-    const csv = await t.api('GET', '/v1/journal?format=csv');
+    const csv = await ctx.app.api('GET', '/v1/journal?format=csv');
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = csvObjects(csv.text);
     expect(lines.map(({ sealSeq: _s, ...l }) => l)).toEqual(all.flatMap((x) => x.entries.map((e) => ({
@@ -158,12 +149,12 @@ describe('/v1/journal', () => {
     ['/v1/journal?to=last-week', 'to'], ['/v1/journal?kind=refund', 'kind'], ['/v1/journal?accountCode=x', 'accountCode'],
     ['/v1/journal/not-a-uuid', 'id'],
   ])('should refuse %s with a 400 naming %s', async (path, field) => {
-    const r = await t.api('GET', path);
+    const r = await ctx.app.api('GET', path);
     expect(r.status).toBe(400);
     expect(fields(r.body)).toContain(field);
   });
 
   it('should answer 404 for a journal transaction that does not exist', async () => {
-    expect((await t.api('GET', '/v1/journal/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    expect((await ctx.app.api('GET', '/v1/journal/00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
 });

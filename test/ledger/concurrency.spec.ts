@@ -1,19 +1,8 @@
-import { Client } from 'pg';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
-import { sql } from '../support/db';
-import { startTestApp, TestApp } from '../support/app';
+import { useTestApp } from '../support/app';
 
 describe('intake under concurrency on one shared parent account', () => {
-  let t: TestApp;
-  let c: Client;
-  beforeAll(async () => {
-    t = await startTestApp();
-    c = await sql(t.databaseUrl);
-  });
-  afterAll(async () => {
-    await c.end();
-    await t.close();
-  });
+  const ctx = useTestApp();
 
   it('should keep balances, history and transactions exact for 200 concurrent loads on 50 cards', async () => {
     const cards = Array.from({ length: 50 }, (_, i) => `EKCCONC${String(i).padStart(3, '0')}`);
@@ -25,20 +14,20 @@ describe('intake under concurrency on one shared parent account', () => {
       expectedTotal += minor;
       perCard.set(card, (perCard.get(card) ?? 0n) + minor);
       const amount = `${minor / 100n}.${String(minor % 100n).padStart(2, '0')}`;
-      return () => t.api('POST', '/v1/card-loads', { body: { enKashCardId: card, amount }, headers: { 'idempotency-key': `conc-${i}` } });
+      return () => ctx.app.api('POST', '/v1/card-loads', { body: { enKashCardId: card, amount }, headers: { 'idempotency-key': `conc-${i}` } });
     });
     const results = await Promise.all(requests.map((r) => r()));
     expect(results.map((r) => r.status).filter((s) => s !== 201)).toEqual([]);
 
-    expectNoViolations(await ledgerViolations(c));
-    const parent = await c.query(`SELECT pending_debits, pending_credits, posted_debits, posted_credits, history_seq FROM accounts WHERE code = 'parent:CABFIPS'`);
+    expectNoViolations(await ledgerViolations(ctx.db));
+    const parent = await ctx.db.query(`SELECT pending_debits, pending_credits, posted_debits, posted_credits, history_seq FROM accounts WHERE code = 'parent:CABFIPS'`);
     expect(parent.rows[0]).toEqual({ pending_debits: expectedTotal.toString(), pending_credits: '0', posted_debits: '0', posted_credits: '0', history_seq: '200' });
     for (const [card, total] of perCard) {
-      const bal = await t.api('GET', `/v1/cards/${card}/balance`);
+      const bal = await ctx.app.api('GET', `/v1/cards/${card}/balance`);
       expect(bal.body.pending).toBe(`${total / 100n}.${String(total % 100n).padStart(2, '0')}`);
       expect(bal.body.posted).toBe('0.00');
     }
-    const seqs = await c.query(`SELECT seq FROM account_history h JOIN accounts a ON a.id = h.account_id WHERE a.code = 'parent:CABFIPS' ORDER BY seq`);
+    const seqs = await ctx.db.query(`SELECT seq FROM account_history h JOIN accounts a ON a.id = h.account_id WHERE a.code = 'parent:CABFIPS' ORDER BY seq`);
     expect(seqs.rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: 201 }, (_, i) => i));
   });
 });

@@ -1,12 +1,11 @@
-import { Client } from 'pg';
 import { formatMinor } from '../../src/common/money';
 import { SIMULATOR_DEFAULTS } from '../../src/config/app-config';
 import { RunningSimulator } from '../../src/enkash-simulator/simulator';
 import { RECONCILIATION_LOCK_KEY } from '../../src/reconciliation/reconciliation.service';
-import { startTestApp, TestApp } from '../support/app';
+import { TestApp, useTestApp } from '../support/app';
 import { sql } from '../support/db';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
-import { createLoad, startSim, startSyncApp, waitFor, waitForStatus } from '../sync/sync-harness';
+import { createLoad, startSim, startSyncApp, useSyncApp, waitFor, waitForStatus } from '../sync/sync-harness';
 
 type Finding = { id: string; kind: string; loadId: string | null; reference: string | null; accountCode: string | null;
   ledgerAmount: string | null; enkashAmount: string | null; evidence: Record<string, any>; foundAt: string }; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -20,43 +19,33 @@ const fields = (body: { error?: { details?: Array<{ field: string }> } }) => (bo
 const PARENT = `parent:${SIMULATOR_DEFAULTS.cardAccountId}`;
 
 describe('reconciliation against EnKash (service + simulator over real HTTP)', () => {
-  let sim: RunningSimulator;
-  let t: TestApp;
-  let c: Client;
+  const ctx = useSyncApp();
   const startedAt = new Date().toISOString();
 
   beforeAll(async () => {
-    sim = await startSim();
-    t = await startSyncApp(sim);
-    c = await sql(t.databaseUrl);
     // Mirror EnKash's parent funding in the ledger: only then can the parent balances agree.
     for (const body of [
       { code: 'external:funding', currency: 'INR', normalSide: 'debit' },
       { code: PARENT, currency: 'INR', normalSide: 'credit' },
-    ]) expect((await t.api('POST', '/v1/accounts', { body })).status).toBe(201);
-    const amount = formatMinor(sim.state.parentBalanceMinor);
-    const funded = await t.api('POST', '/v1/journal', { body: { description: 'mirror EnKash parent funding', entries: [
+    ]) expect((await ctx.app.api('POST', '/v1/accounts', { body })).status).toBe(201);
+    const amount = formatMinor(ctx.sim.state.parentBalanceMinor);
+    const funded = await ctx.app.api('POST', '/v1/journal', { body: { description: 'mirror EnKash parent funding', entries: [
       { accountCode: 'external:funding', direction: 'debit', amount }, { accountCode: PARENT, direction: 'credit', amount }] } });
     expect(funded.status).toBe(201);
   });
-  afterAll(async () => {
-    await c.end();
-    await t.close();
-    await sim.close();
-  });
   afterEach(async () => {
-    sim.state.clearFaults();
-    expectNoViolations(await ledgerViolations(c));
+    ctx.sim.state.clearFaults();
+    expectNoViolations(await ledgerViolations(ctx.db));
   });
 
   const runNow = async (): Promise<Run> => {
-    const res = await t.api('POST', '/v1/reports/reconciliation/runs');
+    const res = await ctx.app.api('POST', '/v1/reports/reconciliation/runs');
     expect(res.status).toBe(201);
     return res.body;
   };
   const postedLoad = async (card: string, amount: string) => {
-    const load = await createLoad(t, card, amount);
-    await waitForStatus(t, load.id, ['posted']);
+    const load = await createLoad(ctx.app, card, amount);
+    await waitForStatus(ctx.app, load.id, ['posted']);
     return load;
   };
   const findingsFor = (run: Run, kind: string, match: Partial<Finding>) =>
@@ -70,12 +59,12 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
     const run = await runNow();
     expect(run).toMatchObject({ trigger: 'manual', status: 'completed', checkedLoads: 3, checkedCards: 2, findingsCount: 0, error: null, findings: [] });
     // The run borrows the worker's EnKash client: no second login (refused ones would add up toward EnKash's lock-out).
-    expect(sim.state.tokenIssuedCount).toBe(1);
+    expect(ctx.sim.state.tokenIssuedCount).toBe(1);
   });
 
   it('should find a reference EnKash applied twice, and the card balance it inflated', async () => {
     const load = await postedLoad('EKCRECON03', '25.00');
-    sim.state.plantApplied(load.reference, 'EKCRECON03', 2500n);
+    ctx.sim.state.plantApplied(load.reference, 'EKCRECON03', 2500n);
     await pastGrace();
     const run = await runNow();
     const [twice] = findingsFor(run, 'enkash_applied_multiple', { loadId: load.id });
@@ -86,8 +75,8 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
 
   it('should find an amount EnKash holds differently from ours', async () => {
     const load = await postedLoad('EKCRECON04', '30.00');
-    sim.state.setRecordStatus(load.reference, 'FAILED');
-    sim.state.plantApplied(load.reference, 'EKCRECON04', 1234n);
+    ctx.sim.state.setRecordStatus(load.reference, 'FAILED');
+    ctx.sim.state.plantApplied(load.reference, 'EKCRECON04', 1234n);
     await pastGrace();
     const run = await runNow();
     expect(findingsFor(run, 'amount_mismatch', { loadId: load.id })[0]).toMatchObject({ ledgerAmount: '30.00', enkashAmount: '12.34' });
@@ -95,7 +84,7 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
 
   it('should find a posted load EnKash has no success record of', async () => {
     const load = await postedLoad('EKCRECON05', '12.00');
-    sim.state.setRecordStatus(load.reference, 'FAILED');
+    ctx.sim.state.setRecordStatus(load.reference, 'FAILED');
     await pastGrace();
     const run = await runNow();
     const [missing] = findingsFor(run, 'posted_missing_at_enkash', { loadId: load.id });
@@ -104,15 +93,15 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
   });
 
   it('should find a load we reversed that EnKash applied anyway', async () => {
-    const funded = sim.state.parentBalanceMinor;
-    sim.state.setConfig({ parentBalanceMinor: 100n });
-    const load = await createLoad(t, 'EKCRECON06', '9.00');
+    const funded = ctx.sim.state.parentBalanceMinor;
+    ctx.sim.state.setConfig({ parentBalanceMinor: 100n });
+    const load = await createLoad(ctx.app, 'EKCRECON06', '9.00');
     try {
-      await waitForStatus(t, load.id, ['reversed']);
+      await waitForStatus(ctx.app, load.id, ['reversed']);
     } finally {
-      sim.state.setConfig({ parentBalanceMinor: funded });
+      ctx.sim.state.setConfig({ parentBalanceMinor: funded });
     }
-    sim.state.plantApplied(load.reference, 'EKCRECON06', 900n);
+    ctx.sim.state.plantApplied(load.reference, 'EKCRECON06', 900n);
     await pastGrace();
     const run = await runNow();
     expect(findingsFor(run, 'reversed_but_applied', { loadId: load.id })[0]).toMatchObject({ ledgerAmount: '9.00', enkashAmount: '9.00' });
@@ -120,40 +109,40 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
 
   it('should find card and parent balance drift from a load EnKash made that we never asked for', async () => {
     await postedLoad('EKCRECON07', '10.00');
-    sim.state.plantApplied('MADE-ELSEWHERE-1', 'EKCRECON07', 700n);
+    ctx.sim.state.plantApplied('MADE-ELSEWHERE-1', 'EKCRECON07', 700n);
     const run = await runNow();
     expect(findingsFor(run, 'card_balance_drift', { accountCode: 'card:EKCRECON07' })[0]).toMatchObject({
       ledgerAmount: '10.00', enkashAmount: '17.00', evidence: { enkash: { call: 'card-balance', balance: '17.00', differenceFromPosted: '7.00' } },
     });
     const [parent] = findingsFor(run, 'parent_balance_drift', { accountCode: PARENT });
-    expect(parent.ledgerAmount).toBe((await t.api('GET', `/v1/accounts/${PARENT}`)).body.posted);
-    expect(parent.enkashAmount).toBe(formatMinor(sim.state.parentBalanceMinor));
+    expect(parent.ledgerAmount).toBe((await ctx.app.api('GET', `/v1/accounts/${PARENT}`)).body.posted);
+    expect(parent.enkashAmount).toBe(formatMinor(ctx.sim.state.parentBalanceMinor));
     expect(parent.evidence).toMatchObject({ enkash: { call: 'parent-account' }, note: expect.stringMatching(/funding/) });
   });
 
   it('should undo a posted load EnKash shows reversed, exactly once', async () => {
     const load = await postedLoad('EKCRECON08', '20.00');
-    sim.state.setRecordStatus(load.reference, 'REVERSED');
+    ctx.sim.state.setRecordStatus(load.reference, 'REVERSED');
     await pastGrace();
     const run = await runNow();
     expect(findingsFor(run, 'reversed_at_enkash', { loadId: load.id })).toHaveLength(1);
     // The ledger follows EnKash before the balances are compared: no drift left on this card.
     expect(findingsFor(run, 'card_balance_drift', { accountCode: 'card:EKCRECON08' })).toEqual([]);
-    const after = (await t.api('GET', `/v1/card-loads/${load.id}`)).body;
+    const after = (await ctx.app.api('GET', `/v1/card-loads/${load.id}`)).body;
     expect(after).toMatchObject({ status: 'posted', undoneAt: expect.any(String) });
     expect(after.events).toContainEqual(expect.objectContaining({ type: 'undone', actor: 'reconciliation' }));
-    expect((await t.api('GET', '/v1/cards/EKCRECON08/balance')).body).toMatchObject({ posted: '0.00', pending: '0.00' });
+    expect((await ctx.app.api('GET', '/v1/cards/EKCRECON08/balance')).body).toMatchObject({ posted: '0.00', pending: '0.00' });
 
     const again = await runNow();
     expect(again.findings.filter((f) => f.loadId === load.id)).toEqual([]);
-    const undos = await c.query(`SELECT count(*)::int AS n FROM load_events WHERE load_id = $1 AND type = 'undone'`, [load.id]);
+    const undos = await ctx.db.query(`SELECT count(*)::int AS n FROM load_events WHERE load_id = $1 AND type = 'undone'`, [load.id]);
     expect(undos.rows[0].n).toBe(1);
   });
 
   it('should record a lookup it could not complete as evidence, not as a mismatch', async () => {
     const load = await postedLoad('EKCRECON09', '3.00');
     await pastGrace();
-    sim.state.injectFault({ fault: 'http-502', endpoint: 'transaction/all', reference: load.reference });
+    ctx.sim.state.injectFault({ fault: 'http-502', endpoint: 'transaction/all', reference: load.reference });
     const run = await runNow();
     expect(run.status).toBe('completed');
     expect(run.findings.filter((f) => f.loadId === load.id)).toEqual([
@@ -163,8 +152,8 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
   });
 
   it('should stop a run on a systemic failure and leave its window to the next run', async () => {
-    const lastGood = (await t.api('GET', '/v1/reports/reconciliation?limit=1')).body.lastRun;
-    sim.state.injectFault({ fault: 'http-404', endpoint: 'transaction/all', count: 1000 });
+    const lastGood = (await ctx.app.api('GET', '/v1/reports/reconciliation?limit=1')).body.lastRun;
+    ctx.sim.state.injectFault({ fault: 'http-404', endpoint: 'transaction/all', count: 1000 });
     const failed = await runNow();
     expect(failed).toMatchObject({ status: 'failed', error: expect.stringMatching(/systemic/) });
     expect(failed.findings.length).toBeGreaterThanOrEqual(1);
@@ -172,26 +161,26 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
     // No lookup starts after the first systemic answer: at most the ones already in flight.
     expect(failed.checkedLoads).toBeLessThanOrEqual(8);
     expect(lastGood.checkedLoads).toBeGreaterThan(8);
-    sim.state.clearFaults();
+    ctx.sim.state.clearFaults();
     const next = await runNow();
     expect(next).toMatchObject({ status: 'completed', windowFrom: failed.windowFrom });
   });
 
   it('should let one run at a time: 409 while another instance holds the run lock', async () => {
-    const other = await sql(t.databaseUrl);
+    const other = await sql(ctx.app.databaseUrl);
     try {
       await other.query('SELECT pg_advisory_lock($1)', [RECONCILIATION_LOCK_KEY]);
-      const res = await t.api('POST', '/v1/reports/reconciliation/runs');
+      const res = await ctx.app.api('POST', '/v1/reports/reconciliation/runs');
       expect(res.status).toBe(409);
       expect(res.body.error.code).toBe('conflict');
     } finally {
       await other.end();
     }
-    expect((await t.api('POST', '/v1/reports/reconciliation/runs')).status).toBe(201);
+    expect((await ctx.app.api('POST', '/v1/reports/reconciliation/runs')).status).toBe(201);
   });
 
   it('should report loads by status, findings in the window page by page, and the last run', async () => {
-    const res = await t.api('GET', `/v1/reports/reconciliation?from=${startedAt}&limit=500`);
+    const res = await ctx.app.api('GET', `/v1/reports/reconciliation?from=${startedAt}&limit=500`);
     expect(res.status).toBe(200);
     const inr = (status: string) => res.body.loads.find((l: { status: string }) => l.status === status);
     expect(inr('posted')).toMatchObject({ currency: 'INR', count: 9, amount: '242.92' });
@@ -204,27 +193,27 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
     expect(res.body.nextCursor).toBeNull();
     for (const k of ['enkash_applied_multiple', 'amount_mismatch', 'posted_missing_at_enkash', 'reversed_but_applied', 'reversed_at_enkash',
       'lookup_failed', 'card_balance_drift', 'parent_balance_drift']) expect(kinds).toContain(k);
-    const runs = await c.query(`SELECT id FROM reconciliation_runs ORDER BY started_at DESC LIMIT 1`);
+    const runs = await ctx.db.query(`SELECT id FROM reconciliation_runs ORDER BY started_at DESC LIMIT 1`);
     expect(res.body.lastRun).toMatchObject({ id: runs.rows[0].id, status: 'completed' });
 
     const seen: string[] = [];
     let cursor: string | null = null;
     for (let i = 0; i < 100; i++) {
       const page: { status: number; body: { data: Finding[]; nextCursor: string | null } } =
-        await t.api('GET', `/v1/reports/reconciliation?from=${startedAt}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        await ctx.app.api('GET', `/v1/reports/reconciliation?from=${startedAt}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
       expect(page.status).toBe(200);
       seen.push(...page.body.data.map((f) => f.id));
       cursor = page.body.nextCursor;
       if (cursor === null) break;
     }
     expect(seen).toEqual(res.body.data.map((f: Finding) => f.id));
-    expect((await t.api('GET', '/v1/reports/reconciliation?from=2999-01-01')).body.data).toEqual([]);
-    const ofRun = await t.api('GET', `/v1/reports/reconciliation?runId=${runs.rows[0].id}`);
+    expect((await ctx.app.api('GET', '/v1/reports/reconciliation?from=2999-01-01')).body.data).toEqual([]);
+    const ofRun = await ctx.app.api('GET', `/v1/reports/reconciliation?runId=${runs.rows[0].id}`);
     expect(ofRun.body.data.every((f: { runId: string }) => f.runId === runs.rows[0].id)).toBe(true);
   });
 
   it('should answer the findings as CSV', async () => {
-    const res = await t.api('GET', `/v1/reports/reconciliation?from=${startedAt}&format=csv`);
+    const res = await ctx.app.api('GET', `/v1/reports/reconciliation?from=${startedAt}&format=csv`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(res.text.split('\r\n')[0]).toBe('id,runId,kind,loadId,reference,accountCode,ledgerAmount,enkashAmount,foundAt,evidence');
@@ -233,7 +222,7 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
 
   it('should refuse bad query input with a 400 naming the field', async () => {
     const bad = async (query: string, field: string) => {
-      const res = await t.api('GET', `/v1/reports/reconciliation?${query}`);
+      const res = await ctx.app.api('GET', `/v1/reports/reconciliation?${query}`);
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('validation_failed');
       expect(fields(res.body)).toContain(field);
@@ -250,35 +239,29 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
   });
 
   it('should need ledger:read to read the report and ops:write to start a run', async () => {
-    const key = async (scopes: string[]) => (await t.api('POST', '/v1/api-keys', { body: { name: `recon-${scopes.join('+')}`, scopes } })).body.key;
+    const key = async (scopes: string[]) => (await ctx.app.api('POST', '/v1/api-keys', { body: { name: `recon-${scopes.join('+')}`, scopes } })).body.key;
     const reader = await key(['ledger:read']);
     const loader = await key(['loads:write']);
     const ops = await key(['ops:write']);
-    expect((await t.api('GET', '/v1/reports/reconciliation', { key: reader })).status).toBe(200);
-    expect((await t.api('GET', '/v1/reports/reconciliation', { key: loader })).status).toBe(403);
-    expect((await t.api('GET', '/v1/reports/reconciliation', { key: null })).status).toBe(401);
-    const denied = await t.api('POST', '/v1/reports/reconciliation/runs', { key: reader });
+    expect((await ctx.app.api('GET', '/v1/reports/reconciliation', { key: reader })).status).toBe(200);
+    expect((await ctx.app.api('GET', '/v1/reports/reconciliation', { key: loader })).status).toBe(403);
+    expect((await ctx.app.api('GET', '/v1/reports/reconciliation', { key: null })).status).toBe(401);
+    const denied = await ctx.app.api('POST', '/v1/reports/reconciliation/runs', { key: reader });
     expect(denied.status).toBe(403);
     expect(denied.body.error.code).toBe('forbidden');
-    expect((await t.api('POST', '/v1/reports/reconciliation/runs', { key: ops })).status).toBe(201);
+    expect((await ctx.app.api('POST', '/v1/reports/reconciliation/runs', { key: ops })).status).toBe(201);
   });
 });
 
 describe('reconciliation without an EnKash client', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const ctx = useTestApp({ db: false });
 
   it('should still report, age what waits, and answer 503 to a run', async () => {
     for (const [i, amount] of ['1.00', '2.50'].entries()) {
-      const res = await t.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCRECON20', amount }, headers: { 'idempotency-key': `no-enkash-${i}` } });
+      const res = await ctx.app.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCRECON20', amount }, headers: { 'idempotency-key': `no-enkash-${i}` } });
       expect(res.status).toBe(201);
     }
-    const report = await t.api('GET', '/v1/reports/reconciliation');
+    const report = await ctx.app.api('GET', '/v1/reports/reconciliation');
     expect(report.status).toBe(200);
     expect(report.body).toMatchObject({
       from: null, to: null, lastRun: null, data: [], nextCursor: null,
@@ -289,7 +272,7 @@ describe('reconciliation without an EnKash client', () => {
       ],
     });
     expect(report.body.loads).toContainEqual({ currency: 'INR', status: 'pending', count: 2, amount: '3.50' });
-    const run = await t.api('POST', '/v1/reports/reconciliation/runs');
+    const run = await ctx.app.api('POST', '/v1/reports/reconciliation/runs');
     expect(run.status).toBe(503);
     expect(run.body.error.code).toBe('service_unavailable');
   });

@@ -1,5 +1,5 @@
 import { encodeCursor } from '../../src/common/paging';
-import { startTestApp, TestApp } from '../support/app';
+import { useTestApp } from '../support/app';
 import { asCsvText, csvObjects } from '../support/csv';
 
 type Line = { code: string; debitBalance: string; creditBalance: string; pendingDebits: string; pendingCredits: string };
@@ -7,11 +7,10 @@ const fields = (body: { error?: { details?: Array<{ field: string }> } }) => (bo
 const settle = () => new Promise((r) => setTimeout(r, 3)); // the API speaks milliseconds: keep moments apart
 
 describe('GET /v1/reports/trial-balance', () => {
-  let t: TestApp;
+  const ctx = useTestApp({ db: false });
   let beforeAll_: string;
   let afterFunding: string;
   beforeAll(async () => {
-    t = await startTestApp();
     beforeAll_ = new Date().toISOString();
     await settle();
     for (const body of [
@@ -19,22 +18,21 @@ describe('GET /v1/reports/trial-balance', () => {
       { code: 'parent:CATB', currency: 'INR', normalSide: 'credit', noOverdraft: true },
       { code: 'external:usd', currency: 'USD', normalSide: 'debit' },
       { code: 'income:fx', currency: 'USD', normalSide: 'credit' },
-    ]) expect((await t.api('POST', '/v1/accounts', { body })).status).toBe(201);
-    const fund = await t.api('POST', '/v1/journal', { body: { description: 'fund', entries: [
+    ]) expect((await ctx.app.api('POST', '/v1/accounts', { body })).status).toBe(201);
+    const fund = await ctx.app.api('POST', '/v1/journal', { body: { description: 'fund', entries: [
       { accountCode: 'external:funding', direction: 'debit', amount: '1000.00' }, { accountCode: 'parent:CATB', direction: 'credit', amount: '1000.00' }] } });
     expect(fund.status).toBe(201);
     await settle();
     afterFunding = new Date().toISOString();
     await settle();
-    const load = await t.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCTB00001', amount: '250.00', cardAccountId: 'CATB' }, headers: { 'idempotency-key': 'tb-1' } });
+    const load = await ctx.app.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCTB00001', amount: '250.00', cardAccountId: 'CATB' }, headers: { 'idempotency-key': 'tb-1' } });
     expect(load.status).toBe(201);
-    expect((await t.api('POST', '/v1/journal', { body: { description: 'fx', entries: [
+    expect((await ctx.app.api('POST', '/v1/journal', { body: { description: 'fx', entries: [
       { accountCode: 'external:usd', direction: 'debit', amount: '5.00' }, { accountCode: 'income:fx', direction: 'credit', amount: '5.00' }] } })).status).toBe(201);
   });
-  afterAll(async () => t.close());
 
   it('should list every account with its balance column and totals per currency where debits equal credits', async () => {
-    const r = await t.api('GET', '/v1/reports/trial-balance');
+    const r = await ctx.app.api('GET', '/v1/reports/trial-balance');
     expect(r.status).toBe(200);
     expect(r.body.balanced).toBe(true);
     expect(r.body.totals).toEqual([
@@ -53,38 +51,38 @@ describe('GET /v1/reports/trial-balance', () => {
   });
 
   it('should answer as of a past moment, and with nothing before any account existed', async () => {
-    const then = await t.api('GET', `/v1/reports/trial-balance?asOf=${afterFunding}`);
+    const then = await ctx.app.api('GET', `/v1/reports/trial-balance?asOf=${afterFunding}`);
     expect(then.body.asOf).toBe(afterFunding);
     expect(then.body.data.map((l: Line) => [l.code, l.debitBalance, l.creditBalance])).toEqual([
       ['external:funding', '1000.00', '0.00'], ['external:usd', '0.00', '0.00'], ['income:fx', '0.00', '0.00'], ['parent:CATB', '0.00', '1000.00'],
     ]);
     expect(then.body.totals.map((x: { currency: string; debitBalance: string }) => [x.currency, x.debitBalance])).toEqual([['INR', '1000.00'], ['USD', '0.00']]);
-    const empty = await t.api('GET', `/v1/reports/trial-balance?asOf=${beforeAll_}`);
+    const empty = await ctx.app.api('GET', `/v1/reports/trial-balance?asOf=${beforeAll_}`);
     expect(empty.body).toEqual({ asOf: beforeAll_, balanced: true, totals: [], data: [], nextCursor: null });
   });
 
   it('should keep the moment of the first page in its cursor, whatever is posted while paging', async () => {
-    const first = await t.api('GET', '/v1/reports/trial-balance?limit=2');
-    expect((await t.api('POST', '/v1/accounts', { body: { code: 'zz:late', currency: 'INR', normalSide: 'debit' } })).status).toBe(201);
-    expect((await t.api('POST', '/v1/journal', { body: { description: 'late', entries: [
+    const first = await ctx.app.api('GET', '/v1/reports/trial-balance?limit=2');
+    expect((await ctx.app.api('POST', '/v1/accounts', { body: { code: 'zz:late', currency: 'INR', normalSide: 'debit' } })).status).toBe(201);
+    expect((await ctx.app.api('POST', '/v1/journal', { body: { description: 'late', entries: [
       { accountCode: 'zz:late', direction: 'debit', amount: '7.00' }, { accountCode: 'parent:CATB', direction: 'credit', amount: '7.00' }] } })).status).toBe(201);
     const lines: Line[] = [...first.body.data];
     let cursor = first.body.nextCursor;
     while (cursor) {
-      const page = await t.api('GET', `/v1/reports/trial-balance?limit=2&cursor=${cursor}`);
+      const page = await ctx.app.api('GET', `/v1/reports/trial-balance?limit=2&cursor=${cursor}`);
       expect([page.body.asOf, page.body.totals]).toEqual([first.body.asOf, first.body.totals]);
       lines.push(...page.body.data);
       cursor = page.body.nextCursor;
     }
     expect(lines.map((l) => l.code)).toEqual(['card:EKCTB00001', 'external:funding', 'external:usd', 'income:fx', 'parent:CATB']);
     expect(lines.find((l) => l.code === 'parent:CATB')!.creditBalance).toBe('1000.00');
-    const now = await t.api('GET', '/v1/reports/trial-balance?limit=500');
+    const now = await ctx.app.api('GET', '/v1/reports/trial-balance?limit=500');
     expect(now.body.totals[0]).toMatchObject({ debitBalance: '1007.00', creditBalance: '1007.00', balanced: true });
   });
 
   it('should answer CSV with the account lines and one total line per currency', async () => {
-    const json = await t.api('GET', `/v1/reports/trial-balance?asOf=${afterFunding}`);
-    const csv = await t.api('GET', `/v1/reports/trial-balance?asOf=${afterFunding}`, { headers: { accept: 'text/csv' } });
+    const json = await ctx.app.api('GET', `/v1/reports/trial-balance?asOf=${afterFunding}`);
+    const csv = await ctx.app.api('GET', `/v1/reports/trial-balance?asOf=${afterFunding}`, { headers: { accept: 'text/csv' } });
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const rows = csvObjects(csv.text);
     expect(rows).toEqual([
@@ -100,15 +98,15 @@ describe('GET /v1/reports/trial-balance', () => {
     [`cursor=${encodeCursor(['2026-01-01T00:00:00.000Z', 'parent:CATB'])}&asOf=2026-01-02T00:00:00.000Z`, 'cursor'],
     ['format=xlsx', 'format'], ['currency=INR', 'currency'],
   ])('should refuse ?%s with a 400 naming %s', async (query, field) => {
-    const r = await t.api('GET', `/v1/reports/trial-balance?${query}`);
+    const r = await ctx.app.api('GET', `/v1/reports/trial-balance?${query}`);
     expect(r.status).toBe(400);
     expect(fields(r.body)).toContain(field);
   });
 
   it('should need ledger:read', async () => {
-    const loader = (await t.api('POST', '/v1/api-keys', { body: { name: 'loader', scopes: ['loads:write'] } })).body.key;
-    const reader = (await t.api('POST', '/v1/api-keys', { body: { name: 'auditor', scopes: ['ledger:read'] } })).body.key;
-    expect((await t.api('GET', '/v1/reports/trial-balance', { key: loader })).status).toBe(403);
-    expect((await t.api('GET', '/v1/reports/trial-balance', { key: reader })).status).toBe(200);
+    const loader = (await ctx.app.api('POST', '/v1/api-keys', { body: { name: 'loader', scopes: ['loads:write'] } })).body.key;
+    const reader = (await ctx.app.api('POST', '/v1/api-keys', { body: { name: 'auditor', scopes: ['ledger:read'] } })).body.key;
+    expect((await ctx.app.api('GET', '/v1/reports/trial-balance', { key: loader })).status).toBe(403);
+    expect((await ctx.app.api('GET', '/v1/reports/trial-balance', { key: reader })).status).toBe(200);
   });
 });

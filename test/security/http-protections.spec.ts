@@ -1,18 +1,14 @@
 import { ApiKeysService } from '../../src/auth/api-keys.service';
-import { startTestApp, TestApp } from '../support/app';
+import { startTestApp, TestApp, useTestApp } from '../support/app';
 
 const LOAD = { enKashCardId: 'EKCMB7KAEW', amount: '10.00' };
 
 describe('HTTP protections', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t.close());
+  const ctx = useTestApp({ db: false });
 
   it('should send security headers on API answers and on the docs', async () => {
     for (const [path, key] of [['/v1/card-loads', undefined], ['/docs', null], ['/health/live', null]] as const) {
-      const res = await t.api('GET', path, { key });
+      const res = await ctx.app.api('GET', path, { key });
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
       expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
@@ -22,18 +18,18 @@ describe('HTTP protections', () => {
   });
 
   it('should answer 413 payload_too_large and 415 unsupported_media_type in the error shape, without writing anything', async () => {
-    const big = await t.api('POST', '/v1/card-loads', { body: { ...LOAD, description: 'x'.repeat(1_100_000) }, headers: { 'idempotency-key': 'big' } });
+    const big = await ctx.app.api('POST', '/v1/card-loads', { body: { ...LOAD, description: 'x'.repeat(1_100_000) }, headers: { 'idempotency-key': 'big' } });
     expect(big.status).toBe(413);
     expect(big.body).toEqual({ error: { code: 'payload_too_large', message: expect.any(String) } });
-    const form = await t.api('POST', '/v1/card-loads', { rawBody: 'enKashCardId=EKCMB7KAEW', headers: { 'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': 'form' } });
+    const form = await ctx.app.api('POST', '/v1/card-loads', { rawBody: 'enKashCardId=EKCMB7KAEW', headers: { 'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': 'form' } });
     expect(form.status).toBe(415);
     expect(form.body).toEqual({ error: { code: 'unsupported_media_type', message: expect.any(String) } });
-    const [{ n }] = await t.ds.query(`SELECT count(*)::int AS n FROM card_loads`);
+    const [{ n }] = await ctx.app.ds.query(`SELECT count(*)::int AS n FROM card_loads`);
     expect(n).toBe(0);
   });
 
   it('should never put a stack trace or an internal path in an error answer', async () => {
-    const res = await t.api('POST', '/v1/card-loads', { rawBody: '{"enKashCardId": ', headers: { 'content-type': 'application/json', 'idempotency-key': 'broken' } });
+    const res = await ctx.app.api('POST', '/v1/card-loads', { rawBody: '{"enKashCardId": ', headers: { 'content-type': 'application/json', 'idempotency-key': 'broken' } });
     expect(res.status).toBe(400);
     expect(res.text).not.toMatch(/\s+at \S+ \(|node_modules|\/src\/|\.[jt]s:\d+/);
   });

@@ -1,6 +1,6 @@
 import { SCOPES, Scope } from '../../src/auth/scopes';
 import { registeredRoutes } from '../../src/http/route-registry';
-import { ADMIN_KEY, startTestApp, TestApp } from '../support/app';
+import { ADMIN_KEY, useTestApp } from '../support/app';
 
 /**
  * Every route Fastify really serves, called with no key, an unknown key, a key of each single scope and
@@ -41,25 +41,23 @@ const openApiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}');
 type Route = { method: string; url: string; public: boolean; scopes: Scope[] };
 
 describe('route × scope matrix', () => {
-  let t: TestApp;
+  const ctx = useTestApp({ db: false });
   let routes: Route[];
   const keys: Record<string, string | null> = {};
 
   beforeAll(async () => {
-    t = await startTestApp();
     for (const scope of SCOPES.filter((s) => s !== 'admin')) {
-      keys[scope] = (await t.api('POST', '/v1/api-keys', { body: { name: `matrix-${scope}`, scopes: [scope] } })).body.key;
+      keys[scope] = (await ctx.app.api('POST', '/v1/api-keys', { body: { name: `matrix-${scope}`, scopes: [scope] } })).body.key;
     }
     keys.admin = ADMIN_KEY;
-    const doc = (await t.api('GET', '/docs-json', { key: null })).body;
-    routes = registeredRoutes(t.app).filter((r) => r.method !== 'OPTIONS').map((r) => {
+    const doc = (await ctx.app.api('GET', '/docs-json', { key: null })).body;
+    routes = registeredRoutes(ctx.app.app).filter((r) => r.method !== 'OPTIONS').map((r) => {
       // HEAD is Fastify's mirror of GET: the same handler, so the same guard.
       const op = doc.paths[openApiPath(r.url)]?.[(r.method === 'HEAD' ? 'GET' : r.method).toLowerCase()];
       const isPublic = op ? Array.isArray(op.security) && op.security.length === 0 : PUBLIC_PREFIX.test(r.url);
       return { ...r, public: isPublic, scopes: op?.['x-required-scopes'] ?? [] };
     });
   });
-  afterAll(() => t.close());
 
   it('should find every route of the contract registered, and only health, metrics and docs public', () => {
     const byKey = new Map(routes.map((r) => [`${r.method} ${openApiPath(r.url)}`, r]));
@@ -75,7 +73,7 @@ describe('route × scope matrix', () => {
     const wrong: string[] = [];
     for (const r of routes) {
       for (const key of [null, 'ckl_not_a_key_of_ours_0123456789']) {
-        const res = await t.api(r.method, concrete(r.url), { key });
+        const res = await ctx.app.api(r.method, concrete(r.url), { key });
         const ok = r.public ? res.status !== 401 && res.status !== 403 : res.status === 401;
         if (!ok) wrong.push(`${r.method} ${r.url} key=${key ? 'unknown' : 'none'} → ${res.status}`);
       }
@@ -87,7 +85,7 @@ describe('route × scope matrix', () => {
     const wrong: string[] = [];
     for (const r of routes) {
       for (const [scope, key] of Object.entries(keys)) {
-        const res = await t.api(r.method, concrete(r.url), { key });
+        const res = await ctx.app.api(r.method, concrete(r.url), { key });
         const allowed = r.public || scope === 'admin' || r.scopes.includes(scope as Scope);
         const ok = allowed ? res.status !== 401 && res.status !== 403 : res.status === 403 && (r.method === 'HEAD' || res.body?.error?.code === 'forbidden');
         if (!ok) wrong.push(`${r.method} ${r.url} scope=${scope} (needs ${r.scopes.join('|') || 'nothing'}) → ${res.status}`);

@@ -1,9 +1,10 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { createApp, CreateAppOptions } from '../../src/app.factory';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
-import { createTestDatabase } from './db';
+import { createTestDatabase, sql } from './db';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
@@ -65,6 +66,53 @@ export async function startTestApp(env: Record<string, string> = {}, databaseUrl
     close: async () => {
       await app.close();
       await db?.drop();
+    },
+  };
+}
+
+/** How `useTestApp` starts its app: `startTestApp(env)` by default, or `start` (e.g. `() => startSyncApp(sim)`). */
+export type UseTestAppOptions = (
+  | { env?: Record<string, string>; start?: undefined }
+  | { start: () => Promise<TestApp>; env?: undefined }
+) & {
+  /** Also open a pg Client on the app's database (`db`); default true. */
+  db?: boolean;
+};
+
+/** What `useTestApp` returns: read these inside tests and hooks, once its beforeAll has run. */
+export interface TestAppContext {
+  readonly app: TestApp;
+  readonly db: Client;
+}
+
+/**
+ * Registers, in the enclosing describe (or file), a beforeAll that starts the app on a fresh database and opens a
+ * pg Client on it, and an afterAll that closes the Client, then the app. Hooks registered after this call run after
+ * these (Jest runs beforeAll and afterAll hooks in the order they are declared).
+ */
+export function useTestApp(options: UseTestAppOptions = {}): TestAppContext {
+  const withDb = options.db ?? true;
+  let app: TestApp | undefined;
+  let db: Client | undefined;
+  beforeAll(async () => {
+    app = options.start ? await options.start() : await startTestApp(options.env);
+    if (withDb) db = await sql(app.databaseUrl);
+  });
+  afterAll(async () => {
+    await db?.end();
+    db = undefined;
+    await app?.close();
+    app = undefined;
+  });
+  return {
+    get app(): TestApp {
+      if (!app) throw new Error('useTestApp: no app here; read `.app` inside a test or a hook declared after useTestApp(), not at describe time');
+      return app;
+    },
+    get db(): Client {
+      if (!withDb) throw new Error('useTestApp: this file asked for no Client ({ db: false })');
+      if (!db) throw new Error('useTestApp: no Client here; read `.db` inside a test or a hook declared after useTestApp(), not at describe time');
+      return db;
     },
   };
 }

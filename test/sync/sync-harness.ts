@@ -1,6 +1,6 @@
 import { SIMULATOR_DEFAULTS } from '../../src/config/app-config';
 import { RunningSimulator, SimulatorOptions, startEnKashSimulator } from '../../src/enkash-simulator/simulator';
-import { startTestApp, TestApp } from '../support/app';
+import { startTestApp, TestApp, TestAppContext, useTestApp } from '../support/app';
 
 /** Short timings so every fault costs well under a second: client deadline 400 ms, grace 150 ms. */
 export const FAST_SYNC_ENV = {
@@ -37,6 +37,31 @@ export function startSim(options: SimulatorOptions = {}): Promise<RunningSimulat
 
 export async function startSyncApp(sim: RunningSimulator, env: Record<string, string> = {}, databaseUrl?: string): Promise<TestApp> {
   return startTestApp({ ...FAST_SYNC_ENV, ...enkashEnv(sim), ...env }, databaseUrl);
+}
+
+/**
+ * Registers the hooks for a simulator and a sync app on it (`startSyncApp(sim, env)`) with a pg Client on its database:
+ * started in that order before all tests, and after them the Client, the app, then the simulator closed.
+ */
+export function useSyncApp(env: Record<string, string> = {}): TestAppContext & { readonly sim: RunningSimulator } {
+  let sim: RunningSimulator | undefined;
+  const simulator = (): RunningSimulator => {
+    if (!sim) throw new Error('useSyncApp: no simulator here; read `.sim` inside a test or a hook declared after useSyncApp(), not at describe time');
+    return sim;
+  };
+  beforeAll(async () => {
+    sim = await startSim();
+  });
+  const ctx = useTestApp({ start: () => startSyncApp(simulator(), env) });
+  afterAll(async () => {
+    await sim?.close();
+    sim = undefined;
+  });
+  return {
+    get sim() { return simulator(); },
+    get app() { return ctx.app; },
+    get db() { return ctx.db; },
+  };
 }
 
 let n = 0;
