@@ -10,7 +10,7 @@ import {
   checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, parseRange, UUID,
 } from '../common/paging';
 import { inTransaction, pgCode, pgConstraint } from '../database/transaction';
-import { LedgerService } from '../ledger/ledger.service';
+import { LedgerService, MAX_ENTRIES } from '../ledger/ledger.service';
 import { EntryInput, Transfer } from '../ledger/ledger.types';
 import { CreateJournalDto, ListJournalQuery } from './journal.dto';
 import { JOURNAL_CSV, JournalEntryRow, JournalLine, JournalRow, journalView, JournalView } from './journal.view';
@@ -136,7 +136,7 @@ export class JournalService {
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.created_at, t.id LIMIT ${limit}`, args);
     const entries: JournalEntryRow[] = rows.length === 0 ? [] : await this.ds.query(
       `SELECT e.transaction_id, a.code, e.direction, e.amount, e.currency
-       FROM ${byIds('journal_entries', 'e', 'transaction_id', 100)} JOIN accounts a ON a.id = e.account_id ORDER BY e.id`, [rows.map((r) => r.id)]);
+       FROM ${byIds('journal_entries', 'e', 'transaction_id', MAX_ENTRIES)} JOIN accounts a ON a.id = e.account_id ORDER BY e.id`, [rows.map((r) => r.id)]);
     const byTx = new Map<string, JournalEntryRow[]>();
     for (const e of entries) {
       const list = byTx.get(e.transaction_id);
