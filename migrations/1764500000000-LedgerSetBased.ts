@@ -16,7 +16,7 @@ export class LedgerSetBased1764500000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
--- Invariant 1: each journal transaction an INSERT touched has two or more entries, balances per currency,
+-- Invariant 1: each journal transaction an INSERT touched has 2 to 100 entries, balances per currency,
 -- and each entry's currency is its account's.
 CREATE FUNCTION journal_entries_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -30,9 +30,13 @@ BEGIN
     SELECT sum(c.n) AS n, bool_or(c.net <> 0) AS unbalanced
     FROM (SELECT count(*) AS n, sum(CASE e.direction WHEN 'debit' THEN e.amount ELSE -e.amount END) AS net
           FROM journal_entries e WHERE e.transaction_id = k.transaction_id GROUP BY e.currency) c) s
-  WHERE s.n < 2 OR s.unbalanced LIMIT 1;
+  WHERE s.n < 2 OR s.n > 100 OR s.unbalanced LIMIT 1;
   IF FOUND AND bad.n < 2 THEN
     RAISE EXCEPTION 'journal transaction % has % entries; at least two are required', bad.transaction_id, bad.n
+      USING ERRCODE = '23514', CONSTRAINT = 'journal_balanced';
+  ELSIF FOUND AND bad.n > 100 THEN
+    -- The ledger's bound (MAX_ENTRIES); readers fetch at most that many entries per transaction.
+    RAISE EXCEPTION 'journal transaction % has % entries; at most 100 are allowed', bad.transaction_id, bad.n
       USING ERRCODE = '23514', CONSTRAINT = 'journal_balanced';
   ELSIF FOUND THEN
     RAISE EXCEPTION 'journal transaction % does not balance', bad.transaction_id
@@ -69,9 +73,10 @@ CREATE TRIGGER journal_transactions_have_entries AFTER INSERT ON journal_transac
 
 -- The sealing queue keeps its transactions' created_at, so the sealer reads the oldest N by index instead
 -- of walking the journal from its first transaction to find which are unsealed.
-ALTER TABLE journal_unsealed ADD COLUMN created_at timestamptz;
+-- The default keeps instances still on the previous release writing during a rolling deploy (they insert the
+-- transaction id alone); it only orders the queue, so "when enqueued" is as good as the transaction's own time.
+ALTER TABLE journal_unsealed ADD COLUMN created_at timestamptz NOT NULL DEFAULT clock_timestamp();
 UPDATE journal_unsealed u SET created_at = t.created_at FROM journal_transactions t WHERE t.id = u.transaction_id;
-ALTER TABLE journal_unsealed ALTER COLUMN created_at SET NOT NULL;
 CREATE INDEX journal_unsealed_order ON journal_unsealed (created_at, transaction_id);
 
 -- Invariants 3 and 10: every new history row continues the previous one (seq + 1, running balances =
@@ -125,9 +130,7 @@ CREATE FUNCTION ledger_plan_moves(p_txs uuid[], p_events text[], p_loads uuid[],
 RETURNS TABLE (i bigint, tx uuid, ev text, load uuid, id bigint, pd bigint, pc bigint, sd bigint, sc bigint,
   seq bigint, npd bigint, npc bigint, nsd bigint, nsc bigint, is_last boolean, prev_id bigint,
   normal_side text, no_overdraft boolean, known boolean)
--- ROWS 10: a batch touches few accounts compared with the table, so the UPDATE below reaches them by primary
--- key; with the default estimate (1,000) it hashed the whole accounts table on every call.
-LANGUAGE sql STABLE ROWS 10 AS $$
+LANGUAGE sql STABLE AS $$
   SELECT m.i, m.tx, m.ev, m.load, m.id, m.pd, m.pc, m.sd, m.sc,
     (m.a).history_seq + row_number() OVER w,
     (m.a).pending_debits + sum(m.pd) OVER w, (m.a).pending_credits + sum(m.pc) OVER w,

@@ -91,6 +91,8 @@ describe(LedgerService.name, () => {
       [acc.rows[0].id, amounts, amounts.map((_, i) => (i === 0 ? 'debit' : 'credit'))]);
     await expect(oneSided([100])).rejects.toThrow(/1 entries; at least two/);
     await expect(oneSided([100, 99])).rejects.toThrow(/does not balance/);
+    // Balanced but over the ledger's bound of 100 entries (readers fetch at most that many).
+    await expect(oneSided([100, ...new Array(100).fill(1)])).rejects.toThrow(/101 entries; at most 100/);
     // Entries appended later to a committed, balanced transaction are checked too.
     const committed = await c.query(`SELECT id FROM journal_transactions LIMIT 1`);
     await expect(c.query(`INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
