@@ -13,6 +13,7 @@ const REFUSED: Array<[kind: string, ranges: string[]]> = [
   ['a private address', ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']],
   ['a link-local address (where cloud metadata lives)', ['169.254.0.0/16', 'fe80::/10']],
   ['a shared (CGNAT) address', ['100.64.0.0/10']],
+  ['a special-purpose address', ['192.0.0.0/24', '198.18.0.0/15', 'fec0::/10', '64:ff9b:1::/48']],
   ['a multicast address', ['224.0.0.0/4', 'ff00::/8']],
   // 240/4 holds the broadcast address; ::/96 the deprecated IPv4-compatible form (::127.0.0.1).
   ['a reserved or broadcast address', ['240.0.0.0/4', '::/96']],
@@ -32,7 +33,39 @@ export function refusedKind(ip: string): string | null {
   const bare = ip.replace(/^\[|\]$/g, '').replace(/%.*$/, ''); // URL brackets; a zone id (fe80::1%eth0) from a lookup
   const family = isIP(bare);
   if (family === 0) return 'not an IP address';
-  return LISTS.find((l) => l.list.check(bare, family === 4 ? 'ipv4' : 'ipv6'))?.kind ?? null;
+  const kind = LISTS.find((l) => l.list.check(bare, family === 4 ? 'ipv4' : 'ipv6'))?.kind ?? null;
+  if (kind || family === 4) return kind;
+  // IPv6 forms that carry an IPv4 address a gateway will reach (NAT64, 6to4, IPv4-translated): judged by that address.
+  const v4 = embeddedIpv4(bare);
+  const inner = v4 ? refusedKind(v4) : null;
+  return inner && `${inner} (${v4} inside ${bare})`;
+}
+
+/** The IPv4 address inside 64:ff9b::/96 (NAT64), ::ffff:0:0/96 (translated) or 2002::/16 (6to4), or null. */
+function embeddedIpv4(ipv6: string): string | null {
+  const w = ipv6Words(ipv6);
+  if (!w) return null;
+  const quad = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  if (w[0] === 0x64 && w[1] === 0xff9b && w.slice(2, 6).every((x) => x === 0)) return quad(w[6], w[7]);
+  if (w.slice(0, 4).every((x) => x === 0) && w[4] === 0xffff && w[5] === 0) return quad(w[6], w[7]);
+  if (w[0] === 0x2002) return quad(w[1], w[2]);
+  return null;
+}
+
+/** The eight 16-bit words of an IPv6 address (with "::" and a trailing dotted quad expanded), or null. */
+function ipv6Words(ipv6: string): number[] | null {
+  let text = ipv6.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number);
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::');
+  const part = (x: string | undefined) => (x ? x.split(':').map((h) => parseInt(h, 16)) : []);
+  const hi = part(head);
+  const lo = part(tail);
+  const words = tail === undefined ? hi : [...hi, ...new Array(8 - hi.length - lo.length).fill(0), ...lo];
+  return words.length === 8 && words.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffff) ? words : null;
 }
 
 /** Never looked up: they mean this machine whatever DNS says (RFC 6761). */
@@ -98,8 +131,8 @@ export function guardedLookup(lookup: typeof dnsLookup = dnsLookup): LookupFunct
       if (err) return callback(err, '');
       const refused = addresses.map((a) => ({ a, kind: refusedKind(a.address) })).find((x) => x.kind);
       if (refused) return callback(new RefusedTargetError(`${hostname} resolves to ${refused.a.address}, ${refused.kind}`), '');
-      if (options.all) return callback(null, addresses);
       if (addresses.length === 0) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '');
+      if (options.all) return callback(null, addresses);
       callback(null, addresses[0].address, addresses[0].family);
     });
   };
