@@ -47,6 +47,8 @@ describe('POST /v1/card-loads bad input', () => {
     ['a bad Idempotency-Key', { body: valid, headers: { 'idempotency-key': 'has space' } }, 400, 'validation_failed', 'Idempotency-Key'],
     ['a too long Idempotency-Key', { body: valid, headers: { 'idempotency-key': 'k'.repeat(256) } }, 400, 'validation_failed', 'Idempotency-Key'],
     ['a __proto__ key', { raw: '{"enKashCardId":"EKCMB7KAEW","amount":"1.00","__proto__":{"x":1}}' }, 400, 'validation_failed'],
+    ['a __proto__ key spelled with escapes', { raw: '{"enKashCardId":"EKCMB7KAEW","amount":"1.00","\\u005f_proto__":{"x":1}}' }, 400, 'validation_failed'],
+    ['a constructor key spelled with escapes in metadata', { raw: '{"enKashCardId":"EKCMB7KAEW","amount":"1.00","metadata":{"const\\u0072uctor":"x"}}' }, 400, 'validation_failed'],
     ['an empty body', { raw: '' , headers: { 'content-type': 'application/json' } }, 400, 'validation_failed'],
     ['no API key', { body: valid, noKey: true }, 401, 'unauthorized'],
   ];
