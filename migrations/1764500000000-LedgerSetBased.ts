@@ -77,6 +77,10 @@ CREATE TRIGGER journal_transactions_have_entries AFTER INSERT ON journal_transac
 -- transaction id alone); it only orders the queue, so "when enqueued" is as good as the transaction's own time.
 ALTER TABLE journal_unsealed ADD COLUMN created_at timestamptz NOT NULL DEFAULT clock_timestamp();
 UPDATE journal_unsealed u SET created_at = t.created_at FROM journal_transactions t WHERE t.id = u.transaction_id;
+-- The content hash, taken by the writer in the transaction that wrote the journal rows: the sealer chains it
+-- without reading the content back, and an edit made before sealing no longer goes unseen. Null (a row from
+-- an instance on the previous release): the sealer reads the content and hashes it, as before.
+ALTER TABLE journal_unsealed ADD COLUMN content_hash bytea CHECK (octet_length(content_hash) = 32);
 CREATE INDEX journal_unsealed_order ON journal_unsealed (created_at, transaction_id);
 
 -- Invariants 3 and 10: every new history row continues the previous one (seq + 1, running balances =

@@ -21,11 +21,20 @@ export interface SealContentRow {
   entries: Array<{ code: string; direction: string; amount: string; currency: string }>;
 }
 
+/** created_at as the content carries it: UTC with microseconds (a JS Date would drop them). */
+export const SEAL_CREATED_AT_SQL = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/**
+ * A string as Postgres stores it from node-pg: UTF-8 encoding turns a lone surrogate into U+FFFD, so a writer
+ * hashing its own input must hash that, or the verifier, reading the stored text, would see another content.
+ */
+export const asStored = (text: string): string => Buffer.from(text, 'utf8').toString('utf8');
+
 /** Reads the canonical content of the given transactions, entries in insertion order. */
 export async function loadSealContent(m: EntityManager, ids: string[]): Promise<Map<string, SealContentRow>> {
   const rows: SealContentRow[] = await m.query(
     `SELECT t.id, t.kind, t.pending_id, t.undoes_id, t.description, t.metadata,
-            to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_utc,
+            ${SEAL_CREATED_AT_SQL('t.created_at')} AS created_at_utc,
             coalesce((SELECT json_agg(json_build_object('code', a.code, 'direction', e.direction,
                        'amount', e.amount::text, 'currency', e.currency) ORDER BY e.id)
                       FROM journal_entries e JOIN accounts a ON a.id = e.account_id

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { byIds } from '../database/by-ids';
+import { asStored, contentHash, SEAL_CREATED_AT_SQL } from './journal-seal';
 import { pgCode, pgConstraint } from '../database/transaction';
 import { AlreadyResolvedError, AlreadyUndoneError, InsufficientFundsError } from './ledger.errors';
 import {
@@ -204,12 +205,17 @@ export class LedgerService {
     return (await this.resolvePendingMany(m, [{ pendingId, kind, event, loadId }]))[0];
   }
 
-  /** Transactions, their entries and their places in the sealing queue, in one statement. */
+  /**
+   * Transactions, their entries and their places in the sealing queue (one statement), then each one's content
+   * hash in its queue row (a second): the content is hashed from what the database stored and returned (its
+   * created_at, its entry order), in the form the verifier reads back (journal-seal.ts).
+   */
   private async writeJournal(m: EntityManager, txs: Array<{ header: JournalHeader; entries: Array<EntryInput & { accountId: string }> }>):
     Promise<Map<string, Date>> {
     const h = txs.map((t) => t.header);
     const e = txs.flatMap((t) => t.entries.map((x) => ({ ...x, txId: t.header.id })));
-    const rows: Array<{ id: string; created_at: Date }> = await m.query(
+    const rows: Array<{ id: string; created_at: Date; created_at_utc: string; accounts: string[]; directions: string[];
+      amounts: string[]; currencies: string[] }> = await m.query(
       `WITH t AS (
          INSERT INTO journal_transactions (id, kind, pending_id, undoes_id, description, metadata)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::jsonb[])
@@ -218,12 +224,30 @@ export class LedgerService {
          INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
          SELECT x.tx, x.account_id, x.direction, x.amount, x.currency
          FROM unnest($7::uuid[], $8::bigint[], $9::text[], $10::bigint[], $11::char(3)[]) AS x(tx, account_id, direction, amount, currency)
-         WHERE EXISTS (SELECT 1 FROM t WHERE t.id = x.tx)),
+         WHERE EXISTS (SELECT 1 FROM t WHERE t.id = x.tx)
+         RETURNING id, transaction_id, account_id, direction, amount, currency),
        q AS (INSERT INTO journal_unsealed (transaction_id, created_at) SELECT id, created_at FROM t)
-       SELECT id, created_at FROM t`,
+       SELECT t.id, t.created_at, ${SEAL_CREATED_AT_SQL('t.created_at')} AS created_at_utc,
+              g.accounts, g.directions, g.amounts, g.currencies
+       FROM t JOIN (SELECT transaction_id, array_agg(account_id ORDER BY id) AS accounts, array_agg(direction ORDER BY id) AS directions,
+                           array_agg(amount::text ORDER BY id) AS amounts, array_agg(currency ORDER BY id) AS currencies
+                    FROM e GROUP BY transaction_id) g ON g.transaction_id = t.id`,
       [h.map((x) => x.id), h.map((x) => x.kind), h.map((x) => x.pendingId), h.map((x) => x.undoesId), h.map((x) => x.description),
         h.map((x) => JSON.stringify(x.metadata)), e.map((x) => x.txId), e.map((x) => x.accountId), e.map((x) => x.direction),
         e.map((x) => x.amount.toString()), e.map((x) => x.currency)]);
+    const codes = new Map(e.map((x) => [String(x.accountId), x.accountCode]));
+    const headers = new Map(h.map((x) => [x.id.toLowerCase(), x]));
+    const hashes = rows.map((r) => {
+      const x = headers.get(r.id)!;
+      return contentHash({
+        id: r.id, kind: x.kind, pending_id: x.pendingId?.toLowerCase() ?? null, undoes_id: x.undoesId?.toLowerCase() ?? null,
+        description: x.description === null ? null : asStored(x.description), metadata: x.metadata, created_at_utc: r.created_at_utc,
+        entries: r.accounts.map((a, i) => ({ code: codes.get(String(a))!, direction: r.directions[i], amount: r.amounts[i], currency: r.currencies[i] })),
+      });
+    });
+    await m.query(
+      `UPDATE journal_unsealed u SET content_hash = x.hash FROM unnest($1::uuid[], $2::bytea[]) AS x(id, hash) WHERE u.transaction_id = x.id`,
+      [rows.map((r) => r.id), hashes]);
     return new Map(rows.map((r) => [r.id, r.created_at]));
   }
 

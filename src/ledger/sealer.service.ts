@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown }
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { inTransaction } from '../database/transaction';
-import { chainHash, contentHash, GENESIS_HASH, loadSealContent } from './journal-seal';
+import { chainHash, contentHash, GENESIS_HASH, loadSealContent, SealContentRow } from './journal-seal';
 
 /** Only one sealer appends at a time, in whichever instance wins this lock; writers never wait for it. */
 const SEALER_LOCK_KEY = 7_310_412_002;
@@ -56,17 +56,20 @@ export class SealerService implements OnApplicationBootstrap, BeforeApplicationS
     return inTransaction(this.ds, async (m) => {
       const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [SEALER_LOCK_KEY]);
       if (!locked) return 0;
-      const queue: Array<{ transaction_id: string }> = await m.query(
-        `SELECT transaction_id FROM journal_unsealed ORDER BY created_at, transaction_id LIMIT $1`, [SEAL_BATCH]);
+      const queue: Array<{ transaction_id: string; content_hash: Buffer | null }> = await m.query(
+        `SELECT transaction_id, content_hash FROM journal_unsealed ORDER BY created_at, transaction_id LIMIT $1`, [SEAL_BATCH]);
       if (queue.length === 0) return 0;
       const last: Array<{ seq: string; hash: Buffer }> = await m.query(`SELECT seq, hash FROM journal_seals ORDER BY seq DESC LIMIT 1`);
       let seq = last.length ? BigInt(last[0].seq) : 0n;
       let prev: Buffer = last.length ? last[0].hash : GENESIS_HASH;
-      const content = await loadSealContent(m, queue.map((q) => q.transaction_id));
+      // The writer hashed the content in its own transaction; only rows queued without a hash (an instance on
+      // the previous release) are read back and hashed here.
+      const unhashed = queue.filter((q) => !q.content_hash).map((q) => q.transaction_id);
+      const content = unhashed.length ? await loadSealContent(m, unhashed) : new Map<string, SealContentRow>();
       const seqs: string[] = [], ids: string[] = [], contents: Buffer[] = [], prevs: Buffer[] = [], hashes: Buffer[] = [];
-      for (const { transaction_id: id } of queue) {
+      for (const { transaction_id: id, content_hash: queued } of queue) {
         seq += 1n;
-        const c = contentHash(content.get(id)!);
+        const c = queued ?? contentHash(content.get(id)!);
         const h = chainHash(prev, c, seq);
         seqs.push(seq.toString()); ids.push(id); contents.push(c); prevs.push(prev); hashes.push(h);
         prev = h;

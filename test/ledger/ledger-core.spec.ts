@@ -6,6 +6,7 @@ import { LedgerService } from '../../src/ledger/ledger.service';
 import { AlreadyResolvedError, InsufficientFundsError } from '../../src/ledger/ledger.errors';
 import { ChainVerifierService } from '../../src/ledger/chain-verifier.service';
 import { SealerService } from '../../src/ledger/sealer.service';
+import { contentHash, loadSealContent } from '../../src/ledger/journal-seal';
 import { createTestDatabase, sql } from '../support/db';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
 
@@ -148,6 +149,46 @@ describe(LedgerService.name, () => {
     await c.query(`SET session_replication_role = origin`);
     const broken = await verifier.verify();
     expect(broken).toMatchObject({ ok: false, brokenAt: victim.rows[0].transaction_id, seq: Number(victim.rows[0].seq) });
+  });
+
+  it('should name a transaction edited before it was sealed (the writer hashed it when it wrote it)', async () => {
+    const victim = await load('card:EKCTEST001', 3n);
+    await c.query(`SET session_replication_role = replica`);
+    await c.query(`UPDATE journal_entries SET amount = amount + 100 WHERE transaction_id = $1`, [victim.id]);
+    await c.query(`SET session_replication_role = origin`);
+    await new SealerService(ds).sealPending();
+    // The verifier stops at the first broken link (the test above left one), so compare this seal directly.
+    const [seal] = (await c.query(`SELECT content_hash FROM journal_seals WHERE transaction_id = $1`, [victim.id])).rows;
+    const stored = (await loadSealContent(ds.manager, [victim.id])).get(victim.id)!;
+    expect(contentHash(stored).equals(seal.content_hash)).toBe(false);
+    stored.entries = stored.entries.map((e) => ({ ...e, amount: String(BigInt(e.amount) - 100n) })); // as written
+    expect(contentHash(stored).equals(seal.content_hash)).toBe(true);
+  });
+
+  it('should seal what the database stored, whatever the text, and rows queued without a hash (an older instance)', async () => {
+    const sealer = new SealerService(ds);
+    const verifier = new ChainVerifierService(ds);
+    await c.query(`SET session_replication_role = replica`); // a fresh chain over the content as it now stands
+    await c.query(`DELETE FROM journal_seals`);
+    await c.query(`INSERT INTO journal_unsealed (transaction_id, created_at) SELECT id, created_at FROM journal_transactions
+                   WHERE id NOT IN (SELECT transaction_id FROM journal_unsealed)`);
+    await c.query(`SET session_replication_role = origin`);
+    // Lone surrogates become U+FFFD on the way in; quotes, backslashes, emoji, combining marks and RTL stay as sent.
+    for (const description of ['\ud800 lone', 'tail \udfff', '"quoted" \\ back\\slash', 'emoji 💳 and é (e + \u0301)', 'עברית', ' spaced ']) {
+      await inTransaction(ds, (m) => ledger.createTransfer(m, {
+        kind: 'posted', event: 'journal', description, metadata: { note: description.replace(/[\ud800-\udfff]/g, '?'), 'k.2': '₹ 1,500' },
+        entries: [
+          { accountCode: 'external:funding', direction: 'debit', amount: 1n, currency: 'INR' },
+          { accountCode: 'parent:CATEST', direction: 'credit', amount: 1n, currency: 'INR' },
+        ],
+      }));
+    }
+    const queued = await c.query(`SELECT count(*) FILTER (WHERE content_hash IS NULL)::int AS old, count(content_hash)::int AS hashed FROM journal_unsealed`);
+    expect(queued.rows[0].hashed).toBe(6); // the six above, hashed by their writer; the re-queued rest by the sealer
+    expect(queued.rows[0].old).toBeGreaterThan(0);
+    await sealer.sealPending();
+    const all = await c.query(`SELECT count(*)::int AS n FROM journal_transactions`);
+    expect(await verifier.verify()).toEqual({ ok: true, checkedTransactions: all.rows[0].n, unsealedTransactions: 0 });
   });
 
   it('should seal concurrently written transactions without losing or duplicating any', async () => {
