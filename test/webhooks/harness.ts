@@ -1,4 +1,7 @@
-import { TestApp } from '../support/app';
+import { RunningSimulator } from '../../src/enkash-simulator/simulator';
+import { TestApp, TestAppContext } from '../support/app';
+import { useSyncApp } from '../sync/sync-harness';
+import { Receiver, startReceiver } from './receiver';
 
 export const EVENTS = ['card_load.posted', 'card_load.reversed', 'card_load.needs_review'];
 
@@ -10,6 +13,28 @@ export function webhookEnv(env: Record<string, string>): void {
   Object.assign(process.env, {
     WEBHOOK_POLL_MS: '20', WEBHOOK_BACKOFF_BASE_MS: '20', WEBHOOK_BACKOFF_CAP_MS: '200', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', ...env,
   });
+}
+
+/** useSyncApp (simulator, app, Client) plus a receiver over real HTTP, started after the app and closed last. */
+export function useWebhookApp(env: Record<string, string> = {}): TestAppContext & { readonly sim: RunningSimulator; readonly rx: Receiver } {
+  const ctx = useSyncApp(env);
+  let rx: Receiver | undefined;
+  beforeAll(async () => {
+    rx = await startReceiver();
+  });
+  afterAll(async () => {
+    await rx?.close();
+    rx = undefined;
+  });
+  return {
+    get sim() { return ctx.sim; },
+    get app() { return ctx.app; },
+    get db() { return ctx.db; },
+    get rx(): Receiver {
+      if (!rx) throw new Error('useWebhookApp: no receiver here; read `.rx` inside a test or a hook declared after useWebhookApp()');
+      return rx;
+    },
+  };
 }
 
 export async function apiKey(t: TestApp, scopes: string[]): Promise<string> {

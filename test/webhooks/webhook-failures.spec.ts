@@ -1,45 +1,30 @@
-import { RunningSimulator } from '../../src/enkash-simulator/simulator';
-import { TestApp } from '../support/app';
-import { startSim, startSyncApp, waitFor, waitForStatus } from '../sync/sync-harness';
-import { apiKey, DeliveryLog, deliveryLog, loadWith, subscribe, webhookEnv } from './harness';
-import { Receiver, startReceiver } from './receiver';
+import { waitFor, waitForStatus } from '../sync/sync-harness';
+import { apiKey, DeliveryLog, deliveryLog, loadWith, subscribe, useWebhookApp, webhookEnv } from './harness';
 
 // A 4 s receiver timeout: were deliveries ever on the settlement path, loads would take that long to post.
 webhookEnv({ WEBHOOK_TIMEOUT_MS: '4000', WEBHOOK_CONCURRENCY: '4', WEBHOOK_MAX_AGE_MS: '1500' });
 
 describe('webhook failures (budget, ordering behind a failure, a hanging receiver)', () => {
-  let sim: RunningSimulator;
-  let t: TestApp;
-  let rx: Receiver;
-  beforeAll(async () => {
-    sim = await startSim();
-    t = await startSyncApp(sim, { SYNC_MAX_ATTEMPTS: '1' });
-    rx = await startReceiver();
-  });
-  afterAll(async () => {
-    await t.close();
-    await rx.close();
-    await sim.close();
-  });
+  const ctx = useWebhookApp({ SYNC_MAX_ATTEMPTS: '1' });
 
   const reviewThenPost = async (key: string, card: string) => {
-    const load = await loadWith(t, key, card, '3.00');
-    sim.state.injectFault({ fault: 'http-503', reference: load.reference, count: 5 });
-    await waitForStatus(t, load.id, ['needs_review']);
+    const load = await loadWith(ctx.app, key, card, '3.00');
+    ctx.sim.state.injectFault({ fault: 'http-503', reference: load.reference, count: 5 });
+    await waitForStatus(ctx.app, load.id, ['needs_review']);
     return load;
   };
   const resolvePosted = async (loadId: string) =>
-    expect((await t.api('POST', `/v1/card-loads/${loadId}/resolve`, { body: { outcome: 'posted', reason: 'checked' } })).status).toBe(200);
+    expect((await ctx.app.api('POST', `/v1/card-loads/${loadId}/resolve`, { body: { outcome: 'posted', reason: 'checked' } })).status).toBe(200);
   const byType = (log: DeliveryLog[], type: string) => log.find((d) => d.type === type)!;
 
   it('should fail an event after its retry budget, fail the later event of its load with it, and redeliver both in order', async () => {
-    const k = await apiKey(t, ['loads:write']);
-    rx.set('/down', 'fail');
-    const sub = await subscribe(t, k, `${rx.url}/down`);
+    const k = await apiKey(ctx.app, ['loads:write']);
+    ctx.rx.set('/down', 'fail');
+    const sub = await subscribe(ctx.app, k, `${ctx.rx.url}/down`);
     const load = await reviewThenPost(k, 'EKCDOWN001');
     await resolvePosted(load.id);
     const log = await waitFor('both events to fail', async () => {
-      const l = await deliveryLog(t, k, sub.id);
+      const l = await deliveryLog(ctx.app, k, sub.id);
       return l.length === 2 && l.every((d) => d.status === 'failed') && l;
     });
     const review = byType(log, 'card_load.needs_review');
@@ -49,40 +34,40 @@ describe('webhook failures (budget, ordering behind a failure, a hanging receive
     expect(posted.attempts).toEqual([]); // it never overtook the failed event
     expect(posted.lastError).toMatch(/earlier event/);
 
-    rx.set('/down', 'ok');
-    expect((await t.api('POST', `/v1/webhooks/${sub.id}/deliveries/${posted.id}/redeliver`, { key: k })).status).toBe(202);
-    await waitFor('both to be delivered', async () => (await deliveryLog(t, k, sub.id)).every((d) => d.status === 'delivered'));
-    expect(rx.accepted('/down').map((r) => JSON.parse(r.body).type)).toEqual(['card_load.needs_review', 'card_load.posted']);
+    ctx.rx.set('/down', 'ok');
+    expect((await ctx.app.api('POST', `/v1/webhooks/${sub.id}/deliveries/${posted.id}/redeliver`, { key: k })).status).toBe(202);
+    await waitFor('both to be delivered', async () => (await deliveryLog(ctx.app, k, sub.id)).every((d) => d.status === 'delivered'));
+    expect(ctx.rx.accepted('/down').map((r) => JSON.parse(r.body).type)).toEqual(['card_load.needs_review', 'card_load.posted']);
   });
 
   it('should retry a failed event, first, when a later event of its load arrives', async () => {
-    const k = await apiKey(t, ['loads:write']);
-    rx.set('/late', 'fail');
-    const sub = await subscribe(t, k, `${rx.url}/late`);
+    const k = await apiKey(ctx.app, ['loads:write']);
+    ctx.rx.set('/late', 'fail');
+    const sub = await subscribe(ctx.app, k, `${ctx.rx.url}/late`);
     const load = await reviewThenPost(k, 'EKCLATE001');
-    await waitFor('needs_review to fail', async () => (await deliveryLog(t, k, sub.id))[0]?.status === 'failed');
-    rx.set('/late', 'ok');
+    await waitFor('needs_review to fail', async () => (await deliveryLog(ctx.app, k, sub.id))[0]?.status === 'failed');
+    ctx.rx.set('/late', 'ok');
     await resolvePosted(load.id);
     await waitFor('both to be delivered', async () => {
-      const l = await deliveryLog(t, k, sub.id);
+      const l = await deliveryLog(ctx.app, k, sub.id);
       return l.length === 2 && l.every((d) => d.status === 'delivered');
     });
-    expect(rx.accepted('/late').map((r) => JSON.parse(r.body).type)).toEqual(['card_load.needs_review', 'card_load.posted']);
+    expect(ctx.rx.accepted('/late').map((r) => JSON.parse(r.body).type)).toEqual(['card_load.needs_review', 'card_load.posted']);
   });
 
   it('should keep settling at normal speed while a receiver hangs', async () => {
-    const k = await apiKey(t, ['loads:write']);
-    rx.set('/hang', 'hang');
-    const sub = await subscribe(t, k, `${rx.url}/hang`);
-    const loads = await Promise.all(Array.from({ length: 20 }, () => loadWith(t, k, 'EKCHANG001', '1.00')));
-    const settled = await Promise.all(loads.map((l) => waitForStatus(t, l.id, ['posted'], 10_000)));
+    const k = await apiKey(ctx.app, ['loads:write']);
+    ctx.rx.set('/hang', 'hang');
+    const sub = await subscribe(ctx.app, k, `${ctx.rx.url}/hang`);
+    const loads = await Promise.all(Array.from({ length: 20 }, () => loadWith(ctx.app, k, 'EKCHANG001', '1.00')));
+    const settled = await Promise.all(loads.map((l) => waitForStatus(ctx.app, l.id, ['posted'], 10_000)));
     for (const s of settled) expect(Date.parse(s.postedAt) - Date.parse(s.createdAt)).toBeLessThan(2000);
     // Meanwhile the receiver was called and never answered: the attempts end at the webhook timeout.
     const timedOut = await waitFor('a timed-out attempt', async () =>
-      (await deliveryLog(t, k, sub.id)).flatMap((d) => d.attempts).find((a) => a.status === 'timeout'), 15_000);
+      (await deliveryLog(ctx.app, k, sub.id)).flatMap((d) => d.attempts).find((a) => a.status === 'timeout'), 15_000);
     expect(timedOut.durationMs).toBeGreaterThanOrEqual(3900);
     expect(timedOut.error).toMatch(/4000 ms/);
-    expect(rx.received.filter((r) => r.path === '/hang').length).toBeGreaterThanOrEqual(1);
-    expect((await t.api('DELETE', `/v1/webhooks/${sub.id}`, { key: k })).status).toBe(200);
+    expect(ctx.rx.received.filter((r) => r.path === '/hang').length).toBeGreaterThanOrEqual(1);
+    expect((await ctx.app.api('DELETE', `/v1/webhooks/${sub.id}`, { key: k })).status).toBe(200);
   }, 60_000);
 });

@@ -1,27 +1,15 @@
-import { Client } from 'pg';
 import { MAX_SUBSCRIPTIONS_PER_KEY } from '../../src/webhooks/webhooks.service';
-import { sql } from '../support/db';
-import { startTestApp, TestApp } from '../support/app';
-
-const EVENTS = ['card_load.posted', 'card_load.reversed', 'card_load.needs_review'];
+import { useTestApp } from '../support/app';
+import { EVENTS } from './harness';
 
 // These subscribe 127.0.0.1 and *.example names that do not resolve here; the SSRF guard has its own spec.
 process.env.WEBHOOK_ALLOW_PRIVATE_URLS = 'true';
 
 describe('webhook subscriptions', () => {
-  let t: TestApp;
-  let c: Client;
-  beforeAll(async () => {
-    t = await startTestApp();
-    c = await sql(t.databaseUrl);
-  });
-  afterAll(async () => {
-    await c.end();
-    await t.close();
-  });
+  const ctx = useTestApp();
 
-  const key = async (scopes: string[]) => (await t.api('POST', '/v1/api-keys', { body: { name: `wh-${scopes.join('+')}`, scopes } })).body.key as string;
-  const subscribe = (k: string | undefined, body: unknown) => t.api('POST', '/v1/webhooks', { key: k, body });
+  const key = async (scopes: string[]) => (await ctx.app.api('POST', '/v1/api-keys', { body: { name: `wh-${scopes.join('+')}`, scopes } })).body.key as string;
+  const subscribe = (k: string | undefined, body: unknown) => ctx.app.api('POST', '/v1/webhooks', { key: k, body });
 
   it('should show the secret once and store it only encrypted', async () => {
     const writer = await key(['loads:write']);
@@ -30,9 +18,9 @@ describe('webhook subscriptions', () => {
     expect(res.body).toMatchObject({ url: 'https://billing.example.com/hooks?x=1', events: ['card_load.posted'], allLoads: false, deletedAt: null });
     const secret: string = res.body.secret;
     expect(secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
-    expect((await t.api('GET', `/v1/webhooks/${res.body.id}`, { key: writer })).body.secret).toBeUndefined();
-    expect(JSON.stringify((await t.api('GET', '/v1/webhooks', { key: writer })).body)).not.toContain(secret);
-    const { rows } = await c.query(`SELECT * FROM webhook_subscriptions WHERE id = $1`, [res.body.id]);
+    expect((await ctx.app.api('GET', `/v1/webhooks/${res.body.id}`, { key: writer })).body.secret).toBeUndefined();
+    expect(JSON.stringify((await ctx.app.api('GET', '/v1/webhooks', { key: writer })).body)).not.toContain(secret);
+    const { rows } = await ctx.db.query(`SELECT * FROM webhook_subscriptions WHERE id = $1`, [res.body.id]);
     const stored = rows[0] as { secret_ciphertext: Buffer };
     const raw = Buffer.from(secret, 'utf8');
     const everyColumn = JSON.stringify(rows) + stored.secret_ciphertext.toString('latin1');
@@ -42,7 +30,7 @@ describe('webhook subscriptions', () => {
     expect(stored.secret_ciphertext.length).toBe(12 + 16 + raw.length);
     // Two subscriptions never share a ciphertext (fresh IV, the id as associated data).
     const again = await subscribe(writer, { url: 'https://billing.example.com/hooks', events: ['card_load.posted'] });
-    const both = await c.query(`SELECT secret_ciphertext FROM webhook_subscriptions WHERE id = ANY ($1::uuid[])`, [[res.body.id, again.body.id]]);
+    const both = await ctx.db.query(`SELECT secret_ciphertext FROM webhook_subscriptions WHERE id = ANY ($1::uuid[])`, [[res.body.id, again.body.id]]);
     expect(both.rows[0].secret_ciphertext.equals(both.rows[1].secret_ciphertext)).toBe(false);
   });
 
@@ -58,21 +46,21 @@ describe('webhook subscriptions', () => {
     [{ url: 'https://billing.example.com/x' }, 'events'],
     [{ url: 'https://billing.example.com/x', events: ['card_load.posted'], secret: 'mine' }, 'secret'],
   ])('should refuse %j with 400 naming %s, writing nothing', async (body, field) => {
-    const before = (await c.query(`SELECT count(*)::int AS n FROM webhook_subscriptions`)).rows[0].n;
+    const before = (await ctx.db.query(`SELECT count(*)::int AS n FROM webhook_subscriptions`)).rows[0].n;
     const res = await subscribe(undefined, body);
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('validation_failed');
     expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
-    expect((await c.query(`SELECT count(*)::int AS n FROM webhook_subscriptions`)).rows[0].n).toBe(before);
+    expect((await ctx.db.query(`SELECT count(*)::int AS n FROM webhook_subscriptions`)).rows[0].n).toBe(before);
   });
 
   it('should require loads:write or admin', async () => {
     for (const scopes of [['ledger:read'], ['ops:write']]) {
       const k = await key(scopes);
       expect((await subscribe(k, { url: 'https://a.example/x', events: EVENTS })).status).toBe(403);
-      expect((await t.api('GET', '/v1/webhooks', { key: k })).status).toBe(403);
+      expect((await ctx.app.api('GET', '/v1/webhooks', { key: k })).status).toBe(403);
     }
-    expect((await t.api('GET', '/v1/webhooks', { key: null })).status).toBe(401);
+    expect((await ctx.app.api('GET', '/v1/webhooks', { key: null })).status).toBe(401);
     const admin = await subscribe(undefined, { url: 'http://127.0.0.1:9/x', events: EVENTS });
     expect(admin.status).toBe(201);
     expect(admin.body.allLoads).toBe(true);
@@ -82,25 +70,25 @@ describe('webhook subscriptions', () => {
     const [alice, bob] = [await key(['loads:write']), await key(['loads:write'])];
     const mine = (await subscribe(alice, { url: 'https://alice.example/hooks', events: EVENTS })).body;
     const theirs = (await subscribe(bob, { url: 'https://bob.example/hooks', events: EVENTS })).body;
-    const listed = (k: string | undefined) => t.api('GET', '/v1/webhooks?limit=500', { key: k }).then((r) => r.body.data.map((s: { id: string }) => s.id));
+    const listed = (k: string | undefined) => ctx.app.api('GET', '/v1/webhooks?limit=500', { key: k }).then((r) => r.body.data.map((s: { id: string }) => s.id));
     expect(await listed(alice)).toEqual([mine.id]);
     expect(await listed(bob)).toEqual([theirs.id]);
     expect(await listed(undefined)).toEqual(expect.arrayContaining([mine.id, theirs.id]));
     for (const [method, path] of [['GET', ''], ['DELETE', ''], ['GET', '/deliveries'],
       ['POST', '/deliveries/00000000-0000-4000-8000-000000000000/redeliver']] as const) {
-      const res = await t.api(method, `/v1/webhooks/${mine.id}${path}`, { key: bob });
+      const res = await ctx.app.api(method, `/v1/webhooks/${mine.id}${path}`, { key: bob });
       expect([method, path, res.status]).toEqual([method, path, 404]);
       expect(res.body.error.code).toBe('not_found');
     }
-    expect((await t.api('GET', `/v1/webhooks/${mine.id}`, { key: alice })).status).toBe(200);
-    const deleted = await t.api('DELETE', `/v1/webhooks/${mine.id}`, { key: alice });
+    expect((await ctx.app.api('GET', `/v1/webhooks/${mine.id}`, { key: alice })).status).toBe(200);
+    const deleted = await ctx.app.api('DELETE', `/v1/webhooks/${mine.id}`, { key: alice });
     expect(deleted.status).toBe(200);
     expect(deleted.body.deletedAt).not.toBeNull();
-    expect((await t.api('GET', `/v1/webhooks/${mine.id}`, { key: alice })).status).toBe(404);
-    expect((await t.api('DELETE', `/v1/webhooks/${mine.id}`, { key: alice })).status).toBe(404);
+    expect((await ctx.app.api('GET', `/v1/webhooks/${mine.id}`, { key: alice })).status).toBe(404);
+    expect((await ctx.app.api('DELETE', `/v1/webhooks/${mine.id}`, { key: alice })).status).toBe(404);
     expect(await listed(alice)).toEqual([]);
     // An admin may remove anyone's.
-    expect((await t.api('DELETE', `/v1/webhooks/${theirs.id}`)).status).toBe(200);
+    expect((await ctx.app.api('DELETE', `/v1/webhooks/${theirs.id}`)).status).toBe(200);
     expect(await listed(bob)).toEqual([]);
   });
 
@@ -119,14 +107,14 @@ describe('webhook subscriptions', () => {
     let cursor: string | null = null;
     do {
       const page: { body: { data: Array<{ id: string }>; nextCursor: string | null } } =
-        await t.api('GET', `/v1/webhooks?limit=7${cursor ? `&cursor=${cursor}` : ''}`, { key: k });
+        await ctx.app.api('GET', `/v1/webhooks?limit=7${cursor ? `&cursor=${cursor}` : ''}`, { key: k });
       seen.push(...page.body.data.map((s) => s.id));
       cursor = page.body.nextCursor;
     } while (cursor);
     expect(seen).toEqual(ids);
-    expect((await t.api('GET', '/v1/webhooks?cursor=nope', { key: k })).status).toBe(400);
-    expect((await t.api('GET', '/v1/webhooks?limit=0', { key: k })).status).toBe(400);
-    expect((await t.api('GET', `/v1/webhooks/${ids[0]}/deliveries?status=lost`, { key: k })).status).toBe(400);
-    expect((await t.api('GET', '/v1/webhooks/not-a-uuid', { key: k })).status).toBe(404);
+    expect((await ctx.app.api('GET', '/v1/webhooks?cursor=nope', { key: k })).status).toBe(400);
+    expect((await ctx.app.api('GET', '/v1/webhooks?limit=0', { key: k })).status).toBe(400);
+    expect((await ctx.app.api('GET', `/v1/webhooks/${ids[0]}/deliveries?status=lost`, { key: k })).status).toBe(400);
+    expect((await ctx.app.api('GET', '/v1/webhooks/not-a-uuid', { key: k })).status).toBe(404);
   });
 });
