@@ -7,6 +7,7 @@ import { AMOUNT_SCHEMA, METADATA_SCHEMA } from '../common/money.openapi';
 import { parseAmountMinor } from '../common/money';
 
 export const CARD_ID = /^EKC[A-Z0-9]{7}$/;
+export const CARD_ID_MESSAGE = 'must be an EnKash card id: EKC followed by 7 upper-case letters or digits';
 export const COMPANY_ID = /^CEK[A-Z0-9]{7}$/;
 export const CARD_ACCOUNT_ID = /^CA[A-Z0-9]{1,30}$/;
 export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_\-.:]{1,255}$/;
@@ -45,7 +46,7 @@ export function IsMetadata() {
 
 export class CreateCardLoadDto {
   @ApiProperty({ pattern: CARD_ID.source, example: 'EKCMB7KAEW', description: 'The EnKash card to load.' })
-  @IsString() @Matches(CARD_ID, { message: 'must be an EnKash card id: EKC followed by 7 upper-case letters or digits' })
+  @IsString() @Matches(CARD_ID, { message: CARD_ID_MESSAGE })
   enKashCardId: string;
 
   @ApiProperty(AMOUNT_SCHEMA)
@@ -113,7 +114,7 @@ export class ListCardLoadsQuery extends ListQuery {
   status?: LoadStatus;
 
   @ApiPropertyOptional({ pattern: CARD_ID.source, example: 'EKCMB7KAEW' })
-  @IsOptional() @IsString() @Matches(CARD_ID, { message: 'must be an EnKash card id: EKC followed by 7 upper-case letters or digits' })
+  @IsOptional() @IsString() @Matches(CARD_ID, { message: CARD_ID_MESSAGE })
   enKashCardId?: string;
 
   @ApiPropertyOptional({ format: 'date-time', example: '2026-03-01T00:00:00Z', description: 'Created at or after (inclusive).' })

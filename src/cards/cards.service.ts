@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { CARD_ID } from '../card-loads/card-load.dto';
+import { CARD_ID, CARD_ID_MESSAGE } from '../card-loads/card-load.dto';
 import { cardAccountCode } from '../card-loads/card-loads.service';
 import { csvOf, KeysetList } from '../common/csv';
 import { badField, notFound } from '../common/errors';
@@ -21,7 +21,7 @@ export class CardsService {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
   private checkId(id: string): void {
-    if (!CARD_ID.test(id)) throw badField('enKashCardId', 'must be an EnKash card id: EKC followed by 7 upper-case letters or digits');
+    if (!CARD_ID.test(id)) throw badField('enKashCardId', CARD_ID_MESSAGE);
   }
 
   /**
