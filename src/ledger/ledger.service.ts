@@ -66,8 +66,7 @@ export class LedgerService {
   }
 
   async findAccounts(m: EntityManager, codes: string[]): Promise<Map<string, Account>> {
-    const rows: AccountRow[] = await m.query(
-      `SELECT a.* FROM unnest($1::text[]) AS k(code) CROSS JOIN LATERAL (SELECT * FROM accounts WHERE code = k.code LIMIT 1) a`, [codes]);
+    const rows: AccountRow[] = await m.query(`SELECT a.* FROM ${byIds('accounts', 'a', 'code', 1, 'text')}`, [codes]);
     return new Map(rows.map((r) => [r.code, toAccount(r)]));
   }
 
