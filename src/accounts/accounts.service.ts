@@ -5,16 +5,15 @@ import { CARD_ACCOUNT_ID, CARD_ID } from '../card-loads/card-load.dto';
 import { csvOf, KeysetList } from '../common/csv';
 import { ApiError, badField, FieldProblem, notFound, validationFailed } from '../common/errors';
 import { TimeRangeListQuery } from '../common/list-query';
-import { atOrBeforeSql, checkCursorPart, decodeCursor, encodeCursor, parseDate, parseLimit, parseRange } from '../common/paging';
+import { checkCursorPart, decodeCursor, encodeCursor, parseDate, parseLimit, parseRange } from '../common/paging';
 import { inTransaction } from '../database/transaction';
+import { balancesAsOf } from '../ledger/balances-as-of';
 import { LedgerService, toAccount } from '../ledger/ledger.service';
 import { Account } from '../ledger/ledger.types';
 import { ACCOUNT_CODE, ACCOUNT_CODE_MESSAGE, AccountQuery, CreateAccountDto, ListAccountsQuery } from './account.dto';
 import { ACCOUNT_CSV, accountView, AccountView, ENTRY_CSV, EntryRow, entryView, EntryView } from './account.view';
 
 type AccountRow = Parameters<typeof toAccount>[0];
-type HistoryBalances = { pending_debits: string; pending_credits: string; posted_debits: string; posted_credits: string };
-
 /**
  * Card intake creates `card:` and `parent:` accounts as credit-normal INR (card-loads.service) and settlement
  * may debit a card to undo a load; an operator-made account in those namespaces must fit, or later loads break.
@@ -73,18 +72,9 @@ export class AccountsService {
     const asOf = parseDate('asOf', q.asOf);
     const account = await this.find(code);
     if (!asOf) return { ...accountView(account), asOf: new Date().toISOString() };
-    const rows: HistoryBalances[] = await this.ds.query(
-      `SELECT pending_debits, pending_credits, posted_debits, posted_credits FROM account_history
-       WHERE account_id = $1 AND ${atOrBeforeSql('at', '$2')} ORDER BY at DESC, seq DESC LIMIT 1`, [account.id, asOf]);
-    if (rows.length === 0) throw notFound(`account ${code} as of ${asOf.toISOString()}`);
-    const h = rows[0];
-    return {
-      ...accountView(account, {
-        normalSide: account.normalSide, pendingDebits: BigInt(h.pending_debits), pendingCredits: BigInt(h.pending_credits),
-        postedDebits: BigInt(h.posted_debits), postedCredits: BigInt(h.posted_credits),
-      }),
-      asOf: asOf.toISOString(),
-    };
+    const balances = await balancesAsOf(this.ds, account.id, asOf);
+    if (!balances) throw notFound(`account ${code} as of ${asOf.toISOString()}`);
+    return { ...accountView(account, { normalSide: account.normalSide, ...balances }), asOf: asOf.toISOString() };
   }
 
   /** Oldest first by entry id (a sequence), so entries written while paging land after the cursor, never before. */

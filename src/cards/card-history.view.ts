@@ -9,7 +9,7 @@ export type HistoryRow = {
 };
 
 /** A card is credit-normal (DESIGN.md "Money and accounts"). */
-export const cardBalances = (r: HistoryRow) => ({
+const cardBalances = (r: HistoryRow) => ({
   normalSide: 'credit' as const,
   pendingDebits: BigInt(r.pending_debits), pendingCredits: BigInt(r.pending_credits),
   postedDebits: BigInt(r.posted_debits), postedCredits: BigInt(r.posted_credits),

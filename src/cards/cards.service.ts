@@ -7,9 +7,10 @@ import { csvOf, KeysetList } from '../common/csv';
 import { badField, notFound } from '../common/errors';
 import { TimeRangeListQuery } from '../common/list-query';
 import { formatMinor } from '../common/money';
-import { atOrBeforeSql, decodeCursor, encodeCursor, parseDate, parseLimit, parseRange } from '../common/paging';
+import { decodeCursor, encodeCursor, parseDate, parseLimit, parseRange } from '../common/paging';
+import { balancesAsOf } from '../ledger/balances-as-of';
 import { pendingBalance, postedBalance } from '../ledger/ledger.types';
-import { cardBalances, HISTORY_CSV, HistoryRow, historyView, HistoryView } from './card-history.view';
+import { HISTORY_CSV, HistoryRow, historyView, HistoryView } from './card-history.view';
 
 type CardAccount = { id: string; currency: string; created_at: Date };
 /** About 100 bytes each: 100,000 cards cost about 10 MB. */
@@ -44,13 +45,9 @@ export class CardsService {
     this.checkId(enKashCardId);
     const asOf = parseDate('asOf', asOfRaw);
     const account = await this.account(enKashCardId);
-    const rows: HistoryRow[] = await this.ds.query(
-      `SELECT * FROM account_history WHERE account_id = $1 ${asOf ? `AND ${atOrBeforeSql('at', '$2')}` : ''}
-       ORDER BY at DESC, seq DESC LIMIT 1`,
-      asOf ? [account.id, asOf] : [account.id]);
-    // Invariant 10: before the opening row the card did not exist; that is a 404, never a silent zero.
-    if (rows.length === 0) throw notFound(`card ${enKashCardId} as of ${asOf!.toISOString()}`);
-    const b = cardBalances(rows[0]);
+    const balances = await balancesAsOf(this.ds, account.id, asOf);
+    if (!balances) throw notFound(`card ${enKashCardId} as of ${asOf!.toISOString()}`);
+    const b = { normalSide: 'credit' as const, ...balances };
     return {
       enKashCardId, currency: account.currency.trim(), posted: formatMinor(postedBalance(b)), pending: formatMinor(pendingBalance(b)),
       asOf: (asOf ?? new Date()).toISOString(),
