@@ -11,22 +11,13 @@ import { Client } from 'pg';
 import { SIMULATOR_DEFAULTS } from '../src/config/app-config';
 import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { startEnKashSimulator } from '../src/enkash-simulator/simulator';
+import { freshDatabase } from './fresh-database';
 
 const ROOT = path.resolve(__dirname, '../..');
 const MAIN = path.join(ROOT, 'dist/src/main.js');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const ADMIN = 'bench-admin-key-0123456789abcdef';
 
-async function freshDatabase(serverUrl: string, name: string): Promise<string> {
-  const c = new Client({ connectionString: serverUrl });
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 function rawBaseline(url: string, clients: number): number {
   const out = execFileSync('bash', [path.join(ROOT, 'bench/raw-sql-baseline.sh'), String(clients), String(SECONDS)],

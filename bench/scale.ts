@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres';
+import { databaseUrlOn, freshDatabase } from './fresh-database';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ADMIN = 'scale-admin-key-0123456789abcdef';
@@ -30,16 +31,7 @@ async function main(): Promise<void> {
       stopPg = () => pg.stop();
     }
     // --reuse: measure the reads again on the ledger a previous run filled (same DATABASE_URL server).
-    if (!args.reuse) {
-      const admin = new Client({ connectionString: url });
-      await admin.connect();
-      await admin.query('DROP DATABASE IF EXISTS card_ledger_scale WITH (FORCE)');
-      await admin.query('CREATE DATABASE card_ledger_scale');
-      await admin.end();
-    }
-    const u = new URL(url);
-    u.pathname = '/card_ledger_scale';
-    const db = u.toString();
+    const db = args.reuse ? databaseUrlOn(url, 'card_ledger_scale') : await freshDatabase(url, 'card_ledger_scale');
     const port = await freePort();
     proc = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
       env: { ...process.env, DATABASE_URL: db, ROLE: 'api', PORT: String(port), ADMIN_API_KEY: ADMIN, LOG_LEVEL: 'error',

@@ -14,6 +14,7 @@ import { runMigrations } from '../src/database/data-source';
 import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { startEnKashSimulator } from '../src/enkash-simulator/simulator';
 import { ledgerViolations } from '../src/ledger/ledger-invariants';
+import { freshDatabase } from './fresh-database';
 
 const ROOT = path.resolve(__dirname, '../..');
 const MAIN = path.join(ROOT, 'dist/src/main.js');
@@ -56,14 +57,7 @@ async function main(): Promise<void> {
       url = pg.url;
       stopPg = () => pg.stop();
     } else {
-      const admin = new Client({ connectionString: url });
-      await admin.connect();
-      await admin.query('DROP DATABASE IF EXISTS card_ledger_soak WITH (FORCE)');
-      await admin.query('CREATE DATABASE card_ledger_soak');
-      await admin.end();
-      const u = new URL(url);
-      u.pathname = '/card_ledger_soak';
-      url = u.toString();
+      url = await freshDatabase(url, 'card_ledger_soak');
     }
     await runMigrations(url);
     const modes = ['apply-again', 'reject', 'replay'] as const;
