@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       ENKASH_CLIENT_SECRET: SIMULATOR_DEFAULTS.clientSecret, ENKASH_USERNAME: SIMULATOR_DEFAULTS.username,
       ENKASH_PASSWORD: SIMULATOR_DEFAULTS.password, ENKASH_COMPANY_ID: SIMULATOR_DEFAULTS.companyId,
       ENKASH_CARD_ACCOUNT_ID: SIMULATOR_DEFAULTS.cardAccountId, ENKASH_TIMEOUT_MS: '300', SYNC_LOOKUP_GRACE_MS: '250',
-      SYNC_REJECTION_CONFIRM_MS: '1500', SYNC_LEASE_MS: '1000', SYNC_POLL_MS: '20', SYNC_BACKOFF_BASE_MS: '20',
+      SYNC_REJECTION_CONFIRM_MS: '1500', SYNC_LEASE_MS: '3000', SYNC_POLL_MS: '20', SYNC_BACKOFF_BASE_MS: '20',
       SYNC_BACKOFF_CAP_MS: '300', SYNC_MAX_ATTEMPTS: '40', SYNC_CIRCUIT_THRESHOLD: '20', SYNC_CIRCUIT_OPEN_MS: '200',
     };
     const api = await spawnService({ ...env, ROLE: 'api' });
@@ -131,12 +131,20 @@ async function main(): Promise<void> {
     }
 
     for (const [name, rows] of Object.entries(await ledgerViolations(c))) if (rows.length) problems.push(`${name}: ${JSON.stringify(rows).slice(0, 300)}`);
-    const loads: Array<{ reference: string; status: string; amount: string; en_kash_card_id: string }> =
-      (await c.query(`SELECT reference, status, amount, en_kash_card_id FROM card_loads`)).rows;
+    const loads: Array<{ id: string; reference: string; status: string; amount: string; en_kash_card_id: string }> =
+      (await c.query(`SELECT id, reference, status, amount, en_kash_card_id FROM card_loads`)).rows;
+    const suspects: typeof loads = [];
     for (const l of loads) {
       const applied = sim.state.appliedCount(l.reference);
       if (l.status === 'posted' && applied !== 1) problems.push(`posted load ${l.reference} applied ${applied} times at EnKash`);
       if (l.status === 'reversed' && applied !== 0) problems.push(`reversed load ${l.reference} applied ${applied} times at EnKash`);
+      if ((l.status === 'posted' && applied !== 1) || (l.status === 'reversed' && applied !== 0)) suspects.push(l);
+    }
+    // The evidence for each wrong load: its events as the ledger recorded them and every request EnKash saw for it.
+    for (const l of suspects.slice(0, 5)) {
+      const events = (await c.query(`SELECT at, type, outcome, http_status, code, message, duration_ms, actor FROM load_events
+        WHERE load_id = $1 ORDER BY id`, [l.id])).rows;
+      process.stdout.write(`evidence: ${JSON.stringify({ reference: l.reference, status: l.status, events, enkash: sim.state.requestsFor(l.reference) })}\n`);
     }
     const cards = (await c.query(`SELECT code, posted_credits - posted_debits AS posted FROM accounts WHERE code LIKE 'card:%'`)).rows;
     for (const a of cards) {

@@ -89,8 +89,8 @@ export async function startEnKashSimulator(options: SimulatorOptions = {}): Prom
     const cfg = state.config;
     const code = cfg.codeAsString ? String(a.code) : a.code;
     const env = cfg.envelope === 'code'
-      ? { code, message: a.message, payload: a.payload }
-      : { response_code: code, response_message: a.message, payload: a.payload };
+      ? { code, message: a.message, payload: a.payload, ...a.extra }
+      : { response_code: code, response_message: a.message, payload: a.payload, ...a.extra };
     const text = stringifyJson(env);
     const body = cfg.encryption ? JSON.stringify({ [cfg.encryptedResponseKey]: cipher.seal(text) }) : text;
     return reply.code(a.httpStatus).type('application/json').send(body);
@@ -109,6 +109,7 @@ export async function startEnKashSimulator(options: SimulatorOptions = {}): Prom
 
   const card = (endpoint: Exclude<SimEndpoint, 'token'>, handle: (body: Json) => Answer) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
+      const arrivedAtMs = Date.now();
       state.requestCounts[endpoint] += 1;
       await pause(state.config.latencyMs);
       if (!state.isValidBearer(req.headers.authorization)) {
@@ -130,9 +131,23 @@ export async function startEnKashSimulator(options: SimulatorOptions = {}): Prom
       }
       if (!isJsonObject(body)) return render(reply, { httpStatus: 400, code: 1, message: 'Request body must be a JSON object', payload: null });
       const ref = endpoint === 'balance' ? body.uniqueReferenceNumber : body.pgReferenceNumber;
-      const fault = state.takeFault(endpoint, typeof ref === 'string' ? ref : null);
-      if (fault && !fault.applied) return playFault(fault, req, reply);
+      const reference = typeof ref === 'string' ? ref : null;
+      const fault = state.takeFault(endpoint, reference);
+      const seen = (answer: Answer | null, applied: boolean) => {
+        if (reference !== null) {
+          state.logRequest(reference, {
+            endpoint, arrivedAtMs, handledAtMs: Date.now(), fault: fault?.fault ?? null, applied,
+            httpStatus: answer?.httpStatus ?? null, code: answer?.code ?? null,
+          });
+        }
+      };
+      if (fault && !fault.applied) {
+        seen(null, false);
+        return playFault(fault, req, reply);
+      }
+      const before = reference === null ? 0 : state.appliedCount(reference);
       const answer = handle(body);
+      seen(fault ? null : answer, reference !== null && state.appliedCount(reference) > before);
       if (fault) return playFault(fault, req, reply);
       return render(reply, answer);
     };
