@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { Caller } from '../auth/scopes';
@@ -22,6 +22,8 @@ export type BatchItemResult =
  */
 @Injectable()
 export class CardLoadBatchService {
+  private readonly logger = new Logger(CardLoadBatchService.name);
+
   constructor(private readonly loads: CardLoadsService) {}
 
   async create(caller: Caller, body: unknown, requestId: string | null): Promise<{ results: BatchItemResult[] }> {
@@ -33,11 +35,32 @@ export class CardLoadBatchService {
         return { index, status: replayed ? 200 : 201, load };
       } catch (e) {
         const err = toApiError(e);
-        if (err.status >= 500) throw e;
+        if (err.status >= 500) return this.afterUnexpected(caller, raw, index, requestId, e);
         return { index, status: err.status, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
       }
     }));
     return { results };
+  }
+
+  /**
+   * An item failed in a way validation did not foresee (a bug, or the database gone mid-write). Its intake may
+   * still have committed (the acknowledgement of a COMMIT can be lost), and a batch must never report failure for
+   * an item it wrote: a caller that then retries with a fresh key would load the card twice. So the item's
+   * idempotency key decides: written → its load, as created or replayed; not written → an error that says so;
+   * cannot tell → 503, retry with the same key.
+   */
+  private async afterUnexpected(caller: Caller, raw: unknown, index: number, requestId: string | null, e: unknown): Promise<BatchItemResult> {
+    this.logger.error(`batch item ${index} failed unexpectedly: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    const key = (raw as { idempotencyKey?: unknown }).idempotencyKey;
+    try {
+      const load = typeof key === 'string' ? await this.loads.findByIdempotencyKey(caller, key) : null;
+      if (load) return { index, status: load.requestId === requestId ? 201 : 200, load: load.view };
+      return { index, status: 500, error: { code: 'internal_error', message: 'this item was not written (an internal error); it is safe to retry it' } };
+    } catch {
+      return { index, status: 503, error: {
+        code: 'service_unavailable', message: 'whether this item was written is unknown: retry it with the same idempotencyKey, never a new one',
+      } };
+    }
   }
 
   private items(body: unknown): unknown[] {

@@ -44,6 +44,13 @@ export class CardLoadsService {
     return this.writer.submit({ caller, idempotencyKey, load, hash: requestHash(load), requestId });
   }
 
+  /** The load a caller's idempotency key wrote, if any, with the request id that created it. */
+  async findByIdempotencyKey(caller: Caller, idempotencyKey: string): Promise<{ view: CardLoadView; requestId: string | null } | null> {
+    const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE api_key_id = $1 AND idempotency_key = $2`,
+      [caller.apiKeyId, idempotencyKey]);
+    return rows.length === 0 ? null : { view: cardLoadView(rows[0]), requestId: rows[0].request_id ?? null };
+  }
+
   async get(id: string) {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
     const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE id = $1`, [id]);

@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'idempotency_key_reused',
   'idempotency_key_in_progress',
   'invalid_state',
+  'load_in_flight',
   'payload_too_large',
   'unsupported_media_type',
   'insufficient_funds',
@@ -48,3 +49,10 @@ export const badField = (field: string, message: string): ApiError => validation
 export const notFound = (what: string): ApiError => new ApiError(404, 'not_found', `${what} not found`);
 
 export const invalidState = (message: string): ApiError => new ApiError(409, 'invalid_state', message);
+
+/**
+ * An operator action on a load whose EnKash exchange is in flight, scheduled, or may still land: refused so an
+ * operator never races the worker (docs/design.md, "Who may change a load"). Retry once the job is parked.
+ */
+export const loadInFlight = (message: string, retryAfterSeconds: number): ApiError =>
+  new ApiError(409, 'load_in_flight', message, undefined, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });

@@ -37,7 +37,15 @@ export interface SyncConfig {
   lookupGraceMs: number;
   /** A rejection that followed an unknown outcome reverses a load only this long after the first unknown outcome. */
   rejectionConfirmMs: number;
+  /**
+   * One EnKash exchange (token fetch, the call, after a 401 a fresh token and the call again) ends within this:
+   * 2 × ENKASH_TIMEOUT_MS. The lease must outlast it by LEASE_MARGIN_MS (docs/design.md, "Leases and fences").
+   */
+  exchangeDeadlineMs: number;
 }
+
+/** Lease time beyond an exchange's deadline: event-loop stalls, GC pauses, the fence's own round trip. */
+export const LEASE_MARGIN_MS = 2000;
 
 export interface AppConfig {
   port: number;
@@ -168,7 +176,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     circuitOpenMs: int('SYNC_CIRCUIT_OPEN_MS', 10_000, 100, 3600_000),
     lookupGraceMs: int('SYNC_LOOKUP_GRACE_MS', 30_000, 0, 24 * 3600_000),
     rejectionConfirmMs: int('SYNC_REJECTION_CONFIRM_MS', 10 * 60_000, 0, 7 * 24 * 3600_000),
+    exchangeDeadlineMs: 2 * enkash.timeoutMs,
   };
+  if (sync.leaseMs < sync.exchangeDeadlineMs + LEASE_MARGIN_MS) {
+    // Silently stretching the lease would hide that another instance may take a job over mid-exchange.
+    problems.push(`SYNC_LEASE_MS (${sync.leaseMs}) must be at least 2 × ENKASH_TIMEOUT_MS (${sync.exchangeDeadlineMs}) + ${LEASE_MARGIN_MS} ms`
+      + ` = ${sync.exchangeDeadlineMs + LEASE_MARGIN_MS}: one EnKash exchange (token, call, 401 retry) must end inside the worker's lease;`
+      + ' raise SYNC_LEASE_MS or lower ENKASH_TIMEOUT_MS');
+  }
 
   const config: AppConfig = {
     port: int('PORT', 3000, 0, 65535),

@@ -1,7 +1,7 @@
 import { HttpService } from '@nestjs/axios';
 import axios, { AxiosError } from 'axios';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import { ClientRequest, Agent as HttpAgent, IncomingMessage, request as httpRequest, RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /**
  * One POST over keep-alive sockets with a hard deadline. Never throws and never interprets the body:
@@ -9,29 +9,85 @@ import { Agent as HttpsAgent } from 'node:https';
  */
 export type WireResult =
   | { kind: 'response'; httpStatus: number; text: string }
-  | { kind: 'network'; reason: string; message: string; systemic: boolean };
+  | { kind: 'network'; reason: string; message: string; systemic: boolean }
+  /** Nothing was sent: too little time was left before the caller's deadline. */
+  | { kind: 'not-sent'; message: string };
+
+/** A request given less time than this is not started: it could only time out, with its effect unknown. */
+const MIN_REQUEST_MS = 50;
 
 /** Lookups can be long lists; anything beyond this is not an EnKash answer. */
 const MAX_RESPONSE_BYTES = 5 * 1024 * 1024;
+
+/**
+ * What became of a request its caller gave up on at the deadline: the answer EnKash sent after all, and how
+ * long after the give-up it came. It bounds how late EnKash can act on a request (docs/operations.md, "Sizing
+ * SYNC_LOOKUP_GRACE_MS").
+ */
+export interface LateAnswer {
+  wire: { kind: 'response'; httpStatus: number; text: string };
+  latenessMs: number;
+}
+
+/** How many abandoned requests are watched at once; past that they are cut at the deadline as before. */
+const MAX_WATCHED = 16;
 
 export class EnKashTransport {
   private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
   private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
   private readonly http: HttpService;
+  private watching = 0;
 
-  constructor(private readonly timeoutMs: number, http?: HttpService) {
+  /** `lateWatchMs`: how long after its deadline a watched request stays open for its late answer. */
+  constructor(private readonly timeoutMs: number, http?: HttpService, private readonly lateWatchMs = 60_000) {
     this.http = http ?? new HttpService(axios.create());
   }
 
-  async post(url: string, body: string, headers: Record<string, string>): Promise<WireResult> {
+  /**
+   * `deadlineMono` (performance.now() time) cuts the timeout and refuses to start a request once it has passed:
+   * the caller's lease only covers requests that end by then. With `onLate`, a request that outlives its timeout
+   * is answered as a timeout at once but kept open (bounded) so that its late answer, if any, is reported.
+   */
+  async post(url: string, body: string, headers: Record<string, string>, deadlineMono = Infinity,
+    onLate?: (late: LateAnswer) => void): Promise<WireResult> {
+    const timeoutMs = Math.min(this.timeoutMs, Math.floor(deadlineMono - performance.now()));
+    if (timeoutMs < MIN_REQUEST_MS) return { kind: 'not-sent', message: 'the exchange deadline passed before this request could start' };
+    const watch = onLate !== undefined && this.watching < MAX_WATCHED;
+    const hardMs = watch ? timeoutMs + this.lateWatchMs : timeoutMs;
+    const cut = new AbortController();
+    const sent: { req: ClientRequest | null } = { req: null };
+    const request = this.request(url, body, headers, hardMs, cut.signal, sent);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)));
+    const first = await Promise.race([request, deadline]);
+    clearTimeout(timer);
+    if (first !== null) return first;
+    // Only a request wholly handed to the network before the deadline may go on: one still waiting for a socket
+    // or a connection would otherwise be sent after the caller's lease stopped covering it.
+    if (!watch || !sent.req?.writableFinished) {
+      cut.abort();
+      await request; // settles at once on abort
+    } else {
+      const gaveUpMono = performance.now();
+      this.watching += 1;
+      void request.then((late) => {
+        this.watching -= 1;
+        if (late.kind === 'response') onLate({ wire: late, latenessMs: performance.now() - gaveUpMono });
+      });
+    }
+    return { kind: 'network', reason: 'timeout', message: `no answer within ${timeoutMs} ms`, systemic: false };
+  }
+
+  private async request(url: string, body: string, headers: Record<string, string>, hardMs: number, cut: AbortSignal,
+    sent: { req: ClientRequest | null }): Promise<WireResult> {
     try {
       // axiosRef, not the Observable: unsubscribing from that aborts the finished request, and building the
       // CanceledError (with its stack) cost about 40 µs per EnKash call on the sync worker's hot path.
       const res = await this.http.axiosRef.request<string>({
         method: 'POST', url, data: body, headers,
         // timeout alone is a socket idle timer; the signal bounds the whole exchange.
-        timeout: this.timeoutMs,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        timeout: hardMs,
+        signal: AbortSignal.any([cut, AbortSignal.timeout(hardMs)]),
         responseType: 'text',
         transformResponse: [(data: unknown) => data],
         validateStatus: () => true,
@@ -40,10 +96,15 @@ export class EnKashTransport {
         maxContentLength: MAX_RESPONSE_BYTES,
         httpAgent: this.httpAgent,
         httpsAgent: this.httpsAgent,
+        // Node's own request functions, wrapped only to see whether the request was written before the deadline.
+        transport: {
+          request: (options: RequestOptions, callback: (res: IncomingMessage) => void) =>
+            (sent.req = (options.protocol === 'https:' ? httpsRequest : httpRequest)(options, callback)),
+        },
       });
       return { kind: 'response', httpStatus: res.status, text: typeof res.data === 'string' ? res.data : '' };
     } catch (e) {
-      return networkFailure(e, this.timeoutMs);
+      return networkFailure(e, hardMs);
     }
   }
 

@@ -24,7 +24,7 @@ export class OperatorController {
   async resolve(@Param('id') id: string, @Body() body: ResolveCardLoadDto, @Req() req: AuthedRequest) {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
     await this.settlement.settle(id, body.outcome, {
-      reason: `resolved by operator: ${body.reason}`, actor: req.caller!.name, requireReview: true, requestId: String(req.id),
+      reason: `resolved by operator: ${body.reason}`, actor: req.caller!.name, operator: true, requestId: String(req.id),
     });
     return this.loads.get(id);
   }

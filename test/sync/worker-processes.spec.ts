@@ -43,7 +43,7 @@ describe('sync worker processes', () => {
 
   it('should settle a load exactly once after its worker is killed mid-send (after claiming)', async () => {
     sim.state.setConfig({ latencyMs: 1200 });
-    const w1 = await startWorker({ ENKASH_TIMEOUT_MS: '2000' });
+    const w1 = await startWorker({ ENKASH_TIMEOUT_MS: '2000', SYNC_LEASE_MS: '6000' });
     const load = await createLoad(api, 'EKCKILL001', '11.00');
     await waitFor('the send to reach EnKash', async () => sim.state.requestCounts.balance > 0);
     const lease = await c.query(`SELECT lease_owner FROM sync_jobs WHERE load_id = $1`, [load.id]);
