@@ -50,9 +50,9 @@ interface QueuedFault extends FaultSpec {
 /** One card request as the simulator saw it: the evidence of when a send reached EnKash and what it did. */
 export interface SimRequest {
   endpoint: Exclude<SimEndpoint, 'token'>;
-  /** Wall-clock ms when the request arrived, and when it was handled (after the configured latency). */
+  /** Wall-clock ms when the request arrived, and when it was handled (after the configured latency); null = not yet. */
   arrivedAtMs: number;
-  handledAtMs: number;
+  handledAtMs: number | null;
   fault: FaultKind | null;
   /** The request moved money (a /balance that applied). */
   applied: boolean;
@@ -203,7 +203,8 @@ export class SimulatorState {
     return this.requestLog.get(reference) ?? [];
   }
 
-  logRequest(reference: string, request: SimRequest): void {
+  /** Adds a request to its reference's log and returns it, for the handler to complete as it goes. */
+  logRequest(reference: string, request: SimRequest): SimRequest {
     let list = this.requestLog.get(reference);
     if (!list) {
       if (this.requestLog.size >= REQUEST_LOG_REFERENCES) this.requestLog.delete(this.requestLog.keys().next().value!);
@@ -211,6 +212,7 @@ export class SimulatorState {
       this.requestLog.set(reference, list);
     }
     list.push(request);
+    return request;
   }
 
   // ---- tokens ---------------------------------------------------------------------------------------------

@@ -83,27 +83,28 @@ export class SettlementService {
   private async writeSettlements(m: EntityManager, items: SettleItem[]): Promise<Map<SettleItem, Outcome<SettleResult>>> {
     const results = new Map<SettleItem, Outcome<SettleResult>>();
     const jobs = await this.jobs.lockJobs(m, items.map((i) => i.loadId));
-    const allowed = items.filter((item) => {
-      const refusal = this.refusal(item, jobs.get(item.loadId));
-      if (refusal) results.set(item, refusal);
-      return refusal === null;
-    });
-    const attempts = allowed.filter((i) => i.ctx.attempt).map((i) => ({ loadId: i.loadId, requestId: i.ctx.requestId ?? null, attempt: i.ctx.attempt! }));
-    if (attempts.length) await this.jobs.recordAttempts(m, attempts);
     const locked: Array<LoadLock & { id: string }> = await m.query(
       `SELECT l.id, l.status, l.journal_transaction_id, l.undone_at
        FROM (SELECT DISTINCT unnest($1::uuid[]) AS id ORDER BY 1) q
        CROSS JOIN LATERAL (SELECT * FROM card_loads WHERE id = q.id FOR UPDATE) l`,
-      [[...new Set(allowed.map((i) => i.loadId))]]);
+      [[...new Set(items.map((i) => i.loadId))]]);
     const todo: SettleItem[] = [];
-    for (const item of allowed) {
+    const attempted: SettleItem[] = [];
+    for (const item of items) {
       const load = locked.find((l) => l.id === item.loadId);
-      if (!load) results.set(item, { ok: false, error: notFound(`card load ${item.loadId}`) });
-      else if (item.ctx.operator && load.status !== 'needs_review') {
-        results.set(item, { ok: false, error: invalidState(`card load ${item.loadId} is ${load.status}; only a load in needs_review can be resolved`) });
-      } else if (load.status === 'posted' || load.status === 'reversed' || todo.some((t) => t.loadId === item.loadId)) {
+      const refusal = load ? this.refusal(item, load, jobs.get(item.loadId)) : { ok: false as const, error: notFound(`card load ${item.loadId}`) };
+      if (refusal) {
+        results.set(item, refusal);
+        continue;
+      }
+      // An attempt of a claim that still holds its job is recorded, settled now or already.
+      if (item.ctx.attempt) attempted.push(item);
+      if (load!.status === 'posted' || load!.status === 'reversed' || todo.some((t) => t.loadId === item.loadId)) {
         results.set(item, { ok: true, value: 'already' });
       } else todo.push(item);
+    }
+    if (attempted.length) {
+      await this.jobs.recordAttempts(m, attempted.map((i) => ({ loadId: i.loadId, requestId: i.ctx.requestId ?? null, attempt: i.ctx.attempt! })));
     }
     if (todo.length === 0) return results;
     const journalOf = (i: SettleItem) => locked.find((l) => l.id === i.loadId)!.journal_transaction_id;
@@ -129,21 +130,25 @@ export class SettlementService {
   }
 
   /**
-   * Who may settle, decided under the job's row lock: the worker only while its own claim holds the job; an
-   * operator only while the job is parked, and (to reverse) only once no earlier send can still land at EnKash.
+   * Who may settle, decided under the job's and the load's row locks: the worker only while its own claim holds
+   * the job; an operator only on a load in review whose job is parked, and (to reverse) only once no earlier send
+   * can still land at EnKash.
    */
-  private refusal(item: SettleItem, job: ({ token: string | null; owner: string | null } & JobHold) | undefined): Outcome<SettleResult> | null {
+  private refusal(item: SettleItem, load: LoadLock, job: ({ token: string | null; owner: string | null } & JobHold) | undefined):
+    Outcome<SettleResult> | null {
     const { claim, operator } = item.ctx;
     if (claim && (!job || job.token !== claim.token || job.owner !== claim.owner)) return { ok: true, value: 'fenced' };
-    if (operator && job) {
-      if (!job.parked) {
-        return { ok: false, error: loadInFlight(`card load ${item.loadId} has an EnKash exchange in flight or scheduled; `
-          + 'it can be resolved once its job is parked in review again (requeue ends there or settles the load)', 5) };
-      }
-      if (item.to === 'reversed' && job.sendMayLandForMs > 0) {
-        return { ok: false, error: loadInFlight(`card load ${item.loadId} may still be applied by a send already on its way to EnKash; `
-          + `it can be reversed in ${Math.ceil(job.sendMayLandForMs / 1000)} s`, job.sendMayLandForMs / 1000) };
-      }
+    if (!operator) return null;
+    if (load.status !== 'needs_review') {
+      return { ok: false, error: invalidState(`card load ${item.loadId} is ${load.status}; only a load in needs_review can be resolved`) };
+    }
+    if (job && !job.parked) {
+      return { ok: false, error: loadInFlight(`card load ${item.loadId} has an EnKash exchange in flight or scheduled; `
+        + 'it can be resolved once its job is parked in review again (a requeue ends there or settles the load)', 5) };
+    }
+    if (job && item.to === 'reversed' && job.sendMayLandForMs > 0) {
+      return { ok: false, error: loadInFlight(`card load ${item.loadId} may still be applied by a send already on its way to EnKash; `
+        + `it can be reversed in ${Math.ceil(job.sendMayLandForMs / 1000)} s`, job.sendMayLandForMs / 1000) };
     }
     return null;
   }
