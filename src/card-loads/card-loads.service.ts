@@ -44,11 +44,12 @@ export class CardLoadsService {
     return this.writer.submit({ caller, idempotencyKey, load, hash: requestHash(load), requestId });
   }
 
-  /** The load a caller's idempotency key wrote, if any, with the request id that created it. */
-  async findByIdempotencyKey(caller: Caller, idempotencyKey: string): Promise<{ view: CardLoadView; requestId: string | null } | null> {
+  /** The load a caller's idempotency key wrote, if any, with the request id that created it and its body's hash. */
+  async findByIdempotencyKey(caller: Caller, idempotencyKey: string):
+    Promise<{ view: CardLoadView; requestId: string | null; requestHash: Buffer } | null> {
     const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE api_key_id = $1 AND idempotency_key = $2`,
       [caller.apiKeyId, idempotencyKey]);
-    return rows.length === 0 ? null : { view: cardLoadView(rows[0]), requestId: rows[0].request_id ?? null };
+    return rows.length === 0 ? null : { view: cardLoadView(rows[0]), requestId: rows[0].request_id ?? null, requestHash: rows[0].request_hash };
   }
 
   async get(id: string) {

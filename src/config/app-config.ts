@@ -178,7 +178,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rejectionConfirmMs: int('SYNC_REJECTION_CONFIRM_MS', 10 * 60_000, 0, 7 * 24 * 3600_000),
     exchangeDeadlineMs: 2 * enkash.timeoutMs,
   };
-  if (sync.leaseMs < sync.exchangeDeadlineMs + LEASE_MARGIN_MS) {
+  // Only where the worker runs: an API-only instance never calls EnKash for a load.
+  if (roleRaw !== 'api' && sync.leaseMs < sync.exchangeDeadlineMs + LEASE_MARGIN_MS) {
     // Silently stretching the lease would hide that another instance may take a job over mid-exchange.
     problems.push(`SYNC_LEASE_MS (${sync.leaseMs}) must be at least 2 × ENKASH_TIMEOUT_MS (${sync.exchangeDeadlineMs}) + ${LEASE_MARGIN_MS} ms`
       + ` = ${sync.exchangeDeadlineMs + LEASE_MARGIN_MS}: one EnKash exchange (token, call, 401 retry) must end inside the worker's lease;`

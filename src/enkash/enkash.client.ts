@@ -17,6 +17,8 @@ import { Envelope, errorText, isObject, isSuccessCode, JsonObject, parseJsonExac
 export interface EnKashClientOptions {
   /** After a refused login, how long before one more is attempted (a second refusal stops logins until reset). */
   loginCooldownMs?: number;
+  /** How long a timed-out load stays open for a late answer (the sync worker's lookup grace); 0 = cut at once. */
+  lateWatchMs?: number;
 }
 
 const CARD_API = '/api/v0/partner/enKashCard';
@@ -60,7 +62,7 @@ export class EnKashClient implements OnApplicationShutdown {
     this.tokenUrl = config.tokenUrl ?? `${this.baseUrl}/oauth/token`;
     this.basicAuth = `Basic ${Buffer.from(`${config.clientId}:${config.clientSecret}`, 'utf8').toString('base64')}`;
     this.key = deriveEnKashKey(config.clientSecret);
-    this.transport = new EnKashTransport(config.timeoutMs, http);
+    this.transport = new EnKashTransport(config.timeoutMs, http, options.lateWatchMs ?? 0);
     this.tokens = new EnKashTokenCache(() => this.fetchToken(), { loginCooldownMs: options.loginCooldownMs ?? 5 * 60_000 });
   }
 

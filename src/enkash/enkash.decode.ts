@@ -37,10 +37,10 @@ export const NOTHING_FOUND = /^\s*no\s+(such\s+)?(records?|transactions?|data)(\
 
 /**
  * A lookup's answer, strict about absence (ENKASH.md: the schema of transaction/all is unknown). "Absent" needs a
- * positive statement: a "no records" text, or an empty list where a list is expected with no sign of more pages.
+ * positive statement: a "no records" text, or an answer whose lists are all empty, with no sign of more pages.
  * Anything else without a record carrying our reference under a field we read is undecodable (an unknown outcome,
- * never a re-send): no payload, our reference under a field we do not read, records of other loads only (the
- * filter may have been ignored and the list cut), a page of a longer list.
+ * never a re-send): no payload, our reference anywhere we do not read it, any list with something in it that is
+ * not ours (records of other loads when a filter was ignored, ids instead of records), a page of a longer list.
  */
 export function decodeLookup(reference: string, payload: unknown): Decoded<EnKashLookupResult> {
   if (typeof payload === 'string' && NOTHING_FOUND.test(payload)) return { ok: true, value: { matches: [] } };
@@ -50,31 +50,50 @@ export function decodeLookup(reference: string, payload: unknown): Decoded<EnKas
   if (records === null) return { ok: false, message: 'transaction/all payload has a shape this client does not know' };
   const matches = records.filter((r) => referenceOf(r) === reference);
   if (matches.length > 0) return { ok: true, value: { matches: matches.map(toMatch) } };
-  if (mentions(payload, reference, 0)) {
+  if (mentions(payload, reference.toLowerCase(), 0)) {
     return { ok: false, message: 'transaction/all shows our reference under a field this client does not read' };
   }
-  if (records.length > 0) {
-    return { ok: false, message: `transaction/all returned ${records.length} records, none with our reference: the filter may have been ignored` };
+  if (somethingListed(payload, 0)) {
+    return { ok: false, message: 'transaction/all listed entries, none of them ours: a filter may have been ignored' };
   }
-  if (morePages(payload)) return { ok: false, message: 'transaction/all returned an empty page of a longer list' };
+  if (morePages(payload, 0)) return { ok: false, message: 'transaction/all returned an empty page of a longer list' };
   return { ok: true, value: { matches: [] } };
 }
 
-/** Whether the reference appears as (part of) any string anywhere in the answer (bounded depth). */
-function mentions(value: unknown, reference: string, depth: number): boolean {
-  if (typeof value === 'string') return value.includes(reference);
-  if (depth > 8) return false;
-  if (Array.isArray(value)) return value.some((v) => mentions(v, reference, depth + 1));
-  if (isObject(value)) return Object.entries(value).some(([k, v]) => k.includes(reference) || mentions(v, reference, depth + 1));
+const MAX_DEPTH = 8;
+
+/** Whether the reference appears, in any case, in any key or string anywhere in the answer (bounded depth). */
+function mentions(value: unknown, lowerReference: string, depth: number): boolean {
+  if (typeof value === 'string') return value.toLowerCase().includes(lowerReference);
+  if (depth > MAX_DEPTH) return false;
+  if (Array.isArray(value)) return value.some((v) => mentions(v, lowerReference, depth + 1));
+  if (isObject(value)) {
+    return Object.entries(value).some(([k, v]) => k.toLowerCase().includes(lowerReference) || mentions(v, lowerReference, depth + 1));
+  }
   return false;
 }
 
-/** Paging fields (Spring's and common variants) that say this list is one page of more. */
-function morePages(payload: unknown): boolean {
-  if (!isObject(payload)) return false;
-  const n = (k: string) => (typeof payload[k] === 'number' ? (payload[k] as number) : null);
-  const total = n('totalElements') ?? n('totalRecords') ?? n('totalCount') ?? n('total');
-  return (total !== null && total > 0) || (n('totalPages') ?? 0) > 1 || payload.last === false || payload.hasNext === true;
+/** Whether any list anywhere in the answer holds anything at all (beyond the depth we read: assume it does). */
+function somethingListed(value: unknown, depth: number): boolean {
+  if (depth > MAX_DEPTH) return true;
+  if (Array.isArray(value)) return value.length > 0;
+  if (isObject(value)) return Object.values(value).some((v) => somethingListed(v, depth + 1));
+  return false;
+}
+
+const PAGE_TOTALS = ['totalElements', 'totalRecords', 'totalCount', 'total', 'count'];
+
+/** Paging fields (Spring's and common variants), at any level, that say a list is one page of more. */
+function morePages(value: unknown, depth: number): boolean {
+  if (depth > MAX_DEPTH || !isObject(value)) return false;
+  const n = (k: string) => {
+    const v = value[k];
+    const num = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : null;
+    return num;
+  };
+  const total = PAGE_TOTALS.map(n).find((v) => v !== null) ?? null;
+  if ((total !== null && total > 0) || (n('totalPages') ?? 0) > 1 || value.last === false || value.hasNext === true) return true;
+  return Object.values(value).some((v) => morePages(v, depth + 1));
 }
 
 function toMatch(r: JsonObject): EnKashLookupMatch {

@@ -29,8 +29,12 @@ export interface SettleContext {
   operator?: true;
 }
 
-/** 'fenced': the worker's claim no longer holds the job; nothing was written (another claim will settle it). */
-export type SettleResult = 'settled' | 'already' | 'fenced';
+/**
+ * 'fenced': the worker's claim no longer holds the job; nothing was written (another claim will settle it).
+ * 'applied': a worker's reversal refused because EnKash answered success to a send of the load after the worker
+ * gave up on it (the load is applied; post it).
+ */
+export type SettleResult = 'settled' | 'already' | 'fenced' | 'applied';
 
 type LoadLock = { status: string; journal_transaction_id: string; undone_at: Date | null };
 type SettleItem = { loadId: string; to: FinalStatus; ctx: SettleContext };
@@ -59,7 +63,8 @@ export class SettlementService {
 
   /** Settles one load; concurrent calls share one transaction (group commit), each with its own answer. */
   async settle(loadId: string, to: FinalStatus, ctx: SettleContext): Promise<SettleResult> {
-    const result = await this.group.submit({ loadId, to, ctx });
+    // Postgres answers uuids in lower case; rows are matched to items by that text.
+    const result = await this.group.submit({ loadId: loadId.toLowerCase(), to, ctx });
     if (result === 'settled') this.metrics.settlements.inc({ status: to });
     return result;
   }
@@ -99,7 +104,11 @@ export class SettlementService {
       }
       // An attempt of a claim that still holds its job is recorded, settled now or already.
       if (item.ctx.attempt) attempted.push(item);
-      if (load!.status === 'posted' || load!.status === 'reversed' || todo.some((t) => t.loadId === item.loadId)) {
+      const twin = todo.find((t) => t.loadId === item.loadId);
+      if (item.ctx.operator && twin && twin.to !== item.to) {
+        // Two operators, opposite outcomes, one batch: the first wins; the second is told, as in separate batches.
+        results.set(item, { ok: false, error: invalidState(`card load ${item.loadId} is being resolved ${twin.to} by another request`) });
+      } else if (load!.status === 'posted' || load!.status === 'reversed' || twin) {
         results.set(item, { ok: true, value: 'already' });
       } else todo.push(item);
     }
@@ -138,13 +147,19 @@ export class SettlementService {
     Outcome<SettleResult> | null {
     const { claim, operator } = item.ctx;
     if (claim && (!job || job.token !== claim.token || job.owner !== claim.owner)) return { ok: true, value: 'fenced' };
+    // EnKash answered success to a send of this load after the worker gave up on it: nobody reverses it.
+    if (claim && item.to === 'reversed' && job?.lateSuccess) return { ok: true, value: 'applied' };
     if (!operator) return null;
     if (load.status !== 'needs_review') {
       return { ok: false, error: invalidState(`card load ${item.loadId} is ${load.status}; only a load in needs_review can be resolved`) };
     }
     if (job && !job.parked) {
       return { ok: false, error: loadInFlight(`card load ${item.loadId} has an EnKash exchange in flight or scheduled; `
-        + 'it can be resolved once its job is parked in review again (a requeue ends there or settles the load)', 5) };
+        + 'it can be resolved once its job is parked in review again (a requeue ends there or settles the load)', job.busyForMs / 1000) };
+    }
+    if (job?.lateSuccess && item.to === 'reversed') {
+      return { ok: false, error: invalidState(`card load ${item.loadId} was applied at EnKash: EnKash answered success to a send of it `
+        + 'after the worker had given up on it (see its events); it can only be resolved posted') };
     }
     if (job && item.to === 'reversed' && job.sendMayLandForMs > 0) {
       return { ok: false, error: loadInFlight(`card load ${item.loadId} may still be applied by a send already on its way to EnKash; `
@@ -177,16 +192,19 @@ export class SettlementService {
   }
 
   /** Another lookup (then a send only if EnKash shows nothing): only for a load in review whose job is parked. */
-  async requeue(loadId: string, actor: string): Promise<void> {
+  async requeue(id: string, actor: string): Promise<void> {
+    const loadId = id.toLowerCase();
     await inTransaction(this.ds, async (m) => {
       const job = (await this.jobs.lockJobs(m, [loadId])).get(loadId);
       const load = await this.lock(m, loadId);
       if (load.status !== 'needs_review') throw invalidState(`card load ${loadId} is ${load.status}; only a load in needs_review can be re-queued`);
       if (job && !job.parked) {
-        throw loadInFlight(`card load ${loadId} is already queued or its EnKash exchange is in flight; requeue it again once it is parked`, 5);
+        throw loadInFlight(`card load ${loadId} is already queued or its EnKash exchange is in flight; requeue it again once it is parked`,
+          job.busyForMs / 1000);
       }
       if (job) await this.jobs.requeue(m, loadId);
-      else await m.query(`INSERT INTO sync_jobs (load_id, needs_lookup) VALUES ($1, true)`, [loadId]); // a review load without a job: look it up
+      // A review load without a job (never made by this service; a hand-repaired database): look it up.
+      else await m.query(`INSERT INTO sync_jobs (load_id, needs_lookup) VALUES ($1, true) ON CONFLICT (load_id) DO NOTHING`, [loadId]);
       await this.event(m, loadId, 'requeued', 'needs_review', 'queued for another lookup', actor, null);
     });
   }

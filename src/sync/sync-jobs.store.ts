@@ -64,6 +64,10 @@ export interface JobHold {
   parked: boolean;
   /** A send may still reach EnKash until this long from now (0 = none can). */
   sendMayLandForMs: number;
+  /** Not parked: when the job's lease or next run ends, at the earliest (for Retry-After). */
+  busyForMs: number;
+  /** EnKash answered success to a send after the worker gave up on it: the load is applied. */
+  lateSuccess: boolean;
 }
 
 /** The job's state columns for the fenced write of a claim's holder. */
@@ -147,12 +151,15 @@ export class SyncJobsStore {
   /**
    * EnKash answered a load after its sender gave up: the answer goes into the load's events (every attempt, in
    * order), and a success is kept on the job as proof of application (no claim is needed: it is a fact about
-   * EnKash, not a decision; the job may already be gone, then only the event is written).
+   * EnKash, not a decision; the job may already be gone, then only the event is written). A parked job is made
+   * due, so a worker posts the load by it.
    */
   async recordLateAnswer(reference: string, a: AttemptRecord, succeeded: boolean): Promise<void> {
     await this.ds.query(
       `WITH l AS (SELECT id, request_id FROM card_loads WHERE reference = $1),
-            j AS (UPDATE sync_jobs SET late_success_at = coalesce(late_success_at, clock_timestamp()), updated_at = clock_timestamp()
+            j AS (UPDATE sync_jobs SET late_success_at = coalesce(late_success_at, clock_timestamp()), updated_at = clock_timestamp(),
+                    -- A load waiting in review is woken: a worker posts it by this proof.
+                    due_at = CASE WHEN due_at = 'infinity' THEN clock_timestamp() ELSE due_at END
                   WHERE $2 AND load_id = (SELECT id FROM l))
        INSERT INTO load_events (load_id, type, outcome, http_status, code, message, duration_ms, actor, request_id)
        SELECT id, 'enkash_late_answer', $3, $4, $5, $6, $7, 'sync-worker', request_id FROM l`,
@@ -221,13 +228,15 @@ export class SyncJobsStore {
    * holder of each, for a settlement to check who may still write.
    */
   async lockJobs(m: EntityManager, loadIds: string[]): Promise<Map<string, { token: string | null; owner: string | null } & JobHold>> {
-    const rows: Array<{ load_id: string; token: string | null; lease_owner: string | null; parked: boolean; send_may_land_ms: number }> =
-      await m.query(
-        `SELECT j.load_id, j.claim_token::text AS token, j.lease_owner, ${PARKED} AS parked, ${SEND_MAY_LAND_MS} AS send_may_land_ms
+    const rows: Array<{ load_id: string; token: string | null; lease_owner: string | null; parked: boolean; send_may_land_ms: number;
+      busy_ms: number; late_success: boolean }> = await m.query(
+        `SELECT j.load_id, j.claim_token::text AS token, j.lease_owner, ${PARKED} AS parked, ${SEND_MAY_LAND_MS} AS send_may_land_ms,
+           ${BUSY_MS} AS busy_ms, j.late_success_at IS NOT NULL AS late_success
          FROM (SELECT DISTINCT unnest($1::uuid[]) AS id ORDER BY 1) q
          CROSS JOIN LATERAL (SELECT * FROM sync_jobs WHERE load_id = q.id FOR UPDATE) j`, [loadIds]);
     return new Map(rows.map((r) => [r.load_id, {
-      token: r.token, owner: r.lease_owner, parked: r.parked, sendMayLandForMs: Number(r.send_may_land_ms),
+      token: r.token, owner: r.lease_owner, parked: r.parked, sendMayLandForMs: Number(r.send_may_land_ms), busyForMs: Number(r.busy_ms),
+      lateSuccess: r.late_success,
     }]));
   }
 
@@ -245,6 +254,17 @@ export class SyncJobsStore {
   }
 
   /**
+   * Proof of application the worker holds itself: EnKash answered success, but the settlement could not be written
+   * (the claim was lost, or the database failed). Kept like a late answer, so no later claim sends the load again.
+   */
+  async recordSuccessEvidence(loadId: string): Promise<void> {
+    await this.ds.query(
+      `UPDATE sync_jobs SET late_success_at = coalesce(late_success_at, clock_timestamp()), updated_at = clock_timestamp(),
+         due_at = CASE WHEN due_at = 'infinity' THEN clock_timestamp() ELSE due_at END
+       WHERE load_id = $1`, [loadId]);
+  }
+
+  /**
    * Operator re-queue of a parked job: a fresh budget, lookup first (the reference may have been applied
    * meanwhile). Only a parked job: the caller checked `lockJobs(...).parked` in the same transaction.
    */
@@ -255,7 +275,13 @@ export class SyncJobsStore {
   }
 }
 
-/** Parked: nothing due and no claim holds it (a lapsed claim keeps its token until it is parked or re-claimed). */
-const PARKED = `(due_at = 'infinity' AND claim_token IS NULL AND lease_owner IS NULL)`;
+/**
+ * Parked: nothing due and nobody holds it. The token is not part of it: an instance of an older version parks
+ * without clearing it (a rolling deploy), and a NULL holder already fences every token out (HELD needs the holder).
+ */
+const PARKED = `(due_at = 'infinity' AND lease_owner IS NULL)`;
+/** Until the lease ends or the next run is due, whichever is later (finite when not parked). */
+const BUSY_MS = `greatest(0, extract(epoch FROM (greatest(coalesce(lease_expires_at, clock_timestamp()),
+  CASE WHEN due_at = 'infinity' THEN clock_timestamp() ELSE due_at END) - clock_timestamp())) * 1000)::float8`;
 /** How long a send that may already be on its way could still land at EnKash: until lookup_after. */
 const SEND_MAY_LAND_MS = `greatest(0, extract(epoch FROM (coalesce(lookup_after, clock_timestamp()) - clock_timestamp())) * 1000)::float8`;

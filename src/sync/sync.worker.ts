@@ -10,7 +10,7 @@ import { EnKashClient, LateEnKashAnswer } from '../enkash/enkash.client';
 import { EnKashOutcome, ExchangeDeadline } from '../enkash/enkash.types';
 import { WorkerHeartbeat } from '../health/worker-heartbeat';
 import { MetricsService } from '../metrics/metrics.service';
-import { SettlementService } from './settlement.service';
+import { SettlementService, SettleResult } from './settlement.service';
 import { attemptOf, backoffMs, Decision, decideAfterLookup, decideAfterSend } from './sync.decisions';
 import { AttemptRecord, ClaimedJob, SyncJobsStore } from './sync-jobs.store';
 
@@ -44,7 +44,7 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
     // Unknown outcomes and systemic failures both pause sending: EnKash is down or we are misconfigured.
     this.breaker = circuitBreaker(handleWhenResult((r) => {
       const kind = (r as EnKashOutcome<unknown>).kind;
-      return kind === 'systemic' || kind === 'unknown' || kind === 'not_sent';
+      return kind === 'systemic' || kind === 'unknown';
     }), { halfOpenAfter: s.circuitOpenMs, breaker: new ConsecutiveBreaker(s.circuitFailureThreshold) });
     this.breaker.onStateChange((state) => {
       this.metrics.circuitState.set(state === CircuitState.Closed ? 0 : state === CircuitState.HalfOpen ? 1 : 2);
@@ -139,6 +139,9 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
   private async exchange<T>(job: ClaimedJob, name: 'send' | 'lookup', fn: (x: ExchangeDeadline) => Promise<EnKashOutcome<T>>):
     Promise<EnKashOutcome<T> | null | 'fenced' | 'late-success'> {
     const s = this.config.sync;
+    // An open circuit refuses the call anyway (until its pause is over and a probe may go): give the job back
+    // before the fence would push its lookup out.
+    if (this.breaker.state === CircuitState.Open && performance.now() - this.openedAtMs < s.circuitOpenMs) return null;
     if (!(await this.jobs.fence(job, this.owner, s.leaseMs, name === 'send' ? { lookupGraceMs: s.lookupGraceMs } : null))) {
       this.fenced(job, `the ${name}`);
       return 'fenced';
@@ -225,7 +228,21 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
     const ctx = { actor: 'sync-worker', attempt: attempt ?? undefined, requestId: job.requestId, claim: { token: job.token, owner: this.owner } };
     if (d.action === 'post' || d.action === 'reverse') {
       const to = d.action === 'post' ? 'posted' : 'reversed';
-      if (await this.settlement.settle(job.loadId, to, { ...ctx, reason: d.reason }) === 'fenced') this.fenced(job, `settling it ${to}`);
+      // EnKash's own success answer proves the load applied: if it cannot be settled now, keep the proof on the job
+      // so that no later claim sends the load again, whatever its lookup shows yet.
+      const provenBySend = attempt?.type === 'enkash_send' && attempt.outcome === 'succeeded';
+      let result: SettleResult;
+      try {
+        result = await this.settlement.settle(job.loadId, to, { ...ctx, reason: d.reason });
+      } catch (e) {
+        if (provenBySend) await this.jobs.recordSuccessEvidence(job.loadId);
+        throw e;
+      }
+      if (result === 'fenced') {
+        this.fenced(job, `settling it ${to}`);
+        if (provenBySend) await this.jobs.recordSuccessEvidence(job.loadId);
+      }
+      if (result === 'applied') return this.postLateSuccess(job);
       return;
     }
     if (d.action === 'send') throw new Error('unreachable: send is handled by process()');

@@ -65,7 +65,7 @@ describe('operators against an EnKash exchange in flight', () => {
   it('should refuse a second requeue while the first one\'s send is in flight, and apply the load once', async () => {
     const load = await loadInReview('EKCRACE002', '25.00');
     ctx.sim.state.setConfig({ latencyMs: SLOW_MS });
-    expect((await act(load.id, 'requeue')).status).toBe(200);
+    expect((await act(load.id.toUpperCase(), 'requeue')).status).toBe(200); // uuids are case-insensitive
     // Queued but not yet claimed, then claimed: a requeue is refused in both states.
     const queued = await act(load.id, 'requeue');
     expect([queued.status, queued.body.error.code]).toEqual([409, 'load_in_flight']);
@@ -95,10 +95,31 @@ describe('operators against an EnKash exchange in flight', () => {
     });
     expect([reversed.status, reversed.body.status]).toEqual([200, 'reversed']);
 
+    // EnKash answered success to a send after the worker gave up (a late answer): the load is applied, never reversed.
+    const applied = await loadInReview('EKCRACE006', '6.00');
+    await ctx.db.query(`UPDATE sync_jobs SET late_success_at = clock_timestamp() WHERE load_id = $1`, [applied.id]);
+    const refused = await act(applied.id, 'resolve', { outcome: 'reversed', reason: 'operator is wrong' });
+    expect([refused.status, refused.body.error.code]).toEqual([409, 'invalid_state']);
+    expect(refused.body.error.message).toContain('was applied at EnKash');
+
     const other = await loadInReview('EKCRACE004', '11.00');
+
     await ctx.db.query(`UPDATE sync_jobs SET lookup_after = clock_timestamp() + interval '1 minute' WHERE load_id = $1`, [other.id]);
-    const posted = await act(other.id, 'resolve', { outcome: 'posted', reason: 'EnKash support shows it applied' });
+    // An id in upper case is the same load (uuids are case-insensitive).
+    const posted = await act(other.id.toUpperCase(), 'resolve', { outcome: 'posted', reason: 'EnKash support shows it applied' });
     expect([posted.status, posted.body.status]).toEqual([200, 'posted']);
+  });
+
+  it('should settle a load once when two operators resolve it at once with opposite outcomes', async () => {
+    const load = await loadInReview('EKCRACE007', '3.00');
+    await ctx.db.query(`UPDATE sync_jobs SET lookup_after = NULL WHERE load_id = $1`, [load.id]); // no send can land any more
+    const answers = await Promise.all(['posted', 'reversed'].map((outcome) => act(load.id, 'resolve', { outcome, reason: 'two people' })));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    const loser = answers.find((a) => a.status === 409)!;
+    expect(loser.body.error.code).toBe('invalid_state');
+    const winner = answers.find((a) => a.status === 200)!;
+    const settled = (await ctx.app.api('GET', `/v1/card-loads/${load.id}`)).body;
+    expect(settled.status).toBe(winner.body.status);
   });
 
   it('should answer a requeue of a load that is not in review with invalid_state, whatever its job does', async () => {
