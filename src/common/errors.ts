@@ -18,7 +18,11 @@ export const ERROR_CODES = [
   'payload_too_large',
   'unsupported_media_type',
   'insufficient_funds',
+  'amount_out_of_range',
   'rate_limited',
+  'method_not_allowed',
+  'request_header_fields_too_large',
+  'request_timeout',
   'conflict',
   'internal_error',
   'service_unavailable',
@@ -40,8 +44,18 @@ export class ApiError extends Error {
   }
 }
 
-export const validationFailed = (details: FieldProblem[]): ApiError =>
-  new ApiError(400, 'validation_failed', details.map((d) => `${d.field}: ${d.message}`).join('; '), details);
+/** An error lists at most this many problems, then how many more there were: its size never grows with the input. */
+export const MAX_LISTED_PROBLEMS = 10;
+
+/** Field names can be the caller's own keys (an unknown field is named back): a long one is cut. */
+const clip = (text: string, max = 200) => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+export function validationFailed(details: FieldProblem[]): ApiError {
+  const listed = details.slice(0, MAX_LISTED_PROBLEMS).map((d) => ({ field: clip(d.field), message: clip(d.message, 500) }));
+  const more = details.length - listed.length;
+  const message = listed.map((d) => `${d.field}: ${d.message}`).join('; ');
+  return new ApiError(400, 'validation_failed', more > 0 ? `${message}; and ${more} more problems (${details.length} in all)` : message, listed);
+}
 
 export const badField = (field: string, message: string): ApiError => validationFailed([{ field, message }]);
 
