@@ -1,4 +1,4 @@
-import { parseAmountMinor } from '../common/money';
+import { parseDecimalMinor } from '../common/money';
 
 /**
  * The whole configuration, read once at boot from the environment (names fixed by API.md).
@@ -119,7 +119,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   let maxLoadAmountMinor = 20_000_000n;
   const maxRaw = str('MAX_LOAD_AMOUNT');
   if (maxRaw !== undefined) {
-    const parsed = parseAmountMinor(maxRaw);
+    const parsed = parseDecimalMinor(maxRaw);
     if (!parsed.ok) problems.push(`MAX_LOAD_AMOUNT ${parsed.message}`);
     else maxLoadAmountMinor = parsed.value;
   }

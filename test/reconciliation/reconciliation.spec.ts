@@ -28,10 +28,17 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
       { code: 'external:funding', currency: 'INR', normalSide: 'debit' },
       { code: PARENT, currency: 'INR', normalSide: 'credit' },
     ]) expect((await ctx.app.api('POST', '/v1/accounts', { body })).status).toBe(201);
-    const amount = formatMinor(ctx.sim.state.parentBalanceMinor);
-    const funded = await ctx.app.api('POST', '/v1/journal', { body: { description: 'mirror EnKash parent funding', entries: [
-      { accountCode: 'external:funding', direction: 'debit', amount }, { accountCode: PARENT, direction: 'credit', amount }] } });
-    expect(funded.status).toBe(201);
+    // Each journal entry is at most MAX_LOAD_AMOUNT and a transaction has at most 100 entries: as many as that takes.
+    const cap = ctx.app.config.maxLoadAmountMinor;
+    for (let left = ctx.sim.state.parentBalanceMinor; left > 0n;) {
+      const entries = [];
+      for (let i = 0; i < 50 && left > 0n; i++, left -= cap < left ? cap : left) {
+        const amount = formatMinor(cap < left ? cap : left);
+        entries.push({ accountCode: 'external:funding', direction: 'debit', amount }, { accountCode: PARENT, direction: 'credit', amount });
+      }
+      const funded = await ctx.app.api('POST', '/v1/journal', { body: { description: 'mirror EnKash parent funding', entries } });
+      expect(funded.status).toBe(201);
+    }
   });
   afterEach(async () => {
     ctx.sim.state.clearFaults();
