@@ -19,6 +19,13 @@ const errorBody = (code: ErrorCode, message: string, details?: FieldProblem[]) =
  */
 export function clientErrorHandler(this: unknown, err: Error & { code?: string }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  // The request was answered already (e.g. a 400 for its URL) and the rest of its body is broken: a second
+  // answer on the same connection would be read as the answer to the next request. Node's own handler checks
+  // the same (lib/_http_server.js); Fastify's does not.
+  if ((socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+    socket.destroy();
+    return;
+  }
   const [status, body] =
     err.code === 'HPE_HEADER_OVERFLOW' ? [431, errorBody('request_header_fields_too_large', 'the request headers are too large (at most 16 KiB in all)')]
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, errorBody('request_timeout', 'the request did not arrive in time')]
@@ -56,7 +63,9 @@ export function installMethodNotAllowed(fastify: FastifyInstance, routes: () => 
       for (const r of all) router.on(r.method as FindMyWay.HTTPMethod, r.url, () => undefined);
       methods = [...new Set(all.map((r) => r.method))].sort();
     }
-    const allowed = methods.filter((m) => router!.find(m as FindMyWay.HTTPMethod, req.url) !== null);
+    // Matched by shape: a parameter that is not valid percent-encoding still names a known path.
+    const path = req.url.split('?')[0].replace(/%[0-9A-Fa-f]{2}|%/g, '_');
+    const allowed = methods.filter((m) => router!.find(m as FindMyWay.HTTPMethod, path) !== null);
     if (allowed.length === 0) return;
     void reply.header('allow', allowed.join(', '));
     throw new ApiError(405, 'method_not_allowed', `${req.method} is not allowed here; this path takes ${allowed.join(', ')}`);

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { BODY_SHAPE_LIMITS } from '../../src/http/json-body';
 import { useTestApp } from '../support/app';
-import { rawRequest } from './raw-http';
+import { rawRequest } from '../../bench/raw-http';
 
 const LOAD = { enKashCardId: 'EKCMB7KAEW', amount: '10.00' };
 const keys = (n: number, value = 'v') => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, value]));

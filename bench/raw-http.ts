@@ -2,8 +2,9 @@ import net from 'node:net';
 
 /**
  * Sends bytes as they are over one TCP connection (what fetch refuses to send: a truncated body, a broken request
- * line, oversized headers) and answers the status and body of the reply. `halfClose` ends the sending side after
- * the bytes, as a client that gave up mid-body does.
+ * line, oversized headers) and answers the status, headers and body of the first reply (its Content-Length bytes:
+ * the server may write more after it, e.g. a 400 for the rest of a body it refused early). `halfClose` ends the
+ * sending side after the bytes, as a client that gave up mid-body does.
  */
 export function rawRequest(baseUrl: string, bytes: string, halfClose = true): Promise<{ status: number; headers: string; body: string }> {
   const u = new URL(baseUrl);
@@ -12,14 +13,16 @@ export function rawRequest(baseUrl: string, bytes: string, halfClose = true): Pr
       socket.write(bytes);
       if (halfClose) socket.end();
     });
-    let out = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => (out += d));
+    const chunks: Buffer[] = [];
+    socket.on('data', (d: Buffer) => chunks.push(d));
     socket.on('error', reject);
     socket.on('close', () => {
-      const [head, ...rest] = out.split('\r\n\r\n');
+      const out = Buffer.concat(chunks);
+      const end = out.indexOf('\r\n\r\n');
+      const head = out.subarray(0, end < 0 ? out.length : end).toString('latin1');
+      const length = Number(/^content-length:\s*(\d+)/im.exec(head)?.[1] ?? out.length);
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
-      resolve({ status, headers: head, body: rest.join('\r\n\r\n') });
+      resolve({ status, headers: head, body: end < 0 ? '' : out.subarray(end + 4, end + 4 + length).toString('utf8') });
     });
     socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer to ${JSON.stringify(bytes.slice(0, 60))}`)));
   });
