@@ -50,7 +50,8 @@ export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: 
 /**
  * A known path asked with a method it does not take answers 405 with `Allow` (RFC 9110 §15.5.6), instead of the
  * router's 404; a path nothing serves stays 404. The paths are matched by a router of the same kind Fastify
- * uses (find-my-way), built once from the routes as registered.
+ * uses (find-my-way), built once from the routes as registered. (A path that is not valid percent-encoding never
+ * gets here with a method it does not take: Fastify's 404 router answers it 404 before any hook.)
  */
 export function installMethodNotAllowed(fastify: FastifyInstance, routes: () => RegisteredRoute[]): void {
   let router: FindMyWay.Instance<FindMyWay.HTTPVersion.V1> | null = null;
@@ -63,9 +64,7 @@ export function installMethodNotAllowed(fastify: FastifyInstance, routes: () => 
       for (const r of all) router.on(r.method as FindMyWay.HTTPMethod, r.url, () => undefined);
       methods = [...new Set(all.map((r) => r.method))].sort();
     }
-    // Matched by shape: a parameter that is not valid percent-encoding still names a known path.
-    const path = req.url.split('?')[0].replace(/%[0-9A-Fa-f]{2}|%/g, '_');
-    const allowed = methods.filter((m) => router!.find(m as FindMyWay.HTTPMethod, path) !== null);
+    const allowed = methods.filter((m) => router!.find(m as FindMyWay.HTTPMethod, req.url) !== null);
     if (allowed.length === 0) return;
     void reply.header('allow', allowed.join(', '));
     throw new ApiError(405, 'method_not_allowed', `${req.method} is not allowed here; this path takes ${allowed.join(', ')}`);

@@ -150,6 +150,13 @@ describe('requests Node or the router refuse', () => {
     expect([big.status, JSON.parse(big.body)]).toEqual([431, errorShape('request_header_fields_too_large')]);
   });
 
+  it('should answer only once when a request refused before its body also has a broken body', async () => {
+    const res = await rawRequest(ctx.app.url, head(['POST /v1/card-loads/%FF/resolve HTTP/1.1', 'Host: x', auth, 'Content-Type: application/json',
+      'Transfer-Encoding: chunked']) + 'zz\r\n{"a"\r\n0\r\n\r\n');
+    expect(res.status).toBe(400);
+    expect(res.all.match(/HTTP\/1\.1 \d{3}/g)).toHaveLength(1);
+  });
+
   it('should answer a path that is not valid percent-encoded UTF-8 with a 400 in the error shape', async () => {
     const res = await ctx.app.api('GET', '/v1/card-loads/%ED%A0%80');
     expect([res.status, res.body]).toEqual([400, errorShape('validation_failed', [{ field: 'url', message: expect.any(String) }])]);
