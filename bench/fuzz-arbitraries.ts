@@ -10,7 +10,9 @@ type Schema = Record<string, any>;
 type Json = unknown;
 
 /** Number tokens JSON.stringify cannot write; marked in the value, spliced into the text by `serialise`. */
-const RAW_NUMBERS = ['1e400', '-0', '99999999999999999999999', '1E2', '0.1e1', '-1.5e-3', '123456789012345678901234567890.12', '9007199254740993'];
+const RAW_NUMBERS = [
+  '1e400', '-0', '99999999999999999999999', '1E2', '0.1e1', '-1.5e-3', '123456789012345678901234567890.12', '9007199254740993',
+];
 const RAW = (token: string) => `@@raw:${token}@@`;
 export const serialise = (value: Json) => JSON.stringify(value).replace(/"@@raw:([^@"]*)@@"/g, '$1');
 
@@ -24,7 +26,8 @@ export const HOSTILE_STRINGS = [
 ];
 
 /** Any UTF-16 code unit, NUL and lone surrogates included. */
-const anyUnits = (maxLength: number) => fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength });
+const anyUnits = (maxLength: number) =>
+  fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength });
 
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom(...HOSTILE_STRINGS) },
@@ -63,18 +66,23 @@ function mutate(value: Json, changes: Array<[pick: number, hostile: Json, kind: 
       const keys = Object.keys(current);
       if (keys.length) delete (current as Record<string, Json>)[keys[pick % keys.length]];
     } else if (kind === 'addKey' && isObject) {
-      (current as Record<string, Json>)[typeof hostile === 'string' && hostile.length < 60 ? hostile : `x${pick}`] = structuredClone(hostile);
+      const name = typeof hostile === 'string' && hostile.length < 60 ? hostile : `x${pick}`;
+      (current as Record<string, Json>)[name] = structuredClone(hostile);
     } else holder[key] = structuredClone(hostile);
   }
   return root.v;
 }
 
-/** Percent-encoded text; a lone surrogate (which encodeURIComponent refuses) as the bytes WTF-8 gives it, which no UTF-8 decoder accepts. */
-export const urlText = (text: string) => text.split(/(\p{Cs})/u).map((part, i) => (i % 2 ? '%ED%A0%80' : encodeURIComponent(part))).join('');
+/** Percent-encoded text; a lone surrogate (which encodeURIComponent refuses) as WTF-8 bytes, which no UTF-8 decoder accepts. */
+export const urlText = (text: string) =>
+  text.split(/(\p{Cs})/u).map((part, i) => (i % 2 ? '%ED%A0%80' : encodeURIComponent(part))).join('');
 
 /** Values for the fields and parameters a document describes; `pool(name)` gives real values where a field names one. */
 export class DocumentArbitraries {
-  constructor(private readonly doc: { components?: { schemas?: Record<string, unknown> } }, private readonly pool: (name: string) => Json[]) {}
+  constructor(
+    private readonly doc: { components?: { schemas?: Record<string, unknown> } },
+    private readonly pool: (name: string) => Json[],
+  ) {}
 
   resolve(s: Schema | undefined): Schema {
     let node = s ?? {};
@@ -91,8 +99,8 @@ export class DocumentArbitraries {
 
   /** Mostly valid, often with one to three nodes broken: replaced, wrapped, a key dropped or an unknown one added. */
   body(schema: Schema | undefined): fc.Arbitrary<Json> {
-    const broken = fc.tuple(this.valid(schema), fc.array(fc.tuple(fc.nat(), hostileValue, fc.constantFrom<Mutation>('replace', 'replace', 'addKey', 'dropKey', 'wrap')),
-      { minLength: 1, maxLength: 3 })).map(([v, changes]) => mutate(v, changes));
+    const change = fc.tuple(fc.nat(), hostileValue, fc.constantFrom<Mutation>('replace', 'replace', 'addKey', 'dropKey', 'wrap'));
+    const broken = fc.tuple(this.valid(schema), fc.array(change, { minLength: 1, maxLength: 3 })).map(([v, changes]) => mutate(v, changes));
     return fc.oneof({ weight: 5, arbitrary: this.valid(schema) }, { weight: 5, arbitrary: broken });
   }
 
@@ -115,9 +123,12 @@ export class DocumentArbitraries {
     switch (s.type) {
       case 'string': return this.string(s);
       case 'integer': return fc.integer({ min: s.minimum ?? 0, max: s.maximum ?? 1_000_000 });
-      case 'number': return s.multipleOf === 0.01 ? fc.integer({ min: 1, max: 20_000_000 }).map((n) => n / 100) : fc.double({ noNaN: true, min: -1e6, max: 1e6 });
+      case 'number':
+        return s.multipleOf === 0.01
+          ? fc.integer({ min: 1, max: 20_000_000 }).map((n) => n / 100) : fc.double({ noNaN: true, min: -1e6, max: 1e6 });
       case 'boolean': return fc.boolean();
-      case 'array': return fc.array(this.valid(s.items, undefined, depth + 1), { minLength: s.minItems ?? 0, maxLength: Math.min(s.maxItems ?? 4, 4) });
+      case 'array':
+        return fc.array(this.valid(s.items, undefined, depth + 1), { minLength: s.minItems ?? 0, maxLength: Math.min(s.maxItems ?? 4, 4) });
       case 'object': return this.object(s, depth);
       default: return s.properties ? this.object(s, depth) : fc.constant({});
     }
@@ -126,7 +137,8 @@ export class DocumentArbitraries {
   private string(s: Schema): fc.Arbitrary<string> {
     if (s.format === 'uuid') return fc.uuid();
     if (s.format === 'date-time') {
-      return fc.date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2030-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString());
+      return fc.date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2030-01-01T00:00:00Z'), noInvalidDate: true })
+        .map((d) => d.toISOString());
     }
     if (s.pattern) return fc.stringMatching(new RegExp(s.pattern)).filter((x) => x.length <= (s.maxLength ?? 300));
     return fc.string({ minLength: s.minLength ?? 0, maxLength: Math.min(s.maxLength ?? 40, 40) });
@@ -134,13 +146,15 @@ export class DocumentArbitraries {
 
   private merged(parts: Schema[]): Schema {
     const all = parts.map((p) => this.resolve(p));
-    return { type: 'object', required: all.flatMap((p) => p.required ?? []), properties: Object.assign({}, ...all.map((p) => p.properties ?? {})) };
+    const properties = Object.assign({}, ...all.map((p) => p.properties ?? {}));
+    return { type: 'object', required: all.flatMap((p) => p.required ?? []), properties };
   }
 
   private object(s: Schema, depth: number): fc.Arbitrary<Json> {
     const properties = (s.properties ?? {}) as Record<string, Schema>;
     if (Object.keys(properties).length === 0 && s.additionalProperties) {
-      const value = typeof s.additionalProperties === 'object' ? this.valid(s.additionalProperties, undefined, depth + 1) : fc.string({ maxLength: 20 });
+      const value = typeof s.additionalProperties === 'object'
+        ? this.valid(s.additionalProperties, undefined, depth + 1) : fc.string({ maxLength: 20 });
       return fc.dictionary(fc.stringMatching(/^[A-Za-z0-9_.-]{1,40}$/), value, { maxKeys: Math.min(s.maxProperties ?? 5, 5) });
     }
     const arbitraries = Object.fromEntries(Object.entries(properties).map(([k, p]) => [k, this.valid(p, k, depth + 1)]));

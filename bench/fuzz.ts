@@ -33,7 +33,9 @@ type Protocol = (typeof PROTOCOL)[number] | 'none';
 type Who = 'admin' | 'loads:write' | 'ledger:read' | 'ops:write' | 'none' | 'made-up';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- OpenAPI operation objects, read defensively
 type Operation = { method: string; template: string; methods: string[]; op: any };
-type Generated = { operation: Operation; method: string; url: string; headers: Record<string, string>; body?: string | Buffer; protocol: Protocol; who: Who };
+type Generated = {
+  operation: Operation; method: string; url: string; headers: Record<string, string>; body?: string | Buffer; protocol: Protocol; who: Who;
+};
 type Problem = { index: number; request: string; problem: string };
 
 async function main(): Promise<void> {
@@ -97,12 +99,18 @@ async function main(): Promise<void> {
     const c = new Client({ connectionString: db.url });
     await c.connect();
     for (const [name, rows] of Object.entries(await ledgerViolations(c))) {
-      if (rows.length) problems.push({ index: -1, request: 'ledger invariants', problem: `${name}: ${JSON.stringify(rows).slice(0, 300)}` });
+      if (rows.length) {
+        problems.push({ index: -1, request: 'ledger invariants', problem: `${name}: ${JSON.stringify(rows).slice(0, 300)}` });
+      }
     }
     await c.end();
-    if (peakRssMb > MAX_RSS_MB) problems.push({ index: -1, request: 'service memory', problem: `peak RSS ${peakRssMb} MB > ${MAX_RSS_MB} MB` });
+    if (peakRssMb > MAX_RSS_MB) {
+      problems.push({ index: -1, request: 'service memory', problem: `peak RSS ${peakRssMb} MB > ${MAX_RSS_MB} MB` });
+    }
     const missing = operations.filter((o) => !covered.has(`${o.method} ${o.template}`)).map((o) => `${o.method} ${o.template}`);
-    if (missing.length && problems.length === 0) problems.push({ index: -1, request: 'coverage', problem: `never answered: ${missing.join(', ')}` });
+    if (missing.length && problems.length === 0) {
+      problems.push({ index: -1, request: 'coverage', problem: `never answered: ${missing.join(', ')}` });
+    }
 
     // Server errors and silences first: they are the bugs; a mismatch with the document may be the document's.
     const rank = (p: Problem) => (/^(no answer|5\d\d)/.test(p.problem) ? 0 : 1);
@@ -112,7 +120,8 @@ async function main(): Promise<void> {
     process.stdout.write(`fuzz: ${requests} requests in ${fuzzSeconds.toFixed(1)} s (${(requests / fuzzSeconds).toFixed(0)}/s), `
       + `${covered.size}/${operations.length} operations; statuses ${byStatus}\n`);
     process.stdout.write(`fuzz: ${problems.length ? 'FAIL' : 'PASS'} seed=${SEED} requests=${requests} seconds=${fuzzSeconds.toFixed(1)} `
-      + `total=${((performance.now() - started) / 1000).toFixed(1)}s peakRssMb=${peakRssMb}${problems.length ? ` problems=${problems.length}` : ''}\n`);
+      + `total=${((performance.now() - started) / 1000).toFixed(1)}s peakRssMb=${peakRssMb}`
+      + `${problems.length ? ` problems=${problems.length}` : ''}\n`);
     process.exitCode = problems.length ? 1 : 0;
   } finally {
     await service.stop();
@@ -131,8 +140,12 @@ function operationsOf(doc: OpenApiDocument): Operation[] {
 
 /** A key per least-privilege scope; the admin key is the bootstrap one. */
 async function fixtureKeys(base: string): Promise<Record<Who, string | null>> {
-  const keys: Record<Who, string | null> = { admin: ADMIN, 'loads:write': null, 'ledger:read': null, 'ops:write': null, none: null, 'made-up': 'ckl_made_up_0123456789' };
-  for (const scope of ['loads:write', 'ledger:read', 'ops:write'] as const) keys[scope] = (await admin(base, 'POST', '/v1/api-keys', { name: `fuzz ${scope}`, scopes: [scope] })).key;
+  const keys: Record<Who, string | null> = {
+    admin: ADMIN, 'loads:write': null, 'ledger:read': null, 'ops:write': null, none: null, 'made-up': 'ckl_made_up_0123456789',
+  };
+  for (const scope of ['loads:write', 'ledger:read', 'ops:write'] as const) {
+    keys[scope] = (await admin(base, 'POST', '/v1/api-keys', { name: `fuzz ${scope}`, scopes: [scope] })).key;
+  }
   return keys;
 }
 
@@ -149,29 +162,36 @@ async function fixtures(base: string, hookUrl: string): Promise<Record<string, u
   const cards = ['EKCFUZZ001', 'EKCFUZZ002', 'EKCFUZZ003'];
   const loads: string[] = [];
   for (let i = 0; i < 6; i++) {
-    loads.push((await admin(base, 'POST', '/v1/card-loads', { enKashCardId: cards[i % 3], amount: `${i + 1}.00` }, { 'idempotency-key': `fuzz-fixture-${i}` })).id);
+    const body = { enKashCardId: cards[i % 3], amount: `${i + 1}.00` };
+    loads.push((await admin(base, 'POST', '/v1/card-loads', body, { 'idempotency-key': `fuzz-fixture-${i}` })).id);
   }
-  for (const body of [{ code: 'external:fuzz', currency: 'INR', normalSide: 'debit' }, { code: 'liability:fuzz', currency: 'INR', normalSide: 'credit' }]) {
-    await admin(base, 'POST', '/v1/accounts', body);
-  }
-  const pair = [{ accountCode: 'external:fuzz', direction: 'debit', amount: '100.00' }, { accountCode: 'liability:fuzz', direction: 'credit', amount: '100.00' }];
+  await admin(base, 'POST', '/v1/accounts', { code: 'external:fuzz', currency: 'INR', normalSide: 'debit' });
+  await admin(base, 'POST', '/v1/accounts', { code: 'liability:fuzz', currency: 'INR', normalSide: 'credit' });
+  const pair = [
+    { accountCode: 'external:fuzz', direction: 'debit', amount: '100.00' },
+    { accountCode: 'liability:fuzz', direction: 'credit', amount: '100.00' },
+  ];
   const journal = [(await admin(base, 'POST', '/v1/journal', { description: 'fuzz fixture', entries: pair })).id];
   const webhooks = [(await admin(base, 'POST', '/v1/webhooks', { url: hookUrl, events: ['card_load.posted', 'card_load.reversed'] })).id];
   const victims = [];
-  for (let i = 0; i < 3; i++) victims.push((await admin(base, 'POST', '/v1/api-keys', { name: `fuzz victim ${i}`, scopes: ['ledger:read'] })).id);
+  for (let i = 0; i < 3; i++) {
+    victims.push((await admin(base, 'POST', '/v1/api-keys', { name: `fuzz victim ${i}`, scopes: ['ledger:read'] })).id);
+  }
   const runs = [(await admin(base, 'POST', '/v1/reports/reconciliation/runs')).id];
   await sleep(1500); // the loads settle, their events go out
   const deliveries = (await admin(base, 'GET', `/v1/webhooks/${webhooks[0]}/deliveries`)).data.map((d: { id: string }) => d.id);
   const cursors: unknown[] = [];
-  for (const list of ['/v1/card-loads', '/v1/accounts', '/v1/journal', `/v1/cards/${cards[0]}/history`, '/v1/accounts/external:fuzz/entries',
-    '/v1/reports/trial-balance', `/v1/webhooks/${webhooks[0]}/deliveries`, '/v1/reports/reconciliation']) {
+  const lists = ['/v1/card-loads', '/v1/accounts', '/v1/journal', `/v1/cards/${cards[0]}/history`, '/v1/accounts/external:fuzz/entries',
+    '/v1/reports/trial-balance', `/v1/webhooks/${webhooks[0]}/deliveries`, '/v1/reports/reconciliation'];
+  for (const list of lists) {
     const cursor = (await admin(base, 'GET', `${list}${list.includes('?') ? '&' : '?'}limit=1`)).nextCursor;
     if (cursor) cursors.push(cursor);
   }
   const codes = ['external:fuzz', 'liability:fuzz', 'parent:CABFIPS', `card:${cards[0]}`];
   return {
     loadId: loads, webhookId: webhooks, journalId: journal, keyId: victims, deliveryId: deliveries, runId: runs, cursor: cursors,
-    code: codes, accountCode: codes, enKashCardId: cards, url: [hookUrl], idempotencyKey: ['fuzz-k1', 'fuzz-k2'], 'Idempotency-Key': ['fuzz-k1', 'fuzz-k2'],
+    code: codes, accountCode: codes, enKashCardId: cards, url: [hookUrl],
+    idempotencyKey: ['fuzz-k1', 'fuzz-k2'], 'Idempotency-Key': ['fuzz-k1', 'fuzz-k2'],
     cardAccountId: ['CABFIPS'], companyId: ['CEKEP5GSGP'], amount: ['1.00', '2.50', 3, 4.5],
   };
 }
@@ -179,7 +199,8 @@ async function fixtures(base: string, hookUrl: string): Promise<Record<string, u
 /** Which pool a path parameter draws from: `id` means the resource of its path. */
 function poolName(template: string, name: string): string {
   if (name !== 'id') return name;
-  for (const [prefix, pool] of [['/v1/card-loads', 'loadId'], ['/v1/webhooks', 'webhookId'], ['/v1/journal', 'journalId'], ['/v1/api-keys', 'keyId']]) {
+  const byPrefix = [['/v1/card-loads', 'loadId'], ['/v1/webhooks', 'webhookId'], ['/v1/journal', 'journalId'], ['/v1/api-keys', 'keyId']];
+  for (const [prefix, pool] of byPrefix) {
     if (template.startsWith(prefix)) return pool;
   }
   return name;
@@ -189,7 +210,8 @@ function poolName(template: string, name: string): string {
 function requestArbitrary(doc: OpenApiDocument, operations: Operation[], pools: Record<string, unknown[]>): fc.Arbitrary<Generated> {
   const arbs = new DocumentArbitraries(doc, (name) => pools[name] ?? []);
   const who = fc.constantFrom<Who>('admin', 'admin', 'admin', 'loads:write', 'ledger:read', 'ops:write', 'none', 'made-up');
-  const protocol = fc.oneof({ weight: 85, arbitrary: fc.constant<Protocol>('none') }, { weight: 15, arbitrary: fc.constantFrom<Protocol>(...PROTOCOL) });
+  const protocol = fc.oneof(
+    { weight: 85, arbitrary: fc.constant<Protocol>('none') }, { weight: 15, arbitrary: fc.constantFrom<Protocol>(...PROTOCOL) });
   // Header values fetch can send: printable ASCII only.
   const headerText = (a: fc.Arbitrary<string>) => a.map((v) => {
     let text = v;
@@ -199,12 +221,16 @@ function requestArbitrary(doc: OpenApiDocument, operations: Operation[], pools: 
     return text.replace(/[^\x20-\x7e]/g, '?');
   });
   const perOperation = operations.map((operation) => {
-    const params = (operation.op.parameters ?? []) as Array<{ name: string; in: string; required?: boolean; schema?: Record<string, unknown> }>;
+    type Parameter = { name: string; in: string; required?: boolean; schema?: Record<string, unknown> };
+    const params = (operation.op.parameters ?? []) as Parameter[];
     const byPlace = (place: string) => params.filter((p) => p.in === place);
     const record = (list: typeof params, value: (p: (typeof params)[number]) => fc.Arbitrary<string>) =>
-      fc.record(Object.fromEntries(list.map((p) => [p.name, value(p)])), { requiredKeys: list.filter((p) => p.in === 'path').map((p) => p.name) });
+      fc.record(Object.fromEntries(list.map((p) => [p.name, value(p)])), {
+        requiredKeys: list.filter((p) => p.in === 'path').map((p) => p.name),
+      });
     const bodySchema = operation.op.requestBody?.content?.['application/json']?.schema;
-    const body = bodySchema ? arbs.body(bodySchema) : fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: hostileValue });
+    const body = bodySchema
+      ? arbs.body(bodySchema) : fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: hostileValue });
     return fc.record({
       path: record(byPlace('path'), (p) => arbs.param(p.schema, poolName(operation.template, p.name))),
       query: record(byPlace('query'), (p) => arbs.param(p.schema, p.name)),
@@ -223,7 +249,9 @@ function requestArbitrary(doc: OpenApiDocument, operations: Operation[], pools: 
   return fc.integer({ min: 0, max: perOperation.length - 1 }).chain((i) => perOperation[i]);
 }
 
-const BIG_BODY = JSON.stringify({ enKashCardId: 'EKCMB7KAEW', amount: '10.00', metadata: Object.fromEntries(Array.from({ length: 80_000 }, (_, i) => [`k${i}`, 'v'])) });
+const BIG_BODY = JSON.stringify({
+  enKashCardId: 'EKCMB7KAEW', amount: '10.00', metadata: Object.fromEntries(Array.from({ length: 80_000 }, (_, i) => [`k${i}`, 'v'])),
+});
 
 /** Sends one generated request, with its protocol abuse applied; answers what came back. */
 async function send(base: string, g: Generated, keys: Record<Who, string | null>):
@@ -256,7 +284,9 @@ async function send(base: string, g: Generated, keys: Record<Who, string | null>
     }
   }
   const method = g.method;
-  const res = await fetch(`${base}${g.url}`, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : body, signal: AbortSignal.timeout(30_000) });
+  const res = await fetch(`${base}${g.url}`, {
+    method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : body, signal: AbortSignal.timeout(30_000),
+  });
   return { method, status: res.status, contentType: res.headers.get('content-type'), text: await res.text() };
 }
 

@@ -45,7 +45,10 @@ export interface Answer {
   text: string;
 }
 
-/** What is wrong with an answer, or null. An answer on a path the document does not describe must still be an error-shaped 4xx, or a 2xx. */
+/**
+ * What is wrong with an answer, or null. An answer on a path the document does not describe must still be an
+ * error-shaped 4xx, or a 2xx.
+ */
 export type AnswerCheck = (answer: Answer) => string | null;
 
 export function answerChecker(doc: OpenApiDocument): AnswerCheck {
@@ -61,7 +64,10 @@ export function answerChecker(doc: OpenApiDocument): AnswerCheck {
   // Literal segments before parameters, so /v1/card-loads/batch is not read as /v1/card-loads/{id}. A parameter is
   // at most 100 characters, Fastify's maxParamLength: a longer one matches no route, so the path is unknown (404).
   const templates = Object.keys(doc.paths)
-    .map((template) => ({ template, re: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]{1,100}')}$`) }))
+    .map((template) => {
+      const escaped = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+      return { template, re: new RegExp(`^${escaped.replace(/\\?\{[^}]+\\?\}/g, '[^/]{1,100}')}$`) };
+    })
     .sort((a, b) => (a.template.match(/\{/g)?.length ?? 0) - (b.template.match(/\{/g)?.length ?? 0));
   const schemaErrors = (v: ValidateFunction) =>
     (v.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`).join('; ');
@@ -91,10 +97,14 @@ export function answerChecker(doc: OpenApiDocument): AnswerCheck {
     }
     const responses = doc.paths[template][verb].responses;
     const declared = responses[String(status)] ?? responses.default;
-    if (!declared) return `${where}: status not declared for ${verb.toUpperCase()} ${template} (declared: ${Object.keys(responses).join(', ')})`;
+    if (!declared) {
+      return `${where}: status not declared for ${verb.toUpperCase()} ${template} (declared: ${Object.keys(responses).join(', ')})`;
+    }
     if (text === '' || method === 'HEAD') return null;
     const media = (contentType ?? '').split(';')[0].trim().toLowerCase();
-    if (!declared.content?.[media]) return `${where}: answered ${contentType}, declared ${Object.keys(declared.content ?? {}).join(', ') || 'no body'}`;
+    if (!declared.content?.[media]) {
+      return `${where}: answered ${contentType}, declared ${Object.keys(declared.content ?? {}).join(', ') || 'no body'}`;
+    }
     if (media !== 'application/json') return null;
     let body: unknown;
     try {

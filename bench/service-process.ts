@@ -52,7 +52,8 @@ export async function spawnService(env: Record<string, string>): Promise<Service
     if (proc.exitCode !== null) throw new Error(`service exited: ${out}`);
     await sleep(50);
   }
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0);
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0);
   return {
     proc, url: `http://127.0.0.1:${port}`,
     rssMb: () => ({ now: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) }),

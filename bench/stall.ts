@@ -49,7 +49,8 @@ async function measure(url: string, label: string, bodies: Array<{ path: string;
 
 async function main(): Promise<void> {
   const db = await benchDatabase('card_ledger_stall');
-  const s = await spawnService({ DATABASE_URL: db.url, ADMIN_API_KEY: ADMIN, ROLE: 'api', RATE_LIMIT_PER_MINUTE: '1000000' }).catch(async (e) => {
+  const env = { DATABASE_URL: db.url, ADMIN_API_KEY: ADMIN, ROLE: 'api', RATE_LIMIT_PER_MINUTE: '1000000' };
+  const s = await spawnService(env).catch(async (e) => {
     await db.close();
     throw e;
   });
@@ -59,7 +60,8 @@ async function main(): Promise<void> {
     const load = `{"enKashCardId":"EKCMB7KAEW","amount":"10.00","metadata":${manyKeys(keys, 1_000_000)}}`;
     const unknown = (extra: string) => `{${extra}${manyKeys(50_000, 900_000).slice(1)}`;
     const lines = [
-      await measure(s.url, `card load, metadata of ${keys} keys`, Array.from({ length: parallel }, () => ({ path: '/v1/card-loads', text: load }))),
+      await measure(s.url, `card load, metadata of ${keys} keys`,
+        Array.from({ length: parallel }, () => ({ path: '/v1/card-loads', text: load }))),
       await measure(s.url, 'card load, 50,000 unknown keys', Array.from({ length: parallel }, () => ({
         path: '/v1/card-loads', text: unknown('"enKashCardId":"EKCMB7KAEW","amount":"10.00",') }))),
       await measure(s.url, 'webhook, 50,000 unknown keys', Array.from({ length: parallel }, () => ({

@@ -5,7 +5,9 @@ import { Caller } from '../auth/scopes';
 import { csvOf, CSV_PAGE_ROWS, KeysetList } from '../common/csv';
 import { badField, notFound } from '../common/errors';
 import { formatMinor, parseAmountMinor } from '../common/money';
-import { checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseDate, parseLimit, UUID } from '../common/paging';
+import {
+  checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseDate, parseLimit, UUID,
+} from '../common/paging';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { IntakeResult, IntakeWriter, NormalisedLoad, requestHash } from './intake-writer';
 import { CreateCardLoadDto, ListCardLoadsQuery } from './card-load.dto';

@@ -54,7 +54,8 @@ export function validationFailed(details: FieldProblem[]): ApiError {
   const listed = details.slice(0, MAX_LISTED_PROBLEMS).map((d) => ({ field: clip(d.field), message: clip(d.message, 500) }));
   const more = details.length - listed.length;
   const message = listed.map((d) => `${d.field}: ${d.message}`).join('; ');
-  return new ApiError(400, 'validation_failed', more > 0 ? `${message}; and ${more} more problems (${details.length} in all)` : message, listed);
+  const counted = more > 0 ? `${message}; and ${more} more problems (${details.length} in all)` : message;
+  return new ApiError(400, 'validation_failed', counted, listed);
 }
 
 export const badField = (field: string, message: string): ApiError => validationFailed([{ field, message }]);

@@ -19,7 +19,7 @@ const MAX_MINOR = BigInt(Number.MAX_SAFE_INTEGER);
 export function parseAmountMinor(input: unknown): AmountParse {
   if (typeof input === 'string') {
     return AMOUNT_STRING.test(input) ? parseDecimalMinor(input)
-      : { ok: false, message: 'must be a positive decimal string with exactly two fraction digits, such as "1500.00" (no exponent, no sign)' };
+      : { ok: false, message: 'must be a positive decimal string with exactly two fraction digits, such as "1500.00" (no sign)' };
   }
   if (typeof input === 'number') return parseDecimalMinor(Number.isFinite(input) ? String(input) : 'NaN');
   return { ok: false, message: 'must be a decimal string such as "1500.00" or a number with at most two decimals' };

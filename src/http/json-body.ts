@@ -113,7 +113,8 @@ export function installJsonBodyParser(fastify: FastifyInstance): void {
         value = parse(text, undefined, toPlainNumber);
       } catch (e) {
         const msg = e instanceof Error ? e.message : 'malformed JSON';
-        return done(new ApiError(400, 'validation_failed', `body is not valid JSON: ${msg}`, [{ field: 'body', message: `is not valid JSON: ${msg}` }]));
+        return done(new ApiError(400, 'validation_failed', `body is not valid JSON: ${msg}`,
+          [{ field: 'body', message: `is not valid JSON: ${msg}` }]));
       }
       // A key spelled with \u escapes ("\u005f_proto__") passes the pattern above; look at what was parsed.
       if (text.includes('\\u') && hasForbiddenKey(value)) return forbidden();

@@ -56,7 +56,8 @@ export class JournalService {
       // numeric_value_out_of_range: an account's running totals (bigint paise) would overflow. Each entry is
       // capped, but many of them add up; the transaction rolled back, nothing was written.
       if (pgCode(e) === '22003') {
-        throw new ApiError(422, 'amount_out_of_range', 'this transaction would take an account\'s totals beyond what the ledger can record');
+        throw new ApiError(422, 'amount_out_of_range',
+          'this transaction would take an account\'s totals beyond what the ledger can record');
       }
       throw e;
     }
@@ -77,7 +78,8 @@ export class JournalService {
       else if (e.currency !== undefined && e.currency !== account.currency) {
         problems.push({ field: `entries.${i}.currency`, message: `must be ${account.currency}, the currency of ${account.code}` });
       } else if (amount.ok && amount.value > this.config.maxLoadAmountMinor) {
-        problems.push({ field: `entries.${i}.amount`, message: `must not exceed MAX_LOAD_AMOUNT (${formatMinor(this.config.maxLoadAmountMinor)})` });
+        const max = formatMinor(this.config.maxLoadAmountMinor);
+        problems.push({ field: `entries.${i}.amount`, message: `must not exceed MAX_LOAD_AMOUNT (${max})` });
       } else if (amount.ok) entries.push({ accountCode: e.accountCode, direction: e.direction, amount: amount.value, currency: account.currency });
     });
     if (problems.length) throw validationFailed(problems);

@@ -48,18 +48,24 @@ const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete']);
  */
 function protocolResponses(method: string): Record<string, unknown> {
   const responses: Record<string, unknown> = {
-    400: { description: 'Invalid input: every problem is listed in `details` by field (the first 10, and how many more); nothing was written.',
-      content: errorContent(errorExample('validation_failed', 'amount: must have at most two decimals', [{ field: 'amount', message: 'must have at most two decimals' }])) },
-    408: { description: 'The request did not arrive in time.', content: errorContent(errorExample('request_timeout', 'the request did not arrive in time')) },
+    400: {
+      description: 'Invalid input: every problem is listed in `details` by field (the first 10, and how many more); nothing was written.',
+      content: errorContent(errorExample('validation_failed', 'amount: must have at most two decimals',
+        [{ field: 'amount', message: 'must have at most two decimals' }])),
+    },
+    408: { description: 'The request did not arrive in time.',
+      content: errorContent(errorExample('request_timeout', 'the request did not arrive in time')) },
     431: { description: 'Request headers over 16 KiB.',
       content: errorContent(errorExample('request_header_fields_too_large', 'the request headers are too large (at most 16 KiB in all)')) },
     503: { description: 'The service is shutting down (or, where stated, cannot serve this now): retry.',
       content: errorContent(errorExample('service_unavailable', 'the service is shutting down; retry the request')) },
   };
   if (BODY_METHODS.has(method)) {
-    responses[413] = { description: 'Body over 1 MiB.', content: errorContent(errorExample('payload_too_large', 'request body is too large')) };
+    responses[413] = { description: 'Body over 1 MiB.',
+      content: errorContent(errorExample('payload_too_large', 'request body is too large')) };
     responses[415] = { description: 'Body not sent as plain `application/json` in UTF-8 (another type or charset, or a Content-Encoding).',
-      content: errorContent(errorExample('unsupported_media_type', 'Content-Type must be application/json (UTF-8; no other charset or parameter)')) };
+      content: errorContent(errorExample('unsupported_media_type',
+        'Content-Type must be application/json (UTF-8; no other charset or parameter)')) };
   }
   return responses;
 }

@@ -10,7 +10,7 @@ import { ResolveCardLoadDto } from '../card-loads/card-load.dto';
 import { SettlementService } from './settlement.service';
 
 export class ReasonDto {
-  @ApiProperty({ maxLength: 1000, example: 'EnKash reversed the credit (ticket 4712)', description: 'Kept in the load\'s events with the key\'s name.' })
+  @ApiProperty({ maxLength: 1000, example: 'EnKash reversed the credit (ticket 4712)', description: 'Kept in the load\'s events.' })
   @IsString() @MaxLength(1000) @Matches(/\S/, { message: 'must not be empty' })
   reason: string;
 }

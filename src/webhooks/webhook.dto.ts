@@ -26,7 +26,8 @@ export function isWebhookUrl(v: unknown): boolean {
   if (typeof v !== 'string' || v.length > WEBHOOK_URL_MAX) return false;
   try {
     const u = new URL(v);
-    return u.href === v && (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && u.username === '' && u.password === '';
+    return u.href === v && (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== ''
+      && u.username === '' && u.password === '';
   } catch {
     return false;
   }
@@ -44,7 +45,12 @@ function IsWebhookUrl() {
 }
 
 export class CreateWebhookDto {
-  @ApiProperty({ maxLength: WEBHOOK_URL_MAX, example: 'https://billing.example.com/hooks/card-ledger', description: 'http(s), no user:password; stored as the WHATWG URL parser serialises it (`HTTP://Example.com/x` → `http://example.com/x`); redirects are not followed. Must reach a public address (not loopback, private, link-local...) unless the service runs with WEBHOOK_ALLOW_PRIVATE_URLS=true.' })
+  @ApiProperty({
+    maxLength: WEBHOOK_URL_MAX, example: 'https://billing.example.com/hooks/card-ledger',
+    description: 'http(s), no user:password; stored as the WHATWG URL parser serialises it (`HTTP://Example.com/x` → '
+      + '`http://example.com/x`); redirects are not followed. Must reach a public address (not loopback, private, link-local...) '
+      + 'unless the service runs with WEBHOOK_ALLOW_PRIVATE_URLS=true.',
+  })
   @Transform(({ value }) => normaliseWebhookUrl(value))
   @IsWebhookUrl()
   url: string;

@@ -75,7 +75,8 @@ describe('POST /v1/card-loads bad input', () => {
 
   it('should accept an amount as a JSON number with no, one or two decimals', async () => {
     for (const [amount, shown] of [[1500.5, '1500.50'], [15, '15.00'], [15.25, '15.25']] as const) {
-      const res = await ctx.app.api('POST', '/v1/card-loads', { body: { ...valid, amount }, headers: { 'idempotency-key': `num-ok-${amount}` } });
+      const headers = { 'idempotency-key': `num-ok-${amount}` };
+      const res = await ctx.app.api('POST', '/v1/card-loads', { body: { ...valid, amount }, headers });
       expect([res.status, res.body.amount]).toEqual([201, shown]);
     }
   });
@@ -84,7 +85,8 @@ describe('POST /v1/card-loads bad input', () => {
     for (const q of ['limit=0', 'limit=501', 'limit=abc', 'cursor=@@', 'cursor=eyJ4IjoxfQ', 'createdFrom=yesterday', 'status=done',
       `cursor=${Buffer.from(JSON.stringify(['not-a-date', 'x'])).toString('base64url')}`,
       // Text Postgres would read as a timestamp (or fail on): only the form the list writes is a cursor.
-      ...['infinity', 'epoch', 'J2451187', '2026-03-05 10:03:00 PST', '2026-03-05T10:03:00Z', '0000-01-01T00:00:00.000000Z', '2026-02-30T00:00:00.000000Z']
+      ...['infinity', 'epoch', 'J2451187', '2026-03-05 10:03:00 PST', '2026-03-05T10:03:00Z', '0000-01-01T00:00:00.000000Z',
+        '2026-02-30T00:00:00.000000Z']
         .map((at) => `cursor=${Buffer.from(JSON.stringify([at, '0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60'])).toString('base64url')}`),
       `cursor=${Buffer.from(JSON.stringify(['2026-03-05T10:03:00.000000Z', 'not-a-uuid'])).toString('base64url')}`]) {
       const res = await ctx.app.api('GET', `/v1/card-loads?${q}`);

@@ -21,7 +21,8 @@ const field = {
   description: ['payroll', '', text(255), text(256), 5, null],
   remarks: ['batch 42', text(255), text(256), [], null],
   metadata: [{}, { employee: 'E1' }, { 'bad key': 'x' }, { k: 1 }, { k: text(501) }, { [text(41)]: 'x' },
-    Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, text(450)])), Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])), [], 'x', null],
+    Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, text(450)])),
+    Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])), [], 'x', null],
   status: ['posted'],
   extra: [1],
 };

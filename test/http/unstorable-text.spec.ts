@@ -5,7 +5,10 @@ const HIGH = 'x\ud800y';
 const LOW = '\udc00';
 const ID = '0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60';
 const LOAD = { enKashCardId: 'EKCMB7KAEW', amount: '10.00' };
-const pair = [{ accountCode: 'external:text', direction: 'debit', amount: '1.00' }, { accountCode: 'parent:CATEXT', direction: 'credit', amount: '1.00' }];
+const pair = [
+  { accountCode: 'external:text', direction: 'debit', amount: '1.00' },
+  { accountCode: 'parent:CATEXT', direction: 'credit', amount: '1.00' },
+];
 
 /** [route, body or null, the field the 400 must name]; a NUL or a lone surrogate in each text a route takes. */
 const CASES: Array<[string, unknown, string]> = [
@@ -42,18 +45,20 @@ const CASES: Array<[string, unknown, string]> = [
 describe('text the database cannot store', () => {
   const ctx = useTestApp();
   beforeAll(async () => {
-    for (const body of [{ code: 'external:text', currency: 'INR', normalSide: 'debit' }, { code: 'parent:CATEXT', currency: 'INR', normalSide: 'credit' }]) {
-      expect((await ctx.app.api('POST', '/v1/accounts', { body })).status).toBe(201);
+    for (const [code, normalSide] of [['external:text', 'debit'], ['parent:CATEXT', 'credit']]) {
+      expect((await ctx.app.api('POST', '/v1/accounts', { body: { code, currency: 'INR', normalSide } })).status).toBe(201);
     }
   });
   const rows = async () => (await ctx.db.query(`SELECT (SELECT count(*) FROM card_loads) + (SELECT count(*) FROM api_keys)
-    + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM journal_transactions) + (SELECT count(*) FROM webhook_subscriptions) AS n`)).rows[0].n;
+    + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM journal_transactions) + (SELECT count(*) FROM webhook_subscriptions) AS n`))
+    .rows[0].n;
 
   it.each(CASES.map(([route, body, field]) => ({ route, body, field })))(
     'should answer $route with 400 naming $field, writing nothing', async ({ route, body, field }) => {
     const [method, path] = route.split(' ');
     const before = await rows();
-    const res = await ctx.app.api(method, path, { body: body ?? undefined, headers: { 'idempotency-key': `text-${Math.random().toString(36).slice(2)}` } });
+    const headers = { 'idempotency-key': `text-${Math.random().toString(36).slice(2)}` };
+    const res = await ctx.app.api(method, path, { body: body ?? undefined, headers });
     expect([res.status, res.body.error.details]).toEqual([400, [{ field, message: expect.stringContaining('NUL') }]]);
     expect(await rows()).toBe(before);
   });
@@ -72,12 +77,14 @@ describe('text the database cannot store', () => {
     expect(results.filter((r) => r.error).map((r) => r.error!.details.map((d) => d.field))).toEqual([
       ['loads.1.description'], ['loads.3.metadata.k'], ['loads.4.remarks', 'loads.4.description'],
     ]);
-    const { rows: created } = await ctx.db.query(`SELECT idempotency_key FROM card_loads WHERE idempotency_key LIKE 'text-batch-%' ORDER BY 1`);
+    const { rows: created } = await ctx.db.query(
+      `SELECT idempotency_key FROM card_loads WHERE idempotency_key LIKE 'text-batch-%' ORDER BY 1`);
     expect(created.map((r) => r.idempotency_key)).toEqual(['text-batch-0', 'text-batch-2']);
   });
 
   it('should keep a well-formed surrogate pair (an emoji) as sent', async () => {
-    const res = await ctx.app.api('POST', '/v1/card-loads', { body: { ...LOAD, description: 'bonus 🎉' }, headers: { 'idempotency-key': 'text-emoji' } });
+    const res = await ctx.app.api('POST', '/v1/card-loads',
+      { body: { ...LOAD, description: 'bonus 🎉' }, headers: { 'idempotency-key': 'text-emoji' } });
     expect([res.status, res.body.description]).toEqual([201, 'bonus 🎉']);
   });
 });
