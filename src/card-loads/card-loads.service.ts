@@ -3,12 +3,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Caller } from '../auth/scopes';
 import { csvOf, CSV_PAGE_ROWS, KeysetList } from '../common/csv';
-import { badField, notFound } from '../common/errors';
+import { amountOutOfRange, badField, notFound } from '../common/errors';
 import { formatMinor, parseAmountMinor } from '../common/money';
 import {
   checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseDate, parseLimit, UUID,
 } from '../common/paging';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { pgCode } from '../database/transaction';
 import { IntakeResult, IntakeWriter, NormalisedLoad, requestHash } from './intake-writer';
 import { CreateCardLoadDto, ListCardLoadsQuery } from './card-load.dto';
 import { CARD_LOAD_CSV, CardLoadRow, cardLoadView, CardLoadView, LoadEventRow, loadEventView } from './card-load.view';
@@ -52,7 +53,12 @@ export class CardLoadsService {
    */
   async create(caller: Caller, idempotencyKey: string, dto: CreateCardLoadDto, requestId: string | null): Promise<IntakeResult> {
     const load = this.normalise(dto);
-    return this.writer.submit({ caller, idempotencyKey, load, hash: requestHash(load), requestId });
+    return this.writer.submit({ caller, idempotencyKey, load, hash: requestHash(load), requestId }).catch((e: unknown) => {
+      // numeric_value_out_of_range: the parent's or the card's totals (bigint paise) would overflow; possible only with a
+      // MAX_LOAD_AMOUNT near its bound. The group commit retried this load alone, so only it is refused; nothing was written.
+      if (pgCode(e) === '22003') throw amountOutOfRange('this load would take its parent\'s or its card\'s totals');
+      throw e;
+    });
   }
 
   async get(id: string) {

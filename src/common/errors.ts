@@ -63,3 +63,7 @@ export const badField = (field: string, message: string): ApiError => validation
 export const notFound = (what: string): ApiError => new ApiError(404, 'not_found', `${what} not found`);
 
 export const invalidState = (message: string): ApiError => new ApiError(409, 'invalid_state', message);
+
+/** An account's running totals are bigint paise: a write that would pass them is refused, never a 500. */
+export const amountOutOfRange = (what: string): ApiError =>
+  new ApiError(422, 'amount_out_of_range', `${what} beyond what the ledger can record`);

@@ -4,7 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { Caller } from '../auth/scopes';
 import { KeysetList } from '../common/csv';
-import { ApiError, badField, FieldProblem, notFound, validationFailed } from '../common/errors';
+import { amountOutOfRange, ApiError, badField, FieldProblem, notFound, validationFailed } from '../common/errors';
 import { formatMinor, parseAmountMinor } from '../common/money';
 import {
   checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, parseRange, UUID,
@@ -56,8 +56,7 @@ export class JournalService {
       // numeric_value_out_of_range: an account's running totals (bigint paise) would overflow. Each entry is
       // capped, but many of them add up; the transaction rolled back, nothing was written.
       if (pgCode(e) === '22003') {
-        throw new ApiError(422, 'amount_out_of_range',
-          'this transaction would take an account\'s totals beyond what the ledger can record');
+        throw amountOutOfRange('this transaction would take an account\'s totals');
       }
       throw e;
     }

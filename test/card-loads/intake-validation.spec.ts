@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { useTestApp } from '../support/app';
+import { ledgerViolations } from '../support/ledger-checks';
 
 const valid = { enKashCardId: 'EKCMB7KAEW', amount: '1500.00' };
 
@@ -94,5 +95,29 @@ describe('POST /v1/card-loads bad input', () => {
     }
     expect((await ctx.app.api('GET', '/v1/card-loads/not-a-uuid')).status).toBe(404);
     expect((await ctx.app.api('GET', '/v1/card-loads/00000000-0000-0000-0000-000000000000')).status).toBe(404);
+  });
+});
+
+describe('POST /v1/card-loads/batch at the edge of what the ledger can record', () => {
+  // The highest MAX_LOAD_AMOUNT there is (2^53 - 1 paise): 1,024 such loads fill the parent's bigint pending debits.
+  const ctx = useTestApp({ env: { MAX_LOAD_AMOUNT: '90071992547409.91' } });
+
+  it('should refuse the loads that would overflow their parent\'s totals with 422 amount_out_of_range, create the others, never 500', async () => {
+    const statuses: number[] = [];
+    for (let from = 0; from < 1100; from += 550) {
+      const loads = Array.from({ length: 550 }, (_, i) => ({
+        idempotencyKey: `huge-${from + i}`, enKashCardId: `EKCH${String(from + i).padStart(6, '0')}`, amount: '90071992547409.91' }));
+      const res = await ctx.app.api('POST', '/v1/card-loads/batch', { body: { loads } });
+      expect(res.status).toBe(200);
+      for (const r of res.body.results as Array<{ status: number; error?: { code: string } }>) {
+        statuses.push(r.status);
+        if (r.status === 422) expect(r.error!.code).toBe('amount_out_of_range');
+      }
+    }
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1024);
+    expect(statuses.filter((s) => s === 422)).toHaveLength(1100 - 1024);
+    expect((await ctx.db.query(`SELECT count(*)::int AS n FROM card_loads`)).rows[0].n).toBe(1024);
+    const v = await ledgerViolations(ctx.db);
+    expect([v.unbalancedTransactions, v.balancesDifferFromEntries, v.historyGaps, v.historyDiffersFromBalance]).toEqual([[], [], [], []]);
   });
 });
