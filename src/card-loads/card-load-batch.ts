@@ -4,6 +4,7 @@ import { validate } from 'class-validator';
 import { Caller } from '../auth/scopes';
 import { badField, FieldProblem, validationFailed } from '../common/errors';
 import { toApiError } from '../common/http-exception.filter';
+import { unstorableText } from '../common/text';
 import { flattenValidationErrors } from '../common/validation';
 import { CreateCardLoadDto, IDEMPOTENCY_KEY, isValidLoad } from './card-load.dto';
 import { CardLoadView } from './card-load.view';
@@ -87,6 +88,9 @@ export class CardLoadBatchService {
     if (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw badField(at('idempotencyKey'), 'is required: 1-255 characters of A-Za-z0-9_-.:');
     }
+    // What the global pipe checks for a single load, here per item: one bad item never blocks the others.
+    const unstorable = unstorableText(rest, `loads.${index}`);
+    if (unstorable.length) throw validationFailed(unstorable);
     if (isValidLoad(rest)) return { idempotencyKey, dto: rest as unknown as CreateCardLoadDto };
     const dto = plainToInstance(CreateCardLoadDto, rest);
     const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });

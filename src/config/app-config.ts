@@ -1,4 +1,4 @@
-import { parseAmountMinor } from '../common/money';
+import { parseDecimalMinor } from '../common/money';
 
 /**
  * The whole configuration, read once at boot from the environment (names fixed by API.md).
@@ -55,6 +55,8 @@ export interface AppConfig {
   role: Role;
   adminApiKey: string | null;
   maxLoadAmountMinor: bigint;
+  /** Per journal entry (a manual transaction: funding, corrections). */
+  maxJournalAmountMinor: bigint;
   logLevel: LogLevelName;
   /** Requests per API key (or per IP without a key) per fixed minute, counted in Postgres across instances. */
   rateLimitPerMinute: number;
@@ -124,13 +126,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const adminApiKey = str('ADMIN_API_KEY') ?? null;
   if (adminApiKey !== null && adminApiKey.length < 16) problems.push('ADMIN_API_KEY must be at least 16 characters');
 
-  let maxLoadAmountMinor = 20_000_000n;
-  const maxRaw = str('MAX_LOAD_AMOUNT');
-  if (maxRaw !== undefined) {
-    const parsed = parseAmountMinor(maxRaw);
-    if (!parsed.ok) problems.push(`MAX_LOAD_AMOUNT ${parsed.message}`);
-    else maxLoadAmountMinor = parsed.value;
-  }
+  const amountSetting = (name: string, dflt: bigint): bigint => {
+    const raw = str(name);
+    if (raw === undefined) return dflt;
+    const parsed = parseDecimalMinor(raw);
+    if (!parsed.ok) problems.push(`${name} ${parsed.message}`);
+    return parsed.ok ? parsed.value : dflt;
+  };
+  const maxLoadAmountMinor = amountSetting('MAX_LOAD_AMOUNT', 20_000_000n);
+  // Funding a parent account is one journal entry of crores, not many of a card load's size.
+  const maxJournalAmountMinor = amountSetting('MAX_JOURNAL_AMOUNT', 1_000_000_000_000n);
 
   const logLevel = (str('LOG_LEVEL') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
@@ -194,6 +199,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     role: roleRaw as Role,
     adminApiKey,
     maxLoadAmountMinor,
+    maxJournalAmountMinor,
     logLevel: logLevel as LogLevelName,
     rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 6000, 1, 1_000_000_000),
     enkash,
