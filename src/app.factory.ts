@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { ApiExceptionFilter } from './common/http-exception.filter';
+import { installConsole } from './console/console-assets';
 import { apiValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { closeConnectionsWhenClosing } from './http/graceful-close';
@@ -54,6 +55,7 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
   });
   closeConnectionsWhenClosing(app.getHttpAdapter().getInstance());
   await installHttpSecurity(app, config.rateLimitPerMinute);
+  await installConsole(app);
   app.useGlobalFilters(new ApiExceptionFilter());
   app.useGlobalPipes(apiValidationPipe);
   setupOpenApi(app);

@@ -6,6 +6,7 @@ import { AccountsModule } from './accounts/accounts.module';
 import { AuthModule } from './auth/auth.module';
 import { CardLoadsModule } from './card-loads/card-loads.module';
 import { CardsModule } from './cards/cards.module';
+import { ConsoleModule } from './console/console.module';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source';
 import { HealthModule } from './health/health.module';
@@ -50,6 +51,7 @@ export class AppModule {
         ...(config.enkash.baseUrl !== null ? [SyncWorkerModule.register(config.enkash, config.sync)] : []),
         ReconciliationModule.register(config.enkash),
         WebhooksModule,
+        ConsoleModule,
       ],
     };
   }

@@ -1,0 +1,61 @@
+import { Body, Controller, Delete, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { ApiProperty, ApiTags } from '@nestjs/swagger';
+import { IsString, MaxLength, MinLength } from 'class-validator';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Public } from '../auth/scopes';
+import { ApiError } from '../common/errors';
+import { DocSession, DocSignIn, DocSignOut } from './console.openapi';
+import { ConsoleSessionsService } from './console-sessions.service';
+
+export class SignInDto {
+  @ApiProperty({ minLength: 16, maxLength: 200, example: 'ckl_Zx3fQ0k9...', description: 'An API key; exchanged for a session, never stored.' })
+  @IsString() @MinLength(16) @MaxLength(200)
+  apiKey: string;
+}
+
+/**
+ * A sign-in posted from another origin's page is refused (login CSRF: signing a victim into the attacker's key).
+ * Browsers send Origin on every POST; its absence means a client that is not a browser page, which is fine.
+ */
+function checkSameOrigin(req: FastifyRequest): void {
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  let host: string | null = null;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    host = null;
+  }
+  if (host === null || host !== req.headers.host) throw new ApiError(403, 'forbidden', 'sign-in is accepted only from the console\'s own origin');
+}
+
+/** The console's sessions (docs/console.md). Public to the guard: the key in the body or the cookie is the credential. */
+@ApiTags('console')
+@Controller('console/api/session')
+@Public()
+export class ConsoleSessionController {
+  constructor(private readonly sessions: ConsoleSessionsService) {}
+
+  @Post()
+  @HttpCode(201)
+  @DocSignIn(SignInDto)
+  signIn(@Body() body: SignInDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    checkSameOrigin(req);
+    void reply.header('cache-control', 'no-store');
+    return this.sessions.signIn(body.apiKey, req, reply);
+  }
+
+  @Get()
+  @DocSession()
+  current(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    void reply.header('cache-control', 'no-store');
+    return this.sessions.current(req);
+  }
+
+  @Delete()
+  @HttpCode(204)
+  @DocSignOut()
+  async signOut(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+    await this.sessions.signOut(req, reply);
+  }
+}
