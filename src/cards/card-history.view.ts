@@ -42,3 +42,11 @@ export const HISTORY_CSV: CsvColumns<HistoryView> = [
   ['journalTransactionId', (h) => h.journalTransactionId], ['amount', (h) => h.amount],
   ['pendingBalance', (h) => h.pendingBalance], ['postedBalance', (h) => h.postedBalance], ['description', (h) => h.description],
 ];
+
+export type SeriesRow = Pick<HistoryRow, 'seq' | 'at' | 'pending_debits' | 'pending_credits' | 'posted_debits' | 'posted_credits'>;
+
+/** One kept row of the balance series: the balances after that change, as the history row shows them. */
+export function seriesPointView(r: SeriesRow) {
+  const b = cardBalances(r as HistoryRow);
+  return { seq: Number(r.seq), at: r.at.toISOString(), pendingBalance: formatMinor(pendingBalance(b)), postedBalance: formatMinor(postedBalance(b)) };
+}

@@ -1,8 +1,45 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString } from 'class-validator';
+import { IsIn, IsOptional, IsString } from 'class-validator';
+import { TimeRangeListQuery } from '../common/list-query';
 
 export class CardBalanceQuery {
   @ApiPropertyOptional({ format: 'date-time', example: '2026-03-31T23:59:59Z', description: 'The balance as it stood at this moment (ISO 8601); default now.' })
   @IsOptional() @IsString()
   asOf?: string;
+}
+
+export const HISTORY_ORDERS = ['asc', 'desc'] as const;
+
+export class CardHistoryQuery extends TimeRangeListQuery {
+  @ApiPropertyOptional({ enum: HISTORY_ORDERS, default: 'asc', description: '`asc`: oldest first (the default); `desc`: newest first.' })
+  @IsOptional() @IsIn(HISTORY_ORDERS as unknown as string[])
+  order?: (typeof HISTORY_ORDERS)[number];
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, example: 120, description: 'Rows with `seq` at or above this (inclusive).' })
+  @IsOptional() @IsString()
+  seqFrom?: string;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, example: 170, description: 'Rows with `seq` below this (exclusive).' })
+  @IsOptional() @IsString()
+  seqTo?: string;
+}
+
+/** Points per series answer: enough for any screen's width, bounded work per request. */
+export const SERIES_MAX_BUCKETS = 2000;
+
+export class CardSeriesQuery {
+  @ApiPropertyOptional({ format: 'date-time', example: '2026-03-01T00:00:00Z', description: 'Window start (inclusive); default the card\'s opening.' })
+  @IsOptional() @IsString()
+  from?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', example: '2026-04-01T00:00:00Z', description: 'Window end (exclusive); default now.' })
+  @IsOptional() @IsString()
+  to?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer', minimum: 1, maximum: SERIES_MAX_BUCKETS, default: 500,
+    description: 'Equal time buckets the window is cut into: about the chart\'s width in pixels.',
+  })
+  @IsOptional() @IsString()
+  buckets?: string;
 }

@@ -28,6 +28,31 @@ class CardHistoryRowDoc {
   @ApiProperty({ type: String, nullable: true }) description: string | null;
 }
 
+@ApiSchema({ name: 'CardBalancePoint' })
+class CardBalancePointDoc {
+  @ApiProperty({ example: 3, description: 'The history row this point is.' }) seq: number;
+  @ApiProperty(TIME) at: string;
+  @ApiProperty({ ...AMOUNT_OUT, example: '0.00' }) pendingBalance: string;
+  @ApiProperty(AMOUNT_OUT) postedBalance: string;
+}
+
+@ApiSchema({ name: 'CardBalanceSeries' })
+class CardBalanceSeriesDoc {
+  @ApiProperty({ example: 'EKCMB7KAEW' }) enKashCardId: string;
+  @ApiProperty({ example: 'INR' }) currency: string;
+  @ApiProperty({ ...TIME, description: 'Window start (inclusive): the `from` asked for, else the card\'s opening.' }) from: string;
+  @ApiProperty({ ...TIME, description: 'Window end (exclusive): the `to` asked for, else now.' }) to: string;
+  @ApiProperty({ type: 'integer', example: 500 }) buckets: number;
+  @ApiProperty({ enum: ['m4'], description: 'How rows were kept: per bucket the first, the last, and the lowest and highest of each balance.' })
+  rule: string;
+
+  @ApiProperty({ type: 'integer', example: 100001, description: 'History rows in the window (the opening row included), before downsampling.' })
+  historyRows: number;
+
+  @ApiProperty({ type: [CardBalancePointDoc], description: 'Kept rows in seq order; first, the row in force at `from` when one precedes it.' })
+  points: CardBalancePointDoc[];
+}
+
 const CARD_PARAM = ApiParam({ name: 'enKashCardId', schema: { type: 'string', pattern: CARD_ID.source }, example: 'EKCMB7KAEW' });
 const CARD_NOT_FOUND = (extra: string) => ApiErrorResponse(404, `No such card${extra}.`, ['not_found', 'card EKCMB7KAEW not found']);
 
@@ -45,5 +70,18 @@ export const DocCardHistory = () => applyDecorators(
   CARD_PARAM,
   ApiProduces('application/json', 'text/csv'),
   ApiOkResponse({ type: PageOf(CardHistoryRowDoc, 'CardHistoryPage') }),
+  CARD_NOT_FOUND(''),
+);
+
+/** GET /v1/cards/{enKashCardId}/balance-series */
+export const DocCardBalanceSeries = () => applyDecorators(
+  ApiOperation({
+    summary: 'A card\'s balances over a window, downsampled for a chart',
+    description: 'The window is cut into `buckets` equal time buckets; of each, the rows with the first and last change and the lowest '
+      + 'and highest pending and posted balance are kept (M4): drawn one bucket per pixel, the line is the line through every row. '
+      + 'A window with few rows comes back whole. The balances are the history rows\' own.',
+  }),
+  CARD_PARAM,
+  ApiOkResponse({ type: CardBalanceSeriesDoc }),
   CARD_NOT_FOUND(''),
 );

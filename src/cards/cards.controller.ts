@@ -2,9 +2,8 @@ import { Controller, Get, Headers, Param, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '../auth/scopes';
 import { answerList, wantsCsv } from '../common/csv';
-import { TimeRangeListQuery } from '../common/list-query';
-import { CardBalanceQuery } from './card.dto';
-import { DocCardBalance, DocCardHistory } from './card.openapi';
+import { CardBalanceQuery, CardHistoryQuery, CardSeriesQuery } from './card.dto';
+import { DocCardBalance, DocCardBalanceSeries, DocCardHistory } from './card.openapi';
 import { CardsService } from './cards.service';
 
 @ApiTags('cards')
@@ -21,7 +20,14 @@ export class CardsController {
 
   @Get(':enKashCardId/history')
   @DocCardHistory()
-  async history(@Param('enKashCardId') id: string, @Query() q: TimeRangeListQuery, @Headers('accept') accept?: string) {
+  async history(@Param('enKashCardId') id: string, @Query() q: CardHistoryQuery, @Headers('accept') accept?: string) {
     return answerList(await this.cards.history(id, q), wantsCsv(q.format, accept), `card-${id}-history.csv`);
+  }
+
+  /** For charts: the balances over a window, downsampled here (M4), so a card of any history draws at once. */
+  @Get(':enKashCardId/balance-series')
+  @DocCardBalanceSeries()
+  series(@Param('enKashCardId') id: string, @Query() q: CardSeriesQuery) {
+    return this.cards.series(id, q);
   }
 }
