@@ -92,7 +92,10 @@ export class CardLoadsService {
     };
   }
 
-  /** Newest first; keyset paging on (created_at, id) so rows arriving during paging are neither missed nor repeated. */
+  /**
+   * Newest first (oldest first with `order=asc`); keyset paging on (created_at, id) so rows arriving during paging are
+   * neither missed nor repeated.
+   */
   async list(q: ListCardLoadsQuery): Promise<{ data: CardLoadView[]; nextCursor: string | null }> {
     const limit = parseLimit(q.limit);
     const from = parseDate('createdFrom', q.createdFrom);
@@ -105,11 +108,12 @@ export class CardLoadsService {
     if (q.enKashCardId) where.push(`en_kash_card_id = ${arg(q.enKashCardId)}`);
     if (from) where.push(`created_at >= ${arg(from)}`);
     if (to) where.push(`created_at < ${arg(to)}`);
-    if (cursor) where.push(`(created_at, id) < (${arg(cursor[0])}::timestamptz, ${arg(cursor[1])}::uuid)`);
+    const asc = q.order === 'asc';
+    if (cursor) where.push(`(created_at, id) ${asc ? '>' : '<'} (${arg(cursor[0])}::timestamptz, ${arg(cursor[1])}::uuid)`);
     const rows: CardLoadRow[] = await this.ds.query(
       `SELECT *, ${cursorInstantSql('created_at')} AS created_at_cursor
        FROM card_loads ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at DESC, id DESC LIMIT ${arg(limit + 1)}`, args);
+       ORDER BY created_at ${asc ? 'ASC' : 'DESC'}, id ${asc ? 'ASC' : 'DESC'} LIMIT ${arg(limit + 1)}`, args);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {

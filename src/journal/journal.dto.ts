@@ -49,4 +49,8 @@ export class ListJournalQuery extends TimeRangeListQuery {
   @ApiPropertyOptional({ enum: TRANSFER_KINDS })
   @IsOptional() @IsIn(TRANSFER_KINDS as unknown as string[])
   kind?: (typeof TRANSFER_KINDS)[number];
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'Only the transactions this card load made: its pending transfer, the post or void of it, an undo.' })
+  @IsOptional() @IsString()
+  loadId?: string;
 }

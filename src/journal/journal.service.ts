@@ -120,6 +120,7 @@ export class JournalService {
   list(q: ListJournalQuery): KeysetList<JournalView, Cursor, JournalLine> {
     const limit = parseLimit(q.limit);
     const { from, to } = parseRange(q);
+    if (q.loadId !== undefined && !UUID.test(q.loadId)) throw badField('loadId', 'must be a card load id (a UUID)');
     const raw = decodeCursor(q.cursor, ['string', 'string']);
     if (raw) {
       checkCursorInstant(String(raw[0]));
@@ -135,6 +136,8 @@ export class JournalService {
         if (from) where.push(`t.created_at >= ${arg(from)}`);
         if (to) where.push(`t.created_at < ${arg(to)}`);
         if (q.kind) where.push(`t.kind = ${arg(q.kind)}`);
+        // A load's every balance change names it and its transaction (account_history_load index).
+        if (q.loadId) where.push(`t.id IN (SELECT transaction_id FROM account_history WHERE load_id = ${arg(q.loadId)})`);
         const rows = await this.read(where, args, n + 1);
         const page = rows.slice(0, n);
         return { rows: page.map((r) => r.view), next: rows.length > n ? page[page.length - 1].cursor : null };

@@ -4,8 +4,10 @@ import { DataSource } from 'typeorm';
 import { csvOf, KeysetList } from '../common/csv';
 import { badField } from '../common/errors';
 import { formatMinor } from '../common/money';
-import { decodeCursor, encodeCursor, parseLimit, parseRange, UUID } from '../common/paging';
-import { ReconciliationQuery } from './reconciliation.dto';
+import {
+  checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, parseRange, UUID,
+} from '../common/paging';
+import { ReconciliationQuery, ReconciliationRunsQuery } from './reconciliation.dto';
 import { FINDING_CSV, FindingRow, findingView, FindingView, RunRow, runView } from './reconciliation.view';
 
 const STATUSES = ['pending', 'posted', 'reversed', 'needs_review'] as const;
@@ -53,6 +55,23 @@ export class ReconciliationReport {
         return { rows: page, next: rows.length > n ? Number(page[page.length - 1].id) : null };
       },
     };
+  }
+
+  /** Every run, newest first (scheduled and manual, failed ones with their error), keyset on (started_at, id). */
+  async runs(q: ReconciliationRunsQuery) {
+    const limit = parseLimit(q.limit);
+    const cursor = decodeCursor(q.cursor, ['string', 'string']) as [string, string] | null;
+    if (cursor) {
+      checkCursorInstant(cursor[0]);
+      checkCursorPart(UUID.test(cursor[1]));
+    }
+    const rows: Array<RunRow & { started_at_cursor: string }> = await this.ds.query(
+      `SELECT *, ${cursorInstantSql('started_at')} AS started_at_cursor FROM reconciliation_runs
+       WHERE ($1::timestamptz IS NULL OR (started_at, id) < ($1::timestamptz, $2::uuid))
+       ORDER BY started_at DESC, id DESC LIMIT $3`, [cursor?.[0] ?? null, cursor?.[1] ?? null, limit + 1]);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { data: page.map(runView), nextCursor: rows.length > limit && last ? encodeCursor([last.started_at_cursor, last.id]) : null };
   }
 
   async report(q: ReconciliationQuery) {

@@ -3,7 +3,7 @@ import { RequireScopes } from '../auth/scopes';
 import { answerList, wantsCsv } from '../common/csv';
 import { ApiError } from '../common/errors';
 import { ReconciliationReport } from './reconciliation-report.service';
-import { ReconciliationQuery } from './reconciliation.dto';
+import { ReconciliationQuery, ReconciliationRunsQuery } from './reconciliation.dto';
 import { ReconciliationService } from './reconciliation.service';
 
 @Controller('v1/reports/reconciliation')
@@ -20,6 +20,12 @@ export class ReconciliationController {
   async get(@Query() q: ReconciliationQuery, @Headers('accept') accept?: string) {
     if (wantsCsv(q.format, accept)) return answerList(this.report.findings(q), true, 'reconciliation-findings.csv');
     return this.report.report(q);
+  }
+
+  @Get('runs')
+  @RequireScopes('ledger:read')
+  runsList(@Query() q: ReconciliationRunsQuery) {
+    return this.report.runs(q);
   }
 
   /** Runs now, in this request, and answers the finished run with its findings. */

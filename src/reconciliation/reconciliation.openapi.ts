@@ -92,7 +92,7 @@ class ReportDoc {
   @ApiProperty({ type: String, nullable: true, example: null }) nextCursor: string | null;
 }
 
-export const RECONCILIATION_MODELS = [ReportDoc, RunWithFindingsDoc];
+export const RECONCILIATION_MODELS = [ReportDoc, RunWithFindingsDoc, RunDoc];
 
 const json = (schema: unknown, example?: unknown) => ({ 'application/json': { schema, ...(example ? { example } : {}) } });
 const ERROR = { $ref: '#/components/schemas/Error' };
@@ -105,6 +105,17 @@ export const RECONCILIATION_OPERATIONS = {
     parameters: [{ name: 'runId', in: 'query', required: false, description: 'Only this run\'s findings.', schema: { type: 'string', format: 'uuid' } }],
     responses: {
       200: { description: 'The report.', content: { ...json({ $ref: getSchemaPath(ReportDoc) }), 'text/csv': { schema: { type: 'string' } } } },
+    },
+  },
+  ReconciliationController_runsList: {
+    tags: ['reports'],
+    summary: 'Reconciliation runs, newest first',
+    description: 'Scheduled and manual runs, a failed one with its `error`; a run\'s findings are in the report, by `runId`.',
+    responses: {
+      200: { description: 'One page of runs.', content: json({
+        type: 'object', required: ['data', 'nextCursor'],
+        properties: { data: { type: 'array', items: { $ref: getSchemaPath(RunDoc) } }, nextCursor: { type: 'string', nullable: true } },
+      }) },
     },
   },
   ReconciliationController_run: {

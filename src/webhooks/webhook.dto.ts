@@ -79,6 +79,12 @@ export class ListWebhooksQuery extends PageQuery {}
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
+export class ListLoadDeliveriesQuery extends PageQuery {
+  @ApiProperty({ format: 'uuid', description: 'The card load.' })
+  @IsString()
+  loadId: string;
+}
+
 export class ListDeliveriesQuery extends ListWebhooksQuery {
   @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
   @IsOptional() @IsIn(DELIVERY_STATUSES as unknown as string[])

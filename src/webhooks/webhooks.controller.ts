@@ -2,9 +2,10 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from
 import { ApiTags } from '@nestjs/swagger';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { RequireScopes } from '../auth/scopes';
-import { CreateWebhookDto, ListDeliveriesQuery, ListWebhooksQuery, RotateWebhookSecretDto } from './webhook.dto';
+import { CreateWebhookDto, ListDeliveriesQuery, ListLoadDeliveriesQuery, ListWebhooksQuery, RotateWebhookSecretDto } from './webhook.dto';
 import {
-  DocCreateWebhook, DocDeleteWebhook, DocGetWebhook, DocListDeliveries, DocListWebhooks, DocRedeliver, DocRotateWebhookSecret,
+  DocCreateWebhook, DocDeleteWebhook, DocGetWebhook, DocListDeliveries, DocListWebhooks, DocLoadDeliveries, DocRedeliver,
+  DocRotateWebhookSecret,
 } from './webhooks.openapi';
 import { WebhooksService } from './webhooks.service';
 
@@ -25,6 +26,13 @@ export class WebhooksController {
   @DocListWebhooks()
   list(@Req() req: AuthedRequest, @Query() query: ListWebhooksQuery) {
     return this.webhooks.list(req.caller!, query);
+  }
+
+  /** Declared before ':id' for readers; the router prefers the literal path anyway. */
+  @Get('deliveries')
+  @DocLoadDeliveries()
+  loadDeliveries(@Req() req: AuthedRequest, @Query() query: ListLoadDeliveriesQuery) {
+    return this.webhooks.loadDeliveries(req.caller!, query);
   }
 
   @Get(':id')

@@ -50,6 +50,11 @@ class DeliveryDoc {
   @ApiProperty({ type: [AttemptDoc] }) attempts: AttemptDoc[];
 }
 
+@ApiSchema({ name: 'WebhookDeliveryOfLoad' })
+class DeliveryOfLoadDoc extends DeliveryDoc {
+  @ApiProperty({ format: 'uuid', description: 'The subscription it was delivered to.' }) subscriptionId: string;
+}
+
 /** The body POSTed to a subscription's URL (documented here; it is not a reply of this API). */
 @ApiSchema({ name: 'WebhookEventBody' })
 class EventBodyDoc {
@@ -114,4 +119,12 @@ export const DocRedeliver = () => applyDecorators(
     description: 'Same id and body, a fresh retry budget; earlier failed events of the same load go first.',
   }),
   ID, ApiParam({ name: 'deliveryId', format: 'uuid' }), ApiAcceptedResponse({ type: DeliveryDoc }), NOT_FOUND,
+);
+
+export const DocLoadDeliveries = () => applyDecorators(
+  ApiOperation({
+    summary: 'The deliveries one card load caused',
+    description: 'Across the calling key\'s subscriptions (an admin key: all), newest first, each with every attempt.',
+  }),
+  ApiOkResponse({ type: PageOf(DeliveryOfLoadDoc, 'WebhookDeliveryOfLoadPage') }),
 );

@@ -6,7 +6,9 @@ import { Caller } from '../auth/scopes';
 import { ApiError, badField, notFound } from '../common/errors';
 import { checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
 import { inTransaction } from '../database/transaction';
-import { CreateWebhookDto, ListDeliveriesQuery, ListWebhooksQuery, ROTATION_EXPIRY_DEFAULT_SECONDS, RotateWebhookSecretDto } from './webhook.dto';
+import {
+  CreateWebhookDto, ListDeliveriesQuery, ListLoadDeliveriesQuery, ListWebhooksQuery, ROTATION_EXPIRY_DEFAULT_SECONDS, RotateWebhookSecretDto,
+} from './webhook.dto';
 import { AttemptRow, DeliveryRow, deliveryView, SubscriptionRow, subscriptionView } from './webhook.view';
 import { WebhookSecretBox } from './webhook-secret-box';
 import { WEBHOOK_CONFIG, WebhookConfig } from './webhook-config';
@@ -130,6 +132,28 @@ export class WebhooksService {
     const last = page[page.length - 1];
     return {
       data: page.map((d) => deliveryView(d, attempts.get(d.id) ?? [])),
+      nextCursor: rows.length > limit && last ? encodeCursor([Number(last.seq)]) : null,
+    };
+  }
+
+  /**
+   * Every delivery one load caused, to the subscriptions the caller may see, newest first. Read subscription by
+   * subscription on the (subscription_id, load_id, seq) index: subscriptions are few, deliveries many.
+   */
+  async loadDeliveries(caller: Caller, q: ListLoadDeliveriesQuery) {
+    if (!UUID.test(q.loadId)) throw badField('loadId', 'must be a card load id (a UUID)');
+    const limit = parseLimit(q.limit);
+    const cursor = decodeCursor(q.cursor, ['integer']);
+    const rows: Array<DeliveryRow & { subscription_id: string }> = await this.ds.query(
+      `SELECT d.* FROM webhook_subscriptions s JOIN webhook_deliveries d ON d.subscription_id = s.id AND d.load_id = $1
+       WHERE s.deleted_at IS NULL AND ($2::uuid IS NULL OR s.api_key_id = $2) AND ($3::bigint IS NULL OR d.seq < $3)
+       ORDER BY d.seq DESC LIMIT $4`,
+      [q.loadId, ownerOf(caller), cursor?.[0] ?? null, limit + 1]);
+    const page = rows.slice(0, limit);
+    const attempts = await this.attemptsOf(page.map((d) => d.id));
+    const last = page[page.length - 1];
+    return {
+      data: page.map((d) => ({ ...deliveryView(d, attempts.get(d.id) ?? []), subscriptionId: d.subscription_id })),
       nextCursor: rows.length > limit && last ? encodeCursor([Number(last.seq)]) : null,
     };
   }
