@@ -1,0 +1,263 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLocation } from 'preact-iso';
+import { ApiFailure, Page, Session, api, can, query } from '../api';
+import { ErrorBox, Loading } from '../components/error-box';
+import { fromInput, money, shortId, time, toInput } from '../format';
+import { asFailure, useGet } from '../hooks';
+
+interface Run {
+  id: string; trigger: string; status: string; startedAt: string; finishedAt: string | null; windowFrom: string | null; windowTo: string;
+  checkedLoads: number; checkedCards: number; findingsCount: number; error: string | null;
+}
+interface Finding {
+  id: string; runId: string; kind: string; loadId: string | null; reference: string | null; accountCode: string | null;
+  ledgerAmount: string | null; enkashAmount: string | null; evidence: Record<string, unknown>; foundAt: string;
+}
+interface Report {
+  from: string | null; to: string | null; asOf: string;
+  loads: Array<{ currency: string; status: string; count: number; amount: string }>;
+  totals: Array<{ currency: string; count: number; amount: string }>;
+  ageBuckets: Array<{ status: string; buckets: Record<string, number> }>;
+  lastRun: Run | null; data: Finding[]; nextCursor: string | null;
+}
+interface TrialBalance {
+  asOf: string; balanced: boolean; nextCursor: string | null;
+  totals: Array<{ currency: string; debitBalance: string; creditBalance: string; postedDebits: string; postedCredits: string;
+    pendingDebits: string; pendingCredits: string; balanced: boolean }>;
+  data: Array<{ code: string; name: string | null; currency: string; normalSide: string; debitBalance: string; creditBalance: string;
+    pendingDebits: string; pendingCredits: string }>;
+}
+type Verdict = { ok: true; checkedTransactions: number; unsealedTransactions?: number }
+  | { ok: false; brokenAt: string; seq: number; reason: string; checkedTransactions: number };
+
+const AGES = ['<1m', '1-5m', '5-60m', '1-24h', '>24h'];
+
+/** The verifier's last verdict this console got, with when: kept across page changes (it walks the whole chain). */
+let lastVerdict: { at: string; verdict: Verdict } | null = null;
+
+/** /console/reconciliation?from=&to=: the ledger's loads beside what runs against EnKash found, the trial balance, the hash chain. */
+export function ReconciliationPage({ session }: { session: Session }) {
+  const { query: q, path, route } = useLocation();
+  if (!can(session, 'ledger:read')) return <p>This key cannot read reports (it needs ledger:read).</p>;
+  const from = q.from ?? null;
+  const to = q.to ?? null;
+  return (
+    <>
+      <h1>Reconciliation</h1>
+      <ReportWindow from={from} to={to} onChange={(f, t) => route(`${path}${query({ ...q, from: f, to: t })}`, true)} />
+      <ReconciliationReport session={session} from={from} to={to} />
+      <TrialBalanceSection />
+      <Verifier />
+    </>
+  );
+}
+
+function ReportWindow({ from, to, onChange }: { from: string | null; to: string | null; onChange: (f: string | null, t: string | null) => void }) {
+  const [f, setF] = useState(toInput(from));
+  const [t, setT] = useState(toInput(to));
+  return (
+    <form class="window" onSubmit={(e) => { e.preventDefault(); onChange(fromInput(f), fromInput(t)); }}>
+      <label for="rec-from">Loads created from (UTC)</label>
+      <input id="rec-from" value={f} placeholder="the first" onInput={(e) => setF((e.target as HTMLInputElement).value)} />
+      <label for="rec-to">to (UTC)</label>
+      <input id="rec-to" value={t} placeholder="now" onInput={(e) => setT((e.target as HTMLInputElement).value)} />
+      <button type="submit">Show</button>
+    </form>
+  );
+}
+
+function ReconciliationReport({ session, from, to }: { session: Session; from: string | null; to: string | null }) {
+  const [cursors, setCursors] = useState<string[]>([]);
+  useEffect(() => setCursors([]), [from, to]);
+  const report = useGet<Report>(`/v1/reports/reconciliation${query({ from, to, limit: 50, cursor: cursors[cursors.length - 1] })}`);
+  const runs = useGet<Page<Run>>(`/v1/reports/reconciliation/runs${query({ limit: 10 })}`);
+  const r = report.data;
+  return (
+    <>
+      <ErrorBox error={report.error} />
+      {report.loading && !r && <Loading what="the report" />}
+      {r && (
+        <section aria-labelledby="loads-h">
+          <h2 id="loads-h">Loads by status</h2>
+          <p class="muted">As of {time(r.asOf)}; loads created {r.from ? `from ${time(r.from)}` : 'since the first'} {r.to ? `to ${time(r.to)}` : 'until now'}.</p>
+          <div class="cols">
+            <table data-testid="loads-by-status">
+              <thead><tr><th scope="col">Currency</th><th scope="col">Status</th><th scope="col" class="num">Loads</th><th scope="col" class="num">Amount</th></tr></thead>
+              <tbody>
+                {r.loads.map((l) => <tr key={`${l.currency}-${l.status}`}><td>{l.currency}</td><td>{l.status}</td><td class="num">{l.count}</td><td class="num">{money(l.amount)}</td></tr>)}
+                {r.totals.map((t) => <tr key={t.currency} class="total"><td>{t.currency}</td><th scope="row">all</th><td class="num">{t.count}</td><td class="num">{money(t.amount)}</td></tr>)}
+              </tbody>
+            </table>
+            <table data-testid="ageing">
+              <caption>Still open, by age since creation</caption>
+              <thead><tr><th scope="col">Status</th>{AGES.map((a) => <th scope="col" class="num" key={a}>{a}</th>)}</tr></thead>
+              <tbody>{r.ageBuckets.map((b) => <tr key={b.status}><th scope="row">{b.status}</th>{AGES.map((a) => <td class="num" key={a}>{b.buckets[a]}</td>)}</tr>)}</tbody>
+            </table>
+          </div>
+        </section>
+      )}
+      <Runs session={session} runs={runs.data?.data ?? null} error={runs.error} onRun={() => { runs.reload(); report.reload(); }} />
+      {r && (
+        <section aria-labelledby="findings-h">
+          <h2 id="findings-h">Findings</h2>
+          <div class="table-wrap">
+            <table data-testid="findings">
+              <thead><tr><th scope="col">Found (UTC)</th><th scope="col">Kind</th><th scope="col">Load</th><th scope="col">Account</th>
+                <th scope="col" class="num">Ledger</th><th scope="col" class="num">EnKash</th><th scope="col">Evidence</th></tr></thead>
+              <tbody>
+                {r.data.map((f) => (
+                  <tr key={f.id}>
+                    <td class="mono">{time(f.foundAt)}</td><td>{f.kind}</td>
+                    <td>{f.loadId ? <a href={`/console/loads/${f.loadId}`} aria-label={`load ${f.loadId}`}>{shortId(f.loadId)}</a> : '—'}</td>
+                    <td class="mono">{f.accountCode ?? '—'}</td><td class="num">{money(f.ledgerAmount)}</td><td class="num">{money(f.enkashAmount)}</td>
+                    <td><details><summary>evidence</summary><pre>{JSON.stringify(f.evidence, null, 2)}</pre></details></td>
+                  </tr>
+                ))}
+                {r.data.length === 0 && <tr><td colSpan={7} class="muted">No findings in this window.</td></tr>}
+              </tbody>
+            </table>
+          </div>
+          <div class="pager">
+            <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>Newest</button>
+            <button type="button" disabled={!r.nextCursor} onClick={() => r.nextCursor && setCursors([...cursors, r.nextCursor])}>Older</button>
+          </div>
+        </section>
+      )}
+    </>
+  );
+}
+
+/** Runs, newest first; with ops:write, start one and watch it to its end (the API answers when it has finished). */
+function Runs({ session, runs, error, onRun }: { session: Session; runs: Run[] | null; error: ApiFailure | null; onRun: () => void }) {
+  const [running, setRunning] = useState<{ since: number } | null>(null);
+  const [elapsed, setElapsed] = useState(0);
+  const [result, setResult] = useState<Run | null>(null);
+  const [runError, setRunError] = useState<ApiFailure | null>(null);
+  const timer = useRef<ReturnType<typeof setInterval> | null>(null);
+  useEffect(() => () => { if (timer.current) clearInterval(timer.current); }, []);
+  async function start() {
+    setResult(null);
+    setRunError(null);
+    const since = Date.now();
+    setRunning({ since });
+    setElapsed(0);
+    timer.current = setInterval(() => setElapsed(Math.floor((Date.now() - since) / 1000)), 500);
+    try {
+      setResult(await api<Run>('POST', '/v1/reports/reconciliation/runs'));
+    } catch (e) {
+      setRunError(asFailure(e));
+    } finally {
+      if (timer.current) clearInterval(timer.current);
+      setRunning(null);
+      onRun();
+    }
+  }
+  return (
+    <section aria-labelledby="runs-h">
+      <h2 id="runs-h">Runs against EnKash</h2>
+      {can(session, 'ops:write') && (
+        <p>
+          <button type="button" class="primary" onClick={start} disabled={running !== null}>{running ? 'Running…' : 'Run a reconciliation now'}</button>
+        </p>
+      )}
+      <div role="status" aria-live="polite" data-testid="run-status">
+        {running && <p>Running for {elapsed} s: every load settled since the last run is being looked up at EnKash…</p>}
+        {result && <p>Run <span class="mono">{shortId(result.id)}</span> {result.status}: {result.checkedLoads} loads and {result.checkedCards} cards checked,
+          {' '}{result.findingsCount} findings{result.error ? ` (${result.error})` : ''}.</p>}
+      </div>
+      <ErrorBox error={runError} context="Run" />
+      <ErrorBox error={error} />
+      {runs && (
+        <div class="table-wrap">
+          <table data-testid="runs">
+            <thead><tr><th scope="col">Started (UTC)</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Window</th>
+              <th scope="col" class="num">Loads</th><th scope="col" class="num">Cards</th><th scope="col" class="num">Findings</th></tr></thead>
+            <tbody>
+              {runs.map((r) => (
+                <tr key={r.id}>
+                  <td class="mono">{time(r.startedAt)}</td><td>{r.trigger}</td><td><span class={`badge ${r.status}`}>{r.status}</span>{r.error && <div class="muted">{r.error}</div>}</td>
+                  <td class="mono">{r.windowFrom ? time(r.windowFrom) : 'the first'} → {time(r.windowTo)}</td>
+                  <td class="num">{r.checkedLoads}</td><td class="num">{r.checkedCards}</td><td class="num">{r.findingsCount}</td>
+                </tr>
+              ))}
+              {runs.length === 0 && <tr><td colSpan={7} class="muted">No run yet.</td></tr>}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function TrialBalanceSection() {
+  const tb = useGet<TrialBalance>(`/v1/reports/trial-balance${query({ limit: 50 })}`);
+  const t = tb.data;
+  return (
+    <section aria-labelledby="tb-h">
+      <h2 id="tb-h">Trial balance</h2>
+      <ErrorBox error={tb.error} />
+      {t && (
+        <>
+          <p data-testid="tb-verdict">As of {time(t.asOf)}: <span class={`badge ${t.balanced ? 'ok' : 'bad'}`}>{t.balanced ? 'balanced' : 'NOT balanced'}</span></p>
+          <div class="table-wrap">
+            <table>
+              <caption>Totals per currency</caption>
+              <thead><tr><th scope="col">Currency</th><th scope="col" class="num">Debit balances</th><th scope="col" class="num">Credit balances</th>
+                <th scope="col" class="num">Pending debits</th><th scope="col" class="num">Pending credits</th><th scope="col">Balanced</th></tr></thead>
+              <tbody>{t.totals.map((c) => (
+                <tr key={c.currency}><th scope="row">{c.currency}</th><td class="num">{money(c.debitBalance)}</td><td class="num">{money(c.creditBalance)}</td>
+                  <td class="num">{money(c.pendingDebits)}</td><td class="num">{money(c.pendingCredits)}</td><td>{c.balanced ? 'yes' : 'NO'}</td></tr>
+              ))}</tbody>
+            </table>
+            <table>
+              <caption>Accounts (first {t.data.length}{t.nextCursor ? '; more in the API or its CSV' : ''})</caption>
+              <thead><tr><th scope="col">Account</th><th scope="col">Normal side</th><th scope="col" class="num">Debit balance</th><th scope="col" class="num">Credit balance</th>
+                <th scope="col" class="num">Pending debits</th><th scope="col" class="num">Pending credits</th></tr></thead>
+              <tbody>{t.data.map((a) => (
+                <tr key={a.code}><td class="mono">{a.code}</td><td>{a.normalSide}</td><td class="num">{money(a.debitBalance)}</td><td class="num">{money(a.creditBalance)}</td>
+                  <td class="num">{money(a.pendingDebits)}</td><td class="num">{money(a.pendingCredits)}</td></tr>
+              ))}</tbody>
+            </table>
+          </div>
+          <p><a class="button" href={`/v1/reports/trial-balance${query({ format: 'csv', asOf: t.asOf })}`} download>Trial balance as of {time(t.asOf)} (CSV)</a></p>
+        </>
+      )}
+    </section>
+  );
+}
+
+/** The hash chain verifier (GET /v1/audit/verify): walks every seal; the verdict names the first broken link if any. */
+function Verifier() {
+  const [last, setLast] = useState(lastVerdict);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiFailure | null>(null);
+  async function verify() {
+    setBusy(true);
+    setError(null);
+    try {
+      const verdict = await api<Verdict>('GET', '/v1/audit/verify');
+      lastVerdict = { at: new Date().toISOString(), verdict };
+      setLast(lastVerdict);
+    } catch (e) {
+      setError(asFailure(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+  useEffect(() => { if (!lastVerdict) void verify(); }, []);
+  const v = last?.verdict;
+  return (
+    <section aria-labelledby="verify-h">
+      <h2 id="verify-h">Hash chain</h2>
+      <div role="status" aria-live="polite" data-testid="verifier">
+        {busy && <p>Verifying every seal…</p>}
+        {v && v.ok && <p><span class="badge ok">intact</span> {v.checkedTransactions} sealed transactions verified
+          {v.unsealedTransactions ? `, ${v.unsealedTransactions} not sealed yet` : ''} (checked {time(last!.at)}).</p>}
+        {v && !v.ok && <p><span class="badge bad">BROKEN</span> at seal #{v.seq}, transaction <code>{v.brokenAt}</code>: {v.reason}
+          {' '}({v.checkedTransactions} verified before it; checked {time(last!.at)}).</p>}
+      </div>
+      <ErrorBox error={error} context="Verify" />
+      <button type="button" onClick={verify} disabled={busy}>Verify again</button>
+    </section>
+  );
+}
