@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/app-config';
+import { Env, intSetting } from '../config/env-settings';
 
 /**
  * Console settings (CONSOLE_*), read once when the module starts, every problem reported at once; beside
@@ -18,19 +19,9 @@ export interface ConsoleConfig {
 
 export const CONSOLE_CONFIG = Symbol('CONSOLE_CONFIG');
 
-type Env = Record<string, string | undefined>;
-
 export function loadConsoleConfig(env: Env): ConsoleConfig {
   const problems: string[] = [];
-  const int = (name: string, dflt: number, min: number, max: number): number => {
-    const raw = env[name]?.trim();
-    if (raw === undefined || raw === '') return dflt;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-      return dflt;
-    }
-    return Number(raw);
-  };
+  const int = intSetting(env, problems);
   const hour = 3600_000;
   const sessionIdleMs = int('CONSOLE_SESSION_IDLE_MS', hour / 2, 1000, 24 * hour);
   const sessionMaxMs = int('CONSOLE_SESSION_MAX_MS', 8 * hour, 1000, 7 * 24 * hour);

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { AppConfig, ConfigError } from '../config/app-config';
+import { Env, intSetting } from '../config/env-settings';
 
 /**
  * Webhook settings (WEBHOOK_*), read once when the module starts, every problem reported at once.
@@ -31,19 +32,9 @@ export type SecretKeySource =
 
 export const WEBHOOK_CONFIG = Symbol('WEBHOOK_CONFIG');
 
-type Env = Record<string, string | undefined>;
-
 export function loadWebhookConfig(env: Env, app: AppConfig): WebhookConfig {
   const problems: string[] = [];
-  const int = (name: string, dflt: number, min: number, max: number): number => {
-    const raw = env[name]?.trim();
-    if (raw === undefined || raw === '') return dflt;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-      return dflt;
-    }
-    return Number(raw);
-  };
+  const int = intSetting(env, problems);
   const day = 24 * 3600_000;
   const timeoutMs = int('WEBHOOK_TIMEOUT_MS', 5000, 100, 60_000);
   const config: WebhookConfig = {
