@@ -68,7 +68,7 @@ describe('console sessions', () => {
     const { cookie, csrf } = await signIn(ctx.app, operator);
     const load = (await ctx.app.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCCSRF001', amount: '10.00' }, headers: { 'idempotency-key': 'csrf-1' } })).body;
     const before = (await ctx.db.query(`SELECT count(*)::int AS n FROM load_events WHERE load_id = $1`, [load.id])).rows[0].n;
-    for (const headers of [{ cookie }, { cookie, 'x-csrf-token': 'forged' }, { cookie, 'x-csrf-token': `${csrf}x` }]) {
+    for (const headers of [{ cookie }, { cookie, 'x-csrf-token': 'forged' }, { cookie, 'x-csrf-token': `${csrf}x` }] as Array<Record<string, string>>) {
       const forged = await ctx.app.api('POST', `/v1/card-loads/${load.id}/resolve`, { key: null, headers, body: { outcome: 'reversed', reason: 'forged' } });
       expect([forged.status, forged.body.error.code, forged.body.error.message]).toEqual([403, 'forbidden', expect.stringMatching(/CSRF/)]);
     }

@@ -50,7 +50,8 @@ function ConfirmLoadAction({ load, action, onClose, onDone }: {
     try {
       const body = action === 'resolve' ? { outcome, reason } : action === 'undo' ? { reason } : undefined;
       const updated = await api<CardLoadWithEvents>('POST', `/v1/card-loads/${load.id}/${action}`, body);
-      const done = action === 'resolve' ? `resolved as ${updated.status}` : action === 'requeue' ? `requeued (now ${updated.status})` : 'undone';
+      const done = action === 'resolve' ? `resolved as ${updated.status}`
+        : action === 'requeue' ? `requeued: the worker asks EnKash again (the load stays ${updated.status} until it settles)` : 'undone';
       onDone(updated, `Load ${load.id.slice(0, 8)} (${load.amount} ${load.currency} to ${load.enKashCardId}) ${done}.`);
     } catch (err) {
       setError(asFailure(err));

@@ -48,6 +48,7 @@ export function BalanceChart({ series, asOf, onAsOf, onZoom }: {
     const stepped = uPlot.paths.stepped!({ align: 1 });
     const fmt = (_u: uPlot, v: number | null) => (v == null ? '—' : `${v.toFixed(2)} ${series.currency}`);
     let zoomed = false;
+    performance.mark('console:card-chart-start');
     const u = new uPlot({
       width: Math.max(320, el.clientWidth),
       height: 320,
