@@ -12,6 +12,8 @@ COPY src ./src
 COPY migrations ./migrations
 # tsconfig.build.json compiles bench/ too; without it the build differs from `npm run build` on a laptop.
 COPY bench ./bench
+# The browser console, built by vite into dist/console (served by the service at /console).
+COPY console ./console
 RUN npm run build
 
 # --- runtime: production dependencies and the compiled output only ---------------------------------

@@ -16,6 +16,7 @@ async function main(): Promise<void> {
   }
   const runtime = await startRuntime(config);
   process.stdout.write(`card-ledger listening on ${runtime.url} (role ${config.role})\n`);
+  if (config.role !== 'worker') process.stdout.write(`console: ${runtime.url}/console (sign in with an API key)\n`);
   if (runtime.generatedAdminKey) {
     process.stdout.write(
       `\n  No ADMIN_API_KEY was set, so this start generated one (shown once, valid until the next start):\n` +

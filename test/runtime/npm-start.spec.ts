@@ -49,6 +49,13 @@ describe('npm start with the embedded database', () => {
     const first = await start(dataDir);
     expect(first.key).toMatch(/^ckl_/);
     expect((await fetch(`${first.url}/health/ready`)).status).toBe(200);
+    // The console is served at once on the same port, and the printed key signs in to it.
+    expect(first.output()).toContain(`console: ${first.url}/console`);
+    const page = await fetch(`${first.url}/console`);
+    expect([page.status, (await page.text()).includes('/console/assets/')]).toEqual([200, true]);
+    const signIn = await fetch(`${first.url}/console/api/session`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: first.key }) });
+    expect([signIn.status, ((await signIn.json()) as { scopes: string[] }).scopes]).toEqual([201, ['admin']]);
     const created = await fetch(`${first.url}/v1/card-loads`, {
       method: 'POST',
       headers: { authorization: `Bearer ${first.key}`, 'content-type': 'application/json', 'idempotency-key': 'start-1' },
