@@ -111,6 +111,14 @@ describeInBrowser('the console in a real browser', () => {
       expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([['card_ledger_session', true, 'Strict']]);
       for (const place of [...stored, ...cookies.map((c) => c.value)]) expect(place).not.toContain(key ?? 'test-admin-key');
       expect(stored.slice(0, 3)).toEqual(['{}', '{}', '']);
+      if (who === 'auditor') {
+        // Sign out: back to the form, and the session is gone for good (not only the cookie).
+        const cookie = `${cookies[0].name}=${cookies[0].value}`;
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await page.getByText('Signed out.').waitFor();
+        expect(await context.cookies()).toEqual([]);
+        expect((await ctx.app.api('GET', '/v1/audit/verify', { key: null, headers: { cookie } })).status).toBe(401);
+      }
       await context.close();
     }
   });

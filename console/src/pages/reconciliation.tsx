@@ -27,8 +27,16 @@ interface TrialBalance {
   data: Array<{ code: string; name: string | null; currency: string; normalSide: string; debitBalance: string; creditBalance: string;
     pendingDebits: string; pendingCredits: string }>;
 }
-type Verdict = { ok: true; checkedTransactions: number; unsealedTransactions?: number }
-  | { ok: false; brokenAt: string; seq: number; reason: string; checkedTransactions: number };
+/**
+ * GET /v1/audit/verify (and, where the service keeps them, /verify/latest): the fields after `reason` come from a
+ * verifier that also checks signed checkpoints and invariants; they are shown when the answer has them.
+ */
+type Verdict = {
+  ok: boolean; checkedTransactions: number; unsealedTransactions?: number; brokenAt?: string; seq?: number; reason?: string;
+  checkpoints?: { checked: number; latestSeq: number | null }; findings?: Array<{ check: string; row: string; message: string }>;
+  trigger?: string; finishedAt?: string;
+};
+interface Checkpoint { seq: number; document: string; signature: string }
 
 const AGES = ['<1m', '1-5m', '5-60m', '1-24h', '>24h'];
 
@@ -226,17 +234,25 @@ function TrialBalanceSection() {
   );
 }
 
-/** The hash chain verifier (GET /v1/audit/verify): walks every seal; the verdict names the first broken link if any. */
+/**
+ * The hash chain verifier: its latest verdict when the service keeps one (GET /v1/audit/verify/latest), else a run
+ * now (GET /v1/audit/verify); "Verify again" runs it now. Signed checkpoints are listed where the service keeps them.
+ */
 function Verifier() {
   const [last, setLast] = useState(lastVerdict);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiFailure | null>(null);
-  async function verify() {
+  const checkpoints = useGet<Page<Checkpoint>>(`/v1/audit/checkpoints${query({ limit: 5 })}`);
+  async function verify(latestFirst: boolean) {
     setBusy(true);
     setError(null);
     try {
-      const verdict = await api<Verdict>('GET', '/v1/audit/verify');
-      lastVerdict = { at: new Date().toISOString(), verdict };
+      const latest = latestFirst ? await api<Verdict>('GET', '/v1/audit/verify/latest').catch((e: unknown) => {
+        if (e instanceof ApiFailure && e.status === 404) return null;
+        throw e;
+      }) : null;
+      const verdict = latest ?? await api<Verdict>('GET', '/v1/audit/verify');
+      lastVerdict = { at: verdict.finishedAt ?? new Date().toISOString(), verdict };
       setLast(lastVerdict);
     } catch (e) {
       setError(asFailure(e));
@@ -244,7 +260,7 @@ function Verifier() {
       setBusy(false);
     }
   }
-  useEffect(() => { if (!lastVerdict) void verify(); }, []);
+  useEffect(() => { if (!lastVerdict) void verify(true); }, []);
   const v = last?.verdict;
   return (
     <section aria-labelledby="verify-h">
@@ -252,12 +268,29 @@ function Verifier() {
       <div role="status" aria-live="polite" data-testid="verifier">
         {busy && <p>Verifying every seal…</p>}
         {v && v.ok && <p><span class="badge ok">intact</span> {v.checkedTransactions} sealed transactions verified
-          {v.unsealedTransactions ? `, ${v.unsealedTransactions} not sealed yet` : ''} (checked {time(last!.at)}).</p>}
-        {v && !v.ok && <p><span class="badge bad">BROKEN</span> at seal #{v.seq}, transaction <code>{v.brokenAt}</code>: {v.reason}
-          {' '}({v.checkedTransactions} verified before it; checked {time(last!.at)}).</p>}
+          {v.unsealedTransactions ? `, ${v.unsealedTransactions} not sealed yet` : ''}
+          {v.checkpoints ? `, held to ${v.checkpoints.checked} signed checkpoints` : ''} (checked {time(last!.at)}{v.trigger ? `, ${v.trigger}` : ''}).</p>}
+        {v && !v.ok && <p><span class="badge bad">BROKEN</span>{v.seq !== undefined ? ` at seal #${v.seq}` : ''}
+          {v.brokenAt && <>, <code>{v.brokenAt}</code></>}{v.reason ? `: ${v.reason}` : ''}
+          {' '}({v.checkedTransactions} verified; checked {time(last!.at)}).</p>}
       </div>
+      {v?.findings && v.findings.length > 0 && (
+        <ul data-testid="verifier-findings">{v.findings.map((f, i) => <li key={i}><strong>{f.check}</strong> <code>{f.row}</code>: {f.message}</li>)}</ul>
+      )}
       <ErrorBox error={error} context="Verify" />
-      <button type="button" onClick={verify} disabled={busy}>Verify again</button>
+      <button type="button" onClick={() => verify(false)} disabled={busy}>Verify again</button>
+      {checkpoints.data && (
+        <div class="table-wrap">
+          <table data-testid="checkpoints">
+            <caption>Signed checkpoints, newest first</caption>
+            <thead><tr><th scope="col" class="num">Seal</th><th scope="col">Signed document</th></tr></thead>
+            <tbody>
+              {checkpoints.data.data.map((c) => <tr key={c.seq}><td class="num">{c.seq}</td><td><code class="wrap">{c.document}</code></td></tr>)}
+              {checkpoints.data.data.length === 0 && <tr><td colSpan={2} class="muted">No checkpoint signed yet.</td></tr>}
+            </tbody>
+          </table>
+        </div>
+      )}
     </section>
   );
 }
