@@ -49,7 +49,10 @@ class CardBalanceSeriesDoc {
   @ApiProperty({ type: 'integer', example: 100001, description: 'History rows in the window (the opening row included), before downsampling.' })
   historyRows: number;
 
-  @ApiProperty({ type: [CardBalancePointDoc], description: 'Kept rows in seq order; first, the row in force at `from` when one precedes it.' })
+  @ApiProperty({
+    type: [CardBalancePointDoc],
+    description: 'Kept rows in seq order; first, the row in force at `from` when one precedes it. None for a window before the card existed.',
+  })
   points: CardBalancePointDoc[];
 }
 

@@ -101,12 +101,12 @@ export class CardsService {
     const { from, to } = parseRange(q);
     const buckets = parseBuckets(q.buckets);
     const account = await this.account(enKashCardId);
-    const [w]: Array<{ f: Date; t: Date; rows: string }> = await this.ds.query(
-      `SELECT f, t, (SELECT count(*) FROM account_history WHERE account_id = $1 AND at >= f AND at < t) AS rows
-       FROM (SELECT coalesce($2::timestamptz, (SELECT min(at) FROM account_history WHERE account_id = $1)) AS f,
-                    coalesce($3::timestamptz, clock_timestamp()) AS t) w`, [account.id, from, to]);
+    // The window's ends as the answer states them (milliseconds), so that every row counted is a row considered.
+    const [w]: Array<{ f: Date; t: Date }> = await this.ds.query(
+      `SELECT coalesce($2::timestamptz, (SELECT min(at) FROM account_history WHERE account_id = $1)) AS f,
+              coalesce($3::timestamptz, clock_timestamp()) AS t`, [account.id, from, to]);
     if (w.t.getTime() <= w.f.getTime()) throw badField('to', 'must be later than from (which defaults to the card\'s opening)');
-    const points: SeriesRow[] = await this.ds.query(
+    const points: Array<SeriesRow & { total: string }> = await this.ds.query(
       `WITH h AS (
          SELECT seq, posted_credits - posted_debits AS posted, pending_credits - pending_debits AS pending,
                 width_bucket(extract(epoch FROM at), extract(epoch FROM $2::timestamptz), extract(epoch FROM $3::timestamptz), $4) AS b
@@ -117,12 +117,12 @@ export class CardsService {
          FROM h GROUP BY b
          UNION
          (SELECT seq FROM account_history WHERE account_id = $1 AND at < $2 ORDER BY at DESC, seq DESC LIMIT 1))
-       SELECT h.seq, h.at, h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits
+       SELECT h.seq, h.at, h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits, (SELECT count(*) FROM h) AS total
        FROM kept JOIN account_history h ON h.account_id = $1 AND h.seq = kept.seq ORDER BY h.seq`,
       [account.id, w.f, w.t, buckets]);
     return {
       enKashCardId, currency: account.currency.trim(), from: w.f.toISOString(), to: w.t.toISOString(), buckets, rule: 'm4' as const,
-      historyRows: Number(w.rows), points: points.map(seriesPointView),
+      historyRows: Number(points[0]?.total ?? 0), points: points.map(seriesPointView),
     };
   }
 }

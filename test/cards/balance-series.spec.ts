@@ -101,6 +101,8 @@ describe('a card\'s balance series and its history, newest first', () => {
       expect({ q, status: res.status, field: res.body.error.details?.[0]?.field }).toEqual({ q, status: 400, field });
     }
     expect((await ctx.app.api('GET', '/v1/cards/EKCNOPE001/balance-series')).status).toBe(404);
+    const before = await ctx.app.api('GET', `/v1/cards/${CARD}/balance-series?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z`);
+    expect([before.status, before.body.historyRows, before.body.points]).toEqual([200, 0, []]);
     expect((await ctx.app.api('GET', '/v1/cards/not-a-card/balance-series')).status).toBe(400);
   });
 
