@@ -15,9 +15,16 @@ export class SignInDto {
 
 /**
  * A sign-in posted from another origin's page is refused (login CSRF: signing a victim into the attacker's key).
- * Browsers send Origin on every POST; its absence means a client that is not a browser page, which is fine.
+ * Browsers say where a request comes from in Sec-Fetch-Site, which no page can forge: only `same-origin` passes.
+ * Browsers too old to send it send Origin on every POST, which must then name this host (a proxy that rewrites Host
+ * breaks only those). Neither header: a client that is not a browser page, which is fine.
  */
 function checkSameOrigin(req: FastifyRequest): void {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined) {
+    if (site !== 'same-origin') throw crossOrigin();
+    return;
+  }
   const origin = req.headers.origin;
   if (origin === undefined) return;
   let host: string | null = null;
@@ -26,8 +33,10 @@ function checkSameOrigin(req: FastifyRequest): void {
   } catch {
     host = null;
   }
-  if (host === null || host !== req.headers.host) throw new ApiError(403, 'forbidden', 'sign-in is accepted only from the console\'s own origin');
+  if (host === null || host !== req.headers.host) throw crossOrigin();
 }
+
+const crossOrigin = () => new ApiError(403, 'forbidden', 'sign-in is accepted only from the console\'s own origin');
 
 /** The console's sessions (docs/console.md). Public to the guard: the key in the body or the cookie is the credential. */
 @ApiTags('console')

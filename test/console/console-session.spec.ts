@@ -48,6 +48,15 @@ describe('console sessions', () => {
     expect([foreign.status, foreign.body.error.code, foreign.headers.get('set-cookie')]).toEqual([403, 'forbidden', null]);
     const own = await ctx.app.api('POST', '/console/api/session', { key: null, body: { apiKey: reader }, headers: { origin: ctx.app.url } });
     expect(own.status).toBe(201);
+    // Sec-Fetch-Site, which pages cannot forge, decides when a browser sends it: another port of this host is same-site.
+    for (const site of ['cross-site', 'same-site', 'none']) {
+      const res = await ctx.app.api('POST', '/console/api/session', { key: null, body: { apiKey: reader }, headers: { 'sec-fetch-site': site } });
+      expect({ site, status: res.status }).toEqual({ site, status: 403 });
+    }
+    // Behind a proxy that rewrites Host, the page's own sign-in still passes.
+    const proxied = await ctx.app.api('POST', '/console/api/session',
+      { key: null, body: { apiKey: reader }, headers: { 'sec-fetch-site': 'same-origin', origin: 'https://ledger.example.com' } });
+    expect(proxied.status).toBe(201);
   });
 
   it('should let the cookie stand for the key on /v1, with the key\'s scopes', async () => {
