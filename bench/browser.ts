@@ -17,8 +17,14 @@ export function chromiumMissing(): string | null {
  * Playwright adds --headless and gives every launch a fresh temporary --user-data-dir, removed at close.
  */
 export const CHROMIUM_FLAGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
 ];
 
 export function launchChromium(): Promise<Browser> {
@@ -26,8 +32,18 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /** A fresh browser profile (no cookies), signed in to the console at `baseUrl` with `apiKey` through its sign-in form. */
-export async function signedIn(browser: Browser, baseUrl: string, apiKey: string, path = '/console'): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
+export async function signedIn(
+  browser: Browser,
+  baseUrl: string,
+  apiKey: string,
+  path = '/console',
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    baseURL: baseUrl,
+    viewport: { width: 1280, height: 900 },
+    locale: 'en-GB',
+    timezoneId: 'UTC',
+  });
   const page = await context.newPage();
   await page.goto(path);
   await page.getByLabel('API key').fill(apiKey);

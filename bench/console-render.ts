@@ -27,7 +27,12 @@ async function main(): Promise<void> {
   const missing = chromiumMissing();
   if (missing) throw new Error(`the console bench needs a browser: ${missing}`);
   const db = await benchDatabase('card_ledger_console_bench');
-  const service = await spawnService({ DATABASE_URL: db.url, ADMIN_API_KEY: ADMIN, RATE_LIMIT_PER_MINUTE: '100000000', SYNC_CONCURRENCY: '32' });
+  const service = await spawnService({
+    DATABASE_URL: db.url,
+    ADMIN_API_KEY: ADMIN,
+    RATE_LIMIT_PER_MINUTE: '100000000',
+    SYNC_CONCURRENCY: '32',
+  });
   const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
   const get = async (p: string) => {
     const res = await fetch(`${service.url}${p}`, { headers });
@@ -43,7 +48,10 @@ async function main(): Promise<void> {
         const from = next;
         next += 1000;
         const loads = Array.from({ length: Math.min(1000, LOADS - from) }, (_, j) => ({
-          idempotencyKey: `console-bench-${from + j}`, enKashCardId: CARD, amount: `${1 + ((from + j) % 97)}.${String((from + j) % 100).padStart(2, '0')}` }));
+          idempotencyKey: `console-bench-${from + j}`,
+          enKashCardId: CARD,
+          amount: `${1 + ((from + j) % 97)}.${String((from + j) % 100).padStart(2, '0')}`,
+        }));
         const res = await fetch(`${service.url}/v1/card-loads/batch`, { method: 'POST', headers, body: JSON.stringify({ loads }) });
         if (res.status !== 200) throw new Error(`batch failed: ${res.status} ${await res.text()}`);
       }
@@ -66,7 +74,11 @@ async function main(): Promise<void> {
     const rawMs: number[] = [];
     for (let i = 0; i < 5; i++) {
       const t0 = performance.now();
-      await sql.query(`SELECT seq, at, pending_debits, pending_credits, posted_debits, posted_credits FROM account_history WHERE account_id = $1 ORDER BY seq`, [id]);
+      await sql.query(
+        `SELECT seq, at, pending_debits, pending_credits, posted_debits, posted_credits FROM account_history
+         WHERE account_id = $1 ORDER BY seq`,
+        [id],
+      );
       rawMs.push(performance.now() - t0);
     }
     await sql.end();
@@ -96,11 +108,20 @@ async function main(): Promise<void> {
       const { page } = await signedIn(browser, service.url, ADMIN);
       for (let i = 0; i < RUNS; i++) {
         await page.goto(`/console/cards/${CARD}`);
-        await page.waitForFunction(() => performance.getEntriesByName('console:card-chart-drawn').length > 0, undefined, { timeout: 60_000 });
+        await page.waitForFunction(() => performance.getEntriesByName('console:card-chart-drawn').length > 0, undefined, {
+          timeout: 60_000,
+        });
         const t = await page.evaluate(() => {
-          const series = performance.getEntriesByType('resource').find((e) => e.name.includes('/balance-series')) as unknown as { startTime: number; responseEnd: number };
+          const series = performance.getEntriesByType('resource').find((e) => e.name.includes('/balance-series')) as unknown as {
+            startTime: number;
+            responseEnd: number;
+          };
           const drawn = performance.getEntriesByName('console:card-chart-drawn')[0].startTime;
-          return { drawn, series: series.responseEnd - series.startTime, draw: drawn - performance.getEntriesByName('console:card-chart-start')[0].startTime };
+          return {
+            drawn,
+            series: series.responseEnd - series.startTime,
+            draw: drawn - performance.getEntriesByName('console:card-chart-start')[0].startTime,
+          };
         });
         render.push(t.drawn);
         seriesInPage.push(t.series);
@@ -109,22 +130,33 @@ async function main(): Promise<void> {
     } finally {
       await browser.close();
     }
+    const where = process.env.DATABASE_URL ? 'DATABASE_URL server' : 'embedded Postgres';
+    const row = (name: string, ms: number[], digits: number, target = '') =>
+      `| ${name} | ${ms[0].toFixed(digits)} ms | ${median(ms).toFixed(digits)} ms | ${max(ms).toFixed(digits)} ms | ${target} |`;
     const lines = [
-      '', `## Console: first render of a card page with ${(rows - 1).toLocaleString('en')} history rows`, '',
-      `Command: \`npm run bench:console -- --loads ${LOADS}\` (${process.env.DATABASE_URL ? 'DATABASE_URL server' : 'embedded Postgres'}), `
-        + `${new Date().toISOString()}, Chromium at 1280×900, service, database and browser on the same 2 cores.`, '',
-      `The card was filled through \`POST /v1/card-loads/batch\` and settled by the in-process simulator in ${fillSeconds.toFixed(0)} s. `
-        + `Time to first render = navigation start to the chart's first draw (\`performance.mark('console:card-chart-drawn')\`): the page, `
-        + 'its assets, the session check, the balance-series request and uPlot drawing it.', '',
-      '| figure | first navigation | median | max | target |', '|---|---|---|---|---|',
-      `| time to first render of the card page | ${render[0].toFixed(0)} ms | ${median(render).toFixed(0)} ms | ${max(render).toFixed(0)} ms | < 1,000 ms |`,
-      `| balance-series request, in the page | ${seriesInPage[0].toFixed(0)} ms | ${median(seriesInPage).toFixed(0)} ms | ${max(seriesInPage).toFixed(0)} ms | |`,
-      `| uPlot drawing the series (mark to mark) | ${draw[0].toFixed(1)} ms | ${median(draw).toFixed(1)} ms | ${max(draw).toFixed(1)} ms | |`,
-      `| balance-series request alone (1,235 buckets → ${points.toLocaleString('en')} points) | ${seriesMs[0].toFixed(0)} ms | ${median(seriesMs).toFixed(0)} ms | ${max(seriesMs).toFixed(0)} ms | |`,
-      `| raw SQL: every row of the card, no downsampling | ${rawMs[0].toFixed(0)} ms | ${median(rawMs).toFixed(0)} ms | ${max(rawMs).toFixed(0)} ms | |`,
-      `| the whole history through the API (500 a page) | ${pagingMs.toFixed(0)} ms | | | |`, '',
-      `The series endpoint answers in ${(median(seriesMs) / median(rawMs)).toFixed(2)} × the time of the raw SQL read of every row, and sends `
-        + `${points.toLocaleString('en')} points instead of ${rows.toLocaleString('en')} rows.`, '',
+      '',
+      `## Console: first render of a card page with ${(rows - 1).toLocaleString('en')} history rows`,
+      '',
+      `Command: \`npm run bench:console -- --loads ${LOADS}\` (${where}), ` +
+        `${new Date().toISOString()}, Chromium at 1280×900, service, database and browser on the same 2 cores.`,
+      '',
+      `The card was filled through \`POST /v1/card-loads/batch\` and settled by the in-process simulator in ${fillSeconds.toFixed(0)} s. ` +
+        `Time to first render = navigation start to the chart's first draw (\`performance.mark('console:card-chart-drawn')\`): the page, ` +
+        'its assets, the session check, the balance-series request and uPlot drawing it.',
+      '',
+      '| figure | first navigation | median | max | target |',
+      '|---|---|---|---|---|',
+      row('time to first render of the card page', render, 0, '< 1,000 ms'),
+      row('balance-series request, in the page', seriesInPage, 0),
+      row('uPlot drawing the series (mark to mark)', draw, 1),
+      row(`balance-series request alone (1,235 buckets → ${points.toLocaleString('en')} points)`, seriesMs, 0),
+      row('raw SQL: every row of the card, no downsampling', rawMs, 0),
+      `| the whole history through the API (500 a page) | ${pagingMs.toFixed(0)} ms | | | |`,
+      '',
+      `The series endpoint answers in ${(median(seriesMs) / median(rawMs)).toFixed(2)} × the time of the raw SQL read of every row, ` +
+        'and sends ' +
+        `${points.toLocaleString('en')} points instead of ${rows.toLocaleString('en')} rows.`,
+      '',
     ];
     appendFileSync(path.join(ROOT, 'bench/RESULTS.md'), lines.join('\n'));
     process.stdout.write(lines.join('\n'));

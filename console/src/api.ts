@@ -4,7 +4,12 @@
  * token. Answers are shown as the API gives them: an error keeps its status, code, message and Retry-After.
  */
 export class ApiFailure extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly retryAfter: string | null) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfter: string | null,
+  ) {
     super(message);
   }
 
@@ -31,7 +36,10 @@ export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, bo
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   const res = await fetch(path, {
-    method, headers, credentials: 'same-origin', cache: 'no-store',
+    method,
+    headers,
+    credentials: 'same-origin',
+    cache: 'no-store',
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -43,7 +51,12 @@ export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, bo
   }
   if (!res.ok) {
     const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-    const failure = new ApiFailure(res.status, error?.code ?? 'http_error', error?.message ?? text.slice(0, 200), res.headers.get('retry-after'));
+    const failure = new ApiFailure(
+      res.status,
+      error?.code ?? 'http_error',
+      error?.message ?? text.slice(0, 200),
+      res.headers.get('retry-after'),
+    );
     if (res.status === 401 && !path.startsWith('/console/api/session')) onSessionEnded();
     throw failure;
   }
@@ -77,15 +90,36 @@ export interface Page<T> {
 }
 
 export interface CardLoad {
-  id: string; reference: string; enKashCardId: string; companyId: string; cardAccountId: string; amount: string; currency: string;
-  status: 'pending' | 'posted' | 'reversed' | 'needs_review'; attempts: number; createdAt: string; updatedAt: string;
-  postedAt: string | null; reversedAt: string | null; undoneAt: string | null; statusReason: string | null;
-  journalTransactionId: string; description: string | null; remarks: string | null; metadata: Record<string, string>;
+  id: string;
+  reference: string;
+  enKashCardId: string;
+  companyId: string;
+  cardAccountId: string;
+  amount: string;
+  currency: string;
+  status: 'pending' | 'posted' | 'reversed' | 'needs_review';
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+  postedAt: string | null;
+  reversedAt: string | null;
+  undoneAt: string | null;
+  statusReason: string | null;
+  journalTransactionId: string;
+  description: string | null;
+  remarks: string | null;
+  metadata: Record<string, string>;
 }
 
 export interface LoadEvent {
-  at: string; type: string; outcome: string | null; httpStatus: number | null; code: string | null; message: string | null;
-  durationMs: number | null; actor: string | null;
+  at: string;
+  type: string;
+  outcome: string | null;
+  httpStatus: number | null;
+  code: string | null;
+  message: string | null;
+  durationMs: number | null;
+  actor: string | null;
 }
 
 export type CardLoadWithEvents = CardLoad & { events: LoadEvent[] };

@@ -4,7 +4,8 @@
  */
 export const time = (iso: string | null | undefined) => (iso ? iso.replace('T', ' ').replace('Z', ' UTC') : '—');
 
-export const money = (amount: string | null | undefined, currency?: string) => (amount == null ? '—' : `${amount}${currency ? ` ${currency}` : ''}`);
+export const money = (amount: string | null | undefined, currency?: string) =>
+  amount == null ? '—' : `${amount}${currency ? ` ${currency}` : ''}`;
 
 /** How long ago, for a queue's "age" column: "3 d 4 h", "12 min", "40 s". */
 export function age(iso: string, nowMs = Date.now()): string {

@@ -10,7 +10,11 @@ export interface Loaded<T> {
 
 /** GET `path` (null: nothing to get) whenever it changes; the last answer wins, earlier ones in flight are dropped. */
 export function useGet<T>(path: string | null): Loaded<T> {
-  const [state, setState] = useState<{ data: T | null; error: ApiFailure | null; loading: boolean }>({ data: null, error: null, loading: path !== null });
+  const [state, setState] = useState<{ data: T | null; error: ApiFailure | null; loading: boolean }>({
+    data: null,
+    error: null,
+    loading: path !== null,
+  });
   const [tick, setTick] = useState(0);
   const latest = useRef(0);
   useEffect(() => {

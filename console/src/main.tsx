@@ -26,11 +26,26 @@ function App() {
       useCsrfToken(null);
       setS({ state: 'none', note: 'Your session has ended (it expired, was signed out, or its key was revoked). Sign in again.' });
     });
-    api<Session>('GET', '/console/api/session').then(open, (e: unknown) => setS({ state: 'none', note: e instanceof ApiFailure && e.status !== 401 ? e.describe() : undefined }));
+    api<Session>('GET', '/console/api/session').then(open, (e: unknown) =>
+      setS({ state: 'none', note: e instanceof ApiFailure && e.status !== 401 ? e.describe() : undefined }),
+    );
   }, []);
-  if (s.state === 'checking') return <p class="muted" role="status">Loading…</p>;
+  if (s.state === 'checking')
+    return (
+      <p class="muted" role="status">
+        Loading…
+      </p>
+    );
   if (s.state === 'none') return <SignIn note={s.note} onSignedIn={open} />;
-  return <Shell session={s.session} onSignedOut={() => { useCsrfToken(null); setS({ state: 'none', note: 'Signed out.' }); }} />;
+  return (
+    <Shell
+      session={s.session}
+      onSignedOut={() => {
+        useCsrfToken(null);
+        setS({ state: 'none', note: 'Signed out.' });
+      }}
+    />
+  );
 }
 
 const NAV: Array<{ href: string; label: string; show: (s: Session) => boolean }> = [
@@ -58,20 +73,32 @@ function Shell({ session, onSignedOut }: { session: Session; onSignedOut: () => 
   }
   return (
     <>
-      <a class="skip" href="#main">Skip to content</a>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
       <header class="top">
-        <a class="brand" href="/console">card-ledger console</a>
+        <a class="brand" href="/console">
+          card-ledger console
+        </a>
         <nav aria-label="Pages">
           <ul>
             {NAV.filter((n) => n.show(session)).map((n) => (
-              <li key={n.href}><a href={n.href} aria-current={path.startsWith(n.href) ? 'page' : undefined}>{n.label}</a></li>
+              <li key={n.href}>
+                <a href={n.href} aria-current={path.startsWith(n.href) ? 'page' : undefined}>
+                  {n.label}
+                </a>
+              </li>
             ))}
           </ul>
         </nav>
         <div class="who">
           <span data-testid="session-name">{session.name}</span>{' '}
-          <span class="muted" data-testid="session-scopes">({session.scopes.join(', ')})</span>{' '}
-          <button type="button" onClick={signOut}>Sign out</button>
+          <span class="muted" data-testid="session-scopes">
+            ({session.scopes.join(', ')})
+          </span>{' '}
+          <button type="button" onClick={signOut}>
+            Sign out
+          </button>
         </div>
       </header>
       <main id="main" ref={main} tabIndex={-1}>
@@ -95,9 +122,16 @@ function NotFound() {
   return (
     <>
       <h1>Not a console page</h1>
-      <p><a href="/console">Back to the start</a></p>
+      <p>
+        <a href="/console">Back to the start</a>
+      </p>
     </>
   );
 }
 
-render(<LocationProvider scope="/console"><App /></LocationProvider>, document.getElementById('app')!);
+render(
+  <LocationProvider scope="/console">
+    <App />
+  </LocationProvider>,
+  document.getElementById('app')!,
+);

@@ -109,7 +109,9 @@ export class ListCardLoadsQuery extends ListQuery {
   @IsOptional() @IsString()
   createdTo?: string;
 
-  @ApiPropertyOptional({ enum: ['desc', 'asc'], default: 'desc', description: '`desc`: newest first (the default); `asc`: oldest first (a review queue).' })
+  @ApiPropertyOptional({
+    enum: ['desc', 'asc'], default: 'desc', description: '`desc`: newest first (the default); `asc`: oldest first (a review queue).',
+  })
   @IsOptional() @IsIn(['desc', 'asc'])
   order?: 'desc' | 'asc';
 }

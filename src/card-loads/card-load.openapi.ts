@@ -110,7 +110,10 @@ export const DocCreateCardLoadBatch = () => applyDecorators(
 
 /** GET /v1/card-loads */
 export const DocListCardLoads = () => applyDecorators(
-  ApiOperation({ summary: 'List card loads', description: 'Newest first (`order=asc`: oldest first). Also CSV (`Accept: text/csv` or `?format=csv`), streamed, same filters.' }),
+  ApiOperation({
+    summary: 'List card loads',
+    description: 'Newest first (`order=asc`: oldest first). Also CSV (`Accept: text/csv` or `?format=csv`), streamed, same filters.',
+  }),
   ApiProduces('application/json', 'text/csv'),
   ApiOkResponse({ type: CardLoadPageDoc }),
 );

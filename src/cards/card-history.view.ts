@@ -48,5 +48,8 @@ export type SeriesRow = Pick<HistoryRow, 'seq' | 'at' | 'pending_debits' | 'pend
 /** One kept row of the balance series: the balances after that change, as the history row shows them. */
 export function seriesPointView(r: SeriesRow) {
   const b = cardBalances(r as HistoryRow);
-  return { seq: Number(r.seq), at: r.at.toISOString(), pendingBalance: formatMinor(pendingBalance(b)), postedBalance: formatMinor(postedBalance(b)) };
+  return {
+    seq: Number(r.seq), at: r.at.toISOString(),
+    pendingBalance: formatMinor(pendingBalance(b)), postedBalance: formatMinor(postedBalance(b)),
+  };
 }

@@ -28,7 +28,9 @@ export class CardHistoryQuery extends TimeRangeListQuery {
 export const SERIES_MAX_BUCKETS = 2000;
 
 export class CardSeriesQuery {
-  @ApiPropertyOptional({ format: 'date-time', example: '2026-03-01T00:00:00Z', description: 'Window start (inclusive); default the card\'s opening.' })
+  @ApiPropertyOptional({
+    format: 'date-time', example: '2026-03-01T00:00:00Z', description: 'Window start (inclusive); default the card\'s opening.',
+  })
   @IsOptional() @IsString()
   from?: string;
 

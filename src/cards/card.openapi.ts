@@ -43,15 +43,20 @@ class CardBalanceSeriesDoc {
   @ApiProperty({ ...TIME, description: 'Window start (inclusive): the `from` asked for, else the card\'s opening.' }) from: string;
   @ApiProperty({ ...TIME, description: 'Window end (exclusive): the `to` asked for, else now.' }) to: string;
   @ApiProperty({ type: 'integer', example: 500 }) buckets: number;
-  @ApiProperty({ enum: ['m4'], description: 'How rows were kept: per bucket the first, the last, and the lowest and highest of each balance.' })
+  @ApiProperty({
+    enum: ['m4'], description: 'How rows were kept: per bucket the first, the last, and the lowest and highest of each balance.',
+  })
   rule: string;
 
-  @ApiProperty({ type: 'integer', example: 100001, description: 'History rows in the window (the opening row included), before downsampling.' })
+  @ApiProperty({
+    type: 'integer', example: 100001, description: 'History rows in the window (the opening row included), before downsampling.',
+  })
   historyRows: number;
 
   @ApiProperty({
     type: [CardBalancePointDoc],
-    description: 'Kept rows in seq order; first, the row in force at `from` when one precedes it. None for a window before the card existed.',
+    description: 'Kept rows in seq order; first, the row in force at `from` when one precedes it. '
+      + 'None for a window before the card existed.',
   })
   points: CardBalancePointDoc[];
 }

@@ -20,11 +20,15 @@ export function consoleBuildDir(): string {
  * this origin only (no inline style or script at all), no framing, and no upgrade-insecure-requests, which would
  * break the console on a plain-HTTP address that is not loopback (a LAN address, a container's port).
  */
-export const CONSOLE_CSP = "default-src 'self'; base-uri 'none'; connect-src 'self'; font-src 'self'; img-src 'self' data:; "
-  + "object-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'";
+export const CONSOLE_CSP =
+  "default-src 'self'; base-uri 'none'; connect-src 'self'; font-src 'self'; img-src 'self' data:; " +
+  "object-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'";
 
 const json = (reply: FastifyReply, status: number, code: string, message: string) =>
-  reply.status(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ error: { code, message } }));
+  reply
+    .status(status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send(JSON.stringify({ error: { code, message } }));
 
 /**
  * The console at GET /console on the API's own port: the cookie parser its sessions need, its hashed assets
@@ -37,15 +41,23 @@ export async function installConsole(app: NestFastifyApplication, dir = consoleB
   const index = existsSync(indexFile) ? readFileSync(indexFile) : null;
   if (index && existsSync(join(dir, 'assets'))) {
     await app.register(fastifyStatic, {
-      root: join(dir, 'assets'), prefix: '/console/assets/', decorateReply: false, index: false, list: false,
-      immutable: true, maxAge: 365 * 24 * 3600_000,
+      root: join(dir, 'assets'),
+      prefix: '/console/assets/',
+      decorateReply: false,
+      index: false,
+      list: false,
+      immutable: true,
+      maxAge: 365 * 24 * 3600_000,
     });
   }
   const page = async (req: FastifyRequest, reply: FastifyReply) => {
     if (/^\/console\/(api|assets)(\/|$)/.test(req.url)) return json(reply, 404, 'not_found', `${req.url.split('?')[0]} not found`);
     if (!index) return json(reply, 503, 'service_unavailable', 'the console is not built in this installation: run npm run build');
-    return reply.header('content-security-policy', CONSOLE_CSP).header('cache-control', 'no-cache')
-      .header('content-type', 'text/html; charset=utf-8').send(index);
+    return reply
+      .header('content-security-policy', CONSOLE_CSP)
+      .header('cache-control', 'no-cache')
+      .header('content-type', 'text/html; charset=utf-8')
+      .send(index);
   };
   const fastify = app.getHttpAdapter().getInstance();
   fastify.get('/console', page);

@@ -25,7 +25,8 @@ export function loadConsoleConfig(env: Env): ConsoleConfig {
   const hour = 3600_000;
   const sessionIdleMs = int('CONSOLE_SESSION_IDLE_MS', hour / 2, 1000, 24 * hour);
   const sessionMaxMs = int('CONSOLE_SESSION_MAX_MS', 8 * hour, 1000, 7 * 24 * hour);
-  if (sessionIdleMs > sessionMaxMs) problems.push(`CONSOLE_SESSION_IDLE_MS (${sessionIdleMs}) must not exceed CONSOLE_SESSION_MAX_MS (${sessionMaxMs})`);
+  if (sessionIdleMs > sessionMaxMs)
+    problems.push(`CONSOLE_SESSION_IDLE_MS (${sessionIdleMs}) must not exceed CONSOLE_SESSION_MAX_MS (${sessionMaxMs})`);
   const secureRaw = env.CONSOLE_SECURE_COOKIE?.trim().toLowerCase();
   if (secureRaw !== undefined && secureRaw !== '' && secureRaw !== 'true' && secureRaw !== 'false') {
     problems.push(`CONSOLE_SECURE_COOKIE must be true or false (got "${env.CONSOLE_SECURE_COOKIE}")`);

@@ -8,8 +8,15 @@ import { DocSession, DocSignIn, DocSignOut } from './console.openapi';
 import { ConsoleSessionsService } from './console-sessions.service';
 
 export class SignInDto {
-  @ApiProperty({ minLength: 16, maxLength: 200, example: 'ckl_Zx3fQ0k9...', description: 'An API key; exchanged for a session, never stored.' })
-  @IsString() @MinLength(16) @MaxLength(200)
+  @ApiProperty({
+    minLength: 16,
+    maxLength: 200,
+    example: 'ckl_Zx3fQ0k9...',
+    description: 'An API key; exchanged for a session, never stored.',
+  })
+  @IsString()
+  @MinLength(16)
+  @MaxLength(200)
   apiKey: string;
 }
 
@@ -36,7 +43,7 @@ function checkSameOrigin(req: FastifyRequest): void {
   if (host === null || host !== req.headers.host) throw crossOrigin();
 }
 
-const crossOrigin = () => new ApiError(403, 'forbidden', 'sign-in is accepted only from the console\'s own origin');
+const crossOrigin = () => new ApiError(403, 'forbidden', "sign-in is accepted only from the console's own origin");
 
 /** The console's sessions (docs/console.md). Public to the guard: the key in the body or the cookie is the credential. */
 @ApiTags('console')

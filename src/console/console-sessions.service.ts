@@ -16,7 +16,7 @@ export const CSRF_HEADER = 'x-csrf-token';
 /** 32 random bytes, base64url. */
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-/** A use moves the session's end forward only when that gains at least a tenth of the idle time (at most a minute): not a write per request. */
+/** A use moves the session's end forward only when that gains a tenth of the idle time (at most a minute): not a write per request. */
 const extendStepMs = (idleMs: number) => Math.min(60_000, idleMs / 10);
 /** Expired sessions purged per sign-in: bounded work, and sign-ins outnumber what there is to purge. */
 const PURGE_BATCH = 100;
@@ -64,14 +64,19 @@ export class ConsoleSessionsService implements SessionAuthenticator {
     const sessionId = randomBytes(32).toString('base64url');
     await this.ds.query(
       `DELETE FROM console_sessions WHERE id_hash IN (
-         SELECT id_hash FROM console_sessions WHERE expires_at < clock_timestamp() ORDER BY expires_at LIMIT ${PURGE_BATCH})`);
+         SELECT id_hash FROM console_sessions WHERE expires_at < clock_timestamp() ORDER BY expires_at LIMIT ${PURGE_BATCH})`,
+    );
     const [row]: Array<{ expires_at: Date; max_expires_at: Date }> = await this.ds.query(
       `INSERT INTO console_sessions (id_hash, api_key_id, expires_at, max_expires_at)
        VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond', clock_timestamp() + $4 * interval '1 millisecond')
        RETURNING expires_at, max_expires_at`,
-      [hashOf(sessionId), caller.apiKeyId, this.config.sessionIdleMs, this.config.sessionMaxMs]);
+      [hashOf(sessionId), caller.apiKeyId, this.config.sessionIdleMs, this.config.sessionMaxMs],
+    );
     void reply.setCookie(SESSION_COOKIE, sessionId, {
-      path: '/', httpOnly: true, sameSite: 'strict', secure: this.config.secureCookie || overTls(req),
+      path: '/',
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: this.config.secureCookie || overTls(req),
     });
     return this.view(caller, row.expires_at, row.max_expires_at, sessionId);
   }
@@ -88,10 +93,16 @@ export class ConsoleSessionsService implements SessionAuthenticator {
     const found = await this.find(req);
     if (found) {
       checkCsrf(req, found.sessionId);
-      await this.ds.query(`UPDATE console_sessions SET ended_at = clock_timestamp() WHERE id_hash = $1 AND ended_at IS NULL`,
-        [hashOf(found.sessionId)]);
+      await this.ds.query(`UPDATE console_sessions SET ended_at = clock_timestamp() WHERE id_hash = $1 AND ended_at IS NULL`, [
+        hashOf(found.sessionId),
+      ]);
     }
-    void reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: this.config.secureCookie || overTls(req) });
+    void reply.clearCookie(SESSION_COOKIE, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: this.config.secureCookie || overTls(req),
+    });
   }
 
   /** ApiKeyGuard's view: the caller a session cookie stands for; every write also needs the session's CSRF token. */
@@ -110,7 +121,9 @@ export class ConsoleSessionsService implements SessionAuthenticator {
     const rows: Row[] = await this.ds.query(
       `SELECT s.api_key_id, k.name, k.scopes, s.expires_at, s.max_expires_at, clock_timestamp() AS now
        FROM console_sessions s JOIN api_keys k ON k.id = s.api_key_id
-       WHERE s.id_hash = $1 AND s.ended_at IS NULL AND s.expires_at > clock_timestamp() AND k.revoked_at IS NULL`, [idHash]);
+       WHERE s.id_hash = $1 AND s.ended_at IS NULL AND s.expires_at > clock_timestamp() AND k.revoked_at IS NULL`,
+      [idHash],
+    );
     if (rows.length === 0) return null;
     const r = rows[0];
     let expiresAt = r.expires_at;
@@ -118,7 +131,9 @@ export class ConsoleSessionsService implements SessionAuthenticator {
     if (wanted - expiresAt.getTime() >= extendStepMs(this.config.sessionIdleMs)) {
       const [[moved]]: [Array<{ expires_at: Date }>, number] = await this.ds.query(
         `UPDATE console_sessions SET expires_at = least(greatest(expires_at, $2::timestamptz), max_expires_at)
-         WHERE id_hash = $1 RETURNING expires_at`, [idHash, new Date(wanted)]);
+         WHERE id_hash = $1 RETURNING expires_at`,
+        [idHash, new Date(wanted)],
+      );
       if (moved) expiresAt = moved.expires_at;
     }
     const caller: Caller = { apiKeyId: r.api_key_id, name: r.name, scopes: r.scopes };
@@ -127,7 +142,10 @@ export class ConsoleSessionsService implements SessionAuthenticator {
 
   private view(caller: Caller, expiresAt: Date, maxExpiresAt: Date, sessionId: string): ConsoleSession {
     return {
-      name: caller.name, scopes: caller.scopes, expiresAt: expiresAt.toISOString(), maxExpiresAt: maxExpiresAt.toISOString(),
+      name: caller.name,
+      scopes: caller.scopes,
+      expiresAt: expiresAt.toISOString(),
+      maxExpiresAt: maxExpiresAt.toISOString(),
       csrfToken: csrfTokenOf(sessionId),
     };
   }
@@ -135,11 +153,13 @@ export class ConsoleSessionsService implements SessionAuthenticator {
 
 const cookieOf = (req: FastifyRequest): string | undefined => req.cookies?.[SESSION_COOKIE];
 
-const sessionEnded = () => new ApiError(401, 'unauthorized', 'no console session, or it has ended (expired, signed out, or its key revoked): sign in again');
+const sessionEnded = () =>
+  new ApiError(401, 'unauthorized', 'no console session, or it has ended (expired, signed out, or its key revoked): sign in again');
 
 function checkCsrf(req: FastifyRequest, sessionId: string): void {
   const given = req.headers[CSRF_HEADER];
   const expected = Buffer.from(csrfTokenOf(sessionId));
   const ok = typeof given === 'string' && Buffer.byteLength(given) === expected.length && timingSafeEqual(Buffer.from(given), expected);
-  if (!ok) throw new ApiError(403, 'forbidden', `a write made with a console session needs its CSRF token in ${CSRF_HEADER} (missing or wrong)`);
+  if (!ok)
+    throw new ApiError(403, 'forbidden', `a write made with a console session needs its CSRF token in ${CSRF_HEADER} (missing or wrong)`);
 }

@@ -50,7 +50,9 @@ export class ListJournalQuery extends TimeRangeListQuery {
   @IsOptional() @IsIn(TRANSFER_KINDS as unknown as string[])
   kind?: (typeof TRANSFER_KINDS)[number];
 
-  @ApiPropertyOptional({ format: 'uuid', description: 'Only the transactions this card load made: its pending transfer, the post or void of it, an undo.' })
+  @ApiPropertyOptional({
+    format: 'uuid', description: 'Only the transactions this card load made: its pending transfer, the post or void of it, an undo.',
+  })
   @IsOptional() @IsString()
   loadId?: string;
 }

@@ -7,7 +7,8 @@ import { ApiError, badField, notFound } from '../common/errors';
 import { checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
 import { inTransaction } from '../database/transaction';
 import {
-  CreateWebhookDto, ListDeliveriesQuery, ListLoadDeliveriesQuery, ListWebhooksQuery, ROTATION_EXPIRY_DEFAULT_SECONDS, RotateWebhookSecretDto,
+  CreateWebhookDto, ListDeliveriesQuery, ListLoadDeliveriesQuery, ListWebhooksQuery, ROTATION_EXPIRY_DEFAULT_SECONDS,
+  RotateWebhookSecretDto,
 } from './webhook.dto';
 import { AttemptRow, DeliveryRow, deliveryView, SubscriptionRow, subscriptionView } from './webhook.view';
 import { WebhookSecretBox } from './webhook-secret-box';

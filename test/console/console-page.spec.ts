@@ -7,15 +7,20 @@ import { useTestApp } from '../support/app';
 describe('the console page and its assets', () => {
   const ctx = useTestApp({ db: false });
 
-  it('should serve the page at /console and at every deep link, under the console\'s own CSP, never cached stale', async () => {
+  it("should serve the page at /console and at every deep link, under the console's own CSP, never cached stale", async () => {
     const root = await ctx.app.api('GET', '/console', { key: null });
     expect(root.status).toBe(200);
     expect(root.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(root.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
     expect(root.headers.get('cache-control')).toBe('no-cache');
     expect(CONSOLE_CSP).not.toMatch(/unsafe-inline|unsafe-eval|upgrade-insecure-requests|https?:/);
-    for (const deep of ['/console/cards/EKCMB7KAEW?asOf=2026-03-05T10:03:00.000Z', '/console/loads/0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60',
-      '/console/review', '/console/reconciliation', '/console/webhooks/0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60']) {
+    for (const deep of [
+      '/console/cards/EKCMB7KAEW?asOf=2026-03-05T10:03:00.000Z',
+      '/console/loads/0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60',
+      '/console/review',
+      '/console/reconciliation',
+      '/console/webhooks/0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60',
+    ]) {
       const page = await ctx.app.api('GET', deep, { key: null });
       expect({ deep, status: page.status, same: page.text === root.text }).toEqual({ deep, status: 200, same: true });
     }
@@ -36,7 +41,10 @@ describe('the console page and its assets', () => {
     const dir = path.join(consoleBuildDir(), 'assets');
     for (const file of readdirSync(dir)) {
       const text = (await ctx.app.api('GET', `/console/assets/${file}`, { key: null })).text;
-      expect({ file, remote: text.match(/(?:import\s*\(?\s*["'`]|url\(\s*["']?|from\s*["'`])(https?:)?\/\//g) }).toEqual({ file, remote: null });
+      expect({ file, remote: text.match(/(?:import\s*\(?\s*["'`]|url\(\s*["']?|from\s*["'`])(https?:)?\/\//g) }).toEqual({
+        file,
+        remote: null,
+      });
     }
   });
 

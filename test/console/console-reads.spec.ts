@@ -12,8 +12,8 @@ describe('reads for the console', () => {
   const ctx = useWebhookApp();
 
   it('should list the journal transactions one load made, and only those', async () => {
-    const a = await loadWith(ctx.app, (await apiKey(ctx.app, ['loads:write'])), 'EKCREADS01', '12.00');
-    const b = await loadWith(ctx.app, (await apiKey(ctx.app, ['loads:write'])), 'EKCREADS01', '13.00');
+    const a = await loadWith(ctx.app, await apiKey(ctx.app, ['loads:write']), 'EKCREADS01', '12.00');
+    const b = await loadWith(ctx.app, await apiKey(ctx.app, ['loads:write']), 'EKCREADS01', '13.00');
     await waitForStatus(ctx.app, a.id, ['posted']);
     await waitForStatus(ctx.app, b.id, ['posted']);
     const load = (await ctx.app.api('GET', `/v1/card-loads/${a.id}`)).body;
@@ -25,7 +25,11 @@ describe('reads for the console', () => {
     // An undo is the load's too.
     await ctx.app.api('POST', `/v1/card-loads/${a.id}/undo`, { body: { reason: 'EnKash reversed it (ticket 1)' } });
     const after = (await ctx.app.api('GET', `/v1/journal?loadId=${a.id}`)).body.data;
-    expect(after.map((t: { kind: string; undoesId: string | null }) => [t.kind, t.undoesId !== null])).toEqual([['pending', false], ['post_pending', false], ['posted', true]]);
+    expect(after.map((t: { kind: string; undoesId: string | null }) => [t.kind, t.undoesId !== null])).toEqual([
+      ['pending', false],
+      ['post_pending', false],
+      ['posted', true],
+    ]);
     const bad = await ctx.app.api('GET', '/v1/journal?loadId=nope');
     expect([bad.status, bad.body.error.details[0].field]).toEqual([400, 'loadId']);
     expect((await ctx.app.api('GET', '/v1/journal?loadId=00000000-0000-4000-8000-000000000000')).body.data).toEqual([]);
@@ -37,15 +41,21 @@ describe('reads for the console', () => {
     const hers = await subscribe(ctx.app, alice, `${ctx.rx.url}/alice`);
     const all = await subscribe(ctx.app, undefined, `${ctx.rx.url}/admin`);
     const load = await loadWith(ctx.app, alice, 'EKCREADS02', '14.00');
-    await waitFor('both subscriptions to hear the load', async () =>
-      ctx.rx.accepted('/alice').length >= 1 && ctx.rx.accepted('/admin').some((r) => r.body.includes(load.id)));
+    await waitFor(
+      'both subscriptions to hear the load',
+      async () => ctx.rx.accepted('/alice').length >= 1 && ctx.rx.accepted('/admin').some((r) => r.body.includes(load.id)),
+    );
     const asAdmin = await waitFor('both deliveries logged as delivered', async () => {
       const res = await ctx.app.api('GET', `/v1/webhooks/deliveries?loadId=${load.id}`);
       return res.body.data.length === 2 && res.body.data.every((d: { status: string }) => d.status === 'delivered') && res.body;
     });
     expect(asAdmin.data.map((d: { subscriptionId: string }) => d.subscriptionId).sort()).toEqual([hers.id, all.id].sort());
     for (const d of asAdmin.data) {
-      expect(d).toMatchObject({ loadId: load.id, type: 'card_load.posted', attempts: [expect.objectContaining({ status: 'succeeded', httpStatus: 204 })] });
+      expect(d).toMatchObject({
+        loadId: load.id,
+        type: 'card_load.posted',
+        attempts: [expect.objectContaining({ status: 'succeeded', httpStatus: 204 })],
+      });
     }
     const asAlice = (await ctx.app.api('GET', `/v1/webhooks/deliveries?loadId=${load.id}`, { key: alice })).body.data;
     expect(asAlice.map((d: { subscriptionId: string }) => d.subscriptionId)).toEqual([hers.id]);
@@ -55,13 +65,15 @@ describe('reads for the console', () => {
   });
 
   it('should list loads oldest first with order=asc, paging the same set as newest first', async () => {
-    for (let i = 0; i < 5; i++) await loadWith(ctx.app, (await apiKey(ctx.app, ['loads:write'])), 'EKCREADS03', `${i + 1}.00`);
+    for (let i = 0; i < 5; i++) await loadWith(ctx.app, await apiKey(ctx.app, ['loads:write']), 'EKCREADS03', `${i + 1}.00`);
     const desc = (await ctx.app.api('GET', '/v1/card-loads?enKashCardId=EKCREADS03&limit=500')).body.data.map((l: { id: string }) => l.id);
     const asc: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: { data: Array<{ id: string }>; nextCursor: string | null } } =
-        await ctx.app.api('GET', `/v1/card-loads?enKashCardId=EKCREADS03&order=asc&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: { body: { data: Array<{ id: string }>; nextCursor: string | null } } = await ctx.app.api(
+        'GET',
+        `/v1/card-loads?enKashCardId=EKCREADS03&order=asc&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       asc.push(...page.body.data.map((l) => l.id));
       cursor = page.body.nextCursor;
     } while (cursor);

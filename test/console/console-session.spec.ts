@@ -27,7 +27,13 @@ describe('console sessions', () => {
   it('should exchange a key for an HttpOnly, SameSite=Strict cookie, storing only the hash of the session id', async () => {
     const { res, setCookie, id, csrf } = await signIn(ctx.app, reader);
     expect(res.status).toBe(201);
-    expect(res.body).toEqual({ name: 'auditor', scopes: ['ledger:read'], expiresAt: expect.any(String), maxExpiresAt: expect.any(String), csrfToken: csrf });
+    expect(res.body).toEqual({
+      name: 'auditor',
+      scopes: ['ledger:read'],
+      expiresAt: expect.any(String),
+      maxExpiresAt: expect.any(String),
+      csrfToken: csrf,
+    });
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(setCookie).toMatch(/HttpOnly/);
     expect(setCookie).toMatch(/SameSite=Strict/);
@@ -40,26 +46,43 @@ describe('console sessions', () => {
     for (const secret of [id, reader, csrf, Buffer.from(id).toString('hex')]) expect(stored).not.toContain(secret);
   });
 
-  it('should refuse an unknown key, a bad body and a sign-in posted from another origin\'s page', async () => {
-    expect((await ctx.app.api('POST', '/console/api/session', { key: null, body: { apiKey: 'ckl_not_a_key_of_ours_0123456789' } })).status).toBe(401);
+  it("should refuse an unknown key, a bad body and a sign-in posted from another origin's page", async () => {
+    expect(
+      (await ctx.app.api('POST', '/console/api/session', { key: null, body: { apiKey: 'ckl_not_a_key_of_ours_0123456789' } })).status,
+    ).toBe(401);
     const bad = await ctx.app.api('POST', '/console/api/session', { key: null, body: { apiKey: 'short' } });
     expect([bad.status, bad.body.error.details[0].field]).toEqual([400, 'apiKey']);
-    const foreign = await ctx.app.api('POST', '/console/api/session', { key: null, body: { apiKey: reader }, headers: { origin: 'https://evil.example' } });
+    const foreign = await ctx.app.api('POST', '/console/api/session', {
+      key: null,
+      body: { apiKey: reader },
+      headers: { origin: 'https://evil.example' },
+    });
     expect([foreign.status, foreign.body.error.code, foreign.headers.get('set-cookie')]).toEqual([403, 'forbidden', null]);
-    const own = await ctx.app.api('POST', '/console/api/session', { key: null, body: { apiKey: reader }, headers: { origin: ctx.app.url } });
+    const own = await ctx.app.api('POST', '/console/api/session', {
+      key: null,
+      body: { apiKey: reader },
+      headers: { origin: ctx.app.url },
+    });
     expect(own.status).toBe(201);
     // Sec-Fetch-Site, which pages cannot forge, decides when a browser sends it: another port of this host is same-site.
     for (const site of ['cross-site', 'same-site', 'none']) {
-      const res = await ctx.app.api('POST', '/console/api/session', { key: null, body: { apiKey: reader }, headers: { 'sec-fetch-site': site } });
+      const res = await ctx.app.api('POST', '/console/api/session', {
+        key: null,
+        body: { apiKey: reader },
+        headers: { 'sec-fetch-site': site },
+      });
       expect({ site, status: res.status }).toEqual({ site, status: 403 });
     }
     // Behind a proxy that rewrites Host, the page's own sign-in still passes.
-    const proxied = await ctx.app.api('POST', '/console/api/session',
-      { key: null, body: { apiKey: reader }, headers: { 'sec-fetch-site': 'same-origin', origin: 'https://ledger.example.com' } });
+    const proxied = await ctx.app.api('POST', '/console/api/session', {
+      key: null,
+      body: { apiKey: reader },
+      headers: { 'sec-fetch-site': 'same-origin', origin: 'https://ledger.example.com' },
+    });
     expect(proxied.status).toBe(201);
   });
 
-  it('should let the cookie stand for the key on /v1, with the key\'s scopes', async () => {
+  it("should let the cookie stand for the key on /v1, with the key's scopes", async () => {
     const { cookie } = await signIn(ctx.app, reader);
     const read = await ctx.app.api('GET', '/v1/reports/trial-balance', { key: null, headers: { cookie } });
     expect(read.status).toBe(200);
@@ -73,22 +96,39 @@ describe('console sessions', () => {
     expect(header.status).toBe(200);
   });
 
-  it('should refuse a write made with the cookie but without the session\'s CSRF token, and change nothing', async () => {
+  it("should refuse a write made with the cookie but without the session's CSRF token, and change nothing", async () => {
     const { cookie, csrf } = await signIn(ctx.app, operator);
-    const load = (await ctx.app.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCCSRF001', amount: '10.00' }, headers: { 'idempotency-key': 'csrf-1' } })).body;
+    const load = (
+      await ctx.app.api('POST', '/v1/card-loads', {
+        body: { enKashCardId: 'EKCCSRF001', amount: '10.00' },
+        headers: { 'idempotency-key': 'csrf-1' },
+      })
+    ).body;
     const before = (await ctx.db.query(`SELECT count(*)::int AS n FROM load_events WHERE load_id = $1`, [load.id])).rows[0].n;
-    for (const headers of [{ cookie }, { cookie, 'x-csrf-token': 'forged' }, { cookie, 'x-csrf-token': `${csrf}x` }] as Array<Record<string, string>>) {
-      const forged = await ctx.app.api('POST', `/v1/card-loads/${load.id}/resolve`, { key: null, headers, body: { outcome: 'reversed', reason: 'forged' } });
+    for (const headers of [{ cookie }, { cookie, 'x-csrf-token': 'forged' }, { cookie, 'x-csrf-token': `${csrf}x` }] as Array<
+      Record<string, string>
+    >) {
+      const forged = await ctx.app.api('POST', `/v1/card-loads/${load.id}/resolve`, {
+        key: null,
+        headers,
+        body: { outcome: 'reversed', reason: 'forged' },
+      });
       expect([forged.status, forged.body.error.code, forged.body.error.message]).toEqual([403, 'forbidden', expect.stringMatching(/CSRF/)]);
     }
     const other = await signIn(ctx.app, operator);
-    const crossed = await ctx.app.api('POST', `/v1/card-loads/${load.id}/resolve`,
-      { key: null, headers: { cookie, 'x-csrf-token': other.csrf }, body: { outcome: 'reversed', reason: 'another session\'s token' } });
+    const crossed = await ctx.app.api('POST', `/v1/card-loads/${load.id}/resolve`, {
+      key: null,
+      headers: { cookie, 'x-csrf-token': other.csrf },
+      body: { outcome: 'reversed', reason: "another session's token" },
+    });
     expect(crossed.status).toBe(403);
     expect((await ctx.db.query(`SELECT count(*)::int AS n FROM load_events WHERE load_id = $1`, [load.id])).rows[0].n).toBe(before);
     // With the token the write reaches the route, which answers as it answers a key (the load is pending, not in review).
-    const real = await ctx.app.api('POST', `/v1/card-loads/${load.id}/resolve`,
-      { key: null, headers: { cookie, 'x-csrf-token': csrf }, body: { outcome: 'reversed', reason: 'a real operator' } });
+    const real = await ctx.app.api('POST', `/v1/card-loads/${load.id}/resolve`, {
+      key: null,
+      headers: { cookie, 'x-csrf-token': csrf },
+      body: { outcome: 'reversed', reason: 'a real operator' },
+    });
     expect([real.status, real.body.error.code]).toEqual([409, 'invalid_state']);
   });
 
@@ -115,7 +155,10 @@ describe('console sessions', () => {
 
   it('should answer 401, never a 500, to a cookie that is not a session', async () => {
     for (const value of ['x', 'a'.repeat(43), '%00', 'é'.repeat(10)]) {
-      const res = await ctx.app.api('GET', '/v1/audit/verify', { key: null, headers: { cookie: `${COOKIE}=${encodeURIComponent(value)}` } });
+      const res = await ctx.app.api('GET', '/v1/audit/verify', {
+        key: null,
+        headers: { cookie: `${COOKIE}=${encodeURIComponent(value)}` },
+      });
       expect({ value, status: res.status }).toEqual({ value, status: 401 });
     }
   });

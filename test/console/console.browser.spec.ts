@@ -20,14 +20,19 @@ declare const window: any, document: any, localStorage: any, sessionStorage: any
 const missing = chromiumMissing();
 // A laptop with only Node skips them, saying why; CI (CI=true) must run them: .ci/run installs Chromium.
 if (missing && process.env.CI !== 'true') process.stdout.write(`\n  skipping the console's browser tests: ${missing}\n\n`);
-if (missing && process.env.CI === 'true') it('should find Chromium in CI', () => { throw new Error(`the browser tests cannot run: ${missing}`); });
+if (missing && process.env.CI === 'true')
+  it('should find Chromium in CI', () => {
+    throw new Error(`the browser tests cannot run: ${missing}`);
+  });
 const describeInBrowser = missing ? describe.skip : describe;
 
 webhookEnv({});
 jest.setTimeout(120_000);
 
-const SHOTS = process.env.UPDATE_SCREENSHOTS === '1'
-  ? path.resolve(__dirname, '../../docs/console') : mkdtempSync(path.join(tmpdir(), 'card-ledger-console-'));
+const SHOTS =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? path.resolve(__dirname, '../../docs/console')
+    : mkdtempSync(path.join(tmpdir(), 'card-ledger-console-'));
 mkdirSync(SHOTS, { recursive: true });
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
@@ -38,14 +43,26 @@ const AXE_SOURCE: string = require('axe-core').source;
 async function accessibilityProblems(page: Page): Promise<string[]> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
   const violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> = await page.evaluate(
-    async () => (await (window as unknown as { axe: { run(): Promise<{ violations: never[] }> } }).axe.run()).violations);
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+    async () => (await (window as unknown as { axe: { run(): Promise<{ violations: never[] }> } }).axe.run()).violations,
+  );
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) =>
+        `${v.id} (${v.impact}): ${v.help} at ${v.nodes
+          .slice(0, 3)
+          .map((n) => n.target.join(' '))
+          .join(' | ')}`,
+    );
 }
 
 const attr = (l: Locator, name: string) => l.getAttribute(name);
 async function waitForAttr(page: Page, testId: string, name: string, value: string, timeout = 20_000): Promise<void> {
-  await page.waitForFunction(([id, n, v]) => document.querySelector(`[data-testid="${id}"]`)?.getAttribute(n) === v, [testId, name, value], { timeout });
+  await page.waitForFunction(
+    ([id, n, v]) => document.querySelector(`[data-testid="${id}"]`)?.getAttribute(n) === v,
+    [testId, name, value],
+    { timeout },
+  );
 }
 
 describeInBrowser('the console in a real browser', () => {
@@ -106,7 +123,12 @@ describeInBrowser('the console in a real browser', () => {
       const { context, page } = await signedIn(browser, ctx.app.url, key ?? ADMIN_KEY);
       const links = await page.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents();
       expect({ who, links }).toEqual({ who, links: nav });
-      const stored = await page.evaluate(() => [JSON.stringify(localStorage), JSON.stringify(sessionStorage), document.cookie, location.href]);
+      const stored = await page.evaluate(() => [
+        JSON.stringify(localStorage),
+        JSON.stringify(sessionStorage),
+        document.cookie,
+        location.href,
+      ]);
       const cookies = await context.cookies();
       expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([['card_ledger_session', true, 'Strict']]);
       for (const place of [...stored, ...cookies.map((c) => c.value)]) expect(place).not.toContain(key ?? 'test-admin-key');
@@ -123,7 +145,7 @@ describeInBrowser('the console in a real browser', () => {
     }
   });
 
-  it('should draw a card\'s balances, follow a load until it settles, and read the balance at the cursor from the API', async () => {
+  it("should draw a card's balances, follow a load until it settles, and read the balance at the cursor from the API", async () => {
     const { context, page } = await signedIn(browser, ctx.app.url, keys.auditor, `/console/cards/${CARD}`);
     const chart = page.getByTestId('balance-chart');
     await waitForAttr(page, 'balance-chart', 'data-last-posted', '40.00');
@@ -144,8 +166,15 @@ describeInBrowser('the console in a real browser', () => {
       const answer = page.getByTestId('asof-answer').locator('[data-asof]');
       await answer.waitFor();
       const asOf = new URL(page.url()).searchParams.get('asOf')!;
-      await page.waitForFunction((a) => document.querySelector('[data-testid="asof-answer"] [data-asof]')?.getAttribute('data-asof') === a, asOf);
-      const shown = { asOf: await attr(answer, 'data-asof'), posted: await attr(answer, 'data-posted'), pending: await attr(answer, 'data-pending') };
+      await page.waitForFunction(
+        (a) => document.querySelector('[data-testid="asof-answer"] [data-asof]')?.getAttribute('data-asof') === a,
+        asOf,
+      );
+      const shown = {
+        asOf: await attr(answer, 'data-asof'),
+        posted: await attr(answer, 'data-posted'),
+        pending: await attr(answer, 'data-pending'),
+      };
       const api = (await ctx.app.api('GET', `/v1/cards/${CARD}/balance?asOf=${asOf}`, { key: keys.auditor })).body;
       expect(shown).toEqual({ asOf: api.asOf, posted: api.posted, pending: api.pending });
       return shown;
@@ -171,7 +200,10 @@ describeInBrowser('the console in a real browser', () => {
     await page.getByLabel('Rows per page').selectOption('20');
     await page.getByTestId('history-table').locator('tbody tr').first().waitFor();
     await page.waitForFunction(() => document.querySelector('[data-testid="history-table"] tbody tr')?.getAttribute('data-seq') === '1');
-    const shownSeqs = await page.getByTestId('history-table').locator('tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq'))));
+    const shownSeqs = await page
+      .getByTestId('history-table')
+      .locator('tbody tr')
+      .evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq'))));
     const csv = await context.request.get(`${ctx.app.url}${await page.getByTestId('history-csv').getAttribute('href')}`);
     expect(csv.status()).toBe(200);
     const [header, ...lines] = parseCsv(await csv.text());
@@ -180,18 +212,24 @@ describeInBrowser('the console in a real browser', () => {
     await context.close();
   });
 
-  it('should show a load\'s fields, timeline, journal transactions and webhook deliveries', async () => {
+  it("should show a load's fields, timeline, journal transactions and webhook deliveries", async () => {
     const load = await createLoad(ctx.app, 'EKCBROWSE2', '12.50');
     await waitForStatus(ctx.app, load.id, ['posted']);
     await waitFor('its webhook to be delivered', async () =>
-      (await ctx.app.api('GET', `/v1/webhooks/deliveries?loadId=${load.id}`)).body.data.some((d: { status: string }) => d.status === 'delivered'));
+      (await ctx.app.api('GET', `/v1/webhooks/deliveries?loadId=${load.id}`)).body.data.some(
+        (d: { status: string }) => d.status === 'delivered',
+      ),
+    );
     const { context, page } = await signedIn(browser, ctx.app.url, ADMIN_KEY, `/console/loads/${load.id}`);
     expect(await page.getByTestId('load-status').textContent()).toBe('posted');
     const timeline = await page.getByTestId('timeline').locator('li').allTextContents();
     expect(timeline.join('\n')).toMatch(/enkash_send · outcome succeeded · HTTP 200 · code 0 · \d+ ms/);
     expect(timeline.some((t) => /posted/.test(t))).toBe(true);
     await page.getByTestId('journal-table').locator('tbody tr').nth(1).waitFor();
-    expect(await page.getByTestId('journal-table').locator('tbody tr td:nth-child(2)').allTextContents()).toEqual(['pending', 'post_pending']);
+    expect(await page.getByTestId('journal-table').locator('tbody tr td:nth-child(2)').allTextContents()).toEqual([
+      'pending',
+      'post_pending',
+    ]);
     await page.getByTestId('deliveries').getByText('card_load.posted').waitFor();
     expect(await page.getByTestId('deliveries').textContent()).toMatch(/delivered.*succeeded · HTTP 204/);
     expect(await accessibilityProblems(page)).toEqual([]);
@@ -199,7 +237,7 @@ describeInBrowser('the console in a real browser', () => {
     await context.close();
   });
 
-  it('should resolve a load in review through a dialog that restates it, showing the API\'s refusals as they are', async () => {
+  it("should resolve a load in review through a dialog that restates it, showing the API's refusals as they are", async () => {
     const inReview = await loadInReview('EKCBROWSE3', '77.70');
     const { context, page } = await signedIn(browser, ctx.app.url, keys.operator, '/console/review');
     const row = page.locator(`tr[data-load="${inReview.id}"]`);
@@ -239,8 +277,12 @@ describeInBrowser('the console in a real browser', () => {
     expect(await page.getByTestId('review-note').textContent()).toContain('resolved as posted');
     const settled = (await ctx.app.api('GET', `/v1/card-loads/${inReview.id}`)).body;
     expect(settled.status).toBe('posted');
-    expect(settled.events.some((e: { actor: string | null; message: string | null }) => e.actor === 'wh-ops:write+ledger:read'
-      && /ticket 10/.test(e.message ?? ''))).toBe(true);
+    expect(
+      settled.events.some(
+        (e: { actor: string | null; message: string | null }) =>
+          e.actor === 'wh-ops:write+ledger:read' && /ticket 10/.test(e.message ?? ''),
+      ),
+    ).toBe(true);
 
     // The decided load stays in view: undo it, again through a confirmation.
     const decided = page.getByTestId('decided-table').locator(`tr[data-load="${inReview.id}"]`);
@@ -282,12 +324,14 @@ describeInBrowser('the console in a real browser', () => {
     await context.close();
   });
 
-  it('should refuse a write forged without the session\'s CSRF token, from the page or from another origin', async () => {
+  it("should refuse a write forged without the session's CSRF token, from the page or from another origin", async () => {
     const inReview = await loadInReview('EKCBROWSE5', '9.00');
     const { context, page } = await signedIn(browser, ctx.app.url, keys.operator, '/console/review');
     const forged = await page.evaluate(async (id) => {
       const res = await fetch(`/v1/card-loads/${id}/resolve`, {
-        method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' },
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ outcome: 'posted', reason: 'forged' }),
       });
       return { status: res.status, body: await res.json() };
@@ -315,8 +359,14 @@ describeInBrowser('the console in a real browser', () => {
     await page.getByTestId('verifier').getByText('intact').waitFor();
     ctx.sim.state.setConfig({ latencyMs: 300 });
     await page.getByRole('button', { name: 'Run a reconciliation now' }).click();
-    await page.getByTestId('run-status').getByText(/Running for/).waitFor();
-    await page.getByTestId('run-status').getByText(/completed: \d+ loads and \d+ cards checked/).waitFor({ timeout: 30_000 });
+    await page
+      .getByTestId('run-status')
+      .getByText(/Running for/)
+      .waitFor();
+    await page
+      .getByTestId('run-status')
+      .getByText(/completed: \d+ loads and \d+ cards checked/)
+      .waitFor({ timeout: 30_000 });
     const runs = (await ctx.app.api('GET', '/v1/reports/reconciliation/runs')).body.data;
     await page.getByTestId('runs').locator('tbody tr').first().getByText('manual').waitFor();
     expect(await page.getByTestId('runs').locator('tbody tr').count()).toBe(runs.length);
@@ -331,11 +381,22 @@ describeInBrowser('the console in a real browser', () => {
 
   it('should list webhook subscriptions and their deliveries, and redeliver one', async () => {
     const { context, page } = await signedIn(browser, ctx.app.url, ADMIN_KEY, '/console/webhooks');
-    await page.getByTestId('subscriptions').getByRole('link', { name: /deliveries to/ }).first().click();
+    await page
+      .getByTestId('subscriptions')
+      .getByRole('link', { name: /deliveries to/ })
+      .first()
+      .click();
     const deliveries = page.getByTestId('deliveries');
-    await deliveries.locator('tbody tr').first().getByText(/HTTP 204/).waitFor();
+    await deliveries
+      .locator('tbody tr')
+      .first()
+      .getByText(/HTTP 204/)
+      .waitFor();
     const heard = ctx.rx.accepted('/admin').length;
-    await deliveries.getByRole('button', { name: /^Redeliver/ }).first().click();
+    await deliveries
+      .getByRole('button', { name: /^Redeliver/ })
+      .first()
+      .click();
     await page.getByText(/queued again: pending/).waitFor();
     await waitFor('the receiver to hear the event again', async () => ctx.rx.accepted('/admin').length > heard);
     expect(await accessibilityProblems(page)).toEqual([]);
@@ -354,9 +415,11 @@ describeInBrowser('the console in a real browser', () => {
       await page.goto(url);
       await page.getByRole('heading', { level: 1 }).waitFor();
       await page.waitForLoadState('networkidle');
-      const unnamed = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
-        .filter((el: any) => !el.labels?.length && !el.getAttribute('aria-label') && !(el.textContent ?? '').trim())
-        .map((el: any) => el.outerHTML.slice(0, 80)));
+      const unnamed = await page.evaluate(() =>
+        [...document.querySelectorAll('input, select, textarea, button')]
+          .filter((el: any) => !el.labels?.length && !el.getAttribute('aria-label') && !(el.textContent ?? '').trim())
+          .map((el: any) => el.outerHTML.slice(0, 80)),
+      );
       expect({ url, unnamed }).toEqual({ url, unnamed: [] });
       expect({ url, problems: await accessibilityProblems(page) }).toEqual({ url, problems: [] });
     }

@@ -5,11 +5,16 @@ export function ErrorBox({ error, context }: { error: ApiFailure | null; context
   if (!error) return null;
   return (
     <p class="error" role="alert">
-      {context ? `${context}: ` : ''}<code>{error.describe()}</code>
+      {context ? `${context}: ` : ''}
+      <code>{error.describe()}</code>
     </p>
   );
 }
 
 export function Loading({ what }: { what: string }) {
-  return <p class="muted" role="status">Loading {what}…</p>;
+  return (
+    <p class="muted" role="status">
+      Loading {what}…
+    </p>
+  );
 }

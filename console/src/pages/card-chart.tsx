@@ -1,9 +1,21 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 
-export interface SeriesPoint { seq: number; at: string; pendingBalance: string; postedBalance: string }
+export interface SeriesPoint {
+  seq: number;
+  at: string;
+  pendingBalance: string;
+  postedBalance: string;
+}
 export interface Series {
-  enKashCardId: string; currency: string; from: string; to: string; buckets: number; rule: string; historyRows: number; points: SeriesPoint[];
+  enKashCardId: string;
+  currency: string;
+  from: string;
+  to: string;
+  buckets: number;
+  rule: string;
+  historyRows: number;
+  points: SeriesPoint[];
 }
 
 const POSTED = '#1b5e20';
@@ -18,8 +30,16 @@ const GRAB_PX = 8;
  * amounts are the API's strings, turned into numbers for drawing only. The asOf cursor is a vertical line: click
  * or drag it; dragging across the chart selects a window to zoom into.
  */
-export function BalanceChart({ series, asOf, onAsOf, onZoom }: {
-  series: Series; asOf: string | null; onAsOf: (iso: string) => void; onZoom: (from: string, to: string) => void;
+export function BalanceChart({
+  series,
+  asOf,
+  onAsOf,
+  onZoom,
+}: {
+  series: Series;
+  asOf: string | null;
+  onAsOf: (iso: string) => void;
+  onZoom: (from: string, to: string) => void;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -49,31 +69,37 @@ export function BalanceChart({ series, asOf, onAsOf, onZoom }: {
     const fmt = (_u: uPlot, v: number | null) => (v == null ? '—' : `${v.toFixed(2)} ${series.currency}`);
     let zoomed = false;
     performance.mark('console:card-chart-start');
-    const u = new uPlot({
-      width: Math.max(320, el.clientWidth),
-      height: 320,
-      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
-      scales: { x: { time: true, range: [fromSec, toSec] } },
-      series: [
-        { label: 'Time (UTC)' },
-        { label: 'Posted', stroke: POSTED, width: 2, paths: stepped, value: fmt, points: { show: false } },
-        { label: 'Pending', stroke: PENDING, width: 2, dash: [6, 4], paths: stepped, value: fmt, points: { show: false } },
-      ],
-      axes: [{}, { size: 90, values: (_u, ticks) => ticks.map((t) => t.toFixed(2)) }],
-      cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
-      legend: { live: true },
-      hooks: {
-        draw: [(self) => drawCursor(self, cursorSec.current)],
-        setSelect: [(self) => {
-          if (self.select.width < 4) return;
-          const f = self.posToVal(self.select.left, 'x');
-          const t = self.posToVal(self.select.left + self.select.width, 'x');
-          self.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
-          zoomed = true;
-          handlers.current.onZoom(new Date(Math.round(f * 1000)).toISOString(), new Date(Math.round(t * 1000)).toISOString());
-        }],
+    const u = new uPlot(
+      {
+        width: Math.max(320, el.clientWidth),
+        height: 320,
+        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+        scales: { x: { time: true, range: [fromSec, toSec] } },
+        series: [
+          { label: 'Time (UTC)' },
+          { label: 'Posted', stroke: POSTED, width: 2, paths: stepped, value: fmt, points: { show: false } },
+          { label: 'Pending', stroke: PENDING, width: 2, dash: [6, 4], paths: stepped, value: fmt, points: { show: false } },
+        ],
+        axes: [{}, { size: 90, values: (_u, ticks) => ticks.map((t) => t.toFixed(2)) }],
+        cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
+        legend: { live: true },
+        hooks: {
+          draw: [(self) => drawCursor(self, cursorSec.current)],
+          setSelect: [
+            (self) => {
+              if (self.select.width < 4) return;
+              const f = self.posToVal(self.select.left, 'x');
+              const t = self.posToVal(self.select.left + self.select.width, 'x');
+              self.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+              zoomed = true;
+              handlers.current.onZoom(new Date(Math.round(f * 1000)).toISOString(), new Date(Math.round(t * 1000)).toISOString());
+            },
+          ],
+        },
       },
-    }, [xs, posted, pending], el);
+      [xs, posted, pending],
+      el,
+    );
     plot.current = u;
     performance.mark('console:card-chart-drawn');
 
@@ -107,7 +133,10 @@ export function BalanceChart({ series, asOf, onAsOf, onZoom }: {
       handlers.current.onAsOf(new Date(Math.round(cursorSec.current * 1000)).toISOString());
     };
     const click = (e: MouseEvent) => {
-      if (zoomed) { zoomed = false; return; }
+      if (zoomed) {
+        zoomed = false;
+        return;
+      }
       cursorSec.current = valueAt(e.clientX);
       u.redraw(false);
       handlers.current.onAsOf(new Date(Math.round(cursorSec.current * 1000)).toISOString());
@@ -135,10 +164,22 @@ export function BalanceChart({ series, asOf, onAsOf, onZoom }: {
   const last = series.points[series.points.length - 1];
   return (
     <figure class="chart">
-      <div ref={box} data-testid="balance-chart" data-points={series.points.length} data-history-rows={series.historyRows}
-        data-last-posted={last?.postedBalance} data-last-pending={last?.pendingBalance} data-last-seq={last?.seq}
-        role="img" aria-label={`Posted and pending balance of card ${series.enKashCardId} from ${series.from} to ${series.to}; `
-          + (last ? `latest posted ${last.postedBalance} ${series.currency}, pending ${last.pendingBalance} ${series.currency}` : 'no changes')} />
+      <div
+        ref={box}
+        data-testid="balance-chart"
+        data-points={series.points.length}
+        data-history-rows={series.historyRows}
+        data-last-posted={last?.postedBalance}
+        data-last-pending={last?.pendingBalance}
+        data-last-seq={last?.seq}
+        role="img"
+        aria-label={
+          `Posted and pending balance of card ${series.enKashCardId} from ${series.from} to ${series.to}; ` +
+          (last
+            ? `latest posted ${last.postedBalance} ${series.currency}, pending ${last.pendingBalance} ${series.currency}`
+            : 'no changes')
+        }
+      />
       <figcaption class="muted">
         {series.historyRows.toLocaleString('en')} history rows in this window, drawn from {series.points.length.toLocaleString('en')} points
         the service kept ({series.rule.toUpperCase()}, {series.buckets} buckets). Solid: posted; dashed: pending.

@@ -5,8 +5,15 @@ import { money, shortId, time } from '../format';
 import { useGet } from '../hooks';
 
 interface HistoryRow {
-  seq: number; at: string; event: string; loadId: string | null; journalTransactionId: string | null; amount: string;
-  pendingBalance: string; postedBalance: string; description: string | null;
+  seq: number;
+  at: string;
+  event: string;
+  loadId: string | null;
+  journalTransactionId: string | null;
+  amount: string;
+  pendingBalance: string;
+  postedBalance: string;
+  description: string | null;
 }
 
 /**
@@ -26,9 +33,17 @@ export function HistoryTable({ card, from, to, refresh }: { card: string; from: 
   }, [refresh]);
   const rows = page.data?.data ?? [];
   const seqs = rows.map((r) => r.seq);
-  const csv = rows.length === 0 ? null : `/v1/cards/${card}/history${query({
-    format: 'csv', order, from, to, seqFrom: Math.min(...seqs), seqTo: Math.max(...seqs) + 1,
-  })}`;
+  const csv =
+    rows.length === 0
+      ? null
+      : `/v1/cards/${card}/history${query({
+          format: 'csv',
+          order,
+          from,
+          to,
+          seqFrom: Math.min(...seqs),
+          seqTo: Math.max(...seqs) + 1,
+        })}`;
   return (
     <section aria-labelledby="history-h">
       <h2 id="history-h">History</h2>
@@ -40,41 +55,90 @@ export function HistoryTable({ card, from, to, refresh }: { card: string; from: 
         </select>
         <label for="history-limit">Rows per page</label>
         <select id="history-limit" value={limit} onChange={(e) => setLimit(Number((e.target as HTMLSelectElement).value))}>
-          {[20, 50, 100, 500].map((n) => <option key={n} value={n}>{n}</option>)}
+          {[20, 50, 100, 500].map((n) => (
+            <option key={n} value={n}>
+              {n}
+            </option>
+          ))}
         </select>
-        {csv && <a class="button" href={csv} download data-testid="history-csv">Download these {rows.length} rows (CSV)</a>}
+        {csv && (
+          <a class="button" href={csv} download data-testid="history-csv">
+            Download these {rows.length} rows (CSV)
+          </a>
+        )}
       </div>
       <ErrorBox error={page.error} context="History" />
       {page.loading && !page.data && <Loading what="the history" />}
       {page.data && (
         <div class="table-wrap">
           <table data-testid="history-table">
-            <caption class="visually-hidden">Balance changes of card {card}, {order === 'desc' ? 'newest' : 'oldest'} first</caption>
+            <caption class="visually-hidden">
+              Balance changes of card {card}, {order === 'desc' ? 'newest' : 'oldest'} first
+            </caption>
             <thead>
               <tr>
-                <th scope="col">Seq</th><th scope="col">At (UTC)</th><th scope="col">Event</th><th scope="col" class="num">Amount</th>
-                <th scope="col" class="num">Pending balance</th><th scope="col" class="num">Posted balance</th><th scope="col">Load</th>
-                <th scope="col">Journal transaction</th><th scope="col">Description</th>
+                <th scope="col">Seq</th>
+                <th scope="col">At (UTC)</th>
+                <th scope="col">Event</th>
+                <th scope="col" class="num">
+                  Amount
+                </th>
+                <th scope="col" class="num">
+                  Pending balance
+                </th>
+                <th scope="col" class="num">
+                  Posted balance
+                </th>
+                <th scope="col">Load</th>
+                <th scope="col">Journal transaction</th>
+                <th scope="col">Description</th>
               </tr>
             </thead>
             <tbody>
               {rows.map((r) => (
                 <tr key={r.seq} data-seq={r.seq}>
-                  <td class="num">{r.seq}</td><td class="mono">{time(r.at)}</td><td>{r.event}</td><td class="num">{money(r.amount)}</td>
-                  <td class="num">{money(r.pendingBalance)}</td><td class="num">{money(r.postedBalance)}</td>
-                  <td>{r.loadId ? <a href={`/console/loads/${r.loadId}`} aria-label={`load ${r.loadId}`}>{shortId(r.loadId)}</a> : '—'}</td>
-                  <td class="mono">{shortId(r.journalTransactionId)}</td><td>{r.description ?? ''}</td>
+                  <td class="num">{r.seq}</td>
+                  <td class="mono">{time(r.at)}</td>
+                  <td>{r.event}</td>
+                  <td class="num">{money(r.amount)}</td>
+                  <td class="num">{money(r.pendingBalance)}</td>
+                  <td class="num">{money(r.postedBalance)}</td>
+                  <td>
+                    {r.loadId ? (
+                      <a href={`/console/loads/${r.loadId}`} aria-label={`load ${r.loadId}`}>
+                        {shortId(r.loadId)}
+                      </a>
+                    ) : (
+                      '—'
+                    )}
+                  </td>
+                  <td class="mono">{shortId(r.journalTransactionId)}</td>
+                  <td>{r.description ?? ''}</td>
                 </tr>
               ))}
-              {rows.length === 0 && <tr><td colSpan={9} class="muted">No balance changes in this window.</td></tr>}
+              {rows.length === 0 && (
+                <tr>
+                  <td colSpan={9} class="muted">
+                    No balance changes in this window.
+                  </td>
+                </tr>
+              )}
             </tbody>
           </table>
         </div>
       )}
       <div class="pager">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>First page</button>
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>Previous page</button>
-        <button type="button" disabled={!page.data?.nextCursor} onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}>
+        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
+          First page
+        </button>
+        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Previous page
+        </button>
+        <button
+          type="button"
+          disabled={!page.data?.nextCursor}
+          onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}
+        >
           Next page
         </button>
       </div>

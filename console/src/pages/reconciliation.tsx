@@ -6,37 +6,87 @@ import { fromInput, money, shortId, time, toInput } from '../format';
 import { asFailure, useGet } from '../hooks';
 
 interface Run {
-  id: string; trigger: string; status: string; startedAt: string; finishedAt: string | null; windowFrom: string | null; windowTo: string;
-  checkedLoads: number; checkedCards: number; findingsCount: number; error: string | null;
+  id: string;
+  trigger: string;
+  status: string;
+  startedAt: string;
+  finishedAt: string | null;
+  windowFrom: string | null;
+  windowTo: string;
+  checkedLoads: number;
+  checkedCards: number;
+  findingsCount: number;
+  error: string | null;
 }
 interface Finding {
-  id: string; runId: string; kind: string; loadId: string | null; reference: string | null; accountCode: string | null;
-  ledgerAmount: string | null; enkashAmount: string | null; evidence: Record<string, unknown>; foundAt: string;
+  id: string;
+  runId: string;
+  kind: string;
+  loadId: string | null;
+  reference: string | null;
+  accountCode: string | null;
+  ledgerAmount: string | null;
+  enkashAmount: string | null;
+  evidence: Record<string, unknown>;
+  foundAt: string;
 }
 interface Report {
-  from: string | null; to: string | null; asOf: string;
+  from: string | null;
+  to: string | null;
+  asOf: string;
   loads: Array<{ currency: string; status: string; count: number; amount: string }>;
   totals: Array<{ currency: string; count: number; amount: string }>;
   ageBuckets: Array<{ status: string; buckets: Record<string, number> }>;
-  lastRun: Run | null; data: Finding[]; nextCursor: string | null;
+  lastRun: Run | null;
+  data: Finding[];
+  nextCursor: string | null;
 }
 interface TrialBalance {
-  asOf: string; balanced: boolean; nextCursor: string | null;
-  totals: Array<{ currency: string; debitBalance: string; creditBalance: string; postedDebits: string; postedCredits: string;
-    pendingDebits: string; pendingCredits: string; balanced: boolean }>;
-  data: Array<{ code: string; name: string | null; currency: string; normalSide: string; debitBalance: string; creditBalance: string;
-    pendingDebits: string; pendingCredits: string }>;
+  asOf: string;
+  balanced: boolean;
+  nextCursor: string | null;
+  totals: Array<{
+    currency: string;
+    debitBalance: string;
+    creditBalance: string;
+    postedDebits: string;
+    postedCredits: string;
+    pendingDebits: string;
+    pendingCredits: string;
+    balanced: boolean;
+  }>;
+  data: Array<{
+    code: string;
+    name: string | null;
+    currency: string;
+    normalSide: string;
+    debitBalance: string;
+    creditBalance: string;
+    pendingDebits: string;
+    pendingCredits: string;
+  }>;
 }
 /**
  * GET /v1/audit/verify (and, where the service keeps them, /verify/latest): the fields after `reason` come from a
  * verifier that also checks signed checkpoints and invariants; they are shown when the answer has them.
  */
 type Verdict = {
-  ok: boolean; checkedTransactions: number; unsealedTransactions?: number; brokenAt?: string; seq?: number; reason?: string;
-  checkpoints?: { checked: number; latestSeq: number | null }; findings?: Array<{ check: string; row: string; message: string }>;
-  trigger?: string; finishedAt?: string;
+  ok: boolean;
+  checkedTransactions: number;
+  unsealedTransactions?: number;
+  brokenAt?: string;
+  seq?: number;
+  reason?: string;
+  checkpoints?: { checked: number; latestSeq: number | null };
+  findings?: Array<{ check: string; row: string; message: string }>;
+  trigger?: string;
+  finishedAt?: string;
 };
-interface Checkpoint { seq: number; document: string; signature: string }
+interface Checkpoint {
+  seq: number;
+  document: string;
+  signature: string;
+}
 
 const AGES = ['<1m', '1-5m', '5-60m', '1-24h', '>24h'];
 
@@ -60,11 +110,25 @@ export function ReconciliationPage({ session }: { session: Session }) {
   );
 }
 
-function ReportWindow({ from, to, onChange }: { from: string | null; to: string | null; onChange: (f: string | null, t: string | null) => void }) {
+function ReportWindow({
+  from,
+  to,
+  onChange,
+}: {
+  from: string | null;
+  to: string | null;
+  onChange: (f: string | null, t: string | null) => void;
+}) {
   const [f, setF] = useState(toInput(from));
   const [t, setT] = useState(toInput(to));
   return (
-    <form class="window" onSubmit={(e) => { e.preventDefault(); onChange(fromInput(f), fromInput(t)); }}>
+    <form
+      class="window"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onChange(fromInput(f), fromInput(t));
+      }}
+    >
       <label for="rec-from">Loads created from (UTC)</label>
       <input id="rec-from" value={f} placeholder="the first" onInput={(e) => setF((e.target as HTMLInputElement).value)} />
       <label for="rec-to">to (UTC)</label>
@@ -87,47 +151,142 @@ function ReconciliationReport({ session, from, to }: { session: Session; from: s
       {r && (
         <section aria-labelledby="loads-h">
           <h2 id="loads-h">Loads by status</h2>
-          <p class="muted">As of {time(r.asOf)}; loads created {r.from ? `from ${time(r.from)}` : 'since the first'} {r.to ? `to ${time(r.to)}` : 'until now'}.</p>
+          <p class="muted">
+            As of {time(r.asOf)}; loads created {r.from ? `from ${time(r.from)}` : 'since the first'}{' '}
+            {r.to ? `to ${time(r.to)}` : 'until now'}.
+          </p>
           <div class="cols">
             <table data-testid="loads-by-status">
-              <thead><tr><th scope="col">Currency</th><th scope="col">Status</th><th scope="col" class="num">Loads</th><th scope="col" class="num">Amount</th></tr></thead>
+              <thead>
+                <tr>
+                  <th scope="col">Currency</th>
+                  <th scope="col">Status</th>
+                  <th scope="col" class="num">
+                    Loads
+                  </th>
+                  <th scope="col" class="num">
+                    Amount
+                  </th>
+                </tr>
+              </thead>
               <tbody>
-                {r.loads.map((l) => <tr key={`${l.currency}-${l.status}`}><td>{l.currency}</td><td>{l.status}</td><td class="num">{l.count}</td><td class="num">{money(l.amount)}</td></tr>)}
-                {r.totals.map((t) => <tr key={t.currency} class="total"><td>{t.currency}</td><th scope="row">all</th><td class="num">{t.count}</td><td class="num">{money(t.amount)}</td></tr>)}
+                {r.loads.map((l) => (
+                  <tr key={`${l.currency}-${l.status}`}>
+                    <td>{l.currency}</td>
+                    <td>{l.status}</td>
+                    <td class="num">{l.count}</td>
+                    <td class="num">{money(l.amount)}</td>
+                  </tr>
+                ))}
+                {r.totals.map((t) => (
+                  <tr key={t.currency} class="total">
+                    <td>{t.currency}</td>
+                    <th scope="row">all</th>
+                    <td class="num">{t.count}</td>
+                    <td class="num">{money(t.amount)}</td>
+                  </tr>
+                ))}
               </tbody>
             </table>
             <table data-testid="ageing">
               <caption>Still open, by age since creation</caption>
-              <thead><tr><th scope="col">Status</th>{AGES.map((a) => <th scope="col" class="num" key={a}>{a}</th>)}</tr></thead>
-              <tbody>{r.ageBuckets.map((b) => <tr key={b.status}><th scope="row">{b.status}</th>{AGES.map((a) => <td class="num" key={a}>{b.buckets[a]}</td>)}</tr>)}</tbody>
+              <thead>
+                <tr>
+                  <th scope="col">Status</th>
+                  {AGES.map((a) => (
+                    <th scope="col" class="num" key={a}>
+                      {a}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {r.ageBuckets.map((b) => (
+                  <tr key={b.status}>
+                    <th scope="row">{b.status}</th>
+                    {AGES.map((a) => (
+                      <td class="num" key={a}>
+                        {b.buckets[a]}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
             </table>
           </div>
         </section>
       )}
-      <Runs session={session} runs={runs.data?.data ?? null} error={runs.error} onRun={() => { runs.reload(); report.reload(); }} />
+      <Runs
+        session={session}
+        runs={runs.data?.data ?? null}
+        error={runs.error}
+        onRun={() => {
+          runs.reload();
+          report.reload();
+        }}
+      />
       {r && (
         <section aria-labelledby="findings-h">
           <h2 id="findings-h">Findings</h2>
           <div class="table-wrap">
             <table data-testid="findings">
-              <thead><tr><th scope="col">Found (UTC)</th><th scope="col">Kind</th><th scope="col">Load</th><th scope="col">Account</th>
-                <th scope="col" class="num">Ledger</th><th scope="col" class="num">EnKash</th><th scope="col">Evidence</th></tr></thead>
+              <thead>
+                <tr>
+                  <th scope="col">Found (UTC)</th>
+                  <th scope="col">Kind</th>
+                  <th scope="col">Load</th>
+                  <th scope="col">Account</th>
+                  <th scope="col" class="num">
+                    Ledger
+                  </th>
+                  <th scope="col" class="num">
+                    EnKash
+                  </th>
+                  <th scope="col">Evidence</th>
+                </tr>
+              </thead>
               <tbody>
                 {r.data.map((f) => (
                   <tr key={f.id}>
-                    <td class="mono">{time(f.foundAt)}</td><td>{f.kind}</td>
-                    <td>{f.loadId ? <a href={`/console/loads/${f.loadId}`} aria-label={`load ${f.loadId}`}>{shortId(f.loadId)}</a> : '—'}</td>
-                    <td class="mono">{f.accountCode ?? '—'}</td><td class="num">{money(f.ledgerAmount)}</td><td class="num">{money(f.enkashAmount)}</td>
-                    <td><details><summary>evidence</summary><pre>{JSON.stringify(f.evidence, null, 2)}</pre></details></td>
+                    <td class="mono">{time(f.foundAt)}</td>
+                    <td>{f.kind}</td>
+                    <td>
+                      {f.loadId ? (
+                        <a href={`/console/loads/${f.loadId}`} aria-label={`load ${f.loadId}`}>
+                          {shortId(f.loadId)}
+                        </a>
+                      ) : (
+                        '—'
+                      )}
+                    </td>
+                    <td class="mono">{f.accountCode ?? '—'}</td>
+                    <td class="num">{money(f.ledgerAmount)}</td>
+                    <td class="num">{money(f.enkashAmount)}</td>
+                    <td>
+                      <details>
+                        <summary>evidence</summary>
+                        <pre>{JSON.stringify(f.evidence, null, 2)}</pre>
+                      </details>
+                    </td>
                   </tr>
                 ))}
-                {r.data.length === 0 && <tr><td colSpan={7} class="muted">No findings in this window.</td></tr>}
+                {r.data.length === 0 && (
+                  <tr>
+                    <td colSpan={7} class="muted">
+                      No findings in this window.
+                    </td>
+                  </tr>
+                )}
               </tbody>
             </table>
           </div>
           <div class="pager">
-            <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>Newest</button>
-            <button type="button" disabled={!r.nextCursor} onClick={() => r.nextCursor && setCursors([...cursors, r.nextCursor])}>Older</button>
+            <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
+              Newest
+            </button>
+            <button type="button" disabled={!r.nextCursor} onClick={() => r.nextCursor && setCursors([...cursors, r.nextCursor])}>
+              Older
+            </button>
           </div>
         </section>
       )}
@@ -142,7 +301,12 @@ function Runs({ session, runs, error, onRun }: { session: Session; runs: Run[] |
   const [result, setResult] = useState<Run | null>(null);
   const [runError, setRunError] = useState<ApiFailure | null>(null);
   const timer = useRef<ReturnType<typeof setInterval> | null>(null);
-  useEffect(() => () => { if (timer.current) clearInterval(timer.current); }, []);
+  useEffect(
+    () => () => {
+      if (timer.current) clearInterval(timer.current);
+    },
+    [],
+  );
   async function start() {
     setResult(null);
     setRunError(null);
@@ -165,30 +329,66 @@ function Runs({ session, runs, error, onRun }: { session: Session; runs: Run[] |
       <h2 id="runs-h">Runs against EnKash</h2>
       {can(session, 'ops:write') && (
         <p>
-          <button type="button" class="primary" onClick={start} disabled={running !== null}>{running ? 'Running…' : 'Run a reconciliation now'}</button>
+          <button type="button" class="primary" onClick={start} disabled={running !== null}>
+            {running ? 'Running…' : 'Run a reconciliation now'}
+          </button>
         </p>
       )}
       <div role="status" aria-live="polite" data-testid="run-status">
         {running && <p>Running for {elapsed} s: every load settled since the last run is being looked up at EnKash…</p>}
-        {result && <p>Run <span class="mono">{shortId(result.id)}</span> {result.status}: {result.checkedLoads} loads and {result.checkedCards} cards checked,
-          {' '}{result.findingsCount} findings{result.error ? ` (${result.error})` : ''}.</p>}
+        {result && (
+          <p>
+            Run <span class="mono">{shortId(result.id)}</span> {result.status}: {result.checkedLoads} loads and {result.checkedCards} cards
+            checked, {result.findingsCount} findings{result.error ? ` (${result.error})` : ''}.
+          </p>
+        )}
       </div>
       <ErrorBox error={runError} context="Run" />
       <ErrorBox error={error} />
       {runs && (
         <div class="table-wrap">
           <table data-testid="runs">
-            <thead><tr><th scope="col">Started (UTC)</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Window</th>
-              <th scope="col" class="num">Loads</th><th scope="col" class="num">Cards</th><th scope="col" class="num">Findings</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Started (UTC)</th>
+                <th scope="col">Trigger</th>
+                <th scope="col">Status</th>
+                <th scope="col">Window</th>
+                <th scope="col" class="num">
+                  Loads
+                </th>
+                <th scope="col" class="num">
+                  Cards
+                </th>
+                <th scope="col" class="num">
+                  Findings
+                </th>
+              </tr>
+            </thead>
             <tbody>
               {runs.map((r) => (
                 <tr key={r.id}>
-                  <td class="mono">{time(r.startedAt)}</td><td>{r.trigger}</td><td><span class={`badge ${r.status}`}>{r.status}</span>{r.error && <div class="muted">{r.error}</div>}</td>
-                  <td class="mono">{r.windowFrom ? time(r.windowFrom) : 'the first'} → {time(r.windowTo)}</td>
-                  <td class="num">{r.checkedLoads}</td><td class="num">{r.checkedCards}</td><td class="num">{r.findingsCount}</td>
+                  <td class="mono">{time(r.startedAt)}</td>
+                  <td>{r.trigger}</td>
+                  <td>
+                    <span class={`badge ${r.status}`}>{r.status}</span>
+                    {r.error && <div class="muted">{r.error}</div>}
+                  </td>
+                  <td class="mono">
+                    {r.windowFrom ? time(r.windowFrom) : 'the first'} → {time(r.windowTo)}
+                  </td>
+                  <td class="num">{r.checkedLoads}</td>
+                  <td class="num">{r.checkedCards}</td>
+                  <td class="num">{r.findingsCount}</td>
                 </tr>
               ))}
-              {runs.length === 0 && <tr><td colSpan={7} class="muted">No run yet.</td></tr>}
+              {runs.length === 0 && (
+                <tr>
+                  <td colSpan={7} class="muted">
+                    No run yet.
+                  </td>
+                </tr>
+              )}
             </tbody>
           </table>
         </div>
@@ -206,28 +406,85 @@ function TrialBalanceSection() {
       <ErrorBox error={tb.error} />
       {t && (
         <>
-          <p data-testid="tb-verdict">As of {time(t.asOf)}: <span class={`badge ${t.balanced ? 'ok' : 'bad'}`}>{t.balanced ? 'balanced' : 'NOT balanced'}</span></p>
+          <p data-testid="tb-verdict">
+            As of {time(t.asOf)}: <span class={`badge ${t.balanced ? 'ok' : 'bad'}`}>{t.balanced ? 'balanced' : 'NOT balanced'}</span>
+          </p>
           <div class="table-wrap">
             <table>
               <caption>Totals per currency</caption>
-              <thead><tr><th scope="col">Currency</th><th scope="col" class="num">Debit balances</th><th scope="col" class="num">Credit balances</th>
-                <th scope="col" class="num">Pending debits</th><th scope="col" class="num">Pending credits</th><th scope="col">Balanced</th></tr></thead>
-              <tbody>{t.totals.map((c) => (
-                <tr key={c.currency}><th scope="row">{c.currency}</th><td class="num">{money(c.debitBalance)}</td><td class="num">{money(c.creditBalance)}</td>
-                  <td class="num">{money(c.pendingDebits)}</td><td class="num">{money(c.pendingCredits)}</td><td>{c.balanced ? 'yes' : 'NO'}</td></tr>
-              ))}</tbody>
+              <thead>
+                <tr>
+                  <th scope="col">Currency</th>
+                  <th scope="col" class="num">
+                    Debit balances
+                  </th>
+                  <th scope="col" class="num">
+                    Credit balances
+                  </th>
+                  <th scope="col" class="num">
+                    Pending debits
+                  </th>
+                  <th scope="col" class="num">
+                    Pending credits
+                  </th>
+                  <th scope="col">Balanced</th>
+                </tr>
+              </thead>
+              <tbody>
+                {t.totals.map((c) => (
+                  <tr key={c.currency}>
+                    <th scope="row">{c.currency}</th>
+                    <td class="num">{money(c.debitBalance)}</td>
+                    <td class="num">{money(c.creditBalance)}</td>
+                    <td class="num">{money(c.pendingDebits)}</td>
+                    <td class="num">{money(c.pendingCredits)}</td>
+                    <td>{c.balanced ? 'yes' : 'NO'}</td>
+                  </tr>
+                ))}
+              </tbody>
             </table>
             <table>
-              <caption>Accounts (first {t.data.length}{t.nextCursor ? '; more in the API or its CSV' : ''})</caption>
-              <thead><tr><th scope="col">Account</th><th scope="col">Normal side</th><th scope="col" class="num">Debit balance</th><th scope="col" class="num">Credit balance</th>
-                <th scope="col" class="num">Pending debits</th><th scope="col" class="num">Pending credits</th></tr></thead>
-              <tbody>{t.data.map((a) => (
-                <tr key={a.code}><td class="mono">{a.code}</td><td>{a.normalSide}</td><td class="num">{money(a.debitBalance)}</td><td class="num">{money(a.creditBalance)}</td>
-                  <td class="num">{money(a.pendingDebits)}</td><td class="num">{money(a.pendingCredits)}</td></tr>
-              ))}</tbody>
+              <caption>
+                Accounts (first {t.data.length}
+                {t.nextCursor ? '; more in the API or its CSV' : ''})
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Account</th>
+                  <th scope="col">Normal side</th>
+                  <th scope="col" class="num">
+                    Debit balance
+                  </th>
+                  <th scope="col" class="num">
+                    Credit balance
+                  </th>
+                  <th scope="col" class="num">
+                    Pending debits
+                  </th>
+                  <th scope="col" class="num">
+                    Pending credits
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {t.data.map((a) => (
+                  <tr key={a.code}>
+                    <td class="mono">{a.code}</td>
+                    <td>{a.normalSide}</td>
+                    <td class="num">{money(a.debitBalance)}</td>
+                    <td class="num">{money(a.creditBalance)}</td>
+                    <td class="num">{money(a.pendingDebits)}</td>
+                    <td class="num">{money(a.pendingCredits)}</td>
+                  </tr>
+                ))}
+              </tbody>
             </table>
           </div>
-          <p><a class="button" href={`/v1/reports/trial-balance${query({ format: 'csv', asOf: t.asOf })}`} download>Trial balance as of {time(t.asOf)} (CSV)</a></p>
+          <p>
+            <a class="button" href={`/v1/reports/trial-balance${query({ format: 'csv', asOf: t.asOf })}`} download>
+              Trial balance as of {time(t.asOf)} (CSV)
+            </a>
+          </p>
         </>
       )}
     </section>
@@ -247,11 +504,13 @@ function Verifier() {
     setBusy(true);
     setError(null);
     try {
-      const latest = latestFirst ? await api<Verdict>('GET', '/v1/audit/verify/latest').catch((e: unknown) => {
-        if (e instanceof ApiFailure && e.status === 404) return null;
-        throw e;
-      }) : null;
-      const verdict = latest ?? await api<Verdict>('GET', '/v1/audit/verify');
+      const latest = latestFirst
+        ? await api<Verdict>('GET', '/v1/audit/verify/latest').catch((e: unknown) => {
+            if (e instanceof ApiFailure && e.status === 404) return null;
+            throw e;
+          })
+        : null;
+      const verdict = latest ?? (await api<Verdict>('GET', '/v1/audit/verify'));
       lastVerdict = { at: verdict.finishedAt ?? new Date().toISOString(), verdict };
       setLast(lastVerdict);
     } catch (e) {
@@ -260,33 +519,77 @@ function Verifier() {
       setBusy(false);
     }
   }
-  useEffect(() => { if (!lastVerdict) void verify(true); }, []);
+  useEffect(() => {
+    if (!lastVerdict) void verify(true);
+  }, []);
   const v = last?.verdict;
   return (
     <section aria-labelledby="verify-h">
       <h2 id="verify-h">Hash chain</h2>
       <div role="status" aria-live="polite" data-testid="verifier">
         {busy && <p>Verifying every seal…</p>}
-        {v && v.ok && <p><span class="badge ok">intact</span> {v.checkedTransactions} sealed transactions verified
-          {v.unsealedTransactions ? `, ${v.unsealedTransactions} not sealed yet` : ''}
-          {v.checkpoints ? `, held to ${v.checkpoints.checked} signed checkpoints` : ''} (checked {time(last!.at)}{v.trigger ? `, ${v.trigger}` : ''}).</p>}
-        {v && !v.ok && <p><span class="badge bad">BROKEN</span>{v.seq !== undefined ? ` at seal #${v.seq}` : ''}
-          {v.brokenAt && <>, <code>{v.brokenAt}</code></>}{v.reason ? `: ${v.reason}` : ''}
-          {' '}({v.checkedTransactions} verified; checked {time(last!.at)}).</p>}
+        {v && v.ok && (
+          <p>
+            <span class="badge ok">intact</span> {v.checkedTransactions} sealed transactions verified
+            {v.unsealedTransactions ? `, ${v.unsealedTransactions} not sealed yet` : ''}
+            {v.checkpoints ? `, held to ${v.checkpoints.checked} signed checkpoints` : ''} (checked {time(last!.at)}
+            {v.trigger ? `, ${v.trigger}` : ''}).
+          </p>
+        )}
+        {v && !v.ok && (
+          <p>
+            <span class="badge bad">BROKEN</span>
+            {v.seq !== undefined ? ` at seal #${v.seq}` : ''}
+            {v.brokenAt && (
+              <>
+                , <code>{v.brokenAt}</code>
+              </>
+            )}
+            {v.reason ? `: ${v.reason}` : ''} ({v.checkedTransactions} verified; checked {time(last!.at)}).
+          </p>
+        )}
       </div>
       {v?.findings && v.findings.length > 0 && (
-        <ul data-testid="verifier-findings">{v.findings.map((f, i) => <li key={i}><strong>{f.check}</strong> <code>{f.row}</code>: {f.message}</li>)}</ul>
+        <ul data-testid="verifier-findings">
+          {v.findings.map((f, i) => (
+            <li key={i}>
+              <strong>{f.check}</strong> <code>{f.row}</code>: {f.message}
+            </li>
+          ))}
+        </ul>
       )}
       <ErrorBox error={error} context="Verify" />
-      <button type="button" onClick={() => verify(false)} disabled={busy}>Verify again</button>
+      <button type="button" onClick={() => verify(false)} disabled={busy}>
+        Verify again
+      </button>
       {checkpoints.data && (
         <div class="table-wrap">
           <table data-testid="checkpoints">
             <caption>Signed checkpoints, newest first</caption>
-            <thead><tr><th scope="col" class="num">Seal</th><th scope="col">Signed document</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col" class="num">
+                  Seal
+                </th>
+                <th scope="col">Signed document</th>
+              </tr>
+            </thead>
             <tbody>
-              {checkpoints.data.data.map((c) => <tr key={c.seq}><td class="num">{c.seq}</td><td><code class="wrap">{c.document}</code></td></tr>)}
-              {checkpoints.data.data.length === 0 && <tr><td colSpan={2} class="muted">No checkpoint signed yet.</td></tr>}
+              {checkpoints.data.data.map((c) => (
+                <tr key={c.seq}>
+                  <td class="num">{c.seq}</td>
+                  <td>
+                    <code class="wrap">{c.document}</code>
+                  </td>
+                </tr>
+              ))}
+              {checkpoints.data.data.length === 0 && (
+                <tr>
+                  <td colSpan={2} class="muted">
+                    No checkpoint signed yet.
+                  </td>
+                </tr>
+              )}
             </tbody>
           </table>
         </div>

@@ -16,7 +16,9 @@ export function ReviewPage({ session }: { session: Session }) {
 
 function ReviewQueue({ session }: { session: Session }) {
   const [cursors, setCursors] = useState<string[]>([]);
-  const page = useGet<Page<CardLoad>>(`/v1/card-loads${query({ status: 'needs_review', order: 'asc', limit: 50, cursor: cursors[cursors.length - 1] })}`);
+  const page = useGet<Page<CardLoad>>(
+    `/v1/card-loads${query({ status: 'needs_review', order: 'asc', limit: 50, cursor: cursors[cursors.length - 1] })}`,
+  );
   const [note, setNote] = useState<string | null>(null);
   // Loads decided here stay in view with their new state, so a mistaken "posted" can be undone at once.
   const [decided, setDecided] = useState<CardLoad[]>([]);
@@ -29,9 +31,13 @@ function ReviewQueue({ session }: { session: Session }) {
   return (
     <>
       <h1>Review queue</h1>
-      <p class="muted">Loads whose EnKash outcome stayed unknown through the retry budget, oldest first. See docs/operations.md, "The review queue".
-        {!can(session, 'ops:write') && ' This key has no ops:write: it can look, not act.'}</p>
-      <p role="status" aria-live="polite" data-testid="review-note">{note}</p>
+      <p class="muted">
+        Loads whose EnKash outcome stayed unknown through the retry budget, oldest first. See docs/operations.md, "The review queue".
+        {!can(session, 'ops:write') && ' This key has no ops:write: it can look, not act.'}
+      </p>
+      <p role="status" aria-live="polite" data-testid="review-note">
+        {note}
+      </p>
       <ErrorBox error={page.error} />
       {page.loading && !page.data && <Loading what="the review queue" />}
       {page.data && (
@@ -39,28 +45,70 @@ function ReviewQueue({ session }: { session: Session }) {
           <table data-testid="review-table">
             <caption class="visually-hidden">Loads in needs_review, oldest first</caption>
             <thead>
-              <tr><th scope="col">Created (UTC)</th><th scope="col">Age</th><th scope="col">Load</th><th scope="col">Card</th>
-                <th scope="col" class="num">Amount</th><th scope="col">Attempts</th><th scope="col">Why</th><th scope="col">Actions</th></tr>
+              <tr>
+                <th scope="col">Created (UTC)</th>
+                <th scope="col">Age</th>
+                <th scope="col">Load</th>
+                <th scope="col">Card</th>
+                <th scope="col" class="num">
+                  Amount
+                </th>
+                <th scope="col">Attempts</th>
+                <th scope="col">Why</th>
+                <th scope="col">Actions</th>
+              </tr>
             </thead>
             <tbody>
-              {rows.map((l) => <LoadRow key={l.id} load={l} session={session} onChanged={changed} />)}
-              {rows.length === 0 && <tr><td colSpan={8} class="muted">Nothing waits for an operator.</td></tr>}
+              {rows.map((l) => (
+                <LoadRow key={l.id} load={l} session={session} onChanged={changed} />
+              ))}
+              {rows.length === 0 && (
+                <tr>
+                  <td colSpan={8} class="muted">
+                    Nothing waits for an operator.
+                  </td>
+                </tr>
+              )}
             </tbody>
           </table>
         </div>
       )}
       <div class="pager">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>Oldest</button>
-        <button type="button" disabled={!page.data?.nextCursor} onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}>Next page</button>
+        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
+          Oldest
+        </button>
+        <button
+          type="button"
+          disabled={!page.data?.nextCursor}
+          onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}
+        >
+          Next page
+        </button>
       </div>
       {decided.length > 0 && (
         <section aria-labelledby="decided-h">
           <h2 id="decided-h">Decided in this session</h2>
           <div class="table-wrap">
             <table data-testid="decided-table">
-              <thead><tr><th scope="col">Created (UTC)</th><th scope="col">Status</th><th scope="col">Load</th><th scope="col">Card</th>
-                <th scope="col" class="num">Amount</th><th scope="col">Attempts</th><th scope="col">Why</th><th scope="col">Actions</th></tr></thead>
-              <tbody>{decided.map((l) => <LoadRow key={l.id} load={l} session={session} onChanged={changed} showStatus />)}</tbody>
+              <thead>
+                <tr>
+                  <th scope="col">Created (UTC)</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Load</th>
+                  <th scope="col">Card</th>
+                  <th scope="col" class="num">
+                    Amount
+                  </th>
+                  <th scope="col">Attempts</th>
+                  <th scope="col">Why</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {decided.map((l) => (
+                  <LoadRow key={l.id} load={l} session={session} onChanged={changed} showStatus />
+                ))}
+              </tbody>
             </table>
           </div>
         </section>
@@ -69,19 +117,44 @@ function ReviewQueue({ session }: { session: Session }) {
   );
 }
 
-function LoadRow({ load: l, session, onChanged, showStatus }: {
-  load: CardLoad; session: Session; onChanged: (l: CardLoad, done: string) => void; showStatus?: boolean;
+function LoadRow({
+  load: l,
+  session,
+  onChanged,
+  showStatus,
+}: {
+  load: CardLoad;
+  session: Session;
+  onChanged: (l: CardLoad, done: string) => void;
+  showStatus?: boolean;
 }) {
   return (
     <tr data-load={l.id}>
       <td class="mono">{time(l.createdAt)}</td>
-      <td>{showStatus ? <span class={`badge ${l.status}`}>{l.status}{l.undoneAt ? ', undone' : ''}</span> : age(l.createdAt)}</td>
-      <td><a href={`/console/loads/${l.id}`} aria-label={`load ${l.id}`} class="mono">{shortId(l.id)}</a></td>
-      <td><a href={`/console/cards/${l.enKashCardId}`}>{l.enKashCardId}</a></td>
+      <td>
+        {showStatus ? (
+          <span class={`badge ${l.status}`}>
+            {l.status}
+            {l.undoneAt ? ', undone' : ''}
+          </span>
+        ) : (
+          age(l.createdAt)
+        )}
+      </td>
+      <td>
+        <a href={`/console/loads/${l.id}`} aria-label={`load ${l.id}`} class="mono">
+          {shortId(l.id)}
+        </a>
+      </td>
+      <td>
+        <a href={`/console/cards/${l.enKashCardId}`}>{l.enKashCardId}</a>
+      </td>
       <td class="num">{money(l.amount, l.currency)}</td>
       <td class="num">{l.attempts}</td>
       <td>{l.statusReason ?? '—'}</td>
-      <td><LoadActions load={l} session={session} onChanged={onChanged} /></td>
+      <td>
+        <LoadActions load={l} session={session} onChanged={onChanged} />
+      </td>
     </tr>
   );
 }

@@ -31,14 +31,31 @@ export function SignIn({ note, onSignedIn }: { note?: string; onSignedIn: (s: Se
       {note && <p role="status">{note}</p>}
       <form onSubmit={submit}>
         <label for="api-key">API key</label>
-        <input id="api-key" ref={input} type="password" name="api-key" autoComplete="off" spellcheck={false} required minLength={16}
-          aria-describedby="api-key-help" />
+        <input
+          id="api-key"
+          ref={input}
+          type="password"
+          name="api-key"
+          autoComplete="off"
+          spellcheck={false}
+          required
+          minLength={16}
+          aria-describedby="api-key-help"
+        />
         <p id="api-key-help" class="muted">
-          Paste a key once (<code>npm start</code> prints the admin key). It is exchanged for a session that ends after
-          a while unused; the key is not kept by this page. What you see depends on the key's scopes.
+          Paste a key once (<code>npm start</code> prints the admin key). It is exchanged for a session that ends after a while unused; the
+          key is not kept by this page. What you see depends on the key's scopes.
         </p>
-        <button type="submit" class="primary" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
-        <div role="alert">{error && <p class="error"><code>{error.describe()}</code></p>}</div>
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+        <div role="alert">
+          {error && (
+            <p class="error">
+              <code>{error.describe()}</code>
+            </p>
+          )}
+        </div>
       </form>
     </main>
   );

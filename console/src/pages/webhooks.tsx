@@ -4,11 +4,35 @@ import { ErrorBox, Loading } from '../components/error-box';
 import { shortId, time } from '../format';
 import { asFailure, useGet } from '../hooks';
 
-interface Subscription { id: string; url: string; events: string[]; apiKeyId: string; allLoads: boolean; createdAt: string; deletedAt: string | null }
-interface Attempt { at: string; status: string; httpStatus: number | null; durationMs: number; error: string | null }
+interface Subscription {
+  id: string;
+  url: string;
+  events: string[];
+  apiKeyId: string;
+  allLoads: boolean;
+  createdAt: string;
+  deletedAt: string | null;
+}
+interface Attempt {
+  at: string;
+  status: string;
+  httpStatus: number | null;
+  durationMs: number;
+  error: string | null;
+}
 export interface Delivery {
-  id: string; type: string; loadId: string; status: string; createdAt: string; nextAttemptAt: string | null; deliveredAt: string | null;
-  failedAt: string | null; lastHttpStatus: number | null; lastError: string | null; attempts: Attempt[]; subscriptionId?: string;
+  id: string;
+  type: string;
+  loadId: string;
+  status: string;
+  createdAt: string;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+  failedAt: string | null;
+  lastHttpStatus: number | null;
+  lastError: string | null;
+  attempts: Attempt[];
+  subscriptionId?: string;
 }
 
 /** /console/webhooks[/:id]: the key's subscriptions (an admin key: all) and, for one, its recent deliveries with every attempt. */
@@ -29,16 +53,38 @@ function Subscriptions({ session, id }: { session: Session; id?: string }) {
         {subs.data && (
           <div class="table-wrap">
             <table data-testid="subscriptions">
-              <thead><tr><th scope="col">URL</th><th scope="col">Events</th><th scope="col">Hears</th><th scope="col">Owner key</th><th scope="col">Created (UTC)</th><th scope="col">Deliveries</th></tr></thead>
+              <thead>
+                <tr>
+                  <th scope="col">URL</th>
+                  <th scope="col">Events</th>
+                  <th scope="col">Hears</th>
+                  <th scope="col">Owner key</th>
+                  <th scope="col">Created (UTC)</th>
+                  <th scope="col">Deliveries</th>
+                </tr>
+              </thead>
               <tbody>
                 {subs.data.data.map((s) => (
                   <tr key={s.id} aria-current={s.id === id ? 'true' : undefined}>
-                    <td class="mono">{s.url}</td><td>{s.events.join(', ')}</td><td>{s.allLoads ? 'every load' : 'its key\'s loads'}</td>
-                    <td class="mono">{shortId(s.apiKeyId)}</td><td class="mono">{time(s.createdAt)}</td>
-                    <td><a href={`/console/webhooks/${s.id}`} aria-label={`deliveries to ${s.url}`}>Deliveries</a></td>
+                    <td class="mono">{s.url}</td>
+                    <td>{s.events.join(', ')}</td>
+                    <td>{s.allLoads ? 'every load' : "its key's loads"}</td>
+                    <td class="mono">{shortId(s.apiKeyId)}</td>
+                    <td class="mono">{time(s.createdAt)}</td>
+                    <td>
+                      <a href={`/console/webhooks/${s.id}`} aria-label={`deliveries to ${s.url}`}>
+                        Deliveries
+                      </a>
+                    </td>
                   </tr>
                 ))}
-                {subs.data.data.length === 0 && <tr><td colSpan={6} class="muted">No subscriptions.</td></tr>}
+                {subs.data.data.length === 0 && (
+                  <tr>
+                    <td colSpan={6} class="muted">
+                      No subscriptions.
+                    </td>
+                  </tr>
+                )}
               </tbody>
             </table>
           </div>
@@ -55,18 +101,40 @@ function SubscriptionDeliveries({ id, session }: { id: string; session: Session 
   const page = useGet<Page<Delivery>>(`/v1/webhooks/${id}/deliveries${query({ status, limit: 50, cursor: cursors[cursors.length - 1] })}`);
   return (
     <section aria-labelledby="deliveries-h">
-      <h2 id="deliveries-h">Recent deliveries of <span class="mono">{shortId(id)}</span></h2>
+      <h2 id="deliveries-h">
+        Recent deliveries of <span class="mono">{shortId(id)}</span>
+      </h2>
       <div class="controls">
         <label for="delivery-status">Status</label>
-        <select id="delivery-status" value={status} onChange={(e) => { setStatus((e.target as HTMLSelectElement).value); setCursors([]); }}>
-          <option value="">any</option><option value="pending">pending</option><option value="delivered">delivered</option><option value="failed">failed</option>
+        <select
+          id="delivery-status"
+          value={status}
+          onChange={(e) => {
+            setStatus((e.target as HTMLSelectElement).value);
+            setCursors([]);
+          }}
+        >
+          <option value="">any</option>
+          <option value="pending">pending</option>
+          <option value="delivered">delivered</option>
+          <option value="failed">failed</option>
         </select>
       </div>
       <ErrorBox error={page.error} />
-      {page.data && <Deliveries rows={page.data.data.map((d) => ({ ...d, subscriptionId: id }))} session={session} onChanged={page.reload} />}
+      {page.data && (
+        <Deliveries rows={page.data.data.map((d) => ({ ...d, subscriptionId: id }))} session={session} onChanged={page.reload} />
+      )}
       <div class="pager">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>Newest</button>
-        <button type="button" disabled={!page.data?.nextCursor} onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}>Older</button>
+        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
+          Newest
+        </button>
+        <button
+          type="button"
+          disabled={!page.data?.nextCursor}
+          onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}
+        >
+          Older
+        </button>
       </div>
     </section>
   );
@@ -89,32 +157,68 @@ export function Deliveries({ rows, session, onChanged }: { rows: Delivery[]; ses
   }
   return (
     <>
-      <p role="status" aria-live="polite">{note}</p>
+      <p role="status" aria-live="polite">
+        {note}
+      </p>
       <ErrorBox error={error} context="Redeliver" />
       <div class="table-wrap">
         <table data-testid="deliveries">
-          <thead><tr><th scope="col">Created (UTC)</th><th scope="col">Event</th><th scope="col">Load</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Action</th></tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">Created (UTC)</th>
+              <th scope="col">Event</th>
+              <th scope="col">Load</th>
+              <th scope="col">Status</th>
+              <th scope="col">Attempts</th>
+              <th scope="col">Action</th>
+            </tr>
+          </thead>
           <tbody>
             {rows.map((d) => (
               <tr key={`${d.subscriptionId}-${d.id}`}>
                 <td class="mono">{time(d.createdAt)}</td>
-                <td>{d.type}<div class="muted mono">{shortId(d.id)}</div></td>
-                <td><a href={`/console/loads/${d.loadId}`} aria-label={`load ${d.loadId}`}>{shortId(d.loadId)}</a></td>
-                <td><span class={`badge ${d.status}`}>{d.status}</span>{d.nextAttemptAt && <div class="muted">next {time(d.nextAttemptAt)}</div>}
-                  {d.lastError && <div class="muted">{d.lastError}</div>}</td>
+                <td>
+                  {d.type}
+                  <div class="muted mono">{shortId(d.id)}</div>
+                </td>
+                <td>
+                  <a href={`/console/loads/${d.loadId}`} aria-label={`load ${d.loadId}`}>
+                    {shortId(d.loadId)}
+                  </a>
+                </td>
+                <td>
+                  <span class={`badge ${d.status}`}>{d.status}</span>
+                  {d.nextAttemptAt && <div class="muted">next {time(d.nextAttemptAt)}</div>}
+                  {d.lastError && <div class="muted">{d.lastError}</div>}
+                </td>
                 <td>
                   <ol class="attempts">
                     {d.attempts.map((a, i) => (
-                      <li key={i}><span class="mono">{time(a.at)}</span> {a.status}{a.httpStatus !== null ? ` · HTTP ${a.httpStatus}` : ''} · {a.durationMs} ms
-                        {a.error && <div class="muted">{a.error}</div>}</li>
+                      <li key={i}>
+                        <span class="mono">{time(a.at)}</span> {a.status}
+                        {a.httpStatus !== null ? ` · HTTP ${a.httpStatus}` : ''} · {a.durationMs} ms
+                        {a.error && <div class="muted">{a.error}</div>}
+                      </li>
                     ))}
                     {d.attempts.length === 0 && <li class="muted">none yet</li>}
                   </ol>
                 </td>
-                <td>{can(session, 'loads:write') && d.subscriptionId && <button type="button" onClick={() => redeliver(d)} aria-label={`Redeliver ${d.type} of load ${shortId(d.loadId)}`}>Redeliver</button>}</td>
+                <td>
+                  {can(session, 'loads:write') && d.subscriptionId && (
+                    <button type="button" onClick={() => redeliver(d)} aria-label={`Redeliver ${d.type} of load ${shortId(d.loadId)}`}>
+                      Redeliver
+                    </button>
+                  )}
+                </td>
               </tr>
             ))}
-            {rows.length === 0 && <tr><td colSpan={6} class="muted">No deliveries.</td></tr>}
+            {rows.length === 0 && (
+              <tr>
+                <td colSpan={6} class="muted">
+                  No deliveries.
+                </td>
+              </tr>
+            )}
           </tbody>
         </table>
       </div>
