@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { Page, query } from '../api';
 import { ErrorBox, Loading } from '../components/error-box';
+import { Head, EmptyRow, LoadLink, Pager, usePages } from '../components/table';
 import { money, shortId, time } from '../format';
 import { useGet } from '../hooks';
 
@@ -23,13 +24,11 @@ interface HistoryRow {
 export function HistoryTable({ card, from, to, refresh }: { card: string; from: string | null; to: string | null; refresh: number }) {
   const [order, setOrder] = useState<'desc' | 'asc'>('desc');
   const [limit, setLimit] = useState(50);
-  const [cursors, setCursors] = useState<string[]>([]);
-  useEffect(() => setCursors([]), [card, from, to, order, limit]);
-  const cursor = cursors[cursors.length - 1];
-  const path = `/v1/cards/${card}/history${query({ order, limit, from, to, cursor })}`;
+  const pages = usePages([card, from, to, order, limit]);
+  const path = `/v1/cards/${card}/history${query({ order, limit, from, to, cursor: pages.cursor })}`;
   const page = useGet<Page<HistoryRow>>(path);
   useEffect(() => {
-    if (refresh > 0 && cursors.length === 0) page.reload();
+    if (refresh > 0 && pages.cursors.length === 0) page.reload();
   }, [refresh]);
   const rows = page.data?.data ?? [];
   const seqs = rows.map((r) => r.seq);
@@ -75,25 +74,20 @@ export function HistoryTable({ card, from, to, refresh }: { card: string; from: 
             <caption class="visually-hidden">
               Balance changes of card {card}, {order === 'desc' ? 'newest' : 'oldest'} first
             </caption>
-            <thead>
-              <tr>
-                <th scope="col">Seq</th>
-                <th scope="col">At (UTC)</th>
-                <th scope="col">Event</th>
-                <th scope="col" class="num">
-                  Amount
-                </th>
-                <th scope="col" class="num">
-                  Pending balance
-                </th>
-                <th scope="col" class="num">
-                  Posted balance
-                </th>
-                <th scope="col">Load</th>
-                <th scope="col">Journal transaction</th>
-                <th scope="col">Description</th>
-              </tr>
-            </thead>
+            <Head
+              cols={[
+                'Seq',
+                'At (UTC)',
+                'Event',
+                'Amount',
+                'Pending balance',
+                'Posted balance',
+                'Load',
+                'Journal transaction',
+                'Description',
+              ]}
+              numeric={['Amount', 'Pending balance', 'Posted balance']}
+            />
             <tbody>
               {rows.map((r) => (
                 <tr key={r.seq} data-seq={r.seq}>
@@ -104,44 +98,18 @@ export function HistoryTable({ card, from, to, refresh }: { card: string; from: 
                   <td class="num">{money(r.pendingBalance)}</td>
                   <td class="num">{money(r.postedBalance)}</td>
                   <td>
-                    {r.loadId ? (
-                      <a href={`/console/loads/${r.loadId}`} aria-label={`load ${r.loadId}`}>
-                        {shortId(r.loadId)}
-                      </a>
-                    ) : (
-                      '—'
-                    )}
+                    <LoadLink id={r.loadId} />
                   </td>
                   <td class="mono">{shortId(r.journalTransactionId)}</td>
                   <td>{r.description ?? ''}</td>
                 </tr>
               ))}
-              {rows.length === 0 && (
-                <tr>
-                  <td colSpan={9} class="muted">
-                    No balance changes in this window.
-                  </td>
-                </tr>
-              )}
+              {rows.length === 0 && <EmptyRow cols={9}>No balance changes in this window.</EmptyRow>}
             </tbody>
           </table>
         </div>
       )}
-      <div class="pager">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
-          First page
-        </button>
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous page
-        </button>
-        <button
-          type="button"
-          disabled={!page.data?.nextCursor}
-          onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}
-        >
-          Next page
-        </button>
-      </div>
+      <Pager pages={pages} next={page.data?.nextCursor} />
     </section>
   );
 }

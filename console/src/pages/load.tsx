@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { CardLoadWithEvents, Page, Session, can, query } from '../api';
 import { ErrorBox, Loading } from '../components/error-box';
+import { Head } from '../components/table';
 import { LoadActions } from '../components/load-actions';
 import { money, shortId, time } from '../format';
 import { useGet, useInterval } from '../hooks';
@@ -131,15 +132,7 @@ export function LoadPage({ session, params }: { session: Session; params: { id: 
           {journal.data && (
             <div class="table-wrap">
               <table data-testid="journal-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Created (UTC)</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col">Transaction</th>
-                    <th scope="col">Entries</th>
-                    <th scope="col">Seal</th>
-                  </tr>
-                </thead>
+                <Head cols={['Created (UTC)', 'Kind', 'Transaction', 'Entries', 'Seal']} />
                 <tbody>
                   {journal.data.data.map((t) => (
                     <tr key={t.id}>

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { ApiFailure, Page, Session, api, can, query } from '../api';
 import { ErrorBox, Loading } from '../components/error-box';
+import { Head, EmptyRow, LoadLink, Pager, usePages } from '../components/table';
 import { fromInput, money, shortId, time, toInput } from '../format';
 import { asFailure, useGet } from '../hooks';
 
@@ -139,9 +140,8 @@ function ReportWindow({
 }
 
 function ReconciliationReport({ session, from, to }: { session: Session; from: string | null; to: string | null }) {
-  const [cursors, setCursors] = useState<string[]>([]);
-  useEffect(() => setCursors([]), [from, to]);
-  const report = useGet<Report>(`/v1/reports/reconciliation${query({ from, to, limit: 50, cursor: cursors[cursors.length - 1] })}`);
+  const pages = usePages([from, to]);
+  const report = useGet<Report>(`/v1/reports/reconciliation${query({ from, to, limit: 50, cursor: pages.cursor })}`);
   const runs = useGet<Page<Run>>(`/v1/reports/reconciliation/runs${query({ limit: 10 })}`);
   const r = report.data;
   return (
@@ -157,18 +157,7 @@ function ReconciliationReport({ session, from, to }: { session: Session; from: s
           </p>
           <div class="cols">
             <table data-testid="loads-by-status">
-              <thead>
-                <tr>
-                  <th scope="col">Currency</th>
-                  <th scope="col">Status</th>
-                  <th scope="col" class="num">
-                    Loads
-                  </th>
-                  <th scope="col" class="num">
-                    Amount
-                  </th>
-                </tr>
-              </thead>
+              <Head cols={['Currency', 'Status', 'Loads', 'Amount']} numeric={['Loads', 'Amount']} />
               <tbody>
                 {r.loads.map((l) => (
                   <tr key={`${l.currency}-${l.status}`}>
@@ -230,34 +219,14 @@ function ReconciliationReport({ session, from, to }: { session: Session; from: s
           <h2 id="findings-h">Findings</h2>
           <div class="table-wrap">
             <table data-testid="findings">
-              <thead>
-                <tr>
-                  <th scope="col">Found (UTC)</th>
-                  <th scope="col">Kind</th>
-                  <th scope="col">Load</th>
-                  <th scope="col">Account</th>
-                  <th scope="col" class="num">
-                    Ledger
-                  </th>
-                  <th scope="col" class="num">
-                    EnKash
-                  </th>
-                  <th scope="col">Evidence</th>
-                </tr>
-              </thead>
+              <Head cols={['Found (UTC)', 'Kind', 'Load', 'Account', 'Ledger', 'EnKash', 'Evidence']} numeric={['Ledger', 'EnKash']} />
               <tbody>
                 {r.data.map((f) => (
                   <tr key={f.id}>
                     <td class="mono">{time(f.foundAt)}</td>
                     <td>{f.kind}</td>
                     <td>
-                      {f.loadId ? (
-                        <a href={`/console/loads/${f.loadId}`} aria-label={`load ${f.loadId}`}>
-                          {shortId(f.loadId)}
-                        </a>
-                      ) : (
-                        '—'
-                      )}
+                      <LoadLink id={f.loadId} />
                     </td>
                     <td class="mono">{f.accountCode ?? '—'}</td>
                     <td class="num">{money(f.ledgerAmount)}</td>
@@ -270,24 +239,11 @@ function ReconciliationReport({ session, from, to }: { session: Session; from: s
                     </td>
                   </tr>
                 ))}
-                {r.data.length === 0 && (
-                  <tr>
-                    <td colSpan={7} class="muted">
-                      No findings in this window.
-                    </td>
-                  </tr>
-                )}
+                {r.data.length === 0 && <EmptyRow cols={7}>No findings in this window.</EmptyRow>}
               </tbody>
             </table>
           </div>
-          <div class="pager">
-            <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
-              Newest
-            </button>
-            <button type="button" disabled={!r.nextCursor} onClick={() => r.nextCursor && setCursors([...cursors, r.nextCursor])}>
-              Older
-            </button>
-          </div>
+          <Pager pages={pages} next={r.nextCursor} />
         </section>
       )}
     </>
@@ -348,23 +304,10 @@ function Runs({ session, runs, error, onRun }: { session: Session; runs: Run[] |
       {runs && (
         <div class="table-wrap">
           <table data-testid="runs">
-            <thead>
-              <tr>
-                <th scope="col">Started (UTC)</th>
-                <th scope="col">Trigger</th>
-                <th scope="col">Status</th>
-                <th scope="col">Window</th>
-                <th scope="col" class="num">
-                  Loads
-                </th>
-                <th scope="col" class="num">
-                  Cards
-                </th>
-                <th scope="col" class="num">
-                  Findings
-                </th>
-              </tr>
-            </thead>
+            <Head
+              cols={['Started (UTC)', 'Trigger', 'Status', 'Window', 'Loads', 'Cards', 'Findings']}
+              numeric={['Loads', 'Cards', 'Findings']}
+            />
             <tbody>
               {runs.map((r) => (
                 <tr key={r.id}>
@@ -382,13 +325,7 @@ function Runs({ session, runs, error, onRun }: { session: Session; runs: Run[] |
                   <td class="num">{r.findingsCount}</td>
                 </tr>
               ))}
-              {runs.length === 0 && (
-                <tr>
-                  <td colSpan={7} class="muted">
-                    No run yet.
-                  </td>
-                </tr>
-              )}
+              {runs.length === 0 && <EmptyRow cols={7}>No run yet.</EmptyRow>}
             </tbody>
           </table>
         </div>
@@ -412,24 +349,10 @@ function TrialBalanceSection() {
           <div class="table-wrap">
             <table>
               <caption>Totals per currency</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Currency</th>
-                  <th scope="col" class="num">
-                    Debit balances
-                  </th>
-                  <th scope="col" class="num">
-                    Credit balances
-                  </th>
-                  <th scope="col" class="num">
-                    Pending debits
-                  </th>
-                  <th scope="col" class="num">
-                    Pending credits
-                  </th>
-                  <th scope="col">Balanced</th>
-                </tr>
-              </thead>
+              <Head
+                cols={['Currency', 'Debit balances', 'Credit balances', 'Pending debits', 'Pending credits', 'Balanced']}
+                numeric={['Debit balances', 'Credit balances', 'Pending debits', 'Pending credits']}
+              />
               <tbody>
                 {t.totals.map((c) => (
                   <tr key={c.currency}>
@@ -448,24 +371,10 @@ function TrialBalanceSection() {
                 Accounts (first {t.data.length}
                 {t.nextCursor ? '; more in the API or its CSV' : ''})
               </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Account</th>
-                  <th scope="col">Normal side</th>
-                  <th scope="col" class="num">
-                    Debit balance
-                  </th>
-                  <th scope="col" class="num">
-                    Credit balance
-                  </th>
-                  <th scope="col" class="num">
-                    Pending debits
-                  </th>
-                  <th scope="col" class="num">
-                    Pending credits
-                  </th>
-                </tr>
-              </thead>
+              <Head
+                cols={['Account', 'Normal side', 'Debit balance', 'Credit balance', 'Pending debits', 'Pending credits']}
+                numeric={['Debit balance', 'Credit balance', 'Pending debits', 'Pending credits']}
+              />
               <tbody>
                 {t.data.map((a) => (
                   <tr key={a.code}>
@@ -566,14 +475,7 @@ function Verifier() {
         <div class="table-wrap">
           <table data-testid="checkpoints">
             <caption>Signed checkpoints, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col" class="num">
-                  Seal
-                </th>
-                <th scope="col">Signed document</th>
-              </tr>
-            </thead>
+            <Head cols={['Seal', 'Signed document']} numeric={['Seal']} />
             <tbody>
               {checkpoints.data.data.map((c) => (
                 <tr key={c.seq}>
@@ -583,13 +485,7 @@ function Verifier() {
                   </td>
                 </tr>
               ))}
-              {checkpoints.data.data.length === 0 && (
-                <tr>
-                  <td colSpan={2} class="muted">
-                    No checkpoint signed yet.
-                  </td>
-                </tr>
-              )}
+              {checkpoints.data.data.length === 0 && <EmptyRow cols={2}>No checkpoint signed yet.</EmptyRow>}
             </tbody>
           </table>
         </div>

@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import { CardLoad, Page, Session, can, query } from '../api';
 import { ErrorBox, Loading } from '../components/error-box';
+import { Head, EmptyRow, LoadLink, Pager, usePages } from '../components/table';
 import { LoadActions } from '../components/load-actions';
-import { age, money, shortId, time } from '../format';
+import { age, money, time } from '../format';
 import { useGet } from '../hooks';
 
 /**
@@ -15,10 +16,8 @@ export function ReviewPage({ session }: { session: Session }) {
 }
 
 function ReviewQueue({ session }: { session: Session }) {
-  const [cursors, setCursors] = useState<string[]>([]);
-  const page = useGet<Page<CardLoad>>(
-    `/v1/card-loads${query({ status: 'needs_review', order: 'asc', limit: 50, cursor: cursors[cursors.length - 1] })}`,
-  );
+  const pages = usePages([]);
+  const page = useGet<Page<CardLoad>>(`/v1/card-loads${query({ status: 'needs_review', order: 'asc', limit: 50, cursor: pages.cursor })}`);
   const [note, setNote] = useState<string | null>(null);
   // Loads decided here stay in view with their new state, so a mistaken "posted" can be undone at once.
   const [decided, setDecided] = useState<CardLoad[]>([]);
@@ -44,66 +43,23 @@ function ReviewQueue({ session }: { session: Session }) {
         <div class="table-wrap">
           <table data-testid="review-table">
             <caption class="visually-hidden">Loads in needs_review, oldest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Created (UTC)</th>
-                <th scope="col">Age</th>
-                <th scope="col">Load</th>
-                <th scope="col">Card</th>
-                <th scope="col" class="num">
-                  Amount
-                </th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Why</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
+            <Head cols={['Created (UTC)', 'Age', 'Load', 'Card', 'Amount', 'Attempts', 'Why', 'Actions']} numeric={['Amount']} />
             <tbody>
               {rows.map((l) => (
                 <LoadRow key={l.id} load={l} session={session} onChanged={changed} />
               ))}
-              {rows.length === 0 && (
-                <tr>
-                  <td colSpan={8} class="muted">
-                    Nothing waits for an operator.
-                  </td>
-                </tr>
-              )}
+              {rows.length === 0 && <EmptyRow cols={8}>Nothing waits for an operator.</EmptyRow>}
             </tbody>
           </table>
         </div>
       )}
-      <div class="pager">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
-          Oldest
-        </button>
-        <button
-          type="button"
-          disabled={!page.data?.nextCursor}
-          onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}
-        >
-          Next page
-        </button>
-      </div>
+      <Pager pages={pages} next={page.data?.nextCursor} />
       {decided.length > 0 && (
         <section aria-labelledby="decided-h">
           <h2 id="decided-h">Decided in this session</h2>
           <div class="table-wrap">
             <table data-testid="decided-table">
-              <thead>
-                <tr>
-                  <th scope="col">Created (UTC)</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Load</th>
-                  <th scope="col">Card</th>
-                  <th scope="col" class="num">
-                    Amount
-                  </th>
-                  <th scope="col">Attempts</th>
-                  <th scope="col">Why</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
+              <Head cols={['Created (UTC)', 'Status', 'Load', 'Card', 'Amount', 'Attempts', 'Why', 'Actions']} numeric={['Amount']} />
               <tbody>
                 {decided.map((l) => (
                   <LoadRow key={l.id} load={l} session={session} onChanged={changed} showStatus />
@@ -142,9 +98,7 @@ function LoadRow({
         )}
       </td>
       <td>
-        <a href={`/console/loads/${l.id}`} aria-label={`load ${l.id}`} class="mono">
-          {shortId(l.id)}
-        </a>
+        <LoadLink id={l.id} />
       </td>
       <td>
         <a href={`/console/cards/${l.enKashCardId}`}>{l.enKashCardId}</a>

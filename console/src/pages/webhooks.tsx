@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { ApiFailure, Page, Session, api, can, query } from '../api';
 import { ErrorBox, Loading } from '../components/error-box';
+import { Head, EmptyRow, LoadLink, Pager, usePages } from '../components/table';
 import { shortId, time } from '../format';
 import { asFailure, useGet } from '../hooks';
 
@@ -53,16 +54,7 @@ function Subscriptions({ session, id }: { session: Session; id?: string }) {
         {subs.data && (
           <div class="table-wrap">
             <table data-testid="subscriptions">
-              <thead>
-                <tr>
-                  <th scope="col">URL</th>
-                  <th scope="col">Events</th>
-                  <th scope="col">Hears</th>
-                  <th scope="col">Owner key</th>
-                  <th scope="col">Created (UTC)</th>
-                  <th scope="col">Deliveries</th>
-                </tr>
-              </thead>
+              <Head cols={['URL', 'Events', 'Hears', 'Owner key', 'Created (UTC)', 'Deliveries']} />
               <tbody>
                 {subs.data.data.map((s) => (
                   <tr key={s.id} aria-current={s.id === id ? 'true' : undefined}>
@@ -78,13 +70,7 @@ function Subscriptions({ session, id }: { session: Session; id?: string }) {
                     </td>
                   </tr>
                 ))}
-                {subs.data.data.length === 0 && (
-                  <tr>
-                    <td colSpan={6} class="muted">
-                      No subscriptions.
-                    </td>
-                  </tr>
-                )}
+                {subs.data.data.length === 0 && <EmptyRow cols={6}>No subscriptions.</EmptyRow>}
               </tbody>
             </table>
           </div>
@@ -97,8 +83,8 @@ function Subscriptions({ session, id }: { session: Session; id?: string }) {
 
 function SubscriptionDeliveries({ id, session }: { id: string; session: Session }) {
   const [status, setStatus] = useState('');
-  const [cursors, setCursors] = useState<string[]>([]);
-  const page = useGet<Page<Delivery>>(`/v1/webhooks/${id}/deliveries${query({ status, limit: 50, cursor: cursors[cursors.length - 1] })}`);
+  const pages = usePages([id, status]);
+  const page = useGet<Page<Delivery>>(`/v1/webhooks/${id}/deliveries${query({ status, limit: 50, cursor: pages.cursor })}`);
   return (
     <section aria-labelledby="deliveries-h">
       <h2 id="deliveries-h">
@@ -106,14 +92,7 @@ function SubscriptionDeliveries({ id, session }: { id: string; session: Session 
       </h2>
       <div class="controls">
         <label for="delivery-status">Status</label>
-        <select
-          id="delivery-status"
-          value={status}
-          onChange={(e) => {
-            setStatus((e.target as HTMLSelectElement).value);
-            setCursors([]);
-          }}
-        >
+        <select id="delivery-status" value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
           <option value="">any</option>
           <option value="pending">pending</option>
           <option value="delivered">delivered</option>
@@ -124,18 +103,7 @@ function SubscriptionDeliveries({ id, session }: { id: string; session: Session 
       {page.data && (
         <Deliveries rows={page.data.data.map((d) => ({ ...d, subscriptionId: id }))} session={session} onChanged={page.reload} />
       )}
-      <div class="pager">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
-          Newest
-        </button>
-        <button
-          type="button"
-          disabled={!page.data?.nextCursor}
-          onClick={() => page.data?.nextCursor && setCursors([...cursors, page.data.nextCursor])}
-        >
-          Older
-        </button>
-      </div>
+      <Pager pages={pages} next={page.data?.nextCursor} />
     </section>
   );
 }
@@ -163,16 +131,7 @@ export function Deliveries({ rows, session, onChanged }: { rows: Delivery[]; ses
       <ErrorBox error={error} context="Redeliver" />
       <div class="table-wrap">
         <table data-testid="deliveries">
-          <thead>
-            <tr>
-              <th scope="col">Created (UTC)</th>
-              <th scope="col">Event</th>
-              <th scope="col">Load</th>
-              <th scope="col">Status</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Action</th>
-            </tr>
-          </thead>
+          <Head cols={['Created (UTC)', 'Event', 'Load', 'Status', 'Attempts', 'Action']} />
           <tbody>
             {rows.map((d) => (
               <tr key={`${d.subscriptionId}-${d.id}`}>
@@ -182,9 +141,7 @@ export function Deliveries({ rows, session, onChanged }: { rows: Delivery[]; ses
                   <div class="muted mono">{shortId(d.id)}</div>
                 </td>
                 <td>
-                  <a href={`/console/loads/${d.loadId}`} aria-label={`load ${d.loadId}`}>
-                    {shortId(d.loadId)}
-                  </a>
+                  <LoadLink id={d.loadId} />
                 </td>
                 <td>
                   <span class={`badge ${d.status}`}>{d.status}</span>
@@ -212,13 +169,7 @@ export function Deliveries({ rows, session, onChanged }: { rows: Delivery[]; ses
                 </td>
               </tr>
             ))}
-            {rows.length === 0 && (
-              <tr>
-                <td colSpan={6} class="muted">
-                  No deliveries.
-                </td>
-              </tr>
-            )}
+            {rows.length === 0 && <EmptyRow cols={6}>No deliveries.</EmptyRow>}
           </tbody>
         </table>
       </div>
