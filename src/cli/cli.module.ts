@@ -2,13 +2,16 @@ import { DynamicModule, Injectable, Module, OnApplicationBootstrap } from '@nest
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { InjectCommander } from 'nest-commander';
 import { ApiKeysService } from '../auth/api-keys.service';
+import { APP_CONFIG, loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source';
+import { DatabaseIdentityService } from '../database/database-identity.service';
 import { ChainVerifierService } from '../ledger/chain-verifier.service';
 import { LedgerService } from '../ledger/ledger.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SettlementService } from '../sync/settlement.service';
 import { SyncJobsStore } from '../sync/sync-jobs.store';
 import { CliDatabase } from './cli-database';
+import { DatabaseAdoptCommand, DatabaseCommand, DatabaseStatusCommand } from './database.command';
 import { KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand } from './keys.command';
 import { ReconciliationCommand } from './reconciliation.command';
 import { RequeueCommand } from './requeue.command';
@@ -59,6 +62,9 @@ export class CliModule {
         CommanderSetup, CliDatabase,
         ApiKeysService, ChainVerifierService, LedgerService, SyncJobsStore, MetricsService, SettlementService,
         KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand, VerifyCommand, RequeueCommand, ReconciliationCommand,
+        DatabaseIdentityService, DatabaseCommand, DatabaseStatusCommand, DatabaseAdoptCommand,
+        // The service's settings, for the few the commands read; the CLI itself needs only DATABASE_URL.
+        { provide: APP_CONFIG, useFactory: () => loadConfig({}) },
       ],
     };
   }

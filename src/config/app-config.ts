@@ -47,6 +47,15 @@ export interface SyncConfig {
 /** Lease time beyond an exchange's deadline: event-loop stalls, GC pauses, the fence's own round trip. */
 export const LEASE_MARGIN_MS = 2000;
 
+/**
+ * What the sync worker does when its database is a fork of the one it ran on (docs/operations.md, "Backup and
+ * restore"). Every policy first makes every open load lookup-first; then `hold` keeps sends stopped after a restore
+ * or clone (another cluster or database) until an operator adopts it, `hold-all` also after a new timeline
+ * (failover, point-in-time restore), `proceed` never.
+ */
+export const FORK_POLICIES = ['hold', 'hold-all', 'proceed'] as const;
+export type ForkPolicy = (typeof FORK_POLICIES)[number];
+
 export interface AppConfig {
   port: number;
   host: string;
@@ -62,6 +71,7 @@ export interface AppConfig {
   rateLimitPerMinute: number;
   enkash: EnKashConfig;
   sync: SyncConfig;
+  forkPolicy: ForkPolicy;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -191,6 +201,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       + ' raise SYNC_LEASE_MS or lower ENKASH_TIMEOUT_MS');
   }
 
+  // A real EnKash remembers what the other copy sent; the in-process simulator starts empty with every process.
+  const forkPolicy = (str('DATABASE_FORK_POLICY') ?? (useSimulator ? 'proceed' : 'hold')).toLowerCase();
+  if (!(FORK_POLICIES as readonly string[]).includes(forkPolicy)) {
+    problems.push(`DATABASE_FORK_POLICY must be one of ${FORK_POLICIES.join(', ')} (got "${forkPolicy}")`);
+  }
+
   const config: AppConfig = {
     port: int('PORT', 3000, 0, 65535),
     host: str('HOST') ?? '127.0.0.1',
@@ -204,6 +220,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 6000, 1, 1_000_000_000),
     enkash,
     sync,
+    forkPolicy: forkPolicy as ForkPolicy,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import pino, { DestinationStream, Logger } from 'pino';
 import { LogLevelName } from '../config/app-config';
+import { isOutageAnswer } from '../database/database-outage';
 import { maskCardId } from '../enkash/enkash.client';
 
 export interface LogSettings {
@@ -63,9 +64,10 @@ export function loggerParams(logger: Logger): Params {
       quietReqLogger: true,
       customAttributeKeys: { reqId: 'requestId' },
       autoLogging: { ignore: (req: IncomingMessage & { originalUrl?: string }) => QUIET_PATHS.test(req.originalUrl ?? req.url ?? '') },
-      // A 503 is a state the service reports on purpose (not ready, a dependency not configured here), not a bug.
+      // A 503 is a state the service reports on purpose (not ready, a dependency not configured here), not a bug; one
+      // refused for a database outage is at info, since the outage itself is logged once at warn (database-outage.ts).
       customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
-        res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : 'info',
+        res.statusCode === 503 ? (isOutageAnswer(res) ? 'info' : 'warn') : err || res.statusCode >= 500 ? 'error' : 'info',
       // pino-http invents an Error for every 5xx; its stack points into pino-http and says nothing.
       customErrorObject: (_req: IncomingMessage, _res: ServerResponse, err: Error, val: Record<string, unknown>) =>
         (err.message.startsWith('failed with status code') ? { ...val, err: undefined } : val),

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/scopes';
+import { SEND_GATE_SQL } from '../database/identity-sql';
 import { MetricsService } from './metrics.service';
 
 type PgPool = { totalCount: number; idleCount: number; waitingCount: number };
@@ -28,6 +29,8 @@ export class MetricsController {
       `SELECT coalesce(extract(epoch FROM clock_timestamp() - min(l.created_at)), 0)::float AS s
        FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.status = 'pending'`);
     this.metrics.syncLag.set(Number(lag.s));
+    const [gate]: Array<{ gate: string }> = await this.ds.query(`SELECT ${SEND_GATE_SQL} AS gate`);
+    this.metrics.sendsHeld.set(gate.gate === 'open' ? 0 : 1);
     const pool = (this.ds.driver as unknown as { master?: PgPool }).master;
     if (pool) {
       this.metrics.dbPool.set({ state: 'total' }, pool.totalCount);

@@ -46,6 +46,24 @@ export class MetricsService {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry],
   });
 
+  /** A database that is not the one the ledger last ran on (a restore, a clone, a failover): docs/operations.md. */
+  readonly databaseForks = new Counter({
+    name: 'card_ledger_database_forks_total', help: 'Forks of the database handled by this process (every open load made lookup-first), by kind',
+    labelNames: ['kind'] as const, registers: [this.registry],
+  });
+
+  /** 1 while no load may be sent: a fork not yet handled, or held until an operator adopts it. Read from the database. */
+  readonly sendsHeld = new Gauge({
+    name: 'card_ledger_database_sends_held', help: '1 while sends to EnKash are held because the database is a fork of the ledger',
+    registers: [this.registry],
+  });
+
+  /** Requests answered 503 because the database was unreachable, restarting or read-only (one warning per outage in the log). */
+  readonly databaseUnavailable = new Counter({
+    name: 'card_ledger_database_unavailable_answers_total', help: 'Requests answered 503 because the database could not serve them',
+    registers: [this.registry],
+  });
+
   readonly loadsByStatus = new Gauge({
     name: 'card_ledger_loads', help: 'Card loads by status', labelNames: ['status'] as const, registers: [this.registry],
   });

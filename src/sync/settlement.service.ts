@@ -1,6 +1,7 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { AuditActor, recordAuditEvent } from '../audit-trail/audit-trail';
 import { invalidState, loadInFlight, notFound } from '../common/errors';
 import { GroupCommit, Outcome } from '../common/group-commit';
 import { inTransaction } from '../database/transaction';
@@ -27,6 +28,8 @@ export interface SettleContext {
   claim?: ClaimFence;
   /** An operator resolution: only from needs_review, and only while the job is parked (no exchange in flight). */
   operator?: true;
+  /** Who decided, for the audit trail (operator resolutions). */
+  audit?: AuditActor;
 }
 
 /**
@@ -134,6 +137,12 @@ export class SettlementService {
       [todo.map((i) => i.loadId), todo.map((i) => i.to), todo.map((i) => i.ctx.reason.slice(0, 1000)), todo.map((i) => i.ctx.actor),
         todo.map((i) => i.ctx.requestId ?? null)]);
     await this.webhooks.enqueue(m, todo.map((i) => ({ loadId: i.loadId, event: i.to === 'posted' ? 'card_load.posted' : 'card_load.reversed' })));
+    // Last, after every row lock of this transaction (the audit chain's head is locked until commit).
+    for (const i of todo) {
+      if (i.ctx.audit) {
+        await recordAuditEvent(m, { ...i.ctx.audit, action: 'card_load.resolved', subject: i.loadId, details: { outcome: i.to, reason: i.ctx.reason } });
+      }
+    }
     for (const i of todo) results.set(i, { ok: true, value: 'settled' });
     return results;
   }
@@ -192,7 +201,7 @@ export class SettlementService {
   }
 
   /** Another lookup (then a send only if EnKash shows nothing): only for a load in review whose job is parked. */
-  async requeue(id: string, actor: string): Promise<void> {
+  async requeue(id: string, actor: AuditActor): Promise<void> {
     const loadId = id.toLowerCase();
     await inTransaction(this.ds, async (m) => {
       const job = (await this.jobs.lockJobs(m, [loadId])).get(loadId);
@@ -205,12 +214,13 @@ export class SettlementService {
       if (job) await this.jobs.requeue(m, loadId);
       // A review load without a job (never made by this service; a hand-repaired database): look it up.
       else await m.query(`INSERT INTO sync_jobs (load_id, needs_lookup) VALUES ($1, true) ON CONFLICT (load_id) DO NOTHING`, [loadId]);
-      await this.event(m, loadId, 'requeued', 'needs_review', 'queued for another lookup', actor, null);
+      await this.event(m, loadId, 'requeued', 'needs_review', 'queued for another lookup', actor.actor, actor.requestId);
+      await recordAuditEvent(m, { ...actor, action: 'card_load.requeued', subject: loadId, details: {} });
     });
   }
 
   /** Undo of a posted load: an opposite posted transfer linked to the original, which is never touched. */
-  async undo(loadId: string, reason: string, actor: string): Promise<void> {
+  async undo(loadId: string, reason: string, actor: AuditActor): Promise<void> {
     await inTransaction(this.ds, async (m) => {
       const load = await this.lock(m, loadId);
       if (load.status !== 'posted') throw invalidState(`card load ${loadId} is ${load.status}; only a posted load can be undone`);
@@ -219,7 +229,8 @@ export class SettlementService {
       await this.ledger.undoPosted(m, post.id, 'load_undone', loadId, `undo of card load ${loadId}: ${reason}`);
       await m.query(`UPDATE card_loads SET undone_at = clock_timestamp(), status_reason = $2, updated_at = clock_timestamp() WHERE id = $1`,
         [loadId, `undone: ${reason}`.slice(0, 1000)]);
-      await this.event(m, loadId, 'undone', 'posted', reason, actor, null);
+      await this.event(m, loadId, 'undone', 'posted', reason, actor.actor, actor.requestId);
+      await recordAuditEvent(m, { ...actor, action: 'card_load.undone', subject: loadId, details: { reason, undoTransactionOf: post.id } });
     });
   }
 

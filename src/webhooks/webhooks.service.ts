@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { actorOfCaller, recordAuditEvent } from '../audit-trail/audit-trail';
 import { Caller } from '../auth/scopes';
 import { ApiError, badField, notFound } from '../common/errors';
 import { checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
@@ -33,7 +34,7 @@ export class WebhooksService {
   ) {}
 
   /** The secret is in this reply and nowhere else, ever (only its ciphertext is stored). */
-  async create(caller: Caller, dto: CreateWebhookDto) {
+  async create(caller: Caller, dto: CreateWebhookDto, requestId: string) {
     // Refuse a private target now, while the caller is there to read why; delivery checks every connection again.
     const problem = this.config.allowPrivateUrls ? null : await checkWebhookUrl(dto.url, this.config.timeoutMs);
     if (problem) throw badField('url', problem);
@@ -52,6 +53,8 @@ export class WebhooksService {
         `INSERT INTO webhook_subscriptions (id, api_key_id, url, events, all_loads, secret_ciphertext, secret_key_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
         [id, caller.apiKeyId, dto.url, dto.events, caller.scopes.includes('admin'), sealed.ciphertext, sealed.keyId]);
+      await recordAuditEvent(m, { ...actorOfCaller(caller, requestId), action: 'webhook.subscribed', subject: id,
+        details: { url: rows[0].url, events: rows[0].events, allLoads: rows[0].all_loads } });
       return rows[0];
     });
     return { ...subscriptionView(row), secret };
@@ -81,14 +84,16 @@ export class WebhooksService {
   }
 
   /** Stops the subscription at once: its undelivered events are failed, so nothing more is sent to it. */
-  async remove(caller: Caller, id: string) {
+  async remove(caller: Caller, id: string, requestId: string) {
     return inTransaction(this.ds, async (m) => {
       await this.visible(m, caller, id, true);
       const [rows]: [SubscriptionRow[], number] = await m.query(
         `UPDATE webhook_subscriptions SET deleted_at = clock_timestamp() WHERE id = $1 RETURNING *`, [id]);
-      await m.query(
+      const [, failed] = await m.query(
         `UPDATE webhook_deliveries SET status = 'failed', failed_at = clock_timestamp(), updated_at = clock_timestamp(),
            last_error = 'subscription deleted' WHERE subscription_id = $1 AND status = 'pending'`, [id]);
+      await recordAuditEvent(m, { ...actorOfCaller(caller, requestId), action: 'webhook.deleted', subject: rows[0].id,
+        details: { url: rows[0].url, events: rows[0].events, undeliveredEventsDropped: Number(failed) } });
       return subscriptionView(rows[0]);
     });
   }
@@ -96,23 +101,30 @@ export class WebhooksService {
   /**
    * A new secret, in this reply only. The current one becomes the previous secret and keeps signing beside it
    * for `expiresInSeconds` (0: dropped at once); a previous secret still pending is forgotten. One statement:
-   * concurrent rotations queue on the row lock, and each moves the secret the one before it wrote.
+   * concurrent rotations queue on the row lock, and each moves the secret the one before it wrote; the audit event
+   * goes in the same transaction.
    */
-  async rotateSecret(caller: Caller, id: string, dto: RotateWebhookSecretDto | undefined) {
+  async rotateSecret(caller: Caller, id: string, dto: RotateWebhookSecretDto | undefined, requestId: string) {
     if (!UUID.test(id)) throw notFound(`webhook subscription ${id}`);
     // The AAD must be the id as the worker reads it back from the database: canonical lower case.
     const canonicalId = id.toLowerCase();
     const secret = newSecret();
     const sealed = this.box.seal(canonicalId, secret);
-    const [rows]: [SubscriptionRow[], number] = await this.ds.query(
-      `UPDATE webhook_subscriptions SET secret_ciphertext = $3, secret_key_id = $4,
-         previous_secret_ciphertext = CASE WHEN $5::int > 0 THEN secret_ciphertext END,
-         previous_secret_key_id = CASE WHEN $5::int > 0 THEN secret_key_id END,
-         previous_secret_expires_at = CASE WHEN $5::int > 0 THEN clock_timestamp() + make_interval(secs => $5::int) END
-       WHERE id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR api_key_id = $2)
-       RETURNING *`,
-      [canonicalId, ownerOf(caller), sealed.ciphertext, sealed.keyId, dto?.expiresInSeconds ?? ROTATION_EXPIRY_DEFAULT_SECONDS]);
-    if (rows.length === 0) throw notFound(`webhook subscription ${id}`);
+    const expiresInSeconds = dto?.expiresInSeconds ?? ROTATION_EXPIRY_DEFAULT_SECONDS;
+    const rows = await inTransaction(this.ds, async (m) => {
+      const [updated]: [SubscriptionRow[], number] = await m.query(
+        `UPDATE webhook_subscriptions SET secret_ciphertext = $3, secret_key_id = $4,
+           previous_secret_ciphertext = CASE WHEN $5::int > 0 THEN secret_ciphertext END,
+           previous_secret_key_id = CASE WHEN $5::int > 0 THEN secret_key_id END,
+           previous_secret_expires_at = CASE WHEN $5::int > 0 THEN clock_timestamp() + make_interval(secs => $5::int) END
+         WHERE id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR api_key_id = $2)
+         RETURNING *`,
+        [canonicalId, ownerOf(caller), sealed.ciphertext, sealed.keyId, expiresInSeconds]);
+      if (updated.length === 0) throw notFound(`webhook subscription ${id}`);
+      await recordAuditEvent(m, { ...actorOfCaller(caller, requestId), action: 'webhook.secret_rotated', subject: canonicalId,
+        details: { url: updated[0].url, previousSecretValidSeconds: expiresInSeconds } });
+      return updated;
+    });
     return { ...subscriptionView(rows[0]), secret };
   }
 

@@ -120,7 +120,7 @@ describe('operator CLI', () => {
     const job = await ctx.db.query(`SELECT attempts, due_at <= now() AS due FROM sync_jobs WHERE load_id = $1`, [stuck]);
     expect(job.rows[0]).toEqual({ attempts: 0, due: true });
     const events = await ctx.db.query(`SELECT type, actor FROM load_events WHERE load_id = $1 AND type = 'requeued'`, [stuck]);
-    expect(events.rows).toEqual([{ type: 'requeued', actor: 'cli' }]);
+    expect(events.rows).toEqual([{ type: 'requeued', actor: expect.stringMatching(/^cli \(.+\)$/) }]);
 
     const other = await createLoad('cli-rq-3', '30.00');
     await sendToReview(other);

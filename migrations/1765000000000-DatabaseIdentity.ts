@@ -1,0 +1,53 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Fork safety (docs/operations.md, "Backup and restore"): the identity of the database the ledger runs on, kept
+ * in the ledger itself. A dump restored into another database, a clone, a point-in-time restore or a promoted
+ * replica carries this row along but no longer matches it, and the sync worker then treats every open load as
+ * possibly sent by the other copy (src/database/database-identity.service.ts).
+ *
+ * Idempotent with the row: it is written once, here, when it does not exist yet, and never by a later migration,
+ * so a restored database keeps the identity of the one it came from (which is the point).
+ */
+export class DatabaseIdentity1765000000000 implements MigrationInterface {
+  name = 'DatabaseIdentity1765000000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+CREATE TABLE database_identity (
+  id                 smallint PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+  -- pg_control_system().system_identifier: new for every initdb (a dump restored into another cluster).
+  system_identifier  text NOT NULL,
+  -- The database's OID: new for every CREATE DATABASE (pg_restore into a new database, CREATE DATABASE ... TEMPLATE).
+  database_oid       bigint NOT NULL,
+  -- The WAL timeline: a promoted replica or a point-in-time restore starts a new one.
+  timeline           int NOT NULL,
+  recorded_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+  -- Refreshed by running workers; a long silence followed by a start is treated like a copy (a file-system snapshot
+  -- keeps all three identifiers).
+  alive_at           timestamptz NOT NULL DEFAULT clock_timestamp(),
+  -- Set when a fork was detected under DATABASE_FORK_POLICY=hold: no load is sent until an operator adopts it.
+  sends_held_since   timestamptz,
+  -- The last fork seen: what it was, when, and the identity before it.
+  fork_kind          text CHECK (fork_kind IN ('cluster', 'database', 'timeline', 'silence', 'missing')),
+  fork_detected_at   timestamptz,
+  previous_identity  text
+);
+-- The row may change (a fork adopted), never vanish: without it every start would look like a first one.
+CREATE TRIGGER database_identity_no_delete BEFORE DELETE ON database_identity FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+CREATE TRIGGER database_identity_no_truncate BEFORE TRUNCATE ON database_identity FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+`);
+    // The same three values as src/database/identity-sql.ts reads (frozen here, as a migration must be).
+    await q.query(`
+INSERT INTO database_identity (system_identifier, database_oid, timeline)
+SELECT (SELECT system_identifier::text FROM pg_control_system()),
+       (SELECT oid::bigint FROM pg_database WHERE datname = current_database()),
+       CASE WHEN pg_is_in_recovery() THEN (SELECT timeline_id FROM pg_control_checkpoint())
+            ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END
+ON CONFLICT (id) DO NOTHING`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE IF EXISTS database_identity`);
+  }
+}
