@@ -7,14 +7,20 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * possibly sent by the other copy (src/database/database-identity.service.ts).
  *
  * Idempotent with the row: it is written once, here, when it does not exist yet, and never by a later migration,
- * so a restored database keeps the identity of the one it came from (which is the point).
+ * so a restored database keeps the identity of the one it came from (which is the point). Run again, it changes
+ * nothing.
+ *
+ * The first record cannot tell whether this database is itself a copy (a dump of an older release restored, then
+ * migrated): so when it is written, every open job becomes lookup-first once, not before a send the other copy may
+ * have on the wire could show at EnKash (the default lease plus the default grace: 60 s). On the original database
+ * that costs each open load one lookup.
  */
 export class DatabaseIdentity1765000000000 implements MigrationInterface {
   name = 'DatabaseIdentity1765000000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
-CREATE TABLE database_identity (
+CREATE TABLE IF NOT EXISTS database_identity (
   id                 smallint PRIMARY KEY DEFAULT 1 CHECK (id = 1),
   -- pg_control_system().system_identifier: new for every initdb (a dump restored into another cluster).
   system_identifier  text NOT NULL,
@@ -34,17 +40,24 @@ CREATE TABLE database_identity (
   previous_identity  text
 );
 -- The row may change (a fork adopted), never vanish: without it every start would look like a first one.
-CREATE TRIGGER database_identity_no_delete BEFORE DELETE ON database_identity FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
-CREATE TRIGGER database_identity_no_truncate BEFORE TRUNCATE ON database_identity FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+CREATE OR REPLACE TRIGGER database_identity_no_delete BEFORE DELETE ON database_identity
+  FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+CREATE OR REPLACE TRIGGER database_identity_no_truncate BEFORE TRUNCATE ON database_identity
+  FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
 `);
     // The same three values as src/database/identity-sql.ts reads (frozen here, as a migration must be).
     await q.query(`
-INSERT INTO database_identity (system_identifier, database_oid, timeline)
-SELECT (SELECT system_identifier::text FROM pg_control_system()),
-       (SELECT oid::bigint FROM pg_database WHERE datname = current_database()),
-       CASE WHEN pg_is_in_recovery() THEN (SELECT timeline_id FROM pg_control_checkpoint())
-            ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END
-ON CONFLICT (id) DO NOTHING`);
+WITH recorded AS (
+  INSERT INTO database_identity (system_identifier, database_oid, timeline)
+  SELECT (SELECT system_identifier::text FROM pg_control_system()),
+         (SELECT oid::bigint FROM pg_database WHERE datname = current_database()),
+         CASE WHEN pg_is_in_recovery() THEN (SELECT timeline_id FROM pg_control_checkpoint())
+              ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END
+  ON CONFLICT (id) DO NOTHING
+  RETURNING 1)
+UPDATE sync_jobs SET needs_lookup = true, updated_at = clock_timestamp(),
+  lookup_after = greatest(coalesce(lookup_after, '-infinity'), clock_timestamp() + interval '60 seconds')
+WHERE EXISTS (SELECT 1 FROM recorded)`);
   }
 
   async down(q: QueryRunner): Promise<void> {
