@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ApiError } from '../common/errors';
 import { MetricsService } from '../metrics/metrics.service';
+import { OutageLog } from './outage-log';
 import { pgCode } from './transaction';
 
 /**
@@ -44,12 +45,12 @@ const PROBE_MS = 1000;
 /**
  * One outage, one warning: the first request the database fails is logged (what failed), the others are only
  * counted, and once a probe gets through again one more warning says how long it lasted and how many requests
- * were answered 503. No stack: an outage is a state of a dependency, not a bug here.
+ * were answered 503 (card_ledger_database_unavailable_answers_total counts them too). No stack: an outage is a state
+ * of a dependency, not a bug here.
  */
 @Injectable()
 export class DatabaseOutage implements OnApplicationShutdown {
-  private readonly logger = new Logger('database');
-  private since: { atMs: number; answers: number } | null = null;
+  private readonly log = new OutageLog(new Logger('database'), 'the database');
   private probe: NodeJS.Timeout | null = null;
 
   constructor(@InjectDataSource() private readonly ds: DataSource, private readonly metrics: MetricsService) {}
@@ -58,37 +59,33 @@ export class DatabaseOutage implements OnApplicationShutdown {
   refuse(e: unknown): ApiError | null {
     if (!isDatabaseUnavailable(e)) return null;
     this.metrics.databaseUnavailable.inc();
-    const readOnly = pgCode(e) === '25006';
-    if (this.since === null) {
-      this.since = { atMs: Date.now(), answers: 0 };
-      const reason = e instanceof Error ? e.message : String(e);
-      this.logger.warn(`database unavailable (${reason}): answering 503 service_unavailable with Retry-After until it is back`);
+    if (this.log.failed(e, 'requests are answered 503 service_unavailable with Retry-After until it is back')) {
       this.probe = setInterval(() => void this.tryProbe(), PROBE_MS);
       this.probe.unref();
     }
-    this.since.answers += 1;
-    return databaseUnavailable(readOnly
+    return databaseUnavailable(pgCode(e) === '25006'
       ? 'the database is read-only (a failover or maintenance is in progress)'
       : 'the database is unreachable or restarting');
   }
 
   private async tryProbe(): Promise<void> {
-    if (this.since === null) return;
     try {
-      // A write probe: a read-only database (a failover's old primary) answers reads and is still an outage for writes.
-      await this.ds.query(`SELECT CASE WHEN current_setting('transaction_read_only') = 'on' THEN 1 / 0 END`);
+      // A read-only database (a failover's old primary) answers reads and is still down for writes.
+      const [{ ro }]: Array<{ ro: string }> = await this.ds.query(`SELECT current_setting('transaction_read_only') AS ro`);
+      if (ro === 'on') return;
     } catch {
       return;
     }
-    const { atMs, answers } = this.since;
-    this.since = null;
+    this.stopProbe();
+    this.log.recovered();
+  }
+
+  private stopProbe(): void {
     if (this.probe) clearInterval(this.probe);
     this.probe = null;
-    this.logger.warn(`database available again after ${Math.round((Date.now() - atMs) / 1000)} s: ${answers} request(s) were answered 503 meanwhile`);
   }
 
   onApplicationShutdown(): void {
-    if (this.probe) clearInterval(this.probe);
-    this.probe = null;
+    this.stopProbe();
   }
 }

@@ -6,6 +6,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DatabaseIdentityService } from '../database/database-identity.service';
+import { OutageLog } from '../database/outage-log';
 import { inTransaction } from '../database/transaction';
 import { EnKashClient, LateEnKashAnswer } from '../enkash/enkash.client';
 import { EnKashOutcome, ExchangeDeadline } from '../enkash/enkash.types';
@@ -36,9 +37,10 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
   private readonly backlog: ClaimedJob[] = [];
   private readonly breaker: CircuitBreakerPolicy;
   private openedAtMs = 0;
-  /** Monotonic time of the last identity check; null until the first one succeeded (the start's). */
+  /** Monotonic time of the last identity check; null until the first one succeeded (the start's), and after an outage. */
   private identityCheckedAtMono: number | null = null;
-  private databaseFailing = false;
+  private started = false;
+  private readonly claims = new OutageLog(this.logger, 'claiming loads');
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -120,15 +122,14 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
           const jobs = await this.jobs.claim(this.owner, want, s.leaseMs, s.lookupGraceMs, s.rejectionConfirmMs);
           claimed = jobs.length;
           this.backlog.push(...jobs);
-          if (this.databaseFailing) {
+          if (this.claims.failing) {
             // Back after an outage: the database may be another one now (a failover promoted a replica).
-            this.databaseFailing = false;
+            this.claims.recovered();
             this.identityCheckedAtMono = null;
           }
         } catch (e) {
           // The database is restarting or unreachable: the pool reconnects; nothing was claimed.
-          this.databaseFailing = true;
-          this.logger.warn(`claim failed, retrying: ${e instanceof Error ? e.message : String(e)}`);
+          this.claims.failed(e, 'retrying every second');
           await sleep(Math.min(1000, pollMs * 5));
           continue;
         }
@@ -150,7 +151,8 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
     const last = this.identityCheckedAtMono;
     if (last !== null && performance.now() - last < IDENTITY_CHECK_MS) return;
     try {
-      await this.identity.check(last === null ? (this.databaseFailing ? 'reconnect' : 'start') : 'periodic');
+      await this.identity.check(last === null ? (this.started ? 'reconnect' : 'start') : 'periodic');
+      this.started = true;
       await this.identity.keepAlive();
       this.identityCheckedAtMono = performance.now();
     } catch (e) {
