@@ -14,7 +14,8 @@ class AuditEventDoc {
   @ApiProperty({ enum: AUDIT_ACTIONS }) action: string;
   @ApiProperty({ type: String, nullable: true, example: '0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60', description: 'What it acted on, by id.' })
   subject: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'The request\'s `x-request-id`; null outside a request.' }) requestId: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The request\'s `x-request-id`; null outside a request.' })
+  requestId: string | null;
   @ApiProperty({ type: 'object', additionalProperties: true, example: { name: 'billing-prod', scopes: ['loads:write'] },
     description: 'The facts of the action; never a secret.' })
   details: Record<string, unknown>;

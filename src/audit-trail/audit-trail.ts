@@ -73,7 +73,9 @@ export const GENESIS_AUDIT_HASH = Buffer.alloc(32);
  * The hashed form of a row: RFC 8785 canonical JSON (sorted keys, no spaces), so an auditor can recompute it in any
  * language. `at` is the millisecond instant the row stores.
  */
-export function auditContent(r: Pick<AuditEventRow, 'seq' | 'at' | 'actor' | 'api_key_id' | 'action' | 'subject' | 'request_id' | 'details'>): string {
+export type AuditContent = Pick<AuditEventRow, 'seq' | 'at' | 'actor' | 'api_key_id' | 'action' | 'subject' | 'request_id' | 'details'>;
+
+export function auditContent(r: AuditContent): string {
   const text = canonicalize({
     seq: Number(r.seq), at: r.at.toISOString(), actor: r.actor, apiKeyId: r.api_key_id, action: r.action, subject: r.subject,
     requestId: r.request_id, details: r.details,

@@ -134,7 +134,8 @@ export class ApiKeysService {
     const hash = hashApiKey(key);
     const done = await inTransaction(this.ds, async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(7310412003)`);
-      const [before]: Array<{ id: string; revoked_at: Date | null }> = await m.query(`SELECT id, revoked_at FROM api_keys WHERE key_hash = $1`, [hash]);
+      const [before]: Array<{ id: string; revoked_at: Date | null }> = await m.query(
+        `SELECT id, revoked_at FROM api_keys WHERE key_hash = $1`, [hash]);
       const [revoked]: [Array<{ id: string }>, number] = await m.query(
         `UPDATE api_keys SET revoked_at = clock_timestamp() WHERE name = $1 AND revoked_at IS NULL AND key_hash <> $2 RETURNING id`,
         [BOOTSTRAP_NAME, hash]);
@@ -148,18 +149,23 @@ export class ApiKeysService {
         `UPDATE webhook_subscriptions s SET api_key_id = $1 FROM api_keys k
          WHERE k.id = s.api_key_id AND k.name = $2 AND k.revoked_at IS NOT NULL AND s.deleted_at IS NULL RETURNING s.id, s.url`,
         [id, BOOTSTRAP_NAME]);
-      const facts = { keyId: id, generated: configured === null, previousKeyIds: revoked.map((r) => r.id), movedWebhookSubscriptions: moved.map((x) => x.id) };
+      const facts = {
+        keyId: id, generated: configured === null, previousKeyIds: revoked.map((r) => r.id),
+        movedWebhookSubscriptions: moved.map((x) => x.id),
+      };
       const actor = serviceActor('service');
       if (revoked.length > 0 || moved.length > 0) {
         await recordAuditEvent(m, { ...actor, action: 'api_key.rotated', subject: id, details: facts });
       } else if (!before || before.revoked_at !== null) {
-        await recordAuditEvent(m, { ...actor, action: 'api_key.bootstrap_installed', subject: id, details: { ...facts, reenabled: before !== undefined } });
+        await recordAuditEvent(m, { ...actor, action: 'api_key.bootstrap_installed', subject: id,
+          details: { ...facts, reenabled: before !== undefined } });
       }
       return { id, revoked, moved };
     });
     this.cache.clear();
     if (done.revoked.length > 0 || done.moved.length > 0) {
-      this.logger.warn(`bootstrap admin key rotated: now ${done.id}; previous ${done.revoked.map((r) => r.id).join(', ') || 'none live'} revoked; `
+      const previous = done.revoked.map((r) => r.id).join(', ') || 'none live';
+      this.logger.warn(`bootstrap admin key rotated: now ${done.id}; previous ${previous} revoked; `
         + `${done.moved.length} webhook subscription(s) moved to the new key and keep delivering`
         + (done.moved.length ? ` (${done.moved.map((x) => `${x.id} ${x.url}`).join(', ')})` : ''));
     }

@@ -13,7 +13,8 @@ function describe(s: IdentityStatus): string {
     gate,
     `recorded: ${s.recorded ? describeIdentity(s.recorded) : 'none'}`,
     `live:     ${describeIdentity(s.live)}`,
-    `last fork: ${s.lastFork ? `${s.lastFork.kind} at ${s.lastFork.detectedAt} (was ${s.lastFork.previousIdentity ?? 'unrecorded'})` : 'none'}`,
+    `last fork: ${s.lastFork
+      ? `${s.lastFork.kind} at ${s.lastFork.detectedAt} (was ${s.lastFork.previousIdentity ?? 'unrecorded'})` : 'none'}`,
   ].join('\n');
 }
 
@@ -39,7 +40,10 @@ export class DatabaseAdoptCommand extends CliCommand {
     super();
   }
 
-  @Option({ flags: '--reason <text>', description: 'why, for the audit trail (e.g. "restored from the 02:00 dump; old server is off")', required: true })
+  @Option({
+    flags: '--reason <text>', required: true,
+    description: 'why, for the audit trail (e.g. "restored from the 02:00 dump; old server is off")',
+  })
   parseReason(value: string): string {
     return value;
   }
@@ -53,7 +57,10 @@ export class DatabaseAdoptCommand extends CliCommand {
   }
 }
 
-@Command({ name: 'database', description: 'fork safety: the database identity after a restore, a clone or a failover', subCommands: [DatabaseStatusCommand, DatabaseAdoptCommand] })
+@Command({
+  name: 'database', description: 'fork safety: the database identity after a restore, a clone or a failover',
+  subCommands: [DatabaseStatusCommand, DatabaseAdoptCommand],
+})
 export class DatabaseCommand extends CommandRunner {
   async run(): Promise<void> {
     this.command.help({ error: true });

@@ -46,6 +46,7 @@ type IdentityRow = {
   fork_kind: ForkKind | null; fork_detected_at: Date | null; previous_identity: string | null; silent_ms: number;
 };
 type LiveRow = { system_identifier: string; database_oid: string; timeline: number };
+const SILENT_MS_SQL = `(extract(epoch FROM clock_timestamp() - alive_at) * 1000)::float8 AS silent_ms`;
 
 const identityOf = (r: LiveRow): DatabaseIdentity =>
   ({ systemIdentifier: r.system_identifier, databaseOid: String(r.database_oid), timeline: Number(r.timeline) });
@@ -84,7 +85,8 @@ export class DatabaseIdentityService {
     return {
       recorded: row ? identityOf(row) : null, live: identityOf(live), gate,
       sendsHeldSince: row?.sends_held_since?.toISOString() ?? null,
-      lastFork: row?.fork_kind ? { kind: row.fork_kind, detectedAt: row.fork_detected_at!.toISOString(), previousIdentity: row.previous_identity } : null,
+      lastFork: row?.fork_kind
+        ? { kind: row.fork_kind, detectedAt: row.fork_detected_at!.toISOString(), previousIdentity: row.previous_identity } : null,
     };
   }
 
@@ -96,7 +98,7 @@ export class DatabaseIdentityService {
   async check(trigger: 'start' | 'reconnect' | 'periodic' | 'fence'): Promise<ForkReport | null> {
     // The common case costs one read and no lock.
     const [[row], [live]]: [IdentityRow[], LiveRow[]] = await Promise.all([
-      this.ds.query(`SELECT *, (extract(epoch FROM clock_timestamp() - alive_at) * 1000)::float8 AS silent_ms FROM database_identity WHERE id = 1`),
+      this.ds.query(`SELECT *, ${SILENT_MS_SQL} FROM database_identity WHERE id = 1`),
       this.ds.query(LIVE_IDENTITY_SQL)]);
     if (kindOf(row, live) === null && !(trigger === 'start' && row.silent_ms > SILENCE_MS)) return null;
     const report = await inTransaction(this.ds, (m) => this.handle(m, trigger, serviceActor('sync-worker')));
@@ -143,7 +145,7 @@ export class DatabaseIdentityService {
    */
   private async handle(m: EntityManager, trigger: string, actor: AuditActor): Promise<ForkReport | null> {
     const [row]: IdentityRow[] = await m.query(
-      `SELECT *, (extract(epoch FROM clock_timestamp() - alive_at) * 1000)::float8 AS silent_ms FROM database_identity WHERE id = 1 FOR UPDATE`);
+      `SELECT *, ${SILENT_MS_SQL} FROM database_identity WHERE id = 1 FOR UPDATE`);
     const [live]: LiveRow[] = await m.query(LIVE_IDENTITY_SQL);
     const kind = kindOf(row, live) ?? (trigger === 'start' && row.silent_ms > SILENCE_MS ? 'silence' : null);
     if (kind === null) return null;
@@ -161,7 +163,8 @@ export class DatabaseIdentityService {
     if (row) {
       await m.query(
         `UPDATE database_identity SET system_identifier = $1, database_oid = $2, timeline = $3, recorded_at = clock_timestamp(),
-           alive_at = clock_timestamp(), sends_held_since = CASE WHEN $4 THEN coalesce(sends_held_since, clock_timestamp()) ELSE sends_held_since END,
+           alive_at = clock_timestamp(),
+           sends_held_since = CASE WHEN $4 THEN coalesce(sends_held_since, clock_timestamp()) ELSE sends_held_since END,
            fork_kind = $5, fork_detected_at = clock_timestamp(), previous_identity = $6
          WHERE id = 1`, [live.system_identifier, live.database_oid, live.timeline, hold, kind, previous]);
     } else {
@@ -172,7 +175,8 @@ export class DatabaseIdentityService {
     }
     const report: ForkReport = { kind, previous, current, openJobs: Number(openJobs), sendsHeld: hold || row?.sends_held_since != null };
     await recordAuditEvent(m, { ...actor, action: 'database.fork_detected', subject: null, details: {
-      kind, trigger, policy, previousIdentity: previous, identity: current, openJobsMadeLookupFirst: report.openJobs, sendsHeld: report.sendsHeld,
+      kind, trigger, policy, previousIdentity: previous, identity: current, openJobsMadeLookupFirst: report.openJobs,
+      sendsHeld: report.sendsHeld,
       ...(kind === 'silence' ? { silentSeconds: Math.round(row.silent_ms / 1000) } : {}),
     } });
     return report;

@@ -15,7 +15,8 @@ const UNAVAILABLE_CODES = /^(08...|57P0[123]|25006|53300)$/;
 /** Node's socket errors on the way to the server. */
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 /** node-postgres and pg-pool say these without a code (node_modules/pg/lib/client.js, pg-pool/index.js). */
-const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|timeout expired|Query read timeout)/;
+const UNAVAILABLE_MESSAGES = new RegExp('^(Connection terminated|timeout exceeded when trying to connect'
+  + '|Client has encountered a connection error|timeout expired|Query read timeout)');
 
 /** True when `e` says the database could not serve (down, restarting, cut off, read-only), never for a wrong statement. */
 export function isDatabaseUnavailable(e: unknown): boolean {

@@ -45,7 +45,8 @@ export const DocAdoptDatabase = (dto: Type) => applyDecorators(
     description: 'Only when sends are held (DATABASE_FORK_POLICY). Confirm first that the copy it came from is stopped or was never '
       + 'pointed at this EnKash. Every open load is still looked up before it is sent. Recorded in the audit trail with the reason.',
   }),
-  ApiBody({ type: dto, examples: { restore: { value: { reason: 'restored from the 02:00 dump after the disk failure; old primary is gone' } } } }),
+  ApiBody({ type: dto, examples: { restore: { value: { reason: 'restored from the 02:00 dump after the disk failure' } } } }),
   ApiOkResponse({ type: StatusDoc }),
-  ApiErrorResponse(409, 'Sends are not held: nothing to adopt.', ['invalid_state', 'sends are not held: this database is the one the ledger recorded, nothing to adopt']),
+  ApiErrorResponse(409, 'Sends are not held (nothing to adopt), or no worker has handled the fork yet.',
+    ['invalid_state', 'sends are not held: this database is the one the ledger recorded, nothing to adopt']),
 );

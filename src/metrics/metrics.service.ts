@@ -48,7 +48,8 @@ export class MetricsService {
 
   /** A database that is not the one the ledger last ran on (a restore, a clone, a failover): docs/operations.md. */
   readonly databaseForks = new Counter({
-    name: 'card_ledger_database_forks_total', help: 'Forks of the database handled by this process (every open load made lookup-first), by kind',
+    name: 'card_ledger_database_forks_total',
+    help: 'Forks of the database handled by this process (every open load made lookup-first), by kind',
     labelNames: ['kind'] as const, registers: [this.registry],
   });
 

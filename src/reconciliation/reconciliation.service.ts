@@ -221,7 +221,8 @@ export class ReconciliationService implements BeforeApplicationShutdown {
   private async undo(runId: string, f: NewFinding): Promise<void> {
     assert(f.loadId !== null, 'a reversed_at_enkash finding names its load');
     try {
-      await this.settlement.undo(f.loadId, `EnKash shows reference ${f.reference} reversed (reconciliation run ${runId})`, serviceActor(ACTOR));
+      const reason = `EnKash shows reference ${f.reference} reversed (reconciliation run ${runId})`;
+      await this.settlement.undo(f.loadId, reason, serviceActor(ACTOR));
     } catch (e) {
       // Undone meanwhile (an operator, or a run that was just before us): the ledger already follows EnKash.
       if (e instanceof ApiError && e.code === 'invalid_state') return;

@@ -140,7 +140,8 @@ export class SettlementService {
     // Last, after every row lock of this transaction (the audit chain's head is locked until commit).
     for (const i of todo) {
       if (i.ctx.audit) {
-        await recordAuditEvent(m, { ...i.ctx.audit, action: 'card_load.resolved', subject: i.loadId, details: { outcome: i.to, reason: i.ctx.reason } });
+        await recordAuditEvent(m, { ...i.ctx.audit, action: 'card_load.resolved', subject: i.loadId,
+          details: { outcome: i.to, reason: i.ctx.reason } });
       }
     }
     for (const i of todo) results.set(i, { ok: true, value: 'settled' });

@@ -137,7 +137,8 @@ export class SyncJobsStore {
    * `held` false = the claim was lost (another claim, or the load left the outbox), or, before a send, `gate` is
    * not open: nothing may be sent.
    */
-  async fence(job: ClaimedJob, owner: string, leaseMs: number, forSend: { lookupGraceMs: number } | null): Promise<{ held: boolean; gate: SendGate }> {
+  async fence(job: ClaimedJob, owner: string, leaseMs: number, forSend: { lookupGraceMs: number } | null):
+    Promise<{ held: boolean; gate: SendGate }> {
     const leaseFromMono = performance.now();
     const [row]: Array<{ gate: SendGate; held: boolean; late_success: boolean }> = await this.ds.query(
       `WITH gate AS (SELECT CASE WHEN $5::float IS NULL THEN 'open' ELSE ${SEND_GATE_SQL} END AS g),
@@ -148,7 +149,8 @@ export class SyncJobsStore {
            updated_at = clock_timestamp()
          WHERE load_id = $1 AND ${HELD} AND (SELECT g FROM gate) = 'open'
          RETURNING late_success_at IS NOT NULL AS late_success)
-       SELECT (SELECT g FROM gate) AS gate, EXISTS (SELECT 1 FROM fenced) AS held, coalesce((SELECT late_success FROM fenced), false) AS late_success`,
+       SELECT (SELECT g FROM gate) AS gate, EXISTS (SELECT 1 FROM fenced) AS held,
+         coalesce((SELECT late_success FROM fenced), false) AS late_success`,
       [job.loadId, job.token, owner, leaseMs, forSend?.lookupGraceMs ?? null]);
     if (!row.held) return { held: false, gate: row.gate };
     job.leaseFromMono = leaseFromMono;

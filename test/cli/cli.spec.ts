@@ -96,9 +96,10 @@ describe('operator CLI', () => {
     expect(await eventually(async () => (await ctx.app.api('GET', '/v1/card-loads', { key: key.key })).status, 401)).toBe(401);
     // Both are in the audit trail, as the CLI's account did them.
     const trail = await ctx.db.query(`SELECT action, actor, details FROM audit_events WHERE subject = $1 ORDER BY seq`, [key.id]);
+    const byCli = expect.stringMatching(/^cli \(.+\)$/);
     expect(trail.rows).toEqual([
-      { action: 'api_key.created', actor: expect.stringMatching(/^cli \(.+\)$/), details: { name: 'billing-cli', scopes: ['loads:write', 'ledger:read'] } },
-      { action: 'api_key.revoked', actor: expect.stringMatching(/^cli \(.+\)$/), details: expect.objectContaining({ name: 'billing-cli' }) },
+      { action: 'api_key.created', actor: byCli, details: { name: 'billing-cli', scopes: ['loads:write', 'ledger:read'] } },
+      { action: 'api_key.revoked', actor: byCli, details: expect.objectContaining({ name: 'billing-cli' }) },
     ]);
 
     const missing = await cli('keys', 'revoke', '00000000-0000-4000-8000-000000000000', '--json');

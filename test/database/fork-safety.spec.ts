@@ -64,8 +64,10 @@ describe('fork safety', () => {
     return { t, c };
   }
 
-  const sends = (refs: string[]) => refs.reduce((n, r) => n + sim.state.requestsFor(r).filter((x) => x.endpoint === 'balance').length, 0);
-  const lookups = (refs: string[]) => refs.reduce((n, r) => n + sim.state.requestsFor(r).filter((x) => x.endpoint === 'transaction/all').length, 0);
+  const calls = (refs: string[], endpoint: string) =>
+    refs.reduce((n, r) => n + sim.state.requestsFor(r).filter((x) => x.endpoint === endpoint).length, 0);
+  const sends = (refs: string[]) => calls(refs, 'balance');
+  const lookups = (refs: string[]) => calls(refs, 'transaction/all');
 
   it('should look every open load up and send nothing on a clone of the ledger until an operator adopts it', async () => {
     const { db, loads } = await ledgerWithOpenLoads(5, 'EKCFORK001');
@@ -73,7 +75,7 @@ describe('fork safety', () => {
     const { t, c } = await withApp(startSyncApp(sim, {}, await cloneOf(db.name)));
 
     // The worker saw the clone at its start: every open job lookup-first, sends held, said everywhere.
-    await waitFor('every load looked up', async () => refs.every((r) => sim.state.requestsFor(r).some((x) => x.endpoint === 'transaction/all')), 20_000);
+    await waitFor('every load looked up', async () => refs.every((r) => lookups([r]) > 0), 20_000);
     const jobs = await c.query(`SELECT needs_lookup, lookup_after > clock_timestamp() - interval '10 seconds' AS pushed FROM sync_jobs`);
     expect(jobs.rows).toHaveLength(5);
     expect(jobs.rows.every((j) => j.needs_lookup && j.pushed)).toBe(true);
@@ -93,8 +95,8 @@ describe('fork safety', () => {
 
     // The operator confirms: sends resume, each load still after its lookup, applied once.
     const ops = (await t.api('POST', '/v1/api-keys', { body: { name: 'restore-operator', scopes: ['ops:write'] } })).body;
-    const adopted = await t.api('POST', '/v1/database/adopt', { key: ops.key, body: { reason: 'restored after the disk failure; old server off' },
-      headers: { 'x-request-id': 'adopt-1' } });
+    const adopted = await t.api('POST', '/v1/database/adopt', {
+      key: ops.key, body: { reason: 'restored after the disk failure; old server off' }, headers: { 'x-request-id': 'adopt-1' } });
     expect(adopted.status).toBe(200);
     expect(adopted.body.gate).toBe('open');
     for (const l of loads) await waitForStatus(t, l.id, ['posted'], 20_000);

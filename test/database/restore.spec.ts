@@ -54,12 +54,15 @@ describe('backup and restore', () => {
     const url = /listening on (http:\/\/\S+)/.exec(api.output())![1];
     return { api: url, stop: async () => void (await Promise.all([api.kill('SIGTERM'), worker.kill('SIGTERM')])) };
   }
+  const calls = (refs: string[], endpoint: string) =>
+    refs.reduce((n, ref) => n + sim.state.requestsFor(ref).filter((x) => x.endpoint === endpoint).length, 0);
   const call = async (base: string, method: string, p: string, body?: unknown) => {
     const res = await fetch(`${base}${p}`, {
       method, headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
-    return { status: res.status, body: await res.json() as any }; // eslint-disable-line @typescript-eslint/no-explicit-any -- test convenience
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience
+    return { status: res.status, body: await res.json() as any };
   };
 
   beforeAll(async () => {
@@ -113,14 +116,13 @@ describe('backup and restore', () => {
        FROM card_loads l LEFT JOIN sync_jobs j ON j.load_id = l.id`)).rows;
     expect(atDump.pending).toBeGreaterThan(50); // the dump caught the ledger mid-run
     expect(atDump.never_claimed).toBeGreaterThan(0); // loads a restored copy used to send blind
-    const sendsBefore = references.reduce((n, ref) => n + sim.state.requestsFor(ref).filter((x) => x.endpoint === 'balance').length, 0);
+    const sendsBefore = calls(references, 'balance');
 
     // The service on the restored database, same EnKash: sends held, every load looked up, found applied, posted.
     const second = await startService(urlOf(restored));
     await waitFor('the restored service to settle every load by lookup', async () =>
       (await r.query(`SELECT count(*)::int AS n FROM card_loads WHERE status = 'posted'`)).rows[0].n === 150, 60_000);
-    const sentAfterRestore = references.reduce((n, ref) => n + sim.state.requestsFor(ref).filter((x) => x.endpoint === 'balance').length, 0)
-      - sendsBefore;
+    const sentAfterRestore = calls(references, 'balance') - sendsBefore;
     expect(sentAfterRestore).toBe(0);
     const identity = await call(second.api, 'GET', '/v1/database/identity');
     expect(identity.body).toMatchObject({ gate: 'held', lastFork: { kind: 'database' } });
@@ -137,15 +139,17 @@ describe('backup and restore', () => {
 
     const applied = [...references, ...freshRefs].map((ref) => sim.state.appliedCount(ref));
     const histogram = applied.reduce<Record<string, number>>((h, n) => ({ ...h, [n]: (h[n] ?? 0) + 1 }), {});
-    const lookupsAfterRestore = references.reduce((n, ref) => n + sim.state.requestsFor(ref).filter((x) => x.endpoint === 'transaction/all').length, 0);
+    const lookupsAfterRestore = calls(references, 'transaction/all');
     const trail = (await r.query(`SELECT action, actor, details FROM audit_events ORDER BY seq`)).rows;
     // The figures the runbook's test reports (docs/operations.md quotes them).
     console.log(`restore figures: ${JSON.stringify({
-      loads: 150, pendingAtDump: atDump.pending, neverClaimedAtDump: atDump.never_claimed, appliedByOriginalBeforeRestore: appliedByOriginal,
+      loads: 150, pendingAtDump: atDump.pending, neverClaimedAtDump: atDump.never_claimed,
+      appliedByOriginalBeforeRestore: appliedByOriginal,
       sentAfterRestore, lookupsAfterRestore, newLoadsAfterAdoption: freshRefs.length, appliedCountHistogram: histogram,
     })}`);
     expect(histogram).toEqual({ 1: 160 });
-    expect(trail.map((e) => e.action)).toEqual(expect.arrayContaining(['service.started', 'database.fork_detected', 'database.fork_adopted']));
+    expect(trail.map((e) => e.action))
+      .toEqual(expect.arrayContaining(['service.started', 'database.fork_detected', 'database.fork_adopted']));
     expect(trail.find((e) => e.action === 'database.fork_adopted')!.actor).toMatch(/^cli \(/);
     expectNoViolations(await ledgerViolations(r));
     await r.end();

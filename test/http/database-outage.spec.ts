@@ -18,6 +18,8 @@ function capture(): { stream: PassThrough; lines: () => Line[] } {
   return { stream, lines: () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line) };
 }
 
+const outageLines = (log: { lines: () => Line[] }) => log.lines().filter((l) => l.context === 'database').length;
+
 let n = 0;
 const intake = (t: TestApp) => t.api('POST', '/v1/card-loads', {
   body: { enKashCardId: 'EKCDOWN777', amount: '1.00' }, headers: { 'idempotency-key': `outage-${process.pid}-${++n}` } });
@@ -60,7 +62,7 @@ describe('database outages', () => {
       expect((await t.api('GET', '/health/ready', { key: null })).status).toBe(503);
       db = await startEmbeddedPostgres(dir, () => undefined, 'outage_test', db.port);
       await waitFor('intake to work again', async () => (await intake(t)).status === 201, 30_000);
-      await waitFor('the outage to be logged as over', async () => log.lines().filter((l) => l.context === 'database').length === 2, 10_000);
+      await waitFor('the outage to be logged as over', async () => outageLines(log) === 2, 10_000);
       expectOneOutage(log.lines(), answers.length);
       expect((await t.api('GET', '/metrics', { key: null })).text).toMatch(/card_ledger_database_unavailable_answers_total \d+/);
     } finally {
@@ -78,7 +80,8 @@ describe('database outages', () => {
     // New sessions of the database are read-only; the app's open ones are cut, as a failover cuts them.
     const cutOver = async (setting: string) => {
       await admin.query(`ALTER DATABASE ${created.name} ${setting}`);
-      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [created.name]);
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+        [created.name]);
     };
     try {
       expect((await intake(t)).status).toBe(201);
@@ -101,7 +104,7 @@ describe('database outages', () => {
       refused += 1;
       await cutOver('RESET default_transaction_read_only');
       await waitFor('writes to work again', async () => (await intake(t)).status === 201, 20_000);
-      await waitFor('the outage to be logged as over', async () => log.lines().filter((l) => l.context === 'database').length === 2, 10_000);
+      await waitFor('the outage to be logged as over', async () => outageLines(log) === 2, 10_000);
       expectOneOutage(log.lines(), refused);
     } finally {
       await admin.end();

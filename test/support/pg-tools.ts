@@ -54,7 +54,9 @@ async function serverMajor(url: string): Promise<number | null> {
  */
 export async function dumpableServer(suiteServer: string): Promise<{ tools: PgTools; server: string }> {
   const tools = findPgTools();
-  if (!tools) throw new Error('pg_dump/pg_restore not found: install the PostgreSQL client tools (Debian: apt-get install -y postgresql-client)');
+  if (!tools) {
+    throw new Error('pg_dump/pg_restore not found: install the PostgreSQL client tools (Debian: apt-get install -y postgresql-client)');
+  }
   for (const server of [suiteServer, MACHINE_SERVER]) {
     const major = await serverMajor(server);
     if (major !== null && major <= tools.major) return { tools, server };
