@@ -68,6 +68,8 @@ export class SettlementService {
 
   private async writeSettlements(m: EntityManager, items: SettleItem[]): Promise<Map<SettleItem, Outcome<'settled' | 'already'>>> {
     const results = new Map<SettleItem, Outcome<'settled' | 'already'>>();
+    // One moment for every row this settlement writes, read after its accounts are locked (docs/time.md).
+    await this.ledger.beginMomentForLoads(m, [...new Set(items.map((i) => i.loadId))]);
     const attempts = items.filter((i) => i.ctx.attempt).map((i) => ({ loadId: i.loadId, requestId: i.ctx.requestId ?? null, attempt: i.ctx.attempt! }));
     if (attempts.length) await this.jobs.recordAttempts(m, attempts);
     const locked: Array<LoadLock & { id: string }> = await m.query(
@@ -97,9 +99,9 @@ export class SettlementService {
             ev AS (INSERT INTO load_events (load_id, type, outcome, message, actor, request_id)
                    SELECT id, 'settled', status, reason, actor, request_id FROM x),
             job AS (DELETE FROM sync_jobs WHERE load_id IN (SELECT id FROM x))
-       UPDATE card_loads l SET status = x.status, status_reason = x.reason, updated_at = clock_timestamp(),
-         posted_at = CASE WHEN x.status = 'posted' THEN clock_timestamp() END,
-         reversed_at = CASE WHEN x.status = 'reversed' THEN clock_timestamp() END
+       UPDATE card_loads l SET status = x.status, status_reason = x.reason, updated_at = ledger_moment(),
+         posted_at = CASE WHEN x.status = 'posted' THEN ledger_moment() END,
+         reversed_at = CASE WHEN x.status = 'reversed' THEN ledger_moment() END
        FROM x WHERE l.id = x.id`,
       [todo.map((i) => i.loadId), todo.map((i) => i.to), todo.map((i) => i.ctx.reason.slice(0, 1000)), todo.map((i) => i.ctx.actor),
         todo.map((i) => i.ctx.requestId ?? null)]);
@@ -114,7 +116,7 @@ export class SettlementService {
       if (attempt) await this.jobs.recordAttempt(m, job, attempt);
       const load = await this.lock(m, job.loadId);
       if (load.status === 'pending') {
-        await m.query(`UPDATE card_loads SET status = 'needs_review', status_reason = $2, updated_at = clock_timestamp() WHERE id = $1`,
+        await m.query(`UPDATE card_loads SET status = 'needs_review', status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
           [job.loadId, reason]);
         await this.event(m, job.loadId, 'needs_review', 'needs_review', reason, 'sync-worker', job.requestId);
         await this.webhooks.enqueue(m, [{ loadId: job.loadId, event: 'card_load.needs_review' }]);
@@ -141,7 +143,7 @@ export class SettlementService {
       if (load.undone_at) throw invalidState(`card load ${loadId} is already undone`);
       const [post] = await m.query(`SELECT id FROM journal_transactions WHERE pending_id = $1 AND kind = 'post_pending'`, [load.journal_transaction_id]);
       await this.ledger.undoPosted(m, post.id, 'load_undone', loadId, `undo of card load ${loadId}: ${reason}`);
-      await m.query(`UPDATE card_loads SET undone_at = clock_timestamp(), status_reason = $2, updated_at = clock_timestamp() WHERE id = $1`,
+      await m.query(`UPDATE card_loads SET undone_at = ledger_moment(), status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
         [loadId, `undone: ${reason}`.slice(0, 1000)]);
       await this.event(m, loadId, 'undone', 'posted', reason, actor, null);
     });
