@@ -5,9 +5,11 @@ import { Caller } from '../auth/scopes';
 import { csvOf, CSV_PAGE_ROWS, KeysetList } from '../common/csv';
 import { badField, notFound } from '../common/errors';
 import { formatMinor, parseAmountMinor } from '../common/money';
-import { decodeCursor, encodeCursor, parseDate, parseLimit, UUID } from '../common/paging';
+import { parseInstant } from '../common/instant';
+import { decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { pgCode } from '../database/transaction';
+import { LedgerClock } from '../ledger/ledger-clock';
 import { IntakeResult, IntakeWriter, NormalisedLoad, requestHash } from './intake-writer';
 import { CreateCardLoadDto, ListCardLoadsQuery } from './card-load.dto';
 import { CARD_LOAD_CSV, CardLoadRow, cardLoadView, CardLoadView, LoadEventRow, loadEventView } from './card-load.view';
@@ -20,6 +22,7 @@ export class CardLoadsService {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly writer: IntakeWriter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: LedgerClock,
   ) {}
 
   normalise(dto: CreateCardLoadDto): NormalisedLoad {
@@ -55,8 +58,8 @@ export class CardLoadsService {
   /** The same list as CSV: every page from the query's cursor, with the query's filters (validated up front). */
   listing(q: ListCardLoadsQuery): KeysetList<CardLoadView, string> {
     parseLimit(q.limit);
-    parseDate('createdFrom', q.createdFrom);
-    parseDate('createdTo', q.createdTo);
+    parseInstant('createdFrom', q.createdFrom);
+    parseInstant('createdTo', q.createdTo);
     decodeCursor(q.cursor, ['string', 'string']);
     return {
       start: q.cursor ?? null, limit: CSV_PAGE_ROWS, csv: csvOf(CARD_LOAD_CSV), encode: (c) => c,
@@ -70,16 +73,21 @@ export class CardLoadsService {
   /** Newest first; keyset paging on (created_at, id) so rows arriving during paging are neither missed nor repeated. */
   async list(q: ListCardLoadsQuery): Promise<{ data: CardLoadView[]; nextCursor: string | null }> {
     const limit = parseLimit(q.limit);
-    const from = parseDate('createdFrom', q.createdFrom);
-    const to = parseDate('createdTo', q.createdTo);
+    const from = parseInstant('createdFrom', q.createdFrom);
+    const to = parseInstant('createdTo', q.createdTo);
     const cursor = decodeCursor(q.cursor, ['string', 'string']);
     const where: string[] = [];
     const args: unknown[] = [];
     const arg = (v: unknown) => `$${args.push(v)}`;
     if (q.status) where.push(`status = ${arg(q.status)}`);
     if (q.enKashCardId) where.push(`en_kash_card_id = ${arg(q.enKashCardId)}`);
-    if (from) where.push(`created_at >= ${arg(from)}`);
-    if (to) where.push(`created_at < ${arg(to)}`);
+    if (from) where.push(`created_at >= ${arg(from.iso)}::timestamptz`);
+    // Loads on different parents may commit out of time order: a page stops at a final moment (docs/time.md), so
+    // a load committed later is always before the cursor's newest end, never inside a page already read.
+    if (to) {
+      await this.clock.finalBefore(to);
+      where.push(`created_at < ${arg(to.iso)}::timestamptz`);
+    } else where.push(`created_at <= ${arg((await this.clock.finalCut(null)).iso)}::timestamptz`);
     if (cursor) where.push(`(created_at, id) < (${arg(cursor[0])}::timestamptz, ${arg(cursor[1])}::uuid)`);
     const rows: CardLoadRow[] = await this.ds.query(
       `SELECT *, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_cursor

@@ -4,6 +4,7 @@ import { InjectCommander } from 'nest-commander';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { dataSourceOptions } from '../database/data-source';
 import { ChainVerifierService } from '../ledger/chain-verifier.service';
+import { LedgerClock } from '../ledger/ledger-clock';
 import { LedgerService } from '../ledger/ledger.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SettlementService } from '../sync/settlement.service';
@@ -57,7 +58,7 @@ export class CliModule {
       })],
       providers: [
         CommanderSetup, CliDatabase,
-        ApiKeysService, ChainVerifierService, LedgerService, SyncJobsStore, MetricsService, SettlementService,
+        ApiKeysService, ChainVerifierService, LedgerService, LedgerClock, SyncJobsStore, MetricsService, SettlementService,
         KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand, VerifyCommand, RequeueCommand, ReconciliationCommand,
       ],
     };
