@@ -16,6 +16,14 @@ import { CARD_LOAD_CSV, CardLoadRow, cardLoadView, CardLoadView, LoadEventRow, l
 
 export { cardAccountCode, mintReference, parentAccountCode } from './intake-writer';
 
+/**
+ * Whose loads a caller sees: a key with only loads:write (a billing system) sees the loads it created; ledger:read
+ * (auditors) and admin see all. Null = all.
+ */
+export function loadOwner(caller: Caller): string | null {
+  return caller.scopes.includes('admin') || caller.scopes.includes('ledger:read') ? null : caller.apiKeyId;
+}
+
 @Injectable()
 export class CardLoadsService {
   constructor(
@@ -47,16 +55,21 @@ export class CardLoadsService {
     return this.writer.submit({ caller, idempotencyKey, load, hash: requestHash(load), requestId });
   }
 
-  async get(id: string) {
+  /**
+   * Another key's load answers 404 to a loads:write key, as if it did not exist (README "Who sees which loads").
+   * `caller` null: no restriction (an operator path that just acted on the load).
+   */
+  async get(id: string, caller: Caller | null) {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
-    const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE id = $1`, [id]);
+    const rows: CardLoadRow[] = await this.ds.query(
+      `SELECT * FROM card_loads WHERE id = $1 AND ($2::uuid IS NULL OR api_key_id = $2)`, [id, caller && loadOwner(caller)]);
     if (rows.length === 0) throw notFound(`card load ${id}`);
     const events: LoadEventRow[] = await this.ds.query(`SELECT * FROM load_events WHERE load_id = $1 ORDER BY id`, [id]);
     return { ...cardLoadView(rows[0]), events: events.map(loadEventView) };
   }
 
   /** The same list as CSV: every page from the query's cursor, with the query's filters (validated up front). */
-  listing(q: ListCardLoadsQuery): KeysetList<CardLoadView, string> {
+  listing(q: ListCardLoadsQuery, caller: Caller): KeysetList<CardLoadView, string> {
     parseLimit(q.limit);
     parseInstant('createdFrom', q.createdFrom);
     parseInstant('createdTo', q.createdTo);
@@ -64,14 +77,14 @@ export class CardLoadsService {
     return {
       start: q.cursor ?? null, limit: CSV_PAGE_ROWS, csv: csvOf(CARD_LOAD_CSV), encode: (c) => c,
       fetch: async (cursor, n) => {
-        const page = await this.list({ ...q, cursor: cursor ?? undefined, limit: String(n) });
+        const page = await this.list({ ...q, cursor: cursor ?? undefined, limit: String(n) }, caller);
         return { rows: page.data, next: page.nextCursor };
       },
     };
   }
 
   /** Newest first; keyset paging on (created_at, id) so rows arriving during paging are neither missed nor repeated. */
-  async list(q: ListCardLoadsQuery): Promise<{ data: CardLoadView[]; nextCursor: string | null }> {
+  async list(q: ListCardLoadsQuery, caller: Caller): Promise<{ data: CardLoadView[]; nextCursor: string | null }> {
     const limit = parseLimit(q.limit);
     const from = parseInstant('createdFrom', q.createdFrom);
     const to = parseInstant('createdTo', q.createdTo);
@@ -79,6 +92,8 @@ export class CardLoadsService {
     const where: string[] = [];
     const args: unknown[] = [];
     const arg = (v: unknown) => `$${args.push(v)}`;
+    const owner = loadOwner(caller);
+    if (owner) where.push(`api_key_id = ${arg(owner)}`);
     if (q.status) where.push(`status = ${arg(q.status)}`);
     if (q.enKashCardId) where.push(`en_kash_card_id = ${arg(q.enKashCardId)}`);
     if (from) where.push(`created_at >= ${arg(from.iso)}::timestamptz`);

@@ -26,7 +26,7 @@ export class OperatorController {
     await this.settlement.settle(id, body.outcome, {
       reason: `resolved by operator: ${body.reason}`, actor: req.caller!.name, requireReview: true, requestId: String(req.id),
     });
-    return this.loads.get(id);
+    return this.loads.get(id, null);
   }
 
   /** Another lookup (and, if EnKash shows nothing after the grace, a re-send with the same reference). */
@@ -35,7 +35,7 @@ export class OperatorController {
   async requeue(@Param('id') id: string, @Req() req: AuthedRequest) {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
     await this.settlement.requeue(id, req.caller!.name);
-    return this.loads.get(id);
+    return this.loads.get(id, null);
   }
 
   @Post(':id/undo')
@@ -43,6 +43,6 @@ export class OperatorController {
   async undo(@Param('id') id: string, @Body() body: ReasonDto, @Req() req: AuthedRequest) {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
     await this.settlement.undo(id, body.reason, req.caller!.name);
-    return this.loads.get(id);
+    return this.loads.get(id, null);
   }
 }
