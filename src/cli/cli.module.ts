@@ -3,7 +3,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { InjectCommander } from 'nest-commander';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { dataSourceOptions } from '../database/data-source';
-import { ChainVerifierService } from '../ledger/chain-verifier.service';
+import { AUDIT_KEYS, AuditKeys } from '../ledger/audit-keys';
+import { AuditVerifierService } from '../ledger/audit-verifier.service';
 import { LedgerClock } from '../ledger/ledger-clock';
 import { LedgerService } from '../ledger/ledger.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -58,7 +59,9 @@ export class CliModule {
       })],
       providers: [
         CommanderSetup, CliDatabase,
-        ApiKeysService, ChainVerifierService, LedgerService, LedgerClock, SyncJobsStore, MetricsService, SettlementService,
+        ApiKeysService, AuditVerifierService, LedgerService, LedgerClock,
+        // The seals' MACs are checked when AUDIT_SEAL_KEY is in the environment; without it, the chain and checkpoints only.
+        { provide: AUDIT_KEYS, useFactory: () => (process.env.AUDIT_SEAL_KEY ? new AuditKeys(process.env.AUDIT_SEAL_KEY.trim()) : null) }, SyncJobsStore, MetricsService, SettlementService,
         KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand, VerifyCommand, RequeueCommand, ReconciliationCommand,
       ],
     };
