@@ -8,6 +8,7 @@ import { ApiErrorDetail, ApiErrorResponse } from '../openapi/error.schema';
 import { NULLABLE_TIME, PageOf, TIME } from '../openapi/schemas';
 import { BATCH_MAX_LOADS } from './card-load-batch';
 import { CreateCardLoadDto, IDEMPOTENCY_KEY, LOAD_STATUSES, LoadStatus } from './card-load.dto';
+import { NotFinalYet } from '../ledger/audit.openapi';
 
 /** The request of API.md, used as the documented example. */
 export const CARD_LOAD_EXAMPLE = {
@@ -113,6 +114,7 @@ export const DocListCardLoads = () => applyDecorators(
     + 'every load before that moment is final (docs/time.md).' }),
   ApiProduces('application/json', 'text/csv'),
   ApiOkResponse({ type: CardLoadPageDoc }),
+  NotFinalYet(),
 );
 
 /** GET /v1/card-loads/{id} */

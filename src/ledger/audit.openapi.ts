@@ -82,3 +82,13 @@ export const DocPublicKey = () => applyDecorators(
   ApiOperation({ summary: 'The public key that signs checkpoints', description: 'Record it out of band once; then verify checkpoints with it alone.' }),
   ApiOkResponse({ type: PublicKeyDoc }),
 );
+
+/** The stable past (docs/time.md), said once for every read as of a moment. */
+export const STABLE_PAST = 'Times: `asOf` includes every change at or before it, `from` is inclusive, `to` exclusive, to the microsecond. '
+  + 'A read as of a moment (`asOf`, default now; `to`) answers once nothing that may still commit at or before it is in flight, so the '
+  + 'same question always gets the same answer (docs/time.md).';
+
+/** 503 when that wait (LEDGER_FINAL_WAIT_MS) runs out. */
+export const NotFinalYet = () => ApiErrorResponse(503,
+  'A transaction that may still commit at or before the moment asked for is in flight after LEDGER_FINAL_WAIT_MS; retry after `Retry-After`.',
+  ['service_unavailable', 'the ledger at 2026-03-05T10:03:00.123Z is not final yet: a transaction that may still commit at or before it is in flight; retry']);

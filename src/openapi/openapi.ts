@@ -11,7 +11,14 @@ Authenticate with \`Authorization: Bearer <apiKey>\`. Each operation states the 
 (\`loads:write\`, \`ledger:read\`, \`ops:write\`; \`admin\` implies all). Amounts are decimal strings with two
 fraction digits; times are ISO 8601 UTC. Lists take \`limit\` (1-500, default 50) and an opaque \`cursor\`, and answer
 \`{"data": [...], "nextCursor": "..." | null}\`; auditor lists also answer \`Accept: text/csv\` (or \`?format=csv\`).
-Every error has the shape \`{"error": {"code", "message", "details"}}\`.`;
+Every error has the shape \`{"error": {"code", "message", "details"}}\`.
+
+Time (docs/time.md): every row one ledger transaction writes carries one moment, at millisecond precision.
+\`asOf=T\` includes every change at or before T, \`from\` is inclusive and \`to\` exclusive, everywhere, to the
+microsecond. A read as of T answers only once nothing that may still commit at or before T is in flight (else 503
+with \`Retry-After\`), so the same question always gets the same answer; a time copied from an answer names exactly
+what was seen. Who sees which loads: a key with \`loads:write\` alone sees the loads it created; \`ledger:read\` and
+\`admin\` see all. Proof: GET /v1/audit/verify, signed checkpoints and the public key (docs/audit.md).`;
 
 /**
  * The OpenAPI document is generated from the controllers and DTOs, then annotated with each route's scope
