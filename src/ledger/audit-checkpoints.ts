@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DataSource } from 'typeorm';
+import { Periodic } from '../common/periodic';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
 import { WebhookOutbox } from '../webhooks/webhook-outbox';
@@ -67,8 +68,7 @@ export const publicKeyFileOf = (checkpointFile: string) => join(dirname(checkpoi
 @Injectable()
 export class AuditCheckpointer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(AuditCheckpointer.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private readonly periodic = new Periodic(() => this.checkpoint(), (m) => this.logger.warn(`checkpoint deferred: ${m}`));
   private lastFileSeq: number | null = null;
   private keyedFrom: number | null = null;
   private refusedSeq: string | null = null;
@@ -87,19 +87,11 @@ export class AuditCheckpointer implements OnApplicationBootstrap, BeforeApplicat
     if (!existsSync(pub) || readFileSync(pub, 'utf8') !== this.keys.publicKeyPem) writeFileSync(pub, this.keys.publicKeyPem);
     const last = readCheckpointFile(file).checkpoints.at(-1);
     if (last) this.lastFileSeq = (JSON.parse(last.document) as CheckpointDocument).seq;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.checkpoint()
-        .catch((e: unknown) => this.logger.warn(`checkpoint deferred: ${e instanceof Error ? e.message : String(e)}`))
-        .finally(() => (this.running = null));
-    }, this.config.audit.checkpointIntervalMs);
-    this.timer.unref();
+    this.periodic.start(this.config.audit.checkpointIntervalMs);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+  beforeApplicationShutdown(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** Signs the chain's head if it moved since the last checkpoint; returns the checkpoint, or null. */

@@ -1,6 +1,6 @@
-import { createHash, createHmac, createPrivateKey, createPublicKey, hkdfSync, KeyObject, randomBytes, sign, timingSafeEqual, verify } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createHash, createHmac, createPrivateKey, createPublicKey, hkdfSync, KeyObject, sign, timingSafeEqual, verify } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { readOrCreateKeyFile } from '../common/key-file';
 import { AuditConfig } from '../config/app-config';
 
 /** Nest token of the AuditKeys instance (from APP_CONFIG's audit.sealKey). */
@@ -37,7 +37,10 @@ export class AuditKeys {
 
   /** The key the configuration names: AUDIT_SEAL_KEY, else the key file (created at the first start, 0600). */
   static fromConfig(audit: AuditConfig): AuditKeys {
-    return new AuditKeys(audit.sealKey.source === 'AUDIT_SEAL_KEY' ? audit.sealKey.material : keyFile(audit.sealKey.file));
+    const key = audit.sealKey;
+    if (key.source === 'AUDIT_SEAL_KEY') return new AuditKeys(key.material);
+    return new AuditKeys(readOrCreateKeyFile(key.file, () => new Logger(AuditKeys.name)
+      .warn(`generated the audit key file ${key.file}: back it up apart from the database, or set AUDIT_SEAL_KEY`)));
   }
 
   mac(seq: bigint, hash: Buffer): Buffer {
@@ -65,19 +68,4 @@ export function signatureMatches(publicKey: KeyObject, document: string, signatu
   } catch {
     return false;
   }
-}
-
-function keyFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  mkdirSync(dirname(file), { recursive: true });
-  try {
-    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  }
-  return readFileSync(file, 'utf8').trim();
 }

@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { Periodic } from '../common/periodic';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AuditVerifierService, VerifyResult } from './audit-verifier.service';
 
@@ -18,10 +19,9 @@ const VERIFY_LOCK_KEY = 7_310_412_014;
 @Injectable()
 export class AuditVerifications implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(AuditVerifications.name);
-  private timer: NodeJS.Timeout | null = null;
   private running: Promise<RecordedVerification> | null = null;
   private next: Promise<RecordedVerification> | null = null;
-  private scheduled: Promise<unknown> | null = null;
+  private readonly periodic = new Periodic(() => this.runScheduled(), (m) => this.logger.warn(`scheduled verification failed to run: ${m}`));
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -30,21 +30,12 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
   ) {}
 
   onApplicationBootstrap(): void {
-    const every = this.config.audit.verifyIntervalMs;
-    if (every === 0) return;
-    this.timer = setInterval(() => {
-      if (this.scheduled) return;
-      this.scheduled = this.runScheduled()
-        .catch((e: unknown) => this.logger.warn(`scheduled verification failed to run: ${e instanceof Error ? e.message : String(e)}`))
-        .finally(() => (this.scheduled = null));
-    }, every);
-    this.timer.unref();
+    if (this.config.audit.verifyIntervalMs > 0) this.periodic.start(this.config.audit.verifyIntervalMs);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await Promise.allSettled([this.scheduled, this.running, this.next]);
+    await this.periodic.stop();
+    await Promise.allSettled([this.running, this.next]);
   }
 
   /** A fresh verification (started after this call), shared with the other requests waiting for one. */

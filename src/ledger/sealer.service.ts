@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { Periodic } from '../common/periodic';
 import { inTransaction } from '../database/transaction';
 import { AUDIT_KEYS, AuditKeys } from './audit-keys';
 import { chainHash, contentHash, GENESIS_HASH, loadSealContent, SealContentRow } from './journal-seal';
@@ -12,8 +13,7 @@ export const SEAL_BATCH = 1000;
 @Injectable()
 export class SealerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SealerService.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private readonly periodic = new Periodic(() => this.sealPending(), (m) => this.logger.warn(`sealing deferred: ${m}`));
 
   /** The head we last refused to extend (logged once, not every half second). */
   private refusedSeq: string | null = null;
@@ -31,20 +31,11 @@ export class SealerService implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   start(intervalMs = 500): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sealPending()
-        .catch((e: unknown) => this.logger.warn(`sealing deferred: ${e instanceof Error ? e.message : String(e)}`))
-        .finally(() => (this.running = null));
-    }, intervalMs);
-    this.timer.unref();
+    this.periodic.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** Seals everything committed and not yet sealed; returns how many transactions it sealed. */

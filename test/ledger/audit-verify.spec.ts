@@ -26,7 +26,7 @@ function runCli(args: string[], env: Record<string, string | undefined>): Promis
   return new Promise((resolve) => proc.once('close', (code) => resolve({ code, stdout })));
 }
 
-async function eventually<T>(probe: () => Promise<T>, ok: (t: T) => boolean, ms = 15_000): Promise<T> {
+async function eventually<T>(probe: () => Promise<T>, ok: (t: T) => boolean, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
   let last = await probe();
   while (!ok(last) && Date.now() < deadline) {

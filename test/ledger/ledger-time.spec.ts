@@ -37,6 +37,26 @@ describe('ledger time', () => {
   const settle = (loadId: string, to: 'posted' | 'reversed') =>
     ctx.app.app.get(SettlementService).settle(loadId, to, { reason: 'test', actor: 'test' });
 
+  /**
+   * Starts posting the load while another session holds `hold` (SQL run in its open transaction), then gives the
+   * database's clock 200 ms later as T. `release` commits that session and waits for the settlement.
+   */
+  async function settlementHeldBy(loadId: string, hold: string): Promise<{ asOf: string; release: () => Promise<void> }> {
+    const blocker: Client = await sql(ctx.app.databaseUrl);
+    await blocker.query('BEGIN');
+    await blocker.query(hold, hold.includes('$1') ? [loadId] : []);
+    const settling = settle(loadId, 'posted');
+    await sleep(200);
+    const asOf = ((await ctx.db.query(`SELECT clock_timestamp() AS t`)).rows[0].t as Date).toISOString();
+    return {
+      asOf,
+      release: async () => {
+        await blocker.query('COMMIT').finally(() => blocker.end());
+        await settling;
+      },
+    };
+  }
+
   it('should stamp every row of one intake and of its settlement with one moment each, at millisecond precision', async () => {
     const created = await load('EKCTIME001', '40.00', 'time-1');
     const times = async (sqlText: string, args: unknown[]) =>
@@ -77,81 +97,48 @@ describe('ledger time', () => {
 
   it('should answer a balance as of T only once no transaction that may commit at or before T is in flight', async () => {
     const created = await load('EKCTIME002', '40.00', 'time-2');
-    const blocker: Client = await sql(ctx.app.databaseUrl);
-    try {
-      // The settlement locks its accounts, takes its moment, then waits for the load row this session holds:
-      // its commit lands late, with a moment before T.
-      await blocker.query('BEGIN');
-      await blocker.query(`SELECT 1 FROM card_loads WHERE id = $1 FOR UPDATE`, [created.id]);
-      const settling = settle(created.id, 'posted');
-      await sleep(200);
-      const [{ t }] = (await ctx.db.query(`SELECT clock_timestamp() AS t`)).rows as Array<{ t: Date }>;
-      const asOf = t.toISOString();
-      let answered = false;
-      const first = ctx.app.api('GET', `/v1/cards/EKCTIME002/balance?asOf=${asOf}`).then((r) => {
-        answered = true;
-        return r;
-      });
-      await sleep(500);
-      expect(answered).toBe(false); // it waits for the settlement: answering now would say posted 0.00
-      await blocker.query('COMMIT');
-      await settling;
-      const [a, b] = [await first, await ctx.app.api('GET', `/v1/cards/EKCTIME002/balance?asOf=${asOf}`)];
-      expect(a.body).toMatchObject({ posted: '40.00', pending: '0.00', asOf });
-      expect(b.body).toEqual(a.body);
-      const postedAt = (await ctx.app.api('GET', `/v1/card-loads/${created.id}`)).body.postedAt;
-      expect(postedAt <= asOf).toBe(true);
-    } finally {
-      await blocker.end();
-    }
+    // The settlement takes its turn on the accounts and its moment, then waits for the load row another session
+    // holds: its commit lands late, with a moment before T.
+    const held = await settlementHeldBy(created.id, `SELECT 1 FROM card_loads WHERE id = $1 FOR UPDATE`);
+    let answered = false;
+    const first = ctx.app.api('GET', `/v1/cards/EKCTIME002/balance?asOf=${held.asOf}`).then((r) => {
+      answered = true;
+      return r;
+    });
+    await sleep(500);
+    expect(answered).toBe(false); // it waits for the settlement: answering now would say posted 0.00
+    await held.release();
+    const [a, b] = [await first, await ctx.app.api('GET', `/v1/cards/EKCTIME002/balance?asOf=${held.asOf}`)];
+    expect(a.body).toMatchObject({ posted: '40.00', pending: '0.00', asOf: held.asOf });
+    expect(b.body).toEqual(a.body);
+    expect((await ctx.app.api('GET', `/v1/card-loads/${created.id}`)).body.postedAt <= held.asOf).toBe(true);
   });
 
   it('should answer 503 rather than a figure that may change, when the wait runs out', async () => {
     const created = await load('EKCTIME003', '40.00', 'time-3');
-    const blocker: Client = await sql(ctx.app.databaseUrl);
-    try {
-      await blocker.query('BEGIN');
-      await blocker.query(`SELECT 1 FROM card_loads WHERE id = $1 FOR UPDATE`, [created.id]);
-      const settling = settle(created.id, 'posted');
-      await sleep(200);
-      const asOf = ((await ctx.db.query(`SELECT clock_timestamp() AS t`)).rows[0].t as Date).toISOString();
-      const paths = [`/v1/cards/EKCTIME003/balance?asOf=${asOf}`, `/v1/accounts/parent:CATIME?asOf=${asOf}`,
-        `/v1/reports/trial-balance?asOf=${asOf}`, `/v1/cards/EKCTIME003/history?to=${asOf}`];
-      const early = await Promise.all(paths.map((p) => ctx.app.api('GET', p))); // each waits 3 s, the lock is held longer
-      for (const r of early) {
-        expect(r.status).toBe(503);
-        expect(r.headers.get('retry-after')).toBe('1');
-      }
-      await blocker.query('COMMIT');
-      await settling;
-      const later = await ctx.app.api('GET', paths[0]);
-      expect(later.body).toMatchObject({ posted: '40.00', asOf });
-    } finally {
-      await blocker.end();
+    const held = await settlementHeldBy(created.id, `SELECT 1 FROM card_loads WHERE id = $1 FOR UPDATE`);
+    const paths = [`/v1/cards/EKCTIME003/balance?asOf=${held.asOf}`, `/v1/accounts/parent:CATIME?asOf=${held.asOf}`,
+      `/v1/reports/trial-balance?asOf=${held.asOf}`, `/v1/cards/EKCTIME003/history?to=${held.asOf}`];
+    const early = await Promise.all(paths.map((p) => ctx.app.api('GET', p))); // each waits 3 s, the lock is held longer
+    for (const r of early) {
+      expect(r.status).toBe(503);
+      expect(r.headers.get('retry-after')).toBe('1');
     }
+    await held.release();
+    expect((await ctx.app.api('GET', paths[0])).body).toMatchObject({ posted: '40.00', asOf: held.asOf });
   });
 
   it('should not wait for a writer still queued for its accounts: its moment comes after its turn', async () => {
     const created = await load('EKCTIME004', '25.00', 'time-4');
-    const blocker: Client = await sql(ctx.app.databaseUrl);
-    try {
-      // Another writer's turn on the parent, held by a transaction that has written nothing (no xid yet).
-      await blocker.query('BEGIN');
-      await blocker.query(`SELECT ledger_lock_accounts(ARRAY(SELECT id FROM accounts WHERE code = 'parent:CATIME'))`);
-      const settling = settle(created.id, 'posted');
-      await sleep(200);
-      const asOf = ((await ctx.db.query(`SELECT clock_timestamp() AS t`)).rows[0].t as Date).toISOString();
-      const started = performance.now();
-      const early = await ctx.app.api('GET', `/v1/cards/EKCTIME004/balance?asOf=${asOf}`);
-      expect(performance.now() - started).toBeLessThan(1500);
-      expect(early.body).toMatchObject({ posted: '0.00', pending: '25.00', asOf });
-      await blocker.query('COMMIT');
-      await settling;
-      expect((await ctx.app.api('GET', `/v1/cards/EKCTIME004/balance?asOf=${asOf}`)).body).toEqual(early.body);
-      expect((await ctx.app.api('GET', `/v1/card-loads/${created.id}`)).body.postedAt > asOf).toBe(true);
-    } finally {
-      await blocker.end();
-    }
+    // Another writer's turn on the parent, held by a transaction that has written nothing (no xid yet).
+    const held = await settlementHeldBy(created.id, `SELECT ledger_lock_accounts(ARRAY(SELECT id FROM accounts WHERE code = 'parent:CATIME'))`);
+    const started = performance.now();
+    const early = await ctx.app.api('GET', `/v1/cards/EKCTIME004/balance?asOf=${held.asOf}`);
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(early.body).toMatchObject({ posted: '0.00', pending: '25.00', asOf: held.asOf });
+    await held.release();
+    expect((await ctx.app.api('GET', `/v1/cards/EKCTIME004/balance?asOf=${held.asOf}`)).body).toEqual(early.body);
+    expect((await ctx.app.api('GET', `/v1/card-loads/${created.id}`)).body.postedAt > held.asOf).toBe(true);
   });
 
   it('should accept microsecond times, refuse unreadable ones, and cut asOf (<=), from (>=) and to (<) the same way', async () => {
