@@ -73,7 +73,8 @@ async function main(): Promise<void> {
     const span = new Date(hi).getTime() - new Date(lo).getTime();
     // Moments after every card's first load (a moment before a card existed is rightly a 404).
     const after = Math.min(0.9, (1.5 * CARDS) / LOADS + 0.01);
-    const past = (i: number) => new Date(new Date(lo).getTime() + (after + (1 - after) * (((i * 7919) % 1000) / 1000)) * span).toISOString();
+    const past = (i: number) =>
+      new Date(new Date(lo).getTime() + (after + (1 - after) * (((i * 7919) % 1000) / 1000)) * span).toISOString();
     const kinds: Array<[string, (i: number) => string]> = [
       ['card balance, asOf in the past', (i) => `/v1/cards/${card(i * 37)}/balance?asOf=${past(i)}`],
       ['card balance, asOf = now', (i) => `/v1/cards/${card(i * 37)}/balance?asOf=${new Date().toISOString()}`],
@@ -90,7 +91,8 @@ async function main(): Promise<void> {
           a.push(await get(now.base, p(i)));
         }
         const [sa, sb] = [stats(a), before ? stats(b) : null];
-        rows.push(`| ${name}${label} | ${sb ? `${sb.p50.toFixed(2)} / ${sb.p99.toFixed(2)} ms` : '-'} | ${sa.p50.toFixed(2)} / ${sa.p99.toFixed(2)} ms |`);
+        const cell = (x: { p50: number; p99: number } | null) => (x ? `${x.p50.toFixed(2)} / ${x.p99.toFixed(2)} ms` : '-');
+        rows.push(`| ${name}${label} | ${cell(sb)} | ${cell(sa)} |`);
       }
     };
     await measure('');
@@ -100,7 +102,8 @@ async function main(): Promise<void> {
     let written = 0;
     const writer = async (w: number) => {
       for (let n = 0; writing; n++) {
-        const batch = Array.from({ length: 1000 }, (_, j) => ({ idempotencyKey: `audit-load-${w}-${n}-${j}`, enKashCardId: card(j * 7 + w), amount: '1.00' }));
+        const batch = Array.from({ length: 1000 }, (_, j) => ({
+          idempotencyKey: `audit-load-${w}-${n}-${j}`, enKashCardId: card(j * 7 + w), amount: '1.00' }));
         const res = await fetch(`${now.base}/v1/card-loads/batch`, { method: 'POST', headers, body: JSON.stringify({ loads: batch }) });
         if (res.status !== 200) throw new Error(`batch under load: ${res.status}`);
         written += 1000;
@@ -130,7 +133,8 @@ async function main(): Promise<void> {
       '', `## Audit (${LOADS.toLocaleString('en')} loads on ${CARDS.toLocaleString('en')} cards)`, '',
       `Command: \`npm run bench:audit -- --loads ${LOADS}${args.before ? ' --before <build of the commit before the watermark>' : ''}\``
         + ` (${process.env.DATABASE_URL ? 'DATABASE_URL server' : 'embedded Postgres'}), ${new Date().toISOString()}.`,
-      rate === null ? 'Ledger filled by an earlier run (`--reuse`).' : `Filled through \`POST /v1/card-loads/batch\` at ${rate.toFixed(0)} loads/s.`,
+      rate === null ? 'Ledger filled by an earlier run (`--reuse`).'
+        : `Filled through \`POST /v1/card-loads/batch\` at ${rate.toFixed(0)} loads/s.`,
       `Ledger: ${Number(sizes.loads).toLocaleString('en')} loads, ${Number(sizes.txs).toLocaleString('en')} journal transactions, `
         + `${Number(sizes.entries).toLocaleString('en')} entries, ${Number(sizes.history).toLocaleString('en')} history rows, `
         + `${Number(sizes.accounts).toLocaleString('en')} accounts, ${sizes.size}.`, '',

@@ -8,7 +8,8 @@ export const benchHeaders = { authorization: `Bearer ${BENCH_ADMIN_KEY}`, 'conte
  * A built service (`main`, a dist/src/main.js) as ROLE=api on `db`, quiet, unthrottled, with an EnKash that is never
  * called (no worker): the benches measure the ledger, not the sync. Resolves once it listens.
  */
-export async function startBenchService(main: string, db: string, env: Record<string, string> = {}): Promise<{ base: string; proc: ChildProcess }> {
+export async function startBenchService(main: string, db: string, env: Record<string, string> = {}):
+  Promise<{ base: string; proc: ChildProcess }> {
   const port = await freePort();
   const proc = spawn(process.execPath, [main], {
     env: { ...process.env, DATABASE_URL: db, ROLE: 'api', PORT: String(port), ADMIN_API_KEY: BENCH_ADMIN_KEY, LOG_LEVEL: 'error',
@@ -39,7 +40,8 @@ export async function fillThroughBatches(base: string, loads: number, card: (i: 
       next += 1000;
       const batch = Array.from({ length: Math.min(1000, loads - from) }, (_, j) => ({
         idempotencyKey: `${keyPrefix}-${from + j}`, enKashCardId: card(from + j), amount: `${1 + ((from + j) % 900)}.00` }));
-      const res = await fetch(`${base}/v1/card-loads/batch`, { method: 'POST', headers: benchHeaders, body: JSON.stringify({ loads: batch }) });
+      const res = await fetch(`${base}/v1/card-loads/batch`,
+        { method: 'POST', headers: benchHeaders, body: JSON.stringify({ loads: batch }) });
       if (res.status !== 200) throw new Error(`batch failed: ${res.status} ${await res.text()}`);
     }
   };

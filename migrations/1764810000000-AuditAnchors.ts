@@ -4,7 +4,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * An anchor outside the database (docs/audit.md). Whoever owns the tables could rewrite a sealed transaction and
  * recompute every later seal: the chain had no key. Now:
  * - each seal carries a MAC (HMAC-SHA256 under AUDIT_SEAL_KEY, which the database never holds): a recomputed seal
- *   cannot carry a valid one, so the verifier names the first forged transaction;
+ *   cannot carry a valid one, so the verifier names the first forged transaction; once keyed, unkeyed seals are refused;
  * - signed chain-head checkpoints (Ed25519, the public key published) are written outside the database and sent
  *   to `audit.checkpoint` webhook subscribers; this table keeps a copy so that every instance can list them;
  * - every verification's result is kept (for /v1/audit/verify/latest and /metrics).
@@ -17,6 +17,21 @@ export class AuditAnchors1764810000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
 ALTER TABLE journal_seals ADD COLUMN mac bytea CHECK (mac IS NULL OR octet_length(mac) = 32);
+-- Once the chain is keyed, every seal carries a MAC: an instance of the previous release (no key) that wins the
+-- sealer's lock during a rolling deploy is refused, and an instance of this release seals instead. Checked once per
+-- statement, and only when a seal without a MAC comes.
+CREATE FUNCTION journal_seals_keep_keyed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM new_seals WHERE mac IS NULL) AND (
+       EXISTS (SELECT 1 FROM new_seals WHERE mac IS NOT NULL)
+    OR EXISTS (SELECT 1 FROM journal_seals s WHERE s.seq = (SELECT min(seq) FROM new_seals) - 1 AND s.mac IS NOT NULL)) THEN
+    RAISE EXCEPTION 'journal_seals: the chain is keyed, a seal without a MAC is refused (an instance without the audit key?)'
+      USING ERRCODE = '23514', CONSTRAINT = 'journal_seals_keyed';
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER journal_seals_keyed AFTER INSERT ON journal_seals REFERENCING NEW TABLE AS new_seals
+  FOR EACH STATEMENT EXECUTE FUNCTION journal_seals_keep_keyed();
 
 CREATE TABLE audit_checkpoints (
   seq            bigint PRIMARY KEY CHECK (seq >= 1),

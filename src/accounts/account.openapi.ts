@@ -60,6 +60,9 @@ export const DocGetAccount = () => applyDecorators(
 );
 
 export const DocAccountEntries = () => applyDecorators(
-  ApiOperation({ summary: 'The journal entries of an account', description: `Also CSV (\`Accept: text/csv\` or \`?format=csv\`). ${STABLE_PAST}` }),
-  CODE_PARAM, ApiProduces('application/json', 'text/csv'), ApiOkResponse({ type: PageOf(EntryDoc, 'AccountEntryPage') }), NOT_FOUND, NotFinalYet(),
+  ApiOperation({
+    summary: 'The journal entries of an account', description: `Also CSV (\`Accept: text/csv\` or \`?format=csv\`). ${STABLE_PAST}`,
+  }),
+  CODE_PARAM, ApiProduces('application/json', 'text/csv'), ApiOkResponse({ type: PageOf(EntryDoc, 'AccountEntryPage') }), NOT_FOUND,
+  NotFinalYet(),
 );

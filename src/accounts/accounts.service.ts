@@ -35,7 +35,9 @@ function loadAccountProblems(dto: CreateAccountDto): FieldProblem[] {
 
 @Injectable()
 export class AccountsService {
-  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly ledger: LedgerService, private readonly clock: LedgerClock) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource, private readonly ledger: LedgerService, private readonly clock: LedgerClock,
+  ) {}
 
   async create(dto: CreateAccountDto): Promise<AccountView> {
     const problems = loadAccountProblems(dto);

@@ -69,7 +69,10 @@ class BatchItemDoc {
 }
 
 const REPLAYED = { 'Idempotent-Replayed': { description: '`true` when this answer replays an earlier acceptance.', schema: { type: 'string', enum: ['true'] } } };
-const LOAD_NOT_FOUND = ApiErrorResponse(404, 'No such load, or another key\'s load asked for by a `loads:write` key.', ['not_found', 'card load 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found']);
+const LOAD_NOT_FOUND = ApiErrorResponse(404, 'No such load, or another key\'s load asked for by a `loads:write` key.',
+  ['not_found', 'card load 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found']);
+const WHO_SEES = 'Who sees which loads: a key with `loads:write` alone sees only the loads it created; `ledger:read` and `admin` '
+  + 'see every load.';
 
 /** POST /v1/card-loads */
 export const DocCreateCardLoad = () => applyDecorators(
@@ -109,8 +112,9 @@ export const DocCreateCardLoadBatch = () => applyDecorators(
 
 /** GET /v1/card-loads */
 export const DocListCardLoads = () => applyDecorators(
-  ApiOperation({ summary: 'List card loads', description: 'Newest first. Also CSV (`Accept: text/csv` or `?format=csv`), streamed, same filters. '
-    + 'Who sees which loads: a key with `loads:write` alone sees only the loads it created; `ledger:read` and `admin` see every load. Times: `createdFrom` inclusive, `createdTo` exclusive, to the microsecond; a list with `createdTo` (or the newest page) answers once '
+  ApiOperation({ summary: 'List card loads', description: 'Newest first. Also CSV (`Accept: text/csv` or `?format=csv`), streamed, '
+    + `same filters. ${WHO_SEES} Times: \`createdFrom\` inclusive, \`createdTo\` exclusive, to the microsecond; a list with `
+    + '`createdTo` (or the newest page) answers once '
     + 'every load before that moment is final (docs/time.md).' }),
   ApiProduces('application/json', 'text/csv'),
   ApiOkResponse({ type: CardLoadPageDoc }),
@@ -119,7 +123,9 @@ export const DocListCardLoads = () => applyDecorators(
 
 /** GET /v1/card-loads/{id} */
 export const DocGetCardLoad = () => applyDecorators(
-  ApiOperation({ summary: 'Read a card load with its events', description: 'Who sees which loads: a key with `loads:write` alone sees only the loads it created; `ledger:read` and `admin` see every load. Another key\'s load answers 404, as if it did not exist.' }),
+  ApiOperation({
+    summary: 'Read a card load with its events', description: `${WHO_SEES} Another key's load answers 404, as if it did not exist.`,
+  }),
   ApiParam({ name: 'id', format: 'uuid' }),
   ApiOkResponse({ type: CardLoadDetailDoc }),
   LOAD_NOT_FOUND,

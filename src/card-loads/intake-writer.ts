@@ -151,8 +151,10 @@ export class IntakeWriter {
       id: r.journalId, kind: 'pending' as const, event: 'load_pending' as const, loadId: r.id,
       description: r.p.load.description ?? `card load ${r.id}`,
       entries: [
-        { accountCode: parentAccountCode(r.p.load.cardAccountId), direction: 'debit' as const, amount: r.p.load.amountMinor, currency: r.p.load.currency },
-        { accountCode: cardAccountCode(r.p.load.enKashCardId), direction: 'credit' as const, amount: r.p.load.amountMinor, currency: r.p.load.currency },
+        { accountCode: parentAccountCode(r.p.load.cardAccountId), direction: 'debit' as const, amount: r.p.load.amountMinor,
+          currency: r.p.load.currency },
+        { accountCode: cardAccountCode(r.p.load.enKashCardId), direction: 'credit' as const, amount: r.p.load.amountMinor,
+          currency: r.p.load.currency },
       ],
     })), accounts);
     const byId = new Map(inserted.map((r) => [r.id, r]));

@@ -43,7 +43,8 @@ export const DocCardBalance = () => applyDecorators(
 
 /** GET /v1/cards/{enKashCardId}/history */
 export const DocCardHistory = () => applyDecorators(
-  ApiOperation({ summary: 'Every balance change of a card', description: 'Oldest first, one row per change. Also CSV (`Accept: text/csv` or `?format=csv`). '
+  ApiOperation({ summary: 'Every balance change of a card', description: 'Oldest first, one row per change. '
+    + 'Also CSV (`Accept: text/csv` or `?format=csv`). '
     + `${STABLE_PAST} To roll a balance forward: \`balance(asOf=T)\` + the rows \`from=T+1ms\`.` }),
   NotFinalYet(),
   CARD_PARAM,

@@ -61,7 +61,8 @@ export class CliModule {
         CommanderSetup, CliDatabase,
         ApiKeysService, AuditVerifierService, LedgerService, LedgerClock,
         // The seals' MACs are checked when AUDIT_SEAL_KEY is in the environment; without it, the chain and checkpoints only.
-        { provide: AUDIT_KEYS, useFactory: () => (process.env.AUDIT_SEAL_KEY ? new AuditKeys(process.env.AUDIT_SEAL_KEY.trim()) : null) }, SyncJobsStore, MetricsService, SettlementService,
+        { provide: AUDIT_KEYS, useFactory: () => (process.env.AUDIT_SEAL_KEY ? new AuditKeys(process.env.AUDIT_SEAL_KEY.trim()) : null) },
+        SyncJobsStore, MetricsService, SettlementService,
         KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand, VerifyCommand, RequeueCommand, ReconciliationCommand,
       ],
     };

@@ -192,10 +192,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const dataDir = str('DATA_DIR') ?? './.data';
   const sealKeyRaw = str('AUDIT_SEAL_KEY');
-  if (sealKeyRaw !== undefined && sealKeyRaw.length < 32) problems.push('AUDIT_SEAL_KEY must be at least 32 characters (e.g. openssl rand -base64 32)');
+  if (sealKeyRaw !== undefined && sealKeyRaw.length < 32) {
+    problems.push('AUDIT_SEAL_KEY must be at least 32 characters (e.g. openssl rand -base64 32)');
+  }
   const audit: AuditConfig = {
     finalWaitMs: int('LEDGER_FINAL_WAIT_MS', 5000, 0, 60_000),
-    sealKey: sealKeyRaw !== undefined ? { source: 'AUDIT_SEAL_KEY', material: sealKeyRaw } : { source: 'DATA_DIR', file: join(dataDir, 'audit-seal.key') },
+    sealKey: sealKeyRaw !== undefined ? { source: 'AUDIT_SEAL_KEY', material: sealKeyRaw }
+      : { source: 'DATA_DIR', file: join(dataDir, 'audit-seal.key') },
     checkpointFile: str('AUDIT_CHECKPOINT_FILE') ?? join(dataDir, 'audit-checkpoints.jsonl'),
     checkpointIntervalMs: int('AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 100, 24 * 3600_000),
     verifyIntervalMs: int('AUDIT_VERIFY_INTERVAL_MS', 15 * 60_000, 0, 7 * 24 * 3600_000),

@@ -35,7 +35,9 @@ const canonicalMetadata = (m: Record<string, string>) => JSON.stringify(Object.e
 
 @Injectable()
 export class JournalService {
-  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly ledger: LedgerService, private readonly clock: LedgerClock) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource, private readonly ledger: LedgerService, private readonly clock: LedgerClock,
+  ) {}
 
   /** A manual posted transaction (funding a parent, a correction): balanced per currency, on existing accounts. */
   async post(caller: Caller, idempotencyKey: string | undefined, dto: CreateJournalDto): Promise<{ journal: JournalView; replayed: boolean }> {

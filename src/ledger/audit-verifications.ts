@@ -21,7 +21,8 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
   private readonly logger = new Logger(AuditVerifications.name);
   private running: Promise<RecordedVerification> | null = null;
   private next: Promise<RecordedVerification> | null = null;
-  private readonly periodic = new Periodic(() => this.runScheduled(), (m) => this.logger.warn(`scheduled verification failed to run: ${m}`));
+  private readonly periodic = new Periodic(() => this.runScheduled(),
+    (m) => this.logger.warn(`scheduled verification failed to run: ${m}`));
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -49,7 +50,8 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
   }
 
   async latest(): Promise<RecordedVerification | null> {
-    const rows: Array<{ result: RecordedVerification }> = await this.ds.query(`SELECT result FROM audit_verifications ORDER BY id DESC LIMIT 1`);
+    const rows: Array<{ result: RecordedVerification }> = await this.ds.query(
+      `SELECT result FROM audit_verifications ORDER BY id DESC LIMIT 1`);
     return rows[0]?.result ?? null;
   }
 

@@ -44,8 +44,9 @@ export interface VerifyOptions {
 const FINDINGS_PER_CHECK = 20;
 const DEFAULT_BATCH = 5000;
 
-type SealRow = SealContentRow & { seq: string; transaction_id: string; content_hash: Buffer; prev_hash: Buffer; hash: Buffer; mac: Buffer | null;
-  present: boolean };
+type SealRow = SealContentRow & {
+  seq: string; transaction_id: string; content_hash: Buffer; prev_hash: Buffer; hash: Buffer; mac: Buffer | null; present: boolean;
+};
 
 /**
  * The complete verifier (docs/audit.md): the seal chain from its first link (content, links, MACs), held to every
@@ -92,10 +93,12 @@ export class AuditVerifierService {
       const file = readCheckpointFile(this.config.audit.checkpointFile);
       signed.push(...file.checkpoints.map((c) => ({ ...c, from: 'file' })));
       for (const line of file.unreadable) {
-        findings.push({ check: 'checkpoints', row: `${this.config.audit.checkpointFile}:${line}`, message: 'checkpoint line is not readable' });
+        findings.push({ check: 'checkpoints', row: `${this.config.audit.checkpointFile}:${line}`,
+          message: 'checkpoint line is not readable' });
       }
     }
-    const rows: Array<{ document: string; signature: string }> = await this.ds.query(`SELECT document, signature FROM audit_checkpoints ORDER BY seq`);
+    const rows: Array<{ document: string; signature: string }> = await this.ds.query(
+      `SELECT document, signature FROM audit_checkpoints ORDER BY seq`);
     signed.push(...rows.map((r) => ({ ...r, from: 'table' })), ...(opts.checkpoints ?? []).map((c) => ({ ...c, from: 'given' })));
     const publicKey = opts.publicKey ?? this.keys?.publicKey;
     if (!publicKey) return { valid: [], findings };
@@ -125,9 +128,11 @@ export class AuditVerifierService {
    * Walks the chain from seal 1, recomputing every content hash, link and MAC, and holds it to the checkpoints.
    * Stops at the first broken link: what follows it cannot be trusted, and the first one is what to name.
    */
-  private async walkChain(batch: number, checkpoints: CheckpointDocument[]): Promise<{ checked: number; findings: Finding[]; brokenSeq: number | null }> {
+  private async walkChain(batch: number, checkpoints: CheckpointDocument[]):
+    Promise<{ checked: number; findings: Finding[]; brokenSeq: number | null }> {
     const anchors = new Map(checkpoints.map((c) => [c.seq, c]));
-    const keyedFrom = checkpoints.reduce<number | null>((lo, c) => (c.keyedFrom === null ? lo : Math.min(lo ?? Infinity, c.keyedFrom)), null);
+    const keyedFrom = checkpoints.reduce<number | null>(
+      (lo, c) => (c.keyedFrom === null ? lo : Math.min(lo ?? Infinity, c.keyedFrom)), null);
     let prev: Buffer = GENESIS_HASH;
     let expected = 1n;
     let keyedSeen = false;
@@ -188,7 +193,8 @@ export class AuditVerifierService {
        ORDER BY t.created_at, t.id LIMIT ${FINDINGS_PER_CHECK}`);
     for (const o of orphans) {
       findings.push({ check: 'unsealed', row: o.id,
-        message: `journal transaction neither sealed nor queued for sealing (written around the ledger)${o.n > orphans.length ? `; ${o.n} in all` : ''}` });
+        message: 'journal transaction neither sealed nor queued for sealing (written around the ledger)'
+          + (o.n > orphans.length ? `; ${o.n} in all` : '') });
     }
     const [queue]: Array<{ n: number; oldest: string | null; age_ms: number | null }> = await this.ds.query(
       `SELECT count(*)::int AS n, (array_agg(transaction_id::text ORDER BY created_at, transaction_id))[1] AS oldest,
@@ -197,7 +203,8 @@ export class AuditVerifierService {
     const maxAgeMs = this.config?.audit.maxUnsealedAgeMs ?? 5 * 60_000;
     if (queue.oldest !== null && (queue.age_ms ?? 0) > maxAgeMs) {
       findings.push({ check: 'queue', row: queue.oldest,
-        message: `${queue.n} transactions wait to be sealed, the oldest for ${Math.round((queue.age_ms ?? 0) / 1000)} s (more than ${maxAgeMs / 1000} s): is the sealer stopped?` });
+        message: `${queue.n} transactions wait to be sealed, the oldest for ${Math.round((queue.age_ms ?? 0) / 1000)} s `
+          + `(more than ${maxAgeMs / 1000} s): is the sealer stopped?` });
     }
     return { unsealed: queue.n, findings };
   }

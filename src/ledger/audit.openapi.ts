@@ -6,10 +6,12 @@ import { PageOf, TIME } from '../openapi/schemas';
 /** Reply shapes of the audit routes, for the OpenAPI document only (audit-verifier.service.ts builds them). */
 @ApiSchema({ name: 'AuditFinding' })
 class FindingDoc {
-  @ApiProperty({ example: 'chain', description: 'The check: chain, checkpoints, unsealed, queue, or an invariant (balancesDifferFromEntries, historyBroken, ...).' })
+  @ApiProperty({ example: 'chain',
+    description: 'The check: chain, checkpoints, unsealed, queue, or an invariant (balancesDifferFromEntries, historyBroken, ...).' })
   check: string;
 
-  @ApiProperty({ example: '3f1e0b6a-2c1d-4e5f-8a9b-0c1d2e3f4a5b', description: 'The row at fault: a transaction or load id, an account code, `code#seq` for a history row.' })
+  @ApiProperty({ example: '3f1e0b6a-2c1d-4e5f-8a9b-0c1d2e3f4a5b',
+    description: 'The row at fault: a transaction or load id, an account code, `code#seq` for a history row.' })
   row: string;
 
   @ApiProperty({ example: 'seal MAC does not match: the seal was written or rewritten without the audit key' }) message: string;
@@ -19,7 +21,8 @@ class FindingDoc {
 class VerificationDoc {
   @ApiProperty({ description: 'true when no check found anything.' }) ok: boolean;
   @ApiProperty({ example: 1042, description: 'Seals walked and recomputed from the first.' }) checkedTransactions: number;
-  @ApiProperty({ example: 3, description: 'Written, not sealed yet (the background sealer is behind by this many).' }) unsealedTransactions: number;
+  @ApiProperty({ example: 3, description: 'Written, not sealed yet (the background sealer is behind by this many).' })
+  unsealedTransactions: number;
   @ApiProperty({ description: 'Every seal\'s MAC was checked with the audit key.' }) keyed: boolean;
   @ApiProperty({ example: { checked: 12, latestSeq: 1040 }, description: 'Signed checkpoints the chain was held to.' })
   checkpoints: { checked: number; latestSeq: number | null };
@@ -39,7 +42,8 @@ class VerificationDoc {
 @ApiSchema({ name: 'AuditCheckpoint' })
 class CheckpointDoc {
   @ApiProperty({ example: 1040 }) seq: number;
-  @ApiProperty({ description: 'The exact signed text (canonical JSON: ledgerCheckpoint, seq, transactionId, hash, keyedFrom, signedAt, keyId).' })
+  @ApiProperty({
+    description: 'The exact signed text (canonical JSON: ledgerCheckpoint, seq, transactionId, hash, keyedFrom, signedAt, keyId).' })
   document: string;
 
   @ApiProperty({ description: 'Ed25519 signature of `document` (UTF-8), base64.' }) signature: string;
@@ -65,7 +69,8 @@ export const DocVerify = () => applyDecorators(
 );
 
 export const DocLatestVerification = () => applyDecorators(
-  ApiOperation({ summary: 'The latest verification', description: 'Scheduled (AUDIT_VERIFY_INTERVAL_MS) or on demand, whichever is newer.' }),
+  ApiOperation({ summary: 'The latest verification',
+    description: 'Scheduled (AUDIT_VERIFY_INTERVAL_MS) or on demand, whichever is newer.' }),
   ApiOkResponse({ type: VerificationDoc }),
   ApiErrorResponse(404, 'No verification has run yet.', ['not_found', 'verification not found']),
 );
@@ -79,7 +84,8 @@ export const DocCheckpoints = () => applyDecorators(
 );
 
 export const DocPublicKey = () => applyDecorators(
-  ApiOperation({ summary: 'The public key that signs checkpoints', description: 'Record it out of band once; then verify checkpoints with it alone.' }),
+  ApiOperation({ summary: 'The public key that signs checkpoints',
+    description: 'Record it out of band once; then verify checkpoints with it alone.' }),
   ApiOkResponse({ type: PublicKeyDoc }),
 );
 
@@ -90,5 +96,7 @@ export const STABLE_PAST = 'Times: `asOf` includes every change at or before it,
 
 /** 503 when that wait (LEDGER_FINAL_WAIT_MS) runs out. */
 export const NotFinalYet = () => ApiErrorResponse(503,
-  'A transaction that may still commit at or before the moment asked for is in flight after LEDGER_FINAL_WAIT_MS; retry after `Retry-After`.',
-  ['service_unavailable', 'the ledger at 2026-03-05T10:03:00.123Z is not final yet: a transaction that may still commit at or before it is in flight; retry']);
+  'A transaction that may still commit at or before the moment asked for is in flight after LEDGER_FINAL_WAIT_MS; '
+    + 'retry after `Retry-After`.',
+  ['service_unavailable', 'the ledger at 2026-03-05T10:03:00.123Z is not final yet: a transaction that may still commit at or '
+    + 'before it is in flight; retry']);

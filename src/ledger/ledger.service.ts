@@ -86,7 +86,8 @@ export class LedgerService {
     const [{ moment }]: Array<{ moment: Date }> = await m.query(
       `SELECT ledger_begin_moment(ARRAY(
          SELECT e.account_id FROM ${byIds('card_loads', 'l')}
-         CROSS JOIN LATERAL (SELECT account_id FROM journal_entries WHERE transaction_id = l.journal_transaction_id LIMIT ${MAX_ENTRIES}) e)) AS moment`,
+         CROSS JOIN LATERAL (SELECT account_id FROM journal_entries WHERE transaction_id = l.journal_transaction_id
+                             LIMIT ${MAX_ENTRIES}) e)) AS moment`,
       [loadIds]);
     return moment;
   }

@@ -19,7 +19,10 @@ export class SealerService implements OnApplicationBootstrap, BeforeApplicationS
   private refusedSeq: string | null = null;
 
   /** Without keys (a test's bare sealer) seals carry no MAC; the app always has them (docs/audit.md). */
-  constructor(@InjectDataSource() private readonly ds: DataSource, @Optional() @Inject(AUDIT_KEYS) private readonly keys: AuditKeys | null = null) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Optional() @Inject(AUDIT_KEYS) private readonly keys: AuditKeys | null = null,
+  ) {}
 
   onApplicationBootstrap(): void {
     this.start();

@@ -14,7 +14,8 @@ export interface LogSettings {
 }
 
 /** Field names whose values never reach a log line, at any depth up to four levels. */
-const SECRET_FIELDS = ['password', 'secret', 'token', 'clientSecret', 'access_token', 'key', 'apiKey', 'api_key', 'authorization', 'cookie'];
+const SECRET_FIELDS = ['password', 'secret', 'token', 'clientSecret', 'access_token', 'key', 'apiKey', 'api_key', 'authorization',
+  'cookie'];
 /** Headers that carry credentials: a caller may send its key in the wrong one (x-api-key) by mistake. */
 const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'api-key', 'x-auth-token', 'x-access-token'];
 const REDACT_PATHS = [
@@ -40,7 +41,8 @@ const ch = (c: string) => {
   return `(?:[${c}${c.toLowerCase()}]|${pct(`(?:${code}|${lower})`)})`;
 };
 const ALNUM = `(?:[A-Za-z0-9]|${pct('(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])')})`;
-const CARD_ID_ANYWHERE = new RegExp(`(?<=^|[^A-Za-z0-9]|%(?:25)?[0-9A-Fa-f]{2})${ch('E')}${ch('K')}${ch('C')}${ALNUM}{7}(?![A-Za-z0-9])`, 'gi');
+const CARD_ID_ANYWHERE = new RegExp(
+  `(?<=^|[^A-Za-z0-9]|%(?:25)?[0-9A-Fa-f]{2})${ch('E')}${ch('K')}${ch('C')}${ALNUM}{7}(?![A-Za-z0-9])`, 'gi');
 
 const decodeAll = (text: string): string => {
   let out = text;

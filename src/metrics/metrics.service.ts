@@ -49,7 +49,8 @@ export class MetricsService {
 
   /** The latest complete verification (docs/audit.md): alert on ok == 0, and on its age. */
   readonly auditVerifyOk = new Gauge({
-    name: 'card_ledger_audit_verify_ok', help: 'Latest ledger verification: 1 ok, 0 findings (absent: none ran yet)', registers: [this.registry],
+    name: 'card_ledger_audit_verify_ok', help: 'Latest ledger verification: 1 ok, 0 findings (absent: none ran yet)',
+    registers: [this.registry],
   });
 
   readonly auditVerifyFindings = new Gauge({

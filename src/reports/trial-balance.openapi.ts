@@ -43,7 +43,8 @@ class TrialBalanceDoc {
 export const DocTrialBalance = () => applyDecorators(
   ApiOperation({
     summary: 'Every account\'s balances and the totals, now or as of a moment',
-    description: 'Debits equal credits. Also CSV (`Accept: text/csv` or `?format=csv`): the account lines, then one `total` line per currency. '
+    description: 'Debits equal credits. Also CSV (`Accept: text/csv` or `?format=csv`): the account lines, then one `total` line '
+      + 'per currency. '
       + STABLE_PAST,
   }),
   ApiProduces('application/json', 'text/csv'),

@@ -58,7 +58,8 @@ export class WebhookDeliveriesStore {
       [owner, limit, leaseMs]);
     const claimedAtMono = performance.now();
     return rows.map((r) => ({
-      id: String(r.id), seq: String(r.seq), subscriptionId: String(r.subscription_id), loadId: r.load_id === null ? null : String(r.load_id),
+      id: String(r.id), seq: String(r.seq), subscriptionId: String(r.subscription_id),
+      loadId: r.load_id === null ? null : String(r.load_id),
       event: r.event as WebhookEvent, data: r.data, attempts: Number(r.attempts), createdAt: r.created_at as Date,
       url: String(r.url), secretCiphertext: r.secret_ciphertext as Buffer, secretKeyId: String(r.secret_key_id),
       previousSecret: r.previous_secret_ciphertext

@@ -10,7 +10,8 @@ describe('who sees which loads', () => {
   const keys: Record<'a' | 'b' | 'auditor' | 'both', string> = { a: '', b: '', auditor: '', both: '' };
   const loads: Record<'a' | 'b', string[]> = { a: [], b: [] };
 
-  const newKey = async (name: string, scopes: string[]) => (await ctx.app.api('POST', '/v1/api-keys', { body: { name, scopes } })).body.key as string;
+  const newKey = async (name: string, scopes: string[]) =>
+    (await ctx.app.api('POST', '/v1/api-keys', { body: { name, scopes } })).body.key as string;
 
   beforeAll(async () => {
     keys.a = await newKey('billing-a', ['loads:write']);
@@ -58,12 +59,14 @@ describe('who sees which loads', () => {
 
   it('should replay a batch item from the caller\'s own load only, whoever used the same idempotency key', async () => {
     const replay = await ctx.app.api('POST', '/v1/card-loads/batch', {
-      key: keys.b, body: { loads: [{ idempotencyKey: 'same-key-0', enKashCardId: 'EKCTENANT1', amount: '2.00', metadata: { owner: 'b' } }] },
+      key: keys.b,
+      body: { loads: [{ idempotencyKey: 'same-key-0', enKashCardId: 'EKCTENANT1', amount: '2.00', metadata: { owner: 'b' } }] },
     });
     expect(replay.body.results[0]).toMatchObject({ status: 200, load: { id: loads.b[0], amount: '2.00', metadata: { owner: 'b' } } });
     // Key a's body under the same idempotency key is key b's own conflict, never key a's load.
     const clash = await ctx.app.api('POST', '/v1/card-loads/batch', {
-      key: keys.b, body: { loads: [{ idempotencyKey: 'same-key-1', enKashCardId: 'EKCTENANT1', amount: '1.01', metadata: { owner: 'a' } }] },
+      key: keys.b,
+      body: { loads: [{ idempotencyKey: 'same-key-1', enKashCardId: 'EKCTENANT1', amount: '1.01', metadata: { owner: 'a' } }] },
     });
     expect(clash.body.results[0]).toMatchObject({ status: 409, error: { code: 'idempotency_key_reused' } });
     expect(JSON.stringify(clash.body)).not.toContain(loads.a[1]);

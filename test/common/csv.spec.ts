@@ -19,11 +19,13 @@ describe('CSV export', () => {
       '\uFF1D1+1', '\uFF0B1', '\uFF0D1', '\uFF20x'];
     const [row] = parseCsv(csvLine(evil));
     expect(row).toEqual(evil.map((v) => `'${v}`));
-    expect(parseCsv(csvLine(['-50.25', '-7', '12.00', 'a-b', "'quoted", '1e5']))).toEqual([['-50.25', '-7', '12.00', 'a-b', "'quoted", '1e5']]);
+    const plain = ['-50.25', '-7', '12.00', 'a-b', "'quoted", '1e5'];
+    expect(parseCsv(csvLine(plain))).toEqual([plain]);
   });
 
   it('should read back any row of any strings through an independent RFC 4180 reader', () => {
-    const text = fc.string({ unit: fc.constantFrom('a', 'Z', ' ', '"', ',', '\r', '\n', 'é', '₹', '\t', "'", '=', '-', '+', '@', '1'), maxLength: 12 });
+    const unit = fc.constantFrom('a', 'Z', ' ', '"', ',', '\r', '\n', 'é', '₹', '\t', "'", '=', '-', '+', '@', '1');
+    const text = fc.string({ unit, maxLength: 12 });
     const shown = (v: string) => (/^[=+\-@\t\r]/.test(v) && !/^-\d+(\.\d+)?$/.test(v) ? `'${v}` : v);
     fc.assert(fc.property(fc.array(fc.array(text, { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 5 }), (rows) => {
       expect(parseCsv(rows.map(csvLine).join(''))).toEqual(rows.map((r) => r.map(shown)));

@@ -30,7 +30,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('ledger time', () => {
   const ctx = useTestApp({ env: { LEDGER_FINAL_WAIT_MS: '3000' } });
   const load = async (card: string, amount: string, key: string) => {
-    const r = await ctx.app.api('POST', '/v1/card-loads', { body: { enKashCardId: card, amount, cardAccountId: 'CATIME' }, headers: { 'idempotency-key': key } });
+    const r = await ctx.app.api('POST', '/v1/card-loads', {
+      body: { enKashCardId: card, amount, cardAccountId: 'CATIME' }, headers: { 'idempotency-key': key } });
     expect(r.status).toBe(201);
     return r.body as { id: string; createdAt: string; journalTransactionId: string };
   };
@@ -62,14 +63,16 @@ describe('ledger time', () => {
     const times = async (sqlText: string, args: unknown[]) =>
       (await ctx.db.query(sqlText, args)).rows.map((r: { t: Date }) => r.t.toISOString());
     const intake = [
-      ...await times(`SELECT created_at AS t FROM card_loads WHERE id = $1 UNION ALL SELECT updated_at FROM card_loads WHERE id = $1`, [created.id]),
+      ...await times(`SELECT created_at AS t FROM card_loads WHERE id = $1 UNION ALL SELECT updated_at FROM card_loads WHERE id = $1`,
+        [created.id]),
       ...await times(`SELECT created_at AS t FROM journal_transactions WHERE id = $1`, [created.journalTransactionId]),
       ...await times(`SELECT created_at AS t FROM journal_entries WHERE transaction_id = $1`, [created.journalTransactionId]),
       ...await times(`SELECT at AS t FROM account_history WHERE transaction_id = $1`, [created.journalTransactionId]),
       ...await times(`SELECT at AS t FROM load_events WHERE load_id = $1`, [created.id]),
       // the card's account was opened by this intake: its opening row too
       ...await times(`SELECT a.created_at AS t FROM accounts a WHERE code = 'card:EKCTIME001'
-                      UNION ALL SELECT h.at FROM account_history h JOIN accounts a ON a.id = h.account_id WHERE a.code = 'card:EKCTIME001' AND h.seq = 0`, []),
+                      UNION ALL SELECT h.at FROM account_history h JOIN accounts a ON a.id = h.account_id
+                      WHERE a.code = 'card:EKCTIME001' AND h.seq = 0`, []),
     ];
     expect(intake).toHaveLength(10);
     expect(new Set(intake)).toEqual(new Set([created.createdAt]));
@@ -131,7 +134,8 @@ describe('ledger time', () => {
   it('should not wait for a writer still queued for its accounts: its moment comes after its turn', async () => {
     const created = await load('EKCTIME004', '25.00', 'time-4');
     // Another writer's turn on the parent, held by a transaction that has written nothing (no xid yet).
-    const held = await settlementHeldBy(created.id, `SELECT ledger_lock_accounts(ARRAY(SELECT id FROM accounts WHERE code = 'parent:CATIME'))`);
+    const held = await settlementHeldBy(created.id,
+      `SELECT ledger_lock_accounts(ARRAY(SELECT id FROM accounts WHERE code = 'parent:CATIME'))`);
     const started = performance.now();
     const early = await ctx.app.api('GET', `/v1/cards/EKCTIME004/balance?asOf=${held.asOf}`);
     expect(performance.now() - started).toBeLessThan(1500);
@@ -162,7 +166,8 @@ describe('ledger time', () => {
     expect(history.length).toBeGreaterThanOrEqual(10);
 
     for (const bad of ['2026-03-05T10:00:00.1234567Z', '2026-03-05T10:00:00,123Z', '2026-13-01T00:00:00Z', 'now']) {
-      for (const path of [`/v1/cards/${card}/balance?asOf=${bad}`, `/v1/cards/${card}/history?from=${bad}`, `/v1/card-loads?createdTo=${bad}`]) {
+      for (const path of [`/v1/cards/${card}/balance?asOf=${bad}`, `/v1/cards/${card}/history?from=${bad}`,
+        `/v1/card-loads?createdTo=${bad}`]) {
         const r = await ctx.app.api('GET', path);
         expect([path, r.status]).toEqual([path, 400]);
       }
@@ -182,7 +187,8 @@ describe('ledger time', () => {
       }
     }, { pending: 0n, posted: 0n });
     const rowsIn = async (fromUs: bigint | null, toUs: bigint | null) => {
-      const q = [fromUs === null ? '' : `from=${isoMicros(fromUs)}`, toUs === null ? '' : `to=${isoMicros(toUs)}`].filter(Boolean).join('&');
+      const q = [fromUs === null ? '' : `from=${isoMicros(fromUs)}`, toUs === null ? '' : `to=${isoMicros(toUs)}`]
+        .filter(Boolean).join('&');
       return (await ctx.app.api('GET', `/v1/cards/${card}/history?limit=500&${q}`)).body.data as HistoryRow[];
     };
     const times = history.map((r) => micros(r.at));

@@ -53,8 +53,10 @@ describe('migrations 17648… on a populated ledger', () => {
     [loadId, `CLOLD${i}`, keyId, `old-${i}`, `EKCOLD000${i % 3}`, txId]);
     await c.query(`INSERT INTO sync_jobs (load_id) VALUES ($1)`, [loadId]);
     await c.query(`INSERT INTO load_events (load_id, type, outcome) VALUES ($1, 'created', 'pending')`, [loadId]);
-    const ids = (await c.query(`SELECT id, code FROM accounts WHERE code IN ('parent:CAOLD', $1) ORDER BY id`, [`card:EKCOLD000${i % 3}`])).rows;
-    await c.query(`WITH t AS (INSERT INTO journal_transactions (id, kind, description) VALUES ($1, 'pending', 'old load') RETURNING id, created_at),
+    const ids = (await c.query(`SELECT id, code FROM accounts WHERE code IN ('parent:CAOLD', $1) ORDER BY id`,
+      [`card:EKCOLD000${i % 3}`])).rows;
+    await c.query(`WITH t AS (INSERT INTO journal_transactions (id, kind, description) VALUES ($1, 'pending', 'old load')
+                              RETURNING id, created_at),
                         e AS (INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
                               SELECT $1, x.a, x.d, 1000, 'INR' FROM unnest($2::bigint[], $3::text[]) AS x(a, d))
                    INSERT INTO journal_unsealed (transaction_id, created_at) SELECT id, created_at FROM t`,
@@ -66,16 +68,18 @@ describe('migrations 17648… on a populated ledger', () => {
     await c.query('COMMIT');
   }
 
-  /** The previous release's sealer: a chain without MACs. */
-  async function oldSeal(): Promise<void> {
-    const queue = (await c.query(`SELECT transaction_id FROM journal_unsealed ORDER BY created_at, transaction_id`)).rows.map((r) => r.transaction_id);
+  /** The previous release's sealer: seals without MACs, from seal #`first` on. */
+  async function oldSeal(first = 1): Promise<void> {
+    const queue = (await c.query(`SELECT transaction_id FROM journal_unsealed ORDER BY created_at, transaction_id`)).rows
+      .map((r) => r.transaction_id);
     const ds = new DataSource(dataSourceOptions(url, 1));
     await ds.initialize();
     const content = await loadSealContent(ds.manager, queue);
     await ds.destroy();
-    let prev: Buffer = GENESIS_HASH;
+    let prev: Buffer = first === 1 ? GENESIS_HASH
+      : (await c.query(`SELECT hash FROM journal_seals WHERE seq = $1`, [first - 1])).rows[0].hash;
     for (const [i, id] of queue.entries()) {
-      const seq = BigInt(i + 1);
+      const seq = BigInt(first + i);
       const ch = contentHash(content.get(id)!);
       const h = chainHash(prev, ch, seq);
       await c.query(`INSERT INTO journal_seals (seq, transaction_id, content_hash, prev_hash, hash) VALUES ($1, $2, $3, $4, $5)`,
@@ -86,13 +90,15 @@ describe('migrations 17648… on a populated ledger', () => {
   }
 
   it('should apply, verify the old ledger, anchor its seals with the first checkpoint and key every new seal', async () => {
-    const [{ id: keyId }] = (await c.query(`INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ('old', 'x', '\\x01', '{loads:write}') RETURNING id`)).rows;
+    const [{ id: keyId }] = (await c.query(
+      `INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ('old', 'x', '\\x01', '{loads:write}') RETURNING id`)).rows;
     for (let i = 0; i < 6; i++) await oldLoad(keyId, i);
     await oldSeal();
     await oldLoad(keyId, 6); // queued by the old release, sealed by the new one
 
     await runMigrations(url);
     app = await startTestApp({}, url);
+    await app.app.get(SealerService).stop(); // sealing by hand below, so that each step sees what it expects
     const before = (await app.api('GET', '/v1/audit/verify')).body;
     expect(before).toMatchObject({ ok: true, checkedTransactions: 6, unsealedTransactions: 1, findings: [] });
 
@@ -105,8 +111,13 @@ describe('migrations 17648… on a populated ledger', () => {
     expect(JSON.parse(signed!.document)).toMatchObject({ seq: 8, keyedFrom: 7 });
     const macs = (await c.query(`SELECT seq, mac IS NOT NULL AS keyed FROM journal_seals ORDER BY seq`)).rows.map((r) => r.keyed);
     expect(macs).toEqual([false, false, false, false, false, false, true, true]);
+    expect(signed).not.toBeNull();
+    // An instance of the previous release (no key) that wins the sealer's lock now is refused: the chain stays keyed.
+    await oldLoad(keyId, 7);
+    await expect(oldSeal(9)).rejects.toThrow(/chain is keyed/);
+    await app.app.get(SealerService).sealPending();
     const after = (await app.api('GET', '/v1/audit/verify')).body;
-    expect(after).toMatchObject({ ok: true, checkedTransactions: 8, keyed: true, checkpoints: { checked: 1, latestSeq: 8 } });
+    expect(after).toMatchObject({ ok: true, checkedTransactions: 9, keyed: true, checkpoints: { checked: 1, latestSeq: 8 } });
     // The old load's balance as of its own createdAt (microseconds, as the old release stored it) is exact.
     const old = (await app.api('GET', '/v1/card-loads?enKashCardId=EKCOLD0002')).body.data;
     expect(old.length).toBeGreaterThan(0);
@@ -114,7 +125,8 @@ describe('migrations 17648… on a populated ledger', () => {
 
     // Rewriting an old, unkeyed seal and all after it is still caught: the keyed seals after it, and the checkpoint.
     await c.query(`SET session_replication_role = replica`);
-    await c.query(`UPDATE journal_transactions SET description = 'rewritten' WHERE id = (SELECT transaction_id FROM journal_seals WHERE seq = 2)`);
+    await c.query(`UPDATE journal_transactions SET description = 'rewritten'
+                   WHERE id = (SELECT transaction_id FROM journal_seals WHERE seq = 2)`);
     await c.query(`SET session_replication_role = origin`);
     expect((await app.api('GET', '/v1/audit/verify')).body).toMatchObject({ ok: false, seq: 2 });
   });

@@ -72,7 +72,8 @@ describe('structured logs', () => {
   it('should mask a card id however it is encoded, and redact keys sent in the wrong header, query or cookie', async () => {
     const card = 'EKCLOGS002';
     const before = log.text().length;
-    const secrets = ['xapikey-secret-0001', 'cookie-secret-0002', ...[3, 4, 5, 6, 7, 8, 9, 10].map((i) => `query-secret-${String(i).padStart(4, '0')}`)];
+    const secrets = ['xapikey-secret-0001', 'cookie-secret-0002',
+      ...[3, 4, 5, 6, 7, 8, 9, 10].map((i) => `query-secret-${String(i).padStart(4, '0')}`)];
     const paths = [
       `/v1/cards/card%3A${card}/balance`, `/v1/accounts/card%3A${card}`, `/v1/accounts/card%253A${card}`,
       `/v1/cards/${card.toLowerCase()}/balance`, `/v1/cards/%45${card.slice(1)}/history`, `/v1/cards/%2545%254B${card.slice(2)}/balance`,

@@ -44,7 +44,9 @@ export async function startTestApp(env: Record<string, string> = {}, databaseUrl
   const url = databaseUrl ?? db!.url;
   // Each app keeps its local state (the checkpoint file, the public key) in a folder of its own.
   const dataDir = env.DATA_DIR ? null : mkdtempSync(path.join(tmpdir(), 'card-ledger-app-'));
-  const config = loadConfig({ ADMIN_API_KEY: ADMIN_KEY, PORT: '0', AUDIT_SEAL_KEY: AUDIT_KEY, ...(dataDir ? { DATA_DIR: dataDir } : {}), ...env });
+  const config = loadConfig({
+    ADMIN_API_KEY: ADMIN_KEY, PORT: '0', AUDIT_SEAL_KEY: AUDIT_KEY, ...(dataDir ? { DATA_DIR: dataDir } : {}), ...env,
+  });
   const app = await createApp(config, url, { logger: ['error'], ...appOptions });
   await app.get(ApiKeysService).installBootstrapKey(ADMIN_KEY);
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -17,7 +17,9 @@ export interface ServiceProcess {
 export async function spawnService(env: Record<string, string>, readyPattern = /listening on/): Promise<ServiceProcess> {
   // Every process of a test seals the same chain: one audit key for all; local state (checkpoints) apart.
   const dataDir = mkdtempSync(path.join(tmpdir(), 'card-ledger-proc-'));
-  const fullEnv = { ...process.env, PORT: '0', LOG_LEVEL: 'warn', AUDIT_SEAL_KEY: AUDIT_KEY, DATA_DIR: dataDir, ...env } as NodeJS.ProcessEnv;
+  const fullEnv = {
+    ...process.env, PORT: '0', LOG_LEVEL: 'warn', AUDIT_SEAL_KEY: AUDIT_KEY, DATA_DIR: dataDir, ...env,
+  } as NodeJS.ProcessEnv;
   const proc = spawn(process.execPath, [MAIN], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
