@@ -10,7 +10,8 @@ import { apiValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { closeConnectionsWhenClosing } from './http/graceful-close';
 import { BODY_LIMIT_BYTES, installJsonBodyParser } from './http/json-body';
-import { recordRoutes } from './http/route-registry';
+import { clientErrorHandler, frameworkErrors, installMethodNotAllowed } from './http/protocol-errors';
+import { recordRoutes, registeredRoutes } from './http/route-registry';
 import { installHttpSecurity } from './http/security';
 import { createRootLogger, levelFromNest } from './logging/logging';
 import { setupOpenApi } from './openapi/openapi';
@@ -26,12 +27,17 @@ export interface CreateAppOptions {
 export async function createApp(config: AppConfig, databaseUrl: string, opts: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
+    // Fastify's own answers, in the API's error shape (http/protocol-errors.ts, http/graceful-close.ts).
+    clientErrorHandler,
+    frameworkErrors,
+    return503OnClosing: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9_.:-]{1,100}$/.test(given) ? given : randomUUID();
     },
   });
   recordRoutes(adapter.getInstance());
+  installMethodNotAllowed(adapter.getInstance(), () => registeredRoutes(adapter.getInstance()));
   const rootLogger = createRootLogger({
     level: opts.logger === undefined ? config.logLevel : levelFromNest(opts.logger),
     stream: opts.logStream,

@@ -47,7 +47,7 @@ export class AppModule {
         JournalModule,
         ReportsModule,
         SettlementModule,
-        ...(config.enkash.baseUrl !== null ? [SyncWorkerModule.register(config.enkash)] : []),
+        ...(config.enkash.baseUrl !== null ? [SyncWorkerModule.register(config.enkash, config.sync)] : []),
         ReconciliationModule.register(config.enkash),
         WebhooksModule,
       ],

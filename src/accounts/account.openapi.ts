@@ -24,6 +24,11 @@ class AccountDoc {
   @ApiProperty(AMOUNT_OUT) pendingCredits: string;
 }
 
+@ApiSchema({ name: 'AccountAsOf' })
+class AccountAsOfDoc extends AccountDoc {
+  @ApiProperty({ ...TIME, description: 'The moment the balances are of: `asOf` as asked, or now.' }) asOf: string;
+}
+
 @ApiSchema({ name: 'AccountEntry' })
 class EntryDoc {
   @ApiProperty({ example: '1042' }) id: string;
@@ -56,7 +61,7 @@ export const DocListAccounts = () => applyDecorators(
 
 export const DocGetAccount = () => applyDecorators(
   ApiOperation({ summary: 'An account and its balances, now or as of a moment', description: STABLE_PAST }),
-  CODE_PARAM, ApiOkResponse({ type: AccountDoc }), NOT_FOUND, NotFinalYet(),
+  CODE_PARAM, ApiOkResponse({ type: AccountAsOfDoc }), NOT_FOUND, NotFinalYet(),
 );
 
 export const DocAccountEntries = () => applyDecorators(

@@ -1,13 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { Caller } from '../auth/scopes';
 import { badField, FieldProblem, validationFailed } from '../common/errors';
 import { toApiError } from '../common/http-exception.filter';
+import { unstorableText } from '../common/text';
 import { flattenValidationErrors } from '../common/validation';
 import { CreateCardLoadDto, IDEMPOTENCY_KEY, isValidLoad } from './card-load.dto';
 import { CardLoadView } from './card-load.view';
 import { CardLoadsService } from './card-loads.service';
+import { requestHash } from './intake-writer';
 
 /** Upper bound on loads in one batch request (the issue's contract). */
 export const BATCH_MAX_LOADS = 1000;
@@ -22,22 +24,50 @@ export type BatchItemResult =
  */
 @Injectable()
 export class CardLoadBatchService {
+  private readonly logger = new Logger(CardLoadBatchService.name);
+
   constructor(private readonly loads: CardLoadsService) {}
 
   async create(caller: Caller, body: unknown, requestId: string | null): Promise<{ results: BatchItemResult[] }> {
     const items = this.items(body);
     const results = await Promise.all(items.map(async (raw, index): Promise<BatchItemResult> => {
+      let parsed: { idempotencyKey: string; dto: CreateCardLoadDto } | null = null;
       try {
-        const { idempotencyKey, dto } = await this.parse(raw, index);
-        const { load, replayed } = await this.loads.create(caller, idempotencyKey, dto, requestId);
+        parsed = await this.parse(raw, index);
+        const { load, replayed } = await this.loads.create(caller, parsed.idempotencyKey, parsed.dto, requestId);
         return { index, status: replayed ? 200 : 201, load };
       } catch (e) {
         const err = toApiError(e);
-        if (err.status >= 500) throw e;
+        if (err.status >= 500) return this.afterUnexpected(caller, parsed, index, requestId, e);
         return { index, status: err.status, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
       }
     }));
     return { results };
+  }
+
+  /**
+   * An item failed in a way validation did not foresee (a bug, or the database gone mid-write). Its intake may
+   * still have committed (the acknowledgement of a COMMIT can be lost), and a batch must never report failure for
+   * an item it wrote: a caller that then retries with a fresh key would load the card twice. So the item's
+   * idempotency key decides: written → its load, as created or replayed; not written → an error that says so;
+   * cannot tell → 503, retry with the same key.
+   */
+  private async afterUnexpected(caller: Caller, parsed: { idempotencyKey: string; dto: CreateCardLoadDto } | null, index: number,
+    requestId: string | null, e: unknown): Promise<BatchItemResult> {
+    this.logger.error(`batch item ${index} failed unexpectedly: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    const retry = 'retry it with the same idempotencyKey, never a new one';
+    if (parsed === null) return { index, status: 500, error: { code: 'internal_error', message: `this item was not written; ${retry}` } };
+    try {
+      const found = await this.loads.findByIdempotencyKey(caller, parsed.idempotencyKey);
+      if (found === null) return { index, status: 500, error: { code: 'internal_error', message: `this item was not written; ${retry}` } };
+      // Written, but by this body? The key may hold another request's load: that is a reused key, not a replay.
+      if (!found.requestHash.equals(requestHash(this.loads.normalise(parsed.dto)))) {
+        return { index, status: 409, error: { code: 'idempotency_key_reused', message: 'this Idempotency-Key was already used with a different request body' } };
+      }
+      return { index, status: found.requestId === requestId ? 201 : 200, load: found.view };
+    } catch {
+      return { index, status: 503, error: { code: 'service_unavailable', message: `whether this item was written is unknown: ${retry}` } };
+    }
   }
 
   private items(body: unknown): unknown[] {
@@ -58,6 +88,9 @@ export class CardLoadBatchService {
     if (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw badField(at('idempotencyKey'), 'is required: 1-255 characters of A-Za-z0-9_-.:');
     }
+    // What the global pipe checks for a single load, here per item: one bad item never blocks the others.
+    const unstorable = unstorableText(rest, `loads.${index}`);
+    if (unstorable.length) throw validationFailed(unstorable);
     if (isValidLoad(rest)) return { idempotencyKey, dto: rest as unknown as CreateCardLoadDto };
     const dto = plainToInstance(CreateCardLoadDto, rest);
     const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });

@@ -4,6 +4,7 @@ import {
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ListQuery } from '../common/list-query';
 import { AMOUNT_SCHEMA, METADATA_SCHEMA } from '../common/money.openapi';
+import { IsMetadata, metadataProblem } from '../common/metadata';
 import { parseAmountMinor } from '../common/money';
 
 export const CARD_ID = /^EKC[A-Z0-9]{7}$/;
@@ -23,23 +24,6 @@ export function IsAmount() {
           const r = parseAmountMinor(a.value);
           return r.ok ? 'is invalid' : r.message;
         },
-      },
-    });
-}
-
-const METADATA_KEY = /^[A-Za-z0-9_.\-]{1,64}$/;
-const isMetadata = (v: unknown): boolean =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length <= 20 &&
-  Object.entries(v).every(([k, val]) => METADATA_KEY.test(k) && typeof val === 'string' && val.length <= 500);
-
-/** At most 20 string pairs, short keys, bounded values. */
-export function IsMetadata() {
-  return (target: object, propertyName: string) =>
-    registerDecorator({
-      name: 'isMetadata', target: target.constructor, propertyName,
-      validator: {
-        validate: isMetadata,
-        defaultMessage: () => 'must be an object of at most 20 string values (keys 1-64 of A-Za-z0-9_.-, values up to 500 chars)',
       },
     });
 }
@@ -90,7 +74,7 @@ const LOAD_FIELD_RULES: Record<keyof CreateCardLoadDto, (v: unknown) => boolean>
   cardAccountId: (v) => optional(v, matching(CARD_ACCOUNT_ID)),
   description: (v) => optional(v, shortText),
   remarks: (v) => optional(v, shortText),
-  metadata: (v) => optional(v, isMetadata),
+  metadata: (v) => optional(v, (x) => metadataProblem(x) === null),
 };
 
 /**

@@ -88,7 +88,9 @@ export const DocCreateCardLoad = () => applyDecorators(
   ApiErrorResponse(409, 'The key was used with another body, or the same request is still in flight.',
     ['idempotency_key_reused', 'this Idempotency-Key was already used with a different request body'],
     ['idempotency_key_in_progress', 'a request with this Idempotency-Key is in progress; retry']),
-  ApiErrorResponse(422, 'The parent card account cannot fund it (noOverdraft).', ['insufficient_funds', 'account parent:CABFIPS has insufficient available balance']),
+  ApiErrorResponse(422, 'The parent card account cannot fund it (noOverdraft), or its totals would pass what the ledger records.',
+    ['insufficient_funds', 'account parent:CABFIPS has insufficient available balance'],
+    ['amount_out_of_range', 'this load would take its parent\'s or its card\'s totals beyond what the ledger can record']),
 );
 
 /** POST /v1/card-loads/batch */

@@ -8,6 +8,7 @@ export type CardLoadRow = {
   status: LoadStatus; status_reason: string | null; attempts: number; journal_transaction_id: string;
   description: string | null; remarks: string | null; metadata: Record<string, string>;
   created_at: Date; updated_at: Date; posted_at: Date | null; reversed_at: Date | null; undone_at: Date | null;
+  request_id?: string | null;
   created_at_cursor?: string;
 };
 

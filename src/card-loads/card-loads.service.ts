@@ -3,10 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Caller } from '../auth/scopes';
 import { csvOf, CSV_PAGE_ROWS, KeysetList } from '../common/csv';
-import { badField, notFound } from '../common/errors';
+import { amountOutOfRange, badField, notFound } from '../common/errors';
 import { formatMinor, parseAmountMinor } from '../common/money';
 import { parseInstant } from '../common/instant';
-import { decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
+import { checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { pgCode } from '../database/transaction';
 import { LedgerClock } from '../ledger/ledger-clock';
@@ -22,6 +22,16 @@ export { cardAccountCode, mintReference, parentAccountCode } from './intake-writ
  */
 export function loadOwner(caller: Caller): string | null {
   return caller.scopes.includes('admin') || caller.scopes.includes('ledger:read') ? null : caller.apiKeyId;
+}
+
+/** [created_at as microseconds, id], each checked for the form the list wrote: Postgres never parses caller text. */
+function loadsCursor(raw: string | undefined): [string, string] | null {
+  const cursor = decodeCursor(raw, ['string', 'string']) as [string, string] | null;
+  if (cursor) {
+    checkCursorInstant(cursor[0]);
+    checkCursorPart(UUID.test(cursor[1]));
+  }
+  return cursor;
 }
 
 @Injectable()
@@ -52,7 +62,20 @@ export class CardLoadsService {
    */
   async create(caller: Caller, idempotencyKey: string, dto: CreateCardLoadDto, requestId: string | null): Promise<IntakeResult> {
     const load = this.normalise(dto);
-    return this.writer.submit({ caller, idempotencyKey, load, hash: requestHash(load), requestId });
+    return this.writer.submit({ caller, idempotencyKey, load, hash: requestHash(load), requestId }).catch((e: unknown) => {
+      // numeric_value_out_of_range: the parent's or the card's totals (bigint paise) would overflow; possible only with a
+      // MAX_LOAD_AMOUNT near its bound. The group commit retried this load alone, so only it is refused; nothing was written.
+      if (pgCode(e) === '22003') throw amountOutOfRange('this load would take its parent\'s or its card\'s totals');
+      throw e;
+    });
+  }
+
+  /** The load a caller's idempotency key wrote, if any, with the request id that created it and its body's hash. */
+  async findByIdempotencyKey(caller: Caller, idempotencyKey: string):
+    Promise<{ view: CardLoadView; requestId: string | null; requestHash: Buffer } | null> {
+    const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE api_key_id = $1 AND idempotency_key = $2`,
+      [caller.apiKeyId, idempotencyKey]);
+    return rows.length === 0 ? null : { view: cardLoadView(rows[0]), requestId: rows[0].request_id ?? null, requestHash: rows[0].request_hash };
   }
 
   /**
@@ -73,7 +96,7 @@ export class CardLoadsService {
     parseLimit(q.limit);
     parseInstant('createdFrom', q.createdFrom);
     parseInstant('createdTo', q.createdTo);
-    decodeCursor(q.cursor, ['string', 'string']);
+    loadsCursor(q.cursor);
     return {
       start: q.cursor ?? null, limit: CSV_PAGE_ROWS, csv: csvOf(CARD_LOAD_CSV), encode: (c) => c,
       fetch: async (cursor, n) => {
@@ -88,7 +111,7 @@ export class CardLoadsService {
     const limit = parseLimit(q.limit);
     const from = parseInstant('createdFrom', q.createdFrom);
     const to = parseInstant('createdTo', q.createdTo);
-    const cursor = decodeCursor(q.cursor, ['string', 'string']);
+    const cursor = loadsCursor(q.cursor);
     const where: string[] = [];
     const args: unknown[] = [];
     const arg = (v: unknown) => `$${args.push(v)}`;
@@ -105,12 +128,9 @@ export class CardLoadsService {
     } else where.push(`created_at <= ${arg((await this.clock.finalCut(null)).iso)}::timestamptz`);
     if (cursor) where.push(`(created_at, id) < (${arg(cursor[0])}::timestamptz, ${arg(cursor[1])}::uuid)`);
     const rows: CardLoadRow[] = await this.ds.query(
-      `SELECT *, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_cursor
+      `SELECT *, ${cursorInstantSql('created_at')} AS created_at_cursor
        FROM card_loads ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at DESC, id DESC LIMIT ${arg(limit + 1)}`, args).catch((e: unknown) => {
-      if (pgCode(e) === '22P02' || pgCode(e) === '22007' || pgCode(e) === '22008') throw badField('cursor', 'is not a cursor this list issued');
-      throw e;
-    });
+       ORDER BY created_at DESC, id DESC LIMIT ${arg(limit + 1)}`, args);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {

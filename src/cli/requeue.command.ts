@@ -50,8 +50,9 @@ export class RequeueCommand extends CliCommand {
           await this.settlement.requeue(id, ACTOR);
           requeued.push(id);
         } catch (e) {
-          // Settled by the worker or an operator since the page was read: not an error for a bulk run.
-          if (!(e instanceof ApiError) || e.code !== 'invalid_state') throw e;
+          // Settled since the page was read, or already queued / in flight (requeue never touches a live job):
+          // not an error for a bulk run.
+          if (!(e instanceof ApiError) || (e.code !== 'invalid_state' && e.code !== 'load_in_flight')) throw e;
           skipped.push({ loadId: id, reason: e.message });
         }
       }
@@ -59,7 +60,7 @@ export class RequeueCommand extends CliCommand {
       after = page[page.length - 1].id;
     }
     emit(json, { requeued, skipped }, () => [
-      `re-queued ${requeued.length} load(s) in needs_review${skipped.length ? `, skipped ${skipped.length} settled meanwhile` : ''}`,
+      `re-queued ${requeued.length} load(s) in needs_review${skipped.length ? `, skipped ${skipped.length} settled or in flight` : ''}`,
       ...requeued.map((id) => `  ${id}`),
     ].join('\n'));
   }

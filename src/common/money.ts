@@ -5,15 +5,28 @@
  */
 export type AmountParse = { ok: true; value: bigint } | { ok: false; message: string };
 
+/** A request amount as a string: exactly two fraction digits, as every amount this API answers (API.md "Conventions"). */
+const AMOUNT_STRING = /^(0|[1-9]\d*)\.\d{2}$/;
+/** Zero to two fraction digits: a JSON number's own text, and the configured MAX_LOAD_AMOUNT. */
 const DECIMAL = /^(0|[1-9]\d*)(\.\d{1,2})?$/;
 /** Above this no amount is meaningful and JSON numbers stop being exact. */
 const MAX_MINOR = BigInt(Number.MAX_SAFE_INTEGER);
 
+/**
+ * An amount of a request: a string with exactly two fraction digits ("15.00", not "15" or "15.0"), or a JSON
+ * number with at most two decimals (15, 15.5, 15.25).
+ */
 export function parseAmountMinor(input: unknown): AmountParse {
-  let text: string;
-  if (typeof input === 'string') text = input;
-  else if (typeof input === 'number') text = Number.isFinite(input) ? String(input) : 'NaN';
-  else return { ok: false, message: 'must be a decimal string such as "1500.00" or a number with at most two decimals' };
+  if (typeof input === 'string') {
+    return AMOUNT_STRING.test(input) ? parseDecimalMinor(input)
+      : { ok: false, message: 'must be a positive decimal string with exactly two fraction digits, such as "1500.00" (no sign)' };
+  }
+  if (typeof input === 'number') return parseDecimalMinor(Number.isFinite(input) ? String(input) : 'NaN');
+  return { ok: false, message: 'must be a decimal string such as "1500.00" or a number with at most two decimals' };
+}
+
+/** A positive decimal with zero to two fraction digits, as text (a setting, or a JSON number's digits). */
+export function parseDecimalMinor(text: string): AmountParse {
   if (!DECIMAL.test(text)) {
     return { ok: false, message: 'must be a positive decimal with at most two fraction digits, such as "1500.00" (no exponent, no sign)' };
   }

@@ -45,7 +45,8 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$/;
 /** A microsecond instant this service wrote into a cursor. */
 export function checkCursorInstant(raw: string): void {
   const m = CURSOR_INSTANT.test(raw) ? ISO.exec(raw) : null;
-  checkCursorPart(m !== null && realCalendar(+m[1], +m[2], +m[3], +m[4], +m[5], +m[6]));
+  // Year 0000 passes a calendar check (Date.UTC reads it as 1900) and Postgres refuses it: the years parseDate allows.
+  checkCursorPart(m !== null && +m[1] >= 1970 && realCalendar(+m[1], +m[2], +m[3], +m[4], +m[5], +m[6]));
 }
 
 /** A `from`/`to` pair (docs/time.md): from inclusive, to exclusive, to after from, at microsecond precision. */

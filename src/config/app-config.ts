@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { parseAmountMinor } from '../common/money';
+import { parseDecimalMinor } from '../common/money';
 
 /**
  * The whole configuration, read once at boot from the environment (names fixed by API.md).
@@ -38,6 +38,11 @@ export interface SyncConfig {
   lookupGraceMs: number;
   /** A rejection that followed an unknown outcome reverses a load only this long after the first unknown outcome. */
   rejectionConfirmMs: number;
+  /**
+   * One EnKash exchange (token fetch, the call, after a 401 a fresh token and the call again) ends within this:
+   * 2 × ENKASH_TIMEOUT_MS. The lease must outlast it by LEASE_MARGIN_MS (docs/design.md, "Leases and fences").
+   */
+  exchangeDeadlineMs: number;
 }
 
 /** Audit settings (docs/audit.md, docs/time.md): names beyond API.md's table, in the same style. */
@@ -58,6 +63,9 @@ export interface AuditConfig {
   maxUnsealedAgeMs: number;
 }
 
+/** Lease time beyond an exchange's deadline: event-loop stalls, GC pauses, the fence's own round trip. */
+export const LEASE_MARGIN_MS = 2000;
+
 export interface AppConfig {
   port: number;
   host: string;
@@ -66,6 +74,8 @@ export interface AppConfig {
   role: Role;
   adminApiKey: string | null;
   maxLoadAmountMinor: bigint;
+  /** Per journal entry (a manual transaction: funding, corrections). */
+  maxJournalAmountMinor: bigint;
   logLevel: LogLevelName;
   /** Requests per API key (or per IP without a key) per fixed minute, counted in Postgres across instances. */
   rateLimitPerMinute: number;
@@ -136,13 +146,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const adminApiKey = str('ADMIN_API_KEY') ?? null;
   if (adminApiKey !== null && adminApiKey.length < 16) problems.push('ADMIN_API_KEY must be at least 16 characters');
 
-  let maxLoadAmountMinor = 20_000_000n;
-  const maxRaw = str('MAX_LOAD_AMOUNT');
-  if (maxRaw !== undefined) {
-    const parsed = parseAmountMinor(maxRaw);
-    if (!parsed.ok) problems.push(`MAX_LOAD_AMOUNT ${parsed.message}`);
-    else maxLoadAmountMinor = parsed.value;
-  }
+  const amountSetting = (name: string, dflt: bigint): bigint => {
+    const raw = str(name);
+    if (raw === undefined) return dflt;
+    const parsed = parseDecimalMinor(raw);
+    if (!parsed.ok) problems.push(`${name} ${parsed.message}`);
+    return parsed.ok ? parsed.value : dflt;
+  };
+  const maxLoadAmountMinor = amountSetting('MAX_LOAD_AMOUNT', 20_000_000n);
+  // Funding a parent account is one journal entry of crores, not many of a card load's size.
+  const maxJournalAmountMinor = amountSetting('MAX_JOURNAL_AMOUNT', 1_000_000_000_000n);
 
   const logLevel = (str('LOG_LEVEL') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
@@ -188,7 +201,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     circuitOpenMs: int('SYNC_CIRCUIT_OPEN_MS', 10_000, 100, 3600_000),
     lookupGraceMs: int('SYNC_LOOKUP_GRACE_MS', 30_000, 0, 24 * 3600_000),
     rejectionConfirmMs: int('SYNC_REJECTION_CONFIRM_MS', 10 * 60_000, 0, 7 * 24 * 3600_000),
+    exchangeDeadlineMs: 2 * enkash.timeoutMs,
   };
+  // Only where the worker runs: an API-only instance never calls EnKash for a load.
+  if (roleRaw !== 'api' && sync.leaseMs < sync.exchangeDeadlineMs + LEASE_MARGIN_MS) {
+    // Silently stretching the lease would hide that another instance may take a job over mid-exchange.
+    problems.push(`SYNC_LEASE_MS (${sync.leaseMs}) must be at least 2 × ENKASH_TIMEOUT_MS (${sync.exchangeDeadlineMs}) + ${LEASE_MARGIN_MS} ms`
+      + ` = ${sync.exchangeDeadlineMs + LEASE_MARGIN_MS}: one EnKash exchange (token, call, 401 retry) must end inside the worker's lease;`
+      + ' raise SYNC_LEASE_MS or lower ENKASH_TIMEOUT_MS');
+  }
 
   const dataDir = str('DATA_DIR') ?? './.data';
   const sealKeyRaw = str('AUDIT_SEAL_KEY');
@@ -213,6 +234,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     role: roleRaw as Role,
     adminApiKey,
     maxLoadAmountMinor,
+    maxJournalAmountMinor,
     logLevel: logLevel as LogLevelName,
     rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 6000, 1, 1_000_000_000),
     enkash,

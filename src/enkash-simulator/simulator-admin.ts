@@ -15,6 +15,7 @@ import { recordView, SimulatorState } from './simulator-state';
  *   POST   /__admin/faults                      {fault, count?, reference?, applied?, hangMs?, endpoint?}: queue one-shot faults
  *   DELETE /__admin/faults                      empty the queue
  *   GET    /__admin/applied/:reference          {reference, count, amounts: ["0.30", …]}
+ *   GET    /__admin/requests/:reference         every card request naming the reference: arrival, handling, fault, applied
  *   GET    /__admin/records                     every transaction record as transaction/all shows it (no lag)
  *   POST   /__admin/records/:reference/status   {status}: e.g. REVERSED; money follows (back to the parent)
  *   POST   /__admin/apply                       {reference, enKashCardId, amount}: plant a record as if applied
@@ -49,6 +50,7 @@ export function registerAdminRoutes(app: FastifyInstance, state: SimulatorState)
   app.get('/__admin/applied/:reference', guarded((_b, p) => ({
     reference: p.reference, count: state.appliedCount(p.reference), amounts: state.appliedAmountsMinor(p.reference).map(money),
   })));
+  app.get('/__admin/requests/:reference', guarded((_b, p) => ({ reference: p.reference, requests: state.requestsFor(p.reference) })));
   app.get('/__admin/records', guarded(() => state.records().map((r) => ({
     ...recordView(r), principalAmount: money(r.amountMinor), balance: money(r.balanceAfterMinor), amountText: r.amountText, planted: r.planted,
   }))));

@@ -4,7 +4,17 @@ import { parseRupeesMinor } from './simulator-json';
 /** Every knob of the simulator: the unknowns of ENKASH.md, each playable both ways, plus faults. */
 
 export type DuplicateMode = 'apply-again' | 'reject' | 'replay';
-export type LookupShape = 'array' | 'content' | 'single';
+/**
+ * How transaction/all answers (its schema is unknown, ENKASH.md). The first three are readable; the others are the
+ * odd shapes a client must never read as "absent": records under a top-level `data` or `result` key, code 0 with
+ * `payload: null` or no payload at all, the reference under a field named otherwise (filter ignored), and the
+ * card's whole history unfiltered as a plain array or as one page of a longer list.
+ */
+export const LOOKUP_SHAPES = [
+  'array', 'content', 'single', 'data-key', 'result-key', 'null-payload', 'no-payload', 'renamed-reference', 'unfiltered-array',
+  'unfiltered-page',
+] as const;
+export type LookupShape = (typeof LOOKUP_SHAPES)[number];
 export type EnvelopeSpelling = 'code' | 'response_code';
 
 export const FAULT_KINDS = [
@@ -116,7 +126,7 @@ export function parseConfigPatch(input: unknown): SimulatorConfigPatch {
         break;
       case 'seed': out.seed = numberIn(key, 0, 2 ** 32 - 1, v); break;
       case 'lookupLagMs': out.lookupLagMs = numberIn(key, 0, 3_600_000, v); break;
-      case 'lookupShape': out.lookupShape = oneOf(key, ['array', 'content', 'single'], v); break;
+      case 'lookupShape': out.lookupShape = oneOf(key, LOOKUP_SHAPES, v); break;
       case 'lookupNotFound': out.lookupNotFound = oneOf(key, ['empty', 'code-1'], v); break;
       case 'envelope': out.envelope = oneOf(key, ['code', 'response_code'], v); break;
       case 'codeAsString': out.codeAsString = bool(key, v); break;

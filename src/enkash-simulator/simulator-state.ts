@@ -15,7 +15,10 @@ export interface Answer {
   httpStatus: number;
   code: number;
   message: string;
+  /** undefined = the envelope carries no payload key at all. */
   payload: unknown;
+  /** Further top-level envelope keys (e.g. `data` instead of `payload`). */
+  extra?: Record<string, unknown>;
 }
 
 export interface TxnRecord {
@@ -43,6 +46,22 @@ export interface ActiveFault {
 interface QueuedFault extends FaultSpec {
   remaining: number;
 }
+
+/** One card request as the simulator saw it: the evidence of when a send reached EnKash and what it did. */
+export interface SimRequest {
+  endpoint: Exclude<SimEndpoint, 'token'>;
+  /** Wall-clock ms when the request arrived, and when it was handled (after the configured latency); null = not yet. */
+  arrivedAtMs: number;
+  handledAtMs: number | null;
+  fault: FaultKind | null;
+  /** The request moved money (a /balance that applied). */
+  applied: boolean;
+  httpStatus: number | null;
+  code: number | null;
+}
+
+/** Bounds the request log: the references of the most recent requests, oldest forgotten first. */
+const REQUEST_LOG_REFERENCES = 200_000;
 
 const SUCCESS_TEXT = 'Funds allocated from Parent Account to Card by Admin successful';
 const CARD_ID = /^EKC[A-Z0-9]{7}$/;
@@ -80,6 +99,7 @@ export class SimulatorState {
   failedLoginCount = 0;
   locked = false;
   requestCounts: Record<SimEndpoint, number> = this.zeroCounts();
+  private readonly requestLog = new Map<string, SimRequest[]>();
 
   constructor(private readonly initial: SimulatorConfigPatch = {}, credentials: Partial<SimulatorCredentials> = {}, private readonly now: () => number = Date.now) {
     this.credentials = { ...DEFAULT_CREDENTIALS, ...credentials };
@@ -116,6 +136,7 @@ export class SimulatorState {
     this.failedLoginCount = 0;
     this.locked = false;
     this.requestCounts = this.zeroCounts();
+    this.requestLog.clear();
     this.random = mulberry32(this.cfg.seed);
     this.setConfig(this.initial);
   }
@@ -175,6 +196,23 @@ export class SimulatorState {
     };
     this.txns.push(record);
     return record;
+  }
+
+  /** Every card request that named this reference (uniqueReferenceNumber or pgReferenceNumber), in arrival order. */
+  requestsFor(reference: string): readonly SimRequest[] {
+    return this.requestLog.get(reference) ?? [];
+  }
+
+  /** Adds a request to its reference's log and returns it, for the handler to complete as it goes. */
+  logRequest(reference: string, request: SimRequest): SimRequest {
+    let list = this.requestLog.get(reference);
+    if (!list) {
+      if (this.requestLog.size >= REQUEST_LOG_REFERENCES) this.requestLog.delete(this.requestLog.keys().next().value!);
+      list = [];
+      this.requestLog.set(reference, list);
+    }
+    list.push(request);
+    return request;
   }
 
   // ---- tokens ---------------------------------------------------------------------------------------------
@@ -296,15 +334,32 @@ export class SimulatorState {
     if (wrong) return wrong;
     const refs: unknown[] | null = Array.isArray(body.pgReferenceNumbers) ? body.pgReferenceNumbers : null;
     const visibleBefore = this.now() - this.cfg.lookupLagMs;
+    const shape = this.cfg.lookupShape;
+    // Unfiltered shapes play an EnKash that ignores the reference filter and lists the card's history.
+    const filtered = !['renamed-reference', 'unfiltered-array', 'unfiltered-page'].includes(shape);
     const found = this.txns.filter((t) => t.appliedAtMs <= visibleBefore
       && (typeof body.enKashCardId !== 'string' || t.enkashCardId === body.enKashCardId)
-      && (typeof body.pgReferenceNumber !== 'string' || t.pgReferenceNumber === body.pgReferenceNumber)
-      && (refs === null || refs.includes(t.pgReferenceNumber)))
+      && (!filtered || typeof body.pgReferenceNumber !== 'string' || t.pgReferenceNumber === body.pgReferenceNumber)
+      && (!filtered || refs === null || refs.includes(t.pgReferenceNumber)))
       .map(recordView);
-    if (found.length === 0 && this.cfg.lookupNotFound === 'code-1') return refuse(200, 'No records found');
-    if (this.cfg.lookupShape === 'single') return ok(found[0] ?? null);
-    if (this.cfg.lookupShape === 'content') return ok({ content: found, totalElements: found.length, totalPages: 1, number: 0, size: found.length });
-    return ok(found);
+    if (found.length === 0 && filtered && this.cfg.lookupNotFound === 'code-1') return refuse(200, 'No records found');
+    switch (shape) {
+      case 'single': return ok(found[0] ?? null);
+      case 'content': return ok({ content: found, totalElements: found.length, totalPages: 1, number: 0, size: found.length });
+      case 'data-key': return { ...ok(undefined), extra: { data: found } };
+      case 'result-key': return { ...ok(undefined), extra: { result: { content: found } } };
+      case 'null-payload': return ok(null);
+      case 'no-payload': return ok(undefined);
+      case 'renamed-reference':
+        return ok(found.map(({ pgReferenceNumber, ...r }) => ({ ...r, referenceNo: pgReferenceNumber })));
+      case 'unfiltered-array': return ok(found);
+      case 'unfiltered-page': {
+        // Newest first, two per page: the reference asked about may well be on a later page.
+        const page = [...found].reverse().slice(0, 2);
+        return ok({ content: page, totalElements: found.length, totalPages: Math.ceil(found.length / 2), number: 0, size: 2, last: found.length <= 2 });
+      }
+      case 'array': return ok(found);
+    }
   }
 
   /** POST /cardAccount/get */

@@ -1,7 +1,7 @@
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Socket } from 'node:net';
 import { registerAdminRoutes } from './simulator-admin';
-import { ActiveFault, Answer, SimulatorState } from './simulator-state';
+import { ActiveFault, Answer, SimRequest, SimulatorState } from './simulator-state';
 import { SimEndpoint, SimulatorConfigPatch, SimulatorCredentials } from './simulator-config';
 import { SimulatorCipher } from './simulator-crypto';
 import { isJsonObject, Json, parseLiteralJson, stringifyJson } from './simulator-json';
@@ -89,8 +89,8 @@ export async function startEnKashSimulator(options: SimulatorOptions = {}): Prom
     const cfg = state.config;
     const code = cfg.codeAsString ? String(a.code) : a.code;
     const env = cfg.envelope === 'code'
-      ? { code, message: a.message, payload: a.payload }
-      : { response_code: code, response_message: a.message, payload: a.payload };
+      ? { code, message: a.message, payload: a.payload, ...a.extra }
+      : { response_code: code, response_message: a.message, payload: a.payload, ...a.extra };
     const text = stringifyJson(env);
     const body = cfg.encryption ? JSON.stringify({ [cfg.encryptedResponseKey]: cipher.seal(text) }) : text;
     return reply.code(a.httpStatus).type('application/json').send(body);
@@ -109,8 +109,15 @@ export async function startEnKashSimulator(options: SimulatorOptions = {}): Prom
 
   const card = (endpoint: Exclude<SimEndpoint, 'token'>, handle: (body: Json) => Answer) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
+      const arrivedAtMs = Date.now();
       state.requestCounts[endpoint] += 1;
+      // The request is in the log from its arrival, so a test can act while EnKash is still working on it.
+      const ref = isJsonObject(req.body) ? (endpoint === 'balance' ? req.body.uniqueReferenceNumber : req.body.pgReferenceNumber) : undefined;
+      const entry: SimRequest | null = typeof ref === 'string'
+        ? { endpoint, arrivedAtMs, handledAtMs: null, fault: null, applied: false, httpStatus: null, code: null } : null;
+      if (entry) state.logRequest(ref as string, entry);
       await pause(state.config.latencyMs);
+      if (entry) entry.handledAtMs = Date.now();
       if (!state.isValidBearer(req.headers.authorization)) {
         return reply.code(401).type('application/json').send(JSON.stringify({ error: 'invalid_token', error_description: 'Invalid access token' }));
       }
@@ -129,10 +136,21 @@ export async function startEnKashSimulator(options: SimulatorOptions = {}): Prom
         if (!isJsonObject(body)) return reply.code(422).type('application/json').send(JSON.stringify({ code: 1, message: 'Invalid encrypted request' }));
       }
       if (!isJsonObject(body)) return render(reply, { httpStatus: 400, code: 1, message: 'Request body must be a JSON object', payload: null });
-      const ref = endpoint === 'balance' ? body.uniqueReferenceNumber : body.pgReferenceNumber;
-      const fault = state.takeFault(endpoint, typeof ref === 'string' ? ref : null);
+      const inner = endpoint === 'balance' ? body.uniqueReferenceNumber : body.pgReferenceNumber;
+      const reference = typeof inner === 'string' ? inner : null;
+      // An encrypted request shows its reference only now.
+      const seen = entry ?? (reference !== null ? state.logRequest(reference, {
+        endpoint, arrivedAtMs, handledAtMs: Date.now(), fault: null, applied: false, httpStatus: null, code: null,
+      }) : null);
+      const fault = state.takeFault(endpoint, reference);
+      if (seen) seen.fault = fault?.fault ?? null;
       if (fault && !fault.applied) return playFault(fault, req, reply);
+      const before = reference === null ? 0 : state.appliedCount(reference);
       const answer = handle(body);
+      if (seen) {
+        seen.applied = reference !== null && state.appliedCount(reference) > before;
+        if (!fault) Object.assign(seen, { httpStatus: answer.httpStatus, code: answer.code });
+      }
       if (fault) return playFault(fault, req, reply);
       return render(reply, answer);
     };

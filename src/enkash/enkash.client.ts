@@ -6,16 +6,19 @@ import { minorToRupeeNumber } from '../common/money';
 import { EnKashConfig } from '../config/app-config';
 import { decryptEnKashBody, deriveEnKashKey, encryptEnKashBody } from './enkash.crypto';
 import { decodeCard, decodeLookup, decodeParentAccount, Decoded, NOTHING_FOUND } from './enkash.decode';
-import { EnKashTokenCache, TokenFetch } from './enkash.token';
-import { EnKashTransport, WireResult } from './enkash.transport';
+import { EnKashTokenCache, TokenFetch, TokenResult } from './enkash.token';
+import { EnKashTransport, LateAnswer, WireResult } from './enkash.transport';
 import {
   EnKashCard, EnKashLoadInstruction, EnKashLoadResult, EnKashLookupResult, EnKashLookupScope, EnKashOutcome, EnKashParentAccount,
+  ExchangeDeadline,
 } from './enkash.types';
 import { Envelope, errorText, isObject, isSuccessCode, JsonObject, parseJsonExact, readEnvelope } from './enkash.wire';
 
 export interface EnKashClientOptions {
   /** After a refused login, how long before one more is attempted (a second refusal stops logins until reset). */
   loginCooldownMs?: number;
+  /** How long a timed-out load stays open for a late answer (the sync worker's lookup grace); 0 = cut at once. */
+  lateWatchMs?: number;
 }
 
 const CARD_API = '/api/v0/partner/enKashCard';
@@ -26,6 +29,14 @@ const ENCRYPTION_TEXT = /encrypt|decrypt|cipher/i;
 
 type Body = { kind: 'json'; value: unknown } | { kind: 'not-json' } | { kind: 'undecryptable' };
 interface CallContext { op: string; card?: string; reference?: string }
+
+/** An answer to a call we had given up on at its deadline (see EnKashTransport.post). */
+export interface LateEnKashAnswer {
+  op: string;
+  reference: string | null;
+  outcome: EnKashOutcome<unknown>;
+  latenessMs: number;
+}
 /** Lets a lookup read EnKash's code 1 "No records found" as an empty result rather than a rejection. */
 type RefusalReader<T> = (env: Envelope) => T | null;
 
@@ -42,6 +53,7 @@ export class EnKashClient implements OnApplicationShutdown {
   private readonly baseUrl: string;
   private readonly tokenUrl: string;
   private readonly basicAuth: string;
+  private readonly lateListeners: Array<(answer: LateEnKashAnswer) => void> = [];
 
   constructor(private readonly config: EnKashConfig, http?: HttpService, options: EnKashClientOptions = {}) {
     if (config.baseUrl === null) throw new Error('EnKashClient needs config.baseUrl (start the EnKash simulator and pass its URL when none is configured)');
@@ -50,12 +62,12 @@ export class EnKashClient implements OnApplicationShutdown {
     this.tokenUrl = config.tokenUrl ?? `${this.baseUrl}/oauth/token`;
     this.basicAuth = `Basic ${Buffer.from(`${config.clientId}:${config.clientSecret}`, 'utf8').toString('base64')}`;
     this.key = deriveEnKashKey(config.clientSecret);
-    this.transport = new EnKashTransport(config.timeoutMs, http);
+    this.transport = new EnKashTransport(config.timeoutMs, http, options.lateWatchMs ?? 0);
     this.tokens = new EnKashTokenCache(() => this.fetchToken(), { loginCooldownMs: options.loginCooldownMs ?? 5 * 60_000 });
   }
 
   /** POST /balance: moves money from the parent card account onto the card. */
-  async loadCard(load: EnKashLoadInstruction): Promise<EnKashOutcome<EnKashLoadResult>> {
+  async loadCard(load: EnKashLoadInstruction, exchange?: ExchangeDeadline): Promise<EnKashOutcome<EnKashLoadResult>> {
     assert(typeof load.amountMinor === 'bigint' && load.amountMinor > 0n && load.amountMinor <= MAX_SENDABLE_MINOR, 'amountMinor must be a positive bigint of at most 15 digits');
     assert(load.reference.length > 0, 'a load needs its reference');
     const body: JsonObject = {
@@ -71,11 +83,11 @@ export class EnKashClient implements OnApplicationShutdown {
     if (load.description) body.description = load.description;
     if (load.remarks) body.remarks = load.remarks;
     return this.call({ op: 'load', card: load.enKashCardId, reference: load.reference }, '/balance', body,
-      (payload) => ({ ok: true, value: { payload } }));
+      (payload) => ({ ok: true, value: { payload } }), undefined, exchange);
   }
 
   /** POST /transaction/all by pgReferenceNumber (= the uniqueReferenceNumber sent); empty matches = absent. */
-  findLoadByReference(reference: string, scope: EnKashLookupScope): Promise<EnKashOutcome<EnKashLookupResult>> {
+  findLoadByReference(reference: string, scope: EnKashLookupScope, exchange?: ExchangeDeadline): Promise<EnKashOutcome<EnKashLookupResult>> {
     const body = {
       companyId: scope.companyId ?? this.config.companyId,
       cardAccountId: scope.cardAccountId ?? this.config.cardAccountId,
@@ -85,7 +97,7 @@ export class EnKashClient implements OnApplicationShutdown {
     const nothingFound = (env: Envelope): EnKashLookupResult | null =>
       NOTHING_FOUND.test(env.message) || (typeof env.payload === 'string' && NOTHING_FOUND.test(env.payload)) ? { matches: [] } : null;
     return this.call({ op: 'lookup', card: scope.enKashCardId, reference }, '/transaction/all', body,
-      (payload) => decodeLookup(reference, payload), nothingFound);
+      (payload) => decodeLookup(reference, payload), nothingFound, exchange);
   }
 
   getParentAccount(): Promise<EnKashOutcome<EnKashParentAccount>> {
@@ -96,6 +108,20 @@ export class EnKashClient implements OnApplicationShutdown {
   getCard(enKashCardId: string): Promise<EnKashOutcome<EnKashCard>> {
     const body = { cardAccountId: this.config.cardAccountId, companyId: this.config.companyId, enKashCardId };
     return this.call({ op: 'card-balance', card: enKashCardId }, '/search', body, (payload) => decodeCard(enKashCardId, payload));
+  }
+
+  /**
+   * Hears the answers EnKash gives to loads after we gave up on them (timeout): how late EnKash can act, and, for a
+   * success, proof that the load was applied whatever a lookup shows yet.
+   */
+  onLateAnswer(listener: (answer: LateEnKashAnswer) => void): void {
+    this.lateListeners.push(listener);
+  }
+
+  private lateAnswer(ctx: CallContext, outcome: EnKashOutcome<unknown>, latenessMs: number): void {
+    const ms = Math.round(latenessMs);
+    this.logger.warn(`EnKash ${ctx.op} ref=${ctx.reference ?? '-'} answered ${outcome.kind} ${ms} ms after we gave up on it`);
+    for (const listener of this.lateListeners) listener({ op: ctx.op, reference: ctx.reference ?? null, outcome, latenessMs: ms });
   }
 
   /** Operator action after fixing the credentials: allows logins again after refusals stopped them. */
@@ -113,7 +139,7 @@ export class EnKashClient implements OnApplicationShutdown {
   }
 
   private async call<T>(ctx: CallContext, path: string, body: JsonObject, decode: (payload: unknown) => Decoded<T>,
-    onRefusal?: RefusalReader<T>): Promise<EnKashOutcome<T>> {
+    onRefusal?: RefusalReader<T>, exchange?: ExchangeDeadline): Promise<EnKashOutcome<T>> {
     const startedMs = performance.now();
     const elapsed = () => Math.round(performance.now() - startedMs);
     const url = `${this.baseUrl}${CARD_API}${path}`;
@@ -124,21 +150,46 @@ export class EnKashClient implements OnApplicationShutdown {
     const noToken = (t: { reason: string; httpStatus: number | null; message: string }) =>
       this.report<T>(ctx, { kind: 'systemic', reason: t.reason, httpStatus: t.httpStatus, code: null, message: this.redact(t.message), durationMs: elapsed() });
 
-    let token = await this.tokens.get();
+    const deadlineMono = exchange?.deadlineMono ?? Infinity;
+    const notSent = (message: string) => this.report<T>(ctx, { kind: 'not_sent', reason: 'deadline', httpStatus: null, code: null, message, durationMs: elapsed() });
+
+    let token = await this.tokenBefore(deadlineMono);
+    if (token === null) return notSent('no token before the exchange deadline; nothing was sent');
     if (!token.ok) return noToken(token);
-    let wire = await this.transport.post(url, text, this.cardHeaders(token.token));
+    // Only a load moves money: its abandoned requests are watched for a late answer.
+    const onLate = ctx.op === 'load' && this.lateListeners.length > 0
+      ? (late: LateAnswer) => this.lateAnswer(ctx, this.interpret(late.wire, decode, onRefusal, elapsed()), late.latenessMs)
+      : undefined;
+    let wire = await this.transport.post(url, text, this.cardHeaders(token.token), deadlineMono, onLate);
     if (wire.kind === 'response' && wire.httpStatus === 401) {
       // One fresh token, one retry: a 401 happens before EnKash processes anything, so re-sending is safe.
       this.logger.warn(`EnKash ${ctx.op} answered 401; fetching a fresh token and retrying once`);
       this.tokens.invalidate(token.token);
-      token = await this.tokens.get();
+      token = await this.tokenBefore(deadlineMono);
+      if (token === null) return notSent('answered 401, and no fresh token came before the exchange deadline; nothing was applied');
       if (!token.ok) return noToken(token);
-      wire = await this.transport.post(url, text, this.cardHeaders(token.token));
+      wire = await this.transport.post(url, text, this.cardHeaders(token.token), deadlineMono, onLate);
     }
+    if (wire.kind === 'not-sent') return notSent(wire.message);
     return this.report(ctx, this.interpret(wire, decode, onRefusal, elapsed()));
   }
 
-  private interpret<T>(wire: WireResult, decode: (payload: unknown) => Decoded<T>, onRefusal: RefusalReader<T> | undefined,
+  /**
+   * The shared, single-flight token, or null when the exchange's deadline comes first (the login goes on for
+   * other callers; this exchange sends nothing).
+   */
+  private async tokenBefore(deadlineMono: number): Promise<TokenResult | null> {
+    if (deadlineMono === Infinity) return this.tokens.get();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), Math.max(0, deadlineMono - performance.now()))));
+    try {
+      return await Promise.race([this.tokens.get(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private interpret<T>(wire: Exclude<WireResult, { kind: 'not-sent' }>, decode: (payload: unknown) => Decoded<T>, onRefusal: RefusalReader<T> | undefined,
     durationMs: number): EnKashOutcome<T> {
     if (wire.kind === 'network') {
       return { kind: wire.systemic ? 'systemic' : 'unknown', reason: wire.reason, httpStatus: null, code: null, message: this.redact(wire.message), durationMs };
@@ -216,7 +267,7 @@ export class EnKashClient implements OnApplicationShutdown {
     const wire = await this.transport.post(this.tokenUrl, form, {
       Authorization: this.basicAuth, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json',
     });
-    if (wire.kind === 'network') {
+    if (wire.kind !== 'response') {
       this.logger.warn(`EnKash login failed on the wire: ${this.redact(wire.message)}`);
       return { kind: 'unavailable', httpStatus: null, message: this.redact(wire.message) };
     }

@@ -1,7 +1,7 @@
 import { HttpModule, HttpService } from '@nestjs/axios';
 import { DynamicModule, Module } from '@nestjs/common';
 import { EnKashConfig } from '../config/app-config';
-import { EnKashClient } from './enkash.client';
+import { EnKashClient, EnKashClientOptions } from './enkash.client';
 
 /** The validated EnKash settings, for whoever needs the defaults (company, parent account) next to the client. */
 export const ENKASH_CONFIG = Symbol('ENKASH_CONFIG');
@@ -12,13 +12,13 @@ export const ENKASH_CONFIG = Symbol('ENKASH_CONFIG');
  */
 @Module({})
 export class EnKashModule {
-  static register(config: EnKashConfig): DynamicModule {
+  static register(config: EnKashConfig, options: EnKashClientOptions = {}): DynamicModule {
     return {
       module: EnKashModule,
       imports: [HttpModule.register({ maxRedirects: 0 })],
       providers: [
         { provide: ENKASH_CONFIG, useValue: config },
-        { provide: EnKashClient, useFactory: (http: HttpService) => new EnKashClient(config, http), inject: [HttpService] },
+        { provide: EnKashClient, useFactory: (http: HttpService) => new EnKashClient(config, http, options), inject: [HttpService] },
       ],
       exports: [EnKashClient, ENKASH_CONFIG],
     };

@@ -1,7 +1,8 @@
 import { HttpService } from '@nestjs/axios';
 import axios, { AxiosError } from 'axios';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import { ClientRequest, Agent as HttpAgent, IncomingMessage, request as httpRequest, RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Socket } from 'node:net';
 
 /**
  * One POST over keep-alive sockets with a hard deadline. Never throws and never interprets the body:
@@ -9,29 +10,96 @@ import { Agent as HttpsAgent } from 'node:https';
  */
 export type WireResult =
   | { kind: 'response'; httpStatus: number; text: string }
-  | { kind: 'network'; reason: string; message: string; systemic: boolean };
+  | { kind: 'network'; reason: string; message: string; systemic: boolean }
+  /** Nothing was sent: too little time was left before the caller's deadline. */
+  | { kind: 'not-sent'; message: string };
+
+/** A request given less time than this is not started: it could only time out, with its effect unknown. */
+const MIN_REQUEST_MS = 50;
 
 /** Lookups can be long lists; anything beyond this is not an EnKash answer. */
 const MAX_RESPONSE_BYTES = 5 * 1024 * 1024;
+
+/**
+ * What became of a request its caller gave up on at the deadline: the answer EnKash sent after all, and how
+ * long after the give-up it came. It bounds how late EnKash can act on a request (docs/operations.md, "Sizing
+ * SYNC_LOOKUP_GRACE_MS").
+ */
+export interface LateAnswer {
+  wire: { kind: 'response'; httpStatus: number; text: string };
+  latenessMs: number;
+}
+
+/** How many abandoned requests are watched at once; past that they are cut at the deadline as before. */
+const MAX_WATCHED = 16;
 
 export class EnKashTransport {
   private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
   private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
   private readonly http: HttpService;
+  private watching = 0;
 
-  constructor(private readonly timeoutMs: number, http?: HttpService) {
+  /**
+   * `lateWatchMs`: how long after its deadline a watched request stays open for its late answer. The sync worker
+   * sets it to the lookup grace, so a request is never open on the wire when its load may be looked up again.
+   */
+  constructor(private readonly timeoutMs: number, http?: HttpService, private readonly lateWatchMs = 0) {
     this.http = http ?? new HttpService(axios.create());
   }
 
-  async post(url: string, body: string, headers: Record<string, string>): Promise<WireResult> {
+  /**
+   * `deadlineMono` (performance.now() time) cuts the timeout and refuses to start a request once it has passed:
+   * the caller's lease only covers requests that end by then. The deadline is checked again when the request gets
+   * its socket and when that socket connects, right before Node writes the body, so a process paused in between
+   * (SIGSTOP, a stalled VM) does not send it late. With `onLate`, a request that outlives its timeout is answered
+   * as a timeout at once but kept open (for `lateWatchMs`, no longer) so that its late answer, if any, is reported.
+   */
+  async post(url: string, body: string, headers: Record<string, string>, deadlineMono = Infinity,
+    onLate?: (late: LateAnswer) => void): Promise<WireResult> {
+    const timeoutMs = Math.min(this.timeoutMs, Math.floor(deadlineMono - performance.now()));
+    if (timeoutMs < MIN_REQUEST_MS) return { kind: 'not-sent', message: 'the exchange deadline passed before this request could start' };
+    // A watch slot is taken now and given back unless the request ends up watched, so the cap holds under bursts.
+    const watch = onLate !== undefined && this.lateWatchMs > 0 && this.watching < MAX_WATCHED;
+    if (watch) this.watching += 1;
+    const hardMs = watch ? timeoutMs + this.lateWatchMs : timeoutMs;
+    const cut = new AbortController();
+    const sent: { req: ClientRequest | null } = { req: null };
+    const writeBy = Number.isFinite(deadlineMono) ? deadlineMono : performance.now() + timeoutMs;
+    const request = this.request(url, body, headers, hardMs, cut.signal, sent, writeBy);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)));
+    const first = await Promise.race([request, deadline]);
+    clearTimeout(timer);
+    if (first !== null) {
+      if (watch) this.watching -= 1;
+      return first;
+    }
+    // Only a request wholly handed to the network before the deadline may go on: one still waiting for a socket
+    // or a connection would otherwise be sent after the caller's lease stopped covering it.
+    if (!watch || !sent.req?.writableFinished) {
+      if (watch) this.watching -= 1;
+      cut.abort();
+      await request; // settles at once on abort
+    } else {
+      const gaveUpMono = performance.now();
+      void request.then((late) => {
+        this.watching -= 1;
+        if (late.kind === 'response') onLate({ wire: late, latenessMs: performance.now() - gaveUpMono });
+      });
+    }
+    return { kind: 'network', reason: 'timeout', message: `no answer within ${timeoutMs} ms`, systemic: false };
+  }
+
+  private async request(url: string, body: string, headers: Record<string, string>, hardMs: number, cut: AbortSignal,
+    sent: { req: ClientRequest | null }, writeByMono: number): Promise<WireResult> {
     try {
       // axiosRef, not the Observable: unsubscribing from that aborts the finished request, and building the
       // CanceledError (with its stack) cost about 40 µs per EnKash call on the sync worker's hot path.
       const res = await this.http.axiosRef.request<string>({
         method: 'POST', url, data: body, headers,
         // timeout alone is a socket idle timer; the signal bounds the whole exchange.
-        timeout: this.timeoutMs,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        timeout: hardMs,
+        signal: AbortSignal.any([cut, AbortSignal.timeout(hardMs)]),
         responseType: 'text',
         transformResponse: [(data: unknown) => data],
         validateStatus: () => true,
@@ -40,10 +108,22 @@ export class EnKashTransport {
         maxContentLength: MAX_RESPONSE_BYTES,
         httpAgent: this.httpAgent,
         httpsAgent: this.httpsAgent,
+        // Node's own request functions, wrapped to see the request and to refuse to write it past the deadline.
+        transport: {
+          request: (options: RequestOptions, callback: (res: IncomingMessage) => void) => {
+            const req = (options.protocol === 'https:' ? httpsRequest : httpRequest)(options, callback);
+            sent.req = req;
+            refuseLateWrites(req, writeByMono);
+            return req;
+          },
+        },
       });
       return { kind: 'response', httpStatus: res.status, text: typeof res.data === 'string' ? res.data : '' };
     } catch (e) {
-      return networkFailure(e, this.timeoutMs);
+      if (e instanceof Error && (e.cause instanceof LateWriteRefused || /exchange deadline passed/.test(e.message))) {
+        return { kind: 'not-sent', message: e.message };
+      }
+      return networkFailure(e, hardMs);
     }
   }
 
@@ -52,6 +132,31 @@ export class EnKashTransport {
     this.httpsAgent.destroy();
   }
 }
+
+/**
+ * Node writes a request's head and body when the request gets its socket (a free keep-alive socket, or one that
+ * freed up) and, on a new connection, once it connects. Both happen in I/O callbacks that a resumed process runs
+ * before its timers, so the deadline timer alone cannot stop a late write: check the clock at those two moments,
+ * before the write. What is left is the time between this check and the write syscall, in one tick; no fence can
+ * close that, since EnKash checks no token (docs/design.md, "Leases and fences").
+ */
+function refuseLateWrites(req: ClientRequest, writeByMono: number): void {
+  const late = () => performance.now() > writeByMono;
+  req.on('socket', (socket: Socket) => {
+    if (late()) {
+      req.destroy(new LateWriteRefused('the exchange deadline passed before the request got a socket; nothing was sent'));
+      return;
+    }
+    // Registered before Node's own 'connect' listener that flushes the queued write: it runs first.
+    if (socket.connecting) {
+      socket.prependOnceListener('connect', () => {
+        if (late()) req.destroy(new LateWriteRefused('the exchange deadline passed while connecting; nothing was sent'));
+      });
+    }
+  });
+}
+
+class LateWriteRefused extends Error {}
 
 const TLS_CODES = /^(CERT_|ERR_TLS_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_)/;
 

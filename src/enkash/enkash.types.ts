@@ -45,7 +45,20 @@ export interface EnKashSystemic {
   durationMs: number;
 }
 
-export type EnKashFailure = EnKashRejected | EnKashUnknown | EnKashSystemic;
+/**
+ * Nothing left this process: the exchange's deadline came before the request could be sent (a slow token
+ * fetch ate the time). Safe to try again later; says nothing about EnKash.
+ */
+export interface EnKashNotSent {
+  kind: 'not_sent';
+  reason: 'deadline';
+  httpStatus: null;
+  code: null;
+  message: string;
+  durationMs: number;
+}
+
+export type EnKashFailure = EnKashRejected | EnKashUnknown | EnKashSystemic | EnKashNotSent;
 export type EnKashOutcome<T> = EnKashSucceeded<T> | EnKashFailure;
 
 /** One load as sent to POST /balance. `reference` is minted once per load and reused on every retry. */
@@ -63,6 +76,14 @@ export interface EnKashLoadInstruction {
 export interface EnKashLoadResult {
   /** EnKash's payload text; the success answer carries no transaction id and no balance. */
   payload: unknown;
+}
+
+/**
+ * One exchange with EnKash (token fetch, the call, after a 401 one more token fetch and call) ends by this
+ * monotonic time (performance.now()): no request is started after it, and each request's timeout is cut to it.
+ */
+export interface ExchangeDeadline {
+  deadlineMono: number;
 }
 
 export interface EnKashLookupScope {

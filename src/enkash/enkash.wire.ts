@@ -50,12 +50,17 @@ export interface Envelope {
   payload: unknown;
 }
 
-/** Both spellings EnKash uses: {code, message, payload} and {response_code, response_message, payload}. */
+/**
+ * Both spellings EnKash uses: {code, message, payload} and {response_code, response_message, payload}; a result
+ * under `data` or `result` (no payload) is read as the payload.
+ */
 export function readEnvelope(body: unknown): Envelope {
   if (!isObject(body)) return { code: null, message: '', payload: undefined };
   const rawCode = body.code ?? body.response_code;
   const code = typeof rawCode === 'number' || (typeof rawCode === 'string' && rawCode.trim() !== '') ? String(rawCode).trim() : null;
-  return { code, message: errorText(body), payload: body.payload };
+  // Some EnKash pages put the result under `data` or `result` instead of `payload`: read those when payload is empty.
+  const payload = body.payload ?? body.data ?? body.result ?? body.payload;
+  return { code, message: errorText(body), payload };
 }
 
 /** The human text of an envelope, a Spring error body or an OAuth error body. */

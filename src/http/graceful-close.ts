@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../common/errors';
 
 /**
  * Once the server starts closing, every answer says `Connection: close`. Without it a keep-alive
@@ -13,5 +14,10 @@ export function closeConnectionsWhenClosing(fastify: FastifyInstance): void {
   });
   fastify.addHook('onSend', async (_req, reply) => {
     if (closing) void reply.header('connection', 'close');
+  });
+  // A request that arrives on an open connection while closing: 503 in the API's error shape (Fastify's own
+  // return503OnClosing answer has another shape, so it is turned off in app.factory.ts).
+  fastify.addHook('onRequest', async () => {
+    if (closing) throw new ApiError(503, 'service_unavailable', 'the service is shutting down; retry the request');
   });
 }

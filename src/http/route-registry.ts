@@ -21,6 +21,7 @@ export function recordRoutes(fastify: FastifyInstance): void {
   });
 }
 
-export function registeredRoutes(app: NestFastifyApplication): RegisteredRoute[] {
-  return [...(ROUTES.get(app.getHttpAdapter().getInstance()) ?? [])];
+export function registeredRoutes(app: NestFastifyApplication | FastifyInstance): RegisteredRoute[] {
+  const fastify = 'getHttpAdapter' in app ? app.getHttpAdapter().getInstance() : app;
+  return [...(ROUTES.get(fastify) ?? [])];
 }

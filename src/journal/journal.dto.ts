@@ -4,9 +4,10 @@ import {
   ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested,
 } from 'class-validator';
 import { ACCOUNT_CODE, ACCOUNT_CODE_MESSAGE, IsCurrency } from '../accounts/account.dto';
-import { IsAmount, IsMetadata } from '../card-loads/card-load.dto';
+import { IsAmount } from '../card-loads/card-load.dto';
+import { IsMetadata } from '../common/metadata';
 import { TimeRangeListQuery } from '../common/list-query';
-import { AMOUNT_SCHEMA, METADATA_SCHEMA } from '../common/money.openapi';
+import { JOURNAL_AMOUNT_SCHEMA, METADATA_SCHEMA } from '../common/money.openapi';
 import { MAX_ENTRIES } from '../ledger/ledger.service';
 
 export class JournalEntryDto {
@@ -18,7 +19,7 @@ export class JournalEntryDto {
   @IsIn(['debit', 'credit'])
   direction: 'debit' | 'credit';
 
-  @ApiProperty(AMOUNT_SCHEMA)
+  @ApiProperty(JOURNAL_AMOUNT_SCHEMA)
   @IsAmount()
   amount: unknown;
 

@@ -53,7 +53,10 @@ export const DocPostJournal = () => applyDecorators(
   ApiCreatedResponse({ type: JournalDoc }),
   ApiOkResponse({ type: JournalDoc, description: 'A replay of the same Idempotency-Key and body (header `Idempotent-Replayed: true`).' }),
   ApiErrorResponse(409, 'The Idempotency-Key was used with another transaction.', ['idempotency_key_reused', 'this Idempotency-Key was already used with a different journal transaction']),
-  ApiErrorResponse(422, 'An account flagged noOverdraft would go below zero.', ['insufficient_funds', 'account parent:CABFIPS has insufficient available balance']),
+  ApiErrorResponse(422,
+    'An account flagged noOverdraft would go below zero, or an account\'s totals would pass what the ledger can record.',
+    ['insufficient_funds', 'account parent:CABFIPS has insufficient available balance'],
+    ['amount_out_of_range', 'this transaction would take an account\'s totals beyond what the ledger can record']),
 );
 
 export const DocListJournal = () => applyDecorators(

@@ -1,10 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { Caller } from '../auth/scopes';
 import { KeysetList } from '../common/csv';
-import { ApiError, badField, FieldProblem, notFound, validationFailed } from '../common/errors';
+import { amountOutOfRange, ApiError, badField, FieldProblem, notFound, validationFailed } from '../common/errors';
 import { formatMinor, parseAmountMinor } from '../common/money';
 import {
   checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, parseRange, UUID,
@@ -16,6 +16,7 @@ import { CreateJournalDto, ListJournalQuery } from './journal.dto';
 import { JOURNAL_CSV, JournalEntryRow, JournalLine, JournalRow, journalView, JournalView } from './journal.view';
 import { byIds } from '../database/by-ids';
 import { LedgerClock } from '../ledger/ledger-clock';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 
 type Cursor = [createdAt: string, id: string];
 
@@ -36,7 +37,10 @@ const canonicalMetadata = (m: Record<string, string>) => JSON.stringify(Object.e
 @Injectable()
 export class JournalService {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource, private readonly ledger: LedgerService, private readonly clock: LedgerClock,
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly ledger: LedgerService,
+    private readonly clock: LedgerClock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** A manual posted transaction (funding a parent, a correction): balanced per currency, on existing accounts. */
@@ -50,6 +54,11 @@ export class JournalService {
     } catch (e) {
       if (idempotencyKey !== undefined && pgCode(e) === '23505' && pgConstraint(e) === 'journal_transactions_pkey') {
         return { journal: await this.replay(id, dto), replayed: true };
+      }
+      // numeric_value_out_of_range: an account's running totals (bigint paise) would overflow. Each entry is
+      // capped, but many of them add up; the transaction rolled back, nothing was written.
+      if (pgCode(e) === '22003') {
+        throw amountOutOfRange('this transaction would take an account\'s totals');
       }
       throw e;
     }
@@ -69,6 +78,9 @@ export class JournalService {
       else if (e.accountCode.startsWith('card:')) problems.push({ field: `entries.${i}.accountCode`, message: 'card accounts move only through card loads' });
       else if (e.currency !== undefined && e.currency !== account.currency) {
         problems.push({ field: `entries.${i}.currency`, message: `must be ${account.currency}, the currency of ${account.code}` });
+      } else if (amount.ok && amount.value > this.config.maxJournalAmountMinor) {
+        const max = formatMinor(this.config.maxJournalAmountMinor);
+        problems.push({ field: `entries.${i}.amount`, message: `must not exceed MAX_JOURNAL_AMOUNT (${max})` });
       } else if (amount.ok) entries.push({ accountCode: e.accountCode, direction: e.direction, amount: amount.value, currency: account.currency });
     });
     if (problems.length) throw validationFailed(problems);
@@ -77,7 +89,8 @@ export class JournalService {
     const unbalanced = [...net].filter(([, v]) => v !== 0n);
     if (unbalanced.length) {
       throw badField('entries', `debits and credits must be equal per currency: ${unbalanced
-        .map(([c, v]) => `${c} debits exceed credits by ${formatMinor(v)}`).join(', ')}`);
+        .map(([c, v]) => (v > 0n ? `${c} debits exceed credits by ${formatMinor(v)}` : `${c} credits exceed debits by ${formatMinor(-v)}`))
+        .join(', ')}`);
     }
     return entries;
   }

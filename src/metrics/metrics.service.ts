@@ -34,6 +34,18 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** A write of a worker whose claim had been taken over (or whose load had left the outbox): refused, nothing changed. */
+  readonly fencedWrites = new Counter({
+    name: 'card_ledger_sync_fenced_writes_total', help: 'Sync worker writes refused because the claim no longer held the job',
+    registers: [this.registry],
+  });
+
+  /** How long after we gave up on a send EnKash answered it: SYNC_LOOKUP_GRACE_MS must stay above the tail of this. */
+  readonly lateAnswers = new Histogram({
+    name: 'card_ledger_enkash_late_answer_seconds', help: 'Answers EnKash gave to loads after the worker had given up on them (timeout), by how late',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry],
+  });
+
   readonly loadsByStatus = new Gauge({
     name: 'card_ledger_loads', help: 'Card loads by status', labelNames: ['status'] as const, registers: [this.registry],
   });

@@ -17,24 +17,36 @@ const invalidState = (when: string) => ({
   description: `The load is not ${when}.`, content: json(ERROR, errorExample('invalid_state', `card load is posted, not ${when}`)),
 });
 const REASON = { type: 'string', maxLength: 1000, minLength: 1 };
+/** Resolve and requeue act only on a parked job: the worker's exchange with EnKash is never raced (docs/design.md). */
+const notInReviewOrInFlight = {
+  description: '`invalid_state`: the load is not in `needs_review`. `load_in_flight`: an EnKash exchange for it is in flight or '
+    + 'scheduled (a requeue), or, to reverse, a send may still land at EnKash; nothing was changed, retry after `Retry-After` seconds.',
+  headers: { 'Retry-After': { description: 'With `load_in_flight`: seconds to wait before asking again.', schema: { type: 'integer' } } },
+  content: { 'application/json': { schema: ERROR, examples: {
+    invalid_state: { value: errorExample('invalid_state', 'card load is posted, not in needs_review') },
+    load_in_flight: { value: errorExample('load_in_flight', 'card load has an EnKash exchange in flight or scheduled; it can be resolved once its job is parked in review again') },
+  } } },
+};
 
 const OPERATIONS: Record<string, { tags: string[]; summary: string; description?: string; parameters?: unknown[]; requestBody?: unknown; responses: Record<string, unknown> }> = {
   OperatorController_resolve: {
     tags: ['card loads'],
     summary: 'Resolve a load in review to posted or reversed',
-    description: 'Only from `needs_review`. The reason and the key\'s name are kept in the load\'s events.',
+    description: 'Only from `needs_review`, and only while no EnKash exchange for the load is in flight or scheduled (else 409 '
+      + '`load_in_flight`); `reversed` also waits until no earlier send can still land. The reason and the key\'s name are kept in the load\'s events.',
     parameters: [ID],
     requestBody: { required: true, content: { 'application/json': {
       schema: { $ref: '#/components/schemas/ResolveCardLoadDto' },
       example: { outcome: 'posted', reason: 'EnKash support confirmed the credit (ticket 4711)' } } } },
-    responses: { 200: { description: 'The load, settled.', content: json(LOAD) }, 404: NOT_FOUND, 409: invalidState('in needs_review') },
+    responses: { 200: { description: 'The load, settled.', content: json(LOAD) }, 404: NOT_FOUND, 409: notInReviewOrInFlight },
   },
   OperatorController_requeue: {
     tags: ['card loads'],
     summary: 'Queue a load in review for another EnKash lookup',
-    description: 'Re-sent with the same reference only if EnKash shows it absent.',
+    description: 'Re-sent with the same reference only if EnKash shows it absent. Only while the load\'s job is parked in review: '
+      + 'a load already queued or in flight answers 409 `load_in_flight`.',
     parameters: [ID],
-    responses: { 200: { description: 'The load, pending again.', content: json(LOAD) }, 404: NOT_FOUND, 409: invalidState('in needs_review') },
+    responses: { 200: { description: 'The load, pending again.', content: json(LOAD) }, 404: NOT_FOUND, 409: notInReviewOrInFlight },
   },
   OperatorController_undo: {
     tags: ['card loads'],

@@ -11,7 +11,10 @@ Authenticate with \`Authorization: Bearer <apiKey>\`. Each operation states the 
 (\`loads:write\`, \`ledger:read\`, \`ops:write\`; \`admin\` implies all). Amounts are decimal strings with two
 fraction digits; times are ISO 8601 UTC. Lists take \`limit\` (1-500, default 50) and an opaque \`cursor\`, and answer
 \`{"data": [...], "nextCursor": "..." | null}\`; auditor lists also answer \`Accept: text/csv\` (or \`?format=csv\`).
-Every error has the shape \`{"error": {"code", "message", "details"}}\`.
+Every error has the shape \`{"error": {"code", "message", "details"}}\`; \`details\` lists the first 10 problems (the message says how
+many more). Bodies are plain \`application/json\` in UTF-8, uncompressed, at most 1 MiB, objects of at most 50 keys nesting at
+most 6 levels, arrays of at most 1,000 items. No text may hold NUL or an unpaired UTF-16 surrogate. A path asked with a method
+it does not take answers \`405 method_not_allowed\` with \`Allow\`.
 
 Time (docs/time.md): every row one ledger transaction writes carries one moment, at millisecond precision.
 \`asOf=T\` includes every change at or before T, \`from\` is inclusive and \`to\` exclusive, everywhere, to the
@@ -25,6 +28,13 @@ what was seen. Who sees which loads: a key with \`loads:write\` alone sees the l
  * from the guard's own metadata. Served at GET /docs (UI) and GET /docs-json: plain Fastify routes, outside
  * the Nest guard, so they are public.
  */
+const DOCUMENTS = new WeakMap<NestFastifyApplication, OpenAPIObject>();
+
+/** The document GET /docs-json serves, as an object (the test harness checks every answer against it). */
+export function openApiDocument(app: NestFastifyApplication): OpenAPIObject | undefined {
+  return DOCUMENTS.get(app);
+}
+
 export function setupOpenApi(app: NestFastifyApplication): void {
   const config = new DocumentBuilder()
     .setTitle('card-ledger')
@@ -35,7 +45,9 @@ export function setupOpenApi(app: NestFastifyApplication): void {
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ApiErrorBody, ...RECONCILIATION_MODELS] });
   documentFrozenOperations(document);
   csvAsText(document);
+  nullableRefsAsAnyOf(document);
   annotateAccess(document, routeAccess(app));
+  DOCUMENTS.set(app, document);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json', raw: ['json'], customSiteTitle: 'card-ledger API',
     // No validator badge: it would send the document's URL to validator.swagger.io (and CSP blocks the image anyway).
@@ -55,4 +67,22 @@ function csvAsText(document: OpenAPIObject): void {
       }
     }
   }
+}
+
+/**
+ * `@ApiProperty({ type: Model, nullable: true })` comes out as `{ nullable: true, allOf: [{ $ref }] }`: OpenAPI 3.0
+ * ignores `nullable` without a `type`, and the referenced object schema refuses null, so contract tools read it
+ * as "never null" (or reject it). Written instead as "the model, or null", which 3.0 tools all read alike.
+ */
+function nullableRefsAsAnyOf(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(nullableRefsAsAnyOf);
+  if (typeof node !== 'object' || node === null) return;
+  const s = node as Record<string, unknown>;
+  const refs = s.allOf as Array<{ $ref?: string }> | undefined;
+  if (s.nullable === true && s.type === undefined && Array.isArray(refs) && refs.length === 1 && refs[0].$ref) {
+    delete s.nullable;
+    delete s.allOf;
+    s.anyOf = [refs[0], { type: 'object', nullable: true, enum: [null] }];
+  }
+  Object.values(s).forEach(nullableRefsAsAnyOf);
 }

@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { RequireScopes } from '../auth/scopes';
@@ -9,6 +10,7 @@ import { ResolveCardLoadDto } from '../card-loads/card-load.dto';
 import { SettlementService } from './settlement.service';
 
 export class ReasonDto {
+  @ApiProperty({ maxLength: 1000, example: 'EnKash reversed the credit (ticket 4712)', description: 'Kept in the load\'s events.' })
   @IsString() @MaxLength(1000) @Matches(/\S/, { message: 'must not be empty' })
   reason: string;
 }
@@ -24,7 +26,7 @@ export class OperatorController {
   async resolve(@Param('id') id: string, @Body() body: ResolveCardLoadDto, @Req() req: AuthedRequest) {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
     await this.settlement.settle(id, body.outcome, {
-      reason: `resolved by operator: ${body.reason}`, actor: req.caller!.name, requireReview: true, requestId: String(req.id),
+      reason: `resolved by operator: ${body.reason}`, actor: req.caller!.name, operator: true, requestId: String(req.id),
     });
     return this.loads.get(id, null);
   }

@@ -1,25 +1,40 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { invalidState, notFound } from '../common/errors';
+import { invalidState, loadInFlight, notFound } from '../common/errors';
 import { GroupCommit, Outcome } from '../common/group-commit';
 import { inTransaction } from '../database/transaction';
 import { AlreadyResolvedError } from '../ledger/ledger.errors';
 import { LedgerService } from '../ledger/ledger.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { AttemptRecord, ClaimedJob, SyncJobsStore } from './sync-jobs.store';
+import { AttemptRecord, ClaimedJob, JobHold, SyncJobsStore } from './sync-jobs.store';
 import { WebhookOutbox } from '../webhooks/webhook-outbox';
 
 export type FinalStatus = 'posted' | 'reversed';
+
+/** A worker's claim on a load's job: its writes count only while this exact claim still holds the job. */
+export interface ClaimFence {
+  token: string;
+  owner: string;
+}
 
 export interface SettleContext {
   reason: string;
   actor: string;
   attempt?: AttemptRecord;
   requestId?: string | null;
-  /** Operator resolution: allowed only from needs_review. */
-  requireReview?: boolean;
+  /** The worker: settles only while its claim holds the job (else 'fenced', nothing written). */
+  claim?: ClaimFence;
+  /** An operator resolution: only from needs_review, and only while the job is parked (no exchange in flight). */
+  operator?: true;
 }
+
+/**
+ * 'fenced': the worker's claim no longer holds the job; nothing was written (another claim will settle it).
+ * 'applied': a worker's reversal refused because EnKash answered success to a send of the load after the worker
+ * gave up on it (the load is applied; post it).
+ */
+export type SettleResult = 'settled' | 'already' | 'fenced' | 'applied';
 
 type LoadLock = { status: string; journal_transaction_id: string; undone_at: Date | null };
 type SettleItem = { loadId: string; to: FinalStatus; ctx: SettleContext };
@@ -28,14 +43,14 @@ type SettleItem = { loadId: string; to: FinalStatus; ctx: SettleContext };
 export const SETTLE_BATCH_MAX = 200;
 
 /**
- * Moves a load out of pending (or needs_review) exactly once: the load row is locked, the ledger resolves
- * the pending transfer (a unique resolving row backs the status check), and the outbox job goes away,
- * all in one transaction, shared by every settlement that arrives meanwhile (the parent account is hot).
- * Used by the worker and by operators.
+ * Moves a load out of pending (or needs_review) exactly once: the job and load rows are locked (in that order),
+ * the writer's right to act is checked under those locks (the worker's claim token, or an operator's parked job),
+ * the ledger resolves the pending transfer (a unique resolving row backs the status check), and the outbox job
+ * goes away, all in one transaction, shared by every settlement that arrives meanwhile (the parent account is hot).
  */
 @Injectable()
 export class SettlementService {
-  private readonly group = new GroupCommit<SettleItem, 'settled' | 'already'>('settlement', (batch) => this.settleBatch(batch), SETTLE_BATCH_MAX);
+  private readonly group = new GroupCommit<SettleItem, SettleResult>('settlement', (batch) => this.settleBatch(batch), SETTLE_BATCH_MAX);
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -47,13 +62,14 @@ export class SettlementService {
   ) {}
 
   /** Settles one load; concurrent calls share one transaction (group commit), each with its own answer. */
-  async settle(loadId: string, to: FinalStatus, ctx: SettleContext): Promise<'settled' | 'already'> {
-    const result = await this.group.submit({ loadId, to, ctx });
+  async settle(loadId: string, to: FinalStatus, ctx: SettleContext): Promise<SettleResult> {
+    // Postgres answers uuids in lower case; rows are matched to items by that text.
+    const result = await this.group.submit({ loadId: loadId.toLowerCase(), to, ctx });
     if (result === 'settled') this.metrics.settlements.inc({ status: to });
     return result;
   }
 
-  private async settleBatch(items: SettleItem[]): Promise<Map<SettleItem, Outcome<'settled' | 'already'>>> {
+  private async settleBatch(items: SettleItem[]): Promise<Map<SettleItem, Outcome<SettleResult>>> {
     try {
       return await inTransaction(this.ds, (m) => this.writeSettlements(m, items));
     } catch (e) {
@@ -61,31 +77,46 @@ export class SettlementService {
       // so). Alone, that simply means "already settled"; in a batch, GroupCommit retries each item alone.
       if (!(e instanceof AlreadyResolvedError) || items.length > 1) throw e;
       const [item] = items;
-      if (item.ctx.attempt) await inTransaction(this.ds, (m) => this.jobs.recordAttempt(m, { loadId: item.loadId, requestId: item.ctx.requestId ?? null }, item.ctx.attempt!));
+      const { attempt, claim } = item.ctx;
+      if (attempt && claim) {
+        await inTransaction(this.ds, (m) => this.jobs.recordHeldAttempt(m, { loadId: item.loadId, token: claim.token, requestId: item.ctx.requestId ?? null }, claim.owner, attempt));
+      }
       return new Map([[item, { ok: true, value: 'already' as const }]]);
     }
   }
 
-  private async writeSettlements(m: EntityManager, items: SettleItem[]): Promise<Map<SettleItem, Outcome<'settled' | 'already'>>> {
-    const results = new Map<SettleItem, Outcome<'settled' | 'already'>>();
-    // One moment for every row this settlement writes, read after its accounts are locked (docs/time.md).
+  private async writeSettlements(m: EntityManager, items: SettleItem[]): Promise<Map<SettleItem, Outcome<SettleResult>>> {
+    const results = new Map<SettleItem, Outcome<SettleResult>>();
+    // One moment for every row this settlement writes, read after its turn on the accounts (docs/time.md). First,
+    // before any row lock: a transaction id taken while waiting for that turn would hold readers back.
     await this.ledger.beginMomentForLoads(m, [...new Set(items.map((i) => i.loadId))]);
-    const attempts = items.filter((i) => i.ctx.attempt).map((i) => ({ loadId: i.loadId, requestId: i.ctx.requestId ?? null, attempt: i.ctx.attempt! }));
-    if (attempts.length) await this.jobs.recordAttempts(m, attempts);
+    const jobs = await this.jobs.lockJobs(m, items.map((i) => i.loadId));
     const locked: Array<LoadLock & { id: string }> = await m.query(
       `SELECT l.id, l.status, l.journal_transaction_id, l.undone_at
        FROM (SELECT DISTINCT unnest($1::uuid[]) AS id ORDER BY 1) q
        CROSS JOIN LATERAL (SELECT * FROM card_loads WHERE id = q.id FOR UPDATE) l`,
       [[...new Set(items.map((i) => i.loadId))]]);
     const todo: SettleItem[] = [];
+    const attempted: SettleItem[] = [];
     for (const item of items) {
       const load = locked.find((l) => l.id === item.loadId);
-      if (!load) results.set(item, { ok: false, error: notFound(`card load ${item.loadId}`) });
-      else if (item.ctx.requireReview && load.status !== 'needs_review') {
-        results.set(item, { ok: false, error: invalidState(`card load ${item.loadId} is ${load.status}; only a load in needs_review can be resolved`) });
-      } else if (load.status === 'posted' || load.status === 'reversed' || todo.some((t) => t.loadId === item.loadId)) {
+      const refusal = load ? this.refusal(item, load, jobs.get(item.loadId)) : { ok: false as const, error: notFound(`card load ${item.loadId}`) };
+      if (refusal) {
+        results.set(item, refusal);
+        continue;
+      }
+      // An attempt of a claim that still holds its job is recorded, settled now or already.
+      if (item.ctx.attempt) attempted.push(item);
+      const twin = todo.find((t) => t.loadId === item.loadId);
+      if (item.ctx.operator && twin && twin.to !== item.to) {
+        // Two operators, opposite outcomes, one batch: the first wins; the second is told, as in separate batches.
+        results.set(item, { ok: false, error: invalidState(`card load ${item.loadId} is being resolved ${twin.to} by another request`) });
+      } else if (load!.status === 'posted' || load!.status === 'reversed' || twin) {
         results.set(item, { ok: true, value: 'already' });
       } else todo.push(item);
+    }
+    if (attempted.length) {
+      await this.jobs.recordAttempts(m, attempted.map((i) => ({ loadId: i.loadId, requestId: i.ctx.requestId ?? null, attempt: i.ctx.attempt! })));
     }
     if (todo.length === 0) return results;
     const journalOf = (i: SettleItem) => locked.find((l) => l.id === i.loadId)!.journal_transaction_id;
@@ -110,27 +141,73 @@ export class SettlementService {
     return results;
   }
 
-  /** Out of budget with the outcome still unknown: visible in the review queue, job parked. */
-  async markNeedsReview(job: ClaimedJob, reason: string, attempt: AttemptRecord | null): Promise<void> {
-    await inTransaction(this.ds, async (m) => {
-      if (attempt) await this.jobs.recordAttempt(m, job, attempt);
+  /**
+   * Who may settle, decided under the job's and the load's row locks: the worker only while its own claim holds
+   * the job; an operator only on a load in review whose job is parked, and (to reverse) only once no earlier send
+   * can still land at EnKash.
+   */
+  private refusal(item: SettleItem, load: LoadLock, job: ({ token: string | null; owner: string | null } & JobHold) | undefined):
+    Outcome<SettleResult> | null {
+    const { claim, operator } = item.ctx;
+    if (claim && (!job || job.token !== claim.token || job.owner !== claim.owner)) return { ok: true, value: 'fenced' };
+    // EnKash answered success to a send of this load after the worker gave up on it: nobody reverses it.
+    if (claim && item.to === 'reversed' && job?.lateSuccess) return { ok: true, value: 'applied' };
+    if (!operator) return null;
+    if (load.status !== 'needs_review') {
+      return { ok: false, error: invalidState(`card load ${item.loadId} is ${load.status}; only a load in needs_review can be resolved`) };
+    }
+    if (job && !job.parked) {
+      return { ok: false, error: loadInFlight(`card load ${item.loadId} has an EnKash exchange in flight or scheduled; `
+        + 'it can be resolved once its job is parked in review again (a requeue ends there or settles the load)', job.busyForMs / 1000) };
+    }
+    if (job?.lateSuccess && item.to === 'reversed') {
+      return { ok: false, error: invalidState(`card load ${item.loadId} was applied at EnKash: EnKash answered success to a send of it `
+        + 'after the worker had given up on it (see its events); it can only be resolved posted') };
+    }
+    if (job && item.to === 'reversed' && job.sendMayLandForMs > 0) {
+      return { ok: false, error: loadInFlight(`card load ${item.loadId} may still be applied by a send already on its way to EnKash; `
+        + `it can be reversed in ${Math.ceil(job.sendMayLandForMs / 1000)} s`, job.sendMayLandForMs / 1000) };
+    }
+    return null;
+  }
+
+  /**
+   * Out of budget with the outcome still unknown: visible in the review queue, job parked. Only while the
+   * worker's claim holds the job: false = fenced out, nothing written.
+   */
+  async markNeedsReview(job: ClaimedJob, owner: string, reason: string, attempt: AttemptRecord | null,
+    lookupGraceMs: number | null): Promise<boolean> {
+    const done = await inTransaction(this.ds, async (m) => {
+      if (!(await this.jobs.park(m, job, owner, attempt?.outcome ?? null, lookupGraceMs))) return false;
+      if (attempt) await this.jobs.recordAttempts(m, [{ loadId: job.loadId, requestId: job.requestId, attempt }]);
       const load = await this.lock(m, job.loadId);
       if (load.status === 'pending') {
         await m.query(`UPDATE card_loads SET status = 'needs_review', status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
           [job.loadId, reason]);
         await this.event(m, job.loadId, 'needs_review', 'needs_review', reason, 'sync-worker', job.requestId);
         await this.webhooks.enqueue(m, [{ loadId: job.loadId, event: 'card_load.needs_review' }]);
-        this.metrics.settlements.inc({ status: 'needs_review' });
+        return 'moved' as const;
       }
-      await this.jobs.park(m, job.loadId);
+      return true;
     });
+    if (done === 'moved') this.metrics.settlements.inc({ status: 'needs_review' });
+    return done !== false;
   }
 
-  async requeue(loadId: string, actor: string): Promise<void> {
+  /** Another lookup (then a send only if EnKash shows nothing): only for a load in review whose job is parked. */
+  async requeue(id: string, actor: string): Promise<void> {
+    const loadId = id.toLowerCase();
     await inTransaction(this.ds, async (m) => {
+      const job = (await this.jobs.lockJobs(m, [loadId])).get(loadId);
       const load = await this.lock(m, loadId);
       if (load.status !== 'needs_review') throw invalidState(`card load ${loadId} is ${load.status}; only a load in needs_review can be re-queued`);
-      await this.jobs.requeue(m, loadId);
+      if (job && !job.parked) {
+        throw loadInFlight(`card load ${loadId} is already queued or its EnKash exchange is in flight; requeue it again once it is parked`,
+          job.busyForMs / 1000);
+      }
+      if (job) await this.jobs.requeue(m, loadId);
+      // A review load without a job (never made by this service; a hand-repaired database): look it up.
+      else await m.query(`INSERT INTO sync_jobs (load_id, needs_lookup) VALUES ($1, true) ON CONFLICT (load_id) DO NOTHING`, [loadId]);
       await this.event(m, loadId, 'requeued', 'needs_review', 'queued for another lookup', actor, null);
     });
   }

@@ -2,9 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 
-/** A claimed outbox job with the load it pushes; `was*` fields are the job's state before this claim. */
+/**
+ * A claimed outbox job with the load it pushes; `was*` fields are the job's state before this claim.
+ * `token` is this claim's fencing token: every write the worker makes for the job is conditional on it.
+ */
 export interface ClaimedJob {
   loadId: string;
+  /** The fencing token of this claim (a bigint from the sync_claim_tokens sequence, as text). */
+  token: string;
   reference: string;
   enKashCardId: string;
   companyId: string;
@@ -25,8 +30,13 @@ export interface ClaimedJob {
   /** A held rejection may be trusted: the first unknown outcome is older than the confirmation window. */
   rejectionConfirmable: boolean;
   requestId: string | null;
-  /** Monotonic time of the claim, to stop work well before the lease runs out. */
-  claimedAtMono: number;
+  /** EnKash answered success to an earlier send after we had given up on it: the load is applied. */
+  lateSuccess: boolean;
+  /**
+   * Monotonic time taken just before the statement that last started the lease (the claim or a fence) was
+   * sent: the lease in the database runs at least leaseMs from this moment.
+   */
+  leaseFromMono: number;
 }
 
 export interface AttemptRecord {
@@ -48,17 +58,38 @@ export interface Reschedule {
   countAttempt: boolean;
 }
 
-/** The only code that reads and writes sync_jobs; all times are the database's. */
+/** Who holds a job, as an operator path sees it under the job's row lock. */
+export interface JobHold {
+  /** Parked: in review, nothing due, nobody holds it. The only state operators may act on. */
+  parked: boolean;
+  /** A send may still reach EnKash until this long from now (0 = none can). */
+  sendMayLandForMs: number;
+  /** Not parked: when the job's lease or next run ends, at the earliest (for Retry-After). */
+  busyForMs: number;
+  /** EnKash answered success to a send after the worker gave up on it: the load is applied. */
+  lateSuccess: boolean;
+}
+
+/** The job's state columns for the fenced write of a claim's holder. */
+const HELD = `claim_token = $2::bigint AND lease_owner = $3`;
+/** Whatever ends a claim clears its token: a straggling write from that claim then matches nothing. */
+const UNCLAIM = `claim_token = NULL, lease_owner = NULL, lease_expires_at = NULL`;
+
+/**
+ * The only code that reads and writes sync_jobs; all times are the database's. Lock order everywhere:
+ * the sync_jobs row before the card_loads row (docs/design.md, "Who may change a load").
+ */
 @Injectable()
 export class SyncJobsStore {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
   /**
    * Claims due jobs whose lease is free or expired (FOR UPDATE SKIP LOCKED: instances never wait for each
-   * other) and marks them "a send may happen" before anything is sent, so a crash after this point can
-   * only lead to a lookup, never to a blind re-send.
+   * other), gives each claim a fresh fencing token, and marks the job "a send may happen" before anything is
+   * sent, so a crash after this point can only lead to a lookup, never to a blind re-send.
    */
   async claim(owner: string, limit: number, leaseMs: number, lookupGraceMs: number, rejectionConfirmMs: number): Promise<ClaimedJob[]> {
+    const leaseFromMono = performance.now();
     // UPDATE ... RETURNING comes back from TypeORM as [rows, affectedCount].
     const [rows]: [Array<Record<string, unknown>>, number] = await this.ds.query(
       `WITH due AS (
@@ -70,74 +101,114 @@ export class SyncJobsStore {
          FOR UPDATE SKIP LOCKED)
        UPDATE sync_jobs j
        SET lease_owner = $1, lease_expires_at = clock_timestamp() + make_interval(secs => $3::float / 1000),
+           claim_token = nextval('sync_claim_tokens'),
            needs_lookup = true,
            lookup_after = CASE WHEN due.was_lookup THEN j.lookup_after
                                ELSE clock_timestamp() + make_interval(secs => ($3::float + $4::float) / 1000) END,
            updated_at = clock_timestamp()
        FROM due, card_loads l
        WHERE j.load_id = due.load_id AND l.id = j.load_id
-       RETURNING j.load_id, j.attempts, j.unknown_seen, j.pending_rejection, due.was_lookup,
+       RETURNING j.load_id, j.claim_token::text AS token, j.late_success_at IS NOT NULL AS late_success, j.attempts, j.unknown_seen, j.pending_rejection, due.was_lookup,
          (due.was_lookup_after IS NULL OR due.was_lookup_after <= clock_timestamp()) AS lookup_ready,
          greatest(0, extract(epoch FROM (coalesce(due.was_lookup_after, clock_timestamp()) - clock_timestamp())) * 1000)::float AS lookup_after_ms,
          (extract(epoch FROM clock_timestamp() - j.budget_started_at) * 1000)::float AS budget_age_ms,
          (j.first_unknown_at IS NULL OR j.first_unknown_at <= clock_timestamp() - make_interval(secs => $5::float / 1000)) AS rejection_confirmable,
          l.reference, l.en_kash_card_id, l.company_id, l.card_account_id, l.amount, l.description, l.remarks, l.status, l.request_id`,
       [owner, limit, leaseMs, lookupGraceMs, rejectionConfirmMs]);
-    const claimedAtMono = performance.now();
     return rows.map((r) => ({
-      loadId: String(r.load_id), reference: String(r.reference), enKashCardId: String(r.en_kash_card_id),
+      loadId: String(r.load_id), token: String(r.token), reference: String(r.reference), enKashCardId: String(r.en_kash_card_id),
       companyId: String(r.company_id), cardAccountId: String(r.card_account_id), amountMinor: BigInt(String(r.amount)),
       description: (r.description as string | null) ?? null, remarks: (r.remarks as string | null) ?? null,
       loadStatus: r.status as ClaimedJob['loadStatus'], attempts: Number(r.attempts), budgetAgeMs: Number(r.budget_age_ms),
       wasNeedsLookup: Boolean(r.was_lookup), lookupReady: Boolean(r.lookup_ready), lookupAfterMs: Number(r.lookup_after_ms),
       unknownSeen: Boolean(r.unknown_seen), pendingRejection: (r.pending_rejection as string | null) ?? null,
       rejectionConfirmable: Boolean(r.rejection_confirmable),
-      requestId: (r.request_id as string | null) ?? null, claimedAtMono,
+      requestId: (r.request_id as string | null) ?? null, lateSuccess: Boolean(r.late_success), leaseFromMono,
     }));
   }
 
-  /** Records an attempt (event + counters) and puts the job back for later, in one transaction. */
-  async reschedule(m: EntityManager, job: ClaimedJob, owner: string, r: Reschedule, attempt: AttemptRecord | null): Promise<void> {
-    if (attempt) await this.recordAttempt(m, job, attempt);
-    await m.query(
-      `UPDATE sync_jobs SET due_at = clock_timestamp() + make_interval(secs => $3::float / 1000),
-         attempts = attempts + $4, needs_lookup = $5,
-         lookup_after = CASE WHEN $6::float IS NULL THEN lookup_after ELSE clock_timestamp() + make_interval(secs => $6::float / 1000) END,
-         unknown_seen = $7, pending_rejection = $8, last_outcome = $9,
-         first_unknown_at = CASE WHEN $7 THEN coalesce(first_unknown_at, clock_timestamp()) ELSE first_unknown_at END,
-         lease_owner = NULL, lease_expires_at = NULL, updated_at = clock_timestamp()
-       WHERE load_id = $1 AND lease_owner = $2`,
-      [job.loadId, owner, r.delayMs, r.countAttempt ? 1 : 0, r.needsLookup, r.lookupGraceMs, r.unknownSeen, r.pendingRejection,
-        attempt?.outcome ?? null]);
+  /**
+   * The fence before every EnKash exchange: the job is still held by this exact claim, and its lease now runs a
+   * full leaseMs again. Before a send, a later claimer's lookup is also pushed past the end of this exchange plus
+   * the grace (a lookup cannot apply money, so the fence before one leaves lookup_after alone).
+   * false = the claim was lost (another claim, or the load left the outbox): nothing may be sent.
+   */
+  async fence(job: ClaimedJob, owner: string, leaseMs: number, forSend: { lookupGraceMs: number } | null): Promise<boolean> {
+    const leaseFromMono = performance.now();
+    const [rows]: [Array<{ late_success: boolean }>, number] = await this.ds.query(
+      `UPDATE sync_jobs SET lease_expires_at = clock_timestamp() + make_interval(secs => $4::float / 1000),
+         lookup_after = CASE WHEN $5::float IS NULL THEN lookup_after
+           ELSE greatest(lookup_after, clock_timestamp() + make_interval(secs => ($4::float + $5::float) / 1000)) END,
+         updated_at = clock_timestamp()
+       WHERE load_id = $1 AND ${HELD}
+       RETURNING late_success_at IS NOT NULL AS late_success`, [job.loadId, job.token, owner, leaseMs, forSend?.lookupGraceMs ?? null]);
+    if (rows.length !== 1) return false;
+    job.leaseFromMono = leaseFromMono;
+    job.lateSuccess = rows[0].late_success;
+    return true;
   }
 
   /**
-   * The fence before an EnKash call on a job that has waited since its claim: the lease is still ours
-   * (nobody took it over) and now runs a full leaseMs again; a takeover's lookup is pushed past it too.
-   * false = the job is no longer ours and nothing may be sent.
+   * EnKash answered a load after its sender gave up: the answer goes into the load's events (every attempt, in
+   * order), and a success is kept on the job as proof of application (no claim is needed: it is a fact about
+   * EnKash, not a decision; the job may already be gone, then only the event is written). A parked job is made
+   * due, so a worker posts the load by it.
    */
-  async renewLease(loadId: string, owner: string, leaseMs: number, lookupGraceMs: number): Promise<boolean> {
-    const [, count] = await this.ds.query(
-      `UPDATE sync_jobs SET lease_expires_at = clock_timestamp() + make_interval(secs => $3::float / 1000),
-         lookup_after = greatest(lookup_after, clock_timestamp() + make_interval(secs => ($3::float + $4::float) / 1000)),
-         updated_at = clock_timestamp()
-       WHERE load_id = $1 AND lease_owner = $2 AND lease_expires_at > clock_timestamp()`, [loadId, owner, leaseMs, lookupGraceMs]);
-    return Number(count) === 1;
-  }
-
-  /** Gives the job back untouched (shutdown, circuit open, lease running short). */
-  async release(loadId: string, owner: string, delayMs = 0): Promise<void> {
+  async recordLateAnswer(reference: string, a: AttemptRecord, succeeded: boolean): Promise<void> {
     await this.ds.query(
-      `UPDATE sync_jobs SET lease_owner = NULL, lease_expires_at = NULL,
-         due_at = greatest(due_at, clock_timestamp() + make_interval(secs => $3::float / 1000)), updated_at = clock_timestamp()
-       WHERE load_id = $1 AND lease_owner = $2`, [loadId, owner, delayMs]);
+      `WITH l AS (SELECT id, request_id FROM card_loads WHERE reference = $1),
+            j AS (UPDATE sync_jobs SET late_success_at = coalesce(late_success_at, clock_timestamp()), updated_at = clock_timestamp(),
+                    -- A load waiting in review is woken: a worker posts it by this proof.
+                    due_at = CASE WHEN due_at = 'infinity' THEN clock_timestamp() ELSE due_at END
+                  WHERE $2 AND load_id = (SELECT id FROM l))
+       INSERT INTO load_events (load_id, type, outcome, http_status, code, message, duration_ms, actor, request_id)
+       SELECT id, 'enkash_late_answer', $3, $4, $5, $6, $7, 'sync-worker', request_id FROM l`,
+      [reference, succeeded, a.outcome, a.httpStatus, a.code, a.message?.slice(0, 1000) ?? null, Math.round(a.durationMs)]);
   }
 
-  async recordAttempt(m: EntityManager, job: Pick<ClaimedJob, 'loadId' | 'requestId'>, a: AttemptRecord): Promise<void> {
-    await this.recordAttempts(m, [{ ...job, attempt: a }]);
+  /**
+   * Records an attempt (event + counters) and puts the job back for later, in one transaction, only while this
+   * claim holds the job. false = fenced out: nothing was written.
+   */
+  async reschedule(m: EntityManager, job: ClaimedJob, owner: string, r: Reschedule, attempt: AttemptRecord | null): Promise<boolean> {
+    const [, count] = await m.query(
+      `UPDATE sync_jobs SET due_at = clock_timestamp() + make_interval(secs => $4::float / 1000),
+         attempts = attempts + $5, needs_lookup = $6,
+         lookup_after = CASE WHEN $7::float IS NULL THEN lookup_after ELSE clock_timestamp() + make_interval(secs => $7::float / 1000) END,
+         unknown_seen = $8, pending_rejection = $9, last_outcome = $10,
+         first_unknown_at = CASE WHEN $8 THEN coalesce(first_unknown_at, clock_timestamp()) ELSE first_unknown_at END,
+         ${UNCLAIM}, updated_at = clock_timestamp()
+       WHERE load_id = $1 AND ${HELD}`,
+      [job.loadId, job.token, owner, r.delayMs, r.countAttempt ? 1 : 0, r.needsLookup, r.lookupGraceMs, r.unknownSeen, r.pendingRejection,
+        attempt?.outcome ?? null]);
+    if (Number(count) !== 1) return false;
+    if (attempt) await this.recordAttempts(m, [{ loadId: job.loadId, requestId: job.requestId, attempt }]);
+    return true;
   }
 
-  /** Attempts as load events, and each load's attempt counter, in one statement. */
+  /** Gives the job back untouched (shutdown, circuit open, lookup not yet trustworthy), if this claim still holds it. */
+  async release(job: ClaimedJob, owner: string, delayMs = 0): Promise<void> {
+    await this.ds.query(
+      `UPDATE sync_jobs SET ${UNCLAIM},
+         due_at = greatest(due_at, clock_timestamp() + make_interval(secs => $4::float / 1000)), updated_at = clock_timestamp()
+       WHERE load_id = $1 AND ${HELD}`, [job.loadId, job.token, owner, delayMs]);
+  }
+
+  /**
+   * An attempt of a claim that still holds its job (a lookup that found nothing, before the send): locks the job
+   * row (first, as everywhere) and writes only if the token still matches. false = fenced out, nothing written.
+   */
+  async recordHeldAttempt(m: EntityManager, job: Pick<ClaimedJob, 'loadId' | 'token' | 'requestId'>, owner: string, a: AttemptRecord): Promise<boolean> {
+    const held = await m.query(`SELECT 1 FROM sync_jobs WHERE load_id = $1 AND ${HELD} FOR UPDATE`, [job.loadId, job.token, owner]);
+    if (held.length !== 1) return false;
+    await this.recordAttempts(m, [{ loadId: job.loadId, requestId: job.requestId, attempt: a }]);
+    return true;
+  }
+
+  /**
+   * Attempts as load events, and each load's attempt counter, in one statement. Callers hold the jobs' row
+   * locks under a verified token (settlement, reschedule, recordHeldAttempt).
+   */
   async recordAttempts(m: EntityManager, list: Array<{ loadId: string; requestId: string | null; attempt: AttemptRecord }>): Promise<void> {
     const col = <T>(f: (x: (typeof list)[number]) => T) => list.map(f);
     await m.query(
@@ -152,22 +223,65 @@ export class SyncJobsStore {
         col((x) => x.requestId)]);
   }
 
-  /** Parks a job whose load went to review: nothing is due until an operator re-queues it. */
-  async park(m: EntityManager, loadId: string): Promise<void> {
+  /**
+   * Locks the jobs of these loads (in load id order, before any card_loads row) and returns the token and
+   * holder of each, for a settlement to check who may still write.
+   */
+  async lockJobs(m: EntityManager, loadIds: string[]): Promise<Map<string, { token: string | null; owner: string | null } & JobHold>> {
+    const rows: Array<{ load_id: string; token: string | null; lease_owner: string | null; parked: boolean; send_may_land_ms: number;
+      busy_ms: number; late_success: boolean }> = await m.query(
+        `SELECT j.load_id, j.claim_token::text AS token, j.lease_owner, ${PARKED} AS parked, ${SEND_MAY_LAND_MS} AS send_may_land_ms,
+           ${BUSY_MS} AS busy_ms, j.late_success_at IS NOT NULL AS late_success
+         FROM (SELECT DISTINCT unnest($1::uuid[]) AS id ORDER BY 1) q
+         CROSS JOIN LATERAL (SELECT * FROM sync_jobs WHERE load_id = q.id FOR UPDATE) j`, [loadIds]);
+    return new Map(rows.map((r) => [r.load_id, {
+      token: r.token, owner: r.lease_owner, parked: r.parked, sendMayLandForMs: Number(r.send_may_land_ms), busyForMs: Number(r.busy_ms),
+      lateSuccess: r.late_success,
+    }]));
+  }
+
+  /**
+   * Parks the job of a load that went to review, if this claim still holds it: nothing is due until an operator
+   * re-queues it. After a send, `lookupGraceMs` restarts the grace from now, the end of that exchange (as
+   * reschedule does). false = fenced out, nothing written. Takes the job's row lock (before the load's).
+   */
+  async park(m: EntityManager, job: ClaimedJob, owner: string, lastOutcome: string | null, lookupGraceMs: number | null): Promise<boolean> {
+    const [, count] = await m.query(
+      `UPDATE sync_jobs SET due_at = 'infinity', ${UNCLAIM}, needs_lookup = true, last_outcome = coalesce($4, last_outcome),
+         lookup_after = CASE WHEN $5::float IS NULL THEN lookup_after ELSE clock_timestamp() + make_interval(secs => $5::float / 1000) END,
+         updated_at = clock_timestamp() WHERE load_id = $1 AND ${HELD}`, [job.loadId, job.token, owner, lastOutcome, lookupGraceMs]);
+    return Number(count) === 1;
+  }
+
+  /**
+   * Proof of application the worker holds itself: EnKash answered success, but the settlement could not be written
+   * (the claim was lost, or the database failed). Kept like a late answer, so no later claim sends the load again.
+   */
+  async recordSuccessEvidence(loadId: string): Promise<void> {
+    await this.ds.query(
+      `UPDATE sync_jobs SET late_success_at = coalesce(late_success_at, clock_timestamp()), updated_at = clock_timestamp(),
+         due_at = CASE WHEN due_at = 'infinity' THEN clock_timestamp() ELSE due_at END
+       WHERE load_id = $1`, [loadId]);
+  }
+
+  /**
+   * Operator re-queue of a parked job: a fresh budget, lookup first (the reference may have been applied
+   * meanwhile). Only a parked job: the caller checked `lockJobs(...).parked` in the same transaction.
+   */
+  async requeue(m: EntityManager, loadId: string): Promise<void> {
     await m.query(
-      `UPDATE sync_jobs SET due_at = 'infinity', lease_owner = NULL, lease_expires_at = NULL, needs_lookup = true,
-         updated_at = clock_timestamp() WHERE load_id = $1`, [loadId]);
-  }
-
-  async remove(m: EntityManager, loadId: string): Promise<void> {
-    await m.query(`DELETE FROM sync_jobs WHERE load_id = $1`, [loadId]);
-  }
-
-  /** Operator re-queue: a fresh budget, lookup first (the reference may have been applied meanwhile). */
-  async requeue(m: EntityManager, loadId: string): Promise<boolean> {
-    const result = await m.query(
       `UPDATE sync_jobs SET due_at = clock_timestamp(), attempts = 0, budget_started_at = clock_timestamp(), needs_lookup = true,
-         lease_owner = NULL, lease_expires_at = NULL, updated_at = clock_timestamp() WHERE load_id = $1`, [loadId]);
-    return Number(result[1]) === 1;
+         updated_at = clock_timestamp() WHERE load_id = $1 AND ${PARKED}`, [loadId]);
   }
 }
+
+/**
+ * Parked: nothing due and nobody holds it. The token is not part of it: an instance of an older version parks
+ * without clearing it (a rolling deploy), and a NULL holder already fences every token out (HELD needs the holder).
+ */
+const PARKED = `(due_at = 'infinity' AND lease_owner IS NULL)`;
+/** Until the lease ends or the next run is due, whichever is later (finite when not parked). */
+const BUSY_MS = `greatest(0, extract(epoch FROM (greatest(coalesce(lease_expires_at, clock_timestamp()),
+  CASE WHEN due_at = 'infinity' THEN clock_timestamp() ELSE due_at END) - clock_timestamp())) * 1000)::float8`;
+/** How long a send that may already be on its way could still land at EnKash: until lookup_after. */
+const SEND_MAY_LAND_MS = `greatest(0, extract(epoch FROM (coalesce(lookup_after, clock_timestamp()) - clock_timestamp())) * 1000)::float8`;

@@ -63,9 +63,11 @@ export function decideAfterSend(job: ClaimedJob, o: EnKashOutcome<unknown>, firs
     case 'unknown':
       return { action: 'retry', needsLookup: true, unknownSeen: true, pendingRejection: null, afterLookupGrace: true, reason: `unknown outcome: ${o.reason}` };
     case 'systemic':
-      // Usually nothing was applied (auth, config), but an unreadable success is possible: look up before any re-send.
+    case 'not_sent':
+      // Usually nothing was applied (auth, config, a deadline before sending), but an unreadable success is
+      // possible: look up before any re-send.
       return { action: 'retry', needsLookup: true, unknownSeen: true, pendingRejection: job.pendingRejection, afterLookupGrace: true,
-        reason: `systemic failure: ${o.reason}` };
+        reason: `${o.kind === 'systemic' ? 'systemic failure' : 'not sent'}: ${o.reason}` };
   }
 }
 

@@ -6,11 +6,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
-import { EnKashClient } from '../enkash/enkash.client';
-import { EnKashOutcome } from '../enkash/enkash.types';
+import { EnKashClient, LateEnKashAnswer } from '../enkash/enkash.client';
+import { EnKashOutcome, ExchangeDeadline } from '../enkash/enkash.types';
 import { WorkerHeartbeat } from '../health/worker-heartbeat';
 import { MetricsService } from '../metrics/metrics.service';
-import { SettlementService } from './settlement.service';
+import { SettlementService, SettleResult } from './settlement.service';
 import { attemptOf, backoffMs, Decision, decideAfterLookup, decideAfterSend } from './sync.decisions';
 import { AttemptRecord, ClaimedJob, SyncJobsStore } from './sync-jobs.store';
 
@@ -29,7 +29,6 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
   private readonly inflight = new Set<Promise<void>>();
   private readonly backlog: ClaimedJob[] = [];
   private readonly breaker: CircuitBreakerPolicy;
-  private readonly leaseMs: number;
   private openedAtMs = 0;
 
   constructor(
@@ -42,8 +41,6 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
     @InjectDataSource() private readonly ds: DataSource,
   ) {
     const s = config.sync;
-    // A lease must outlive a lookup plus a send, or another instance could send the same load meanwhile.
-    this.leaseMs = Math.max(s.leaseMs, 2 * config.enkash.timeoutMs + 2000);
     // Unknown outcomes and systemic failures both pause sending: EnKash is down or we are misconfigured.
     this.breaker = circuitBreaker(handleWhenResult((r) => {
       const kind = (r as EnKashOutcome<unknown>).kind;
@@ -60,6 +57,7 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   onApplicationBootstrap(): void {
+    this.client.onLateAnswer((a) => void this.lateAnswer(a));
     if (this.config.role !== 'api') this.start();
   }
 
@@ -80,7 +78,7 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
     this.running = false;
     await this.loop;
     let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise((r) => (timer = setTimeout(r, 2 * this.config.enkash.timeoutMs + 1000)));
+    const bound = new Promise((r) => (timer = setTimeout(r, this.config.sync.exchangeDeadlineMs + 1000)));
     await Promise.race([Promise.allSettled([...this.inflight]), bound]);
     clearTimeout(timer); // nothing of the worker outlives its shutdown (a test run or a rolling restart waits on it)
   }
@@ -107,7 +105,8 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
       let claimed = 0;
       if (want >= Math.max(1, Math.floor(concurrency / 4)) || (want > 0 && this.inflight.size === 0 && this.backlog.length === 0)) {
         try {
-          const jobs = await this.jobs.claim(this.owner, want, this.leaseMs, this.config.sync.lookupGraceMs, this.config.sync.rejectionConfirmMs);
+          const s = this.config.sync;
+          const jobs = await this.jobs.claim(this.owner, want, s.leaseMs, s.lookupGraceMs, s.rejectionConfirmMs);
           claimed = jobs.length;
           this.backlog.push(...jobs);
         } catch (e) {
@@ -122,7 +121,7 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
       else await Promise.race([...this.inflight, sleep(pollMs)]);
     }
     // Give back what was claimed but never started, so another instance can take it at once.
-    for (const job of this.backlog.splice(0)) await this.jobs.release(job.loadId, this.owner).catch(() => undefined);
+    for (const job of this.backlog.splice(0)) await this.jobs.release(job, this.owner).catch(() => undefined);
   }
 
   private startJob(job: ClaimedJob): void {
@@ -132,11 +131,33 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
     this.inflight.add(p);
   }
 
-  /** Calls EnKash through the breaker; null when the circuit refused the call (nothing was sent). */
+  /**
+   * One EnKash exchange for a claimed job: the fence first (never skipped), then the call under a deadline that
+   * ends before the lease can (config guarantees lease > exchange deadline + margin). 'fenced' = the claim was
+   * lost and nothing was sent; null = nothing was sent (circuit open, or the deadline came first).
+   */
+  private async exchange<T>(job: ClaimedJob, name: 'send' | 'lookup', fn: (x: ExchangeDeadline) => Promise<EnKashOutcome<T>>):
+    Promise<EnKashOutcome<T> | null | 'fenced' | 'late-success'> {
+    const s = this.config.sync;
+    // An open circuit refuses the call anyway (until its pause is over and a probe may go): give the job back
+    // before the fence would push its lookup out.
+    if (this.breaker.state === CircuitState.Open && performance.now() - this.openedAtMs < s.circuitOpenMs) return null;
+    if (!(await this.jobs.fence(job, this.owner, s.leaseMs, name === 'send' ? { lookupGraceMs: s.lookupGraceMs } : null))) {
+      this.fenced(job, `the ${name}`);
+      return 'fenced';
+    }
+    // A late success answer arrived since the claim: the load is applied, and a send would apply it again.
+    if (name === 'send' && job.lateSuccess) return 'late-success';
+    const deadlineMono = job.leaseFromMono + s.exchangeDeadlineMs;
+    return this.call(name, () => fn({ deadlineMono }));
+  }
+
+  /** Calls EnKash through the breaker; null when nothing was sent (the circuit refused the call, or the deadline came first). */
   private async call<T>(name: 'send' | 'lookup', fn: () => Promise<EnKashOutcome<T>>): Promise<EnKashOutcome<T> | null> {
     try {
       const started = performance.now();
       const o = await this.breaker.execute(fn);
+      if (o.kind === 'not_sent') return null;
       this.metrics.enkashLatency.observe({ call: name }, (performance.now() - started) / 1000);
       this.metrics.syncAttempts.inc({ call: name, outcome: o.kind });
       if (o.kind === 'systemic') this.metrics.systemicFailures.inc();
@@ -147,63 +168,93 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
     }
   }
 
-  private leaseLeftMs(job: ClaimedJob): number {
-    return this.leaseMs - (performance.now() - job.claimedAtMono);
+  /** A write of a claim that lost its job changed nothing; say so (another claim or an operator has the load now). */
+  private fenced(job: ClaimedJob, what: string): void {
+    this.metrics.fencedWrites.inc();
+    this.logger.warn(`load ${job.loadId} ref=${job.reference}: claim ${job.token} no longer holds the job; ${what} was not done`);
   }
 
   /**
-   * Before each EnKash call: a job claimed moments ago is fenced by its claim; one that waited (in the
-   * backlog, behind a lookup, or in a stalled process) renews its lease first, and gives up if it lost it.
+   * EnKash's answer to a send we had given up on: recorded in the load's events, measured (how late EnKash can act,
+   * which SYNC_LOOKUP_GRACE_MS must cover), and a success kept as proof so the load is never sent again.
    */
-  private async stillOurs(job: ClaimedJob, callsLeft: number): Promise<boolean> {
-    if (performance.now() - job.claimedAtMono < Math.min(1000, this.leaseMs / 10)) return true;
-    if (!(await this.jobs.renewLease(job.loadId, this.owner, this.leaseMs, this.config.sync.lookupGraceMs))) return false;
-    job.claimedAtMono = performance.now();
-    return this.leaseLeftMs(job) >= callsLeft * this.config.enkash.timeoutMs + 1000;
+  private async lateAnswer(a: LateEnKashAnswer): Promise<void> {
+    const graceMs = this.config.sync.lookupGraceMs;
+    this.metrics.lateAnswers.observe(a.latenessMs / 1000);
+    if (a.latenessMs > graceMs / 2) {
+      this.logger.warn(`EnKash answered a load ${a.latenessMs} ms after we gave up on it; SYNC_LOOKUP_GRACE_MS (${graceMs}) must exceed `
+        + 'the latest such answer plus EnKash\'s visibility lag: raise it');
+    }
+    if (a.reference === null) return;
+    const succeeded = a.outcome.kind === 'succeeded';
+    await this.jobs.recordLateAnswer(a.reference, { ...attemptOf('enkash_send', a.outcome), durationMs: a.latenessMs }, succeeded)
+      .catch((e: unknown) => this.logger.error(`late answer for ref=${a.reference} not recorded: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   async process(job: ClaimedJob): Promise<void> {
-    if (!(await this.stillOurs(job, job.wasNeedsLookup ? 2 : 1))) return;
+    if (job.lateSuccess) return this.postLateSuccess(job);
     let firstSend = !job.wasNeedsLookup && !job.unknownSeen;
     if (job.wasNeedsLookup) {
-      if (!job.lookupReady) return this.jobs.release(job.loadId, this.owner, job.lookupAfterMs);
-      const lookup = await this.call('lookup', () => this.client.findLoadByReference(job.reference,
-        { enKashCardId: job.enKashCardId, companyId: job.companyId, cardAccountId: job.cardAccountId }));
-      if (lookup === null) return this.jobs.release(job.loadId, this.owner, this.config.sync.circuitOpenMs);
+      if (!job.lookupReady) return this.jobs.release(job, this.owner, job.lookupAfterMs);
+      const lookup = await this.exchange(job, 'lookup', (x) => this.client.findLoadByReference(job.reference,
+        { enKashCardId: job.enKashCardId, companyId: job.companyId, cardAccountId: job.cardAccountId }, x));
+      if (lookup === 'fenced' || lookup === 'late-success') return; // a lookup fence never answers late-success
+      if (lookup === null) return this.jobs.release(job, this.owner, this.config.sync.circuitOpenMs);
       const attempt = attemptOf('enkash_lookup', lookup);
       const decision = decideAfterLookup(job, lookup);
       if (decision.action !== 'send') return this.apply(job, decision, attempt);
-      await inTransaction(this.ds, (m) => this.jobs.recordAttempt(m, job, attempt));
+      if (!(await inTransaction(this.ds, (m) => this.jobs.recordHeldAttempt(m, job, this.owner, attempt)))) {
+        return this.fenced(job, 'the lookup record (and the send after it)');
+      }
       firstSend = false;
     }
-    // Never start a send that could outlive our lease: another instance might take the job over mid-call.
-    if (!(await this.stillOurs(job, 1))) return;
-    const sent = await this.call('send', () => this.client.loadCard({
+    // Shutting down: start no new exchange (the job goes back; a lookup comes first next time anyway).
+    if (!this.running) return this.jobs.release(job, this.owner);
+    const sent = await this.exchange(job, 'send', (x) => this.client.loadCard({
       reference: job.reference, enKashCardId: job.enKashCardId, amountMinor: job.amountMinor, companyId: job.companyId,
       cardAccountId: job.cardAccountId, description: job.description, remarks: job.remarks,
-    }));
-    if (sent === null) return this.jobs.release(job.loadId, this.owner, this.config.sync.circuitOpenMs);
+    }, x));
+    if (sent === 'fenced') return;
+    if (sent === 'late-success') return this.postLateSuccess(job);
+    if (sent === null) return this.jobs.release(job, this.owner, this.config.sync.circuitOpenMs);
     return this.apply(job, decideAfterSend(job, sent, firstSend), attemptOf('enkash_send', sent));
   }
 
-  private async apply(job: ClaimedJob, d: Decision, attempt: AttemptRecord): Promise<void> {
-    const ctx = { actor: 'sync-worker', attempt, requestId: job.requestId };
-    if (d.action === 'post') {
-      await this.settlement.settle(job.loadId, 'posted', { ...ctx, reason: d.reason });
-      return;
-    }
-    if (d.action === 'reverse') {
-      await this.settlement.settle(job.loadId, 'reversed', { ...ctx, reason: d.reason });
+  private postLateSuccess(job: ClaimedJob): Promise<void> {
+    return this.apply(job, { action: 'post', reason: 'EnKash answered success to an earlier send after we had given up on it' }, null);
+  }
+
+  private async apply(job: ClaimedJob, d: Decision, attempt: AttemptRecord | null): Promise<void> {
+    const ctx = { actor: 'sync-worker', attempt: attempt ?? undefined, requestId: job.requestId, claim: { token: job.token, owner: this.owner } };
+    if (d.action === 'post' || d.action === 'reverse') {
+      const to = d.action === 'post' ? 'posted' : 'reversed';
+      // EnKash's own success answer proves the load applied: if it cannot be settled now, keep the proof on the job
+      // so that no later claim sends the load again, whatever its lookup shows yet.
+      const provenBySend = attempt?.type === 'enkash_send' && attempt.outcome === 'succeeded';
+      let result: SettleResult;
+      try {
+        result = await this.settlement.settle(job.loadId, to, { ...ctx, reason: d.reason });
+      } catch (e) {
+        if (provenBySend) await this.jobs.recordSuccessEvidence(job.loadId);
+        throw e;
+      }
+      if (result === 'fenced') {
+        this.fenced(job, `settling it ${to}`);
+        if (provenBySend) await this.jobs.recordSuccessEvidence(job.loadId);
+      }
+      if (result === 'applied') return this.postLateSuccess(job);
       return;
     }
     if (d.action === 'send') throw new Error('unreachable: send is handled by process()');
     const s = this.config.sync;
     if ((!d.waiting && job.attempts + 1 >= s.maxAttempts) || job.budgetAgeMs >= s.maxAgeMs) {
-      await this.settlement.markNeedsReview(job, `retry budget exhausted after ${job.attempts + 1} attempts; last: ${d.reason}`, attempt);
+      const reason = `retry budget exhausted after ${job.attempts + 1} attempts; last: ${d.reason}`;
+      const grace = d.afterLookupGrace ? s.lookupGraceMs : null;
+      if (!(await this.settlement.markNeedsReview(job, this.owner, reason, attempt, grace))) this.fenced(job, 'moving it to review');
       return;
     }
     const delay = backoffMs(job.attempts, s.backoffBaseMs, s.backoffCapMs);
-    await inTransaction(this.ds, (m) => this.jobs.reschedule(m, job, this.owner, {
+    const kept = await inTransaction(this.ds, (m) => this.jobs.reschedule(m, job, this.owner, {
       delayMs: d.afterLookupGrace ? Math.max(delay, s.lookupGraceMs) : delay,
       needsLookup: d.needsLookup,
       lookupGraceMs: d.afterLookupGrace ? s.lookupGraceMs : null,
@@ -211,5 +262,6 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
       pendingRejection: d.pendingRejection,
       countAttempt: !d.waiting,
     }, attempt));
+    if (!kept) this.fenced(job, 'rescheduling it');
   }
 }

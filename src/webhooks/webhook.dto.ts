@@ -1,16 +1,33 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsOptional, IsString, Max, Min, registerDecorator } from 'class-validator';
 import { PageQuery } from '../common/list-query';
 import { WEBHOOK_EVENTS, WebhookEvent } from './webhook-events';
 
 export const WEBHOOK_URL_MAX = 2048;
 
+/**
+ * The URL as the WHATWG parser (what fetch and undici use) serialises it: `HTTP://Host/x` → `http://host/x`,
+ * surrounding spaces dropped, `http:/host/x` → `http://host/x`. Stored and checked in this form only, so the
+ * database, the SSRF guard and the sender all see the URL that will be requested. Anything unparsable is left
+ * as it was, for the validator to refuse.
+ */
+export function normaliseWebhookUrl(v: unknown): unknown {
+  if (typeof v !== 'string' || v.length > 2 * WEBHOOK_URL_MAX) return v;
+  try {
+    return new URL(v).href;
+  } catch {
+    return v;
+  }
+}
+
 /** Absolute http(s) URL without credentials: userinfo would be stored and shown in clear; the signature authenticates. */
 export function isWebhookUrl(v: unknown): boolean {
   if (typeof v !== 'string' || v.length > WEBHOOK_URL_MAX) return false;
   try {
     const u = new URL(v);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && u.username === '' && u.password === '';
+    return u.href === v && (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== ''
+      && u.username === '' && u.password === '';
   } catch {
     return false;
   }
@@ -28,7 +45,13 @@ function IsWebhookUrl() {
 }
 
 export class CreateWebhookDto {
-  @ApiProperty({ maxLength: WEBHOOK_URL_MAX, example: 'https://billing.example.com/hooks/card-ledger', description: 'http(s), no user:password; redirects are not followed. Must reach a public address (not loopback, private, link-local...) unless the service runs with WEBHOOK_ALLOW_PRIVATE_URLS=true.' })
+  @ApiProperty({
+    maxLength: WEBHOOK_URL_MAX, example: 'https://billing.example.com/hooks/card-ledger',
+    description: 'http(s), no user:password; stored as the WHATWG URL parser serialises it (`HTTP://Example.com/x` → '
+      + '`http://example.com/x`); redirects are not followed. Must reach a public address (not loopback, private, link-local...) '
+      + 'unless the service runs with WEBHOOK_ALLOW_PRIVATE_URLS=true.',
+  })
+  @Transform(({ value }) => normaliseWebhookUrl(value))
   @IsWebhookUrl()
   url: string;
 

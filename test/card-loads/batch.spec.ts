@@ -49,6 +49,33 @@ describe('POST /v1/card-loads/batch', () => {
     expectNoViolations(await ledgerViolations(ctx.db));
   });
 
+  it('should answer an item that fails unexpectedly on its own, never failing the batch or the items it wrote', async () => {
+    // A fault validation did not foresee: the database refuses this one item (a stand-in for any such bug).
+    const earlier = await ctx.app.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCBATCH03', amount: '7.00' }, headers: { 'idempotency-key': 'odd-reused' } });
+    expect(earlier.status).toBe(201);
+    await ctx.db.query(`CREATE FUNCTION test_refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.idempotency_key IN ('odd-boom', 'odd-reused') THEN RAISE EXCEPTION 'unforeseen'; END IF; RETURN NEW; END $$`);
+    await ctx.db.query(`CREATE TRIGGER test_refuse_boom BEFORE INSERT ON card_loads FOR EACH ROW EXECUTE FUNCTION test_refuse_boom()`);
+    try {
+      const res = await ctx.app.api('POST', '/v1/card-loads/batch', { body: { loads: [
+        { idempotencyKey: 'odd-1', enKashCardId: 'EKCBATCH03', amount: '1.00' },
+        { idempotencyKey: 'odd-boom', enKashCardId: 'EKCBATCH03', amount: '2.00' },
+        { idempotencyKey: 'odd-2', enKashCardId: 'EKCBATCH03', amount: '3.00' },
+        // The same failure on a key another body already wrote: a reused key, never that other load as a replay.
+        { idempotencyKey: 'odd-reused', enKashCardId: 'EKCBATCH03', amount: '8.00' },
+      ] } });
+      expect(res.status).toBe(200);
+      expect(res.body.results.map((x: { status: number }) => x.status)).toEqual([201, 500, 201, 409]);
+      expect(res.body.results[1].error).toMatchObject({ code: 'internal_error', message: expect.stringContaining('was not written') });
+      expect(res.body.results[3].error.code).toBe('idempotency_key_reused');
+      expect(await count('odd-%')).toBe(3);
+      expect(await count('odd-boom')).toBe(0);
+    } finally {
+      await ctx.db.query(`DROP TRIGGER test_refuse_boom ON card_loads; DROP FUNCTION test_refuse_boom()`);
+    }
+    expectNoViolations(await ledgerViolations(ctx.db));
+  });
+
   it('should refuse a malformed batch with 400 naming the field, writing nothing', async () => {
     for (const body of [{}, { loads: [] }, { loads: 'x' }, { loads: [{}], extra: 1 }, { loads: Array.from({ length: 1001 }, () => ({})) }]) {
       const res = await ctx.app.api('POST', '/v1/card-loads/batch', { body });

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { useTestApp } from '../support/app';
+import { ledgerViolations } from '../support/ledger-checks';
 
 const valid = { enKashCardId: 'EKCMB7KAEW', amount: '1500.00' };
 
@@ -22,6 +23,9 @@ describe('POST /v1/card-loads bad input', () => {
     ['an unknown field', { body: { ...valid, colour: 'blue' } }, 400, 'validation_failed', 'colour'],
     ['a client-supplied status', { body: { ...valid, status: 'posted' } }, 400, 'validation_failed', 'status'],
     ['amount with 3 decimals (string)', { body: { ...valid, amount: '1.001' } }, 400, 'validation_failed', 'amount'],
+    ['an amount string without decimals', { body: { ...valid, amount: '15' } }, 400, 'validation_failed', 'amount'],
+    ['an amount string with one decimal', { body: { ...valid, amount: '15.0' } }, 400, 'validation_failed', 'amount'],
+    ['an amount string with a leading zero', { body: { ...valid, amount: '015.00' } }, 400, 'validation_failed', 'amount'],
     ['amount with 3 decimals (number)', { raw: '{"enKashCardId":"EKCMB7KAEW","amount":1.001}' }, 400, 'validation_failed', 'amount'],
     ['zero', { body: { ...valid, amount: '0.00' } }, 400, 'validation_failed', 'amount'],
     ['zero as number', { body: { ...valid, amount: 0 } }, 400, 'validation_failed', 'amount'],
@@ -70,19 +74,50 @@ describe('POST /v1/card-loads bad input', () => {
     expect(await rowCounts(ctx.db)).toEqual(before);
   });
 
-  it('should accept an amount as a number with two decimals', async () => {
-    const res = await ctx.app.api('POST', '/v1/card-loads', { body: { ...valid, amount: 1500.5 }, headers: { 'idempotency-key': 'num-ok' } });
-    expect(res.status).toBe(201);
-    expect(res.body.amount).toBe('1500.50');
+  it('should accept an amount as a JSON number with no, one or two decimals', async () => {
+    for (const [amount, shown] of [[1500.5, '1500.50'], [15, '15.00'], [15.25, '15.25']] as const) {
+      const headers = { 'idempotency-key': `num-ok-${amount}` };
+      const res = await ctx.app.api('POST', '/v1/card-loads', { body: { ...valid, amount }, headers });
+      expect([res.status, res.body.amount]).toEqual([201, shown]);
+    }
   });
 
   it('should answer 400 for bad list filters and cursors, never 500', async () => {
     for (const q of ['limit=0', 'limit=501', 'limit=abc', 'cursor=@@', 'cursor=eyJ4IjoxfQ', 'createdFrom=yesterday', 'status=done',
-      `cursor=${Buffer.from(JSON.stringify(['not-a-date', 'x'])).toString('base64url')}`]) {
+      `cursor=${Buffer.from(JSON.stringify(['not-a-date', 'x'])).toString('base64url')}`,
+      // Text Postgres would read as a timestamp (or fail on): only the form the list writes is a cursor.
+      ...['infinity', 'epoch', 'J2451187', '2026-03-05 10:03:00 PST', '2026-03-05T10:03:00Z', '0000-01-01T00:00:00.000000Z',
+        '2026-02-30T00:00:00.000000Z']
+        .map((at) => `cursor=${Buffer.from(JSON.stringify([at, '0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60'])).toString('base64url')}`),
+      `cursor=${Buffer.from(JSON.stringify(['2026-03-05T10:03:00.000000Z', 'not-a-uuid'])).toString('base64url')}`]) {
       const res = await ctx.app.api('GET', `/v1/card-loads?${q}`);
       expect([q, res.status]).toEqual([q, 400]);
     }
     expect((await ctx.app.api('GET', '/v1/card-loads/not-a-uuid')).status).toBe(404);
     expect((await ctx.app.api('GET', '/v1/card-loads/00000000-0000-0000-0000-000000000000')).status).toBe(404);
+  });
+});
+
+describe('POST /v1/card-loads/batch at the edge of what the ledger can record', () => {
+  // The highest MAX_LOAD_AMOUNT there is (2^53 - 1 paise): 1,024 such loads fill the parent's bigint pending debits.
+  const ctx = useTestApp({ env: { MAX_LOAD_AMOUNT: '90071992547409.91' } });
+
+  it('should refuse the loads that would overflow their parent\'s totals with 422 amount_out_of_range, create the others, never 500', async () => {
+    const statuses: number[] = [];
+    for (let from = 0; from < 1100; from += 550) {
+      const loads = Array.from({ length: 550 }, (_, i) => ({
+        idempotencyKey: `huge-${from + i}`, enKashCardId: `EKCH${String(from + i).padStart(6, '0')}`, amount: '90071992547409.91' }));
+      const res = await ctx.app.api('POST', '/v1/card-loads/batch', { body: { loads } });
+      expect(res.status).toBe(200);
+      for (const r of res.body.results as Array<{ status: number; error?: { code: string } }>) {
+        statuses.push(r.status);
+        if (r.status === 422) expect(r.error!.code).toBe('amount_out_of_range');
+      }
+    }
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1024);
+    expect(statuses.filter((s) => s === 422)).toHaveLength(1100 - 1024);
+    expect((await ctx.db.query(`SELECT count(*)::int AS n FROM card_loads`)).rows[0].n).toBe(1024);
+    const v = await ledgerViolations(ctx.db);
+    expect([v.unbalancedTransactions, v.balancesDifferFromEntries, v.historyGaps, v.historyDiffersFromBalance]).toEqual([[], [], [], []]);
   });
 });

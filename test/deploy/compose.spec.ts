@@ -20,7 +20,7 @@ const API_MD_NAMES = [
 /** Every name loadConfig reads, taken from its source so that this test follows the code. */
 function namesReadByAppConfig(): Set<string> {
   const source = read('src/config/app-config.ts');
-  return new Set([...source.matchAll(/\b(?:str|int|url|cred)\('([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1]));
+  return new Set([...source.matchAll(/\b(?:str|int|url|cred|amountSetting)\('([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1]));
 }
 
 interface Service {

@@ -18,6 +18,8 @@ describe('EnKash wire helpers', () => {
     expect(readEnvelope({ code: 0, message: 'Success', payload: 'x' })).toEqual({ code: '0', message: 'Success', payload: 'x' });
     expect(readEnvelope({ response_code: '1', response_message: 'No', payload: null })).toEqual({ code: '1', message: 'No', payload: null });
     expect(readEnvelope({ message: 'OK' }).code).toBeNull();
+    expect(readEnvelope({ code: 0, message: 'Success', data: [1] }).payload).toEqual([1]);
+    expect(readEnvelope({ code: 0, message: 'Success', payload: null, result: { content: [] } }).payload).toEqual({ content: [] });
   });
 
   it('should map statuses tolerantly', () => {
@@ -42,15 +44,33 @@ describe('EnKash wire helpers', () => {
       expect(refs(payload)).toEqual([150n]);
     });
 
-    it('should call an empty answer absent', () => {
-      for (const p of [[], null, undefined, { content: [] }, 'No records found']) expect(refs(p)).toEqual([]);
+    it('should call absent only an answer that says so: an empty list, or a "no records" text', () => {
+      for (const p of [[], { content: [] }, { content: [], totalElements: 0, totalPages: 0 }, 'No records found']) expect(refs(p)).toEqual([]);
     });
 
-    it('should ignore unrelated spends without a reference, but refuse to guess when no record has one', () => {
+    it.each<[string, unknown, RegExp]>([
+      ['no payload', undefined, /without any records/],
+      ['a null payload', null, /without any records/],
+      ['records of other loads only (the filter was ignored)', [rec('R2'), rec('R3')], /none of them ours/],
+      ['spends without any reference', [rec(undefined)], /none of them ours/],
+      ['our reference under a field we do not read', [{ referenceNo: 'R1', status: 'SUCCESS' }], /field this client does not read/],
+      ['our reference inside another text', { content: [{ pgReferenceNumber: 'X', narration: 'load R1' }] }, /field this client does not read/],
+      ['an empty page of a longer list', { content: [], totalElements: 7, totalPages: 4, last: false }, /longer list/],
+      ['an empty page whose paging sits deeper', { data: { content: [], totalElements: 3 } }, /longer list/],
+      ['an empty page with a paging object beside it', { content: [], page: { totalElements: 5 } }, /longer list/],
+      ['a list of ids instead of records', ['ECT123', 'ECT456'], /none of them ours/],
+      ['a list holding nulls', { content: [null] }, /none of them ours/],
+      ['an empty list beside a list we do not read', { content: [], transactionList: [{ txnRef: 'X' }] }, /none of them ours/],
+      ['our reference in lower case under another field', [{ txnRef: 'r1' }], /field this client does not read/],
+      ['records of other loads', [rec('R2')], /none of them ours/],
+      ['an unknown object', { whatever: 1 }, /shape/],
+      ['an unknown text', 'Something else', /shape/],
+    ])('should never call %s absent', (_name, payload, why) => {
+      expect(refs(payload)).toMatch(why);
+    });
+
+    it('should find the reference beside unrelated spends that carry none', () => {
       expect(refs([rec(undefined), rec('R1', { amount: '2.00', principalAmount: undefined })])).toEqual([200n]);
-      expect(refs([rec(undefined)])).toMatch(/no pgReferenceNumber/);
-      expect(refs({ whatever: 1 })).toMatch(/shape/);
-      expect(refs('Something else')).toMatch(/shape/);
     });
 
     it('should read balances from objects and lists', () => {

@@ -67,6 +67,12 @@ describe('/v1/journal', () => {
     ['an amount with 3 decimals', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.001') }, 'entries.0.amount'],
     ['a zero amount', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', 0) }, 'entries.0.amount'],
     ['a negative amount', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '-1.00') }, 'entries.0.amount'],
+    ['an amount over MAX_JOURNAL_AMOUNT', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '10000000000.01') },
+      'entries.0.amount'],
+    ['an amount string without its two decimals', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '15') },
+      'entries.0.amount'],
+    ['an amount string with one decimal', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '15.0') },
+      'entries.0.amount'],
     ['a bad direction', { description: 'x', entries: [{ accountCode: 'external:funding', direction: 'up', amount: '1.00' }, pair('external:funding', 'parent:CAJRNL', '1.00')[1]] }, 'entries.0.direction'],
     ['a bad account code', { description: 'x', entries: [{ accountCode: 'Funding!', direction: 'debit', amount: '1.00' }, pair('external:funding', 'parent:CAJRNL', '1.00')[1]] }, 'entries.0.accountCode'],
     ['an unknown entry field', { description: 'x', entries: [{ ...pair('external:funding', 'parent:CAJRNL', '1.00')[0], memo: 'x' }, pair('external:funding', 'parent:CAJRNL', '1.00')[1]] }, 'entries.0.memo'],
@@ -79,6 +85,15 @@ describe('/v1/journal', () => {
     expect(r.body.error.code).toBe('validation_failed');
     expect(fields(r.body)).toContain(field);
     expect(await txCount()).toBe(before);
+  });
+
+  it('should say which side is larger, with a positive difference, when debits and credits differ', async () => {
+    const more = async (debit: string, credit: string) => (await post({ description: 'x', entries: [
+      { accountCode: 'external:funding', direction: 'debit', amount: debit },
+      { accountCode: 'parent:CAJRNL', direction: 'credit', amount: credit }] })).body.error.details;
+    const saying = (text: RegExp) => [{ field: 'entries', message: expect.stringMatching(text) }];
+    expect(await more('10.00', '10.01')).toEqual(saying(/INR credits exceed debits by 0\.01$/));
+    expect(await more('10.01', '10.00')).toEqual(saying(/INR debits exceed credits by 0\.01$/));
   });
 
   it('should refuse a transaction that overdraws a noOverdraft account with 422 and write nothing', async () => {
@@ -145,6 +160,7 @@ describe('/v1/journal', () => {
     ['/v1/journal?limit=501', 'limit'], ['/v1/journal?cursor=!!', 'cursor'],
     [`/v1/journal?cursor=${encodeCursor(['2026-02-30T00:00:00.000000Z', '00000000-0000-4000-8000-000000000000'])}`, 'cursor'],
     [`/v1/journal?cursor=${encodeCursor(['2026-03-01T00:00:00.000000Z', 'not-a-uuid'])}`, 'cursor'],
+    [`/v1/journal?cursor=${encodeCursor(['0000-01-01T00:00:00.000000Z', '00000000-0000-4000-8000-000000000000'])}`, 'cursor'],
     [`/v1/journal?cursor=${encodeCursor([1, 2])}`, 'cursor'], ['/v1/journal?from=2026-03-01T25:00:00Z', 'from'],
     ['/v1/journal?to=last-week', 'to'], ['/v1/journal?kind=refund', 'kind'], ['/v1/journal?accountCode=x', 'accountCode'],
     ['/v1/journal/not-a-uuid', 'id'],
@@ -158,3 +174,28 @@ describe('/v1/journal', () => {
     expect((await ctx.app.api('GET', '/v1/journal/00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
 });
+
+describe('/v1/journal at the edge of what the ledger can record', () => {
+  // The highest MAX_JOURNAL_AMOUNT there is (2^53 - 1 paise): entries at that cap, 50 a side, add up past bigint.
+  const ctx = useTestApp({ env: { MAX_JOURNAL_AMOUNT: '90071992547409.91' } });
+
+  it('should answer 422 amount_out_of_range once an account\'s totals would overflow, never 500, and leave the ledger whole', async () => {
+    for (const [code, normalSide] of [['external:huge', 'debit'], ['liability:huge', 'credit']]) {
+      expect((await ctx.app.api('POST', '/v1/accounts', { body: { code, currency: 'INR', normalSide } })).status).toBe(201);
+    }
+    const entries = Array.from({ length: 100 }, (_, i) => ({
+      accountCode: i % 2 ? 'liability:huge' : 'external:huge', direction: i % 2 ? 'credit' : 'debit', amount: '90071992547409.91' }));
+    const statuses: number[] = [];
+    for (let i = 0; i < 25 && !statuses.includes(422); i++) {
+      const r = await ctx.app.api('POST', '/v1/journal', { body: { description: `huge ${i}`, entries } });
+      statuses.push(r.status);
+      if (r.status === 422) expect(r.body.error.code).toBe('amount_out_of_range');
+    }
+    expect(statuses).toEqual([...Array(statuses.length - 1).fill(201), 422]);
+    const small = { description: 'still fine', entries: pair('external:huge', 'liability:huge', '1.00') };
+    expect((await ctx.app.api('POST', '/v1/journal', { body: small })).status).toBe(201);
+    const v = await ledgerViolations(ctx.db);
+    expect([v.unbalancedTransactions, v.balancesDifferFromEntries, v.historyGaps, v.historyDiffersFromBalance]).toEqual([[], [], [], []]);
+  });
+});
+

@@ -1,4 +1,5 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
+import { answerChecker } from '../../bench/openapi-check';
 import { registeredRoutes } from '../../src/http/route-registry';
 import { startTestApp, TestApp } from '../support/app';
 
@@ -50,6 +51,51 @@ describe('OpenAPI document', () => {
     }
     expect(problems).toEqual([]);
     expect(Object.keys(doc.components.schemas.ErrorDetail.properties ?? {})).toEqual(['code', 'message', 'details']);
+  });
+
+  it('should declare, with the error shape, the answers any route may give: 400, 408, 431, 503; 413, 415 where a body may be sent', () => {
+    const problems: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const expected = ['400', '408', '431', '503', ...(['post', 'put', 'patch', 'delete'].includes(method) ? ['413', '415'] : [])];
+        for (const status of expected) {
+          if (op.responses[status]?.content?.['application/json']?.schema?.$ref !== '#/components/schemas/Error') {
+            problems.push(`${method.toUpperCase()} ${path}: ${status} not declared with the error shape`);
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('should have no schema that OpenAPI 3.0 tools read differently: nullable needs a type, objects need their properties', () => {
+    const problems: string[] = [];
+    const walk = (node: unknown, at: string): void => {
+      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${at}/${i}`));
+      if (typeof node !== 'object' || node === null) return;
+      const s = node as Record<string, unknown>;
+      if (s.nullable === true && s.type === undefined) problems.push(`${at}: nullable without a type`);
+      Object.entries(s).forEach(([k, v]) => k !== 'example' && k !== 'examples' && walk(v, `${at}/${k}`));
+    };
+    walk(doc, '#');
+    expect(problems).toEqual([]);
+    for (const [name, schema] of Object.entries(doc.components.schemas)) {
+      if ((schema as { type?: string }).type === 'object' && !('additionalProperties' in schema)) {
+        expect({ name, properties: Object.keys(schema.properties ?? {}).length > 0 }).toEqual({ name, properties: true });
+      }
+    }
+    expect(doc.components.schemas.ReasonDto.properties).toEqual({ reason: expect.objectContaining({ type: 'string', maxLength: 1000 }) });
+  });
+
+  it('should catch an answer that the document does not promise (the check every test answer gets)', () => {
+    const check = answerChecker(structuredClone(doc) as never);
+    const json = 'application/json; charset=utf-8';
+    const answer = (method: string, url: string, status: number, text: string) => check({ method, url, status, contentType: json, text });
+    expect(answer('GET', '/v1/audit/verify', 200, '{"ok":true,"checkedTransactions":1}')).toBeNull();
+    expect(answer('GET', '/v1/audit/verify', 418, '{}')).toMatch(/status not declared/);
+    expect(answer('GET', '/v1/audit/verify', 200, '{"ok":true,"checkedTransactions":1,"extra":1}')).toMatch(/additional properties/);
+    expect(answer('GET', '/v1/card-loads/x', 404, '{"error":"Not Found"}')).toMatch(/must be object/);
+    expect(answer('PUT', '/v1/card-loads', 404, '{"error":{"code":"not_found","message":"x"}}')).toMatch(/should be 405/);
   });
 
   it('should mark health, metrics and docs public and show the API.md card-load example', () => {

@@ -28,6 +28,7 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
       { code: 'external:funding', currency: 'INR', normalSide: 'debit' },
       { code: PARENT, currency: 'INR', normalSide: 'credit' },
     ]) expect((await ctx.app.api('POST', '/v1/accounts', { body })).status).toBe(201);
+    // One entry at most MAX_JOURNAL_AMOUNT (10,000,000,000.00 by default): the simulator's parent fits one.
     const amount = formatMinor(ctx.sim.state.parentBalanceMinor);
     const funded = await ctx.app.api('POST', '/v1/journal', { body: { description: 'mirror EnKash parent funding', entries: [
       { accountCode: 'external:funding', direction: 'debit', amount }, { accountCode: PARENT, direction: 'credit', amount }] } });

@@ -6,7 +6,9 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { createApp, CreateAppOptions } from '../../src/app.factory';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
+import { openApiDocument } from '../../src/openapi/openapi';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { AnswerCheck, answerChecker, OpenApiDocument } from '../../bench/openapi-check';
 import { createTestDatabase, sql } from './db';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -51,6 +53,11 @@ export async function startTestApp(env: Record<string, string> = {}, databaseUrl
   await app.get(ApiKeysService).installBootstrapKey(ADMIN_KEY);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  // Every answer the suite gets through `api` is checked against the app's own OpenAPI document: a status it does
+  // not declare, or a body that does not match the declared schema, fails the test that got it.
+  // The document object itself, not GET /docs-json, which would count against rate limits the tests measure.
+  let check: AnswerCheck | null = null;
+  const documented = () => (check ??= answerChecker(structuredClone(openApiDocument(app)) as unknown as OpenApiDocument));
   const api = async (method: string, path: string, opts: ApiOptions = {}): Promise<ApiResponse> => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     const key = opts.key === undefined ? ADMIN_KEY : opts.key;
@@ -62,6 +69,8 @@ export async function startTestApp(env: Record<string, string> = {}, databaseUrl
     }
     const res = await fetch(`${base}${path}`, { method, headers, body });
     const text = await res.text();
+    const problem = documented()({ method, url: path, status: res.status, contentType: res.headers.get('content-type'), text });
+    if (problem) throw new Error(`the answer does not match the OpenAPI document: ${problem}`);
     let parsed: unknown = undefined;
     try {
       parsed = text ? JSON.parse(text) : undefined;

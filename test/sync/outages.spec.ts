@@ -60,7 +60,12 @@ describe('outages', () => {
       await waitForStatus(t, stuck.id, ['needs_review']);
       const bad = await t.api('POST', `/v1/card-loads/${stuck.id}/resolve`, { key: ops.key, body: { outcome: 'maybe', reason: '' } });
       expect(bad.status).toBe(400);
-      const ok = await t.api('POST', `/v1/card-loads/${stuck.id}/resolve`, { key: ops.key, body: { outcome: 'reversed', reason: 'confirmed with EnKash support, ticket 42' } });
+      // Reversing is refused (409 load_in_flight, Retry-After) until the last send's grace has passed.
+      const ok = await waitFor('the grace after the last send', async () => {
+        const r = await t.api('POST', `/v1/card-loads/${stuck.id}/resolve`, { key: ops.key, body: { outcome: 'reversed', reason: 'confirmed with EnKash support, ticket 42' } });
+        if (r.status === 409 && r.body.error.code === 'load_in_flight') return null;
+        return r;
+      });
       expect(ok.status).toBe(200);
       expect(ok.body.status).toBe('reversed');
       const last = ok.body.events[ok.body.events.length - 1];

@@ -43,7 +43,7 @@ describe('sync worker processes', () => {
 
   it('should settle a load exactly once after its worker is killed mid-send (after claiming)', async () => {
     sim.state.setConfig({ latencyMs: 1200 });
-    const w1 = await startWorker({ ENKASH_TIMEOUT_MS: '2000' });
+    const w1 = await startWorker({ ENKASH_TIMEOUT_MS: '2000', SYNC_LEASE_MS: '6000' });
     const load = await createLoad(api, 'EKCKILL001', '11.00');
     await waitFor('the send to reach EnKash', async () => sim.state.requestCounts.balance > 0);
     const lease = await c.query(`SELECT lease_owner FROM sync_jobs WHERE load_id = $1`, [load.id]);
@@ -76,6 +76,57 @@ describe('sync worker processes', () => {
     await startWorker();
     await waitForStatus(api, load.id, ['posted'], 30_000);
     expect(sim.state.appliedCount(load.reference)).toBe(1);
+  });
+
+  describe('a worker paused (SIGSTOP) past its lease', () => {
+    // Exchanges of at most 2 s inside a 4 s lease; 700 ms per EnKash call, so the pause can land mid-call.
+    const env = { ENKASH_TIMEOUT_MS: '1000', SYNC_LEASE_MS: '4000', SYNC_LOOKUP_GRACE_MS: '1500' };
+    const settledEvents = async (id: string) =>
+      (await c.query(`SELECT count(*)::int AS n FROM load_events WHERE load_id = $1 AND type = 'settled'`, [id])).rows[0].n;
+    const calls = (reference: string, endpoint: string) => sim.state.requestsFor(reference).filter((r) => r.endpoint === endpoint).length;
+
+    it('should change nothing when it resumes after another worker took over its send', async () => {
+      const a = await startWorker(env);
+      await waitForStatus(api, (await createLoad(api, 'EKCSTOP000', '1.00')).id, ['posted']); // its token in hand
+      sim.state.setConfig({ latencyMs: 700 });
+      const load = await createLoad(api, 'EKCSTOP001', '13.00');
+      await waitFor('the send to reach EnKash', async () => calls(load.reference, 'balance') > 0);
+      a.proc.kill('SIGSTOP');
+      try {
+        sim.state.setConfig({ latencyMs: 0 });
+        await startWorker(env); // claims once the lease lapses, looks up after the grace: applied
+        await waitForStatus(api, load.id, ['posted'], 30_000);
+      } finally {
+        a.proc.kill('SIGCONT');
+      }
+      await waitFor('the resumed worker to find its claim gone', async () => /no longer holds the job/.test(a.output()), 10_000);
+      expect(sim.state.appliedCount(load.reference)).toBe(1);
+      expect(calls(load.reference, 'balance')).toBe(1);
+      expect(await settledEvents(load.id)).toBe(1);
+    });
+
+    it('should send nothing when it resumes from a lookup after another worker took the load over', async () => {
+      const a = await startWorker(env);
+      await waitForStatus(api, (await createLoad(api, 'EKCSTOP002', '1.00')).id, ['posted']);
+      const load = await createLoad(api, 'EKCSTOP003', '14.00');
+      sim.state.injectFault({ fault: 'http-503', reference: load.reference, endpoint: 'balance' }); // unknown: a lookup comes next
+      await waitFor('the first send to fail', async () => calls(load.reference, 'balance') > 0);
+      sim.state.setConfig({ latencyMs: 700 });
+      await waitFor('the lookup to reach EnKash', async () => calls(load.reference, 'transaction/all') > 0, 10_000);
+      a.proc.kill('SIGSTOP');
+      try {
+        sim.state.setConfig({ latencyMs: 0 });
+        await startWorker(env); // takes over: looks up (absent), sends, posts
+        await waitForStatus(api, load.id, ['posted'], 30_000);
+      } finally {
+        a.proc.kill('SIGCONT');
+      }
+      await waitFor('the resumed worker to find its claim gone', async () => /no longer holds the job/.test(a.output()), 10_000);
+      await new Promise((r) => setTimeout(r, 500)); // a send it wrongly made would have arrived by now
+      expect(calls(load.reference, 'balance')).toBe(2); // the 503, then the taker's send
+      expect(sim.state.appliedCount(load.reference)).toBe(1);
+      expect(await settledEvents(load.id)).toBe(1);
+    });
   });
 
   it('should send each of 1,000 loads to completion once in effect with three workers and random faults', async () => {

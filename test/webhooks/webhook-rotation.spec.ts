@@ -116,4 +116,24 @@ describe('webhook secret rotation', () => {
       expect(row.row_text).not.toContain(Buffer.from(secret).toString('hex')); // bytea shows as hex in the row text
     }
   });
+
+  it.each([['null'], ['[]'], ['1'], ['"x"'], ['true'], ['{"expiresInSeconds":-1}']])(
+    'should refuse the body %s with 400 and keep the secret', async (rawBody) => {
+    const sub = await subscribe(ctx.app, undefined, 'https://frank.example/hooks', ['card_load.posted']);
+    const before = await secretColumns(sub.id);
+    const headers = { 'content-type': 'application/json' };
+    const res = await ctx.app.api('POST', `/v1/webhooks/${sub.id}/rotate-secret`, { rawBody, headers });
+    expect([res.status, res.body.error.code]).toEqual([400, 'validation_failed']);
+    expect(await secretColumns(sub.id)).toEqual(before);
+    expect((await ctx.app.api('DELETE', `/v1/webhooks/${sub.id}`)).status).toBe(200);
+  });
+
+  it('should rotate with an empty object as with no body', async () => {
+    const sub = await subscribe(ctx.app, undefined, 'https://grace.example/hooks', ['card_load.posted']);
+    const headers = { 'content-type': 'application/json' };
+    const res = await ctx.app.api('POST', `/v1/webhooks/${sub.id}/rotate-secret`, { rawBody: '{}', headers });
+    expect(res.status).toBe(200);
+    const { previous_secret_expires_at: expiresAt } = await secretColumns(sub.id);
+    expect(Math.abs(expiresAt.getTime() - Date.now() - 86_400_000)).toBeLessThan(60_000);
+  });
 });

@@ -92,6 +92,20 @@ describe('webhook subscriptions', () => {
     expect(await listed(bob)).toEqual([]);
   });
 
+  it.each([
+    ['HTTP://93.184.216.34/x', 'http://93.184.216.34/x'],
+    [' http://93.184.216.34/x ', 'http://93.184.216.34/x'],
+    ['http:/93.184.216.34/x', 'http://93.184.216.34/x'],
+    ['https://Billing.Example.COM:443/a/../hooks?q=1#frag', 'https://billing.example.com/hooks?q=1#frag'],
+    ['http://ex\tample.com/h', 'http://example.com/h'],
+  ])('should store %j as the WHATWG URL parser writes it, %j', async (url, stored) => {
+    const res = await subscribe(undefined, { url, events: ['card_load.posted'] });
+    expect([res.status, res.body.url]).toEqual([201, stored]);
+    const { rows } = await ctx.db.query(`SELECT url FROM webhook_subscriptions WHERE id = $1`, [res.body.id]);
+    expect(rows[0].url).toBe(stored);
+    expect((await ctx.app.api('DELETE', `/v1/webhooks/${res.body.id}`)).status).toBe(200);
+  });
+
   it('should page with an opaque cursor, refuse a bad one, and cap subscriptions per key', async () => {
     const k = await key(['loads:write']);
     const ids: string[] = [];
@@ -113,6 +127,8 @@ describe('webhook subscriptions', () => {
     } while (cursor);
     expect(seen).toEqual(ids);
     expect((await ctx.app.api('GET', '/v1/webhooks?cursor=nope', { key: k })).status).toBe(400);
+    const yearZero = Buffer.from(JSON.stringify(['0000-01-01T00:00:00.000000Z', ids[0]])).toString('base64url');
+    expect((await ctx.app.api('GET', `/v1/webhooks?cursor=${yearZero}`, { key: k })).status).toBe(400);
     expect((await ctx.app.api('GET', '/v1/webhooks?limit=0', { key: k })).status).toBe(400);
     expect((await ctx.app.api('GET', `/v1/webhooks/${ids[0]}/deliveries?status=lost`, { key: k })).status).toBe(400);
     expect((await ctx.app.api('GET', '/v1/webhooks/not-a-uuid', { key: k })).status).toBe(404);

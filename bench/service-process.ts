@@ -1,0 +1,65 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runMigrations } from '../src/database/data-source';
+import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres';
+import { freshDatabase } from './fresh-database';
+
+const ROOT = path.resolve(__dirname, '../..');
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A migrated database for one bench run: `name` on the DATABASE_URL server, else an embedded Postgres in a temporary folder. */
+export async function benchDatabase(name: string): Promise<{ url: string; close(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), `card-ledger-${name}-`));
+  let stop: (() => Promise<void>) | null = null;
+  let url = process.env.DATABASE_URL ?? '';
+  if (url) url = await freshDatabase(url, name);
+  else {
+    const pg = await startEmbeddedPostgres(dir, () => undefined, name);
+    url = pg.url;
+    stop = () => pg.stop();
+  }
+  await runMigrations(url);
+  return {
+    url,
+    close: async () => {
+      await stop?.();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ServiceProcess {
+  proc: ChildProcess;
+  url: string;
+  /** The process's resident memory now and at its peak, in MB (Linux /proc). */
+  rssMb(): { now: number; peak: number };
+  stop(): Promise<void>;
+}
+
+/** `node dist/src/main.js` with `env`, on a free port: the service as production runs it, in its own process. */
+export async function spawnService(env: Record<string, string>): Promise<ServiceProcess> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (c: Buffer) => (out = (out + c.toString()).slice(-5000));
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  while (!/listening on/.test(out)) {
+    if (proc.exitCode !== null) throw new Error(`service exited: ${out}`);
+    await sleep(50);
+  }
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0);
+  return {
+    proc, url: `http://127.0.0.1:${port}`,
+    rssMb: () => ({ now: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) }),
+    stop: async () => {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+      await sleep(200);
+    },
+  };
+}
