@@ -179,7 +179,8 @@ export class AuditVerifierService {
     return {
       checked: Number(expected - 1n), brokenSeq: null,
       findings: beyond.slice(0, 1).map((c) => ({ check: 'chain', row: c.transactionId,
-        message: `the chain ends at seal #${expected - 1n} but a signed checkpoint holds seal #${c.seq}: seals were removed` })),
+        message: `the chain ends at seal #${expected - 1n} but a signed checkpoint holds seal #${c.seq}: seals were removed `
+          + '(or the checkpoint file belongs to another database: one DATA_DIR per ledger)' })),
     };
   }
 
