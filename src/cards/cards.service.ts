@@ -7,8 +7,10 @@ import { csvOf, KeysetList } from '../common/csv';
 import { badField, notFound } from '../common/errors';
 import { TimeRangeListQuery } from '../common/list-query';
 import { formatMinor } from '../common/money';
-import { decodeCursor, encodeCursor, parseDate, parseLimit, parseRange } from '../common/paging';
+import { msIso, parseInstant } from '../common/instant';
+import { decodeCursor, encodeCursor, parseLimit, parseRange } from '../common/paging';
 import { balancesAsOf } from '../ledger/balances-as-of';
+import { LedgerClock } from '../ledger/ledger-clock';
 import { pendingBalance, postedBalance } from '../ledger/ledger.types';
 import { HISTORY_CSV, HistoryRow, historyView, HistoryView } from './card-history.view';
 
@@ -19,7 +21,7 @@ const CARD_ACCOUNT_CACHE_MAX = 100_000;
 /** Card reads come from the balance history, so "now" and "as of" are answered by the same rows. */
 @Injectable()
 export class CardsService {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly clock: LedgerClock) {}
 
   private checkId(id: string): void {
     if (!CARD_ID.test(id)) throw badField('enKashCardId', CARD_ID_MESSAGE);
@@ -43,20 +45,21 @@ export class CardsService {
 
   async balance(enKashCardId: string, asOfRaw?: string) {
     this.checkId(enKashCardId);
-    const asOf = parseDate('asOf', asOfRaw);
+    const asOf = parseInstant('asOf', asOfRaw);
     const account = await this.account(enKashCardId);
-    const balances = await balancesAsOf(this.ds, account.id, asOf);
-    if (!balances) throw notFound(`card ${enKashCardId} as of ${asOf!.toISOString()}`);
+    const cut = await this.clock.finalCut(asOf);
+    const balances = await balancesAsOf(this.ds, account.id, cut);
+    if (!balances) throw notFound(`card ${enKashCardId} as of ${msIso(cut)}`);
     const b = { normalSide: 'credit' as const, ...balances };
     return {
       enKashCardId, currency: account.currency.trim(), posted: formatMinor(postedBalance(b)), pending: formatMinor(pendingBalance(b)),
-      asOf: (asOf ?? new Date()).toISOString(),
+      asOf: msIso(cut),
     };
   }
 
   /**
    * Oldest first, keyset on the per-account sequence (gap-free, append-only): a page never shifts, and
-   * changes written while paging appear after the cursor. `from` inclusive, `to` exclusive.
+   * changes written while paging appear after the cursor. `from` inclusive, `to` exclusive (docs/time.md).
    */
   async history(enKashCardId: string, q: TimeRangeListQuery): Promise<KeysetList<HistoryView, number>> {
     this.checkId(enKashCardId);
@@ -64,13 +67,15 @@ export class CardsService {
     const { from, to } = parseRange(q);
     const cursor = decodeCursor(q.cursor, ['integer']);
     const account = await this.account(enKashCardId);
+    // Rows come by seq, committed in seq order: only an upper bound in time needs its rows final (docs/time.md).
+    if (to) await this.clock.finalBefore(to);
     return {
       start: cursor ? Number(cursor[0]) : null, limit, csv: csvOf(HISTORY_CSV), encode: (seq) => encodeCursor([seq]),
       fetch: async (after, n) => {
         const args: unknown[] = [account.id, after ?? 0];
         const where = ['h.account_id = $1', 'h.seq > $2'];
-        if (from) where.push(`h.at >= $${args.push(from)}`);
-        if (to) where.push(`h.at < $${args.push(to)}`);
+        if (from) where.push(`h.at >= $${args.push(from.iso)}::timestamptz`);
+        if (to) where.push(`h.at < $${args.push(to.iso)}::timestamptz`);
         const rows: HistoryRow[] = await this.ds.query(
           `SELECT h.*, t.description FROM account_history h LEFT JOIN journal_transactions t ON t.id = h.transaction_id
            WHERE ${where.join(' AND ')} ORDER BY h.seq LIMIT $${args.push(n + 1)}`, args);

@@ -5,7 +5,9 @@ import { ApiKeysService } from '../auth/api-keys.service';
 import { APP_CONFIG, loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source';
 import { DatabaseIdentityService } from '../database/database-identity.service';
-import { ChainVerifierService } from '../ledger/chain-verifier.service';
+import { AUDIT_KEYS, AuditKeys } from '../ledger/audit-keys';
+import { AuditVerifierService } from '../ledger/audit-verifier.service';
+import { LedgerClock } from '../ledger/ledger-clock';
 import { LedgerService } from '../ledger/ledger.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SettlementService } from '../sync/settlement.service';
@@ -60,7 +62,10 @@ export class CliModule {
       })],
       providers: [
         CommanderSetup, CliDatabase,
-        ApiKeysService, ChainVerifierService, LedgerService, SyncJobsStore, MetricsService, SettlementService,
+        ApiKeysService, AuditVerifierService, LedgerService, LedgerClock,
+        // The seals' MACs are checked when AUDIT_SEAL_KEY is in the environment; without it, the chain and checkpoints only.
+        { provide: AUDIT_KEYS, useFactory: () => (process.env.AUDIT_SEAL_KEY ? new AuditKeys(process.env.AUDIT_SEAL_KEY.trim()) : null) },
+        SyncJobsStore, MetricsService, SettlementService,
         KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand, VerifyCommand, RequeueCommand, ReconciliationCommand,
         DatabaseIdentityService, DatabaseCommand, DatabaseStatusCommand, DatabaseAdoptCommand,
         // The service's settings, for the few the commands read; the CLI itself needs only DATABASE_URL.

@@ -78,6 +78,33 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** The latest complete verification (docs/audit.md): alert on ok == 0, and on its age. */
+  readonly auditVerifyOk = new Gauge({
+    name: 'card_ledger_audit_verify_ok', help: 'Latest ledger verification: 1 ok, 0 findings (absent: none ran yet)',
+    registers: [this.registry],
+  });
+
+  readonly auditVerifyFindings = new Gauge({
+    name: 'card_ledger_audit_verify_findings', help: 'Findings of the latest ledger verification', registers: [this.registry],
+  });
+
+  readonly auditVerifyFinished = new Gauge({
+    name: 'card_ledger_audit_verify_last_run_timestamp_seconds', help: 'When the latest ledger verification finished (Unix time)',
+    registers: [this.registry],
+  });
+
+  readonly auditVerifyDuration = new Gauge({
+    name: 'card_ledger_audit_verify_duration_seconds', help: 'How long the latest ledger verification took', registers: [this.registry],
+  });
+
+  readonly auditUnsealed = new Gauge({
+    name: 'card_ledger_audit_unsealed_transactions', help: 'Journal transactions waiting for the sealer', registers: [this.registry],
+  });
+
+  readonly auditCheckpointSeq = new Gauge({
+    name: 'card_ledger_audit_checkpoint_seq', help: 'Seal number of the newest signed checkpoint', registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -30,7 +30,7 @@ export class OperatorController {
       reason: `resolved by operator: ${body.reason}`, actor: req.caller!.name, operator: true, requestId: String(req.id),
       audit: actorOfCaller(req.caller!, String(req.id)),
     });
-    return this.loads.get(id);
+    return this.loads.get(id, null);
   }
 
   /** Another lookup (and, if EnKash shows nothing after the grace, a re-send with the same reference). */
@@ -39,7 +39,7 @@ export class OperatorController {
   async requeue(@Param('id') id: string, @Req() req: AuthedRequest) {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
     await this.settlement.requeue(id, actorOfCaller(req.caller!, String(req.id)));
-    return this.loads.get(id);
+    return this.loads.get(id, null);
   }
 
   @Post(':id/undo')
@@ -47,6 +47,6 @@ export class OperatorController {
   async undo(@Param('id') id: string, @Body() body: ReasonDto, @Req() req: AuthedRequest) {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
     await this.settlement.undo(id, body.reason, actorOfCaller(req.caller!, String(req.id)));
-    return this.loads.get(id);
+    return this.loads.get(id, null);
   }
 }

@@ -90,6 +90,9 @@ export class SettlementService {
 
   private async writeSettlements(m: EntityManager, items: SettleItem[]): Promise<Map<SettleItem, Outcome<SettleResult>>> {
     const results = new Map<SettleItem, Outcome<SettleResult>>();
+    // One moment for every row this settlement writes, read after its turn on the accounts (docs/time.md). First,
+    // before any row lock: a transaction id taken while waiting for that turn would hold readers back.
+    await this.ledger.beginMomentForLoads(m, [...new Set(items.map((i) => i.loadId))]);
     const jobs = await this.jobs.lockJobs(m, items.map((i) => i.loadId));
     const locked: Array<LoadLock & { id: string }> = await m.query(
       `SELECT l.id, l.status, l.journal_transaction_id, l.undone_at
@@ -130,9 +133,9 @@ export class SettlementService {
             ev AS (INSERT INTO load_events (load_id, type, outcome, message, actor, request_id)
                    SELECT id, 'settled', status, reason, actor, request_id FROM x),
             job AS (DELETE FROM sync_jobs WHERE load_id IN (SELECT id FROM x))
-       UPDATE card_loads l SET status = x.status, status_reason = x.reason, updated_at = clock_timestamp(),
-         posted_at = CASE WHEN x.status = 'posted' THEN clock_timestamp() END,
-         reversed_at = CASE WHEN x.status = 'reversed' THEN clock_timestamp() END
+       UPDATE card_loads l SET status = x.status, status_reason = x.reason, updated_at = ledger_moment(),
+         posted_at = CASE WHEN x.status = 'posted' THEN ledger_moment() END,
+         reversed_at = CASE WHEN x.status = 'reversed' THEN ledger_moment() END
        FROM x WHERE l.id = x.id`,
       [todo.map((i) => i.loadId), todo.map((i) => i.to), todo.map((i) => i.ctx.reason.slice(0, 1000)), todo.map((i) => i.ctx.actor),
         todo.map((i) => i.ctx.requestId ?? null)]);
@@ -189,7 +192,7 @@ export class SettlementService {
       if (attempt) await this.jobs.recordAttempts(m, [{ loadId: job.loadId, requestId: job.requestId, attempt }]);
       const load = await this.lock(m, job.loadId);
       if (load.status === 'pending') {
-        await m.query(`UPDATE card_loads SET status = 'needs_review', status_reason = $2, updated_at = clock_timestamp() WHERE id = $1`,
+        await m.query(`UPDATE card_loads SET status = 'needs_review', status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
           [job.loadId, reason]);
         await this.event(m, job.loadId, 'needs_review', 'needs_review', reason, 'sync-worker', job.requestId);
         await this.webhooks.enqueue(m, [{ loadId: job.loadId, event: 'card_load.needs_review' }]);
@@ -228,7 +231,7 @@ export class SettlementService {
       if (load.undone_at) throw invalidState(`card load ${loadId} is already undone`);
       const [post] = await m.query(`SELECT id FROM journal_transactions WHERE pending_id = $1 AND kind = 'post_pending'`, [load.journal_transaction_id]);
       await this.ledger.undoPosted(m, post.id, 'load_undone', loadId, `undo of card load ${loadId}: ${reason}`);
-      await m.query(`UPDATE card_loads SET undone_at = clock_timestamp(), status_reason = $2, updated_at = clock_timestamp() WHERE id = $1`,
+      await m.query(`UPDATE card_loads SET undone_at = ledger_moment(), status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
         [loadId, `undone: ${reason}`.slice(0, 1000)]);
       await this.event(m, loadId, 'undone', 'posted', reason, actor.actor, actor.requestId);
       await recordAuditEvent(m, { ...actor, action: 'card_load.undone', subject: loadId, details: { reason, undoTransactionOf: post.id } });

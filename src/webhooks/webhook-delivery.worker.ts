@@ -106,7 +106,8 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
     this.attempts.inc({ status: result.status });
     const delayMs = backoffMs(d.attempts, this.config.backoffBaseMs, this.config.backoffCapMs);
     const status = await this.store.finish(d, this.owner, result, delayMs, this.config.maxAgeMs);
-    if (status === 'failed') this.logger.warn(`webhook delivery ${d.id} (${d.event}, load ${d.loadId}) failed for good: ${result.error}`);
+    const what = `${d.event}${d.loadId ? `, load ${d.loadId}` : ''}`;
+    if (status === 'failed') this.logger.warn(`webhook delivery ${d.id} (${what}) failed for good: ${result.error}`);
   }
 
   private async attempt(d: ClaimedDelivery): Promise<AttemptResult> {

@@ -154,13 +154,13 @@ export class WebhooksService {
     if (!UUID.test(deliveryId)) throw notFound(`webhook delivery ${deliveryId}`);
     await inTransaction(this.ds, async (m) => {
       await this.visible(m, caller, id);
-      const [d]: Array<{ seq: string; load_id: string }> = await m.query(
+      const [d]: Array<{ seq: string; load_id: string | null }> = await m.query(
         `SELECT seq, load_id FROM webhook_deliveries WHERE id = $1 AND subscription_id = $2 FOR UPDATE`, [deliveryId, id]);
       if (!d) throw notFound(`webhook delivery ${deliveryId}`);
       await m.query(
         `UPDATE webhook_deliveries SET status = 'pending', due_at = clock_timestamp(), budget_started_at = clock_timestamp(),
            delivered_at = NULL, failed_at = NULL, updated_at = clock_timestamp()
-         WHERE subscription_id = $1 AND load_id = $2 AND (id = $3 OR (seq < $4 AND status = 'failed'))`,
+         WHERE subscription_id = $1 AND (id = $3 OR (load_id = $2 AND seq < $4 AND status = 'failed'))`,
         [id, d.load_id, deliveryId, d.seq]);
     });
     const [row]: DeliveryRow[] = await this.ds.query(`SELECT * FROM webhook_deliveries WHERE id = $1`, [deliveryId]);
