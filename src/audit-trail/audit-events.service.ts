@@ -46,7 +46,7 @@ export class AuditEventsService {
            WHERE ($1::bigint IS NULL OR seq < $1) AND ($2::text IS NULL OR action = $2) AND ($3::text IS NULL OR subject = $3)
              AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
            ORDER BY seq DESC LIMIT $6`,
-          [before, q.action ?? null, q.subject ?? null, from, to, n + 1]);
+          [before, q.action ?? null, q.subject ?? null, from?.iso ?? null, to?.iso ?? null, n + 1]);
         const page = rows.slice(0, n).map(view);
         return { rows: page, next: rows.length > n ? page[page.length - 1].seq : null };
       },

@@ -1,7 +1,12 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { LedgerModule } from '../ledger/ledger.module';
 import { AuditEventsController } from './audit-events.controller';
 import { AuditEventsService } from './audit-events.service';
+import { AuditTrail } from './audit-trail.service';
 
-/** The reading side of the audit trail; writers call recordAuditEvent() in their own transactions. */
-@Module({ controllers: [AuditEventsController], providers: [AuditEventsService] })
+/** The audit trail: every feature records its admin actions through AuditTrail (keyed by the ledger's audit key). */
+@Global()
+@Module({
+  imports: [LedgerModule], controllers: [AuditEventsController], providers: [AuditEventsService, AuditTrail], exports: [AuditTrail],
+})
 export class AuditTrailModule {}

@@ -4,6 +4,7 @@ import { userInfo } from 'node:os';
 import { EntityManager } from 'typeorm';
 import { Caller } from '../auth/scopes';
 import { assert } from '../common/assert';
+import type { AuditKeys } from '../ledger/audit-keys';
 
 /**
  * The audit trail of admin actions (docs/audit-trail.md). Every action that changes who may do what, where events
@@ -42,8 +43,17 @@ export const actorOfCaller = (caller: Caller, requestId: string | null): AuditAc
 /** The service acting on its own (a start, the worker, a scheduled run). */
 export const serviceActor = (name: string): AuditActor => ({ actor: name, apiKeyId: null, requestId: null });
 
-/** The operator CLI, with the account it runs under (the closest thing to "who" a shell gives). */
+/**
+ * The operator CLI, with the account it runs under (the closest thing to "who" a shell gives). Its events carry the
+ * audit key's MAC only when AUDIT_SEAL_KEY is in its environment: without it, it says so on stderr, since the
+ * verifier will name the event as written without the key.
+ */
 export function cliActor(): AuditActor {
+  // Not with --json: stderr then holds the one JSON error document scripts parse.
+  if (!process.env.AUDIT_SEAL_KEY?.trim() && !process.argv.includes('--json')) {
+    process.stderr.write('warning: AUDIT_SEAL_KEY is not set: the audit event of this action carries no MAC and the verifier will '
+      + 'report it; run the CLI where the service runs (docker compose exec api ...) or with AUDIT_SEAL_KEY\n');
+  }
   let user = 'unknown user';
   try {
     user = userInfo().username;
@@ -65,6 +75,7 @@ export interface AuditEventRow {
   details: Record<string, AuditValue>;
   prev_hash: Buffer;
   hash: Buffer;
+  mac: Buffer | null;
 }
 
 export const GENESIS_AUDIT_HASH = Buffer.alloc(32);
@@ -95,11 +106,12 @@ function checkValue(v: AuditValue, path: string): void {
 }
 
 /**
- * Appends one event to the chain, in the caller's transaction. Locks the chain head until that transaction ends:
- * call it last in the transaction (after every other row lock), so that admin actions queue on it and never
- * deadlock on it. The database refuses a row that does not continue the head (migration 1765010000000).
+ * Appends one event to the chain, in the caller's transaction, with the audit key's MAC when `keys` is given (the
+ * service always has it; AuditTrail passes it). Locks the chain head until that transaction ends: call it last in the
+ * transaction (after every other row lock), so that admin actions queue on it and never deadlock on it. The database
+ * refuses a row that does not continue the head (migration 1765010000000).
  */
-export async function recordAuditEvent(m: EntityManager, e: AuditEventInput): Promise<void> {
+export async function recordAuditEvent(m: EntityManager, e: AuditEventInput, keys: AuditKeys | null): Promise<void> {
   checkValue(e.details, 'details');
   const [head]: Array<{ seq: string; hash: Buffer; at: Date }> = await m.query(
     `SELECT seq, hash, date_trunc('milliseconds', clock_timestamp()) AS at FROM audit_chain_head WHERE id = 1 FOR UPDATE`);
@@ -110,9 +122,10 @@ export async function recordAuditEvent(m: EntityManager, e: AuditEventInput): Pr
   };
   const hash = auditHash(head.hash, auditContent(row));
   await m.query(
-    `INSERT INTO audit_events (seq, at, actor, api_key_id, action, subject, request_id, details, prev_hash, hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [row.seq, row.at, row.actor, row.api_key_id, row.action, row.subject, row.request_id, JSON.stringify(row.details), head.hash, hash]);
+    `INSERT INTO audit_events (seq, at, actor, api_key_id, action, subject, request_id, details, prev_hash, hash, mac)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    [row.seq, row.at, row.actor, row.api_key_id, row.action, row.subject, row.request_id, JSON.stringify(row.details), head.hash, hash,
+      keys?.eventMac(BigInt(row.seq), hash) ?? null]);
 }
 
 /** What a start tells the trail about this process: the settings that decide where money goes, never a secret. */
@@ -127,6 +140,5 @@ export interface ServiceStartFacts {
   pid: number;
 }
 
-export async function recordServiceStart(m: EntityManager, facts: ServiceStartFacts): Promise<void> {
-  await recordAuditEvent(m, { ...serviceActor('service'), action: 'service.started', subject: null, details: { ...facts } });
-}
+export const serviceStarted = (facts: ServiceStartFacts): AuditEventInput =>
+  ({ ...serviceActor('service'), action: 'service.started', subject: null, details: { ...facts } });

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import type { AuditKeys } from '../ledger/audit-keys';
 import { auditContent, auditHash, AuditEventRow, GENESIS_AUDIT_HASH } from './audit-trail';
 
 /** One thing found wrong, naming its row (`audit#<seq>`): the shape of the ledger verifier's findings. */
@@ -21,10 +22,10 @@ const BATCH = 2000;
  * hash, and hashing to what it stores; the chain head where the last row is (a row removed from the end shows
  * there). Stops at the first broken link: what follows it cannot be trusted. Reads only; safe while admins act.
  *
- * The database owner can rewrite every row and recompute every hash consistently (public arithmetic); a keyed MAC
- * in audit_events.mac, checked here, is what closes that (docs/audit-trail.md, "What it does not prove yet").
+ * The hashes are public arithmetic: the database owner could rewrite every row and recompute them. With the audit
+ * key (`keys`), every row's MAC is checked too, which nobody without the key can make (docs/audit-trail.md).
  */
-export async function verifyAuditTrail(ds: DataSource): Promise<AuditTrailVerdict> {
+export async function verifyAuditTrail(ds: DataSource, keys: AuditKeys | null): Promise<AuditTrailVerdict> {
   const broken = (seq: bigint | string, message: string, checked: number): AuditTrailVerdict =>
     ({ ok: false, checkedEvents: checked, findings: [{ check: 'auditTrail', row: `audit#${seq}`, message }] });
   // The head first, and rows up to it only: events committed meanwhile move the head past what this run reads.
@@ -34,7 +35,7 @@ export async function verifyAuditTrail(ds: DataSource): Promise<AuditTrailVerdic
   let expected = 1n;
   for (;;) {
     const rows: AuditEventRow[] = await ds.query(
-      `SELECT seq, at, actor, api_key_id, action, subject, request_id, details, prev_hash, hash FROM audit_events
+      `SELECT seq, at, actor, api_key_id, action, subject, request_id, details, prev_hash, hash, mac FROM audit_events
        WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT $3`, [expected.toString(), head.seq, BATCH]);
     for (const r of rows) {
       const checked = Number(expected - 1n);
@@ -42,6 +43,12 @@ export async function verifyAuditTrail(ds: DataSource): Promise<AuditTrailVerdic
       if (!r.prev_hash.equals(prev)) return broken(r.seq, 'audit event does not link to the previous event', checked);
       const hash = auditHash(prev, auditContent(r));
       if (!hash.equals(r.hash)) return broken(r.seq, 'audit event differs from what was recorded (its hash does not match)', checked);
+      // Every event this release writes carries the MAC: one without it was written, or rewritten, without the audit key.
+      if (keys && !keys.eventMacMatches(BigInt(r.seq), r.hash, r.mac)) {
+        return broken(r.seq, r.mac === null
+          ? 'audit event carries no MAC: written without the audit key (an operator CLI run without AUDIT_SEAL_KEY), or its MAC was removed'
+          : 'audit event MAC does not match: written or rewritten without the audit key', checked);
+      }
       prev = r.hash;
       expected += 1n;
     }

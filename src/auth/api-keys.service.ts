@@ -2,7 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { AuditActor, recordAuditEvent, serviceActor } from '../audit-trail/audit-trail';
+import { AuditActor, serviceActor } from '../audit-trail/audit-trail';
+import { AuditTrail } from '../audit-trail/audit-trail.service';
 import { notFound } from '../common/errors';
 import { inTransaction } from '../database/transaction';
 import { Caller, Scope } from './scopes';
@@ -55,7 +56,7 @@ export class ApiKeysService {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly cache = new Map<string, { caller: Caller; expiresAtMs: number }>();
 
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly trail: AuditTrail) {}
 
   async authenticate(key: string): Promise<Caller | null> {
     if (key.length < 16 || key.length > 200) return null;
@@ -81,7 +82,7 @@ export class ApiKeysService {
       const rows: Row[] = await m.query(
         `INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, $4) RETURNING *`,
         [name, key.slice(0, 8), hashApiKey(key), scopes]);
-      await recordAuditEvent(m, { ...actor, action: 'api_key.created', subject: rows[0].id, details: { name, scopes } });
+      await this.trail.record(m, { ...actor, action: 'api_key.created', subject: rows[0].id, details: { name, scopes } });
       return rows[0];
     });
     this.logger.log(`API key ${row.id} "${name}" created by ${actor.actor} with scopes ${scopes.join(',')}`);
@@ -107,7 +108,7 @@ export class ApiKeysService {
       const subs: SilencedSubscription[] = await m.query(
         `SELECT id, url FROM webhook_subscriptions WHERE api_key_id = $1 AND deleted_at IS NULL ORDER BY created_at, id`, [id]);
       if (before.revoked_at === null) {
-        await recordAuditEvent(m, { ...actor, action: 'api_key.revoked', subject: id, details: {
+        await this.trail.record(m, { ...actor, action: 'api_key.revoked', subject: id, details: {
           name: before.name, scopes: before.scopes, silencedWebhookSubscriptions: subs.map((x) => x.id) } });
       }
       return { row: rows[0], revokedNow: before.revoked_at === null, silenced: subs };
@@ -155,9 +156,9 @@ export class ApiKeysService {
       };
       const actor = serviceActor('service');
       if (revoked.length > 0 || moved.length > 0) {
-        await recordAuditEvent(m, { ...actor, action: 'api_key.rotated', subject: id, details: facts });
+        await this.trail.record(m, { ...actor, action: 'api_key.rotated', subject: id, details: facts });
       } else if (!before || before.revoked_at !== null) {
-        await recordAuditEvent(m, { ...actor, action: 'api_key.bootstrap_installed', subject: id,
+        await this.trail.record(m, { ...actor, action: 'api_key.bootstrap_installed', subject: id,
           details: { ...facts, reenabled: before !== undefined } });
       }
       return { id, revoked, moved };

@@ -5,6 +5,7 @@ import { ApiKeysService } from '../auth/api-keys.service';
 import { APP_CONFIG, loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source';
 import { DatabaseIdentityService } from '../database/database-identity.service';
+import { AuditTrail } from '../audit-trail/audit-trail.service';
 import { AUDIT_KEYS, AuditKeys } from '../ledger/audit-keys';
 import { AuditVerifierService } from '../ledger/audit-verifier.service';
 import { LedgerClock } from '../ledger/ledger-clock';
@@ -67,7 +68,7 @@ export class CliModule {
         { provide: AUDIT_KEYS, useFactory: () => (process.env.AUDIT_SEAL_KEY ? new AuditKeys(process.env.AUDIT_SEAL_KEY.trim()) : null) },
         SyncJobsStore, MetricsService, SettlementService,
         KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand, VerifyCommand, RequeueCommand, ReconciliationCommand,
-        DatabaseIdentityService, DatabaseCommand, DatabaseStatusCommand, DatabaseAdoptCommand,
+        AuditTrail, DatabaseIdentityService, DatabaseCommand, DatabaseStatusCommand, DatabaseAdoptCommand,
         // The service's settings, for the few the commands read; the CLI itself needs only DATABASE_URL.
         { provide: APP_CONFIG, useFactory: () => loadConfig({}) },
       ],

@@ -52,6 +52,7 @@ export class VerifyCommand extends CliCommand {
     emit(opts.json === true, r, () => r.ok
       ? `hash chain ok: ${r.checkedTransactions} transactions verified, ${held}`
         + (r.unsealedTransactions ? `, ${r.unsealedTransactions} not sealed yet (the sealer runs in the service)` : '')
+        + `; audit trail ok: ${r.checkedAuditEvents} event(s)`
       : [
         r.seq !== undefined
           ? `hash chain BROKEN at journal transaction ${r.brokenAt} (seal #${r.seq}): ${r.reason}`

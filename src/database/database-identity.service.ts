@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { AuditActor, recordAuditEvent, serviceActor } from '../audit-trail/audit-trail';
+import { AuditActor, serviceActor } from '../audit-trail/audit-trail';
+import { AuditTrail } from '../audit-trail/audit-trail.service';
 import { invalidState } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
@@ -76,6 +77,7 @@ export class DatabaseIdentityService {
     @InjectDataSource() private readonly ds: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly trail: AuditTrail,
   ) {}
 
   async status(): Promise<IdentityStatus> {
@@ -130,7 +132,7 @@ export class DatabaseIdentityService {
       const [, woken] = await m.query(
         `UPDATE sync_jobs SET due_at = clock_timestamp(), updated_at = clock_timestamp()
          WHERE due_at > clock_timestamp() AND due_at <> 'infinity' AND lease_owner IS NULL`);
-      await recordAuditEvent(m, { ...actor, action: 'database.fork_adopted', subject: null, details: {
+      await this.trail.record(m, { ...actor, action: 'database.fork_adopted', subject: null, details: {
         reason, identity: describeIdentity(identityOf(live)), previousIdentity: row.previous_identity, forkKind: row.fork_kind,
         heldSince: row.sends_held_since.toISOString(), loadsWoken: Number(woken),
       } });
@@ -174,7 +176,7 @@ export class DatabaseIdentityService {
         [live.system_identifier, live.database_oid, live.timeline, hold]);
     }
     const report: ForkReport = { kind, previous, current, openJobs: Number(openJobs), sendsHeld: hold || row?.sends_held_since != null };
-    await recordAuditEvent(m, { ...actor, action: 'database.fork_detected', subject: null, details: {
+    await this.trail.record(m, { ...actor, action: 'database.fork_detected', subject: null, details: {
       kind, trigger, policy, previousIdentity: previous, identity: current, openJobsMadeLookupFirst: report.openJobs,
       sendsHeld: report.sendsHeld,
       ...(kind === 'silence' ? { silentSeconds: Math.round(row.silent_ms / 1000) } : {}),

@@ -20,6 +20,8 @@ const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
  */
 export class AuditKeys {
   private readonly macKey: Buffer;
+  /** For the audit trail of admin actions (src/audit-trail): its own key, so a seal's MAC is never an event's. */
+  private readonly eventMacKey: Buffer;
   private readonly signingKey: KeyObject;
   readonly publicKey: KeyObject;
   readonly publicKeyPem: string;
@@ -28,6 +30,7 @@ export class AuditKeys {
 
   constructor(material: string) {
     this.macKey = Buffer.from(hkdfSync('sha256', material, SALT, 'seal mac v1', 32));
+    this.eventMacKey = Buffer.from(hkdfSync('sha256', material, SALT, 'audit event mac v1', 32));
     const seed = Buffer.from(hkdfSync('sha256', material, SALT, 'checkpoint ed25519 v1', 32));
     this.signingKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
     this.publicKey = createPublicKey(this.signingKey);
@@ -49,6 +52,15 @@ export class AuditKeys {
 
   macMatches(seq: bigint, hash: Buffer, mac: Buffer | null): boolean {
     return mac !== null && mac.length === 32 && timingSafeEqual(this.mac(seq, hash), mac);
+  }
+
+  /** mac(n) of the audit trail: HMAC-SHA256(event key, "<seq>:" || hash(n)) (docs/audit-trail.md). */
+  eventMac(seq: bigint, hash: Buffer): Buffer {
+    return createHmac('sha256', this.eventMacKey).update(`${seq}:`).update(hash).digest();
+  }
+
+  eventMacMatches(seq: bigint, hash: Buffer, mac: Buffer | null): boolean {
+    return mac !== null && mac.length === 32 && timingSafeEqual(this.eventMac(seq, hash), mac);
   }
 
   sign(document: string): string {

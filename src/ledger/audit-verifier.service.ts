@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { KeyObject } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { verifyAuditTrail } from '../audit-trail/audit-trail.verify';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { CheckpointDocument, readCheckpointFile, SignedCheckpoint } from './audit-checkpoints';
 import { AUDIT_KEYS, AuditKeys, signatureMatches } from './audit-keys';
@@ -19,6 +20,8 @@ export interface VerifyResult {
   ok: boolean;
   checkedTransactions: number;
   unsealedTransactions: number;
+  /** Events of the audit trail of admin actions walked from the first (docs/audit-trail.md). */
+  checkedAuditEvents: number;
   /** true when every seal's MAC was checked with this instance's audit key. */
   keyed: boolean;
   checkpoints: { checked: number; latestSeq: number | null };
@@ -52,8 +55,9 @@ type SealRow = SealContentRow & {
  * The complete verifier (docs/audit.md): the seal chain from its first link (content, links, MACs), held to every
  * signed checkpoint (the file outside the database, the table, an auditor's own); every journal transaction sealed
  * or queued, and the queue short; and every DESIGN.md invariant the database can be asked about (balances equal
- * entries and the last history row, history gapless and continuous, card balances equal their loads). Each
- * finding names its row. Reads only; safe while writers go on.
+ * entries and the last history row, history gapless and continuous, card balances equal their loads); and the audit
+ * trail of admin actions, its chain and MACs (src/audit-trail/audit-trail.verify.ts). Each finding names its row.
+ * Reads only; safe while writers go on.
  */
 @Injectable()
 export class AuditVerifierService {
@@ -67,14 +71,16 @@ export class AuditVerifierService {
     const started = new Date();
     const t0 = performance.now();
     const checkpoints = await this.checkpoints(opts);
-    const [chain, coverage, invariants] = await Promise.all([
-      this.walkChain(opts.batch ?? DEFAULT_BATCH, checkpoints.valid), this.coverage(), this.invariants()]);
-    const findings = [...chain.findings, ...checkpoints.findings, ...coverage.findings, ...invariants];
+    const [chain, coverage, invariants, trail] = await Promise.all([
+      this.walkChain(opts.batch ?? DEFAULT_BATCH, checkpoints.valid), this.coverage(), this.invariants(),
+      verifyAuditTrail(this.ds, this.keys)]);
+    const findings = [...chain.findings, ...checkpoints.findings, ...coverage.findings, ...invariants, ...trail.findings];
     const first = chain.findings[0] ?? findings[0];
     return {
       ok: findings.length === 0,
       checkedTransactions: chain.checked,
       unsealedTransactions: coverage.unsealed,
+      checkedAuditEvents: trail.checkedEvents,
       keyed: this.keys !== null,
       checkpoints: { checked: checkpoints.valid.length, latestSeq: checkpoints.valid.at(-1)?.seq ?? null },
       ...(first ? { brokenAt: first.row, ...(chain.brokenSeq !== null && first === chain.findings[0] ? { seq: chain.brokenSeq } : {}),

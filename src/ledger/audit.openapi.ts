@@ -7,11 +7,13 @@ import { PageOf, TIME } from '../openapi/schemas';
 @ApiSchema({ name: 'AuditFinding' })
 class FindingDoc {
   @ApiProperty({ example: 'chain',
-    description: 'The check: chain, checkpoints, unsealed, queue, or an invariant (balancesDifferFromEntries, historyBroken, ...).' })
+    description: 'The check: chain, checkpoints, unsealed, queue, auditTrail, or an invariant (balancesDifferFromEntries, '
+      + 'historyBroken, ...).' })
   check: string;
 
   @ApiProperty({ example: '3f1e0b6a-2c1d-4e5f-8a9b-0c1d2e3f4a5b',
-    description: 'The row at fault: a transaction or load id, an account code, `code#seq` for a history row.' })
+    description: 'The row at fault: a transaction or load id, an account code, `code#seq` for a history row, `audit#seq` for an '
+      + 'event of the audit trail.' })
   row: string;
 
   @ApiProperty({ example: 'seal MAC does not match: the seal was written or rewritten without the audit key' }) message: string;
@@ -23,6 +25,10 @@ class VerificationDoc {
   @ApiProperty({ example: 1042, description: 'Seals walked and recomputed from the first.' }) checkedTransactions: number;
   @ApiProperty({ example: 3, description: 'Written, not sealed yet (the background sealer is behind by this many).' })
   unsealedTransactions: number;
+  @ApiPropertyOptional({ example: 57, description: 'Events of the audit trail of admin actions walked and recomputed from the first '
+    + '(their MACs too when `keyed`); absent in results recorded before the trail existed.' })
+  checkedAuditEvents?: number;
+
   @ApiProperty({ description: 'Every seal\'s MAC was checked with the audit key.' }) keyed: boolean;
   @ApiProperty({ example: { checked: 12, latestSeq: 1040 }, description: 'Signed checkpoints the chain was held to.' })
   checkpoints: { checked: number; latestSeq: number | null };

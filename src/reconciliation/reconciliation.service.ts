@@ -6,7 +6,8 @@ import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { cardAccountCode, parentAccountCode } from '../card-loads/intake-writer';
-import { AuditActor, recordAuditEvent, serviceActor } from '../audit-trail/audit-trail';
+import { AuditActor, serviceActor } from '../audit-trail/audit-trail';
+import { AuditTrail } from '../audit-trail/audit-trail.service';
 import { assert } from '../common/assert';
 import { ApiError } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -66,6 +67,7 @@ export class ReconciliationService implements BeforeApplicationShutdown {
     private readonly store: ReconciliationStore,
     private readonly settlement: SettlementService,
     @InjectDataSource() private readonly ds: DataSource,
+    private readonly trail: AuditTrail,
     metrics: MetricsService,
   ) {
     this.findingsTotal = new Counter({
@@ -122,7 +124,7 @@ export class ReconciliationService implements BeforeApplicationShutdown {
       await this.store.finishRun(run.id, totals, { error: message });
     }
     const done = runView(await this.store.run(run.id));
-    await inTransaction(this.ds, (m) => recordAuditEvent(m, { ...actor, action: 'reconciliation.run', subject: done.id, details: {
+    await inTransaction(this.ds, (m) => this.trail.record(m, { ...actor, action: 'reconciliation.run', subject: done.id, details: {
       trigger, status: done.status, windowFrom: done.windowFrom, windowTo: done.windowTo, checkedLoads: done.checkedLoads,
       checkedCards: done.checkedCards, findingsCount: done.findingsCount, error: done.error } }));
     return { run: done, findings: (await this.store.runFindings(run.id, FINDINGS_IN_REPLY)).map(findingView) };

@@ -1,7 +1,8 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { AuditActor, recordAuditEvent } from '../audit-trail/audit-trail';
+import { AuditActor } from '../audit-trail/audit-trail';
+import { AuditTrail } from '../audit-trail/audit-trail.service';
 import { invalidState, loadInFlight, notFound } from '../common/errors';
 import { GroupCommit, Outcome } from '../common/group-commit';
 import { inTransaction } from '../database/transaction';
@@ -60,6 +61,7 @@ export class SettlementService {
     private readonly ledger: LedgerService,
     private readonly jobs: SyncJobsStore,
     private readonly metrics: MetricsService,
+    private readonly trail: AuditTrail,
     // Stateless (it writes with the caller's transaction), so contexts that list providers by hand (the CLI) get one too.
     @Optional() private readonly webhooks: WebhookOutbox = new WebhookOutbox(),
   ) {}
@@ -143,7 +145,7 @@ export class SettlementService {
     // Last, after every row lock of this transaction (the audit chain's head is locked until commit).
     for (const i of todo) {
       if (i.ctx.audit) {
-        await recordAuditEvent(m, { ...i.ctx.audit, action: 'card_load.resolved', subject: i.loadId,
+        await this.trail.record(m, { ...i.ctx.audit, action: 'card_load.resolved', subject: i.loadId,
           details: { outcome: i.to, reason: i.ctx.reason } });
       }
     }
@@ -219,7 +221,7 @@ export class SettlementService {
       // A review load without a job (never made by this service; a hand-repaired database): look it up.
       else await m.query(`INSERT INTO sync_jobs (load_id, needs_lookup) VALUES ($1, true) ON CONFLICT (load_id) DO NOTHING`, [loadId]);
       await this.event(m, loadId, 'requeued', 'needs_review', 'queued for another lookup', actor.actor, actor.requestId);
-      await recordAuditEvent(m, { ...actor, action: 'card_load.requeued', subject: loadId, details: {} });
+      await this.trail.record(m, { ...actor, action: 'card_load.requeued', subject: loadId, details: {} });
     });
   }
 
@@ -234,7 +236,8 @@ export class SettlementService {
       await m.query(`UPDATE card_loads SET undone_at = ledger_moment(), status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
         [loadId, `undone: ${reason}`.slice(0, 1000)]);
       await this.event(m, loadId, 'undone', 'posted', reason, actor.actor, actor.requestId);
-      await recordAuditEvent(m, { ...actor, action: 'card_load.undone', subject: loadId, details: { reason, undoTransactionOf: post.id } });
+      await this.trail.record(m, { ...actor, action: 'card_load.undone', subject: loadId,
+        details: { reason, undoTransactionOf: post.id } });
     });
   }
 

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { actorOfCaller, recordAuditEvent } from '../audit-trail/audit-trail';
+import { actorOfCaller } from '../audit-trail/audit-trail';
+import { AuditTrail } from '../audit-trail/audit-trail.service';
 import { Caller } from '../auth/scopes';
 import { ApiError, badField, notFound } from '../common/errors';
 import { checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
@@ -31,6 +32,7 @@ export class WebhooksService {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly box: WebhookSecretBox,
     @Inject(WEBHOOK_CONFIG) private readonly config: WebhookConfig,
+    private readonly trail: AuditTrail,
   ) {}
 
   /** The secret is in this reply and nowhere else, ever (only its ciphertext is stored). */
@@ -53,7 +55,7 @@ export class WebhooksService {
         `INSERT INTO webhook_subscriptions (id, api_key_id, url, events, all_loads, secret_ciphertext, secret_key_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
         [id, caller.apiKeyId, dto.url, dto.events, caller.scopes.includes('admin'), sealed.ciphertext, sealed.keyId]);
-      await recordAuditEvent(m, { ...actorOfCaller(caller, requestId), action: 'webhook.subscribed', subject: id,
+      await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.subscribed', subject: id,
         details: { url: rows[0].url, events: rows[0].events, allLoads: rows[0].all_loads } });
       return rows[0];
     });
@@ -92,7 +94,7 @@ export class WebhooksService {
       const [, failed] = await m.query(
         `UPDATE webhook_deliveries SET status = 'failed', failed_at = clock_timestamp(), updated_at = clock_timestamp(),
            last_error = 'subscription deleted' WHERE subscription_id = $1 AND status = 'pending'`, [id]);
-      await recordAuditEvent(m, { ...actorOfCaller(caller, requestId), action: 'webhook.deleted', subject: rows[0].id,
+      await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.deleted', subject: rows[0].id,
         details: { url: rows[0].url, events: rows[0].events, undeliveredEventsDropped: Number(failed) } });
       return subscriptionView(rows[0]);
     });
@@ -121,7 +123,7 @@ export class WebhooksService {
          RETURNING *`,
         [canonicalId, ownerOf(caller), sealed.ciphertext, sealed.keyId, expiresInSeconds]);
       if (updated.length === 0) throw notFound(`webhook subscription ${id}`);
-      await recordAuditEvent(m, { ...actorOfCaller(caller, requestId), action: 'webhook.secret_rotated', subject: canonicalId,
+      await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.secret_rotated', subject: canonicalId,
         details: { url: updated[0].url, previousSecretValidSeconds: expiresInSeconds } });
       return updated;
     });

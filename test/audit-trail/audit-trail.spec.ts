@@ -1,5 +1,7 @@
+import { auditContent, auditHash } from '../../src/audit-trail/audit-trail';
 import { verifyAuditTrail } from '../../src/audit-trail/audit-trail.verify';
 import { loadConfig } from '../../src/config/app-config';
+import { AUDIT_KEYS, AuditKeys } from '../../src/ledger/audit-keys';
 import { startRuntime } from '../../src/runtime';
 import { parseCsv } from '../support/csv';
 import { createTestDatabase, sql } from '../support/db';
@@ -16,6 +18,7 @@ describe('audit trail', () => {
   const ctx = useSyncApp({ SYNC_MAX_ATTEMPTS: '1' });
   const events = async (query = ''): Promise<Event[]> => (await ctx.app.api('GET', `/v1/audit/events?limit=500${query}`)).body.data;
   const withRequest = (id: string) => ({ headers: { 'x-request-id': id } });
+  const keys = () => ctx.app.app.get<AuditKeys>(AUDIT_KEYS);
 
   it('should record every admin action with who, when, what and the request id', async () => {
     const t = ctx.app;
@@ -69,7 +72,7 @@ describe('audit trail', () => {
     const text = JSON.stringify(trail);
     expect(text).not.toContain(hook.secret);
     expect(text).not.toContain(ops.key);
-    expect(await verifyAuditTrail(t.ds)).toEqual({ ok: true, checkedEvents: trail.length, findings: [] });
+    expect(await verifyAuditTrail(t.ds, keys())).toEqual({ ok: true, checkedEvents: trail.length, findings: [] });
   }, 60_000);
 
   it('should list newest first with keyset paging and filters, and export the same as CSV', async () => {
@@ -118,7 +121,7 @@ describe('audit trail', () => {
 
   it('should name the first event edited, removed or inserted by someone who got past the triggers', async () => {
     const c = ctx.db;
-    const verdict = () => verifyAuditTrail(ctx.app.ds);
+    const verdict = () => verifyAuditTrail(ctx.app.ds, keys());
     expect((await verdict()).ok).toBe(true);
     // The database owner can turn triggers off for a session (session_replication_role = replica).
     await c.query(`SET session_replication_role = replica`);
@@ -134,8 +137,24 @@ describe('audit trail', () => {
       const [last] = (await c.query(`SELECT * FROM audit_events WHERE seq = $1`, [head.seq])).rows;
       await c.query(`DELETE FROM audit_events WHERE seq = $1`, [head.seq]);
       expect((await verdict()).findings[0].message).toMatch(/events were removed/);
+      const bytes = (b: Buffer) => `\\x${b.toString('hex')}`;
       await c.query(`INSERT INTO audit_events SELECT * FROM json_populate_record(NULL::audit_events, $1)`, [JSON.stringify({
-        ...last, prev_hash: `\\x${last.prev_hash.toString('hex')}`, hash: `\\x${last.hash.toString('hex')}`, mac: null })]);
+        ...last, prev_hash: bytes(last.prev_hash), hash: bytes(last.hash), mac: bytes(last.mac) })]);
+      expect((await verdict()).ok).toBe(true);
+
+      // The owner rewrites the last event and recomputes its hash and the head (public arithmetic): only the MAC tells.
+      const [tail] = (await c.query(`SELECT * FROM audit_events WHERE seq = $1`, [head.seq])).rows;
+      const forged = { ...tail, actor: 'someone else' };
+      const forgedHash = auditHash(tail.prev_hash, auditContent(forged));
+      await c.query(`UPDATE audit_events SET actor = $2, hash = $3 WHERE seq = $1`, [head.seq, forged.actor, forgedHash]);
+      await c.query(`UPDATE audit_chain_head SET hash = $1`, [forgedHash]);
+      expect((await verifyAuditTrail(ctx.app.ds, null)).ok).toBe(true); // without the key, nothing shows
+      expect((await verdict()).findings[0])
+        .toMatchObject({ row: `audit#${head.seq}`, message: expect.stringMatching(/MAC does not match/) });
+      expect((await ctx.app.api('GET', '/v1/audit/verify')).body.findings).toContainEqual(expect.objectContaining({ check: 'auditTrail',
+        row: `audit#${head.seq}` }));
+      await c.query(`UPDATE audit_events SET actor = $2, hash = $3 WHERE seq = $1`, [head.seq, tail.actor, tail.hash]);
+      await c.query(`UPDATE audit_chain_head SET hash = $1`, [tail.hash]);
       expect((await verdict()).ok).toBe(true);
 
       await c.query(`DELETE FROM audit_events WHERE seq = 3`);

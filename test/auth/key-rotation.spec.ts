@@ -3,7 +3,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { RunningSimulator } from '../../src/enkash-simulator/simulator';
-import { ADMIN_KEY, startTestApp, TestApp } from '../support/app';
+import { ADMIN_KEY, AUDIT_KEY, startTestApp, TestApp } from '../support/app';
 import { enkashEnv, FAST_SYNC_ENV, startSim, waitFor } from '../sync/sync-harness';
 import { apiKey, loadWith, subscribe, webhookEnv } from '../webhooks/harness';
 import { Receiver, startReceiver } from '../webhooks/receiver';
@@ -85,7 +85,7 @@ describe('key rotation and revocation', () => {
     const billing = (await t.api('POST', '/v1/api-keys', { body: { name: 'billing-cli', scopes: ['loads:write'] } })).body;
     const sub = await subscribe(t, billing.key, `${rx.url}/cli-hooks`);
     const proc = spawn(process.execPath, [CLI, 'keys', 'revoke', billing.id], {
-      env: { ...process.env, DATABASE_URL: t.databaseUrl }, stdio: ['ignore', 'pipe', 'pipe'] });
+      env: { ...process.env, DATABASE_URL: t.databaseUrl, AUDIT_SEAL_KEY: AUDIT_KEY }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const code = await new Promise((r) => proc.once('exit', r));

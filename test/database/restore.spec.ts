@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { runMigrations } from '../../src/database/data-source';
 import { RunningSimulator } from '../../src/enkash-simulator/simulator';
+import { AUDIT_KEY } from '../support/app';
 import { serverUrl } from '../support/db';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
 import { dumpableServer, PgTools } from '../support/pg-tools';
@@ -129,7 +130,7 @@ describe('backup and restore', () => {
 
     // The operator adopts the restored database with the CLI; new loads are then sent, once each.
     const adopted = await run(process.execPath, [CLI, 'database', 'adopt', '--reason', 'restore drill: original stopped', '--json'],
-      { env: { ...process.env, DATABASE_URL: urlOf(restored) } });
+      { env: { ...process.env, DATABASE_URL: urlOf(restored), AUDIT_SEAL_KEY: AUDIT_KEY } });
     expect(JSON.parse(adopted.stdout)).toMatchObject({ gate: 'open' });
     const fresh = await call(second.api, 'POST', '/v1/card-loads/batch', { loads: Array.from({ length: 10 }, (_, i) => ({
       idempotencyKey: `after-restore-${i}`, enKashCardId: 'EKCREST999', amount: '1.00' })) });
