@@ -44,6 +44,27 @@ CREATE OR REPLACE TRIGGER database_identity_no_delete BEFORE DELETE ON database_
   FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
 CREATE OR REPLACE TRIGGER database_identity_no_truncate BEFORE TRUNCATE ON database_identity
   FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+
+-- May this session send a load to EnKash: 'open'; 'forked' when the database is not the one recorded (a worker must
+-- first make every open load lookup-first); 'held' when a fork was handled and waits for an operator. Part of the
+-- fence before every send. PL/pgSQL so its plan is kept per session: about 20 µs, not the 100 µs of the same query
+-- inlined into every fence (bench/RESULTS.md, "Fork safety"). The three identifiers are those the INSERT below records.
+CREATE OR REPLACE FUNCTION ledger_send_gate() RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  i database_identity%ROWTYPE;
+  live_timeline int;
+BEGIN
+  SELECT * INTO i FROM database_identity WHERE id = 1;
+  live_timeline := CASE WHEN pg_is_in_recovery() THEN (SELECT timeline_id FROM pg_control_checkpoint())
+                        ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END;
+  IF i.id IS NULL
+     OR i.system_identifier <> (SELECT system_identifier::text FROM pg_control_system())
+     OR i.database_oid <> (SELECT oid::bigint FROM pg_database WHERE datname = current_database())
+     OR i.timeline <> live_timeline THEN
+    RETURN 'forked';
+  END IF;
+  RETURN CASE WHEN i.sends_held_since IS NOT NULL THEN 'held' ELSE 'open' END;
+END $$;
 `);
     // The same three values as src/database/identity-sql.ts reads (frozen here, as a migration must be).
     await q.query(`
@@ -61,6 +82,6 @@ WHERE EXISTS (SELECT 1 FROM recorded)`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP TABLE IF EXISTS database_identity`);
+    await q.query(`DROP FUNCTION IF EXISTS ledger_send_gate; DROP TABLE IF EXISTS database_identity`);
   }
 }

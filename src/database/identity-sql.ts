@@ -15,12 +15,8 @@ export const LIVE_IDENTITY_SQL = `SELECT (SELECT system_identifier::text FROM pg
  * May this session send a load to EnKash: 'open'; 'forked' when the database is not the one the ledger recorded
  * (not yet handled: every open job must first become lookup-first); 'held' when a fork was handled under
  * DATABASE_FORK_POLICY=hold and no operator has adopted it yet. Part of the fence before every send (sync-jobs.store.ts).
+ * The comparison of LIVE_IDENTITY_SQL with the record, as a function of migration 1765000000000 (its plan is kept).
  */
-export const SEND_GATE_SQL = `(SELECT CASE
-    WHEN i.id IS NULL OR i.system_identifier <> live.system_identifier OR i.database_oid <> live.database_oid
-      OR i.timeline <> live.timeline THEN 'forked'
-    WHEN i.sends_held_since IS NOT NULL THEN 'held'
-    ELSE 'open' END
-  FROM (${LIVE_IDENTITY_SQL}) live LEFT JOIN database_identity i ON i.id = 1)`;
+export const SEND_GATE_SQL = `ledger_send_gate()`;
 
 export type SendGate = 'open' | 'forked' | 'held';
