@@ -167,7 +167,9 @@ describe('fork safety', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(sends([load.reference])).toBe(0);
     const [fork] = (await t.api('GET', '/v1/audit/events?action=database.fork_detected')).body.data;
-    expect(fork.details).toMatchObject({ kind: 'cluster', trigger: 'fence', sendsHeld: true });
+    // Seen by the fence of the load's first send (or, on a slow machine, by the periodic check just before it): either way
+    // nothing was sent, which is what the fence guarantees whoever sees the fork first.
+    expect(fork.details).toMatchObject({ kind: 'cluster', trigger: expect.stringMatching(/^(fence|periodic)$/), sendsHeld: true });
     expect((await t.api('GET', `/v1/card-loads/${load.id}`)).body.status).toBe('pending');
   });
 
