@@ -64,6 +64,13 @@ describe('fork safety', () => {
     return { t, c };
   }
 
+  /** The load was looked up at EnKash before it was first sent: never a blind send. */
+  const expectLookupBeforeSend = (events: Array<{ type: string }>) => {
+    const types = events.map((e) => e.type);
+    expect(types).toContain('enkash_lookup');
+    expect(types).toContain('enkash_send');
+    expect(types.indexOf('enkash_lookup')).toBeLessThan(types.indexOf('enkash_send'));
+  };
   const calls = (refs: string[], endpoint: string) =>
     refs.reduce((n, r) => n + sim.state.requestsFor(r).filter((x) => x.endpoint === endpoint).length, 0);
   const sends = (refs: string[]) => calls(refs, 'balance');
@@ -101,8 +108,7 @@ describe('fork safety', () => {
     expect(adopted.body.gate).toBe('open');
     for (const l of loads) await waitForStatus(t, l.id, ['posted'], 20_000);
     for (const r of refs) expect(sim.state.appliedCount(r)).toBe(1);
-    const events = (await t.api('GET', `/v1/card-loads/${loads[0].id}`)).body.events.map((e: { type: string }) => e.type);
-    expect(events.indexOf('enkash_lookup')).toBeLessThan(events.indexOf('enkash_send'));
+    expectLookupBeforeSend((await t.api('GET', `/v1/card-loads/${loads[0].id}`)).body.events);
     const [adoption] = (await t.api('GET', '/v1/audit/events?action=database.fork_adopted')).body.data;
     expect(adoption).toMatchObject({ actor: 'restore-operator', apiKeyId: ops.id, requestId: 'adopt-1',
       details: { reason: 'restored after the disk failure; old server off', forkKind: 'database' } });
@@ -119,9 +125,7 @@ describe('fork safety', () => {
     const { t, c } = await withApp(startSyncApp(sim, {}, db.url));
     for (const l of loads) {
       const done = await waitForStatus(t, l.id, ['posted'], 20_000);
-      const types = done.events.map((e: { type: string }) => e.type);
-      expect(types.indexOf('enkash_lookup')).toBeGreaterThanOrEqual(0);
-      expect(types.indexOf('enkash_lookup')).toBeLessThan(types.indexOf('enkash_send'));
+      expectLookupBeforeSend(done.events);
       expect(sim.state.appliedCount(l.reference)).toBe(1);
     }
     const [fork] = (await t.api('GET', '/v1/audit/events?action=database.fork_detected')).body.data;
@@ -147,8 +151,7 @@ describe('fork safety', () => {
     const { t } = await withApp(startSyncApp(sim, { DATABASE_FORK_POLICY: 'proceed' }, await cloneOf(db.name)));
     for (const l of loads) {
       const done = await waitForStatus(t, l.id, ['posted'], 20_000);
-      const types = done.events.map((e: { type: string }) => e.type);
-      expect(types.indexOf('enkash_lookup')).toBeLessThan(types.indexOf('enkash_send'));
+      expectLookupBeforeSend(done.events);
       expect(sim.state.appliedCount(l.reference)).toBe(1);
     }
   });
@@ -181,8 +184,7 @@ describe('fork safety', () => {
     const { t } = await withApp(startSyncApp(sim, {}, db.url));
     for (const l of loads) {
       const done = await waitForStatus(t, l.id, ['posted'], 20_000);
-      const types = done.events.map((e: { type: string }) => e.type);
-      expect(types.indexOf('enkash_lookup')).toBeLessThan(types.indexOf('enkash_send'));
+      expectLookupBeforeSend(done.events);
     }
     const [fork] = (await t.api('GET', '/v1/audit/events?action=database.fork_detected')).body.data;
     expect(fork.details).toMatchObject({ kind: 'silence', sendsHeld: false, trigger: 'start' });
