@@ -86,7 +86,8 @@ describe('EnKashClient exchange deadline and late answers', () => {
     expect(outcome).toMatchObject({ kind: 'unknown', reason: 'timeout' });
     await sleep(500);
     expect(late).toEqual([expect.objectContaining({ op: 'load', reference, outcome: expect.objectContaining({ kind: 'succeeded' }) })]);
-    expect(late[0].latenessMs).toBeGreaterThanOrEqual(150);
+    // EnKash answered about 200 ms after the give-up; a busy machine fires the give-up late, so only its order counts.
+    expect(late[0].latenessMs).toBeGreaterThan(0);
     expect(late[0].latenessMs).toBeLessThan(600);
     expect(ctx.sim.state.appliedCount(reference)).toBe(1);
   });
