@@ -25,6 +25,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# DATA_DIR in compose: the signed audit checkpoints and the public key live outside the database, on a volume
+# that a fresh named volume initialises from this folder (owned by node, the only thing it may write).
+RUN mkdir -p /var/lib/card-ledger && chown node:node /var/lib/card-ledger
 # The files stay root-owned and read-only to the process: a compromised app cannot rewrite its own code.
 USER node
 EXPOSE 3000

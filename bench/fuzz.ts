@@ -46,7 +46,8 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   const service = await spawnService({
-    DATABASE_URL: db.url, ADMIN_API_KEY: ADMIN, RATE_LIMIT_PER_MINUTE: '100000000', WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
+    DATABASE_URL: db.url, DATA_DIR: db.dataDir, ADMIN_API_KEY: ADMIN, RATE_LIMIT_PER_MINUTE: '100000000',
+    WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
     WEBHOOK_TIMEOUT_MS: '500', WEBHOOK_BACKOFF_BASE_MS: '50', SYNC_POLL_MS: '50',
   });
   try {

@@ -3,17 +3,17 @@
  * its rate), then measures the auditor reads that must stay fast at that size: a card history page,
  * a card balance as of a moment, and the trial balance. Appends a "Scale" section to bench/RESULTS.md.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
-import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres';
+import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
+import { benchHeaders, fillThroughBatches, startBenchService } from './bench-service';
 import { databaseUrlOn, freshDatabase } from './fresh-database';
 
 const ROOT = path.resolve(__dirname, '../..');
-const ADMIN = 'scale-admin-key-0123456789abcdef';
 const { values: args } = parseArgs({ options: { loads: { type: 'string', default: '1000000' }, cards: { type: 'string', default: '10000' }, 'reuse': { type: 'boolean', default: false } } });
 const LOADS = Number(args.loads);
 const CARDS = Number(args.cards);
@@ -32,40 +32,13 @@ async function main(): Promise<void> {
     }
     // --reuse: measure the reads again on the ledger a previous run filled (same DATABASE_URL server).
     const db = args.reuse ? databaseUrlOn(url, 'card_ledger_scale') : await freshDatabase(url, 'card_ledger_scale');
-    const port = await freePort();
-    proc = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
-      env: { ...process.env, DATABASE_URL: db, ROLE: 'api', PORT: String(port), ADMIN_API_KEY: ADMIN, LOG_LEVEL: 'error',
-        RATE_LIMIT_PER_MINUTE: '100000000', ENKASH_BASE_URL: 'http://127.0.0.1:9', ENKASH_TOKEN_URL: 'http://127.0.0.1:9/t',
-        ENKASH_PARTNER_ID: 'x', ENKASH_CLIENT_ID: 'x', ENKASH_CLIENT_SECRET: 'x', ENKASH_USERNAME: 'x', ENKASH_PASSWORD: 'x',
-        ENKASH_COMPANY_ID: 'CEKEP5GSGP', ENKASH_CARD_ACCOUNT_ID: 'CABFIPS' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    while (!/listening on/.test(out)) {
-      if (proc.exitCode !== null) throw new Error(`service exited: ${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const base = `http://127.0.0.1:${port}`;
-    const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+    const service = await startBenchService(path.join(ROOT, 'dist/src/main.js'), db, { DATA_DIR: path.join(dir, 'data') });
+    proc = service.proc;
+    const base = service.base;
+    const headers = benchHeaders;
 
-    // Fill through the bulk endpoint: 1,000 loads a request, 4 requests in flight.
     const started = performance.now();
-    let next = 0;
-    const marks: string[] = [];
-    const filler = async () => {
-      while (next < LOADS) {
-        const from = next;
-        next += 1000;
-        const loads = Array.from({ length: Math.min(1000, LOADS - from) }, (_, j) => ({
-          idempotencyKey: `scale-${from + j}`, enKashCardId: card(from + j), amount: `${1 + ((from + j) % 900)}.00` }));
-        const res = await fetch(`${base}/v1/card-loads/batch`, { method: 'POST', headers, body: JSON.stringify({ loads }) });
-        if (res.status !== 200) throw new Error(`batch failed: ${res.status} ${await res.text()}`);
-        if (from % 100_000 === 0) marks.push(new Date().toISOString());
-      }
-    };
-    if (!args.reuse) await Promise.all([filler(), filler(), filler(), filler()]);
+    if (!args.reuse) await fillThroughBatches(base, LOADS, card, 'scale');
     const fillSeconds = (performance.now() - started) / 1000;
 
     const c = new Client({ connectionString: db });

@@ -9,8 +9,11 @@ import { freshDatabase } from './fresh-database';
 const ROOT = path.resolve(__dirname, '../..');
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A migrated database for one bench run: `name` on the DATABASE_URL server, else an embedded Postgres in a temporary folder. */
-export async function benchDatabase(name: string): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * A migrated database for one bench run: `name` on the DATABASE_URL server, else an embedded Postgres in a temporary
+ * folder; `dataDir`, the run's own DATA_DIR (its audit key and checkpoints belong to this database, no other).
+ */
+export async function benchDatabase(name: string): Promise<{ url: string; dataDir: string; close(): Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), `card-ledger-${name}-`));
   let stop: (() => Promise<void>) | null = null;
   let url = process.env.DATABASE_URL ?? '';
@@ -23,6 +26,7 @@ export async function benchDatabase(name: string): Promise<{ url: string; close(
   await runMigrations(url);
   return {
     url,
+    dataDir: path.join(dir, 'state'),
     close: async () => {
       await stop?.();
       rmSync(dir, { recursive: true, force: true });

@@ -173,7 +173,8 @@ async function main(): Promise<void> {
       failureFaults: ['timeout-after-apply', 'timeout-before-apply', 'reset', 'reset-after-apply', 'http-500', 'http-503', 'html-502', 'http-429', 'no-code'],
     });
     const env = {
-      DATABASE_URL: url, ADMIN_API_KEY: ADMIN, ENKASH_BASE_URL: sim.url, ENKASH_TOKEN_URL: `${sim.url}/oauth/token`,
+      // The run's own DATA_DIR, shared by its processes: one audit key and one checkpoint file, for this database only.
+      DATABASE_URL: url, DATA_DIR: path.join(dir, 'state'), ADMIN_API_KEY: ADMIN, ENKASH_BASE_URL: sim.url, ENKASH_TOKEN_URL: `${sim.url}/oauth/token`,
       ENKASH_PARTNER_ID: SIMULATOR_DEFAULTS.partnerId, ENKASH_CLIENT_ID: SIMULATOR_DEFAULTS.clientId,
       ENKASH_CLIENT_SECRET: SIMULATOR_DEFAULTS.clientSecret, ENKASH_USERNAME: SIMULATOR_DEFAULTS.username,
       ENKASH_PASSWORD: SIMULATOR_DEFAULTS.password, ENKASH_COMPANY_ID: SIMULATOR_DEFAULTS.companyId,

@@ -49,7 +49,7 @@ async function measure(url: string, label: string, bodies: Array<{ path: string;
 
 async function main(): Promise<void> {
   const db = await benchDatabase('card_ledger_stall');
-  const env = { DATABASE_URL: db.url, ADMIN_API_KEY: ADMIN, ROLE: 'api', RATE_LIMIT_PER_MINUTE: '1000000' };
+  const env = { DATABASE_URL: db.url, DATA_DIR: db.dataDir, ADMIN_API_KEY: ADMIN, ROLE: 'api', RATE_LIMIT_PER_MINUTE: '1000000' };
   const s = await spawnService(env).catch(async (e) => {
     await db.close();
     throw e;

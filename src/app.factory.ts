@@ -9,6 +9,7 @@ import { ApiExceptionFilter } from './common/http-exception.filter';
 import { installConsole } from './console/console-assets';
 import { apiValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
+import { DatabaseOutage } from './database/database-outage';
 import { closeConnectionsWhenClosing } from './http/graceful-close';
 import { BODY_LIMIT_BYTES, installJsonBodyParser } from './http/json-body';
 import { clientErrorHandler, frameworkErrors, installMethodNotAllowed } from './http/protocol-errors';
@@ -56,7 +57,7 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
   closeConnectionsWhenClosing(app.getHttpAdapter().getInstance());
   await installHttpSecurity(app, config.rateLimitPerMinute);
   await installConsole(app);
-  app.useGlobalFilters(new ApiExceptionFilter());
+  app.useGlobalFilters(new ApiExceptionFilter(app.get(DatabaseOutage)));
   app.useGlobalPipes(apiValidationPipe);
   setupOpenApi(app);
   await app.init();

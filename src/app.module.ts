@@ -3,12 +3,14 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { AccountsModule } from './accounts/accounts.module';
+import { AuditTrailModule } from './audit-trail/audit-trail.module';
 import { AuthModule } from './auth/auth.module';
 import { CardLoadsModule } from './card-loads/card-loads.module';
 import { CardsModule } from './cards/cards.module';
 import { ConsoleModule } from './console/console.module';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source';
+import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { JournalModule } from './journal/journal.module';
 import { LedgerModule } from './ledger/ledger.module';
@@ -41,6 +43,8 @@ export class AppModule {
         HealthModule,
         AuthModule,
         MetricsModule,
+        DatabaseModule,
+        AuditTrailModule,
         LedgerModule,
         CardLoadsModule,
         CardsModule,

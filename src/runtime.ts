@@ -1,5 +1,9 @@
 import type { Logger } from 'pino';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { hostname } from 'node:os';
+import { DataSource } from 'typeorm';
+import { serviceStarted } from './audit-trail/audit-trail';
+import { AuditTrail } from './audit-trail/audit-trail.service';
 import { createApp, CreateAppOptions } from './app.factory';
 import { ApiKeysService } from './auth/api-keys.service';
 import { AppConfig } from './config/app-config';
@@ -49,6 +53,13 @@ export async function startRuntime(given: AppConfig, opts: CreateAppOptions = {}
     const generatedAdminKey = config.adminApiKey !== null || embedded !== null
       ? await app.get(ApiKeysService).installBootstrapKey(config.adminApiKey)
       : null;
+    // Where this process sends money and how, in the audit trail (never a secret: hosts, not URLs with credentials).
+    await app.get(DataSource).transaction((m) => app.get(AuditTrail).record(m, serviceStarted({
+      role: config.role, enkash: given.enkash.baseUrl === null ? 'in-process simulator' : new URL(given.enkash.baseUrl).host,
+      encryption: config.enkash.encryption ? 'on' : 'off',
+      database: embedded ? `embedded at 127.0.0.1:${embedded.port}` : `${new URL(databaseUrl).host}${new URL(databaseUrl).pathname}`,
+      forkPolicy: config.forkPolicy, host: hostname(), pid: process.pid,
+    })));
     await app.listen({ port: config.port, host: config.host });
     const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     return {

@@ -4,6 +4,7 @@ import { AMOUNT_OUT } from '../common/money.openapi';
 import { ApiErrorResponse } from '../openapi/error.schema';
 import { PageOf, TIME } from '../openapi/schemas';
 import { ACCOUNT_CODE, CreateAccountDto } from './account.dto';
+import { NotFinalYet, STABLE_PAST } from '../ledger/audit.openapi';
 
 /** Reply shapes of the account routes, for the OpenAPI document only (account.view.ts builds them). */
 @ApiSchema({ name: 'Account' })
@@ -59,11 +60,14 @@ export const DocListAccounts = () => applyDecorators(
 );
 
 export const DocGetAccount = () => applyDecorators(
-  ApiOperation({ summary: 'An account and its balances, now or as of a moment' }),
-  CODE_PARAM, ApiOkResponse({ type: AccountAsOfDoc }), NOT_FOUND,
+  ApiOperation({ summary: 'An account and its balances, now or as of a moment', description: STABLE_PAST }),
+  CODE_PARAM, ApiOkResponse({ type: AccountAsOfDoc }), NOT_FOUND, NotFinalYet(),
 );
 
 export const DocAccountEntries = () => applyDecorators(
-  ApiOperation({ summary: 'The journal entries of an account', description: 'Also CSV (`Accept: text/csv` or `?format=csv`).' }),
+  ApiOperation({
+    summary: 'The journal entries of an account', description: `Also CSV (\`Accept: text/csv\` or \`?format=csv\`). ${STABLE_PAST}`,
+  }),
   CODE_PARAM, ApiProduces('application/json', 'text/csv'), ApiOkResponse({ type: PageOf(EntryDoc, 'AccountEntryPage') }), NOT_FOUND,
+  NotFinalYet(),
 );

@@ -5,9 +5,11 @@ import { CARD_ACCOUNT_ID, CARD_ID } from '../card-loads/card-load.dto';
 import { csvOf, KeysetList } from '../common/csv';
 import { ApiError, badField, FieldProblem, notFound, validationFailed } from '../common/errors';
 import { TimeRangeListQuery } from '../common/list-query';
-import { checkCursorPart, decodeCursor, encodeCursor, parseDate, parseLimit, parseRange } from '../common/paging';
+import { msIso, parseInstant } from '../common/instant';
+import { checkCursorPart, decodeCursor, encodeCursor, parseLimit, parseRange } from '../common/paging';
 import { inTransaction } from '../database/transaction';
 import { balancesAsOf } from '../ledger/balances-as-of';
+import { LedgerClock } from '../ledger/ledger-clock';
 import { LedgerService, toAccount } from '../ledger/ledger.service';
 import { Account } from '../ledger/ledger.types';
 import { ACCOUNT_CODE, ACCOUNT_CODE_MESSAGE, AccountQuery, CreateAccountDto, ListAccountsQuery } from './account.dto';
@@ -33,7 +35,9 @@ function loadAccountProblems(dto: CreateAccountDto): FieldProblem[] {
 
 @Injectable()
 export class AccountsService {
-  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly ledger: LedgerService) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource, private readonly ledger: LedgerService, private readonly clock: LedgerClock,
+  ) {}
 
   async create(dto: CreateAccountDto): Promise<AccountView> {
     const problems = loadAccountProblems(dto);
@@ -67,14 +71,17 @@ export class AccountsService {
     };
   }
 
-  /** Now, from the account row; or as of a moment, from its balance history (before it opened: 404). */
+  /**
+   * Balances as of a moment (default now), from the balance history, once that moment is final (docs/time.md):
+   * the answer for a given `asOf` never changes. Before the account opened: 404.
+   */
   async get(code: string, q: AccountQuery): Promise<AccountView & { asOf: string }> {
-    const asOf = parseDate('asOf', q.asOf);
+    const asOf = parseInstant('asOf', q.asOf);
     const account = await this.find(code);
-    if (!asOf) return { ...accountView(account), asOf: new Date().toISOString() };
-    const balances = await balancesAsOf(this.ds, account.id, asOf);
-    if (!balances) throw notFound(`account ${code} as of ${asOf.toISOString()}`);
-    return { ...accountView(account, { normalSide: account.normalSide, ...balances }), asOf: asOf.toISOString() };
+    const cut = await this.clock.finalCut(asOf);
+    const balances = await balancesAsOf(this.ds, account.id, cut);
+    if (!balances) throw notFound(`account ${code} as of ${msIso(cut)}`);
+    return { ...accountView(account, { normalSide: account.normalSide, ...balances }), asOf: msIso(cut) };
   }
 
   /** Oldest first by entry id (a sequence), so entries written while paging land after the cursor, never before. */
@@ -83,13 +90,15 @@ export class AccountsService {
     const { from, to } = parseRange(q);
     const cursor = decodeCursor(q.cursor, ['integer']);
     const account = await this.find(code);
+    // Entries of one account are written under its lock, so their ids follow commit order; only `to` needs a wait.
+    if (to) await this.clock.finalBefore(to);
     return {
       start: cursor ? Number(cursor[0]) : null, limit, csv: csvOf(ENTRY_CSV), encode: (id) => encodeCursor([id]),
       fetch: async (after, n) => {
         const args: unknown[] = [account.id, after ?? 0];
         const where = ['e.account_id = $1', 'e.id > $2'];
-        if (from) where.push(`e.created_at >= $${args.push(from)}`);
-        if (to) where.push(`e.created_at < $${args.push(to)}`);
+        if (from) where.push(`e.created_at >= $${args.push(from.iso)}::timestamptz`);
+        if (to) where.push(`e.created_at < $${args.push(to.iso)}::timestamptz`);
         const rows: EntryRow[] = await this.ds.query(
           `SELECT e.id, e.transaction_id, t.kind, t.pending_id, t.undoes_id, t.description, e.direction, e.amount, e.currency, e.created_at
            FROM journal_entries e JOIN journal_transactions t ON t.id = e.transaction_id

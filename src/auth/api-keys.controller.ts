@@ -1,9 +1,11 @@
-import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post, Req } from '@nestjs/common';
 import { ApiProperty, ApiTags } from '@nestjs/swagger';
 import { ArrayMinSize, ArrayUnique, IsArray, IsIn, IsString, Matches, MaxLength } from 'class-validator';
 import { DocCreateApiKey, DocListApiKeys, DocRevokeApiKey } from './api-keys.openapi';
 import { notFound } from '../common/errors';
 import { UUID } from '../common/paging';
+import { actorOfCaller } from '../audit-trail/audit-trail';
+import type { AuthedRequest } from './api-key.guard';
 import { ApiKeysService } from './api-keys.service';
 import { RequireScopes, Scope, SCOPES } from './scopes';
 
@@ -26,8 +28,8 @@ export class ApiKeysController {
 
   @Post()
   @DocCreateApiKey(CreateApiKeyDto)
-  create(@Body() body: CreateApiKeyDto) {
-    return this.keys.create(body.name.trim(), body.scopes);
+  create(@Req() req: AuthedRequest, @Body() body: CreateApiKeyDto) {
+    return this.keys.create(body.name.trim(), body.scopes, actorOfCaller(req.caller!, String(req.id)));
   }
 
   @Get()
@@ -38,8 +40,8 @@ export class ApiKeysController {
 
   @Delete(':id')
   @DocRevokeApiKey()
-  revoke(@Param('id') id: string) {
+  revoke(@Req() req: AuthedRequest, @Param('id') id: string) {
     if (!UUID.test(id)) throw notFound(`api key ${id}`);
-    return this.keys.revoke(id);
+    return this.keys.revoke(id, actorOfCaller(req.caller!, String(req.id)));
   }
 }

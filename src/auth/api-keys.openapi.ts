@@ -21,6 +21,21 @@ class ApiKeyCreatedDoc extends ApiKeyDoc {
   key: string;
 }
 
+@ApiSchema({ name: 'SilencedWebhookSubscription' })
+class SilencedDoc {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ example: 'https://billing.example.com/hooks/card-ledger' }) url: string;
+}
+
+@ApiSchema({ name: 'ApiKeyRevoked' })
+class ApiKeyRevokedDoc extends ApiKeyDoc {
+  @ApiProperty({ type: [SilencedDoc], description: 'Webhook subscriptions of this key: they hear no more events once it is revoked.' })
+  silencedWebhookSubscriptions: SilencedDoc[];
+  @ApiProperty({ type: [String], example: ['1 webhook subscription(s) of this key hear no more events: '
+    + '8d0c… (https://billing.example.com/hooks/card-ledger); subscribe them again with a live key, or delete them'] })
+  warnings: string[];
+}
+
 /** The DTO is passed in: it lives in the controller file, which imports this one. */
 export const DocCreateApiKey = (dto: Type) => applyDecorators(
   ApiOperation({ summary: 'Create an API key' }),
@@ -34,8 +49,10 @@ export const DocListApiKeys = () => applyDecorators(
 );
 
 export const DocRevokeApiKey = () => applyDecorators(
-  ApiOperation({ summary: 'Revoke an API key', description: 'Takes effect at once on this instance, within a few seconds on the others.' }),
+  ApiOperation({ summary: 'Revoke an API key', description: 'Takes effect at once on this instance, within a few seconds on the others. '
+    + 'Always done; the answer names the webhook subscriptions that stop hearing events with it (`warnings`). '
+    + 'Recorded in the audit trail.' }),
   ApiParam({ name: 'id', format: 'uuid' }),
-  ApiOkResponse({ type: ApiKeyDoc }),
+  ApiOkResponse({ type: ApiKeyRevokedDoc }),
   ApiErrorResponse(404, 'No such key.', ['not_found', 'api key 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found']),
 );

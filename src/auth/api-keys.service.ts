@@ -1,8 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { AuditActor, serviceActor } from '../audit-trail/audit-trail';
+import { AuditTrail } from '../audit-trail/audit-trail.service';
 import { notFound } from '../common/errors';
+import { inTransaction } from '../database/transaction';
 import { Caller, Scope } from './scopes';
 
 export interface ApiKeyView {
@@ -16,7 +19,18 @@ export interface ApiKeyView {
 
 type Row = { id: string; name: string; prefix: string; scopes: Scope[]; created_at: Date; revoked_at: Date | null };
 
-const BOOTSTRAP_NAME = 'bootstrap-admin';
+/** A webhook subscription that hears nothing more once its key is revoked (webhook-outbox.ts matches live keys only). */
+export interface SilencedSubscription {
+  id: string;
+  url: string;
+}
+
+export interface ApiKeyRevoked extends ApiKeyView {
+  silencedWebhookSubscriptions: SilencedSubscription[];
+  warnings: string[];
+}
+
+export const BOOTSTRAP_NAME = 'bootstrap-admin';
 
 /** Keys are 32 random bytes; only their SHA-256 is stored (high-entropy secrets need no slow hash). */
 export function hashApiKey(key: string): Buffer {
@@ -39,9 +53,10 @@ const AUTH_CACHE_MAX = 10_000;
 
 @Injectable()
 export class ApiKeysService {
+  private readonly logger = new Logger(ApiKeysService.name);
   private readonly cache = new Map<string, { caller: Caller; expiresAtMs: number }>();
 
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly trail: AuditTrail) {}
 
   async authenticate(key: string): Promise<Caller | null> {
     if (key.length < 16 || key.length > 200) return null;
@@ -61,12 +76,17 @@ export class ApiKeysService {
     return caller;
   }
 
-  async create(name: string, scopes: Scope[]): Promise<ApiKeyView & { key: string }> {
+  async create(name: string, scopes: Scope[], actor: AuditActor): Promise<ApiKeyView & { key: string }> {
     const key = `ckl_${randomBytes(32).toString('base64url')}`;
-    const rows: Row[] = await this.ds.query(
-      `INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, $4) RETURNING *`,
-      [name, key.slice(0, 8), hashApiKey(key), scopes]);
-    return { ...view(rows[0]), key };
+    const row = await inTransaction(this.ds, async (m) => {
+      const rows: Row[] = await m.query(
+        `INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, $4) RETURNING *`,
+        [name, key.slice(0, 8), hashApiKey(key), scopes]);
+      await this.trail.record(m, { ...actor, action: 'api_key.created', subject: rows[0].id, details: { name, scopes } });
+      return rows[0];
+    });
+    this.logger.log(`API key ${row.id} "${name}" created by ${actor.actor} with scopes ${scopes.join(',')}`);
+    return { ...view(row), key };
   }
 
   async list(): Promise<ApiKeyView[]> {
@@ -74,33 +94,82 @@ export class ApiKeysService {
     return rows.map(view);
   }
 
-  async revoke(id: string): Promise<ApiKeyView> {
-    const result = await this.ds.query(
-      `UPDATE api_keys SET revoked_at = coalesce(revoked_at, clock_timestamp()) WHERE id = $1 RETURNING *`, [id]);
-    const rows = result[0] as Row[];
-    if (!rows.length) throw notFound(`api key ${id}`);
+  /**
+   * Revocation always goes through (a leaked key must stop working whatever it owns), but its webhook subscriptions
+   * stop hearing events with it: they are named in the answer, the log and the audit trail, so nobody learns of it
+   * from a billing system that went quiet. Revoking a revoked key changes nothing and records nothing.
+   */
+  async revoke(id: string, actor: AuditActor): Promise<ApiKeyRevoked> {
+    const { row, revokedNow, silenced } = await inTransaction(this.ds, async (m) => {
+      const [before]: Row[] = await m.query(`SELECT * FROM api_keys WHERE id = $1 FOR UPDATE`, [id]);
+      if (!before) throw notFound(`api key ${id}`);
+      const [rows]: [Row[], number] = await m.query(
+        `UPDATE api_keys SET revoked_at = coalesce(revoked_at, clock_timestamp()) WHERE id = $1 RETURNING *`, [id]);
+      const subs: SilencedSubscription[] = await m.query(
+        `SELECT id, url FROM webhook_subscriptions WHERE api_key_id = $1 AND deleted_at IS NULL ORDER BY created_at, id`, [id]);
+      if (before.revoked_at === null) {
+        await this.trail.record(m, { ...actor, action: 'api_key.revoked', subject: id, details: {
+          name: before.name, scopes: before.scopes, silencedWebhookSubscriptions: subs.map((x) => x.id) } });
+      }
+      return { row: rows[0], revokedNow: before.revoked_at === null, silenced: subs };
+    });
     this.cache.clear();
-    return view(rows[0]);
+    const warnings = silenced.length === 0 ? [] : [`${silenced.length} webhook subscription(s) of this key hear no more events: `
+      + `${silenced.map((x) => `${x.id} (${x.url})`).join(', ')}; subscribe them again with a live key, or delete them`];
+    if (revokedNow) {
+      const said = `API key ${id} "${row.name}" revoked by ${actor.actor}`;
+      if (warnings.length) this.logger.warn(`${said}: ${warnings[0]}`);
+      else this.logger.log(said);
+    }
+    return { ...view(row), silencedWebhookSubscriptions: silenced, warnings };
   }
 
   /**
-   * Makes ADMIN_API_KEY (or, when it is unset, a freshly generated key) the one live bootstrap key;
-   * earlier bootstrap keys stop working. Returns the generated key, which the caller prints once.
+   * Makes ADMIN_API_KEY (or, when it is unset, a freshly generated key) the one live bootstrap key; earlier bootstrap
+   * keys stop working. Their webhook subscriptions belong to the bootstrap identity, not to one key: they move to the
+   * new key and keep delivering (a rotation that silenced billing's settlement events would be an outage nobody sees).
+   * Returns the generated key, which the caller prints once.
    */
   async installBootstrapKey(configured: string | null): Promise<string | null> {
     const key = configured ?? `ckl_${randomBytes(32).toString('base64url')}`;
     const hash = hashApiKey(key);
-    await this.ds.transaction(async (m) => {
+    const done = await inTransaction(this.ds, async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(7310412003)`);
-      await m.query(`UPDATE api_keys SET revoked_at = clock_timestamp() WHERE name = $1 AND revoked_at IS NULL AND key_hash <> $2`,
+      const [before]: Array<{ id: string; revoked_at: Date | null }> = await m.query(
+        `SELECT id, revoked_at FROM api_keys WHERE key_hash = $1`, [hash]);
+      const [revoked]: [Array<{ id: string }>, number] = await m.query(
+        `UPDATE api_keys SET revoked_at = clock_timestamp() WHERE name = $1 AND revoked_at IS NULL AND key_hash <> $2 RETURNING id`,
         [BOOTSTRAP_NAME, hash]);
-      await m.query(
+      const [{ id }]: Array<{ id: string }> = await m.query(
         `INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, '{admin}')
-         ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL, scopes = '{admin}'`,
+         ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL, scopes = '{admin}' RETURNING id`,
         // A configured key's characters are never stored, not even a prefix (a short key would nearly leak).
         [BOOTSTRAP_NAME, configured ? '(ADMIN_API_KEY)' : key.slice(0, 8), hash]);
+      // Every live subscription made with any earlier bootstrap key, including one a rotation before this release silenced.
+      const [moved]: [Array<{ id: string; url: string }>, number] = await m.query(
+        `UPDATE webhook_subscriptions s SET api_key_id = $1 FROM api_keys k
+         WHERE k.id = s.api_key_id AND k.name = $2 AND k.revoked_at IS NOT NULL AND s.deleted_at IS NULL RETURNING s.id, s.url`,
+        [id, BOOTSTRAP_NAME]);
+      const facts = {
+        keyId: id, generated: configured === null, previousKeyIds: revoked.map((r) => r.id),
+        movedWebhookSubscriptions: moved.map((x) => x.id),
+      };
+      const actor = serviceActor('service');
+      if (revoked.length > 0 || moved.length > 0) {
+        await this.trail.record(m, { ...actor, action: 'api_key.rotated', subject: id, details: facts });
+      } else if (!before || before.revoked_at !== null) {
+        await this.trail.record(m, { ...actor, action: 'api_key.bootstrap_installed', subject: id,
+          details: { ...facts, reenabled: before !== undefined } });
+      }
+      return { id, revoked, moved };
     });
     this.cache.clear();
+    if (done.revoked.length > 0 || done.moved.length > 0) {
+      const previous = done.revoked.map((r) => r.id).join(', ') || 'none live';
+      this.logger.warn(`bootstrap admin key rotated: now ${done.id}; previous ${previous} revoked; `
+        + `${done.moved.length} webhook subscription(s) moved to the new key and keep delivering`
+        + (done.moved.length ? ` (${done.moved.map((x) => `${x.id} ${x.url}`).join(', ')})` : ''));
+    }
     return configured ? null : key;
   }
 }

@@ -8,6 +8,7 @@ import { ApiErrorDetail, ApiErrorResponse } from '../openapi/error.schema';
 import { NULLABLE_TIME, PageOf, TIME } from '../openapi/schemas';
 import { BATCH_MAX_LOADS } from './card-load-batch';
 import { CreateCardLoadDto, IDEMPOTENCY_KEY, LOAD_STATUSES, LoadStatus } from './card-load.dto';
+import { NotFinalYet } from '../ledger/audit.openapi';
 
 /** The request of API.md, used as the documented example. */
 export const CARD_LOAD_EXAMPLE = {
@@ -68,7 +69,10 @@ class BatchItemDoc {
 }
 
 const REPLAYED = { 'Idempotent-Replayed': { description: '`true` when this answer replays an earlier acceptance.', schema: { type: 'string', enum: ['true'] } } };
-const LOAD_NOT_FOUND = ApiErrorResponse(404, 'No such load.', ['not_found', 'card load 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found']);
+const LOAD_NOT_FOUND = ApiErrorResponse(404, 'No such load, or another key\'s load asked for by a `loads:write` key.',
+  ['not_found', 'card load 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found']);
+const WHO_SEES = 'Who sees which loads: a key with `loads:write` alone sees only the loads it created; `ledger:read` and `admin` '
+  + 'see every load.';
 
 /** POST /v1/card-loads */
 export const DocCreateCardLoad = () => applyDecorators(
@@ -110,17 +114,20 @@ export const DocCreateCardLoadBatch = () => applyDecorators(
 
 /** GET /v1/card-loads */
 export const DocListCardLoads = () => applyDecorators(
-  ApiOperation({
-    summary: 'List card loads',
-    description: 'Newest first (`order=asc`: oldest first). Also CSV (`Accept: text/csv` or `?format=csv`), streamed, same filters.',
-  }),
+  ApiOperation({ summary: 'List card loads', description: 'Newest first (`order=asc`: oldest first). Also CSV (`Accept: text/csv` or `?format=csv`), '
+    + `streamed, same filters. ${WHO_SEES} Times: \`createdFrom\` inclusive, \`createdTo\` exclusive, to the microsecond; a list with `
+    + '`createdTo` (or the newest page) answers once '
+    + 'every load before that moment is final (docs/time.md).' }),
   ApiProduces('application/json', 'text/csv'),
   ApiOkResponse({ type: CardLoadPageDoc }),
+  NotFinalYet(),
 );
 
 /** GET /v1/card-loads/{id} */
 export const DocGetCardLoad = () => applyDecorators(
-  ApiOperation({ summary: 'Read a card load with its events' }),
+  ApiOperation({
+    summary: 'Read a card load with its events', description: `${WHO_SEES} Another key's load answers 404, as if it did not exist.`,
+  }),
   ApiParam({ name: 'id', format: 'uuid' }),
   ApiOkResponse({ type: CardLoadDetailDoc }),
   LOAD_NOT_FOUND,

@@ -45,15 +45,15 @@ export class CardLoadsController {
   @Get()
   @RequireScopes('loads:write', 'ledger:read')
   @DocListCardLoads()
-  list(@Query() query: ListCardLoadsQuery, @Headers('accept') accept?: string) {
-    if (!wantsCsv(query.format, accept)) return this.loads.list(query);
-    return answerList(this.loads.listing(query), true, 'card-loads.csv');
+  list(@Req() req: AuthedRequest, @Query() query: ListCardLoadsQuery, @Headers('accept') accept?: string) {
+    if (!wantsCsv(query.format, accept)) return this.loads.list(query, req.caller!);
+    return answerList(this.loads.listing(query, req.caller!), true, 'card-loads.csv');
   }
 
   @Get(':id')
   @RequireScopes('loads:write', 'ledger:read')
   @DocGetCardLoad()
-  get(@Param('id') id: string) {
-    return this.loads.get(id);
+  get(@Req() req: AuthedRequest, @Param('id') id: string) {
+    return this.loads.get(id, req.caller!);
   }
 }

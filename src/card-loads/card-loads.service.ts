@@ -5,16 +5,24 @@ import { Caller } from '../auth/scopes';
 import { csvOf, CSV_PAGE_ROWS, KeysetList } from '../common/csv';
 import { amountOutOfRange, badField, notFound } from '../common/errors';
 import { formatMinor, parseAmountMinor } from '../common/money';
-import {
-  checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseDate, parseLimit, UUID,
-} from '../common/paging';
+import { parseInstant } from '../common/instant';
+import { checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { pgCode } from '../database/transaction';
+import { LedgerClock } from '../ledger/ledger-clock';
 import { IntakeResult, IntakeWriter, NormalisedLoad, requestHash } from './intake-writer';
 import { CreateCardLoadDto, ListCardLoadsQuery } from './card-load.dto';
 import { CARD_LOAD_CSV, CardLoadRow, cardLoadView, CardLoadView, LoadEventRow, loadEventView } from './card-load.view';
 
 export { cardAccountCode, mintReference, parentAccountCode } from './intake-writer';
+
+/**
+ * Whose loads a caller sees: a key with only loads:write (a billing system) sees the loads it created; ledger:read
+ * (auditors) and admin see all. Null = all.
+ */
+export function loadOwner(caller: Caller): string | null {
+  return caller.scopes.includes('admin') || caller.scopes.includes('ledger:read') ? null : caller.apiKeyId;
+}
 
 /** [created_at as microseconds, id], each checked for the form the list wrote: Postgres never parses caller text. */
 function loadsCursor(raw: string | undefined): [string, string] | null {
@@ -32,6 +40,7 @@ export class CardLoadsService {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly writer: IntakeWriter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: LedgerClock,
   ) {}
 
   normalise(dto: CreateCardLoadDto): NormalisedLoad {
@@ -69,24 +78,29 @@ export class CardLoadsService {
     return rows.length === 0 ? null : { view: cardLoadView(rows[0]), requestId: rows[0].request_id ?? null, requestHash: rows[0].request_hash };
   }
 
-  async get(id: string) {
+  /**
+   * Another key's load answers 404 to a loads:write key, as if it did not exist (README "Who sees which loads").
+   * `caller` null: no restriction (an operator path that just acted on the load).
+   */
+  async get(id: string, caller: Caller | null) {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
-    const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE id = $1`, [id]);
+    const rows: CardLoadRow[] = await this.ds.query(
+      `SELECT * FROM card_loads WHERE id = $1 AND ($2::uuid IS NULL OR api_key_id = $2)`, [id, caller && loadOwner(caller)]);
     if (rows.length === 0) throw notFound(`card load ${id}`);
     const events: LoadEventRow[] = await this.ds.query(`SELECT * FROM load_events WHERE load_id = $1 ORDER BY id`, [id]);
     return { ...cardLoadView(rows[0]), events: events.map(loadEventView) };
   }
 
   /** The same list as CSV: every page from the query's cursor, with the query's filters (validated up front). */
-  listing(q: ListCardLoadsQuery): KeysetList<CardLoadView, string> {
+  listing(q: ListCardLoadsQuery, caller: Caller): KeysetList<CardLoadView, string> {
     parseLimit(q.limit);
-    parseDate('createdFrom', q.createdFrom);
-    parseDate('createdTo', q.createdTo);
+    parseInstant('createdFrom', q.createdFrom);
+    parseInstant('createdTo', q.createdTo);
     loadsCursor(q.cursor);
     return {
       start: q.cursor ?? null, limit: CSV_PAGE_ROWS, csv: csvOf(CARD_LOAD_CSV), encode: (c) => c,
       fetch: async (cursor, n) => {
-        const page = await this.list({ ...q, cursor: cursor ?? undefined, limit: String(n) });
+        const page = await this.list({ ...q, cursor: cursor ?? undefined, limit: String(n) }, caller);
         return { rows: page.data, next: page.nextCursor };
       },
     };
@@ -96,18 +110,25 @@ export class CardLoadsService {
    * Newest first (oldest first with `order=asc`); keyset paging on (created_at, id) so rows arriving during paging are
    * neither missed nor repeated.
    */
-  async list(q: ListCardLoadsQuery): Promise<{ data: CardLoadView[]; nextCursor: string | null }> {
+  async list(q: ListCardLoadsQuery, caller: Caller): Promise<{ data: CardLoadView[]; nextCursor: string | null }> {
     const limit = parseLimit(q.limit);
-    const from = parseDate('createdFrom', q.createdFrom);
-    const to = parseDate('createdTo', q.createdTo);
+    const from = parseInstant('createdFrom', q.createdFrom);
+    const to = parseInstant('createdTo', q.createdTo);
     const cursor = loadsCursor(q.cursor);
     const where: string[] = [];
     const args: unknown[] = [];
     const arg = (v: unknown) => `$${args.push(v)}`;
+    const owner = loadOwner(caller);
+    if (owner) where.push(`api_key_id = ${arg(owner)}`);
     if (q.status) where.push(`status = ${arg(q.status)}`);
     if (q.enKashCardId) where.push(`en_kash_card_id = ${arg(q.enKashCardId)}`);
-    if (from) where.push(`created_at >= ${arg(from)}`);
-    if (to) where.push(`created_at < ${arg(to)}`);
+    if (from) where.push(`created_at >= ${arg(from.iso)}::timestamptz`);
+    // Loads on different parents may commit out of time order: a page stops at a final moment (docs/time.md), so
+    // a load committed later is always before the cursor's newest end, never inside a page already read.
+    if (to) {
+      await this.clock.finalBefore(to);
+      where.push(`created_at < ${arg(to.iso)}::timestamptz`);
+    } else where.push(`created_at <= ${arg((await this.clock.finalCut(null)).iso)}::timestamptz`);
     const asc = q.order === 'asc';
     if (cursor) where.push(`(created_at, id) ${asc ? '>' : '<'} (${arg(cursor[0])}::timestamptz, ${arg(cursor[1])}::uuid)`);
     const rows: CardLoadRow[] = await this.ds.query(

@@ -71,7 +71,7 @@ export class IntakeWriter {
     // A fixed order of idempotency keys, so two instances' batches wait on each other instead of deadlocking.
     const ordered = [...primaries.values()].sort((a, b) =>
       a.caller.apiKeyId === b.caller.apiKeyId ? (a.idempotencyKey < b.idempotencyKey ? -1 : 1) : a.caller.apiKeyId < b.caller.apiKeyId ? -1 : 1);
-    const results = await inTransaction(this.ds, (m) => this.write(m, ordered));
+    const results = await this.writeRetryingRaces(ordered);
     for (const [p, first] of followers) {
       const r = results.get(first)!;
       if (!r.ok) results.set(p, r);
@@ -81,9 +81,46 @@ export class IntakeWriter {
     return results;
   }
 
-  /** One transaction for the whole batch: loads + outbox + events, accounts, journal, balances. */
-  private async write(m: EntityManager, items: Pending[]) {
-    const rows = items.map((p) => ({ p, id: randomUUID(), journalId: randomUUID(), reference: mintReference() }));
+  /** A race on an idempotency key is settled by the next attempt's look at what committed (bounded). */
+  private async writeRetryingRaces(items: Pending[]): Promise<Map<Pending, Outcome<IntakeResult>>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await inTransaction(this.ds, (m) => this.write(m, items));
+      } catch (e) {
+        if (!(e instanceof IntakeRaced) || attempt >= 5) throw e;
+      }
+    }
+  }
+
+  /**
+   * One transaction for the whole batch, at one moment (docs/time.md): replays are answered from what is
+   * committed; for the new loads the accounts are locked first, then the moment is fixed, then every row
+   * (accounts opened, loads, outbox jobs, events, journal, balances, history) is written with it.
+   */
+  private async write(m: EntityManager, items: Pending[]): Promise<Map<Pending, Outcome<IntakeResult>>> {
+    const results = new Map<Pending, Outcome<IntakeResult>>();
+    const existing: CardLoadRow[] = await m.query(
+      `SELECT l.* FROM unnest($1::uuid[], $2::text[]) AS k(api_key_id, idempotency_key)
+       CROSS JOIN LATERAL (SELECT * FROM card_loads WHERE api_key_id = k.api_key_id AND idempotency_key = k.idempotency_key) l`,
+      [items.map((p) => p.caller.apiKeyId), items.map((p) => p.idempotencyKey)]);
+    const fresh: Pending[] = [];
+    for (const p of items) {
+      const found = existing.find((e) => e.api_key_id === p.caller.apiKeyId && e.idempotency_key === p.idempotencyKey);
+      if (!found) fresh.push(p);
+      else if (!found.request_hash.equals(p.hash)) results.set(p, { ok: false, error: reusedKey() });
+      else results.set(p, { ok: true, value: { load: cardLoadView(found), replayed: true } });
+    }
+    if (fresh.length === 0) return results;
+
+    const specs = new Map<string, { code: string; currency: string; normalSide: 'credit' }>();
+    for (const p of fresh) {
+      for (const code of [parentAccountCode(p.load.cardAccountId), cardAccountCode(p.load.enKashCardId)]) {
+        specs.set(code, { code, currency: p.load.currency, normalSide: 'credit' });
+      }
+    }
+    await this.ledger.beginMomentForCodes(m, [...specs.keys()]);
+    const accounts = await this.ledger.ensureAccounts(m, [...specs.values()]);
+    const rows = fresh.map((p) => ({ p, id: randomUUID(), journalId: randomUUID(), reference: mintReference() }));
     const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
     const inserted: CardLoadRow[] = await m.query(
       `WITH x AS (
@@ -107,43 +144,28 @@ export class IntakeWriter {
         col((r) => r.p.load.amountMinor.toString()), col((r) => r.p.load.currency), col((r) => r.journalId),
         col((r) => r.p.load.description), col((r) => r.p.load.remarks), col((r) => JSON.stringify(r.p.load.metadata)),
         col((r) => r.p.requestId), col((r) => r.p.caller.name)]);
+    // A key committed by another transaction after our look (it waited for it): start again, so that the
+    // replay is answered from the committed load and nothing of ours (an account opened for it) stays behind.
+    if (inserted.length < rows.length) throw new IntakeRaced();
+    await this.ledger.createTransfers(m, rows.map((r) => ({
+      id: r.journalId, kind: 'pending' as const, event: 'load_pending' as const, loadId: r.id,
+      description: r.p.load.description ?? `card load ${r.id}`,
+      entries: [
+        { accountCode: parentAccountCode(r.p.load.cardAccountId), direction: 'debit' as const, amount: r.p.load.amountMinor,
+          currency: r.p.load.currency },
+        { accountCode: cardAccountCode(r.p.load.enKashCardId), direction: 'credit' as const, amount: r.p.load.amountMinor,
+          currency: r.p.load.currency },
+      ],
+    })), accounts);
     const byId = new Map(inserted.map((r) => [r.id, r]));
-    const created = rows.filter((r) => byId.has(r.id));
-    const results = new Map<Pending, Outcome<IntakeResult>>();
-    const conflicting = rows.filter((r) => !byId.has(r.id));
-    if (conflicting.length > 0) {
-      const existing: CardLoadRow[] = await m.query(
-        `SELECT l.* FROM card_loads l JOIN unnest($1::uuid[], $2::text[]) AS k(api_key_id, idempotency_key)
-           ON l.api_key_id = k.api_key_id AND l.idempotency_key = k.idempotency_key`,
-        [conflicting.map((r) => r.p.caller.apiKeyId), conflicting.map((r) => r.p.idempotencyKey)]);
-      for (const r of conflicting) {
-        const found = existing.find((e) => e.api_key_id === r.p.caller.apiKeyId && e.idempotency_key === r.p.idempotencyKey);
-        if (!found) results.set(r.p, { ok: false, error: new ApiError(409, 'idempotency_key_in_progress', 'a request with this Idempotency-Key is in progress; retry') });
-        else if (!found.request_hash.equals(r.p.hash)) results.set(r.p, { ok: false, error: reusedKey() });
-        else results.set(r.p, { ok: true, value: { load: cardLoadView(found), replayed: true } });
-      }
-    }
-    if (created.length > 0) {
-      const specs = new Map<string, { code: string; currency: string; normalSide: 'credit' }>();
-      for (const r of created) {
-        const n = r.p.load;
-        for (const code of [parentAccountCode(n.cardAccountId), cardAccountCode(n.enKashCardId)]) {
-          specs.set(code, { code, currency: n.currency, normalSide: 'credit' });
-        }
-      }
-      const accounts = await this.ledger.ensureAccounts(m, [...specs.values()]);
-      await this.ledger.createTransfers(m, created.map((r) => ({
-        id: r.journalId, kind: 'pending' as const, event: 'load_pending' as const, loadId: r.id,
-        description: r.p.load.description ?? `card load ${r.id}`,
-        entries: [
-          { accountCode: parentAccountCode(r.p.load.cardAccountId), direction: 'debit' as const, amount: r.p.load.amountMinor, currency: r.p.load.currency },
-          { accountCode: cardAccountCode(r.p.load.enKashCardId), direction: 'credit' as const, amount: r.p.load.amountMinor, currency: r.p.load.currency },
-        ],
-      })), accounts);
-      for (const r of created) results.set(r.p, { ok: true, value: { load: cardLoadView(byId.get(r.id)!), replayed: false } });
-    }
+    for (const r of rows) results.set(r.p, { ok: true, value: { load: cardLoadView(byId.get(r.id)!), replayed: false } });
     return results;
   }
+}
+
+/** Another transaction committed one of the batch's idempotency keys while this one was writing. */
+class IntakeRaced extends Error {
+  override readonly name = 'IntakeRaced';
 }
 
 function reusedKey(): ApiError {

@@ -4,6 +4,7 @@ import { CARD_ID } from '../card-loads/card-load.dto';
 import { AMOUNT_OUT } from '../common/money.openapi';
 import { ApiErrorResponse } from '../openapi/error.schema';
 import { PageOf, TIME } from '../openapi/schemas';
+import { NotFinalYet, STABLE_PAST } from '../ledger/audit.openapi';
 
 /** Reply shapes of the card routes, for the OpenAPI document only (cards.service.ts and card-history.view.ts build them). */
 @ApiSchema({ name: 'CardBalance' })
@@ -66,15 +67,19 @@ const CARD_NOT_FOUND = (extra: string) => ApiErrorResponse(404, `No such card${e
 
 /** GET /v1/cards/{enKashCardId}/balance */
 export const DocCardBalance = () => applyDecorators(
-  ApiOperation({ summary: 'A card\'s posted and pending balance, now or as of a moment' }),
+  ApiOperation({ summary: 'A card\'s posted and pending balance, now or as of a moment', description: STABLE_PAST }),
   CARD_PARAM,
   ApiOkResponse({ type: CardBalanceDoc }),
+  NotFinalYet(),
   CARD_NOT_FOUND(', or `asOf` is before the card existed'),
 );
 
 /** GET /v1/cards/{enKashCardId}/history */
 export const DocCardHistory = () => applyDecorators(
-  ApiOperation({ summary: 'Every balance change of a card', description: 'Oldest first, one row per change. Also CSV (`Accept: text/csv` or `?format=csv`).' }),
+  ApiOperation({ summary: 'Every balance change of a card', description: 'Oldest first, one row per change. '
+    + 'Also CSV (`Accept: text/csv` or `?format=csv`). '
+    + `${STABLE_PAST} To roll a balance forward: \`balance(asOf=T)\` + the rows \`from=T+1ms\`.` }),
+  NotFinalYet(),
   CARD_PARAM,
   ApiProduces('application/json', 'text/csv'),
   ApiOkResponse({ type: PageOf(CardHistoryRowDoc, 'CardHistoryPage') }),

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { LedgerModule } from '../ledger/ledger.module';
 import { CardsController } from './cards.controller';
 import { CardsService } from './cards.service';
 
-@Module({ controllers: [CardsController], providers: [CardsService] })
+@Module({ imports: [LedgerModule], controllers: [CardsController], providers: [CardsService] })
 export class CardsModule {}

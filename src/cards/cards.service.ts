@@ -6,8 +6,10 @@ import { cardAccountCode } from '../card-loads/card-loads.service';
 import { csvOf, KeysetList } from '../common/csv';
 import { badField, notFound } from '../common/errors';
 import { formatMinor } from '../common/money';
-import { decodeCursor, encodeCursor, parseDate, parseLimit, parseRange } from '../common/paging';
+import { Instant, msIso, nextMicro, parseInstant } from '../common/instant';
+import { decodeCursor, encodeCursor, parseLimit, parseRange } from '../common/paging';
 import { balancesAsOf } from '../ledger/balances-as-of';
+import { LedgerClock } from '../ledger/ledger-clock';
 import { pendingBalance, postedBalance } from '../ledger/ledger.types';
 import { CardHistoryQuery, CardSeriesQuery, SERIES_MAX_BUCKETS } from './card.dto';
 import { HISTORY_CSV, HistoryRow, historyView, HistoryView, SeriesRow, seriesPointView } from './card-history.view';
@@ -19,7 +21,7 @@ const CARD_ACCOUNT_CACHE_MAX = 100_000;
 /** Card reads come from the balance history, so "now" and "as of" are answered by the same rows. */
 @Injectable()
 export class CardsService {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly clock: LedgerClock) {}
 
   private checkId(id: string): void {
     if (!CARD_ID.test(id)) throw badField('enKashCardId', CARD_ID_MESSAGE);
@@ -43,21 +45,23 @@ export class CardsService {
 
   async balance(enKashCardId: string, asOfRaw?: string) {
     this.checkId(enKashCardId);
-    const asOf = parseDate('asOf', asOfRaw);
+    const asOf = parseInstant('asOf', asOfRaw);
     const account = await this.account(enKashCardId);
-    const balances = await balancesAsOf(this.ds, account.id, asOf);
-    if (!balances) throw notFound(`card ${enKashCardId} as of ${asOf!.toISOString()}`);
+    const cut = await this.clock.finalCut(asOf);
+    const balances = await balancesAsOf(this.ds, account.id, cut);
+    if (!balances) throw notFound(`card ${enKashCardId} as of ${msIso(cut)}`);
     const b = { normalSide: 'credit' as const, ...balances };
     return {
       enKashCardId, currency: account.currency.trim(), posted: formatMinor(postedBalance(b)), pending: formatMinor(pendingBalance(b)),
-      asOf: (asOf ?? new Date()).toISOString(),
+      asOf: msIso(cut),
     };
   }
 
   /**
    * Oldest first (or newest first with `order=desc`), keyset on the per-account sequence (gap-free, append-only): a
    * page never shifts, and changes written while paging oldest first appear after the cursor. `from` and `seqFrom`
-   * inclusive, `to` and `seqTo` exclusive: the seq bounds name exactly the rows of one page (the console's CSV).
+   * inclusive, `to` and `seqTo` exclusive (docs/time.md): the seq bounds name exactly the rows of one page (the
+   * console's CSV).
    */
   async history(enKashCardId: string, q: CardHistoryQuery): Promise<KeysetList<HistoryView, number>> {
     this.checkId(enKashCardId);
@@ -68,6 +72,8 @@ export class CardsService {
     const cursor = decodeCursor(q.cursor, ['integer']);
     const desc = q.order === 'desc';
     const account = await this.account(enKashCardId);
+    // Rows come by seq, committed in seq order: only an upper bound in time needs its rows final (docs/time.md).
+    if (to) await this.clock.finalBefore(to);
     return {
       start: cursor ? Number(cursor[0]) : null, limit, csv: csvOf(HISTORY_CSV), encode: (seq) => encodeCursor([seq]),
       fetch: async (after, n) => {
@@ -77,8 +83,8 @@ export class CardsService {
         if (after !== null) where.push(`h.seq ${desc ? '<' : '>'} $${args.push(after)}`);
         if (seqFrom !== null) where.push(`h.seq >= $${args.push(seqFrom)}`);
         if (seqTo !== null) where.push(`h.seq < $${args.push(seqTo)}`);
-        if (from) where.push(`h.at >= $${args.push(from)}`);
-        if (to) where.push(`h.at < $${args.push(to)}`);
+        if (from) where.push(`h.at >= $${args.push(from.iso)}::timestamptz`);
+        if (to) where.push(`h.at < $${args.push(to.iso)}::timestamptz`);
         const rows: HistoryRow[] = await this.ds.query(
           `SELECT h.*, t.description FROM account_history h LEFT JOIN journal_transactions t ON t.id = h.transaction_id
            WHERE ${where.join(' AND ')} ORDER BY h.seq ${desc ? 'DESC' : 'ASC'} LIMIT $${args.push(n + 1)}`, args);
@@ -101,10 +107,17 @@ export class CardsService {
     const { from, to } = parseRange(q);
     const buckets = parseBuckets(q.buckets);
     const account = await this.account(enKashCardId);
+    // The window ends where a final past ends (docs/time.md): at `to`, or just after the cut an asOf read of now would
+    // answer, so the chart's last point is the balance that read gives.
+    let end: Instant;
+    if (to) {
+      await this.clock.finalBefore(to);
+      end = to;
+    } else end = nextMicro(await this.clock.finalCut(null));
     // The window's ends as the answer states them (milliseconds), so that every row counted is a row considered.
     const [w]: Array<{ f: Date; t: Date }> = await this.ds.query(
       `SELECT coalesce($2::timestamptz, (SELECT min(at) FROM account_history WHERE account_id = $1)) AS f,
-              coalesce($3::timestamptz, clock_timestamp()) AS t`, [account.id, from, to]);
+              $3::timestamptz AS t`, [account.id, from?.iso ?? null, end.iso]);
     if (w.t.getTime() <= w.f.getTime()) throw badField('to', 'must be later than from (which defaults to the card\'s opening)');
     const points: Array<SeriesRow & { total: string }> = await this.ds.query(
       `WITH h AS (

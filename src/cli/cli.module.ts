@@ -2,13 +2,19 @@ import { DynamicModule, Injectable, Module, OnApplicationBootstrap } from '@nest
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { InjectCommander } from 'nest-commander';
 import { ApiKeysService } from '../auth/api-keys.service';
+import { APP_CONFIG, loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source';
-import { ChainVerifierService } from '../ledger/chain-verifier.service';
+import { DatabaseIdentityService } from '../database/database-identity.service';
+import { AuditTrail } from '../audit-trail/audit-trail.service';
+import { AUDIT_KEYS, AuditKeys } from '../ledger/audit-keys';
+import { AuditVerifierService } from '../ledger/audit-verifier.service';
+import { LedgerClock } from '../ledger/ledger-clock';
 import { LedgerService } from '../ledger/ledger.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SettlementService } from '../sync/settlement.service';
 import { SyncJobsStore } from '../sync/sync-jobs.store';
 import { CliDatabase } from './cli-database';
+import { DatabaseAdoptCommand, DatabaseCommand, DatabaseStatusCommand } from './database.command';
 import { KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand } from './keys.command';
 import { ReconciliationCommand } from './reconciliation.command';
 import { RequeueCommand } from './requeue.command';
@@ -57,8 +63,14 @@ export class CliModule {
       })],
       providers: [
         CommanderSetup, CliDatabase,
-        ApiKeysService, ChainVerifierService, LedgerService, SyncJobsStore, MetricsService, SettlementService,
+        ApiKeysService, AuditVerifierService, LedgerService, LedgerClock,
+        // The seals' MACs are checked when AUDIT_SEAL_KEY is in the environment; without it, the chain and checkpoints only.
+        { provide: AUDIT_KEYS, useFactory: () => (process.env.AUDIT_SEAL_KEY ? new AuditKeys(process.env.AUDIT_SEAL_KEY.trim()) : null) },
+        SyncJobsStore, MetricsService, SettlementService,
         KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand, VerifyCommand, RequeueCommand, ReconciliationCommand,
+        AuditTrail, DatabaseIdentityService, DatabaseCommand, DatabaseStatusCommand, DatabaseAdoptCommand,
+        // The service's settings, for the few the commands read; the CLI itself needs only DATABASE_URL.
+        { provide: APP_CONFIG, useFactory: () => loadConfig({}) },
       ],
     };
   }

@@ -1,5 +1,6 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { ApiKeysService, ApiKeyView } from '../auth/api-keys.service';
+import { cliActor } from '../audit-trail/audit-trail';
+import { ApiKeysService, ApiKeyView, BOOTSTRAP_NAME } from '../auth/api-keys.service';
 import { Scope, SCOPES } from '../auth/scopes';
 import { notFound } from '../common/errors';
 import { CliCommand, isUuid, JsonOption } from './cli-command';
@@ -7,7 +8,7 @@ import { CliDatabase } from './cli-database';
 import { CliUsageError, emit, table } from './output';
 
 /** installBootstrapKey revokes every other key of this name at each start: a CLI key must not take it. */
-const RESERVED_NAME = 'bootstrap-admin';
+const RESERVED_NAME = BOOTSTRAP_NAME;
 
 /**
  * A generated key's prefix is "ckl_" plus 8 of its 43 random characters, safe to show. The bootstrap key's
@@ -42,7 +43,7 @@ export class KeysCreateCommand extends CliCommand {
       throw new CliUsageError(`--scopes must list one or more of ${SCOPES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
     }
     await this.db.connect();
-    const created = await this.keys.create(name, [...new Set(opts.scopes)] as Scope[]);
+    const created = await this.keys.create(name, [...new Set(opts.scopes)] as Scope[], cliActor());
     emit(opts.json === true, created, () =>
       `created API key ${created.id} "${created.name}" with scopes ${created.scopes.join(',')}\n` +
       `key (shown once; store it now, it cannot be shown again):\n${created.key}`);
@@ -73,9 +74,11 @@ export class KeysRevokeCommand extends CliCommand {
   async run([id]: string[], opts: JsonOption): Promise<void> {
     if (!isUuid(id)) throw notFound(`api key ${id}`);
     await this.db.connect();
-    const revoked = listed(await this.keys.revoke(id));
+    const result = await this.keys.revoke(id, cliActor());
+    const revoked = { ...result, ...listed(result) };
     emit(opts.json === true, revoked, () => `revoked API key ${revoked.id} "${revoked.name}" at ${revoked.revokedAt}` +
-      ' (running instances stop accepting it when their key cache expires, within seconds)');
+      ' (running instances stop accepting it when their key cache expires, within seconds)' +
+      revoked.warnings.map((w) => `\nwarning: ${w}`).join(''));
   }
 }
 

@@ -1,7 +1,8 @@
 import { Command, Option } from 'nest-commander';
 import { ApiError } from '../common/errors';
 import { formatMinor } from '../common/money';
-import { parseDate } from '../common/paging';
+import { Instant, msIso, parseInstant } from '../common/instant';
+import { LedgerClock } from '../ledger/ledger-clock';
 import { CliCommand, JsonOption } from './cli-command';
 import { CliDatabase } from './cli-database';
 import { CliUsageError, emit, formatAge, table } from './output';
@@ -22,7 +23,7 @@ interface OldestOpen {
  */
 @Command({ name: 'reconciliation', description: 'loads by status (count, amount) and the age of the oldest pending / needs_review load' })
 export class ReconciliationCommand extends CliCommand {
-  constructor(private readonly db: CliDatabase) {
+  constructor(private readonly db: CliDatabase, private readonly clock: LedgerClock) {
     super();
   }
 
@@ -39,9 +40,11 @@ export class ReconciliationCommand extends CliCommand {
   async run(_args: string[], opts: JsonOption & { from?: string; to?: string }): Promise<void> {
     const from = cliDate('--from', opts.from);
     const to = cliDate('--to', opts.to);
-    if (from && to && from >= to) throw new CliUsageError('--from must be before --to');
+    if (from && to && from.iso >= to.iso) throw new CliUsageError('--from must be before --to');
     const ds = await this.db.connect();
-    const window = [from?.toISOString() ?? null, to?.toISOString() ?? null];
+    // The loads created before --to are a fixed set once every row before it is final (docs/time.md).
+    if (to) await this.clock.finalBefore(to);
+    const window = [from?.iso ?? null, to?.iso ?? null];
     const inWindow = `($1::timestamptz IS NULL OR created_at >= $1) AND ($2::timestamptz IS NULL OR created_at < $2)`;
     const groups: Array<{ currency: string; status: string; count: string; amount: string }> = await ds.query(
       `SELECT currency, status, count(*)::text AS count, sum(amount)::text AS amount
@@ -72,7 +75,7 @@ export class ReconciliationCommand extends CliCommand {
         : null;
       return [status, value];
     })) as Record<(typeof OPEN_STATUSES)[number], OldestOpen | null>;
-    const report = { from: window[0], to: window[1], asOf: now.toISOString(), loads, totals, oldestOpen };
+    const report = { from: from ? msIso(from) : null, to: to ? msIso(to) : null, asOf: now.toISOString(), loads, totals, oldestOpen };
 
     emit(opts.json === true, report, () => [
       `card loads created ${report.from ?? 'from the start'} .. ${report.to ?? 'now'} (as of ${report.asOf})`,
@@ -89,9 +92,9 @@ export class ReconciliationCommand extends CliCommand {
 }
 
 /** The API's date rules (ISO 8601, no offset = UTC), reported as a usage error naming the flag. */
-function cliDate(flag: string, raw: string | undefined): Date | null {
+function cliDate(flag: string, raw: string | undefined): Instant | null {
   try {
-    return parseDate(flag, raw);
+    return parseInstant(flag, raw);
   } catch (e) {
     if (e instanceof ApiError) throw new CliUsageError(`${flag} must be an ISO 8601 date or time, such as 2026-03-05T10:03:00Z`);
     throw e;

@@ -1,12 +1,11 @@
 import { Command, Option } from 'nest-commander';
 import { ApiError, notFound } from '../common/errors';
 import { SettlementService } from '../sync/settlement.service';
+import { cliActor } from '../audit-trail/audit-trail';
 import { CliCommand, isUuid, JsonOption } from './cli-command';
 import { CliDatabase } from './cli-database';
 import { CliUsageError, emit } from './output';
 
-/** The actor recorded in load_events, next to the API's key names. */
-const ACTOR = 'cli';
 const PAGE = 500;
 
 /**
@@ -30,10 +29,12 @@ export class RequeueCommand extends CliCommand {
   async run([loadId]: string[], opts: JsonOption & { allReview?: boolean }): Promise<void> {
     if ((loadId === undefined) === (opts.allReview !== true)) throw new CliUsageError('give either a load id or --all-review');
     const json = opts.json === true;
+    // Recorded in the load's events and the audit trail, next to the API's key names: `cli (<os user>)`.
+    const actor = cliActor();
     if (loadId !== undefined) {
       if (!isUuid(loadId)) throw notFound(`card load ${loadId}`);
       await this.db.connect();
-      await this.settlement.requeue(loadId, ACTOR);
+      await this.settlement.requeue(loadId, actor);
       emit(json, { requeued: [loadId], skipped: [] }, () => `re-queued card load ${loadId}: the worker looks it up at EnKash next`);
       return;
     }
@@ -47,7 +48,7 @@ export class RequeueCommand extends CliCommand {
         `SELECT id FROM card_loads WHERE status = 'needs_review' AND id > $1 ORDER BY id LIMIT $2`, [after, PAGE]);
       for (const { id } of page) {
         try {
-          await this.settlement.requeue(id, ACTOR);
+          await this.settlement.requeue(id, actor);
           requeued.push(id);
         } catch (e) {
           // Settled since the page was read, or already queued / in flight (requeue never touches a live job):

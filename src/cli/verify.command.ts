@@ -1,24 +1,65 @@
-import { Command } from 'nest-commander';
-import { ChainVerifierService } from '../ledger/chain-verifier.service';
+import { createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'nest-commander';
+import { readCheckpointFile } from '../ledger/audit-checkpoints';
+import { AuditVerifierService, VerifyOptions } from '../ledger/audit-verifier.service';
 import { CliCommand, JsonOption } from './cli-command';
 import { CliDatabase } from './cli-database';
-import { emit, EXIT } from './output';
+import { CliUsageError, emit, EXIT } from './output';
 
-/** Exit code 0 = the chain holds, 1 = broken (the first broken link is printed): fit for a cron alert. */
-@Command({ name: 'verify', description: 'walk the journal hash chain; exit 1 and name the first broken link if it is broken' })
+type VerifyOpts = JsonOption & { publicKey?: string; checkpoints?: string };
+
+/**
+ * Exit code 0 = the ledger verifies, 1 = it does not (the first finding is printed first): fit for a cron alert.
+ * With AUDIT_SEAL_KEY every seal's MAC is checked too. An auditor without that key passes the published public
+ * key and a checkpoint file (docs/audit.md): the chain is recomputed from the first seal and held to each.
+ */
+@Command({
+  name: 'verify', description: 'verify the whole ledger (seal chain, checkpoints, balances, history); exit 1 naming the first problem',
+})
 export class VerifyCommand extends CliCommand {
-  constructor(private readonly db: CliDatabase, private readonly verifier: ChainVerifierService) {
+  constructor(private readonly db: CliDatabase, private readonly verifier: AuditVerifierService) {
     super();
   }
 
-  async run(_args: string[], opts: JsonOption): Promise<void> {
+  @Option({ flags: '--public-key <file>', description: 'the Ed25519 public key (PEM) that signs checkpoints' })
+  parsePublicKey(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--checkpoints <file>', description: 'signed checkpoints, one JSON line each (DATA_DIR/audit-checkpoints.jsonl)' })
+  parseCheckpoints(value: string): string {
+    return value;
+  }
+
+  async run(_args: string[], opts: VerifyOpts): Promise<void> {
+    const given: VerifyOptions = {};
+    try {
+      if (opts.publicKey) given.publicKey = createPublicKey(readFileSync(opts.publicKey, 'utf8'));
+      if (opts.checkpoints) {
+        const file = readCheckpointFile(opts.checkpoints);
+        if (file.unreadable.length) throw new CliUsageError(`${opts.checkpoints}: line ${file.unreadable[0]} is not a signed checkpoint`);
+        given.checkpoints = file.checkpoints;
+      }
+    } catch (e) {
+      if (e instanceof CliUsageError) throw e;
+      throw new CliUsageError(`cannot read ${opts.publicKey ?? opts.checkpoints}: ${e instanceof Error ? e.message : String(e)}`);
+    }
     await this.db.connect();
-    const result = await this.verifier.verify();
-    emit(opts.json === true, result, () => result.ok
-      ? `hash chain ok: ${result.checkedTransactions} transactions verified` +
-        (result.unsealedTransactions ? `, ${result.unsealedTransactions} not sealed yet (the sealer runs in the service)` : '')
-      : `hash chain BROKEN at journal transaction ${result.brokenAt} (seal #${result.seq}): ${result.reason}\n` +
-        `${result.checkedTransactions} transactions verified before it`);
-    if (!result.ok) process.exitCode = EXIT.refused;
+    const r = await this.verifier.verify(given);
+    const macs = r.keyed ? ', every MAC checked' : ', MACs not checked (no AUDIT_SEAL_KEY)';
+    const held = `${r.checkpoints.checked} signed checkpoint(s) held${macs}`;
+    emit(opts.json === true, r, () => r.ok
+      ? `hash chain ok: ${r.checkedTransactions} transactions verified, ${held}`
+        + (r.unsealedTransactions ? `, ${r.unsealedTransactions} not sealed yet (the sealer runs in the service)` : '')
+        + `; audit trail ok: ${r.checkedAuditEvents} event(s)`
+      : [
+        r.seq !== undefined
+          ? `hash chain BROKEN at journal transaction ${r.brokenAt} (seal #${r.seq}): ${r.reason}`
+          : `ledger BROKEN at ${r.brokenAt}: ${r.reason}`,
+        `${r.checkedTransactions} transactions verified before it; ${held}`,
+        ...r.findings.map((f) => `  ${f.check}: ${f.row}: ${f.message}`),
+      ].join('\n'));
+    if (!r.ok) process.exitCode = EXIT.refused;
   }
 }

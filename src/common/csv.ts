@@ -1,10 +1,14 @@
 import { StreamableFile } from '@nestjs/common';
 import { Readable } from 'node:stream';
+import { stringify, Options } from 'csv-stringify/sync';
 import { assert } from './assert';
 
 /**
- * CSV for auditors (API.md "CSV"): RFC 4180 fields, CRLF line ends, a header row, streamed page by page.
- * The escaper is deliberately tiny; swap csvLine for csv-stringify once it is a dependency.
+ * CSV for auditors (API.md "CSV"): RFC 4180 fields, CRLF line ends, a header row, streamed page by page,
+ * written by csv-stringify. Safe to open in a spreadsheet: a cell that starts like a formula (=, +, -, @, a tab
+ * or a carriage return, or their full-width forms) gets a leading apostrophe, so a description such as
+ * `=HYPERLINK(...)` written by any loads:write key is shown, never evaluated. A plain decimal number (a negative
+ * amount, `-50.25`) is no formula and stays a number. JSON answers are unchanged.
  */
 export type CsvValue = string | number | boolean | null | undefined;
 export type CsvColumns<T> = ReadonlyArray<readonly [header: string, value: (row: T) => CsvValue]>;
@@ -14,16 +18,23 @@ export const CSV_PAGE_ROWS = 500;
 /** Bound on the streaming loop (TigerBeetle style): 50 million rows is beyond any export we serve. */
 const MAX_CSV_PAGES = 100_000;
 
-/** Quotes a field only when it holds a quote, comma or line break; inner quotes are doubled. */
-export function csvField(value: CsvValue): string {
-  if (value === null || value === undefined) return '';
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+const PLAIN_NUMBER = /^-?\d+(\.\d+)?$/;
+const keepNumber = (value: string) => (value.startsWith('-') && PLAIN_NUMBER.test(value) ? { value, escape_formulas: false } : value);
+
+const CSV_OPTIONS: Options = {
+  record_delimiter: '\r\n',
+  escape_formulas: true,
+  // A lone CR or LF inside a field must be quoted too (csv-stringify quotes the record delimiter only).
+  quoted_match: /[\r\n]/,
+  cast: { string: keepNumber, number: (n) => keepNumber(String(n)), boolean: (b) => String(b) },
+};
+
+/** Lines of CSV for the given rows of values, each ending with CRLF. */
+export function csvLines(rows: ReadonlyArray<readonly CsvValue[]>): string {
+  return rows.length === 0 ? '' : stringify(rows.map((r) => r.map((v) => (v === undefined ? null : v))), CSV_OPTIONS);
 }
 
-export function csvLine(values: readonly CsvValue[]): string {
-  return `${values.map(csvField).join(',')}\r\n`;
-}
+export const csvLine = (values: readonly CsvValue[]): string => csvLines([values]);
 
 /**
  * `?format=csv` decides when given; otherwise `Accept` must name text/csv and not rank it below JSON
@@ -77,17 +88,17 @@ export interface KeysetList<T, C, L = T> {
 export async function csvStream<T, C, L>(list: KeysetList<T, C, L>): Promise<Readable> {
   const first = await list.fetch(list.start, CSV_PAGE_ROWS);
   const { columns } = list.csv;
-  const line = (l: L) => csvLine(columns.map(([, value]) => value(l)));
+  const values = (l: L) => columns.map(([, value]) => value(l));
   async function* lines(): AsyncGenerator<string> {
     yield csvLine(columns.map(([header]) => header));
     let page = first;
     for (let pages = 1; ; pages++) {
       assert(pages <= MAX_CSV_PAGES, 'a CSV export stays within its page bound');
-      if (page.rows.length > 0) yield page.rows.flatMap((row) => list.csv.lines(row)).map(line).join('');
+      if (page.rows.length > 0) yield csvLines(page.rows.flatMap((row) => list.csv.lines(row)).map(values));
       if (page.next === null) break;
       page = await list.fetch(page.next, CSV_PAGE_ROWS);
     }
-    if (list.trailer) yield (await list.trailer()).map(line).join('');
+    if (list.trailer) yield csvLines((await list.trailer()).map(values));
   }
   return Readable.from(lines(), { objectMode: false });
 }

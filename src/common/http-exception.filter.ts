@@ -1,17 +1,28 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import type { DatabaseOutage } from '../database/database-outage';
+import { markOutageAnswer } from '../database/database-outage';
 import { ApiError, ErrorCode } from './errors';
 
-/** Maps every thrown thing to the contract's error body; stack traces never leave the process. */
+/**
+ * Maps every thrown thing to the contract's error body; stack traces never leave the process. A database that cannot
+ * serve (down, restarting, read-only) is a 503 with Retry-After, logged once per outage by `outage`, never a 500.
+ */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('http');
 
+  constructor(private readonly outage: DatabaseOutage | null = null) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const err = toApiError(exception);
+    const refused = this.outage?.refuse(exception) ?? null;
+    if (refused) markOutageAnswer(reply.raw);
+    const err = refused ?? toApiError(exception);
     // A 5xx thrown as an ApiError is a state reported on purpose (e.g. 503): no stack. Anything else is a bug.
-    if (err.status >= 500 && exception instanceof ApiError) this.logger.warn(`${err.code}: ${err.message}`);
+    if (refused) {
+      // Logged once for the whole outage (DatabaseOutage), and counted.
+    } else if (err.status >= 500 && exception instanceof ApiError) this.logger.warn(`${err.code}: ${err.message}`);
     else if (err.status >= 500) this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
     if (err.headers) for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
     void reply

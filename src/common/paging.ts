@@ -1,4 +1,5 @@
 import { badField } from './errors';
+import { Instant, parseInstant, realCalendar } from './instant';
 
 /** `?limit=` 1..500, default 50 (API.md "Lists"). */
 export function parseLimit(raw: string | undefined): number {
@@ -39,25 +40,7 @@ export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 export const CURSOR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 export const cursorInstantSql = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-
-/** True when the calendar fields exist: JavaScript would read 2026-02-30 as 2 March and 24:00 as the next day. */
-function realCalendar(y: number, mo: number, d: number, h = 0, mi = 0, s = 0): boolean {
-  const probe = new Date(Date.UTC(y, mo - 1, d));
-  return probe.getUTCMonth() === mo - 1 && probe.getUTCDate() === d && h <= 23 && mi <= 59 && s <= 59;
-}
-
-/** ISO 8601 dates and times (a time without an offset is UTC); anything else is a 400 naming the field. */
-export function parseDate(field: string, raw: string | undefined): Date | null {
-  if (raw === undefined || raw === '') return null;
-  const m = typeof raw === 'string' ? ISO.exec(raw) : null;
-  const d = m ? new Date(m[4] !== undefined && m[7] === undefined ? `${raw}Z` : raw) : null;
-  if (!m || !d || Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1970 || d.getUTCFullYear() > 9999
-    || !realCalendar(+m[1], +m[2], +m[3], +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0))) {
-    throw badField(field, 'must be an ISO 8601 date or time, such as 2026-03-05T10:03:00Z');
-  }
-  return d;
-}
+const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$/;
 
 /** A microsecond instant this service wrote into a cursor. */
 export function checkCursorInstant(raw: string): void {
@@ -66,16 +49,13 @@ export function checkCursorInstant(raw: string): void {
   checkCursorPart(m !== null && +m[1] >= 1970 && realCalendar(+m[1], +m[2], +m[3], +m[4], +m[5], +m[6]));
 }
 
-/** A `from`/`to` pair: from inclusive, to exclusive, and to after from. */
-export function parseRange(q: { from?: string; to?: string }): { from: Date | null; to: Date | null } {
-  const from = parseDate('from', q.from);
-  const to = parseDate('to', q.to);
-  if (from && to && to.getTime() <= from.getTime()) throw badField('to', 'must be later than from');
+/** A `from`/`to` pair (docs/time.md): from inclusive, to exclusive, to after from, at microsecond precision. */
+export function parseRange(q: { from?: string; to?: string }): { from: Instant | null; to: Instant | null } {
+  const from = parseInstant('from', q.from);
+  const to = parseInstant('to', q.to);
+  if (from && to && (to.ms < from.ms || (to.ms === from.ms && to.us <= from.us))) throw badField('to', 'must be later than from');
   return { from, to };
 }
 
-/**
- * SQL for "at or before asOf": the API speaks milliseconds and the database keeps microseconds, so an
- * asOf names its whole millisecond. Copying a row's `at` into asOf then includes that row.
- */
-export const atOrBeforeSql = (column: string, param: string) => `${column} < ${param}::timestamptz + interval '1 millisecond'`;
+/** SQL for "at or before the cut" (docs/time.md): asOf includes everything with a time <= asOf, to the microsecond. */
+export const atOrBeforeSql = (column: string, param: string) => `${column} <= ${param}::timestamptz`;

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { parseDecimalMinor } from '../common/money';
 
 /**
@@ -44,8 +45,35 @@ export interface SyncConfig {
   exchangeDeadlineMs: number;
 }
 
+/** Audit settings (docs/audit.md, docs/time.md): names beyond API.md's table, in the same style. */
+export interface AuditConfig {
+  /** How long a read waits for its moment to become final (a transaction that may still commit before it) before a 503. */
+  finalWaitMs: number;
+  /**
+   * The key that keys every seal (HMAC) and signs the chain-head checkpoints (Ed25519, derived): AUDIT_SEAL_KEY,
+   * else a key file in DATA_DIR created at the first start. The database never holds it.
+   */
+  sealKey: { source: 'AUDIT_SEAL_KEY'; material: string } | { source: 'DATA_DIR'; file: string };
+  /** Signed chain-head checkpoints, one JSON line each, outside the database. */
+  checkpointFile: string;
+  checkpointIntervalMs: number;
+  /** The complete verifier's schedule; 0 = only on demand. */
+  verifyIntervalMs: number;
+  /** The sealing queue is "short" while its oldest transaction waits less than this. */
+  maxUnsealedAgeMs: number;
+}
+
 /** Lease time beyond an exchange's deadline: event-loop stalls, GC pauses, the fence's own round trip. */
 export const LEASE_MARGIN_MS = 2000;
+
+/**
+ * What the sync worker does when its database is a fork of the one it ran on (docs/operations.md, "Backup and
+ * restore"). Every policy first makes every open load lookup-first; then `hold` keeps sends stopped after a restore
+ * or clone (another cluster or database) until an operator adopts it, `hold-all` also after a new timeline
+ * (failover, point-in-time restore), `proceed` never.
+ */
+export const FORK_POLICIES = ['hold', 'hold-all', 'proceed'] as const;
+export type ForkPolicy = (typeof FORK_POLICIES)[number];
 
 export interface AppConfig {
   port: number;
@@ -62,6 +90,8 @@ export interface AppConfig {
   rateLimitPerMinute: number;
   enkash: EnKashConfig;
   sync: SyncConfig;
+  forkPolicy: ForkPolicy;
+  audit: AuditConfig;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -191,11 +221,31 @@ export function loadConfig(env: Env = process.env): AppConfig {
       + ' raise SYNC_LEASE_MS or lower ENKASH_TIMEOUT_MS');
   }
 
+  // A real EnKash remembers what the other copy sent; the in-process simulator starts empty with every process.
+  const forkPolicy = (str('DATABASE_FORK_POLICY') ?? (useSimulator ? 'proceed' : 'hold')).toLowerCase();
+  if (!(FORK_POLICIES as readonly string[]).includes(forkPolicy)) {
+    problems.push(`DATABASE_FORK_POLICY must be one of ${FORK_POLICIES.join(', ')} (got "${forkPolicy}")`);
+  }
+  const dataDir = str('DATA_DIR') ?? './.data';
+  const sealKeyRaw = str('AUDIT_SEAL_KEY');
+  if (sealKeyRaw !== undefined && sealKeyRaw.length < 32) {
+    problems.push('AUDIT_SEAL_KEY must be at least 32 characters (e.g. openssl rand -base64 32)');
+  }
+  const audit: AuditConfig = {
+    finalWaitMs: int('LEDGER_FINAL_WAIT_MS', 5000, 0, 60_000),
+    sealKey: sealKeyRaw !== undefined ? { source: 'AUDIT_SEAL_KEY', material: sealKeyRaw }
+      : { source: 'DATA_DIR', file: join(dataDir, 'audit-seal.key') },
+    checkpointFile: str('AUDIT_CHECKPOINT_FILE') ?? join(dataDir, 'audit-checkpoints.jsonl'),
+    checkpointIntervalMs: int('AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 100, 24 * 3600_000),
+    verifyIntervalMs: int('AUDIT_VERIFY_INTERVAL_MS', 15 * 60_000, 0, 7 * 24 * 3600_000),
+    maxUnsealedAgeMs: int('AUDIT_MAX_UNSEALED_AGE_MS', 5 * 60_000, 1000, 24 * 3600_000),
+  };
+
   const config: AppConfig = {
     port: int('PORT', 3000, 0, 65535),
     host: str('HOST') ?? '127.0.0.1',
     databaseUrl,
-    dataDir: str('DATA_DIR') ?? './.data',
+    dataDir,
     role: roleRaw as Role,
     adminApiKey,
     maxLoadAmountMinor,
@@ -204,6 +254,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 6000, 1, 1_000_000_000),
     enkash,
     sync,
+    forkPolicy: forkPolicy as ForkPolicy,
+    audit,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

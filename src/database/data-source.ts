@@ -1,6 +1,19 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
-import { Client } from 'pg';
+import { Client, ClientConfig } from 'pg';
 import { MIGRATIONS } from './migrations';
+
+/**
+ * A pooled connection that always has an 'error' listener. pg emits 'error' on a connection the server ends (a
+ * restart, a failover, an idle kill); the pool listens only while the connection is idle and TypeORM only while a
+ * query runner holds it, so an error in between (or a second one after TypeORM released it) had no listener and
+ * would crash the process. Those errors are answered where the query fails (503, docs/operations.md).
+ */
+class PooledClient extends Client {
+  constructor(config?: string | ClientConfig) {
+    super(config);
+    this.on('error', () => undefined);
+  }
+}
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
   return {
@@ -13,7 +26,7 @@ export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions
     entities: [],
     poolSize,
     // bigint columns come back as strings; money code turns them into bigint explicitly.
-    extra: { max: poolSize, connectionTimeoutMillis: 10_000, application_name: 'card-ledger' },
+    extra: { max: poolSize, connectionTimeoutMillis: 10_000, application_name: 'card-ledger', Client: PooledClient },
   };
 }
 

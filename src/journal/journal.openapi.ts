@@ -7,6 +7,7 @@ import { AMOUNT_OUT, METADATA_SCHEMA } from '../common/money.openapi';
 import { ApiErrorResponse } from '../openapi/error.schema';
 import { PageOf, TIME } from '../openapi/schemas';
 import { CreateJournalDto, TRANSFER_KINDS } from './journal.dto';
+import { NotFinalYet, STABLE_PAST } from '../ledger/audit.openapi';
 
 /** Reply shapes of the journal routes, for the OpenAPI document only (journal.view.ts builds them). */
 @ApiSchema({ name: 'JournalLine' })
@@ -59,9 +60,11 @@ export const DocPostJournal = () => applyDecorators(
 );
 
 export const DocListJournal = () => applyDecorators(
-  ApiOperation({ summary: 'List journal transactions', description: 'Also CSV, one line per entry (`Accept: text/csv` or `?format=csv`).' }),
+  ApiOperation({ summary: 'List journal transactions', description: 'Also CSV, one line per entry (`Accept: text/csv` or `?format=csv`). '
+    + `${STABLE_PAST} Every page stops at a final moment, so a transaction committed later is never skipped by a cursor.` }),
   ApiProduces('application/json', 'text/csv'),
   ApiOkResponse({ type: PageOf(JournalDoc, 'JournalPage') }),
+  NotFinalYet(),
 );
 
 export const DocGetJournal = () => applyDecorators(

@@ -15,6 +15,7 @@ import { EntryInput, Transfer } from '../ledger/ledger.types';
 import { CreateJournalDto, ListJournalQuery } from './journal.dto';
 import { JOURNAL_CSV, JournalEntryRow, JournalLine, JournalRow, journalView, JournalView } from './journal.view';
 import { byIds } from '../database/by-ids';
+import { LedgerClock } from '../ledger/ledger-clock';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 
 type Cursor = [createdAt: string, id: string];
@@ -38,6 +39,7 @@ export class JournalService {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly ledger: LedgerService,
+    private readonly clock: LedgerClock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -116,7 +118,11 @@ export class JournalService {
     return tx.view;
   }
 
-  /** Oldest first on (created_at, id), the journal's index. */
+  /**
+   * Oldest first on (created_at, id), the journal's index. Transactions on different accounts may commit out of
+   * time order, so every page stops at a final moment (`to`, else now once final: docs/time.md): a transaction
+   * committed later is always after the cursor, never skipped.
+   */
   list(q: ListJournalQuery): KeysetList<JournalView, Cursor, JournalLine> {
     const limit = parseLimit(q.limit);
     const { from, to } = parseRange(q);
@@ -133,8 +139,11 @@ export class JournalService {
         const arg = (v: unknown) => `$${args.push(v)}`;
         const where: string[] = [];
         if (after) where.push(`(t.created_at, t.id) > (${arg(after[0])}::timestamptz, ${arg(after[1])}::uuid)`);
-        if (from) where.push(`t.created_at >= ${arg(from)}`);
-        if (to) where.push(`t.created_at < ${arg(to)}`);
+        if (from) where.push(`t.created_at >= ${arg(from.iso)}::timestamptz`);
+        if (to) {
+          await this.clock.finalBefore(to);
+          where.push(`t.created_at < ${arg(to.iso)}::timestamptz`);
+        } else where.push(`t.created_at <= ${arg((await this.clock.finalCut(null)).iso)}::timestamptz`);
         if (q.kind) where.push(`t.kind = ${arg(q.kind)}`);
         // A load's every balance change names it and its transaction (account_history_load index).
         if (q.loadId) where.push(`t.id IN (SELECT transaction_id FROM account_history WHERE load_id = ${arg(q.loadId)})`);

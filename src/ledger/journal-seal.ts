@@ -3,10 +3,12 @@ import { EntityManager } from 'typeorm';
 import { byIds } from '../database/by-ids';
 
 /**
- * Tamper evidence (DESIGN.md invariant 8). Each journal transaction's content (header and entries, in a
- * canonical text form) is hashed, and each seal chains that hash to the previous seal:
+ * Tamper evidence (DESIGN.md invariant 8, docs/audit.md). Each journal transaction's content (header and
+ * entries, in a canonical text form) is hashed, and each seal chains that hash to the previous seal:
  *   hash(n) = SHA-256(prev_hash || content_hash || seq)
- * Sealer and verifier both read content through contentOf(), so they cannot disagree about the form.
+ * and carries mac(n) = HMAC-SHA256(audit key, "<seq>:" || hash(n)) (audit-keys.ts). The chain is public
+ * arithmetic (an auditor recomputes it); the MAC is what the database's owner cannot recompute.
+ * Sealer and verifier both read content through SEAL_CONTENT_COLUMNS, so they cannot disagree about the form.
  */
 export const GENESIS_HASH = Buffer.alloc(32, 0);
 
@@ -30,18 +32,17 @@ export const SEAL_CREATED_AT_SQL = (column: string) => `to_char(${column} AT TIM
  */
 export const asStored = (text: string): string => Buffer.from(text, 'utf8').toString('utf8');
 
-/** Reads the canonical content of the given transactions, entries in insertion order. */
+/** The columns of a SealContentRow, for a journal_transactions row aliased `t` (entries in insertion order). */
+export const SEAL_CONTENT_COLUMNS = `t.id, t.kind, t.pending_id, t.undoes_id, t.description, t.metadata,
+  ${SEAL_CREATED_AT_SQL('t.created_at')} AS created_at_utc,
+  coalesce((SELECT json_agg(json_build_object('code', a.code, 'direction', e.direction,
+             'amount', e.amount::text, 'currency', e.currency) ORDER BY e.id)
+            FROM journal_entries e JOIN accounts a ON a.id = e.account_id
+            WHERE e.transaction_id = t.id), '[]'::json) AS entries`;
+
+/** Reads the canonical content of the given transactions. */
 export async function loadSealContent(m: EntityManager, ids: string[]): Promise<Map<string, SealContentRow>> {
-  const rows: SealContentRow[] = await m.query(
-    `SELECT t.id, t.kind, t.pending_id, t.undoes_id, t.description, t.metadata,
-            ${SEAL_CREATED_AT_SQL('t.created_at')} AS created_at_utc,
-            coalesce((SELECT json_agg(json_build_object('code', a.code, 'direction', e.direction,
-                       'amount', e.amount::text, 'currency', e.currency) ORDER BY e.id)
-                      FROM journal_entries e JOIN accounts a ON a.id = e.account_id
-                      WHERE e.transaction_id = t.id), '[]'::json) AS entries
-     FROM ${byIds('journal_transactions', 't')}`,
-    [ids],
-  );
+  const rows: SealContentRow[] = await m.query(`SELECT ${SEAL_CONTENT_COLUMNS} FROM ${byIds('journal_transactions', 't')}`, [ids]);
   return new Map(rows.map((r) => [r.id, r]));
 }
 

@@ -1,18 +1,28 @@
 import { Client } from 'pg';
 
 /**
- * The DESIGN.md invariants as SQL, checked against the whole database. Each returns the offending rows;
- * an empty array means the invariant holds. Shared by every suite that writes money (and by the soak).
+ * The DESIGN.md invariants as SQL, checked against the whole database. Each query returns the offending rows
+ * (at most `limit`), each naming its row in `row`; none means the invariant holds. Shared by every suite that
+ * writes money, the soak, and the audit verifier (audit-verifier.service.ts), which runs them on a schedule.
+ * Each is one statement, so it reads one snapshot while writers go on: balances and entries agree in it.
  */
-export async function ledgerViolations(c: Client): Promise<Record<string, unknown[]>> {
-  const q = async (text: string) => (await c.query(text)).rows;
-  return {
-    // 1. every journal transaction balances per currency
-    unbalancedTransactions: await q(`
-      SELECT transaction_id, currency FROM journal_entries GROUP BY transaction_id, currency
-      HAVING sum(CASE direction WHEN 'debit' THEN amount ELSE -amount END) <> 0`),
-    // 3. balances equal the sum of entries by status
-    balancesDifferFromEntries: await q(`
+export interface LedgerCheck {
+  name: string;
+  /** What a row means, for a finding's message. */
+  says: string;
+  sql: (limit: number) => string;
+}
+
+export const LEDGER_CHECKS: readonly LedgerCheck[] = [
+  {
+    name: 'unbalancedTransactions', says: 'journal transaction whose debits and credits differ (invariant 1)',
+    sql: (limit) => `
+      SELECT transaction_id::text AS row, currency FROM journal_entries GROUP BY transaction_id, currency
+      HAVING sum(CASE direction WHEN 'debit' THEN amount ELSE -amount END) <> 0 LIMIT ${limit}`,
+  },
+  {
+    name: 'balancesDifferFromEntries', says: 'account whose balances differ from the sum of its entries (invariant 3)',
+    sql: (limit) => `
       WITH e AS (
         SELECT e.account_id,
           sum(e.amount) FILTER (WHERE t.kind = 'pending' AND e.direction = 'debit')
@@ -22,36 +32,67 @@ export async function ledgerViolations(c: Client): Promise<Record<string, unknow
           sum(e.amount) FILTER (WHERE t.kind IN ('posted','post_pending') AND e.direction = 'debit') AS sd,
           sum(e.amount) FILTER (WHERE t.kind IN ('posted','post_pending') AND e.direction = 'credit') AS sc
         FROM journal_entries e JOIN journal_transactions t ON t.id = e.transaction_id GROUP BY e.account_id)
-      SELECT a.code FROM accounts a LEFT JOIN e ON e.account_id = a.id
+      SELECT a.code AS row FROM accounts a LEFT JOIN e ON e.account_id = a.id
       WHERE a.pending_debits <> coalesce(e.pd, 0) OR a.pending_credits <> coalesce(e.pc, 0)
-         OR a.posted_debits <> coalesce(e.sd, 0) OR a.posted_credits <> coalesce(e.sc, 0)`),
-    // 3. history: seq 0..n without gaps, last row equals the account's balances
-    historyGaps: await q(`
-      SELECT account_id FROM account_history GROUP BY account_id HAVING max(seq) <> count(*) - 1 OR min(seq) <> 0`),
-    historyDiffersFromBalance: await q(`
-      SELECT a.code FROM accounts a JOIN account_history h ON h.account_id = a.id AND h.seq = a.history_seq
+         OR a.posted_debits <> coalesce(e.sd, 0) OR a.posted_credits <> coalesce(e.sc, 0) LIMIT ${limit}`,
+  },
+  {
+    name: 'historyGaps', says: 'account whose history is not seq 0..n without gaps, or does not end at its balance row (invariants 3, 10)',
+    sql: (limit) => `
+      SELECT a.code AS row FROM accounts a LEFT JOIN (
+        SELECT account_id, count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM account_history GROUP BY account_id) h ON h.account_id = a.id
+      WHERE h.account_id IS NULL OR h.lo <> 0 OR h.hi <> h.n - 1 OR h.hi <> a.history_seq LIMIT ${limit}`,
+  },
+  {
+    name: 'historyDiffersFromBalance', says: 'account whose balances differ from its last history row (invariant 3)',
+    sql: (limit) => `
+      SELECT a.code AS row FROM accounts a JOIN account_history h ON h.account_id = a.id AND h.seq = a.history_seq
       WHERE (h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits)
-         <> (a.pending_debits, a.pending_credits, a.posted_debits, a.posted_credits)`),
-    // 3/10. an account's history reads the same by seq and by time, so "as of" has one answer
-    historyTimeOutOfOrder: await q(`
-      SELECT account_id, seq FROM (SELECT account_id, seq, at, lag(at) OVER (PARTITION BY account_id ORDER BY seq) AS prev FROM account_history) h
-      WHERE at < prev`),
-    // 9. a pending transfer resolved at most once (also a unique index)
-    resolvedTwice: await q(`SELECT pending_id FROM journal_transactions WHERE pending_id IS NOT NULL GROUP BY pending_id HAVING count(*) > 1`),
-    // 4/6. a load's status agrees with its ledger effect
-    loadLedgerMismatch: await q(`
-      SELECT l.id, l.status FROM card_loads l
+         <> (a.pending_debits, a.pending_credits, a.posted_debits, a.posted_credits) LIMIT ${limit}`,
+  },
+  {
+    // Each row = the previous row + its movement, and no earlier in time: what makes "as of" one answer.
+    name: 'historyBroken', says: 'history row that does not continue the previous one, or goes back in time (invariants 3, 10)',
+    sql: (limit) => `
+      SELECT a.code || '#' || h.seq AS row FROM (
+        SELECT h.*, lag(h.pending_debits) OVER w AS ppd, lag(h.pending_credits) OVER w AS ppc, lag(h.posted_debits) OVER w AS psd,
+               lag(h.posted_credits) OVER w AS psc, lag(h.at) OVER w AS pat
+        FROM account_history h WINDOW w AS (PARTITION BY h.account_id ORDER BY h.seq)) h
+      JOIN accounts a ON a.id = h.account_id
+      WHERE CASE WHEN h.seq = 0 THEN (h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits) <> (0, 0, 0, 0)
+        ELSE h.pending_debits <> h.ppd + h.d_pending_debits OR h.pending_credits <> h.ppc + h.d_pending_credits
+          OR h.posted_debits <> h.psd + h.d_posted_debits OR h.posted_credits <> h.psc + h.d_posted_credits OR h.at < h.pat END
+      LIMIT ${limit}`,
+  },
+  {
+    name: 'resolvedTwice', says: 'pending transfer resolved more than once (invariant 9)',
+    sql: (limit) => `SELECT pending_id::text AS row FROM journal_transactions WHERE pending_id IS NOT NULL
+                     GROUP BY pending_id HAVING count(*) > 1 LIMIT ${limit}`,
+  },
+  {
+    name: 'loadLedgerMismatch', says: 'card load whose status disagrees with its ledger effect (invariants 4, 6)',
+    sql: (limit) => `
+      SELECT l.id::text AS row, l.status FROM card_loads l
       LEFT JOIN journal_transactions r ON r.pending_id = l.journal_transaction_id
       WHERE (l.status = 'posted' AND r.kind IS DISTINCT FROM 'post_pending')
          OR (l.status = 'reversed' AND r.kind IS DISTINCT FROM 'void_pending')
-         OR (l.status IN ('pending', 'needs_review') AND r.kind IS NOT NULL)`),
-    // 6. a card's posted balance equals the sum of its posted loads minus undone ones
-    cardBalanceDiffersFromLoads: await q(`
-      SELECT a.code FROM accounts a
+         OR (l.status IN ('pending', 'needs_review') AND r.kind IS NOT NULL) LIMIT ${limit}`,
+  },
+  {
+    name: 'cardBalanceDiffersFromLoads', says: 'card whose posted balance differs from its posted loads (invariant 6)',
+    sql: (limit) => `
+      SELECT a.code AS row FROM accounts a
       LEFT JOIN (SELECT en_kash_card_id, sum(amount) FILTER (WHERE status = 'posted' AND undone_at IS NULL) AS posted
                  FROM card_loads GROUP BY en_kash_card_id) l ON a.code = 'card:' || l.en_kash_card_id
-      WHERE a.code LIKE 'card:%' AND a.posted_credits - a.posted_debits <> coalesce(l.posted, 0)`),
-  };
+      WHERE a.code LIKE 'card:%' AND a.posted_credits - a.posted_debits <> coalesce(l.posted, 0) LIMIT ${limit}`,
+  },
+];
+
+/** Every check, all offending rows up to `limit` each, by check name. */
+export async function ledgerViolations(c: Pick<Client, 'query'>, limit = 1000): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const check of LEDGER_CHECKS) out[check.name] = (await c.query(check.sql(limit))).rows;
+  return out;
 }
 
 export function expectNoViolations(v: Record<string, unknown[]>): void {

@@ -65,6 +65,33 @@ export class LedgerService {
     return rows.length ? toAccount(rows[0]) : null;
   }
 
+  /**
+   * Locks the given accounts (ascending id, as every writer does) and fixes the transaction's moment after the
+   * locks: every row the transaction writes from then on carries it (docs/time.md). Returns the moment.
+   */
+  async beginMoment(m: EntityManager, accountIds: string[]): Promise<Date> {
+    const [{ moment }]: Array<{ moment: Date }> = await m.query(`SELECT ledger_begin_moment($1::bigint[]) AS moment`, [accountIds]);
+    return moment;
+  }
+
+  /** beginMoment for the accounts with these codes that exist (an account created later in the transaction is its own). */
+  async beginMomentForCodes(m: EntityManager, codes: string[]): Promise<Date> {
+    const [{ moment }]: Array<{ moment: Date }> = await m.query(
+      `SELECT ledger_begin_moment(ARRAY(SELECT a.id FROM ${byIds('accounts', 'a', 'code', 1, 'text')})) AS moment`, [codes]);
+    return moment;
+  }
+
+  /** beginMoment for the accounts the pending transfers of these card loads move (settlement, before it writes anything). */
+  async beginMomentForLoads(m: EntityManager, loadIds: string[]): Promise<Date> {
+    const [{ moment }]: Array<{ moment: Date }> = await m.query(
+      `SELECT ledger_begin_moment(ARRAY(
+         SELECT e.account_id FROM ${byIds('card_loads', 'l')}
+         CROSS JOIN LATERAL (SELECT account_id FROM journal_entries WHERE transaction_id = l.journal_transaction_id
+                             LIMIT ${MAX_ENTRIES}) e)) AS moment`,
+      [loadIds]);
+    return moment;
+  }
+
   async findAccounts(m: EntityManager, codes: string[]): Promise<Map<string, Account>> {
     const rows: AccountRow[] = await m.query(`SELECT a.* FROM ${byIds('accounts', 'a', 'code', 1, 'text')}`, [codes]);
     return new Map(rows.map((r) => [r.code, toAccount(r)]));
@@ -108,6 +135,7 @@ export class LedgerService {
         .map((d) => ({ ...d, txId: header.id, event: input.event, loadId: input.loadId ?? null }));
       return { header, entries, moves, input };
     });
+    await this.beginMoment(m, [...new Set(planned.flatMap((p) => p.entries.map((e) => e.accountId)))]);
     const createdAt = await this.writeJournal(m, planned).catch((e: unknown) => {
       if (pgCode(e) === '23505' && pgConstraint(e) === 'journal_transactions_undone_once') {
         throw new AlreadyUndoneError(String(inputs.find((i) => i.undoesId)?.undoesId));
@@ -187,6 +215,7 @@ export class LedgerService {
       }).map((d) => ({ ...d, txId: header.id, event: item.event, loadId: item.loadId }));
       return { header, entries, moves };
     });
+    await this.beginMoment(m, [...new Set(rows.map((r) => String(r.account_id)))]);
     // The unique index on pending_id decides a race before any balance is touched.
     const createdAt = await this.writeJournal(m, planned).catch((e: unknown) => {
       if (pgCode(e) === '23505' && pgConstraint(e) === 'journal_transactions_resolves_once') {

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import pino, { DestinationStream, Logger } from 'pino';
 import { LogLevelName } from '../config/app-config';
+import { isOutageAnswer } from '../database/database-outage';
 import { maskCardId } from '../enkash/enkash.client';
 
 export interface LogSettings {
@@ -14,23 +15,62 @@ export interface LogSettings {
 }
 
 /** Field names whose values never reach a log line, at any depth up to four levels. */
-const SECRET_FIELDS = ['password', 'secret', 'token', 'clientSecret', 'access_token', 'key', 'authorization', 'cookie'];
+const SECRET_FIELDS = ['password', 'secret', 'token', 'clientSecret', 'access_token', 'key', 'apiKey', 'api_key', 'authorization',
+  'cookie'];
+/** Headers that carry credentials: a caller may send its key in the wrong one (x-api-key) by mistake. */
+const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'api-key', 'x-auth-token', 'x-access-token'];
 const REDACT_PATHS = [
-  'req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]', 'res.headers["set-cookie"]',
+  ...SECRET_HEADERS.map((h) => `req.headers["${h}"]`), 'res.headers["set-cookie"]',
   ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `*.*.*.${f}`]),
 ];
 
-/** An EnKash card id anywhere in a line (a URL, a message, an account code like card:EKC...). */
-const CARD_ID_ANYWHERE = /(?<![A-Za-z0-9])EKC[A-Z0-9]{7}(?![A-Za-z0-9])/g;
+/** Query parameters that carry credentials, compared by their decoded, lower-case name. */
+const SECRET_PARAMS = new Set(['api_key', 'apikey', 'api-key', 'token', 'access_token', 'refresh_token', 'key', 'secret',
+  'password', 'client_secret', 'auth', 'authorization', 'session']);
+/** A query parameter anywhere in a line (a URL, an echoed message): its name, then its value up to a delimiter. */
+const QUERY_PARAM = /([?&;])([^=&#?;\s"\\]{1,64})=([^&#;\s"\\]*)/g;
 
 /**
- * The last step before a line is written: card ids are masked and known secret values replaced. Field
- * redaction cannot see inside strings (a URL, an echoed EnKash message), so this catches what it misses.
+ * An EnKash card id anywhere in a line (a URL, a message, an account code like card:EKC...), whatever its
+ * encoding: any letter case, and any character percent-encoded, once or twice (`card%3AEKC…`, `%45KC…`, `%2545…`).
+ * A card id starts after a non-alphanumeric, or right after a percent escape (the `A` of `%3A` ends an escape).
+ */
+const pct = (hex: string) => `%(?:25)?${hex}`;
+const ch = (c: string) => {
+  const code = c.charCodeAt(0).toString(16).toUpperCase();
+  const lower = c.toLowerCase().charCodeAt(0).toString(16).toUpperCase();
+  return `(?:[${c}${c.toLowerCase()}]|${pct(`(?:${code}|${lower})`)})`;
+};
+const ALNUM = `(?:[A-Za-z0-9]|${pct('(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])')})`;
+const CARD_ID_ANYWHERE = new RegExp(
+  `(?<=^|[^A-Za-z0-9]|%(?:25)?[0-9A-Fa-f]{2})${ch('E')}${ch('K')}${ch('C')}${ALNUM}{7}(?![A-Za-z0-9])`, 'gi');
+
+const decodeAll = (text: string): string => {
+  let out = text;
+  for (let i = 0; i < 3 && /%[0-9A-Fa-f]{2}/.test(out); i++) {
+    try {
+      out = decodeURIComponent(out);
+    } catch {
+      break;
+    }
+  }
+  return out;
+};
+
+function redactQuery(query: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(query).map(([k, v]) => [k, SECRET_PARAMS.has(k.toLowerCase()) ? '[redacted]' : v]));
+}
+
+/**
+ * The last step before a line is written: card ids masked, credentials in query strings and known secret values
+ * replaced. Field redaction cannot see inside strings (a URL, an echoed EnKash message), so this catches what it misses.
  */
 export function scrubber(secrets: Array<string | null | undefined> = []): (line: string) => string {
   const known = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 6);
   return (line) => {
-    let out = line.replace(CARD_ID_ANYWHERE, maskCardId);
+    let out = line.replace(CARD_ID_ANYWHERE, (m) => maskCardId(decodeAll(m)));
+    out = out.replace(QUERY_PARAM, (m, sep: string, name: string) =>
+      (SECRET_PARAMS.has(decodeAll(name).toLowerCase()) ? `${sep}${name}=[redacted]` : m));
     for (const s of known) if (out.includes(s)) out = out.split(s).join('[redacted]');
     return out;
   };
@@ -63,14 +103,19 @@ export function loggerParams(logger: Logger): Params {
       quietReqLogger: true,
       customAttributeKeys: { reqId: 'requestId' },
       autoLogging: { ignore: (req: IncomingMessage & { originalUrl?: string }) => QUIET_PATHS.test(req.originalUrl ?? req.url ?? '') },
-      // A 503 is a state the service reports on purpose (not ready, a dependency not configured here), not a bug.
+      // A 503 is a state the service reports on purpose (not ready, a dependency not configured here), not a bug; one
+      // refused for a database outage is at info, since the outage itself is logged once at warn (database-outage.ts).
       customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
-        res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : 'info',
+        res.statusCode === 503 ? (isOutageAnswer(res) ? 'info' : 'warn') : err || res.statusCode >= 500 ? 'error' : 'info',
       // pino-http invents an Error for every 5xx; its stack points into pino-http and says nothing.
       customErrorObject: (_req: IncomingMessage, _res: ServerResponse, err: Error, val: Record<string, unknown>) =>
         (err.message.startsWith('failed with status code') ? { ...val, err: undefined } : val),
-      // The response headers are the same on every line (helmet's); the status is what matters.
-      serializers: { res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }) },
+      serializers: {
+        // The parsed query repeats the URL's parameters: credentials among them are redacted whatever their case.
+        req: (req: { query?: Record<string, unknown> }) => (req.query ? { ...req, query: redactQuery(req.query) } : req),
+        // The response headers are the same on every line (helmet's); the status is what matters.
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
     },
   };
 }

@@ -46,6 +46,25 @@ export class MetricsService {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry],
   });
 
+  /** A database that is not the one the ledger last ran on (a restore, a clone, a failover): docs/operations.md. */
+  readonly databaseForks = new Counter({
+    name: 'card_ledger_database_forks_total',
+    help: 'Forks of the database handled by this process (every open load made lookup-first), by kind',
+    labelNames: ['kind'] as const, registers: [this.registry],
+  });
+
+  /** 1 while no load may be sent: a fork not yet handled, or held until an operator adopts it. Read from the database. */
+  readonly sendsHeld = new Gauge({
+    name: 'card_ledger_database_sends_held', help: '1 while sends to EnKash are held because the database is a fork of the ledger',
+    registers: [this.registry],
+  });
+
+  /** Requests answered 503 because the database was unreachable, restarting or read-only (one warning per outage in the log). */
+  readonly databaseUnavailable = new Counter({
+    name: 'card_ledger_database_unavailable_answers_total', help: 'Requests answered 503 because the database could not serve them',
+    registers: [this.registry],
+  });
+
   readonly loadsByStatus = new Gauge({
     name: 'card_ledger_loads', help: 'Card loads by status', labelNames: ['status'] as const, registers: [this.registry],
   });
@@ -57,6 +76,33 @@ export class MetricsService {
   readonly dbPool = new Gauge({
     name: 'card_ledger_db_pool_connections', help: 'Database pool connections by state', labelNames: ['state'] as const,
     registers: [this.registry],
+  });
+
+  /** The latest complete verification (docs/audit.md): alert on ok == 0, and on its age. */
+  readonly auditVerifyOk = new Gauge({
+    name: 'card_ledger_audit_verify_ok', help: 'Latest ledger verification: 1 ok, 0 findings (absent: none ran yet)',
+    registers: [this.registry],
+  });
+
+  readonly auditVerifyFindings = new Gauge({
+    name: 'card_ledger_audit_verify_findings', help: 'Findings of the latest ledger verification', registers: [this.registry],
+  });
+
+  readonly auditVerifyFinished = new Gauge({
+    name: 'card_ledger_audit_verify_last_run_timestamp_seconds', help: 'When the latest ledger verification finished (Unix time)',
+    registers: [this.registry],
+  });
+
+  readonly auditVerifyDuration = new Gauge({
+    name: 'card_ledger_audit_verify_duration_seconds', help: 'How long the latest ledger verification took', registers: [this.registry],
+  });
+
+  readonly auditUnsealed = new Gauge({
+    name: 'card_ledger_audit_unsealed_transactions', help: 'Journal transactions waiting for the sealer', registers: [this.registry],
+  });
+
+  readonly auditCheckpointSeq = new Gauge({
+    name: 'card_ledger_audit_checkpoint_seq', help: 'Seal number of the newest signed checkpoint', registers: [this.registry],
   });
 
   constructor() {

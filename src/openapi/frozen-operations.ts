@@ -4,8 +4,8 @@ import { RECONCILIATION_OPERATIONS } from '../reconciliation/reconciliation.open
 import { errorExample } from './error.schema';
 
 /**
- * Documentation for routes whose controllers live in folders this feature may not edit (src/ledger,
- * src/sync, src/reconciliation): merged into their operations by operationId. A route added there later still gets its
+ * Documentation for routes whose controllers live in folders this feature may not edit (src/sync,
+ * src/reconciliation): merged into their operations by operationId. A route added there later still gets its
  * scope and common errors from annotateAccess; only these details would be missing.
  */
 const json = (schema: unknown, example?: unknown) => ({ 'application/json': { schema, ...(example ? { example } : {}) } });
@@ -29,26 +29,6 @@ const notInReviewOrInFlight = {
 };
 
 const OPERATIONS: Record<string, { tags: string[]; summary: string; description?: string; parameters?: unknown[]; requestBody?: unknown; responses: Record<string, unknown> }> = {
-  AuditController_verify: {
-    tags: ['audit'],
-    summary: 'Verify the journal hash chain',
-    description: 'Walks every seal from the first; names the first broken link if any row was edited.',
-    responses: {
-      200: {
-        description: 'The verdict.',
-        content: json({
-          oneOf: [
-            { type: 'object', required: ['ok', 'checkedTransactions'], properties: {
-              ok: { type: 'boolean', enum: [true] }, checkedTransactions: { type: 'integer' },
-              unsealedTransactions: { type: 'integer', description: 'Written, not yet sealed by the background sealer.' } } },
-            { type: 'object', required: ['ok', 'brokenAt', 'seq', 'reason', 'checkedTransactions'], properties: {
-              ok: { type: 'boolean', enum: [false] }, brokenAt: { type: 'string', format: 'uuid', description: 'The first transaction whose seal no longer matches.' },
-              seq: { type: 'integer' }, reason: { type: 'string' }, checkedTransactions: { type: 'integer' } } },
-          ],
-        }, { ok: true, checkedTransactions: 1042, unsealedTransactions: 3 }),
-      },
-    },
-  },
   OperatorController_resolve: {
     tags: ['card loads'],
     summary: 'Resolve a load in review to posted or reversed',

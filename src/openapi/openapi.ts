@@ -14,7 +14,14 @@ fraction digits; times are ISO 8601 UTC. Lists take \`limit\` (1-500, default 50
 Every error has the shape \`{"error": {"code", "message", "details"}}\`; \`details\` lists the first 10 problems (the message says how
 many more). Bodies are plain \`application/json\` in UTF-8, uncompressed, at most 1 MiB, objects of at most 50 keys nesting at
 most 6 levels, arrays of at most 1,000 items. No text may hold NUL or an unpaired UTF-16 surrogate. A path asked with a method
-it does not take answers \`405 method_not_allowed\` with \`Allow\`.`;
+it does not take answers \`405 method_not_allowed\` with \`Allow\`.
+
+Time (docs/time.md): every row one ledger transaction writes carries one moment, at millisecond precision.
+\`asOf=T\` includes every change at or before T, \`from\` is inclusive and \`to\` exclusive, everywhere, to the
+microsecond. A read as of T answers only once nothing that may still commit at or before T is in flight (else 503
+with \`Retry-After\`), so the same question always gets the same answer; a time copied from an answer names exactly
+what was seen. Who sees which loads: a key with \`loads:write\` alone sees the loads it created; \`ledger:read\` and
+\`admin\` see all. Proof: GET /v1/audit/verify, signed checkpoints and the public key (docs/audit.md).`;
 
 /**
  * The OpenAPI document is generated from the controllers and DTOs, then annotated with each route's scope

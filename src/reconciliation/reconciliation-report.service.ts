@@ -4,9 +4,11 @@ import { DataSource } from 'typeorm';
 import { csvOf, KeysetList } from '../common/csv';
 import { badField } from '../common/errors';
 import { formatMinor } from '../common/money';
+import { Instant, msIso } from '../common/instant';
 import {
   checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, parseRange, UUID,
 } from '../common/paging';
+import { LedgerClock } from '../ledger/ledger-clock';
 import { ReconciliationQuery, ReconciliationRunsQuery } from './reconciliation.dto';
 import { FINDING_CSV, FindingRow, findingView, FindingView, RunRow, runView } from './reconciliation.view';
 
@@ -22,8 +24,8 @@ const AGE_BUCKETS = [
 ] as const;
 
 interface Window {
-  from: Date | null;
-  to: Date | null;
+  from: Instant | null;
+  to: Instant | null;
 }
 
 /**
@@ -32,7 +34,7 @@ interface Window {
  */
 @Injectable()
 export class ReconciliationReport {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly clock: LedgerClock) {}
 
   /** Findings found in [from, to), newest first, keyset on the append-only id. */
   findings(q: ReconciliationQuery): KeysetList<FindingView, number> {
@@ -46,8 +48,8 @@ export class ReconciliationReport {
         const args: unknown[] = [];
         const where = ['true'];
         if (after !== null) where.push(`id < $${args.push(after)}`);
-        if (from) where.push(`found_at >= $${args.push(from)}`);
-        if (to) where.push(`found_at < $${args.push(to)}`);
+        if (from) where.push(`found_at >= $${args.push(from.iso)}::timestamptz`);
+        if (to) where.push(`found_at < $${args.push(to.iso)}::timestamptz`);
         if (q.runId !== undefined) where.push(`run_id = $${args.push(q.runId)}`);
         const rows: FindingRow[] = await this.ds.query(
           `SELECT * FROM reconciliation_findings WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${args.push(n + 1)}`, args);
@@ -77,11 +79,13 @@ export class ReconciliationReport {
   async report(q: ReconciliationQuery) {
     const findings = this.findings(q);
     const window = parseRange(q);
+    // The loads created in [from, to) are a fixed set once every row before `to` is final (docs/time.md).
+    if (window.to) await this.clock.finalBefore(window.to);
     const [loads, ageBuckets, lastRun, page, asOf] = await Promise.all([
       this.loadsByStatus(window), this.ageBuckets(window), this.lastRun(), findings.fetch(findings.start, findings.limit), this.now(),
     ]);
     return {
-      from: window.from?.toISOString() ?? null, to: window.to?.toISOString() ?? null, asOf: asOf.toISOString(),
+      from: window.from ? msIso(window.from) : null, to: window.to ? msIso(window.to) : null, asOf: asOf.toISOString(),
       ...loads, ageBuckets, lastRun,
       data: page.rows, nextCursor: page.next === null ? null : findings.encode(page.next),
     };
@@ -89,8 +93,8 @@ export class ReconciliationReport {
 
   private inWindow(w: Window, args: unknown[]): string {
     const where = ['true'];
-    if (w.from) where.push(`created_at >= $${args.push(w.from)}`);
-    if (w.to) where.push(`created_at < $${args.push(w.to)}`);
+    if (w.from) where.push(`created_at >= $${args.push(w.from.iso)}::timestamptz`);
+    if (w.to) where.push(`created_at < $${args.push(w.to.iso)}::timestamptz`);
     return where.join(' AND ');
   }
 

@@ -1,4 +1,6 @@
-import { Controller, Get, Headers, HttpCode, Inject, Optional, Post, Query } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, Inject, Optional, Post, Query, Req } from '@nestjs/common';
+import { actorOfCaller } from '../audit-trail/audit-trail';
+import type { AuthedRequest } from '../auth/api-key.guard';
 import { RequireScopes } from '../auth/scopes';
 import { answerList, wantsCsv } from '../common/csv';
 import { ApiError } from '../common/errors';
@@ -32,11 +34,11 @@ export class ReconciliationController {
   @Post('runs')
   @HttpCode(201)
   @RequireScopes('ops:write')
-  async run() {
+  async run(@Req() req: AuthedRequest) {
     if (!this.runs) {
       throw new ApiError(503, 'service_unavailable', 'reconciliation runs need EnKash, and this instance has no EnKash client (ENKASH_BASE_URL unset with ROLE=api)');
     }
-    const result = await this.runs.run('manual');
+    const result = await this.runs.run('manual', actorOfCaller(req.caller!, String(req.id)));
     if (result === null) throw new ApiError(409, 'conflict', 'a reconciliation run is in progress; ask again when it has finished');
     return { ...result.run, findings: result.findings };
   }

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { EnKashConfig } from '../config/app-config';
+import { LedgerModule } from '../ledger/ledger.module';
 import { SettlementModule } from '../sync/settlement.module';
 import { ReconciliationReport } from './reconciliation-report.service';
 import { ReconciliationController } from './reconciliation.controller';
@@ -18,7 +19,7 @@ export class ReconciliationModule {
     const live = enkash.baseUrl !== null;
     return {
       module: ReconciliationModule,
-      imports: live ? [SettlementModule] : [],
+      imports: live ? [LedgerModule, SettlementModule] : [LedgerModule],
       controllers: [ReconciliationController],
       providers: [ReconciliationReport, ...(live ? [ReconciliationStore, ReconciliationService, ReconciliationScheduler] : [])],
     };

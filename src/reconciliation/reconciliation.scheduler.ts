@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { serviceActor } from '../audit-trail/audit-trail';
 import { APP_CONFIG, AppConfig, ConfigError } from '../config/app-config';
 import { ReconciliationService } from './reconciliation.service';
 
@@ -52,7 +53,7 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
     if (this.running) return;
     this.running = true;
     try {
-      const result = await this.runs.run('schedule');
+      const result = await this.runs.run('schedule', serviceActor('reconciliation-scheduler'));
       if (result === null) this.logger.debug('reconciliation skipped: another run holds the lock');
       else if (result.run.findingsCount > 0) this.logger.warn(`reconciliation run ${result.run.id}: ${result.run.findingsCount} finding(s)`);
     } catch (e) {

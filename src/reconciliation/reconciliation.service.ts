@@ -6,9 +6,12 @@ import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { cardAccountCode, parentAccountCode } from '../card-loads/intake-writer';
+import { AuditActor, serviceActor } from '../audit-trail/audit-trail';
+import { AuditTrail } from '../audit-trail/audit-trail.service';
 import { assert } from '../common/assert';
 import { ApiError } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { inTransaction } from '../database/transaction';
 import { EnKashClient } from '../enkash/enkash.client';
 import { EnKashOutcome } from '../enkash/enkash.types';
 import { MetricsService } from '../metrics/metrics.service';
@@ -64,6 +67,7 @@ export class ReconciliationService implements BeforeApplicationShutdown {
     private readonly store: ReconciliationStore,
     private readonly settlement: SettlementService,
     @InjectDataSource() private readonly ds: DataSource,
+    private readonly trail: AuditTrail,
     metrics: MetricsService,
   ) {
     this.findingsTotal = new Counter({
@@ -90,11 +94,11 @@ export class ReconciliationService implements BeforeApplicationShutdown {
   }
 
   /** Null when another run, in this instance or another, holds the run lock (or this instance is stopping). */
-  async run(trigger: RunTrigger): Promise<RunResult | null> {
+  async run(trigger: RunTrigger, actor: AuditActor): Promise<RunResult | null> {
     if (this.stopping) return null;
     const lock = await this.tryLock();
     if (!lock) return null;
-    const work = this.runLocked(trigger);
+    const work = this.runLocked(trigger, actor);
     this.current = work;
     try {
       return await work;
@@ -104,7 +108,7 @@ export class ReconciliationService implements BeforeApplicationShutdown {
     }
   }
 
-  private async runLocked(trigger: RunTrigger): Promise<RunResult> {
+  private async runLocked(trigger: RunTrigger, actor: AuditActor): Promise<RunResult> {
     await this.store.abandonStaleRuns();
     const run = await this.store.startRun(trigger, await this.store.defaultWindowFrom());
     const totals: RunTotals = { checkedLoads: 0, checkedCards: 0, findingsCount: 0 };
@@ -119,7 +123,11 @@ export class ReconciliationService implements BeforeApplicationShutdown {
       this.logger.error(`reconciliation run ${run.id} failed: ${message}`);
       await this.store.finishRun(run.id, totals, { error: message });
     }
-    return { run: runView(await this.store.run(run.id)), findings: (await this.store.runFindings(run.id, FINDINGS_IN_REPLY)).map(findingView) };
+    const done = runView(await this.store.run(run.id));
+    await inTransaction(this.ds, (m) => this.trail.record(m, { ...actor, action: 'reconciliation.run', subject: done.id, details: {
+      trigger, status: done.status, windowFrom: done.windowFrom, windowTo: done.windowTo, checkedLoads: done.checkedLoads,
+      checkedCards: done.checkedCards, findingsCount: done.findingsCount, error: done.error } }));
+    return { run: done, findings: (await this.store.runFindings(run.id, FINDINGS_IN_REPLY)).map(findingView) };
   }
 
   private shouldStop(control: RunControl): boolean {
@@ -215,7 +223,8 @@ export class ReconciliationService implements BeforeApplicationShutdown {
   private async undo(runId: string, f: NewFinding): Promise<void> {
     assert(f.loadId !== null, 'a reversed_at_enkash finding names its load');
     try {
-      await this.settlement.undo(f.loadId, `EnKash shows reference ${f.reference} reversed (reconciliation run ${runId})`, ACTOR);
+      const reason = `EnKash shows reference ${f.reference} reversed (reconciliation run ${runId})`;
+      await this.settlement.undo(f.loadId, reason, serviceActor(ACTOR));
     } catch (e) {
       // Undone meanwhile (an operator, or a run that was just before us): the ledger already follows EnKash.
       if (e instanceof ApiError && e.code === 'invalid_state') return;

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { LedgerModule } from '../ledger/ledger.module';
 import { ReportsController } from './reports.controller';
 import { TrialBalanceService } from './trial-balance.service';
 
-@Module({ controllers: [ReportsController], providers: [TrialBalanceService] })
+@Module({ imports: [LedgerModule], controllers: [ReportsController], providers: [TrialBalanceService] })
 export class ReportsModule {}

@@ -2,6 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { AMOUNT_OUT } from '../common/money.openapi';
 import { TIME } from '../openapi/schemas';
+import { NotFinalYet, STABLE_PAST } from '../ledger/audit.openapi';
 
 /** Reply shapes of the trial balance, for the OpenAPI document only (trial-balance.view.ts builds them). */
 @ApiSchema({ name: 'TrialBalanceAccount' })
@@ -42,8 +43,11 @@ class TrialBalanceDoc {
 export const DocTrialBalance = () => applyDecorators(
   ApiOperation({
     summary: 'Every account\'s balances and the totals, now or as of a moment',
-    description: 'Debits equal credits. Also CSV (`Accept: text/csv` or `?format=csv`): the account lines, then one `total` line per currency.',
+    description: 'Debits equal credits. Also CSV (`Accept: text/csv` or `?format=csv`): the account lines, then one `total` line '
+      + 'per currency. '
+      + STABLE_PAST,
   }),
   ApiProduces('application/json', 'text/csv'),
   ApiOkResponse({ type: TrialBalanceDoc }),
+  NotFinalYet(),
 );

@@ -4,18 +4,18 @@ import { DataSource } from 'typeorm';
 import { ACCOUNT_CODE } from '../accounts/account.dto';
 import { KeysetList } from '../common/csv';
 import { badField } from '../common/errors';
-import { atOrBeforeSql, checkCursorPart, decodeCursor, encodeCursor, parseDate, parseLimit } from '../common/paging';
+import { Instant, msIso, parseInstant } from '../common/instant';
+import { atOrBeforeSql, checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, parseLimit } from '../common/paging';
+import { LedgerClock } from '../ledger/ledger-clock';
 import { TrialBalanceQuery } from './trial-balance.dto';
 import {
   AccountBalanceRow, AccountLine, accountLine, CurrencyTotal, currencyTotal, CurrencyTotalRow, TRIAL_BALANCE_CSV, TrialBalanceLine,
 } from './trial-balance.view';
 
 export interface TrialBalance {
-  asOf: Date;
+  asOf: Instant;
   accounts: KeysetList<AccountLine, string, TrialBalanceLine>;
 }
-
-const MS_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /**
  * Each account's balance row as of a moment, from the append-only history: one backward descent of the
@@ -32,29 +32,33 @@ const balancesAsOf = (asOf: string) => `
 
 @Injectable()
 export class TrialBalanceService {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly clock: LedgerClock) {}
 
   /**
-   * Without asOf the moment is the database's now, fixed into every cursor so that all pages (and the
-   * totals) describe one moment. History is append-only, so a past moment always reads the same.
+   * Without asOf the moment is the database's now. The moment is final before anything is read (docs/time.md)
+   * and fixed into every cursor (microseconds), so all pages and the totals describe one moment, for good.
    */
   async prepare(q: TrialBalanceQuery): Promise<TrialBalance> {
     const limit = parseLimit(q.limit);
-    const given = parseDate('asOf', q.asOf);
+    const given = parseInstant('asOf', q.asOf);
     const cursor = decodeCursor(q.cursor, ['string', 'string']);
-    if (cursor) checkCursorPart(MS_ISO.test(String(cursor[0])) && ACCOUNT_CODE.test(String(cursor[1])));
-    if (cursor && given && given.toISOString() !== cursor[0]) throw badField('cursor', 'belongs to a trial balance of another asOf');
-    const asOf = cursor ? new Date(String(cursor[0]))
-      : given ?? ((await this.ds.query(`SELECT clock_timestamp() AS now`)) as Array<{ now: Date }>)[0].now;
-    const at = asOf.toISOString();
+    if (cursor) {
+      checkCursorInstant(String(cursor[0]));
+      checkCursorPart(ACCOUNT_CODE.test(String(cursor[1])));
+    }
+    const fromCursor = cursor ? parseInstant('cursor', String(cursor[0]))! : null;
+    if (fromCursor && given && given.iso !== fromCursor.iso) {
+      throw badField('cursor', 'belongs to a trial balance of another asOf');
+    }
+    const asOf = await this.clock.finalCut(fromCursor ?? given);
     return {
       asOf,
       accounts: {
-        start: cursor ? String(cursor[1]) : null, limit, csv: TRIAL_BALANCE_CSV, encode: (code) => encodeCursor([at, code]),
+        start: cursor ? String(cursor[1]) : null, limit, csv: TRIAL_BALANCE_CSV, encode: (code) => encodeCursor([asOf.iso, code]),
         fetch: async (after, n) => {
           const rows: AccountBalanceRow[] = await this.ds.query(
             `SELECT a.code, a.name, a.currency, a.normal_side, h.* ${balancesAsOf('$1')} AND a.code > $2 ORDER BY a.code LIMIT $3`,
-            [at, after ?? '', n + 1]);
+            [asOf.iso, after ?? '', n + 1]);
           const page = rows.slice(0, n).map(accountLine);
           return { rows: page, next: rows.length > n ? page[page.length - 1].code : null };
         },
@@ -63,13 +67,13 @@ export class TrialBalanceService {
     };
   }
 
-  async totals(asOf: Date): Promise<CurrencyTotal[]> {
+  async totals(asOf: Instant): Promise<CurrencyTotal[]> {
     const rows: CurrencyTotalRow[] = await this.ds.query(
       `SELECT a.currency, sum(h.posted_debits) AS posted_debits, sum(h.posted_credits) AS posted_credits,
               sum(h.pending_debits) AS pending_debits, sum(h.pending_credits) AS pending_credits,
               sum(greatest(h.posted_debits - h.posted_credits, 0)) AS debit_balance,
               sum(greatest(h.posted_credits - h.posted_debits, 0)) AS credit_balance
-       ${balancesAsOf('$1')} GROUP BY a.currency ORDER BY a.currency`, [asOf.toISOString()]);
+       ${balancesAsOf('$1')} GROUP BY a.currency ORDER BY a.currency`, [asOf.iso]);
     return rows.map(currencyTotal);
   }
 
@@ -77,7 +81,7 @@ export class TrialBalanceService {
   async page(tb: TrialBalance) {
     const [page, totals] = await Promise.all([tb.accounts.fetch(tb.accounts.start, tb.accounts.limit), this.totals(tb.asOf)]);
     return {
-      asOf: tb.asOf.toISOString(),
+      asOf: msIso(tb.asOf),
       balanced: totals.every((t) => t.balanced),
       totals,
       data: page.rows,

@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Matches, MaxLength } from 'class-validator';
+import { actorOfCaller } from '../audit-trail/audit-trail';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { RequireScopes } from '../auth/scopes';
 import { notFound } from '../common/errors';
@@ -27,8 +28,9 @@ export class OperatorController {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
     await this.settlement.settle(id, body.outcome, {
       reason: `resolved by operator: ${body.reason}`, actor: req.caller!.name, operator: true, requestId: String(req.id),
+      audit: actorOfCaller(req.caller!, String(req.id)),
     });
-    return this.loads.get(id);
+    return this.loads.get(id, null);
   }
 
   /** Another lookup (and, if EnKash shows nothing after the grace, a re-send with the same reference). */
@@ -36,15 +38,15 @@ export class OperatorController {
   @HttpCode(200)
   async requeue(@Param('id') id: string, @Req() req: AuthedRequest) {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
-    await this.settlement.requeue(id, req.caller!.name);
-    return this.loads.get(id);
+    await this.settlement.requeue(id, actorOfCaller(req.caller!, String(req.id)));
+    return this.loads.get(id, null);
   }
 
   @Post(':id/undo')
   @HttpCode(200)
   async undo(@Param('id') id: string, @Body() body: ReasonDto, @Req() req: AuthedRequest) {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
-    await this.settlement.undo(id, body.reason, req.caller!.name);
-    return this.loads.get(id);
+    await this.settlement.undo(id, body.reason, actorOfCaller(req.caller!, String(req.id)));
+    return this.loads.get(id, null);
   }
 }

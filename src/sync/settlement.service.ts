@@ -1,6 +1,8 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { AuditActor } from '../audit-trail/audit-trail';
+import { AuditTrail } from '../audit-trail/audit-trail.service';
 import { invalidState, loadInFlight, notFound } from '../common/errors';
 import { GroupCommit, Outcome } from '../common/group-commit';
 import { inTransaction } from '../database/transaction';
@@ -27,6 +29,8 @@ export interface SettleContext {
   claim?: ClaimFence;
   /** An operator resolution: only from needs_review, and only while the job is parked (no exchange in flight). */
   operator?: true;
+  /** Who decided, for the audit trail (operator resolutions). */
+  audit?: AuditActor;
 }
 
 /**
@@ -57,6 +61,7 @@ export class SettlementService {
     private readonly ledger: LedgerService,
     private readonly jobs: SyncJobsStore,
     private readonly metrics: MetricsService,
+    private readonly trail: AuditTrail,
     // Stateless (it writes with the caller's transaction), so contexts that list providers by hand (the CLI) get one too.
     @Optional() private readonly webhooks: WebhookOutbox = new WebhookOutbox(),
   ) {}
@@ -87,6 +92,9 @@ export class SettlementService {
 
   private async writeSettlements(m: EntityManager, items: SettleItem[]): Promise<Map<SettleItem, Outcome<SettleResult>>> {
     const results = new Map<SettleItem, Outcome<SettleResult>>();
+    // One moment for every row this settlement writes, read after its turn on the accounts (docs/time.md). First,
+    // before any row lock: a transaction id taken while waiting for that turn would hold readers back.
+    await this.ledger.beginMomentForLoads(m, [...new Set(items.map((i) => i.loadId))]);
     const jobs = await this.jobs.lockJobs(m, items.map((i) => i.loadId));
     const locked: Array<LoadLock & { id: string }> = await m.query(
       `SELECT l.id, l.status, l.journal_transaction_id, l.undone_at
@@ -127,13 +135,20 @@ export class SettlementService {
             ev AS (INSERT INTO load_events (load_id, type, outcome, message, actor, request_id)
                    SELECT id, 'settled', status, reason, actor, request_id FROM x),
             job AS (DELETE FROM sync_jobs WHERE load_id IN (SELECT id FROM x))
-       UPDATE card_loads l SET status = x.status, status_reason = x.reason, updated_at = clock_timestamp(),
-         posted_at = CASE WHEN x.status = 'posted' THEN clock_timestamp() END,
-         reversed_at = CASE WHEN x.status = 'reversed' THEN clock_timestamp() END
+       UPDATE card_loads l SET status = x.status, status_reason = x.reason, updated_at = ledger_moment(),
+         posted_at = CASE WHEN x.status = 'posted' THEN ledger_moment() END,
+         reversed_at = CASE WHEN x.status = 'reversed' THEN ledger_moment() END
        FROM x WHERE l.id = x.id`,
       [todo.map((i) => i.loadId), todo.map((i) => i.to), todo.map((i) => i.ctx.reason.slice(0, 1000)), todo.map((i) => i.ctx.actor),
         todo.map((i) => i.ctx.requestId ?? null)]);
     await this.webhooks.enqueue(m, todo.map((i) => ({ loadId: i.loadId, event: i.to === 'posted' ? 'card_load.posted' : 'card_load.reversed' })));
+    // Last, after every row lock of this transaction (the audit chain's head is locked until commit).
+    for (const i of todo) {
+      if (i.ctx.audit) {
+        await this.trail.record(m, { ...i.ctx.audit, action: 'card_load.resolved', subject: i.loadId,
+          details: { outcome: i.to, reason: i.ctx.reason } });
+      }
+    }
     for (const i of todo) results.set(i, { ok: true, value: 'settled' });
     return results;
   }
@@ -179,7 +194,7 @@ export class SettlementService {
       if (attempt) await this.jobs.recordAttempts(m, [{ loadId: job.loadId, requestId: job.requestId, attempt }]);
       const load = await this.lock(m, job.loadId);
       if (load.status === 'pending') {
-        await m.query(`UPDATE card_loads SET status = 'needs_review', status_reason = $2, updated_at = clock_timestamp() WHERE id = $1`,
+        await m.query(`UPDATE card_loads SET status = 'needs_review', status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
           [job.loadId, reason]);
         await this.event(m, job.loadId, 'needs_review', 'needs_review', reason, 'sync-worker', job.requestId);
         await this.webhooks.enqueue(m, [{ loadId: job.loadId, event: 'card_load.needs_review' }]);
@@ -192,7 +207,7 @@ export class SettlementService {
   }
 
   /** Another lookup (then a send only if EnKash shows nothing): only for a load in review whose job is parked. */
-  async requeue(id: string, actor: string): Promise<void> {
+  async requeue(id: string, actor: AuditActor): Promise<void> {
     const loadId = id.toLowerCase();
     await inTransaction(this.ds, async (m) => {
       const job = (await this.jobs.lockJobs(m, [loadId])).get(loadId);
@@ -205,21 +220,24 @@ export class SettlementService {
       if (job) await this.jobs.requeue(m, loadId);
       // A review load without a job (never made by this service; a hand-repaired database): look it up.
       else await m.query(`INSERT INTO sync_jobs (load_id, needs_lookup) VALUES ($1, true) ON CONFLICT (load_id) DO NOTHING`, [loadId]);
-      await this.event(m, loadId, 'requeued', 'needs_review', 'queued for another lookup', actor, null);
+      await this.event(m, loadId, 'requeued', 'needs_review', 'queued for another lookup', actor.actor, actor.requestId);
+      await this.trail.record(m, { ...actor, action: 'card_load.requeued', subject: loadId, details: {} });
     });
   }
 
   /** Undo of a posted load: an opposite posted transfer linked to the original, which is never touched. */
-  async undo(loadId: string, reason: string, actor: string): Promise<void> {
+  async undo(loadId: string, reason: string, actor: AuditActor): Promise<void> {
     await inTransaction(this.ds, async (m) => {
       const load = await this.lock(m, loadId);
       if (load.status !== 'posted') throw invalidState(`card load ${loadId} is ${load.status}; only a posted load can be undone`);
       if (load.undone_at) throw invalidState(`card load ${loadId} is already undone`);
       const [post] = await m.query(`SELECT id FROM journal_transactions WHERE pending_id = $1 AND kind = 'post_pending'`, [load.journal_transaction_id]);
       await this.ledger.undoPosted(m, post.id, 'load_undone', loadId, `undo of card load ${loadId}: ${reason}`);
-      await m.query(`UPDATE card_loads SET undone_at = clock_timestamp(), status_reason = $2, updated_at = clock_timestamp() WHERE id = $1`,
+      await m.query(`UPDATE card_loads SET undone_at = ledger_moment(), status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
         [loadId, `undone: ${reason}`.slice(0, 1000)]);
-      await this.event(m, loadId, 'undone', 'posted', reason, actor, null);
+      await this.event(m, loadId, 'undone', 'posted', reason, actor.actor, actor.requestId);
+      await this.trail.record(m, { ...actor, action: 'card_load.undone', subject: loadId,
+        details: { reason, undoTransactionOf: post.id } });
     });
   }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { SEND_GATE_SQL, SendGate } from '../database/identity-sql';
 
 /**
  * A claimed outbox job with the load it pushes; `was*` fields are the job's state before this claim.
@@ -130,22 +131,31 @@ export class SyncJobsStore {
   /**
    * The fence before every EnKash exchange: the job is still held by this exact claim, and its lease now runs a
    * full leaseMs again. Before a send, a later claimer's lookup is also pushed past the end of this exchange plus
-   * the grace (a lookup cannot apply money, so the fence before one leaves lookup_after alone).
-   * false = the claim was lost (another claim, or the load left the outbox): nothing may be sent.
+   * the grace (a lookup cannot apply money, so the fence before one leaves lookup_after alone), and the database
+   * must be the one the ledger recorded, with sends not held (docs/operations.md, "Backup and restore"): a copy of
+   * the ledger never sends a load blind, whatever its workers knew at their start.
+   * `held` false = the claim was lost (another claim, or the load left the outbox), or, before a send, `gate` is
+   * not open: nothing may be sent.
    */
-  async fence(job: ClaimedJob, owner: string, leaseMs: number, forSend: { lookupGraceMs: number } | null): Promise<boolean> {
+  async fence(job: ClaimedJob, owner: string, leaseMs: number, forSend: { lookupGraceMs: number } | null):
+    Promise<{ held: boolean; gate: SendGate }> {
     const leaseFromMono = performance.now();
-    const [rows]: [Array<{ late_success: boolean }>, number] = await this.ds.query(
-      `UPDATE sync_jobs SET lease_expires_at = clock_timestamp() + make_interval(secs => $4::float / 1000),
-         lookup_after = CASE WHEN $5::float IS NULL THEN lookup_after
-           ELSE greatest(lookup_after, clock_timestamp() + make_interval(secs => ($4::float + $5::float) / 1000)) END,
-         updated_at = clock_timestamp()
-       WHERE load_id = $1 AND ${HELD}
-       RETURNING late_success_at IS NOT NULL AS late_success`, [job.loadId, job.token, owner, leaseMs, forSend?.lookupGraceMs ?? null]);
-    if (rows.length !== 1) return false;
+    const [row]: Array<{ gate: SendGate; held: boolean; late_success: boolean }> = await this.ds.query(
+      `WITH gate AS (SELECT CASE WHEN $5::float IS NULL THEN 'open' ELSE ${SEND_GATE_SQL} END AS g),
+       fenced AS (
+         UPDATE sync_jobs SET lease_expires_at = clock_timestamp() + make_interval(secs => $4::float / 1000),
+           lookup_after = CASE WHEN $5::float IS NULL THEN lookup_after
+             ELSE greatest(lookup_after, clock_timestamp() + make_interval(secs => ($4::float + $5::float) / 1000)) END,
+           updated_at = clock_timestamp()
+         WHERE load_id = $1 AND ${HELD} AND (SELECT g FROM gate) = 'open'
+         RETURNING late_success_at IS NOT NULL AS late_success)
+       SELECT (SELECT g FROM gate) AS gate, EXISTS (SELECT 1 FROM fenced) AS held,
+         coalesce((SELECT late_success FROM fenced), false) AS late_success`,
+      [job.loadId, job.token, owner, leaseMs, forSend?.lookupGraceMs ?? null]);
+    if (!row.held) return { held: false, gate: row.gate };
     job.leaseFromMono = leaseFromMono;
-    job.lateSuccess = rows[0].late_success;
-    return true;
+    job.lateSuccess = row.late_success;
+    return { held: true, gate: row.gate };
   }
 
   /**

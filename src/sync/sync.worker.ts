@@ -5,6 +5,8 @@ import { hostname } from 'node:os';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { DatabaseIdentityService } from '../database/database-identity.service';
+import { OutageLog } from '../database/outage-log';
 import { inTransaction } from '../database/transaction';
 import { EnKashClient, LateEnKashAnswer } from '../enkash/enkash.client';
 import { EnKashOutcome, ExchangeDeadline } from '../enkash/enkash.types';
@@ -15,6 +17,11 @@ import { attemptOf, backoffMs, Decision, decideAfterLookup, decideAfterSend } fr
 import { AttemptRecord, ClaimedJob, SyncJobsStore } from './sync-jobs.store';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How often a worker says it is alive and compares the database's identity with the ledger's record. */
+const IDENTITY_CHECK_MS = 10_000;
+/** A load whose send is held (a fork awaiting adoption) is looked up again no sooner than this. */
+const HELD_SEND_RETRY_MS = 60_000;
 
 /**
  * Pushes pending loads to EnKash and settles them. Any number of instances may run: jobs are claimed with
@@ -30,6 +37,10 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
   private readonly backlog: ClaimedJob[] = [];
   private readonly breaker: CircuitBreakerPolicy;
   private openedAtMs = 0;
+  /** Monotonic time of the last identity check; null until the first one succeeded (the start's), and after an outage. */
+  private identityCheckedAtMono: number | null = null;
+  private started = false;
+  private readonly claims = new OutageLog(this.logger, 'claiming loads');
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -39,6 +50,7 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly metrics: MetricsService,
     private readonly heartbeat: WorkerHeartbeat,
     @InjectDataSource() private readonly ds: DataSource,
+    private readonly identity: DatabaseIdentityService,
   ) {
     const s = config.sync;
     // Unknown outcomes and systemic failures both pause sending: EnKash is down or we are misconfigured.
@@ -95,6 +107,7 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
     const { concurrency, pollMs } = this.config.sync;
     while (this.running) {
       this.heartbeat.beat();
+      await this.watchIdentity();
       // cockatiel moves an open circuit to half-open only when a call is tried, so once the pause is over one
       // job goes out as the probe; until then nothing starts.
       const paused = this.breaker.state !== CircuitState.Closed;
@@ -109,9 +122,14 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
           const jobs = await this.jobs.claim(this.owner, want, s.leaseMs, s.lookupGraceMs, s.rejectionConfirmMs);
           claimed = jobs.length;
           this.backlog.push(...jobs);
+          if (this.claims.failing) {
+            // Back after an outage: the database may be another one now (a failover promoted a replica).
+            this.claims.recovered();
+            this.identityCheckedAtMono = null;
+          }
         } catch (e) {
           // The database is restarting or unreachable: the pool reconnects; nothing was claimed.
-          this.logger.warn(`claim failed, retrying: ${e instanceof Error ? e.message : String(e)}`);
+          this.claims.failed(e, 'retrying every second');
           await sleep(Math.min(1000, pollMs * 5));
           continue;
         }
@@ -124,6 +142,24 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
     for (const job of this.backlog.splice(0)) await this.jobs.release(job, this.owner).catch(() => undefined);
   }
 
+  /**
+   * At the start, after a reconnect and every IDENTITY_CHECK_MS: say this worker is alive, and compare the database's
+   * identity with the ledger's record (a fork makes every open load lookup-first). The fence before each send checks
+   * it too, so this only makes the handling early; a failure here is retried at the next turn.
+   */
+  private async watchIdentity(): Promise<void> {
+    const last = this.identityCheckedAtMono;
+    if (last !== null && performance.now() - last < IDENTITY_CHECK_MS) return;
+    try {
+      await this.identity.check(last === null ? (this.started ? 'reconnect' : 'start') : 'periodic');
+      this.started = true;
+      await this.identity.keepAlive();
+      this.identityCheckedAtMono = performance.now();
+    } catch (e) {
+      this.logger.warn(`database identity check failed, retrying: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
   private startJob(job: ClaimedJob): void {
     const p: Promise<void> = this.process(job)
       .catch((e: unknown) => this.logger.error(`load ${job.loadId}: ${e instanceof Error ? e.message : String(e)}`))
@@ -134,15 +170,24 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
   /**
    * One EnKash exchange for a claimed job: the fence first (never skipped), then the call under a deadline that
    * ends before the lease can (config guarantees lease > exchange deadline + margin). 'fenced' = the claim was
-   * lost and nothing was sent; null = nothing was sent (circuit open, or the deadline came first).
+   * lost and nothing was sent; null = nothing was sent (circuit open, or the deadline came first); 'forked' / 'held'
+   * = a send refused because the database is a fork of the ledger's (not handled yet / held for an operator).
    */
   private async exchange<T>(job: ClaimedJob, name: 'send' | 'lookup', fn: (x: ExchangeDeadline) => Promise<EnKashOutcome<T>>):
-    Promise<EnKashOutcome<T> | null | 'fenced' | 'late-success'> {
+    Promise<EnKashOutcome<T> | null | 'fenced' | 'late-success' | 'held' | 'forked'> {
     const s = this.config.sync;
     // An open circuit refuses the call anyway (until its pause is over and a probe may go): give the job back
     // before the fence would push its lookup out.
     if (this.breaker.state === CircuitState.Open && performance.now() - this.openedAtMs < s.circuitOpenMs) return null;
-    if (!(await this.jobs.fence(job, this.owner, s.leaseMs, name === 'send' ? { lookupGraceMs: s.lookupGraceMs } : null))) {
+    const fence = await this.jobs.fence(job, this.owner, s.leaseMs, name === 'send' ? { lookupGraceMs: s.lookupGraceMs } : null);
+    if (fence.gate !== 'open') {
+      // The database is a fork of the ledger: handle it now if nobody has (every open load becomes lookup-first,
+      // this one included), and send nothing. The job goes back; its next claim looks it up first.
+      if (fence.gate === 'held') return 'held';
+      await this.identity.check('fence');
+      return 'forked';
+    }
+    if (!fence.held) {
       this.fenced(job, `the ${name}`);
       return 'fenced';
     }
@@ -198,7 +243,8 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
       if (!job.lookupReady) return this.jobs.release(job, this.owner, job.lookupAfterMs);
       const lookup = await this.exchange(job, 'lookup', (x) => this.client.findLoadByReference(job.reference,
         { enKashCardId: job.enKashCardId, companyId: job.companyId, cardAccountId: job.cardAccountId }, x));
-      if (lookup === 'fenced' || lookup === 'late-success') return; // a lookup fence never answers late-success
+      // A lookup's fence never answers late-success, held or forked (only a send's checks the database).
+      if (lookup === 'fenced' || lookup === 'late-success' || lookup === 'held' || lookup === 'forked') return;
       if (lookup === null) return this.jobs.release(job, this.owner, this.config.sync.circuitOpenMs);
       const attempt = attemptOf('enkash_lookup', lookup);
       const decision = decideAfterLookup(job, lookup);
@@ -216,6 +262,8 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
     }, x));
     if (sent === 'fenced') return;
     if (sent === 'late-success') return this.postLateSuccess(job);
+    if (sent === 'held') return this.jobs.release(job, this.owner, HELD_SEND_RETRY_MS);
+    if (sent === 'forked') return this.jobs.release(job, this.owner); // now lookup-first, and not before its lookup_after
     if (sent === null) return this.jobs.release(job, this.owner, this.config.sync.circuitOpenMs);
     return this.apply(job, decideAfterSend(job, sent, firstSend), attemptOf('enkash_send', sent));
   }

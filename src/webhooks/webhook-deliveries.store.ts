@@ -10,7 +10,8 @@ export interface ClaimedDelivery {
   id: string;
   seq: string;
   subscriptionId: string;
-  loadId: string;
+  /** null for an event of no load (audit.checkpoint). */
+  loadId: string | null;
   event: WebhookEvent;
   data: unknown;
   attempts: number;
@@ -57,7 +58,8 @@ export class WebhookDeliveriesStore {
       [owner, limit, leaseMs]);
     const claimedAtMono = performance.now();
     return rows.map((r) => ({
-      id: String(r.id), seq: String(r.seq), subscriptionId: String(r.subscription_id), loadId: String(r.load_id),
+      id: String(r.id), seq: String(r.seq), subscriptionId: String(r.subscription_id),
+      loadId: r.load_id === null ? null : String(r.load_id),
       event: r.event as WebhookEvent, data: r.data, attempts: Number(r.attempts), createdAt: r.created_at as Date,
       url: String(r.url), secretCiphertext: r.secret_ciphertext as Buffer, secretKeyId: String(r.secret_key_id),
       previousSecret: r.previous_secret_ciphertext
@@ -94,7 +96,7 @@ export class WebhookDeliveriesStore {
          RETURNING status`,
         [d.id, owner, a.status === 'succeeded', a.httpStatus, a.error?.slice(0, 1000) ?? null, retryDelayMs, maxAgeMs]);
       const status = rows[0]?.status ?? null;
-      if (status === 'failed') {
+      if (status === 'failed' && d.loadId !== null) {
         await m.query(
           `UPDATE webhook_deliveries SET status = 'failed', failed_at = clock_timestamp(), updated_at = clock_timestamp(),
              last_error = $4

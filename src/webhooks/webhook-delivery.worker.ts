@@ -10,6 +10,7 @@ import { ClaimedDelivery, WebhookDeliveriesStore } from './webhook-deliveries.st
 import { WebhookSecretBox, WebhookSecretUnavailableError } from './webhook-secret-box';
 import { AttemptResult, WebhookSender } from './webhook-sender';
 import { EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signature';
+import { OutageLog } from '../database/outage-log';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,6 +23,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 @Injectable()
 export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDeliveryWorker.name);
+  /** A database outage is logged once, with a count when it ends (database/outage-log.ts). */
+  private readonly claims = new OutageLog(this.logger, 'claiming webhook deliveries');
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private running = false;
   private loop: Promise<void> | null = null;
@@ -78,8 +81,9 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
       let claimed: ClaimedDelivery[] = [];
       try {
         claimed = await this.store.claim(this.owner, free, leaseMs);
+        this.claims.recovered();
       } catch (e) {
-        this.logger.warn(`claim failed, retrying: ${e instanceof Error ? e.message : String(e)}`);
+        this.claims.failed(e, 'retrying every second');
         await sleep(Math.min(1000, pollMs * 5));
         continue;
       }
@@ -102,7 +106,8 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
     this.attempts.inc({ status: result.status });
     const delayMs = backoffMs(d.attempts, this.config.backoffBaseMs, this.config.backoffCapMs);
     const status = await this.store.finish(d, this.owner, result, delayMs, this.config.maxAgeMs);
-    if (status === 'failed') this.logger.warn(`webhook delivery ${d.id} (${d.event}, load ${d.loadId}) failed for good: ${result.error}`);
+    const what = `${d.event}${d.loadId ? `, load ${d.loadId}` : ''}`;
+    if (status === 'failed') this.logger.warn(`webhook delivery ${d.id} (${what}) failed for good: ${result.error}`);
   }
 
   private async attempt(d: ClaimedDelivery): Promise<AttemptResult> {

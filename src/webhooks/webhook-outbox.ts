@@ -5,7 +5,7 @@ import { WebhookEvent } from './webhook-events';
 
 export interface WebhookEnqueueItem {
   loadId: string;
-  event: WebhookEvent;
+  event: Exclude<WebhookEvent, 'audit.checkpoint'>;
 }
 
 /**
@@ -45,6 +45,21 @@ export class WebhookOutbox {
       [matches.map((x) => x.subscription_id), matches.map((x) => x.load_id), matches.map((x) => x.event),
         matches.map((x) => documents.get(x.load_id))]);
     return matches.length;
+  }
+
+  /**
+   * An `audit.checkpoint` event (docs/audit.md) to every active subscription that asked for it, whoever's key:
+   * a checkpoint is the ledger's, not a load's. `data` is the signed checkpoint as written to the file.
+   */
+  async enqueueCheckpoint(m: EntityManager, checkpoint: { document: string; signature: string }): Promise<number> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO webhook_deliveries (subscription_id, load_id, event, data)
+       SELECT s.id, NULL, 'audit.checkpoint', $1::json FROM webhook_subscriptions s
+       JOIN api_keys k ON k.id = s.api_key_id AND k.revoked_at IS NULL
+       WHERE s.deleted_at IS NULL AND 'audit.checkpoint' = ANY (s.events)
+       ORDER BY s.id
+       RETURNING id`, [JSON.stringify(checkpoint)]);
+    return rows.length;
   }
 
   /** The document of GET /v1/card-loads/{id}, read in this transaction (so it shows the state just written). */

@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { ApiError } from '../common/errors';
+import { readOrCreateKeyFile } from '../common/key-file';
 import { WEBHOOK_CONFIG, WebhookConfig } from './webhook-config';
 
 const IV_BYTES = 12;
@@ -73,18 +72,7 @@ export class WebhookSecretBox {
 
   /** Embedded mode only: a random key kept beside the database files, created once (0600). */
   private keyFile(file: string): string {
-    try {
-      return readFileSync(file, 'utf8').trim();
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    mkdirSync(dirname(file), { recursive: true });
-    try {
-      writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
-      this.logger.warn(`generated the webhook secret key file ${file}: back it up with the data, or set WEBHOOK_SECRET_KEY`);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    return readFileSync(file, 'utf8').trim();
+    return readOrCreateKeyFile(file, () =>
+      this.logger.warn(`generated the webhook secret key file ${file}: back it up with the data, or set WEBHOOK_SECRET_KEY`));
   }
 }

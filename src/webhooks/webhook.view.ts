@@ -20,7 +20,7 @@ export function subscriptionView(r: SubscriptionRow) {
 }
 
 export type DeliveryRow = {
-  id: string; seq: string; load_id: string; event: WebhookEvent; status: DeliveryStatus; due_at: Date;
+  id: string; seq: string; load_id: string | null; event: WebhookEvent; status: DeliveryStatus; due_at: Date;
   last_http_status: number | null; last_error: string | null; created_at: Date; delivered_at: Date | null; failed_at: Date | null;
 };
 

@@ -19,7 +19,7 @@ export class WebhooksController {
   @Post()
   @DocCreateWebhook(CreateWebhookDto)
   create(@Req() req: AuthedRequest, @Body() body: CreateWebhookDto) {
-    return this.webhooks.create(req.caller!, body);
+    return this.webhooks.create(req.caller!, body, String(req.id));
   }
 
   @Get()
@@ -44,7 +44,7 @@ export class WebhooksController {
   @Delete(':id')
   @DocDeleteWebhook()
   remove(@Req() req: AuthedRequest, @Param('id') id: string) {
-    return this.webhooks.remove(req.caller!, id);
+    return this.webhooks.remove(req.caller!, id, String(req.id));
   }
 
   /** 200, not 201: the subscription stays the same one; the body is optional. */
@@ -52,7 +52,7 @@ export class WebhooksController {
   @HttpCode(200)
   @DocRotateWebhookSecret(RotateWebhookSecretDto)
   rotateSecret(@Req() req: AuthedRequest, @Param('id') id: string, @Body() body: RotateWebhookSecretDto) {
-    return this.webhooks.rotateSecret(req.caller!, id, body);
+    return this.webhooks.rotateSecret(req.caller!, id, body, String(req.id));
   }
 
   @Get(':id/deliveries')

@@ -39,7 +39,8 @@ class AttemptDoc {
 class DeliveryDoc {
   @ApiProperty({ format: 'uuid', description: 'The event id (Card-Ledger-Event-Id).' }) id: string;
   @ApiProperty({ enum: WEBHOOK_EVENTS }) type: string;
-  @ApiProperty({ format: 'uuid' }) loadId: string;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'null for `audit.checkpoint` (an event of no load).' })
+  loadId: string | null;
   @ApiProperty({ enum: DELIVERY_STATUSES }) status: string;
   @ApiProperty(TIME) createdAt: string;
   @ApiProperty(NULLABLE_TIME) nextAttemptAt: string | null;

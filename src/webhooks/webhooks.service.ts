@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { actorOfCaller } from '../audit-trail/audit-trail';
+import { AuditTrail } from '../audit-trail/audit-trail.service';
 import { Caller } from '../auth/scopes';
 import { ApiError, badField, notFound } from '../common/errors';
 import { checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
@@ -33,10 +35,11 @@ export class WebhooksService {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly box: WebhookSecretBox,
     @Inject(WEBHOOK_CONFIG) private readonly config: WebhookConfig,
+    private readonly trail: AuditTrail,
   ) {}
 
   /** The secret is in this reply and nowhere else, ever (only its ciphertext is stored). */
-  async create(caller: Caller, dto: CreateWebhookDto) {
+  async create(caller: Caller, dto: CreateWebhookDto, requestId: string) {
     // Refuse a private target now, while the caller is there to read why; delivery checks every connection again.
     const problem = this.config.allowPrivateUrls ? null : await checkWebhookUrl(dto.url, this.config.timeoutMs);
     if (problem) throw badField('url', problem);
@@ -55,6 +58,8 @@ export class WebhooksService {
         `INSERT INTO webhook_subscriptions (id, api_key_id, url, events, all_loads, secret_ciphertext, secret_key_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
         [id, caller.apiKeyId, dto.url, dto.events, caller.scopes.includes('admin'), sealed.ciphertext, sealed.keyId]);
+      await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.subscribed', subject: id,
+        details: { url: rows[0].url, events: rows[0].events, allLoads: rows[0].all_loads } });
       return rows[0];
     });
     return { ...subscriptionView(row), secret };
@@ -84,14 +89,16 @@ export class WebhooksService {
   }
 
   /** Stops the subscription at once: its undelivered events are failed, so nothing more is sent to it. */
-  async remove(caller: Caller, id: string) {
+  async remove(caller: Caller, id: string, requestId: string) {
     return inTransaction(this.ds, async (m) => {
       await this.visible(m, caller, id, true);
       const [rows]: [SubscriptionRow[], number] = await m.query(
         `UPDATE webhook_subscriptions SET deleted_at = clock_timestamp() WHERE id = $1 RETURNING *`, [id]);
-      await m.query(
+      const [, failed] = await m.query(
         `UPDATE webhook_deliveries SET status = 'failed', failed_at = clock_timestamp(), updated_at = clock_timestamp(),
            last_error = 'subscription deleted' WHERE subscription_id = $1 AND status = 'pending'`, [id]);
+      await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.deleted', subject: rows[0].id,
+        details: { url: rows[0].url, events: rows[0].events, undeliveredEventsDropped: Number(failed) } });
       return subscriptionView(rows[0]);
     });
   }
@@ -99,23 +106,30 @@ export class WebhooksService {
   /**
    * A new secret, in this reply only. The current one becomes the previous secret and keeps signing beside it
    * for `expiresInSeconds` (0: dropped at once); a previous secret still pending is forgotten. One statement:
-   * concurrent rotations queue on the row lock, and each moves the secret the one before it wrote.
+   * concurrent rotations queue on the row lock, and each moves the secret the one before it wrote; the audit event
+   * goes in the same transaction.
    */
-  async rotateSecret(caller: Caller, id: string, dto: RotateWebhookSecretDto | undefined) {
+  async rotateSecret(caller: Caller, id: string, dto: RotateWebhookSecretDto | undefined, requestId: string) {
     if (!UUID.test(id)) throw notFound(`webhook subscription ${id}`);
     // The AAD must be the id as the worker reads it back from the database: canonical lower case.
     const canonicalId = id.toLowerCase();
     const secret = newSecret();
     const sealed = this.box.seal(canonicalId, secret);
-    const [rows]: [SubscriptionRow[], number] = await this.ds.query(
-      `UPDATE webhook_subscriptions SET secret_ciphertext = $3, secret_key_id = $4,
-         previous_secret_ciphertext = CASE WHEN $5::int > 0 THEN secret_ciphertext END,
-         previous_secret_key_id = CASE WHEN $5::int > 0 THEN secret_key_id END,
-         previous_secret_expires_at = CASE WHEN $5::int > 0 THEN clock_timestamp() + make_interval(secs => $5::int) END
-       WHERE id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR api_key_id = $2)
-       RETURNING *`,
-      [canonicalId, ownerOf(caller), sealed.ciphertext, sealed.keyId, dto?.expiresInSeconds ?? ROTATION_EXPIRY_DEFAULT_SECONDS]);
-    if (rows.length === 0) throw notFound(`webhook subscription ${id}`);
+    const expiresInSeconds = dto?.expiresInSeconds ?? ROTATION_EXPIRY_DEFAULT_SECONDS;
+    const rows = await inTransaction(this.ds, async (m) => {
+      const [updated]: [SubscriptionRow[], number] = await m.query(
+        `UPDATE webhook_subscriptions SET secret_ciphertext = $3, secret_key_id = $4,
+           previous_secret_ciphertext = CASE WHEN $5::int > 0 THEN secret_ciphertext END,
+           previous_secret_key_id = CASE WHEN $5::int > 0 THEN secret_key_id END,
+           previous_secret_expires_at = CASE WHEN $5::int > 0 THEN clock_timestamp() + make_interval(secs => $5::int) END
+         WHERE id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR api_key_id = $2)
+         RETURNING *`,
+        [canonicalId, ownerOf(caller), sealed.ciphertext, sealed.keyId, expiresInSeconds]);
+      if (updated.length === 0) throw notFound(`webhook subscription ${id}`);
+      await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.secret_rotated', subject: canonicalId,
+        details: { url: updated[0].url, previousSecretValidSeconds: expiresInSeconds } });
+      return updated;
+    });
     return { ...subscriptionView(rows[0]), secret };
   }
 
@@ -167,13 +181,13 @@ export class WebhooksService {
     if (!UUID.test(deliveryId)) throw notFound(`webhook delivery ${deliveryId}`);
     await inTransaction(this.ds, async (m) => {
       await this.visible(m, caller, id);
-      const [d]: Array<{ seq: string; load_id: string }> = await m.query(
+      const [d]: Array<{ seq: string; load_id: string | null }> = await m.query(
         `SELECT seq, load_id FROM webhook_deliveries WHERE id = $1 AND subscription_id = $2 FOR UPDATE`, [deliveryId, id]);
       if (!d) throw notFound(`webhook delivery ${deliveryId}`);
       await m.query(
         `UPDATE webhook_deliveries SET status = 'pending', due_at = clock_timestamp(), budget_started_at = clock_timestamp(),
            delivered_at = NULL, failed_at = NULL, updated_at = clock_timestamp()
-         WHERE subscription_id = $1 AND load_id = $2 AND (id = $3 OR (seq < $4 AND status = 'failed'))`,
+         WHERE subscription_id = $1 AND (id = $3 OR (load_id = $2 AND seq < $4 AND status = 'failed'))`,
         [id, d.load_id, deliveryId, d.seq]);
     });
     const [row]: DeliveryRow[] = await this.ds.query(`SELECT * FROM webhook_deliveries WHERE id = $1`, [deliveryId]);

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { AuditTrail } from '../../src/audit-trail/audit-trail.service';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { SealerService } from '../../src/ledger/sealer.service';
-import { ADMIN_KEY, useTestApp } from '../support/app';
+import { ADMIN_KEY, AUDIT_KEY, useTestApp } from '../support/app';
 
 /** The built CLI (`npm run cli`), spawned as an operator runs it, against the test app's fresh database. */
 const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
@@ -41,7 +42,8 @@ describe('operator CLI', () => {
     expect(existsSync(CLI)).toBe(true); // npm test builds first (pretest)
   });
   const ctx = useTestApp();
-  const cli = (...args: string[]) => runCli(args, { DATABASE_URL: ctx.app.databaseUrl });
+  // With the service's audit key, as an operator runs it beside the service: its audit events carry their MACs.
+  const cli = (...args: string[]) => runCli(args, { DATABASE_URL: ctx.app.databaseUrl, AUDIT_SEAL_KEY: AUDIT_KEY });
   const json = (r: Run) => JSON.parse(r.stdout);
 
   /** A pending load through the real API (no ENKASH_BASE_URL in the test app, so no worker settles it). */
@@ -90,10 +92,17 @@ describe('operator CLI', () => {
     expect(revoked.code).toBe(0);
     expect(json(revoked)).toMatchObject({ id: key.id, revokedAt: expect.any(String) });
     // A fresh service (another instance) asks the database; the running app may answer from its key cache for a few seconds.
-    expect(await new ApiKeysService(ctx.app.ds).authenticate(key.key)).toBeNull();
+    expect(await new ApiKeysService(ctx.app.ds, new AuditTrail()).authenticate(key.key)).toBeNull();
     const { rows } = await ctx.db.query(`SELECT revoked_at FROM api_keys WHERE id = $1`, [key.id]);
     expect(rows[0].revoked_at).toBeInstanceOf(Date);
     expect(await eventually(async () => (await ctx.app.api('GET', '/v1/card-loads', { key: key.key })).status, 401)).toBe(401);
+    // Both are in the audit trail, as the CLI's account did them.
+    const trail = await ctx.db.query(`SELECT action, actor, details FROM audit_events WHERE subject = $1 ORDER BY seq`, [key.id]);
+    const byCli = expect.stringMatching(/^cli \(.+\)$/);
+    expect(trail.rows).toEqual([
+      { action: 'api_key.created', actor: byCli, details: { name: 'billing-cli', scopes: ['loads:write', 'ledger:read'] } },
+      { action: 'api_key.revoked', actor: byCli, details: expect.objectContaining({ name: 'billing-cli' }) },
+    ]);
 
     const missing = await cli('keys', 'revoke', '00000000-0000-4000-8000-000000000000', '--json');
     expect(missing.code).toBe(1);
@@ -120,7 +129,7 @@ describe('operator CLI', () => {
     const job = await ctx.db.query(`SELECT attempts, due_at <= now() AS due FROM sync_jobs WHERE load_id = $1`, [stuck]);
     expect(job.rows[0]).toEqual({ attempts: 0, due: true });
     const events = await ctx.db.query(`SELECT type, actor FROM load_events WHERE load_id = $1 AND type = 'requeued'`, [stuck]);
-    expect(events.rows).toEqual([{ type: 'requeued', actor: 'cli' }]);
+    expect(events.rows).toEqual([{ type: 'requeued', actor: expect.stringMatching(/^cli \(.+\)$/) }]);
 
     const other = await createLoad('cli-rq-3', '30.00');
     await sendToReview(other);

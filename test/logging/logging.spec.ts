@@ -69,6 +69,34 @@ describe('structured logs', () => {
     expect(text).toContain(`/v1/cards/EKC****001/balance`);
   });
 
+  it('should mask a card id however it is encoded, and redact keys sent in the wrong header, query or cookie', async () => {
+    const card = 'EKCLOGS002';
+    const before = log.text().length;
+    const secrets = ['xapikey-secret-0001', 'cookie-secret-0002',
+      ...[3, 4, 5, 6, 7, 8, 9, 10].map((i) => `query-secret-${String(i).padStart(4, '0')}`)];
+    const paths = [
+      `/v1/cards/card%3A${card}/balance`, `/v1/accounts/card%3A${card}`, `/v1/accounts/card%253A${card}`,
+      `/v1/cards/${card.toLowerCase()}/balance`, `/v1/cards/%45${card.slice(1)}/history`, `/v1/cards/%2545%254B${card.slice(2)}/balance`,
+      `/v1/card-loads?enKashCardId=${card.toLowerCase()}`, `/v1/cards/EK%43${card.slice(3)}/balance`,
+      `/v1/card-loads?api_key=${secrets[2]}&apikey=${secrets[3]}&token=${secrets[4]}&access_token=${secrets[5]}`
+        + `&key=${secrets[6]}&API_KEY=${secrets[7]}&api%5Fkey=${secrets[8]}&Token=${secrets[9]}`,
+    ];
+    for (const path of paths) {
+      await t.api('GET', path, { headers: { 'x-api-key': secrets[0], cookie: `sid=${secrets[1]}` } });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    const text = log.text().slice(before);
+    expect(text.split('\n').filter((l) => l.includes('"request completed"')).length).toBeGreaterThanOrEqual(paths.length);
+    expect(secrets.filter((x) => text.includes(x))).toEqual([]);
+    expect(text).toContain('"x-api-key":"[redacted]"');
+    expect(text).toContain('api_key=[redacted]');
+    // Decoded as often as it was encoded, in any letter case: only the masked form is left.
+    let decoded = text;
+    for (let i = 0; i < 3; i++) decoded = decoded.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+    expect(decoded).not.toMatch(/EKCLOGS002/i);
+    expect(decoded).toContain('EKC****002');
+  });
+
   it('should redact fields named password, secret, token, clientSecret, access_token and key at any depth', () => {
     const out = capture();
     const logger = createRootLogger({ level: 'info', stream: out.stream });

@@ -7,6 +7,7 @@ import { InsufficientFundsError } from '../../src/ledger/ledger.errors';
 import { LedgerService } from '../../src/ledger/ledger.service';
 import { EntryInput, NormalSide } from '../../src/ledger/ledger.types';
 import { formatMinor } from '../../src/common/money';
+import { LedgerClock } from '../../src/ledger/ledger-clock';
 import { TrialBalanceService } from '../../src/reports/trial-balance.service';
 import { AccountLine, CurrencyTotal } from '../../src/reports/trial-balance.view';
 import { createTestDatabase } from '../support/db';
@@ -52,7 +53,7 @@ describe(TrialBalanceService.name, () => {
     await ds.initialize();
     // Test-only: the runs commit thousands of times and need not wait for the disk on each.
     await ds.query(`SET synchronous_commit TO off`);
-    report = new TrialBalanceService(ds);
+    report = new TrialBalanceService(ds, new LedgerClock(ds));
   });
   afterAll(async () => {
     await ds.destroy();

@@ -1,3 +1,4 @@
+import { serviceActor } from '../../src/audit-trail/audit-trail';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { startTestApp, TestApp, useTestApp } from '../support/app';
 
@@ -45,7 +46,7 @@ describe('rate limiting', () => {
   const LIMIT = 5;
   let a: TestApp;
   let b: TestApp;
-  const newKey = async (name: string) => (await a.app.get(ApiKeysService).create(name, ['ledger:read'])).key;
+  const newKey = async (name: string) => (await a.app.get(ApiKeysService).create(name, ['ledger:read'], serviceActor('test'))).key;
 
   beforeAll(async () => {
     a = await startTestApp({ RATE_LIMIT_PER_MINUTE: String(LIMIT) });

@@ -1,4 +1,7 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { createApp, CreateAppOptions } from '../../src/app.factory';
@@ -9,6 +12,8 @@ import { AnswerCheck, answerChecker, OpenApiDocument } from '../../bench/openapi
 import { createTestDatabase, sql } from './db';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+/** The audit key of test apps (docs/audit.md): MACs on seals, Ed25519 checkpoints. */
+export const AUDIT_KEY = 'test-audit-seal-key-0123456789abcdef';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -39,7 +44,11 @@ export interface ApiResponse {
 export async function startTestApp(env: Record<string, string> = {}, databaseUrl?: string, appOptions: CreateAppOptions = {}): Promise<TestApp> {
   const db = databaseUrl ? null : await createTestDatabase();
   const url = databaseUrl ?? db!.url;
-  const config = loadConfig({ ADMIN_API_KEY: ADMIN_KEY, PORT: '0', ...env });
+  // Each app keeps its local state (the checkpoint file, the public key) in a folder of its own.
+  const dataDir = env.DATA_DIR ? null : mkdtempSync(path.join(tmpdir(), 'card-ledger-app-'));
+  const config = loadConfig({
+    ADMIN_API_KEY: ADMIN_KEY, PORT: '0', AUDIT_SEAL_KEY: AUDIT_KEY, ...(dataDir ? { DATA_DIR: dataDir } : {}), ...env,
+  });
   const app = await createApp(config, url, { logger: ['error'], ...appOptions });
   await app.get(ApiKeysService).installBootstrapKey(ADMIN_KEY);
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -75,6 +84,7 @@ export async function startTestApp(env: Record<string, string> = {}, databaseUrl
     close: async () => {
       await app.close();
       await db?.drop();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -42,5 +42,12 @@ export function csvObjects(text: string): Array<Record<string, string>> {
   });
 }
 
-/** What a JSON value looks like once written to CSV: null is an empty field, everything else its text. */
-export const asCsvText = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+/**
+ * What a JSON value looks like once written to CSV: null is an empty field, everything else its text, and text a
+ * spreadsheet would evaluate (starting with = + - @ TAB CR, or their full-width forms) behind an apostrophe,
+ * unless it is a plain number.
+ */
+export const asCsvText = (v: unknown): string => {
+  const text = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/.test(text) && !/^-\d+(\.\d+)?$/.test(text) ? `'${text}` : text;
+};

@@ -1,0 +1,227 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { KeyObject } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { verifyAuditTrail } from '../audit-trail/audit-trail.verify';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { CheckpointDocument, readCheckpointFile, SignedCheckpoint } from './audit-checkpoints';
+import { AUDIT_KEYS, AuditKeys, signatureMatches } from './audit-keys';
+import { chainHash, contentHash, GENESIS_HASH, SEAL_CONTENT_COLUMNS, SealContentRow } from './journal-seal';
+import { LEDGER_CHECKS } from './ledger-invariants';
+
+/** One thing found wrong, naming its row: a transaction id, an account code (`code#seq` for a history row), a load id. */
+export interface Finding {
+  check: string;
+  row: string;
+  message: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  checkedTransactions: number;
+  unsealedTransactions: number;
+  /** Events of the audit trail of admin actions walked from the first (docs/audit-trail.md). */
+  checkedAuditEvents: number;
+  /** true when every seal's MAC was checked with this instance's audit key. */
+  keyed: boolean;
+  checkpoints: { checked: number; latestSeq: number | null };
+  /** The first finding's row (for a broken chain: the first transaction whose seal no longer holds). */
+  brokenAt?: string;
+  seq?: number;
+  reason?: string;
+  findings: Finding[];
+  startedAt: string;
+  durationMs: number;
+}
+
+export interface VerifyOptions {
+  /** Seals per read (small values exercise the paging). */
+  batch?: number;
+  /** More checkpoints to hold the chain to (an auditor's file). */
+  checkpoints?: SignedCheckpoint[];
+  /** The public key that signs checkpoints, for an auditor without the audit key. */
+  publicKey?: KeyObject;
+}
+
+/** Findings listed per check; the count says how many more there are. */
+const FINDINGS_PER_CHECK = 20;
+const DEFAULT_BATCH = 5000;
+
+type SealRow = SealContentRow & {
+  seq: string; transaction_id: string; content_hash: Buffer; prev_hash: Buffer; hash: Buffer; mac: Buffer | null; present: boolean;
+};
+
+/**
+ * The complete verifier (docs/audit.md): the seal chain from its first link (content, links, MACs), held to every
+ * signed checkpoint (the file outside the database, the table, an auditor's own); every journal transaction sealed
+ * or queued, and the queue short; and every DESIGN.md invariant the database can be asked about (balances equal
+ * entries and the last history row, history gapless and continuous, card balances equal their loads); and the audit
+ * trail of admin actions, its chain and MACs (src/audit-trail/audit-trail.verify.ts). Each finding names its row.
+ * Reads only; safe while writers go on.
+ */
+@Injectable()
+export class AuditVerifierService {
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Optional() @Inject(AUDIT_KEYS) private readonly keys: AuditKeys | null = null,
+    @Optional() @Inject(APP_CONFIG) private readonly config: AppConfig | null = null,
+  ) {}
+
+  async verify(opts: VerifyOptions = {}): Promise<VerifyResult> {
+    const started = new Date();
+    const t0 = performance.now();
+    const checkpoints = await this.checkpoints(opts);
+    const [chain, coverage, invariants, trail] = await Promise.all([
+      this.walkChain(opts.batch ?? DEFAULT_BATCH, checkpoints.valid), this.coverage(), this.invariants(),
+      verifyAuditTrail(this.ds, this.keys)]);
+    const findings = [...chain.findings, ...checkpoints.findings, ...coverage.findings, ...invariants, ...trail.findings];
+    const first = chain.findings[0] ?? findings[0];
+    return {
+      ok: findings.length === 0,
+      checkedTransactions: chain.checked,
+      unsealedTransactions: coverage.unsealed,
+      checkedAuditEvents: trail.checkedEvents,
+      keyed: this.keys !== null,
+      checkpoints: { checked: checkpoints.valid.length, latestSeq: checkpoints.valid.at(-1)?.seq ?? null },
+      ...(first ? { brokenAt: first.row, ...(chain.brokenSeq !== null && first === chain.findings[0] ? { seq: chain.brokenSeq } : {}),
+        reason: first.message } : {}),
+      findings,
+      startedAt: started.toISOString(),
+      durationMs: Math.round(performance.now() - t0),
+    };
+  }
+
+  /** Checkpoints from the file outside the database, the table, and the caller; each signature checked. */
+  private async checkpoints(opts: VerifyOptions): Promise<{ valid: CheckpointDocument[]; findings: Finding[] }> {
+    const findings: Finding[] = [];
+    const signed: Array<SignedCheckpoint & { from: string }> = [];
+    if (this.config) {
+      const file = readCheckpointFile(this.config.audit.checkpointFile);
+      signed.push(...file.checkpoints.map((c) => ({ ...c, from: 'file' })));
+      for (const line of file.unreadable) {
+        findings.push({ check: 'checkpoints', row: `${this.config.audit.checkpointFile}:${line}`,
+          message: 'checkpoint line is not readable' });
+      }
+    }
+    const rows: Array<{ document: string; signature: string }> = await this.ds.query(
+      `SELECT document, signature FROM audit_checkpoints ORDER BY seq`);
+    signed.push(...rows.map((r) => ({ ...r, from: 'table' })), ...(opts.checkpoints ?? []).map((c) => ({ ...c, from: 'given' })));
+    const publicKey = opts.publicKey ?? this.keys?.publicKey;
+    if (!publicKey) return { valid: [], findings };
+    const valid = new Map<number, CheckpointDocument>();
+    for (const c of signed) {
+      let doc: CheckpointDocument | null = null;
+      try {
+        doc = JSON.parse(c.document) as CheckpointDocument;
+      } catch {
+        doc = null;
+      }
+      if (!doc || !Number.isSafeInteger(doc.seq) || !signatureMatches(publicKey, c.document, c.signature)) {
+        findings.push({ check: 'checkpoints', row: `checkpoint#${doc?.seq ?? '?'}`,
+          message: `a checkpoint (${c.from}) whose signature does not verify with key ${this.keys?.keyId ?? 'given'}` });
+        continue;
+      }
+      const seen = valid.get(doc.seq);
+      if (seen && seen.hash !== doc.hash) {
+        findings.push({ check: 'checkpoints', row: `checkpoint#${doc.seq}`, message: 'two signed checkpoints disagree about one seal' });
+      }
+      valid.set(doc.seq, doc);
+    }
+    return { valid: [...valid.values()].sort((a, b) => a.seq - b.seq), findings };
+  }
+
+  /**
+   * Walks the chain from seal 1, recomputing every content hash, link and MAC, and holds it to the checkpoints.
+   * Stops at the first broken link: what follows it cannot be trusted, and the first one is what to name.
+   */
+  private async walkChain(batch: number, checkpoints: CheckpointDocument[]):
+    Promise<{ checked: number; findings: Finding[]; brokenSeq: number | null }> {
+    const anchors = new Map(checkpoints.map((c) => [c.seq, c]));
+    const keyedFrom = checkpoints.reduce<number | null>(
+      (lo, c) => (c.keyedFrom === null ? lo : Math.min(lo ?? Infinity, c.keyedFrom)), null);
+    let prev: Buffer = GENESIS_HASH;
+    let expected = 1n;
+    let keyedSeen = false;
+    const read = (from: bigint): Promise<SealRow[]> => this.ds.query(
+      `SELECT s.seq, s.transaction_id, s.content_hash, s.prev_hash, s.hash, s.mac, t.id IS NOT NULL AS present, ${SEAL_CONTENT_COLUMNS}
+       FROM journal_seals s LEFT JOIN journal_transactions t ON t.id = s.transaction_id
+       WHERE s.seq >= $1 ORDER BY s.seq LIMIT $2`, [from.toString(), batch]);
+    let next = read(expected);
+    for (;;) {
+      const seals = await next;
+      if (seals.length === 0) break;
+      next = read(BigInt(seals[seals.length - 1].seq) + 1n); // the next batch is read while this one is hashed
+      for (const s of seals) {
+        const seq = BigInt(s.seq);
+        const broken = (message: string) => {
+          void next.catch(() => undefined);
+          return { checked: Number(expected - 1n), brokenSeq: Number(seq), findings: [{ check: 'chain', row: s.transaction_id, message }] };
+        };
+        if (seq !== expected) return broken(`seal sequence jumps from ${expected - 1n} to ${seq}`);
+        if (!s.present) return broken('sealed transaction is missing');
+        if (!s.prev_hash.equals(prev)) return broken('seal does not link to the previous seal');
+        const c = contentHash(s);
+        if (!c.equals(s.content_hash)) return broken('transaction content differs from what was sealed');
+        const h = chainHash(prev, c, seq);
+        if (!h.equals(s.hash)) return broken('seal hash does not match');
+        if (this.keys) {
+          if (s.mac !== null && !this.keys.macMatches(seq, h, s.mac)) {
+            return broken('seal MAC does not match: the seal was written or rewritten without the audit key');
+          }
+          if (s.mac === null && (keyedSeen || (keyedFrom !== null && seq >= keyedFrom))) {
+            return broken('seal has no MAC although earlier seals do: written or rewritten without the audit key');
+          }
+        }
+        keyedSeen ||= s.mac !== null;
+        const anchor = anchors.get(Number(seq));
+        if (anchor && anchor.hash !== h.toString('hex')) {
+          return broken(`the chain differs from the signed checkpoint at seal #${seq}: a transaction at or before it was rewritten`);
+        }
+        prev = h;
+        expected += 1n;
+      }
+    }
+    const beyond = checkpoints.filter((c) => c.seq >= Number(expected));
+    return {
+      checked: Number(expected - 1n), brokenSeq: null,
+      findings: beyond.slice(0, 1).map((c) => ({ check: 'chain', row: c.transactionId,
+        message: `the chain ends at seal #${expected - 1n} but a signed checkpoint holds seal #${c.seq}: seals were removed `
+          + '(or the checkpoint file belongs to another database: one DATA_DIR per ledger)' })),
+    };
+  }
+
+  /** Every journal transaction sealed or queued, and the queue short (the sealer keeps up). */
+  private async coverage(): Promise<{ unsealed: number; findings: Finding[] }> {
+    const findings: Finding[] = [];
+    const orphans: Array<{ id: string; n: number }> = await this.ds.query(
+      `SELECT t.id, count(*) OVER ()::int AS n FROM journal_transactions t
+       WHERE NOT EXISTS (SELECT 1 FROM journal_seals s WHERE s.transaction_id = t.id)
+         AND NOT EXISTS (SELECT 1 FROM journal_unsealed u WHERE u.transaction_id = t.id)
+       ORDER BY t.created_at, t.id LIMIT ${FINDINGS_PER_CHECK}`);
+    for (const o of orphans) {
+      findings.push({ check: 'unsealed', row: o.id,
+        message: 'journal transaction neither sealed nor queued for sealing (written around the ledger)'
+          + (o.n > orphans.length ? `; ${o.n} in all` : '') });
+    }
+    const [queue]: Array<{ n: number; oldest: string | null; age_ms: number | null }> = await this.ds.query(
+      `SELECT count(*)::int AS n, (array_agg(transaction_id::text ORDER BY created_at, transaction_id))[1] AS oldest,
+              (extract(epoch FROM clock_timestamp() - min(created_at)) * 1000)::float8 AS age_ms
+       FROM journal_unsealed`);
+    const maxAgeMs = this.config?.audit.maxUnsealedAgeMs ?? 5 * 60_000;
+    if (queue.oldest !== null && (queue.age_ms ?? 0) > maxAgeMs) {
+      findings.push({ check: 'queue', row: queue.oldest,
+        message: `${queue.n} transactions wait to be sealed, the oldest for ${Math.round((queue.age_ms ?? 0) / 1000)} s `
+          + `(more than ${maxAgeMs / 1000} s): is the sealer stopped?` });
+    }
+    return { unsealed: queue.n, findings };
+  }
+
+  private async invariants(): Promise<Finding[]> {
+    const findings: Finding[] = [];
+    for (const check of LEDGER_CHECKS) {
+      const rows: Array<{ row: string }> = await this.ds.query(check.sql(FINDINGS_PER_CHECK));
+      for (const r of rows) findings.push({ check: check.name, row: r.row, message: check.says });
+    }
+    return findings;
+  }
+}
