@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Periodic } from '../common/periodic';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { AUDIT_KEYS, AuditKeys, signatureMatches } from './audit-keys';
 import { AuditVerifierService, VerifyResult } from './audit-verifier.service';
 
 export type VerifyTrigger = 'schedule' | 'manual';
@@ -28,6 +29,7 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
     @InjectDataSource() private readonly ds: DataSource,
     private readonly verifier: AuditVerifierService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(AUDIT_KEYS) private readonly keys: AuditKeys,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -49,10 +51,23 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
     return this.next;
   }
 
+  /**
+   * The newest verification, as the verifier signed it. A row whose signature does not verify (rewritten or made
+   * up by the owner of the tables, or recorded before verdicts were signed) is answered as a failed verification
+   * naming it, never as what it claims.
+   */
   async latest(): Promise<RecordedVerification | null> {
-    const rows: Array<{ result: RecordedVerification }> = await this.ds.query(
-      `SELECT result FROM audit_verifications ORDER BY id DESC LIMIT 1`);
-    return rows[0]?.result ?? null;
+    const rows: Array<{ id: string; result: RecordedVerification; document: string | null; signature: string | null }> =
+      await this.ds.query(`SELECT id, result, document, signature FROM audit_verifications ORDER BY id DESC LIMIT 1`);
+    const row = rows[0];
+    if (!row) return null;
+    if (row.document !== null && row.signature !== null && signatureMatches(this.keys.publicKey, row.document, row.signature)) {
+      const { ledgerVerification, ...signed } = JSON.parse(row.document) as RecordedVerification & { ledgerVerification: number };
+      if (ledgerVerification === 1) return signed;
+    }
+    const finding = { check: 'verdict', row: `verification#${row.id}`, message: 'the stored verification result is not signed by '
+      + `this ledger's key ${this.keys.keyId} (rewritten in the database, or recorded before results were signed): run GET /v1/audit/verify` };
+    return { ...row.result, ok: false, brokenAt: finding.row, reason: finding.message, findings: [finding] };
   }
 
   private start(trigger: VerifyTrigger): Promise<RecordedVerification> {
@@ -82,10 +97,13 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
 
   private async record(trigger: VerifyTrigger, r: VerifyResult): Promise<RecordedVerification> {
     const recorded: RecordedVerification = { ...r, trigger, finishedAt: new Date().toISOString() };
+    // Signed with the checkpoint key, marked so that no verdict reads as a checkpoint and no checkpoint as a verdict.
+    const document = JSON.stringify({ ledgerVerification: 1, ...recorded });
     await this.ds.query(
-      `INSERT INTO audit_verifications (trigger, started_at, finished_at, ok, checked_transactions, findings_count, result)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [trigger, r.startedAt, recorded.finishedAt, r.ok, r.checkedTransactions, r.findings.length, JSON.stringify(recorded)]);
+      `INSERT INTO audit_verifications (trigger, started_at, finished_at, ok, checked_transactions, findings_count, result, document, signature)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [trigger, r.startedAt, recorded.finishedAt, r.ok, r.checkedTransactions, r.findings.length, JSON.stringify(recorded), document,
+        this.keys.sign(document)]);
     return recorded;
   }
 }

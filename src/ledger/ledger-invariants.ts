@@ -65,6 +65,32 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
       LIMIT ${limit}`,
   },
   {
+    // History is what as-of reads use: each row must be its transaction's entries on that account, no later than
+    // the transaction's moment allows, and every entry must have its row. A row changed or added without an entry
+    // (the running sums kept continuous) is named here; historyBroken alone would pass it.
+    name: 'historyDiffersFromEntries',
+    says: 'history row whose movement or time is not its journal transaction\'s entries on the account, or entries without one (invariant 3)',
+    sql: (limit) => `
+      WITH e AS (
+        SELECT e.account_id, e.transaction_id, min(t.created_at) AS at,
+          sum(CASE WHEN e.direction <> 'debit' THEN 0 WHEN t.kind = 'pending' THEN e.amount
+                   WHEN t.kind IN ('post_pending', 'void_pending') THEN -e.amount ELSE 0 END) AS pd,
+          sum(CASE WHEN e.direction <> 'credit' THEN 0 WHEN t.kind = 'pending' THEN e.amount
+                   WHEN t.kind IN ('post_pending', 'void_pending') THEN -e.amount ELSE 0 END) AS pc,
+          sum(e.amount) FILTER (WHERE t.kind IN ('posted', 'post_pending') AND e.direction = 'debit') AS sd,
+          sum(e.amount) FILTER (WHERE t.kind IN ('posted', 'post_pending') AND e.direction = 'credit') AS sc
+        FROM journal_entries e JOIN journal_transactions t ON t.id = e.transaction_id GROUP BY e.account_id, e.transaction_id),
+      h AS (
+        SELECT account_id, transaction_id, min(seq) AS seq, min(at) AS at, sum(d_pending_debits) AS pd, sum(d_pending_credits) AS pc,
+               sum(d_posted_debits) AS sd, sum(d_posted_credits) AS sc
+        FROM account_history WHERE seq > 0 GROUP BY account_id, transaction_id, CASE WHEN transaction_id IS NULL THEN seq END)
+      SELECT a.code || '#' || coalesce(h.seq::text, 'tx:' || e.transaction_id) AS row
+      FROM h FULL JOIN e ON e.account_id = h.account_id AND e.transaction_id = h.transaction_id
+      JOIN accounts a ON a.id = coalesce(h.account_id, e.account_id)
+      WHERE h.account_id IS NULL OR e.account_id IS NULL OR h.at < e.at
+         OR (h.pd, h.pc, h.sd, h.sc) <> (e.pd, e.pc, coalesce(e.sd, 0), coalesce(e.sc, 0)) LIMIT ${limit}`,
+  },
+  {
     name: 'resolvedTwice', says: 'pending transfer resolved more than once (invariant 9)',
     sql: (limit) => `SELECT pending_id::text AS row FROM journal_transactions WHERE pending_id IS NOT NULL
                      GROUP BY pending_id HAVING count(*) > 1 LIMIT ${limit}`,
