@@ -1,8 +1,9 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DataSource } from 'typeorm';
+import { writeFileDurably } from '../common/durable-file';
 import { Periodic } from '../common/periodic';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
@@ -84,7 +85,7 @@ export class AuditCheckpointer implements OnApplicationBootstrap, BeforeApplicat
     const file = this.config.audit.checkpointFile;
     mkdirSync(dirname(file), { recursive: true });
     const pub = publicKeyFileOf(file);
-    if (!existsSync(pub) || readFileSync(pub, 'utf8') !== this.keys.publicKeyPem) writeFileSync(pub, this.keys.publicKeyPem);
+    if (!existsSync(pub) || readFileSync(pub, 'utf8') !== this.keys.publicKeyPem) writeFileDurably(pub, this.keys.publicKeyPem, 0o644);
     const last = readCheckpointFile(file).checkpoints.at(-1);
     if (last) this.lastFileSeq = (JSON.parse(last.document) as CheckpointDocument).seq;
     this.periodic.start(this.config.audit.checkpointIntervalMs);
