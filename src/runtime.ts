@@ -9,6 +9,7 @@ import { ApiKeysService } from './auth/api-keys.service';
 import { AppConfig } from './config/app-config';
 import { runMigrations } from './database/data-source';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+import { prepareAppRole } from './database/embedded-roles';
 import { startEnKashSimulator } from './enkash-simulator/simulator';
 import { createRootLogger, levelFromNest } from './logging/logging';
 
@@ -45,6 +46,8 @@ export async function startRuntime(given: AppConfig, opts: CreateAppOptions = {}
       logger.warn(`DATABASE_URL is not set: using an embedded PostgreSQL in ${config.dataDir} on 127.0.0.1:${embedded.port}`);
     }
     await runMigrations(databaseUrl);
+    // Embedded: migrations as the superuser, the app as a role that cannot bypass the ledger's triggers.
+    if (embedded) databaseUrl = await prepareAppRole(databaseUrl, config.dataDir);
     const enkash = await startEnKashSide(config, logger);
     if (enkash.close) closers.push(enkash.close);
     config = enkash.config;
