@@ -80,13 +80,15 @@ export class AuditVerifierService {
       verifyAuditTrail(this.ds, this.keys)]);
     const findings = [...chain.findings, ...checkpoints.findings, ...coverage.findings, ...invariants, ...trail.findings];
     const first = chain.findings[0] ?? findings[0];
+    // The signed head is held like a checkpoint, but `checkpoints` counts checkpoints only, as it always did.
+    const held = checkpoints.valid.filter((c) => c.by === 'signed checkpoint');
     return {
       ok: findings.length === 0,
       checkedTransactions: chain.checked,
       unsealedTransactions: coverage.unsealed,
       checkedAuditEvents: trail.checkedEvents,
       keyed: this.keys !== null,
-      checkpoints: { checked: checkpoints.valid.length, latestSeq: checkpoints.valid.at(-1)?.seq ?? null },
+      checkpoints: { checked: held.length, latestSeq: held.at(-1)?.seq ?? null },
       ...(first ? { brokenAt: first.row, ...(chain.brokenSeq !== null && first === chain.findings[0] ? { seq: chain.brokenSeq } : {}),
         reason: first.message } : {}),
       findings,
