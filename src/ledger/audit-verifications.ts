@@ -66,7 +66,8 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
       if (ledgerVerification === 1) return signed;
     }
     const finding = { check: 'verdict', row: `verification#${row.id}`, message: 'the stored verification result is not signed by '
-      + `this ledger's key ${this.keys.keyId} (rewritten in the database, or recorded before results were signed): run GET /v1/audit/verify` };
+      + `this ledger's key ${this.keys.keyId} (rewritten in the database, or recorded before results were signed): `
+      + 'run GET /v1/audit/verify' };
     return { ...row.result, ok: false, brokenAt: finding.row, reason: finding.message, findings: [finding] };
   }
 
@@ -100,7 +101,8 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
     // Signed with the checkpoint key, marked so that no verdict reads as a checkpoint and no checkpoint as a verdict.
     const document = JSON.stringify({ ledgerVerification: 1, ...recorded });
     await this.ds.query(
-      `INSERT INTO audit_verifications (trigger, started_at, finished_at, ok, checked_transactions, findings_count, result, document, signature)
+      `INSERT INTO audit_verifications
+         (trigger, started_at, finished_at, ok, checked_transactions, findings_count, result, document, signature)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [trigger, r.startedAt, recorded.finishedAt, r.ok, r.checkedTransactions, r.findings.length, JSON.stringify(recorded), document,
         this.keys.sign(document)]);

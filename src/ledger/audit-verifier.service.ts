@@ -106,7 +106,9 @@ export class AuditVerifierService {
       // The signed head (audit-head.ts): the chain must reach it, and hold its hash there.
       const file = headFileOf(this.config.audit.checkpointFile);
       const { head, broken } = readHead(file, { publicKey });
-      if (broken) findings.push({ check: 'checkpoints', row: file, message: 'the signed head is unreadable or its signature does not verify' });
+      if (broken) {
+        findings.push({ check: 'checkpoints', row: file, message: 'the signed head is unreadable or its signature does not verify' });
+      }
       if (head) heads.push({ ...head, by: 'signed head' });
     }
     const signed: Array<SignedCheckpoint & { from: string }> = [];
@@ -143,7 +145,8 @@ export class AuditVerifierService {
     }
     for (const h of heads) {
       if (valid.get(h.seq) && valid.get(h.seq)!.hash !== h.hash) {
-        findings.push({ check: 'checkpoints', row: `checkpoint#${h.seq}`, message: 'the signed head and a signed checkpoint disagree about one seal' });
+        findings.push({ check: 'checkpoints', row: `checkpoint#${h.seq}`,
+          message: 'the signed head and a signed checkpoint disagree about one seal' });
       }
       valid.set(h.seq, h);
     }

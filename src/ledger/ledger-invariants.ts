@@ -69,7 +69,8 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
     // the transaction's moment allows, and every entry must have its row. A row changed or added without an entry
     // (the running sums kept continuous) is named here; historyBroken alone would pass it.
     name: 'historyDiffersFromEntries',
-    says: 'history row whose movement or time is not its journal transaction\'s entries on the account, or entries without one (invariant 3)',
+    says: 'history row whose movement or time is not its journal transaction\'s entries on the account, '
+      + 'or entries without one (invariant 3)',
     sql: (limit) => `
       WITH e AS (
         SELECT e.account_id, e.transaction_id, min(t.created_at) AS at,

@@ -173,7 +173,8 @@ describe('a stored verdict rewritten by the owner of the tables', () => {
     await asOwner(ctx, [[`INSERT INTO audit_verifications (trigger, started_at, ok, checked_transactions, findings_count, result)
       SELECT 'manual', now(), true, 1, 0, result || jsonb_build_object('finishedAt', now()) FROM audit_verifications LIMIT 1`]]);
     const latest = (await ctx.app.api('GET', '/v1/audit/verify/latest')).body;
-    expect(latest).toMatchObject({ ok: false, findings: [expect.objectContaining({ check: 'verdict', row: expect.stringMatching(/^verification#/) })] });
+    expect(latest).toMatchObject({ ok: false,
+      findings: [expect.objectContaining({ check: 'verdict', row: expect.stringMatching(/^verification#/) })] });
     expect((await ctx.app.api('GET', '/metrics', { key: null })).text).toMatch(/^card_ledger_audit_verify_ok 0$/m);
   });
 });

@@ -106,7 +106,8 @@ describe('structured logs', () => {
     // A real key in a query parameter of any name, in the path, and in a malformed Authorization header.
     for (const [path, headers] of [
       [`/v1/card-loads?q=${key}`, {}], [`/v1/card-loads/${key}`, {}], [`/v1/accounts?limit=x&note=${whsec}`, {}],
-      [`/v1/accounts?cursor=${cursor}`, {}], ['/v1/card-loads', { authorization: key }], ['/v1/card-loads', { authorization: `Bearer${key}` }],
+      [`/v1/accounts?cursor=${cursor}`, {}], ['/v1/card-loads', { authorization: key }],
+      ['/v1/card-loads', { authorization: `Bearer${key}` }],
       ['/v1/card-loads', { authorization: `Basic ${key}` }],
     ] as Array<[string, Record<string, string>]>) {
       await t.api('GET', path, { key: null, headers });
