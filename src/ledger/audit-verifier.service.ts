@@ -144,11 +144,13 @@ export class AuditVerifierService {
       valid.set(doc.seq, { ...doc, by: 'momentOrderFrom' in doc ? 'signed head' : 'signed checkpoint' });
     }
     for (const h of heads) {
-      if (valid.get(h.seq) && valid.get(h.seq)!.hash !== h.hash) {
+      const same = valid.get(h.seq);
+      if (same && same.hash !== h.hash) {
         findings.push({ check: 'checkpoints', row: `checkpoint#${h.seq}`,
           message: 'the signed head and a signed checkpoint disagree about one seal' });
       }
-      valid.set(h.seq, h);
+      // A head at a checkpoint's seal (the usual case) stays that checkpoint, with the head's moment rule.
+      valid.set(h.seq, same ? { ...same, momentOrderFrom: h.momentOrderFrom } : h);
     }
     return { valid: [...valid.values()].sort((a, b) => a.seq - b.seq), findings };
   }

@@ -11,8 +11,11 @@ import { chainHash, contentHash, GENESIS_HASH, loadSealContent, SealContentRow }
 /** Only one sealer appends at a time, in whichever instance wins this lock; writers never wait for it. */
 const SEALER_LOCK_KEY = 7_310_412_002;
 export const SEAL_BATCH = 1000;
-/** How long a sealing run waits for the newest queued moment to become final before sealing what is. */
-const FINAL_WAIT_MS = 5;
+/**
+ * How long a sealing run waits for the newest queued moment to become final before sealing what is: the schedule
+ * barely (it comes back in half a second), a caller that needs the queue sealed (sealPending()) up to 2 s.
+ */
+const FINAL_WAIT_MS = { scheduled: 5, waiting: 2000 };
 
 interface SealedBatch {
   count: number;
@@ -94,7 +97,7 @@ export class SealerService implements OnApplicationBootstrap, BeforeApplicationS
       // has committed and is in the queue's snapshot.
       const [{ watermark }]: Array<{ watermark: string }> = await m.query(
         `SELECT watermark::text FROM ledger_await_final((SELECT coalesce(max(created_at), '-infinity') FROM journal_unsealed), $1, 1000)`,
-        [FINAL_WAIT_MS]);
+        [wait ? FINAL_WAIT_MS.waiting : FINAL_WAIT_MS.scheduled]);
       const queue: Array<{ transaction_id: string; content_hash: Buffer | null }> = await m.query(
         `SELECT transaction_id, content_hash FROM journal_unsealed WHERE created_at < $2::timestamptz
          ORDER BY created_at, transaction_id LIMIT $1`, [SEAL_BATCH, watermark]);
