@@ -19,7 +19,8 @@ export type BatchItemResult =
   | { index: number; status: number; error: { code: string; message: string; details?: FieldProblem[] } };
 
 /** An item answered with an error: the status and body its code gives (common/error-codes.ts). */
-const failed = (index: number, err: ApiError): BatchItemResult => ({ index, status: err.status, ...errorBody(err) });
+const failed = (index: number, err: ApiError): BatchItemResult =>
+  ({ index, status: err.status, ...errorBody(err) });
 
 /**
  * Bulk intake: every item is validated and answered on its own (one bad item never blocks the rest), and

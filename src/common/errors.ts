@@ -32,7 +32,8 @@ export class ApiError extends Error {
    * one of that status (CODE_OF_STATUS), or validation_failed / internal_error for a status no code is made for.
    */
   static fromFramework(status: number, message: string, details?: FieldProblem[]): ApiError {
-    const err = new ApiError(CODE_OF_STATUS[status] ?? (status < 500 ? 'validation_failed' : 'internal_error'), message, details);
+    const code = CODE_OF_STATUS[status] ?? (status < 500 ? 'validation_failed' : 'internal_error');
+    const err = new ApiError(code, message, details);
     (err as { status: number }).status = status;
     return err;
   }

@@ -48,7 +48,8 @@ export function toApiError(exception: unknown): ApiError {
       status === 413 ? 'request body is too large'
       : status === 415 ? 'Content-Type must be application/json'
       : `body: ${fst.message ?? 'malformed request'}`;
-    return ApiError.fromFramework(status, message, status === 400 ? [{ field: 'body', message: fst.message ?? 'malformed JSON' }] : undefined);
+    const details = status === 400 ? [{ field: 'body', message: fst.message ?? 'malformed JSON' }] : undefined;
+    return ApiError.fromFramework(status, message, details);
   }
   return new ApiError('internal_error', 'internal error');
 }

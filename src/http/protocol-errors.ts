@@ -47,7 +47,8 @@ export function clientErrorHandler(this: unknown, err: Error & { code?: string }
 export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
   const bad = err.code === 'FST_ERR_BAD_URL';
   const [status, body] = bad
-    ? answer('validation_failed', 'url: the path is not valid percent-encoded UTF-8', [{ field: 'url', message: 'is not valid percent-encoded UTF-8' }])
+    ? answer('validation_failed', 'url: the path is not valid percent-encoded UTF-8',
+      [{ field: 'url', message: 'is not valid percent-encoded UTF-8' }])
     : answer('internal_error', 'internal error');
   void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
 }

@@ -1,5 +1,5 @@
 /**
- * The DESIGN.md invariants as SQL, checked against the whole database. Each query returns the offending rows
+ * The docs/design.md invariants as SQL, checked against the whole database. Each query returns the offending rows
  * (at most `limit`), each naming its row in `row`; none means the invariant holds. The audit verifier
  * (audit-verifier.service.ts) runs them on a schedule; the suites that write money and the soak run them through
  * test/support/ledger-checks.ts.

@@ -24,7 +24,7 @@ const KIND_OF_RANGE: Record<string, string> = {
   reserved: 'a reserved address (documentation, benchmarking or future use)',
 };
 
-/** IPv6 ranges ipaddr.js counts as unicast that no public host uses: the deprecated IPv4-compatible form (::127.0.0.1). */
+/** A range ipaddr.js counts as unicast that no public host uses: the deprecated IPv4-compatible form (::127.0.0.1). */
 const IPV4_COMPATIBLE = ipaddr.IPv6.parseCIDR('::/96');
 /** NAT64 with the well-known prefix (RFC 6052): the IPv4 address is the last 32 bits. 64:ff9b:1::/48 (local use) is not. */
 const NAT64_WELL_KNOWN = ipaddr.IPv6.parseCIDR('64:ff9b::/96');
