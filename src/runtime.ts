@@ -8,9 +8,8 @@ import { createApp, CreateAppOptions } from './app.factory';
 import { ApiKeysService } from './auth/api-keys.service';
 import { AppConfig } from './config/app-config';
 import { runMigrations } from './database/data-source';
-import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+import type { EmbeddedDatabase } from './database/embedded-postgres';
 import { prepareAppRole } from './database/embedded-roles';
-import { startEnKashSimulator } from './enkash-simulator/simulator';
 import { createRootLogger, levelFromNest } from './logging/logging';
 
 export interface Runtime {
@@ -40,6 +39,8 @@ export async function startRuntime(given: AppConfig, opts: CreateAppOptions = {}
   try {
     let databaseUrl = config.databaseUrl;
     if (databaseUrl === null) {
+      // Loaded only here: production sets DATABASE_URL, and its image has no Postgres binaries (optionalDependencies).
+      const { startEmbeddedPostgres } = await import('./database/embedded-postgres');
       embedded = await startEmbeddedPostgres(config.dataDir, (m) => logger.warn(m));
       closers.push(() => embedded!.stop());
       databaseUrl = embedded.url;
@@ -83,6 +84,8 @@ export async function startRuntime(given: AppConfig, opts: CreateAppOptions = {}
  */
 async function startEnKashSide(config: AppConfig, logger: Logger): Promise<{ config: AppConfig; close: (() => Promise<void>) | null }> {
   if (config.enkash.baseUrl !== null || config.role === 'api') return { config, close: null };
+  // Loaded only here: the production image is built without the simulator (Dockerfile, WITH_SIMULATOR).
+  const { startEnKashSimulator } = await import('./enkash-simulator/simulator');
   const sim = await startEnKashSimulator({ port: 0, encryption: config.enkash.encryption, credentials: { ...config.enkash } });
   logger.warn(`ENKASH_BASE_URL is not set: loads go to the in-process EnKash SIMULATOR at ${sim.url} (no real money moves)`);
   return {

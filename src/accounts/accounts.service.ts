@@ -45,7 +45,7 @@ export class AccountsService {
     const account = await inTransaction(this.ds, (m) => this.ledger.openAccount(m, {
       code: dto.code, currency: dto.currency, normalSide: dto.normalSide, noOverdraft: dto.noOverdraft ?? false, name: dto.name ?? null,
     }));
-    if (!account) throw new ApiError(409, 'conflict', `account ${dto.code} already exists`);
+    if (!account) throw new ApiError('conflict', `account ${dto.code} already exists`);
     return accountView(account);
   }
 

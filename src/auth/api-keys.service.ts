@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { LRUCache } from 'lru-cache';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditActor, serviceActor } from '../audit-trail/audit-trail';
@@ -54,7 +55,7 @@ const AUTH_CACHE_MAX = 10_000;
 @Injectable()
 export class ApiKeysService {
   private readonly logger = new Logger(ApiKeysService.name);
-  private readonly cache = new Map<string, { caller: Caller; expiresAtMs: number }>();
+  private readonly cache = new LRUCache<string, Caller>({ max: AUTH_CACHE_MAX, ttl: AUTH_CACHE_MS });
 
   constructor(@InjectDataSource() private readonly ds: DataSource, private readonly trail: AuditTrail) {}
 
@@ -63,7 +64,7 @@ export class ApiKeysService {
     const hash = hashApiKey(key);
     const cacheKey = hash.toString('base64');
     const hit = this.cache.get(cacheKey);
-    if (hit && hit.expiresAtMs > Date.now()) return hit.caller;
+    if (hit) return hit;
     const rows: Row[] = await this.ds.query(
       `SELECT id, name, prefix, scopes, created_at, revoked_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, [hash]);
     if (rows.length === 0) {
@@ -71,8 +72,7 @@ export class ApiKeysService {
       return null;
     }
     const caller: Caller = { apiKeyId: rows[0].id, name: rows[0].name, scopes: rows[0].scopes };
-    if (this.cache.size >= AUTH_CACHE_MAX) this.cache.clear();
-    this.cache.set(cacheKey, { caller, expiresAtMs: Date.now() + AUTH_CACHE_MS });
+    this.cache.set(cacheKey, caller);
     return caller;
   }
 

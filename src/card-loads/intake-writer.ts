@@ -168,6 +168,6 @@ class IntakeRaced extends Error {
   override readonly name = 'IntakeRaced';
 }
 
-function reusedKey(): ApiError {
-  return new ApiError(409, 'idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
+export function reusedKey(): ApiError {
+  return new ApiError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
 }

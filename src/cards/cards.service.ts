@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { LRUCache } from 'lru-cache';
 import { DataSource } from 'typeorm';
 import { CARD_ID, CARD_ID_MESSAGE } from '../card-loads/card-load.dto';
 import { cardAccountCode } from '../card-loads/card-loads.service';
 import { csvOf, KeysetList } from '../common/csv';
 import { badField, notFound } from '../common/errors';
+import { integerIn } from '../common/integer';
 import { formatMinor } from '../common/money';
 import { Instant, msIso, nextMicro, parseInstant } from '../common/instant';
 import { decodeCursor, encodeCursor, parseLimit, parseRange } from '../common/paging';
@@ -31,14 +33,13 @@ export class CardsService {
    * Card → account, remembered: a card account is never deleted and its id, currency and opening moment never
    * change, so every read after the first skips a round trip. Only found cards are kept (one may appear later).
    */
-  private readonly accounts = new Map<string, CardAccount>();
+  private readonly accounts = new LRUCache<string, CardAccount>({ max: CARD_ACCOUNT_CACHE_MAX });
 
   private async account(id: string): Promise<CardAccount> {
     const known = this.accounts.get(id);
     if (known) return known;
     const rows: CardAccount[] = await this.ds.query(`SELECT id, currency, created_at FROM accounts WHERE code = $1`, [cardAccountCode(id)]);
     if (rows.length === 0) throw notFound(`card ${id}`);
-    if (this.accounts.size >= CARD_ACCOUNT_CACHE_MAX) this.accounts.delete(this.accounts.keys().next().value!);
     this.accounts.set(id, rows[0]);
     return rows[0];
   }
@@ -143,14 +144,14 @@ export class CardsService {
 /** A non-negative sequence bound, or null; refused with a 400 naming the field, never handed to SQL as text. */
 function parseSeq(field: string, raw: string | undefined): number | null {
   if (raw === undefined || raw === '') return null;
-  if (!/^\d{1,15}$/.test(raw)) throw badField(field, 'must be a non-negative integer');
-  return Number(raw);
+  const seq = integerIn(raw, 0, 999_999_999_999_999);
+  if (seq === null) throw badField(field, 'must be a non-negative integer');
+  return seq;
 }
 
 function parseBuckets(raw: string | undefined): number {
   if (raw === undefined) return 500;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > SERIES_MAX_BUCKETS) {
-    throw badField('buckets', `must be an integer from 1 to ${SERIES_MAX_BUCKETS}`);
-  }
-  return Number(raw);
+  const buckets = integerIn(raw, 1, SERIES_MAX_BUCKETS);
+  if (buckets === null) throw badField('buckets', `must be an integer from 1 to ${SERIES_MAX_BUCKETS}`);
+  return buckets;
 }

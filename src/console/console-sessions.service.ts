@@ -60,7 +60,7 @@ export class ConsoleSessionsService implements SessionAuthenticator {
 
   async signIn(apiKey: string, req: FastifyRequest, reply: FastifyReply): Promise<ConsoleSession> {
     const caller = await this.keys.authenticate(apiKey);
-    if (!caller) throw new ApiError(401, 'unauthorized', 'unknown or revoked API key');
+    if (!caller) throw new ApiError('unauthorized', 'unknown or revoked API key');
     const sessionId = randomBytes(32).toString('base64url');
     await this.ds.query(
       `DELETE FROM console_sessions WHERE id_hash IN (
@@ -154,12 +154,12 @@ export class ConsoleSessionsService implements SessionAuthenticator {
 const cookieOf = (req: FastifyRequest): string | undefined => req.cookies?.[SESSION_COOKIE];
 
 const sessionEnded = () =>
-  new ApiError(401, 'unauthorized', 'no console session, or it has ended (expired, signed out, or its key revoked): sign in again');
+  new ApiError('unauthorized', 'no console session, or it has ended (expired, signed out, or its key revoked): sign in again');
 
 function checkCsrf(req: FastifyRequest, sessionId: string): void {
   const given = req.headers[CSRF_HEADER];
   const expected = Buffer.from(csrfTokenOf(sessionId));
   const ok = typeof given === 'string' && Buffer.byteLength(given) === expected.length && timingSafeEqual(Buffer.from(given), expected);
   if (!ok)
-    throw new ApiError(403, 'forbidden', `a write made with a console session needs its CSRF token in ${CSRF_HEADER} (missing or wrong)`);
+    throw new ApiError('forbidden', `a write made with a console session needs its CSRF token in ${CSRF_HEADER} (missing or wrong)`);
 }

@@ -107,7 +107,7 @@ export class JournalService {
         return s.accountCode === e.accountCode && s.direction === e.direction && amount.ok && amount.value === s.amount
           && (e.currency === undefined || e.currency === s.currency);
       });
-    if (!same) throw new ApiError(409, 'idempotency_key_reused', 'this Idempotency-Key was already used with a different journal transaction');
+    if (!same) throw new ApiError('idempotency_key_reused', 'this Idempotency-Key was already used with a different journal transaction');
     return this.get(id);
   }
 

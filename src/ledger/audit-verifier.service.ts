@@ -58,7 +58,7 @@ type SealRow = SealContentRow & {
 /**
  * The complete verifier (docs/audit.md): the seal chain from its first link (content, links, MACs), held to every
  * signed checkpoint (the file outside the database, the table, an auditor's own); every journal transaction sealed
- * or queued, and the queue short; and every DESIGN.md invariant the database can be asked about (balances equal
+ * or queued, and the queue short; and every docs/design.md invariant the database can be asked about (balances equal
  * entries and the last history row, history gapless and continuous, card balances equal their loads); and the audit
  * trail of admin actions, its chain and MACs (src/audit-trail/audit-trail.verify.ts). Each finding names its row.
  * Reads only; safe while writers go on.

@@ -44,7 +44,7 @@ export class LedgerClock {
       }
       if (remaining === 0) {
         const since = Number.isFinite(r.watermark_ms) ? ` (one started at ${msIso(instantOf(r.watermark_ms))})` : '';
-        throw new ApiError(503, 'service_unavailable',
+        throw new ApiError('service_unavailable',
           `the ledger at ${msIso(cut)} is not final yet: a transaction that may still commit at or before it is in flight${since}; retry`,
           undefined, { 'retry-after': '1' });
       }

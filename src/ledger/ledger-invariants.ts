@@ -1,9 +1,8 @@
-import { Client } from 'pg';
-
 /**
- * The DESIGN.md invariants as SQL, checked against the whole database. Each query returns the offending rows
- * (at most `limit`), each naming its row in `row`; none means the invariant holds. Shared by every suite that
- * writes money, the soak, and the audit verifier (audit-verifier.service.ts), which runs them on a schedule.
+ * The docs/design.md invariants as SQL, checked against the whole database. Each query returns the offending rows
+ * (at most `limit`), each naming its row in `row`; none means the invariant holds. The audit verifier
+ * (audit-verifier.service.ts) runs them on a schedule; the suites that write money and the soak run them through
+ * test/support/ledger-checks.ts.
  * Each is one statement, so it reads one snapshot while writers go on: balances and entries agree in it.
  */
 export interface LedgerCheck {
@@ -114,15 +113,3 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
       WHERE a.code LIKE 'card:%' AND a.posted_credits - a.posted_debits <> coalesce(l.posted, 0) LIMIT ${limit}`,
   },
 ];
-
-/** Every check, all offending rows up to `limit` each, by check name. */
-export async function ledgerViolations(c: Pick<Client, 'query'>, limit = 1000): Promise<Record<string, unknown[]>> {
-  const out: Record<string, unknown[]> = {};
-  for (const check of LEDGER_CHECKS) out[check.name] = (await c.query(check.sql(limit))).rows;
-  return out;
-}
-
-export function expectNoViolations(v: Record<string, unknown[]>): void {
-  const broken = Object.entries(v).filter(([, rows]) => rows.length > 0);
-  if (broken.length) throw new Error(`ledger invariants broken: ${JSON.stringify(broken).slice(0, 2000)}`);
-}

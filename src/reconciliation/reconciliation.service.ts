@@ -50,8 +50,8 @@ const mapOutcome = <T, U>(o: EnKashOutcome<T>, f: (v: T) => U): EnKashOutcome<U>
 /**
  * A reconciliation run: every load settled in the window is looked up by reference at EnKash and compared,
  * then every card those loads touched and the parent account are compared by balance. Findings are written
- * before anything is acted on; the only action is the undo of a load EnKash shows reversed (DESIGN.md,
- * "EnKash reports it reversed later"). No DB transaction is open while EnKash is called.
+ * before anything is acted on; the only action is the undo of a load EnKash shows reversed (docs/design.md,
+ * "A load's life", step 4). No DB transaction is open while EnKash is called.
  */
 @Injectable()
 export class ReconciliationService implements BeforeApplicationShutdown {

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
+import { OperatorController } from '../card-loads/card-load-operator.controller';
 import { CardLoadsModule } from '../card-loads/card-loads.module';
 import { LedgerModule } from '../ledger/ledger.module';
-import { OperatorController } from './operator.controller';
 import { SettlementService } from './settlement.service';
 import { SyncJobsStore } from './sync-jobs.store';
 import { WebhookOutboxModule } from '../webhooks/webhook-outbox.module';

@@ -52,7 +52,7 @@ export class WebhooksService {
       const [{ n }]: Array<{ n: number }> = await m.query(
         `SELECT count(*)::int AS n FROM webhook_subscriptions WHERE api_key_id = $1 AND deleted_at IS NULL`, [caller.apiKeyId]);
       if (n >= MAX_SUBSCRIPTIONS_PER_KEY) {
-        throw new ApiError(409, 'conflict', `an API key may hold at most ${MAX_SUBSCRIPTIONS_PER_KEY} webhook subscriptions; delete one first`);
+        throw new ApiError('conflict', `an API key may hold at most ${MAX_SUBSCRIPTIONS_PER_KEY} webhook subscriptions; delete one first`);
       }
       const rows: SubscriptionRow[] = await m.query(
         `INSERT INTO webhook_subscriptions (id, api_key_id, url, events, all_loads, secret_ciphertext, secret_key_id)
