@@ -1,8 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Periodic } from '../common/periodic';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { AuditStore } from './audit.store';
 import { AuditVerifierService, VerifyResult } from './audit-verifier.service';
 
 export type VerifyTrigger = 'schedule' | 'manual';
@@ -25,7 +24,7 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
     (m) => this.logger.warn(`scheduled verification failed to run: ${m}`));
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly store: AuditStore,
     private readonly verifier: AuditVerifierService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -49,10 +48,8 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
     return this.next;
   }
 
-  async latest(): Promise<RecordedVerification | null> {
-    const rows: Array<{ result: RecordedVerification }> = await this.ds.query(
-      `SELECT result FROM audit_verifications ORDER BY id DESC LIMIT 1`);
-    return rows[0]?.result ?? null;
+  latest(): Promise<RecordedVerification | null> {
+    return this.store.latestVerification<RecordedVerification>();
   }
 
   private start(trigger: VerifyTrigger): Promise<RecordedVerification> {
@@ -64,28 +61,16 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async runScheduled(): Promise<void> {
-    const runner = this.ds.createQueryRunner();
-    await runner.connect();
-    try {
-      const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [VERIFY_LOCK_KEY]);
-      if (!locked) return;
-      try {
-        const r = await (this.running ?? this.start('schedule'));
-        if (!r.ok) this.logger.error(`ledger verification found ${r.findings.length} problem(s); first: ${r.brokenAt}: ${r.reason}`);
-      } finally {
-        await runner.query(`SELECT pg_advisory_unlock($1)`, [VERIFY_LOCK_KEY]);
-      }
-    } finally {
-      await runner.release();
-    }
+    await this.store.whileLocked(VERIFY_LOCK_KEY, async () => {
+      const r = await (this.running ?? this.start('schedule'));
+      if (!r.ok) this.logger.error(`ledger verification found ${r.findings.length} problem(s); first: ${r.brokenAt}: ${r.reason}`);
+    });
   }
 
   private async record(trigger: VerifyTrigger, r: VerifyResult): Promise<RecordedVerification> {
     const recorded: RecordedVerification = { ...r, trigger, finishedAt: new Date().toISOString() };
-    await this.ds.query(
-      `INSERT INTO audit_verifications (trigger, started_at, finished_at, ok, checked_transactions, findings_count, result)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [trigger, r.startedAt, recorded.finishedAt, r.ok, r.checkedTransactions, r.findings.length, JSON.stringify(recorded)]);
+    await this.store.recordVerification({ trigger, startedAt: r.startedAt, finishedAt: recorded.finishedAt, ok: r.ok,
+      checkedTransactions: r.checkedTransactions, findingsCount: r.findings.length, result: recorded });
     return recorded;
   }
 }

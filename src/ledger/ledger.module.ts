@@ -5,6 +5,7 @@ import { AUDIT_KEYS, AuditKeys } from './audit-keys';
 import { AuditVerifications } from './audit-verifications';
 import { AuditVerifierService } from './audit-verifier.service';
 import { AuditController } from './audit.controller';
+import { AuditStore } from './audit.store';
 import { LedgerClock } from './ledger-clock';
 import { LedgerService } from './ledger.service';
 import { SealerService } from './sealer.service';
@@ -12,9 +13,9 @@ import { SealerService } from './sealer.service';
 @Module({
   controllers: [AuditController],
   providers: [
-    LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications,
+    LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore,
     { provide: AUDIT_KEYS, useFactory: (config: AppConfig) => AuditKeys.fromConfig(config.audit), inject: [APP_CONFIG] },
   ],
-  exports: [LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AUDIT_KEYS],
+  exports: [LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore, AUDIT_KEYS],
 })
 export class LedgerModule {}

@@ -1,0 +1,63 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+/** What /metrics shows of the audit: the latest verification, the sealing queue and the newest checkpoint. */
+export interface AuditGauges {
+  ok: boolean | null;
+  findings: number | null;
+  finished: number | null;
+  duration_ms: number | null;
+  unsealed: number;
+  checkpoint: string | null;
+}
+
+/** audit_verifications: the recorded results of the ledger verifier (docs/design.md, "Persistence"). */
+@Injectable()
+export class AuditStore {
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  async latestVerification<T>(): Promise<T | null> {
+    const rows: Array<{ result: T }> = await this.ds.query(`SELECT result FROM audit_verifications ORDER BY id DESC LIMIT 1`);
+    return rows[0]?.result ?? null;
+  }
+
+  async recordVerification(v: {
+    trigger: string; startedAt: string; finishedAt: string; ok: boolean; checkedTransactions: number; findingsCount: number; result: unknown;
+  }): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO audit_verifications (trigger, started_at, finished_at, ok, checked_transactions, findings_count, result)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [v.trigger, v.startedAt, v.finishedAt, v.ok, v.checkedTransactions, v.findingsCount, JSON.stringify(v.result)]);
+  }
+
+  /**
+   * Runs `work` while this session holds the advisory lock `key`, or returns false at once when another session
+   * holds it (one instance at a time runs a scheduled job).
+   */
+  async whileLocked(key: number, work: () => Promise<void>): Promise<boolean> {
+    const runner = this.ds.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [key]);
+      if (!locked) return false;
+      try {
+        await work();
+      } finally {
+        await runner.query(`SELECT pg_advisory_unlock($1)`, [key]);
+      }
+      return true;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  async gauges(): Promise<AuditGauges> {
+    const [a]: AuditGauges[] = await this.ds.query(
+      `SELECT v.ok, v.findings_count AS findings, extract(epoch FROM v.finished_at)::float8 AS finished,
+              (v.result->>'durationMs')::float8 AS duration_ms,
+              (SELECT count(*)::int FROM journal_unsealed) AS unsealed, (SELECT max(seq) FROM audit_checkpoints) AS checkpoint
+       FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT * FROM audit_verifications ORDER BY id DESC LIMIT 1) v ON true`);
+    return a;
+  }
+}
