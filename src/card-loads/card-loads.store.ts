@@ -19,6 +19,9 @@ export interface LoadPageFilter {
   beforeInclusive: boolean; asc: boolean; cursor: [string, string] | null; limit: number;
 }
 
+/** A load's row as the paths that change its status see it, under its row lock. */
+export type LoadLock = { status: string; journal_transaction_id: string; undone_at: Date | null };
+
 export interface LoadWindowSummary {
   groups: Array<{ currency: string; status: string; count: string; amount: string }>;
   oldest: Array<{ status: string; id: string | null; created_at: Date | null; age_seconds: number | null }>;
@@ -102,6 +105,53 @@ export class CardLoadsStore {
         col((r) => r.amountMinor.toString()), col((r) => r.currency), col((r) => r.journalTransactionId),
         col((r) => r.description), col((r) => r.remarks), col((r) => JSON.stringify(r.metadata)),
         col((r) => r.requestId), col((r) => r.actor)]);
+  }
+
+  /** Locks the load's row (FOR UPDATE); null when there is no such load. */
+  async lock(m: EntityManager, loadId: string): Promise<LoadLock | null> {
+    const rows: LoadLock[] = await m.query(`SELECT status, journal_transaction_id, undone_at FROM card_loads WHERE id = $1 FOR UPDATE`, [loadId]);
+    return rows[0] ?? null;
+  }
+
+  /** Locks these loads' rows in id order (one order everywhere: no deadlock between batches). */
+  async lockMany(m: EntityManager, loadIds: string[]): Promise<Array<LoadLock & { id: string }>> {
+    return m.query(
+      `SELECT l.id, l.status, l.journal_transaction_id, l.undone_at
+       FROM (SELECT DISTINCT unnest($1::uuid[]) AS id ORDER BY 1) q
+       CROSS JOIN LATERAL (SELECT * FROM card_loads WHERE id = q.id FOR UPDATE) l`,
+      [[...new Set(loadIds)]]);
+  }
+
+  /** The final statuses of locked loads, each with its 'settled' event, at the transaction's moment (docs/time.md). */
+  async settle(m: EntityManager, items: Array<{ loadId: string; status: 'posted' | 'reversed'; reason: string; actor: string;
+    requestId: string | null; }>): Promise<void> {
+    await m.query(
+      `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS x(id, status, reason, actor, request_id)),
+            ev AS (INSERT INTO load_events (load_id, type, outcome, message, actor, request_id)
+                   SELECT id, 'settled', status, reason, actor, request_id FROM x)
+       UPDATE card_loads l SET status = x.status, status_reason = x.reason, updated_at = ledger_moment(),
+         posted_at = CASE WHEN x.status = 'posted' THEN ledger_moment() END,
+         reversed_at = CASE WHEN x.status = 'reversed' THEN ledger_moment() END
+       FROM x WHERE l.id = x.id`,
+      [items.map((i) => i.loadId), items.map((i) => i.status), items.map((i) => i.reason.slice(0, 1000)), items.map((i) => i.actor),
+        items.map((i) => i.requestId)]);
+  }
+
+  async markNeedsReview(m: EntityManager, loadId: string, reason: string): Promise<void> {
+    await m.query(`UPDATE card_loads SET status = 'needs_review', status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
+      [loadId, reason]);
+  }
+
+  async markUndone(m: EntityManager, loadId: string, reason: string): Promise<void> {
+    await m.query(`UPDATE card_loads SET undone_at = ledger_moment(), status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
+      [loadId, `undone: ${reason}`.slice(0, 1000)]);
+  }
+
+  /** One entry of the load's history (load_events is append-only). */
+  async recordEvent(m: EntityManager, e: { loadId: string; type: string; outcome: string; message: string; actor: string;
+    requestId: string | null; }): Promise<void> {
+    await m.query(`INSERT INTO load_events (load_id, type, outcome, message, actor, request_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [e.loadId, e.type, e.outcome, e.message.slice(0, 1000), e.actor, e.requestId]);
   }
 
   /** Loads in needs_review after `afterId`, by id (keyset: a re-queue leaves the status as it is). */

@@ -89,6 +89,16 @@ export class SyncJobsStore {
     if (loadIds.length > 0) await m.query(`INSERT INTO sync_jobs (load_id) SELECT unnest($1::uuid[])`, [loadIds]);
   }
 
+  /** A review load without a job (never made by this service; a hand-repaired database): a job that looks it up first. */
+  async enqueueLookup(m: EntityManager, loadId: string): Promise<void> {
+    await m.query(`INSERT INTO sync_jobs (load_id, needs_lookup) VALUES ($1, true) ON CONFLICT (load_id) DO NOTHING`, [loadId]);
+  }
+
+  /** A settled load's job ends: its row goes, with the lock the settlement already holds on it. */
+  async finish(m: EntityManager, loadIds: string[]): Promise<void> {
+    await m.query(`DELETE FROM sync_jobs WHERE load_id = ANY($1::uuid[])`, [loadIds]);
+  }
+
   /** Seconds since the oldest load still pending with a job was created (0 when none): the sync lag gauge. */
   async lagSeconds(): Promise<number> {
     const [lag]: Array<{ s: number }> = await this.ds.query(
