@@ -4,10 +4,25 @@ import { DataSource, EntityManager } from 'typeorm';
 import { EntryRow } from '../accounts/account.view';
 import { HistoryRow, SeriesRow } from '../cards/card-history.view';
 import { Instant } from '../common/instant';
-import { atOrBeforeSql } from '../common/paging';
+import { atOrBeforeSql, cursorInstantSql } from '../common/paging';
+import { JournalEntryRow, JournalRow } from '../journal/journal.view';
+import { AccountBalanceRow, CurrencyTotalRow } from '../reports/trial-balance.view';
 import { byIds } from '../database/by-ids';
 import { SEAL_CREATED_AT_SQL } from './journal-seal';
 import { Direction, EntryInput, HistoryEvent, TransferKind } from './ledger.types';
+
+/**
+ * Each account's balance row as of a moment, from the append-only history: one backward descent of the
+ * (account_id, at, seq) index per account (LATERAL ... LIMIT 1), where DISTINCT ON would read every
+ * history row up to asOf. Accounts opened after asOf have no row and drop out. Every row of one transfer
+ * shares one `at` (LedgerService), so any moment cuts between transfers and the columns balance.
+ */
+const balancesAsOf = (asOf: string) => `
+  FROM accounts a
+  CROSS JOIN LATERAL (
+    SELECT h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits FROM account_history h
+    WHERE h.account_id = a.id AND ${atOrBeforeSql('h.at', asOf)} ORDER BY h.at DESC, h.seq DESC LIMIT 1) h
+  WHERE ${atOrBeforeSql('a.created_at', asOf)}`;
 
 /** Upper bound on entries in one journal transaction (TigerBeetle: bound everything). */
 export const MAX_ENTRIES = 100;
@@ -190,6 +205,51 @@ export class JournalStore {
        SELECT h.seq, h.at, h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits, (SELECT count(*) FROM h) AS total
        FROM kept JOIN account_history h ON h.account_id = $1 AND h.seq = kept.seq ORDER BY h.seq`,
       [accountId, f, t, buckets]);
+  }
+
+  /**
+   * Journal transactions in (created_at, id) order with their seals and entries (two queries): one by id, or a
+   * keyset page after `after` in [from, before) (before inclusive when it is a final cut), by kind and by card load.
+   */
+  async journalPage(f: { id?: string; after?: [string, string] | null; fromIso?: string | null; beforeIso?: string;
+    beforeInclusive?: boolean; kind?: string; loadId?: string; limit: number; }): Promise<{ rows: JournalRow[]; entries: JournalEntryRow[] }> {
+    const args: unknown[] = [];
+    const arg = (v: unknown) => `$${args.push(v)}`;
+    const where: string[] = [];
+    if (f.id !== undefined) where.push(`t.id = ${arg(f.id)}`);
+    if (f.after) where.push(`(t.created_at, t.id) > (${arg(f.after[0])}::timestamptz, ${arg(f.after[1])}::uuid)`);
+    if (f.fromIso) where.push(`t.created_at >= ${arg(f.fromIso)}::timestamptz`);
+    if (f.beforeIso !== undefined) where.push(`t.created_at ${f.beforeInclusive ? '<=' : '<'} ${arg(f.beforeIso)}::timestamptz`);
+    if (f.kind) where.push(`t.kind = ${arg(f.kind)}`);
+    // A load's every balance change names it and its transaction (account_history_load index).
+    if (f.loadId) where.push(`t.id IN (SELECT transaction_id FROM account_history WHERE load_id = ${arg(f.loadId)})`);
+    const rows: JournalRow[] = await this.ds.query(
+      `SELECT t.*, ${cursorInstantSql('t.created_at')} AS created_at_cursor, s.seq AS seal_seq, s.hash AS seal_hash
+       FROM journal_transactions t LEFT JOIN journal_seals s ON s.transaction_id = t.id
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.created_at, t.id LIMIT ${f.limit}`, args);
+    const entries: JournalEntryRow[] = rows.length === 0 ? [] : await this.ds.query(
+      `SELECT e.transaction_id, a.code, e.direction, e.amount, e.currency
+       FROM ${byIds('journal_entries', 'e', 'transaction_id', MAX_ENTRIES)} JOIN accounts a ON a.id = e.account_id ORDER BY e.id`, [rows.map((r) => r.id)]);
+    return { rows, entries };
+  }
+
+  /**
+   * The trial balance's account lines as of a moment after code `after`, plus one row to tell whether there is more: each
+   * account's balance row from the append-only history (one backward descent of the (account_id, at, seq) index per account).
+   */
+  async trialBalanceLines(asOfIso: string, after: string, limit: number): Promise<AccountBalanceRow[]> {
+    return this.ds.query(
+      `SELECT a.code, a.name, a.currency, a.normal_side, h.* ${balancesAsOf('$1')} AND a.code > $2 ORDER BY a.code LIMIT $3`,
+      [asOfIso, after, limit + 1]);
+  }
+
+  async trialBalanceTotals(asOfIso: string): Promise<CurrencyTotalRow[]> {
+    return this.ds.query(
+      `SELECT a.currency, sum(h.posted_debits) AS posted_debits, sum(h.posted_credits) AS posted_credits,
+              sum(h.pending_debits) AS pending_debits, sum(h.pending_credits) AS pending_credits,
+              sum(greatest(h.posted_debits - h.posted_credits, 0)) AS debit_balance,
+              sum(greatest(h.posted_credits - h.posted_debits, 0)) AS credit_balance
+       ${balancesAsOf('$1')} GROUP BY a.currency ORDER BY a.currency`, [asOfIso]);
   }
 
   /** One account's entries after entry id `after` in [from, to), oldest first, plus one row to tell whether there is more. */

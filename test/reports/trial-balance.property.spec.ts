@@ -56,7 +56,7 @@ describe(TrialBalanceService.name, () => {
     ledger = new LedgerService(new JournalStore(ds), new AccountsStore(ds));
     // Test-only: the runs commit thousands of times and need not wait for the disk on each.
     await ds.query(`SET synchronous_commit TO off`);
-    report = new TrialBalanceService(ds, new LedgerClock(new JournalStore(ds)));
+    report = new TrialBalanceService(new JournalStore(ds), new LedgerClock(new JournalStore(ds)));
   });
   afterAll(async () => {
     await ds.destroy();
