@@ -47,7 +47,8 @@ export class ApiKeysStore {
   }
 
   async findByHash(m: EntityManager, hash: Buffer): Promise<{ id: string; revoked_at: Date | null } | undefined> {
-    const [row]: Array<{ id: string; revoked_at: Date | null }> = await m.query(`SELECT id, revoked_at FROM api_keys WHERE key_hash = $1`, [hash]);
+    const [row]: Array<{ id: string; revoked_at: Date | null }> = await m.query(
+      `SELECT id, revoked_at FROM api_keys WHERE key_hash = $1`, [hash]);
     return row;
   }
 

@@ -109,7 +109,8 @@ export class CardLoadsStore {
 
   /** Locks the load's row (FOR UPDATE); null when there is no such load. */
   async lock(m: EntityManager, loadId: string): Promise<LoadLock | null> {
-    const rows: LoadLock[] = await m.query(`SELECT status, journal_transaction_id, undone_at FROM card_loads WHERE id = $1 FOR UPDATE`, [loadId]);
+    const rows: LoadLock[] = await m.query(
+      `SELECT status, journal_transaction_id, undone_at FROM card_loads WHERE id = $1 FOR UPDATE`, [loadId]);
     return rows[0] ?? null;
   }
 
@@ -126,7 +127,8 @@ export class CardLoadsStore {
   async settle(m: EntityManager, items: Array<{ loadId: string; status: 'posted' | 'reversed'; reason: string; actor: string;
     requestId: string | null; }>): Promise<void> {
     await m.query(
-      `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS x(id, status, reason, actor, request_id)),
+      `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+                    AS x(id, status, reason, actor, request_id)),
             ev AS (INSERT INTO load_events (load_id, type, outcome, message, actor, request_id)
                    SELECT id, 'settled', status, reason, actor, request_id FROM x)
        UPDATE card_loads l SET status = x.status, status_reason = x.reason, updated_at = ledger_moment(),

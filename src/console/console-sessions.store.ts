@@ -3,7 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Caller } from '../auth/scopes';
 
-export type LiveSessionRow = { api_key_id: string; name: string; scopes: Caller['scopes']; expires_at: Date; max_expires_at: Date; now: Date };
+export type LiveSessionRow = {
+  api_key_id: string; name: string; scopes: Caller['scopes']; expires_at: Date; max_expires_at: Date; now: Date;
+};
 
 /** Expired sessions purged per sign-in: bounded work, and sign-ins outnumber what there is to purge. */
 const PURGE_BATCH = 100;

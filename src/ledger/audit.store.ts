@@ -23,7 +23,8 @@ export class AuditStore {
   }
 
   async recordVerification(v: {
-    trigger: string; startedAt: string; finishedAt: string; ok: boolean; checkedTransactions: number; findingsCount: number; result: unknown;
+    trigger: string; startedAt: string; finishedAt: string; ok: boolean; checkedTransactions: number; findingsCount: number;
+    result: unknown;
   }): Promise<void> {
     await this.ds.query(
       `INSERT INTO audit_verifications (trigger, started_at, finished_at, ok, checked_transactions, findings_count, result)

@@ -87,7 +87,8 @@ export class JournalStore {
     return rows[0] ?? null;
   }
 
-  async entries(m: EntityManager, transactionId: string): Promise<Array<{ code: string; direction: Direction; amount: string; currency: string }>> {
+  async entries(m: EntityManager, transactionId: string):
+    Promise<Array<{ code: string; direction: Direction; amount: string; currency: string }>> {
     return m.query(
       `SELECT a.code, e.direction, e.amount, e.currency FROM journal_entries e JOIN accounts a ON a.id = e.account_id
        WHERE e.transaction_id = $1 ORDER BY e.id`, [transactionId]);
@@ -137,7 +138,8 @@ export class JournalStore {
   /** Each queued transaction's content hash, computed from what insertTransactions returned. */
   async setContentHashes(m: EntityManager, ids: string[], hashes: Buffer[]): Promise<void> {
     await m.query(
-      `UPDATE journal_unsealed u SET content_hash = x.hash FROM unnest($1::uuid[], $2::bytea[]) AS x(id, hash) WHERE u.transaction_id = x.id`,
+      `UPDATE journal_unsealed u SET content_hash = x.hash FROM unnest($1::uuid[], $2::bytea[]) AS x(id, hash)
+       WHERE u.transaction_id = x.id`,
       [ids, hashes]);
   }
 
@@ -147,7 +149,9 @@ export class JournalStore {
    */
   async applyDeltas(m: EntityManager, sorted: Move[]): Promise<void> {
     const col = (f: (d: Move) => bigint) => sorted.map((d) => f(d).toString());
-    await m.query(`SELECT ledger_apply_deltas($1::uuid[], $2::text[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])`,
+    await m.query(
+      `SELECT ledger_apply_deltas($1::uuid[], $2::text[], $3::uuid[],
+         $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])`,
       [sorted.map((d) => d.txId), sorted.map((d) => d.event), sorted.map((d) => d.loadId), sorted.map((d) => d.accountId),
         col((d) => d.pendingDebits), col((d) => d.pendingCredits), col((d) => d.postedDebits), col((d) => d.postedCredits)]);
   }
@@ -212,7 +216,8 @@ export class JournalStore {
    * keyset page after `after` in [from, before) (before inclusive when it is a final cut), by kind and by card load.
    */
   async journalPage(f: { id?: string; after?: [string, string] | null; fromIso?: string | null; beforeIso?: string;
-    beforeInclusive?: boolean; kind?: string; loadId?: string; limit: number; }): Promise<{ rows: JournalRow[]; entries: JournalEntryRow[] }> {
+    beforeInclusive?: boolean; kind?: string; loadId?: string; limit: number; }):
+    Promise<{ rows: JournalRow[]; entries: JournalEntryRow[] }> {
     const args: unknown[] = [];
     const arg = (v: unknown) => `$${args.push(v)}`;
     const where: string[] = [];
@@ -229,7 +234,8 @@ export class JournalStore {
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.created_at, t.id LIMIT ${f.limit}`, args);
     const entries: JournalEntryRow[] = rows.length === 0 ? [] : await this.ds.query(
       `SELECT e.transaction_id, a.code, e.direction, e.amount, e.currency
-       FROM ${byIds('journal_entries', 'e', 'transaction_id', MAX_ENTRIES)} JOIN accounts a ON a.id = e.account_id ORDER BY e.id`, [rows.map((r) => r.id)]);
+       FROM ${byIds('journal_entries', 'e', 'transaction_id', MAX_ENTRIES)} JOIN accounts a ON a.id = e.account_id ORDER BY e.id`,
+      [rows.map((r) => r.id)]);
     return { rows, entries };
   }
 

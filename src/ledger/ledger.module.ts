@@ -15,10 +15,13 @@ import { SealerService } from './sealer.service';
 @Module({
   controllers: [AuditController],
   providers: [
-    LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore, JournalStore, AccountsStore,
+    LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore, JournalStore,
+    AccountsStore,
     { provide: AUDIT_KEYS, useFactory: (config: AppConfig) => AuditKeys.fromConfig(config.audit), inject: [APP_CONFIG] },
   ],
-  exports: [LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore, JournalStore, AccountsStore,
-    AUDIT_KEYS],
+  exports: [
+    LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore, JournalStore,
+    AccountsStore, AUDIT_KEYS,
+  ],
 })
 export class LedgerModule {}

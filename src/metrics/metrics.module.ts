@@ -7,5 +7,9 @@ import { MetricsService } from './metrics.service';
 
 @Global()
 /** The scrape reads through the stores (stateless), provided here so the global module imports no feature module. */
-@Module({ controllers: [MetricsController], providers: [MetricsService, CardLoadsStore, SyncJobsStore, AuditStore], exports: [MetricsService] })
+@Module({
+  controllers: [MetricsController],
+  providers: [MetricsService, CardLoadsStore, SyncJobsStore, AuditStore],
+  exports: [MetricsService],
+})
 export class MetricsModule {}
