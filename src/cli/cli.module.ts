@@ -2,6 +2,11 @@ import { DynamicModule, Injectable, Module, OnApplicationBootstrap } from '@nest
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { InjectCommander } from 'nest-commander';
 import { ApiKeysService } from '../auth/api-keys.service';
+import { ApiKeysStore } from '../auth/api-keys.store';
+import { WebhookSubscriptionsStore } from '../webhooks/webhook-subscriptions.store';
+import { AccountsStore } from '../accounts/accounts.store';
+import { CardLoadsStore } from '../card-loads/card-loads.store';
+import { JournalStore } from '../ledger/journal.store';
 import { APP_CONFIG, loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source';
 import { DatabaseIdentityService } from '../database/database-identity.service';
@@ -66,7 +71,8 @@ export class CliModule {
         ApiKeysService, AuditVerifierService, LedgerService, LedgerClock,
         // The seals' MACs are checked when AUDIT_SEAL_KEY is in the environment; without it, the chain and checkpoints only.
         { provide: AUDIT_KEYS, useFactory: () => (process.env.AUDIT_SEAL_KEY ? new AuditKeys(process.env.AUDIT_SEAL_KEY.trim()) : null) },
-        SyncJobsStore, MetricsService, SettlementService,
+        SyncJobsStore, CardLoadsStore, JournalStore, AccountsStore, ApiKeysStore, WebhookSubscriptionsStore, MetricsService,
+        SettlementService,
         KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand, VerifyCommand, RequeueCommand, ReconciliationCommand,
         AuditTrail, DatabaseIdentityService, DatabaseCommand, DatabaseStatusCommand, DatabaseAdoptCommand,
         // The service's settings, for the few the commands read; the CLI itself needs only DATABASE_URL.

@@ -4,6 +4,7 @@ import { SESSION_AUTHENTICATOR } from '../auth/session-auth';
 import { CONSOLE_CONFIG, loadConsoleConfig } from './console-config';
 import { ConsoleSessionController } from './console-session.controller';
 import { ConsoleSessionsService } from './console-sessions.service';
+import { ConsoleSessionsStore } from './console-sessions.store';
 
 /**
  * The browser console's server side (docs/console.md): its sessions, and, through SESSION_AUTHENTICATOR, the
@@ -16,7 +17,7 @@ import { ConsoleSessionsService } from './console-sessions.service';
   controllers: [ConsoleSessionController],
   providers: [
     { provide: CONSOLE_CONFIG, useFactory: () => loadConsoleConfig(process.env) },
-    ConsoleSessionsService,
+    ConsoleSessionsService, ConsoleSessionsStore,
     { provide: SESSION_AUTHENTICATOR, useExisting: ConsoleSessionsService },
   ],
   exports: [SESSION_AUTHENTICATOR],

@@ -1,9 +1,8 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Periodic } from '../common/periodic';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AUDIT_KEYS, AuditKeys, signatureMatches } from './audit-keys';
+import { AuditStore } from './audit.store';
 import { AuditVerifierService, VerifyResult } from './audit-verifier.service';
 
 export type VerifyTrigger = 'schedule' | 'manual';
@@ -26,7 +25,7 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
     (m) => this.logger.warn(`scheduled verification failed to run: ${m}`));
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly store: AuditStore,
     private readonly verifier: AuditVerifierService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(AUDIT_KEYS) private readonly keys: AuditKeys,
@@ -57,9 +56,7 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
    * naming it, never as what it claims.
    */
   async latest(): Promise<RecordedVerification | null> {
-    const rows: Array<{ id: string; result: RecordedVerification; document: string | null; signature: string | null }> =
-      await this.ds.query(`SELECT id, result, document, signature FROM audit_verifications ORDER BY id DESC LIMIT 1`);
-    const row = rows[0];
+    const row = await this.store.latestVerification<RecordedVerification>();
     if (!row) return null;
     if (row.document !== null && row.signature !== null && signatureMatches(this.keys.publicKey, row.document, row.signature)) {
       const { ledgerVerification, ...signed } = JSON.parse(row.document) as RecordedVerification & { ledgerVerification: number };
@@ -80,32 +77,19 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async runScheduled(): Promise<void> {
-    const runner = this.ds.createQueryRunner();
-    await runner.connect();
-    try {
-      const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [VERIFY_LOCK_KEY]);
-      if (!locked) return;
-      try {
-        const r = await (this.running ?? this.start('schedule'));
-        if (!r.ok) this.logger.error(`ledger verification found ${r.findings.length} problem(s); first: ${r.brokenAt}: ${r.reason}`);
-      } finally {
-        await runner.query(`SELECT pg_advisory_unlock($1)`, [VERIFY_LOCK_KEY]);
-      }
-    } finally {
-      await runner.release();
-    }
+    await this.store.whileLocked(VERIFY_LOCK_KEY, async () => {
+      const r = await (this.running ?? this.start('schedule'));
+      if (!r.ok) this.logger.error(`ledger verification found ${r.findings.length} problem(s); first: ${r.brokenAt}: ${r.reason}`);
+    });
   }
 
   private async record(trigger: VerifyTrigger, r: VerifyResult): Promise<RecordedVerification> {
     const recorded: RecordedVerification = { ...r, trigger, finishedAt: new Date().toISOString() };
     // Signed with the checkpoint key, marked so that no verdict reads as a checkpoint and no checkpoint as a verdict.
     const document = JSON.stringify({ ledgerVerification: 1, ...recorded });
-    await this.ds.query(
-      `INSERT INTO audit_verifications
-         (trigger, started_at, finished_at, ok, checked_transactions, findings_count, result, document, signature)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [trigger, r.startedAt, recorded.finishedAt, r.ok, r.checkedTransactions, r.findings.length, JSON.stringify(recorded), document,
-        this.keys.sign(document)]);
+    await this.store.recordVerification({ trigger, startedAt: r.startedAt, finishedAt: recorded.finishedAt, ok: r.ok,
+      checkedTransactions: r.checkedTransactions, findingsCount: r.findings.length, result: recorded, document,
+      signature: this.keys.sign(document) });
     return recorded;
   }
 }

@@ -5,6 +5,9 @@ import { AUDIT_KEYS, AuditKeys } from './audit-keys';
 import { AuditVerifications } from './audit-verifications';
 import { AuditVerifierService } from './audit-verifier.service';
 import { AuditController } from './audit.controller';
+import { AuditStore } from './audit.store';
+import { AccountsStore } from '../accounts/accounts.store';
+import { JournalStore } from './journal.store';
 import { LedgerClock } from './ledger-clock';
 import { LedgerService } from './ledger.service';
 import { SealerService } from './sealer.service';
@@ -12,9 +15,13 @@ import { SealerService } from './sealer.service';
 @Module({
   controllers: [AuditController],
   providers: [
-    LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications,
+    LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore, JournalStore,
+    AccountsStore,
     { provide: AUDIT_KEYS, useFactory: (config: AppConfig) => AuditKeys.fromConfig(config.audit), inject: [APP_CONFIG] },
   ],
-  exports: [LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AUDIT_KEYS],
+  exports: [
+    LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore, JournalStore,
+    AccountsStore, AUDIT_KEYS,
+  ],
 })
 export class LedgerModule {}

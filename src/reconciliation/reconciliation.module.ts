@@ -21,7 +21,7 @@ export class ReconciliationModule {
       module: ReconciliationModule,
       imports: live ? [LedgerModule, SettlementModule] : [LedgerModule],
       controllers: [ReconciliationController],
-      providers: [ReconciliationReport, ...(live ? [ReconciliationStore, ReconciliationService, ReconciliationScheduler] : [])],
+      providers: [ReconciliationReport, ReconciliationStore, ...(live ? [ReconciliationService, ReconciliationScheduler] : [])],
     };
   }
 }

@@ -3,13 +3,13 @@ import { OperatorController } from '../card-loads/card-load-operator.controller'
 import { CardLoadsModule } from '../card-loads/card-loads.module';
 import { LedgerModule } from '../ledger/ledger.module';
 import { SettlementService } from './settlement.service';
-import { SyncJobsStore } from './sync-jobs.store';
+import { SyncJobsModule } from './sync-jobs.module';
 import { WebhookOutboxModule } from '../webhooks/webhook-outbox.module';
 
 @Module({
-  imports: [LedgerModule, CardLoadsModule, WebhookOutboxModule],
+  imports: [LedgerModule, CardLoadsModule, WebhookOutboxModule, SyncJobsModule],
   controllers: [OperatorController],
-  providers: [SettlementService, SyncJobsStore],
-  exports: [SettlementService, SyncJobsStore],
+  providers: [SettlementService],
+  exports: [SettlementService, SyncJobsModule],
 })
 export class SettlementModule {}

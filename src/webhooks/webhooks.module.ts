@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { WEBHOOK_CONFIG, loadWebhookConfig } from './webhook-config';
+import { ApiKeysStore } from '../auth/api-keys.store';
 import { WebhookDeliveriesStore } from './webhook-deliveries.store';
+import { WebhookSubscriptionsStore } from './webhook-subscriptions.store';
 import { WebhookDeliveryWorker } from './webhook-delivery.worker';
 import { WebhookSecretBox } from './webhook-secret-box';
 import { WebhookSender } from './webhook-sender';
@@ -13,7 +15,8 @@ import { WebhooksService } from './webhooks.service';
   controllers: [WebhooksController],
   providers: [
     { provide: WEBHOOK_CONFIG, useFactory: (app: AppConfig) => loadWebhookConfig(process.env, app), inject: [APP_CONFIG] },
-    WebhookSecretBox, WebhooksService, WebhookDeliveriesStore, WebhookSender, WebhookDeliveryWorker,
+    WebhookSecretBox, WebhooksService, WebhookDeliveriesStore, WebhookSubscriptionsStore, ApiKeysStore, WebhookSender,
+    WebhookDeliveryWorker,
   ],
 })
 export class WebhooksModule {}
