@@ -13,12 +13,19 @@ import { LedgerService } from '../ledger/ledger.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SettlementService } from '../sync/settlement.service';
 import { SyncJobsStore } from '../sync/sync-jobs.store';
+import { WebhookOutbox } from '../webhooks/webhook-outbox';
 import { CliDatabase } from './cli-database';
 import { DatabaseAdoptCommand, DatabaseCommand, DatabaseStatusCommand } from './database.command';
 import { KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand } from './keys.command';
 import { ReconciliationCommand } from './reconciliation.command';
 import { RequeueCommand } from './requeue.command';
 import { VerifyCommand } from './verify.command';
+
+export interface CliSettings {
+  databaseUrl: string;
+  /** AUDIT_SEAL_KEY, trimmed; null when unset. */
+  auditSealKey: string | null;
+}
 
 /** The slice of commander's Command used here (the top-level `commander` package is another major version). */
 interface CommanderNode {
@@ -52,7 +59,9 @@ class CommanderSetup implements OnApplicationBootstrap {
  */
 @Module({})
 export class CliModule {
-  static forRoot(databaseUrl: string): DynamicModule {
+  /** `settings`: what main.ts read from the environment at the CLI's start (nothing reads it later). */
+  static forRoot(settings: CliSettings): DynamicModule {
+    const { databaseUrl, auditSealKey } = settings;
     const base = dataSourceOptions(databaseUrl, 2);
     return {
       module: CliModule,
@@ -65,8 +74,8 @@ export class CliModule {
         CommanderSetup, CliDatabase,
         ApiKeysService, AuditVerifierService, LedgerService, LedgerClock,
         // The seals' MACs are checked when AUDIT_SEAL_KEY is in the environment; without it, the chain and checkpoints only.
-        { provide: AUDIT_KEYS, useFactory: () => (process.env.AUDIT_SEAL_KEY ? new AuditKeys(process.env.AUDIT_SEAL_KEY.trim()) : null) },
-        SyncJobsStore, MetricsService, SettlementService,
+        { provide: AUDIT_KEYS, useFactory: () => (auditSealKey !== null ? new AuditKeys(auditSealKey) : null) },
+        SyncJobsStore, MetricsService, SettlementService, WebhookOutbox,
         KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand, VerifyCommand, RequeueCommand, ReconciliationCommand,
         AuditTrail, DatabaseIdentityService, DatabaseCommand, DatabaseStatusCommand, DatabaseAdoptCommand,
         // The service's settings, for the few the commands read; the CLI itself needs only DATABASE_URL.

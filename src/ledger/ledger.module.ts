@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { WebhookOutboxModule } from '../webhooks/webhook-outbox.module';
 import { AuditCheckpointer } from './audit-checkpoints';
 import { AUDIT_KEYS, AuditKeys } from './audit-keys';
 import { AuditVerifications } from './audit-verifications';
@@ -9,7 +10,9 @@ import { LedgerClock } from './ledger-clock';
 import { LedgerService } from './ledger.service';
 import { SealerService } from './sealer.service';
 
+/** The ledger and its audit (docs/audit.md). Its periodic jobs (sealer, checkpoints, verifier) are started by worker/. */
 @Module({
+  imports: [WebhookOutboxModule],
   controllers: [AuditController],
   providers: [
     LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications,

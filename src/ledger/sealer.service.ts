@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Periodic } from '../common/periodic';
@@ -11,7 +11,7 @@ const SEALER_LOCK_KEY = 7_310_412_002;
 export const SEAL_BATCH = 1000;
 
 @Injectable()
-export class SealerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class SealerService {
   private readonly logger = new Logger(SealerService.name);
   private readonly periodic = new Periodic(() => this.sealPending(), (m) => this.logger.warn(`sealing deferred: ${m}`));
 
@@ -24,15 +24,7 @@ export class SealerService implements OnApplicationBootstrap, BeforeApplicationS
     @Optional() @Inject(AUDIT_KEYS) private readonly keys: AuditKeys | null = null,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.start();
-  }
-
-  /** Before Nest closes the database pool and the EnKash client: drain with both still open. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.stop();
-  }
-
+  /** Started and stopped by the worker composition (worker/worker.module.ts), never by this module. */
   start(intervalMs = 500): void {
     this.periodic.start(intervalMs);
   }
