@@ -318,9 +318,8 @@ function crossChecks(s: Settings, ctx: z.RefinementCtx, env: Env): void {
       + ` = ${exchangeDeadlineMs + LEASE_MARGIN_MS}: one EnKash exchange (token, call, 401 retry) must end inside the worker's lease;`
       + ' raise SYNC_LEASE_MS or lower ENKASH_TIMEOUT_MS');
   }
-  if (s.CONSOLE_SESSION_IDLE_MS > s.CONSOLE_SESSION_MAX_MS) {
-    problem(ctx, `CONSOLE_SESSION_IDLE_MS (${s.CONSOLE_SESSION_IDLE_MS}) must not exceed CONSOLE_SESSION_MAX_MS (${s.CONSOLE_SESSION_MAX_MS})`);
-  }
+  const { CONSOLE_SESSION_IDLE_MS: idle, CONSOLE_SESSION_MAX_MS: max } = s;
+  if (idle > max) problem(ctx, `CONSOLE_SESSION_IDLE_MS (${idle}) must not exceed CONSOLE_SESSION_MAX_MS (${max})`);
 }
 
 /** The parsed settings in the shape the code reads. */
