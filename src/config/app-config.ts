@@ -300,6 +300,9 @@ const envSchema = z.object({
 });
 type Settings = z.output<typeof envSchema>;
 
+/** Every environment variable the service reads (docker-compose.yml and the docs are checked against it). */
+export const CONFIG_NAMES: readonly string[] = Object.keys(envSchema.shape);
+
 const CREDENTIALS = ['ENKASH_PARTNER_ID', 'ENKASH_CLIENT_ID', 'ENKASH_CLIENT_SECRET', 'ENKASH_USERNAME', 'ENKASH_PASSWORD',
   'ENKASH_COMPANY_ID', 'ENKASH_CARD_ACCOUNT_ID'] as const;
 
