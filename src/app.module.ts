@@ -1,22 +1,16 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { ApiModule } from './api.module';
-import { APP_CONFIG, AppConfig, Role } from './config/app-config';
+import { AppConfig, Role } from './config/app-config';
+import { ConfigModule } from './config/config.module';
 import { dataSourceOptions } from './database/data-source';
 import { EnKashModule } from './enkash/enkash.module';
+import { AuditKeysModule } from './ledger/audit-keys.module';
 import { loggerParams } from './logging/logging';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { LedgerJobsModule, WorkerModule } from './worker/worker.module';
-
-@Global()
-@Module({})
-class ConfigModule {
-  static register(config: AppConfig): DynamicModule {
-    return { module: ConfigModule, providers: [{ provide: APP_CONFIG, useValue: config }], exports: [APP_CONFIG] };
-  }
-}
 
 /**
  * Which process runs what: the one place that reads ROLE (docs/design.md, "Processes and roles"). Every role serves
@@ -54,6 +48,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.register(config),
+        AuditKeysModule.fromConfig(),
         LoggerModule.forRoot(loggerParams(logger)),
         TypeOrmModule.forRoot(dataSourceOptions(databaseUrl)),
         ...(roleModules(config) ?? []),
