@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { serviceStarted } from './audit-trail/audit-trail';
 import { AuditTrail } from './audit-trail/audit-trail.service';
 import { createApp, CreateAppOptions } from './app.factory';
+import { ROLES } from './app.module';
 import { ApiKeysService } from './auth/api-keys.service';
 import { AppConfig } from './config/app-config';
 import { runMigrations } from './database/data-source';
@@ -83,7 +84,7 @@ export async function startRuntime(given: AppConfig, opts: CreateAppOptions = {}
  * the same credentials the client uses, and says so loudly: no real money can move in this mode.
  */
 async function startEnKashSide(config: AppConfig, logger: Logger): Promise<{ config: AppConfig; close: (() => Promise<void>) | null }> {
-  if (config.enkash.baseUrl !== null || config.role === 'api') return { config, close: null };
+  if (config.enkash.baseUrl !== null || !ROLES[config.role].worker) return { config, close: null };
   // Loaded only here: the production image is built without the simulator (Dockerfile, WITH_SIMULATOR).
   const { startEnKashSimulator } = await import('./enkash-simulator/simulator');
   const sim = await startEnKashSimulator({ port: 0, encryption: config.enkash.encryption, credentials: { ...config.enkash } });

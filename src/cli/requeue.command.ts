@@ -2,7 +2,6 @@ import { Command, Option } from 'nest-commander';
 import { CardLoadsStore } from '../card-loads/card-loads.store';
 import { ApiError, notFound } from '../common/errors';
 import { SettlementService } from '../sync/settlement.service';
-import { cliActor } from '../audit-trail/audit-trail';
 import { CliCommand, isUuid, JsonOption } from './cli-command';
 import { CliDatabase } from './cli-database';
 import { CliUsageError, emit } from './output';
@@ -31,7 +30,7 @@ export class RequeueCommand extends CliCommand {
     if ((loadId === undefined) === (opts.allReview !== true)) throw new CliUsageError('give either a load id or --all-review');
     const json = opts.json === true;
     // Recorded in the load's events and the audit trail, next to the API's key names: `cli (<os user>)`.
-    const actor = cliActor();
+    const actor = this.db.actor();
     if (loadId !== undefined) {
       if (!isUuid(loadId)) throw notFound(`card load ${loadId}`);
       await this.db.connect();

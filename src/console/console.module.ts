@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { SESSION_AUTHENTICATOR } from '../auth/session-auth';
-import { CONSOLE_CONFIG, loadConsoleConfig } from './console-config';
+import { consoleConfigProvider } from './console-config';
 import { ConsoleSessionController } from './console-session.controller';
 import { ConsoleSessionsService } from './console-sessions.service';
 import { ConsoleSessionsStore } from './console-sessions.store';
@@ -16,7 +16,7 @@ import { ConsoleSessionsStore } from './console-sessions.store';
   imports: [AuthModule],
   controllers: [ConsoleSessionController],
   providers: [
-    { provide: CONSOLE_CONFIG, useFactory: () => loadConsoleConfig(process.env) },
+    consoleConfigProvider,
     ConsoleSessionsService, ConsoleSessionsStore,
     { provide: SESSION_AUTHENTICATOR, useExisting: ConsoleSessionsService },
   ],

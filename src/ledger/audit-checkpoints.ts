@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -67,7 +67,7 @@ export const publicKeyFileOf = (checkpointFile: string) => join(dirname(checkpoi
  * contradicts a signature nobody with the database alone can make.
  */
 @Injectable()
-export class AuditCheckpointer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class AuditCheckpointer {
   private readonly logger = new Logger(AuditCheckpointer.name);
   private readonly periodic = new Periodic(() => this.checkpoint(), (m) => this.logger.warn(`checkpoint deferred: ${m}`));
   private lastFileSeq: number | null = null;
@@ -78,10 +78,11 @@ export class AuditCheckpointer implements OnApplicationBootstrap, BeforeApplicat
     @InjectDataSource() private readonly ds: DataSource,
     @Inject(AUDIT_KEYS) private readonly keys: AuditKeys,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Optional() private readonly outbox: WebhookOutbox = new WebhookOutbox(),
+    private readonly outbox: WebhookOutbox,
   ) {}
 
-  onApplicationBootstrap(): void {
+  /** Publishes the public key and starts the schedule; called by the worker composition (worker/worker.module.ts). */
+  start(): void {
     const file = this.config.audit.checkpointFile;
     mkdirSync(dirname(file), { recursive: true });
     const pub = publicKeyFileOf(file);
@@ -91,7 +92,7 @@ export class AuditCheckpointer implements OnApplicationBootstrap, BeforeApplicat
     this.periodic.start(this.config.audit.checkpointIntervalMs);
   }
 
-  beforeApplicationShutdown(): Promise<void> {
+  stop(): Promise<void> {
     return this.periodic.stop();
   }
 

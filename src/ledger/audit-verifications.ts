@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Periodic } from '../common/periodic';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AUDIT_KEYS, AuditKeys, signatureMatches } from './audit-keys';
@@ -17,7 +17,7 @@ const VERIFY_LOCK_KEY = 7_310_412_014;
  * that arrive while a run is going share the next run, so a burst of auditors costs one more run, not one each.
  */
 @Injectable()
-export class AuditVerifications implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class AuditVerifications {
   private readonly logger = new Logger(AuditVerifications.name);
   private running: Promise<RecordedVerification> | null = null;
   private next: Promise<RecordedVerification> | null = null;
@@ -31,11 +31,13 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
     @Inject(AUDIT_KEYS) private readonly keys: AuditKeys,
   ) {}
 
-  onApplicationBootstrap(): void {
+  /** The schedule, started by the worker composition (worker/worker.module.ts); runNow() works without it. */
+  startSchedule(): void {
     if (this.config.audit.verifyIntervalMs > 0) this.periodic.start(this.config.audit.verifyIntervalMs);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  /** Stops the schedule and waits for the runs in progress (scheduled or on demand). */
+  async stop(): Promise<void> {
     await this.periodic.stop();
     await Promise.allSettled([this.running, this.next]);
   }

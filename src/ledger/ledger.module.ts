@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { WebhookOutboxModule } from '../webhooks/webhook-outbox.module';
 import { AuditCheckpointer } from './audit-checkpoints';
-import { AUDIT_KEYS, AuditKeys } from './audit-keys';
 import { AuditVerifications } from './audit-verifications';
 import { AuditVerifierService } from './audit-verifier.service';
 import { AuditController } from './audit.controller';
@@ -12,16 +11,20 @@ import { LedgerClock } from './ledger-clock';
 import { LedgerService } from './ledger.service';
 import { SealerService } from './sealer.service';
 
+/**
+ * The ledger and its audit (docs/audit.md). Its periodic jobs (sealer, checkpoints, verifier) are started by worker/;
+ * the audit key (AUDIT_KEYS) comes from the composition root (AuditKeysModule).
+ */
 @Module({
+  imports: [WebhookOutboxModule],
   controllers: [AuditController],
   providers: [
     LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore, JournalStore,
     AccountsStore,
-    { provide: AUDIT_KEYS, useFactory: (config: AppConfig) => AuditKeys.fromConfig(config.audit), inject: [APP_CONFIG] },
   ],
   exports: [
     LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore, JournalStore,
-    AccountsStore, AUDIT_KEYS,
+    AccountsStore,
   ],
 })
 export class LedgerModule {}

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Periodic } from '../common/periodic';
@@ -23,7 +23,7 @@ interface SealedBatch {
 }
 
 @Injectable()
-export class SealerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class SealerService {
   private readonly logger = new Logger(SealerService.name);
   private readonly periodic = new Periodic(() => this.sealPending(false), (m) => this.logger.warn(`sealing deferred: ${m}`));
 
@@ -43,15 +43,7 @@ export class SealerService implements OnApplicationBootstrap, BeforeApplicationS
     @Optional() @Inject(APP_CONFIG) private readonly config: AppConfig | null = null,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.start();
-  }
-
-  /** Before Nest closes the database pool and the EnKash client: drain with both still open. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.stop();
-  }
-
+  /** Started and stopped by the worker composition (worker/worker.module.ts), never by this module. */
   start(intervalMs = 500): void {
     this.periodic.start(intervalMs);
   }

@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditActor } from '../audit-trail/audit-trail';
@@ -64,7 +64,7 @@ export class SettlementService {
     private readonly metrics: MetricsService,
     private readonly trail: AuditTrail,
     // Stateless (it writes with the caller's transaction), so contexts that list providers by hand (the CLI) get one too.
-    @Optional() private readonly webhooks: WebhookOutbox = new WebhookOutbox(),
+    private readonly webhooks: WebhookOutbox,
   ) {}
 
   /** Settles one load; concurrent calls share one transaction (group commit), each with its own answer. */
