@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { InjectCommander } from 'nest-commander';
 import { AuditTrailModule } from '../audit-trail/audit-trail.module';
 import { AuthModule } from '../auth/auth.module';
+import { CardLoadsModule } from '../card-loads/card-loads.module';
 import { loadConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
 import { dataSourceOptions } from '../database/data-source';
@@ -67,7 +68,7 @@ export class CliModule {
         ConfigModule.register(loadConfig({})),
         // The seals' MACs are checked when AUDIT_SEAL_KEY is given; without it, the chain and checkpoints only.
         AuditKeysModule.of(settings.auditSealKey),
-        MetricsModule, DatabaseModule, AuditTrailModule, AuthModule, LedgerModule, SettlementModule,
+        MetricsModule, DatabaseModule, AuditTrailModule, AuthModule, LedgerModule, CardLoadsModule, SettlementModule,
       ],
       providers: [
         CommanderSetup, CliDatabase,
