@@ -53,6 +53,15 @@ export class CardLoadsStore {
     return this.ds.query(`SELECT * FROM load_events WHERE load_id = $1 ORDER BY id`, [loadId]);
   }
 
+  /** These loads and their histories (by load, in order), in the caller's transaction: the webhook outbox's documents. */
+  async withEvents(m: EntityManager, loadIds: string[]):
+    Promise<{ loads: CardLoadRow[]; events: Array<LoadEventRow & { load_id: string }> }> {
+    const loads: CardLoadRow[] = await m.query(`SELECT * FROM card_loads WHERE id = ANY ($1::uuid[])`, [loadIds]);
+    const events: Array<LoadEventRow & { load_id: string }> = await m.query(
+      `SELECT * FROM load_events WHERE load_id = ANY ($1::uuid[]) ORDER BY load_id, id`, [loadIds]);
+    return { loads, events };
+  }
+
   /** One keyset page on (created_at, id), plus one row to tell whether there is a next page. */
   async page(f: LoadPageFilter): Promise<CardLoadRow[]> {
     const where: string[] = [];

@@ -169,4 +169,53 @@ export class WebhookDeliveriesStore {
     return deliveryIds.length === 0 ? []
       : this.ds.query(`SELECT * FROM webhook_attempts WHERE delivery_id = ANY ($1::uuid[]) ORDER BY id`, [deliveryIds]);
   }
+
+  /**
+   * The outbox (webhook-outbox.ts): which active subscriptions of unrevoked keys hear these (load, event) pairs, in
+   * the settlement's transaction. A subscription sees the loads its own key created; an admin key's subscription sees
+   * all. FOR SHARE: a concurrent DELETE waits for this commit and then fails these rows too, or commits first and this
+   * query no longer matches it.
+   */
+  async matchSubscriptions(m: EntityManager, items: ReadonlyArray<{ loadId: string; event: WebhookEvent }>):
+    Promise<Array<{ load_id: string; event: WebhookEvent; subscription_id: string }>> {
+    return m.query(
+      `SELECT x.load_id, x.event, s.id AS subscription_id
+       FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS x(load_id, event, ord)
+       JOIN card_loads l ON l.id = x.load_id
+       JOIN webhook_subscriptions s ON s.deleted_at IS NULL AND x.event = ANY (s.events) AND (s.all_loads OR s.api_key_id = l.api_key_id)
+       JOIN api_keys k ON k.id = s.api_key_id AND k.revoked_at IS NULL
+       ORDER BY x.ord, s.id
+       FOR SHARE OF s`,
+      [items.map((i) => i.loadId), items.map((i) => i.event)]);
+  }
+
+  /**
+   * Writes the outbox's deliveries, in order. The new event waits behind any earlier event of its load; one that had
+   * failed for good is retried with it (a fresh budget), so the receiver still gets the load's events in order once
+   * it is back.
+   */
+  async enqueue(m: EntityManager, rows: Array<{ subscriptionId: string; loadId: string; event: WebhookEvent; data: string | undefined }>):
+    Promise<void> {
+    await m.query(
+      `WITH revived AS (
+         UPDATE webhook_deliveries d SET status = 'pending', due_at = clock_timestamp(), budget_started_at = clock_timestamp(),
+           failed_at = NULL, updated_at = clock_timestamp()
+         FROM unnest($1::uuid[], $2::uuid[]) AS x(s, l)
+         WHERE d.subscription_id = x.s AND d.load_id = x.l AND d.status = 'failed')
+       INSERT INTO webhook_deliveries (subscription_id, load_id, event, data)
+       SELECT s, l, e, d FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::json[]) WITH ORDINALITY AS x(s, l, e, d, ord) ORDER BY ord`,
+      [rows.map((r) => r.subscriptionId), rows.map((r) => r.loadId), rows.map((r) => r.event), rows.map((r) => r.data)]);
+  }
+
+  /** One `audit.checkpoint` delivery per active subscription of an unrevoked key that asked for it; returns how many. */
+  async enqueueCheckpoint(m: EntityManager, checkpoint: { document: string; signature: string }): Promise<number> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO webhook_deliveries (subscription_id, load_id, event, data)
+       SELECT s.id, NULL, 'audit.checkpoint', $1::json FROM webhook_subscriptions s
+       JOIN api_keys k ON k.id = s.api_key_id AND k.revoked_at IS NULL
+       WHERE s.deleted_at IS NULL AND 'audit.checkpoint' = ANY (s.events)
+       ORDER BY s.id
+       RETURNING id`, [JSON.stringify(checkpoint)]);
+    return rows.length;
+  }
 }
