@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { csvOf, KeysetList } from '../common/csv';
 import { decodeCursor, encodeCursor, parseLimit, parseRange } from '../common/paging';
 import { AuditEventRow, AuditValue } from './audit-trail';
 import { ListAuditEventsQuery } from './audit-events.dto';
+import { AuditEventsStore } from './audit-events.store';
 
 export interface AuditEventView {
   seq: number;
@@ -32,7 +31,7 @@ const AUDIT_EVENT_CSV = csvOf<AuditEventView>([
 /** GET /v1/audit/events: newest first, keyset on seq (the chain's own order), filters validated before any query. */
 @Injectable()
 export class AuditEventsService {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(private readonly events: AuditEventsStore) {}
 
   list(q: ListAuditEventsQuery): KeysetList<AuditEventView, number> {
     const limit = parseLimit(q.limit);
@@ -41,12 +40,8 @@ export class AuditEventsService {
     return {
       start: cursor ? Number(cursor[0]) : null, limit, csv: AUDIT_EVENT_CSV, encode: (seq) => encodeCursor([seq]),
       fetch: async (before, n) => {
-        const rows: AuditEventRow[] = await this.ds.query(
-          `SELECT * FROM audit_events
-           WHERE ($1::bigint IS NULL OR seq < $1) AND ($2::text IS NULL OR action = $2) AND ($3::text IS NULL OR subject = $3)
-             AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
-           ORDER BY seq DESC LIMIT $6`,
-          [before, q.action ?? null, q.subject ?? null, from?.iso ?? null, to?.iso ?? null, n + 1]);
+        const rows = await this.events.page(
+          { before, action: q.action ?? null, subject: q.subject ?? null, fromIso: from?.iso ?? null, toIso: to?.iso ?? null, limit: n });
         const page = rows.slice(0, n).map(view);
         return { rows: page, next: rows.length > n ? page[page.length - 1].seq : null };
       },

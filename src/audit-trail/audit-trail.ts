@@ -1,7 +1,6 @@
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { EntityManager } from 'typeorm';
 import { Caller } from '../auth/scopes';
 import { assert } from '../common/assert';
 import type { AuditKeys } from '../ledger/audit-keys';
@@ -99,33 +98,23 @@ export function auditHash(prev: Buffer, content: string): Buffer {
   return createHash('sha256').update(prev).update(content, 'utf8').digest();
 }
 
+/** Details carry only safe integers (AuditValue says why); checked before the chain head is locked. */
+export const checkAuditDetails = (details: Record<string, AuditValue>): void => checkValue(details, 'details');
+
 function checkValue(v: AuditValue, path: string): void {
   if (typeof v === 'number') assert(Number.isSafeInteger(v), `audit detail ${path} is a safe integer`);
   else if (Array.isArray(v)) v.forEach((x, i) => checkValue(x, `${path}.${i}`));
   else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) checkValue(x, `${path}.${k}`);
 }
 
-/**
- * Appends one event to the chain, in the caller's transaction, with the audit key's MAC when `keys` is given (the
- * service always has it; AuditTrail passes it). Locks the chain head until that transaction ends: call it last in the
- * transaction (after every other row lock), so that admin actions queue on it and never deadlock on it. The database
- * refuses a row that does not continue the head (migration 1765010000000).
- */
-export async function recordAuditEvent(m: EntityManager, e: AuditEventInput, keys: AuditKeys | null): Promise<void> {
-  checkValue(e.details, 'details');
-  const [head]: Array<{ seq: string; hash: Buffer; at: Date }> = await m.query(
-    `SELECT seq, hash, date_trunc('milliseconds', clock_timestamp()) AS at FROM audit_chain_head WHERE id = 1 FOR UPDATE`);
-  assert(head, 'the audit chain has a head row (migration 1765010000000)');
+/** The event's row, continuing `head` (the locked chain head: AuditEventsStore.lockHead), with the MAC when `keys` is given. */
+export function auditEventRow(head: { seq: string; hash: Buffer; at: Date }, e: AuditEventInput, keys: AuditKeys | null): AuditEventRow {
   const row = {
     seq: String(BigInt(head.seq) + 1n), at: head.at, actor: e.actor.slice(0, 200), api_key_id: e.apiKeyId, action: e.action,
     subject: e.subject?.slice(0, 200) ?? null, request_id: e.requestId?.slice(0, 100) ?? null, details: e.details,
   };
   const hash = auditHash(head.hash, auditContent(row));
-  await m.query(
-    `INSERT INTO audit_events (seq, at, actor, api_key_id, action, subject, request_id, details, prev_hash, hash, mac)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-    [row.seq, row.at, row.actor, row.api_key_id, row.action, row.subject, row.request_id, JSON.stringify(row.details), head.hash, hash,
-      keys?.eventMac(BigInt(row.seq), hash) ?? null]);
+  return { ...row, prev_hash: head.hash, hash, mac: keys?.eventMac(BigInt(row.seq), hash) ?? null };
 }
 
 /** What a start tells the trail about this process: the settings that decide where money goes, never a secret. */

@@ -1,6 +1,6 @@
-import { DataSource } from 'typeorm';
 import type { AuditKeys } from '../ledger/audit-keys';
-import { auditContent, auditHash, AuditEventRow, GENESIS_AUDIT_HASH } from './audit-trail';
+import { AuditEventsStore } from './audit-events.store';
+import { auditContent, auditHash, GENESIS_AUDIT_HASH } from './audit-trail';
 
 /** One thing found wrong, naming its row (`audit#<seq>`): the shape of the ledger verifier's findings. */
 export interface AuditTrailFinding {
@@ -25,18 +25,16 @@ const BATCH = 2000;
  * The hashes are public arithmetic: the database owner could rewrite every row and recompute them. With the audit
  * key (`keys`), every row's MAC is checked too, which nobody without the key can make (docs/audit-trail.md).
  */
-export async function verifyAuditTrail(ds: DataSource, keys: AuditKeys | null): Promise<AuditTrailVerdict> {
+export async function verifyAuditTrail(events: AuditEventsStore, keys: AuditKeys | null): Promise<AuditTrailVerdict> {
   const broken = (seq: bigint | string, message: string, checked: number): AuditTrailVerdict =>
     ({ ok: false, checkedEvents: checked, findings: [{ check: 'auditTrail', row: `audit#${seq}`, message }] });
   // The head first, and rows up to it only: events committed meanwhile move the head past what this run reads.
-  const [head]: Array<{ seq: string; hash: Buffer }> = await ds.query(`SELECT seq, hash FROM audit_chain_head WHERE id = 1`);
+  const head = await events.head();
   if (!head) return broken('0', 'the audit chain head row is missing', 0);
   let prev: Buffer = GENESIS_AUDIT_HASH;
   let expected = 1n;
   for (;;) {
-    const rows: AuditEventRow[] = await ds.query(
-      `SELECT seq, at, actor, api_key_id, action, subject, request_id, details, prev_hash, hash, mac FROM audit_events
-       WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT $3`, [expected.toString(), head.seq, BATCH]);
+    const rows = await events.range(expected.toString(), head.seq, BATCH);
     for (const r of rows) {
       const checked = Number(expected - 1n);
       if (BigInt(r.seq) !== expected) return broken(expected, `audit event ${expected} is missing (the next row is ${r.seq})`, checked);

@@ -9,6 +9,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
 import { WebhookOutbox } from '../webhooks/webhook-outbox';
 import { AUDIT_KEYS, AuditKeys } from './audit-keys';
+import { SealsStore } from './seals.store';
 
 /** What a checkpoint says: the chain's head at a moment, and from which seal on every seal carries a MAC. */
 export interface CheckpointDocument {
@@ -76,6 +77,7 @@ export class AuditCheckpointer {
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
+    private readonly seals: SealsStore,
     @Inject(AUDIT_KEYS) private readonly keys: AuditKeys,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly outbox: WebhookOutbox,
@@ -98,8 +100,7 @@ export class AuditCheckpointer {
 
   /** Signs the chain's head if it moved since the last checkpoint; returns the checkpoint, or null. */
   async checkpoint(): Promise<SignedCheckpoint | null> {
-    const [head]: Array<{ seq: string; transaction_id: string; hash: Buffer; mac: Buffer | null }> = await this.ds.query(
-      `SELECT seq, transaction_id, hash, mac FROM journal_seals ORDER BY seq DESC LIMIT 1`);
+    const head = await this.seals.head();
     if (!head) return null;
     // Never anchor a head this key did not seal: it would vouch for a rewritten chain.
     if (head.mac !== null ? !this.keys.macMatches(BigInt(head.seq), head.hash, head.mac) : await this.keyedBefore(head.seq)) {
@@ -121,14 +122,10 @@ export class AuditCheckpointer {
       this.lastFileSeq = seq;
     }
     await inTransaction(this.ds, async (m) => {
-      const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [CHECKPOINT_LOCK_KEY]);
-      if (!locked) return;
-      const inserted: unknown[] = await m.query(
-        `INSERT INTO audit_checkpoints (seq, transaction_id, hash, key_id, signed_at, document, signature)
-         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE $1 > coalesce((SELECT max(seq) FROM audit_checkpoints), 0)
-         ON CONFLICT (seq) DO NOTHING RETURNING seq`,
-        [seq, head.transaction_id, head.hash, this.keys.keyId, doc.signedAt, document, signed.signature]);
-      if (inserted.length) await this.outbox.enqueueCheckpoint(m, signed);
+      if (!(await this.seals.tryLock(m, CHECKPOINT_LOCK_KEY))) return;
+      const inserted = await this.seals.recordCheckpoint(m, { seq, transactionId: head.transaction_id, hash: head.hash,
+        keyId: this.keys.keyId, signedAt: doc.signedAt, document, signature: signed.signature });
+      if (inserted) await this.outbox.enqueueCheckpoint(m, signed);
     });
     return signed;
   }
@@ -140,8 +137,7 @@ export class AuditCheckpointer {
 
   private async firstKeyedSeal(): Promise<number | null> {
     if (this.keyedFrom !== null) return this.keyedFrom;
-    const [r]: Array<{ seq: string | null }> = await this.ds.query(`SELECT min(seq) AS seq FROM journal_seals WHERE mac IS NOT NULL`);
-    this.keyedFrom = r.seq === null ? null : Number(r.seq);
+    this.keyedFrom = await this.seals.firstKeyedSeal();
     return this.keyedFrom;
   }
 }

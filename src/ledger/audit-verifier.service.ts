@@ -1,14 +1,15 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { KeyObject } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { AuditEventsStore } from '../audit-trail/audit-events.store';
 import { verifyAuditTrail } from '../audit-trail/audit-trail.verify';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { CheckpointDocument, readCheckpointFile, SignedCheckpoint } from './audit-checkpoints';
 import { headFileOf, readHead } from './audit-head';
 import { AUDIT_KEYS, AuditKeys, signatureMatches } from './audit-keys';
-import { chainHash, contentHash, GENESIS_HASH, SEAL_CONTENT_COLUMNS, SealContentRow } from './journal-seal';
+import { AuditStore } from './audit.store';
+import { chainHash, contentHash, GENESIS_HASH } from './journal-seal';
 import { LEDGER_CHECKS } from './ledger-invariants';
+import { SealRow, SealsStore } from './seals.store';
 
 /** One thing found wrong, naming its row: a transaction id, an account code (`code#seq` for a history row), a load id. */
 export interface Finding {
@@ -51,10 +52,6 @@ const DEFAULT_BATCH = 5000;
 /** A signed anchor of the chain: a checkpoint, or the signed head; `momentOrderFrom` comes with heads (audit-head.ts). */
 type Anchor = CheckpointDocument & { by: 'signed checkpoint' | 'signed head'; momentOrderFrom?: number };
 
-type SealRow = SealContentRow & {
-  seq: string; transaction_id: string; content_hash: Buffer; prev_hash: Buffer; hash: Buffer; mac: Buffer | null; present: boolean;
-};
-
 /**
  * The complete verifier (docs/audit.md): the seal chain from its first link (content, links, MACs), held to every
  * signed checkpoint (the file outside the database, the table, an auditor's own); every journal transaction sealed
@@ -66,7 +63,9 @@ type SealRow = SealContentRow & {
 @Injectable()
 export class AuditVerifierService {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly seals: SealsStore,
+    private readonly audit: AuditStore,
+    private readonly auditEvents: AuditEventsStore,
     @Optional() @Inject(AUDIT_KEYS) private readonly keys: AuditKeys | null = null,
     @Optional() @Inject(APP_CONFIG) private readonly config: AppConfig | null = null,
   ) {}
@@ -77,7 +76,7 @@ export class AuditVerifierService {
     const checkpoints = await this.checkpoints(opts);
     const [chain, coverage, invariants, trail] = await Promise.all([
       this.walkChain(opts.batch ?? DEFAULT_BATCH, checkpoints.valid), this.coverage(), this.invariants(),
-      verifyAuditTrail(this.ds, this.keys)]);
+      verifyAuditTrail(this.auditEvents, this.keys)]);
     const findings = [...chain.findings, ...checkpoints.findings, ...coverage.findings, ...invariants, ...trail.findings];
     const first = chain.findings[0] ?? findings[0];
     // The signed head is held like a checkpoint, but `checkpoints` counts checkpoints only, as it always did.
@@ -120,8 +119,7 @@ export class AuditVerifierService {
           message: 'checkpoint line is not readable' });
       }
     }
-    const rows: Array<{ document: string; signature: string }> = await this.ds.query(
-      `SELECT document, signature FROM audit_checkpoints ORDER BY seq`);
+    const rows = await this.seals.checkpoints();
     signed.push(...rows.map((r) => ({ ...r, from: 'table' })), ...(opts.checkpoints ?? []).map((c) => ({ ...c, from: 'given' })));
     if (!publicKey) return { valid: [], findings };
     const valid = new Map<number, Anchor>();
@@ -171,10 +169,7 @@ export class AuditVerifierService {
     let prev: Buffer = GENESIS_HASH;
     let expected = 1n;
     let keyedSeen = false;
-    const read = (from: bigint): Promise<SealRow[]> => this.ds.query(
-      `SELECT s.seq, s.transaction_id, s.content_hash, s.prev_hash, s.hash, s.mac, t.id IS NOT NULL AS present, ${SEAL_CONTENT_COLUMNS}
-       FROM journal_seals s LEFT JOIN journal_transactions t ON t.id = s.transaction_id
-       WHERE s.seq >= $1 ORDER BY s.seq LIMIT $2`, [from.toString(), batch]);
+    const read = (from: bigint): Promise<SealRow[]> => this.seals.sealsFrom(from, batch);
     let next = read(expected);
     for (;;) {
       const seals = await next;
@@ -229,20 +224,13 @@ export class AuditVerifierService {
   /** Every journal transaction sealed or queued, and the queue short (the sealer keeps up). */
   private async coverage(): Promise<{ unsealed: number; findings: Finding[] }> {
     const findings: Finding[] = [];
-    const orphans: Array<{ id: string; n: number }> = await this.ds.query(
-      `SELECT t.id, count(*) OVER ()::int AS n FROM journal_transactions t
-       WHERE NOT EXISTS (SELECT 1 FROM journal_seals s WHERE s.transaction_id = t.id)
-         AND NOT EXISTS (SELECT 1 FROM journal_unsealed u WHERE u.transaction_id = t.id)
-       ORDER BY t.created_at, t.id LIMIT ${FINDINGS_PER_CHECK}`);
+    const orphans = await this.seals.orphans(FINDINGS_PER_CHECK);
     for (const o of orphans) {
       findings.push({ check: 'unsealed', row: o.id,
         message: 'journal transaction neither sealed nor queued for sealing (written around the ledger)'
           + (o.n > orphans.length ? `; ${o.n} in all` : '') });
     }
-    const [queue]: Array<{ n: number; oldest: string | null; age_ms: number | null }> = await this.ds.query(
-      `SELECT count(*)::int AS n, (array_agg(transaction_id::text ORDER BY created_at, transaction_id))[1] AS oldest,
-              (extract(epoch FROM clock_timestamp() - min(created_at)) * 1000)::float8 AS age_ms
-       FROM journal_unsealed`);
+    const queue = await this.seals.queueState();
     const maxAgeMs = this.config?.audit.maxUnsealedAgeMs ?? 5 * 60_000;
     if (queue.oldest !== null && (queue.age_ms ?? 0) > maxAgeMs) {
       findings.push({ check: 'queue', row: queue.oldest,
@@ -255,7 +243,7 @@ export class AuditVerifierService {
   private async invariants(): Promise<Finding[]> {
     const findings: Finding[] = [];
     for (const check of LEDGER_CHECKS) {
-      const rows: Array<{ row: string }> = await this.ds.query(check.sql(FINDINGS_PER_CHECK));
+      const rows = await this.audit.violations(check, FINDINGS_PER_CHECK);
       for (const r of rows) findings.push({ check: check.name, row: r.row, message: check.says });
     }
     return findings;

@@ -1,7 +1,5 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { RequireScopes } from '../auth/scopes';
 import { notFound } from '../common/errors';
 import { PageQuery } from '../common/list-query';
@@ -9,6 +7,7 @@ import { decodeCursor, encodeCursor, parseLimit } from '../common/paging';
 import { AUDIT_KEYS, AuditKeys } from './audit-keys';
 import { AuditVerifications } from './audit-verifications';
 import { DocCheckpoints, DocLatestVerification, DocPublicKey, DocVerify } from './audit.openapi';
+import { SealsStore } from './seals.store';
 
 @ApiTags('audit')
 @Controller('v1/audit')
@@ -17,7 +16,7 @@ export class AuditController {
   constructor(
     private readonly verifications: AuditVerifications,
     @Inject(AUDIT_KEYS) private readonly keys: AuditKeys,
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly seals: SealsStore,
   ) {}
 
   @Get('verify')
@@ -39,9 +38,7 @@ export class AuditController {
   async checkpoints(@Query() q: PageQuery) {
     const limit = parseLimit(q.limit);
     const cursor = decodeCursor(q.cursor, ['integer']);
-    const rows: Array<{ seq: string; document: string; signature: string }> = await this.ds.query(
-      `SELECT seq, document, signature FROM audit_checkpoints WHERE ($1::bigint IS NULL OR seq < $1) ORDER BY seq DESC LIMIT $2`,
-      [cursor?.[0] ?? null, limit + 1]);
+    const rows = await this.seals.checkpointPage(cursor?.[0] ?? null, limit);
     const page = rows.slice(0, limit).map((r) => ({ seq: Number(r.seq), document: r.document, signature: r.signature }));
     return { data: page, nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1].seq]) : null };
   }

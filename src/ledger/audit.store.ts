@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { LedgerCheck } from './ledger-invariants';
 
 /** What /metrics reads of the audit from the database: the sealing queue and the newest checkpoint. */
 export interface AuditGauges {
@@ -8,7 +9,10 @@ export interface AuditGauges {
   checkpoint: string | null;
 }
 
-/** audit_verifications: the recorded results of the ledger verifier (docs/design.md, "Persistence"). */
+/**
+ * audit_verifications: the recorded results of the ledger verifier (docs/design.md, "Persistence"), and the
+ * verifier's invariant checks (their SQL is ledger-invariants.ts).
+ */
 @Injectable()
 export class AuditStore {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
@@ -57,5 +61,10 @@ export class AuditStore {
     const [a]: AuditGauges[] = await this.ds.query(
       `SELECT (SELECT count(*)::int FROM journal_unsealed) AS unsealed, (SELECT max(seq) FROM audit_checkpoints) AS checkpoint`);
     return a;
+  }
+
+  /** The rows one docs/design.md invariant check finds wrong (ledger-invariants.ts), at most `limit`. */
+  async violations(check: LedgerCheck, limit: number): Promise<Array<{ row: string }>> {
+    return this.ds.query(check.sql(limit));
   }
 }

@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { EntityManager } from 'typeorm';
-import { byIds } from '../database/by-ids';
 
 /**
  * Tamper evidence (docs/design.md invariant 8, docs/audit.md). Each journal transaction's content (header and
@@ -8,7 +6,7 @@ import { byIds } from '../database/by-ids';
  *   hash(n) = SHA-256(prev_hash || content_hash || seq)
  * and carries mac(n) = HMAC-SHA256(audit key, "<seq>:" || hash(n)) (audit-keys.ts). The chain is public
  * arithmetic (an auditor recomputes it); the MAC is what the database's owner cannot recompute.
- * Sealer and verifier both read content through SEAL_CONTENT_COLUMNS, so they cannot disagree about the form.
+ * Sealer and verifier both read content through SEAL_CONTENT_COLUMNS (SealsStore), so they cannot disagree about the form.
  */
 export const GENESIS_HASH = Buffer.alloc(32, 0);
 
@@ -39,12 +37,6 @@ export const SEAL_CONTENT_COLUMNS = `t.id, t.kind, t.pending_id, t.undoes_id, t.
              'amount', e.amount::text, 'currency', e.currency) ORDER BY e.id)
             FROM journal_entries e JOIN accounts a ON a.id = e.account_id
             WHERE e.transaction_id = t.id), '[]'::json) AS entries`;
-
-/** Reads the canonical content of the given transactions. */
-export async function loadSealContent(m: EntityManager, ids: string[]): Promise<Map<string, SealContentRow>> {
-  const rows: SealContentRow[] = await m.query(`SELECT ${SEAL_CONTENT_COLUMNS} FROM ${byIds('journal_transactions', 't')}`, [ids]);
-  return new Map(rows.map((r) => [r.id, r]));
-}
 
 function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);

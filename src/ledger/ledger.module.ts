@@ -10,6 +10,8 @@ import { JournalStore } from './journal.store';
 import { LedgerClock } from './ledger-clock';
 import { LedgerService } from './ledger.service';
 import { SealerService } from './sealer.service';
+import { SealsStore } from './seals.store';
+import { AuditEventsStore } from '../audit-trail/audit-events.store';
 
 /**
  * The ledger and its audit (docs/audit.md). Its periodic jobs (sealer, checkpoints, verifier) are started by worker/;
@@ -20,11 +22,11 @@ import { SealerService } from './sealer.service';
   controllers: [AuditController],
   providers: [
     LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore, JournalStore,
-    AccountsStore,
+    AccountsStore, SealsStore, AuditEventsStore,
   ],
   exports: [
     LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore, JournalStore,
-    AccountsStore,
+    AccountsStore, SealsStore,
   ],
 })
 export class LedgerModule {}

@@ -6,7 +6,8 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
 import { headFileOf, writeHead } from './audit-head';
 import { AUDIT_KEYS, AuditKeys } from './audit-keys';
-import { chainHash, contentHash, GENESIS_HASH, loadSealContent, SealContentRow } from './journal-seal';
+import { chainHash, contentHash, GENESIS_HASH, SealContentRow } from './journal-seal';
+import { SealsStore } from './seals.store';
 
 /** Only one sealer appends at a time, in whichever instance wins this lock; writers never wait for it. */
 const SEALER_LOCK_KEY = 7_310_412_002;
@@ -39,6 +40,7 @@ export class SealerService {
    */
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
+    private readonly seals: SealsStore,
     @Optional() @Inject(AUDIT_KEYS) private readonly keys: AuditKeys | null = null,
     @Optional() @Inject(APP_CONFIG) private readonly config: AppConfig | null = null,
   ) {}
@@ -80,37 +82,30 @@ export class SealerService {
 
   private sealBatch(wait: boolean): Promise<SealedBatch> {
     return inTransaction(this.ds, async (m) => {
-      const [{ locked }] = await m.query(wait ? `SELECT pg_advisory_xact_lock($1)::text IS NOT NULL AS locked`
-        : `SELECT pg_try_advisory_xact_lock($1) AS locked`, [SEALER_LOCK_KEY]);
-      if (!locked) return { count: 0 };
+      if (!(await this.seals.lockSealer(m, SEALER_LOCK_KEY, wait))) return { count: 0 };
       // Seal only final moments (docs/time.md, the watermark), in moment order: seals then follow moments, and a
       // transaction written later with a moment in the past lands after a later moment, where the verifier sees it.
       // The watermark is read before the queue (each statement its own snapshot): whatever has a moment before it
       // has committed and is in the queue's snapshot.
-      const [{ watermark }]: Array<{ watermark: string }> = await m.query(
-        `SELECT watermark::text FROM ledger_await_final((SELECT coalesce(max(created_at), '-infinity') FROM journal_unsealed), $1, 1000)`,
-        [wait ? FINAL_WAIT_MS.waiting : FINAL_WAIT_MS.scheduled]);
-      const queue: Array<{ transaction_id: string; content_hash: Buffer | null }> = await m.query(
-        `SELECT transaction_id, content_hash FROM journal_unsealed WHERE created_at < $2::timestamptz
-         ORDER BY created_at, transaction_id LIMIT $1`, [SEAL_BATCH, watermark]);
+      const watermark = await this.seals.awaitFinal(m, wait ? FINAL_WAIT_MS.waiting : FINAL_WAIT_MS.scheduled);
+      const queue = await this.seals.queued(m, watermark, SEAL_BATCH);
       if (queue.length === 0) return { count: 0 };
-      const last: Array<{ seq: string; hash: Buffer; mac: Buffer | null }> = await m.query(
-        `SELECT seq, hash, mac FROM journal_seals ORDER BY seq DESC LIMIT 1`);
+      const last = await this.seals.lastSeal(m);
       // Extend only a head this key sealed: chaining onto a rewritten head would give the rewrite valid MACs.
-      if (this.keys && last[0]?.mac && !this.keys.macMatches(BigInt(last[0].seq), last[0].hash, last[0].mac)) {
-        if (this.refusedSeq !== last[0].seq) {
-          this.logger.error(`sealing stopped: seal #${last[0].seq} does not carry this instance's MAC (AUDIT_SEAL_KEY differs from the `
+      if (this.keys && last?.mac && !this.keys.macMatches(BigInt(last.seq), last.hash, last.mac)) {
+        if (this.refusedSeq !== last.seq) {
+          this.logger.error(`sealing stopped: seal #${last.seq} does not carry this instance's MAC (AUDIT_SEAL_KEY differs from the `
             + 'one that sealed it, or the seal was rewritten); run the verifier');
         }
-        this.refusedSeq = last[0].seq;
+        this.refusedSeq = last.seq;
         return { count: 0 };
       }
-      let seq = last.length ? BigInt(last[0].seq) : 0n;
-      let prev: Buffer = last.length ? last[0].hash : GENESIS_HASH;
+      let seq = last ? BigInt(last.seq) : 0n;
+      let prev: Buffer = last ? last.hash : GENESIS_HASH;
       // The writer hashed the content in its own transaction; only rows queued without a hash (an instance on
       // the previous release) are read back and hashed here.
       const unhashed = queue.filter((q) => !q.content_hash).map((q) => q.transaction_id);
-      const content = unhashed.length ? await loadSealContent(m, unhashed) : new Map<string, SealContentRow>();
+      const content = unhashed.length ? await this.seals.content(m, unhashed) : new Map<string, SealContentRow>();
       const seqs: string[] = [], ids: string[] = [], contents: Buffer[] = [], prevs: Buffer[] = [], hashes: Buffer[] = [];
       const macs: Array<Buffer | null> = [];
       for (const { transaction_id: id, content_hash: queued } of queue) {
@@ -121,15 +116,8 @@ export class SealerService {
         macs.push(this.keys ? this.keys.mac(seq, h) : null);
         prev = h;
       }
-      await m.query(
-        `INSERT INTO journal_seals (seq, transaction_id, content_hash, prev_hash, hash, mac)
-         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bytea[])`,
-        [seqs, ids, contents, prevs, hashes, macs]);
-      await m.query(`DELETE FROM journal_unsealed u USING unnest($1::uuid[]) AS q(id) WHERE u.transaction_id = q.id`, [ids]);
-      if (this.keys && this.keyedFrom === null) {
-        const [k]: Array<{ seq: string | null }> = await m.query(`SELECT min(seq) AS seq FROM journal_seals WHERE mac IS NOT NULL`);
-        this.keyedFrom = k.seq === null ? null : Number(k.seq);
-      }
+      await this.seals.append(m, { seqs, ids, contents, prevs, hashes, macs });
+      if (this.keys && this.keyedFrom === null) this.keyedFrom = await this.seals.firstKeyedSeal(m);
       return { count: queue.length, head: { seq: Number(seq), transactionId: ids[ids.length - 1], hash: prev, firstSeq: Number(seqs[0]) } };
     });
   }

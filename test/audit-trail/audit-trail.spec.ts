@@ -1,4 +1,5 @@
 import { auditContent, auditHash } from '../../src/audit-trail/audit-trail';
+import { AuditEventsStore } from '../../src/audit-trail/audit-events.store';
 import { verifyAuditTrail } from '../../src/audit-trail/audit-trail.verify';
 import { loadConfig } from '../../src/config/app-config';
 import { AUDIT_KEYS, AuditKeys } from '../../src/ledger/audit-keys';
@@ -72,7 +73,7 @@ describe('audit trail', () => {
     const text = JSON.stringify(trail);
     expect(text).not.toContain(hook.secret);
     expect(text).not.toContain(ops.key);
-    expect(await verifyAuditTrail(t.ds, keys())).toEqual({ ok: true, checkedEvents: trail.length, findings: [] });
+    expect(await verifyAuditTrail(new AuditEventsStore(t.ds), keys())).toEqual({ ok: true, checkedEvents: trail.length, findings: [] });
   }, 60_000);
 
   it('should list newest first with keyset paging and filters, and export the same as CSV', async () => {
@@ -121,7 +122,7 @@ describe('audit trail', () => {
 
   it('should name the first event edited, removed or inserted by someone who got past the triggers', async () => {
     const c = ctx.db;
-    const verdict = () => verifyAuditTrail(ctx.app.ds, keys());
+    const verdict = () => verifyAuditTrail(new AuditEventsStore(ctx.app.ds), keys());
     expect((await verdict()).ok).toBe(true);
     // The database owner can turn triggers off for a session (session_replication_role = replica).
     await c.query(`SET session_replication_role = replica`);
@@ -148,7 +149,7 @@ describe('audit trail', () => {
       const forgedHash = auditHash(tail.prev_hash, auditContent(forged));
       await c.query(`UPDATE audit_events SET actor = $2, hash = $3 WHERE seq = $1`, [head.seq, forged.actor, forgedHash]);
       await c.query(`UPDATE audit_chain_head SET hash = $1`, [forgedHash]);
-      expect((await verifyAuditTrail(ctx.app.ds, null)).ok).toBe(true); // without the key, nothing shows
+      expect((await verifyAuditTrail(new AuditEventsStore(ctx.app.ds), null)).ok).toBe(true); // without the key, nothing shows
       expect((await verdict()).findings[0])
         .toMatchObject({ row: `audit#${head.seq}`, message: expect.stringMatching(/MAC does not match/) });
       expect((await ctx.app.api('GET', '/v1/audit/verify')).body.findings).toContainEqual(expect.objectContaining({ check: 'auditTrail',

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { AuditEventsStore } from '../../src/audit-trail/audit-events.store';
 import { AuditTrail } from '../../src/audit-trail/audit-trail.service';
 import { ApiKeysStore } from '../../src/auth/api-keys.store';
 import { WebhookSubscriptionsStore } from '../../src/webhooks/webhook-subscriptions.store';
@@ -94,7 +95,8 @@ describe('operator CLI', () => {
     expect(revoked.code).toBe(0);
     expect(json(revoked)).toMatchObject({ id: key.id, revokedAt: expect.any(String) });
     // A fresh service (another instance) asks the database; the running app may answer from its key cache for a few seconds.
-    const keys = new ApiKeysService(ctx.app.ds, new AuditTrail(), new ApiKeysStore(ctx.app.ds), new WebhookSubscriptionsStore(ctx.app.ds));
+    const trail = new AuditTrail(new AuditEventsStore(ctx.app.ds));
+    const keys = new ApiKeysService(ctx.app.ds, trail, new ApiKeysStore(ctx.app.ds), new WebhookSubscriptionsStore(ctx.app.ds));
     expect(await keys.authenticate(key.key)).toBeNull();
     const { rows } = await ctx.db.query(`SELECT revoked_at FROM api_keys WHERE id = $1`, [key.id]);
     expect(rows[0].revoked_at).toBeInstanceOf(Date);

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { AuditCheckpointer, CheckpointDocument, readCheckpointFile, SignedCheckpoint } from '../../src/ledger/audit-checkpoints';
 import { signatureMatches } from '../../src/ledger/audit-keys';
-import { chainHash, contentHash, loadSealContent } from '../../src/ledger/journal-seal';
+import { chainHash, contentHash } from '../../src/ledger/journal-seal';
+import { SealsStore } from '../../src/ledger/seals.store';
 import { SealerService } from '../../src/ledger/sealer.service';
 import { ledgerViolations } from '../support/ledger-checks';
 import { TestAppContext, useTestApp } from '../support/app';
@@ -131,7 +132,7 @@ describe('a rewrite by the owner of the tables', () => {
       const seals: Array<{ seq: string; transaction_id: string; prev_hash: Buffer }> = await m.query(
         `SELECT seq, transaction_id, prev_hash FROM journal_seals
          WHERE seq >= (SELECT seq FROM journal_seals WHERE transaction_id = $1) ORDER BY seq`, [txId]);
-      const content = await loadSealContent(m, seals.map((s) => s.transaction_id));
+      const content = await new SealsStore(m.connection).content(m, seals.map((s) => s.transaction_id));
       let prev = seals[0].prev_hash;
       for (const s of seals) {
         const c = contentHash(content.get(s.transaction_id)!);

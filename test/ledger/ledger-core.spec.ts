@@ -8,7 +8,10 @@ import { LedgerService } from '../../src/ledger/ledger.service';
 import { AlreadyResolvedError, InsufficientFundsError } from '../../src/ledger/ledger.errors';
 import { AuditVerifierService } from '../../src/ledger/audit-verifier.service';
 import { SealerService } from '../../src/ledger/sealer.service';
-import { contentHash, loadSealContent } from '../../src/ledger/journal-seal';
+import { contentHash } from '../../src/ledger/journal-seal';
+import { SealsStore } from '../../src/ledger/seals.store';
+import { AuditStore } from '../../src/ledger/audit.store';
+import { AuditEventsStore } from '../../src/audit-trail/audit-events.store';
 import { createTestDatabase, sql } from '../support/db';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
 
@@ -118,7 +121,7 @@ describe(LedgerService.name, () => {
   });
 
   it('should refuse UPDATE, DELETE and TRUNCATE on entries, history, transactions and seals', async () => {
-    await new SealerService(ds).sealPending();
+    await new SealerService(ds, new SealsStore(ds)).sealPending();
     for (const table of ['journal_entries', 'account_history', 'journal_transactions', 'journal_seals']) {
       await expect(c.query(`UPDATE ${table} SET ${table === 'account_history' ? 'event' : table === 'journal_seals' ? 'sealed_at' : 'created_at'} = ${table === 'account_history' ? "'journal'" : 'now()'}`))
         .rejects.toThrow(/append-only/);
@@ -137,8 +140,8 @@ describe(LedgerService.name, () => {
   });
 
   it('should seal every transaction into a chain that verifies, and name the one a superuser edited', async () => {
-    const sealer = new SealerService(ds);
-    const verifier = new AuditVerifierService(ds);
+    const sealer = new SealerService(ds, new SealsStore(ds));
+    const verifier = new AuditVerifierService(new SealsStore(ds), new AuditStore(ds), new AuditEventsStore(ds));
     await load('card:EKCTEST001', 1n);
     await sealer.sealPending();
     const ok = await verifier.verify({ batch: 7 }); // small batches exercise the paging of the walk
@@ -159,18 +162,18 @@ describe(LedgerService.name, () => {
     await c.query(`SET session_replication_role = replica`);
     await c.query(`UPDATE journal_entries SET amount = amount + 100 WHERE transaction_id = $1`, [victim.id]);
     await c.query(`SET session_replication_role = origin`);
-    await new SealerService(ds).sealPending();
+    await new SealerService(ds, new SealsStore(ds)).sealPending();
     // The verifier stops at the first broken link (the test above left one), so compare this seal directly.
     const [seal] = (await c.query(`SELECT content_hash FROM journal_seals WHERE transaction_id = $1`, [victim.id])).rows;
-    const stored = (await loadSealContent(ds.manager, [victim.id])).get(victim.id)!;
+    const stored = (await new SealsStore(ds).content(ds.manager, [victim.id])).get(victim.id)!;
     expect(contentHash(stored).equals(seal.content_hash)).toBe(false);
     stored.entries = stored.entries.map((e) => ({ ...e, amount: String(BigInt(e.amount) - 100n) })); // as written
     expect(contentHash(stored).equals(seal.content_hash)).toBe(true);
   });
 
   it('should seal what the database stored, whatever the text, and rows queued without a hash (an older instance)', async () => {
-    const sealer = new SealerService(ds);
-    const verifier = new AuditVerifierService(ds);
+    const sealer = new SealerService(ds, new SealsStore(ds));
+    const verifier = new AuditVerifierService(new SealsStore(ds), new AuditStore(ds), new AuditEventsStore(ds));
     await c.query(`SET session_replication_role = replica`); // a fresh chain over the content as it now stands
     await c.query(`DELETE FROM journal_seals`);
     await c.query(`INSERT INTO journal_unsealed (transaction_id, created_at) SELECT id, created_at FROM journal_transactions
@@ -198,7 +201,7 @@ describe(LedgerService.name, () => {
   });
 
   it('should seal concurrently written transactions without losing or duplicating any', async () => {
-    const sealers = [new SealerService(ds), new SealerService(ds)];
+    const sealers = [new SealerService(ds, new SealsStore(ds)), new SealerService(ds, new SealsStore(ds))];
     await Promise.all([
       ...Array.from({ length: 30 }, () => fund(10n)),
       ...sealers.map((s) => s.sealPending()),

@@ -4,7 +4,8 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions, runMigrations } from '../../src/database/data-source';
 import { MIGRATIONS } from '../../src/database/migrations';
 import { AuditCheckpointer } from '../../src/ledger/audit-checkpoints';
-import { chainHash, contentHash, GENESIS_HASH, loadSealContent } from '../../src/ledger/journal-seal';
+import { chainHash, contentHash, GENESIS_HASH } from '../../src/ledger/journal-seal';
+import { SealsStore } from '../../src/ledger/seals.store';
 import { SealerService } from '../../src/ledger/sealer.service';
 import { startTestApp, TestApp } from '../support/app';
 import { databaseUrl, serverUrl, sql } from '../support/db';
@@ -74,7 +75,7 @@ describe('migrations 17648… on a populated ledger', () => {
       .map((r) => r.transaction_id);
     const ds = new DataSource(dataSourceOptions(url, 1));
     await ds.initialize();
-    const content = await loadSealContent(ds.manager, queue);
+    const content = await new SealsStore(ds).content(ds.manager, queue);
     await ds.destroy();
     let prev: Buffer = first === 1 ? GENESIS_HASH
       : (await c.query(`SELECT hash FROM journal_seals WHERE seq = $1`, [first - 1])).rows[0].hash;
