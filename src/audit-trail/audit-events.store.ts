@@ -14,7 +14,7 @@ export class AuditEventsStore {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
   /**
-   * The chain head, locked until the caller's transaction ends (audit-trail.ts says why last), with the moment the
+   * The chain head, locked until the caller's transaction ends (AuditTrail.record says why last), with the moment the
    * next event takes: the database's, to the millisecond the row stores.
    */
   async lockHead(m: EntityManager): Promise<{ seq: string; hash: Buffer; at: Date } | undefined> {

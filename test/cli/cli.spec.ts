@@ -95,8 +95,8 @@ describe('operator CLI', () => {
     expect(revoked.code).toBe(0);
     expect(json(revoked)).toMatchObject({ id: key.id, revokedAt: expect.any(String) });
     // A fresh service (another instance) asks the database; the running app may answer from its key cache for a few seconds.
-    const trail = new AuditTrail(new AuditEventsStore(ctx.app.ds));
-    const keys = new ApiKeysService(ctx.app.ds, trail, new ApiKeysStore(ctx.app.ds), new WebhookSubscriptionsStore(ctx.app.ds));
+    const auditTrail = new AuditTrail(new AuditEventsStore(ctx.app.ds));
+    const keys = new ApiKeysService(ctx.app.ds, auditTrail, new ApiKeysStore(ctx.app.ds), new WebhookSubscriptionsStore(ctx.app.ds));
     expect(await keys.authenticate(key.key)).toBeNull();
     const { rows } = await ctx.db.query(`SELECT revoked_at FROM api_keys WHERE id = $1`, [key.id]);
     expect(rows[0].revoked_at).toBeInstanceOf(Date);
