@@ -21,8 +21,8 @@ export async function startBenchService(main: string, db: string, env: Record<st
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
   while (!/listening on/.test(out)) {
     if (proc.exitCode !== null) throw new Error(`service ${main} exited: ${out}`);
     await new Promise((r) => setTimeout(r, 100));

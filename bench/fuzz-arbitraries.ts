@@ -86,7 +86,7 @@ export class DocumentArbitraries {
 
   resolve(s: Schema | undefined): Schema {
     let node = s ?? {};
-    for (let i = 0; node.$ref && i < 10; i++) node = (this.doc.components?.schemas?.[String(node.$ref).split('/').pop()!] ?? {}) as Schema;
+    for (let i = 0; node.$ref && i < 10; i++) node = (this.doc.components?.schemas?.[String(node.$ref).split('/').pop()!] ?? {});
     return node;
   }
 

@@ -242,7 +242,7 @@ function requestArbitrary(doc: OpenApiDocument, operations: Operation[], pools: 
         + (Object.keys(query).length ? `?${Object.entries(query).map(([k, v]) => `${k}=${v}`).join('&')}` : '');
       const wrong = abuse === 'wrongMethod' && !operation.methods.includes(otherMethod);
       return {
-        operation, method: wrong ? otherMethod : operation.method, url, headers: headers as Record<string, string>,
+        operation, method: wrong ? otherMethod : operation.method, url, headers: headers,
         body: value === undefined ? undefined : serialise(value), who: sender, protocol: abuse === 'wrongMethod' && !wrong ? 'none' : abuse,
       };
     });

@@ -4,7 +4,7 @@
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -31,15 +31,15 @@ async function service(env: Record<string, string>): Promise<{ proc: ChildProces
     env: { ...process.env, PORT: String(port), ADMIN_API_KEY: ADMIN, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
   while (!/listening on/.test(out)) {
     if (proc.exitCode !== null) throw new Error(out);
     await new Promise((r) => setTimeout(r, 100));
   }
   const rssMb = () => {
     try {
-      return Number(/VmRSS:\s+(\d+)/.exec(require('node:fs').readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+      return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
     } catch {
       return 0;
     }
@@ -144,19 +144,28 @@ async function main(): Promise<void> {
 
     const target = (0.8 * concurrency) / 0.02;
     const ok = (b: boolean) => (b ? 'met' : '**missed**');
+    const row = (...cells: string[]) => `| ${cells.join(' | ')} |`;
     rows.push(
-      `| intake, 16 clients, one shared parent | ${s16.rps.toFixed(0)} loads/s = ${(s16.rps / raw16).toFixed(2)} × raw SQL (${raw16.toFixed(0)} tps) | ≥ 1.0 × raw | ${ok(s16.rps >= raw16)} |`,
-      `| intake, 64 clients | ${s64.rps.toFixed(0)} loads/s = ${(s64.rps / s16.rps).toFixed(2)} × own 16-client figure (raw SQL at 64: ${raw64.toFixed(0)} tps) | ≥ 0.9 × | ${ok(s64.rps >= 0.9 * s16.rps)} |`,
-      `| intake p99 latency, 16 clients | ${s16.p99} ms | ≤ 50 ms | ${ok(s16.p99 <= 50)} |`,
-      `| bulk intake, \`POST /v1/card-loads/batch\` (1,000 per request, 2 in flight) | ${batchRate.toFixed(0)} loads/s | ≥ 20,000 | ${ok(batchRate >= 20_000)} |`,
-      `| sync, simulator at 20 ms, one worker, concurrency ${concurrency} | ${syncRate.toFixed(0)} loads/s (${total} loads) | ≥ ${target.toFixed(0)} and ≥ 500 | ${ok(syncRate >= target && syncRate >= 500)} |`,
-      `| service RSS after intake / worker after sync | ${rss.toFixed(0)} MB / ${workerRss.toFixed(0)} MB | ≤ 300 MB | ${ok(rss <= 300 && workerRss <= 300)} |`,
+      row('intake, 16 clients, one shared parent',
+        `${s16.rps.toFixed(0)} loads/s = ${(s16.rps / raw16).toFixed(2)} × raw SQL (${raw16.toFixed(0)} tps)`, '≥ 1.0 × raw', ok(s16.rps >= raw16)),
+      row('intake, 64 clients',
+        `${s64.rps.toFixed(0)} loads/s = ${(s64.rps / s16.rps).toFixed(2)} × own 16-client figure (raw SQL at 64: ${raw64.toFixed(0)} tps)`,
+        '≥ 0.9 ×', ok(s64.rps >= 0.9 * s16.rps)),
+      row('intake p99 latency, 16 clients', `${s16.p99} ms`, '≤ 50 ms', ok(s16.p99 <= 50)),
+      row('bulk intake, `POST /v1/card-loads/batch` (1,000 per request, 2 in flight)', `${batchRate.toFixed(0)} loads/s`, '≥ 20,000',
+        ok(batchRate >= 20_000)),
+      row(`sync, simulator at 20 ms, one worker, concurrency ${concurrency}`, `${syncRate.toFixed(0)} loads/s (${total} loads)`,
+        `≥ ${target.toFixed(0)} and ≥ 500`, ok(syncRate >= target && syncRate >= 500)),
+      row('service RSS after intake / worker after sync', `${rss.toFixed(0)} MB / ${workerRss.toFixed(0)} MB`, '≤ 300 MB',
+        ok(rss <= 300 && workerRss <= 300)),
     );
-    const errors = `intake errors: 16 clients ${s16.errors} errors ${s16.non2xx} non-2xx; 64 clients ${s64.errors} errors ${s64.non2xx} non-2xx`;
+    const errors = `intake errors: 16 clients ${s16.errors} errors ${s16.non2xx} non-2xx; `
+      + `64 clients ${s64.errors} errors ${s64.non2xx} non-2xx`;
     const md = [
       '# Benchmark results', '',
       `Command: \`npm run bench\` (${SECONDS} s per figure; \`BENCH_SECONDS\`, \`BENCH_SYNC_CONCURRENCY\`, \`DATABASE_URL\` to change).`,
-      `Run: ${new Date().toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB,`,
+      `Run: ${new Date().toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, `
+        + `${(totalmem() / 2 ** 30).toFixed(0)} GiB,`,
       `Postgres: ${process.env.DATABASE_URL ? 'DATABASE_URL server' : 'embedded (17)'}; service and load generator on the same machine.`, '',
       '| figure | measured | target | |', '|---|---|---|---|', ...rows, '', errors, '',
       'History page, asOf and trial balance at 1,000,000 loads: `npm run bench:scale` (section below when run).', '',

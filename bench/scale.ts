@@ -70,9 +70,11 @@ async function main(): Promise<void> {
     ];
     const lines = [
       '', `## Scale (${LOADS.toLocaleString('en')} loads on ${CARDS.toLocaleString('en')} cards and one parent account)`, '',
-      `Command: \`npm run bench:scale -- --loads ${LOADS}\` (${process.env.DATABASE_URL ? 'DATABASE_URL server' : 'embedded Postgres'}), ${new Date().toISOString()}.`, '',
+      `Command: \`npm run bench:scale -- --loads ${LOADS}\` (${process.env.DATABASE_URL ? 'DATABASE_URL server' : 'embedded Postgres'}), `
+        + `${new Date().toISOString()}.`, '',
       args.reuse ? 'Reads measured on a ledger filled by an earlier run (`--reuse`).' :
-        `Bulk intake (\`POST /v1/card-loads/batch\`, 1,000 per request, 4 in flight): ${(LOADS / fillSeconds).toFixed(0)} loads/s (target ≥ 20,000).`, '',
+        `Bulk intake (\`POST /v1/card-loads/batch\`, 1,000 per request, 4 in flight): ${(LOADS / fillSeconds).toFixed(0)} loads/s `
+        + '(target ≥ 20,000).', '',
       '| read | p50 | p99 | target |', '|---|---|---|---|',
       ...results.map((r) => `| ${r.name} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.name.startsWith('trial') ? '≤ 100 ms' : 'p99 ≤ 10 ms'} |`), '',
     ];

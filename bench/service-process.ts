@@ -50,8 +50,8 @@ export async function spawnService(env: Record<string, string>): Promise<Service
   });
   let out = '';
   const keep = (c: Buffer) => (out = (out + c.toString()).slice(-5000));
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
   while (!/listening on/.test(out)) {
     if (proc.exitCode !== null) throw new Error(`service exited: ${out}`);
     await sleep(50);

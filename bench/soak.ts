@@ -51,8 +51,8 @@ async function spawnService(env: Record<string, string>): Promise<{ proc: ChildP
   const port = await freePort();
   const proc = spawn(process.execPath, [MAIN], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-5000)));
-  proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-5000)));
+  proc.stdout.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-5000)));
+  proc.stderr.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-5000)));
   while (!/listening on/.test(out)) {
     if (proc.exitCode !== null) throw new Error(`service exited: ${out}`);
     await sleep(50);
@@ -267,7 +267,8 @@ async function main(): Promise<void> {
     }
     const slowest = await slowestLateApply(c, sim);
     if (slowest + LOOKUP_LAG_MS >= LOOKUP_GRACE_MS) {
-      problems.push(`EnKash applied a send ${slowest} ms after the worker gave up; with ${LOOKUP_LAG_MS} ms of lag that leaves no room in a ${LOOKUP_GRACE_MS} ms grace`);
+      problems.push(`EnKash applied a send ${slowest} ms after the worker gave up; `
+        + `with ${LOOKUP_LAG_MS} ms of lag that leaves no room in a ${LOOKUP_GRACE_MS} ms grace`);
     }
     const verify = await (await fetch(`${api.url}/v1/audit/verify`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as { ok: boolean };
     if (!verify.ok) problems.push(`hash chain: ${JSON.stringify(verify)}`);
@@ -286,7 +287,8 @@ async function main(): Promise<void> {
     await sim.close();
     const verdict = problems.length === 0 ? 'PASS' : 'FAIL';
     process.stdout.write(`soak: ${verdict} seconds=${SECONDS} seed=${SEED} mode=${sim.state.config.duplicateMode} loads=${loads.length} `
-      + `posted=${counts.posted ?? 0} reversed=${counts.reversed ?? 0} kills=${kills} operator=${operator.actions} (refused ${operator.refused}) `
+      + `posted=${counts.posted ?? 0} reversed=${counts.reversed ?? 0} kills=${kills} `
+      + `operator=${operator.actions} (refused ${operator.refused}) `
       + `findings=${findings.length} unchecked=${unchecked} slowest-late-apply=${slowest}ms grace=${LOOKUP_GRACE_MS}ms`
       + `${problems.length ? ` problems=${problems.length}: ${problems.slice(0, 5).join(' | ')}` : ''}\n`);
     process.exitCode = problems.length ? 1 : 0;

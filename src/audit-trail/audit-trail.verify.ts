@@ -46,7 +46,8 @@ export async function verifyAuditTrail(ds: DataSource, keys: AuditKeys | null): 
       // Every event this release writes carries the MAC: one without it was written, or rewritten, without the audit key.
       if (keys && !keys.eventMacMatches(BigInt(r.seq), r.hash, r.mac)) {
         return broken(r.seq, r.mac === null
-          ? 'audit event carries no MAC: written without the audit key (an operator CLI run without AUDIT_SEAL_KEY), or its MAC was removed'
+          ? 'audit event carries no MAC: written without the audit key (an operator CLI run without AUDIT_SEAL_KEY), '
+            + 'or its MAC was removed'
           : 'audit event MAC does not match: written or rewritten without the audit key', checked);
       }
       prev = r.hash;

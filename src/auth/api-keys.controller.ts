@@ -15,7 +15,7 @@ export class CreateApiKeyDto {
   name: string;
 
   @ApiProperty({ enum: SCOPES, isArray: true, example: ['loads:write'], description: 'At least one; `admin` implies all.' })
-  @IsArray() @ArrayMinSize(1) @ArrayUnique() @IsIn(SCOPES as unknown as string[], { each: true })
+  @IsArray() @ArrayMinSize(1) @ArrayUnique() @IsIn(SCOPES, { each: true })
   scopes: Scope[];
 }
 

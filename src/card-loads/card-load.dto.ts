@@ -94,7 +94,7 @@ export type LoadStatus = (typeof LOAD_STATUSES)[number];
 
 export class ListCardLoadsQuery extends ListQuery {
   @ApiPropertyOptional({ enum: LOAD_STATUSES })
-  @IsOptional() @IsIn(LOAD_STATUSES as unknown as string[])
+  @IsOptional() @IsIn(LOAD_STATUSES)
   status?: LoadStatus;
 
   @ApiPropertyOptional({ pattern: CARD_ID.source, example: 'EKCMB7KAEW' })

@@ -12,7 +12,7 @@ export const HISTORY_ORDERS = ['asc', 'desc'] as const;
 
 export class CardHistoryQuery extends TimeRangeListQuery {
   @ApiPropertyOptional({ enum: HISTORY_ORDERS, default: 'asc', description: '`asc`: oldest first (the default); `desc`: newest first.' })
-  @IsOptional() @IsIn(HISTORY_ORDERS as unknown as string[])
+  @IsOptional() @IsIn(HISTORY_ORDERS)
   order?: (typeof HISTORY_ORDERS)[number];
 
   @ApiPropertyOptional({ type: 'integer', minimum: 0, example: 120, description: 'Rows with `seq` at or above this (inclusive).' })

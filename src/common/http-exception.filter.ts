@@ -51,7 +51,7 @@ export function toApiError(exception: unknown): ApiError {
     const body = exception.getResponse();
     const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? exception.message);
     return new ApiError(status, BY_STATUS[status] ?? (status < 500 ? 'validation_failed' : 'internal_error'),
-      Array.isArray(message) ? message.join('; ') : String(message));
+      Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : exception.message);
   }
   // Fastify's own errors (body parsing, content type, size) carry statusCode and a FST_ code.
   const fst = exception as { statusCode?: number; code?: string; message?: string };

@@ -217,7 +217,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (roleRaw !== 'api' && sync.leaseMs < sync.exchangeDeadlineMs + LEASE_MARGIN_MS) {
     // Silently stretching the lease would hide that another instance may take a job over mid-exchange.
     problems.push(`SYNC_LEASE_MS (${sync.leaseMs}) must be at least 2 × ENKASH_TIMEOUT_MS (${sync.exchangeDeadlineMs}) + ${LEASE_MARGIN_MS} ms`
-      + ` = ${sync.exchangeDeadlineMs + LEASE_MARGIN_MS}: one EnKash exchange (token, call, 401 retry) must end inside the worker's lease;`
+      + ` = ${sync.exchangeDeadlineMs + LEASE_MARGIN_MS}: one EnKash exchange (token, call, 401 retry)`
+      + " must end inside the worker's lease;"
       + ' raise SYNC_LEASE_MS or lower ENKASH_TIMEOUT_MS');
   }
 

@@ -82,8 +82,8 @@ export class DatabaseIdentityService {
 
   async status(): Promise<IdentityStatus> {
     const [[row], [live], [{ gate }]]: [IdentityRow[], LiveRow[], Array<{ gate: SendGate }>] = await Promise.all([
-      this.ds.query(`SELECT * FROM database_identity WHERE id = 1`), this.ds.query(LIVE_IDENTITY_SQL),
-      this.ds.query(`SELECT ${SEND_GATE_SQL} AS gate`)]);
+      this.ds.query<IdentityRow[]>(`SELECT * FROM database_identity WHERE id = 1`), this.ds.query<LiveRow[]>(LIVE_IDENTITY_SQL),
+      this.ds.query<Array<{ gate: SendGate }>>(`SELECT ${SEND_GATE_SQL} AS gate`)]);
     return {
       recorded: row ? identityOf(row) : null, live: identityOf(live), gate,
       sendsHeldSince: row?.sends_held_since?.toISOString() ?? null,
@@ -100,8 +100,8 @@ export class DatabaseIdentityService {
   async check(trigger: 'start' | 'reconnect' | 'periodic' | 'fence'): Promise<ForkReport | null> {
     // The common case costs one read and no lock.
     const [[row], [live]]: [IdentityRow[], LiveRow[]] = await Promise.all([
-      this.ds.query(`SELECT *, ${SILENT_MS_SQL} FROM database_identity WHERE id = 1`),
-      this.ds.query(LIVE_IDENTITY_SQL)]);
+      this.ds.query<IdentityRow[]>(`SELECT *, ${SILENT_MS_SQL} FROM database_identity WHERE id = 1`),
+      this.ds.query<LiveRow[]>(LIVE_IDENTITY_SQL)]);
     if (kindOf(row, live) === null && !(trigger === 'start' && row.silent_ms > SILENCE_MS)) return null;
     const report = await inTransaction(this.ds, (m) => this.handle(m, trigger, serviceActor('sync-worker')));
     if (report) this.announce(report, trigger);
@@ -129,7 +129,7 @@ export class DatabaseIdentityService {
       if (!row.sends_held_since) throw invalidState('sends are not held: this database is the one the ledger recorded, nothing to adopt');
       await m.query(`UPDATE database_identity SET sends_held_since = NULL WHERE id = 1`);
       // Loads that waited for the adoption (their lookups found nothing) go now, after their lookup as always.
-      const [, woken] = await m.query(
+      const [, woken] = await m.query<[unknown[], number]>(
         `UPDATE sync_jobs SET due_at = clock_timestamp(), updated_at = clock_timestamp()
          WHERE due_at > clock_timestamp() AND due_at <> 'infinity' AND lease_owner IS NULL`);
       await this.trail.record(m, { ...actor, action: 'database.fork_adopted', subject: null, details: {
@@ -156,7 +156,7 @@ export class DatabaseIdentityService {
     const s = this.config.sync;
     // A send the other copy started before this moment may reach EnKash until its lease and the grace have passed.
     // Ordered by load id like every other path that locks several jobs, so none of them deadlocks with this.
-    const [, openJobs] = await m.query(
+    const [, openJobs] = await m.query<[unknown[], number]>(
       `UPDATE sync_jobs SET needs_lookup = true, updated_at = clock_timestamp(),
          lookup_after = greatest(coalesce(lookup_after, '-infinity'), clock_timestamp() + make_interval(secs => $1::float / 1000))
        WHERE load_id IN (SELECT load_id FROM sync_jobs ORDER BY load_id FOR UPDATE)`, [s.leaseMs + s.lookupGraceMs]);
@@ -190,8 +190,8 @@ export class DatabaseIdentityService {
       ? `no worker was alive on this database for more than ${SILENCE_MS / 60_000} min (it may be a copy)`
       : `this database is not the one the ledger last ran on (${r.kind}: was ${r.previous ?? 'unrecorded'}, now ${r.current})`;
     const then = r.sendsHeld
-      ? 'Sends are HELD (lookups go on) until an operator confirms this is the ledger now: `npm run cli -- database adopt --reason "..."` '
-        + 'or POST /v1/database/adopt (docs/operations.md, "Backup and restore").'
+      ? 'Sends are HELD (lookups go on) until an operator confirms this is the ledger now: '
+        + '`npm run cli -- database adopt --reason "..."` or POST /v1/database/adopt (docs/operations.md, "Backup and restore").'
       : 'Sends go on after each lookup.';
     const log = r.kind === 'silence' ? this.logger.warn.bind(this.logger) : this.logger.error.bind(this.logger);
     log(`${what}, seen at ${trigger}: ${r.openJobs} open load(s) are looked up at EnKash before any send. ${then}`);

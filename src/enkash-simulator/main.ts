@@ -59,7 +59,8 @@ function main(): void {
   void startEnKashSimulator({ ...config, port, host: values.host, credentials, log }).then((sim) => {
     // Secrets are not printed: whoever configured them knows them.
     process.stdout.write(`EnKash simulator listening on ${sim.url} (token: ${sim.url}/oauth/token, admin: ${sim.url}/__admin/state)\n`
-      + `partnerId=${credentials.partnerId} clientId=${credentials.clientId} companyId=${credentials.companyId} cardAccountId=${credentials.cardAccountId}\n`
+      + `partnerId=${credentials.partnerId} clientId=${credentials.clientId} `
+      + `companyId=${credentials.companyId} cardAccountId=${credentials.cardAccountId}\n`
       + `config: ${JSON.stringify(sim.state.config)}\n`);
     const stop = () => void sim.close().then(() => process.exit(0));
     process.once('SIGINT', stop);

@@ -73,7 +73,8 @@ export async function startEnKashSimulator(options: SimulatorOptions = {}): Prom
       case 'http-502': return json(502, { message: 'Bad Gateway' });
       case 'http-503': return json(503, { message: 'Service Unavailable' });
       case 'html-502':
-        return reply.code(502).type('text/html').send('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>');
+        return reply.code(502).type('text/html').send('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr>'
+          + '<center>nginx</center></body></html>');
       case 'http-429': return reply.header('Retry-After', '1').code(429).type('application/json').send(JSON.stringify({ message: 'Too Many Requests' }));
       case 'no-code': return json(200, { message: 'OK' });
       case 'http-401': return json(401, { error: 'invalid_token', error_description: 'Access token expired' });

@@ -28,7 +28,7 @@ export function recordList(payload: unknown, depth = 0): JsonObject[] | null {
 }
 
 const referenceOf = (r: JsonObject): string | null => {
-  for (const key of REFERENCE_KEYS) if (typeof r[key] === 'string') return r[key] as string;
+  for (const key of REFERENCE_KEYS) if (typeof r[key] === 'string') return r[key];
   return null;
 };
 
@@ -97,7 +97,7 @@ function morePages(value: unknown, depth: number): boolean {
 }
 
 function toMatch(r: JsonObject): EnKashLookupMatch {
-  const rawStatus = ['status', 'transactionStatus', 'txnStatus'].map((k) => r[k]).find((v) => typeof v === 'string') as string | undefined;
+  const rawStatus = ['status', 'transactionStatus', 'txnStatus'].map((k) => r[k]).find((v): v is string => typeof v === 'string');
   return {
     status: mapStatus(rawStatus ?? null),
     rawStatus: rawStatus ?? null,

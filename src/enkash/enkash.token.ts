@@ -81,7 +81,8 @@ export class EnKashTokenCache {
     if (this.refusals >= MAX_AUTOMATIC_REFUSALS) {
       return {
         ok: false, reason: 'login-suspended', httpStatus: last.httpStatus,
-        message: `EnKash refused ${this.refusals} logins in a row (last: ${last.message}); automatic logins stopped so the partner account is not locked. Fix the credentials, then call resetAuthFailure()`,
+        message: `EnKash refused ${this.refusals} logins in a row (last: ${last.message}); automatic logins stopped so the partner account `
+          + 'is not locked. Fix the credentials, then call resetAuthFailure()',
       };
     }
     const waitMs = last.atMs + this.options.loginCooldownMs - this.now();

@@ -32,7 +32,7 @@ export function postgresRateLimitStore(ds: DataSource): FastifyRateLimitStoreCto
 
     /** Per-route limits (none are configured today) get their own window length. */
     child(routeOptions: object): FastifyRateLimitStore {
-      return new PostgresRateLimitStore(routeOptions as { timeWindow?: unknown });
+      return new PostgresRateLimitStore(routeOptions);
     }
 
     private async write(hits: Hit[]): Promise<Map<Hit, Outcome<Incremented>>> {
@@ -45,7 +45,8 @@ export function postgresRateLimitStore(ds: DataSource): FastifyRateLimitStoreCto
          SELECT u.bucket, date_bin($3 * interval '1 millisecond', clock_timestamp(), timestamptz 'epoch'), u.n
          FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS u(bucket, n, i) ORDER BY u.i
          ON CONFLICT (bucket, window_start) DO UPDATE SET hits = r.hits + EXCLUDED.hits
-         RETURNING r.bucket, r.hits, extract(epoch FROM r.window_start + $3 * interval '1 millisecond' - clock_timestamp()) * 1000 AS ttl_ms`,
+         RETURNING r.bucket, r.hits,
+           extract(epoch FROM r.window_start + $3 * interval '1 millisecond' - clock_timestamp()) * 1000 AS ttl_ms`,
         [buckets, buckets.map((b) => byBucket.get(b)!.length), this.windowMs]);
       this.purgeNowAndThen();
       const results = new Map<Hit, Outcome<Incremented>>();
@@ -67,5 +68,5 @@ export function postgresRateLimitStore(ds: DataSource): FastifyRateLimitStoreCto
         .catch(() => undefined);
     }
   }
-  return PostgresRateLimitStore as unknown as FastifyRateLimitStoreCtor;
+  return PostgresRateLimitStore;
 }

@@ -47,7 +47,7 @@ export const TRANSFER_KINDS = ['pending', 'post_pending', 'void_pending', 'poste
 
 export class ListJournalQuery extends TimeRangeListQuery {
   @ApiPropertyOptional({ enum: TRANSFER_KINDS })
-  @IsOptional() @IsIn(TRANSFER_KINDS as unknown as string[])
+  @IsOptional() @IsIn(TRANSFER_KINDS)
   kind?: (typeof TRANSFER_KINDS)[number];
 
   @ApiPropertyOptional({

@@ -119,7 +119,7 @@ export class AuditCheckpointer implements OnApplicationBootstrap, BeforeApplicat
       this.lastFileSeq = seq;
     }
     await inTransaction(this.ds, async (m) => {
-      const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [CHECKPOINT_LOCK_KEY]);
+      const [{ locked }] = await m.query<Array<{ locked: boolean }>>(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [CHECKPOINT_LOCK_KEY]);
       if (!locked) return;
       const inserted: unknown[] = await m.query(
         `INSERT INTO audit_checkpoints (seq, transaction_id, hash, key_id, signed_at, document, signature)

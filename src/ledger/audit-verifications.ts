@@ -67,7 +67,7 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
     const runner = this.ds.createQueryRunner();
     await runner.connect();
     try {
-      const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [VERIFY_LOCK_KEY]);
+      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [VERIFY_LOCK_KEY])) as Array<{ locked: boolean }>;
       if (!locked) return;
       try {
         const r = await (this.running ?? this.start('schedule'));

@@ -110,7 +110,7 @@ export class AuditVerifierService {
     if (!publicKey) return { valid: [], findings };
     const valid = new Map<number, CheckpointDocument>();
     for (const c of signed) {
-      let doc: CheckpointDocument | null = null;
+      let doc: CheckpointDocument | null;
       try {
         doc = JSON.parse(c.document) as CheckpointDocument;
       } catch {

@@ -274,7 +274,8 @@ export class LedgerService {
       });
     });
     await m.query(
-      `UPDATE journal_unsealed u SET content_hash = x.hash FROM unnest($1::uuid[], $2::bytea[]) AS x(id, hash) WHERE u.transaction_id = x.id`,
+      `UPDATE journal_unsealed u SET content_hash = x.hash FROM unnest($1::uuid[], $2::bytea[]) AS x(id, hash)
+       WHERE u.transaction_id = x.id`,
       [rows.map((r) => r.id), hashes]);
     return new Map(rows.map((r) => [r.id, r.created_at]));
   }
@@ -291,7 +292,8 @@ export class LedgerService {
       .map((x) => x.mv);
     const col = (f: (d: Move) => bigint) => sorted.map((d) => f(d).toString());
     try {
-      await m.query(`SELECT ledger_apply_deltas($1::uuid[], $2::text[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])`,
+      await m.query(`SELECT ledger_apply_deltas($1::uuid[], $2::text[], $3::uuid[], $4::bigint[],
+                                         $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])`,
         [sorted.map((d) => d.txId), sorted.map((d) => d.event), sorted.map((d) => d.loadId), sorted.map((d) => d.accountId),
           col((d) => d.pendingDebits), col((d) => d.pendingCredits), col((d) => d.postedDebits), col((d) => d.postedCredits)]);
     } catch (e) {

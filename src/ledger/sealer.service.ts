@@ -53,7 +53,7 @@ export class SealerService implements OnApplicationBootstrap, BeforeApplicationS
 
   private sealBatch(): Promise<number> {
     return inTransaction(this.ds, async (m) => {
-      const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [SEALER_LOCK_KEY]);
+      const [{ locked }] = await m.query<Array<{ locked: boolean }>>(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [SEALER_LOCK_KEY]);
       if (!locked) return 0;
       const queue: Array<{ transaction_id: string; content_hash: Buffer | null }> = await m.query(
         `SELECT transaction_id, content_hash FROM journal_unsealed ORDER BY created_at, transaction_id LIMIT $1`, [SEAL_BATCH]);

@@ -27,7 +27,7 @@ export class MetricsController {
     for (const s of ['pending', 'posted', 'reversed', 'needs_review']) {
       this.metrics.loadsByStatus.set({ status: s }, rows.find((r) => r.status === s)?.n ?? 0);
     }
-    const [lag] = await this.ds.query(
+    const [lag] = await this.ds.query<Array<{ s: number }>>(
       `SELECT coalesce(extract(epoch FROM clock_timestamp() - min(l.created_at)), 0)::float AS s
        FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.status = 'pending'`);
     this.metrics.syncLag.set(Number(lag.s));

@@ -33,7 +33,8 @@ const OPERATIONS: Record<string, { tags: string[]; summary: string; description?
     tags: ['card loads'],
     summary: 'Resolve a load in review to posted or reversed',
     description: 'Only from `needs_review`, and only while no EnKash exchange for the load is in flight or scheduled (else 409 '
-      + '`load_in_flight`); `reversed` also waits until no earlier send can still land. The reason and the key\'s name are kept in the load\'s events.',
+      + '`load_in_flight`); `reversed` also waits until no earlier send can still land. '
+      + 'The reason and the key\'s name are kept in the load\'s events.',
     parameters: [ID],
     requestBody: { required: true, content: { 'application/json': {
       schema: { $ref: '#/components/schemas/ResolveCardLoadDto' },

@@ -208,7 +208,8 @@ export class ReconciliationService implements BeforeApplicationShutdown {
     const f = compareBalance({
       kind: 'parent_balance_drift', accountCode: code, before, after, call: 'parent-account',
       enkash: mapOutcome(parent, (v) => ({ balanceMinor: v.availableBalanceMinor, raw: v.raw })),
-      note: 'the ledger parent holds funding journal entries minus posted loads; it matches EnKash only while funding is mirrored in the ledger',
+      note: 'the ledger parent holds funding journal entries minus posted loads; '
+        + 'it matches EnKash only while funding is mirrored in the ledger',
     });
     await this.record(runId, f ? [f] : [], totals);
   }

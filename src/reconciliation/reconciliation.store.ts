@@ -36,7 +36,8 @@ export class ReconciliationStore {
   /** Runs still marked running while we hold the run lock were left by a process that died mid-run. */
   async abandonStaleRuns(): Promise<void> {
     await this.ds.query(
-      `UPDATE reconciliation_runs SET status = 'failed', finished_at = clock_timestamp(), error = 'abandoned: the instance running it stopped'
+      `UPDATE reconciliation_runs
+       SET status = 'failed', finished_at = clock_timestamp(), error = 'abandoned: the instance running it stopped'
        WHERE status = 'running'`);
   }
 

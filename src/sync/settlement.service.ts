@@ -131,7 +131,8 @@ export class SettlementService {
     })));
     // The new statuses, their events and the end of the outbox jobs, in one statement.
     await m.query(
-      `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS x(id, status, reason, actor, request_id)),
+      `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+                   AS x(id, status, reason, actor, request_id)),
             ev AS (INSERT INTO load_events (load_id, type, outcome, message, actor, request_id)
                    SELECT id, 'settled', status, reason, actor, request_id FROM x),
             job AS (DELETE FROM sync_jobs WHERE load_id IN (SELECT id FROM x))
@@ -231,7 +232,7 @@ export class SettlementService {
       const load = await this.lock(m, loadId);
       if (load.status !== 'posted') throw invalidState(`card load ${loadId} is ${load.status}; only a posted load can be undone`);
       if (load.undone_at) throw invalidState(`card load ${loadId} is already undone`);
-      const [post] = await m.query(`SELECT id FROM journal_transactions WHERE pending_id = $1 AND kind = 'post_pending'`, [load.journal_transaction_id]);
+      const [post] = await m.query<Array<{ id: string }>>(`SELECT id FROM journal_transactions WHERE pending_id = $1 AND kind = 'post_pending'`, [load.journal_transaction_id]);
       await this.ledger.undoPosted(m, post.id, 'load_undone', loadId, `undo of card load ${loadId}: ${reason}`);
       await m.query(`UPDATE card_loads SET undone_at = ledger_moment(), status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
         [loadId, `undone: ${reason}`.slice(0, 1000)]);

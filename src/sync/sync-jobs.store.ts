@@ -109,11 +109,14 @@ export class SyncJobsStore {
            updated_at = clock_timestamp()
        FROM due, card_loads l
        WHERE j.load_id = due.load_id AND l.id = j.load_id
-       RETURNING j.load_id, j.claim_token::text AS token, j.late_success_at IS NOT NULL AS late_success, j.attempts, j.unknown_seen, j.pending_rejection, due.was_lookup,
+       RETURNING j.load_id, j.claim_token::text AS token, j.late_success_at IS NOT NULL AS late_success, j.attempts, j.unknown_seen,
+         j.pending_rejection, due.was_lookup,
          (due.was_lookup_after IS NULL OR due.was_lookup_after <= clock_timestamp()) AS lookup_ready,
-         greatest(0, extract(epoch FROM (coalesce(due.was_lookup_after, clock_timestamp()) - clock_timestamp())) * 1000)::float AS lookup_after_ms,
+         greatest(0, extract(epoch FROM (coalesce(due.was_lookup_after, clock_timestamp()) - clock_timestamp())) * 1000)::float
+           AS lookup_after_ms,
          (extract(epoch FROM clock_timestamp() - j.budget_started_at) * 1000)::float AS budget_age_ms,
-         (j.first_unknown_at IS NULL OR j.first_unknown_at <= clock_timestamp() - make_interval(secs => $5::float / 1000)) AS rejection_confirmable,
+         (j.first_unknown_at IS NULL OR j.first_unknown_at <= clock_timestamp() - make_interval(secs => $5::float / 1000))
+           AS rejection_confirmable,
          l.reference, l.en_kash_card_id, l.company_id, l.card_account_id, l.amount, l.description, l.remarks, l.status, l.request_id`,
       [owner, limit, leaseMs, lookupGraceMs, rejectionConfirmMs]);
     return rows.map((r) => ({
@@ -181,7 +184,7 @@ export class SyncJobsStore {
    * claim holds the job. false = fenced out: nothing was written.
    */
   async reschedule(m: EntityManager, job: ClaimedJob, owner: string, r: Reschedule, attempt: AttemptRecord | null): Promise<boolean> {
-    const [, count] = await m.query(
+    const [, count] = await m.query<[unknown[], number]>(
       `UPDATE sync_jobs SET due_at = clock_timestamp() + make_interval(secs => $4::float / 1000),
          attempts = attempts + $5, needs_lookup = $6,
          lookup_after = CASE WHEN $7::float IS NULL THEN lookup_after ELSE clock_timestamp() + make_interval(secs => $7::float / 1000) END,
@@ -209,7 +212,7 @@ export class SyncJobsStore {
    * row (first, as everywhere) and writes only if the token still matches. false = fenced out, nothing written.
    */
   async recordHeldAttempt(m: EntityManager, job: Pick<ClaimedJob, 'loadId' | 'token' | 'requestId'>, owner: string, a: AttemptRecord): Promise<boolean> {
-    const held = await m.query(`SELECT 1 FROM sync_jobs WHERE load_id = $1 AND ${HELD} FOR UPDATE`, [job.loadId, job.token, owner]);
+    const held = await m.query<unknown[]>(`SELECT 1 FROM sync_jobs WHERE load_id = $1 AND ${HELD} FOR UPDATE`, [job.loadId, job.token, owner]);
     if (held.length !== 1) return false;
     await this.recordAttempts(m, [{ loadId: job.loadId, requestId: job.requestId, attempt: a }]);
     return true;
@@ -256,7 +259,7 @@ export class SyncJobsStore {
    * reschedule does). false = fenced out, nothing written. Takes the job's row lock (before the load's).
    */
   async park(m: EntityManager, job: ClaimedJob, owner: string, lastOutcome: string | null, lookupGraceMs: number | null): Promise<boolean> {
-    const [, count] = await m.query(
+    const [, count] = await m.query<[unknown[], number]>(
       `UPDATE sync_jobs SET due_at = 'infinity', ${UNCLAIM}, needs_lookup = true, last_outcome = coalesce($4, last_outcome),
          lookup_after = CASE WHEN $5::float IS NULL THEN lookup_after ELSE clock_timestamp() + make_interval(secs => $5::float / 1000) END,
          updated_at = clock_timestamp() WHERE load_id = $1 AND ${HELD}`, [job.loadId, job.token, owner, lastOutcome, lookupGraceMs]);

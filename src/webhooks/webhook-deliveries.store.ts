@@ -25,6 +25,23 @@ export interface ClaimedDelivery {
   claimedAtMono: number;
 }
 
+/** A row claim() returns (bigint ids arrive as strings from pg). */
+interface ClaimedRow {
+  id: string;
+  seq: string;
+  subscription_id: string;
+  load_id: string | null;
+  event: WebhookEvent;
+  data: unknown;
+  attempts: number;
+  created_at: Date;
+  url: string;
+  secret_ciphertext: Buffer;
+  secret_key_id: string;
+  previous_secret_ciphertext: Buffer | null;
+  previous_secret_key_id: string | null;
+}
+
 /** The worker's side of webhook_deliveries: claim, finish, release. All times are the database's. */
 @Injectable()
 export class WebhookDeliveriesStore {
@@ -36,7 +53,7 @@ export class WebhookDeliveriesStore {
    * receiver sees the events of one load in order.
    */
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    const [rows]: [Array<Record<string, unknown>>, number] = await this.ds.query(
+    const [rows]: [ClaimedRow[], number] = await this.ds.query(
       `WITH due AS (
          SELECT d.id FROM webhook_deliveries d
          WHERE d.status = 'pending' AND d.due_at <= clock_timestamp()
@@ -60,10 +77,10 @@ export class WebhookDeliveriesStore {
     return rows.map((r) => ({
       id: String(r.id), seq: String(r.seq), subscriptionId: String(r.subscription_id),
       loadId: r.load_id === null ? null : String(r.load_id),
-      event: r.event as WebhookEvent, data: r.data, attempts: Number(r.attempts), createdAt: r.created_at as Date,
-      url: String(r.url), secretCiphertext: r.secret_ciphertext as Buffer, secretKeyId: String(r.secret_key_id),
+      event: r.event, data: r.data, attempts: Number(r.attempts), createdAt: r.created_at,
+      url: String(r.url), secretCiphertext: r.secret_ciphertext, secretKeyId: String(r.secret_key_id),
       previousSecret: r.previous_secret_ciphertext
-        ? { ciphertext: r.previous_secret_ciphertext as Buffer, keyId: String(r.previous_secret_key_id) } : null,
+        ? { ciphertext: r.previous_secret_ciphertext, keyId: String(r.previous_secret_key_id) } : null,
       claimedAtMono,
     }));
   }

@@ -78,7 +78,7 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
         await Promise.race([...this.inflight, sleep(pollMs)]);
         continue;
       }
-      let claimed: ClaimedDelivery[] = [];
+      let claimed: ClaimedDelivery[];
       try {
         claimed = await this.store.claim(this.owner, free, leaseMs);
         this.claims.recovered();

@@ -64,7 +64,7 @@ function ipv6Words(ipv6: string): number[] | null {
   const part = (x: string | undefined) => (x ? x.split(':').map((h) => parseInt(h, 16)) : []);
   const hi = part(head);
   const lo = part(tail);
-  const words = tail === undefined ? hi : [...hi, ...new Array(8 - hi.length - lo.length).fill(0), ...lo];
+  const words = tail === undefined ? hi : [...hi, ...new Array<number>(8 - hi.length - lo.length).fill(0), ...lo];
   return words.length === 8 && words.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffff) ? words : null;
 }
 

@@ -57,7 +57,7 @@ export class CreateWebhookDto {
 
   @ApiProperty({ enum: WEBHOOK_EVENTS, isArray: true, example: [...WEBHOOK_EVENTS] })
   @IsArray() @ArrayMinSize(1) @ArrayMaxSize(WEBHOOK_EVENTS.length) @ArrayUnique()
-  @IsIn(WEBHOOK_EVENTS as unknown as string[], { each: true, message: `each must be one of ${WEBHOOK_EVENTS.join(', ')}` })
+  @IsIn(WEBHOOK_EVENTS, { each: true, message: `each must be one of ${WEBHOOK_EVENTS.join(', ')}` })
   events: WebhookEvent[];
 }
 
@@ -87,6 +87,6 @@ export class ListLoadDeliveriesQuery extends PageQuery {
 
 export class ListDeliveriesQuery extends ListWebhooksQuery {
   @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
-  @IsOptional() @IsIn(DELIVERY_STATUSES as unknown as string[])
+  @IsOptional() @IsIn(DELIVERY_STATUSES)
   status?: DeliveryStatus;
 }

@@ -72,7 +72,8 @@ const NOT_FOUND = ApiErrorResponse(404, 'No such subscription, or another key\'s
 export const DocCreateWebhook = (dto: Type) => applyDecorators(
   ApiOperation({
     summary: 'Subscribe to card-load events',
-    description: 'Each event is POSTed as a WebhookEventBody, signed in `Card-Ledger-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` '
+    description: 'Each event is POSTed as a WebhookEventBody, signed in '
+      + '`Card-Ledger-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` '
       + '(during a secret rotation, one v1 per secret: accept any). See docs/webhooks.md.',
   }),
   ApiExtraModels(EventBodyDoc),

@@ -94,7 +94,7 @@ export class WebhooksService {
       await this.visible(m, caller, id, true);
       const [rows]: [SubscriptionRow[], number] = await m.query(
         `UPDATE webhook_subscriptions SET deleted_at = clock_timestamp() WHERE id = $1 RETURNING *`, [id]);
-      const [, failed] = await m.query(
+      const [, failed] = await m.query<[unknown[], number]>(
         `UPDATE webhook_deliveries SET status = 'failed', failed_at = clock_timestamp(), updated_at = clock_timestamp(),
            last_error = 'subscription deleted' WHERE subscription_id = $1 AND status = 'pending'`, [id]);
       await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.deleted', subject: rows[0].id,

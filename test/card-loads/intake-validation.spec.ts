@@ -6,7 +6,8 @@ const valid = { enKashCardId: 'EKCMB7KAEW', amount: '1500.00' };
 
 async function rowCounts(c: Client) {
   const { rows } = await c.query(`SELECT (SELECT count(*) FROM card_loads) AS loads, (SELECT count(*) FROM journal_entries) AS entries,
-    (SELECT count(*) FROM accounts) AS accounts, (SELECT count(*) FROM sync_jobs) AS jobs, (SELECT count(*) FROM account_history) AS history`);
+    (SELECT count(*) FROM accounts) AS accounts, (SELECT count(*) FROM sync_jobs) AS jobs,
+    (SELECT count(*) FROM account_history) AS history`);
   return rows[0];
 }
 
@@ -102,7 +103,7 @@ describe('POST /v1/card-loads/batch at the edge of what the ledger can record', 
   // The highest MAX_LOAD_AMOUNT there is (2^53 - 1 paise): 1,024 such loads fill the parent's bigint pending debits.
   const ctx = useTestApp({ env: { MAX_LOAD_AMOUNT: '90071992547409.91' } });
 
-  it('should refuse the loads that would overflow their parent\'s totals with 422 amount_out_of_range, create the others, never 500', async () => {
+  it('should refuse loads that would overflow their parent\'s totals (422 amount_out_of_range), create the others, never 500', async () => {
     const statuses: number[] = [];
     for (let from = 0; from < 1100; from += 550) {
       const loads = Array.from({ length: 550 }, (_, i) => ({

@@ -16,7 +16,7 @@ interface Run {
 }
 
 function runCli(args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  const fullEnv = { ...process.env, ...env } as NodeJS.ProcessEnv;
+  const fullEnv = { ...process.env, ...env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete fullEnv[k];
   const proc = spawn(process.execPath, [CLI, ...args], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

@@ -121,10 +121,11 @@ describe('EnKashClient token handling', () => {
   });
 
   it('should send the password grant exactly as documented', async () => {
+    const { credentials } = ctx.sim.state;
     const res = await fetch(`${ctx.sim.url}/oauth/token`, {
       method: 'POST',
       headers: {
-        authorization: `Basic ${Buffer.from(`${ctx.sim.state.credentials.clientId}:${ctx.sim.state.credentials.clientSecret}`).toString('base64')}`,
+        authorization: `Basic ${Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64')}`,
         'content-type': 'application/x-www-form-urlencoded',
       },
       body: new URLSearchParams({ username: ctx.sim.state.credentials.username, password: ctx.sim.state.credentials.password, grant_type: 'password', clientId: ctx.sim.state.credentials.clientId }).toString(),

@@ -98,6 +98,7 @@ export function captureLogs(): LogCapture {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The admin API over real HTTP, as a developer would drive it with curl. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience
 export async function admin(sim: RunningSimulator, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${sim.url}/__admin${path}`, {
     method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),

@@ -18,7 +18,7 @@ const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function runCli(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string }> {
-  const full = { ...process.env, ...env } as NodeJS.ProcessEnv;
+  const full = { ...process.env, ...env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete full[k];
   const proc = spawn(process.execPath, [CLI, ...args], { env: full, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

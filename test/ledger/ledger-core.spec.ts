@@ -117,7 +117,8 @@ describe(LedgerService.name, () => {
   it('should refuse UPDATE, DELETE and TRUNCATE on entries, history, transactions and seals', async () => {
     await new SealerService(ds).sealPending();
     for (const table of ['journal_entries', 'account_history', 'journal_transactions', 'journal_seals']) {
-      await expect(c.query(`UPDATE ${table} SET ${table === 'account_history' ? 'event' : table === 'journal_seals' ? 'sealed_at' : 'created_at'} = ${table === 'account_history' ? "'journal'" : 'now()'}`))
+      const column = table === 'account_history' ? 'event' : table === 'journal_seals' ? 'sealed_at' : 'created_at';
+      await expect(c.query(`UPDATE ${table} SET ${column} = ${table === 'account_history' ? "'journal'" : 'now()'}`))
         .rejects.toThrow(/append-only/);
       await expect(c.query(`DELETE FROM ${table}`)).rejects.toThrow(/append-only/);
       await expect(c.query(`TRUNCATE ${table} CASCADE`)).rejects.toThrow(/append-only/);
@@ -127,7 +128,8 @@ describe(LedgerService.name, () => {
 
   it('should refuse a history row that does not continue the previous one', async () => {
     const acc = await c.query(`SELECT id, history_seq FROM accounts WHERE code = 'card:EKCTEST001'`);
-    await expect(c.query(`INSERT INTO account_history (account_id, seq, event, d_posted_credits, pending_debits, pending_credits, posted_debits, posted_credits)
+    await expect(c.query(`INSERT INTO account_history
+        (account_id, seq, event, d_posted_credits, pending_debits, pending_credits, posted_debits, posted_credits)
       VALUES ($1, $2, 'journal', 5, 0, 0, 0, 999999)`, [acc.rows[0].id, Number(acc.rows[0].history_seq) + 1])).rejects.toThrow(/does not continue/);
     await expect(c.query(`INSERT INTO account_history (account_id, seq, event, pending_debits, pending_credits, posted_debits, posted_credits)
       VALUES ($1, $2, 'journal', 0, 0, 0, 0)`, [acc.rows[0].id, Number(acc.rows[0].history_seq) + 5])).rejects.toThrow(/does not continue/);

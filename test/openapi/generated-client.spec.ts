@@ -36,7 +36,8 @@ function typeCheck(generated: string): string[] {
   if (program.getSourceFile(PROGRAM)?.text.includes('@ts-nocheck')) throw new Error('the program would not be checked');
   return ts.getPreEmitDiagnostics(program).map((d) => {
     const at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : null;
-    return `${d.file ? path.basename(d.file.fileName) : ''}${at ? `:${at.line + 1}:${at.character + 1}` : ''} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+    const where = `${d.file ? path.basename(d.file.fileName) : ''}${at ? `:${at.line + 1}:${at.character + 1}` : ''}`;
+    return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
   });
 }
 

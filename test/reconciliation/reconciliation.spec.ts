@@ -8,7 +8,9 @@ import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
 import { createLoad, startSim, startSyncApp, useSyncApp, waitFor, waitForStatus } from '../sync/sync-harness';
 
 type Finding = { id: string; kind: string; loadId: string | null; reference: string | null; accountCode: string | null;
-  ledgerAmount: string | null; enkashAmount: string | null; evidence: Record<string, any>; foundAt: string }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  ledgerAmount: string | null; enkashAmount: string | null; foundAt: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience: the evidence is read by path
+  evidence: Record<string, any> };
 type Run = { id: string; status: string; trigger: string; windowFrom: string | null; checkedLoads: number; checkedCards: number;
   findingsCount: number; error: string | null; findings: Finding[] };
 

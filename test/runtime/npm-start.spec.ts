@@ -22,8 +22,8 @@ async function start(dataDir: string, extraEnv: Record<string, string> = {}): Pr
   delete env.ENKASH_BASE_URL;
   const proc = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
   const deadline = Date.now() + 60_000;
   while (!/listening on/.test(out)) {
     if (proc.exitCode !== null) throw new Error(`service exited early:\n${out}`);
@@ -94,7 +94,7 @@ describe('npm start with the embedded database', () => {
       WEBHOOK_TIMEOUT_MS: 'soon', RECONCILE_INTERVAL_MS: '-1' } as NodeJS.ProcessEnv;
     const proc = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
     expect(await exited(proc)).toBe(1);
     for (const name of ['PORT', 'ROLE', 'ENKASH_ENCRYPTION', 'MAX_LOAD_AMOUNT', 'WEBHOOK_TIMEOUT_MS', 'RECONCILE_INTERVAL_MS']) expect(out).toContain(name);
     expect(out.match(/Invalid configuration/g)).toHaveLength(1); // one message for everything

@@ -71,7 +71,7 @@ export async function startTestApp(env: Record<string, string> = {}, databaseUrl
     const text = await res.text();
     const problem = documented()({ method, url: path, status: res.status, contentType: res.headers.get('content-type'), text });
     if (problem) throw new Error(`the answer does not match the OpenAPI document: ${problem}`);
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {

@@ -48,6 +48,6 @@ export function csvObjects(text: string): Array<Record<string, string>> {
  * unless it is a plain number.
  */
 export const asCsvText = (v: unknown): string => {
-  const text = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const text = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
   return /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/.test(text) && !/^-\d+(\.\d+)?$/.test(text) ? `'${text}` : text;
 };

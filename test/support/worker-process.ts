@@ -22,8 +22,8 @@ export async function spawnService(env: Record<string, string>, readyPattern = /
   } as NodeJS.ProcessEnv;
   const proc = spawn(process.execPath, [MAIN], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
-  proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
+  proc.stdout.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
+  proc.stderr.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
   const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => {
     rmSync(dataDir, { recursive: true, force: true });
     resolve(code);

@@ -58,7 +58,8 @@ describe('webhook targets must be public unless WEBHOOK_ALLOW_PRIVATE_URLS=true 
   it('should judge a name by every address it resolves to, and refuse one that does not resolve', async () => {
     const resolvesTo = (...addresses: string[]) => async (): Promise<LookupAddress[]> => addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
     expect(await checkWebhookUrl('https://hooks.example/x', 1000, resolvesTo('93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c'))).toBeNull();
-    expect(await checkWebhookUrl('https://hooks.example/x', 1000, resolvesTo('64:ff9b::808:808', '2002:5db8:d70e::1'))).toBeNull(); // public inside
+    // public inside
+    expect(await checkWebhookUrl('https://hooks.example/x', 1000, resolvesTo('64:ff9b::808:808', '2002:5db8:d70e::1'))).toBeNull();
     expect(await checkWebhookUrl('https://hooks.example/x', 1000, resolvesTo('64:ff9b::a9fe:a9fe'))).toMatch(/169\.254\.169\.254 inside/);
     expect(await checkWebhookUrl('https://hooks.example/x', 1000, resolvesTo('93.184.215.14', '10.0.0.5')))
       .toMatch(/^must reach a public address: hooks\.example resolves to 10\.0\.0\.5, a private address .*WEBHOOK_ALLOW_PRIVATE_URLS=true/);
