@@ -25,38 +25,26 @@ function loadAccountProblems(dto: CreateAccountDto): FieldProblem[] {
   if (namespace !== 'card' && namespace !== 'parent') return [];
   const problems: FieldProblem[] = [];
   if (!(namespace === 'card' ? CARD_ID : CARD_ACCOUNT_ID).test(id)) {
-    problems.push({
-      field: 'code',
-      message: `must name an EnKash ${namespace === 'card' ? 'card id (card:EKC…)' : 'card account id (parent:CA…)'}`,
-    });
+    problems.push({ field: 'code', message: `must name an EnKash ${namespace === 'card' ? 'card id (card:EKC…)' : 'card account id (parent:CA…)'}` });
   }
   if (dto.currency !== 'INR') problems.push({ field: 'currency', message: `must be INR for a ${namespace} account` });
   if (dto.normalSide !== 'credit') problems.push({ field: 'normalSide', message: `must be credit for a ${namespace} account` });
-  if (namespace === 'card' && dto.noOverdraft)
-    problems.push({ field: 'noOverdraft', message: 'a card account must accept the debit that undoes a load' });
+  if (namespace === 'card' && dto.noOverdraft) problems.push({ field: 'noOverdraft', message: 'a card account must accept the debit that undoes a load' });
   return problems;
 }
 
 @Injectable()
 export class AccountsService {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
-    private readonly ledger: LedgerService,
-    private readonly clock: LedgerClock,
+    @InjectDataSource() private readonly ds: DataSource, private readonly ledger: LedgerService, private readonly clock: LedgerClock,
   ) {}
 
   async create(dto: CreateAccountDto): Promise<AccountView> {
     const problems = loadAccountProblems(dto);
     if (problems.length) throw validationFailed(problems);
-    const account = await inTransaction(this.ds, (m) =>
-      this.ledger.openAccount(m, {
-        code: dto.code,
-        currency: dto.currency,
-        normalSide: dto.normalSide,
-        noOverdraft: dto.noOverdraft ?? false,
-        name: dto.name ?? null,
-      }),
-    );
+    const account = await inTransaction(this.ds, (m) => this.ledger.openAccount(m, {
+      code: dto.code, currency: dto.currency, normalSide: dto.normalSide, noOverdraft: dto.noOverdraft ?? false, name: dto.name ?? null,
+    }));
     if (!account) throw new ApiError(409, 'conflict', `account ${dto.code} already exists`);
     return accountView(account);
   }
@@ -67,10 +55,7 @@ export class AccountsService {
     const cursor = decodeCursor(q.cursor, ['string']);
     checkCursorPart(cursor === null || ACCOUNT_CODE.test(String(cursor[0])));
     return {
-      start: cursor ? String(cursor[0]) : null,
-      limit,
-      csv: csvOf(ACCOUNT_CSV),
-      encode: (code) => encodeCursor([code]),
+      start: cursor ? String(cursor[0]) : null, limit, csv: csvOf(ACCOUNT_CSV), encode: (code) => encodeCursor([code]),
       fetch: async (after, n) => {
         const args: unknown[] = [];
         const arg = (v: unknown) => `$${args.push(v)}`;
@@ -79,9 +64,7 @@ export class AccountsService {
         if (q.currency) where.push(`currency = ${arg(q.currency)}`);
         if (q.namespace) where.push(`split_part(code, ':', 1) = ${arg(q.namespace)}`);
         const rows: AccountRow[] = await this.ds.query(
-          `SELECT * FROM accounts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY code LIMIT ${arg(n + 1)}`,
-          args,
-        );
+          `SELECT * FROM accounts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY code LIMIT ${arg(n + 1)}`, args);
         const page = rows.slice(0, n).map((r) => accountView(toAccount(r)));
         return { rows: page, next: rows.length > n ? page[page.length - 1].code : null };
       },
@@ -110,10 +93,7 @@ export class AccountsService {
     // Entries of one account are written under its lock, so their ids follow commit order; only `to` needs a wait.
     if (to) await this.clock.finalBefore(to);
     return {
-      start: cursor ? Number(cursor[0]) : null,
-      limit,
-      csv: csvOf(ENTRY_CSV),
-      encode: (id) => encodeCursor([id]),
+      start: cursor ? Number(cursor[0]) : null, limit, csv: csvOf(ENTRY_CSV), encode: (id) => encodeCursor([id]),
       fetch: async (after, n) => {
         const args: unknown[] = [account.id, after ?? 0];
         const where = ['e.account_id = $1', 'e.id > $2'];
@@ -122,9 +102,7 @@ export class AccountsService {
         const rows: EntryRow[] = await this.ds.query(
           `SELECT e.id, e.transaction_id, t.kind, t.pending_id, t.undoes_id, t.description, e.direction, e.amount, e.currency, e.created_at
            FROM journal_entries e JOIN journal_transactions t ON t.id = e.transaction_id
-           WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT $${args.push(n + 1)}`,
-          args,
-        );
+           WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT $${args.push(n + 1)}`, args);
         const page = rows.slice(0, n);
         return { rows: page.map(entryView), next: rows.length > n ? Number(page[page.length - 1].id) : null };
       },

@@ -39,11 +39,7 @@ export function hashApiKey(key: string): Buffer {
 
 function view(r: Row): ApiKeyView {
   return {
-    id: r.id,
-    name: r.name,
-    prefix: r.prefix,
-    scopes: r.scopes,
-    createdAt: r.created_at.toISOString(),
+    id: r.id, name: r.name, prefix: r.prefix, scopes: r.scopes, createdAt: r.created_at.toISOString(),
     revokedAt: r.revoked_at ? r.revoked_at.toISOString() : null,
   };
 }
@@ -60,10 +56,7 @@ export class ApiKeysService {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly cache = new Map<string, { caller: Caller; expiresAtMs: number }>();
 
-  constructor(
-    @InjectDataSource() private readonly ds: DataSource,
-    private readonly trail: AuditTrail,
-  ) {}
+  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly trail: AuditTrail) {}
 
   async authenticate(key: string): Promise<Caller | null> {
     if (key.length < 16 || key.length > 200) return null;
@@ -72,9 +65,7 @@ export class ApiKeysService {
     const hit = this.cache.get(cacheKey);
     if (hit && hit.expiresAtMs > Date.now()) return hit.caller;
     const rows: Row[] = await this.ds.query(
-      `SELECT id, name, prefix, scopes, created_at, revoked_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
-      [hash],
-    );
+      `SELECT id, name, prefix, scopes, created_at, revoked_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, [hash]);
     if (rows.length === 0) {
       this.cache.delete(cacheKey);
       return null;
@@ -88,12 +79,9 @@ export class ApiKeysService {
   async create(name: string, scopes: Scope[], actor: AuditActor): Promise<ApiKeyView & { key: string }> {
     const key = `ckl_${randomBytes(32).toString('base64url')}`;
     const row = await inTransaction(this.ds, async (m) => {
-      const rows: Row[] = await m.query(`INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, $4) RETURNING *`, [
-        name,
-        key.slice(0, 8),
-        hashApiKey(key),
-        scopes,
-      ]);
+      const rows: Row[] = await m.query(
+        `INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, $4) RETURNING *`,
+        [name, key.slice(0, 8), hashApiKey(key), scopes]);
       await this.trail.record(m, { ...actor, action: 'api_key.created', subject: rows[0].id, details: { name, scopes } });
       return rows[0];
     });
@@ -116,35 +104,18 @@ export class ApiKeysService {
       const [before]: Row[] = await m.query(`SELECT * FROM api_keys WHERE id = $1 FOR UPDATE`, [id]);
       if (!before) throw notFound(`api key ${id}`);
       const [rows]: [Row[], number] = await m.query(
-        `UPDATE api_keys SET revoked_at = coalesce(revoked_at, clock_timestamp()) WHERE id = $1 RETURNING *`,
-        [id],
-      );
+        `UPDATE api_keys SET revoked_at = coalesce(revoked_at, clock_timestamp()) WHERE id = $1 RETURNING *`, [id]);
       const subs: SilencedSubscription[] = await m.query(
-        `SELECT id, url FROM webhook_subscriptions WHERE api_key_id = $1 AND deleted_at IS NULL ORDER BY created_at, id`,
-        [id],
-      );
+        `SELECT id, url FROM webhook_subscriptions WHERE api_key_id = $1 AND deleted_at IS NULL ORDER BY created_at, id`, [id]);
       if (before.revoked_at === null) {
-        await this.trail.record(m, {
-          ...actor,
-          action: 'api_key.revoked',
-          subject: id,
-          details: {
-            name: before.name,
-            scopes: before.scopes,
-            silencedWebhookSubscriptions: subs.map((x) => x.id),
-          },
-        });
+        await this.trail.record(m, { ...actor, action: 'api_key.revoked', subject: id, details: {
+          name: before.name, scopes: before.scopes, silencedWebhookSubscriptions: subs.map((x) => x.id) } });
       }
       return { row: rows[0], revokedNow: before.revoked_at === null, silenced: subs };
     });
     this.cache.clear();
-    const warnings =
-      silenced.length === 0
-        ? []
-        : [
-            `${silenced.length} webhook subscription(s) of this key hear no more events: ` +
-              `${silenced.map((x) => `${x.id} (${x.url})`).join(', ')}; subscribe them again with a live key, or delete them`,
-          ];
+    const warnings = silenced.length === 0 ? [] : [`${silenced.length} webhook subscription(s) of this key hear no more events: `
+      + `${silenced.map((x) => `${x.id} (${x.url})`).join(', ')}; subscribe them again with a live key, or delete them`];
     if (revokedNow) {
       const said = `API key ${id} "${row.name}" revoked by ${actor.actor}`;
       if (warnings.length) this.logger.warn(`${said}: ${warnings[0]}`);
@@ -165,52 +136,39 @@ export class ApiKeysService {
     const done = await inTransaction(this.ds, async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(7310412003)`);
       const [before]: Array<{ id: string; revoked_at: Date | null }> = await m.query(
-        `SELECT id, revoked_at FROM api_keys WHERE key_hash = $1`,
-        [hash],
-      );
+        `SELECT id, revoked_at FROM api_keys WHERE key_hash = $1`, [hash]);
       const [revoked]: [Array<{ id: string }>, number] = await m.query(
         `UPDATE api_keys SET revoked_at = clock_timestamp() WHERE name = $1 AND revoked_at IS NULL AND key_hash <> $2 RETURNING id`,
-        [BOOTSTRAP_NAME, hash],
-      );
+        [BOOTSTRAP_NAME, hash]);
       const [{ id }]: Array<{ id: string }> = await m.query(
         `INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, '{admin}')
          ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL, scopes = '{admin}' RETURNING id`,
         // A configured key's characters are never stored, not even a prefix (a short key would nearly leak).
-        [BOOTSTRAP_NAME, configured ? '(ADMIN_API_KEY)' : key.slice(0, 8), hash],
-      );
+        [BOOTSTRAP_NAME, configured ? '(ADMIN_API_KEY)' : key.slice(0, 8), hash]);
       // Every live subscription made with any earlier bootstrap key, including one a rotation before this release silenced.
       const [moved]: [Array<{ id: string; url: string }>, number] = await m.query(
         `UPDATE webhook_subscriptions s SET api_key_id = $1 FROM api_keys k
          WHERE k.id = s.api_key_id AND k.name = $2 AND k.revoked_at IS NOT NULL AND s.deleted_at IS NULL RETURNING s.id, s.url`,
-        [id, BOOTSTRAP_NAME],
-      );
+        [id, BOOTSTRAP_NAME]);
       const facts = {
-        keyId: id,
-        generated: configured === null,
-        previousKeyIds: revoked.map((r) => r.id),
+        keyId: id, generated: configured === null, previousKeyIds: revoked.map((r) => r.id),
         movedWebhookSubscriptions: moved.map((x) => x.id),
       };
       const actor = serviceActor('service');
       if (revoked.length > 0 || moved.length > 0) {
         await this.trail.record(m, { ...actor, action: 'api_key.rotated', subject: id, details: facts });
       } else if (!before || before.revoked_at !== null) {
-        await this.trail.record(m, {
-          ...actor,
-          action: 'api_key.bootstrap_installed',
-          subject: id,
-          details: { ...facts, reenabled: before !== undefined },
-        });
+        await this.trail.record(m, { ...actor, action: 'api_key.bootstrap_installed', subject: id,
+          details: { ...facts, reenabled: before !== undefined } });
       }
       return { id, revoked, moved };
     });
     this.cache.clear();
     if (done.revoked.length > 0 || done.moved.length > 0) {
       const previous = done.revoked.map((r) => r.id).join(', ') || 'none live';
-      this.logger.warn(
-        `bootstrap admin key rotated: now ${done.id}; previous ${previous} revoked; ` +
-          `${done.moved.length} webhook subscription(s) moved to the new key and keep delivering` +
-          (done.moved.length ? ` (${done.moved.map((x) => `${x.id} ${x.url}`).join(', ')})` : ''),
-      );
+      this.logger.warn(`bootstrap admin key rotated: now ${done.id}; previous ${previous} revoked; `
+        + `${done.moved.length} webhook subscription(s) moved to the new key and keep delivering`
+        + (done.moved.length ? ` (${done.moved.map((x) => `${x.id} ${x.url}`).join(', ')})` : ''));
     }
     return configured ? null : key;
   }

@@ -30,24 +30,18 @@ export class CardLoadBatchService {
 
   async create(caller: Caller, body: unknown, requestId: string | null): Promise<{ results: BatchItemResult[] }> {
     const items = this.items(body);
-    const results = await Promise.all(
-      items.map(async (raw, index): Promise<BatchItemResult> => {
-        let parsed: { idempotencyKey: string; dto: CreateCardLoadDto } | null = null;
-        try {
-          parsed = await this.parse(raw, index);
-          const { load, replayed } = await this.loads.create(caller, parsed.idempotencyKey, parsed.dto, requestId);
-          return { index, status: replayed ? 200 : 201, load };
-        } catch (e) {
-          const err = toApiError(e);
-          if (err.status >= 500) return this.afterUnexpected(caller, parsed, index, requestId, e);
-          return {
-            index,
-            status: err.status,
-            error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
-          };
-        }
-      }),
-    );
+    const results = await Promise.all(items.map(async (raw, index): Promise<BatchItemResult> => {
+      let parsed: { idempotencyKey: string; dto: CreateCardLoadDto } | null = null;
+      try {
+        parsed = await this.parse(raw, index);
+        const { load, replayed } = await this.loads.create(caller, parsed.idempotencyKey, parsed.dto, requestId);
+        return { index, status: replayed ? 200 : 201, load };
+      } catch (e) {
+        const err = toApiError(e);
+        if (err.status >= 500) return this.afterUnexpected(caller, parsed, index, requestId, e);
+        return { index, status: err.status, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+      }
+    }));
     return { results };
   }
 
@@ -58,14 +52,9 @@ export class CardLoadBatchService {
    * idempotency key decides: written → its load, as created or replayed; not written → an error that says so;
    * cannot tell → 503, retry with the same key.
    */
-  private async afterUnexpected(
-    caller: Caller,
-    parsed: { idempotencyKey: string; dto: CreateCardLoadDto } | null,
-    index: number,
-    requestId: string | null,
-    e: unknown,
-  ): Promise<BatchItemResult> {
-    this.logger.error(`batch item ${index} failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  private async afterUnexpected(caller: Caller, parsed: { idempotencyKey: string; dto: CreateCardLoadDto } | null, index: number,
+    requestId: string | null, e: unknown): Promise<BatchItemResult> {
+    this.logger.error(`batch item ${index} failed unexpectedly: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     const retry = 'retry it with the same idempotencyKey, never a new one';
     if (parsed === null) return { index, status: 500, error: { code: 'internal_error', message: `this item was not written; ${retry}` } };
     try {
@@ -73,11 +62,7 @@ export class CardLoadBatchService {
       if (found === null) return { index, status: 500, error: { code: 'internal_error', message: `this item was not written; ${retry}` } };
       // Written, but by this body? The key may hold another request's load: that is a reused key, not a replay.
       if (!found.requestHash.equals(requestHash(this.loads.normalise(parsed.dto)))) {
-        return {
-          index,
-          status: 409,
-          error: { code: 'idempotency_key_reused', message: 'this Idempotency-Key was already used with a different request body' },
-        };
+        return { index, status: 409, error: { code: 'idempotency_key_reused', message: 'this Idempotency-Key was already used with a different request body' } };
       }
       return { index, status: found.requestId === requestId ? 201 : 200, load: found.view };
     } catch {
@@ -113,3 +98,4 @@ export class CardLoadBatchService {
     return { idempotencyKey, dto };
   }
 }
+

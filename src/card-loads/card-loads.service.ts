@@ -50,14 +50,9 @@ export class CardLoadsService {
       throw badField('amount', `must not exceed the per-load maximum of ${formatMinor(this.config.maxLoadAmountMinor)}`);
     }
     return {
-      enKashCardId: dto.enKashCardId,
-      amountMinor: amount.value,
-      currency: dto.currency ?? 'INR',
-      companyId: dto.companyId ?? this.config.enkash.companyId,
-      cardAccountId: dto.cardAccountId ?? this.config.enkash.cardAccountId,
-      description: dto.description ?? null,
-      remarks: dto.remarks ?? null,
-      metadata: dto.metadata ?? {},
+      enKashCardId: dto.enKashCardId, amountMinor: amount.value, currency: dto.currency ?? 'INR',
+      companyId: dto.companyId ?? this.config.enkash.companyId, cardAccountId: dto.cardAccountId ?? this.config.enkash.cardAccountId,
+      description: dto.description ?? null, remarks: dto.remarks ?? null, metadata: dto.metadata ?? {},
     };
   }
 
@@ -70,23 +65,17 @@ export class CardLoadsService {
     return this.writer.submit({ caller, idempotencyKey, load, hash: requestHash(load), requestId }).catch((e: unknown) => {
       // numeric_value_out_of_range: the parent's or the card's totals (bigint paise) would overflow; possible only with a
       // MAX_LOAD_AMOUNT near its bound. The group commit retried this load alone, so only it is refused; nothing was written.
-      if (pgCode(e) === '22003') throw amountOutOfRange("this load would take its parent's or its card's totals");
+      if (pgCode(e) === '22003') throw amountOutOfRange('this load would take its parent\'s or its card\'s totals');
       throw e;
     });
   }
 
   /** The load a caller's idempotency key wrote, if any, with the request id that created it and its body's hash. */
-  async findByIdempotencyKey(
-    caller: Caller,
-    idempotencyKey: string,
-  ): Promise<{ view: CardLoadView; requestId: string | null; requestHash: Buffer } | null> {
-    const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE api_key_id = $1 AND idempotency_key = $2`, [
-      caller.apiKeyId,
-      idempotencyKey,
-    ]);
-    return rows.length === 0
-      ? null
-      : { view: cardLoadView(rows[0]), requestId: rows[0].request_id ?? null, requestHash: rows[0].request_hash };
+  async findByIdempotencyKey(caller: Caller, idempotencyKey: string):
+    Promise<{ view: CardLoadView; requestId: string | null; requestHash: Buffer } | null> {
+    const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE api_key_id = $1 AND idempotency_key = $2`,
+      [caller.apiKeyId, idempotencyKey]);
+    return rows.length === 0 ? null : { view: cardLoadView(rows[0]), requestId: rows[0].request_id ?? null, requestHash: rows[0].request_hash };
   }
 
   /**
@@ -95,10 +84,8 @@ export class CardLoadsService {
    */
   async get(id: string, caller: Caller | null) {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
-    const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE id = $1 AND ($2::uuid IS NULL OR api_key_id = $2)`, [
-      id,
-      caller && loadOwner(caller),
-    ]);
+    const rows: CardLoadRow[] = await this.ds.query(
+      `SELECT * FROM card_loads WHERE id = $1 AND ($2::uuid IS NULL OR api_key_id = $2)`, [id, caller && loadOwner(caller)]);
     if (rows.length === 0) throw notFound(`card load ${id}`);
     const events: LoadEventRow[] = await this.ds.query(`SELECT * FROM load_events WHERE load_id = $1 ORDER BY id`, [id]);
     return { ...cardLoadView(rows[0]), events: events.map(loadEventView) };
@@ -111,10 +98,7 @@ export class CardLoadsService {
     parseInstant('createdTo', q.createdTo);
     loadsCursor(q.cursor);
     return {
-      start: q.cursor ?? null,
-      limit: CSV_PAGE_ROWS,
-      csv: csvOf(CARD_LOAD_CSV),
-      encode: (c) => c,
+      start: q.cursor ?? null, limit: CSV_PAGE_ROWS, csv: csvOf(CARD_LOAD_CSV), encode: (c) => c,
       fetch: async (cursor, n) => {
         const page = await this.list({ ...q, cursor: cursor ?? undefined, limit: String(n) }, caller);
         return { rows: page.data, next: page.nextCursor };
@@ -150,9 +134,7 @@ export class CardLoadsService {
     const rows: CardLoadRow[] = await this.ds.query(
       `SELECT *, ${cursorInstantSql('created_at')} AS created_at_cursor
        FROM card_loads ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at ${asc ? 'ASC' : 'DESC'}, id ${asc ? 'ASC' : 'DESC'} LIMIT ${arg(limit + 1)}`,
-      args,
-    );
+       ORDER BY created_at ${asc ? 'ASC' : 'DESC'}, id ${asc ? 'ASC' : 'DESC'} LIMIT ${arg(limit + 1)}`, args);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {

@@ -18,22 +18,14 @@ export function mintReference(): string {
 }
 
 export interface NormalisedLoad {
-  enKashCardId: string;
-  amountMinor: bigint;
-  currency: string;
-  companyId: string;
-  cardAccountId: string;
-  description: string | null;
-  remarks: string | null;
-  metadata: Record<string, string>;
+  enKashCardId: string; amountMinor: bigint; currency: string; companyId: string; cardAccountId: string;
+  description: string | null; remarks: string | null; metadata: Record<string, string>;
 }
 
 /** What makes two requests "the same body" for an idempotency key: the normalised load, not its spelling. */
 export function requestHash(n: NormalisedLoad): Buffer {
   const metadata = Object.fromEntries(Object.entries(n.metadata).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return createHash('sha256')
-    .update(JSON.stringify({ ...n, amountMinor: n.amountMinor.toString(), metadata }))
-    .digest();
+  return createHash('sha256').update(JSON.stringify({ ...n, amountMinor: n.amountMinor.toString(), metadata })).digest();
 }
 
 export interface IntakeRequest {
@@ -60,10 +52,7 @@ export const INTAKE_BATCH_MAX = 200;
 export class IntakeWriter {
   private readonly group = new GroupCommit<Pending, IntakeResult>('intake', (batch) => this.commitBatch(batch), INTAKE_BATCH_MAX);
 
-  constructor(
-    @InjectDataSource() private readonly ds: DataSource,
-    private readonly ledger: LedgerService,
-  ) {}
+  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly ledger: LedgerService) {}
 
   submit(request: IntakeRequest): Promise<IntakeResult> {
     return this.group.submit(request);
@@ -81,14 +70,7 @@ export class IntakeWriter {
     }
     // A fixed order of idempotency keys, so two instances' batches wait on each other instead of deadlocking.
     const ordered = [...primaries.values()].sort((a, b) =>
-      a.caller.apiKeyId === b.caller.apiKeyId
-        ? a.idempotencyKey < b.idempotencyKey
-          ? -1
-          : 1
-        : a.caller.apiKeyId < b.caller.apiKeyId
-          ? -1
-          : 1,
-    );
+      a.caller.apiKeyId === b.caller.apiKeyId ? (a.idempotencyKey < b.idempotencyKey ? -1 : 1) : a.caller.apiKeyId < b.caller.apiKeyId ? -1 : 1);
     const results = await this.writeRetryingRaces(ordered);
     for (const [p, first] of followers) {
       const r = results.get(first)!;
@@ -120,8 +102,7 @@ export class IntakeWriter {
     const existing: CardLoadRow[] = await m.query(
       `SELECT l.* FROM unnest($1::uuid[], $2::text[]) AS k(api_key_id, idempotency_key)
        CROSS JOIN LATERAL (SELECT * FROM card_loads WHERE api_key_id = k.api_key_id AND idempotency_key = k.idempotency_key) l`,
-      [items.map((p) => p.caller.apiKeyId), items.map((p) => p.idempotencyKey)],
-    );
+      [items.map((p) => p.caller.apiKeyId), items.map((p) => p.idempotencyKey)]);
     const fresh: Pending[] = [];
     for (const p of items) {
       const found = existing.find((e) => e.api_key_id === p.caller.apiKeyId && e.idempotency_key === p.idempotencyKey);
@@ -158,53 +139,24 @@ export class IntakeWriter {
        ev AS (INSERT INTO load_events (load_id, type, outcome, actor, request_id)
               SELECT ins.id, 'created', 'pending', x.actor, ins.request_id FROM ins JOIN x ON x.id = ins.id)
        SELECT * FROM ins`,
-      [
-        col((r) => r.id),
-        col((r) => r.reference),
-        col((r) => r.p.caller.apiKeyId),
-        col((r) => r.p.idempotencyKey),
-        col((r) => r.p.hash),
-        col((r) => r.p.load.enKashCardId),
-        col((r) => r.p.load.companyId),
-        col((r) => r.p.load.cardAccountId),
-        col((r) => r.p.load.amountMinor.toString()),
-        col((r) => r.p.load.currency),
-        col((r) => r.journalId),
-        col((r) => r.p.load.description),
-        col((r) => r.p.load.remarks),
-        col((r) => JSON.stringify(r.p.load.metadata)),
-        col((r) => r.p.requestId),
-        col((r) => r.p.caller.name),
-      ],
-    );
+      [col((r) => r.id), col((r) => r.reference), col((r) => r.p.caller.apiKeyId), col((r) => r.p.idempotencyKey),
+        col((r) => r.p.hash), col((r) => r.p.load.enKashCardId), col((r) => r.p.load.companyId), col((r) => r.p.load.cardAccountId),
+        col((r) => r.p.load.amountMinor.toString()), col((r) => r.p.load.currency), col((r) => r.journalId),
+        col((r) => r.p.load.description), col((r) => r.p.load.remarks), col((r) => JSON.stringify(r.p.load.metadata)),
+        col((r) => r.p.requestId), col((r) => r.p.caller.name)]);
     // A key committed by another transaction after our look (it waited for it): start again, so that the
     // replay is answered from the committed load and nothing of ours (an account opened for it) stays behind.
     if (inserted.length < rows.length) throw new IntakeRaced();
-    await this.ledger.createTransfers(
-      m,
-      rows.map((r) => ({
-        id: r.journalId,
-        kind: 'pending' as const,
-        event: 'load_pending' as const,
-        loadId: r.id,
-        description: r.p.load.description ?? `card load ${r.id}`,
-        entries: [
-          {
-            accountCode: parentAccountCode(r.p.load.cardAccountId),
-            direction: 'debit' as const,
-            amount: r.p.load.amountMinor,
-            currency: r.p.load.currency,
-          },
-          {
-            accountCode: cardAccountCode(r.p.load.enKashCardId),
-            direction: 'credit' as const,
-            amount: r.p.load.amountMinor,
-            currency: r.p.load.currency,
-          },
-        ],
-      })),
-      accounts,
-    );
+    await this.ledger.createTransfers(m, rows.map((r) => ({
+      id: r.journalId, kind: 'pending' as const, event: 'load_pending' as const, loadId: r.id,
+      description: r.p.load.description ?? `card load ${r.id}`,
+      entries: [
+        { accountCode: parentAccountCode(r.p.load.cardAccountId), direction: 'debit' as const, amount: r.p.load.amountMinor,
+          currency: r.p.load.currency },
+        { accountCode: cardAccountCode(r.p.load.enKashCardId), direction: 'credit' as const, amount: r.p.load.amountMinor,
+          currency: r.p.load.currency },
+      ],
+    })), accounts);
     const byId = new Map(inserted.map((r) => [r.id, r]));
     for (const r of rows) results.set(r.p, { ok: true, value: { load: cardLoadView(byId.get(r.id)!), replayed: false } });
     return results;

@@ -21,10 +21,7 @@ const CARD_ACCOUNT_CACHE_MAX = 100_000;
 /** Card reads come from the balance history, so "now" and "as of" are answered by the same rows. */
 @Injectable()
 export class CardsService {
-  constructor(
-    @InjectDataSource() private readonly ds: DataSource,
-    private readonly clock: LedgerClock,
-  ) {}
+  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly clock: LedgerClock) {}
 
   private checkId(id: string): void {
     if (!CARD_ID.test(id)) throw badField('enKashCardId', CARD_ID_MESSAGE);
@@ -55,10 +52,7 @@ export class CardsService {
     if (!balances) throw notFound(`card ${enKashCardId} as of ${msIso(cut)}`);
     const b = { normalSide: 'credit' as const, ...balances };
     return {
-      enKashCardId,
-      currency: account.currency.trim(),
-      posted: formatMinor(postedBalance(b)),
-      pending: formatMinor(pendingBalance(b)),
+      enKashCardId, currency: account.currency.trim(), posted: formatMinor(postedBalance(b)), pending: formatMinor(pendingBalance(b)),
       asOf: msIso(cut),
     };
   }
@@ -81,10 +75,7 @@ export class CardsService {
     // Rows come by seq, committed in seq order: only an upper bound in time needs its rows final (docs/time.md).
     if (to) await this.clock.finalBefore(to);
     return {
-      start: cursor ? Number(cursor[0]) : null,
-      limit,
-      csv: csvOf(HISTORY_CSV),
-      encode: (seq) => encodeCursor([seq]),
+      start: cursor ? Number(cursor[0]) : null, limit, csv: csvOf(HISTORY_CSV), encode: (seq) => encodeCursor([seq]),
       fetch: async (after, n) => {
         const args: unknown[] = [account.id];
         // The opening row (seq 0) is not a change: history starts after it.
@@ -96,9 +87,7 @@ export class CardsService {
         if (to) where.push(`h.at < $${args.push(to.iso)}::timestamptz`);
         const rows: HistoryRow[] = await this.ds.query(
           `SELECT h.*, t.description FROM account_history h LEFT JOIN journal_transactions t ON t.id = h.transaction_id
-           WHERE ${where.join(' AND ')} ORDER BY h.seq ${desc ? 'DESC' : 'ASC'} LIMIT $${args.push(n + 1)}`,
-          args,
-        );
+           WHERE ${where.join(' AND ')} ORDER BY h.seq ${desc ? 'DESC' : 'ASC'} LIMIT $${args.push(n + 1)}`, args);
         const page = rows.slice(0, n).map(historyView);
         return { rows: page, next: rows.length > n ? page[page.length - 1].seq : null };
       },
@@ -128,10 +117,8 @@ export class CardsService {
     // The window's ends as the answer states them (milliseconds), so that every row counted is a row considered.
     const [w]: Array<{ f: Date; t: Date }> = await this.ds.query(
       `SELECT coalesce($2::timestamptz, (SELECT min(at) FROM account_history WHERE account_id = $1)) AS f,
-              $3::timestamptz AS t`,
-      [account.id, from?.iso ?? null, end.iso],
-    );
-    if (w.t.getTime() <= w.f.getTime()) throw badField('to', "must be later than from (which defaults to the card's opening)");
+              $3::timestamptz AS t`, [account.id, from?.iso ?? null, end.iso]);
+    if (w.t.getTime() <= w.f.getTime()) throw badField('to', 'must be later than from (which defaults to the card\'s opening)');
     const points: Array<SeriesRow & { total: string }> = await this.ds.query(
       `WITH h AS (
          SELECT seq, posted_credits - posted_debits AS posted, pending_credits - pending_debits AS pending,
@@ -145,17 +132,10 @@ export class CardsService {
          (SELECT seq FROM account_history WHERE account_id = $1 AND at < $2 ORDER BY at DESC, seq DESC LIMIT 1))
        SELECT h.seq, h.at, h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits, (SELECT count(*) FROM h) AS total
        FROM kept JOIN account_history h ON h.account_id = $1 AND h.seq = kept.seq ORDER BY h.seq`,
-      [account.id, w.f, w.t, buckets],
-    );
+      [account.id, w.f, w.t, buckets]);
     return {
-      enKashCardId,
-      currency: account.currency.trim(),
-      from: w.f.toISOString(),
-      to: w.t.toISOString(),
-      buckets,
-      rule: 'm4' as const,
-      historyRows: Number(points[0]?.total ?? 0),
-      points: points.map(seriesPointView),
+      enKashCardId, currency: account.currency.trim(), from: w.f.toISOString(), to: w.t.toISOString(), buckets, rule: 'm4' as const,
+      historyRows: Number(points[0]?.total ?? 0), points: points.map(seriesPointView),
     };
   }
 }

@@ -56,37 +56,19 @@ export class CliModule {
     const base = dataSourceOptions(databaseUrl, 2);
     return {
       module: CliModule,
-      imports: [
-        TypeOrmModule.forRoot({
-          ...base,
-          extra: { ...base.extra, application_name: 'card-ledger-cli' },
-          manualInitialization: true,
-        }),
-      ],
+      imports: [TypeOrmModule.forRoot({
+        ...base,
+        extra: { ...base.extra, application_name: 'card-ledger-cli' },
+        manualInitialization: true,
+      })],
       providers: [
-        CommanderSetup,
-        CliDatabase,
-        ApiKeysService,
-        AuditVerifierService,
-        LedgerService,
-        LedgerClock,
+        CommanderSetup, CliDatabase,
+        ApiKeysService, AuditVerifierService, LedgerService, LedgerClock,
         // The seals' MACs are checked when AUDIT_SEAL_KEY is in the environment; without it, the chain and checkpoints only.
         { provide: AUDIT_KEYS, useFactory: () => (process.env.AUDIT_SEAL_KEY ? new AuditKeys(process.env.AUDIT_SEAL_KEY.trim()) : null) },
-        SyncJobsStore,
-        MetricsService,
-        SettlementService,
-        KeysCommand,
-        KeysCreateCommand,
-        KeysListCommand,
-        KeysRevokeCommand,
-        VerifyCommand,
-        RequeueCommand,
-        ReconciliationCommand,
-        AuditTrail,
-        DatabaseIdentityService,
-        DatabaseCommand,
-        DatabaseStatusCommand,
-        DatabaseAdoptCommand,
+        SyncJobsStore, MetricsService, SettlementService,
+        KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand, VerifyCommand, RequeueCommand, ReconciliationCommand,
+        AuditTrail, DatabaseIdentityService, DatabaseCommand, DatabaseStatusCommand, DatabaseAdoptCommand,
         // The service's settings, for the few the commands read; the CLI itself needs only DATABASE_URL.
         { provide: APP_CONFIG, useFactory: () => loadConfig({}) },
       ],

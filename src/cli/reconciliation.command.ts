@@ -23,10 +23,7 @@ interface OldestOpen {
  */
 @Command({ name: 'reconciliation', description: 'loads by status (count, amount) and the age of the oldest pending / needs_review load' })
 export class ReconciliationCommand extends CliCommand {
-  constructor(
-    private readonly db: CliDatabase,
-    private readonly clock: LedgerClock,
-  ) {
+  constructor(private readonly db: CliDatabase, private readonly clock: LedgerClock) {
     super();
   }
 
@@ -51,65 +48,46 @@ export class ReconciliationCommand extends CliCommand {
     const inWindow = `($1::timestamptz IS NULL OR created_at >= $1) AND ($2::timestamptz IS NULL OR created_at < $2)`;
     const groups: Array<{ currency: string; status: string; count: string; amount: string }> = await ds.query(
       `SELECT currency, status, count(*)::text AS count, sum(amount)::text AS amount
-       FROM card_loads WHERE ${inWindow} GROUP BY currency, status`,
-      window,
-    );
+       FROM card_loads WHERE ${inWindow} GROUP BY currency, status`, window);
     // One index probe per open status (card_loads_status is (status, created_at DESC, id DESC)).
     const oldest: Array<{ status: string; id: string | null; created_at: Date | null; age_seconds: number | null }> = await ds.query(
       `SELECT s.status, o.id, o.created_at, extract(epoch FROM clock_timestamp() - o.created_at)::float8 AS age_seconds
        FROM unnest($3::text[]) AS s(status)
        LEFT JOIN LATERAL (SELECT id, created_at FROM card_loads
                           WHERE status = s.status AND ${inWindow} ORDER BY created_at, id LIMIT 1) o ON true`,
-      [...window, OPEN_STATUSES],
-    );
+      [...window, OPEN_STATUSES]);
     const [{ now }]: Array<{ now: Date }> = await ds.query(`SELECT clock_timestamp() AS now`);
 
     // Every status for every currency that has loads, zeros included, so the shape never depends on the data.
     const currencies = [...new Set(groups.map((g) => g.currency))].sort();
-    const loads = currencies.flatMap((currency) =>
-      STATUSES.map((status) => {
-        const g = groups.find((r) => r.currency === currency && r.status === status);
-        return { currency, status, count: Number(g?.count ?? 0), amount: formatMinor(g?.amount ?? 0) };
-      }),
-    );
+    const loads = currencies.flatMap((currency) => STATUSES.map((status) => {
+      const g = groups.find((r) => r.currency === currency && r.status === status);
+      return { currency, status, count: Number(g?.count ?? 0), amount: formatMinor(g?.amount ?? 0) };
+    }));
     const totals = currencies.map((currency) => {
       const rows = groups.filter((g) => g.currency === currency);
-      return {
-        currency,
-        count: rows.reduce((n, r) => n + Number(r.count), 0),
-        amount: formatMinor(rows.reduce((s, r) => s + BigInt(r.amount), 0n)),
-      };
+      return { currency, count: rows.reduce((n, r) => n + Number(r.count), 0), amount: formatMinor(rows.reduce((s, r) => s + BigInt(r.amount), 0n)) };
     });
-    const oldestOpen = Object.fromEntries(
-      OPEN_STATUSES.map((status) => {
-        const o = oldest.find((r) => r.status === status);
-        const value: OldestOpen | null = o?.id
-          ? { loadId: o.id, createdAt: o.created_at!.toISOString(), ageSeconds: Math.floor(o.age_seconds!) }
-          : null;
-        return [status, value];
-      }),
-    ) as Record<(typeof OPEN_STATUSES)[number], OldestOpen | null>;
+    const oldestOpen = Object.fromEntries(OPEN_STATUSES.map((status) => {
+      const o = oldest.find((r) => r.status === status);
+      const value: OldestOpen | null = o?.id
+        ? { loadId: o.id, createdAt: o.created_at!.toISOString(), ageSeconds: Math.floor(o.age_seconds!) }
+        : null;
+      return [status, value];
+    })) as Record<(typeof OPEN_STATUSES)[number], OldestOpen | null>;
     const report = { from: from ? msIso(from) : null, to: to ? msIso(to) : null, asOf: now.toISOString(), loads, totals, oldestOpen };
 
-    emit(opts.json === true, report, () =>
-      [
-        `card loads created ${report.from ?? 'from the start'} .. ${report.to ?? 'now'} (as of ${report.asOf})`,
-        loads.length === 0
-          ? 'no card loads in this window'
-          : table(
-              ['CURRENCY', 'STATUS', 'COUNT', 'AMOUNT'],
-              [
-                ...loads.map((l) => [l.currency, l.status, String(l.count), l.amount]),
-                ...totals.map((t) => [t.currency, 'total', String(t.count), t.amount]),
-              ],
-              [2, 3],
-            ),
-        ...OPEN_STATUSES.map((s) => {
-          const o = oldestOpen[s];
-          return `oldest ${s}: ${o ? `${formatAge(o.ageSeconds)} (load ${o.loadId}, created ${o.createdAt})` : 'none'}`;
-        }),
-      ].join('\n'),
-    );
+    emit(opts.json === true, report, () => [
+      `card loads created ${report.from ?? 'from the start'} .. ${report.to ?? 'now'} (as of ${report.asOf})`,
+      loads.length === 0 ? 'no card loads in this window' : table(
+        ['CURRENCY', 'STATUS', 'COUNT', 'AMOUNT'],
+        [...loads.map((l) => [l.currency, l.status, String(l.count), l.amount]),
+          ...totals.map((t) => [t.currency, 'total', String(t.count), t.amount])], [2, 3]),
+      ...OPEN_STATUSES.map((s) => {
+        const o = oldestOpen[s];
+        return `oldest ${s}: ${o ? `${formatAge(o.ageSeconds)} (load ${o.loadId}, created ${o.createdAt})` : 'none'}`;
+      }),
+    ].join('\n'));
   }
 }
 

@@ -13,15 +13,11 @@ const PAGE = 500;
  * the load row locked, status checked = needs_review, the job reset and a 'requeued' event, in one transaction.
  */
 @Command({
-  name: 'requeue',
-  arguments: '[loadId]',
+  name: 'requeue', arguments: '[loadId]',
   description: 'queue a load in needs_review (or every one, with --all-review) for another lookup at EnKash',
 })
 export class RequeueCommand extends CliCommand {
-  constructor(
-    private readonly db: CliDatabase,
-    private readonly settlement: SettlementService,
-  ) {
+  constructor(private readonly db: CliDatabase, private readonly settlement: SettlementService) {
     super();
   }
 
@@ -49,9 +45,7 @@ export class RequeueCommand extends CliCommand {
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
       const page: Array<{ id: string }> = await ds.query(
-        `SELECT id FROM card_loads WHERE status = 'needs_review' AND id > $1 ORDER BY id LIMIT $2`,
-        [after, PAGE],
-      );
+        `SELECT id FROM card_loads WHERE status = 'needs_review' AND id > $1 ORDER BY id LIMIT $2`, [after, PAGE]);
       for (const { id } of page) {
         try {
           await this.settlement.requeue(id, actor);
@@ -66,11 +60,9 @@ export class RequeueCommand extends CliCommand {
       if (page.length < PAGE) break;
       after = page[page.length - 1].id;
     }
-    emit(json, { requeued, skipped }, () =>
-      [
-        `re-queued ${requeued.length} load(s) in needs_review${skipped.length ? `, skipped ${skipped.length} settled or in flight` : ''}`,
-        ...requeued.map((id) => `  ${id}`),
-      ].join('\n'),
-    );
+    emit(json, { requeued, skipped }, () => [
+      `re-queued ${requeued.length} load(s) in needs_review${skipped.length ? `, skipped ${skipped.length} settled or in flight` : ''}`,
+      ...requeued.map((id) => `  ${id}`),
+    ].join('\n'));
   }
 }

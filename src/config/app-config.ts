@@ -168,8 +168,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const maxJournalAmountMinor = amountSetting('MAX_JOURNAL_AMOUNT', 1_000_000_000_000n);
 
   const logLevel = (str('LOG_LEVEL') ?? 'info').toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
-    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
 
   const baseUrl = url('ENKASH_BASE_URL');
   const tokenUrl = url('ENKASH_TOKEN_URL');
@@ -217,12 +216,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   // Only where the worker runs: an API-only instance never calls EnKash for a load.
   if (roleRaw !== 'api' && sync.leaseMs < sync.exchangeDeadlineMs + LEASE_MARGIN_MS) {
     // Silently stretching the lease would hide that another instance may take a job over mid-exchange.
-    problems.push(
-      `SYNC_LEASE_MS (${sync.leaseMs}) must be at least 2 × ENKASH_TIMEOUT_MS (${sync.exchangeDeadlineMs}) + ${LEASE_MARGIN_MS} ms` +
-        ` = ${sync.exchangeDeadlineMs + LEASE_MARGIN_MS}: one EnKash exchange (token, call, 401 retry)` +
-        " must end inside the worker's lease;" +
-        ' raise SYNC_LEASE_MS or lower ENKASH_TIMEOUT_MS',
-    );
+    problems.push(`SYNC_LEASE_MS (${sync.leaseMs}) must be at least 2 × ENKASH_TIMEOUT_MS (${sync.exchangeDeadlineMs}) + ${LEASE_MARGIN_MS} ms`
+      + ` = ${sync.exchangeDeadlineMs + LEASE_MARGIN_MS}: one EnKash exchange (token, call, 401 retry)`
+      + " must end inside the worker's lease;"
+      + ' raise SYNC_LEASE_MS or lower ENKASH_TIMEOUT_MS');
   }
 
   // A real EnKash remembers what the other copy sent; the in-process simulator starts empty with every process.
@@ -237,10 +234,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   const audit: AuditConfig = {
     finalWaitMs: int('LEDGER_FINAL_WAIT_MS', 5000, 0, 60_000),
-    sealKey:
-      sealKeyRaw !== undefined
-        ? { source: 'AUDIT_SEAL_KEY', material: sealKeyRaw }
-        : { source: 'DATA_DIR', file: join(dataDir, 'audit-seal.key') },
+    sealKey: sealKeyRaw !== undefined ? { source: 'AUDIT_SEAL_KEY', material: sealKeyRaw }
+      : { source: 'DATA_DIR', file: join(dataDir, 'audit-seal.key') },
     checkpointFile: str('AUDIT_CHECKPOINT_FILE') ?? join(dataDir, 'audit-checkpoints.jsonl'),
     checkpointIntervalMs: int('AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 100, 24 * 3600_000),
     verifyIntervalMs: int('AUDIT_VERIFY_INTERVAL_MS', 15 * 60_000, 0, 7 * 24 * 3600_000),

@@ -23,9 +23,7 @@ export function loadBootConfig(env: Env = process.env): AppConfig {
   const config = collect(() => loadConfig(env));
   collect(() => reconcileIntervalMs(env));
   // Webhook settings are checked even when the core ones failed; they only need these three for their defaults.
-  const core =
-    config ??
-    ({ adminApiKey: env.ADMIN_API_KEY ?? null, databaseUrl: env.DATABASE_URL ?? null, dataDir: env.DATA_DIR ?? './.data' } as AppConfig);
+  const core = config ?? ({ adminApiKey: env.ADMIN_API_KEY ?? null, databaseUrl: env.DATABASE_URL ?? null, dataDir: env.DATA_DIR ?? './.data' } as AppConfig);
   collect(() => loadWebhookConfig(env, core));
   if (problems.length > 0 || config === null) throw new ConfigError(problems);
   return config;

@@ -29,21 +29,14 @@ export function clientErrorHandler(this: unknown, err: Error & { code?: string }
   const [status, body] =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? [431, errorBody('request_header_fields_too_large', 'the request headers are too large (at most 16 KiB in all)')]
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, errorBody('request_timeout', 'the request did not arrive in time')]
-        : /CHUNK|EOF|CONTENT_LENGTH|BODY/.test(err.code ?? '')
-          ? [400, errorBody('validation_failed', 'body: malformed or truncated', [{ field: 'body', message: 'is malformed or truncated' }])]
-          : [
-              400,
-              errorBody('validation_failed', 'request: not a well-formed HTTP request', [
-                { field: 'request', message: 'is not a well-formed HTTP request' },
-              ]),
-            ];
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, errorBody('request_timeout', 'the request did not arrive in time')]
+    : /CHUNK|EOF|CONTENT_LENGTH|BODY/.test(err.code ?? '')
+      ? [400, errorBody('validation_failed', 'body: malformed or truncated', [{ field: 'body', message: 'is malformed or truncated' }])]
+    : [400, errorBody('validation_failed', 'request: not a well-formed HTTP request',
+      [{ field: 'request', message: 'is not a well-formed HTTP request' }])];
   if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
+      + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy();
 }
@@ -51,16 +44,10 @@ export function clientErrorHandler(this: unknown, err: Error & { code?: string }
 /** Fastify's router could not decode the path (e.g. %ED%A0%80, a lone surrogate): a 400 like any other. */
 export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
   const bad = err.code === 'FST_ERR_BAD_URL';
-  void reply
-    .status(bad ? 400 : 500)
-    .header('content-type', 'application/json; charset=utf-8')
-    .send(
-      bad
-        ? errorBody('validation_failed', 'url: the path is not valid percent-encoded UTF-8', [
-            { field: 'url', message: 'is not valid percent-encoded UTF-8' },
-          ])
-        : errorBody('internal_error', 'internal error'),
-    );
+  void reply.status(bad ? 400 : 500).header('content-type', 'application/json; charset=utf-8').send(bad
+    ? errorBody('validation_failed', 'url: the path is not valid percent-encoded UTF-8',
+      [{ field: 'url', message: 'is not valid percent-encoded UTF-8' }])
+    : errorBody('internal_error', 'internal error'));
 }
 
 /**

@@ -21,10 +21,8 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
   private readonly logger = new Logger(AuditVerifications.name);
   private running: Promise<RecordedVerification> | null = null;
   private next: Promise<RecordedVerification> | null = null;
-  private readonly periodic = new Periodic(
-    () => this.runScheduled(),
-    (m) => this.logger.warn(`scheduled verification failed to run: ${m}`),
-  );
+  private readonly periodic = new Periodic(() => this.runScheduled(),
+    (m) => this.logger.warn(`scheduled verification failed to run: ${m}`));
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -44,29 +42,23 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
   /** A fresh verification (started after this call), shared with the other requests waiting for one. */
   runNow(): Promise<RecordedVerification> {
     if (!this.running) return this.start('manual');
-    this.next ??= this.running
-      .catch(() => undefined)
-      .then(() => {
-        this.next = null;
-        return this.start('manual');
-      });
+    this.next ??= this.running.catch(() => undefined).then(() => {
+      this.next = null;
+      return this.start('manual');
+    });
     return this.next;
   }
 
   async latest(): Promise<RecordedVerification | null> {
     const rows: Array<{ result: RecordedVerification }> = await this.ds.query(
-      `SELECT result FROM audit_verifications ORDER BY id DESC LIMIT 1`,
-    );
+      `SELECT result FROM audit_verifications ORDER BY id DESC LIMIT 1`);
     return rows[0]?.result ?? null;
   }
 
   private start(trigger: VerifyTrigger): Promise<RecordedVerification> {
-    const run = this.verifier
-      .verify()
-      .then((r) => this.record(trigger, r))
-      .finally(() => {
-        if (this.running === run) this.running = null;
-      });
+    const run = this.verifier.verify().then((r) => this.record(trigger, r)).finally(() => {
+      if (this.running === run) this.running = null;
+    });
     this.running = run;
     return run;
   }
@@ -75,9 +67,7 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
     const runner = this.ds.createQueryRunner();
     await runner.connect();
     try {
-      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [VERIFY_LOCK_KEY])) as Array<{
-        locked: boolean;
-      }>;
+      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [VERIFY_LOCK_KEY])) as Array<{ locked: boolean }>;
       if (!locked) return;
       try {
         const r = await (this.running ?? this.start('schedule'));
@@ -95,8 +85,7 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
     await this.ds.query(
       `INSERT INTO audit_verifications (trigger, started_at, finished_at, ok, checked_transactions, findings_count, result)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [trigger, r.startedAt, recorded.finishedAt, r.ok, r.checkedTransactions, r.findings.length, JSON.stringify(recorded)],
-    );
+      [trigger, r.startedAt, recorded.finishedAt, r.ok, r.checkedTransactions, r.findings.length, JSON.stringify(recorded)]);
     return recorded;
   }
 }

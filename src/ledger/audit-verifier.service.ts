@@ -48,13 +48,7 @@ const FINDINGS_PER_CHECK = 20;
 const DEFAULT_BATCH = 5000;
 
 type SealRow = SealContentRow & {
-  seq: string;
-  transaction_id: string;
-  content_hash: Buffer;
-  prev_hash: Buffer;
-  hash: Buffer;
-  mac: Buffer | null;
-  present: boolean;
+  seq: string; transaction_id: string; content_hash: Buffer; prev_hash: Buffer; hash: Buffer; mac: Buffer | null; present: boolean;
 };
 
 /**
@@ -78,11 +72,8 @@ export class AuditVerifierService {
     const t0 = performance.now();
     const checkpoints = await this.checkpoints(opts);
     const [chain, coverage, invariants, trail] = await Promise.all([
-      this.walkChain(opts.batch ?? DEFAULT_BATCH, checkpoints.valid),
-      this.coverage(),
-      this.invariants(),
-      verifyAuditTrail(this.ds, this.keys),
-    ]);
+      this.walkChain(opts.batch ?? DEFAULT_BATCH, checkpoints.valid), this.coverage(), this.invariants(),
+      verifyAuditTrail(this.ds, this.keys)]);
     const findings = [...chain.findings, ...checkpoints.findings, ...coverage.findings, ...invariants, ...trail.findings];
     const first = chain.findings[0] ?? findings[0];
     return {
@@ -92,13 +83,8 @@ export class AuditVerifierService {
       checkedAuditEvents: trail.checkedEvents,
       keyed: this.keys !== null,
       checkpoints: { checked: checkpoints.valid.length, latestSeq: checkpoints.valid.at(-1)?.seq ?? null },
-      ...(first
-        ? {
-            brokenAt: first.row,
-            ...(chain.brokenSeq !== null && first === chain.findings[0] ? { seq: chain.brokenSeq } : {}),
-            reason: first.message,
-          }
-        : {}),
+      ...(first ? { brokenAt: first.row, ...(chain.brokenSeq !== null && first === chain.findings[0] ? { seq: chain.brokenSeq } : {}),
+        reason: first.message } : {}),
       findings,
       startedAt: started.toISOString(),
       durationMs: Math.round(performance.now() - t0),
@@ -113,16 +99,12 @@ export class AuditVerifierService {
       const file = readCheckpointFile(this.config.audit.checkpointFile);
       signed.push(...file.checkpoints.map((c) => ({ ...c, from: 'file' })));
       for (const line of file.unreadable) {
-        findings.push({
-          check: 'checkpoints',
-          row: `${this.config.audit.checkpointFile}:${line}`,
-          message: 'checkpoint line is not readable',
-        });
+        findings.push({ check: 'checkpoints', row: `${this.config.audit.checkpointFile}:${line}`,
+          message: 'checkpoint line is not readable' });
       }
     }
     const rows: Array<{ document: string; signature: string }> = await this.ds.query(
-      `SELECT document, signature FROM audit_checkpoints ORDER BY seq`,
-    );
+      `SELECT document, signature FROM audit_checkpoints ORDER BY seq`);
     signed.push(...rows.map((r) => ({ ...r, from: 'table' })), ...(opts.checkpoints ?? []).map((c) => ({ ...c, from: 'given' })));
     const publicKey = opts.publicKey ?? this.keys?.publicKey;
     if (!publicKey) return { valid: [], findings };
@@ -135,11 +117,8 @@ export class AuditVerifierService {
         doc = null;
       }
       if (!doc || !Number.isSafeInteger(doc.seq) || !signatureMatches(publicKey, c.document, c.signature)) {
-        findings.push({
-          check: 'checkpoints',
-          row: `checkpoint#${doc?.seq ?? '?'}`,
-          message: `a checkpoint (${c.from}) whose signature does not verify with key ${this.keys?.keyId ?? 'given'}`,
-        });
+        findings.push({ check: 'checkpoints', row: `checkpoint#${doc?.seq ?? '?'}`,
+          message: `a checkpoint (${c.from}) whose signature does not verify with key ${this.keys?.keyId ?? 'given'}` });
         continue;
       }
       const seen = valid.get(doc.seq);
@@ -155,25 +134,18 @@ export class AuditVerifierService {
    * Walks the chain from seal 1, recomputing every content hash, link and MAC, and holds it to the checkpoints.
    * Stops at the first broken link: what follows it cannot be trusted, and the first one is what to name.
    */
-  private async walkChain(
-    batch: number,
-    checkpoints: CheckpointDocument[],
-  ): Promise<{ checked: number; findings: Finding[]; brokenSeq: number | null }> {
+  private async walkChain(batch: number, checkpoints: CheckpointDocument[]):
+    Promise<{ checked: number; findings: Finding[]; brokenSeq: number | null }> {
     const anchors = new Map(checkpoints.map((c) => [c.seq, c]));
     const keyedFrom = checkpoints.reduce<number | null>(
-      (lo, c) => (c.keyedFrom === null ? lo : Math.min(lo ?? Infinity, c.keyedFrom)),
-      null,
-    );
+      (lo, c) => (c.keyedFrom === null ? lo : Math.min(lo ?? Infinity, c.keyedFrom)), null);
     let prev: Buffer = GENESIS_HASH;
     let expected = 1n;
     let keyedSeen = false;
-    const read = (from: bigint): Promise<SealRow[]> =>
-      this.ds.query(
-        `SELECT s.seq, s.transaction_id, s.content_hash, s.prev_hash, s.hash, s.mac, t.id IS NOT NULL AS present, ${SEAL_CONTENT_COLUMNS}
+    const read = (from: bigint): Promise<SealRow[]> => this.ds.query(
+      `SELECT s.seq, s.transaction_id, s.content_hash, s.prev_hash, s.hash, s.mac, t.id IS NOT NULL AS present, ${SEAL_CONTENT_COLUMNS}
        FROM journal_seals s LEFT JOIN journal_transactions t ON t.id = s.transaction_id
-       WHERE s.seq >= $1 ORDER BY s.seq LIMIT $2`,
-        [from.toString(), batch],
-      );
+       WHERE s.seq >= $1 ORDER BY s.seq LIMIT $2`, [from.toString(), batch]);
     let next = read(expected);
     for (;;) {
       const seals = await next;
@@ -211,15 +183,10 @@ export class AuditVerifierService {
     }
     const beyond = checkpoints.filter((c) => c.seq >= Number(expected));
     return {
-      checked: Number(expected - 1n),
-      brokenSeq: null,
-      findings: beyond.slice(0, 1).map((c) => ({
-        check: 'chain',
-        row: c.transactionId,
-        message:
-          `the chain ends at seal #${expected - 1n} but a signed checkpoint holds seal #${c.seq}: seals were removed ` +
-          '(or the checkpoint file belongs to another database: one DATA_DIR per ledger)',
-      })),
+      checked: Number(expected - 1n), brokenSeq: null,
+      findings: beyond.slice(0, 1).map((c) => ({ check: 'chain', row: c.transactionId,
+        message: `the chain ends at seal #${expected - 1n} but a signed checkpoint holds seal #${c.seq}: seals were removed `
+          + '(or the checkpoint file belongs to another database: one DATA_DIR per ledger)' })),
     };
   }
 
@@ -230,31 +197,21 @@ export class AuditVerifierService {
       `SELECT t.id, count(*) OVER ()::int AS n FROM journal_transactions t
        WHERE NOT EXISTS (SELECT 1 FROM journal_seals s WHERE s.transaction_id = t.id)
          AND NOT EXISTS (SELECT 1 FROM journal_unsealed u WHERE u.transaction_id = t.id)
-       ORDER BY t.created_at, t.id LIMIT ${FINDINGS_PER_CHECK}`,
-    );
+       ORDER BY t.created_at, t.id LIMIT ${FINDINGS_PER_CHECK}`);
     for (const o of orphans) {
-      findings.push({
-        check: 'unsealed',
-        row: o.id,
-        message:
-          'journal transaction neither sealed nor queued for sealing (written around the ledger)' +
-          (o.n > orphans.length ? `; ${o.n} in all` : ''),
-      });
+      findings.push({ check: 'unsealed', row: o.id,
+        message: 'journal transaction neither sealed nor queued for sealing (written around the ledger)'
+          + (o.n > orphans.length ? `; ${o.n} in all` : '') });
     }
     const [queue]: Array<{ n: number; oldest: string | null; age_ms: number | null }> = await this.ds.query(
       `SELECT count(*)::int AS n, (array_agg(transaction_id::text ORDER BY created_at, transaction_id))[1] AS oldest,
               (extract(epoch FROM clock_timestamp() - min(created_at)) * 1000)::float8 AS age_ms
-       FROM journal_unsealed`,
-    );
+       FROM journal_unsealed`);
     const maxAgeMs = this.config?.audit.maxUnsealedAgeMs ?? 5 * 60_000;
     if (queue.oldest !== null && (queue.age_ms ?? 0) > maxAgeMs) {
-      findings.push({
-        check: 'queue',
-        row: queue.oldest,
-        message:
-          `${queue.n} transactions wait to be sealed, the oldest for ${Math.round((queue.age_ms ?? 0) / 1000)} s ` +
-          `(more than ${maxAgeMs / 1000} s): is the sealer stopped?`,
-      });
+      findings.push({ check: 'queue', row: queue.oldest,
+        message: `${queue.n} transactions wait to be sealed, the oldest for ${Math.round((queue.age_ms ?? 0) / 1000)} s `
+          + `(more than ${maxAgeMs / 1000} s): is the sealer stopped?` });
     }
     return { unsealed: queue.n, findings };
   }

@@ -3,10 +3,7 @@ import { Instant } from '../common/instant';
 import { atOrBeforeSql } from '../common/paging';
 
 export interface HistoryBalances {
-  pendingDebits: bigint;
-  pendingCredits: bigint;
-  postedDebits: bigint;
-  postedCredits: bigint;
+  pendingDebits: bigint; pendingCredits: bigint; postedDebits: bigint; postedCredits: bigint;
 }
 
 /**
@@ -18,15 +15,9 @@ export interface HistoryBalances {
 export async function balancesAsOf(ds: DataSource, accountId: string, cut: Instant): Promise<HistoryBalances | null> {
   const rows: Array<{ pending_debits: string; pending_credits: string; posted_debits: string; posted_credits: string }> = await ds.query(
     `SELECT pending_debits, pending_credits, posted_debits, posted_credits FROM account_history
-     WHERE account_id = $1 AND ${atOrBeforeSql('at', '$2')} ORDER BY at DESC, seq DESC LIMIT 1`,
-    [accountId, cut.iso],
-  );
+     WHERE account_id = $1 AND ${atOrBeforeSql('at', '$2')} ORDER BY at DESC, seq DESC LIMIT 1`, [accountId, cut.iso]);
   if (rows.length === 0) return null;
   const h = rows[0];
-  return {
-    pendingDebits: BigInt(h.pending_debits),
-    pendingCredits: BigInt(h.pending_credits),
-    postedDebits: BigInt(h.posted_debits),
-    postedCredits: BigInt(h.posted_credits),
-  };
+  return { pendingDebits: BigInt(h.pending_debits), pendingCredits: BigInt(h.pending_credits),
+    postedDebits: BigInt(h.posted_debits), postedCredits: BigInt(h.posted_credits) };
 }

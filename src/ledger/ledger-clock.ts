@@ -20,10 +20,7 @@ export class LedgerClock {
   private finalBeforeMs = 0;
   private readonly waitMs: number;
 
-  constructor(
-    @InjectDataSource() private readonly ds: DataSource,
-    @Optional() @Inject(APP_CONFIG) config?: AppConfig,
-  ) {
+  constructor(@InjectDataSource() private readonly ds: DataSource, @Optional() @Inject(APP_CONFIG) config?: AppConfig) {
     this.waitMs = config?.audit.finalWaitMs ?? 5000;
   }
 
@@ -39,9 +36,7 @@ export class LedgerClock {
       const [r]: Array<{ cut: string; watermark_ms: number }> = await this.ds.query(
         `SELECT to_char(cut AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cut,
                 floor(extract(epoch FROM watermark) * 1000)::float8 AS watermark_ms
-         FROM ledger_await_final($1::timestamptz, $2, $3)`,
-        [asOf?.iso ?? null, Math.min(remaining, CALL_WAIT_MS), this.waitMs],
-      );
+         FROM ledger_await_final($1::timestamptz, $2, $3)`, [asOf?.iso ?? null, Math.min(remaining, CALL_WAIT_MS), this.waitMs]);
       const cut = r.cut === asOf?.iso ? asOf : parseInstant('cut', r.cut)!;
       if (cut.ms < r.watermark_ms) {
         this.finalBeforeMs = Math.max(this.finalBeforeMs, r.watermark_ms);
@@ -49,13 +44,9 @@ export class LedgerClock {
       }
       if (remaining === 0) {
         const since = Number.isFinite(r.watermark_ms) ? ` (one started at ${msIso(instantOf(r.watermark_ms))})` : '';
-        throw new ApiError(
-          503,
-          'service_unavailable',
+        throw new ApiError(503, 'service_unavailable',
           `the ledger at ${msIso(cut)} is not final yet: a transaction that may still commit at or before it is in flight${since}; retry`,
-          undefined,
-          { 'retry-after': '1' },
-        );
+          undefined, { 'retry-after': '1' });
       }
     }
   }

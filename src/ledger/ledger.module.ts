@@ -12,12 +12,7 @@ import { SealerService } from './sealer.service';
 @Module({
   controllers: [AuditController],
   providers: [
-    LedgerService,
-    SealerService,
-    AuditVerifierService,
-    LedgerClock,
-    AuditCheckpointer,
-    AuditVerifications,
+    LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications,
     { provide: AUDIT_KEYS, useFactory: (config: AppConfig) => AuditKeys.fromConfig(config.audit), inject: [APP_CONFIG] },
   ],
   exports: [LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AUDIT_KEYS],

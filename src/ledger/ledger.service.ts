@@ -6,7 +6,9 @@ import { byIds } from '../database/by-ids';
 import { asStored, contentHash, SEAL_CREATED_AT_SQL } from './journal-seal';
 import { pgCode, pgConstraint } from '../database/transaction';
 import { AlreadyResolvedError, AlreadyUndoneError, InsufficientFundsError } from './ledger.errors';
-import { Account, AccountSpec, Direction, EntryInput, HistoryEvent, Transfer, TransferInput, TransferKind } from './ledger.types';
+import {
+  Account, AccountSpec, Direction, EntryInput, HistoryEvent, Transfer, TransferInput, TransferKind,
+} from './ledger.types';
 
 /** Upper bound on entries in one journal transaction (TigerBeetle: bound everything). */
 export const MAX_ENTRIES = 100;
@@ -20,34 +22,16 @@ interface Delta {
 }
 
 type AccountRow = {
-  id: string;
-  code: string;
-  currency: string;
-  normal_side: 'debit' | 'credit';
-  no_overdraft: boolean;
-  name: string | null;
-  created_at: Date;
-  pending_debits: string;
-  pending_credits: string;
-  posted_debits: string;
-  posted_credits: string;
+  id: string; code: string; currency: string; normal_side: 'debit' | 'credit'; no_overdraft: boolean; name: string | null;
+  created_at: Date; pending_debits: string; pending_credits: string; posted_debits: string; posted_credits: string;
   history_seq: string;
 };
 
 export function toAccount(r: AccountRow): Account {
   return {
-    id: String(r.id),
-    code: r.code,
-    currency: r.currency,
-    normalSide: r.normal_side,
-    noOverdraft: r.no_overdraft,
-    name: r.name,
-    createdAt: r.created_at,
-    pendingDebits: BigInt(r.pending_debits),
-    pendingCredits: BigInt(r.pending_credits),
-    postedDebits: BigInt(r.posted_debits),
-    postedCredits: BigInt(r.posted_credits),
-    historySeq: BigInt(r.history_seq),
+    id: String(r.id), code: r.code, currency: r.currency, normalSide: r.normal_side, noOverdraft: r.no_overdraft,
+    name: r.name, createdAt: r.created_at, pendingDebits: BigInt(r.pending_debits), pendingCredits: BigInt(r.pending_credits),
+    postedDebits: BigInt(r.posted_debits), postedCredits: BigInt(r.posted_credits), historySeq: BigInt(r.history_seq),
   };
 }
 
@@ -65,19 +49,11 @@ export class LedgerService {
          SELECT * FROM unnest($1::text[], $2::char(3)[], $3::text[], $4::boolean[], $5::text[])
          ORDER BY 1
          ON CONFLICT (code) DO NOTHING`,
-        [
-          specs.map((s) => s.code),
-          specs.map((s) => s.currency),
-          specs.map((s) => s.normalSide),
-          specs.map((s) => s.noOverdraft ?? false),
-          specs.map((s) => s.name ?? null),
-        ],
+        [specs.map((s) => s.code), specs.map((s) => s.currency), specs.map((s) => s.normalSide),
+          specs.map((s) => s.noOverdraft ?? false), specs.map((s) => s.name ?? null)],
       );
     }
-    return this.findAccounts(
-      m,
-      specs.map((s) => s.code),
-    );
+    return this.findAccounts(m, specs.map((s) => s.code));
   }
 
   /** Creates one account; null when the code is already taken (the caller decides whether that is a conflict). */
@@ -85,8 +61,7 @@ export class LedgerService {
     const rows: AccountRow[] = await m.query(
       `INSERT INTO accounts (code, currency, normal_side, no_overdraft, name) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (code) DO NOTHING RETURNING *`,
-      [spec.code, spec.currency, spec.normalSide, spec.noOverdraft ?? false, spec.name ?? null],
-    );
+      [spec.code, spec.currency, spec.normalSide, spec.noOverdraft ?? false, spec.name ?? null]);
     return rows.length ? toAccount(rows[0]) : null;
   }
 
@@ -102,9 +77,7 @@ export class LedgerService {
   /** beginMoment for the accounts with these codes that exist (an account created later in the transaction is its own). */
   async beginMomentForCodes(m: EntityManager, codes: string[]): Promise<Date> {
     const [{ moment }]: Array<{ moment: Date }> = await m.query(
-      `SELECT ledger_begin_moment(ARRAY(SELECT a.id FROM ${byIds('accounts', 'a', 'code', 1, 'text')})) AS moment`,
-      [codes],
-    );
+      `SELECT ledger_begin_moment(ARRAY(SELECT a.id FROM ${byIds('accounts', 'a', 'code', 1, 'text')})) AS moment`, [codes]);
     return moment;
   }
 
@@ -115,8 +88,7 @@ export class LedgerService {
          SELECT e.account_id FROM ${byIds('card_loads', 'l')}
          CROSS JOIN LATERAL (SELECT account_id FROM journal_entries WHERE transaction_id = l.journal_transaction_id
                              LIMIT ${MAX_ENTRIES}) e)) AS moment`,
-      [loadIds],
-    );
+      [loadIds]);
     return moment;
   }
 
@@ -144,10 +116,7 @@ export class LedgerService {
         assert(e.amount > 0n, 'entry amounts are positive');
         sums.set(e.currency, (sums.get(e.currency) ?? 0n) + (e.direction === 'debit' ? e.amount : -e.amount));
       }
-      assert(
-        [...sums.values()].every((v) => v === 0n),
-        'a transfer balances per currency',
-      );
+      assert([...sums.values()].every((v) => v === 0n), 'a transfer balances per currency');
     }
     const codes = [...new Set(inputs.flatMap((i) => i.entries.map((e) => e.accountCode)))];
     const accounts = known && codes.every((c) => known.has(c)) ? known : await this.findAccounts(m, codes);
@@ -158,20 +127,12 @@ export class LedgerService {
         assert(a.currency === e.currency, `entry currency matches account ${e.accountCode}`);
       }
       const header = {
-        id: input.id ?? randomUUID(),
-        kind: input.kind as TransferKind,
-        pendingId: null,
-        undoesId: input.undoesId ?? null,
-        description: input.description ?? null,
-        metadata: input.metadata ?? {},
+        id: input.id ?? randomUUID(), kind: input.kind as TransferKind, pendingId: null, undoesId: input.undoesId ?? null,
+        description: input.description ?? null, metadata: input.metadata ?? {},
       };
       const entries = input.entries.map((e) => ({ ...e, accountId: accounts.get(e.accountCode)!.id }));
-      const moves = deltasOf(entries, (e) => (input.kind === 'pending' ? pendingDelta(e) : postedDelta(e))).map((d) => ({
-        ...d,
-        txId: header.id,
-        event: input.event,
-        loadId: input.loadId ?? null,
-      }));
+      const moves = deltasOf(entries, (e) => (input.kind === 'pending' ? pendingDelta(e) : postedDelta(e)))
+        .map((d) => ({ ...d, txId: header.id, event: input.event, loadId: input.loadId ?? null }));
       return { header, entries, moves, input };
     });
     await this.beginMoment(m, [...new Set(planned.flatMap((p) => p.entries.map((e) => e.accountId)))]);
@@ -181,14 +142,9 @@ export class LedgerService {
       }
       throw e;
     });
-    await this.applyDeltas(
-      m,
-      planned.flatMap((p) => p.moves),
-      accounts,
-    );
+    await this.applyDeltas(m, planned.flatMap((p) => p.moves), accounts);
     return planned.map(({ header, input }) => ({
-      ...header,
-      createdAt: createdAt.get(header.id)!,
+      ...header, createdAt: createdAt.get(header.id)!,
       entries: input.entries.map(({ accountCode, direction, amount, currency }) => ({ accountCode, direction, amount, currency })),
     }));
   }
@@ -218,30 +174,17 @@ export class LedgerService {
   }
 
   async getTransfer(m: EntityManager, id: string): Promise<Transfer | null> {
-    const rows: Array<{
-      id: string;
-      kind: TransferKind;
-      pending_id: string | null;
-      undoes_id: string | null;
-      description: string | null;
-      metadata: Record<string, string>;
-      created_at: Date;
-    }> = await m.query(`SELECT * FROM journal_transactions WHERE id = $1`, [id]);
+    const rows: Array<{ id: string; kind: TransferKind; pending_id: string | null; undoes_id: string | null;
+      description: string | null; metadata: Record<string, string>; created_at: Date }> =
+      await m.query(`SELECT * FROM journal_transactions WHERE id = $1`, [id]);
     if (rows.length === 0) return null;
     const entries: Array<{ code: string; direction: Direction; amount: string; currency: string }> = await m.query(
       `SELECT a.code, e.direction, e.amount, e.currency FROM journal_entries e JOIN accounts a ON a.id = e.account_id
-       WHERE e.transaction_id = $1 ORDER BY e.id`,
-      [id],
-    );
+       WHERE e.transaction_id = $1 ORDER BY e.id`, [id]);
     const r = rows[0];
     return {
-      id: r.id,
-      kind: r.kind,
-      pendingId: r.pending_id,
-      undoesId: r.undoes_id,
-      description: r.description,
-      metadata: r.metadata,
-      createdAt: r.created_at,
+      id: r.id, kind: r.kind, pendingId: r.pending_id, undoesId: r.undoes_id, description: r.description,
+      metadata: r.metadata, createdAt: r.created_at,
       entries: entries.map((e) => ({ accountCode: e.code, direction: e.direction, amount: BigInt(e.amount), currency: e.currency.trim() })),
     };
   }
@@ -251,45 +194,21 @@ export class LedgerService {
    * Any transfer already resolved fails the whole call with AlreadyResolvedError (the unique resolving row);
    * the caller retries the others alone.
    */
-  async resolvePendingMany(
-    m: EntityManager,
-    items: Array<{ pendingId: string; kind: 'post_pending' | 'void_pending'; event: HistoryEvent; loadId: string | null }>,
-  ): Promise<Transfer[]> {
+  async resolvePendingMany(m: EntityManager, items: Array<{ pendingId: string; kind: 'post_pending' | 'void_pending';
+    event: HistoryEvent; loadId: string | null }>): Promise<Transfer[]> {
     // The pending transfers' entries with their accounts, in one read.
-    const rows: Array<{
-      id: string;
-      kind: TransferKind;
-      description: string | null;
-      account_id: string;
-      code: string;
-      direction: Direction;
-      amount: string;
-      currency: string;
-      no_overdraft: boolean;
-    }> = await m.query(
+    const rows: Array<{ id: string; kind: TransferKind; description: string | null; account_id: string; code: string;
+      direction: Direction; amount: string; currency: string; no_overdraft: boolean }> = await m.query(
       `SELECT t.id, t.kind, t.description, e.account_id, a.code, e.direction, e.amount, e.currency, a.no_overdraft
        FROM ${byIds('journal_transactions', 't')} JOIN journal_entries e ON e.transaction_id = t.id JOIN accounts a ON a.id = e.account_id
-       ORDER BY e.id`,
-      [items.map((i) => i.pendingId)],
-    );
+       ORDER BY e.id`, [items.map((i) => i.pendingId)]);
     const planned = items.map((item) => {
       const own = rows.filter((r) => r.id === item.pendingId);
       assert(own.length >= 2 && own[0].kind === 'pending', `transfer ${item.pendingId} is a pending transfer`);
-      const entries = own.map((r) => ({
-        accountCode: r.code,
-        accountId: String(r.account_id),
-        direction: r.direction,
-        amount: BigInt(r.amount),
-        currency: r.currency.trim(),
-      }));
-      const header = {
-        id: randomUUID(),
-        kind: item.kind as TransferKind,
-        pendingId: item.pendingId,
-        undoesId: null,
-        description: own[0].description,
-        metadata: {},
-      };
+      const entries = own.map((r) => ({ accountCode: r.code, accountId: String(r.account_id), direction: r.direction,
+        amount: BigInt(r.amount), currency: r.currency.trim() }));
+      const header = { id: randomUUID(), kind: item.kind as TransferKind, pendingId: item.pendingId, undoesId: null,
+        description: own[0].description, metadata: {} };
       const moves = deltasOf(entries, (e) => {
         const release = pendingDelta(e, -1n);
         return item.kind === 'void_pending' ? release : addDelta(release, postedDelta(e));
@@ -304,25 +223,13 @@ export class LedgerService {
       }
       throw e;
     });
-    await this.applyDeltas(
-      m,
-      planned.flatMap((p) => p.moves),
-      rows.find((r) => r.no_overdraft)?.code ?? null,
-    );
-    return planned.map(({ header, entries }) => ({
-      ...header,
-      createdAt: createdAt.get(header.id)!,
-      entries: entries.map(({ accountCode, direction, amount, currency }) => ({ accountCode, direction, amount, currency })),
-    }));
+    await this.applyDeltas(m, planned.flatMap((p) => p.moves), rows.find((r) => r.no_overdraft)?.code ?? null);
+    return planned.map(({ header, entries }) => ({ ...header, createdAt: createdAt.get(header.id)!,
+      entries: entries.map(({ accountCode, direction, amount, currency }) => ({ accountCode, direction, amount, currency })) }));
   }
 
-  private async resolvePending(
-    m: EntityManager,
-    pendingId: string,
-    kind: 'post_pending' | 'void_pending',
-    event: HistoryEvent,
-    loadId: string | null,
-  ): Promise<Transfer> {
+  private async resolvePending(m: EntityManager, pendingId: string, kind: 'post_pending' | 'void_pending',
+    event: HistoryEvent, loadId: string | null): Promise<Transfer> {
     return (await this.resolvePendingMany(m, [{ pendingId, kind, event, loadId }]))[0];
   }
 
@@ -331,21 +238,12 @@ export class LedgerService {
    * hash in its queue row (a second): the content is hashed from what the database stored and returned (its
    * created_at, its entry order), in the form the verifier reads back (journal-seal.ts).
    */
-  private async writeJournal(
-    m: EntityManager,
-    txs: Array<{ header: JournalHeader; entries: Array<EntryInput & { accountId: string }> }>,
-  ): Promise<Map<string, Date>> {
+  private async writeJournal(m: EntityManager, txs: Array<{ header: JournalHeader; entries: Array<EntryInput & { accountId: string }> }>):
+    Promise<Map<string, Date>> {
     const h = txs.map((t) => t.header);
     const e = txs.flatMap((t) => t.entries.map((x) => ({ ...x, txId: t.header.id })));
-    const rows: Array<{
-      id: string;
-      created_at: Date;
-      created_at_utc: string;
-      accounts: string[];
-      directions: string[];
-      amounts: string[];
-      currencies: string[];
-    }> = await m.query(
+    const rows: Array<{ id: string; created_at: Date; created_at_utc: string; accounts: string[]; directions: string[];
+      amounts: string[]; currencies: string[] }> = await m.query(
       `WITH t AS (
          INSERT INTO journal_transactions (id, kind, pending_id, undoes_id, description, metadata)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::jsonb[])
@@ -362,45 +260,23 @@ export class LedgerService {
        FROM t JOIN (SELECT transaction_id, array_agg(account_id ORDER BY id) AS accounts, array_agg(direction ORDER BY id) AS directions,
                            array_agg(amount::text ORDER BY id) AS amounts, array_agg(currency ORDER BY id) AS currencies
                     FROM e GROUP BY transaction_id) g ON g.transaction_id = t.id`,
-      [
-        h.map((x) => x.id),
-        h.map((x) => x.kind),
-        h.map((x) => x.pendingId),
-        h.map((x) => x.undoesId),
-        h.map((x) => x.description),
-        h.map((x) => JSON.stringify(x.metadata)),
-        e.map((x) => x.txId),
-        e.map((x) => x.accountId),
-        e.map((x) => x.direction),
-        e.map((x) => x.amount.toString()),
-        e.map((x) => x.currency),
-      ],
-    );
+      [h.map((x) => x.id), h.map((x) => x.kind), h.map((x) => x.pendingId), h.map((x) => x.undoesId), h.map((x) => x.description),
+        h.map((x) => JSON.stringify(x.metadata)), e.map((x) => x.txId), e.map((x) => x.accountId), e.map((x) => x.direction),
+        e.map((x) => x.amount.toString()), e.map((x) => x.currency)]);
     const codes = new Map(e.map((x) => [String(x.accountId), x.accountCode]));
     const headers = new Map(h.map((x) => [x.id.toLowerCase(), x]));
     const hashes = rows.map((r) => {
       const x = headers.get(r.id)!;
       return contentHash({
-        id: r.id,
-        kind: x.kind,
-        pending_id: x.pendingId?.toLowerCase() ?? null,
-        undoes_id: x.undoesId?.toLowerCase() ?? null,
-        description: x.description === null ? null : asStored(x.description),
-        metadata: x.metadata,
-        created_at_utc: r.created_at_utc,
-        entries: r.accounts.map((a, i) => ({
-          code: codes.get(String(a))!,
-          direction: r.directions[i],
-          amount: r.amounts[i],
-          currency: r.currencies[i],
-        })),
+        id: r.id, kind: x.kind, pending_id: x.pendingId?.toLowerCase() ?? null, undoes_id: x.undoesId?.toLowerCase() ?? null,
+        description: x.description === null ? null : asStored(x.description), metadata: x.metadata, created_at_utc: r.created_at_utc,
+        entries: r.accounts.map((a, i) => ({ code: codes.get(String(a))!, direction: r.directions[i], amount: r.amounts[i], currency: r.currencies[i] })),
       });
     });
     await m.query(
       `UPDATE journal_unsealed u SET content_hash = x.hash FROM unnest($1::uuid[], $2::bytea[]) AS x(id, hash)
        WHERE u.transaction_id = x.id`,
-      [rows.map((r) => r.id), hashes],
-    );
+      [rows.map((r) => r.id), hashes]);
     return new Map(rows.map((r) => [r.id, r.created_at]));
   }
 
@@ -411,34 +287,19 @@ export class LedgerService {
    */
   private async applyDeltas(m: EntityManager, moves: Move[], overdraft: Map<string, Account> | string | null): Promise<void> {
     // Stable sort: one account's moves keep the order of their transfers, so its history reads in that order.
-    const sorted = moves
-      .map((mv, i) => ({ mv, i }))
+    const sorted = moves.map((mv, i) => ({ mv, i }))
       .sort((a, b) => compareIds(a.mv.accountId, b.mv.accountId) || a.i - b.i)
       .map((x) => x.mv);
     const col = (f: (d: Move) => bigint) => sorted.map((d) => f(d).toString());
     try {
-      await m.query(
-        `SELECT ledger_apply_deltas($1::uuid[], $2::text[], $3::uuid[], $4::bigint[],
+      await m.query(`SELECT ledger_apply_deltas($1::uuid[], $2::text[], $3::uuid[], $4::bigint[],
                                          $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])`,
-        [
-          sorted.map((d) => d.txId),
-          sorted.map((d) => d.event),
-          sorted.map((d) => d.loadId),
-          sorted.map((d) => d.accountId),
-          col((d) => d.pendingDebits),
-          col((d) => d.pendingCredits),
-          col((d) => d.postedDebits),
-          col((d) => d.postedCredits),
-        ],
-      );
+        [sorted.map((d) => d.txId), sorted.map((d) => d.event), sorted.map((d) => d.loadId), sorted.map((d) => d.accountId),
+          col((d) => d.pendingDebits), col((d) => d.pendingCredits), col((d) => d.postedDebits), col((d) => d.postedCredits)]);
     } catch (e) {
       if (pgCode(e) === '23514' && pgConstraint(e) === 'accounts_no_overdraft') {
-        const code =
-          typeof overdraft === 'string'
-            ? overdraft
-            : overdraft instanceof Map
-              ? [...overdraft.values()].find((a) => a.noOverdraft)?.code
-              : null;
+        const code = typeof overdraft === 'string' ? overdraft
+          : overdraft instanceof Map ? [...overdraft.values()].find((a) => a.noOverdraft)?.code : null;
         throw new InsufficientFundsError(code ?? 'unknown');
       }
       throw e;
@@ -451,14 +312,7 @@ function compareIds(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-type JournalHeader = {
-  id: string;
-  kind: TransferKind;
-  pendingId: string | null;
-  undoesId: string | null;
-  description: string | null;
-  metadata: Record<string, string>;
-};
+type JournalHeader = { id: string; kind: TransferKind; pendingId: string | null; undoesId: string | null; description: string | null; metadata: Record<string, string> };
 type Move = Delta & { txId: string; event: HistoryEvent; loadId: string | null };
 
 function zero(accountId: string): Delta {
@@ -481,11 +335,8 @@ function postedDelta(e: EntryInput & { accountId: string }): Delta {
 
 function addDelta(a: Delta, b: Delta): Delta {
   return {
-    accountId: a.accountId,
-    pendingDebits: a.pendingDebits + b.pendingDebits,
-    pendingCredits: a.pendingCredits + b.pendingCredits,
-    postedDebits: a.postedDebits + b.postedDebits,
-    postedCredits: a.postedCredits + b.postedCredits,
+    accountId: a.accountId, pendingDebits: a.pendingDebits + b.pendingDebits, pendingCredits: a.pendingCredits + b.pendingCredits,
+    postedDebits: a.postedDebits + b.postedDebits, postedCredits: a.postedCredits + b.postedCredits,
   };
 }
 

@@ -6,14 +6,7 @@ import { badField } from '../common/errors';
 import { formatMinor } from '../common/money';
 import { Instant, msIso } from '../common/instant';
 import {
-  checkCursorInstant,
-  checkCursorPart,
-  cursorInstantSql,
-  decodeCursor,
-  encodeCursor,
-  parseLimit,
-  parseRange,
-  UUID,
+  checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, parseRange, UUID,
 } from '../common/paging';
 import { LedgerClock } from '../ledger/ledger-clock';
 import { ReconciliationQuery, ReconciliationRunsQuery } from './reconciliation.dto';
@@ -41,10 +34,7 @@ interface Window {
  */
 @Injectable()
 export class ReconciliationReport {
-  constructor(
-    @InjectDataSource() private readonly ds: DataSource,
-    private readonly clock: LedgerClock,
-  ) {}
+  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly clock: LedgerClock) {}
 
   /** Findings found in [from, to), newest first, keyset on the append-only id. */
   findings(q: ReconciliationQuery): KeysetList<FindingView, number> {
@@ -53,10 +43,7 @@ export class ReconciliationReport {
     const cursor = decodeCursor(q.cursor, ['integer']);
     if (q.runId !== undefined && !UUID.test(q.runId)) throw badField('runId', 'must be a reconciliation run id (a UUID)');
     return {
-      start: cursor ? Number(cursor[0]) : null,
-      limit,
-      csv: csvOf(FINDING_CSV),
-      encode: (id) => encodeCursor([id]),
+      start: cursor ? Number(cursor[0]) : null, limit, csv: csvOf(FINDING_CSV), encode: (id) => encodeCursor([id]),
       fetch: async (after, n) => {
         const args: unknown[] = [];
         const where = ['true'];
@@ -65,9 +52,7 @@ export class ReconciliationReport {
         if (to) where.push(`found_at < $${args.push(to.iso)}::timestamptz`);
         if (q.runId !== undefined) where.push(`run_id = $${args.push(q.runId)}`);
         const rows: FindingRow[] = await this.ds.query(
-          `SELECT * FROM reconciliation_findings WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${args.push(n + 1)}`,
-          args,
-        );
+          `SELECT * FROM reconciliation_findings WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${args.push(n + 1)}`, args);
         const page = rows.slice(0, n).map(findingView);
         return { rows: page, next: rows.length > n ? Number(page[page.length - 1].id) : null };
       },
@@ -85,9 +70,7 @@ export class ReconciliationReport {
     const rows: Array<RunRow & { started_at_cursor: string }> = await this.ds.query(
       `SELECT *, ${cursorInstantSql('started_at')} AS started_at_cursor FROM reconciliation_runs
        WHERE ($1::timestamptz IS NULL OR (started_at, id) < ($1::timestamptz, $2::uuid))
-       ORDER BY started_at DESC, id DESC LIMIT $3`,
-      [cursor?.[0] ?? null, cursor?.[1] ?? null, limit + 1],
-    );
+       ORDER BY started_at DESC, id DESC LIMIT $3`, [cursor?.[0] ?? null, cursor?.[1] ?? null, limit + 1]);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return { data: page.map(runView), nextCursor: rows.length > limit && last ? encodeCursor([last.started_at_cursor, last.id]) : null };
@@ -99,21 +82,12 @@ export class ReconciliationReport {
     // The loads created in [from, to) are a fixed set once every row before `to` is final (docs/time.md).
     if (window.to) await this.clock.finalBefore(window.to);
     const [loads, ageBuckets, lastRun, page, asOf] = await Promise.all([
-      this.loadsByStatus(window),
-      this.ageBuckets(window),
-      this.lastRun(),
-      findings.fetch(findings.start, findings.limit),
-      this.now(),
+      this.loadsByStatus(window), this.ageBuckets(window), this.lastRun(), findings.fetch(findings.start, findings.limit), this.now(),
     ]);
     return {
-      from: window.from ? msIso(window.from) : null,
-      to: window.to ? msIso(window.to) : null,
-      asOf: asOf.toISOString(),
-      ...loads,
-      ageBuckets,
-      lastRun,
-      data: page.rows,
-      nextCursor: page.next === null ? null : findings.encode(page.next),
+      from: window.from ? msIso(window.from) : null, to: window.to ? msIso(window.to) : null, asOf: asOf.toISOString(),
+      ...loads, ageBuckets, lastRun,
+      data: page.rows, nextCursor: page.next === null ? null : findings.encode(page.next),
     };
   }
 
@@ -129,22 +103,16 @@ export class ReconciliationReport {
     const args: unknown[] = [];
     const groups: Array<{ currency: string; status: string; count: number; amount: string }> = await this.ds.query(
       `SELECT currency, status, count(*)::int AS count, sum(amount)::text AS amount FROM card_loads
-       WHERE ${this.inWindow(w, args)} GROUP BY currency, status`,
-      args,
-    );
+       WHERE ${this.inWindow(w, args)} GROUP BY currency, status`, args);
     const currencies = [...new Set(groups.map((g) => g.currency.trim()))].sort();
     const of = (currency: string) => groups.filter((g) => g.currency.trim() === currency);
     return {
-      loads: currencies.flatMap((currency) =>
-        STATUSES.map((status) => {
-          const g = of(currency).find((r) => r.status === status);
-          return { currency, status, count: g?.count ?? 0, amount: formatMinor(g?.amount ?? 0) };
-        }),
-      ),
+      loads: currencies.flatMap((currency) => STATUSES.map((status) => {
+        const g = of(currency).find((r) => r.status === status);
+        return { currency, status, count: g?.count ?? 0, amount: formatMinor(g?.amount ?? 0) };
+      })),
       totals: currencies.map((currency) => ({
-        currency,
-        count: of(currency).reduce((n, r) => n + r.count, 0),
-        amount: formatMinor(of(currency).reduce((s, r) => s + BigInt(r.amount), 0n)),
+        currency, count: of(currency).reduce((n, r) => n + r.count, 0), amount: formatMinor(of(currency).reduce((s, r) => s + BigInt(r.amount), 0n)),
       })),
     };
   }
@@ -156,9 +124,7 @@ export class ReconciliationReport {
       `SELECT status, ${AGE_BUCKETS.map(([, when], i) => `count(*) FILTER (WHERE ${when})::int AS b${i}`).join(', ')}
        FROM (SELECT status, clock_timestamp() - created_at AS age FROM card_loads
              WHERE status = ANY($1::text[]) AND ${this.inWindow(w, args)}) o
-       GROUP BY status`,
-      args,
-    );
+       GROUP BY status`, args);
     return OPEN_STATUSES.map((status) => {
       const r = rows.find((x) => x.status === status);
       return { status, buckets: Object.fromEntries(AGE_BUCKETS.map(([name], i) => [name, r?.[`b${i}`] ?? 0])) };

@@ -19,8 +19,7 @@ class RunDoc {
   @ApiProperty({ enum: ['running', 'completed', 'failed'] }) status: string;
   @ApiProperty(TIME) startedAt: string;
   @ApiProperty(NULLABLE_TIME) finishedAt: string | null;
-  @ApiProperty({ ...NULLABLE_TIME, description: 'Loads created from here were checked; null on the first run (all of them).' }) windowFrom:
-    string | null;
+  @ApiProperty({ ...NULLABLE_TIME, description: 'Loads created from here were checked; null on the first run (all of them).' }) windowFrom: string | null;
   @ApiProperty(TIME) windowTo: string;
   @ApiProperty({ type: 'integer' }) checkedLoads: number;
   @ApiProperty({ type: 'integer' }) checkedCards: number;
@@ -34,7 +33,7 @@ class FindingDoc {
   @ApiProperty({ format: 'uuid' }) runId: string;
   @ApiProperty({ enum: FINDING_KINDS }) kind: string;
   @ApiProperty({ type: String, format: 'uuid', nullable: true }) loadId: string | null;
-  @ApiProperty({ type: String, nullable: true, description: "The load's uniqueReferenceNumber." }) reference: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The load\'s uniqueReferenceNumber.' }) reference: string | null;
   @ApiProperty({ type: String, nullable: true, example: 'card:EKCMB7KAEW' }) accountCode: string | null;
   @ApiProperty(NULLABLE_AMOUNT) ledgerAmount: string | null;
   @ApiProperty(NULLABLE_AMOUNT) enkashAmount: string | null;
@@ -46,8 +45,7 @@ class FindingDoc {
 
 @ApiSchema({ name: 'ReconciliationRunWithFindings' })
 class RunWithFindingsDoc extends RunDoc {
-  @ApiProperty({ type: [FindingDoc], description: "The run's findings (the first 500; the report lists all, by `runId`)." })
-  findings: FindingDoc[];
+  @ApiProperty({ type: [FindingDoc], description: 'The run\'s findings (the first 500; the report lists all, by `runId`).' }) findings: FindingDoc[];
 }
 
 @ApiSchema({ name: 'ReconciliationLoadsByStatus' })
@@ -86,14 +84,11 @@ class ReportDoc {
   @ApiProperty({ ...NULLABLE_TIME, description: 'The `from` asked for.' }) from: string | null;
   @ApiProperty({ ...NULLABLE_TIME, description: 'The `to` asked for.' }) to: string | null;
   @ApiProperty(TIME) asOf: string;
-  @ApiProperty({ type: [LoadsByStatusDoc], description: 'Loads created in the window, every status of every currency (zeros included).' })
-  loads: LoadsByStatusDoc[];
+  @ApiProperty({ type: [LoadsByStatusDoc], description: 'Loads created in the window, every status of every currency (zeros included).' }) loads: LoadsByStatusDoc[];
   @ApiProperty({ type: [CurrencyTotalDoc] }) totals: CurrencyTotalDoc[];
   @ApiProperty({ type: [AgeBucketsDoc] }) ageBuckets: AgeBucketsDoc[];
-  @ApiProperty({ type: RunDoc, nullable: true, description: 'The latest run, whatever its window; null before the first.' })
-  lastRun: RunDoc | null;
-  @ApiProperty({ type: [FindingDoc], description: 'Findings found in the window (or of `runId`), newest first: one page.' })
-  data: FindingDoc[];
+  @ApiProperty({ type: RunDoc, nullable: true, description: 'The latest run, whatever its window; null before the first.' }) lastRun: RunDoc | null;
+  @ApiProperty({ type: [FindingDoc], description: 'Findings found in the window (or of `runId`), newest first: one page.' }) data: FindingDoc[];
   @ApiProperty({ type: String, nullable: true, example: null }) nextCursor: string | null;
 }
 
@@ -107,29 +102,20 @@ export const RECONCILIATION_OPERATIONS = {
     tags: ['reports'],
     summary: 'Loads by status, what is still open and for how long, and the findings against EnKash',
     description: 'Also CSV (`Accept: text/csv` or `?format=csv`): every finding in the window (the summary does not fit a table).',
-    parameters: [
-      { name: 'runId', in: 'query', required: false, description: "Only this run's findings.", schema: { type: 'string', format: 'uuid' } },
-    ],
+    parameters: [{ name: 'runId', in: 'query', required: false, description: 'Only this run\'s findings.', schema: { type: 'string', format: 'uuid' } }],
     responses: {
-      200: {
-        description: 'The report.',
-        content: { ...json({ $ref: getSchemaPath(ReportDoc) }), 'text/csv': { schema: { type: 'string' } } },
-      },
+      200: { description: 'The report.', content: { ...json({ $ref: getSchemaPath(ReportDoc) }), 'text/csv': { schema: { type: 'string' } } } },
     },
   },
   ReconciliationController_runsList: {
     tags: ['reports'],
     summary: 'Reconciliation runs, newest first',
-    description: "Scheduled and manual runs, a failed one with its `error`; a run's findings are in the report, by `runId`.",
+    description: 'Scheduled and manual runs, a failed one with its `error`; a run\'s findings are in the report, by `runId`.',
     responses: {
-      200: {
-        description: 'One page of runs.',
-        content: json({
-          type: 'object',
-          required: ['data', 'nextCursor'],
-          properties: { data: { type: 'array', items: { $ref: getSchemaPath(RunDoc) } }, nextCursor: { type: 'string', nullable: true } },
-        }),
-      },
+      200: { description: 'One page of runs.', content: json({
+        type: 'object', required: ['data', 'nextCursor'],
+        properties: { data: { type: 'array', items: { $ref: getSchemaPath(RunDoc) } }, nextCursor: { type: 'string', nullable: true } },
+      }) },
     },
   },
   ReconciliationController_run: {
@@ -137,21 +123,11 @@ export const RECONCILIATION_OPERATIONS = {
     summary: 'Run a reconciliation against EnKash now',
     description: 'Runs in this request and answers the finished run with its findings.',
     responses: {
-      201: {
-        description: 'The finished run (`completed`, or `failed` with `error`).',
-        content: json({ $ref: getSchemaPath(RunWithFindingsDoc) }),
-      },
-      409: {
-        description: 'Another run is in progress.',
-        content: json(ERROR, errorExample('conflict', 'a reconciliation run is in progress; ask again when it has finished')),
-      },
-      503: {
-        description: 'This instance has no EnKash client (ENKASH_BASE_URL unset with ROLE=api).',
-        content: json(
-          ERROR,
-          errorExample('service_unavailable', 'reconciliation runs need EnKash, and this instance has no EnKash client'),
-        ),
-      },
+      201: { description: 'The finished run (`completed`, or `failed` with `error`).', content: json({ $ref: getSchemaPath(RunWithFindingsDoc) }) },
+      409: { description: 'Another run is in progress.',
+        content: json(ERROR, errorExample('conflict', 'a reconciliation run is in progress; ask again when it has finished')) },
+      503: { description: 'This instance has no EnKash client (ENKASH_BASE_URL unset with ROLE=api).',
+        content: json(ERROR, errorExample('service_unavailable', 'reconciliation runs need EnKash, and this instance has no EnKash client')) },
     },
   },
 };

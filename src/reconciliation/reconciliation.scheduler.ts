@@ -32,10 +32,7 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
   private timer: NodeJS.Timeout | null = null;
   private running = false;
 
-  constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly runs: ReconciliationService,
-  ) {}
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, private readonly runs: ReconciliationService) {}
 
   onApplicationBootstrap(): void {
     if (this.config.role !== 'api') this.start();
@@ -58,8 +55,7 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, BeforeAp
     try {
       const result = await this.runs.run('schedule', serviceActor('reconciliation-scheduler'));
       if (result === null) this.logger.debug('reconciliation skipped: another run holds the lock');
-      else if (result.run.findingsCount > 0)
-        this.logger.warn(`reconciliation run ${result.run.id}: ${result.run.findingsCount} finding(s)`);
+      else if (result.run.findingsCount > 0) this.logger.warn(`reconciliation run ${result.run.id}: ${result.run.findingsCount} finding(s)`);
     } catch (e) {
       // The database is unreachable or restarting: the next tick tries again.
       this.logger.error(`reconciliation run could not start: ${e instanceof Error ? e.message : String(e)}`);

@@ -21,26 +21,10 @@ export interface RunTotals {
 }
 
 type SettledLoadRow = {
-  id: string;
-  reference: string;
-  en_kash_card_id: string;
-  company_id: string;
-  card_account_id: string;
-  amount: string;
-  status: 'posted' | 'reversed';
-  undone: boolean;
-  settled_at: Date;
-  settled_cursor: string;
-  settled_age_ms: number;
+  id: string; reference: string; en_kash_card_id: string; company_id: string; card_account_id: string; amount: string;
+  status: 'posted' | 'reversed'; undone: boolean; settled_at: Date; settled_cursor: string; settled_age_ms: number;
 };
-type BalanceRow = {
-  code: string;
-  normal_side: NormalSide;
-  posted_debits: string;
-  posted_credits: string;
-  pending_debits: string;
-  pending_credits: string;
-};
+type BalanceRow = { code: string; normal_side: NormalSide; posted_debits: string; posted_credits: string; pending_debits: string; pending_credits: string };
 
 const SETTLED_AT = 'coalesce(posted_at, reversed_at)';
 
@@ -54,58 +38,36 @@ export class ReconciliationStore {
     await this.ds.query(
       `UPDATE reconciliation_runs
        SET status = 'failed', finished_at = clock_timestamp(), error = 'abandoned: the instance running it stopped'
-       WHERE status = 'running'`,
-    );
+       WHERE status = 'running'`);
   }
 
   /** Where the last completed run said the next one should start; null (the first load ever) when none completed. */
   async defaultWindowFrom(): Promise<Date | null> {
     const rows: Array<{ next_from: Date | null }> = await this.ds.query(
-      `SELECT next_from FROM reconciliation_runs WHERE status = 'completed' ORDER BY started_at DESC LIMIT 1`,
-    );
+      `SELECT next_from FROM reconciliation_runs WHERE status = 'completed' ORDER BY started_at DESC LIMIT 1`);
     return rows[0]?.next_from ?? null;
   }
 
   /** window_to is the database's now: a load settled later belongs to the next run. */
   async startRun(trigger: RunTrigger, windowFrom: Date | null): Promise<RunRow> {
-    const [run]: RunRow[] = await this.ds.query(`INSERT INTO reconciliation_runs (trigger, window_from) VALUES ($1, $2) RETURNING *`, [
-      trigger,
-      windowFrom,
-    ]);
+    const [run]: RunRow[] = await this.ds.query(
+      `INSERT INTO reconciliation_runs (trigger, window_from) VALUES ($1, $2) RETURNING *`, [trigger, windowFrom]);
     return run;
   }
 
   /** Only a run still running: one marked abandoned (our lock session was lost meanwhile) stays failed. */
-  async finishRun(
-    id: string,
-    totals: RunTotals,
-    outcome: { error: string } | { windowTo: string | null; nextFrom: string },
-  ): Promise<void> {
+  async finishRun(id: string, totals: RunTotals, outcome: { error: string } | { windowTo: string | null; nextFrom: string }): Promise<void> {
     const failed = 'error' in outcome;
     await this.ds.query(
       `UPDATE reconciliation_runs SET status = $2, finished_at = clock_timestamp(), checked_loads = $3, checked_cards = $4,
          findings_count = $5, error = $6, window_to = coalesce($7::timestamptz, window_to), next_from = $8
        WHERE id = $1 AND status = 'running'`,
-      [
-        id,
-        failed ? 'failed' : 'completed',
-        totals.checkedLoads,
-        totals.checkedCards,
-        totals.findingsCount,
-        failed ? outcome.error.slice(0, 1000) : null,
-        failed ? null : outcome.windowTo,
-        failed ? null : outcome.nextFrom,
-      ],
-    );
+      [id, failed ? 'failed' : 'completed', totals.checkedLoads, totals.checkedCards, totals.findingsCount,
+        failed ? outcome.error.slice(0, 1000) : null, failed ? null : outcome.windowTo, failed ? null : outcome.nextFrom]);
   }
 
   /** Posted or reversed loads settled in [from, to), in settlement order, after the cursor. */
-  async settledLoads(
-    from: Date | null,
-    to: Date,
-    after: SettledCursor | null,
-    limit: number,
-  ): Promise<Array<SettledLoad & { cursor: SettledCursor }>> {
+  async settledLoads(from: Date | null, to: Date, after: SettledCursor | null, limit: number): Promise<Array<SettledLoad & { cursor: SettledCursor }>> {
     const args: unknown[] = [to, limit];
     const where = [`status IN ('posted', 'reversed')`, `${SETTLED_AT} < $1`];
     if (from) where.push(`${SETTLED_AT} >= $${args.push(from)}`);
@@ -114,20 +76,10 @@ export class ReconciliationStore {
       `SELECT id, reference, en_kash_card_id, company_id, card_account_id, amount, status, undone_at IS NOT NULL AS undone,
               ${SETTLED_AT} AS settled_at, ${cursorInstantSql(SETTLED_AT)} AS settled_cursor,
               (extract(epoch FROM clock_timestamp() - ${SETTLED_AT}) * 1000)::float8 AS settled_age_ms
-       FROM card_loads WHERE ${where.join(' AND ')} ORDER BY ${SETTLED_AT}, id LIMIT $2`,
-      args,
-    );
+       FROM card_loads WHERE ${where.join(' AND ')} ORDER BY ${SETTLED_AT}, id LIMIT $2`, args);
     return rows.map((r) => ({
-      id: r.id,
-      reference: r.reference,
-      enKashCardId: r.en_kash_card_id,
-      companyId: r.company_id,
-      cardAccountId: r.card_account_id,
-      amountMinor: BigInt(r.amount),
-      status: r.status,
-      undone: r.undone,
-      settledAt: r.settled_at,
-      settledAgeMs: r.settled_age_ms,
+      id: r.id, reference: r.reference, enKashCardId: r.en_kash_card_id, companyId: r.company_id, cardAccountId: r.card_account_id,
+      amountMinor: BigInt(r.amount), status: r.status, undone: r.undone, settledAt: r.settled_at, settledAgeMs: r.settled_age_ms,
       cursor: { settledAt: r.settled_cursor, id: r.id },
     }));
   }
@@ -136,20 +88,11 @@ export class ReconciliationStore {
   async balances(codes: string[]): Promise<Map<string, LedgerBalance>> {
     const rows: BalanceRow[] = await this.ds.query(
       `SELECT code, normal_side, posted_debits, posted_credits, pending_debits, pending_credits FROM accounts WHERE code = ANY($1::text[])`,
-      [codes],
-    );
-    const found = new Map(
-      rows.map((r) => [
-        r.code,
-        {
-          normalSide: r.normal_side,
-          postedDebitsMinor: BigInt(r.posted_debits),
-          postedCreditsMinor: BigInt(r.posted_credits),
-          pendingDebitsMinor: BigInt(r.pending_debits),
-          pendingCreditsMinor: BigInt(r.pending_credits),
-        },
-      ]),
-    );
+      [codes]);
+    const found = new Map(rows.map((r) => [r.code, {
+      normalSide: r.normal_side, postedDebitsMinor: BigInt(r.posted_debits), postedCreditsMinor: BigInt(r.posted_credits),
+      pendingDebitsMinor: BigInt(r.pending_debits), pendingCreditsMinor: BigInt(r.pending_credits),
+    }]));
     return new Map(codes.map((code) => [code, found.get(code) ?? ZERO_BALANCE]));
   }
 
@@ -161,17 +104,9 @@ export class ReconciliationStore {
       `INSERT INTO reconciliation_findings (run_id, kind, load_id, reference, account_code, ledger_amount, enkash_amount, evidence)
        SELECT $1::uuid, * FROM unnest($2::text[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::jsonb[])
        ON CONFLICT DO NOTHING RETURNING *`,
-      [
-        runId,
-        col((n) => n.kind),
-        col((n) => n.loadId),
-        col((n) => n.reference),
-        col((n) => n.accountCode),
-        col((n) => n.ledgerAmountMinor?.toString() ?? null),
-        col((n) => n.enkashAmountMinor?.toString() ?? null),
-        col((n) => JSON.stringify(n.evidence)),
-      ],
-    );
+      [runId, col((n) => n.kind), col((n) => n.loadId), col((n) => n.reference), col((n) => n.accountCode),
+        col((n) => n.ledgerAmountMinor?.toString() ?? null), col((n) => n.enkashAmountMinor?.toString() ?? null),
+        col((n) => JSON.stringify(n.evidence))]);
   }
 
   async run(id: string): Promise<RunRow> {

@@ -9,14 +9,7 @@ import { atOrBeforeSql, checkCursorInstant, checkCursorPart, decodeCursor, encod
 import { LedgerClock } from '../ledger/ledger-clock';
 import { TrialBalanceQuery } from './trial-balance.dto';
 import {
-  AccountBalanceRow,
-  AccountLine,
-  accountLine,
-  CurrencyTotal,
-  currencyTotal,
-  CurrencyTotalRow,
-  TRIAL_BALANCE_CSV,
-  TrialBalanceLine,
+  AccountBalanceRow, AccountLine, accountLine, CurrencyTotal, currencyTotal, CurrencyTotalRow, TRIAL_BALANCE_CSV, TrialBalanceLine,
 } from './trial-balance.view';
 
 export interface TrialBalance {
@@ -39,10 +32,7 @@ const balancesAsOf = (asOf: string) => `
 
 @Injectable()
 export class TrialBalanceService {
-  constructor(
-    @InjectDataSource() private readonly ds: DataSource,
-    private readonly clock: LedgerClock,
-  ) {}
+  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly clock: LedgerClock) {}
 
   /**
    * Without asOf the moment is the database's now. The moment is final before anything is read (docs/time.md)
@@ -64,15 +54,11 @@ export class TrialBalanceService {
     return {
       asOf,
       accounts: {
-        start: cursor ? String(cursor[1]) : null,
-        limit,
-        csv: TRIAL_BALANCE_CSV,
-        encode: (code) => encodeCursor([asOf.iso, code]),
+        start: cursor ? String(cursor[1]) : null, limit, csv: TRIAL_BALANCE_CSV, encode: (code) => encodeCursor([asOf.iso, code]),
         fetch: async (after, n) => {
           const rows: AccountBalanceRow[] = await this.ds.query(
             `SELECT a.code, a.name, a.currency, a.normal_side, h.* ${balancesAsOf('$1')} AND a.code > $2 ORDER BY a.code LIMIT $3`,
-            [asOf.iso, after ?? '', n + 1],
-          );
+            [asOf.iso, after ?? '', n + 1]);
           const page = rows.slice(0, n).map(accountLine);
           return { rows: page, next: rows.length > n ? page[page.length - 1].code : null };
         },
@@ -87,9 +73,7 @@ export class TrialBalanceService {
               sum(h.pending_debits) AS pending_debits, sum(h.pending_credits) AS pending_credits,
               sum(greatest(h.posted_debits - h.posted_credits, 0)) AS debit_balance,
               sum(greatest(h.posted_credits - h.posted_debits, 0)) AS credit_balance
-       ${balancesAsOf('$1')} GROUP BY a.currency ORDER BY a.currency`,
-      [asOf.iso],
-    );
+       ${balancesAsOf('$1')} GROUP BY a.currency ORDER BY a.currency`, [asOf.iso]);
     return rows.map(currencyTotal);
   }
 

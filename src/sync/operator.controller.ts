@@ -11,10 +11,8 @@ import { ResolveCardLoadDto } from '../card-loads/card-load.dto';
 import { SettlementService } from './settlement.service';
 
 export class ReasonDto {
-  @ApiProperty({ maxLength: 1000, example: 'EnKash reversed the credit (ticket 4712)', description: "Kept in the load's events." })
-  @IsString()
-  @MaxLength(1000)
-  @Matches(/\S/, { message: 'must not be empty' })
+  @ApiProperty({ maxLength: 1000, example: 'EnKash reversed the credit (ticket 4712)', description: 'Kept in the load\'s events.' })
+  @IsString() @MaxLength(1000) @Matches(/\S/, { message: 'must not be empty' })
   reason: string;
 }
 
@@ -22,20 +20,14 @@ export class ReasonDto {
 @Controller('v1/card-loads')
 @RequireScopes('ops:write')
 export class OperatorController {
-  constructor(
-    private readonly settlement: SettlementService,
-    private readonly loads: CardLoadsService,
-  ) {}
+  constructor(private readonly settlement: SettlementService, private readonly loads: CardLoadsService) {}
 
   @Post(':id/resolve')
   @HttpCode(200)
   async resolve(@Param('id') id: string, @Body() body: ResolveCardLoadDto, @Req() req: AuthedRequest) {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
     await this.settlement.settle(id, body.outcome, {
-      reason: `resolved by operator: ${body.reason}`,
-      actor: req.caller!.name,
-      operator: true,
-      requestId: String(req.id),
+      reason: `resolved by operator: ${body.reason}`, actor: req.caller!.name, operator: true, requestId: String(req.id),
       audit: actorOfCaller(req.caller!, String(req.id)),
     });
     return this.loads.get(id, null);

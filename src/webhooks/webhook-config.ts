@@ -26,7 +26,9 @@ export interface WebhookConfig {
  * ADMIN_API_KEY (already a shared secret of every instance); else, with the embedded database only, a key file
  * generated in DATA_DIR next to the data it protects. With none of these, subscriptions cannot be created.
  */
-export type SecretKeySource = { source: 'WEBHOOK_SECRET_KEY' | 'ADMIN_API_KEY'; material: string } | { source: 'DATA_DIR'; file: string };
+export type SecretKeySource =
+  | { source: 'WEBHOOK_SECRET_KEY' | 'ADMIN_API_KEY'; material: string }
+  | { source: 'DATA_DIR'; file: string };
 
 export const WEBHOOK_CONFIG = Symbol('WEBHOOK_CONFIG');
 

@@ -72,24 +72,15 @@ export class WebhookDeliveriesStore {
          s.url, s.secret_ciphertext, s.secret_key_id,
          CASE WHEN s.previous_secret_expires_at > clock_timestamp() THEN s.previous_secret_ciphertext END AS previous_secret_ciphertext,
          s.previous_secret_key_id`,
-      [owner, limit, leaseMs],
-    );
+      [owner, limit, leaseMs]);
     const claimedAtMono = performance.now();
     return rows.map((r) => ({
-      id: String(r.id),
-      seq: String(r.seq),
-      subscriptionId: String(r.subscription_id),
+      id: String(r.id), seq: String(r.seq), subscriptionId: String(r.subscription_id),
       loadId: r.load_id === null ? null : String(r.load_id),
-      event: r.event,
-      data: r.data,
-      attempts: Number(r.attempts),
-      createdAt: r.created_at,
-      url: String(r.url),
-      secretCiphertext: r.secret_ciphertext,
-      secretKeyId: String(r.secret_key_id),
+      event: r.event, data: r.data, attempts: Number(r.attempts), createdAt: r.created_at,
+      url: String(r.url), secretCiphertext: r.secret_ciphertext, secretKeyId: String(r.secret_key_id),
       previousSecret: r.previous_secret_ciphertext
-        ? { ciphertext: r.previous_secret_ciphertext, keyId: String(r.previous_secret_key_id) }
-        : null,
+        ? { ciphertext: r.previous_secret_ciphertext, keyId: String(r.previous_secret_key_id) } : null,
       claimedAtMono,
     }));
   }
@@ -106,13 +97,8 @@ export class WebhookDeliveriesStore {
       // FOR UPDATE. Taking turns on it means the new event is either failed with this one or revives it, never
       // left waiting behind a failed event.
       if (a.status !== 'succeeded') await m.query(`SELECT 1 FROM card_loads WHERE id = $1 FOR KEY SHARE`, [d.loadId]);
-      await m.query(`INSERT INTO webhook_attempts (delivery_id, status, http_status, duration_ms, error) VALUES ($1, $2, $3, $4, $5)`, [
-        d.id,
-        a.status,
-        a.httpStatus,
-        a.durationMs,
-        a.error?.slice(0, 1000) ?? null,
-      ]);
+      await m.query(`INSERT INTO webhook_attempts (delivery_id, status, http_status, duration_ms, error) VALUES ($1, $2, $3, $4, $5)`,
+        [d.id, a.status, a.httpStatus, a.durationMs, a.error?.slice(0, 1000) ?? null]);
       const [rows]: [Array<{ status: string }>, number] = await m.query(
         `WITH x AS (SELECT $3::boolean AS ok,
                       clock_timestamp() - budget_started_at >= make_interval(secs => $7::float / 1000) AS spent
@@ -125,16 +111,14 @@ export class WebhookDeliveriesStore {
            due_at = CASE WHEN x.ok OR x.spent THEN due_at ELSE clock_timestamp() + make_interval(secs => $6::float / 1000) END
          FROM x WHERE id = $1 AND lease_owner = $2 AND status = 'pending'
          RETURNING status`,
-        [d.id, owner, a.status === 'succeeded', a.httpStatus, a.error?.slice(0, 1000) ?? null, retryDelayMs, maxAgeMs],
-      );
+        [d.id, owner, a.status === 'succeeded', a.httpStatus, a.error?.slice(0, 1000) ?? null, retryDelayMs, maxAgeMs]);
       const status = rows[0]?.status ?? null;
       if (status === 'failed' && d.loadId !== null) {
         await m.query(
           `UPDATE webhook_deliveries SET status = 'failed', failed_at = clock_timestamp(), updated_at = clock_timestamp(),
              last_error = $4
            WHERE subscription_id = $1 AND load_id = $2 AND seq > $3 AND status = 'pending'`,
-          [d.subscriptionId, d.loadId, d.seq, `not sent: an earlier event of this load (${d.id}) failed`],
-        );
+          [d.subscriptionId, d.loadId, d.seq, `not sent: an earlier event of this load (${d.id}) failed`]);
       }
       return status;
     });
@@ -144,8 +128,6 @@ export class WebhookDeliveriesStore {
   async release(id: string, owner: string): Promise<void> {
     await this.ds.query(
       `UPDATE webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL, updated_at = clock_timestamp()
-       WHERE id = $1 AND lease_owner = $2`,
-      [id, owner],
-    );
+       WHERE id = $1 AND lease_owner = $2`, [id, owner]);
   }
 }

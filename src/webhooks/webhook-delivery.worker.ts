@@ -40,10 +40,8 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
     metrics: MetricsService,
   ) {
     this.attempts = new Counter({
-      name: 'card_ledger_webhook_attempts_total',
-      help: 'Webhook delivery attempts, by result',
-      labelNames: ['status'] as const,
-      registers: [metrics.registry],
+      name: 'card_ledger_webhook_attempts_total', help: 'Webhook delivery attempts, by result',
+      labelNames: ['status'] as const, registers: [metrics.registry],
     });
   }
 

@@ -81,8 +81,8 @@ export function refusedHost(hostname: string): string | null {
 }
 
 export type ResolveAll = (host: string) => Promise<LookupAddress[]>;
-const resolveAll: ResolveAll = (host) =>
-  new Promise((resolve, reject) => dnsLookup(host, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+const resolveAll: ResolveAll = (host) => new Promise((resolve, reject) =>
+  dnsLookup(host, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
 
 const ALLOW_HINT = 'allowed only with WEBHOOK_ALLOW_PRIVATE_URLS=true';
 
@@ -98,12 +98,9 @@ export async function checkWebhookUrl(url: string, timeoutMs: number, resolve: R
   if (isIP(host.replace(/^\[|\]$/g, '')) !== 0) return null;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const addresses = await Promise.race([
-      resolve(host),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    const addresses = await Promise.race([resolve(host), new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    })]);
     for (const a of addresses) {
       const kind = refusedKind(a.address);
       if (kind) return `must reach a public address: ${host} resolves to ${a.address}, ${kind} (${ALLOW_HINT})`;

@@ -13,11 +13,7 @@ import { WebhooksService } from './webhooks.service';
   controllers: [WebhooksController],
   providers: [
     { provide: WEBHOOK_CONFIG, useFactory: (app: AppConfig) => loadWebhookConfig(process.env, app), inject: [APP_CONFIG] },
-    WebhookSecretBox,
-    WebhooksService,
-    WebhookDeliveriesStore,
-    WebhookSender,
-    WebhookDeliveryWorker,
+    WebhookSecretBox, WebhooksService, WebhookDeliveriesStore, WebhookSender, WebhookDeliveryWorker,
   ],
 })
 export class WebhooksModule {}

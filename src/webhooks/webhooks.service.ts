@@ -9,11 +9,7 @@ import { ApiError, badField, notFound } from '../common/errors';
 import { checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
 import { inTransaction } from '../database/transaction';
 import {
-  CreateWebhookDto,
-  ListDeliveriesQuery,
-  ListLoadDeliveriesQuery,
-  ListWebhooksQuery,
-  ROTATION_EXPIRY_DEFAULT_SECONDS,
+  CreateWebhookDto, ListDeliveriesQuery, ListLoadDeliveriesQuery, ListWebhooksQuery, ROTATION_EXPIRY_DEFAULT_SECONDS,
   RotateWebhookSecretDto,
 } from './webhook.dto';
 import { AttemptRow, DeliveryRow, deliveryView, SubscriptionRow, subscriptionView } from './webhook.view';
@@ -54,27 +50,16 @@ export class WebhooksService {
       // Serialises creations per key so the cap holds under concurrency (NO KEY UPDATE: intake's FK checks go on).
       await m.query(`SELECT 1 FROM api_keys WHERE id = $1 FOR NO KEY UPDATE`, [caller.apiKeyId]);
       const [{ n }]: Array<{ n: number }> = await m.query(
-        `SELECT count(*)::int AS n FROM webhook_subscriptions WHERE api_key_id = $1 AND deleted_at IS NULL`,
-        [caller.apiKeyId],
-      );
+        `SELECT count(*)::int AS n FROM webhook_subscriptions WHERE api_key_id = $1 AND deleted_at IS NULL`, [caller.apiKeyId]);
       if (n >= MAX_SUBSCRIPTIONS_PER_KEY) {
-        throw new ApiError(
-          409,
-          'conflict',
-          `an API key may hold at most ${MAX_SUBSCRIPTIONS_PER_KEY} webhook subscriptions; delete one first`,
-        );
+        throw new ApiError(409, 'conflict', `an API key may hold at most ${MAX_SUBSCRIPTIONS_PER_KEY} webhook subscriptions; delete one first`);
       }
       const rows: SubscriptionRow[] = await m.query(
         `INSERT INTO webhook_subscriptions (id, api_key_id, url, events, all_loads, secret_ciphertext, secret_key_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-        [id, caller.apiKeyId, dto.url, dto.events, caller.scopes.includes('admin'), sealed.ciphertext, sealed.keyId],
-      );
-      await this.trail.record(m, {
-        ...actorOfCaller(caller, requestId),
-        action: 'webhook.subscribed',
-        subject: id,
-        details: { url: rows[0].url, events: rows[0].events, allLoads: rows[0].all_loads },
-      });
+        [id, caller.apiKeyId, dto.url, dto.events, caller.scopes.includes('admin'), sealed.ciphertext, sealed.keyId]);
+      await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.subscribed', subject: id,
+        details: { url: rows[0].url, events: rows[0].events, allLoads: rows[0].all_loads } });
       return rows[0];
     });
     return { ...subscriptionView(row), secret };
@@ -93,14 +78,10 @@ export class WebhooksService {
        WHERE deleted_at IS NULL AND ($1::uuid IS NULL OR api_key_id = $1)
          AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid))
        ORDER BY created_at, id LIMIT $4`,
-      [ownerOf(caller), cursor?.[0] ?? null, cursor?.[1] ?? null, limit + 1],
-    );
+      [ownerOf(caller), cursor?.[0] ?? null, cursor?.[1] ?? null, limit + 1]);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return {
-      data: page.map(subscriptionView),
-      nextCursor: rows.length > limit && last ? encodeCursor([last.created_at_cursor!, last.id]) : null,
-    };
+    return { data: page.map(subscriptionView), nextCursor: rows.length > limit && last ? encodeCursor([last.created_at_cursor!, last.id]) : null };
   }
 
   async get(caller: Caller, id: string) {
@@ -112,20 +93,12 @@ export class WebhooksService {
     return inTransaction(this.ds, async (m) => {
       await this.visible(m, caller, id, true);
       const [rows]: [SubscriptionRow[], number] = await m.query(
-        `UPDATE webhook_subscriptions SET deleted_at = clock_timestamp() WHERE id = $1 RETURNING *`,
-        [id],
-      );
+        `UPDATE webhook_subscriptions SET deleted_at = clock_timestamp() WHERE id = $1 RETURNING *`, [id]);
       const [, failed] = await m.query<[unknown[], number]>(
         `UPDATE webhook_deliveries SET status = 'failed', failed_at = clock_timestamp(), updated_at = clock_timestamp(),
-           last_error = 'subscription deleted' WHERE subscription_id = $1 AND status = 'pending'`,
-        [id],
-      );
-      await this.trail.record(m, {
-        ...actorOfCaller(caller, requestId),
-        action: 'webhook.deleted',
-        subject: rows[0].id,
-        details: { url: rows[0].url, events: rows[0].events, undeliveredEventsDropped: Number(failed) },
-      });
+           last_error = 'subscription deleted' WHERE subscription_id = $1 AND status = 'pending'`, [id]);
+      await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.deleted', subject: rows[0].id,
+        details: { url: rows[0].url, events: rows[0].events, undeliveredEventsDropped: Number(failed) } });
       return subscriptionView(rows[0]);
     });
   }
@@ -151,15 +124,10 @@ export class WebhooksService {
            previous_secret_expires_at = CASE WHEN $5::int > 0 THEN clock_timestamp() + make_interval(secs => $5::int) END
          WHERE id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR api_key_id = $2)
          RETURNING *`,
-        [canonicalId, ownerOf(caller), sealed.ciphertext, sealed.keyId, expiresInSeconds],
-      );
+        [canonicalId, ownerOf(caller), sealed.ciphertext, sealed.keyId, expiresInSeconds]);
       if (updated.length === 0) throw notFound(`webhook subscription ${id}`);
-      await this.trail.record(m, {
-        ...actorOfCaller(caller, requestId),
-        action: 'webhook.secret_rotated',
-        subject: canonicalId,
-        details: { url: updated[0].url, previousSecretValidSeconds: expiresInSeconds },
-      });
+      await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.secret_rotated', subject: canonicalId,
+        details: { url: updated[0].url, previousSecretValidSeconds: expiresInSeconds } });
       return updated;
     });
     return { ...subscriptionView(rows[0]), secret };
@@ -173,8 +141,7 @@ export class WebhooksService {
     const rows: DeliveryRow[] = await this.ds.query(
       `SELECT * FROM webhook_deliveries WHERE subscription_id = $1 AND ($2::text IS NULL OR status = $2)
          AND ($3::bigint IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4`,
-      [id, q.status ?? null, cursor?.[0] ?? null, limit + 1],
-    );
+      [id, q.status ?? null, cursor?.[0] ?? null, limit + 1]);
     const page = rows.slice(0, limit);
     const attempts = await this.attemptsOf(page.map((d) => d.id));
     const last = page[page.length - 1];
@@ -196,8 +163,7 @@ export class WebhooksService {
       `SELECT d.* FROM webhook_subscriptions s JOIN webhook_deliveries d ON d.subscription_id = s.id AND d.load_id = $1
        WHERE s.deleted_at IS NULL AND ($2::uuid IS NULL OR s.api_key_id = $2) AND ($3::bigint IS NULL OR d.seq < $3)
        ORDER BY d.seq DESC LIMIT $4`,
-      [q.loadId, ownerOf(caller), cursor?.[0] ?? null, limit + 1],
-    );
+      [q.loadId, ownerOf(caller), cursor?.[0] ?? null, limit + 1]);
     const page = rows.slice(0, limit);
     const attempts = await this.attemptsOf(page.map((d) => d.id));
     const last = page[page.length - 1];
@@ -216,16 +182,13 @@ export class WebhooksService {
     await inTransaction(this.ds, async (m) => {
       await this.visible(m, caller, id);
       const [d]: Array<{ seq: string; load_id: string | null }> = await m.query(
-        `SELECT seq, load_id FROM webhook_deliveries WHERE id = $1 AND subscription_id = $2 FOR UPDATE`,
-        [deliveryId, id],
-      );
+        `SELECT seq, load_id FROM webhook_deliveries WHERE id = $1 AND subscription_id = $2 FOR UPDATE`, [deliveryId, id]);
       if (!d) throw notFound(`webhook delivery ${deliveryId}`);
       await m.query(
         `UPDATE webhook_deliveries SET status = 'pending', due_at = clock_timestamp(), budget_started_at = clock_timestamp(),
            delivered_at = NULL, failed_at = NULL, updated_at = clock_timestamp()
          WHERE subscription_id = $1 AND (id = $3 OR (load_id = $2 AND seq < $4 AND status = 'failed'))`,
-        [id, d.load_id, deliveryId, d.seq],
-      );
+        [id, d.load_id, deliveryId, d.seq]);
     });
     const [row]: DeliveryRow[] = await this.ds.query(`SELECT * FROM webhook_deliveries WHERE id = $1`, [deliveryId]);
     return deliveryView(row, (await this.attemptsOf([deliveryId])).get(deliveryId) ?? []);
@@ -235,18 +198,14 @@ export class WebhooksService {
     if (!UUID.test(id)) throw notFound(`webhook subscription ${id}`);
     const rows: SubscriptionRow[] = await m.query(
       `SELECT * FROM webhook_subscriptions WHERE id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR api_key_id = $2)
-       ${lock ? 'FOR NO KEY UPDATE' : ''}`,
-      [id, ownerOf(caller)],
-    );
+       ${lock ? 'FOR NO KEY UPDATE' : ''}`, [id, ownerOf(caller)]);
     if (rows.length === 0) throw notFound(`webhook subscription ${id}`);
     return rows[0];
   }
 
   private async attemptsOf(deliveryIds: string[]): Promise<Map<string, AttemptRow[]>> {
-    const rows: AttemptRow[] =
-      deliveryIds.length === 0
-        ? []
-        : await this.ds.query(`SELECT * FROM webhook_attempts WHERE delivery_id = ANY ($1::uuid[]) ORDER BY id`, [deliveryIds]);
+    const rows: AttemptRow[] = deliveryIds.length === 0 ? []
+      : await this.ds.query(`SELECT * FROM webhook_attempts WHERE delivery_id = ANY ($1::uuid[]) ORDER BY id`, [deliveryIds]);
     const by = new Map<string, AttemptRow[]>();
     for (const a of rows) {
       const list = by.get(a.delivery_id);

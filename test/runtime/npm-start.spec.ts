@@ -54,10 +54,7 @@ describe('npm start with the embedded database', () => {
     const page = await fetch(`${first.url}/console`);
     expect([page.status, (await page.text()).includes('/console/assets/')]).toEqual([200, true]);
     const signIn = await fetch(`${first.url}/console/api/session`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ apiKey: first.key }),
-    });
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: first.key }) });
     expect([signIn.status, ((await signIn.json()) as { scopes: string[] }).scopes]).toEqual([201, ['admin']]);
     const created = await fetch(`${first.url}/v1/card-loads`, {
       method: 'POST',
@@ -93,21 +90,13 @@ describe('npm start with the embedded database', () => {
   }, 180_000);
 
   it('should refuse a bad configuration with one message listing every problem', async () => {
-    const env = {
-      ...process.env,
-      PORT: 'x',
-      ROLE: 'boss',
-      ENKASH_ENCRYPTION: 'maybe',
-      MAX_LOAD_AMOUNT: '1e5',
-      WEBHOOK_TIMEOUT_MS: 'soon',
-      RECONCILE_INTERVAL_MS: '-1',
-    } as NodeJS.ProcessEnv;
+    const env = { ...process.env, PORT: 'x', ROLE: 'boss', ENKASH_ENCRYPTION: 'maybe', MAX_LOAD_AMOUNT: '1e5',
+      WEBHOOK_TIMEOUT_MS: 'soon', RECONCILE_INTERVAL_MS: '-1' } as NodeJS.ProcessEnv;
     const proc = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
     expect(await exited(proc)).toBe(1);
-    for (const name of ['PORT', 'ROLE', 'ENKASH_ENCRYPTION', 'MAX_LOAD_AMOUNT', 'WEBHOOK_TIMEOUT_MS', 'RECONCILE_INTERVAL_MS'])
-      expect(out).toContain(name);
+    for (const name of ['PORT', 'ROLE', 'ENKASH_ENCRYPTION', 'MAX_LOAD_AMOUNT', 'WEBHOOK_TIMEOUT_MS', 'RECONCILE_INTERVAL_MS']) expect(out).toContain(name);
     expect(out.match(/Invalid configuration/g)).toHaveLength(1); // one message for everything
   });
 });

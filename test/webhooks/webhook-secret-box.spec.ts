@@ -28,9 +28,7 @@ describe(WebhookSecretBox.name, () => {
     const env = { WEBHOOK_SECRET_KEY: 'k'.repeat(40) };
     const sealed = box(env).seal(ID, 'whsec_abc');
     expect(box(env).open(ID, sealed.ciphertext, sealed.keyId)).toBe('whsec_abc');
-    expect(() => box(env).open('00000000-0000-4000-8000-000000000000', sealed.ciphertext, sealed.keyId)).toThrow(
-      WebhookSecretUnavailableError,
-    );
+    expect(() => box(env).open('00000000-0000-4000-8000-000000000000', sealed.ciphertext, sealed.keyId)).toThrow(WebhookSecretUnavailableError);
     const other = box({ WEBHOOK_SECRET_KEY: 'z'.repeat(40) });
     expect(() => other.open(ID, sealed.ciphertext, sealed.keyId)).toThrow(/another key/);
     // WEBHOOK_SECRET_KEY wins over ADMIN_API_KEY.
