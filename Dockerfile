@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
-# One image for every role: api, worker, the migrate job, the operator CLI and the EnKash simulator.
+# One image for every role: api, worker, the migrate job and the operator CLI. It carries only what production
+# runs: no bench, no test helpers, no embedded Postgres (optionalDependencies), and the EnKash simulator only when
+# built with WITH_SIMULATOR=true (the compose demo sets it; see .env.example).
 
 # --- build: the whole toolchain, thrown away after `tsc` -------------------------------------------
 FROM node:20-slim AS build
@@ -10,20 +12,20 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
-# tsconfig.build.json compiles bench/ too; without it the build differs from `npm run build` on a laptop.
-COPY bench ./bench
 # The browser console, built by vite into dist/console (served by the service at /console).
 COPY console ./console
 RUN npm run build
+ARG WITH_SIMULATOR=false
+RUN if [ "$WITH_SIMULATOR" != "true" ]; then rm -rf dist/src/enkash-simulator; fi
 
-# --- runtime: production dependencies and the compiled output only ---------------------------------
+# --- runtime: production dependencies (no optional ones: embedded Postgres) and the compiled output only ---
 FROM node:20-slim AS runtime
 ENV NODE_ENV=production \
     PORT=3000 \
     HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # DATA_DIR in compose: the signed audit checkpoints and the public key live outside the database, on a volume
 # that a fresh named volume initialises from this folder (owned by node, the only thing it may write).

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { Client } from 'pg';
-import { ledgerViolations } from '../src/ledger/ledger-invariants';
+import { ledgerViolations } from '../test/support/ledger-checks';
 import { DocumentArbitraries, hostileString, hostileValue, serialise, urlText } from './fuzz-arbitraries';
 import { answerChecker, OpenApiDocument } from './openapi-check';
 import { rawRequest } from './raw-http';

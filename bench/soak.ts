@@ -17,7 +17,7 @@ import { SIMULATOR_DEFAULTS } from '../src/config/app-config';
 import { runMigrations } from '../src/database/data-source';
 import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { RunningSimulator, startEnKashSimulator } from '../src/enkash-simulator/simulator';
-import { ledgerViolations } from '../src/ledger/ledger-invariants';
+import { ledgerViolations } from '../test/support/ledger-checks';
 import { freshDatabase } from './fresh-database';
 
 const ROOT = path.resolve(__dirname, '../..');

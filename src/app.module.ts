@@ -1,33 +1,43 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
-import { AccountsModule } from './accounts/accounts.module';
-import { AuditTrailModule } from './audit-trail/audit-trail.module';
-import { AuthModule } from './auth/auth.module';
-import { CardLoadsModule } from './card-loads/card-loads.module';
-import { CardsModule } from './cards/cards.module';
-import { ConsoleModule } from './console/console.module';
-import { APP_CONFIG, AppConfig } from './config/app-config';
+import { ApiModule } from './api.module';
+import { AppConfig, Role } from './config/app-config';
+import { ConfigModule } from './config/config.module';
 import { dataSourceOptions } from './database/data-source';
-import { DatabaseModule } from './database/database.module';
-import { HealthModule } from './health/health.module';
-import { JournalModule } from './journal/journal.module';
-import { LedgerModule } from './ledger/ledger.module';
+import { EnKashModule } from './enkash/enkash.module';
+import { AuditKeysModule } from './ledger/audit-keys.module';
 import { loggerParams } from './logging/logging';
-import { MetricsModule } from './metrics/metrics.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
-import { ReportsModule } from './reports/reports.module';
-import { SettlementModule } from './sync/settlement.module';
-import { SyncWorkerModule } from './sync/sync-worker.module';
-import { WebhooksModule } from './webhooks/webhooks.module';
+import { LedgerJobsModule, WorkerModule } from './worker/worker.module';
 
-@Global()
-@Module({})
-class ConfigModule {
-  static register(config: AppConfig): DynamicModule {
-    return { module: ConfigModule, providers: [{ provide: APP_CONFIG, useValue: config }], exports: [APP_CONFIG] };
-  }
+/**
+ * Which process runs what: the one place that reads ROLE (docs/design.md, "Processes and roles"). Every role serves
+ * HTTP (ApiModule), so probes, metrics and requests reach any instance; the worker's jobs run with ROLE=all or
+ * worker; the ledger's audit jobs (sealer, checkpoints, verifier schedule) run in every process, one instance
+ * at a time doing the work under their locks.
+ */
+export const ROLES: Record<Role, { worker: boolean }> = {
+  all: { worker: true },
+  api: { worker: false },
+  worker: { worker: true },
+};
+
+/**
+ * EnKash is reachable when configured, or when the runtime started the simulator (config.enkash.baseUrl is then its
+ * URL; runtime.ts starts it only for roles that run the worker). Its client is registered here, once.
+ */
+function roleModules(config: AppConfig): DynamicModule['imports'] {
+  const enkash = config.enkash.baseUrl !== null;
+  const reconciliation = ReconciliationModule.register(enkash);
+  return [
+    // A timed-out send is watched for its late answer as long as the lookup grace, never longer: by the time the
+    // load may be looked up again, this process no longer holds that request open (docs/design.md, "Lookups").
+    ...(enkash ? [EnKashModule.register(config.enkash, { lateWatchMs: config.sync.lookupGraceMs })] : []),
+    ApiModule.register(reconciliation),
+    ROLES[config.role].worker ? WorkerModule.register(reconciliation, enkash) : LedgerJobsModule,
+  ];
 }
 
 @Module({})
@@ -38,24 +48,10 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.register(config),
+        AuditKeysModule.fromConfig(),
         LoggerModule.forRoot(loggerParams(logger)),
         TypeOrmModule.forRoot(dataSourceOptions(databaseUrl)),
-        HealthModule,
-        AuthModule,
-        MetricsModule,
-        DatabaseModule,
-        AuditTrailModule,
-        LedgerModule,
-        CardLoadsModule,
-        CardsModule,
-        AccountsModule,
-        JournalModule,
-        ReportsModule,
-        SettlementModule,
-        ...(config.enkash.baseUrl !== null ? [SyncWorkerModule.register(config.enkash, config.sync)] : []),
-        ReconciliationModule.register(config.enkash),
-        WebhooksModule,
-        ConsoleModule,
+        ...(roleModules(config) ?? []),
       ],
     };
   }

@@ -1,12 +1,11 @@
 import 'reflect-metadata';
-import { ConfigError } from './config/app-config';
-import { loadBootConfig } from './config/boot-config';
+import { ConfigError, loadConfig } from './config/app-config';
 import { startRuntime } from './runtime';
 
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadBootConfig();
+    config = loadConfig(process.env);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);

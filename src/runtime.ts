@@ -5,11 +5,12 @@ import { DataSource } from 'typeorm';
 import { serviceStarted } from './audit-trail/audit-trail';
 import { AuditTrail } from './audit-trail/audit-trail.service';
 import { createApp, CreateAppOptions } from './app.factory';
+import { ROLES } from './app.module';
 import { ApiKeysService } from './auth/api-keys.service';
 import { AppConfig } from './config/app-config';
 import { runMigrations } from './database/data-source';
-import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
-import { startEnKashSimulator } from './enkash-simulator/simulator';
+import type { EmbeddedDatabase } from './database/embedded-postgres';
+import { prepareAppRole } from './database/embedded-roles';
 import { createRootLogger, levelFromNest } from './logging/logging';
 
 export interface Runtime {
@@ -39,12 +40,16 @@ export async function startRuntime(given: AppConfig, opts: CreateAppOptions = {}
   try {
     let databaseUrl = config.databaseUrl;
     if (databaseUrl === null) {
+      // Loaded only here: production sets DATABASE_URL, and its image has no Postgres binaries (optionalDependencies).
+      const { startEmbeddedPostgres } = await import('./database/embedded-postgres');
       embedded = await startEmbeddedPostgres(config.dataDir, (m) => logger.warn(m));
       closers.push(() => embedded!.stop());
       databaseUrl = embedded.url;
       logger.warn(`DATABASE_URL is not set: using an embedded PostgreSQL in ${config.dataDir} on 127.0.0.1:${embedded.port}`);
     }
     await runMigrations(databaseUrl);
+    // Embedded: migrations as the superuser, the app as a role that cannot bypass the ledger's triggers.
+    if (embedded) databaseUrl = await prepareAppRole(databaseUrl, config.dataDir);
     const enkash = await startEnKashSide(config, logger);
     if (enkash.close) closers.push(enkash.close);
     config = enkash.config;
@@ -79,7 +84,9 @@ export async function startRuntime(given: AppConfig, opts: CreateAppOptions = {}
  * the same credentials the client uses, and says so loudly: no real money can move in this mode.
  */
 async function startEnKashSide(config: AppConfig, logger: Logger): Promise<{ config: AppConfig; close: (() => Promise<void>) | null }> {
-  if (config.enkash.baseUrl !== null || config.role === 'api') return { config, close: null };
+  if (config.enkash.baseUrl !== null || !ROLES[config.role].worker) return { config, close: null };
+  // Loaded only here: the production image is built without the simulator (Dockerfile, WITH_SIMULATOR).
+  const { startEnKashSimulator } = await import('./enkash-simulator/simulator');
   const sim = await startEnKashSimulator({ port: 0, encryption: config.enkash.encryption, credentials: { ...config.enkash } });
   logger.warn(`ENKASH_BASE_URL is not set: loads go to the in-process EnKash SIMULATOR at ${sim.url} (no real money moves)`);
   return {

@@ -11,11 +11,12 @@ import { inTransaction } from '../database/transaction';
 import { balancesAsOf } from '../ledger/balances-as-of';
 import { LedgerClock } from '../ledger/ledger-clock';
 import { LedgerService, toAccount } from '../ledger/ledger.service';
+import { JournalStore } from '../ledger/journal.store';
 import { Account } from '../ledger/ledger.types';
+import { AccountsStore } from './accounts.store';
 import { ACCOUNT_CODE, ACCOUNT_CODE_MESSAGE, AccountQuery, CreateAccountDto, ListAccountsQuery } from './account.dto';
-import { ACCOUNT_CSV, accountView, AccountView, ENTRY_CSV, EntryRow, entryView, EntryView } from './account.view';
+import { ACCOUNT_CSV, accountView, AccountView, ENTRY_CSV, entryView, EntryView } from './account.view';
 
-type AccountRow = Parameters<typeof toAccount>[0];
 /**
  * Card intake creates `card:` and `parent:` accounts as credit-normal INR (card-loads.service) and settlement
  * may debit a card to undo a load; an operator-made account in those namespaces must fit, or later loads break.
@@ -36,7 +37,11 @@ function loadAccountProblems(dto: CreateAccountDto): FieldProblem[] {
 @Injectable()
 export class AccountsService {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource, private readonly ledger: LedgerService, private readonly clock: LedgerClock,
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly ledger: LedgerService,
+    private readonly clock: LedgerClock,
+    private readonly accounts: AccountsStore,
+    private readonly journal: JournalStore,
   ) {}
 
   async create(dto: CreateAccountDto): Promise<AccountView> {
@@ -45,7 +50,7 @@ export class AccountsService {
     const account = await inTransaction(this.ds, (m) => this.ledger.openAccount(m, {
       code: dto.code, currency: dto.currency, normalSide: dto.normalSide, noOverdraft: dto.noOverdraft ?? false, name: dto.name ?? null,
     }));
-    if (!account) throw new ApiError(409, 'conflict', `account ${dto.code} already exists`);
+    if (!account) throw new ApiError('conflict', `account ${dto.code} already exists`);
     return accountView(account);
   }
 
@@ -57,14 +62,7 @@ export class AccountsService {
     return {
       start: cursor ? String(cursor[0]) : null, limit, csv: csvOf(ACCOUNT_CSV), encode: (code) => encodeCursor([code]),
       fetch: async (after, n) => {
-        const args: unknown[] = [];
-        const arg = (v: unknown) => `$${args.push(v)}`;
-        const where: string[] = [];
-        if (after !== null) where.push(`code > ${arg(after)}`);
-        if (q.currency) where.push(`currency = ${arg(q.currency)}`);
-        if (q.namespace) where.push(`split_part(code, ':', 1) = ${arg(q.namespace)}`);
-        const rows: AccountRow[] = await this.ds.query(
-          `SELECT * FROM accounts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY code LIMIT ${arg(n + 1)}`, args);
+        const rows = await this.accounts.page({ after, currency: q.currency, namespace: q.namespace, limit: n });
         const page = rows.slice(0, n).map((r) => accountView(toAccount(r)));
         return { rows: page, next: rows.length > n ? page[page.length - 1].code : null };
       },
@@ -79,7 +77,7 @@ export class AccountsService {
     const asOf = parseInstant('asOf', q.asOf);
     const account = await this.find(code);
     const cut = await this.clock.finalCut(asOf);
-    const balances = await balancesAsOf(this.ds, account.id, cut);
+    const balances = await balancesAsOf(this.journal, account.id, cut);
     if (!balances) throw notFound(`account ${code} as of ${msIso(cut)}`);
     return { ...accountView(account, { normalSide: account.normalSide, ...balances }), asOf: msIso(cut) };
   }
@@ -95,14 +93,8 @@ export class AccountsService {
     return {
       start: cursor ? Number(cursor[0]) : null, limit, csv: csvOf(ENTRY_CSV), encode: (id) => encodeCursor([id]),
       fetch: async (after, n) => {
-        const args: unknown[] = [account.id, after ?? 0];
-        const where = ['e.account_id = $1', 'e.id > $2'];
-        if (from) where.push(`e.created_at >= $${args.push(from.iso)}::timestamptz`);
-        if (to) where.push(`e.created_at < $${args.push(to.iso)}::timestamptz`);
-        const rows: EntryRow[] = await this.ds.query(
-          `SELECT e.id, e.transaction_id, t.kind, t.pending_id, t.undoes_id, t.description, e.direction, e.amount, e.currency, e.created_at
-           FROM journal_entries e JOIN journal_transactions t ON t.id = e.transaction_id
-           WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT $${args.push(n + 1)}`, args);
+        const rows = await this.journal.accountEntries({ accountId: account.id, after: after ?? 0, fromIso: from?.iso ?? null,
+          toIso: to?.iso ?? null, limit: n });
         const page = rows.slice(0, n);
         return { rows: page.map(entryView), next: rows.length > n ? Number(page[page.length - 1].id) : null };
       },

@@ -45,12 +45,12 @@ export const serviceActor = (name: string): AuditActor => ({ actor: name, apiKey
 
 /**
  * The operator CLI, with the account it runs under (the closest thing to "who" a shell gives). Its events carry the
- * audit key's MAC only when AUDIT_SEAL_KEY is in its environment: without it, it says so on stderr, since the
- * verifier will name the event as written without the key.
+ * audit key's MAC only when it holds the key (AUDIT_SEAL_KEY at its start: `keyed`): without it, it says so on
+ * stderr, since the verifier will name the event as written without the key.
  */
-export function cliActor(): AuditActor {
+export function cliActor(keyed: boolean): AuditActor {
   // Not with --json: stderr then holds the one JSON error document scripts parse.
-  if (!process.env.AUDIT_SEAL_KEY?.trim() && !process.argv.includes('--json')) {
+  if (!keyed && !process.argv.includes('--json')) {
     process.stderr.write('warning: AUDIT_SEAL_KEY is not set: the audit event of this action carries no MAC and the verifier will '
       + 'report it; run the CLI where the service runs (docker compose exec api ...) or with AUDIT_SEAL_KEY\n');
   }

@@ -28,7 +28,7 @@ export class ApiKeyGuard implements CanActivate {
     const caller = await this.callerOf(req);
     req.caller = caller;
     if (needed.length === 0 || !hasScope(caller, needed)) {
-      throw new ApiError(403, 'forbidden', `this API key lacks the scope required here (${needed.join(' or ') || 'none granted'})`);
+      throw new ApiError('forbidden', `this API key lacks the scope required here (${needed.join(' or ') || 'none granted'})`);
     }
     return true;
   }
@@ -40,9 +40,9 @@ export class ApiKeyGuard implements CanActivate {
       if (session) return session;
     }
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!match) throw new ApiError(401, 'unauthorized', 'missing or malformed Authorization: Bearer <apiKey>');
+    if (!match) throw new ApiError('unauthorized', 'missing or malformed Authorization: Bearer <apiKey>');
     const caller = await this.keys.authenticate(match[1]);
-    if (!caller) throw new ApiError(401, 'unauthorized', 'unknown or revoked API key');
+    if (!caller) throw new ApiError('unauthorized', 'unknown or revoked API key');
     return caller;
   }
 }

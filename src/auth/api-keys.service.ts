@@ -1,11 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { LRUCache } from 'lru-cache';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditActor, serviceActor } from '../audit-trail/audit-trail';
 import { AuditTrail } from '../audit-trail/audit-trail.service';
 import { notFound } from '../common/errors';
 import { inTransaction } from '../database/transaction';
+import { WebhookSubscriptionsStore } from '../webhooks/webhook-subscriptions.store';
+import { ApiKeyRow, ApiKeysStore } from './api-keys.store';
 import { Caller, Scope } from './scopes';
 
 export interface ApiKeyView {
@@ -17,7 +20,6 @@ export interface ApiKeyView {
   revokedAt: string | null;
 }
 
-type Row = { id: string; name: string; prefix: string; scopes: Scope[]; created_at: Date; revoked_at: Date | null };
 
 /** A webhook subscription that hears nothing more once its key is revoked (webhook-outbox.ts matches live keys only). */
 export interface SilencedSubscription {
@@ -37,7 +39,7 @@ export function hashApiKey(key: string): Buffer {
   return createHash('sha256').update(key, 'utf8').digest();
 }
 
-function view(r: Row): ApiKeyView {
+function view(r: ApiKeyRow): ApiKeyView {
   return {
     id: r.id, name: r.name, prefix: r.prefix, scopes: r.scopes, createdAt: r.created_at.toISOString(),
     revokedAt: r.revoked_at ? r.revoked_at.toISOString() : null,
@@ -54,44 +56,44 @@ const AUTH_CACHE_MAX = 10_000;
 @Injectable()
 export class ApiKeysService {
   private readonly logger = new Logger(ApiKeysService.name);
-  private readonly cache = new Map<string, { caller: Caller; expiresAtMs: number }>();
+  private readonly cache = new LRUCache<string, Caller>({ max: AUTH_CACHE_MAX, ttl: AUTH_CACHE_MS });
 
-  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly trail: AuditTrail) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly trail: AuditTrail,
+    private readonly keys: ApiKeysStore,
+    private readonly subscriptions: WebhookSubscriptionsStore,
+  ) {}
 
   async authenticate(key: string): Promise<Caller | null> {
     if (key.length < 16 || key.length > 200) return null;
     const hash = hashApiKey(key);
     const cacheKey = hash.toString('base64');
     const hit = this.cache.get(cacheKey);
-    if (hit && hit.expiresAtMs > Date.now()) return hit.caller;
-    const rows: Row[] = await this.ds.query(
-      `SELECT id, name, prefix, scopes, created_at, revoked_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, [hash]);
-    if (rows.length === 0) {
+    if (hit) return hit;
+    const row = await this.keys.findLiveByHash(hash);
+    if (row === null) {
       this.cache.delete(cacheKey);
       return null;
     }
-    const caller: Caller = { apiKeyId: rows[0].id, name: rows[0].name, scopes: rows[0].scopes };
-    if (this.cache.size >= AUTH_CACHE_MAX) this.cache.clear();
-    this.cache.set(cacheKey, { caller, expiresAtMs: Date.now() + AUTH_CACHE_MS });
+    const caller: Caller = { apiKeyId: row.id, name: row.name, scopes: row.scopes };
+    this.cache.set(cacheKey, caller);
     return caller;
   }
 
   async create(name: string, scopes: Scope[], actor: AuditActor): Promise<ApiKeyView & { key: string }> {
     const key = `ckl_${randomBytes(32).toString('base64url')}`;
     const row = await inTransaction(this.ds, async (m) => {
-      const rows: Row[] = await m.query(
-        `INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, $4) RETURNING *`,
-        [name, key.slice(0, 8), hashApiKey(key), scopes]);
-      await this.trail.record(m, { ...actor, action: 'api_key.created', subject: rows[0].id, details: { name, scopes } });
-      return rows[0];
+      const created = await this.keys.insert(m, { name, prefix: key.slice(0, 8), hash: hashApiKey(key), scopes });
+      await this.trail.record(m, { ...actor, action: 'api_key.created', subject: created.id, details: { name, scopes } });
+      return created;
     });
     this.logger.log(`API key ${row.id} "${name}" created by ${actor.actor} with scopes ${scopes.join(',')}`);
     return { ...view(row), key };
   }
 
   async list(): Promise<ApiKeyView[]> {
-    const rows: Row[] = await this.ds.query(`SELECT * FROM api_keys ORDER BY created_at, id`);
-    return rows.map(view);
+    return (await this.keys.list()).map(view);
   }
 
   /**
@@ -101,17 +103,15 @@ export class ApiKeysService {
    */
   async revoke(id: string, actor: AuditActor): Promise<ApiKeyRevoked> {
     const { row, revokedNow, silenced } = await inTransaction(this.ds, async (m) => {
-      const [before]: Row[] = await m.query(`SELECT * FROM api_keys WHERE id = $1 FOR UPDATE`, [id]);
+      const before = await this.keys.lock(m, id);
       if (!before) throw notFound(`api key ${id}`);
-      const [rows]: [Row[], number] = await m.query(
-        `UPDATE api_keys SET revoked_at = coalesce(revoked_at, clock_timestamp()) WHERE id = $1 RETURNING *`, [id]);
-      const subs: SilencedSubscription[] = await m.query(
-        `SELECT id, url FROM webhook_subscriptions WHERE api_key_id = $1 AND deleted_at IS NULL ORDER BY created_at, id`, [id]);
+      const after = await this.keys.revoke(m, id);
+      const subs: SilencedSubscription[] = await this.subscriptions.liveOfKey(m, id);
       if (before.revoked_at === null) {
         await this.trail.record(m, { ...actor, action: 'api_key.revoked', subject: id, details: {
           name: before.name, scopes: before.scopes, silencedWebhookSubscriptions: subs.map((x) => x.id) } });
       }
-      return { row: rows[0], revokedNow: before.revoked_at === null, silenced: subs };
+      return { row: after, revokedNow: before.revoked_at === null, silenced: subs };
     });
     this.cache.clear();
     const warnings = silenced.length === 0 ? [] : [`${silenced.length} webhook subscription(s) of this key hear no more events: `
@@ -134,22 +134,13 @@ export class ApiKeysService {
     const key = configured ?? `ckl_${randomBytes(32).toString('base64url')}`;
     const hash = hashApiKey(key);
     const done = await inTransaction(this.ds, async (m) => {
-      await m.query(`SELECT pg_advisory_xact_lock(7310412003)`);
-      const [before]: Array<{ id: string; revoked_at: Date | null }> = await m.query(
-        `SELECT id, revoked_at FROM api_keys WHERE key_hash = $1`, [hash]);
-      const [revoked]: [Array<{ id: string }>, number] = await m.query(
-        `UPDATE api_keys SET revoked_at = clock_timestamp() WHERE name = $1 AND revoked_at IS NULL AND key_hash <> $2 RETURNING id`,
-        [BOOTSTRAP_NAME, hash]);
-      const [{ id }]: Array<{ id: string }> = await m.query(
-        `INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, '{admin}')
-         ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL, scopes = '{admin}' RETURNING id`,
-        // A configured key's characters are never stored, not even a prefix (a short key would nearly leak).
-        [BOOTSTRAP_NAME, configured ? '(ADMIN_API_KEY)' : key.slice(0, 8), hash]);
+      await this.keys.lockBootstrap(m);
+      const before = await this.keys.findByHash(m, hash);
+      const revoked = await this.keys.revokeNamedExcept(m, BOOTSTRAP_NAME, hash);
+      // A configured key's characters are never stored, not even a prefix (a short key would nearly leak).
+      const id = await this.keys.upsertAdmin(m, BOOTSTRAP_NAME, configured ? '(ADMIN_API_KEY)' : key.slice(0, 8), hash);
       // Every live subscription made with any earlier bootstrap key, including one a rotation before this release silenced.
-      const [moved]: [Array<{ id: string; url: string }>, number] = await m.query(
-        `UPDATE webhook_subscriptions s SET api_key_id = $1 FROM api_keys k
-         WHERE k.id = s.api_key_id AND k.name = $2 AND k.revoked_at IS NOT NULL AND s.deleted_at IS NULL RETURNING s.id, s.url`,
-        [id, BOOTSTRAP_NAME]);
+      const moved = await this.subscriptions.moveFromRevokedKeys(m, id, BOOTSTRAP_NAME);
       const facts = {
         keyId: id, generated: configured === null, previousKeyIds: revoked.map((r) => r.id),
         movedWebhookSubscriptions: moved.map((x) => x.id),

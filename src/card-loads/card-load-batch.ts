@@ -2,14 +2,14 @@ import { Injectable, Logger } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { Caller } from '../auth/scopes';
-import { badField, FieldProblem, validationFailed } from '../common/errors';
+import { ApiError, badField, errorBody, FieldProblem, validationFailed } from '../common/errors';
 import { toApiError } from '../common/http-exception.filter';
 import { unstorableText } from '../common/text';
 import { flattenValidationErrors } from '../common/validation';
 import { CreateCardLoadDto, IDEMPOTENCY_KEY, isValidLoad } from './card-load.dto';
 import { CardLoadView } from './card-load.view';
 import { CardLoadsService } from './card-loads.service';
-import { requestHash } from './intake-writer';
+import { requestHash, reusedKey } from './intake-writer';
 
 /** Upper bound on loads in one batch request (the issue's contract). */
 export const BATCH_MAX_LOADS = 1000;
@@ -17,6 +17,10 @@ export const BATCH_MAX_LOADS = 1000;
 export type BatchItemResult =
   | { index: number; status: 200 | 201; load: CardLoadView }
   | { index: number; status: number; error: { code: string; message: string; details?: FieldProblem[] } };
+
+/** An item answered with an error: the status and body its code gives (common/error-codes.ts). */
+const failed = (index: number, err: ApiError): BatchItemResult =>
+  ({ index, status: err.status, ...errorBody(err) });
 
 /**
  * Bulk intake: every item is validated and answered on its own (one bad item never blocks the rest), and
@@ -39,7 +43,7 @@ export class CardLoadBatchService {
       } catch (e) {
         const err = toApiError(e);
         if (err.status >= 500) return this.afterUnexpected(caller, parsed, index, requestId, e);
-        return { index, status: err.status, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+        return failed(index, err);
       }
     }));
     return { results };
@@ -56,17 +60,17 @@ export class CardLoadBatchService {
     requestId: string | null, e: unknown): Promise<BatchItemResult> {
     this.logger.error(`batch item ${index} failed unexpectedly: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     const retry = 'retry it with the same idempotencyKey, never a new one';
-    if (parsed === null) return { index, status: 500, error: { code: 'internal_error', message: `this item was not written; ${retry}` } };
+    if (parsed === null) return failed(index, new ApiError('internal_error', `this item was not written; ${retry}`));
     try {
       const found = await this.loads.findByIdempotencyKey(caller, parsed.idempotencyKey);
-      if (found === null) return { index, status: 500, error: { code: 'internal_error', message: `this item was not written; ${retry}` } };
+      if (found === null) return failed(index, new ApiError('internal_error', `this item was not written; ${retry}`));
       // Written, but by this body? The key may hold another request's load: that is a reused key, not a replay.
       if (!found.requestHash.equals(requestHash(this.loads.normalise(parsed.dto)))) {
-        return { index, status: 409, error: { code: 'idempotency_key_reused', message: 'this Idempotency-Key was already used with a different request body' } };
+        return failed(index, reusedKey());
       }
       return { index, status: found.requestId === requestId ? 201 : 200, load: found.view };
     } catch {
-      return { index, status: 503, error: { code: 'service_unavailable', message: `whether this item was written is unknown: ${retry}` } };
+      return failed(index, new ApiError('service_unavailable', `whether this item was written is unknown: ${retry}`));
     }
   }
 

@@ -1,13 +1,13 @@
 import { applyDecorators } from '@nestjs/common';
 import {
   ApiBody, ApiCreatedResponse, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiProperty, ApiPropertyOptional,
-  ApiSchema, getSchemaPath,
+  ApiResponse, ApiSchema, getSchemaPath,
 } from '@nestjs/swagger';
 import { AMOUNT_OUT, METADATA_SCHEMA } from '../common/money.openapi';
-import { ApiErrorDetail, ApiErrorResponse } from '../openapi/error.schema';
+import { ApiErrorDetail, ApiErrorResponse, errorExample } from '../openapi/error.schema';
 import { NULLABLE_TIME, PageOf, TIME } from '../openapi/schemas';
 import { BATCH_MAX_LOADS } from './card-load-batch';
-import { CreateCardLoadDto, IDEMPOTENCY_KEY, LOAD_STATUSES, LoadStatus } from './card-load.dto';
+import { CreateCardLoadDto, IDEMPOTENCY_KEY, LOAD_STATUSES, LoadStatus, ResolveCardLoadDto } from './card-load.dto';
 import { NotFinalYet } from '../ledger/audit.openapi';
 
 /** The request of API.md, used as the documented example. */
@@ -131,4 +131,71 @@ export const DocGetCardLoad = () => applyDecorators(
   ApiParam({ name: 'id', format: 'uuid' }),
   ApiOkResponse({ type: CardLoadDetailDoc }),
   LOAD_NOT_FOUND,
+);
+
+const OPERATED_NOT_FOUND =
+  ApiErrorResponse(404, 'No such load.', ['not_found', 'card load 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found']);
+
+/** Resolve and requeue act only on a parked job: the worker's exchange is never raced (docs/design.md, "Who may change a load"). */
+const NotInReviewOrInFlight = () => ApiResponse({
+  status: 409,
+  description: '`invalid_state`: the load is not in `needs_review`. `load_in_flight`: an EnKash exchange for it is in flight or '
+    + 'scheduled (a requeue), or, to reverse, a send may still land at EnKash; nothing was changed, retry after `Retry-After` seconds.',
+  headers: { 'Retry-After': { description: 'With `load_in_flight`: seconds to wait before asking again.', schema: { type: 'integer' } } },
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' }, examples: {
+    invalid_state: { value: errorExample('invalid_state', 'card load is posted, not in needs_review') },
+    load_in_flight: { value: errorExample('load_in_flight',
+      'card load has an EnKash exchange in flight or scheduled; it can be resolved once its job is parked in review again') },
+  } } },
+});
+
+/** POST /v1/card-loads/{id}/resolve */
+export const DocResolveCardLoad = () => applyDecorators(
+  ApiOperation({
+    summary: 'Resolve a load in review to posted or reversed',
+    description: 'Only from `needs_review`, and only while no EnKash exchange for the load is in flight or scheduled (else 409 '
+      + '`load_in_flight`); `reversed` also waits until no earlier send can still land. The reason and the key\'s name are kept in '
+      + 'the load\'s events.',
+  }),
+  ApiParam({ name: 'id', format: 'uuid' }),
+  ApiBody({ type: ResolveCardLoadDto, examples: {
+    'confirmed by EnKash': { value: { outcome: 'posted', reason: 'EnKash support confirmed the credit (ticket 4711)' } },
+  } }),
+  ApiOkResponse({ type: CardLoadDetailDoc, description: 'The load, settled.' }),
+  OPERATED_NOT_FOUND,
+  NotInReviewOrInFlight(),
+);
+
+/** POST /v1/card-loads/{id}/requeue */
+export const DocRequeueCardLoad = () => applyDecorators(
+  ApiOperation({
+    summary: 'Queue a load in review for another EnKash lookup',
+    description: 'Re-sent with the same reference only if EnKash shows it absent. Only while the load\'s job is parked in review: '
+      + 'a load already queued or in flight answers 409 `load_in_flight`.',
+  }),
+  ApiParam({ name: 'id', format: 'uuid' }),
+  ApiOkResponse({ type: CardLoadDetailDoc, description: 'The load, pending again.' }),
+  OPERATED_NOT_FOUND,
+  NotInReviewOrInFlight(),
+);
+
+/** POST /v1/card-loads/{id}/undo */
+export const DocUndoCardLoad = () => applyDecorators(
+  ApiOperation({
+    summary: 'Undo a posted load',
+    description: 'Appends an opposite posted transfer linked to the original; the posted load itself is never edited.',
+  }),
+  ApiParam({ name: 'id', format: 'uuid' }),
+  ApiBody({
+    schema: {
+      type: 'object', required: ['reason'], additionalProperties: false,
+      properties: { reason: { type: 'string', maxLength: 1000, minLength: 1 } },
+    },
+    examples: {
+      'reversed at EnKash': { value: { reason: `EnKash reversed the credit to ${CARD_LOAD_EXAMPLE.enKashCardId} (ticket 4712)` } },
+    },
+  }),
+  ApiOkResponse({ type: CardLoadDetailDoc, description: 'The load, undone.' }),
+  OPERATED_NOT_FOUND,
+  ApiErrorResponse(409, 'The load is not posted.', ['invalid_state', 'card load is posted, not posted']),
 );

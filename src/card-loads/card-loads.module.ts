@@ -1,14 +1,16 @@
 import { Module } from '@nestjs/common';
 import { LedgerModule } from '../ledger/ledger.module';
+import { SyncJobsModule } from '../sync/sync-jobs.module';
 import { CardLoadsController } from './card-loads.controller';
 import { CardLoadsService } from './card-loads.service';
+import { CardLoadsStore } from './card-loads.store';
 import { IntakeWriter } from './intake-writer';
 import { CardLoadBatchService } from './card-load-batch';
 
 @Module({
-  imports: [LedgerModule],
+  imports: [LedgerModule, SyncJobsModule],
   controllers: [CardLoadsController],
-  providers: [CardLoadsService, IntakeWriter, CardLoadBatchService],
-  exports: [CardLoadsService],
+  providers: [CardLoadsService, CardLoadsStore, IntakeWriter, CardLoadBatchService],
+  exports: [CardLoadsService, CardLoadsStore],
 })
 export class CardLoadsModule {}

@@ -1,18 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Caller } from '../auth/scopes';
 import { csvOf, CSV_PAGE_ROWS, KeysetList } from '../common/csv';
 import { amountOutOfRange, badField, notFound } from '../common/errors';
 import { formatMinor, parseAmountMinor } from '../common/money';
 import { parseInstant } from '../common/instant';
-import { checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
+import { checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { pgCode } from '../database/transaction';
 import { LedgerClock } from '../ledger/ledger-clock';
 import { IntakeResult, IntakeWriter, NormalisedLoad, requestHash } from './intake-writer';
 import { CreateCardLoadDto, ListCardLoadsQuery } from './card-load.dto';
-import { CARD_LOAD_CSV, CardLoadRow, cardLoadView, CardLoadView, LoadEventRow, loadEventView } from './card-load.view';
+import { CARD_LOAD_CSV, cardLoadView, CardLoadView, loadEventView } from './card-load.view';
+import { CardLoadsStore } from './card-loads.store';
 
 export { cardAccountCode, mintReference, parentAccountCode } from './intake-writer';
 
@@ -37,7 +36,7 @@ function loadsCursor(raw: string | undefined): [string, string] | null {
 @Injectable()
 export class CardLoadsService {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly loads: CardLoadsStore,
     private readonly writer: IntakeWriter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: LedgerClock,
@@ -73,9 +72,8 @@ export class CardLoadsService {
   /** The load a caller's idempotency key wrote, if any, with the request id that created it and its body's hash. */
   async findByIdempotencyKey(caller: Caller, idempotencyKey: string):
     Promise<{ view: CardLoadView; requestId: string | null; requestHash: Buffer } | null> {
-    const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE api_key_id = $1 AND idempotency_key = $2`,
-      [caller.apiKeyId, idempotencyKey]);
-    return rows.length === 0 ? null : { view: cardLoadView(rows[0]), requestId: rows[0].request_id ?? null, requestHash: rows[0].request_hash };
+    const row = await this.loads.findByIdempotencyKey(caller.apiKeyId, idempotencyKey);
+    return row === null ? null : { view: cardLoadView(row), requestId: row.request_id ?? null, requestHash: row.request_hash };
   }
 
   /**
@@ -84,11 +82,10 @@ export class CardLoadsService {
    */
   async get(id: string, caller: Caller | null) {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
-    const rows: CardLoadRow[] = await this.ds.query(
-      `SELECT * FROM card_loads WHERE id = $1 AND ($2::uuid IS NULL OR api_key_id = $2)`, [id, caller && loadOwner(caller)]);
-    if (rows.length === 0) throw notFound(`card load ${id}`);
-    const events: LoadEventRow[] = await this.ds.query(`SELECT * FROM load_events WHERE load_id = $1 ORDER BY id`, [id]);
-    return { ...cardLoadView(rows[0]), events: events.map(loadEventView) };
+    const row = await this.loads.findVisible(id, caller && loadOwner(caller));
+    if (row === null) throw notFound(`card load ${id}`);
+    const events = await this.loads.events(id);
+    return { ...cardLoadView(row), events: events.map(loadEventView) };
   }
 
   /** The same list as CSV: every page from the query's cursor, with the query's filters (validated up front). */
@@ -115,26 +112,13 @@ export class CardLoadsService {
     const from = parseInstant('createdFrom', q.createdFrom);
     const to = parseInstant('createdTo', q.createdTo);
     const cursor = loadsCursor(q.cursor);
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const arg = (v: unknown) => `$${args.push(v)}`;
-    const owner = loadOwner(caller);
-    if (owner) where.push(`api_key_id = ${arg(owner)}`);
-    if (q.status) where.push(`status = ${arg(q.status)}`);
-    if (q.enKashCardId) where.push(`en_kash_card_id = ${arg(q.enKashCardId)}`);
-    if (from) where.push(`created_at >= ${arg(from.iso)}::timestamptz`);
     // Loads on different parents may commit out of time order: a page stops at a final moment (docs/time.md), so
     // a load committed later is always before the cursor's newest end, never inside a page already read.
-    if (to) {
-      await this.clock.finalBefore(to);
-      where.push(`created_at < ${arg(to.iso)}::timestamptz`);
-    } else where.push(`created_at <= ${arg((await this.clock.finalCut(null)).iso)}::timestamptz`);
-    const asc = q.order === 'asc';
-    if (cursor) where.push(`(created_at, id) ${asc ? '>' : '<'} (${arg(cursor[0])}::timestamptz, ${arg(cursor[1])}::uuid)`);
-    const rows: CardLoadRow[] = await this.ds.query(
-      `SELECT *, ${cursorInstantSql('created_at')} AS created_at_cursor
-       FROM card_loads ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at ${asc ? 'ASC' : 'DESC'}, id ${asc ? 'ASC' : 'DESC'} LIMIT ${arg(limit + 1)}`, args);
+    if (to) await this.clock.finalBefore(to);
+    const rows = await this.loads.page({
+      owner: loadOwner(caller), status: q.status, enKashCardId: q.enKashCardId, fromIso: from?.iso ?? null,
+      beforeIso: to ? to.iso : (await this.clock.finalCut(null)).iso, beforeInclusive: !to, asc: q.order === 'asc', cursor, limit,
+    });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {

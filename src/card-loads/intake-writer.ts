@@ -7,7 +7,9 @@ import { ApiError } from '../common/errors';
 import { GroupCommit, Outcome } from '../common/group-commit';
 import { inTransaction } from '../database/transaction';
 import { LedgerService } from '../ledger/ledger.service';
-import { CardLoadRow, cardLoadView, CardLoadView } from './card-load.view';
+import { SyncJobsStore } from '../sync/sync-jobs.store';
+import { cardLoadView, CardLoadView } from './card-load.view';
+import { CardLoadsStore } from './card-loads.store';
 
 export const cardAccountCode = (enKashCardId: string) => `card:${enKashCardId}`;
 export const parentAccountCode = (cardAccountId: string) => `parent:${cardAccountId}`;
@@ -52,7 +54,12 @@ export const INTAKE_BATCH_MAX = 200;
 export class IntakeWriter {
   private readonly group = new GroupCommit<Pending, IntakeResult>('intake', (batch) => this.commitBatch(batch), INTAKE_BATCH_MAX);
 
-  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly ledger: LedgerService) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly ledger: LedgerService,
+    private readonly loads: CardLoadsStore,
+    private readonly jobs: SyncJobsStore,
+  ) {}
 
   submit(request: IntakeRequest): Promise<IntakeResult> {
     return this.group.submit(request);
@@ -99,10 +106,8 @@ export class IntakeWriter {
    */
   private async write(m: EntityManager, items: Pending[]): Promise<Map<Pending, Outcome<IntakeResult>>> {
     const results = new Map<Pending, Outcome<IntakeResult>>();
-    const existing: CardLoadRow[] = await m.query(
-      `SELECT l.* FROM unnest($1::uuid[], $2::text[]) AS k(api_key_id, idempotency_key)
-       CROSS JOIN LATERAL (SELECT * FROM card_loads WHERE api_key_id = k.api_key_id AND idempotency_key = k.idempotency_key) l`,
-      [items.map((p) => p.caller.apiKeyId), items.map((p) => p.idempotencyKey)]);
+    const existing = await this.loads.findByIdempotencyKeys(m,
+      items.map((p) => ({ apiKeyId: p.caller.apiKeyId, idempotencyKey: p.idempotencyKey })));
     const fresh: Pending[] = [];
     for (const p of items) {
       const found = existing.find((e) => e.api_key_id === p.caller.apiKeyId && e.idempotency_key === p.idempotencyKey);
@@ -121,32 +126,17 @@ export class IntakeWriter {
     await this.ledger.beginMomentForCodes(m, [...specs.keys()]);
     const accounts = await this.ledger.ensureAccounts(m, [...specs.values()]);
     const rows = fresh.map((p) => ({ p, id: randomUUID(), journalId: randomUUID(), reference: mintReference() }));
-    const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
-    const inserted: CardLoadRow[] = await m.query(
-      `WITH x AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[], $8::text[],
-           $9::bigint[], $10::char(3)[], $11::uuid[], $12::text[], $13::text[], $14::jsonb[], $15::text[], $16::text[])
-           AS x(id, reference, api_key_id, idempotency_key, request_hash, en_kash_card_id, company_id, card_account_id,
-                amount, currency, journal_transaction_id, description, remarks, metadata, request_id, actor)),
-       ins AS (
-         INSERT INTO card_loads (id, reference, api_key_id, idempotency_key, request_hash, en_kash_card_id, company_id,
-           card_account_id, amount, currency, journal_transaction_id, description, remarks, metadata, request_id)
-         SELECT id, reference, api_key_id, idempotency_key, request_hash, en_kash_card_id, company_id, card_account_id,
-           amount, currency, journal_transaction_id, description, remarks, metadata, request_id FROM x
-         ON CONFLICT ON CONSTRAINT card_loads_idempotency DO NOTHING
-         RETURNING *),
-       job AS (INSERT INTO sync_jobs (load_id) SELECT id FROM ins),
-       ev AS (INSERT INTO load_events (load_id, type, outcome, actor, request_id)
-              SELECT ins.id, 'created', 'pending', x.actor, ins.request_id FROM ins JOIN x ON x.id = ins.id)
-       SELECT * FROM ins`,
-      [col((r) => r.id), col((r) => r.reference), col((r) => r.p.caller.apiKeyId), col((r) => r.p.idempotencyKey),
-        col((r) => r.p.hash), col((r) => r.p.load.enKashCardId), col((r) => r.p.load.companyId), col((r) => r.p.load.cardAccountId),
-        col((r) => r.p.load.amountMinor.toString()), col((r) => r.p.load.currency), col((r) => r.journalId),
-        col((r) => r.p.load.description), col((r) => r.p.load.remarks), col((r) => JSON.stringify(r.p.load.metadata)),
-        col((r) => r.p.requestId), col((r) => r.p.caller.name)]);
+    const inserted = await this.loads.insertNew(m, rows.map((r) => ({
+      id: r.id, reference: r.reference, apiKeyId: r.p.caller.apiKeyId, idempotencyKey: r.p.idempotencyKey, requestHash: r.p.hash,
+      enKashCardId: r.p.load.enKashCardId, companyId: r.p.load.companyId, cardAccountId: r.p.load.cardAccountId,
+      amountMinor: r.p.load.amountMinor, currency: r.p.load.currency, journalTransactionId: r.journalId,
+      description: r.p.load.description, remarks: r.p.load.remarks, metadata: r.p.load.metadata, requestId: r.p.requestId,
+      actor: r.p.caller.name,
+    })));
     // A key committed by another transaction after our look (it waited for it): start again, so that the
     // replay is answered from the committed load and nothing of ours (an account opened for it) stays behind.
     if (inserted.length < rows.length) throw new IntakeRaced();
+    await this.jobs.enqueue(m, inserted.map((r) => r.id));
     await this.ledger.createTransfers(m, rows.map((r) => ({
       id: r.journalId, kind: 'pending' as const, event: 'load_pending' as const, loadId: r.id,
       description: r.p.load.description ?? `card load ${r.id}`,
@@ -168,6 +158,6 @@ class IntakeRaced extends Error {
   override readonly name = 'IntakeRaced';
 }
 
-function reusedKey(): ApiError {
-  return new ApiError(409, 'idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
+export function reusedKey(): ApiError {
+  return new ApiError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
 }

@@ -8,7 +8,7 @@ export type HistoryRow = {
   pending_debits: string; pending_credits: string; posted_debits: string; posted_credits: string;
 };
 
-/** A card is credit-normal (DESIGN.md "Money and accounts"). */
+/** A card is credit-normal: a load credits it (docs/design.md, "A load's life", step 1). */
 const cardBalances = (r: HistoryRow) => ({
   normalSide: 'credit' as const,
   pendingDebits: BigInt(r.pending_debits), pendingCredits: BigInt(r.pending_credits),

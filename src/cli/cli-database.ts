@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { pendingMigrationCount } from '../database/data-source';
+import { AuditActor, cliActor } from '../audit-trail/audit-trail';
+import { AUDIT_KEYS, AuditKeys } from '../ledger/audit-keys';
 import { CliFailure } from './output';
 
 /**
@@ -11,7 +13,12 @@ import { CliFailure } from './output';
  */
 @Injectable()
 export class CliDatabase {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(@InjectDataSource() private readonly ds: DataSource, @Inject(AUDIT_KEYS) private readonly keys: AuditKeys | null) {}
+
+  /** Who acts, for the audit trail; warns when the CLI holds no audit key (its events then carry no MAC). */
+  actor(): AuditActor {
+    return cliActor(this.keys !== null);
+  }
 
   async connect(): Promise<DataSource> {
     if (!this.ds.isInitialized) await this.ds.initialize();

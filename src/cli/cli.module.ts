@@ -1,24 +1,28 @@
 import { DynamicModule, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { InjectCommander } from 'nest-commander';
-import { ApiKeysService } from '../auth/api-keys.service';
-import { APP_CONFIG, loadConfig } from '../config/app-config';
+import { AuditTrailModule } from '../audit-trail/audit-trail.module';
+import { AuthModule } from '../auth/auth.module';
+import { loadConfig } from '../config/app-config';
+import { ConfigModule } from '../config/config.module';
 import { dataSourceOptions } from '../database/data-source';
-import { DatabaseIdentityService } from '../database/database-identity.service';
-import { AuditTrail } from '../audit-trail/audit-trail.service';
-import { AUDIT_KEYS, AuditKeys } from '../ledger/audit-keys';
-import { AuditVerifierService } from '../ledger/audit-verifier.service';
-import { LedgerClock } from '../ledger/ledger-clock';
-import { LedgerService } from '../ledger/ledger.service';
-import { MetricsService } from '../metrics/metrics.service';
-import { SettlementService } from '../sync/settlement.service';
-import { SyncJobsStore } from '../sync/sync-jobs.store';
+import { DatabaseModule } from '../database/database.module';
+import { AuditKeysModule } from '../ledger/audit-keys.module';
+import { LedgerModule } from '../ledger/ledger.module';
+import { MetricsModule } from '../metrics/metrics.module';
+import { SettlementModule } from '../sync/settlement.module';
 import { CliDatabase } from './cli-database';
 import { DatabaseAdoptCommand, DatabaseCommand, DatabaseStatusCommand } from './database.command';
 import { KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand } from './keys.command';
 import { ReconciliationCommand } from './reconciliation.command';
 import { RequeueCommand } from './requeue.command';
 import { VerifyCommand } from './verify.command';
+
+export interface CliSettings {
+  databaseUrl: string;
+  /** AUDIT_SEAL_KEY, trimmed; null when unset. */
+  auditSealKey: string | null;
+}
 
 /** The slice of commander's Command used here (the top-level `commander` package is another major version). */
 interface CommanderNode {
@@ -47,30 +51,28 @@ class CommanderSetup implements OnApplicationBootstrap {
 }
 
 /**
- * Only what the commands use: no HTTP, no sync worker, no sealer timer, no embedded Postgres.
- * SettlementService's dependencies are all plain providers, so the requeue path is the service's own.
+ * The feature modules the commands use, and no process role: no HTTP listener, no worker, no timers (feature modules
+ * own none; docs/design.md, "Processes and roles"), no embedded Postgres. The requeue path is SettlementService's own.
  */
 @Module({})
 export class CliModule {
-  static forRoot(databaseUrl: string): DynamicModule {
-    const base = dataSourceOptions(databaseUrl, 2);
+  /** `settings`: what main.ts read from the environment at the CLI's start (nothing reads it later). */
+  static forRoot(settings: CliSettings): DynamicModule {
+    const base = dataSourceOptions(settings.databaseUrl, 2);
     return {
       module: CliModule,
-      imports: [TypeOrmModule.forRoot({
-        ...base,
-        extra: { ...base.extra, application_name: 'card-ledger-cli' },
-        manualInitialization: true,
-      })],
+      imports: [
+        TypeOrmModule.forRoot({ ...base, extra: { ...base.extra, application_name: 'card-ledger-cli' }, manualInitialization: true }),
+        // The service's settings at their defaults, for the few the commands read; the CLI itself needs only DATABASE_URL.
+        ConfigModule.register(loadConfig({})),
+        // The seals' MACs are checked when AUDIT_SEAL_KEY is given; without it, the chain and checkpoints only.
+        AuditKeysModule.of(settings.auditSealKey),
+        MetricsModule, DatabaseModule, AuditTrailModule, AuthModule, LedgerModule, SettlementModule,
+      ],
       providers: [
         CommanderSetup, CliDatabase,
-        ApiKeysService, AuditVerifierService, LedgerService, LedgerClock,
-        // The seals' MACs are checked when AUDIT_SEAL_KEY is in the environment; without it, the chain and checkpoints only.
-        { provide: AUDIT_KEYS, useFactory: () => (process.env.AUDIT_SEAL_KEY ? new AuditKeys(process.env.AUDIT_SEAL_KEY.trim()) : null) },
-        SyncJobsStore, MetricsService, SettlementService,
         KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand, VerifyCommand, RequeueCommand, ReconciliationCommand,
-        AuditTrail, DatabaseIdentityService, DatabaseCommand, DatabaseStatusCommand, DatabaseAdoptCommand,
-        // The service's settings, for the few the commands read; the CLI itself needs only DATABASE_URL.
-        { provide: APP_CONFIG, useFactory: () => loadConfig({}) },
+        DatabaseCommand, DatabaseStatusCommand, DatabaseAdoptCommand,
       ],
     };
   }

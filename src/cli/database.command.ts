@@ -1,5 +1,4 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { cliActor } from '../audit-trail/audit-trail';
 import { DatabaseIdentityService, describeIdentity, IdentityStatus } from '../database/database-identity.service';
 import { CliCommand, JsonOption } from './cli-command';
 import { CliDatabase } from './cli-database';
@@ -52,7 +51,7 @@ export class DatabaseAdoptCommand extends CliCommand {
     const reason = opts.reason.trim();
     if (reason === '' || reason.length > 1000) throw new CliUsageError('--reason must be 1 to 1000 characters');
     await this.db.connect();
-    const status = await this.identity.adopt(cliActor(), reason);
+    const status = await this.identity.adopt(this.db.actor(), reason);
     emit(opts.json === true, status, () => `adopted: loads are sent again (each after its lookup)\n${describe(status)}`);
   }
 }

@@ -1,5 +1,4 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { cliActor } from '../audit-trail/audit-trail';
 import { ApiKeysService, ApiKeyView, BOOTSTRAP_NAME } from '../auth/api-keys.service';
 import { Scope, SCOPES } from '../auth/scopes';
 import { notFound } from '../common/errors';
@@ -43,7 +42,7 @@ export class KeysCreateCommand extends CliCommand {
       throw new CliUsageError(`--scopes must list one or more of ${SCOPES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
     }
     await this.db.connect();
-    const created = await this.keys.create(name, [...new Set(opts.scopes)] as Scope[], cliActor());
+    const created = await this.keys.create(name, [...new Set(opts.scopes)] as Scope[], this.db.actor());
     emit(opts.json === true, created, () =>
       `created API key ${created.id} "${created.name}" with scopes ${created.scopes.join(',')}\n` +
       `key (shown once; store it now, it cannot be shown again):\n${created.key}`);
@@ -74,7 +73,7 @@ export class KeysRevokeCommand extends CliCommand {
   async run([id]: string[], opts: JsonOption): Promise<void> {
     if (!isUuid(id)) throw notFound(`api key ${id}`);
     await this.db.connect();
-    const result = await this.keys.revoke(id, cliActor());
+    const result = await this.keys.revoke(id, this.db.actor());
     const revoked = { ...result, ...listed(result) };
     emit(opts.json === true, revoked, () => `revoked API key ${revoked.id} "${revoked.name}" at ${revoked.revokedAt}` +
       ' (running instances stop accepting it when their key cache expires, within seconds)' +

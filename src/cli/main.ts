@@ -16,6 +16,7 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
   const url = process.env.DATABASE_URL?.trim() || null;
+  const auditSealKey = process.env.AUDIT_SEAL_KEY?.trim() || null;
   if (url !== null && (!/^postgres(ql)?:\/\//.test(url) || !URL.canParse(url))) {
     return reportError(new CliUsageError('DATABASE_URL must be a postgres:// or postgresql:// URL'), json, null);
   }
@@ -28,7 +29,7 @@ async function main(): Promise<number> {
   }
   const password = url ? decodeURIComponent(new URL(url).password) || null : null;
   let exit: number = EXIT.ok;
-  await CommandFactory.run(CliModule.forRoot(url ?? NO_DATABASE), {
+  await CommandFactory.run(CliModule.forRoot({ databaseUrl: url ?? NO_DATABASE, auditSealKey }), {
     logger: ['error'],
     serviceErrorHandler: (e: Error) => {
       // Commander already printed its message (unknown option, missing argument, help).

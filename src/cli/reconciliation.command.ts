@@ -1,4 +1,5 @@
 import { Command, Option } from 'nest-commander';
+import { CardLoadsStore } from '../card-loads/card-loads.store';
 import { ApiError } from '../common/errors';
 import { formatMinor } from '../common/money';
 import { Instant, msIso, parseInstant } from '../common/instant';
@@ -23,7 +24,7 @@ interface OldestOpen {
  */
 @Command({ name: 'reconciliation', description: 'loads by status (count, amount) and the age of the oldest pending / needs_review load' })
 export class ReconciliationCommand extends CliCommand {
-  constructor(private readonly db: CliDatabase, private readonly clock: LedgerClock) {
+  constructor(private readonly db: CliDatabase, private readonly clock: LedgerClock, private readonly loads: CardLoadsStore) {
     super();
   }
 
@@ -41,22 +42,10 @@ export class ReconciliationCommand extends CliCommand {
     const from = cliDate('--from', opts.from);
     const to = cliDate('--to', opts.to);
     if (from && to && from.iso >= to.iso) throw new CliUsageError('--from must be before --to');
-    const ds = await this.db.connect();
+    await this.db.connect();
     // The loads created before --to are a fixed set once every row before it is final (docs/time.md).
     if (to) await this.clock.finalBefore(to);
-    const window = [from?.iso ?? null, to?.iso ?? null];
-    const inWindow = `($1::timestamptz IS NULL OR created_at >= $1) AND ($2::timestamptz IS NULL OR created_at < $2)`;
-    const groups: Array<{ currency: string; status: string; count: string; amount: string }> = await ds.query(
-      `SELECT currency, status, count(*)::text AS count, sum(amount)::text AS amount
-       FROM card_loads WHERE ${inWindow} GROUP BY currency, status`, window);
-    // One index probe per open status (card_loads_status is (status, created_at DESC, id DESC)).
-    const oldest: Array<{ status: string; id: string | null; created_at: Date | null; age_seconds: number | null }> = await ds.query(
-      `SELECT s.status, o.id, o.created_at, extract(epoch FROM clock_timestamp() - o.created_at)::float8 AS age_seconds
-       FROM unnest($3::text[]) AS s(status)
-       LEFT JOIN LATERAL (SELECT id, created_at FROM card_loads
-                          WHERE status = s.status AND ${inWindow} ORDER BY created_at, id LIMIT 1) o ON true`,
-      [...window, OPEN_STATUSES]);
-    const [{ now }]: Array<{ now: Date }> = await ds.query(`SELECT clock_timestamp() AS now`);
+    const { groups, oldest, now } = await this.loads.windowSummary(from?.iso ?? null, to?.iso ?? null, OPEN_STATUSES);
 
     // Every status for every currency that has loads, zeros included, so the shape never depends on the data.
     const currencies = [...new Set(groups.map((g) => g.currency))].sort();

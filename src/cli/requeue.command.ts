@@ -1,7 +1,7 @@
 import { Command, Option } from 'nest-commander';
+import { CardLoadsStore } from '../card-loads/card-loads.store';
 import { ApiError, notFound } from '../common/errors';
 import { SettlementService } from '../sync/settlement.service';
-import { cliActor } from '../audit-trail/audit-trail';
 import { CliCommand, isUuid, JsonOption } from './cli-command';
 import { CliDatabase } from './cli-database';
 import { CliUsageError, emit } from './output';
@@ -17,7 +17,7 @@ const PAGE = 500;
   description: 'queue a load in needs_review (or every one, with --all-review) for another lookup at EnKash',
 })
 export class RequeueCommand extends CliCommand {
-  constructor(private readonly db: CliDatabase, private readonly settlement: SettlementService) {
+  constructor(private readonly db: CliDatabase, private readonly settlement: SettlementService, private readonly loads: CardLoadsStore) {
     super();
   }
 
@@ -30,7 +30,7 @@ export class RequeueCommand extends CliCommand {
     if ((loadId === undefined) === (opts.allReview !== true)) throw new CliUsageError('give either a load id or --all-review');
     const json = opts.json === true;
     // Recorded in the load's events and the audit trail, next to the API's key names: `cli (<os user>)`.
-    const actor = cliActor();
+    const actor = this.db.actor();
     if (loadId !== undefined) {
       if (!isUuid(loadId)) throw notFound(`card load ${loadId}`);
       await this.db.connect();
@@ -38,15 +38,14 @@ export class RequeueCommand extends CliCommand {
       emit(json, { requeued: [loadId], skipped: [] }, () => `re-queued card load ${loadId}: the worker looks it up at EnKash next`);
       return;
     }
-    const ds = await this.db.connect();
+    await this.db.connect();
     const requeued: string[] = [];
     const skipped: Array<{ loadId: string; reason: string }> = [];
     // Re-queueing leaves the status at needs_review, so page by id (keyset) to visit each load once.
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
-      const page: Array<{ id: string }> = await ds.query(
-        `SELECT id FROM card_loads WHERE status = 'needs_review' AND id > $1 ORDER BY id LIMIT $2`, [after, PAGE]);
-      for (const { id } of page) {
+      const page = await this.loads.needsReviewIds(after, PAGE);
+      for (const id of page) {
         try {
           await this.settlement.requeue(id, actor);
           requeued.push(id);
@@ -58,7 +57,7 @@ export class RequeueCommand extends CliCommand {
         }
       }
       if (page.length < PAGE) break;
-      after = page[page.length - 1].id;
+      after = page[page.length - 1];
     }
     emit(json, { requeued, skipped }, () => [
       `re-queued ${requeued.length} load(s) in needs_review${skipped.length ? `, skipped ${skipped.length} settled or in flight` : ''}`,

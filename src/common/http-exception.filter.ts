@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply } from 'fastify';
 import type { DatabaseOutage } from '../database/database-outage';
 import { markOutageAnswer } from '../database/database-outage';
-import { ApiError, ErrorCode } from './errors';
+import { ApiError, errorBody } from './errors';
 
 /**
  * Maps every thrown thing to the contract's error body; stack traces never leave the process. A database that cannot
@@ -28,21 +28,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     void reply
       .status(err.status)
       .header('content-type', 'application/json; charset=utf-8')
-      .send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+      .send(errorBody(err));
   }
 }
-
-const BY_STATUS: Record<number, ErrorCode> = {
-  400: 'validation_failed',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
-  409: 'conflict',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  429: 'rate_limited',
-  503: 'service_unavailable',
-};
 
 export function toApiError(exception: unknown): ApiError {
   if (exception instanceof ApiError) return exception;
@@ -50,8 +38,7 @@ export function toApiError(exception: unknown): ApiError {
     const status = exception.getStatus();
     const body = exception.getResponse();
     const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? exception.message);
-    return new ApiError(status, BY_STATUS[status] ?? (status < 500 ? 'validation_failed' : 'internal_error'),
-      Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : exception.message);
+    return ApiError.fromFramework(status, Array.isArray(message) ? message.join('; ') : String(message));
   }
   // Fastify's own errors (body parsing, content type, size) carry statusCode and a FST_ code.
   const fst = exception as { statusCode?: number; code?: string; message?: string };
@@ -61,8 +48,8 @@ export function toApiError(exception: unknown): ApiError {
       status === 413 ? 'request body is too large'
       : status === 415 ? 'Content-Type must be application/json'
       : `body: ${fst.message ?? 'malformed request'}`;
-    return new ApiError(status, BY_STATUS[status] ?? 'validation_failed', message,
-      status === 400 ? [{ field: 'body', message: fst.message ?? 'malformed JSON' }] : undefined);
+    const details = status === 400 ? [{ field: 'body', message: fst.message ?? 'malformed JSON' }] : undefined;
+    return ApiError.fromFramework(status, message, details);
   }
-  return new ApiError(500, 'internal_error', 'internal error');
+  return new ApiError('internal_error', 'internal error');
 }

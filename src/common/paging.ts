@@ -1,11 +1,13 @@
 import { badField } from './errors';
+import { integerIn } from './integer';
 import { Instant, parseInstant, realCalendar } from './instant';
 
 /** `?limit=` 1..500, default 50 (API.md "Lists"). */
 export function parseLimit(raw: string | undefined): number {
   if (raw === undefined) return 50;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 500) throw badField('limit', 'must be an integer from 1 to 500');
-  return Number(raw);
+  const limit = integerIn(raw, 1, 500);
+  if (limit === null) throw badField('limit', 'must be an integer from 1 to 500');
+  return limit;
 }
 
 /** Opaque cursors: base64url JSON, checked for shape so a bad cursor is a 400, never a 500. */

@@ -1,9 +1,12 @@
 import { join } from 'node:path';
+import { z } from 'zod';
 import { parseDecimalMinor } from '../common/money';
 
 /**
- * The whole configuration, read once at boot from the environment (names fixed by API.md).
- * Every problem is collected so that one start tells the operator everything that is wrong.
+ * The whole configuration, read once at boot from the environment (names fixed by API.md) and injected as
+ * APP_CONFIG (features take their slice from it: webhooks/webhook-config.ts, console/console-config.ts).
+ * Every problem is collected so that one start tells the operator everything that is wrong. Nothing reads
+ * process.env after this.
  */
 export type Role = 'all' | 'api' | 'worker';
 
@@ -92,6 +95,52 @@ export interface AppConfig {
   sync: SyncConfig;
   forkPolicy: ForkPolicy;
   audit: AuditConfig;
+  webhooks: WebhookConfig;
+  console: ConsoleConfig;
+  reconciliation: ReconciliationConfig;
+}
+
+/** Webhook settings (WEBHOOK_*, docs/webhooks.md). */
+export interface WebhookConfig {
+  /** Per delivery attempt, connect to last byte. */
+  timeoutMs: number;
+  concurrency: number;
+  pollMs: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  /** Retries continue at least this long after the event (or a manual redelivery), then the delivery is failed. */
+  maxAgeMs: number;
+  leaseMs: number;
+  secretKey: SecretKeySource | null;
+  /** false (the default): targets must be public addresses, see webhook-target-guard.ts. */
+  allowPrivateUrls: boolean;
+}
+
+/**
+ * Where the key that encrypts signing secrets at rest comes from, in order: WEBHOOK_SECRET_KEY; else
+ * ADMIN_API_KEY (already a shared secret of every instance); else, with the embedded database only, a key file
+ * generated in DATA_DIR next to the data it protects. With none of these, subscriptions cannot be created.
+ */
+export type SecretKeySource =
+  | { source: 'WEBHOOK_SECRET_KEY' | 'ADMIN_API_KEY'; material: string }
+  | { source: 'DATA_DIR'; file: string };
+
+/** Console settings (CONSOLE_*, docs/console.md). */
+export interface ConsoleConfig {
+  /** A session unused this long ends (each use moves its end forward). */
+  sessionIdleMs: number;
+  /** A session ends this long after sign-in, however busy. */
+  sessionMaxMs: number;
+  /**
+   * Mark the session cookie Secure on every answer, not only on requests that came over TLS: for a service
+   * behind a proxy that terminates TLS (the request reaches us as plain HTTP, the browser speaks HTTPS).
+   */
+  secureCookie: boolean;
+}
+
+export interface ReconciliationConfig {
+  /** RECONCILE_INTERVAL_MS: the scheduled run's period where the worker runs (default one hour). */
+  intervalMs: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -117,149 +166,251 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-export function loadConfig(env: Env = process.env): AppConfig {
-  const problems: string[] = [];
-  const str = (name: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
-  const int = (name: string, dflt: number, min: number, max: number): number => {
-    const raw = str(name);
-    if (raw === undefined) return dflt;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-      return dflt;
-    }
-    return Number(raw);
-  };
-  const url = (name: string): string | null => {
-    const raw = str(name);
-    if (raw === undefined) return null;
-    try {
-      const u = new URL(raw);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
-      return raw.replace(/\/+$/, '');
-    } catch {
-      problems.push(`${name} must be an http(s) URL`);
-      return null;
-    }
-  };
+/*
+ * One zod schema over the environment. zod rather than class-validator with @nestjs/config: the settings are
+ * strings to parse (integers in ranges, amounts, URLs, enums) with messages that API.md and the operators' runbooks
+ * quote, and cross-field rules (the lease against the EnKash timeout, credentials with ENKASH_BASE_URL); zod states
+ * each as a parser with its own message, collects every issue of one pass, and infers the parsed types, while
+ * @nestjs/config would also read .env files (not a behaviour of this service) and class-validator needs a class and
+ * transform decorators per setting. Each field parser reports a bad value and stands its default in, so the
+ * cross-field rules still run and one start lists every problem.
+ */
+const problem = (ctx: z.RefinementCtx, message: string) => ctx.addIssue({ code: 'custom', message });
+/** Unset or blank is unset; values are trimmed. */
+const trimmed = (raw: string | undefined): string | undefined => (raw === undefined || raw.trim() === '' ? undefined : raw.trim());
 
-  const roleRaw = str('ROLE') ?? 'all';
-  if (!['all', 'api', 'worker'].includes(roleRaw)) problems.push(`ROLE must be one of all, api, worker (got "${roleRaw}")`);
+const str = (_name: string) => z.string().optional().transform(trimmed);
+/** An EnKash credential: required when ENKASH_BASE_URL is set (checked with the other cross-field rules). */
+const cred = str;
+const str_ = <T extends string>(name: string, dflt: T) => str(name).transform((v) => v ?? dflt);
 
-  const databaseUrl = str('DATABASE_URL') ?? null;
-  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
-  }
-
-  const adminApiKey = str('ADMIN_API_KEY') ?? null;
-  if (adminApiKey !== null && adminApiKey.length < 16) problems.push('ADMIN_API_KEY must be at least 16 characters');
-
-  const amountSetting = (name: string, dflt: bigint): bigint => {
-    const raw = str(name);
-    if (raw === undefined) return dflt;
-    const parsed = parseDecimalMinor(raw);
-    if (!parsed.ok) problems.push(`${name} ${parsed.message}`);
-    return parsed.ok ? parsed.value : dflt;
-  };
-  const maxLoadAmountMinor = amountSetting('MAX_LOAD_AMOUNT', 20_000_000n);
-  // Funding a parent account is one journal entry of crores, not many of a card load's size.
-  const maxJournalAmountMinor = amountSetting('MAX_JOURNAL_AMOUNT', 1_000_000_000_000n);
-
-  const logLevel = (str('LOG_LEVEL') ?? 'info').toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
-
-  const baseUrl = url('ENKASH_BASE_URL');
-  const tokenUrl = url('ENKASH_TOKEN_URL');
-  const useSimulator = str('ENKASH_BASE_URL') === undefined;
-  const cred = (name: string, dflt: string): string => {
-    const v = str(name);
-    if (v !== undefined) return v;
-    if (!useSimulator) problems.push(`${name} is required when ENKASH_BASE_URL is set`);
+const int = (name: string, dflt: number, min: number, max: number) => z.string().optional().transform((given, ctx) => {
+  const raw = trimmed(given);
+  if (raw === undefined) return dflt;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    problem(ctx, `${name} must be an integer from ${min} to ${max} (got "${raw}")`);
     return dflt;
-  };
-  if (!useSimulator && str('ENKASH_TOKEN_URL') === undefined) problems.push('ENKASH_TOKEN_URL is required when ENKASH_BASE_URL is set');
-  const encryptionRaw = (str('ENKASH_ENCRYPTION') ?? 'off').toLowerCase();
-  if (!['on', 'off'].includes(encryptionRaw)) problems.push(`ENKASH_ENCRYPTION must be on or off (got "${encryptionRaw}")`);
+  }
+  return Number(raw);
+});
 
-  const enkash: EnKashConfig = {
-    baseUrl,
-    tokenUrl,
-    partnerId: cred('ENKASH_PARTNER_ID', SIMULATOR_DEFAULTS.partnerId),
-    clientId: cred('ENKASH_CLIENT_ID', SIMULATOR_DEFAULTS.clientId),
-    clientSecret: cred('ENKASH_CLIENT_SECRET', SIMULATOR_DEFAULTS.clientSecret),
-    username: cred('ENKASH_USERNAME', SIMULATOR_DEFAULTS.username),
-    password: cred('ENKASH_PASSWORD', SIMULATOR_DEFAULTS.password),
-    companyId: cred('ENKASH_COMPANY_ID', SIMULATOR_DEFAULTS.companyId),
-    cardAccountId: cred('ENKASH_CARD_ACCOUNT_ID', SIMULATOR_DEFAULTS.cardAccountId),
-    encryption: encryptionRaw === 'on',
-    timeoutMs: int('ENKASH_TIMEOUT_MS', 10_000, 100, 300_000),
-    loadType: str('ENKASH_LOAD_TYPE') ?? 'LOAD_MONEY',
-    transactionCode: str('ENKASH_TRANSACTION_CODE') ?? 'PRINCIPLE',
-  };
+const url = (name: string) => z.string().optional().transform((given, ctx): string | null => {
+  const raw = trimmed(given);
+  if (raw === undefined) return null;
+  try {
+    const u = new URL(raw);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+    return raw.replace(/\/+$/, '');
+  } catch {
+    problem(ctx, `${name} must be an http(s) URL`);
+    return null;
+  }
+});
 
-  const sync: SyncConfig = {
-    concurrency: int('SYNC_CONCURRENCY', 16, 1, 512),
-    maxAttempts: int('SYNC_MAX_ATTEMPTS', 12, 1, 1000),
-    maxAgeMs: int('SYNC_MAX_AGE_MS', 24 * 3600_000, 1000, 30 * 24 * 3600_000),
-    backoffBaseMs: int('SYNC_BACKOFF_BASE_MS', 500, 1, 3600_000),
-    backoffCapMs: int('SYNC_BACKOFF_CAP_MS', 5 * 60_000, 1, 24 * 3600_000),
-    leaseMs: int('SYNC_LEASE_MS', 30_000, 1000, 3600_000),
-    pollMs: int('SYNC_POLL_MS', 200, 10, 60_000),
-    circuitFailureThreshold: int('SYNC_CIRCUIT_THRESHOLD', 5, 1, 1000),
-    circuitOpenMs: int('SYNC_CIRCUIT_OPEN_MS', 10_000, 100, 3600_000),
-    lookupGraceMs: int('SYNC_LOOKUP_GRACE_MS', 30_000, 0, 24 * 3600_000),
-    rejectionConfirmMs: int('SYNC_REJECTION_CONFIRM_MS', 10 * 60_000, 0, 7 * 24 * 3600_000),
-    exchangeDeadlineMs: 2 * enkash.timeoutMs,
-  };
+const amountSetting = (name: string, dflt: bigint) => z.string().optional().transform((given, ctx) => {
+  const raw = trimmed(given);
+  if (raw === undefined) return dflt;
+  const parsed = parseDecimalMinor(raw);
+  if (!parsed.ok) problem(ctx, `${name} ${parsed.message}`);
+  return parsed.ok ? parsed.value : dflt;
+});
+
+/** One of `values`; the value as given (lower-cased when `lower`) stays in the result for the rules that read it. */
+const oneOf = (name: string, values: readonly string[], message: string, opts: { lower?: boolean; dflt?: string } = {}) =>
+  z.string().optional().transform((given, ctx): string | undefined => {
+    const raw = trimmed(given);
+    const v = raw === undefined ? opts.dflt : opts.lower ? raw.toLowerCase() : raw;
+    if (v !== undefined && !values.includes(v)) problem(ctx, `${name} must be ${message} (got "${v}")`);
+    return v;
+  });
+
+/** true or false (any case); the message quotes the value exactly as given. */
+const flag = (name: string) => z.string().optional().transform((given, ctx) => {
+  const raw = given?.trim().toLowerCase();
+  if (raw !== undefined && raw !== '' && raw !== 'true' && raw !== 'false') problem(ctx, `${name} must be true or false (got "${given}")`);
+  return raw === 'true';
+});
+
+const minLength = (name: string, min: number, hint = '') => str(name).superRefine((v, ctx) => {
+  if (v !== undefined && v.length < min) problem(ctx, `${name} must be at least ${min} characters${hint}`);
+});
+
+const day = 24 * 3600_000;
+const KEY_HINT = ' (e.g. openssl rand -base64 32)';
+
+const envSchema = z.object({
+  ROLE: oneOf('ROLE', ['all', 'api', 'worker'], 'one of all, api, worker', { dflt: 'all' }),
+  DATABASE_URL: str('DATABASE_URL').superRefine((v, ctx) => {
+    if (v !== undefined && !/^postgres(ql)?:\/\//.test(v)) problem(ctx, 'DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }),
+  ADMIN_API_KEY: minLength('ADMIN_API_KEY', 16),
+  MAX_LOAD_AMOUNT: amountSetting('MAX_LOAD_AMOUNT', 20_000_000n),
+  // Funding a parent account is one journal entry of crores, not many of a card load's size.
+  MAX_JOURNAL_AMOUNT: amountSetting('MAX_JOURNAL_AMOUNT', 1_000_000_000_000n),
+  LOG_LEVEL: oneOf('LOG_LEVEL', LOG_LEVELS, `one of ${LOG_LEVELS.join(', ')}`, { lower: true, dflt: 'info' }),
+  ENKASH_BASE_URL: url('ENKASH_BASE_URL'),
+  ENKASH_TOKEN_URL: url('ENKASH_TOKEN_URL'),
+  ENKASH_PARTNER_ID: cred('ENKASH_PARTNER_ID'),
+  ENKASH_CLIENT_ID: cred('ENKASH_CLIENT_ID'),
+  ENKASH_CLIENT_SECRET: cred('ENKASH_CLIENT_SECRET'),
+  ENKASH_USERNAME: cred('ENKASH_USERNAME'),
+  ENKASH_PASSWORD: cred('ENKASH_PASSWORD'),
+  ENKASH_COMPANY_ID: cred('ENKASH_COMPANY_ID'),
+  ENKASH_CARD_ACCOUNT_ID: cred('ENKASH_CARD_ACCOUNT_ID'),
+  ENKASH_ENCRYPTION: oneOf('ENKASH_ENCRYPTION', ['on', 'off'], 'on or off', { lower: true, dflt: 'off' }),
+  ENKASH_TIMEOUT_MS: int('ENKASH_TIMEOUT_MS', 10_000, 100, 300_000),
+  ENKASH_LOAD_TYPE: str_('ENKASH_LOAD_TYPE', 'LOAD_MONEY'),
+  ENKASH_TRANSACTION_CODE: str_('ENKASH_TRANSACTION_CODE', 'PRINCIPLE'),
+  SYNC_CONCURRENCY: int('SYNC_CONCURRENCY', 16, 1, 512),
+  SYNC_MAX_ATTEMPTS: int('SYNC_MAX_ATTEMPTS', 12, 1, 1000),
+  SYNC_MAX_AGE_MS: int('SYNC_MAX_AGE_MS', day, 1000, 30 * day),
+  SYNC_BACKOFF_BASE_MS: int('SYNC_BACKOFF_BASE_MS', 500, 1, 3600_000),
+  SYNC_BACKOFF_CAP_MS: int('SYNC_BACKOFF_CAP_MS', 5 * 60_000, 1, day),
+  SYNC_LEASE_MS: int('SYNC_LEASE_MS', 30_000, 1000, 3600_000),
+  SYNC_POLL_MS: int('SYNC_POLL_MS', 200, 10, 60_000),
+  SYNC_CIRCUIT_THRESHOLD: int('SYNC_CIRCUIT_THRESHOLD', 5, 1, 1000),
+  SYNC_CIRCUIT_OPEN_MS: int('SYNC_CIRCUIT_OPEN_MS', 10_000, 100, 3600_000),
+  SYNC_LOOKUP_GRACE_MS: int('SYNC_LOOKUP_GRACE_MS', 30_000, 0, day),
+  SYNC_REJECTION_CONFIRM_MS: int('SYNC_REJECTION_CONFIRM_MS', 10 * 60_000, 0, 7 * day),
+  // Its default depends on ENKASH_BASE_URL (toConfig).
+  DATABASE_FORK_POLICY: oneOf('DATABASE_FORK_POLICY', FORK_POLICIES, `one of ${FORK_POLICIES.join(', ')}`, { lower: true }),
+  DATA_DIR: str_('DATA_DIR', './.data'),
+  AUDIT_SEAL_KEY: minLength('AUDIT_SEAL_KEY', 32, KEY_HINT),
+  LEDGER_FINAL_WAIT_MS: int('LEDGER_FINAL_WAIT_MS', 5000, 0, 60_000),
+  AUDIT_CHECKPOINT_FILE: str('AUDIT_CHECKPOINT_FILE'),
+  AUDIT_CHECKPOINT_INTERVAL_MS: int('AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 100, day),
+  AUDIT_VERIFY_INTERVAL_MS: int('AUDIT_VERIFY_INTERVAL_MS', 15 * 60_000, 0, 7 * day),
+  AUDIT_MAX_UNSEALED_AGE_MS: int('AUDIT_MAX_UNSEALED_AGE_MS', 5 * 60_000, 1000, day),
+  PORT: int('PORT', 3000, 0, 65535),
+  HOST: str_('HOST', '127.0.0.1'),
+  RATE_LIMIT_PER_MINUTE: int('RATE_LIMIT_PER_MINUTE', 6000, 1, 1_000_000_000),
+  RECONCILE_INTERVAL_MS: int('RECONCILE_INTERVAL_MS', 3600_000, 1000, 7 * day),
+  WEBHOOK_TIMEOUT_MS: int('WEBHOOK_TIMEOUT_MS', 5000, 100, 60_000),
+  WEBHOOK_CONCURRENCY: int('WEBHOOK_CONCURRENCY', 8, 1, 256),
+  WEBHOOK_POLL_MS: int('WEBHOOK_POLL_MS', 250, 10, 60_000),
+  WEBHOOK_BACKOFF_BASE_MS: int('WEBHOOK_BACKOFF_BASE_MS', 1000, 1, 3600_000),
+  WEBHOOK_BACKOFF_CAP_MS: int('WEBHOOK_BACKOFF_CAP_MS', 3600_000, 1, day),
+  WEBHOOK_MAX_AGE_MS: int('WEBHOOK_MAX_AGE_MS', day, 1000, 30 * day),
+  WEBHOOK_LEASE_MS: int('WEBHOOK_LEASE_MS', 30_000, 1000, 3600_000),
+  WEBHOOK_ALLOW_PRIVATE_URLS: flag('WEBHOOK_ALLOW_PRIVATE_URLS'),
+  WEBHOOK_SECRET_KEY: minLength('WEBHOOK_SECRET_KEY', 32, KEY_HINT),
+  CONSOLE_SESSION_IDLE_MS: int('CONSOLE_SESSION_IDLE_MS', 1800_000, 1000, day),
+  CONSOLE_SESSION_MAX_MS: int('CONSOLE_SESSION_MAX_MS', 8 * 3600_000, 1000, 7 * day),
+  CONSOLE_SECURE_COOKIE: flag('CONSOLE_SECURE_COOKIE'),
+});
+type Settings = z.output<typeof envSchema>;
+
+/** Every environment variable the service reads (docker-compose.yml and the docs are checked against it). */
+export const CONFIG_NAMES: readonly string[] = Object.keys(envSchema.shape);
+
+const CREDENTIALS = ['ENKASH_PARTNER_ID', 'ENKASH_CLIENT_ID', 'ENKASH_CLIENT_SECRET', 'ENKASH_USERNAME', 'ENKASH_PASSWORD',
+  'ENKASH_COMPANY_ID', 'ENKASH_CARD_ACCOUNT_ID'] as const;
+
+/** The rules between settings; they run even when a field was bad (with its default standing in). */
+function crossChecks(s: Settings, ctx: z.RefinementCtx, env: Env): void {
+  // The simulator is used when ENKASH_BASE_URL is unset, not when it is malformed (that is a problem of its own).
+  if (trimmed(env.ENKASH_BASE_URL) !== undefined) {
+    for (const name of CREDENTIALS) if (s[name] === undefined) problem(ctx, `${name} is required when ENKASH_BASE_URL is set`);
+    if (trimmed(env.ENKASH_TOKEN_URL) === undefined) problem(ctx, 'ENKASH_TOKEN_URL is required when ENKASH_BASE_URL is set');
+  }
+  const exchangeDeadlineMs = 2 * s.ENKASH_TIMEOUT_MS;
   // Only where the worker runs: an API-only instance never calls EnKash for a load.
-  if (roleRaw !== 'api' && sync.leaseMs < sync.exchangeDeadlineMs + LEASE_MARGIN_MS) {
+  if (s.ROLE !== 'api' && s.SYNC_LEASE_MS < exchangeDeadlineMs + LEASE_MARGIN_MS) {
     // Silently stretching the lease would hide that another instance may take a job over mid-exchange.
-    problems.push(`SYNC_LEASE_MS (${sync.leaseMs}) must be at least 2 × ENKASH_TIMEOUT_MS (${sync.exchangeDeadlineMs}) + ${LEASE_MARGIN_MS} ms`
-      + ` = ${sync.exchangeDeadlineMs + LEASE_MARGIN_MS}: one EnKash exchange (token, call, 401 retry)`
-      + " must end inside the worker's lease;"
+    problem(ctx, `SYNC_LEASE_MS (${s.SYNC_LEASE_MS}) must be at least 2 × ENKASH_TIMEOUT_MS (${exchangeDeadlineMs}) + ${LEASE_MARGIN_MS} ms`
+      + ` = ${exchangeDeadlineMs + LEASE_MARGIN_MS}: one EnKash exchange (token, call, 401 retry) must end inside the worker's lease;`
       + ' raise SYNC_LEASE_MS or lower ENKASH_TIMEOUT_MS');
   }
+  const { CONSOLE_SESSION_IDLE_MS: idle, CONSOLE_SESSION_MAX_MS: max } = s;
+  if (idle > max) problem(ctx, `CONSOLE_SESSION_IDLE_MS (${idle}) must not exceed CONSOLE_SESSION_MAX_MS (${max})`);
+}
 
-  // A real EnKash remembers what the other copy sent; the in-process simulator starts empty with every process.
-  const forkPolicy = (str('DATABASE_FORK_POLICY') ?? (useSimulator ? 'proceed' : 'hold')).toLowerCase();
-  if (!(FORK_POLICIES as readonly string[]).includes(forkPolicy)) {
-    problems.push(`DATABASE_FORK_POLICY must be one of ${FORK_POLICIES.join(', ')} (got "${forkPolicy}")`);
-  }
-  const dataDir = str('DATA_DIR') ?? './.data';
-  const sealKeyRaw = str('AUDIT_SEAL_KEY');
-  if (sealKeyRaw !== undefined && sealKeyRaw.length < 32) {
-    problems.push('AUDIT_SEAL_KEY must be at least 32 characters (e.g. openssl rand -base64 32)');
-  }
-  const audit: AuditConfig = {
-    finalWaitMs: int('LEDGER_FINAL_WAIT_MS', 5000, 0, 60_000),
-    sealKey: sealKeyRaw !== undefined ? { source: 'AUDIT_SEAL_KEY', material: sealKeyRaw }
-      : { source: 'DATA_DIR', file: join(dataDir, 'audit-seal.key') },
-    checkpointFile: str('AUDIT_CHECKPOINT_FILE') ?? join(dataDir, 'audit-checkpoints.jsonl'),
-    checkpointIntervalMs: int('AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 100, 24 * 3600_000),
-    verifyIntervalMs: int('AUDIT_VERIFY_INTERVAL_MS', 15 * 60_000, 0, 7 * 24 * 3600_000),
-    maxUnsealedAgeMs: int('AUDIT_MAX_UNSEALED_AGE_MS', 5 * 60_000, 1000, 24 * 3600_000),
+/** The parsed settings in the shape the code reads. */
+function toConfig(s: Settings): AppConfig {
+  const useSimulator = s.ENKASH_BASE_URL === null;
+  const enkash: EnKashConfig = {
+    baseUrl: s.ENKASH_BASE_URL,
+    tokenUrl: s.ENKASH_TOKEN_URL,
+    partnerId: s.ENKASH_PARTNER_ID ?? SIMULATOR_DEFAULTS.partnerId,
+    clientId: s.ENKASH_CLIENT_ID ?? SIMULATOR_DEFAULTS.clientId,
+    clientSecret: s.ENKASH_CLIENT_SECRET ?? SIMULATOR_DEFAULTS.clientSecret,
+    username: s.ENKASH_USERNAME ?? SIMULATOR_DEFAULTS.username,
+    password: s.ENKASH_PASSWORD ?? SIMULATOR_DEFAULTS.password,
+    companyId: s.ENKASH_COMPANY_ID ?? SIMULATOR_DEFAULTS.companyId,
+    cardAccountId: s.ENKASH_CARD_ACCOUNT_ID ?? SIMULATOR_DEFAULTS.cardAccountId,
+    encryption: s.ENKASH_ENCRYPTION === 'on',
+    timeoutMs: s.ENKASH_TIMEOUT_MS,
+    loadType: s.ENKASH_LOAD_TYPE,
+    transactionCode: s.ENKASH_TRANSACTION_CODE,
   };
-
-  const config: AppConfig = {
-    port: int('PORT', 3000, 0, 65535),
-    host: str('HOST') ?? '127.0.0.1',
+  const sync: SyncConfig = {
+    concurrency: s.SYNC_CONCURRENCY,
+    maxAttempts: s.SYNC_MAX_ATTEMPTS,
+    maxAgeMs: s.SYNC_MAX_AGE_MS,
+    backoffBaseMs: s.SYNC_BACKOFF_BASE_MS,
+    backoffCapMs: s.SYNC_BACKOFF_CAP_MS,
+    leaseMs: s.SYNC_LEASE_MS,
+    pollMs: s.SYNC_POLL_MS,
+    circuitFailureThreshold: s.SYNC_CIRCUIT_THRESHOLD,
+    circuitOpenMs: s.SYNC_CIRCUIT_OPEN_MS,
+    lookupGraceMs: s.SYNC_LOOKUP_GRACE_MS,
+    rejectionConfirmMs: s.SYNC_REJECTION_CONFIRM_MS,
+    exchangeDeadlineMs: 2 * enkash.timeoutMs,
+  };
+  const dataDir = s.DATA_DIR;
+  const adminApiKey = s.ADMIN_API_KEY ?? null;
+  const databaseUrl = s.DATABASE_URL ?? null;
+  const audit: AuditConfig = {
+    finalWaitMs: s.LEDGER_FINAL_WAIT_MS,
+    sealKey: s.AUDIT_SEAL_KEY !== undefined ? { source: 'AUDIT_SEAL_KEY', material: s.AUDIT_SEAL_KEY }
+      : { source: 'DATA_DIR', file: join(dataDir, 'audit-seal.key') },
+    checkpointFile: s.AUDIT_CHECKPOINT_FILE ?? join(dataDir, 'audit-checkpoints.jsonl'),
+    checkpointIntervalMs: s.AUDIT_CHECKPOINT_INTERVAL_MS,
+    verifyIntervalMs: s.AUDIT_VERIFY_INTERVAL_MS,
+    maxUnsealedAgeMs: s.AUDIT_MAX_UNSEALED_AGE_MS,
+  };
+  const webhooks: WebhookConfig = {
+    timeoutMs: s.WEBHOOK_TIMEOUT_MS,
+    concurrency: s.WEBHOOK_CONCURRENCY,
+    pollMs: s.WEBHOOK_POLL_MS,
+    backoffBaseMs: s.WEBHOOK_BACKOFF_BASE_MS,
+    backoffCapMs: s.WEBHOOK_BACKOFF_CAP_MS,
+    maxAgeMs: s.WEBHOOK_MAX_AGE_MS,
+    // A lease must outlive one attempt, or another instance could send the same event meanwhile.
+    leaseMs: Math.max(s.WEBHOOK_LEASE_MS, s.WEBHOOK_TIMEOUT_MS + 5000),
+    secretKey: s.WEBHOOK_SECRET_KEY !== undefined ? { source: 'WEBHOOK_SECRET_KEY', material: s.WEBHOOK_SECRET_KEY }
+      : adminApiKey !== null ? { source: 'ADMIN_API_KEY', material: adminApiKey }
+      : databaseUrl === null ? { source: 'DATA_DIR', file: join(dataDir, 'webhook-secret.key') }
+      : null,
+    allowPrivateUrls: s.WEBHOOK_ALLOW_PRIVATE_URLS,
+  };
+  return {
+    port: s.PORT,
+    host: s.HOST,
     databaseUrl,
     dataDir,
-    role: roleRaw as Role,
+    role: s.ROLE as Role,
     adminApiKey,
-    maxLoadAmountMinor,
-    maxJournalAmountMinor,
-    logLevel: logLevel as LogLevelName,
-    rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 6000, 1, 1_000_000_000),
+    maxLoadAmountMinor: s.MAX_LOAD_AMOUNT,
+    maxJournalAmountMinor: s.MAX_JOURNAL_AMOUNT,
+    logLevel: s.LOG_LEVEL as LogLevelName,
+    rateLimitPerMinute: s.RATE_LIMIT_PER_MINUTE,
     enkash,
     sync,
-    forkPolicy: forkPolicy as ForkPolicy,
+    // A real EnKash remembers what the other copy sent; the in-process simulator starts empty with every process.
+    forkPolicy: (s.DATABASE_FORK_POLICY ?? (useSimulator ? 'proceed' : 'hold')) as ForkPolicy,
     audit,
+    webhooks,
+    console: { sessionIdleMs: s.CONSOLE_SESSION_IDLE_MS, sessionMaxMs: s.CONSOLE_SESSION_MAX_MS, secureCookie: s.CONSOLE_SECURE_COOKIE },
+    reconciliation: { intervalMs: s.RECONCILE_INTERVAL_MS },
   };
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+}
+
+/** Reads and checks every setting at once; a ConfigError lists every problem. main.ts passes process.env, tests a record. */
+export function loadConfig(env: Env): AppConfig {
+  const parsed = envSchema.superRefine((s, ctx) => crossChecks(s, ctx, env), { when: () => true }).safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => i.message));
+  return toConfig(parsed.data);
 }
 
 /** Nest injection token for the validated configuration. */

@@ -4,6 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { ApiError, errorBody, notFound } from '../common/errors';
 
 /**
  * Where `npm run build` puts the console (vite, console/vite.config.ts): dist/console under the package root,
@@ -24,11 +25,11 @@ export const CONSOLE_CSP =
   "default-src 'self'; base-uri 'none'; connect-src 'self'; font-src 'self'; img-src 'self' data:; " +
   "object-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'";
 
-const json = (reply: FastifyReply, status: number, code: string, message: string) =>
+const json = (reply: FastifyReply, err: ApiError) =>
   reply
-    .status(status)
+    .status(err.status)
     .header('content-type', 'application/json; charset=utf-8')
-    .send(JSON.stringify({ error: { code, message } }));
+    .send(JSON.stringify(errorBody(err)));
 
 /**
  * The console at GET /console on the API's own port: the cookie parser its sessions need, its hashed assets
@@ -51,8 +52,8 @@ export async function installConsole(app: NestFastifyApplication, dir = consoleB
     });
   }
   const page = async (req: FastifyRequest, reply: FastifyReply) => {
-    if (/^\/console\/(api|assets)(\/|$)/.test(req.url)) return json(reply, 404, 'not_found', `${req.url.split('?')[0]} not found`);
-    if (!index) return json(reply, 503, 'service_unavailable', 'the console is not built in this installation: run npm run build');
+    if (/^\/console\/(api|assets)(\/|$)/.test(req.url)) return json(reply, notFound(req.url.split('?')[0]));
+    if (!index) return json(reply, new ApiError('service_unavailable', 'the console is not built in this installation: run npm run build'));
     return reply
       .header('content-security-policy', CONSOLE_CSP)
       .header('cache-control', 'no-cache')

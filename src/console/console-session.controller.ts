@@ -43,7 +43,7 @@ function checkSameOrigin(req: FastifyRequest): void {
   if (host === null || host !== req.headers.host) throw crossOrigin();
 }
 
-const crossOrigin = () => new ApiError(403, 'forbidden', "sign-in is accepted only from the console's own origin");
+const crossOrigin = () => new ApiError('forbidden', "sign-in is accepted only from the console's own origin");
 
 /** The console's sessions (docs/console.md). Public to the guard: the key in the body or the cookie is the credential. */
 @ApiTags('console')

@@ -1,13 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { Caller } from '../auth/scopes';
 import { SessionAuthenticator } from '../auth/session-auth';
 import { ApiError } from '../common/errors';
 import { CONSOLE_CONFIG, ConsoleConfig } from './console-config';
+import { ConsoleSessionsStore } from './console-sessions.store';
 
 /** The cookie that carries the session id; HttpOnly, so no script of the page (nor an injected one) can read it. */
 export const SESSION_COOKIE = 'card_ledger_session';
@@ -18,8 +17,6 @@ const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** A use moves the session's end forward only when that gains a tenth of the idle time (at most a minute): not a write per request. */
 const extendStepMs = (idleMs: number) => Math.min(60_000, idleMs / 10);
-/** Expired sessions purged per sign-in: bounded work, and sign-ins outnumber what there is to purge. */
-const PURGE_BATCH = 100;
 
 export interface ConsoleSession {
   name: string;
@@ -29,8 +26,6 @@ export interface ConsoleSession {
   /** The synchronizer token to send as X-CSRF-Token with every write made with this session. */
   csrfToken: string;
 }
-
-type Row = { api_key_id: string; name: string; scopes: Caller['scopes']; expires_at: Date; max_expires_at: Date; now: Date };
 
 const hashOf = (sessionId: string) => createHash('sha256').update(sessionId, 'utf8').digest();
 
@@ -53,25 +48,17 @@ const overTls = (req: FastifyRequest) => req.protocol === 'https';
 @Injectable()
 export class ConsoleSessionsService implements SessionAuthenticator {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly sessions: ConsoleSessionsStore,
     private readonly keys: ApiKeysService,
     @Inject(CONSOLE_CONFIG) private readonly config: ConsoleConfig,
   ) {}
 
   async signIn(apiKey: string, req: FastifyRequest, reply: FastifyReply): Promise<ConsoleSession> {
     const caller = await this.keys.authenticate(apiKey);
-    if (!caller) throw new ApiError(401, 'unauthorized', 'unknown or revoked API key');
+    if (!caller) throw new ApiError('unauthorized', 'unknown or revoked API key');
     const sessionId = randomBytes(32).toString('base64url');
-    await this.ds.query(
-      `DELETE FROM console_sessions WHERE id_hash IN (
-         SELECT id_hash FROM console_sessions WHERE expires_at < clock_timestamp() ORDER BY expires_at LIMIT ${PURGE_BATCH})`,
-    );
-    const [row]: Array<{ expires_at: Date; max_expires_at: Date }> = await this.ds.query(
-      `INSERT INTO console_sessions (id_hash, api_key_id, expires_at, max_expires_at)
-       VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond', clock_timestamp() + $4 * interval '1 millisecond')
-       RETURNING expires_at, max_expires_at`,
-      [hashOf(sessionId), caller.apiKeyId, this.config.sessionIdleMs, this.config.sessionMaxMs],
-    );
+    await this.sessions.purgeExpired();
+    const row = await this.sessions.insert(hashOf(sessionId), caller.apiKeyId, this.config.sessionIdleMs, this.config.sessionMaxMs);
     void reply.setCookie(SESSION_COOKIE, sessionId, {
       path: '/',
       httpOnly: true,
@@ -93,9 +80,7 @@ export class ConsoleSessionsService implements SessionAuthenticator {
     const found = await this.find(req);
     if (found) {
       checkCsrf(req, found.sessionId);
-      await this.ds.query(`UPDATE console_sessions SET ended_at = clock_timestamp() WHERE id_hash = $1 AND ended_at IS NULL`, [
-        hashOf(found.sessionId),
-      ]);
+      await this.sessions.end(hashOf(found.sessionId));
     }
     void reply.clearCookie(SESSION_COOKIE, {
       path: '/',
@@ -118,23 +103,12 @@ export class ConsoleSessionsService implements SessionAuthenticator {
     const sessionId = cookieOf(req);
     if (sessionId === undefined || !SESSION_ID.test(sessionId)) return null;
     const idHash = hashOf(sessionId);
-    const rows: Row[] = await this.ds.query(
-      `SELECT s.api_key_id, k.name, k.scopes, s.expires_at, s.max_expires_at, clock_timestamp() AS now
-       FROM console_sessions s JOIN api_keys k ON k.id = s.api_key_id
-       WHERE s.id_hash = $1 AND s.ended_at IS NULL AND s.expires_at > clock_timestamp() AND k.revoked_at IS NULL`,
-      [idHash],
-    );
-    if (rows.length === 0) return null;
-    const r = rows[0];
+    const r = await this.sessions.findLive(idHash);
+    if (r === null) return null;
     let expiresAt = r.expires_at;
     const wanted = Math.min(r.now.getTime() + this.config.sessionIdleMs, r.max_expires_at.getTime());
     if (wanted - expiresAt.getTime() >= extendStepMs(this.config.sessionIdleMs)) {
-      const [[moved]]: [Array<{ expires_at: Date }>, number] = await this.ds.query(
-        `UPDATE console_sessions SET expires_at = least(greatest(expires_at, $2::timestamptz), max_expires_at)
-         WHERE id_hash = $1 RETURNING expires_at`,
-        [idHash, new Date(wanted)],
-      );
-      if (moved) expiresAt = moved.expires_at;
+      expiresAt = (await this.sessions.extend(idHash, new Date(wanted))) ?? expiresAt;
     }
     const caller: Caller = { apiKeyId: r.api_key_id, name: r.name, scopes: r.scopes };
     return { sessionId, caller, expiresAt, maxExpiresAt: r.max_expires_at };
@@ -154,12 +128,12 @@ export class ConsoleSessionsService implements SessionAuthenticator {
 const cookieOf = (req: FastifyRequest): string | undefined => req.cookies?.[SESSION_COOKIE];
 
 const sessionEnded = () =>
-  new ApiError(401, 'unauthorized', 'no console session, or it has ended (expired, signed out, or its key revoked): sign in again');
+  new ApiError('unauthorized', 'no console session, or it has ended (expired, signed out, or its key revoked): sign in again');
 
 function checkCsrf(req: FastifyRequest, sessionId: string): void {
   const given = req.headers[CSRF_HEADER];
   const expected = Buffer.from(csrfTokenOf(sessionId));
   const ok = typeof given === 'string' && Buffer.byteLength(given) === expected.length && timingSafeEqual(Buffer.from(given), expected);
   if (!ok)
-    throw new ApiError(403, 'forbidden', `a write made with a console session needs its CSRF token in ${CSRF_HEADER} (missing or wrong)`);
+    throw new ApiError('forbidden', `a write made with a console session needs its CSRF token in ${CSRF_HEADER} (missing or wrong)`);
 }

@@ -1,9 +1,10 @@
 import { Global, Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { SESSION_AUTHENTICATOR } from '../auth/session-auth';
-import { CONSOLE_CONFIG, loadConsoleConfig } from './console-config';
+import { consoleConfigProvider } from './console-config';
 import { ConsoleSessionController } from './console-session.controller';
 import { ConsoleSessionsService } from './console-sessions.service';
+import { ConsoleSessionsStore } from './console-sessions.store';
 
 /**
  * The browser console's server side (docs/console.md): its sessions, and, through SESSION_AUTHENTICATOR, the
@@ -15,8 +16,8 @@ import { ConsoleSessionsService } from './console-sessions.service';
   imports: [AuthModule],
   controllers: [ConsoleSessionController],
   providers: [
-    { provide: CONSOLE_CONFIG, useFactory: () => loadConsoleConfig(process.env) },
-    ConsoleSessionsService,
+    consoleConfigProvider,
+    ConsoleSessionsService, ConsoleSessionsStore,
     { provide: SESSION_AUTHENTICATOR, useExisting: ConsoleSessionsService },
   ],
   exports: [SESSION_AUTHENTICATOR],

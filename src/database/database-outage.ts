@@ -32,7 +32,7 @@ export function isDatabaseUnavailable(e: unknown): boolean {
 /** Seconds a client should wait before retrying a request refused by an outage: a restart or failover takes a few. */
 export const OUTAGE_RETRY_AFTER_S = 2;
 
-export const databaseUnavailable = (what: string): ApiError => new ApiError(503, 'service_unavailable',
+export const databaseUnavailable = (what: string): ApiError => new ApiError('service_unavailable',
   `${what}: retry in a few seconds (a load retried with the same Idempotency-Key is never created twice)`,
   undefined, { 'Retry-After': String(OUTAGE_RETRY_AFTER_S) });
 

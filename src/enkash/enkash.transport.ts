@@ -1,5 +1,5 @@
 import { HttpService } from '@nestjs/axios';
-import axios, { AxiosError } from 'axios';
+import axios, { AxiosError, AxiosRequestConfig } from 'axios';
 import { ClientRequest, Agent as HttpAgent, IncomingMessage, request as httpRequest, RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Socket } from 'node:net';
@@ -33,9 +33,20 @@ export interface LateAnswer {
 /** How many abandoned requests are watched at once; past that they are cut at the deadline as before. */
 const MAX_WATCHED = 16;
 
+/**
+ * The axios settings of every EnKash request (HttpModule.registerAsync in enkash.module.ts): keep-alive sockets,
+ * the EnKash timeout, and no redirects (a redirect on a money POST is a misconfigured URL, not something to follow).
+ */
+export function enkashHttpOptions(timeoutMs: number): AxiosRequestConfig {
+  return {
+    timeout: timeoutMs,
+    maxRedirects: 0,
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+  };
+}
+
 export class EnKashTransport {
-  private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
-  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
   private readonly http: HttpService;
   private watching = 0;
 
@@ -44,7 +55,7 @@ export class EnKashTransport {
    * sets it to the lookup grace, so a request is never open on the wire when its load may be looked up again.
    */
   constructor(private readonly timeoutMs: number, http?: HttpService, private readonly lateWatchMs = 0) {
-    this.http = http ?? new HttpService(axios.create());
+    this.http = http ?? new HttpService(axios.create(enkashHttpOptions(timeoutMs)));
   }
 
   /**
@@ -103,11 +114,9 @@ export class EnKashTransport {
         responseType: 'text',
         transformResponse: [(data: unknown) => data],
         validateStatus: () => true,
-        // A redirect on a money POST is a misconfigured URL, not something to follow.
+        // Also per request: a redirect on a money POST is a misconfigured URL, whatever axios it runs on.
         maxRedirects: 0,
         maxContentLength: MAX_RESPONSE_BYTES,
-        httpAgent: this.httpAgent,
-        httpsAgent: this.httpsAgent,
         // Node's own request functions, wrapped to see the request and to refuse to write it past the deadline.
         transport: {
           request: (options: RequestOptions, callback: (res: IncomingMessage) => void) => {
@@ -127,9 +136,10 @@ export class EnKashTransport {
     }
   }
 
+  /** Closes the keep-alive sockets of the agents enkashHttpOptions gave this client's axios. */
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    const defaults = this.http.axiosRef.defaults;
+    for (const agent of [defaults.httpAgent, defaults.httpsAgent]) (agent as HttpAgent | undefined)?.destroy();
   }
 }
 

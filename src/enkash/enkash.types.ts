@@ -1,6 +1,6 @@
 /**
  * What the rest of the service sees of EnKash: typed outcomes, never exceptions, never raw HTTP.
- * The four kinds map one to one onto the settlement rules in DESIGN.md ("Settle by outcome").
+ * The four kinds map one to one onto the settlement rules of docs/design.md ("A load's life", step 3).
  */
 
 /** HTTP 200 (any 2xx) and code 0. */

@@ -62,7 +62,7 @@ export class HealthController {
     };
     if (result.status !== 'ok') {
       const failing = Object.entries(checks).filter(([key]) => !up(key)).map(([field, message]) => ({ field, message }));
-      throw new ApiError(503, 'service_unavailable', `not ready: ${JSON.stringify(checks)}`, failing);
+      throw new ApiError('service_unavailable', `not ready: ${JSON.stringify(checks)}`, failing);
     }
     return { status: 'ok', checks };
   }

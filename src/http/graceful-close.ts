@@ -18,6 +18,6 @@ export function closeConnectionsWhenClosing(fastify: FastifyInstance): void {
   // A request that arrives on an open connection while closing: 503 in the API's error shape (Fastify's own
   // return503OnClosing answer has another shape, so it is turned off in app.factory.ts).
   fastify.addHook('onRequest', async () => {
-    if (closing) throw new ApiError(503, 'service_unavailable', 'the service is shutting down; retry the request');
+    if (closing) throw new ApiError('service_unavailable', 'the service is shutting down; retry the request');
   });
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parse } from 'lossless-json';
+import secureJson from 'secure-json-parse';
 import { ApiError, badField } from '../common/errors';
 
 export const BODY_LIMIT_BYTES = 1_048_576;
@@ -22,15 +23,17 @@ function toPlainNumber(text: string): number {
   return /^-?\d{1,15}(\.\d{1,2})?$/.test(text) && text.replace(/[-.]/g, '').replace(/^0+/, '').length <= 15 ? Number(text) : NaN;
 }
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-/** A forbidden own key at any depth, or an object whose prototype a "__proto__" key replaced while parsing. */
-function hasForbiddenKey(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (Array.isArray(value)) return value.some(hasForbiddenKey);
-  if (Object.getPrototypeOf(value) !== Object.prototype) return true;
-  return Object.keys(value).some((k) => FORBIDDEN_KEYS.has(k) || hasForbiddenKey((value as Record<string, unknown>)[k]));
-}
+/**
+ * Text that may hide a prototype-poisoning key ("__proto__", or "constructor" holding "prototype") or a key that
+ * class-transformer trips on ("constructor", "prototype": a 500 otherwise), however its letters are escaped:
+ * only such bodies pay for secure-json-parse's second parse.
+ */
+const MAY_POISON = /__proto__|constructor|prototype|\\u/;
+const POISON_CHECK = { protoAction: 'error', constructorAction: 'error' } as const;
+const refuseObjectKeys = (key: string, value: unknown) => {
+  if (key === 'constructor' || key === 'prototype') throw new SyntaxError(`forbidden key ${key}`);
+  return value;
+};
 
 const fieldOf = (path: string[]) => (path.length === 0 ? 'body' : path.join('.'));
 
@@ -75,11 +78,11 @@ const short = (text: string) => JSON.stringify(text.length > 60 ? `${text.slice(
 function unreadableBody(req: FastifyRequest): ApiError | null {
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-    return new ApiError(415, 'unsupported_media_type', `Content-Encoding ${short(encoding)} is not supported: send the body uncompressed`);
+    return new ApiError('unsupported_media_type', `Content-Encoding ${short(encoding)} is not supported: send the body uncompressed`);
   }
   const type = req.headers['content-type'];
   if (type === undefined || !JSON_UTF8.test(type)) {
-    return new ApiError(415, 'unsupported_media_type',
+    return new ApiError('unsupported_media_type',
       `Content-Type must be application/json (UTF-8; no other charset or parameter), not ${type === undefined ? 'missing' : short(type)}`);
   }
   return null;
@@ -106,18 +109,23 @@ export function installJsonBodyParser(fastify: FastifyInstance): void {
     (_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, value?: unknown) => void) => {
       const text = typeof body === 'string' ? body : body.toString('utf8');
       if (text.trim() === '') return done(null, undefined);
-      const forbidden = () => done(badField('body', 'forbidden property name'));
-      if (/"(__proto__|constructor|prototype)"\s*:/.test(text)) return forbidden();
       let value: unknown;
       try {
         value = parse(text, undefined, toPlainNumber);
       } catch (e) {
         const msg = e instanceof Error ? e.message : 'malformed JSON';
-        return done(new ApiError(400, 'validation_failed', `body is not valid JSON: ${msg}`,
+        return done(new ApiError('validation_failed', `body is not valid JSON: ${msg}`,
           [{ field: 'body', message: `is not valid JSON: ${msg}` }]));
       }
-      // A key spelled with \u escapes ("\u005f_proto__") passes the pattern above; look at what was parsed.
-      if (text.includes('\\u') && hasForbiddenKey(value)) return forbidden();
+      // lossless-json lets a "__proto__" key replace the parsed object's prototype: judge the text with
+      // secure-json-parse, the check Fastify's own JSON parser uses, escapes ("\u005f_proto__") included.
+      if (MAY_POISON.test(text)) {
+        try {
+          secureJson.parse(text, refuseObjectKeys, POISON_CHECK);
+        } catch {
+          return done(badField('body', 'forbidden property name'));
+        }
+      }
       done(bodyShapeProblem(value), value);
     });
 }

@@ -2,15 +2,17 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import FindMyWay from 'find-my-way';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { ApiError, ErrorCode, FieldProblem } from '../common/errors';
+import { ApiError, errorBody, ErrorCode, FieldProblem } from '../common/errors';
 import { RegisteredRoute } from './route-registry';
 
 /**
  * Answers Fastify gives outside Nest's filters, in the API's one error shape (API.md "Errors"): requests Node's
  * HTTP parser refuses, URLs that are not valid percent-encoding, and methods a known path does not take.
  */
-const errorBody = (code: ErrorCode, message: string, details?: FieldProblem[]) =>
-  JSON.stringify({ error: { code, message, ...(details ? { details } : {}) } });
+const answer = (code: ErrorCode, message: string, details?: FieldProblem[]): [number, string] => {
+  const err = new ApiError(code, message, details);
+  return [err.status, JSON.stringify(errorBody(err))];
+};
 
 /**
  * Node's parser refused the request before any route saw it: headers too large (431), too slow (408), or a
@@ -28,12 +30,12 @@ export function clientErrorHandler(this: unknown, err: Error & { code?: string }
   }
   const [status, body] =
     err.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, errorBody('request_header_fields_too_large', 'the request headers are too large (at most 16 KiB in all)')]
-    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, errorBody('request_timeout', 'the request did not arrive in time')]
+      ? answer('request_header_fields_too_large', 'the request headers are too large (at most 16 KiB in all)')
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? answer('request_timeout', 'the request did not arrive in time')
     : /CHUNK|EOF|CONTENT_LENGTH|BODY/.test(err.code ?? '')
-      ? [400, errorBody('validation_failed', 'body: malformed or truncated', [{ field: 'body', message: 'is malformed or truncated' }])]
-    : [400, errorBody('validation_failed', 'request: not a well-formed HTTP request',
-      [{ field: 'request', message: 'is not a well-formed HTTP request' }])];
+      ? answer('validation_failed', 'body: malformed or truncated', [{ field: 'body', message: 'is malformed or truncated' }])
+    : answer('validation_failed', 'request: not a well-formed HTTP request',
+      [{ field: 'request', message: 'is not a well-formed HTTP request' }]);
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
       + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
@@ -44,10 +46,11 @@ export function clientErrorHandler(this: unknown, err: Error & { code?: string }
 /** Fastify's router could not decode the path (e.g. %ED%A0%80, a lone surrogate): a 400 like any other. */
 export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
   const bad = err.code === 'FST_ERR_BAD_URL';
-  void reply.status(bad ? 400 : 500).header('content-type', 'application/json; charset=utf-8').send(bad
-    ? errorBody('validation_failed', 'url: the path is not valid percent-encoded UTF-8',
+  const [status, body] = bad
+    ? answer('validation_failed', 'url: the path is not valid percent-encoded UTF-8',
       [{ field: 'url', message: 'is not valid percent-encoded UTF-8' }])
-    : errorBody('internal_error', 'internal error'));
+    : answer('internal_error', 'internal error');
+  void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
 }
 
 /**
@@ -70,6 +73,6 @@ export function installMethodNotAllowed(fastify: FastifyInstance, routes: () => 
     const allowed = methods.filter((m) => router!.find(m as FindMyWay.HTTPMethod, req.url) !== null);
     if (allowed.length === 0) return;
     void reply.header('allow', allowed.join(', '));
-    throw new ApiError(405, 'method_not_allowed', `${req.method} is not allowed here; this path takes ${allowed.join(', ')}`);
+    throw new ApiError('method_not_allowed', `${req.method} is not allowed here; this path takes ${allowed.join(', ')}`);
   });
 }

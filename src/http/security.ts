@@ -41,6 +41,6 @@ export async function installHttpSecurity(app: NestFastifyApplication, perMinute
     // Fail open: when the counter table cannot be reached, the database is down and the request fails anyway.
     skipOnError: true,
     errorResponseBuilder: (_req, ctx) =>
-      new ApiError(429, 'rate_limited', `too many requests: at most ${ctx.max} a minute for this API key; retry in ${ctx.after}`),
+      new ApiError('rate_limited', `too many requests: at most ${ctx.max} a minute for this API key; retry in ${ctx.after}`),
   });
 }

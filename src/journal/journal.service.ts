@@ -7,15 +7,15 @@ import { KeysetList } from '../common/csv';
 import { amountOutOfRange, ApiError, badField, FieldProblem, notFound, validationFailed } from '../common/errors';
 import { formatMinor, parseAmountMinor } from '../common/money';
 import {
-  checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, parseRange, UUID,
+  checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, parseLimit, parseRange, UUID,
 } from '../common/paging';
 import { inTransaction, pgCode, pgConstraint } from '../database/transaction';
-import { LedgerService, MAX_ENTRIES } from '../ledger/ledger.service';
+import { LedgerService } from '../ledger/ledger.service';
 import { EntryInput, Transfer } from '../ledger/ledger.types';
 import { CreateJournalDto, ListJournalQuery } from './journal.dto';
-import { JOURNAL_CSV, JournalEntryRow, JournalLine, JournalRow, journalView, JournalView } from './journal.view';
-import { byIds } from '../database/by-ids';
+import { JOURNAL_CSV, JournalEntryRow, JournalLine, journalView, JournalView } from './journal.view';
 import { LedgerClock } from '../ledger/ledger-clock';
+import { JournalStore } from '../ledger/journal.store';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 
 type Cursor = [createdAt: string, id: string];
@@ -40,6 +40,7 @@ export class JournalService {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly ledger: LedgerService,
     private readonly clock: LedgerClock,
+    private readonly journal: JournalStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -107,13 +108,13 @@ export class JournalService {
         return s.accountCode === e.accountCode && s.direction === e.direction && amount.ok && amount.value === s.amount
           && (e.currency === undefined || e.currency === s.currency);
       });
-    if (!same) throw new ApiError(409, 'idempotency_key_reused', 'this Idempotency-Key was already used with a different journal transaction');
+    if (!same) throw new ApiError('idempotency_key_reused', 'this Idempotency-Key was already used with a different journal transaction');
     return this.get(id);
   }
 
   async get(id: string): Promise<JournalView> {
     if (!UUID.test(id)) throw badField('id', 'must be a journal transaction id (a UUID)');
-    const [tx] = await this.read(['t.id = $1'], [id], 1);
+    const [tx] = await this.read({ id, limit: 1 });
     if (!tx) throw notFound(`journal transaction ${id}`);
     return tx.view;
   }
@@ -135,19 +136,9 @@ export class JournalService {
     return {
       start: raw ? [String(raw[0]), String(raw[1])] : null, limit, csv: JOURNAL_CSV, encode: (c) => encodeCursor(c),
       fetch: async (after, n) => {
-        const args: unknown[] = [];
-        const arg = (v: unknown) => `$${args.push(v)}`;
-        const where: string[] = [];
-        if (after) where.push(`(t.created_at, t.id) > (${arg(after[0])}::timestamptz, ${arg(after[1])}::uuid)`);
-        if (from) where.push(`t.created_at >= ${arg(from.iso)}::timestamptz`);
-        if (to) {
-          await this.clock.finalBefore(to);
-          where.push(`t.created_at < ${arg(to.iso)}::timestamptz`);
-        } else where.push(`t.created_at <= ${arg((await this.clock.finalCut(null)).iso)}::timestamptz`);
-        if (q.kind) where.push(`t.kind = ${arg(q.kind)}`);
-        // A load's every balance change names it and its transaction (account_history_load index).
-        if (q.loadId) where.push(`t.id IN (SELECT transaction_id FROM account_history WHERE load_id = ${arg(q.loadId)})`);
-        const rows = await this.read(where, args, n + 1);
+        if (to) await this.clock.finalBefore(to);
+        const rows = await this.read({ after, fromIso: from?.iso ?? null, beforeIso: to ? to.iso : (await this.clock.finalCut(null)).iso,
+          beforeInclusive: !to, kind: q.kind, loadId: q.loadId, limit: n + 1 });
         const page = rows.slice(0, n);
         return { rows: page.map((r) => r.view), next: rows.length > n ? page[page.length - 1].cursor : null };
       },
@@ -155,14 +146,8 @@ export class JournalService {
   }
 
   /** Transactions with their entries, two queries per page; the cursor keeps microseconds the ISO view cannot. */
-  private async read(where: string[], args: unknown[], limit: number): Promise<Array<{ view: JournalView; cursor: Cursor }>> {
-    const rows: JournalRow[] = await this.ds.query(
-      `SELECT t.*, ${cursorInstantSql('t.created_at')} AS created_at_cursor, s.seq AS seal_seq, s.hash AS seal_hash
-       FROM journal_transactions t LEFT JOIN journal_seals s ON s.transaction_id = t.id
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.created_at, t.id LIMIT ${limit}`, args);
-    const entries: JournalEntryRow[] = rows.length === 0 ? [] : await this.ds.query(
-      `SELECT e.transaction_id, a.code, e.direction, e.amount, e.currency
-       FROM ${byIds('journal_entries', 'e', 'transaction_id', MAX_ENTRIES)} JOIN accounts a ON a.id = e.account_id ORDER BY e.id`, [rows.map((r) => r.id)]);
+  private async read(f: Parameters<JournalStore['journalPage']>[0]): Promise<Array<{ view: JournalView; cursor: Cursor }>> {
+    const { rows, entries } = await this.journal.journalPage(f);
     const byTx = new Map<string, JournalEntryRow[]>();
     for (const e of entries) {
       const list = byTx.get(e.transaction_id);

@@ -1,8 +1,9 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DataSource } from 'typeorm';
+import { writeFileDurably } from '../common/durable-file';
 import { Periodic } from '../common/periodic';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
@@ -66,7 +67,7 @@ export const publicKeyFileOf = (checkpointFile: string) => join(dirname(checkpoi
  * contradicts a signature nobody with the database alone can make.
  */
 @Injectable()
-export class AuditCheckpointer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class AuditCheckpointer {
   private readonly logger = new Logger(AuditCheckpointer.name);
   private readonly periodic = new Periodic(() => this.checkpoint(), (m) => this.logger.warn(`checkpoint deferred: ${m}`));
   private lastFileSeq: number | null = null;
@@ -77,20 +78,21 @@ export class AuditCheckpointer implements OnApplicationBootstrap, BeforeApplicat
     @InjectDataSource() private readonly ds: DataSource,
     @Inject(AUDIT_KEYS) private readonly keys: AuditKeys,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Optional() private readonly outbox: WebhookOutbox = new WebhookOutbox(),
+    private readonly outbox: WebhookOutbox,
   ) {}
 
-  onApplicationBootstrap(): void {
+  /** Publishes the public key and starts the schedule; called by the worker composition (worker/worker.module.ts). */
+  start(): void {
     const file = this.config.audit.checkpointFile;
     mkdirSync(dirname(file), { recursive: true });
     const pub = publicKeyFileOf(file);
-    if (!existsSync(pub) || readFileSync(pub, 'utf8') !== this.keys.publicKeyPem) writeFileSync(pub, this.keys.publicKeyPem);
+    if (!existsSync(pub) || readFileSync(pub, 'utf8') !== this.keys.publicKeyPem) writeFileDurably(pub, this.keys.publicKeyPem, 0o644);
     const last = readCheckpointFile(file).checkpoints.at(-1);
     if (last) this.lastFileSeq = (JSON.parse(last.document) as CheckpointDocument).seq;
     this.periodic.start(this.config.audit.checkpointIntervalMs);
   }
 
-  beforeApplicationShutdown(): Promise<void> {
+  stop(): Promise<void> {
     return this.periodic.stop();
   }
 

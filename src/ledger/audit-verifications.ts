@@ -1,8 +1,8 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Periodic } from '../common/periodic';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { AUDIT_KEYS, AuditKeys, signatureMatches } from './audit-keys';
+import { AuditStore } from './audit.store';
 import { AuditVerifierService, VerifyResult } from './audit-verifier.service';
 
 export type VerifyTrigger = 'schedule' | 'manual';
@@ -17,7 +17,7 @@ const VERIFY_LOCK_KEY = 7_310_412_014;
  * that arrive while a run is going share the next run, so a burst of auditors costs one more run, not one each.
  */
 @Injectable()
-export class AuditVerifications implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class AuditVerifications {
   private readonly logger = new Logger(AuditVerifications.name);
   private running: Promise<RecordedVerification> | null = null;
   private next: Promise<RecordedVerification> | null = null;
@@ -25,16 +25,19 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
     (m) => this.logger.warn(`scheduled verification failed to run: ${m}`));
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    private readonly store: AuditStore,
     private readonly verifier: AuditVerifierService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(AUDIT_KEYS) private readonly keys: AuditKeys,
   ) {}
 
-  onApplicationBootstrap(): void {
+  /** The schedule, started by the worker composition (worker/worker.module.ts); runNow() works without it. */
+  startSchedule(): void {
     if (this.config.audit.verifyIntervalMs > 0) this.periodic.start(this.config.audit.verifyIntervalMs);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  /** Stops the schedule and waits for the runs in progress (scheduled or on demand). */
+  async stop(): Promise<void> {
     await this.periodic.stop();
     await Promise.allSettled([this.running, this.next]);
   }
@@ -49,10 +52,22 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
     return this.next;
   }
 
+  /**
+   * The newest verification, as the verifier signed it. A row whose signature does not verify (rewritten or made
+   * up by the owner of the tables, or recorded before verdicts were signed) is answered as a failed verification
+   * naming it, never as what it claims.
+   */
   async latest(): Promise<RecordedVerification | null> {
-    const rows: Array<{ result: RecordedVerification }> = await this.ds.query(
-      `SELECT result FROM audit_verifications ORDER BY id DESC LIMIT 1`);
-    return rows[0]?.result ?? null;
+    const row = await this.store.latestVerification<RecordedVerification>();
+    if (!row) return null;
+    if (row.document !== null && row.signature !== null && signatureMatches(this.keys.publicKey, row.document, row.signature)) {
+      const { ledgerVerification, ...signed } = JSON.parse(row.document) as RecordedVerification & { ledgerVerification: number };
+      if (ledgerVerification === 1) return signed;
+    }
+    const finding = { check: 'verdict', row: `verification#${row.id}`, message: 'the stored verification result is not signed by '
+      + `this ledger's key ${this.keys.keyId} (rewritten in the database, or recorded before results were signed): `
+      + 'run GET /v1/audit/verify' };
+    return { ...row.result, ok: false, brokenAt: finding.row, reason: finding.message, findings: [finding] };
   }
 
   private start(trigger: VerifyTrigger): Promise<RecordedVerification> {
@@ -64,28 +79,19 @@ export class AuditVerifications implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async runScheduled(): Promise<void> {
-    const runner = this.ds.createQueryRunner();
-    await runner.connect();
-    try {
-      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [VERIFY_LOCK_KEY])) as Array<{ locked: boolean }>;
-      if (!locked) return;
-      try {
-        const r = await (this.running ?? this.start('schedule'));
-        if (!r.ok) this.logger.error(`ledger verification found ${r.findings.length} problem(s); first: ${r.brokenAt}: ${r.reason}`);
-      } finally {
-        await runner.query(`SELECT pg_advisory_unlock($1)`, [VERIFY_LOCK_KEY]);
-      }
-    } finally {
-      await runner.release();
-    }
+    await this.store.whileLocked(VERIFY_LOCK_KEY, async () => {
+      const r = await (this.running ?? this.start('schedule'));
+      if (!r.ok) this.logger.error(`ledger verification found ${r.findings.length} problem(s); first: ${r.brokenAt}: ${r.reason}`);
+    });
   }
 
   private async record(trigger: VerifyTrigger, r: VerifyResult): Promise<RecordedVerification> {
     const recorded: RecordedVerification = { ...r, trigger, finishedAt: new Date().toISOString() };
-    await this.ds.query(
-      `INSERT INTO audit_verifications (trigger, started_at, finished_at, ok, checked_transactions, findings_count, result)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [trigger, r.startedAt, recorded.finishedAt, r.ok, r.checkedTransactions, r.findings.length, JSON.stringify(recorded)]);
+    // Signed with the checkpoint key, marked so that no verdict reads as a checkpoint and no checkpoint as a verdict.
+    const document = JSON.stringify({ ledgerVerification: 1, ...recorded });
+    await this.store.recordVerification({ trigger, startedAt: r.startedAt, finishedAt: recorded.finishedAt, ok: r.ok,
+      checkedTransactions: r.checkedTransactions, findingsCount: r.findings.length, result: recorded, document,
+      signature: this.keys.sign(document) });
     return recorded;
   }
 }

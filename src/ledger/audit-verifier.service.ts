@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { verifyAuditTrail } from '../audit-trail/audit-trail.verify';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { CheckpointDocument, readCheckpointFile, SignedCheckpoint } from './audit-checkpoints';
+import { headFileOf, readHead } from './audit-head';
 import { AUDIT_KEYS, AuditKeys, signatureMatches } from './audit-keys';
 import { chainHash, contentHash, GENESIS_HASH, SEAL_CONTENT_COLUMNS, SealContentRow } from './journal-seal';
 import { LEDGER_CHECKS } from './ledger-invariants';
@@ -47,6 +48,9 @@ export interface VerifyOptions {
 const FINDINGS_PER_CHECK = 20;
 const DEFAULT_BATCH = 5000;
 
+/** A signed anchor of the chain: a checkpoint, or the signed head; `momentOrderFrom` comes with heads (audit-head.ts). */
+type Anchor = CheckpointDocument & { by: 'signed checkpoint' | 'signed head'; momentOrderFrom?: number };
+
 type SealRow = SealContentRow & {
   seq: string; transaction_id: string; content_hash: Buffer; prev_hash: Buffer; hash: Buffer; mac: Buffer | null; present: boolean;
 };
@@ -54,7 +58,7 @@ type SealRow = SealContentRow & {
 /**
  * The complete verifier (docs/audit.md): the seal chain from its first link (content, links, MACs), held to every
  * signed checkpoint (the file outside the database, the table, an auditor's own); every journal transaction sealed
- * or queued, and the queue short; and every DESIGN.md invariant the database can be asked about (balances equal
+ * or queued, and the queue short; and every docs/design.md invariant the database can be asked about (balances equal
  * entries and the last history row, history gapless and continuous, card balances equal their loads); and the audit
  * trail of admin actions, its chain and MACs (src/audit-trail/audit-trail.verify.ts). Each finding names its row.
  * Reads only; safe while writers go on.
@@ -76,13 +80,15 @@ export class AuditVerifierService {
       verifyAuditTrail(this.ds, this.keys)]);
     const findings = [...chain.findings, ...checkpoints.findings, ...coverage.findings, ...invariants, ...trail.findings];
     const first = chain.findings[0] ?? findings[0];
+    // The signed head is held like a checkpoint, but `checkpoints` counts checkpoints only, as it always did.
+    const held = checkpoints.valid.filter((c) => c.by === 'signed checkpoint');
     return {
       ok: findings.length === 0,
       checkedTransactions: chain.checked,
       unsealedTransactions: coverage.unsealed,
       checkedAuditEvents: trail.checkedEvents,
       keyed: this.keys !== null,
-      checkpoints: { checked: checkpoints.valid.length, latestSeq: checkpoints.valid.at(-1)?.seq ?? null },
+      checkpoints: { checked: held.length, latestSeq: held.at(-1)?.seq ?? null },
       ...(first ? { brokenAt: first.row, ...(chain.brokenSeq !== null && first === chain.findings[0] ? { seq: chain.brokenSeq } : {}),
         reason: first.message } : {}),
       findings,
@@ -92,8 +98,19 @@ export class AuditVerifierService {
   }
 
   /** Checkpoints from the file outside the database, the table, and the caller; each signature checked. */
-  private async checkpoints(opts: VerifyOptions): Promise<{ valid: CheckpointDocument[]; findings: Finding[] }> {
+  private async checkpoints(opts: VerifyOptions): Promise<{ valid: Anchor[]; findings: Finding[] }> {
     const findings: Finding[] = [];
+    const publicKey = opts.publicKey ?? this.keys?.publicKey;
+    const heads: Anchor[] = [];
+    if (this.config && publicKey) {
+      // The signed head (audit-head.ts): the chain must reach it, and hold its hash there.
+      const file = headFileOf(this.config.audit.checkpointFile);
+      const { head, broken } = readHead(file, { publicKey });
+      if (broken) {
+        findings.push({ check: 'checkpoints', row: file, message: 'the signed head is unreadable or its signature does not verify' });
+      }
+      if (head) heads.push({ ...head, by: 'signed head' });
+    }
     const signed: Array<SignedCheckpoint & { from: string }> = [];
     if (this.config) {
       const file = readCheckpointFile(this.config.audit.checkpointFile);
@@ -106,9 +123,8 @@ export class AuditVerifierService {
     const rows: Array<{ document: string; signature: string }> = await this.ds.query(
       `SELECT document, signature FROM audit_checkpoints ORDER BY seq`);
     signed.push(...rows.map((r) => ({ ...r, from: 'table' })), ...(opts.checkpoints ?? []).map((c) => ({ ...c, from: 'given' })));
-    const publicKey = opts.publicKey ?? this.keys?.publicKey;
     if (!publicKey) return { valid: [], findings };
-    const valid = new Map<number, CheckpointDocument>();
+    const valid = new Map<number, Anchor>();
     for (const c of signed) {
       let doc: CheckpointDocument | null;
       try {
@@ -116,7 +132,7 @@ export class AuditVerifierService {
       } catch {
         doc = null;
       }
-      if (!doc || !Number.isSafeInteger(doc.seq) || !signatureMatches(publicKey, c.document, c.signature)) {
+      if (!doc || doc.ledgerCheckpoint !== 1 || !Number.isSafeInteger(doc.seq) || !signatureMatches(publicKey, c.document, c.signature)) {
         findings.push({ check: 'checkpoints', row: `checkpoint#${doc?.seq ?? '?'}`,
           message: `a checkpoint (${c.from}) whose signature does not verify with key ${this.keys?.keyId ?? 'given'}` });
         continue;
@@ -125,7 +141,16 @@ export class AuditVerifierService {
       if (seen && seen.hash !== doc.hash) {
         findings.push({ check: 'checkpoints', row: `checkpoint#${doc.seq}`, message: 'two signed checkpoints disagree about one seal' });
       }
-      valid.set(doc.seq, doc);
+      valid.set(doc.seq, { ...doc, by: 'momentOrderFrom' in doc ? 'signed head' : 'signed checkpoint' });
+    }
+    for (const h of heads) {
+      const same = valid.get(h.seq);
+      if (same && same.hash !== h.hash) {
+        findings.push({ check: 'checkpoints', row: `checkpoint#${h.seq}`,
+          message: 'the signed head and a signed checkpoint disagree about one seal' });
+      }
+      // A head at a checkpoint's seal (the usual case) stays that checkpoint, with the head's moment rule.
+      valid.set(h.seq, same ? { ...same, momentOrderFrom: h.momentOrderFrom } : h);
     }
     return { valid: [...valid.values()].sort((a, b) => a.seq - b.seq), findings };
   }
@@ -134,9 +159,13 @@ export class AuditVerifierService {
    * Walks the chain from seal 1, recomputing every content hash, link and MAC, and holds it to the checkpoints.
    * Stops at the first broken link: what follows it cannot be trusted, and the first one is what to name.
    */
-  private async walkChain(batch: number, checkpoints: CheckpointDocument[]):
+  private async walkChain(batch: number, checkpoints: Anchor[]):
     Promise<{ checked: number; findings: Finding[]; brokenSeq: number | null }> {
     const anchors = new Map(checkpoints.map((c) => [c.seq, c]));
+    // From this seal on, moments never go back along the chain (audit-head.ts); earlier seals predate the rule.
+    const orderFrom = checkpoints.reduce((lo, c) => Math.min(lo, c.momentOrderFrom ?? Infinity), Infinity);
+    const backdated: Finding[] = [];
+    let latestMoment = '';
     const keyedFrom = checkpoints.reduce<number | null>(
       (lo, c) => (c.keyedFrom === null ? lo : Math.min(lo ?? Infinity, c.keyedFrom)), null);
     let prev: Buffer = GENESIS_HASH;
@@ -155,7 +184,8 @@ export class AuditVerifierService {
         const seq = BigInt(s.seq);
         const broken = (message: string) => {
           void next.catch(() => undefined);
-          return { checked: Number(expected - 1n), brokenSeq: Number(seq), findings: [{ check: 'chain', row: s.transaction_id, message }] };
+          return { checked: Number(expected - 1n), brokenSeq: Number(seq),
+            findings: [{ check: 'chain', row: s.transaction_id, message }, ...backdated] };
         };
         if (seq !== expected) return broken(`seal sequence jumps from ${expected - 1n} to ${seq}`);
         if (!s.present) return broken('sealed transaction is missing');
@@ -175,18 +205,24 @@ export class AuditVerifierService {
         keyedSeen ||= s.mac !== null;
         const anchor = anchors.get(Number(seq));
         if (anchor && anchor.hash !== h.toString('hex')) {
-          return broken(`the chain differs from the signed checkpoint at seal #${seq}: a transaction at or before it was rewritten`);
+          return broken(`the chain differs from the ${anchor.by} at seal #${seq}: a transaction at or before it was rewritten`);
         }
+        if (Number(seq) >= orderFrom && s.created_at_utc < latestMoment && backdated.length < FINDINGS_PER_CHECK) {
+          backdated.push({ check: 'backdated', row: s.id, message: `sealed after a transaction of ${latestMoment}, its moment `
+            + `(${s.created_at_utc}) is before it: written later with a moment in the past, it changes balances as of a final moment` });
+        }
+        if (s.created_at_utc > latestMoment) latestMoment = s.created_at_utc;
         prev = h;
         expected += 1n;
       }
     }
-    const beyond = checkpoints.filter((c) => c.seq >= Number(expected));
+    const beyond = checkpoints.filter((c) => c.seq >= Number(expected)).sort((a, b) => b.seq - a.seq);
     return {
       checked: Number(expected - 1n), brokenSeq: null,
-      findings: beyond.slice(0, 1).map((c) => ({ check: 'chain', row: c.transactionId,
-        message: `the chain ends at seal #${expected - 1n} but a signed checkpoint holds seal #${c.seq}: seals were removed `
-          + '(or the checkpoint file belongs to another database: one DATA_DIR per ledger)' })),
+      findings: [...beyond.slice(0, 1).map((c) => ({ check: 'chain', row: c.transactionId,
+        message: `the chain ends at seal #${expected - 1n} but the ${c.by} holds seal #${c.seq}: seals were removed `
+          + '(or DATA_DIR belongs to another database, or the database was restored from a backup: one DATA_DIR per ledger)' })),
+      ...backdated],
     };
   }
 

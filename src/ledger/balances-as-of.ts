@@ -1,6 +1,5 @@
-import { DataSource } from 'typeorm';
 import { Instant } from '../common/instant';
-import { atOrBeforeSql } from '../common/paging';
+import { JournalStore } from './journal.store';
 
 export interface HistoryBalances {
   pendingDebits: bigint; pendingCredits: bigint; postedDebits: bigint; postedCredits: bigint;
@@ -12,12 +11,9 @@ export interface HistoryBalances {
  * then (invariant 10), which callers answer with a 404, never a silent zero. The caller makes the cut final
  * first (LedgerClock), so the answer never changes later.
  */
-export async function balancesAsOf(ds: DataSource, accountId: string, cut: Instant): Promise<HistoryBalances | null> {
-  const rows: Array<{ pending_debits: string; pending_credits: string; posted_debits: string; posted_credits: string }> = await ds.query(
-    `SELECT pending_debits, pending_credits, posted_debits, posted_credits FROM account_history
-     WHERE account_id = $1 AND ${atOrBeforeSql('at', '$2')} ORDER BY at DESC, seq DESC LIMIT 1`, [accountId, cut.iso]);
-  if (rows.length === 0) return null;
-  const h = rows[0];
+export async function balancesAsOf(journal: JournalStore, accountId: string, cut: Instant): Promise<HistoryBalances | null> {
+  const h = await journal.historyAt(accountId, cut);
+  if (h === null) return null;
   return { pendingDebits: BigInt(h.pending_debits), pendingCredits: BigInt(h.pending_credits),
     postedDebits: BigInt(h.posted_debits), postedCredits: BigInt(h.posted_credits) };
 }

@@ -3,7 +3,7 @@ import { EntityManager } from 'typeorm';
 import { byIds } from '../database/by-ids';
 
 /**
- * Tamper evidence (DESIGN.md invariant 8, docs/audit.md). Each journal transaction's content (header and
+ * Tamper evidence (docs/design.md invariant 8, docs/audit.md). Each journal transaction's content (header and
  * entries, in a canonical text form) is hashed, and each seal chains that hash to the previous seal:
  *   hash(n) = SHA-256(prev_hash || content_hash || seq)
  * and carries mac(n) = HMAC-SHA256(audit key, "<seq>:" || hash(n)) (audit-keys.ts). The chain is public

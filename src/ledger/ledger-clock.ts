@@ -1,9 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { ApiError } from '../common/errors';
 import { Instant, instantOf, msIso, parseInstant, previousMicro } from '../common/instant';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { JournalStore } from './journal.store';
 
 /** Each database call waits at most this long in Postgres (a connection is held), then the loop here goes on. */
 const CALL_WAIT_MS = 100;
@@ -20,7 +19,7 @@ export class LedgerClock {
   private finalBeforeMs = 0;
   private readonly waitMs: number;
 
-  constructor(@InjectDataSource() private readonly ds: DataSource, @Optional() @Inject(APP_CONFIG) config?: AppConfig) {
+  constructor(private readonly journal: JournalStore, @Optional() @Inject(APP_CONFIG) config?: AppConfig) {
     this.waitMs = config?.audit.finalWaitMs ?? 5000;
   }
 
@@ -33,10 +32,7 @@ export class LedgerClock {
     const deadline = performance.now() + this.waitMs;
     for (;;) {
       const remaining = Math.max(0, Math.ceil(deadline - performance.now()));
-      const [r]: Array<{ cut: string; watermark_ms: number }> = await this.ds.query(
-        `SELECT to_char(cut AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cut,
-                floor(extract(epoch FROM watermark) * 1000)::float8 AS watermark_ms
-         FROM ledger_await_final($1::timestamptz, $2, $3)`, [asOf?.iso ?? null, Math.min(remaining, CALL_WAIT_MS), this.waitMs]);
+      const r = await this.journal.awaitFinal(asOf?.iso ?? null, Math.min(remaining, CALL_WAIT_MS), this.waitMs);
       const cut = r.cut === asOf?.iso ? asOf : parseInstant('cut', r.cut)!;
       if (cut.ms < r.watermark_ms) {
         this.finalBeforeMs = Math.max(this.finalBeforeMs, r.watermark_ms);
@@ -44,7 +40,7 @@ export class LedgerClock {
       }
       if (remaining === 0) {
         const since = Number.isFinite(r.watermark_ms) ? ` (one started at ${msIso(instantOf(r.watermark_ms))})` : '';
-        throw new ApiError(503, 'service_unavailable',
+        throw new ApiError('service_unavailable',
           `the ledger at ${msIso(cut)} is not final yet: a transaction that may still commit at or before it is in flight${since}; retry`,
           undefined, { 'retry-after': '1' });
       }

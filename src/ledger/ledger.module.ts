@@ -1,20 +1,30 @@
 import { Module } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { WebhookOutboxModule } from '../webhooks/webhook-outbox.module';
 import { AuditCheckpointer } from './audit-checkpoints';
-import { AUDIT_KEYS, AuditKeys } from './audit-keys';
 import { AuditVerifications } from './audit-verifications';
 import { AuditVerifierService } from './audit-verifier.service';
 import { AuditController } from './audit.controller';
+import { AuditStore } from './audit.store';
+import { AccountsStore } from '../accounts/accounts.store';
+import { JournalStore } from './journal.store';
 import { LedgerClock } from './ledger-clock';
 import { LedgerService } from './ledger.service';
 import { SealerService } from './sealer.service';
 
+/**
+ * The ledger and its audit (docs/audit.md). Its periodic jobs (sealer, checkpoints, verifier) are started by worker/;
+ * the audit key (AUDIT_KEYS) comes from the composition root (AuditKeysModule).
+ */
 @Module({
+  imports: [WebhookOutboxModule],
   controllers: [AuditController],
   providers: [
-    LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications,
-    { provide: AUDIT_KEYS, useFactory: (config: AppConfig) => AuditKeys.fromConfig(config.audit), inject: [APP_CONFIG] },
+    LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore, JournalStore,
+    AccountsStore,
   ],
-  exports: [LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AUDIT_KEYS],
+  exports: [
+    LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore, JournalStore,
+    AccountsStore,
+  ],
 })
 export class LedgerModule {}

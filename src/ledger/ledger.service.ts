@@ -2,16 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
-import { byIds } from '../database/by-ids';
-import { asStored, contentHash, SEAL_CREATED_AT_SQL } from './journal-seal';
+import { AccountRow, AccountsStore } from '../accounts/accounts.store';
+import { asStored, contentHash } from './journal-seal';
+import { JournalHeader, JournalStore, MAX_ENTRIES, Move } from './journal.store';
 import { pgCode, pgConstraint } from '../database/transaction';
 import { AlreadyResolvedError, AlreadyUndoneError, InsufficientFundsError } from './ledger.errors';
 import {
   Account, AccountSpec, Direction, EntryInput, HistoryEvent, Transfer, TransferInput, TransferKind,
 } from './ledger.types';
 
-/** Upper bound on entries in one journal transaction (TigerBeetle: bound everything). */
-export const MAX_ENTRIES = 100;
+export { MAX_ENTRIES };
 
 interface Delta {
   accountId: string;
@@ -21,11 +21,6 @@ interface Delta {
   postedCredits: bigint;
 }
 
-type AccountRow = {
-  id: string; code: string; currency: string; normal_side: 'debit' | 'credit'; no_overdraft: boolean; name: string | null;
-  created_at: Date; pending_debits: string; pending_credits: string; posted_debits: string; posted_credits: string;
-  history_seq: string;
-};
 
 export function toAccount(r: AccountRow): Account {
   return {
@@ -41,60 +36,46 @@ export function toAccount(r: AccountRow): Account {
  */
 @Injectable()
 export class LedgerService {
+  constructor(private readonly journal: JournalStore, private readonly accounts: AccountsStore) {}
+
   /** Creates the accounts that do not exist yet (concurrent creators are harmless) and returns all of them. */
   async ensureAccounts(m: EntityManager, specs: AccountSpec[]): Promise<Map<string, Account>> {
-    if (specs.length > 0) {
-      await m.query(
-        `INSERT INTO accounts (code, currency, normal_side, no_overdraft, name)
-         SELECT * FROM unnest($1::text[], $2::char(3)[], $3::text[], $4::boolean[], $5::text[])
-         ORDER BY 1
-         ON CONFLICT (code) DO NOTHING`,
-        [specs.map((s) => s.code), specs.map((s) => s.currency), specs.map((s) => s.normalSide),
-          specs.map((s) => s.noOverdraft ?? false), specs.map((s) => s.name ?? null)],
-      );
-    }
+    if (specs.length > 0) await this.accounts.insertMissing(m, specs);
     return this.findAccounts(m, specs.map((s) => s.code));
   }
 
   /** Creates one account; null when the code is already taken (the caller decides whether that is a conflict). */
   async openAccount(m: EntityManager, spec: AccountSpec): Promise<Account | null> {
-    const rows: AccountRow[] = await m.query(
-      `INSERT INTO accounts (code, currency, normal_side, no_overdraft, name) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (code) DO NOTHING RETURNING *`,
-      [spec.code, spec.currency, spec.normalSide, spec.noOverdraft ?? false, spec.name ?? null]);
-    return rows.length ? toAccount(rows[0]) : null;
+    const row = await this.accounts.open(m, spec);
+    return row ? toAccount(row) : null;
   }
 
   /**
    * Locks the given accounts (ascending id, as every writer does) and fixes the transaction's moment after the
    * locks: every row the transaction writes from then on carries it (docs/time.md). Returns the moment.
    */
-  async beginMoment(m: EntityManager, accountIds: string[]): Promise<Date> {
-    const [{ moment }]: Array<{ moment: Date }> = await m.query(`SELECT ledger_begin_moment($1::bigint[]) AS moment`, [accountIds]);
-    return moment;
+  beginMoment(m: EntityManager, accountIds: string[]): Promise<Date> {
+    return this.journal.beginMoment(m, accountIds);
   }
 
   /** beginMoment for the accounts with these codes that exist (an account created later in the transaction is its own). */
-  async beginMomentForCodes(m: EntityManager, codes: string[]): Promise<Date> {
-    const [{ moment }]: Array<{ moment: Date }> = await m.query(
-      `SELECT ledger_begin_moment(ARRAY(SELECT a.id FROM ${byIds('accounts', 'a', 'code', 1, 'text')})) AS moment`, [codes]);
-    return moment;
+  beginMomentForCodes(m: EntityManager, codes: string[]): Promise<Date> {
+    return this.journal.beginMomentForCodes(m, codes);
   }
 
   /** beginMoment for the accounts the pending transfers of these card loads move (settlement, before it writes anything). */
-  async beginMomentForLoads(m: EntityManager, loadIds: string[]): Promise<Date> {
-    const [{ moment }]: Array<{ moment: Date }> = await m.query(
-      `SELECT ledger_begin_moment(ARRAY(
-         SELECT e.account_id FROM ${byIds('card_loads', 'l')}
-         CROSS JOIN LATERAL (SELECT account_id FROM journal_entries WHERE transaction_id = l.journal_transaction_id
-                             LIMIT ${MAX_ENTRIES}) e)) AS moment`,
-      [loadIds]);
-    return moment;
+  beginMomentForLoads(m: EntityManager, loadIds: string[]): Promise<Date> {
+    return this.journal.beginMomentForLoads(m, loadIds);
   }
 
   async findAccounts(m: EntityManager, codes: string[]): Promise<Map<string, Account>> {
-    const rows: AccountRow[] = await m.query(`SELECT a.* FROM ${byIds('accounts', 'a', 'code', 1, 'text')}`, [codes]);
+    const rows = await this.accounts.findByCodes(m, codes);
     return new Map(rows.map((r) => [r.code, toAccount(r)]));
+  }
+
+  /** The transaction that posted this pending one (a posted load has one). */
+  postOf(m: EntityManager, pendingId: string): Promise<{ id: string }> {
+    return this.journal.postOf(m, pendingId);
   }
 
   /** Writes phase one of a two-phase transfer (kind 'pending') or a single-phase posted transfer. */
@@ -174,14 +155,9 @@ export class LedgerService {
   }
 
   async getTransfer(m: EntityManager, id: string): Promise<Transfer | null> {
-    const rows: Array<{ id: string; kind: TransferKind; pending_id: string | null; undoes_id: string | null;
-      description: string | null; metadata: Record<string, string>; created_at: Date }> =
-      await m.query(`SELECT * FROM journal_transactions WHERE id = $1`, [id]);
-    if (rows.length === 0) return null;
-    const entries: Array<{ code: string; direction: Direction; amount: string; currency: string }> = await m.query(
-      `SELECT a.code, e.direction, e.amount, e.currency FROM journal_entries e JOIN accounts a ON a.id = e.account_id
-       WHERE e.transaction_id = $1 ORDER BY e.id`, [id]);
-    const r = rows[0];
+    const r = await this.journal.transaction(m, id);
+    if (r === null) return null;
+    const entries = await this.journal.entries(m, id);
     return {
       id: r.id, kind: r.kind, pendingId: r.pending_id, undoesId: r.undoes_id, description: r.description,
       metadata: r.metadata, createdAt: r.created_at,
@@ -197,11 +173,7 @@ export class LedgerService {
   async resolvePendingMany(m: EntityManager, items: Array<{ pendingId: string; kind: 'post_pending' | 'void_pending';
     event: HistoryEvent; loadId: string | null }>): Promise<Transfer[]> {
     // The pending transfers' entries with their accounts, in one read.
-    const rows: Array<{ id: string; kind: TransferKind; description: string | null; account_id: string; code: string;
-      direction: Direction; amount: string; currency: string; no_overdraft: boolean }> = await m.query(
-      `SELECT t.id, t.kind, t.description, e.account_id, a.code, e.direction, e.amount, e.currency, a.no_overdraft
-       FROM ${byIds('journal_transactions', 't')} JOIN journal_entries e ON e.transaction_id = t.id JOIN accounts a ON a.id = e.account_id
-       ORDER BY e.id`, [items.map((i) => i.pendingId)]);
+    const rows = await this.journal.pendingEntries(m, items.map((i) => i.pendingId));
     const planned = items.map((item) => {
       const own = rows.filter((r) => r.id === item.pendingId);
       assert(own.length >= 2 && own[0].kind === 'pending', `transfer ${item.pendingId} is a pending transfer`);
@@ -242,27 +214,7 @@ export class LedgerService {
     Promise<Map<string, Date>> {
     const h = txs.map((t) => t.header);
     const e = txs.flatMap((t) => t.entries.map((x) => ({ ...x, txId: t.header.id })));
-    const rows: Array<{ id: string; created_at: Date; created_at_utc: string; accounts: string[]; directions: string[];
-      amounts: string[]; currencies: string[] }> = await m.query(
-      `WITH t AS (
-         INSERT INTO journal_transactions (id, kind, pending_id, undoes_id, description, metadata)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::jsonb[])
-         RETURNING id, created_at),
-       e AS (
-         INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
-         SELECT x.tx, x.account_id, x.direction, x.amount, x.currency
-         FROM unnest($7::uuid[], $8::bigint[], $9::text[], $10::bigint[], $11::char(3)[]) AS x(tx, account_id, direction, amount, currency)
-         WHERE EXISTS (SELECT 1 FROM t WHERE t.id = x.tx)
-         RETURNING id, transaction_id, account_id, direction, amount, currency),
-       q AS (INSERT INTO journal_unsealed (transaction_id, created_at) SELECT id, created_at FROM t)
-       SELECT t.id, t.created_at, ${SEAL_CREATED_AT_SQL('t.created_at')} AS created_at_utc,
-              g.accounts, g.directions, g.amounts, g.currencies
-       FROM t JOIN (SELECT transaction_id, array_agg(account_id ORDER BY id) AS accounts, array_agg(direction ORDER BY id) AS directions,
-                           array_agg(amount::text ORDER BY id) AS amounts, array_agg(currency ORDER BY id) AS currencies
-                    FROM e GROUP BY transaction_id) g ON g.transaction_id = t.id`,
-      [h.map((x) => x.id), h.map((x) => x.kind), h.map((x) => x.pendingId), h.map((x) => x.undoesId), h.map((x) => x.description),
-        h.map((x) => JSON.stringify(x.metadata)), e.map((x) => x.txId), e.map((x) => x.accountId), e.map((x) => x.direction),
-        e.map((x) => x.amount.toString()), e.map((x) => x.currency)]);
+    const rows = await this.journal.insertTransactions(m, h, e);
     const codes = new Map(e.map((x) => [String(x.accountId), x.accountCode]));
     const headers = new Map(h.map((x) => [x.id.toLowerCase(), x]));
     const hashes = rows.map((r) => {
@@ -273,10 +225,7 @@ export class LedgerService {
         entries: r.accounts.map((a, i) => ({ code: codes.get(String(a))!, direction: r.directions[i], amount: r.amounts[i], currency: r.currencies[i] })),
       });
     });
-    await m.query(
-      `UPDATE journal_unsealed u SET content_hash = x.hash FROM unnest($1::uuid[], $2::bytea[]) AS x(id, hash)
-       WHERE u.transaction_id = x.id`,
-      [rows.map((r) => r.id), hashes]);
+    await this.journal.setContentHashes(m, rows.map((r) => r.id), hashes);
     return new Map(rows.map((r) => [r.id, r.created_at]));
   }
 
@@ -290,12 +239,8 @@ export class LedgerService {
     const sorted = moves.map((mv, i) => ({ mv, i }))
       .sort((a, b) => compareIds(a.mv.accountId, b.mv.accountId) || a.i - b.i)
       .map((x) => x.mv);
-    const col = (f: (d: Move) => bigint) => sorted.map((d) => f(d).toString());
     try {
-      await m.query(`SELECT ledger_apply_deltas($1::uuid[], $2::text[], $3::uuid[], $4::bigint[],
-                                         $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])`,
-        [sorted.map((d) => d.txId), sorted.map((d) => d.event), sorted.map((d) => d.loadId), sorted.map((d) => d.accountId),
-          col((d) => d.pendingDebits), col((d) => d.pendingCredits), col((d) => d.postedDebits), col((d) => d.postedCredits)]);
+      await this.journal.applyDeltas(m, sorted);
     } catch (e) {
       if (pgCode(e) === '23514' && pgConstraint(e) === 'accounts_no_overdraft') {
         const code = typeof overdraft === 'string' ? overdraft
@@ -312,8 +257,6 @@ function compareIds(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-type JournalHeader = { id: string; kind: TransferKind; pendingId: string | null; undoesId: string | null; description: string | null; metadata: Record<string, string> };
-type Move = Delta & { txId: string; event: HistoryEvent; loadId: string | null };
 
 function zero(accountId: string): Delta {
   return { accountId, pendingDebits: 0n, pendingCredits: 0n, postedDebits: 0n, postedCredits: 0n };

@@ -1,38 +1,49 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Periodic } from '../common/periodic';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
+import { headFileOf, writeHead } from './audit-head';
 import { AUDIT_KEYS, AuditKeys } from './audit-keys';
 import { chainHash, contentHash, GENESIS_HASH, loadSealContent, SealContentRow } from './journal-seal';
 
 /** Only one sealer appends at a time, in whichever instance wins this lock; writers never wait for it. */
 const SEALER_LOCK_KEY = 7_310_412_002;
 export const SEAL_BATCH = 1000;
+/**
+ * How long a sealing run waits for the newest queued moment to become final before sealing what is: the schedule
+ * barely (it comes back in half a second), a caller that needs the queue sealed (sealPending()) up to 2 s.
+ */
+const FINAL_WAIT_MS = { scheduled: 5, waiting: 2000 };
+
+interface SealedBatch {
+  count: number;
+  head?: { seq: number; transactionId: string; hash: Buffer; firstSeq: number };
+}
 
 @Injectable()
-export class SealerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class SealerService {
   private readonly logger = new Logger(SealerService.name);
-  private readonly periodic = new Periodic(() => this.sealPending(), (m) => this.logger.warn(`sealing deferred: ${m}`));
+  private readonly periodic = new Periodic(() => this.sealPending(false), (m) => this.logger.warn(`sealing deferred: ${m}`));
 
   /** The head we last refused to extend (logged once, not every half second). */
   private refusedSeq: string | null = null;
 
-  /** Without keys (a test's bare sealer) seals carry no MAC; the app always has them (docs/audit.md). */
+  private keyedFrom: number | null = null;
+  private headRefused = false;
+
+  /**
+   * Without keys (a test's bare sealer) seals carry no MAC; the app always has them (docs/audit.md). Without the
+   * configuration no signed head is written.
+   */
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     @Optional() @Inject(AUDIT_KEYS) private readonly keys: AuditKeys | null = null,
+    @Optional() @Inject(APP_CONFIG) private readonly config: AppConfig | null = null,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.start();
-  }
-
-  /** Before Nest closes the database pool and the EnKash client: drain with both still open. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.stop();
-  }
-
+  /** Started and stopped by the worker composition (worker/worker.module.ts), never by this module. */
   start(intervalMs = 500): void {
     this.periodic.start(intervalMs);
   }
@@ -41,23 +52,48 @@ export class SealerService implements OnApplicationBootstrap, BeforeApplicationS
     return this.periodic.stop();
   }
 
-  /** Seals everything committed and not yet sealed; returns how many transactions it sealed. */
-  async sealPending(): Promise<number> {
+  /**
+   * Seals everything committed, final and not yet sealed; returns how many transactions it sealed. `wait`: take
+   * the sealer's turn even when another run holds it (a caller that needs the queue sealed); the schedule skips.
+   */
+  async sealPending(wait = true): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await this.sealBatch();
-      total += n;
-      if (n < SEAL_BATCH) return total;
+      const { count, head } = await this.sealBatch(wait);
+      if (head) this.signHead(head);
+      total += count;
+      if (count < SEAL_BATCH) return total;
     }
   }
 
-  private sealBatch(): Promise<number> {
+  /** After the batch committed: the signed head in DATA_DIR (audit-head.ts) moves to its last seal. */
+  private signHead(head: NonNullable<SealedBatch['head']>): void {
+    if (!this.keys || !this.config) return;
+    const written = writeHead(headFileOf(this.config.audit.checkpointFile), this.keys, {
+      ledgerCheckpoint: 1, seq: head.seq, transactionId: head.transactionId, hash: head.hash.toString('hex'), keyedFrom: this.keyedFrom,
+    }, head.firstSeq);
+    if (!written && !this.headRefused) {
+      this.logger.warn('the signed head in DATA_DIR was not moved: it is newer (another instance), or does not verify (run the verifier)');
+    }
+    this.headRefused = !written;
+  }
+
+  private sealBatch(wait: boolean): Promise<SealedBatch> {
     return inTransaction(this.ds, async (m) => {
-      const [{ locked }] = await m.query<Array<{ locked: boolean }>>(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [SEALER_LOCK_KEY]);
-      if (!locked) return 0;
+      const [{ locked }] = await m.query(wait ? `SELECT pg_advisory_xact_lock($1)::text IS NOT NULL AS locked`
+        : `SELECT pg_try_advisory_xact_lock($1) AS locked`, [SEALER_LOCK_KEY]);
+      if (!locked) return { count: 0 };
+      // Seal only final moments (docs/time.md, the watermark), in moment order: seals then follow moments, and a
+      // transaction written later with a moment in the past lands after a later moment, where the verifier sees it.
+      // The watermark is read before the queue (each statement its own snapshot): whatever has a moment before it
+      // has committed and is in the queue's snapshot.
+      const [{ watermark }]: Array<{ watermark: string }> = await m.query(
+        `SELECT watermark::text FROM ledger_await_final((SELECT coalesce(max(created_at), '-infinity') FROM journal_unsealed), $1, 1000)`,
+        [wait ? FINAL_WAIT_MS.waiting : FINAL_WAIT_MS.scheduled]);
       const queue: Array<{ transaction_id: string; content_hash: Buffer | null }> = await m.query(
-        `SELECT transaction_id, content_hash FROM journal_unsealed ORDER BY created_at, transaction_id LIMIT $1`, [SEAL_BATCH]);
-      if (queue.length === 0) return 0;
+        `SELECT transaction_id, content_hash FROM journal_unsealed WHERE created_at < $2::timestamptz
+         ORDER BY created_at, transaction_id LIMIT $1`, [SEAL_BATCH, watermark]);
+      if (queue.length === 0) return { count: 0 };
       const last: Array<{ seq: string; hash: Buffer; mac: Buffer | null }> = await m.query(
         `SELECT seq, hash, mac FROM journal_seals ORDER BY seq DESC LIMIT 1`);
       // Extend only a head this key sealed: chaining onto a rewritten head would give the rewrite valid MACs.
@@ -67,7 +103,7 @@ export class SealerService implements OnApplicationBootstrap, BeforeApplicationS
             + 'one that sealed it, or the seal was rewritten); run the verifier');
         }
         this.refusedSeq = last[0].seq;
-        return 0;
+        return { count: 0 };
       }
       let seq = last.length ? BigInt(last[0].seq) : 0n;
       let prev: Buffer = last.length ? last[0].hash : GENESIS_HASH;
@@ -90,7 +126,11 @@ export class SealerService implements OnApplicationBootstrap, BeforeApplicationS
          SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bytea[])`,
         [seqs, ids, contents, prevs, hashes, macs]);
       await m.query(`DELETE FROM journal_unsealed u USING unnest($1::uuid[]) AS q(id) WHERE u.transaction_id = q.id`, [ids]);
-      return queue.length;
+      if (this.keys && this.keyedFrom === null) {
+        const [k]: Array<{ seq: string | null }> = await m.query(`SELECT min(seq) AS seq FROM journal_seals WHERE mac IS NOT NULL`);
+        this.keyedFrom = k.seq === null ? null : Number(k.seq);
+      }
+      return { count: queue.length, head: { seq: Number(seq), transactionId: ids[ids.length - 1], hash: prev, firstSeq: Number(seqs[0]) } };
     });
   }
 }

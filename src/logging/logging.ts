@@ -26,7 +26,14 @@ const REDACT_PATHS = [
 
 /** Query parameters that carry credentials, compared by their decoded, lower-case name. */
 const SECRET_PARAMS = new Set(['api_key', 'apikey', 'api-key', 'token', 'access_token', 'refresh_token', 'key', 'secret',
-  'password', 'client_secret', 'auth', 'authorization', 'session']);
+  'password', 'client_secret', 'auth', 'authorization', 'session',
+  // Not a secret, but base64 of what it pages by: an account code names a card, unmasked.
+  'cursor']);
+/**
+ * Credentials this service issues, recognised by their prefix wherever they appear (a path, any query parameter,
+ * a malformed Authorization header echoed in a message): API keys and webhook secrets.
+ */
+const ISSUED_SECRET = /\b(ckl|whsec)_[A-Za-z0-9_-]{6,}/g;
 /** A query parameter anywhere in a line (a URL, an echoed message): its name, then its value up to a delimiter. */
 const QUERY_PARAM = /([?&;])([^=&#?;\s"\\]{1,64})=([^&#;\s"\\]*)/g;
 
@@ -68,7 +75,7 @@ function redactQuery(query: Record<string, unknown>): Record<string, unknown> {
 export function scrubber(secrets: Array<string | null | undefined> = []): (line: string) => string {
   const known = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 6);
   return (line) => {
-    let out = line.replace(CARD_ID_ANYWHERE, (m) => maskCardId(decodeAll(m)));
+    let out = line.replace(ISSUED_SECRET, '$1_[redacted]').replace(CARD_ID_ANYWHERE, (m) => maskCardId(decodeAll(m)));
     out = out.replace(QUERY_PARAM, (m, sep: string, name: string) =>
       (SECRET_PARAMS.has(decodeAll(name).toLowerCase()) ? `${sep}${name}=[redacted]` : m));
     for (const s of known) if (out.includes(s)) out = out.split(s).join('[redacted]');

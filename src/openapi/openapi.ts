@@ -1,9 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { RECONCILIATION_MODELS } from '../reconciliation/reconciliation.openapi';
 import { annotateAccess, API_KEY_AUTH, routeAccess } from './access';
 import { ApiErrorBody } from './error.schema';
-import { documentFrozenOperations } from './frozen-operations';
 
 const DESCRIPTION = `Double-entry ledger for prepaid-card loads, synced to EnKash.
 
@@ -42,8 +40,7 @@ export function setupOpenApi(app: NestFastifyApplication): void {
     .setVersion('0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key (`ckl_...`).' }, API_KEY_AUTH)
     .build();
-  const document = SwaggerModule.createDocument(app, config, { extraModels: [ApiErrorBody, ...RECONCILIATION_MODELS] });
-  documentFrozenOperations(document);
+  const document = SwaggerModule.createDocument(app, config, { extraModels: [ApiErrorBody] });
   csvAsText(document);
   nullableRefsAsAnyOf(document);
   annotateAccess(document, routeAccess(app));

@@ -1,16 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { csvOf, KeysetList } from '../common/csv';
 import { badField } from '../common/errors';
 import { formatMinor } from '../common/money';
 import { Instant, msIso } from '../common/instant';
 import {
-  checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, parseRange, UUID,
+  checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, parseLimit, parseRange, UUID,
 } from '../common/paging';
 import { LedgerClock } from '../ledger/ledger-clock';
 import { ReconciliationQuery, ReconciliationRunsQuery } from './reconciliation.dto';
-import { FINDING_CSV, FindingRow, findingView, FindingView, RunRow, runView } from './reconciliation.view';
+import { ReconciliationStore } from './reconciliation.store';
+import { FINDING_CSV, findingView, FindingView, runView } from './reconciliation.view';
 
 const STATUSES = ['pending', 'posted', 'reversed', 'needs_review'] as const;
 const OPEN_STATUSES = ['pending', 'needs_review'] as const;
@@ -34,7 +33,7 @@ interface Window {
  */
 @Injectable()
 export class ReconciliationReport {
-  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly clock: LedgerClock) {}
+  constructor(private readonly store: ReconciliationStore, private readonly clock: LedgerClock) {}
 
   /** Findings found in [from, to), newest first, keyset on the append-only id. */
   findings(q: ReconciliationQuery): KeysetList<FindingView, number> {
@@ -45,14 +44,8 @@ export class ReconciliationReport {
     return {
       start: cursor ? Number(cursor[0]) : null, limit, csv: csvOf(FINDING_CSV), encode: (id) => encodeCursor([id]),
       fetch: async (after, n) => {
-        const args: unknown[] = [];
-        const where = ['true'];
-        if (after !== null) where.push(`id < $${args.push(after)}`);
-        if (from) where.push(`found_at >= $${args.push(from.iso)}::timestamptz`);
-        if (to) where.push(`found_at < $${args.push(to.iso)}::timestamptz`);
-        if (q.runId !== undefined) where.push(`run_id = $${args.push(q.runId)}`);
-        const rows: FindingRow[] = await this.ds.query(
-          `SELECT * FROM reconciliation_findings WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${args.push(n + 1)}`, args);
+        const rows = await this.store.findingsPage({ before: after, fromIso: from?.iso ?? null, toIso: to?.iso ?? null, runId: q.runId,
+          limit: n });
         const page = rows.slice(0, n).map(findingView);
         return { rows: page, next: rows.length > n ? Number(page[page.length - 1].id) : null };
       },
@@ -67,10 +60,7 @@ export class ReconciliationReport {
       checkCursorInstant(cursor[0]);
       checkCursorPart(UUID.test(cursor[1]));
     }
-    const rows: Array<RunRow & { started_at_cursor: string }> = await this.ds.query(
-      `SELECT *, ${cursorInstantSql('started_at')} AS started_at_cursor FROM reconciliation_runs
-       WHERE ($1::timestamptz IS NULL OR (started_at, id) < ($1::timestamptz, $2::uuid))
-       ORDER BY started_at DESC, id DESC LIMIT $3`, [cursor?.[0] ?? null, cursor?.[1] ?? null, limit + 1]);
+    const rows = await this.store.runsPage(cursor, limit);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return { data: page.map(runView), nextCursor: rows.length > limit && last ? encodeCursor([last.started_at_cursor, last.id]) : null };
@@ -91,19 +81,9 @@ export class ReconciliationReport {
     };
   }
 
-  private inWindow(w: Window, args: unknown[]): string {
-    const where = ['true'];
-    if (w.from) where.push(`created_at >= $${args.push(w.from.iso)}::timestamptz`);
-    if (w.to) where.push(`created_at < $${args.push(w.to.iso)}::timestamptz`);
-    return where.join(' AND ');
-  }
-
   /** Every status for every currency that has loads, zeros included, so the shape never depends on the data. */
   private async loadsByStatus(w: Window) {
-    const args: unknown[] = [];
-    const groups: Array<{ currency: string; status: string; count: number; amount: string }> = await this.ds.query(
-      `SELECT currency, status, count(*)::int AS count, sum(amount)::text AS amount FROM card_loads
-       WHERE ${this.inWindow(w, args)} GROUP BY currency, status`, args);
+    const groups = await this.store.loadsByStatus(w.from?.iso ?? null, w.to?.iso ?? null);
     const currencies = [...new Set(groups.map((g) => g.currency.trim()))].sort();
     const of = (currency: string) => groups.filter((g) => g.currency.trim() === currency);
     return {
@@ -119,12 +99,7 @@ export class ReconciliationReport {
 
   /** Served by card_loads_status (status, created_at): only the open statuses are read. */
   private async ageBuckets(w: Window) {
-    const args: unknown[] = [OPEN_STATUSES];
-    const rows: Array<{ status: string } & Record<`b${number}`, number>> = await this.ds.query(
-      `SELECT status, ${AGE_BUCKETS.map(([, when], i) => `count(*) FILTER (WHERE ${when})::int AS b${i}`).join(', ')}
-       FROM (SELECT status, clock_timestamp() - created_at AS age FROM card_loads
-             WHERE status = ANY($1::text[]) AND ${this.inWindow(w, args)}) o
-       GROUP BY status`, args);
+    const rows = await this.store.openAges(OPEN_STATUSES, AGE_BUCKETS, w.from?.iso ?? null, w.to?.iso ?? null);
     return OPEN_STATUSES.map((status) => {
       const r = rows.find((x) => x.status === status);
       return { status, buckets: Object.fromEntries(AGE_BUCKETS.map(([name], i) => [name, r?.[`b${i}`] ?? 0])) };
@@ -132,12 +107,11 @@ export class ReconciliationReport {
   }
 
   private async lastRun() {
-    const rows: RunRow[] = await this.ds.query(`SELECT * FROM reconciliation_runs ORDER BY started_at DESC LIMIT 1`);
-    return rows.length ? runView(rows[0]) : null;
+    const row = await this.store.lastRun();
+    return row ? runView(row) : null;
   }
 
-  private async now(): Promise<Date> {
-    const [{ now }]: Array<{ now: Date }> = await this.ds.query(`SELECT clock_timestamp() AS now`);
-    return now;
+  private now(): Promise<Date> {
+    return this.store.now();
   }
 }

@@ -1,4 +1,5 @@
 import { Controller, Get, Headers, HttpCode, Inject, Optional, Post, Query, Req } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import { actorOfCaller } from '../audit-trail/audit-trail';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { RequireScopes } from '../auth/scopes';
@@ -6,8 +7,10 @@ import { answerList, wantsCsv } from '../common/csv';
 import { ApiError } from '../common/errors';
 import { ReconciliationReport } from './reconciliation-report.service';
 import { ReconciliationQuery, ReconciliationRunsQuery } from './reconciliation.dto';
+import { DocReconciliationReport, DocReconciliationRun, DocReconciliationRuns } from './reconciliation.openapi';
 import { ReconciliationService } from './reconciliation.service';
 
+@ApiTags('reports')
 @Controller('v1/reports/reconciliation')
 export class ReconciliationController {
   constructor(
@@ -19,6 +22,7 @@ export class ReconciliationController {
   /** The report as JSON; with CSV, every finding in the window (the summary does not fit a table). */
   @Get()
   @RequireScopes('ledger:read')
+  @DocReconciliationReport()
   async get(@Query() q: ReconciliationQuery, @Headers('accept') accept?: string) {
     if (wantsCsv(q.format, accept)) return answerList(this.report.findings(q), true, 'reconciliation-findings.csv');
     return this.report.report(q);
@@ -26,6 +30,7 @@ export class ReconciliationController {
 
   @Get('runs')
   @RequireScopes('ledger:read')
+  @DocReconciliationRuns()
   runsList(@Query() q: ReconciliationRunsQuery) {
     return this.report.runs(q);
   }
@@ -34,12 +39,14 @@ export class ReconciliationController {
   @Post('runs')
   @HttpCode(201)
   @RequireScopes('ops:write')
+  @DocReconciliationRun()
   async run(@Req() req: AuthedRequest) {
     if (!this.runs) {
-      throw new ApiError(503, 'service_unavailable', 'reconciliation runs need EnKash, and this instance has no EnKash client (ENKASH_BASE_URL unset with ROLE=api)');
+      throw new ApiError('service_unavailable',
+        'reconciliation runs need EnKash, and this instance has no EnKash client (ENKASH_BASE_URL unset with ROLE=api)');
     }
     const result = await this.runs.run('manual', actorOfCaller(req.caller!, String(req.id)));
-    if (result === null) throw new ApiError(409, 'conflict', 'a reconciliation run is in progress; ask again when it has finished');
+    if (result === null) throw new ApiError('conflict', 'a reconciliation run is in progress; ask again when it has finished');
     return { ...result.run, findings: result.findings };
   }
 }

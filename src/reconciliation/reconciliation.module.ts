@@ -1,27 +1,24 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { EnKashConfig } from '../config/app-config';
 import { LedgerModule } from '../ledger/ledger.module';
 import { SettlementModule } from '../sync/settlement.module';
 import { ReconciliationReport } from './reconciliation-report.service';
 import { ReconciliationController } from './reconciliation.controller';
-import { ReconciliationScheduler } from './reconciliation.scheduler';
 import { ReconciliationService } from './reconciliation.service';
 import { ReconciliationStore } from './reconciliation.store';
 
 /**
- * Always registered, so the report answers in every instance. Runs need EnKash, so the runner and its
- * schedule exist only where EnKash is reachable: the same rule under which AppModule registers
- * SyncWorkerModule, whose EnKash client the runner borrows (reconciliation.service.ts says why).
+ * The report answers in every instance. Runs need EnKash, so the runner exists only where app.module.ts
+ * registered the EnKash client (`runs`); its schedule is the worker's (worker/worker.module.ts).
  */
 @Module({})
 export class ReconciliationModule {
-  static register(enkash: EnKashConfig): DynamicModule {
-    const live = enkash.baseUrl !== null;
+  static register(runs: boolean): DynamicModule {
     return {
       module: ReconciliationModule,
-      imports: live ? [LedgerModule, SettlementModule] : [LedgerModule],
+      imports: runs ? [LedgerModule, SettlementModule] : [LedgerModule],
       controllers: [ReconciliationController],
-      providers: [ReconciliationReport, ...(live ? [ReconciliationStore, ReconciliationService, ReconciliationScheduler] : [])],
+      providers: [ReconciliationReport, ReconciliationStore, ...(runs ? [ReconciliationService] : [])],
+      exports: runs ? [ReconciliationService] : [],
     };
   }
 }

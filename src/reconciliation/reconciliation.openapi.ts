@@ -1,14 +1,16 @@
-import { ApiProperty, ApiSchema, getSchemaPath } from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
+import {
+  ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiQuery, ApiSchema, getSchemaPath,
+} from '@nestjs/swagger';
 import { LOAD_STATUSES } from '../card-loads/card-load.dto';
 import { AMOUNT_OUT } from '../common/money.openapi';
-import { errorExample } from '../openapi/error.schema';
+import { ApiErrorResponse } from '../openapi/error.schema';
 import { NULLABLE_TIME, TIME } from '../openapi/schemas';
 import { FINDING_KINDS } from './reconciliation.compare';
 
 /**
  * Reply shapes of the reconciliation routes, for the OpenAPI document only (reconciliation.view.ts and
- * reconciliation-report.service.ts build the real ones). The controller carries no swagger decorators, so
- * these reach its operations through src/openapi/frozen-operations.ts, by operationId.
+ * reconciliation-report.service.ts build the real ones), and the decorators of its routes.
  */
 const NULLABLE_AMOUNT = { ...AMOUNT_OUT, nullable: true };
 
@@ -92,42 +94,40 @@ class ReportDoc {
   @ApiProperty({ type: String, nullable: true, example: null }) nextCursor: string | null;
 }
 
-export const RECONCILIATION_MODELS = [ReportDoc, RunWithFindingsDoc, RunDoc];
-
-const json = (schema: unknown, example?: unknown) => ({ 'application/json': { schema, ...(example ? { example } : {}) } });
-const ERROR = { $ref: '#/components/schemas/Error' };
-
-export const RECONCILIATION_OPERATIONS = {
-  ReconciliationController_get: {
-    tags: ['reports'],
+/** GET /v1/reports/reconciliation */
+export const DocReconciliationReport = () => applyDecorators(
+  ApiOperation({
     summary: 'Loads by status, what is still open and for how long, and the findings against EnKash',
     description: 'Also CSV (`Accept: text/csv` or `?format=csv`): every finding in the window (the summary does not fit a table).',
-    parameters: [{ name: 'runId', in: 'query', required: false, description: 'Only this run\'s findings.', schema: { type: 'string', format: 'uuid' } }],
-    responses: {
-      200: { description: 'The report.', content: { ...json({ $ref: getSchemaPath(ReportDoc) }), 'text/csv': { schema: { type: 'string' } } } },
-    },
-  },
-  ReconciliationController_runsList: {
-    tags: ['reports'],
+  }),
+  ApiQuery({ name: 'runId', required: false, description: 'Only this run\'s findings.', schema: { type: 'string', format: 'uuid' } }),
+  ApiProduces('application/json', 'text/csv'),
+  ApiOkResponse({ type: ReportDoc, description: 'The report.' }),
+);
+
+/** GET /v1/reports/reconciliation/runs */
+export const DocReconciliationRuns = () => applyDecorators(
+  ApiOperation({
     summary: 'Reconciliation runs, newest first',
     description: 'Scheduled and manual runs, a failed one with its `error`; a run\'s findings are in the report, by `runId`.',
-    responses: {
-      200: { description: 'One page of runs.', content: json({
-        type: 'object', required: ['data', 'nextCursor'],
-        properties: { data: { type: 'array', items: { $ref: getSchemaPath(RunDoc) } }, nextCursor: { type: 'string', nullable: true } },
-      }) },
+  }),
+  ApiExtraModels(RunDoc),
+  ApiOkResponse({
+    description: 'One page of runs.',
+    schema: {
+      type: 'object', required: ['data', 'nextCursor'],
+      properties: { data: { type: 'array', items: { $ref: getSchemaPath(RunDoc) } }, nextCursor: { type: 'string', nullable: true } },
     },
-  },
-  ReconciliationController_run: {
-    tags: ['reports'],
-    summary: 'Run a reconciliation against EnKash now',
-    description: 'Runs in this request and answers the finished run with its findings.',
-    responses: {
-      201: { description: 'The finished run (`completed`, or `failed` with `error`).', content: json({ $ref: getSchemaPath(RunWithFindingsDoc) }) },
-      409: { description: 'Another run is in progress.',
-        content: json(ERROR, errorExample('conflict', 'a reconciliation run is in progress; ask again when it has finished')) },
-      503: { description: 'This instance has no EnKash client (ENKASH_BASE_URL unset with ROLE=api).',
-        content: json(ERROR, errorExample('service_unavailable', 'reconciliation runs need EnKash, and this instance has no EnKash client')) },
-    },
-  },
-};
+  }),
+);
+
+/** POST /v1/reports/reconciliation/runs */
+export const DocReconciliationRun = () => applyDecorators(
+  ApiOperation({
+    summary: 'Run a reconciliation against EnKash now', description: 'Runs in this request and answers the finished run with its findings.',
+  }),
+  ApiCreatedResponse({ type: RunWithFindingsDoc, description: 'The finished run (`completed`, or `failed` with `error`).' }),
+  ApiErrorResponse(409, 'Another run is in progress.', ['conflict', 'a reconciliation run is in progress; ask again when it has finished']),
+  ApiErrorResponse(503, 'This instance has no EnKash client (ENKASH_BASE_URL unset with ROLE=api).',
+    ['service_unavailable', 'reconciliation runs need EnKash, and this instance has no EnKash client']),
+);

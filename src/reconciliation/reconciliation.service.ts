@@ -1,5 +1,4 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import { Counter } from 'prom-client';
@@ -50,8 +49,8 @@ const mapOutcome = <T, U>(o: EnKashOutcome<T>, f: (v: T) => U): EnKashOutcome<U>
 /**
  * A reconciliation run: every load settled in the window is looked up by reference at EnKash and compared,
  * then every card those loads touched and the parent account are compared by balance. Findings are written
- * before anything is acted on; the only action is the undo of a load EnKash shows reversed (DESIGN.md,
- * "EnKash reports it reversed later"). No DB transaction is open while EnKash is called.
+ * before anything is acted on; the only action is the undo of a load EnKash shows reversed (docs/design.md,
+ * "A load's life", step 4). No DB transaction is open while EnKash is called.
  */
 @Injectable()
 export class ReconciliationService implements BeforeApplicationShutdown {
@@ -59,11 +58,11 @@ export class ReconciliationService implements BeforeApplicationShutdown {
   private readonly findingsTotal: Counter<'kind'>;
   private stopping = false;
   private current: Promise<unknown> | null = null;
-  private enkash: EnKashClient | null = null;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly moduleRef: ModuleRef,
+    /** The one client of the process (registered once by app.module.ts), so logins share one token cache. */
+    private readonly client: EnKashClient,
     private readonly store: ReconciliationStore,
     private readonly settlement: SettlementService,
     @InjectDataSource() private readonly ds: DataSource,
@@ -74,17 +73,6 @@ export class ReconciliationService implements BeforeApplicationShutdown {
       name: 'card_ledger_reconciliation_findings_total', help: 'Discrepancies against EnKash recorded by reconciliation runs, by kind',
       labelNames: ['kind'] as const, registers: [metrics.registry],
     });
-  }
-
-  /**
-   * The sync worker's client, not one of our own: a second client would log in with its own token cache, and
-   * its refused logins would count toward EnKash's lock-out after 3 next to the worker's. Nest 11 keys
-   * dynamic modules by reference, so importing EnKashModule.register() here would build that second client.
-   * Resolved on first use, once every module is instantiated.
-   */
-  private get client(): EnKashClient {
-    this.enkash ??= this.moduleRef.get<EnKashClient>(EnKashClient, { strict: false });
-    return this.enkash;
   }
 
   /** Stop starting EnKash calls and let the run in flight record what it has (it ends as failed). */

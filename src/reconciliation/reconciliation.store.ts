@@ -117,4 +117,62 @@ export class ReconciliationStore {
   async runFindings(runId: string, limit: number): Promise<FindingRow[]> {
     return this.ds.query(`SELECT * FROM reconciliation_findings WHERE run_id = $1 ORDER BY id LIMIT $2`, [runId, limit]);
   }
+
+  /** Findings found in [from, to) before id `before`, newest first, plus one row to tell whether there is more. */
+  async findingsPage(f: { before: number | null; fromIso: string | null; toIso: string | null; runId?: string; limit: number }):
+    Promise<FindingRow[]> {
+    const args: unknown[] = [];
+    const where = ['true'];
+    if (f.before !== null) where.push(`id < $${args.push(f.before)}`);
+    if (f.fromIso) where.push(`found_at >= $${args.push(f.fromIso)}::timestamptz`);
+    if (f.toIso) where.push(`found_at < $${args.push(f.toIso)}::timestamptz`);
+    if (f.runId !== undefined) where.push(`run_id = $${args.push(f.runId)}`);
+    return this.ds.query(
+      `SELECT * FROM reconciliation_findings WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${args.push(f.limit + 1)}`, args);
+  }
+
+  /** Runs before the (started_at, id) cursor, newest first, plus one row to tell whether there is more. */
+  async runsPage(cursor: [string, string] | null, limit: number): Promise<Array<RunRow & { started_at_cursor: string }>> {
+    return this.ds.query(
+      `SELECT *, ${cursorInstantSql('started_at')} AS started_at_cursor FROM reconciliation_runs
+       WHERE ($1::timestamptz IS NULL OR (started_at, id) < ($1::timestamptz, $2::uuid))
+       ORDER BY started_at DESC, id DESC LIMIT $3`, [cursor?.[0] ?? null, cursor?.[1] ?? null, limit + 1]);
+  }
+
+  async lastRun(): Promise<RunRow | null> {
+    const rows: RunRow[] = await this.ds.query(`SELECT * FROM reconciliation_runs ORDER BY started_at DESC LIMIT 1`);
+    return rows[0] ?? null;
+  }
+
+  /** Loads created in [from, to) by currency and status: count and amount (summed as bigint, per currency). */
+  async loadsByStatus(fromIso: string | null, toIso: string | null):
+    Promise<Array<{ currency: string; status: string; count: number; amount: string }>> {
+    const args: unknown[] = [];
+    return this.ds.query(
+      `SELECT currency, status, count(*)::int AS count, sum(amount)::text AS amount FROM card_loads
+       WHERE ${createdIn(fromIso, toIso, args)} GROUP BY currency, status`, args);
+  }
+
+  /** Loads created in [from, to) still in one of `statuses`, counted per status in each age bucket (database clock). */
+  async openAges(statuses: readonly string[], buckets: ReadonlyArray<readonly [string, string]>, fromIso: string | null,
+    toIso: string | null): Promise<Array<{ status: string } & Record<`b${number}`, number>>> {
+    const args: unknown[] = [statuses];
+    return this.ds.query(
+      `SELECT status, ${buckets.map(([, when], i) => `count(*) FILTER (WHERE ${when})::int AS b${i}`).join(', ')}
+       FROM (SELECT status, clock_timestamp() - created_at AS age FROM card_loads
+             WHERE status = ANY($1::text[]) AND ${createdIn(fromIso, toIso, args)}) o
+       GROUP BY status`, args);
+  }
+
+  async now(): Promise<Date> {
+    const [{ now }]: Array<{ now: Date }> = await this.ds.query(`SELECT clock_timestamp() AS now`);
+    return now;
+  }
+}
+
+function createdIn(fromIso: string | null, toIso: string | null, args: unknown[]): string {
+  const where = ['true'];
+  if (fromIso) where.push(`created_at >= $${args.push(fromIso)}::timestamptz`);
+  if (toIso) where.push(`created_at < $${args.push(toIso)}::timestamptz`);
+  return where.join(' AND ');
 }

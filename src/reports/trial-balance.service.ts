@@ -1,15 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { ACCOUNT_CODE } from '../accounts/account.dto';
 import { KeysetList } from '../common/csv';
 import { badField } from '../common/errors';
 import { Instant, msIso, parseInstant } from '../common/instant';
-import { atOrBeforeSql, checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, parseLimit } from '../common/paging';
+import { checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, parseLimit } from '../common/paging';
 import { LedgerClock } from '../ledger/ledger-clock';
+import { JournalStore } from '../ledger/journal.store';
 import { TrialBalanceQuery } from './trial-balance.dto';
 import {
-  AccountBalanceRow, AccountLine, accountLine, CurrencyTotal, currencyTotal, CurrencyTotalRow, TRIAL_BALANCE_CSV, TrialBalanceLine,
+  AccountLine, accountLine, CurrencyTotal, currencyTotal, TRIAL_BALANCE_CSV, TrialBalanceLine,
 } from './trial-balance.view';
 
 export interface TrialBalance {
@@ -17,22 +16,9 @@ export interface TrialBalance {
   accounts: KeysetList<AccountLine, string, TrialBalanceLine>;
 }
 
-/**
- * Each account's balance row as of a moment, from the append-only history: one backward descent of the
- * (account_id, at, seq) index per account (LATERAL ... LIMIT 1), where DISTINCT ON would read every
- * history row up to asOf. Accounts opened after asOf have no row and drop out. Every row of one transfer
- * shares one `at` (LedgerService), so any moment cuts between transfers and the columns balance.
- */
-const balancesAsOf = (asOf: string) => `
-  FROM accounts a
-  CROSS JOIN LATERAL (
-    SELECT h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits FROM account_history h
-    WHERE h.account_id = a.id AND ${atOrBeforeSql('h.at', asOf)} ORDER BY h.at DESC, h.seq DESC LIMIT 1) h
-  WHERE ${atOrBeforeSql('a.created_at', asOf)}`;
-
 @Injectable()
 export class TrialBalanceService {
-  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly clock: LedgerClock) {}
+  constructor(private readonly journal: JournalStore, private readonly clock: LedgerClock) {}
 
   /**
    * Without asOf the moment is the database's now. The moment is final before anything is read (docs/time.md)
@@ -56,9 +42,7 @@ export class TrialBalanceService {
       accounts: {
         start: cursor ? String(cursor[1]) : null, limit, csv: TRIAL_BALANCE_CSV, encode: (code) => encodeCursor([asOf.iso, code]),
         fetch: async (after, n) => {
-          const rows: AccountBalanceRow[] = await this.ds.query(
-            `SELECT a.code, a.name, a.currency, a.normal_side, h.* ${balancesAsOf('$1')} AND a.code > $2 ORDER BY a.code LIMIT $3`,
-            [asOf.iso, after ?? '', n + 1]);
+          const rows = await this.journal.trialBalanceLines(asOf.iso, after ?? '', n);
           const page = rows.slice(0, n).map(accountLine);
           return { rows: page, next: rows.length > n ? page[page.length - 1].code : null };
         },
@@ -68,12 +52,7 @@ export class TrialBalanceService {
   }
 
   async totals(asOf: Instant): Promise<CurrencyTotal[]> {
-    const rows: CurrencyTotalRow[] = await this.ds.query(
-      `SELECT a.currency, sum(h.posted_debits) AS posted_debits, sum(h.posted_credits) AS posted_credits,
-              sum(h.pending_debits) AS pending_debits, sum(h.pending_credits) AS pending_credits,
-              sum(greatest(h.posted_debits - h.posted_credits, 0)) AS debit_balance,
-              sum(greatest(h.posted_credits - h.posted_debits, 0)) AS credit_balance
-       ${balancesAsOf('$1')} GROUP BY a.currency ORDER BY a.currency`, [asOf.iso]);
+    const rows = await this.journal.trialBalanceTotals(asOf.iso);
     return rows.map(currencyTotal);
   }
 

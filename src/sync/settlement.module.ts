@@ -1,15 +1,15 @@
 import { Module } from '@nestjs/common';
+import { OperatorController } from '../card-loads/card-load-operator.controller';
 import { CardLoadsModule } from '../card-loads/card-loads.module';
 import { LedgerModule } from '../ledger/ledger.module';
-import { OperatorController } from './operator.controller';
 import { SettlementService } from './settlement.service';
-import { SyncJobsStore } from './sync-jobs.store';
+import { SyncJobsModule } from './sync-jobs.module';
 import { WebhookOutboxModule } from '../webhooks/webhook-outbox.module';
 
 @Module({
-  imports: [LedgerModule, CardLoadsModule, WebhookOutboxModule],
+  imports: [LedgerModule, CardLoadsModule, WebhookOutboxModule, SyncJobsModule],
   controllers: [OperatorController],
-  providers: [SettlementService, SyncJobsStore],
-  exports: [SettlementService, SyncJobsStore],
+  providers: [SettlementService],
+  exports: [SettlementService, SyncJobsModule],
 })
 export class SettlementModule {}

@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditActor } from '../audit-trail/audit-trail';
@@ -10,6 +10,7 @@ import { AlreadyResolvedError } from '../ledger/ledger.errors';
 import { LedgerService } from '../ledger/ledger.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { AttemptRecord, ClaimedJob, JobHold, SyncJobsStore } from './sync-jobs.store';
+import { CardLoadsStore, LoadLock } from '../card-loads/card-loads.store';
 import { WebhookOutbox } from '../webhooks/webhook-outbox';
 
 export type FinalStatus = 'posted' | 'reversed';
@@ -40,7 +41,6 @@ export interface SettleContext {
  */
 export type SettleResult = 'settled' | 'already' | 'fenced' | 'applied';
 
-type LoadLock = { status: string; journal_transaction_id: string; undone_at: Date | null };
 type SettleItem = { loadId: string; to: FinalStatus; ctx: SettleContext };
 
 /** Upper bound on loads settled in one transaction. */
@@ -60,10 +60,11 @@ export class SettlementService {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly ledger: LedgerService,
     private readonly jobs: SyncJobsStore,
+    private readonly loads: CardLoadsStore,
     private readonly metrics: MetricsService,
     private readonly trail: AuditTrail,
     // Stateless (it writes with the caller's transaction), so contexts that list providers by hand (the CLI) get one too.
-    @Optional() private readonly webhooks: WebhookOutbox = new WebhookOutbox(),
+    private readonly webhooks: WebhookOutbox,
   ) {}
 
   /** Settles one load; concurrent calls share one transaction (group commit), each with its own answer. */
@@ -96,11 +97,7 @@ export class SettlementService {
     // before any row lock: a transaction id taken while waiting for that turn would hold readers back.
     await this.ledger.beginMomentForLoads(m, [...new Set(items.map((i) => i.loadId))]);
     const jobs = await this.jobs.lockJobs(m, items.map((i) => i.loadId));
-    const locked: Array<LoadLock & { id: string }> = await m.query(
-      `SELECT l.id, l.status, l.journal_transaction_id, l.undone_at
-       FROM (SELECT DISTINCT unnest($1::uuid[]) AS id ORDER BY 1) q
-       CROSS JOIN LATERAL (SELECT * FROM card_loads WHERE id = q.id FOR UPDATE) l`,
-      [[...new Set(items.map((i) => i.loadId))]]);
+    const locked = await this.loads.lockMany(m, items.map((i) => i.loadId));
     const todo: SettleItem[] = [];
     const attempted: SettleItem[] = [];
     for (const item of items) {
@@ -129,19 +126,10 @@ export class SettlementService {
       pendingId: journalOf(i), kind: i.to === 'posted' ? 'post_pending' as const : 'void_pending' as const,
       event: i.to === 'posted' ? 'load_posted' as const : 'load_reversed' as const, loadId: i.loadId,
     })));
-    // The new statuses, their events and the end of the outbox jobs, in one statement.
-    await m.query(
-      `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
-                   AS x(id, status, reason, actor, request_id)),
-            ev AS (INSERT INTO load_events (load_id, type, outcome, message, actor, request_id)
-                   SELECT id, 'settled', status, reason, actor, request_id FROM x),
-            job AS (DELETE FROM sync_jobs WHERE load_id IN (SELECT id FROM x))
-       UPDATE card_loads l SET status = x.status, status_reason = x.reason, updated_at = ledger_moment(),
-         posted_at = CASE WHEN x.status = 'posted' THEN ledger_moment() END,
-         reversed_at = CASE WHEN x.status = 'reversed' THEN ledger_moment() END
-       FROM x WHERE l.id = x.id`,
-      [todo.map((i) => i.loadId), todo.map((i) => i.to), todo.map((i) => i.ctx.reason.slice(0, 1000)), todo.map((i) => i.ctx.actor),
-        todo.map((i) => i.ctx.requestId ?? null)]);
+    // The new statuses, their events and the end of the outbox jobs.
+    await this.loads.settle(m, todo.map((i) => ({ loadId: i.loadId, status: i.to, reason: i.ctx.reason, actor: i.ctx.actor,
+      requestId: i.ctx.requestId ?? null })));
+    await this.jobs.finish(m, todo.map((i) => i.loadId));
     await this.webhooks.enqueue(m, todo.map((i) => ({ loadId: i.loadId, event: i.to === 'posted' ? 'card_load.posted' : 'card_load.reversed' })));
     // Last, after every row lock of this transaction (the audit chain's head is locked until commit).
     for (const i of todo) {
@@ -195,8 +183,7 @@ export class SettlementService {
       if (attempt) await this.jobs.recordAttempts(m, [{ loadId: job.loadId, requestId: job.requestId, attempt }]);
       const load = await this.lock(m, job.loadId);
       if (load.status === 'pending') {
-        await m.query(`UPDATE card_loads SET status = 'needs_review', status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
-          [job.loadId, reason]);
+        await this.loads.markNeedsReview(m, job.loadId, reason);
         await this.event(m, job.loadId, 'needs_review', 'needs_review', reason, 'sync-worker', job.requestId);
         await this.webhooks.enqueue(m, [{ loadId: job.loadId, event: 'card_load.needs_review' }]);
         return 'moved' as const;
@@ -220,7 +207,7 @@ export class SettlementService {
       }
       if (job) await this.jobs.requeue(m, loadId);
       // A review load without a job (never made by this service; a hand-repaired database): look it up.
-      else await m.query(`INSERT INTO sync_jobs (load_id, needs_lookup) VALUES ($1, true) ON CONFLICT (load_id) DO NOTHING`, [loadId]);
+      else await this.jobs.enqueueLookup(m, loadId);
       await this.event(m, loadId, 'requeued', 'needs_review', 'queued for another lookup', actor.actor, actor.requestId);
       await this.trail.record(m, { ...actor, action: 'card_load.requeued', subject: loadId, details: {} });
     });
@@ -232,10 +219,9 @@ export class SettlementService {
       const load = await this.lock(m, loadId);
       if (load.status !== 'posted') throw invalidState(`card load ${loadId} is ${load.status}; only a posted load can be undone`);
       if (load.undone_at) throw invalidState(`card load ${loadId} is already undone`);
-      const [post] = await m.query<Array<{ id: string }>>(`SELECT id FROM journal_transactions WHERE pending_id = $1 AND kind = 'post_pending'`, [load.journal_transaction_id]);
+      const post = await this.ledger.postOf(m, load.journal_transaction_id);
       await this.ledger.undoPosted(m, post.id, 'load_undone', loadId, `undo of card load ${loadId}: ${reason}`);
-      await m.query(`UPDATE card_loads SET undone_at = ledger_moment(), status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
-        [loadId, `undone: ${reason}`.slice(0, 1000)]);
+      await this.loads.markUndone(m, loadId, reason);
       await this.event(m, loadId, 'undone', 'posted', reason, actor.actor, actor.requestId);
       await this.trail.record(m, { ...actor, action: 'card_load.undone', subject: loadId,
         details: { reason, undoTransactionOf: post.id } });
@@ -243,13 +229,12 @@ export class SettlementService {
   }
 
   private async lock(m: EntityManager, loadId: string): Promise<LoadLock> {
-    const rows: LoadLock[] = await m.query(`SELECT status, journal_transaction_id, undone_at FROM card_loads WHERE id = $1 FOR UPDATE`, [loadId]);
-    if (rows.length === 0) throw notFound(`card load ${loadId}`);
-    return rows[0];
+    const load = await this.loads.lock(m, loadId);
+    if (load === null) throw notFound(`card load ${loadId}`);
+    return load;
   }
 
   private async event(m: EntityManager, loadId: string, type: string, outcome: string, message: string, actor: string, requestId: string | null) {
-    await m.query(`INSERT INTO load_events (load_id, type, outcome, message, actor, request_id) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [loadId, type, outcome, message.slice(0, 1000), actor, requestId]);
+    await this.loads.recordEvent(m, { loadId, type, outcome, message, actor, requestId });
   }
 }

@@ -84,6 +84,35 @@ const UNCLAIM = `claim_token = NULL, lease_owner = NULL, lease_expires_at = NULL
 export class SyncJobsStore {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
+  /** The outbox jobs of loads just written at intake, in the intake's transaction (docs/design.md, "Persistence"). */
+  async enqueue(m: EntityManager, loadIds: string[]): Promise<void> {
+    if (loadIds.length > 0) await m.query(`INSERT INTO sync_jobs (load_id) SELECT unnest($1::uuid[])`, [loadIds]);
+  }
+
+  /** A review load without a job (never made by this service; a hand-repaired database): a job that looks it up first. */
+  async enqueueLookup(m: EntityManager, loadId: string): Promise<void> {
+    await m.query(`INSERT INTO sync_jobs (load_id, needs_lookup) VALUES ($1, true) ON CONFLICT (load_id) DO NOTHING`, [loadId]);
+  }
+
+  /** A settled load's job ends: its row goes, with the lock the settlement already holds on it. */
+  async finish(m: EntityManager, loadIds: string[]): Promise<void> {
+    await m.query(`DELETE FROM sync_jobs WHERE load_id = ANY($1::uuid[])`, [loadIds]);
+  }
+
+  /** Seconds since the oldest load still pending with a job was created (0 when none): the sync lag gauge. */
+  async lagSeconds(): Promise<number> {
+    const [lag]: Array<{ s: number }> = await this.ds.query(
+      `SELECT coalesce(extract(epoch FROM clock_timestamp() - min(l.created_at)), 0)::float AS s
+       FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.status = 'pending'`);
+    return Number(lag.s);
+  }
+
+  /** Whether this database may send loads to EnKash now (SEND_GATE_SQL). */
+  async sendGate(): Promise<SendGate> {
+    const [gate]: Array<{ gate: SendGate }> = await this.ds.query(`SELECT ${SEND_GATE_SQL} AS gate`);
+    return gate.gate;
+  }
+
   /**
    * Claims due jobs whose lease is free or expired (FOR UPDATE SKIP LOCKED: instances never wait for each
    * other), gives each claim a fresh fencing token, and marks the job "a send may happen" before anything is

@@ -2,7 +2,7 @@ import { EnKashLookupResult, EnKashOutcome } from '../enkash/enkash.types';
 import { AttemptRecord, ClaimedJob } from './sync-jobs.store';
 
 /**
- * The settlement rules of DESIGN.md as pure functions: what to do with a load given what EnKash said.
+ * The settlement rules of docs/design.md ("A load's life", step 3) as pure functions: what to do with a load given what EnKash said.
  * Kept free of I/O so each rule reads on one screen and is tested on its own.
  */
 export type Decision =

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BrokenCircuitError, circuitBreaker, CircuitBreakerPolicy, CircuitState, ConsecutiveBreaker, handleWhenResult } from 'cockatiel';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -28,7 +28,7 @@ const HELD_SEND_RETRY_MS = 60_000;
  * SKIP LOCKED under a lease in DB time, and no DB transaction is ever open while EnKash is called.
  */
 @Injectable()
-export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class SyncWorker {
   private readonly logger = new Logger(SyncWorker.name);
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private running = false;
@@ -40,6 +40,7 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
   /** Monotonic time of the last identity check; null until the first one succeeded (the start's), and after an outage. */
   private identityCheckedAtMono: number | null = null;
   private started = false;
+  private listening = false;
   private readonly claims = new OutageLog(this.logger, 'claiming loads');
 
   constructor(
@@ -68,18 +69,11 @@ export class SyncWorker implements OnApplicationBootstrap, BeforeApplicationShut
     });
   }
 
-  onApplicationBootstrap(): void {
-    this.client.onLateAnswer((a) => void this.lateAnswer(a));
-    if (this.config.role !== 'api') this.start();
-  }
-
-  /** Before Nest closes the database pool and the EnKash client: drain with both still open. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.stop();
-  }
-
+  /** Started and stopped by the worker composition (worker/worker.module.ts), before the pool and the client close. */
   start(): void {
     if (this.running) return;
+    if (!this.listening) this.client.onLateAnswer((a) => void this.lateAnswer(a));
+    this.listening = true;
     this.running = true;
     this.heartbeat.enable(Math.max(30_000, this.config.sync.pollMs * 20));
     this.loop = this.run();

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { inTransaction } from '../database/transaction';
 import { WebhookEvent } from './webhook-events';
 import { AttemptResult } from './webhook-sender';
+import { AttemptRow, DeliveryRow } from './webhook.view';
 
 /** A claimed delivery with what it takes to send it; `attempts` counts the attempts before this one. */
 export interface ClaimedDelivery {
@@ -129,5 +130,60 @@ export class WebhookDeliveriesStore {
     await this.ds.query(
       `UPDATE webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL, updated_at = clock_timestamp()
        WHERE id = $1 AND lease_owner = $2`, [id, owner]);
+  }
+
+  /** A deleted subscription's undelivered events fail at once; returns how many. */
+  async failPendingOf(m: EntityManager, subscriptionId: string): Promise<number> {
+    const [, failed] = await m.query(
+      `UPDATE webhook_deliveries SET status = 'failed', failed_at = clock_timestamp(), updated_at = clock_timestamp(),
+         last_error = 'subscription deleted' WHERE subscription_id = $1 AND status = 'pending'`, [subscriptionId]);
+    return Number(failed);
+  }
+
+  /** One subscription's deliveries before seq `before` (null: from the newest), newest first, plus one row. */
+  async pageOfSubscription(subscriptionId: string, status: string | null, before: number | null, limit: number): Promise<DeliveryRow[]> {
+    return this.ds.query(
+      `SELECT * FROM webhook_deliveries WHERE subscription_id = $1 AND ($2::text IS NULL OR status = $2)
+         AND ($3::bigint IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4`,
+      [subscriptionId, status, before, limit + 1]);
+  }
+
+  /**
+   * Every delivery one load caused, to the live subscriptions of `owner` (null = all), newest first, plus one row: read
+   * subscription by subscription on the (subscription_id, load_id, seq) index.
+   */
+  async pageOfLoad(loadId: string, owner: string | null, before: number | null, limit: number):
+    Promise<Array<DeliveryRow & { subscription_id: string }>> {
+    return this.ds.query(
+      `SELECT d.* FROM webhook_subscriptions s JOIN webhook_deliveries d ON d.subscription_id = s.id AND d.load_id = $1
+       WHERE s.deleted_at IS NULL AND ($2::uuid IS NULL OR s.api_key_id = $2) AND ($3::bigint IS NULL OR d.seq < $3)
+       ORDER BY d.seq DESC LIMIT $4`,
+      [loadId, owner, before, limit + 1]);
+  }
+
+  /**
+   * Sends the delivery again with a fresh budget, with the earlier failed events of its load first; false when the
+   * subscription has no such delivery. The delivery's row is locked first.
+   */
+  async redeliver(m: EntityManager, subscriptionId: string, deliveryId: string): Promise<boolean> {
+    const [d]: Array<{ seq: string; load_id: string | null }> = await m.query(
+      `SELECT seq, load_id FROM webhook_deliveries WHERE id = $1 AND subscription_id = $2 FOR UPDATE`, [deliveryId, subscriptionId]);
+    if (!d) return false;
+    await m.query(
+      `UPDATE webhook_deliveries SET status = 'pending', due_at = clock_timestamp(), budget_started_at = clock_timestamp(),
+         delivered_at = NULL, failed_at = NULL, updated_at = clock_timestamp()
+       WHERE subscription_id = $1 AND (id = $3 OR (load_id = $2 AND seq < $4 AND status = 'failed'))`,
+      [subscriptionId, d.load_id, deliveryId, d.seq]);
+    return true;
+  }
+
+  async find(deliveryId: string): Promise<DeliveryRow> {
+    const [row]: DeliveryRow[] = await this.ds.query(`SELECT * FROM webhook_deliveries WHERE id = $1`, [deliveryId]);
+    return row;
+  }
+
+  async attemptsOf(deliveryIds: string[]): Promise<AttemptRow[]> {
+    return deliveryIds.length === 0 ? []
+      : this.ds.query(`SELECT * FROM webhook_attempts WHERE delivery_id = ANY ($1::uuid[]) ORDER BY id`, [deliveryIds]);
   }
 }

@@ -1,8 +1,7 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Counter } from 'prom-client';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { backoffMs } from '../sync/sync.decisions';
 import { WEBHOOK_CONFIG, WebhookConfig } from './webhook-config';
@@ -21,7 +20,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * during an HTTP call. At least once: a receiver deduplicates on Card-Ledger-Event-Id.
  */
 @Injectable()
-export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class WebhookDeliveryWorker {
   private readonly logger = new Logger(WebhookDeliveryWorker.name);
   /** A database outage is logged once, with a count when it ends (database/outage-log.ts). */
   private readonly claims = new OutageLog(this.logger, 'claiming webhook deliveries');
@@ -32,7 +31,6 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
   private readonly attempts: Counter<'status'>;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly app: AppConfig,
     @Inject(WEBHOOK_CONFIG) private readonly config: WebhookConfig,
     private readonly store: WebhookDeliveriesStore,
     private readonly sender: WebhookSender,
@@ -45,15 +43,7 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
     });
   }
 
-  onApplicationBootstrap(): void {
-    if (this.app.role !== 'api') this.start();
-  }
-
-  /** Before Nest closes the database pool and the EnKash client: drain with both still open. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.stop();
-  }
-
+  /** Started and stopped by the worker composition (worker/worker.module.ts), before the pool closes. */
   start(): void {
     if (this.running) return;
     this.running = true;

@@ -29,7 +29,7 @@ export class WebhookSecretBox {
   seal(subscriptionId: string, secret: string): { ciphertext: Buffer; keyId: string } {
     const k = this.keyOrNull();
     if (k === null) {
-      throw new ApiError(503, 'service_unavailable', 'webhook secrets cannot be stored: set WEBHOOK_SECRET_KEY (32+ characters)');
+      throw new ApiError('service_unavailable', 'webhook secrets cannot be stored: set WEBHOOK_SECRET_KEY (32+ characters)');
     }
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', k.key, iv);

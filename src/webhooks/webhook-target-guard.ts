@@ -1,71 +1,69 @@
 import { lookup as dnsLookup, LookupAddress } from 'node:dns';
-import { BlockList, isIP, LookupFunction } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { isIP, LookupFunction } from 'node:net';
 
 /**
  * Server-side request forgery guard. Whoever holds loads:write chooses where this service POSTs, and the delivery
  * log shows what answered; so, unless WEBHOOK_ALLOW_PRIVATE_URLS=true, a webhook may only reach public addresses,
- * never the network the service runs in (its database, admin ports, the cloud metadata endpoint).
- * BlockList also matches IPv4-mapped IPv6 forms (::ffff:127.0.0.1) against the IPv4 ranges.
+ * never the network the service runs in (its database, admin ports, the cloud metadata endpoint). The ranges are
+ * ipaddr.js's tables of special-purpose addresses (the IANA registries): only plain unicast, and the anycast
+ * services AS112 and AMT, are public. See docs/webhooks.md, "SSRF rules".
  */
-const REFUSED: Array<[kind: string, ranges: string[]]> = [
-  ['a loopback address', ['127.0.0.0/8', '::1/128']],
-  ['an unspecified address', ['0.0.0.0/8', '::/128']],
-  ['a private address', ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']],
-  ['a link-local address (where cloud metadata lives)', ['169.254.0.0/16', 'fe80::/10']],
-  ['a shared (CGNAT) address', ['100.64.0.0/10']],
-  ['a special-purpose address', ['192.0.0.0/24', '198.18.0.0/15', 'fec0::/10', '64:ff9b:1::/48']],
-  ['a multicast address', ['224.0.0.0/4', 'ff00::/8']],
-  // 240/4 holds the broadcast address; ::/96 the deprecated IPv4-compatible form (::127.0.0.1).
-  ['a reserved or broadcast address', ['240.0.0.0/4', '::/96']],
-];
+const PUBLIC_RANGES = new Set(['unicast', 'as112', 'as112v6', 'amt']);
 
-const LISTS = REFUSED.map(([kind, ranges]) => {
-  const list = new BlockList();
-  for (const range of ranges) {
-    const [net, bits] = range.split('/');
-    list.addSubnet(net, Number(bits), isIP(net) === 4 ? 'ipv4' : 'ipv6');
-  }
-  return { kind, list };
-});
+/** How a refused range is named in the error; a range not listed here is "a special-purpose address". */
+const KIND_OF_RANGE: Record<string, string> = {
+  loopback: 'a loopback address',
+  unspecified: 'an unspecified address',
+  private: 'a private address',
+  uniqueLocal: 'a private address',
+  linkLocal: 'a link-local address (where cloud metadata lives)',
+  carrierGradeNat: 'a shared (CGNAT) address',
+  multicast: 'a multicast address',
+  broadcast: 'a reserved or broadcast address',
+  reserved: 'a reserved address (documentation, benchmarking or future use)',
+};
+
+/** A range ipaddr.js counts as unicast that no public host uses: the deprecated IPv4-compatible form (::127.0.0.1). */
+const IPV4_COMPATIBLE = ipaddr.IPv6.parseCIDR('::/96');
+/** NAT64 with the well-known prefix (RFC 6052): the IPv4 address is the last 32 bits. 64:ff9b:1::/48 (local use) is not. */
+const NAT64_WELL_KNOWN = ipaddr.IPv6.parseCIDR('64:ff9b::/96');
 
 /** What kind of refused address `ip` is, or null when it is public. Not an IP at all is refused too. */
 export function refusedKind(ip: string): string | null {
   const bare = ip.replace(/^\[|\]$/g, '').replace(/%.*$/, ''); // URL brackets; a zone id (fe80::1%eth0) from a lookup
-  const family = isIP(bare);
-  if (family === 0) return 'not an IP address';
-  const kind = LISTS.find((l) => l.list.check(bare, family === 4 ? 'ipv4' : 'ipv6'))?.kind ?? null;
-  if (kind || family === 4) return kind;
-  // IPv6 forms that carry an IPv4 address a gateway will reach (NAT64, 6to4, IPv4-translated): judged by that address.
-  const v4 = embeddedIpv4(bare);
-  const inner = v4 ? refusedKind(v4) : null;
-  return inner && `${inner} (${v4} inside ${bare})`;
-}
-
-/** The IPv4 address inside 64:ff9b::/96 (NAT64), ::ffff:0:0/96 (translated) or 2002::/16 (6to4), or null. */
-function embeddedIpv4(ipv6: string): string | null {
-  const w = ipv6Words(ipv6);
-  if (!w) return null;
-  const quad = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  if (w[0] === 0x64 && w[1] === 0xff9b && w.slice(2, 6).every((x) => x === 0)) return quad(w[6], w[7]);
-  if (w.slice(0, 4).every((x) => x === 0) && w[4] === 0xffff && w[5] === 0) return quad(w[6], w[7]);
-  if (w[0] === 0x2002) return quad(w[1], w[2]);
-  return null;
-}
-
-/** The eight 16-bit words of an IPv6 address (with "::" and a trailing dotted quad expanded), or null. */
-function ipv6Words(ipv6: string): number[] | null {
-  let text = ipv6.toLowerCase();
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(1).map(Number);
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  if (isIP(bare) === 0) return 'not an IP address';
+  const addr = ipaddr.parse(bare);
+  if (addr.kind() === 'ipv6') {
+    // IPv6 forms that carry an IPv4 address a gateway will reach (mapped, translated, NAT64, 6to4, Teredo): judged by it.
+    const v4 = embeddedIpv4(addr as ipaddr.IPv6);
+    if (v4) {
+      const inner = refusedKind(v4);
+      return inner && `${inner} (${v4} inside ${bare})`;
+    }
+    if (addr.match(IPV4_COMPATIBLE) && addr.range() === 'unicast') return 'a reserved or broadcast address';
   }
-  const [head, tail] = text.split('::');
-  const part = (x: string | undefined) => (x ? x.split(':').map((h) => parseInt(h, 16)) : []);
-  const hi = part(head);
-  const lo = part(tail);
-  const words = tail === undefined ? hi : [...hi, ...new Array<number>(8 - hi.length - lo.length).fill(0), ...lo];
-  return words.length === 8 && words.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffff) ? words : null;
+  const range = addr.range();
+  return PUBLIC_RANGES.has(range) ? null : (KIND_OF_RANGE[range] ?? 'a special-purpose address');
+}
+
+/** The IPv4 address an IPv6 address carries for a gateway to reach, or null. */
+function embeddedIpv4(ipv6: ipaddr.IPv6): string | null {
+  const b = ipv6.toByteArray();
+  const quad = (at: number, mask = 0) => b.slice(at, at + 4).map((x) => x ^ mask).join('.');
+  switch (ipv6.range()) {
+    case 'ipv4Mapped': // ::ffff:a.b.c.d
+    case 'rfc6145': // ::ffff:0:a.b.c.d, IPv4-translated
+      return quad(12);
+    case 'rfc6052':
+      return ipv6.match(NAT64_WELL_KNOWN) ? quad(12) : null;
+    case '6to4': // 2002:AABB:CCDD::/48
+      return quad(2);
+    case 'teredo': // 2001:0:server:flags:port:client, the client's IPv4 address with every bit flipped (RFC 4380)
+      return quad(12, 0xff);
+    default:
+      return null;
+  }
 }
 
 /** Never looked up: they mean this machine whatever DNS says (RFC 6761). */

@@ -1,19 +1,23 @@
 import { Module } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { WEBHOOK_CONFIG, loadWebhookConfig } from './webhook-config';
+import { ApiKeysStore } from '../auth/api-keys.store';
+import { webhookConfigProvider, WEBHOOK_CONFIG } from './webhook-config';
 import { WebhookDeliveriesStore } from './webhook-deliveries.store';
-import { WebhookDeliveryWorker } from './webhook-delivery.worker';
+import { WebhookSubscriptionsStore } from './webhook-subscriptions.store';
 import { WebhookSecretBox } from './webhook-secret-box';
 import { WebhookSender } from './webhook-sender';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksService } from './webhooks.service';
 
-/** Subscriptions API and the delivery worker (started where ROLE is all or worker). The outbox is WebhookOutboxModule. */
+/**
+ * Subscriptions API, and what the delivery worker needs (it is registered by worker/worker.module.ts, where the
+ * worker runs). The outbox is WebhookOutboxModule.
+ */
 @Module({
   controllers: [WebhooksController],
   providers: [
-    { provide: WEBHOOK_CONFIG, useFactory: (app: AppConfig) => loadWebhookConfig(process.env, app), inject: [APP_CONFIG] },
-    WebhookSecretBox, WebhooksService, WebhookDeliveriesStore, WebhookSender, WebhookDeliveryWorker,
+    webhookConfigProvider, WebhookSecretBox, WebhooksService, WebhookDeliveriesStore, WebhookSubscriptionsStore, ApiKeysStore,
+    WebhookSender,
   ],
+  exports: [WEBHOOK_CONFIG, WebhookSecretBox, WebhookDeliveriesStore, WebhookSender],
 })
 export class WebhooksModule {}

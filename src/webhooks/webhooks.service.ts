@@ -6,14 +6,17 @@ import { actorOfCaller } from '../audit-trail/audit-trail';
 import { AuditTrail } from '../audit-trail/audit-trail.service';
 import { Caller } from '../auth/scopes';
 import { ApiError, badField, notFound } from '../common/errors';
-import { checkCursorInstant, checkCursorPart, cursorInstantSql, decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
+import { checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
 import { inTransaction } from '../database/transaction';
 import {
   CreateWebhookDto, ListDeliveriesQuery, ListLoadDeliveriesQuery, ListWebhooksQuery, ROTATION_EXPIRY_DEFAULT_SECONDS,
   RotateWebhookSecretDto,
 } from './webhook.dto';
-import { AttemptRow, DeliveryRow, deliveryView, SubscriptionRow, subscriptionView } from './webhook.view';
+import { AttemptRow, deliveryView, SubscriptionRow, subscriptionView } from './webhook.view';
 import { WebhookSecretBox } from './webhook-secret-box';
+import { WebhookDeliveriesStore } from './webhook-deliveries.store';
+import { WebhookSubscriptionsStore } from './webhook-subscriptions.store';
+import { ApiKeysStore } from '../auth/api-keys.store';
 import { WEBHOOK_CONFIG, WebhookConfig } from './webhook-config';
 import { checkWebhookUrl } from './webhook-target-guard';
 
@@ -36,6 +39,9 @@ export class WebhooksService {
     private readonly box: WebhookSecretBox,
     @Inject(WEBHOOK_CONFIG) private readonly config: WebhookConfig,
     private readonly trail: AuditTrail,
+    private readonly subscriptions: WebhookSubscriptionsStore,
+    private readonly deliveryStore: WebhookDeliveriesStore,
+    private readonly keys: ApiKeysStore,
   ) {}
 
   /** The secret is in this reply and nowhere else, ever (only its ciphertext is stored). */
@@ -48,19 +54,16 @@ export class WebhooksService {
     const sealed = this.box.seal(id, secret);
     const row = await inTransaction(this.ds, async (m) => {
       // Serialises creations per key so the cap holds under concurrency (NO KEY UPDATE: intake's FK checks go on).
-      await m.query(`SELECT 1 FROM api_keys WHERE id = $1 FOR NO KEY UPDATE`, [caller.apiKeyId]);
-      const [{ n }]: Array<{ n: number }> = await m.query(
-        `SELECT count(*)::int AS n FROM webhook_subscriptions WHERE api_key_id = $1 AND deleted_at IS NULL`, [caller.apiKeyId]);
+      await this.keys.holdForSubscriptions(m, caller.apiKeyId);
+      const n = await this.subscriptions.countLiveOfKey(m, caller.apiKeyId);
       if (n >= MAX_SUBSCRIPTIONS_PER_KEY) {
-        throw new ApiError(409, 'conflict', `an API key may hold at most ${MAX_SUBSCRIPTIONS_PER_KEY} webhook subscriptions; delete one first`);
+        throw new ApiError('conflict', `an API key may hold at most ${MAX_SUBSCRIPTIONS_PER_KEY} webhook subscriptions; delete one first`);
       }
-      const rows: SubscriptionRow[] = await m.query(
-        `INSERT INTO webhook_subscriptions (id, api_key_id, url, events, all_loads, secret_ciphertext, secret_key_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-        [id, caller.apiKeyId, dto.url, dto.events, caller.scopes.includes('admin'), sealed.ciphertext, sealed.keyId]);
+      const created = await this.subscriptions.insert(m, { id, apiKeyId: caller.apiKeyId, url: dto.url, events: dto.events,
+        allLoads: caller.scopes.includes('admin'), ciphertext: sealed.ciphertext, keyId: sealed.keyId });
       await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.subscribed', subject: id,
-        details: { url: rows[0].url, events: rows[0].events, allLoads: rows[0].all_loads } });
-      return rows[0];
+        details: { url: created.url, events: created.events, allLoads: created.all_loads } });
+      return created;
     });
     return { ...subscriptionView(row), secret };
   }
@@ -73,12 +76,7 @@ export class WebhooksService {
       checkCursorInstant(cursor[0]);
       checkCursorPart(UUID.test(cursor[1]));
     }
-    const rows: SubscriptionRow[] = await this.ds.query(
-      `SELECT *, ${cursorInstantSql('created_at')} AS created_at_cursor FROM webhook_subscriptions
-       WHERE deleted_at IS NULL AND ($1::uuid IS NULL OR api_key_id = $1)
-         AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid))
-       ORDER BY created_at, id LIMIT $4`,
-      [ownerOf(caller), cursor?.[0] ?? null, cursor?.[1] ?? null, limit + 1]);
+    const rows = await this.subscriptions.page(ownerOf(caller), cursor, limit);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return { data: page.map(subscriptionView), nextCursor: rows.length > limit && last ? encodeCursor([last.created_at_cursor!, last.id]) : null };
@@ -92,14 +90,11 @@ export class WebhooksService {
   async remove(caller: Caller, id: string, requestId: string) {
     return inTransaction(this.ds, async (m) => {
       await this.visible(m, caller, id, true);
-      const [rows]: [SubscriptionRow[], number] = await m.query(
-        `UPDATE webhook_subscriptions SET deleted_at = clock_timestamp() WHERE id = $1 RETURNING *`, [id]);
-      const [, failed] = await m.query<[unknown[], number]>(
-        `UPDATE webhook_deliveries SET status = 'failed', failed_at = clock_timestamp(), updated_at = clock_timestamp(),
-           last_error = 'subscription deleted' WHERE subscription_id = $1 AND status = 'pending'`, [id]);
-      await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.deleted', subject: rows[0].id,
-        details: { url: rows[0].url, events: rows[0].events, undeliveredEventsDropped: Number(failed) } });
-      return subscriptionView(rows[0]);
+      const deleted = await this.subscriptions.markDeleted(m, id);
+      const failed = await this.deliveryStore.failPendingOf(m, id);
+      await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.deleted', subject: deleted.id,
+        details: { url: deleted.url, events: deleted.events, undeliveredEventsDropped: failed } });
+      return subscriptionView(deleted);
     });
   }
 
@@ -117,14 +112,7 @@ export class WebhooksService {
     const sealed = this.box.seal(canonicalId, secret);
     const expiresInSeconds = dto?.expiresInSeconds ?? ROTATION_EXPIRY_DEFAULT_SECONDS;
     const rows = await inTransaction(this.ds, async (m) => {
-      const [updated]: [SubscriptionRow[], number] = await m.query(
-        `UPDATE webhook_subscriptions SET secret_ciphertext = $3, secret_key_id = $4,
-           previous_secret_ciphertext = CASE WHEN $5::int > 0 THEN secret_ciphertext END,
-           previous_secret_key_id = CASE WHEN $5::int > 0 THEN secret_key_id END,
-           previous_secret_expires_at = CASE WHEN $5::int > 0 THEN clock_timestamp() + make_interval(secs => $5::int) END
-         WHERE id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR api_key_id = $2)
-         RETURNING *`,
-        [canonicalId, ownerOf(caller), sealed.ciphertext, sealed.keyId, expiresInSeconds]);
+      const updated = await this.subscriptions.rotateSecret(m, canonicalId, ownerOf(caller), sealed, expiresInSeconds);
       if (updated.length === 0) throw notFound(`webhook subscription ${id}`);
       await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.secret_rotated', subject: canonicalId,
         details: { url: updated[0].url, previousSecretValidSeconds: expiresInSeconds } });
@@ -138,10 +126,7 @@ export class WebhooksService {
     const limit = parseLimit(q.limit);
     const cursor = decodeCursor(q.cursor, ['integer']);
     await this.visible(this.ds.manager, caller, id);
-    const rows: DeliveryRow[] = await this.ds.query(
-      `SELECT * FROM webhook_deliveries WHERE subscription_id = $1 AND ($2::text IS NULL OR status = $2)
-         AND ($3::bigint IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4`,
-      [id, q.status ?? null, cursor?.[0] ?? null, limit + 1]);
+    const rows = await this.deliveryStore.pageOfSubscription(id, q.status ?? null, cursor ? Number(cursor[0]) : null, limit);
     const page = rows.slice(0, limit);
     const attempts = await this.attemptsOf(page.map((d) => d.id));
     const last = page[page.length - 1];
@@ -159,11 +144,7 @@ export class WebhooksService {
     if (!UUID.test(q.loadId)) throw badField('loadId', 'must be a card load id (a UUID)');
     const limit = parseLimit(q.limit);
     const cursor = decodeCursor(q.cursor, ['integer']);
-    const rows: Array<DeliveryRow & { subscription_id: string }> = await this.ds.query(
-      `SELECT d.* FROM webhook_subscriptions s JOIN webhook_deliveries d ON d.subscription_id = s.id AND d.load_id = $1
-       WHERE s.deleted_at IS NULL AND ($2::uuid IS NULL OR s.api_key_id = $2) AND ($3::bigint IS NULL OR d.seq < $3)
-       ORDER BY d.seq DESC LIMIT $4`,
-      [q.loadId, ownerOf(caller), cursor?.[0] ?? null, limit + 1]);
+    const rows = await this.deliveryStore.pageOfLoad(q.loadId, ownerOf(caller), cursor ? Number(cursor[0]) : null, limit);
     const page = rows.slice(0, limit);
     const attempts = await this.attemptsOf(page.map((d) => d.id));
     const last = page[page.length - 1];
@@ -181,31 +162,21 @@ export class WebhooksService {
     if (!UUID.test(deliveryId)) throw notFound(`webhook delivery ${deliveryId}`);
     await inTransaction(this.ds, async (m) => {
       await this.visible(m, caller, id);
-      const [d]: Array<{ seq: string; load_id: string | null }> = await m.query(
-        `SELECT seq, load_id FROM webhook_deliveries WHERE id = $1 AND subscription_id = $2 FOR UPDATE`, [deliveryId, id]);
-      if (!d) throw notFound(`webhook delivery ${deliveryId}`);
-      await m.query(
-        `UPDATE webhook_deliveries SET status = 'pending', due_at = clock_timestamp(), budget_started_at = clock_timestamp(),
-           delivered_at = NULL, failed_at = NULL, updated_at = clock_timestamp()
-         WHERE subscription_id = $1 AND (id = $3 OR (load_id = $2 AND seq < $4 AND status = 'failed'))`,
-        [id, d.load_id, deliveryId, d.seq]);
+      if (!(await this.deliveryStore.redeliver(m, id, deliveryId))) throw notFound(`webhook delivery ${deliveryId}`);
     });
-    const [row]: DeliveryRow[] = await this.ds.query(`SELECT * FROM webhook_deliveries WHERE id = $1`, [deliveryId]);
+    const row = await this.deliveryStore.find(deliveryId);
     return deliveryView(row, (await this.attemptsOf([deliveryId])).get(deliveryId) ?? []);
   }
 
   private async visible(m: EntityManager, caller: Caller, id: string, lock = false): Promise<SubscriptionRow> {
     if (!UUID.test(id)) throw notFound(`webhook subscription ${id}`);
-    const rows: SubscriptionRow[] = await m.query(
-      `SELECT * FROM webhook_subscriptions WHERE id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR api_key_id = $2)
-       ${lock ? 'FOR NO KEY UPDATE' : ''}`, [id, ownerOf(caller)]);
-    if (rows.length === 0) throw notFound(`webhook subscription ${id}`);
-    return rows[0];
+    const row = await this.subscriptions.findVisible(m, id, ownerOf(caller), lock);
+    if (row === null) throw notFound(`webhook subscription ${id}`);
+    return row;
   }
 
   private async attemptsOf(deliveryIds: string[]): Promise<Map<string, AttemptRow[]>> {
-    const rows: AttemptRow[] = deliveryIds.length === 0 ? []
-      : await this.ds.query(`SELECT * FROM webhook_attempts WHERE delivery_id = ANY ($1::uuid[]) ORDER BY id`, [deliveryIds]);
+    const rows = await this.deliveryStore.attemptsOf(deliveryIds);
     const by = new Map<string, AttemptRow[]>();
     for (const a of rows) {
       const list = by.get(a.delivery_id);

@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AuditTrail } from '../../src/audit-trail/audit-trail.service';
+import { ApiKeysStore } from '../../src/auth/api-keys.store';
+import { WebhookSubscriptionsStore } from '../../src/webhooks/webhook-subscriptions.store';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { SealerService } from '../../src/ledger/sealer.service';
 import { ADMIN_KEY, AUDIT_KEY, useTestApp } from '../support/app';
@@ -92,7 +94,8 @@ describe('operator CLI', () => {
     expect(revoked.code).toBe(0);
     expect(json(revoked)).toMatchObject({ id: key.id, revokedAt: expect.any(String) });
     // A fresh service (another instance) asks the database; the running app may answer from its key cache for a few seconds.
-    expect(await new ApiKeysService(ctx.app.ds, new AuditTrail()).authenticate(key.key)).toBeNull();
+    const keys = new ApiKeysService(ctx.app.ds, new AuditTrail(), new ApiKeysStore(ctx.app.ds), new WebhookSubscriptionsStore(ctx.app.ds));
+    expect(await keys.authenticate(key.key)).toBeNull();
     const { rows } = await ctx.db.query(`SELECT revoked_at FROM api_keys WHERE id = $1`, [key.id]);
     expect(rows[0].revoked_at).toBeInstanceOf(Date);
     expect(await eventually(async () => (await ctx.app.api('GET', '/v1/card-loads', { key: key.key })).status, 401)).toBe(401);

@@ -168,9 +168,7 @@ describe('console session expiry', () => {
   let app: TestApp;
   const env = { CONSOLE_SESSION_IDLE_MS: '1500', CONSOLE_SESSION_MAX_MS: '4000', CONSOLE_SECURE_COOKIE: 'true' };
   beforeAll(async () => {
-    Object.assign(process.env, env); // read once per app, at its start (as the webhook settings are)
-    app = await startTestApp();
-    for (const name of Object.keys(env)) delete process.env[name];
+    app = await startTestApp(env);
   });
   afterAll(() => app.close());
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,6 +2,8 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source';
 import { inTransaction } from '../../src/database/transaction';
+import { AccountsStore } from '../../src/accounts/accounts.store';
+import { JournalStore } from '../../src/ledger/journal.store';
 import { LedgerService } from '../../src/ledger/ledger.service';
 import { AlreadyResolvedError, InsufficientFundsError } from '../../src/ledger/ledger.errors';
 import { AuditVerifierService } from '../../src/ledger/audit-verifier.service';
@@ -14,12 +16,13 @@ describe(LedgerService.name, () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let ds: DataSource;
   let c: Client;
-  const ledger = new LedgerService();
+  let ledger: LedgerService;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     ds = new DataSource(dataSourceOptions(db.url, 10));
     await ds.initialize();
+    ledger = new LedgerService(new JournalStore(ds), new AccountsStore(ds));
     c = await sql(db.url);
     await inTransaction(ds, (m) => ledger.ensureAccounts(m, [
       { code: 'external:funding', currency: 'INR', normalSide: 'debit' },

@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { encodeCursor } from '../../src/common/paging';
 import { SIMULATOR_DEFAULTS } from '../../src/config/app-config';
 import { RunningSimulator } from '../../src/enkash-simulator/simulator';
 import { createRootLogger } from '../../src/logging/logging';
@@ -95,6 +96,28 @@ describe('structured logs', () => {
     for (let i = 0; i < 3; i++) decoded = decoded.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
     expect(decoded).not.toMatch(/EKCLOGS002/i);
     expect(decoded).toContain('EKC****002');
+  });
+
+  it('should never log an API key, a webhook secret or a cursor naming an account, wherever a caller puts them', async () => {
+    const key = (await t.api('POST', '/v1/api-keys', { body: { name: 'leaky', scopes: ['ledger:read'] } })).body.key as string;
+    const whsec = `whsec_${'s'.repeat(43)}`;
+    const cursor = encodeCursor(['card:EKCLOGS003']);
+    const before = log.text().length;
+    // A real key in a query parameter of any name, in the path, and in a malformed Authorization header.
+    for (const [path, headers] of [
+      [`/v1/card-loads?q=${key}`, {}], [`/v1/card-loads/${key}`, {}], [`/v1/accounts?limit=x&note=${whsec}`, {}],
+      [`/v1/accounts?cursor=${cursor}`, {}], ['/v1/card-loads', { authorization: key }],
+      ['/v1/card-loads', { authorization: `Bearer${key}` }],
+      ['/v1/card-loads', { authorization: `Basic ${key}` }],
+    ] as Array<[string, Record<string, string>]>) {
+      await t.api('GET', path, { key: null, headers });
+      await t.api('GET', path, { key, headers });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    const text = log.text().slice(before);
+    expect(text.split('\n').filter((l) => l.includes('"request completed"')).length).toBeGreaterThanOrEqual(14);
+    expect([key, key.slice(4), whsec, cursor].filter((x) => text.includes(x))).toEqual([]);
+    expect(text).toContain('ckl_[redacted]');
   });
 
   it('should redact fields named password, secret, token, clientSecret, access_token and key at any depth', () => {

@@ -11,14 +11,14 @@ import { ADMIN_KEY, startTestApp, TestApp } from '../support/app';
 import { enkashEnv, FAST_SYNC_ENV, startSim } from '../sync/sync-harness';
 import { startReceiver, Receiver } from '../webhooks/receiver';
 import { billingIntegration, LedgerClient } from './client-program';
+import { fileTestSettings } from '../support/config';
 
 type Exchange = { method: string; schemaPath: string; url: string; status: number; contentType: string | null; text: string };
 
 const PROGRAM = path.join(__dirname, 'client-program.ts');
 
-// The walkthrough subscribes a receiver on 127.0.0.1. Webhook settings are read from process.env when the app
-// starts (not from startTestApp's env), so the SSRF guard is relaxed here; jest gives each file its own env.
-process.env.WEBHOOK_ALLOW_PRIVATE_URLS = 'true';
+// The walkthrough subscribes a receiver on 127.0.0.1, so the SSRF guard is relaxed for this file's apps.
+fileTestSettings({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true' });
 
 /** Type-checks the client program against the generated types, as a billing system's build would. */
 function typeCheck(generated: string): string[] {

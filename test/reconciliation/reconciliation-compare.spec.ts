@@ -1,7 +1,7 @@
 import { EnKashLookupMatch, EnKashLookupResult, EnKashOutcome } from '../../src/enkash/enkash.types';
 import { mapBounded } from '../../src/reconciliation/bounded';
 import { compareBalance, compareLoad, LedgerBalance, SettledLoad } from '../../src/reconciliation/reconciliation.compare';
-import { reconcileIntervalMs } from '../../src/reconciliation/reconciliation.scheduler';
+import { loadConfig } from '../../src/config/app-config';
 
 const load = (over: Partial<SettledLoad> = {}): SettledLoad => ({
   id: '00000000-0000-4000-8000-000000000001', reference: 'CLREF1', enKashCardId: 'EKCUNIT001', companyId: 'CEKEP5GSGP',
@@ -86,7 +86,8 @@ describe('compareBalance', () => {
   });
 });
 
-describe('reconcileIntervalMs', () => {
+describe('RECONCILE_INTERVAL_MS', () => {
+  const reconcileIntervalMs = (env: Record<string, string>) => loadConfig(env).reconciliation.intervalMs;
   it('should default to one hour and refuse values out of bounds by name', () => {
     expect(reconcileIntervalMs({})).toBe(3600_000);
     expect(reconcileIntervalMs({ RECONCILE_INTERVAL_MS: '60000' })).toBe(60_000);

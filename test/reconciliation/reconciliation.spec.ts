@@ -286,13 +286,7 @@ describe('reconciliation on a schedule', () => {
   let t: TestApp;
   beforeAll(async () => {
     sim = await startSim();
-    // Read once, when the scheduler is built.
-    process.env.RECONCILE_INTERVAL_MS = '1000';
-    try {
-      t = await startSyncApp(sim);
-    } finally {
-      delete process.env.RECONCILE_INTERVAL_MS;
-    }
+    t = await startSyncApp(sim, { RECONCILE_INTERVAL_MS: '1000' });
   });
   afterAll(async () => {
     await t.close();

@@ -4,6 +4,8 @@ import { dataSourceOptions } from '../../src/database/data-source';
 import { MIGRATIONS } from '../../src/database/migrations';
 import { inTransaction } from '../../src/database/transaction';
 import { InsufficientFundsError } from '../../src/ledger/ledger.errors';
+import { AccountsStore } from '../../src/accounts/accounts.store';
+import { JournalStore } from '../../src/ledger/journal.store';
 import { LedgerService } from '../../src/ledger/ledger.service';
 import { EntryInput, NormalSide } from '../../src/ledger/ledger.types';
 import { formatMinor } from '../../src/common/money';
@@ -44,16 +46,17 @@ const violates = (a: AccountPlan, b: Bal) =>
 describe(TrialBalanceService.name, () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let ds: DataSource;
-  const ledger = new LedgerService();
+  let ledger: LedgerService;
   let report: TrialBalanceService;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     ds = new DataSource(dataSourceOptions(db.url, 1));
     await ds.initialize();
+    ledger = new LedgerService(new JournalStore(ds), new AccountsStore(ds));
     // Test-only: the runs commit thousands of times and need not wait for the disk on each.
     await ds.query(`SET synchronous_commit TO off`);
-    report = new TrialBalanceService(ds, new LedgerClock(ds));
+    report = new TrialBalanceService(new JournalStore(ds), new LedgerClock(new JournalStore(ds)));
   });
   afterAll(async () => {
     await ds.destroy();

@@ -1,7 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Client } from 'pg';
 import { freePort } from '../../src/database/embedded-postgres';
 
 /** `npm start` as a user runs it: the built service, no DATABASE_URL, an empty DATA_DIR, then restarts on it. */
@@ -100,3 +101,46 @@ describe('npm start with the embedded database', () => {
     expect(out.match(/Invalid configuration/g)).toHaveLength(1); // one message for everything
   });
 });
+
+describe('the embedded database\'s roles', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'card-ledger-roles-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('should run the app as a role that cannot bypass the ledger\'s triggers, with random passwords never logged', async () => {
+    const s = await start(dataDir);
+    try {
+      const port = /embedded PostgreSQL in .* on 127\.0\.0\.1:(\d+)/.exec(s.output())![1];
+      const superuser = readFileSync(path.join(dataDir, '.pg-superuser.key'), 'utf8').trim();
+      const app = readFileSync(path.join(dataDir, '.pg-app.key'), 'utf8').trim();
+      for (const f of ['.pg-superuser.key', '.pg-app.key']) expect(statSync(path.join(dataDir, f)).mode & 0o777).toBe(0o600);
+      expect(s.output()).not.toContain(superuser);
+      expect(s.output()).not.toContain(app);
+      // The old fixed superuser password no longer opens the database.
+      await expect(connect(`postgres://postgres:postgres@127.0.0.1:${port}/card_ledger`)).rejects.toMatchObject({ code: '28P01' });
+
+      const c = await connect(`postgres://card_ledger_app:${app}@127.0.0.1:${port}/card_ledger`);
+      try {
+        expect((await c.query(`SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user`)).rows[0])
+          .toEqual({ rolsuper: false, rolcreaterole: false });
+        await expect(c.query(`SET session_replication_role = replica`)).rejects.toMatchObject({ code: '42501' });
+        await expect(c.query(`ALTER TABLE journal_seals DISABLE TRIGGER USER`)).rejects.toMatchObject({ code: '42501' });
+        // What the app does need: rows, and every writer's start for the watermark.
+        expect((await c.query(`SELECT count(*)::int AS n FROM api_keys`)).rows[0].n).toBeGreaterThan(0);
+        expect((await c.query(`SELECT ledger_watermark() IS NOT NULL AS ok`)).rows[0].ok).toBe(true);
+      } finally {
+        await c.end();
+      }
+      const health = await fetch(`${s.url}/health/ready`);
+      expect(health.status).toBe(200);
+    } finally {
+      s.proc.kill('SIGTERM');
+      await exited(s.proc);
+    }
+  });
+});
+
+async function connect(url: string): Promise<Client> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  return c;
+}

@@ -7,7 +7,8 @@ import { DataSource } from 'typeorm';
 import { createApp, CreateAppOptions } from '../../src/app.factory';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { openApiDocument } from '../../src/openapi/openapi';
-import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { AppConfig } from '../../src/config/app-config';
+import { testConfig } from './config';
 import { AnswerCheck, answerChecker, OpenApiDocument } from '../../bench/openapi-check';
 import { createTestDatabase, sql } from './db';
 
@@ -46,8 +47,8 @@ export async function startTestApp(env: Record<string, string> = {}, databaseUrl
   const url = databaseUrl ?? db!.url;
   // Each app keeps its local state (the checkpoint file, the public key) in a folder of its own.
   const dataDir = env.DATA_DIR ? null : mkdtempSync(path.join(tmpdir(), 'card-ledger-app-'));
-  const config = loadConfig({
-    ADMIN_API_KEY: ADMIN_KEY, PORT: '0', AUDIT_SEAL_KEY: AUDIT_KEY, ...(dataDir ? { DATA_DIR: dataDir } : {}), ...env,
+  const config = testConfig({
+    ADMIN_API_KEY: ADMIN_KEY, AUDIT_SEAL_KEY: AUDIT_KEY, ...(dataDir ? { DATA_DIR: dataDir } : {}), ...env,
   });
   const app = await createApp(config, url, { logger: ['error'], ...appOptions });
   await app.get(ApiKeysService).installBootstrapKey(ADMIN_KEY);

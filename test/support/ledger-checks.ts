@@ -1,2 +1,19 @@
-/** The invariant checks live with the ledger (the soak suite runs them too); tests import them from here. */
-export { expectNoViolations, ledgerViolations } from '../../src/ledger/ledger-invariants';
+import { Client } from 'pg';
+import { LEDGER_CHECKS } from '../../src/ledger/ledger-invariants';
+
+/**
+ * The ledger's invariant checks (src/ledger/ledger-invariants.ts, run in production by the audit verifier) as test
+ * helpers, for every suite that writes money and for the soak and fuzz benches (tsconfig.build.json compiles it).
+ */
+
+/** Every check, all offending rows up to `limit` each, by check name. */
+export async function ledgerViolations(c: Pick<Client, 'query'>, limit = 1000): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const check of LEDGER_CHECKS) out[check.name] = (await c.query(check.sql(limit))).rows;
+  return out;
+}
+
+export function expectNoViolations(v: Record<string, unknown[]>): void {
+  const broken = Object.entries(v).filter(([, rows]) => rows.length > 0);
+  if (broken.length) throw new Error(`ledger invariants broken: ${JSON.stringify(broken).slice(0, 2000)}`);
+}

@@ -1,16 +1,17 @@
 import { RunningSimulator } from '../../src/enkash-simulator/simulator';
 import { TestApp, TestAppContext } from '../support/app';
+import { fileTestSettings } from '../support/config';
 import { useSyncApp } from '../sync/sync-harness';
 import { Receiver, startReceiver } from './receiver';
 
 export const EVENTS = ['card_load.posted', 'card_load.reversed', 'card_load.needs_review'];
 
 /**
- * Webhook settings are read from the environment when the app starts; jest gives each file its own process.env.
- * Receivers listen on 127.0.0.1, which the SSRF guard refuses unless private targets are allowed.
+ * Webhook settings for every app this test file starts (test/support/config.ts). Receivers listen on 127.0.0.1,
+ * which the SSRF guard refuses unless private targets are allowed.
  */
 export function webhookEnv(env: Record<string, string>): void {
-  Object.assign(process.env, {
+  fileTestSettings({
     WEBHOOK_POLL_MS: '20', WEBHOOK_BACKOFF_BASE_MS: '20', WEBHOOK_BACKOFF_CAP_MS: '200', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', ...env,
   });
 }

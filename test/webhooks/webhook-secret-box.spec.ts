@@ -3,21 +3,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApiError } from '../../src/common/errors';
 import { ConfigError, loadConfig } from '../../src/config/app-config';
-import { loadWebhookConfig } from '../../src/webhooks/webhook-config';
 import { WebhookSecretBox, WebhookSecretUnavailableError } from '../../src/webhooks/webhook-secret-box';
 
-const app = (env: Record<string, string>) => loadConfig({ PORT: '0', ...env });
-const box = (env: Record<string, string>, appEnv: Record<string, string> = {}) => new WebhookSecretBox(loadWebhookConfig(env, app(appEnv)));
+/** The webhook slice of the boot configuration, from WEBHOOK_* (`env`) and the core settings (`appEnv`). */
+const loadWebhookConfig = (env: Record<string, string>, appEnv: Record<string, string>) => loadConfig({ PORT: '0', ...appEnv, ...env }).webhooks;
+const box = (env: Record<string, string>, appEnv: Record<string, string> = {}) => new WebhookSecretBox(loadWebhookConfig(env, appEnv));
 const ID = '8d0c6c1e-1986-41aa-a43d-6a5628d26a78';
 
 describe(WebhookSecretBox.name, () => {
   it('should read WEBHOOK_* with defaults and report every bad value at once', () => {
-    const c = loadWebhookConfig({}, app({ ADMIN_API_KEY: 'admin-key-0123456789' }));
+    const c = loadWebhookConfig({}, { ADMIN_API_KEY: 'admin-key-0123456789' });
     expect(c).toMatchObject({ timeoutMs: 5000, maxAgeMs: 24 * 3600_000, concurrency: 8, secretKey: { source: 'ADMIN_API_KEY' } });
     expect(c.leaseMs).toBeGreaterThanOrEqual(c.timeoutMs + 5000);
     let problems: string[] = [];
     try {
-      loadWebhookConfig({ WEBHOOK_TIMEOUT_MS: 'soon', WEBHOOK_CONCURRENCY: '0', WEBHOOK_SECRET_KEY: 'short' }, app({}));
+      loadWebhookConfig({ WEBHOOK_TIMEOUT_MS: 'soon', WEBHOOK_CONCURRENCY: '0', WEBHOOK_SECRET_KEY: 'short' }, {});
     } catch (e) {
       if (e instanceof ConfigError) problems = e.problems;
     }

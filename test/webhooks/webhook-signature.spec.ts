@@ -5,11 +5,11 @@ import { signWebhook, verifyWebhookSignature } from '../../src/webhooks/webhook-
 
 type Verify = typeof verifyWebhookSignature;
 
-/** The TypeScript snippet of README.md (Webhooks), compiled and loaded, so the README cannot drift from what we sign. */
+/** The TypeScript snippet of docs/webhooks.md, compiled and loaded, so the documentation cannot drift from what we sign. */
 function documentedVerifier(): Verify {
-  const doc = readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
+  const doc = readFileSync(path.resolve(__dirname, '../../docs/webhooks.md'), 'utf8');
   const snippet = /```ts\n([\s\S]*?)```/.exec(doc)?.[1];
-  if (!snippet) throw new Error('README.md has no ts snippet');
+  if (!snippet) throw new Error('docs/webhooks.md has no ts snippet');
   const js = ts.transpileModule(snippet, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
   const mod: { exports: Record<string, unknown> } = { exports: {} };
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- running the README's snippet as a reader would is the test
@@ -22,7 +22,7 @@ describe('webhook signatures', () => {
   const body = JSON.stringify({ id: 'e1', type: 'card_load.posted', data: { amount: '1500.00' } });
   const t = 1_767_000_000;
 
-  it.each([['the shipped helper', verifyWebhookSignature], ['the README snippet', documentedVerifier()]])(
+  it.each([['the shipped helper', verifyWebhookSignature], ['the docs/webhooks.md snippet', documentedVerifier()]])(
     'should accept a genuine signature and refuse tampering, another secret and a stale timestamp (%s)', (_name, verify) => {
       const header = signWebhook(secret, body, t);
       expect(header).toMatch(/^t=1767000000,v1=[0-9a-f]{64}$/);

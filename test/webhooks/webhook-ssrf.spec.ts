@@ -1,7 +1,6 @@
 import type { LookupAddress, lookup } from 'node:dns';
 import { Client } from 'pg';
-import { ConfigError } from '../../src/config/app-config';
-import { loadBootConfig } from '../../src/config/boot-config';
+import { ConfigError, loadConfig } from '../../src/config/app-config';
 import { RunningSimulator } from '../../src/enkash-simulator/simulator';
 import { checkWebhookUrl, guardedLookup } from '../../src/webhooks/webhook-target-guard';
 import { sql } from '../support/db';
@@ -21,8 +20,7 @@ describe('webhook targets must be public unless WEBHOOK_ALLOW_PRIVATE_URLS=true 
   beforeAll(async () => {
     [sim, rx] = await Promise.all([startSim(), startReceiver()]);
     allowed = await startSyncApp(sim, { ROLE: 'api' });
-    delete process.env.WEBHOOK_ALLOW_PRIVATE_URLS; // read once per app, at its start
-    guarded = await startSyncApp(sim, {}, allowed.databaseUrl);
+    guarded = await startSyncApp(sim, { WEBHOOK_ALLOW_PRIVATE_URLS: 'false' }, allowed.databaseUrl);
     c = await sql(allowed.databaseUrl);
   });
   afterAll(async () => {
@@ -102,7 +100,7 @@ describe('webhook targets must be public unless WEBHOOK_ALLOW_PRIVATE_URLS=true 
   it('should report a bad WEBHOOK_ALLOW_PRIVATE_URLS at boot with the other problems', () => {
     let problems: string[] = [];
     try {
-      loadBootConfig({ WEBHOOK_ALLOW_PRIVATE_URLS: 'yes', WEBHOOK_TIMEOUT_MS: 'soon' });
+      loadConfig({ WEBHOOK_ALLOW_PRIVATE_URLS: 'yes', WEBHOOK_TIMEOUT_MS: 'soon' });
     } catch (e) {
       if (e instanceof ConfigError) problems = e.problems;
     }

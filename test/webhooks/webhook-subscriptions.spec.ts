@@ -1,9 +1,10 @@
 import { MAX_SUBSCRIPTIONS_PER_KEY } from '../../src/webhooks/webhooks.service';
 import { useTestApp } from '../support/app';
+import { fileTestSettings } from '../support/config';
 import { EVENTS } from './harness';
 
 // These subscribe 127.0.0.1 and *.example names that do not resolve here; the SSRF guard has its own spec.
-process.env.WEBHOOK_ALLOW_PRIVATE_URLS = 'true';
+fileTestSettings({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true' });
 
 describe('webhook subscriptions', () => {
   const ctx = useTestApp();

@@ -1,0 +1,190 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { cursorInstantSql } from '../common/paging';
+import { CardLoadRow, LoadEventRow } from './card-load.view';
+
+/** A new load as intake writes it; its journal transaction is written by the ledger in the same transaction. */
+export interface NewLoadRow {
+  id: string; reference: string; apiKeyId: string; idempotencyKey: string; requestHash: Buffer; enKashCardId: string;
+  companyId: string; cardAccountId: string; amountMinor: bigint; currency: string; journalTransactionId: string;
+  description: string | null; remarks: string | null; metadata: Record<string, string>; requestId: string | null;
+  /** Who created it, for the 'created' event. */
+  actor: string;
+}
+
+/** The list's filters, already validated; `before` is a final cut (docs/time.md) or the caller's createdTo. */
+export interface LoadPageFilter {
+  owner: string | null; status?: string; enKashCardId?: string; fromIso: string | null; beforeIso: string;
+  beforeInclusive: boolean; asc: boolean; cursor: [string, string] | null; limit: number;
+}
+
+/** A load's row as the paths that change its status see it, under its row lock. */
+export type LoadLock = { status: string; journal_transaction_id: string; undone_at: Date | null };
+
+export interface LoadWindowSummary {
+  groups: Array<{ currency: string; status: string; count: string; amount: string }>;
+  oldest: Array<{ status: string; id: string | null; created_at: Date | null; age_seconds: number | null }>;
+  now: Date;
+}
+
+/**
+ * card_loads and load_events: every read and write of a load's row and its history. The load's outbox job is
+ * SyncJobsStore's (sync/), its journal transaction LedgerService's; intake composes the three in one transaction.
+ */
+@Injectable()
+export class CardLoadsStore {
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  async findByIdempotencyKey(apiKeyId: string, idempotencyKey: string): Promise<CardLoadRow | null> {
+    const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE api_key_id = $1 AND idempotency_key = $2`,
+      [apiKeyId, idempotencyKey]);
+    return rows[0] ?? null;
+  }
+
+  /** The load, if it exists and `owner` (null = anyone) created it. */
+  async findVisible(id: string, owner: string | null): Promise<CardLoadRow | null> {
+    const rows: CardLoadRow[] = await this.ds.query(
+      `SELECT * FROM card_loads WHERE id = $1 AND ($2::uuid IS NULL OR api_key_id = $2)`, [id, owner]);
+    return rows[0] ?? null;
+  }
+
+  async events(loadId: string): Promise<LoadEventRow[]> {
+    return this.ds.query(`SELECT * FROM load_events WHERE load_id = $1 ORDER BY id`, [loadId]);
+  }
+
+  /** One keyset page on (created_at, id), plus one row to tell whether there is a next page. */
+  async page(f: LoadPageFilter): Promise<CardLoadRow[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const arg = (v: unknown) => `$${args.push(v)}`;
+    if (f.owner) where.push(`api_key_id = ${arg(f.owner)}`);
+    if (f.status) where.push(`status = ${arg(f.status)}`);
+    if (f.enKashCardId) where.push(`en_kash_card_id = ${arg(f.enKashCardId)}`);
+    if (f.fromIso) where.push(`created_at >= ${arg(f.fromIso)}::timestamptz`);
+    where.push(`created_at ${f.beforeInclusive ? '<=' : '<'} ${arg(f.beforeIso)}::timestamptz`);
+    if (f.cursor) where.push(`(created_at, id) ${f.asc ? '>' : '<'} (${arg(f.cursor[0])}::timestamptz, ${arg(f.cursor[1])}::uuid)`);
+    return this.ds.query(
+      `SELECT *, ${cursorInstantSql('created_at')} AS created_at_cursor
+       FROM card_loads WHERE ${where.join(' AND ')}
+       ORDER BY created_at ${f.asc ? 'ASC' : 'DESC'}, id ${f.asc ? 'ASC' : 'DESC'} LIMIT ${arg(f.limit + 1)}`, args);
+  }
+
+  /** The committed loads of these (api key, idempotency key) pairs, in the intake's transaction. */
+  async findByIdempotencyKeys(m: EntityManager, keys: Array<{ apiKeyId: string; idempotencyKey: string }>): Promise<CardLoadRow[]> {
+    return m.query(
+      `SELECT l.* FROM unnest($1::uuid[], $2::text[]) AS k(api_key_id, idempotency_key)
+       CROSS JOIN LATERAL (SELECT * FROM card_loads WHERE api_key_id = k.api_key_id AND idempotency_key = k.idempotency_key) l`,
+      [keys.map((k) => k.apiKeyId), keys.map((k) => k.idempotencyKey)]);
+  }
+
+  /**
+   * Inserts the loads whose idempotency key is still free, each with its 'created' event; returns those inserted
+   * (fewer than given when another transaction committed a key meanwhile: the caller starts again).
+   */
+  async insertNew(m: EntityManager, rows: NewLoadRow[]): Promise<CardLoadRow[]> {
+    const col = <T>(f: (r: NewLoadRow) => T) => rows.map(f);
+    return m.query(
+      `WITH x AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[], $8::text[],
+           $9::bigint[], $10::char(3)[], $11::uuid[], $12::text[], $13::text[], $14::jsonb[], $15::text[], $16::text[])
+           AS x(id, reference, api_key_id, idempotency_key, request_hash, en_kash_card_id, company_id, card_account_id,
+                amount, currency, journal_transaction_id, description, remarks, metadata, request_id, actor)),
+       ins AS (
+         INSERT INTO card_loads (id, reference, api_key_id, idempotency_key, request_hash, en_kash_card_id, company_id,
+           card_account_id, amount, currency, journal_transaction_id, description, remarks, metadata, request_id)
+         SELECT id, reference, api_key_id, idempotency_key, request_hash, en_kash_card_id, company_id, card_account_id,
+           amount, currency, journal_transaction_id, description, remarks, metadata, request_id FROM x
+         ON CONFLICT ON CONSTRAINT card_loads_idempotency DO NOTHING
+         RETURNING *),
+       ev AS (INSERT INTO load_events (load_id, type, outcome, actor, request_id)
+              SELECT ins.id, 'created', 'pending', x.actor, ins.request_id FROM ins JOIN x ON x.id = ins.id)
+       SELECT * FROM ins`,
+      [col((r) => r.id), col((r) => r.reference), col((r) => r.apiKeyId), col((r) => r.idempotencyKey),
+        col((r) => r.requestHash), col((r) => r.enKashCardId), col((r) => r.companyId), col((r) => r.cardAccountId),
+        col((r) => r.amountMinor.toString()), col((r) => r.currency), col((r) => r.journalTransactionId),
+        col((r) => r.description), col((r) => r.remarks), col((r) => JSON.stringify(r.metadata)),
+        col((r) => r.requestId), col((r) => r.actor)]);
+  }
+
+  /** Locks the load's row (FOR UPDATE); null when there is no such load. */
+  async lock(m: EntityManager, loadId: string): Promise<LoadLock | null> {
+    const rows: LoadLock[] = await m.query(
+      `SELECT status, journal_transaction_id, undone_at FROM card_loads WHERE id = $1 FOR UPDATE`, [loadId]);
+    return rows[0] ?? null;
+  }
+
+  /** Locks these loads' rows in id order (one order everywhere: no deadlock between batches). */
+  async lockMany(m: EntityManager, loadIds: string[]): Promise<Array<LoadLock & { id: string }>> {
+    return m.query(
+      `SELECT l.id, l.status, l.journal_transaction_id, l.undone_at
+       FROM (SELECT DISTINCT unnest($1::uuid[]) AS id ORDER BY 1) q
+       CROSS JOIN LATERAL (SELECT * FROM card_loads WHERE id = q.id FOR UPDATE) l`,
+      [[...new Set(loadIds)]]);
+  }
+
+  /** The final statuses of locked loads, each with its 'settled' event, at the transaction's moment (docs/time.md). */
+  async settle(m: EntityManager, items: Array<{ loadId: string; status: 'posted' | 'reversed'; reason: string; actor: string;
+    requestId: string | null; }>): Promise<void> {
+    await m.query(
+      `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+                    AS x(id, status, reason, actor, request_id)),
+            ev AS (INSERT INTO load_events (load_id, type, outcome, message, actor, request_id)
+                   SELECT id, 'settled', status, reason, actor, request_id FROM x)
+       UPDATE card_loads l SET status = x.status, status_reason = x.reason, updated_at = ledger_moment(),
+         posted_at = CASE WHEN x.status = 'posted' THEN ledger_moment() END,
+         reversed_at = CASE WHEN x.status = 'reversed' THEN ledger_moment() END
+       FROM x WHERE l.id = x.id`,
+      [items.map((i) => i.loadId), items.map((i) => i.status), items.map((i) => i.reason.slice(0, 1000)), items.map((i) => i.actor),
+        items.map((i) => i.requestId)]);
+  }
+
+  async markNeedsReview(m: EntityManager, loadId: string, reason: string): Promise<void> {
+    await m.query(`UPDATE card_loads SET status = 'needs_review', status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
+      [loadId, reason]);
+  }
+
+  async markUndone(m: EntityManager, loadId: string, reason: string): Promise<void> {
+    await m.query(`UPDATE card_loads SET undone_at = ledger_moment(), status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
+      [loadId, `undone: ${reason}`.slice(0, 1000)]);
+  }
+
+  /** One entry of the load's history (load_events is append-only). */
+  async recordEvent(m: EntityManager, e: { loadId: string; type: string; outcome: string; message: string; actor: string;
+    requestId: string | null; }): Promise<void> {
+    await m.query(`INSERT INTO load_events (load_id, type, outcome, message, actor, request_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [e.loadId, e.type, e.outcome, e.message.slice(0, 1000), e.actor, e.requestId]);
+  }
+
+  /** Loads in needs_review after `afterId`, by id (keyset: a re-queue leaves the status as it is). */
+  async needsReviewIds(afterId: string, limit: number): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.ds.query(
+      `SELECT id FROM card_loads WHERE status = 'needs_review' AND id > $1 ORDER BY id LIMIT $2`, [afterId, limit]);
+    return rows.map((r) => r.id);
+  }
+
+  async countByStatus(): Promise<Array<{ status: string; n: number }>> {
+    return this.ds.query(`SELECT status, count(*)::int AS n FROM card_loads GROUP BY status`);
+  }
+
+  /**
+   * Loads created in [from, to) by currency and status (amounts summed as bigint, per currency), the oldest load in each
+   * of `openStatuses`, and the database's clock; null bounds are open.
+   */
+  async windowSummary(fromIso: string | null, toIso: string | null, openStatuses: readonly string[]): Promise<LoadWindowSummary> {
+    const window = [fromIso, toIso];
+    const inWindow = `($1::timestamptz IS NULL OR created_at >= $1) AND ($2::timestamptz IS NULL OR created_at < $2)`;
+    const groups: LoadWindowSummary['groups'] = await this.ds.query(
+      `SELECT currency, status, count(*)::text AS count, sum(amount)::text AS amount
+       FROM card_loads WHERE ${inWindow} GROUP BY currency, status`, window);
+    // One index probe per open status (card_loads_status is (status, created_at DESC, id DESC)).
+    const oldest: LoadWindowSummary['oldest'] = await this.ds.query(
+      `SELECT s.status, o.id, o.created_at, extract(epoch FROM clock_timestamp() - o.created_at)::float8 AS age_seconds
+       FROM unnest($3::text[]) AS s(status)
+       LEFT JOIN LATERAL (SELECT id, created_at FROM card_loads
+                          WHERE status = s.status AND ${inWindow} ORDER BY created_at, id LIMIT 1) o ON true`,
+      [...window, openStatuses]);
+    const [{ now }]: Array<{ now: Date }> = await this.ds.query(`SELECT clock_timestamp() AS now`);
+    return { groups, oldest, now };
+  }
+}
