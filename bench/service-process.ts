@@ -46,7 +46,8 @@ export interface ServiceProcess {
 export async function spawnService(env: Record<string, string>): Promise<ServiceProcess> {
   const port = await freePort();
   const proc = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
-    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'error', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   const keep = (c: Buffer) => (out = (out + c.toString()).slice(-5000));
@@ -59,7 +60,8 @@ export async function spawnService(env: Record<string, string>): Promise<Service
   const kb = (field: string) =>
     Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0);
   return {
-    proc, url: `http://127.0.0.1:${port}`,
+    proc,
+    url: `http://127.0.0.1:${port}`,
     rssMb: () => ({ now: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) }),
     stop: async () => {
       if (proc.exitCode === null) proc.kill('SIGKILL');

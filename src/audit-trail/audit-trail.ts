@@ -12,11 +12,19 @@ import type { AuditKeys } from '../ledger/audit-keys';
  * exactly when the action committed.
  */
 export const AUDIT_ACTIONS = [
-  'api_key.created', 'api_key.revoked', 'api_key.rotated', 'api_key.bootstrap_installed',
-  'webhook.subscribed', 'webhook.secret_rotated', 'webhook.deleted',
-  'card_load.resolved', 'card_load.requeued', 'card_load.undone',
+  'api_key.created',
+  'api_key.revoked',
+  'api_key.rotated',
+  'api_key.bootstrap_installed',
+  'webhook.subscribed',
+  'webhook.secret_rotated',
+  'webhook.deleted',
+  'card_load.resolved',
+  'card_load.requeued',
+  'card_load.undone',
   'reconciliation.run',
-  'database.fork_detected', 'database.fork_adopted',
+  'database.fork_detected',
+  'database.fork_adopted',
   'service.started',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -37,8 +45,11 @@ export interface AuditEventInput extends AuditActor {
   details: Record<string, AuditValue>;
 }
 
-export const actorOfCaller = (caller: Caller, requestId: string | null): AuditActor =>
-  ({ actor: caller.name, apiKeyId: caller.apiKeyId, requestId });
+export const actorOfCaller = (caller: Caller, requestId: string | null): AuditActor => ({
+  actor: caller.name,
+  apiKeyId: caller.apiKeyId,
+  requestId,
+});
 
 /** The service acting on its own (a start, the worker, a scheduled run). */
 export const serviceActor = (name: string): AuditActor => ({ actor: name, apiKeyId: null, requestId: null });
@@ -51,8 +62,10 @@ export const serviceActor = (name: string): AuditActor => ({ actor: name, apiKey
 export function cliActor(keyed: boolean): AuditActor {
   // Not with --json: stderr then holds the one JSON error document scripts parse.
   if (!keyed && !process.argv.includes('--json')) {
-    process.stderr.write('warning: AUDIT_SEAL_KEY is not set: the audit event of this action carries no MAC and the verifier will '
-      + 'report it; run the CLI where the service runs (docker compose exec api ...) or with AUDIT_SEAL_KEY\n');
+    process.stderr.write(
+      'warning: AUDIT_SEAL_KEY is not set: the audit event of this action carries no MAC and the verifier will ' +
+        'report it; run the CLI where the service runs (docker compose exec api ...) or with AUDIT_SEAL_KEY\n',
+    );
   }
   let user = 'unknown user';
   try {
@@ -88,8 +101,14 @@ export type AuditContent = Pick<AuditEventRow, 'seq' | 'at' | 'actor' | 'api_key
 
 export function auditContent(r: AuditContent): string {
   const text = canonicalize({
-    seq: Number(r.seq), at: r.at.toISOString(), actor: r.actor, apiKeyId: r.api_key_id, action: r.action, subject: r.subject,
-    requestId: r.request_id, details: r.details,
+    seq: Number(r.seq),
+    at: r.at.toISOString(),
+    actor: r.actor,
+    apiKeyId: r.api_key_id,
+    action: r.action,
+    subject: r.subject,
+    requestId: r.request_id,
+    details: r.details,
   });
   assert(text !== undefined, 'an audit row has a canonical form');
   return text;
@@ -114,18 +133,37 @@ function checkValue(v: AuditValue, path: string): void {
 export async function recordAuditEvent(m: EntityManager, e: AuditEventInput, keys: AuditKeys | null): Promise<void> {
   checkValue(e.details, 'details');
   const [head]: Array<{ seq: string; hash: Buffer; at: Date }> = await m.query(
-    `SELECT seq, hash, date_trunc('milliseconds', clock_timestamp()) AS at FROM audit_chain_head WHERE id = 1 FOR UPDATE`);
+    `SELECT seq, hash, date_trunc('milliseconds', clock_timestamp()) AS at FROM audit_chain_head WHERE id = 1 FOR UPDATE`,
+  );
   assert(head, 'the audit chain has a head row (migration 1765010000000)');
   const row = {
-    seq: String(BigInt(head.seq) + 1n), at: head.at, actor: e.actor.slice(0, 200), api_key_id: e.apiKeyId, action: e.action,
-    subject: e.subject?.slice(0, 200) ?? null, request_id: e.requestId?.slice(0, 100) ?? null, details: e.details,
+    seq: String(BigInt(head.seq) + 1n),
+    at: head.at,
+    actor: e.actor.slice(0, 200),
+    api_key_id: e.apiKeyId,
+    action: e.action,
+    subject: e.subject?.slice(0, 200) ?? null,
+    request_id: e.requestId?.slice(0, 100) ?? null,
+    details: e.details,
   };
   const hash = auditHash(head.hash, auditContent(row));
   await m.query(
     `INSERT INTO audit_events (seq, at, actor, api_key_id, action, subject, request_id, details, prev_hash, hash, mac)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-    [row.seq, row.at, row.actor, row.api_key_id, row.action, row.subject, row.request_id, JSON.stringify(row.details), head.hash, hash,
-      keys?.eventMac(BigInt(row.seq), hash) ?? null]);
+    [
+      row.seq,
+      row.at,
+      row.actor,
+      row.api_key_id,
+      row.action,
+      row.subject,
+      row.request_id,
+      JSON.stringify(row.details),
+      head.hash,
+      hash,
+      keys?.eventMac(BigInt(row.seq), hash) ?? null,
+    ],
+  );
 }
 
 /** What a start tells the trail about this process: the settings that decide where money goes, never a secret. */
@@ -140,5 +178,9 @@ export interface ServiceStartFacts {
   pid: number;
 }
 
-export const serviceStarted = (facts: ServiceStartFacts): AuditEventInput =>
-  ({ ...serviceActor('service'), action: 'service.started', subject: null, details: { ...facts } });
+export const serviceStarted = (facts: ServiceStartFacts): AuditEventInput => ({
+  ...serviceActor('service'),
+  action: 'service.started',
+  subject: null,
+  details: { ...facts },
+});

@@ -26,8 +26,11 @@ const BATCH = 2000;
  * key (`keys`), every row's MAC is checked too, which nobody without the key can make (docs/audit-trail.md).
  */
 export async function verifyAuditTrail(ds: DataSource, keys: AuditKeys | null): Promise<AuditTrailVerdict> {
-  const broken = (seq: bigint | string, message: string, checked: number): AuditTrailVerdict =>
-    ({ ok: false, checkedEvents: checked, findings: [{ check: 'auditTrail', row: `audit#${seq}`, message }] });
+  const broken = (seq: bigint | string, message: string, checked: number): AuditTrailVerdict => ({
+    ok: false,
+    checkedEvents: checked,
+    findings: [{ check: 'auditTrail', row: `audit#${seq}`, message }],
+  });
   // The head first, and rows up to it only: events committed meanwhile move the head past what this run reads.
   const [head]: Array<{ seq: string; hash: Buffer }> = await ds.query(`SELECT seq, hash FROM audit_chain_head WHERE id = 1`);
   if (!head) return broken('0', 'the audit chain head row is missing', 0);
@@ -36,7 +39,9 @@ export async function verifyAuditTrail(ds: DataSource, keys: AuditKeys | null): 
   for (;;) {
     const rows: AuditEventRow[] = await ds.query(
       `SELECT seq, at, actor, api_key_id, action, subject, request_id, details, prev_hash, hash, mac FROM audit_events
-       WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT $3`, [expected.toString(), head.seq, BATCH]);
+       WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT $3`,
+      [expected.toString(), head.seq, BATCH],
+    );
     for (const r of rows) {
       const checked = Number(expected - 1n);
       if (BigInt(r.seq) !== expected) return broken(expected, `audit event ${expected} is missing (the next row is ${r.seq})`, checked);
@@ -45,10 +50,14 @@ export async function verifyAuditTrail(ds: DataSource, keys: AuditKeys | null): 
       if (!hash.equals(r.hash)) return broken(r.seq, 'audit event differs from what was recorded (its hash does not match)', checked);
       // Every event this release writes carries the MAC: one without it was written, or rewritten, without the audit key.
       if (keys && !keys.eventMacMatches(BigInt(r.seq), r.hash, r.mac)) {
-        return broken(r.seq, r.mac === null
-          ? 'audit event carries no MAC: written without the audit key (an operator CLI run without AUDIT_SEAL_KEY), '
-            + 'or its MAC was removed'
-          : 'audit event MAC does not match: written or rewritten without the audit key', checked);
+        return broken(
+          r.seq,
+          r.mac === null
+            ? 'audit event carries no MAC: written without the audit key (an operator CLI run without AUDIT_SEAL_KEY), ' +
+                'or its MAC was removed'
+            : 'audit event MAC does not match: written or rewritten without the audit key',
+          checked,
+        );
       }
       prev = r.hash;
       expected += 1n;

@@ -23,12 +23,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (refused) {
       // Logged once for the whole outage (DatabaseOutage), and counted.
     } else if (err.status >= 500 && exception instanceof ApiError) this.logger.warn(`${err.code}: ${err.message}`);
-    else if (err.status >= 500) this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
+    else if (err.status >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     if (err.headers) for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
-    void reply
-      .status(err.status)
-      .header('content-type', 'application/json; charset=utf-8')
-      .send(errorBody(err));
+    void reply.status(err.status).header('content-type', 'application/json; charset=utf-8').send(errorBody(err));
   }
 }
 
@@ -45,9 +42,11 @@ export function toApiError(exception: unknown): ApiError {
   if (typeof fst?.statusCode === 'number' && fst.statusCode >= 400 && fst.statusCode < 500) {
     const status = fst.statusCode;
     const message =
-      status === 413 ? 'request body is too large'
-      : status === 415 ? 'Content-Type must be application/json'
-      : `body: ${fst.message ?? 'malformed request'}`;
+      status === 413
+        ? 'request body is too large'
+        : status === 415
+          ? 'Content-Type must be application/json'
+          : `body: ${fst.message ?? 'malformed request'}`;
     const details = status === 400 ? [{ field: 'body', message: fst.message ?? 'malformed JSON' }] : undefined;
     return ApiError.fromFramework(status, message, details);
   }

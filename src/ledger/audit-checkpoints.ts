@@ -34,8 +34,15 @@ const CHECKPOINT_LOCK_KEY = 7_310_412_013;
 
 /** The document's fields in a fixed order, so the signed bytes are the same whoever serialises them. */
 export function checkpointText(d: CheckpointDocument): string {
-  return JSON.stringify({ ledgerCheckpoint: d.ledgerCheckpoint, seq: d.seq, transactionId: d.transactionId, hash: d.hash,
-    keyedFrom: d.keyedFrom, signedAt: d.signedAt, keyId: d.keyId });
+  return JSON.stringify({
+    ledgerCheckpoint: d.ledgerCheckpoint,
+    seq: d.seq,
+    transactionId: d.transactionId,
+    hash: d.hash,
+    keyedFrom: d.keyedFrom,
+    signedAt: d.signedAt,
+    keyId: d.keyId,
+  });
 }
 
 /** The checkpoint file, line by line: what parses, and what does not (reported by the verifier). */
@@ -43,16 +50,18 @@ export function readCheckpointFile(file: string): { checkpoints: SignedCheckpoin
   if (!existsSync(file)) return { checkpoints: [], unreadable: [] };
   const checkpoints: SignedCheckpoint[] = [];
   const unreadable: number[] = [];
-  readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    try {
-      const c = JSON.parse(line) as SignedCheckpoint;
-      if (typeof c.document !== 'string' || typeof c.signature !== 'string') throw new Error('shape');
-      checkpoints.push({ document: c.document, signature: c.signature });
-    } catch {
-      unreadable.push(i + 1);
-    }
-  });
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (line.trim() === '') return;
+      try {
+        const c = JSON.parse(line) as SignedCheckpoint;
+        if (typeof c.document !== 'string' || typeof c.signature !== 'string') throw new Error('shape');
+        checkpoints.push({ document: c.document, signature: c.signature });
+      } catch {
+        unreadable.push(i + 1);
+      }
+    });
   return { checkpoints, unreadable };
 }
 
@@ -69,7 +78,10 @@ export const publicKeyFileOf = (checkpointFile: string) => join(dirname(checkpoi
 @Injectable()
 export class AuditCheckpointer {
   private readonly logger = new Logger(AuditCheckpointer.name);
-  private readonly periodic = new Periodic(() => this.checkpoint(), (m) => this.logger.warn(`checkpoint deferred: ${m}`));
+  private readonly periodic = new Periodic(
+    () => this.checkpoint(),
+    (m) => this.logger.warn(`checkpoint deferred: ${m}`),
+  );
   private lastFileSeq: number | null = null;
   private keyedFrom: number | null = null;
   private refusedSeq: string | null = null;
@@ -99,20 +111,29 @@ export class AuditCheckpointer {
   /** Signs the chain's head if it moved since the last checkpoint; returns the checkpoint, or null. */
   async checkpoint(): Promise<SignedCheckpoint | null> {
     const [head]: Array<{ seq: string; transaction_id: string; hash: Buffer; mac: Buffer | null }> = await this.ds.query(
-      `SELECT seq, transaction_id, hash, mac FROM journal_seals ORDER BY seq DESC LIMIT 1`);
+      `SELECT seq, transaction_id, hash, mac FROM journal_seals ORDER BY seq DESC LIMIT 1`,
+    );
     if (!head) return null;
     // Never anchor a head this key did not seal: it would vouch for a rewritten chain.
     if (head.mac !== null ? !this.keys.macMatches(BigInt(head.seq), head.hash, head.mac) : await this.keyedBefore(head.seq)) {
-      if (this.refusedSeq !== head.seq) this.logger.error(`no checkpoint: seal #${head.seq} does not carry this key's MAC (AUDIT_SEAL_KEY `
-        + 'differs from the sealer\'s, or the seal was rewritten); run the verifier');
+      if (this.refusedSeq !== head.seq)
+        this.logger.error(
+          `no checkpoint: seal #${head.seq} does not carry this key's MAC (AUDIT_SEAL_KEY ` +
+            "differs from the sealer's, or the seal was rewritten); run the verifier",
+        );
       this.refusedSeq = head.seq;
       return null;
     }
     const seq = Number(head.seq);
     if (this.keyedFrom === null) this.keyedFrom = await this.firstKeyedSeal();
     const doc: CheckpointDocument = {
-      ledgerCheckpoint: 1, seq, transactionId: head.transaction_id, hash: head.hash.toString('hex'), keyedFrom: this.keyedFrom,
-      signedAt: new Date().toISOString(), keyId: this.keys.keyId,
+      ledgerCheckpoint: 1,
+      seq,
+      transactionId: head.transaction_id,
+      hash: head.hash.toString('hex'),
+      keyedFrom: this.keyedFrom,
+      signedAt: new Date().toISOString(),
+      keyId: this.keys.keyId,
     };
     const document = checkpointText(doc);
     const signed: SignedCheckpoint = { document, signature: this.keys.sign(document) };
@@ -121,13 +142,16 @@ export class AuditCheckpointer {
       this.lastFileSeq = seq;
     }
     await inTransaction(this.ds, async (m) => {
-      const [{ locked }] = await m.query<Array<{ locked: boolean }>>(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [CHECKPOINT_LOCK_KEY]);
+      const [{ locked }] = await m.query<Array<{ locked: boolean }>>(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [
+        CHECKPOINT_LOCK_KEY,
+      ]);
       if (!locked) return;
       const inserted: unknown[] = await m.query(
         `INSERT INTO audit_checkpoints (seq, transaction_id, hash, key_id, signed_at, document, signature)
          SELECT $1, $2, $3, $4, $5, $6, $7 WHERE $1 > coalesce((SELECT max(seq) FROM audit_checkpoints), 0)
          ON CONFLICT (seq) DO NOTHING RETURNING seq`,
-        [seq, head.transaction_id, head.hash, this.keys.keyId, doc.signedAt, document, signed.signature]);
+        [seq, head.transaction_id, head.hash, this.keys.keyId, doc.signedAt, document, signed.signature],
+      );
       if (inserted.length) await this.outbox.enqueueCheckpoint(m, signed);
     });
     return signed;

@@ -41,7 +41,8 @@ export class AuditController {
     const cursor = decodeCursor(q.cursor, ['integer']);
     const rows: Array<{ seq: string; document: string; signature: string }> = await this.ds.query(
       `SELECT seq, document, signature FROM audit_checkpoints WHERE ($1::bigint IS NULL OR seq < $1) ORDER BY seq DESC LIMIT $2`,
-      [cursor?.[0] ?? null, limit + 1]);
+      [cursor?.[0] ?? null, limit + 1],
+    );
     const page = rows.slice(0, limit).map((r) => ({ seq: Number(r.seq), document: r.document, signature: r.signature }));
     return { data: page, nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1].seq]) : null };
   }

@@ -25,7 +25,10 @@ interface SealedBatch {
 @Injectable()
 export class SealerService {
   private readonly logger = new Logger(SealerService.name);
-  private readonly periodic = new Periodic(() => this.sealPending(false), (m) => this.logger.warn(`sealing deferred: ${m}`));
+  private readonly periodic = new Periodic(
+    () => this.sealPending(false),
+    (m) => this.logger.warn(`sealing deferred: ${m}`),
+  );
 
   /** The head we last refused to extend (logged once, not every half second). */
   private refusedSeq: string | null = null;
@@ -69,9 +72,18 @@ export class SealerService {
   /** After the batch committed: the signed head in DATA_DIR (audit-head.ts) moves to its last seal. */
   private signHead(head: NonNullable<SealedBatch['head']>): void {
     if (!this.keys || !this.config) return;
-    const written = writeHead(headFileOf(this.config.audit.checkpointFile), this.keys, {
-      ledgerCheckpoint: 1, seq: head.seq, transactionId: head.transactionId, hash: head.hash.toString('hex'), keyedFrom: this.keyedFrom,
-    }, head.firstSeq);
+    const written = writeHead(
+      headFileOf(this.config.audit.checkpointFile),
+      this.keys,
+      {
+        ledgerCheckpoint: 1,
+        seq: head.seq,
+        transactionId: head.transactionId,
+        hash: head.hash.toString('hex'),
+        keyedFrom: this.keyedFrom,
+      },
+      head.firstSeq,
+    );
     if (!written && !this.headRefused) {
       this.logger.warn('the signed head in DATA_DIR was not moved: it is newer (another instance), or does not verify (run the verifier)');
     }
@@ -80,8 +92,10 @@ export class SealerService {
 
   private sealBatch(wait: boolean): Promise<SealedBatch> {
     return inTransaction(this.ds, async (m) => {
-      const [{ locked }] = await m.query(wait ? `SELECT pg_advisory_xact_lock($1)::text IS NOT NULL AS locked`
-        : `SELECT pg_try_advisory_xact_lock($1) AS locked`, [SEALER_LOCK_KEY]);
+      const [{ locked }] = await m.query(
+        wait ? `SELECT pg_advisory_xact_lock($1)::text IS NOT NULL AS locked` : `SELECT pg_try_advisory_xact_lock($1) AS locked`,
+        [SEALER_LOCK_KEY],
+      );
       if (!locked) return { count: 0 };
       // Seal only final moments (docs/time.md, the watermark), in moment order: seals then follow moments, and a
       // transaction written later with a moment in the past lands after a later moment, where the verifier sees it.
@@ -89,18 +103,24 @@ export class SealerService {
       // has committed and is in the queue's snapshot.
       const [{ watermark }]: Array<{ watermark: string }> = await m.query(
         `SELECT watermark::text FROM ledger_await_final((SELECT coalesce(max(created_at), '-infinity') FROM journal_unsealed), $1, 1000)`,
-        [wait ? FINAL_WAIT_MS.waiting : FINAL_WAIT_MS.scheduled]);
+        [wait ? FINAL_WAIT_MS.waiting : FINAL_WAIT_MS.scheduled],
+      );
       const queue: Array<{ transaction_id: string; content_hash: Buffer | null }> = await m.query(
         `SELECT transaction_id, content_hash FROM journal_unsealed WHERE created_at < $2::timestamptz
-         ORDER BY created_at, transaction_id LIMIT $1`, [SEAL_BATCH, watermark]);
+         ORDER BY created_at, transaction_id LIMIT $1`,
+        [SEAL_BATCH, watermark],
+      );
       if (queue.length === 0) return { count: 0 };
       const last: Array<{ seq: string; hash: Buffer; mac: Buffer | null }> = await m.query(
-        `SELECT seq, hash, mac FROM journal_seals ORDER BY seq DESC LIMIT 1`);
+        `SELECT seq, hash, mac FROM journal_seals ORDER BY seq DESC LIMIT 1`,
+      );
       // Extend only a head this key sealed: chaining onto a rewritten head would give the rewrite valid MACs.
       if (this.keys && last[0]?.mac && !this.keys.macMatches(BigInt(last[0].seq), last[0].hash, last[0].mac)) {
         if (this.refusedSeq !== last[0].seq) {
-          this.logger.error(`sealing stopped: seal #${last[0].seq} does not carry this instance's MAC (AUDIT_SEAL_KEY differs from the `
-            + 'one that sealed it, or the seal was rewritten); run the verifier');
+          this.logger.error(
+            `sealing stopped: seal #${last[0].seq} does not carry this instance's MAC (AUDIT_SEAL_KEY differs from the ` +
+              'one that sealed it, or the seal was rewritten); run the verifier',
+          );
         }
         this.refusedSeq = last[0].seq;
         return { count: 0 };
@@ -111,20 +131,29 @@ export class SealerService {
       // the previous release) are read back and hashed here.
       const unhashed = queue.filter((q) => !q.content_hash).map((q) => q.transaction_id);
       const content = unhashed.length ? await loadSealContent(m, unhashed) : new Map<string, SealContentRow>();
-      const seqs: string[] = [], ids: string[] = [], contents: Buffer[] = [], prevs: Buffer[] = [], hashes: Buffer[] = [];
+      const seqs: string[] = [],
+        ids: string[] = [],
+        contents: Buffer[] = [],
+        prevs: Buffer[] = [],
+        hashes: Buffer[] = [];
       const macs: Array<Buffer | null> = [];
       for (const { transaction_id: id, content_hash: queued } of queue) {
         seq += 1n;
         const c = queued ?? contentHash(content.get(id)!);
         const h = chainHash(prev, c, seq);
-        seqs.push(seq.toString()); ids.push(id); contents.push(c); prevs.push(prev); hashes.push(h);
+        seqs.push(seq.toString());
+        ids.push(id);
+        contents.push(c);
+        prevs.push(prev);
+        hashes.push(h);
         macs.push(this.keys ? this.keys.mac(seq, h) : null);
         prev = h;
       }
       await m.query(
         `INSERT INTO journal_seals (seq, transaction_id, content_hash, prev_hash, hash, mac)
          SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bytea[])`,
-        [seqs, ids, contents, prevs, hashes, macs]);
+        [seqs, ids, contents, prevs, hashes, macs],
+      );
       await m.query(`DELETE FROM journal_unsealed u USING unnest($1::uuid[]) AS q(id) WHERE u.transaction_id = q.id`, [ids]);
       if (this.keys && this.keyedFrom === null) {
         const [k]: Array<{ seq: string | null }> = await m.query(`SELECT min(seq) AS seq FROM journal_seals WHERE mac IS NOT NULL`);

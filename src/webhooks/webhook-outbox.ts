@@ -29,7 +29,8 @@ export class WebhookOutbox {
        JOIN api_keys k ON k.id = s.api_key_id AND k.revoked_at IS NULL
        ORDER BY x.ord, s.id
        FOR SHARE OF s`,
-      [items.map((i) => i.loadId), items.map((i) => i.event)]);
+      [items.map((i) => i.loadId), items.map((i) => i.event)],
+    );
     if (matches.length === 0) return 0;
     const documents = await this.loadDocuments(m, [...new Set(matches.map((x) => x.load_id))]);
     // The new event waits behind any earlier event of its load; one that had failed for good is retried with it
@@ -42,8 +43,13 @@ export class WebhookOutbox {
          WHERE d.subscription_id = x.s AND d.load_id = x.l AND d.status = 'failed')
        INSERT INTO webhook_deliveries (subscription_id, load_id, event, data)
        SELECT s, l, e, d FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::json[]) WITH ORDINALITY AS x(s, l, e, d, ord) ORDER BY ord`,
-      [matches.map((x) => x.subscription_id), matches.map((x) => x.load_id), matches.map((x) => x.event),
-        matches.map((x) => documents.get(x.load_id))]);
+      [
+        matches.map((x) => x.subscription_id),
+        matches.map((x) => x.load_id),
+        matches.map((x) => x.event),
+        matches.map((x) => documents.get(x.load_id)),
+      ],
+    );
     return matches.length;
   }
 
@@ -58,7 +64,9 @@ export class WebhookOutbox {
        JOIN api_keys k ON k.id = s.api_key_id AND k.revoked_at IS NULL
        WHERE s.deleted_at IS NULL AND 'audit.checkpoint' = ANY (s.events)
        ORDER BY s.id
-       RETURNING id`, [JSON.stringify(checkpoint)]);
+       RETURNING id`,
+      [JSON.stringify(checkpoint)],
+    );
     return rows.length;
   }
 
@@ -66,7 +74,9 @@ export class WebhookOutbox {
   private async loadDocuments(m: EntityManager, loadIds: string[]): Promise<Map<string, string>> {
     const loads: CardLoadRow[] = await m.query(`SELECT * FROM card_loads WHERE id = ANY ($1::uuid[])`, [loadIds]);
     const events: Array<LoadEventRow & { load_id: string }> = await m.query(
-      `SELECT * FROM load_events WHERE load_id = ANY ($1::uuid[]) ORDER BY load_id, id`, [loadIds]);
+      `SELECT * FROM load_events WHERE load_id = ANY ($1::uuid[]) ORDER BY load_id, id`,
+      [loadIds],
+    );
     const byLoad = new Map<string, LoadEventRow[]>();
     for (const e of events) {
       const list = byLoad.get(e.load_id);
