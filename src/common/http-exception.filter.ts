@@ -35,7 +35,10 @@ export function toApiError(exception: unknown): ApiError {
     const status = exception.getStatus();
     const body = exception.getResponse();
     const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? exception.message);
-    return ApiError.fromFramework(status, Array.isArray(message) ? message.join('; ') : String(message));
+    return ApiError.fromFramework(
+      status,
+      Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : exception.message,
+    );
   }
   // Fastify's own errors (body parsing, content type, size) carry statusCode and a FST_ code.
   const fst = exception as { statusCode?: number; code?: string; message?: string };

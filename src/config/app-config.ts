@@ -177,10 +177,10 @@ const problem = (ctx: z.RefinementCtx, message: string) => ctx.addIssue({ code: 
 /** Unset or blank is unset; values are trimmed. */
 const trimmed = (raw: string | undefined): string | undefined => (raw === undefined || raw.trim() === '' ? undefined : raw.trim());
 
-const str = (_name: string) => z.string().optional().transform(trimmed);
+const str = () => z.string().optional().transform(trimmed);
 /** An EnKash credential: required when ENKASH_BASE_URL is set (checked with the other cross-field rules). */
 const cred = str;
-const str_ = <T extends string>(name: string, dflt: T) => str(name).transform((v) => v ?? dflt);
+const str_ = <T extends string>(dflt: T) => str().transform((v) => v ?? dflt);
 
 const int = (name: string, dflt: number, min: number, max: number) =>
   z
@@ -250,7 +250,7 @@ const flag = (name: string) =>
     });
 
 const minLength = (name: string, min: number, hint = '') =>
-  str(name).superRefine((v, ctx) => {
+  str().superRefine((v, ctx) => {
     if (v !== undefined && v.length < min) problem(ctx, `${name} must be at least ${min} characters${hint}`);
   });
 
@@ -259,7 +259,7 @@ const KEY_HINT = ' (e.g. openssl rand -base64 32)';
 
 const envSchema = z.object({
   ROLE: oneOf('ROLE', ['all', 'api', 'worker'], 'one of all, api, worker', { dflt: 'all' }),
-  DATABASE_URL: str('DATABASE_URL').superRefine((v, ctx) => {
+  DATABASE_URL: str().superRefine((v, ctx) => {
     if (v !== undefined && !/^postgres(ql)?:\/\//.test(v)) problem(ctx, 'DATABASE_URL must be a postgres:// or postgresql:// URL');
   }),
   ADMIN_API_KEY: minLength('ADMIN_API_KEY', 16),
@@ -269,17 +269,17 @@ const envSchema = z.object({
   LOG_LEVEL: oneOf('LOG_LEVEL', LOG_LEVELS, `one of ${LOG_LEVELS.join(', ')}`, { lower: true, dflt: 'info' }),
   ENKASH_BASE_URL: url('ENKASH_BASE_URL'),
   ENKASH_TOKEN_URL: url('ENKASH_TOKEN_URL'),
-  ENKASH_PARTNER_ID: cred('ENKASH_PARTNER_ID'),
-  ENKASH_CLIENT_ID: cred('ENKASH_CLIENT_ID'),
-  ENKASH_CLIENT_SECRET: cred('ENKASH_CLIENT_SECRET'),
-  ENKASH_USERNAME: cred('ENKASH_USERNAME'),
-  ENKASH_PASSWORD: cred('ENKASH_PASSWORD'),
-  ENKASH_COMPANY_ID: cred('ENKASH_COMPANY_ID'),
-  ENKASH_CARD_ACCOUNT_ID: cred('ENKASH_CARD_ACCOUNT_ID'),
+  ENKASH_PARTNER_ID: cred(),
+  ENKASH_CLIENT_ID: cred(),
+  ENKASH_CLIENT_SECRET: cred(),
+  ENKASH_USERNAME: cred(),
+  ENKASH_PASSWORD: cred(),
+  ENKASH_COMPANY_ID: cred(),
+  ENKASH_CARD_ACCOUNT_ID: cred(),
   ENKASH_ENCRYPTION: oneOf('ENKASH_ENCRYPTION', ['on', 'off'], 'on or off', { lower: true, dflt: 'off' }),
   ENKASH_TIMEOUT_MS: int('ENKASH_TIMEOUT_MS', 10_000, 100, 300_000),
-  ENKASH_LOAD_TYPE: str_('ENKASH_LOAD_TYPE', 'LOAD_MONEY'),
-  ENKASH_TRANSACTION_CODE: str_('ENKASH_TRANSACTION_CODE', 'PRINCIPLE'),
+  ENKASH_LOAD_TYPE: str_('LOAD_MONEY'),
+  ENKASH_TRANSACTION_CODE: str_('PRINCIPLE'),
   SYNC_CONCURRENCY: int('SYNC_CONCURRENCY', 16, 1, 512),
   SYNC_MAX_ATTEMPTS: int('SYNC_MAX_ATTEMPTS', 12, 1, 1000),
   SYNC_MAX_AGE_MS: int('SYNC_MAX_AGE_MS', day, 1000, 30 * day),
@@ -293,15 +293,15 @@ const envSchema = z.object({
   SYNC_REJECTION_CONFIRM_MS: int('SYNC_REJECTION_CONFIRM_MS', 10 * 60_000, 0, 7 * day),
   // Its default depends on ENKASH_BASE_URL (toConfig).
   DATABASE_FORK_POLICY: oneOf('DATABASE_FORK_POLICY', FORK_POLICIES, `one of ${FORK_POLICIES.join(', ')}`, { lower: true }),
-  DATA_DIR: str_('DATA_DIR', './.data'),
+  DATA_DIR: str_('./.data'),
   AUDIT_SEAL_KEY: minLength('AUDIT_SEAL_KEY', 32, KEY_HINT),
   LEDGER_FINAL_WAIT_MS: int('LEDGER_FINAL_WAIT_MS', 5000, 0, 60_000),
-  AUDIT_CHECKPOINT_FILE: str('AUDIT_CHECKPOINT_FILE'),
+  AUDIT_CHECKPOINT_FILE: str(),
   AUDIT_CHECKPOINT_INTERVAL_MS: int('AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 100, day),
   AUDIT_VERIFY_INTERVAL_MS: int('AUDIT_VERIFY_INTERVAL_MS', 15 * 60_000, 0, 7 * day),
   AUDIT_MAX_UNSEALED_AGE_MS: int('AUDIT_MAX_UNSEALED_AGE_MS', 5 * 60_000, 1000, day),
   PORT: int('PORT', 3000, 0, 65535),
-  HOST: str_('HOST', '127.0.0.1'),
+  HOST: str_('127.0.0.1'),
   RATE_LIMIT_PER_MINUTE: int('RATE_LIMIT_PER_MINUTE', 6000, 1, 1_000_000_000),
   RECONCILE_INTERVAL_MS: int('RECONCILE_INTERVAL_MS', 3600_000, 1000, 7 * day),
   WEBHOOK_TIMEOUT_MS: int('WEBHOOK_TIMEOUT_MS', 5000, 100, 60_000),

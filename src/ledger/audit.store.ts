@@ -58,7 +58,7 @@ export class AuditStore {
     const runner = this.ds.createQueryRunner();
     await runner.connect();
     try {
-      const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [key]);
+      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [key])) as Array<{ locked: boolean }>;
       if (!locked) return false;
       try {
         await work();

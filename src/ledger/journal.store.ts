@@ -59,6 +59,9 @@ export type WrittenTransaction = {
   currencies: string[];
 };
 
+/** A journal_transactions row as stored: the journal listing's row without what the listing adds. */
+export type JournalTransactionRow = Omit<JournalRow, 'created_at_cursor' | 'seal_seq' | 'seal_hash'>;
+
 export type HistoryBalanceRow = { pending_debits: string; pending_credits: string; posted_debits: string; posted_credits: string };
 
 /**
@@ -100,19 +103,8 @@ export class JournalStore {
     return moment;
   }
 
-  async transaction(
-    m: EntityManager,
-    id: string,
-  ): Promise<{
-    id: string;
-    kind: TransferKind;
-    pending_id: string | null;
-    undoes_id: string | null;
-    description: string | null;
-    metadata: Record<string, string>;
-    created_at: Date;
-  } | null> {
-    const rows = await m.query(`SELECT * FROM journal_transactions WHERE id = $1`, [id]);
+  async transaction(m: EntityManager, id: string): Promise<JournalTransactionRow | null> {
+    const rows = await m.query<JournalTransactionRow[]>(`SELECT * FROM journal_transactions WHERE id = $1`, [id]);
     return rows[0] ?? null;
   }
 

@@ -7,7 +7,7 @@ import { asStored, contentHash } from './journal-seal';
 import { JournalHeader, JournalStore, MAX_ENTRIES, Move } from './journal.store';
 import { pgCode, pgConstraint } from '../database/transaction';
 import { AlreadyResolvedError, AlreadyUndoneError, InsufficientFundsError } from './ledger.errors';
-import { Account, AccountSpec, Direction, EntryInput, HistoryEvent, Transfer, TransferInput, TransferKind } from './ledger.types';
+import { Account, AccountSpec, EntryInput, HistoryEvent, Transfer, TransferInput, TransferKind } from './ledger.types';
 
 export { MAX_ENTRIES };
 

@@ -92,7 +92,7 @@ export class SealerService {
 
   private sealBatch(wait: boolean): Promise<SealedBatch> {
     return inTransaction(this.ds, async (m) => {
-      const [{ locked }] = await m.query(
+      const [{ locked }] = await m.query<Array<{ locked: boolean }>>(
         wait ? `SELECT pg_advisory_xact_lock($1)::text IS NOT NULL AS locked` : `SELECT pg_try_advisory_xact_lock($1) AS locked`,
         [SEALER_LOCK_KEY],
       );

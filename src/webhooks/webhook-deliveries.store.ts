@@ -152,7 +152,7 @@ export class WebhookDeliveriesStore {
 
   /** A deleted subscription's undelivered events fail at once; returns how many. */
   async failPendingOf(m: EntityManager, subscriptionId: string): Promise<number> {
-    const [, failed] = await m.query(
+    const [, failed] = await m.query<[unknown[], number]>(
       `UPDATE webhook_deliveries SET status = 'failed', failed_at = clock_timestamp(), updated_at = clock_timestamp(),
          last_error = 'subscription deleted' WHERE subscription_id = $1 AND status = 'pending'`,
       [subscriptionId],
