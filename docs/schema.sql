@@ -488,6 +488,8 @@ CREATE TABLE public.audit_verifications (
     checked_transactions bigint NOT NULL,
     findings_count integer NOT NULL,
     result jsonb NOT NULL,
+    document text,
+    signature text,
     CONSTRAINT audit_verifications_trigger_check CHECK ((trigger = ANY (ARRAY['schedule'::text, 'manual'::text])))
 );
 

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { InjectCommander } from 'nest-commander';
 import { AuditTrailModule } from '../audit-trail/audit-trail.module';
 import { AuthModule } from '../auth/auth.module';
+import { CardLoadsModule } from '../card-loads/card-loads.module';
 import { loadConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
 import { dataSourceOptions } from '../database/data-source';
@@ -72,6 +73,7 @@ export class CliModule {
         AuditTrailModule,
         AuthModule,
         LedgerModule,
+        CardLoadsModule,
         SettlementModule,
       ],
       providers: [
