@@ -246,6 +246,7 @@ describe(TrialBalanceService.name, () => {
 
   it('should balance debits against credits as of every moment of a random ledger, account by account', async () => {
     await fc.assert(fc.asyncProperty(planArb, check), { numRuns: 200 });
-    // 200 fresh migrated schemas: about a minute on a busy 2-core CI box, more when the suite runs twice in parallel.
-  }, 300_000);
+    // 200 fresh migrated schemas: 2.5 min alone on the 2-core CI machine at load average 6, over 5 min beside the
+    // rest of the suite under heavier load; the limit is room, not a target.
+  }, 600_000);
 });
