@@ -9,7 +9,7 @@ import { JournalEntryRow, JournalRow } from '../journal/journal.view';
 import { AccountBalanceRow, CurrencyTotalRow } from '../reports/trial-balance.view';
 import { byIds } from '../database/by-ids';
 import { SEAL_CREATED_AT_SQL } from './journal-seal';
-import { Direction, EntryInput, HistoryEvent, TransferKind } from './ledger.types';
+import { Direction, EntryInput, HistoryEvent, Transfer, TransferKind } from './ledger.types';
 
 /**
  * Each account's balance row as of a moment, from the append-only history: one backward descent of the
@@ -27,14 +27,7 @@ const balancesAsOf = (asOf: string) => `
 /** Upper bound on entries in one journal transaction (TigerBeetle: bound everything). */
 export const MAX_ENTRIES = 100;
 
-export type JournalHeader = {
-  id: string;
-  kind: TransferKind;
-  pendingId: string | null;
-  undoesId: string | null;
-  description: string | null;
-  metadata: Record<string, string>;
-};
+export type JournalHeader = Omit<Transfer, 'createdAt' | 'entries'>;
 
 /** One account's balance change by one transfer, with the history row's cause. */
 export interface Move {

@@ -11,6 +11,19 @@ import { LedgerClock } from './ledger-clock';
 import { LedgerService } from './ledger.service';
 import { SealerService } from './sealer.service';
 
+/** Provided and exported alike: the ledger's services, jobs and stores are what its importers use. */
+const LEDGER_PROVIDERS = [
+  LedgerService,
+  SealerService,
+  AuditVerifierService,
+  LedgerClock,
+  AuditCheckpointer,
+  AuditVerifications,
+  AuditStore,
+  JournalStore,
+  AccountsStore,
+];
+
 /**
  * The ledger and its audit (docs/audit.md). Its periodic jobs (sealer, checkpoints, verifier) are started by worker/;
  * the audit key (AUDIT_KEYS) comes from the composition root (AuditKeysModule).
@@ -18,27 +31,7 @@ import { SealerService } from './sealer.service';
 @Module({
   imports: [WebhookOutboxModule],
   controllers: [AuditController],
-  providers: [
-    LedgerService,
-    SealerService,
-    AuditVerifierService,
-    LedgerClock,
-    AuditCheckpointer,
-    AuditVerifications,
-    AuditStore,
-    JournalStore,
-    AccountsStore,
-  ],
-  exports: [
-    LedgerService,
-    SealerService,
-    AuditVerifierService,
-    LedgerClock,
-    AuditCheckpointer,
-    AuditVerifications,
-    AuditStore,
-    JournalStore,
-    AccountsStore,
-  ],
+  providers: LEDGER_PROVIDERS,
+  exports: LEDGER_PROVIDERS,
 })
 export class LedgerModule {}
