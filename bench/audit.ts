@@ -18,10 +18,16 @@ import { benchHeaders as headers, fillThroughBatches, startBenchService } from '
 import { databaseUrlOn, freshDatabase } from './fresh-database';
 
 const ROOT = path.resolve(__dirname, '../..');
-const { values: args } = parseArgs({ options: {
-  loads: { type: 'string', default: '1000000' }, cards: { type: 'string', default: '10000' }, before: { type: 'string' },
-  reuse: { type: 'boolean', default: false }, reads: { type: 'string', default: '500' }, verifies: { type: 'string', default: '2' },
-} });
+const { values: args } = parseArgs({
+  options: {
+    loads: { type: 'string', default: '1000000' },
+    cards: { type: 'string', default: '10000' },
+    before: { type: 'string' },
+    reuse: { type: 'boolean', default: false },
+    reads: { type: 'string', default: '500' },
+    verifies: { type: 'string', default: '2' },
+  },
+});
 const LOADS = Number(args.loads);
 const CARDS = Number(args.cards);
 const READS = Number(args.reads);
@@ -61,9 +67,11 @@ async function main(): Promise<void> {
     await c.connect();
     while (Number((await c.query(`SELECT count(*) AS n FROM journal_unsealed`)).rows[0].n) > 0) await sleep(1000);
     await c.query('ANALYZE');
-    const sizes = (await c.query(`SELECT (SELECT count(*) FROM card_loads) AS loads, (SELECT count(*) FROM journal_transactions) AS txs,
+    const sizes = (
+      await c.query(`SELECT (SELECT count(*) FROM card_loads) AS loads, (SELECT count(*) FROM journal_transactions) AS txs,
       (SELECT count(*) FROM journal_entries) AS entries, (SELECT count(*) FROM account_history) AS history,
-      (SELECT count(*) FROM accounts) AS accounts, pg_size_pretty(pg_database_size(current_database())) AS size`)).rows[0];
+      (SELECT count(*) FROM accounts) AS accounts, pg_size_pretty(pg_database_size(current_database())) AS size`)
+    ).rows[0];
     const [{ lo, hi }] = (await c.query(`SELECT min(created_at) AS lo, max(created_at) AS hi FROM card_loads`)).rows;
     await c.end();
 
@@ -85,7 +93,10 @@ async function main(): Promise<void> {
       for (const [name, p] of kinds) {
         const a: number[] = [];
         const b: number[] = [];
-        for (let i = 0; i < 20; i++) { await get(now.base, p(i)); if (before) await get(before.base, p(i)); } // warm both
+        for (let i = 0; i < 20; i++) {
+          await get(now.base, p(i));
+          if (before) await get(before.base, p(i));
+        } // warm both
         for (let i = 0; i < READS; i++) {
           if (before) b.push(await get(before.base, p(i)));
           a.push(await get(now.base, p(i)));
@@ -103,7 +114,10 @@ async function main(): Promise<void> {
     const writer = async (w: number) => {
       for (let n = 0; writing; n++) {
         const batch = Array.from({ length: 1000 }, (_, j) => ({
-          idempotencyKey: `audit-load-${w}-${n}-${j}`, enKashCardId: card(j * 7 + w), amount: '1.00' }));
+          idempotencyKey: `audit-load-${w}-${n}-${j}`,
+          enKashCardId: card(j * 7 + w),
+          amount: '1.00',
+        }));
         const res = await fetch(`${now.base}/v1/card-loads/batch`, { method: 'POST', headers, body: JSON.stringify({ loads: batch }) });
         if (res.status !== 200) throw new Error(`batch under load: ${res.status}`);
         written += 1000;
@@ -123,26 +137,36 @@ async function main(): Promise<void> {
     for (let i = 0; i < Number(args.verifies); i++) {
       const t0 = performance.now();
       const res = await fetch(`${now.base}/v1/audit/verify`, { headers });
-      const body = await res.json() as { ok: boolean; checkedTransactions: number; durationMs: number; findings: unknown[] };
+      const body = (await res.json()) as { ok: boolean; checkedTransactions: number; durationMs: number; findings: unknown[] };
       if (res.status !== 200) throw new Error(`verify: ${res.status}`);
       if (!body.ok) throw new Error(`verify found problems: ${JSON.stringify(body.findings).slice(0, 500)}`);
       verifies.push({ ms: performance.now() - t0, ok: body.ok, checked: body.checkedTransactions });
     }
 
     const lines = [
-      '', `## Audit (${LOADS.toLocaleString('en')} loads on ${CARDS.toLocaleString('en')} cards)`, '',
-      `Command: \`npm run bench:audit -- --loads ${LOADS}${args.before ? ' --before <build of the commit before the watermark>' : ''}\``
-        + ` (${process.env.DATABASE_URL ? 'DATABASE_URL server' : 'embedded Postgres'}), ${new Date().toISOString()}.`,
-      rate === null ? 'Ledger filled by an earlier run (`--reuse`).'
+      '',
+      `## Audit (${LOADS.toLocaleString('en')} loads on ${CARDS.toLocaleString('en')} cards)`,
+      '',
+      `Command: \`npm run bench:audit -- --loads ${LOADS}${args.before ? ' --before <build of the commit before the watermark>' : ''}\`` +
+        ` (${process.env.DATABASE_URL ? 'DATABASE_URL server' : 'embedded Postgres'}), ${new Date().toISOString()}.`,
+      rate === null
+        ? 'Ledger filled by an earlier run (`--reuse`).'
         : `Filled through \`POST /v1/card-loads/batch\` at ${rate.toFixed(0)} loads/s.`,
-      `Ledger: ${Number(sizes.loads).toLocaleString('en')} loads, ${Number(sizes.txs).toLocaleString('en')} journal transactions, `
-        + `${Number(sizes.entries).toLocaleString('en')} entries, ${Number(sizes.history).toLocaleString('en')} history rows, `
-        + `${Number(sizes.accounts).toLocaleString('en')} accounts, ${sizes.size}.`, '',
-      `Reads, p50 / p99 over ${READS} requests each, one at a time, the two builds interleaved (during bulk intake: two batches of`
-        + ` 1,000 loads in flight throughout, ${written.toLocaleString('en')} loads written meanwhile):`, '',
-      '| read | before (no watermark) | after (stable past) |', '|---|---|---|', ...rows, '',
-      `Complete verifier (\`GET /v1/audit/verify\`, ${verifies[0]?.checked.toLocaleString('en')} seals walked): `
-        + verifies.map((v) => `${(v.ms / 1000).toFixed(1)} s`).join(', ') + '.', '',
+      `Ledger: ${Number(sizes.loads).toLocaleString('en')} loads, ${Number(sizes.txs).toLocaleString('en')} journal transactions, ` +
+        `${Number(sizes.entries).toLocaleString('en')} entries, ${Number(sizes.history).toLocaleString('en')} history rows, ` +
+        `${Number(sizes.accounts).toLocaleString('en')} accounts, ${sizes.size}.`,
+      '',
+      `Reads, p50 / p99 over ${READS} requests each, one at a time, the two builds interleaved (during bulk intake: two batches of` +
+        ` 1,000 loads in flight throughout, ${written.toLocaleString('en')} loads written meanwhile):`,
+      '',
+      '| read | before (no watermark) | after (stable past) |',
+      '|---|---|---|',
+      ...rows,
+      '',
+      `Complete verifier (\`GET /v1/audit/verify\`, ${verifies[0]?.checked.toLocaleString('en')} seals walked): ` +
+        verifies.map((v) => `${(v.ms / 1000).toFixed(1)} s`).join(', ') +
+        '.',
+      '',
     ];
     appendFileSync(path.join(ROOT, 'bench/RESULTS.md'), lines.join('\n'));
     process.stdout.write(lines.join('\n'));

@@ -8,21 +8,39 @@ export const benchHeaders = { authorization: `Bearer ${BENCH_ADMIN_KEY}`, 'conte
  * A built service (`main`, a dist/src/main.js) as ROLE=api on `db`, quiet, unthrottled, with an EnKash that is never
  * called (no worker): the benches measure the ledger, not the sync. Resolves once it listens.
  */
-export async function startBenchService(main: string, db: string, env: Record<string, string> = {}):
-  Promise<{ base: string; proc: ChildProcess }> {
+export async function startBenchService(
+  main: string,
+  db: string,
+  env: Record<string, string> = {},
+): Promise<{ base: string; proc: ChildProcess }> {
   const port = await freePort();
   const proc = spawn(process.execPath, [main], {
-    env: { ...process.env, DATABASE_URL: db, ROLE: 'api', PORT: String(port), ADMIN_API_KEY: BENCH_ADMIN_KEY, LOG_LEVEL: 'error',
-      RATE_LIMIT_PER_MINUTE: '100000000', ENKASH_BASE_URL: 'http://127.0.0.1:9', ENKASH_TOKEN_URL: 'http://127.0.0.1:9/t',
-      ENKASH_PARTNER_ID: 'x', ENKASH_CLIENT_ID: 'x', ENKASH_CLIENT_SECRET: 'x', ENKASH_USERNAME: 'x', ENKASH_PASSWORD: 'x',
-      ENKASH_COMPANY_ID: 'CEKEP5GSGP', ENKASH_CARD_ACCOUNT_ID: 'CABFIPS',
+    env: {
+      ...process.env,
+      DATABASE_URL: db,
+      ROLE: 'api',
+      PORT: String(port),
+      ADMIN_API_KEY: BENCH_ADMIN_KEY,
+      LOG_LEVEL: 'error',
+      RATE_LIMIT_PER_MINUTE: '100000000',
+      ENKASH_BASE_URL: 'http://127.0.0.1:9',
+      ENKASH_TOKEN_URL: 'http://127.0.0.1:9/t',
+      ENKASH_PARTNER_ID: 'x',
+      ENKASH_CLIENT_ID: 'x',
+      ENKASH_CLIENT_SECRET: 'x',
+      ENKASH_USERNAME: 'x',
+      ENKASH_PASSWORD: 'x',
+      ENKASH_COMPANY_ID: 'CEKEP5GSGP',
+      ENKASH_CARD_ACCOUNT_ID: 'CABFIPS',
       // No scheduled verification in the middle of a measurement (the audit bench runs it on purpose).
-      AUDIT_VERIFY_INTERVAL_MS: '0', ...env },
+      AUDIT_VERIFY_INTERVAL_MS: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
   while (!/listening on/.test(out)) {
     if (proc.exitCode !== null) throw new Error(`service ${main} exited: ${out}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -39,9 +57,15 @@ export async function fillThroughBatches(base: string, loads: number, card: (i: 
       const from = next;
       next += 1000;
       const batch = Array.from({ length: Math.min(1000, loads - from) }, (_, j) => ({
-        idempotencyKey: `${keyPrefix}-${from + j}`, enKashCardId: card(from + j), amount: `${1 + ((from + j) % 900)}.00` }));
-      const res = await fetch(`${base}/v1/card-loads/batch`,
-        { method: 'POST', headers: benchHeaders, body: JSON.stringify({ loads: batch }) });
+        idempotencyKey: `${keyPrefix}-${from + j}`,
+        enKashCardId: card(from + j),
+        amount: `${1 + ((from + j) % 900)}.00`,
+      }));
+      const res = await fetch(`${base}/v1/card-loads/batch`, {
+        method: 'POST',
+        headers: benchHeaders,
+        body: JSON.stringify({ loads: batch }),
+      });
       if (res.status !== 200) throw new Error(`batch failed: ${res.status} ${await res.text()}`);
     }
   };

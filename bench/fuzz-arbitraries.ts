@@ -11,18 +11,67 @@ type Json = unknown;
 
 /** Number tokens JSON.stringify cannot write; marked in the value, spliced into the text by `serialise`. */
 const RAW_NUMBERS = [
-  '1e400', '-0', '99999999999999999999999', '1E2', '0.1e1', '-1.5e-3', '123456789012345678901234567890.12', '9007199254740993',
+  '1e400',
+  '-0',
+  '99999999999999999999999',
+  '1E2',
+  '0.1e1',
+  '-1.5e-3',
+  '123456789012345678901234567890.12',
+  '9007199254740993',
 ];
 const RAW = (token: string) => `@@raw:${token}@@`;
 export const serialise = (value: Json) => JSON.stringify(value).replace(/"@@raw:([^@"]*)@@"/g, '$1');
 
 export const HOSTILE_STRINGS = [
-  '', ' ', '\u0000', 'a\u0000b', '\ud800', 'x\udfff', '\udc00\ud800', '\ufeff', '%00', '%ED%A0%80', 'infinity', 'NaN', 'epoch', 'J2451187',
-  '0000-01-01T00:00:00Z', '9999-12-31T23:59:59.999999Z', '2026-02-30', '2026-03-05 10:03:00 PST', '1e309', '-0', '15', '15.0', '0.001',
-  '90071992547409.92', '200000.01', "'; DROP TABLE card_loads; --", '../../etc/passwd', '<script>alert(1)</script>', '__proto__',
-  'constructor', 'EKC0000000', 'CABFIPS', 'card:EKCMB7KAEW', '\n', '\r\n', '\t', 'ñ', '🎉', 'HTTP://93.184.216.34/x',
-  ' http://93.184.216.34/x', 'http:/93.184.216.34/x', 'http://127.0.0.1:1/x', 'http://[::1]/', 'http://169.254.169.254/latest',
-  'file:///etc/passwd', 'https://user:pass@example.com/', 'javascript:alert(1)', 'WyIwMDAwLTAxLTAxVDAwOjAwOjAwLjAwMDAwMFoiLCJ4Il0',
+  '',
+  ' ',
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  'x\udfff',
+  '\udc00\ud800',
+  '\ufeff',
+  '%00',
+  '%ED%A0%80',
+  'infinity',
+  'NaN',
+  'epoch',
+  'J2451187',
+  '0000-01-01T00:00:00Z',
+  '9999-12-31T23:59:59.999999Z',
+  '2026-02-30',
+  '2026-03-05 10:03:00 PST',
+  '1e309',
+  '-0',
+  '15',
+  '15.0',
+  '0.001',
+  '90071992547409.92',
+  '200000.01',
+  "'; DROP TABLE card_loads; --",
+  '../../etc/passwd',
+  '<script>alert(1)</script>',
+  '__proto__',
+  'constructor',
+  'EKC0000000',
+  'CABFIPS',
+  'card:EKCMB7KAEW',
+  '\n',
+  '\r\n',
+  '\t',
+  'ñ',
+  '🎉',
+  'HTTP://93.184.216.34/x',
+  ' http://93.184.216.34/x',
+  'http:/93.184.216.34/x',
+  'http://127.0.0.1:1/x',
+  'http://[::1]/',
+  'http://169.254.169.254/latest',
+  'file:///etc/passwd',
+  'https://user:pass@example.com/',
+  'javascript:alert(1)',
+  'WyIwMDAwLTAxLTAxVDAwOjAwOjAwLjAwMDAwMFoiLCJ4Il0',
 ];
 
 /** Any UTF-16 code unit, NUL and lone surrogates included. */
@@ -75,7 +124,10 @@ function mutate(value: Json, changes: Array<[pick: number, hostile: Json, kind: 
 
 /** Percent-encoded text; a lone surrogate (which encodeURIComponent refuses) as WTF-8 bytes, which no UTF-8 decoder accepts. */
 export const urlText = (text: string) =>
-  text.split(/(\p{Cs})/u).map((part, i) => (i % 2 ? '%ED%A0%80' : encodeURIComponent(part))).join('');
+  text
+    .split(/(\p{Cs})/u)
+    .map((part, i) => (i % 2 ? '%ED%A0%80' : encodeURIComponent(part)))
+    .join('');
 
 /** Values for the fields and parameters a document describes; `pool(name)` gives real values where a field names one. */
 export class DocumentArbitraries {
@@ -86,7 +138,7 @@ export class DocumentArbitraries {
 
   resolve(s: Schema | undefined): Schema {
     let node = s ?? {};
-    for (let i = 0; node.$ref && i < 10; i++) node = (this.doc.components?.schemas?.[String(node.$ref).split('/').pop()!] ?? {}) as Schema;
+    for (let i = 0; node.$ref && i < 10; i++) node = this.doc.components?.schemas?.[String(node.$ref).split('/').pop()!] ?? {};
     return node;
   }
 
@@ -106,7 +158,7 @@ export class DocumentArbitraries {
 
   /** A parameter's value as URL text: valid, hostile, or not valid percent-encoding at all. */
   param(schema: Schema | undefined, name: string): fc.Arbitrary<string> {
-    const asText = (v: Json) => urlText(typeof v === 'string' ? v : JSON.stringify(v) ?? '');
+    const asText = (v: Json) => urlText(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
     return fc.oneof(
       { weight: 6, arbitrary: this.valid(schema, name).map(asText) },
       { weight: 3, arbitrary: hostileString.map(asText) },
@@ -121,23 +173,30 @@ export class DocumentArbitraries {
     if (alternatives) return fc.oneof(...alternatives.map((a) => this.valid(a, undefined, depth + 1)));
     if (s.allOf) return this.object(this.merged(s.allOf as Schema[]), depth);
     switch (s.type) {
-      case 'string': return this.string(s);
-      case 'integer': return fc.integer({ min: s.minimum ?? 0, max: s.maximum ?? 1_000_000 });
+      case 'string':
+        return this.string(s);
+      case 'integer':
+        return fc.integer({ min: s.minimum ?? 0, max: s.maximum ?? 1_000_000 });
       case 'number':
         return s.multipleOf === 0.01
-          ? fc.integer({ min: 1, max: 20_000_000 }).map((n) => n / 100) : fc.double({ noNaN: true, min: -1e6, max: 1e6 });
-      case 'boolean': return fc.boolean();
+          ? fc.integer({ min: 1, max: 20_000_000 }).map((n) => n / 100)
+          : fc.double({ noNaN: true, min: -1e6, max: 1e6 });
+      case 'boolean':
+        return fc.boolean();
       case 'array':
         return fc.array(this.valid(s.items, undefined, depth + 1), { minLength: s.minItems ?? 0, maxLength: Math.min(s.maxItems ?? 4, 4) });
-      case 'object': return this.object(s, depth);
-      default: return s.properties ? this.object(s, depth) : fc.constant({});
+      case 'object':
+        return this.object(s, depth);
+      default:
+        return s.properties ? this.object(s, depth) : fc.constant({});
     }
   }
 
   private string(s: Schema): fc.Arbitrary<string> {
     if (s.format === 'uuid') return fc.uuid();
     if (s.format === 'date-time') {
-      return fc.date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2030-01-01T00:00:00Z'), noInvalidDate: true })
+      return fc
+        .date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2030-01-01T00:00:00Z'), noInvalidDate: true })
         .map((d) => d.toISOString());
     }
     if (s.pattern) return fc.stringMatching(new RegExp(s.pattern)).filter((x) => x.length <= (s.maxLength ?? 300));
@@ -153,8 +212,10 @@ export class DocumentArbitraries {
   private object(s: Schema, depth: number): fc.Arbitrary<Json> {
     const properties = (s.properties ?? {}) as Record<string, Schema>;
     if (Object.keys(properties).length === 0 && s.additionalProperties) {
-      const value = typeof s.additionalProperties === 'object'
-        ? this.valid(s.additionalProperties, undefined, depth + 1) : fc.string({ maxLength: 20 });
+      const value =
+        typeof s.additionalProperties === 'object'
+          ? this.valid(s.additionalProperties, undefined, depth + 1)
+          : fc.string({ maxLength: 20 });
       return fc.dictionary(fc.stringMatching(/^[A-Za-z0-9_.-]{1,40}$/), value, { maxKeys: Math.min(s.maxProperties ?? 5, 5) });
     }
     const arbitraries = Object.fromEntries(Object.entries(properties).map(([k, p]) => [k, this.valid(p, k, depth + 1)]));

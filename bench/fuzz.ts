@@ -20,21 +20,43 @@ import { answerChecker, OpenApiDocument } from './openapi-check';
 import { rawRequest } from './raw-http';
 import { benchDatabase, sleep, spawnService } from './service-process';
 
-const { values: args } = parseArgs({ options: {
-  seconds: { type: 'string', default: '100' }, seed: { type: 'string' }, concurrency: { type: 'string', default: '4' },
-} });
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '100' },
+    seed: { type: 'string' },
+    concurrency: { type: 'string', default: '4' },
+  },
+});
 const SEED = Number(args.seed ?? process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const ADMIN = 'fuzz-admin-key-0123456789abcdef';
 /** The service's peak resident memory may not pass this (bench/RESULTS.md: about 260 MB after a bench's intake). */
 const MAX_RSS_MB = 768;
-const PROTOCOL = ['wrongMethod', 'textPlain', 'latin1', 'semicolons', 'noContentType', 'gzip', 'br', 'truncatedJson', 'hugeHeader',
-  'bigBody', 'rawTruncated', 'rawBadChunk'] as const;
+const PROTOCOL = [
+  'wrongMethod',
+  'textPlain',
+  'latin1',
+  'semicolons',
+  'noContentType',
+  'gzip',
+  'br',
+  'truncatedJson',
+  'hugeHeader',
+  'bigBody',
+  'rawTruncated',
+  'rawBadChunk',
+] as const;
 type Protocol = (typeof PROTOCOL)[number] | 'none';
 type Who = 'admin' | 'loads:write' | 'ledger:read' | 'ops:write' | 'none' | 'made-up';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- OpenAPI operation objects, read defensively
 type Operation = { method: string; template: string; methods: string[]; op: any };
 type Generated = {
-  operation: Operation; method: string; url: string; headers: Record<string, string>; body?: string | Buffer; protocol: Protocol; who: Who;
+  operation: Operation;
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string | Buffer;
+  protocol: Protocol;
+  who: Who;
 };
 type Problem = { index: number; request: string; problem: string };
 
@@ -46,12 +68,17 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   const service = await spawnService({
-    DATABASE_URL: db.url, DATA_DIR: db.dataDir, ADMIN_API_KEY: ADMIN, RATE_LIMIT_PER_MINUTE: '100000000',
+    DATABASE_URL: db.url,
+    DATA_DIR: db.dataDir,
+    ADMIN_API_KEY: ADMIN,
+    RATE_LIMIT_PER_MINUTE: '100000000',
     WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
-    WEBHOOK_TIMEOUT_MS: '500', WEBHOOK_BACKOFF_BASE_MS: '50', SYNC_POLL_MS: '50',
+    WEBHOOK_TIMEOUT_MS: '500',
+    WEBHOOK_BACKOFF_BASE_MS: '50',
+    SYNC_POLL_MS: '50',
   });
   try {
-    const doc = await (await fetch(`${service.url}/docs-json`)).json() as OpenApiDocument;
+    const doc = (await (await fetch(`${service.url}/docs-json`)).json()) as OpenApiDocument;
     const check = answerChecker(doc);
     const keys = await fixtureKeys(service.url);
     const pools = await fixtures(service.url, hookUrl);
@@ -64,28 +91,32 @@ async function main(): Promise<void> {
     const sampleRss = () => {
       try {
         peakRssMb = Math.max(peakRssMb, service.rssMb().peak);
-      } catch { /* the process is gone: the requests say so */ }
+      } catch {
+        /* the process is gone: the requests say so */
+      }
     };
     const memory = setInterval(sampleRss, 500);
     const deadline = performance.now() + Number(args.seconds) * 1000;
     const fuzzStart = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: Number(args.concurrency) }, async () => {
-      while (performance.now() < deadline && problems.length < 50) {
-        const index = next++;
-        const g = fc.sample(requestOf, { seed: SEED + index, numRuns: 1 })[0];
-        const answer = await send(service.url, g, keys).catch((e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }));
-        const request = `#${index} ${g.who} ${g.method} ${g.url.slice(0, 200)} [${g.protocol}] ${String(g.body ?? '').slice(0, 300)}`;
-        if ('error' in answer) {
-          problems.push({ index, request, problem: `no answer: ${answer.error}` });
-          continue;
+    await Promise.all(
+      Array.from({ length: Number(args.concurrency) }, async () => {
+        while (performance.now() < deadline && problems.length < 50) {
+          const index = next++;
+          const g = fc.sample(requestOf, { seed: SEED + index, numRuns: 1 })[0];
+          const answer = await send(service.url, g, keys).catch((e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }));
+          const request = `#${index} ${g.who} ${g.method} ${g.url.slice(0, 200)} [${g.protocol}] ${String(g.body ?? '').slice(0, 300)}`;
+          if ('error' in answer) {
+            problems.push({ index, request, problem: `no answer: ${answer.error}` });
+            continue;
+          }
+          statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+          covered.add(`${g.operation.method} ${g.operation.template}`);
+          const problem = answer.status >= 500 ? `${answer.status}: ${answer.text.slice(0, 300)}` : check({ ...answer, url: g.url });
+          if (problem) problems.push({ index, request, problem });
         }
-        statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-        covered.add(`${g.operation.method} ${g.operation.template}`);
-        const problem = answer.status >= 500 ? `${answer.status}: ${answer.text.slice(0, 300)}` : check({ ...answer, url: g.url });
-        if (problem) problems.push({ index, request, problem });
-      }
-    }));
+      }),
+    );
     clearInterval(memory);
     const requests = next;
     const fuzzSeconds = (performance.now() - fuzzStart) / 1000;
@@ -93,9 +124,9 @@ async function main(): Promise<void> {
 
     // Afterwards: the ledger is whole whatever was thrown at it.
     const get = async (path: string) => (await fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json();
-    const verify = await get('/v1/audit/verify') as { ok: boolean };
+    const verify = (await get('/v1/audit/verify')) as { ok: boolean };
     if (!verify.ok) problems.push({ index: -1, request: 'GET /v1/audit/verify', problem: JSON.stringify(verify) });
-    const tb = await get('/v1/reports/trial-balance?limit=1') as { balanced: boolean };
+    const tb = (await get('/v1/reports/trial-balance?limit=1')) as { balanced: boolean };
     if (!tb.balanced) problems.push({ index: -1, request: 'GET /v1/reports/trial-balance', problem: JSON.stringify(tb).slice(0, 500) });
     const c = new Client({ connectionString: db.url });
     await c.connect();
@@ -117,12 +148,19 @@ async function main(): Promise<void> {
     const rank = (p: Problem) => (/^(no answer|5\d\d)/.test(p.problem) ? 0 : 1);
     problems.sort((a, b) => rank(a) - rank(b));
     for (const p of problems.slice(0, 10)) process.stdout.write(`fuzz: problem ${p.request}\n      → ${p.problem}\n`);
-    const byStatus = [...statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`).join(' ');
-    process.stdout.write(`fuzz: ${requests} requests in ${fuzzSeconds.toFixed(1)} s (${(requests / fuzzSeconds).toFixed(0)}/s), `
-      + `${covered.size}/${operations.length} operations; statuses ${byStatus}\n`);
-    process.stdout.write(`fuzz: ${problems.length ? 'FAIL' : 'PASS'} seed=${SEED} requests=${requests} seconds=${fuzzSeconds.toFixed(1)} `
-      + `total=${((performance.now() - started) / 1000).toFixed(1)}s peakRssMb=${peakRssMb}`
-      + `${problems.length ? ` problems=${problems.length}` : ''}\n`);
+    const byStatus = [...statuses]
+      .sort(([a], [b]) => a - b)
+      .map(([s, n]) => `${s}:${n}`)
+      .join(' ');
+    process.stdout.write(
+      `fuzz: ${requests} requests in ${fuzzSeconds.toFixed(1)} s (${(requests / fuzzSeconds).toFixed(0)}/s), ` +
+        `${covered.size}/${operations.length} operations; statuses ${byStatus}\n`,
+    );
+    process.stdout.write(
+      `fuzz: ${problems.length ? 'FAIL' : 'PASS'} seed=${SEED} requests=${requests} seconds=${fuzzSeconds.toFixed(1)} ` +
+        `total=${((performance.now() - started) / 1000).toFixed(1)}s peakRssMb=${peakRssMb}` +
+        `${problems.length ? ` problems=${problems.length}` : ''}\n`,
+    );
     process.exitCode = problems.length ? 1 : 0;
   } finally {
     await service.stop();
@@ -134,15 +172,25 @@ async function main(): Promise<void> {
 
 /** Every operation of the document, with the methods its path takes. */
 function operationsOf(doc: OpenApiDocument): Operation[] {
-  return Object.entries(doc.paths).flatMap(([template, item]) => Object.entries(item).map(([method, op]) => ({
-    method: method.toUpperCase(), template, methods: Object.keys(item).map((m) => m.toUpperCase()), op,
-  })));
+  return Object.entries(doc.paths).flatMap(([template, item]) =>
+    Object.entries(item).map(([method, op]) => ({
+      method: method.toUpperCase(),
+      template,
+      methods: Object.keys(item).map((m) => m.toUpperCase()),
+      op,
+    })),
+  );
 }
 
 /** A key per least-privilege scope; the admin key is the bootstrap one. */
 async function fixtureKeys(base: string): Promise<Record<Who, string | null>> {
   const keys: Record<Who, string | null> = {
-    admin: ADMIN, 'loads:write': null, 'ledger:read': null, 'ops:write': null, none: null, 'made-up': 'ckl_made_up_0123456789',
+    admin: ADMIN,
+    'loads:write': null,
+    'ledger:read': null,
+    'ops:write': null,
+    none: null,
+    'made-up': 'ckl_made_up_0123456789',
   };
   for (const scope of ['loads:write', 'ledger:read', 'ops:write'] as const) {
     keys[scope] = (await admin(base, 'POST', '/v1/api-keys', { name: `fuzz ${scope}`, scopes: [scope] })).key;
@@ -152,8 +200,11 @@ async function fixtureKeys(base: string): Promise<Record<Who, string | null>> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- fixture answers, shapes known from the document
 async function admin(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<any> {
-  const res = await fetch(`${base}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body),
-    headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers } });
+  const res = await fetch(`${base}${path}`, {
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+  });
   if (res.status >= 300) throw new Error(`fixture ${method} ${path}: ${res.status} ${await res.text()}`);
   return res.json();
 }
@@ -182,25 +233,50 @@ async function fixtures(base: string, hookUrl: string): Promise<Record<string, u
   await sleep(1500); // the loads settle, their events go out
   const deliveries = (await admin(base, 'GET', `/v1/webhooks/${webhooks[0]}/deliveries`)).data.map((d: { id: string }) => d.id);
   const cursors: unknown[] = [];
-  const lists = ['/v1/card-loads', '/v1/accounts', '/v1/journal', `/v1/cards/${cards[0]}/history`, '/v1/accounts/external:fuzz/entries',
-    '/v1/reports/trial-balance', `/v1/webhooks/${webhooks[0]}/deliveries`, '/v1/reports/reconciliation'];
+  const lists = [
+    '/v1/card-loads',
+    '/v1/accounts',
+    '/v1/journal',
+    `/v1/cards/${cards[0]}/history`,
+    '/v1/accounts/external:fuzz/entries',
+    '/v1/reports/trial-balance',
+    `/v1/webhooks/${webhooks[0]}/deliveries`,
+    '/v1/reports/reconciliation',
+  ];
   for (const list of lists) {
     const cursor = (await admin(base, 'GET', `${list}${list.includes('?') ? '&' : '?'}limit=1`)).nextCursor;
     if (cursor) cursors.push(cursor);
   }
   const codes = ['external:fuzz', 'liability:fuzz', 'parent:CABFIPS', `card:${cards[0]}`];
   return {
-    loadId: loads, webhookId: webhooks, journalId: journal, keyId: victims, deliveryId: deliveries, runId: runs, cursor: cursors,
-    code: codes, accountCode: codes, enKashCardId: cards, url: [hookUrl],
-    idempotencyKey: ['fuzz-k1', 'fuzz-k2'], 'Idempotency-Key': ['fuzz-k1', 'fuzz-k2'],
-    cardAccountId: ['CABFIPS'], companyId: ['CEKEP5GSGP'], amount: ['1.00', '2.50', 3, 4.5],
+    loadId: loads,
+    webhookId: webhooks,
+    journalId: journal,
+    keyId: victims,
+    deliveryId: deliveries,
+    runId: runs,
+    cursor: cursors,
+    code: codes,
+    accountCode: codes,
+    enKashCardId: cards,
+    url: [hookUrl],
+    idempotencyKey: ['fuzz-k1', 'fuzz-k2'],
+    'Idempotency-Key': ['fuzz-k1', 'fuzz-k2'],
+    cardAccountId: ['CABFIPS'],
+    companyId: ['CEKEP5GSGP'],
+    amount: ['1.00', '2.50', 3, 4.5],
   };
 }
 
 /** Which pool a path parameter draws from: `id` means the resource of its path. */
 function poolName(template: string, name: string): string {
   if (name !== 'id') return name;
-  const byPrefix = [['/v1/card-loads', 'loadId'], ['/v1/webhooks', 'webhookId'], ['/v1/journal', 'journalId'], ['/v1/api-keys', 'keyId']];
+  const byPrefix = [
+    ['/v1/card-loads', 'loadId'],
+    ['/v1/webhooks', 'webhookId'],
+    ['/v1/journal', 'journalId'],
+    ['/v1/api-keys', 'keyId'],
+  ];
   for (const [prefix, pool] of byPrefix) {
     if (template.startsWith(prefix)) return pool;
   }
@@ -212,15 +288,20 @@ function requestArbitrary(doc: OpenApiDocument, operations: Operation[], pools: 
   const arbs = new DocumentArbitraries(doc, (name) => pools[name] ?? []);
   const who = fc.constantFrom<Who>('admin', 'admin', 'admin', 'loads:write', 'ledger:read', 'ops:write', 'none', 'made-up');
   const protocol = fc.oneof(
-    { weight: 85, arbitrary: fc.constant<Protocol>('none') }, { weight: 15, arbitrary: fc.constantFrom<Protocol>(...PROTOCOL) });
+    { weight: 85, arbitrary: fc.constant<Protocol>('none') },
+    { weight: 15, arbitrary: fc.constantFrom<Protocol>(...PROTOCOL) },
+  );
   // Header values fetch can send: printable ASCII only.
-  const headerText = (a: fc.Arbitrary<string>) => a.map((v) => {
-    let text = v;
-    try {
-      text = decodeURIComponent(v);
-    } catch { /* not valid percent-encoding: send it as it is */ }
-    return text.replace(/[^\x20-\x7e]/g, '?');
-  });
+  const headerText = (a: fc.Arbitrary<string>) =>
+    a.map((v) => {
+      let text = v;
+      try {
+        text = decodeURIComponent(v);
+      } catch {
+        /* not valid percent-encoding: send it as it is */
+      }
+      return text.replace(/[^\x20-\x7e]/g, '?');
+    });
   const perOperation = operations.map((operation) => {
     type Parameter = { name: string; in: string; required?: boolean; schema?: Record<string, unknown> };
     const params = (operation.op.parameters ?? []) as Parameter[];
@@ -231,62 +312,118 @@ function requestArbitrary(doc: OpenApiDocument, operations: Operation[], pools: 
       });
     const bodySchema = operation.op.requestBody?.content?.['application/json']?.schema;
     const body = bodySchema
-      ? arbs.body(bodySchema) : fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: hostileValue });
-    return fc.record({
-      path: record(byPlace('path'), (p) => arbs.param(p.schema, poolName(operation.template, p.name))),
-      query: record(byPlace('query'), (p) => arbs.param(p.schema, p.name)),
-      headers: record(byPlace('header'), (p) => headerText(fc.oneof(arbs.param(p.schema, p.name), hostileString.map(urlText)))),
-      body, who, protocol, otherMethod: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'),
-    }).map(({ path, query, headers, body: value, who: sender, protocol: abuse, otherMethod }): Generated => {
-      const url = operation.template.replace(/\{(\w+)\}/g, (_, name: string) => (path as Record<string, string>)[name])
-        + (Object.keys(query).length ? `?${Object.entries(query).map(([k, v]) => `${k}=${v}`).join('&')}` : '');
-      const wrong = abuse === 'wrongMethod' && !operation.methods.includes(otherMethod);
-      return {
-        operation, method: wrong ? otherMethod : operation.method, url, headers: headers as Record<string, string>,
-        body: value === undefined ? undefined : serialise(value), who: sender, protocol: abuse === 'wrongMethod' && !wrong ? 'none' : abuse,
-      };
-    });
+      ? arbs.body(bodySchema)
+      : fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: hostileValue });
+    return fc
+      .record({
+        path: record(byPlace('path'), (p) => arbs.param(p.schema, poolName(operation.template, p.name))),
+        query: record(byPlace('query'), (p) => arbs.param(p.schema, p.name)),
+        headers: record(byPlace('header'), (p) => headerText(fc.oneof(arbs.param(p.schema, p.name), hostileString.map(urlText)))),
+        body,
+        who,
+        protocol,
+        otherMethod: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'),
+      })
+      .map(({ path, query, headers, body: value, who: sender, protocol: abuse, otherMethod }): Generated => {
+        const url =
+          operation.template.replace(/\{(\w+)\}/g, (_, name: string) => (path as Record<string, string>)[name]) +
+          (Object.keys(query).length
+            ? `?${Object.entries(query)
+                .map(([k, v]) => `${k}=${v}`)
+                .join('&')}`
+            : '');
+        const wrong = abuse === 'wrongMethod' && !operation.methods.includes(otherMethod);
+        return {
+          operation,
+          method: wrong ? otherMethod : operation.method,
+          url,
+          headers: headers,
+          body: value === undefined ? undefined : serialise(value),
+          who: sender,
+          protocol: abuse === 'wrongMethod' && !wrong ? 'none' : abuse,
+        };
+      });
   });
   return fc.integer({ min: 0, max: perOperation.length - 1 }).chain((i) => perOperation[i]);
 }
 
 const BIG_BODY = JSON.stringify({
-  enKashCardId: 'EKCMB7KAEW', amount: '10.00', metadata: Object.fromEntries(Array.from({ length: 80_000 }, (_, i) => [`k${i}`, 'v'])),
+  enKashCardId: 'EKCMB7KAEW',
+  amount: '10.00',
+  metadata: Object.fromEntries(Array.from({ length: 80_000 }, (_, i) => [`k${i}`, 'v'])),
 });
 
 /** Sends one generated request, with its protocol abuse applied; answers what came back. */
-async function send(base: string, g: Generated, keys: Record<Who, string | null>):
-  Promise<{ method: string; status: number; contentType: string | null; text: string }> {
+async function send(
+  base: string,
+  g: Generated,
+  keys: Record<Who, string | null>,
+): Promise<{ method: string; status: number; contentType: string | null; text: string }> {
   const headers: Record<string, string> = { ...g.headers };
   const key = keys[g.who];
   if (key) headers.authorization = `Bearer ${key}`;
   let body: string | Buffer | undefined = g.body;
   if (body !== undefined) headers['content-type'] = 'application/json';
   switch (g.protocol) {
-    case 'textPlain': headers['content-type'] = 'text/plain'; break;
-    case 'latin1': headers['content-type'] = 'application/json; charset=latin1'; break;
-    case 'semicolons': headers['content-type'] = 'application/json;;;'; break;
-    case 'noContentType': delete headers['content-type']; break;
-    case 'gzip': if (body !== undefined) { body = gzipSync(body); headers['content-encoding'] = 'gzip'; } break;
-    case 'br': headers['content-encoding'] = 'br'; break;
-    case 'truncatedJson': if (typeof body === 'string') body = body.slice(0, Math.floor(body.length / 2)); break;
-    case 'hugeHeader': headers['x-fuzz-padding'] = 'a'.repeat(20_000); break;
-    case 'bigBody': if (g.method !== 'GET') { body = BIG_BODY; headers['content-type'] = 'application/json'; } break;
-    case 'rawTruncated': case 'rawBadChunk': {
+    case 'textPlain':
+      headers['content-type'] = 'text/plain';
+      break;
+    case 'latin1':
+      headers['content-type'] = 'application/json; charset=latin1';
+      break;
+    case 'semicolons':
+      headers['content-type'] = 'application/json;;;';
+      break;
+    case 'noContentType':
+      delete headers['content-type'];
+      break;
+    case 'gzip':
+      if (body !== undefined) {
+        body = gzipSync(body);
+        headers['content-encoding'] = 'gzip';
+      }
+      break;
+    case 'br':
+      headers['content-encoding'] = 'br';
+      break;
+    case 'truncatedJson':
+      if (typeof body === 'string') body = body.slice(0, Math.floor(body.length / 2));
+      break;
+    case 'hugeHeader':
+      headers['x-fuzz-padding'] = 'a'.repeat(20_000);
+      break;
+    case 'bigBody':
+      if (g.method !== 'GET') {
+        body = BIG_BODY;
+        headers['content-type'] = 'application/json';
+      }
+      break;
+    case 'rawTruncated':
+    case 'rawBadChunk': {
       const method = g.method === 'GET' ? 'POST' : g.method;
-      const lines = [`${method} ${g.url} HTTP/1.1`, 'Host: fuzz', 'Content-Type: application/json',
-        ...Object.entries(headers).filter(([k]) => k !== 'content-type').map(([k, v]) => `${k}: ${v}`)];
+      const lines = [
+        `${method} ${g.url} HTTP/1.1`,
+        'Host: fuzz',
+        'Content-Type: application/json',
+        ...Object.entries(headers)
+          .filter(([k]) => k !== 'content-type')
+          .map(([k, v]) => `${k}: ${v}`),
+      ];
       const text = String(g.body ?? '{"a":1}');
-      const raw = g.protocol === 'rawTruncated'
-        ? `${[...lines, `Content-Length: ${Buffer.byteLength(text) + 50}`].join('\r\n')}\r\n\r\n${text}`
-        : `${[...lines, 'Transfer-Encoding: chunked'].join('\r\n')}\r\n\r\nzz\r\n${text}\r\n0\r\n\r\n`;
+      const raw =
+        g.protocol === 'rawTruncated'
+          ? `${[...lines, `Content-Length: ${Buffer.byteLength(text) + 50}`].join('\r\n')}\r\n\r\n${text}`
+          : `${[...lines, 'Transfer-Encoding: chunked'].join('\r\n')}\r\n\r\nzz\r\n${text}\r\n0\r\n\r\n`;
       const res = await rawRequest(base, raw);
       return { method, status: res.status, contentType: /content-type: ([^\r\n]+)/i.exec(res.headers)?.[1] ?? null, text: res.body };
     }
   }
   const method = g.method;
   const res = await fetch(`${base}${g.url}`, {
-    method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : body, signal: AbortSignal.timeout(30_000),
+    method,
+    headers,
+    body: method === 'GET' || method === 'HEAD' ? undefined : body,
+    signal: AbortSignal.timeout(30_000),
   });
   return { method, status: res.status, contentType: res.headers.get('content-type'), text: await res.text() };
 }

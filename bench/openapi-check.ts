@@ -23,7 +23,10 @@ export function toJsonSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(toJsonSchema);
   if (!node || typeof node !== 'object') return node;
   const s: Json = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === 'example' || k === 'examples' ? v : toJsonSchema(v)]));
-  if (s.exclusiveMinimum === true) { s.exclusiveMinimum = s.minimum; delete s.minimum; }
+  if (s.exclusiveMinimum === true) {
+    s.exclusiveMinimum = s.minimum;
+    delete s.minimum;
+  }
   if (s.type === 'object' && s.properties && s.additionalProperties === undefined) s.additionalProperties = false;
   if (s.nullable !== true) return s;
   delete s.nullable;
@@ -70,7 +73,10 @@ export function answerChecker(doc: OpenApiDocument): AnswerCheck {
     })
     .sort((a, b) => (a.template.match(/\{/g)?.length ?? 0) - (b.template.match(/\{/g)?.length ?? 0));
   const schemaErrors = (v: ValidateFunction) =>
-    (v.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`).join('; ');
+    (v.errors ?? [])
+      .slice(0, 5)
+      .map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`)
+      .join('; ');
   const isErrorShaped = (text: string): string | null => {
     const v = validator('doc#/components/schemas/Error');
     try {
@@ -112,8 +118,18 @@ export function answerChecker(doc: OpenApiDocument): AnswerCheck {
     } catch {
       return `${where}: not JSON: ${text.slice(0, 100)}`;
     }
-    const v = validator(pointer('paths', template, verb, 'responses', String(status) in responses ? String(status) : 'default',
-      'content', 'application/json', 'schema'));
+    const v = validator(
+      pointer(
+        'paths',
+        template,
+        verb,
+        'responses',
+        String(status) in responses ? String(status) : 'default',
+        'content',
+        'application/json',
+        'schema',
+      ),
+    );
     return v(body) ? null : `${where}: ${schemaErrors(v)}`;
   };
 }

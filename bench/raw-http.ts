@@ -6,8 +6,11 @@ import net from 'node:net';
  * the server may write more after it, e.g. a 400 for the rest of a body it refused early). `halfClose` ends the
  * sending side after the bytes, as a client that gave up mid-body does. `all` is every byte the server sent.
  */
-export function rawRequest(baseUrl: string, bytes: string, halfClose = true):
-  Promise<{ status: number; headers: string; body: string; all: string }> {
+export function rawRequest(
+  baseUrl: string,
+  bytes: string,
+  halfClose = true,
+): Promise<{ status: number; headers: string; body: string; all: string }> {
   const u = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(u.port), u.hostname, () => {

@@ -14,7 +14,13 @@ import { benchHeaders, fillThroughBatches, startBenchService } from './bench-ser
 import { databaseUrlOn, freshDatabase } from './fresh-database';
 
 const ROOT = path.resolve(__dirname, '../..');
-const { values: args } = parseArgs({ options: { loads: { type: 'string', default: '1000000' }, cards: { type: 'string', default: '10000' }, 'reuse': { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: {
+    loads: { type: 'string', default: '1000000' },
+    cards: { type: 'string', default: '10000' },
+    reuse: { type: 'boolean', default: false },
+  },
+});
 const LOADS = Number(args.loads);
 const CARDS = Number(args.cards);
 const card = (i: number) => `EKCX${String(i % CARDS).padStart(6, '0')}`;
@@ -69,12 +75,24 @@ async function main(): Promise<void> {
       await time('trial balance (first page + totals)', 30, (i) => `/v1/reports/trial-balance?asOf=${at(i)}`),
     ];
     const lines = [
-      '', `## Scale (${LOADS.toLocaleString('en')} loads on ${CARDS.toLocaleString('en')} cards and one parent account)`, '',
-      `Command: \`npm run bench:scale -- --loads ${LOADS}\` (${process.env.DATABASE_URL ? 'DATABASE_URL server' : 'embedded Postgres'}), ${new Date().toISOString()}.`, '',
-      args.reuse ? 'Reads measured on a ledger filled by an earlier run (`--reuse`).' :
-        `Bulk intake (\`POST /v1/card-loads/batch\`, 1,000 per request, 4 in flight): ${(LOADS / fillSeconds).toFixed(0)} loads/s (target ≥ 20,000).`, '',
-      '| read | p50 | p99 | target |', '|---|---|---|---|',
-      ...results.map((r) => `| ${r.name} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.name.startsWith('trial') ? '≤ 100 ms' : 'p99 ≤ 10 ms'} |`), '',
+      '',
+      `## Scale (${LOADS.toLocaleString('en')} loads on ${CARDS.toLocaleString('en')} cards and one parent account)`,
+      '',
+      `Command: \`npm run bench:scale -- --loads ${LOADS}\` (${process.env.DATABASE_URL ? 'DATABASE_URL server' : 'embedded Postgres'}), ` +
+        `${new Date().toISOString()}.`,
+      '',
+      args.reuse
+        ? 'Reads measured on a ledger filled by an earlier run (`--reuse`).'
+        : `Bulk intake (\`POST /v1/card-loads/batch\`, 1,000 per request, 4 in flight): ${(LOADS / fillSeconds).toFixed(0)} loads/s ` +
+          '(target ≥ 20,000).',
+      '',
+      '| read | p50 | p99 | target |',
+      '|---|---|---|---|',
+      ...results.map(
+        (r) =>
+          `| ${r.name} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.name.startsWith('trial') ? '≤ 100 ms' : 'p99 ≤ 10 ms'} |`,
+      ),
+      '',
     ];
     appendFileSync(path.join(ROOT, 'bench/RESULTS.md'), lines.join('\n'));
     process.stdout.write(lines.join('\n'));

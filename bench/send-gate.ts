@@ -30,8 +30,10 @@ async function main(): Promise<void> {
     runs.gate.push(await loop(SEND_GATE_SQL));
   }
   const best = (xs: number[]) => Math.min(...xs).toFixed(1);
-  process.stdout.write(`send gate: ${best(runs.gate)} µs per evaluation, constant ${best(runs.constant)} µs (best of 3 × ${n}); `
-    + `the check costs about ${(Math.min(...runs.gate) - Math.min(...runs.constant)).toFixed(1)} µs of database time per send\n`);
+  process.stdout.write(
+    `send gate: ${best(runs.gate)} µs per evaluation, constant ${best(runs.constant)} µs (best of 3 × ${n}); ` +
+      `the check costs about ${(Math.min(...runs.gate) - Math.min(...runs.constant)).toFixed(1)} µs of database time per send\n`,
+  );
   await c.end();
   await db.close();
 }

@@ -46,12 +46,13 @@ export interface ServiceProcess {
 export async function spawnService(env: Record<string, string>): Promise<ServiceProcess> {
   const port = await freePort();
   const proc = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
-    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'error', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   const keep = (c: Buffer) => (out = (out + c.toString()).slice(-5000));
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
   while (!/listening on/.test(out)) {
     if (proc.exitCode !== null) throw new Error(`service exited: ${out}`);
     await sleep(50);
@@ -59,7 +60,8 @@ export async function spawnService(env: Record<string, string>): Promise<Service
   const kb = (field: string) =>
     Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0);
   return {
-    proc, url: `http://127.0.0.1:${port}`,
+    proc,
+    url: `http://127.0.0.1:${port}`,
     rssMb: () => ({ now: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) }),
     stop: async () => {
       if (proc.exitCode === null) proc.kill('SIGKILL');

@@ -49,10 +49,13 @@ const pick = <T>(list: T[]): T | undefined => list[Math.floor(random() * list.le
 
 async function spawnService(env: Record<string, string>): Promise<{ proc: ChildProcess; url: string }> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [MAIN], { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'error', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-5000)));
-  proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-5000)));
+  proc.stdout.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-5000)));
+  proc.stderr.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-5000)));
   while (!/listening on/.test(out)) {
     if (proc.exitCode !== null) throw new Error(`service exited: ${out}`);
     await sleep(50);
@@ -71,7 +74,11 @@ type Post = (p: string, body: unknown, key?: string) => Promise<Response>;
 class Operator {
   readonly counts: Record<string, number> = {};
 
-  constructor(private readonly c: Client, private readonly sim: RunningSimulator, private readonly post: Post) {}
+  constructor(
+    private readonly c: Client,
+    private readonly sim: RunningSimulator,
+    private readonly post: Post,
+  ) {}
 
   private count(what: string, res: Response): void {
     const key = `${what}:${res.status}`;
@@ -89,27 +96,34 @@ class Operator {
   }
 
   get refused(): number {
-    return Object.entries(this.counts).filter(([k]) => k.endsWith(':409')).reduce((a, [, n]) => a + n, 0);
+    return Object.entries(this.counts)
+      .filter(([k]) => k.endsWith(':409'))
+      .reduce((a, [, n]) => a + n, 0);
   }
 
   async act(): Promise<void> {
     const roll = random();
-    const some = async (status: string) => (await this.c.query(
-      `SELECT id, reference FROM card_loads WHERE status = $1 ORDER BY created_at DESC LIMIT 20`, [status])).rows as Array<{ id: string; reference: string }>;
+    const some = async (status: string) =>
+      (await this.c.query(`SELECT id, reference FROM card_loads WHERE status = $1 ORDER BY created_at DESC LIMIT 20`, [status]))
+        .rows as Array<{ id: string; reference: string }>;
     if (roll < 0.45) {
       const load = pick(await some('needs_review'));
       if (!load) return;
       if (random() < 0.5) return this.count('requeue', await this.post(`/v1/card-loads/${load.id}/requeue`, {}));
       const outcome = this.truth(load.reference);
-      return this.count(`resolve-${outcome}`, await this.post(`/v1/card-loads/${load.id}/resolve`, { outcome, reason: 'checked with EnKash support' }));
+      return this.count(
+        `resolve-${outcome}`,
+        await this.post(`/v1/card-loads/${load.id}/resolve`, { outcome, reason: 'checked with EnKash support' }),
+      );
     }
     if (roll < 0.8) {
       // Careless: a load the worker may be sending right now. 409 unless it reached review meanwhile.
       const load = pick(await some('pending'));
       if (!load) return;
-      const res = random() < 0.5
-        ? await this.post(`/v1/card-loads/${load.id}/requeue`, {})
-        : await this.post(`/v1/card-loads/${load.id}/resolve`, { outcome: this.truth(load.reference), reason: 'careless' });
+      const res =
+        random() < 0.5
+          ? await this.post(`/v1/card-loads/${load.id}/requeue`, {})
+          : await this.post(`/v1/card-loads/${load.id}/resolve`, { outcome: this.truth(load.reference), reason: 'careless' });
       if (res.status !== 409 && res.status !== 200) throw new Error(`an operator action on a pending load answered ${res.status}`);
       return this.count('on-pending', res);
     }
@@ -141,13 +155,21 @@ async function slowestLateApply(c: Client, sim: RunningSimulator): Promise<numbe
 /** EnKash's parent account starts funded; the ledger's parent is funded by the same amount, so reconciliation can agree. */
 async function mirrorParentFunding(post: Post, sim: RunningSimulator): Promise<void> {
   const parent = `parent:${SIMULATOR_DEFAULTS.cardAccountId}`;
-  for (const body of [{ code: 'external:funding', currency: 'INR', normalSide: 'debit' }, { code: parent, currency: 'INR', normalSide: 'credit' }]) {
+  for (const body of [
+    { code: 'external:funding', currency: 'INR', normalSide: 'debit' },
+    { code: parent, currency: 'INR', normalSide: 'credit' },
+  ]) {
     const res = await post('/v1/accounts', body);
     if (res.status !== 201) throw new Error(`account ${body.code}: ${res.status} ${await res.text()}`);
   }
   const amount = formatMinor(sim.state.parentBalanceMinor);
-  const res = await post('/v1/journal', { description: 'mirror EnKash parent funding', entries: [
-    { accountCode: 'external:funding', direction: 'debit', amount }, { accountCode: parent, direction: 'credit', amount }] });
+  const res = await post('/v1/journal', {
+    description: 'mirror EnKash parent funding',
+    entries: [
+      { accountCode: 'external:funding', direction: 'debit', amount },
+      { accountCode: parent, direction: 'credit', amount },
+    ],
+  });
   if (res.status !== 201) throw new Error(`parent funding: ${res.status} ${await res.text()}`);
 }
 
@@ -168,28 +190,60 @@ async function main(): Promise<void> {
     await runMigrations(url);
     const modes = ['apply-again', 'reject', 'replay'] as const;
     const sim = await startEnKashSimulator({
-      port: 0, seed: SEED, latencyMs: 5, lookupLagMs: LOOKUP_LAG_MS, hangMs: 600, failureRate: 0.15,
+      port: 0,
+      seed: SEED,
+      latencyMs: 5,
+      lookupLagMs: LOOKUP_LAG_MS,
+      hangMs: 600,
+      failureRate: 0.15,
       duplicateMode: (process.env.SOAK_MODE as (typeof modes)[number] | undefined) ?? modes[Math.floor(random() * 3)],
-      failureFaults: ['timeout-after-apply', 'timeout-before-apply', 'reset', 'reset-after-apply', 'http-500', 'http-503', 'html-502', 'http-429', 'no-code'],
+      failureFaults: [
+        'timeout-after-apply',
+        'timeout-before-apply',
+        'reset',
+        'reset-after-apply',
+        'http-500',
+        'http-503',
+        'html-502',
+        'http-429',
+        'no-code',
+      ],
     });
     const env = {
       // The run's own DATA_DIR, shared by its processes: one audit key and one checkpoint file, for this database only.
-      DATABASE_URL: url, DATA_DIR: path.join(dir, 'state'), ADMIN_API_KEY: ADMIN, ENKASH_BASE_URL: sim.url, ENKASH_TOKEN_URL: `${sim.url}/oauth/token`,
-      ENKASH_PARTNER_ID: SIMULATOR_DEFAULTS.partnerId, ENKASH_CLIENT_ID: SIMULATOR_DEFAULTS.clientId,
-      ENKASH_CLIENT_SECRET: SIMULATOR_DEFAULTS.clientSecret, ENKASH_USERNAME: SIMULATOR_DEFAULTS.username,
-      ENKASH_PASSWORD: SIMULATOR_DEFAULTS.password, ENKASH_COMPANY_ID: SIMULATOR_DEFAULTS.companyId,
-      ENKASH_CARD_ACCOUNT_ID: SIMULATOR_DEFAULTS.cardAccountId, ENKASH_TIMEOUT_MS: '300', SYNC_LOOKUP_GRACE_MS: String(LOOKUP_GRACE_MS),
-      SYNC_REJECTION_CONFIRM_MS: '3000', SYNC_LEASE_MS: '3000', SYNC_POLL_MS: '20', SYNC_BACKOFF_BASE_MS: '20',
-      SYNC_BACKOFF_CAP_MS: '300', SYNC_MAX_ATTEMPTS: '6', SYNC_CIRCUIT_THRESHOLD: '20', SYNC_CIRCUIT_OPEN_MS: '200',
+      DATABASE_URL: url,
+      DATA_DIR: path.join(dir, 'state'),
+      ADMIN_API_KEY: ADMIN,
+      ENKASH_BASE_URL: sim.url,
+      ENKASH_TOKEN_URL: `${sim.url}/oauth/token`,
+      ENKASH_PARTNER_ID: SIMULATOR_DEFAULTS.partnerId,
+      ENKASH_CLIENT_ID: SIMULATOR_DEFAULTS.clientId,
+      ENKASH_CLIENT_SECRET: SIMULATOR_DEFAULTS.clientSecret,
+      ENKASH_USERNAME: SIMULATOR_DEFAULTS.username,
+      ENKASH_PASSWORD: SIMULATOR_DEFAULTS.password,
+      ENKASH_COMPANY_ID: SIMULATOR_DEFAULTS.companyId,
+      ENKASH_CARD_ACCOUNT_ID: SIMULATOR_DEFAULTS.cardAccountId,
+      ENKASH_TIMEOUT_MS: '300',
+      SYNC_LOOKUP_GRACE_MS: String(LOOKUP_GRACE_MS),
+      SYNC_REJECTION_CONFIRM_MS: '3000',
+      SYNC_LEASE_MS: '3000',
+      SYNC_POLL_MS: '20',
+      SYNC_BACKOFF_BASE_MS: '20',
+      SYNC_BACKOFF_CAP_MS: '300',
+      SYNC_MAX_ATTEMPTS: '6',
+      SYNC_CIRCUIT_THRESHOLD: '20',
+      SYNC_CIRCUIT_OPEN_MS: '200',
     };
     const api = await spawnService({ ...env, ROLE: 'api' });
     children.push(api.proc);
     const workers = await Promise.all([spawnService({ ...env, ROLE: 'worker' }), spawnService({ ...env, ROLE: 'worker' })]);
     children.push(...workers.map((w) => w.proc));
-    const post: Post = (p, body, key) => fetch(`${api.url}${p}`, {
-      method: 'POST', body: JSON.stringify(body),
-      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
-    });
+    const post: Post = (p, body, key) =>
+      fetch(`${api.url}${p}`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+      });
     const c = new Client({ connectionString: url });
     await c.connect();
     const operator = new Operator(c, sim, post);
@@ -206,9 +260,13 @@ async function main(): Promise<void> {
         const key = `soak-${random() < 0.1 ? Math.floor(random() * Math.max(1, sent)) : sent + i}`; // some repeated keys
         const amount = `${1 + (n % 500)}.${String(n % 100).padStart(2, '0')}`;
         const card = `EKCSOAK${String(n % 40).padStart(3, '0')}`;
-        jobs.push(random() < 0.9
-          ? post('/v1/card-loads', { enKashCardId: card, amount }, key)
-          : post('/v1/card-loads/batch', { loads: Array.from({ length: 20 }, (_, j) => ({ idempotencyKey: `${key}-b${j}`, enKashCardId: card, amount })) }));
+        jobs.push(
+          random() < 0.9
+            ? post('/v1/card-loads', { enKashCardId: card, amount }, key)
+            : post('/v1/card-loads/batch', {
+                loads: Array.from({ length: 20 }, (_, j) => ({ idempotencyKey: `${key}-b${j}`, enKashCardId: card, amount })),
+              }),
+        );
       }
       sent += 8;
       jobs.push(operator.act());
@@ -244,9 +302,11 @@ async function main(): Promise<void> {
       await sleep(500);
     }
 
-    for (const [name, rows] of Object.entries(await ledgerViolations(c))) if (rows.length) problems.push(`${name}: ${JSON.stringify(rows).slice(0, 300)}`);
-    const loads: Array<{ id: string; reference: string; status: string; amount: string; en_kash_card_id: string }> =
-      (await c.query(`SELECT id, reference, status, amount, en_kash_card_id FROM card_loads`)).rows;
+    for (const [name, rows] of Object.entries(await ledgerViolations(c)))
+      if (rows.length) problems.push(`${name}: ${JSON.stringify(rows).slice(0, 300)}`);
+    const loads: Array<{ id: string; reference: string; status: string; amount: string; en_kash_card_id: string }> = (
+      await c.query(`SELECT id, reference, status, amount, en_kash_card_id FROM card_loads`)
+    ).rows;
     const suspects: typeof loads = [];
     for (const l of loads) {
       const applied = sim.state.appliedCount(l.reference);
@@ -256,9 +316,16 @@ async function main(): Promise<void> {
     }
     // The evidence for each wrong load: its events as the ledger recorded them and every request EnKash saw for it.
     for (const l of suspects.slice(0, 5)) {
-      const events = (await c.query(`SELECT at, type, outcome, http_status, code, message, duration_ms, actor FROM load_events
-        WHERE load_id = $1 ORDER BY id`, [l.id])).rows;
-      process.stdout.write(`evidence: ${JSON.stringify({ reference: l.reference, status: l.status, events, enkash: sim.state.requestsFor(l.reference) })}\n`);
+      const events = (
+        await c.query(
+          `SELECT at, type, outcome, http_status, code, message, duration_ms, actor FROM load_events
+        WHERE load_id = $1 ORDER BY id`,
+          [l.id],
+        )
+      ).rows;
+      process.stdout.write(
+        `evidence: ${JSON.stringify({ reference: l.reference, status: l.status, events, enkash: sim.state.requestsFor(l.reference) })}\n`,
+      );
     }
     const cards = (await c.query(`SELECT code, posted_credits - posted_debits AS posted FROM accounts WHERE code LIKE 'card:%'`)).rows;
     for (const a of cards) {
@@ -267,28 +334,39 @@ async function main(): Promise<void> {
     }
     const slowest = await slowestLateApply(c, sim);
     if (slowest + LOOKUP_LAG_MS >= LOOKUP_GRACE_MS) {
-      problems.push(`EnKash applied a send ${slowest} ms after the worker gave up; with ${LOOKUP_LAG_MS} ms of lag that leaves no room in a ${LOOKUP_GRACE_MS} ms grace`);
+      problems.push(
+        `EnKash applied a send ${slowest} ms after the worker gave up; ` +
+          `with ${LOOKUP_LAG_MS} ms of lag that leaves no room in a ${LOOKUP_GRACE_MS} ms grace`,
+      );
     }
-    const verify = await (await fetch(`${api.url}/v1/audit/verify`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as { ok: boolean };
+    const verify = (await (await fetch(`${api.url}/v1/audit/verify`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as {
+      ok: boolean;
+    };
     if (!verify.ok) problems.push(`hash chain: ${JSON.stringify(verify)}`);
     // Reconciliation, once every settlement is older than the grace: it must find nothing to report.
     await sleep(LOOKUP_GRACE_MS + 500);
     const run = await post('/v1/reports/reconciliation/runs', {});
-    const runBody = await run.json() as { status?: string; findings?: Array<{ kind: string; reference: string | null }> };
+    const runBody = (await run.json()) as { status?: string; findings?: Array<{ kind: string; reference: string | null }> };
     // A lookup that timed out on the starved machine is "could not check", not a discrepancy; every load was
     // checked against the simulator's own record above anyway.
     const unchecked = (runBody.findings ?? []).filter((f) => f.kind === 'lookup_failed').length;
     const findings = (runBody.findings ?? []).filter((f) => f.kind !== 'lookup_failed');
-    if (run.status !== 201 || runBody.status !== 'completed') problems.push(`reconciliation run answered ${run.status} ${JSON.stringify(runBody).slice(0, 200)}`);
+    if (run.status !== 201 || runBody.status !== 'completed')
+      problems.push(`reconciliation run answered ${run.status} ${JSON.stringify(runBody).slice(0, 200)}`);
     if (findings.length) problems.push(`reconciliation found ${findings.length}: ${JSON.stringify(findings.slice(0, 3))}`);
-    const counts = Object.fromEntries((await c.query(`SELECT status, count(*)::int AS n FROM card_loads GROUP BY status`)).rows.map((r) => [r.status, r.n]));
+    const counts = Object.fromEntries(
+      (await c.query(`SELECT status, count(*)::int AS n FROM card_loads GROUP BY status`)).rows.map((r) => [r.status, r.n]),
+    );
     await c.end();
     await sim.close();
     const verdict = problems.length === 0 ? 'PASS' : 'FAIL';
-    process.stdout.write(`soak: ${verdict} seconds=${SECONDS} seed=${SEED} mode=${sim.state.config.duplicateMode} loads=${loads.length} `
-      + `posted=${counts.posted ?? 0} reversed=${counts.reversed ?? 0} kills=${kills} operator=${operator.actions} (refused ${operator.refused}) `
-      + `findings=${findings.length} unchecked=${unchecked} slowest-late-apply=${slowest}ms grace=${LOOKUP_GRACE_MS}ms`
-      + `${problems.length ? ` problems=${problems.length}: ${problems.slice(0, 5).join(' | ')}` : ''}\n`);
+    process.stdout.write(
+      `soak: ${verdict} seconds=${SECONDS} seed=${SEED} mode=${sim.state.config.duplicateMode} loads=${loads.length} ` +
+        `posted=${counts.posted ?? 0} reversed=${counts.reversed ?? 0} kills=${kills} ` +
+        `operator=${operator.actions} (refused ${operator.refused}) ` +
+        `findings=${findings.length} unchecked=${unchecked} slowest-late-apply=${slowest}ms grace=${LOOKUP_GRACE_MS}ms` +
+        `${problems.length ? ` problems=${problems.length}: ${problems.slice(0, 5).join(' | ')}` : ''}\n`,
+    );
     process.exitCode = problems.length ? 1 : 0;
   } finally {
     for (const ch of children) if (ch.exitCode === null) ch.kill('SIGKILL');

@@ -31,20 +31,25 @@ async function measure(url: string, label: string, bodies: Array<{ path: string;
       await sleep(20);
     }
   })();
-  const outcomes: Outcome[] = await Promise.all(bodies.map(async (b, i) => {
-    const res = await fetch(`${url}${b.path}`, {
-      method: 'POST', body: b.text,
-      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', 'idempotency-key': `stall-${label}-${i}` },
-    });
-    const text = await res.text();
-    return { status: res.status, ms: performance.now() - started, bytes: Buffer.byteLength(text) };
-  }));
+  const outcomes: Outcome[] = await Promise.all(
+    bodies.map(async (b, i) => {
+      const res = await fetch(`${url}${b.path}`, {
+        method: 'POST',
+        body: b.text,
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', 'idempotency-key': `stall-${label}-${i}` },
+      });
+      const text = await res.text();
+      return { status: res.status, ms: performance.now() - started, bytes: Buffer.byteLength(text) };
+    }),
+  );
   done = true;
   await probe;
   const size = Math.max(...bodies.map((b) => Buffer.byteLength(b.text)));
-  return `${label}: ${bodies.length} × ${(size / 1e6).toFixed(2)} MB → statuses ${[...new Set(outcomes.map((o) => o.status))].join(',')}; `
-    + `slowest /health/live ${slowestHealthMs.toFixed(0)} ms; last reply after ${Math.max(...outcomes.map((o) => o.ms)).toFixed(0)} ms; `
-    + `largest reply ${(Math.max(...outcomes.map((o) => o.bytes)) / 1e3).toFixed(1)} kB`;
+  return (
+    `${label}: ${bodies.length} × ${(size / 1e6).toFixed(2)} MB → statuses ${[...new Set(outcomes.map((o) => o.status))].join(',')}; ` +
+    `slowest /health/live ${slowestHealthMs.toFixed(0)} ms; last reply after ${Math.max(...outcomes.map((o) => o.ms)).toFixed(0)} ms; ` +
+    `largest reply ${(Math.max(...outcomes.map((o) => o.bytes)) / 1e3).toFixed(1)} kB`
+  );
 }
 
 async function main(): Promise<void> {
@@ -60,12 +65,27 @@ async function main(): Promise<void> {
     const load = `{"enKashCardId":"EKCMB7KAEW","amount":"10.00","metadata":${manyKeys(keys, 1_000_000)}}`;
     const unknown = (extra: string) => `{${extra}${manyKeys(50_000, 900_000).slice(1)}`;
     const lines = [
-      await measure(s.url, `card load, metadata of ${keys} keys`,
-        Array.from({ length: parallel }, () => ({ path: '/v1/card-loads', text: load }))),
-      await measure(s.url, 'card load, 50,000 unknown keys', Array.from({ length: parallel }, () => ({
-        path: '/v1/card-loads', text: unknown('"enKashCardId":"EKCMB7KAEW","amount":"10.00",') }))),
-      await measure(s.url, 'webhook, 50,000 unknown keys', Array.from({ length: parallel }, () => ({
-        path: '/v1/webhooks', text: unknown('"url":"https://example.com/h","events":["card_load.posted"],') }))),
+      await measure(
+        s.url,
+        `card load, metadata of ${keys} keys`,
+        Array.from({ length: parallel }, () => ({ path: '/v1/card-loads', text: load })),
+      ),
+      await measure(
+        s.url,
+        'card load, 50,000 unknown keys',
+        Array.from({ length: parallel }, () => ({
+          path: '/v1/card-loads',
+          text: unknown('"enKashCardId":"EKCMB7KAEW","amount":"10.00",'),
+        })),
+      ),
+      await measure(
+        s.url,
+        'webhook, 50,000 unknown keys',
+        Array.from({ length: parallel }, () => ({
+          path: '/v1/webhooks',
+          text: unknown('"url":"https://example.com/h","events":["card_load.posted"],'),
+        })),
+      ),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

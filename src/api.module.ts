@@ -26,8 +26,21 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [
-        HealthModule, AuthModule, MetricsModule, DatabaseModule, AuditTrailModule, LedgerModule, CardLoadsModule, CardsModule,
-        AccountsModule, JournalModule, ReportsModule, SettlementModule, reconciliation, WebhooksModule, ConsoleModule,
+        HealthModule,
+        AuthModule,
+        MetricsModule,
+        DatabaseModule,
+        AuditTrailModule,
+        LedgerModule,
+        CardLoadsModule,
+        CardsModule,
+        AccountsModule,
+        JournalModule,
+        ReportsModule,
+        SettlementModule,
+        reconciliation,
+        WebhooksModule,
+        ConsoleModule,
       ],
     };
   }

@@ -51,9 +51,12 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
   });
   app.useLogger(app.get(Logger));
   installJsonBodyParser(app.getHttpAdapter().getInstance());
-  app.getHttpAdapter().getInstance().addHook('onSend', async (req, reply) => {
-    void reply.header('x-request-id', req.id);
-  });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onSend', async (req, reply) => {
+      void reply.header('x-request-id', req.id);
+    });
   closeConnectionsWhenClosing(app.getHttpAdapter().getInstance());
   await installHttpSecurity(app, config.rateLimitPerMinute);
   await installConsole(app);

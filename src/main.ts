@@ -19,7 +19,8 @@ async function main(): Promise<void> {
   if (runtime.generatedAdminKey) {
     process.stdout.write(
       `\n  No ADMIN_API_KEY was set, so this start generated one (shown once, valid until the next start):\n` +
-      `    ${runtime.generatedAdminKey}\n\n`);
+        `    ${runtime.generatedAdminKey}\n\n`,
+    );
   }
   let closing = false;
   const shutdown = (signal: string) => {
@@ -28,7 +29,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${signal}: draining and stopping\n`);
     const force = setTimeout(() => process.exit(1), 30_000);
     force.unref();
-    runtime.close().then(() => process.exit(0), () => process.exit(1));
+    runtime.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -55,20 +55,31 @@ export async function startRuntime(given: AppConfig, opts: CreateAppOptions = {}
     config = enkash.config;
     const app = await createApp(config, databaseUrl, opts);
     closers.push(() => app.close());
-    const generatedAdminKey = config.adminApiKey !== null || embedded !== null
-      ? await app.get(ApiKeysService).installBootstrapKey(config.adminApiKey)
-      : null;
+    const generatedAdminKey =
+      config.adminApiKey !== null || embedded !== null ? await app.get(ApiKeysService).installBootstrapKey(config.adminApiKey) : null;
     // Where this process sends money and how, in the audit trail (never a secret: hosts, not URLs with credentials).
-    await app.get(DataSource).transaction((m) => app.get(AuditTrail).record(m, serviceStarted({
-      role: config.role, enkash: given.enkash.baseUrl === null ? 'in-process simulator' : new URL(given.enkash.baseUrl).host,
-      encryption: config.enkash.encryption ? 'on' : 'off',
-      database: embedded ? `embedded at 127.0.0.1:${embedded.port}` : `${new URL(databaseUrl).host}${new URL(databaseUrl).pathname}`,
-      forkPolicy: config.forkPolicy, host: hostname(), pid: process.pid,
-    })));
+    await app.get(DataSource).transaction((m) =>
+      app.get(AuditTrail).record(
+        m,
+        serviceStarted({
+          role: config.role,
+          enkash: given.enkash.baseUrl === null ? 'in-process simulator' : new URL(given.enkash.baseUrl).host,
+          encryption: config.enkash.encryption ? 'on' : 'off',
+          database: embedded ? `embedded at 127.0.0.1:${embedded.port}` : `${new URL(databaseUrl).host}${new URL(databaseUrl).pathname}`,
+          forkPolicy: config.forkPolicy,
+          host: hostname(),
+          pid: process.pid,
+        }),
+      ),
+    );
     await app.listen({ port: config.port, host: config.host });
     const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     return {
-      app, config, databaseUrl, url, generatedAdminKey,
+      app,
+      config,
+      databaseUrl,
+      url,
+      generatedAdminKey,
       close: async () => {
         for (const close of closers.reverse()) await close().catch((e: unknown) => logger.error(String(e)));
       },

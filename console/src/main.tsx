@@ -96,7 +96,7 @@ function Shell({ session, onSignedOut }: { session: Session; onSignedOut: () => 
           <span class="muted" data-testid="session-scopes">
             ({session.scopes.join(', ')})
           </span>{' '}
-          <button type="button" onClick={signOut}>
+          <button type="button" onClick={() => void signOut()}>
             Sign out
           </button>
         </div>

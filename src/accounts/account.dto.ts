@@ -10,14 +10,17 @@ export const ACCOUNT_CODE_MESSAGE = 'must be an account code such as external:fu
 export function IsCurrency() {
   return (target: object, propertyName: string) =>
     registerDecorator({
-      name: 'isCurrency', target: target.constructor, propertyName,
+      name: 'isCurrency',
+      target: target.constructor,
+      propertyName,
       validator: { validate: isIsoCurrency, defaultMessage: () => 'must be an ISO 4217 currency code such as INR' },
     });
 }
 
 export class CreateAccountDto {
   @ApiProperty({ pattern: ACCOUNT_CODE.source, example: 'external:bank-hdfc', description: 'A namespace, a colon, an identifier.' })
-  @IsString() @Matches(ACCOUNT_CODE, { message: ACCOUNT_CODE_MESSAGE })
+  @IsString()
+  @Matches(ACCOUNT_CODE, { message: ACCOUNT_CODE_MESSAGE })
   code: string;
 
   @ApiProperty({ example: 'INR', description: 'ISO 4217.' })
@@ -29,27 +32,38 @@ export class CreateAccountDto {
   normalSide: 'debit' | 'credit';
 
   @ApiPropertyOptional({ default: false, description: 'Refuse anything that would take the available balance below zero.' })
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   noOverdraft?: boolean;
 
   @ApiPropertyOptional({ maxLength: 200, example: 'HDFC current account' })
-  @IsOptional() @IsString() @MaxLength(200)
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
   name?: string;
 }
 
 export class ListAccountsQuery extends ListQuery {
   @ApiPropertyOptional({ example: 'INR' })
-  @IsOptional() @IsCurrency()
+  @IsOptional()
+  @IsCurrency()
   currency?: string;
 
   /** The namespace before the colon: `card`, `parent`, `external`, ... */
   @ApiPropertyOptional({ example: 'parent', description: 'The part of the code before the colon.' })
-  @IsOptional() @IsString() @Matches(/^[a-z][a-z0-9_]{0,49}$/, { message: 'must be an account namespace such as card or parent' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z][a-z0-9_]{0,49}$/, { message: 'must be an account namespace such as card or parent' })
   namespace?: string;
 }
 
 export class AccountQuery {
-  @ApiPropertyOptional({ format: 'date-time', example: '2026-03-31T23:59:59Z', description: 'Balances as they stood at this moment; default now.' })
-  @IsOptional() @IsString()
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2026-03-31T23:59:59Z',
+    description: 'Balances as they stood at this moment; default now.',
+  })
+  @IsOptional()
+  @IsString()
   asOf?: string;
 }

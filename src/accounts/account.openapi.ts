@@ -15,7 +15,8 @@ class AccountDoc {
   @ApiProperty({ enum: ['debit', 'credit'] }) normalSide: 'debit' | 'credit';
   @ApiProperty({ description: 'Available balance may never go below zero.' }) noOverdraft: boolean;
   @ApiProperty(TIME) createdAt: string;
-  @ApiProperty({ ...AMOUNT_OUT, description: 'On the normal side: posted credits - posted debits for a credit-normal account.' }) posted: string;
+  @ApiProperty({ ...AMOUNT_OUT, description: 'On the normal side: posted credits - posted debits for a credit-normal account.' })
+  posted: string;
   @ApiProperty({ ...AMOUNT_OUT, description: 'Pending movements on the normal side.' }) pending: string;
   @ApiProperty({ ...AMOUNT_OUT, description: 'Posted minus pending outflows: what the account may still pay out.' }) available: string;
   @ApiProperty(AMOUNT_OUT) postedDebits: string;
@@ -33,9 +34,15 @@ class AccountAsOfDoc extends AccountDoc {
 class EntryDoc {
   @ApiProperty({ example: '1042' }) id: string;
   @ApiProperty({ format: 'uuid' }) transactionId: string;
-  @ApiProperty({ enum: ['pending', 'post_pending', 'void_pending', 'posted'], description: 'Reserved (pending), settled, released, or posted directly.' }) kind: string;
-  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The pending transfer this one settles or releases.' }) pendingId: string | null;
-  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The posted transfer this one undoes.' }) undoesId: string | null;
+  @ApiProperty({
+    enum: ['pending', 'post_pending', 'void_pending', 'posted'],
+    description: 'Reserved (pending), settled, released, or posted directly.',
+  })
+  kind: string;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The pending transfer this one settles or releases.' })
+  pendingId: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The posted transfer this one undoes.' }) undoesId:
+    string | null;
   @ApiProperty({ enum: ['debit', 'credit'] }) direction: string;
   @ApiProperty(AMOUNT_OUT) amount: string;
   @ApiProperty({ example: 'INR' }) currency: string;
@@ -44,30 +51,49 @@ class EntryDoc {
 }
 
 const CODE_PARAM = ApiParam({ name: 'code', schema: { type: 'string', pattern: ACCOUNT_CODE.source }, example: 'parent:CABFIPS' });
-const NOT_FOUND = ApiErrorResponse(404, 'No such account (or it did not exist yet at `asOf`).', ['not_found', 'account parent:CABFIPS not found']);
+const NOT_FOUND = ApiErrorResponse(404, 'No such account (or it did not exist yet at `asOf`).', [
+  'not_found',
+  'account parent:CABFIPS not found',
+]);
 
-export const DocCreateAccount = () => applyDecorators(
-  ApiOperation({ summary: 'Open an account' }),
-  ApiBody({ type: CreateAccountDto, examples: { 'a funding source': { value: { code: 'external:bank-hdfc', currency: 'INR', normalSide: 'debit', name: 'HDFC current account' } } } }),
-  ApiCreatedResponse({ type: AccountDoc }),
-  ApiErrorResponse(409, 'An account with this code exists.', ['conflict', 'account external:bank-hdfc already exists']),
-);
+export const DocCreateAccount = () =>
+  applyDecorators(
+    ApiOperation({ summary: 'Open an account' }),
+    ApiBody({
+      type: CreateAccountDto,
+      examples: {
+        'a funding source': { value: { code: 'external:bank-hdfc', currency: 'INR', normalSide: 'debit', name: 'HDFC current account' } },
+      },
+    }),
+    ApiCreatedResponse({ type: AccountDoc }),
+    ApiErrorResponse(409, 'An account with this code exists.', ['conflict', 'account external:bank-hdfc already exists']),
+  );
 
-export const DocListAccounts = () => applyDecorators(
-  ApiOperation({ summary: 'List accounts with their balances', description: 'Also CSV (`Accept: text/csv` or `?format=csv`).' }),
-  ApiProduces('application/json', 'text/csv'),
-  ApiOkResponse({ type: PageOf(AccountDoc, 'AccountPage') }),
-);
+export const DocListAccounts = () =>
+  applyDecorators(
+    ApiOperation({ summary: 'List accounts with their balances', description: 'Also CSV (`Accept: text/csv` or `?format=csv`).' }),
+    ApiProduces('application/json', 'text/csv'),
+    ApiOkResponse({ type: PageOf(AccountDoc, 'AccountPage') }),
+  );
 
-export const DocGetAccount = () => applyDecorators(
-  ApiOperation({ summary: 'An account and its balances, now or as of a moment', description: STABLE_PAST }),
-  CODE_PARAM, ApiOkResponse({ type: AccountAsOfDoc }), NOT_FOUND, NotFinalYet(),
-);
+export const DocGetAccount = () =>
+  applyDecorators(
+    ApiOperation({ summary: 'An account and its balances, now or as of a moment', description: STABLE_PAST }),
+    CODE_PARAM,
+    ApiOkResponse({ type: AccountAsOfDoc }),
+    NOT_FOUND,
+    NotFinalYet(),
+  );
 
-export const DocAccountEntries = () => applyDecorators(
-  ApiOperation({
-    summary: 'The journal entries of an account', description: `Also CSV (\`Accept: text/csv\` or \`?format=csv\`). ${STABLE_PAST}`,
-  }),
-  CODE_PARAM, ApiProduces('application/json', 'text/csv'), ApiOkResponse({ type: PageOf(EntryDoc, 'AccountEntryPage') }), NOT_FOUND,
-  NotFinalYet(),
-);
+export const DocAccountEntries = () =>
+  applyDecorators(
+    ApiOperation({
+      summary: 'The journal entries of an account',
+      description: `Also CSV (\`Accept: text/csv\` or \`?format=csv\`). ${STABLE_PAST}`,
+    }),
+    CODE_PARAM,
+    ApiProduces('application/json', 'text/csv'),
+    ApiOkResponse({ type: PageOf(EntryDoc, 'AccountEntryPage') }),
+    NOT_FOUND,
+    NotFinalYet(),
+  );

@@ -6,7 +6,9 @@ type Balances = Pick<Account, 'normalSide' | 'pendingDebits' | 'pendingCredits' 
 
 /** What the account may still pay out: the noOverdraft rule of the migration (posted minus pending outflows). */
 export function availableBalance(a: Balances): bigint {
-  return a.normalSide === 'credit' ? a.postedCredits - a.postedDebits - a.pendingDebits : a.postedDebits - a.postedCredits - a.pendingCredits;
+  return a.normalSide === 'credit'
+    ? a.postedCredits - a.postedDebits - a.pendingDebits
+    : a.postedDebits - a.postedCredits - a.pendingCredits;
 }
 
 export function accountView(a: Account, balances: Balances = a) {
@@ -30,15 +32,32 @@ export function accountView(a: Account, balances: Balances = a) {
 export type AccountView = ReturnType<typeof accountView>;
 
 export const ACCOUNT_CSV: CsvColumns<AccountView> = [
-  ['code', (a) => a.code], ['name', (a) => a.name], ['currency', (a) => a.currency], ['normalSide', (a) => a.normalSide],
-  ['noOverdraft', (a) => a.noOverdraft], ['createdAt', (a) => a.createdAt], ['posted', (a) => a.posted],
-  ['pending', (a) => a.pending], ['available', (a) => a.available], ['postedDebits', (a) => a.postedDebits],
-  ['postedCredits', (a) => a.postedCredits], ['pendingDebits', (a) => a.pendingDebits], ['pendingCredits', (a) => a.pendingCredits],
+  ['code', (a) => a.code],
+  ['name', (a) => a.name],
+  ['currency', (a) => a.currency],
+  ['normalSide', (a) => a.normalSide],
+  ['noOverdraft', (a) => a.noOverdraft],
+  ['createdAt', (a) => a.createdAt],
+  ['posted', (a) => a.posted],
+  ['pending', (a) => a.pending],
+  ['available', (a) => a.available],
+  ['postedDebits', (a) => a.postedDebits],
+  ['postedCredits', (a) => a.postedCredits],
+  ['pendingDebits', (a) => a.pendingDebits],
+  ['pendingCredits', (a) => a.pendingCredits],
 ];
 
 export type EntryRow = {
-  id: string; transaction_id: string; kind: TransferKind; pending_id: string | null; undoes_id: string | null;
-  description: string | null; direction: Direction; amount: string; currency: string; created_at: Date;
+  id: string;
+  transaction_id: string;
+  kind: TransferKind;
+  pending_id: string | null;
+  undoes_id: string | null;
+  description: string | null;
+  direction: Direction;
+  amount: string;
+  currency: string;
+  created_at: Date;
 };
 
 /** One journal entry on one account; `kind` says whether it reserved (pending), settled or released money. */
@@ -60,7 +79,14 @@ export function entryView(r: EntryRow) {
 export type EntryView = ReturnType<typeof entryView>;
 
 export const ENTRY_CSV: CsvColumns<EntryView> = [
-  ['id', (e) => e.id], ['transactionId', (e) => e.transactionId], ['kind', (e) => e.kind], ['pendingId', (e) => e.pendingId],
-  ['undoesId', (e) => e.undoesId], ['direction', (e) => e.direction], ['amount', (e) => e.amount], ['currency', (e) => e.currency],
-  ['description', (e) => e.description], ['createdAt', (e) => e.createdAt],
+  ['id', (e) => e.id],
+  ['transactionId', (e) => e.transactionId],
+  ['kind', (e) => e.kind],
+  ['pendingId', (e) => e.pendingId],
+  ['undoesId', (e) => e.undoesId],
+  ['direction', (e) => e.direction],
+  ['amount', (e) => e.amount],
+  ['currency', (e) => e.currency],
+  ['description', (e) => e.description],
+  ['createdAt', (e) => e.createdAt],
 ];

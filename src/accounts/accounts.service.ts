@@ -26,11 +26,15 @@ function loadAccountProblems(dto: CreateAccountDto): FieldProblem[] {
   if (namespace !== 'card' && namespace !== 'parent') return [];
   const problems: FieldProblem[] = [];
   if (!(namespace === 'card' ? CARD_ID : CARD_ACCOUNT_ID).test(id)) {
-    problems.push({ field: 'code', message: `must name an EnKash ${namespace === 'card' ? 'card id (card:EKC…)' : 'card account id (parent:CA…)'}` });
+    problems.push({
+      field: 'code',
+      message: `must name an EnKash ${namespace === 'card' ? 'card id (card:EKC…)' : 'card account id (parent:CA…)'}`,
+    });
   }
   if (dto.currency !== 'INR') problems.push({ field: 'currency', message: `must be INR for a ${namespace} account` });
   if (dto.normalSide !== 'credit') problems.push({ field: 'normalSide', message: `must be credit for a ${namespace} account` });
-  if (namespace === 'card' && dto.noOverdraft) problems.push({ field: 'noOverdraft', message: 'a card account must accept the debit that undoes a load' });
+  if (namespace === 'card' && dto.noOverdraft)
+    problems.push({ field: 'noOverdraft', message: 'a card account must accept the debit that undoes a load' });
   return problems;
 }
 
@@ -47,9 +51,15 @@ export class AccountsService {
   async create(dto: CreateAccountDto): Promise<AccountView> {
     const problems = loadAccountProblems(dto);
     if (problems.length) throw validationFailed(problems);
-    const account = await inTransaction(this.ds, (m) => this.ledger.openAccount(m, {
-      code: dto.code, currency: dto.currency, normalSide: dto.normalSide, noOverdraft: dto.noOverdraft ?? false, name: dto.name ?? null,
-    }));
+    const account = await inTransaction(this.ds, (m) =>
+      this.ledger.openAccount(m, {
+        code: dto.code,
+        currency: dto.currency,
+        normalSide: dto.normalSide,
+        noOverdraft: dto.noOverdraft ?? false,
+        name: dto.name ?? null,
+      }),
+    );
     if (!account) throw new ApiError('conflict', `account ${dto.code} already exists`);
     return accountView(account);
   }
@@ -60,7 +70,10 @@ export class AccountsService {
     const cursor = decodeCursor(q.cursor, ['string']);
     checkCursorPart(cursor === null || ACCOUNT_CODE.test(String(cursor[0])));
     return {
-      start: cursor ? String(cursor[0]) : null, limit, csv: csvOf(ACCOUNT_CSV), encode: (code) => encodeCursor([code]),
+      start: cursor ? String(cursor[0]) : null,
+      limit,
+      csv: csvOf(ACCOUNT_CSV),
+      encode: (code) => encodeCursor([code]),
       fetch: async (after, n) => {
         const rows = await this.accounts.page({ after, currency: q.currency, namespace: q.namespace, limit: n });
         const page = rows.slice(0, n).map((r) => accountView(toAccount(r)));
@@ -91,10 +104,18 @@ export class AccountsService {
     // Entries of one account are written under its lock, so their ids follow commit order; only `to` needs a wait.
     if (to) await this.clock.finalBefore(to);
     return {
-      start: cursor ? Number(cursor[0]) : null, limit, csv: csvOf(ENTRY_CSV), encode: (id) => encodeCursor([id]),
+      start: cursor ? Number(cursor[0]) : null,
+      limit,
+      csv: csvOf(ENTRY_CSV),
+      encode: (id) => encodeCursor([id]),
       fetch: async (after, n) => {
-        const rows = await this.journal.accountEntries({ accountId: account.id, after: after ?? 0, fromIso: from?.iso ?? null,
-          toIso: to?.iso ?? null, limit: n });
+        const rows = await this.journal.accountEntries({
+          accountId: account.id,
+          after: after ?? 0,
+          fromIso: from?.iso ?? null,
+          toIso: to?.iso ?? null,
+          limit: n,
+        });
         const page = rows.slice(0, n);
         return { rows: page.map(entryView), next: rows.length > n ? Number(page[page.length - 1].id) : null };
       },

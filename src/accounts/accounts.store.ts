@@ -5,8 +5,17 @@ import { byIds } from '../database/by-ids';
 import { AccountSpec } from '../ledger/ledger.types';
 
 export type AccountRow = {
-  id: string; code: string; currency: string; normal_side: 'debit' | 'credit'; no_overdraft: boolean; name: string | null;
-  created_at: Date; pending_debits: string; pending_credits: string; posted_debits: string; posted_credits: string;
+  id: string;
+  code: string;
+  currency: string;
+  normal_side: 'debit' | 'credit';
+  no_overdraft: boolean;
+  name: string | null;
+  created_at: Date;
+  pending_debits: string;
+  pending_credits: string;
+  posted_debits: string;
+  posted_credits: string;
   history_seq: string;
 };
 
@@ -25,8 +34,13 @@ export class AccountsStore {
        SELECT * FROM unnest($1::text[], $2::char(3)[], $3::text[], $4::boolean[], $5::text[])
        ORDER BY 1
        ON CONFLICT (code) DO NOTHING`,
-      [specs.map((s) => s.code), specs.map((s) => s.currency), specs.map((s) => s.normalSide),
-        specs.map((s) => s.noOverdraft ?? false), specs.map((s) => s.name ?? null)],
+      [
+        specs.map((s) => s.code),
+        specs.map((s) => s.currency),
+        specs.map((s) => s.normalSide),
+        specs.map((s) => s.noOverdraft ?? false),
+        specs.map((s) => s.name ?? null),
+      ],
     );
   }
 
@@ -35,7 +49,8 @@ export class AccountsStore {
     const rows: AccountRow[] = await m.query(
       `INSERT INTO accounts (code, currency, normal_side, no_overdraft, name) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (code) DO NOTHING RETURNING *`,
-      [spec.code, spec.currency, spec.normalSide, spec.noOverdraft ?? false, spec.name ?? null]);
+      [spec.code, spec.currency, spec.normalSide, spec.noOverdraft ?? false, spec.name ?? null],
+    );
     return rows[0] ?? null;
   }
 
@@ -46,7 +61,9 @@ export class AccountsStore {
   /** The account's id, currency and opening moment, by code; null when there is none. */
   async findIdentity(code: string): Promise<{ id: string; currency: string; created_at: Date } | null> {
     const rows: Array<{ id: string; currency: string; created_at: Date }> = await this.ds.query(
-      `SELECT id, currency, created_at FROM accounts WHERE code = $1`, [code]);
+      `SELECT id, currency, created_at FROM accounts WHERE code = $1`,
+      [code],
+    );
     return rows[0] ?? null;
   }
 
@@ -59,6 +76,8 @@ export class AccountsStore {
     if (f.currency) where.push(`currency = ${arg(f.currency)}`);
     if (f.namespace) where.push(`split_part(code, ':', 1) = ${arg(f.namespace)}`);
     return this.ds.query(
-      `SELECT * FROM accounts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY code LIMIT ${arg(f.limit + 1)}`, args);
+      `SELECT * FROM accounts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY code LIMIT ${arg(f.limit + 1)}`,
+      args,
+    );
   }
 }

@@ -19,13 +19,27 @@ export interface AuditEventView {
 }
 
 const view = (r: AuditEventRow): AuditEventView => ({
-  seq: Number(r.seq), at: r.at.toISOString(), actor: r.actor, apiKeyId: r.api_key_id, action: r.action, subject: r.subject,
-  requestId: r.request_id, details: r.details, hash: r.hash.toString('hex'),
+  seq: Number(r.seq),
+  at: r.at.toISOString(),
+  actor: r.actor,
+  apiKeyId: r.api_key_id,
+  action: r.action,
+  subject: r.subject,
+  requestId: r.request_id,
+  details: r.details,
+  hash: r.hash.toString('hex'),
 });
 
 const AUDIT_EVENT_CSV = csvOf<AuditEventView>([
-  ['seq', (e) => e.seq], ['at', (e) => e.at], ['actor', (e) => e.actor], ['apiKeyId', (e) => e.apiKeyId], ['action', (e) => e.action],
-  ['subject', (e) => e.subject], ['requestId', (e) => e.requestId], ['details', (e) => JSON.stringify(e.details)], ['hash', (e) => e.hash],
+  ['seq', (e) => e.seq],
+  ['at', (e) => e.at],
+  ['actor', (e) => e.actor],
+  ['apiKeyId', (e) => e.apiKeyId],
+  ['action', (e) => e.action],
+  ['subject', (e) => e.subject],
+  ['requestId', (e) => e.requestId],
+  ['details', (e) => JSON.stringify(e.details)],
+  ['hash', (e) => e.hash],
 ]);
 
 /** GET /v1/audit/events: newest first, keyset on seq (the chain's own order), filters validated before any query. */
@@ -38,10 +52,19 @@ export class AuditEventsService {
     const { from, to } = parseRange(q);
     const cursor = decodeCursor(q.cursor, ['integer']);
     return {
-      start: cursor ? Number(cursor[0]) : null, limit, csv: AUDIT_EVENT_CSV, encode: (seq) => encodeCursor([seq]),
+      start: cursor ? Number(cursor[0]) : null,
+      limit,
+      csv: AUDIT_EVENT_CSV,
+      encode: (seq) => encodeCursor([seq]),
       fetch: async (before, n) => {
-        const rows = await this.events.page(
-          { before, action: q.action ?? null, subject: q.subject ?? null, fromIso: from?.iso ?? null, toIso: to?.iso ?? null, limit: n });
+        const rows = await this.events.page({
+          before,
+          action: q.action ?? null,
+          subject: q.subject ?? null,
+          fromIso: from?.iso ?? null,
+          toIso: to?.iso ?? null,
+          limit: n,
+        });
         const page = rows.slice(0, n).map(view);
         return { rows: page, next: rows.length > n ? page[page.length - 1].seq : null };
       },

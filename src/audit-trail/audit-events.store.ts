@@ -5,7 +5,12 @@ import { AuditEventRow } from './audit-trail';
 
 /** The filters of GET /v1/audit/events, already validated. */
 export interface AuditEventsFilter {
-  before: number | null; action: string | null; subject: string | null; fromIso: string | null; toIso: string | null; limit: number;
+  before: number | null;
+  action: string | null;
+  subject: string | null;
+  fromIso: string | null;
+  toIso: string | null;
+  limit: number;
 }
 
 /** audit_events and its chain head audit_chain_head: the audit trail of admin actions (docs/audit-trail.md). */
@@ -19,7 +24,8 @@ export class AuditEventsStore {
    */
   async lockHead(m: EntityManager): Promise<{ seq: string; hash: Buffer; at: Date } | undefined> {
     const [head]: Array<{ seq: string; hash: Buffer; at: Date }> = await m.query(
-      `SELECT seq, hash, date_trunc('milliseconds', clock_timestamp()) AS at FROM audit_chain_head WHERE id = 1 FOR UPDATE`);
+      `SELECT seq, hash, date_trunc('milliseconds', clock_timestamp()) AS at FROM audit_chain_head WHERE id = 1 FOR UPDATE`,
+    );
     return head;
   }
 
@@ -28,8 +34,20 @@ export class AuditEventsStore {
     await m.query(
       `INSERT INTO audit_events (seq, at, actor, api_key_id, action, subject, request_id, details, prev_hash, hash, mac)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [row.seq, row.at, row.actor, row.api_key_id, row.action, row.subject, row.request_id, JSON.stringify(row.details), row.prev_hash,
-        row.hash, row.mac]);
+      [
+        row.seq,
+        row.at,
+        row.actor,
+        row.api_key_id,
+        row.action,
+        row.subject,
+        row.request_id,
+        JSON.stringify(row.details),
+        row.prev_hash,
+        row.hash,
+        row.mac,
+      ],
+    );
   }
 
   /** The chain head as committed (the verifier reads it before the rows). */
@@ -42,7 +60,9 @@ export class AuditEventsStore {
   async range(from: string, to: string, limit: number): Promise<AuditEventRow[]> {
     return this.ds.query(
       `SELECT seq, at, actor, api_key_id, action, subject, request_id, details, prev_hash, hash, mac FROM audit_events
-       WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT $3`, [from, to, limit]);
+       WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT $3`,
+      [from, to, limit],
+    );
   }
 
   /** One page, newest first, plus one row to tell whether there is a next page. */
@@ -52,6 +72,7 @@ export class AuditEventsStore {
        WHERE ($1::bigint IS NULL OR seq < $1) AND ($2::text IS NULL OR action = $2) AND ($3::text IS NULL OR subject = $3)
          AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
        ORDER BY seq DESC LIMIT $6`,
-      [f.before, f.action, f.subject, f.fromIso, f.toIso, f.limit + 1]);
+      [f.before, f.action, f.subject, f.fromIso, f.toIso, f.limit + 1],
+    );
   }
 }

@@ -8,7 +8,9 @@ import { AuditTrail } from './audit-trail.service';
 /** The audit trail: every feature records its admin actions through AuditTrail (keyed by the ledger's audit key). */
 @Global()
 @Module({
-  imports: [LedgerModule], controllers: [AuditEventsController], providers: [AuditEventsService, AuditEventsStore, AuditTrail],
+  imports: [LedgerModule],
+  controllers: [AuditEventsController],
+  providers: [AuditEventsService, AuditEventsStore, AuditTrail],
   exports: [AuditTrail],
 })
 export class AuditTrailModule {}

@@ -12,7 +12,10 @@ import { AuditEventInput, auditEventRow, checkAuditDetails } from './audit-trail
  */
 @Injectable()
 export class AuditTrail {
-  constructor(private readonly events: AuditEventsStore, @Optional() @Inject(AUDIT_KEYS) private readonly keys: AuditKeys | null = null) {}
+  constructor(
+    private readonly events: AuditEventsStore,
+    @Optional() @Inject(AUDIT_KEYS) private readonly keys: AuditKeys | null = null,
+  ) {}
 
   /**
    * Appends one event to the chain, in the caller's transaction (audit-trail.ts). Locks the chain head until that

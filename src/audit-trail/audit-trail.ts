@@ -11,11 +11,19 @@ import type { AuditKeys } from '../ledger/audit-keys';
  * exactly when the action committed.
  */
 export const AUDIT_ACTIONS = [
-  'api_key.created', 'api_key.revoked', 'api_key.rotated', 'api_key.bootstrap_installed',
-  'webhook.subscribed', 'webhook.secret_rotated', 'webhook.deleted',
-  'card_load.resolved', 'card_load.requeued', 'card_load.undone',
+  'api_key.created',
+  'api_key.revoked',
+  'api_key.rotated',
+  'api_key.bootstrap_installed',
+  'webhook.subscribed',
+  'webhook.secret_rotated',
+  'webhook.deleted',
+  'card_load.resolved',
+  'card_load.requeued',
+  'card_load.undone',
   'reconciliation.run',
-  'database.fork_detected', 'database.fork_adopted',
+  'database.fork_detected',
+  'database.fork_adopted',
   'service.started',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -36,8 +44,11 @@ export interface AuditEventInput extends AuditActor {
   details: Record<string, AuditValue>;
 }
 
-export const actorOfCaller = (caller: Caller, requestId: string | null): AuditActor =>
-  ({ actor: caller.name, apiKeyId: caller.apiKeyId, requestId });
+export const actorOfCaller = (caller: Caller, requestId: string | null): AuditActor => ({
+  actor: caller.name,
+  apiKeyId: caller.apiKeyId,
+  requestId,
+});
 
 /** The service acting on its own (a start, the worker, a scheduled run). */
 export const serviceActor = (name: string): AuditActor => ({ actor: name, apiKeyId: null, requestId: null });
@@ -50,8 +61,10 @@ export const serviceActor = (name: string): AuditActor => ({ actor: name, apiKey
 export function cliActor(keyed: boolean): AuditActor {
   // Not with --json: stderr then holds the one JSON error document scripts parse.
   if (!keyed && !process.argv.includes('--json')) {
-    process.stderr.write('warning: AUDIT_SEAL_KEY is not set: the audit event of this action carries no MAC and the verifier will '
-      + 'report it; run the CLI where the service runs (docker compose exec api ...) or with AUDIT_SEAL_KEY\n');
+    process.stderr.write(
+      'warning: AUDIT_SEAL_KEY is not set: the audit event of this action carries no MAC and the verifier will ' +
+        'report it; run the CLI where the service runs (docker compose exec api ...) or with AUDIT_SEAL_KEY\n',
+    );
   }
   let user = 'unknown user';
   try {
@@ -87,8 +100,14 @@ export type AuditContent = Pick<AuditEventRow, 'seq' | 'at' | 'actor' | 'api_key
 
 export function auditContent(r: AuditContent): string {
   const text = canonicalize({
-    seq: Number(r.seq), at: r.at.toISOString(), actor: r.actor, apiKeyId: r.api_key_id, action: r.action, subject: r.subject,
-    requestId: r.request_id, details: r.details,
+    seq: Number(r.seq),
+    at: r.at.toISOString(),
+    actor: r.actor,
+    apiKeyId: r.api_key_id,
+    action: r.action,
+    subject: r.subject,
+    requestId: r.request_id,
+    details: r.details,
   });
   assert(text !== undefined, 'an audit row has a canonical form');
   return text;
@@ -110,8 +129,14 @@ function checkValue(v: AuditValue, path: string): void {
 /** The event's row, continuing `head` (the locked chain head: AuditEventsStore.lockHead), with the MAC when `keys` is given. */
 export function auditEventRow(head: { seq: string; hash: Buffer; at: Date }, e: AuditEventInput, keys: AuditKeys | null): AuditEventRow {
   const row = {
-    seq: String(BigInt(head.seq) + 1n), at: head.at, actor: e.actor.slice(0, 200), api_key_id: e.apiKeyId, action: e.action,
-    subject: e.subject?.slice(0, 200) ?? null, request_id: e.requestId?.slice(0, 100) ?? null, details: e.details,
+    seq: String(BigInt(head.seq) + 1n),
+    at: head.at,
+    actor: e.actor.slice(0, 200),
+    api_key_id: e.apiKeyId,
+    action: e.action,
+    subject: e.subject?.slice(0, 200) ?? null,
+    request_id: e.requestId?.slice(0, 100) ?? null,
+    details: e.details,
   };
   const hash = auditHash(head.hash, auditContent(row));
   return { ...row, prev_hash: head.hash, hash, mac: keys?.eventMac(BigInt(row.seq), hash) ?? null };
@@ -129,5 +154,9 @@ export interface ServiceStartFacts {
   pid: number;
 }
 
-export const serviceStarted = (facts: ServiceStartFacts): AuditEventInput =>
-  ({ ...serviceActor('service'), action: 'service.started', subject: null, details: { ...facts } });
+export const serviceStarted = (facts: ServiceStartFacts): AuditEventInput => ({
+  ...serviceActor('service'),
+  action: 'service.started',
+  subject: null,
+  details: { ...facts },
+});

@@ -26,8 +26,11 @@ const BATCH = 2000;
  * key (`keys`), every row's MAC is checked too, which nobody without the key can make (docs/audit-trail.md).
  */
 export async function verifyAuditTrail(events: AuditEventsStore, keys: AuditKeys | null): Promise<AuditTrailVerdict> {
-  const broken = (seq: bigint | string, message: string, checked: number): AuditTrailVerdict =>
-    ({ ok: false, checkedEvents: checked, findings: [{ check: 'auditTrail', row: `audit#${seq}`, message }] });
+  const broken = (seq: bigint | string, message: string, checked: number): AuditTrailVerdict => ({
+    ok: false,
+    checkedEvents: checked,
+    findings: [{ check: 'auditTrail', row: `audit#${seq}`, message }],
+  });
   // The head first, and rows up to it only: events committed meanwhile move the head past what this run reads.
   const head = await events.head();
   if (!head) return broken('0', 'the audit chain head row is missing', 0);
@@ -43,9 +46,14 @@ export async function verifyAuditTrail(events: AuditEventsStore, keys: AuditKeys
       if (!hash.equals(r.hash)) return broken(r.seq, 'audit event differs from what was recorded (its hash does not match)', checked);
       // Every event this release writes carries the MAC: one without it was written, or rewritten, without the audit key.
       if (keys && !keys.eventMacMatches(BigInt(r.seq), r.hash, r.mac)) {
-        return broken(r.seq, r.mac === null
-          ? 'audit event carries no MAC: written without the audit key (an operator CLI run without AUDIT_SEAL_KEY), or its MAC was removed'
-          : 'audit event MAC does not match: written or rewritten without the audit key', checked);
+        return broken(
+          r.seq,
+          r.mac === null
+            ? 'audit event carries no MAC: written without the audit key (an operator CLI run without AUDIT_SEAL_KEY), ' +
+                'or its MAC was removed'
+            : 'audit event MAC does not match: written or rewritten without the audit key',
+          checked,
+        );
       }
       prev = r.hash;
       expected += 1n;

@@ -11,11 +11,16 @@ import { RequireScopes, Scope, SCOPES } from './scopes';
 
 export class CreateApiKeyDto {
   @ApiProperty({ maxLength: 100, example: 'billing-prod', description: 'Who holds the key; shown in events of decisions made with it.' })
-  @IsString() @MaxLength(100) @Matches(/\S/, { message: 'must not be empty' })
+  @IsString()
+  @MaxLength(100)
+  @Matches(/\S/, { message: 'must not be empty' })
   name: string;
 
   @ApiProperty({ enum: SCOPES, isArray: true, example: ['loads:write'], description: 'At least one; `admin` implies all.' })
-  @IsArray() @ArrayMinSize(1) @ArrayUnique() @IsIn(SCOPES as unknown as string[], { each: true })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayUnique()
+  @IsIn(SCOPES, { each: true })
   scopes: Scope[];
 }
 

@@ -17,7 +17,10 @@ class ApiKeyDoc {
 
 @ApiSchema({ name: 'ApiKeyCreated' })
 class ApiKeyCreatedDoc extends ApiKeyDoc {
-  @ApiProperty({ example: 'ckl_Zx3fQ0k9...', description: 'The key itself: shown in this reply only, never again (only its hash is kept).' })
+  @ApiProperty({
+    example: 'ckl_Zx3fQ0k9...',
+    description: 'The key itself: shown in this reply only, never again (only its hash is kept).',
+  })
   key: string;
 }
 
@@ -31,28 +34,40 @@ class SilencedDoc {
 class ApiKeyRevokedDoc extends ApiKeyDoc {
   @ApiProperty({ type: [SilencedDoc], description: 'Webhook subscriptions of this key: they hear no more events once it is revoked.' })
   silencedWebhookSubscriptions: SilencedDoc[];
-  @ApiProperty({ type: [String], example: ['1 webhook subscription(s) of this key hear no more events: '
-    + '8d0c… (https://billing.example.com/hooks/card-ledger); subscribe them again with a live key, or delete them'] })
+  @ApiProperty({
+    type: [String],
+    example: [
+      '1 webhook subscription(s) of this key hear no more events: ' +
+        '8d0c… (https://billing.example.com/hooks/card-ledger); subscribe them again with a live key, or delete them',
+    ],
+  })
   warnings: string[];
 }
 
 /** The DTO is passed in: it lives in the controller file, which imports this one. */
-export const DocCreateApiKey = (dto: Type) => applyDecorators(
-  ApiOperation({ summary: 'Create an API key' }),
-  ApiBody({ type: dto, examples: { 'a billing system': { value: { name: 'billing-prod', scopes: ['loads:write'] } } } }),
-  ApiCreatedResponse({ type: ApiKeyCreatedDoc }),
-);
+export const DocCreateApiKey = (dto: Type) =>
+  applyDecorators(
+    ApiOperation({ summary: 'Create an API key' }),
+    ApiBody({ type: dto, examples: { 'a billing system': { value: { name: 'billing-prod', scopes: ['loads:write'] } } } }),
+    ApiCreatedResponse({ type: ApiKeyCreatedDoc }),
+  );
 
-export const DocListApiKeys = () => applyDecorators(
-  ApiOperation({ summary: 'List API keys, revoked ones too', description: 'Never shows a key.' }),
-  ApiOkResponse({ type: PageOf(ApiKeyDoc, 'ApiKeyPage') }),
-);
+export const DocListApiKeys = () =>
+  applyDecorators(
+    ApiOperation({ summary: 'List API keys, revoked ones too', description: 'Never shows a key.' }),
+    ApiOkResponse({ type: PageOf(ApiKeyDoc, 'ApiKeyPage') }),
+  );
 
-export const DocRevokeApiKey = () => applyDecorators(
-  ApiOperation({ summary: 'Revoke an API key', description: 'Takes effect at once on this instance, within a few seconds on the others. '
-    + 'Always done; the answer names the webhook subscriptions that stop hearing events with it (`warnings`). '
-    + 'Recorded in the audit trail.' }),
-  ApiParam({ name: 'id', format: 'uuid' }),
-  ApiOkResponse({ type: ApiKeyRevokedDoc }),
-  ApiErrorResponse(404, 'No such key.', ['not_found', 'api key 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found']),
-);
+export const DocRevokeApiKey = () =>
+  applyDecorators(
+    ApiOperation({
+      summary: 'Revoke an API key',
+      description:
+        'Takes effect at once on this instance, within a few seconds on the others. ' +
+        'Always done; the answer names the webhook subscriptions that stop hearing events with it (`warnings`). ' +
+        'Recorded in the audit trail.',
+    }),
+    ApiParam({ name: 'id', format: 'uuid' }),
+    ApiOkResponse({ type: ApiKeyRevokedDoc }),
+    ApiErrorResponse(404, 'No such key.', ['not_found', 'api key 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found']),
+  );

@@ -20,7 +20,6 @@ export interface ApiKeyView {
   revokedAt: string | null;
 }
 
-
 /** A webhook subscription that hears nothing more once its key is revoked (webhook-outbox.ts matches live keys only). */
 export interface SilencedSubscription {
   id: string;
@@ -41,7 +40,11 @@ export function hashApiKey(key: string): Buffer {
 
 function view(r: ApiKeyRow): ApiKeyView {
   return {
-    id: r.id, name: r.name, prefix: r.prefix, scopes: r.scopes, createdAt: r.created_at.toISOString(),
+    id: r.id,
+    name: r.name,
+    prefix: r.prefix,
+    scopes: r.scopes,
+    createdAt: r.created_at.toISOString(),
     revokedAt: r.revoked_at ? r.revoked_at.toISOString() : null,
   };
 }
@@ -108,14 +111,27 @@ export class ApiKeysService {
       const after = await this.keys.revoke(m, id);
       const subs: SilencedSubscription[] = await this.subscriptions.liveOfKey(m, id);
       if (before.revoked_at === null) {
-        await this.trail.record(m, { ...actor, action: 'api_key.revoked', subject: id, details: {
-          name: before.name, scopes: before.scopes, silencedWebhookSubscriptions: subs.map((x) => x.id) } });
+        await this.trail.record(m, {
+          ...actor,
+          action: 'api_key.revoked',
+          subject: id,
+          details: {
+            name: before.name,
+            scopes: before.scopes,
+            silencedWebhookSubscriptions: subs.map((x) => x.id),
+          },
+        });
       }
       return { row: after, revokedNow: before.revoked_at === null, silenced: subs };
     });
     this.cache.clear();
-    const warnings = silenced.length === 0 ? [] : [`${silenced.length} webhook subscription(s) of this key hear no more events: `
-      + `${silenced.map((x) => `${x.id} (${x.url})`).join(', ')}; subscribe them again with a live key, or delete them`];
+    const warnings =
+      silenced.length === 0
+        ? []
+        : [
+            `${silenced.length} webhook subscription(s) of this key hear no more events: ` +
+              `${silenced.map((x) => `${x.id} (${x.url})`).join(', ')}; subscribe them again with a live key, or delete them`,
+          ];
     if (revokedNow) {
       const said = `API key ${id} "${row.name}" revoked by ${actor.actor}`;
       if (warnings.length) this.logger.warn(`${said}: ${warnings[0]}`);
@@ -142,24 +158,32 @@ export class ApiKeysService {
       // Every live subscription made with any earlier bootstrap key, including one a rotation before this release silenced.
       const moved = await this.subscriptions.moveFromRevokedKeys(m, id, BOOTSTRAP_NAME);
       const facts = {
-        keyId: id, generated: configured === null, previousKeyIds: revoked.map((r) => r.id),
+        keyId: id,
+        generated: configured === null,
+        previousKeyIds: revoked.map((r) => r.id),
         movedWebhookSubscriptions: moved.map((x) => x.id),
       };
       const actor = serviceActor('service');
       if (revoked.length > 0 || moved.length > 0) {
         await this.trail.record(m, { ...actor, action: 'api_key.rotated', subject: id, details: facts });
       } else if (!before || before.revoked_at !== null) {
-        await this.trail.record(m, { ...actor, action: 'api_key.bootstrap_installed', subject: id,
-          details: { ...facts, reenabled: before !== undefined } });
+        await this.trail.record(m, {
+          ...actor,
+          action: 'api_key.bootstrap_installed',
+          subject: id,
+          details: { ...facts, reenabled: before !== undefined },
+        });
       }
       return { id, revoked, moved };
     });
     this.cache.clear();
     if (done.revoked.length > 0 || done.moved.length > 0) {
       const previous = done.revoked.map((r) => r.id).join(', ') || 'none live';
-      this.logger.warn(`bootstrap admin key rotated: now ${done.id}; previous ${previous} revoked; `
-        + `${done.moved.length} webhook subscription(s) moved to the new key and keep delivering`
-        + (done.moved.length ? ` (${done.moved.map((x) => `${x.id} ${x.url}`).join(', ')})` : ''));
+      this.logger.warn(
+        `bootstrap admin key rotated: now ${done.id}; previous ${previous} revoked; ` +
+          `${done.moved.length} webhook subscription(s) moved to the new key and keep delivering` +
+          (done.moved.length ? ` (${done.moved.map((x) => `${x.id} ${x.url}`).join(', ')})` : ''),
+      );
     }
     return configured ? null : key;
   }

@@ -15,13 +15,19 @@ export class ApiKeysStore {
 
   async findLiveByHash(hash: Buffer): Promise<ApiKeyRow | null> {
     const rows: ApiKeyRow[] = await this.ds.query(
-      `SELECT id, name, prefix, scopes, created_at, revoked_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, [hash]);
+      `SELECT id, name, prefix, scopes, created_at, revoked_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+      [hash],
+    );
     return rows[0] ?? null;
   }
 
   async insert(m: EntityManager, k: { name: string; prefix: string; hash: Buffer; scopes: Scope[] }): Promise<ApiKeyRow> {
-    const rows: ApiKeyRow[] = await m.query(
-      `INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, $4) RETURNING *`, [k.name, k.prefix, k.hash, k.scopes]);
+    const rows: ApiKeyRow[] = await m.query(`INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, $4) RETURNING *`, [
+      k.name,
+      k.prefix,
+      k.hash,
+      k.scopes,
+    ]);
     return rows[0];
   }
 
@@ -37,7 +43,9 @@ export class ApiKeysStore {
   /** Revokes the key (its first revocation time stays); returns the row after. */
   async revoke(m: EntityManager, id: string): Promise<ApiKeyRow> {
     const [rows]: [ApiKeyRow[], number] = await m.query(
-      `UPDATE api_keys SET revoked_at = coalesce(revoked_at, clock_timestamp()) WHERE id = $1 RETURNING *`, [id]);
+      `UPDATE api_keys SET revoked_at = coalesce(revoked_at, clock_timestamp()) WHERE id = $1 RETURNING *`,
+      [id],
+    );
     return rows[0];
   }
 
@@ -47,8 +55,9 @@ export class ApiKeysStore {
   }
 
   async findByHash(m: EntityManager, hash: Buffer): Promise<{ id: string; revoked_at: Date | null } | undefined> {
-    const [row]: Array<{ id: string; revoked_at: Date | null }> = await m.query(
-      `SELECT id, revoked_at FROM api_keys WHERE key_hash = $1`, [hash]);
+    const [row]: Array<{ id: string; revoked_at: Date | null }> = await m.query(`SELECT id, revoked_at FROM api_keys WHERE key_hash = $1`, [
+      hash,
+    ]);
     return row;
   }
 
@@ -56,7 +65,8 @@ export class ApiKeysStore {
   async revokeNamedExcept(m: EntityManager, name: string, hash: Buffer): Promise<Array<{ id: string }>> {
     const [revoked]: [Array<{ id: string }>, number] = await m.query(
       `UPDATE api_keys SET revoked_at = clock_timestamp() WHERE name = $1 AND revoked_at IS NULL AND key_hash <> $2 RETURNING id`,
-      [name, hash]);
+      [name, hash],
+    );
     return revoked;
   }
 
@@ -65,7 +75,8 @@ export class ApiKeysStore {
     const [{ id }]: Array<{ id: string }> = await m.query(
       `INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, '{admin}')
        ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL, scopes = '{admin}' RETURNING id`,
-      [name, prefix, hash]);
+      [name, prefix, hash],
+    );
     return id;
   }
 

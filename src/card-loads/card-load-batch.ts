@@ -19,8 +19,7 @@ export type BatchItemResult =
   | { index: number; status: number; error: { code: string; message: string; details?: FieldProblem[] } };
 
 /** An item answered with an error: the status and body its code gives (common/error-codes.ts). */
-const failed = (index: number, err: ApiError): BatchItemResult =>
-  ({ index, status: err.status, ...errorBody(err) });
+const failed = (index: number, err: ApiError): BatchItemResult => ({ index, status: err.status, ...errorBody(err) });
 
 /**
  * Bulk intake: every item is validated and answered on its own (one bad item never blocks the rest), and
@@ -34,18 +33,20 @@ export class CardLoadBatchService {
 
   async create(caller: Caller, body: unknown, requestId: string | null): Promise<{ results: BatchItemResult[] }> {
     const items = this.items(body);
-    const results = await Promise.all(items.map(async (raw, index): Promise<BatchItemResult> => {
-      let parsed: { idempotencyKey: string; dto: CreateCardLoadDto } | null = null;
-      try {
-        parsed = await this.parse(raw, index);
-        const { load, replayed } = await this.loads.create(caller, parsed.idempotencyKey, parsed.dto, requestId);
-        return { index, status: replayed ? 200 : 201, load };
-      } catch (e) {
-        const err = toApiError(e);
-        if (err.status >= 500) return this.afterUnexpected(caller, parsed, index, requestId, e);
-        return failed(index, err);
-      }
-    }));
+    const results = await Promise.all(
+      items.map(async (raw, index): Promise<BatchItemResult> => {
+        let parsed: { idempotencyKey: string; dto: CreateCardLoadDto } | null = null;
+        try {
+          parsed = await this.parse(raw, index);
+          const { load, replayed } = await this.loads.create(caller, parsed.idempotencyKey, parsed.dto, requestId);
+          return { index, status: replayed ? 200 : 201, load };
+        } catch (e) {
+          const err = toApiError(e);
+          if (err.status >= 500) return this.afterUnexpected(caller, parsed, index, requestId, e);
+          return failed(index, err);
+        }
+      }),
+    );
     return { results };
   }
 
@@ -56,9 +57,14 @@ export class CardLoadBatchService {
    * idempotency key decides: written → its load, as created or replayed; not written → an error that says so;
    * cannot tell → 503, retry with the same key.
    */
-  private async afterUnexpected(caller: Caller, parsed: { idempotencyKey: string; dto: CreateCardLoadDto } | null, index: number,
-    requestId: string | null, e: unknown): Promise<BatchItemResult> {
-    this.logger.error(`batch item ${index} failed unexpectedly: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  private async afterUnexpected(
+    caller: Caller,
+    parsed: { idempotencyKey: string; dto: CreateCardLoadDto } | null,
+    index: number,
+    requestId: string | null,
+    e: unknown,
+  ): Promise<BatchItemResult> {
+    this.logger.error(`batch item ${index} failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     const retry = 'retry it with the same idempotencyKey, never a new one';
     if (parsed === null) return failed(index, new ApiError('internal_error', `this item was not written; ${retry}`));
     try {
@@ -102,4 +108,3 @@ export class CardLoadBatchService {
     return { idempotencyKey, dto };
   }
 }
-

@@ -19,7 +19,10 @@ import { CardLoadsService } from './card-loads.service';
 @Controller('v1/card-loads')
 @RequireScopes('ops:write')
 export class OperatorController {
-  constructor(private readonly settlement: SettlementService, private readonly loads: CardLoadsService) {}
+  constructor(
+    private readonly settlement: SettlementService,
+    private readonly loads: CardLoadsService,
+  ) {}
 
   @Post(':id/resolve')
   @HttpCode(200)
@@ -27,7 +30,10 @@ export class OperatorController {
   async resolve(@Param('id') id: string, @Body() body: ResolveCardLoadDto, @Req() req: AuthedRequest) {
     if (!UUID.test(id)) throw notFound(`card load ${id}`);
     await this.settlement.settle(id, body.outcome, {
-      reason: `resolved by operator: ${body.reason}`, actor: req.caller!.name, operator: true, requestId: String(req.id),
+      reason: `resolved by operator: ${body.reason}`,
+      actor: req.caller!.name,
+      operator: true,
+      requestId: String(req.id),
       audit: actorOfCaller(req.caller!, String(req.id)),
     });
     return this.loads.get(id, null);

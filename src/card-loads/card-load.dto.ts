@@ -1,5 +1,13 @@
 import {
-  IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, registerDecorator, ValidateIf, ValidationArguments,
+  IsIn,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  registerDecorator,
+  ValidateIf,
+  ValidationArguments,
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ListQuery } from '../common/list-query';
@@ -17,7 +25,9 @@ export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_\-.:]{1,255}$/;
 export function IsAmount() {
   return (target: object, propertyName: string) =>
     registerDecorator({
-      name: 'isAmount', target: target.constructor, propertyName,
+      name: 'isAmount',
+      target: target.constructor,
+      propertyName,
       validator: {
         validate: (v: unknown) => parseAmountMinor(v).ok,
         defaultMessage: (a: ValidationArguments) => {
@@ -30,7 +40,8 @@ export function IsAmount() {
 
 export class CreateCardLoadDto {
   @ApiProperty({ pattern: CARD_ID.source, example: 'EKCMB7KAEW', description: 'The EnKash card to load.' })
-  @IsString() @Matches(CARD_ID, { message: CARD_ID_MESSAGE })
+  @IsString()
+  @Matches(CARD_ID, { message: CARD_ID_MESSAGE })
   enKashCardId: string;
 
   @ApiProperty(AMOUNT_SCHEMA)
@@ -38,27 +49,42 @@ export class CreateCardLoadDto {
   amount: unknown;
 
   @ApiPropertyOptional({ enum: ['INR'], default: 'INR' })
-  @IsOptional() @IsIn(['INR'], { message: 'must be INR, the only currency EnKash loads' })
+  @IsOptional()
+  @IsIn(['INR'], { message: 'must be INR, the only currency EnKash loads' })
   currency?: string;
 
   @ApiPropertyOptional({ pattern: COMPANY_ID.source, example: 'CEKEP5GSGP', description: 'Default: ENKASH_COMPANY_ID.' })
-  @IsOptional() @IsString() @Matches(COMPANY_ID, { message: 'must be an EnKash company id: CEK followed by 7 upper-case letters or digits' })
+  @IsOptional()
+  @IsString()
+  @Matches(COMPANY_ID, { message: 'must be an EnKash company id: CEK followed by 7 upper-case letters or digits' })
   companyId?: string;
 
-  @ApiPropertyOptional({ pattern: CARD_ACCOUNT_ID.source, example: 'CABFIPS', description: 'The parent card account funding the load. Default: ENKASH_CARD_ACCOUNT_ID.' })
-  @IsOptional() @IsString() @Matches(CARD_ACCOUNT_ID, { message: 'must be an EnKash card account id: CA followed by upper-case letters or digits' })
+  @ApiPropertyOptional({
+    pattern: CARD_ACCOUNT_ID.source,
+    example: 'CABFIPS',
+    description: 'The parent card account funding the load. Default: ENKASH_CARD_ACCOUNT_ID.',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(CARD_ACCOUNT_ID, { message: 'must be an EnKash card account id: CA followed by upper-case letters or digits' })
   cardAccountId?: string;
 
   @ApiPropertyOptional({ maxLength: 255, example: 'March meal allowance', description: 'Sent to EnKash.' })
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   description?: string;
 
   @ApiPropertyOptional({ maxLength: 255, example: 'batch 42', description: 'Sent to EnKash.' })
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   remarks?: string;
 
   @ApiPropertyOptional(METADATA_SCHEMA)
-  @IsOptional() @IsObject() @IsMetadata()
+  @IsOptional()
+  @IsObject()
+  @IsMetadata()
   metadata?: Record<string, string>;
 }
 
@@ -94,34 +120,53 @@ export type LoadStatus = (typeof LOAD_STATUSES)[number];
 
 export class ListCardLoadsQuery extends ListQuery {
   @ApiPropertyOptional({ enum: LOAD_STATUSES })
-  @IsOptional() @IsIn(LOAD_STATUSES as unknown as string[])
+  @IsOptional()
+  @IsIn(LOAD_STATUSES)
   status?: LoadStatus;
 
   @ApiPropertyOptional({ pattern: CARD_ID.source, example: 'EKCMB7KAEW' })
-  @IsOptional() @IsString() @Matches(CARD_ID, { message: CARD_ID_MESSAGE })
+  @IsOptional()
+  @IsString()
+  @Matches(CARD_ID, { message: CARD_ID_MESSAGE })
   enKashCardId?: string;
 
   @ApiPropertyOptional({ format: 'date-time', example: '2026-03-01T00:00:00Z', description: 'Created at or after (inclusive).' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   createdFrom?: string;
 
   @ApiPropertyOptional({ format: 'date-time', example: '2026-04-01T00:00:00Z', description: 'Created before (exclusive).' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   createdTo?: string;
 
   @ApiPropertyOptional({
-    enum: ['desc', 'asc'], default: 'desc', description: '`desc`: newest first (the default); `asc`: oldest first (a review queue).',
+    enum: ['desc', 'asc'],
+    default: 'desc',
+    description: '`desc`: newest first (the default); `asc`: oldest first (a review queue).',
   })
-  @IsOptional() @IsIn(['desc', 'asc'])
+  @IsOptional()
+  @IsIn(['desc', 'asc'])
   order?: 'desc' | 'asc';
 }
 
 export class ResolveCardLoadDto {
-  @ApiProperty({ enum: ['posted', 'reversed'], example: 'posted', description: 'What EnKash did with the load, as established by the operator.' })
+  @ApiProperty({
+    enum: ['posted', 'reversed'],
+    example: 'posted',
+    description: 'What EnKash did with the load, as established by the operator.',
+  })
   @IsIn(['posted', 'reversed'])
   outcome: 'posted' | 'reversed';
 
-  @ApiProperty({ maxLength: 1000, example: 'EnKash support confirmed the credit (ticket 4711)', description: 'Kept in the load\'s events with the key\'s name.' })
-  @IsString() @ValidateIf(() => true) @MaxLength(1000) @Matches(/\S/, { message: 'must not be empty' })
+  @ApiProperty({
+    maxLength: 1000,
+    example: 'EnKash support confirmed the credit (ticket 4711)',
+    description: "Kept in the load's events with the key's name.",
+  })
+  @IsString()
+  @ValidateIf(() => true)
+  @MaxLength(1000)
+  @Matches(/\S/, { message: 'must not be empty' })
   reason: string;
 }

@@ -3,18 +3,42 @@ import { formatMinor } from '../common/money';
 import { LoadStatus } from './card-load.dto';
 
 export type CardLoadRow = {
-  id: string; reference: string; api_key_id: string; idempotency_key: string; request_hash: Buffer;
-  en_kash_card_id: string; company_id: string; card_account_id: string; amount: string; currency: string;
-  status: LoadStatus; status_reason: string | null; attempts: number; journal_transaction_id: string;
-  description: string | null; remarks: string | null; metadata: Record<string, string>;
-  created_at: Date; updated_at: Date; posted_at: Date | null; reversed_at: Date | null; undone_at: Date | null;
+  id: string;
+  reference: string;
+  api_key_id: string;
+  idempotency_key: string;
+  request_hash: Buffer;
+  en_kash_card_id: string;
+  company_id: string;
+  card_account_id: string;
+  amount: string;
+  currency: string;
+  status: LoadStatus;
+  status_reason: string | null;
+  attempts: number;
+  journal_transaction_id: string;
+  description: string | null;
+  remarks: string | null;
+  metadata: Record<string, string>;
+  created_at: Date;
+  updated_at: Date;
+  posted_at: Date | null;
+  reversed_at: Date | null;
+  undone_at: Date | null;
   request_id?: string | null;
   created_at_cursor?: string;
 };
 
 export type LoadEventRow = {
-  id: string; at: Date; type: string; outcome: string | null; http_status: number | null; code: string | null;
-  message: string | null; duration_ms: number | null; actor: string | null;
+  id: string;
+  at: Date;
+  type: string;
+  outcome: string | null;
+  http_status: number | null;
+  code: string | null;
+  message: string | null;
+  duration_ms: number | null;
+  actor: string | null;
 };
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
@@ -47,17 +71,36 @@ export function cardLoadView(r: CardLoadRow) {
 export type CardLoadView = ReturnType<typeof cardLoadView>;
 
 export const CARD_LOAD_CSV: CsvColumns<CardLoadView> = [
-  ['id', (l) => l.id], ['reference', (l) => l.reference], ['enKashCardId', (l) => l.enKashCardId], ['companyId', (l) => l.companyId],
-  ['cardAccountId', (l) => l.cardAccountId], ['amount', (l) => l.amount], ['currency', (l) => l.currency], ['status', (l) => l.status],
-  ['attempts', (l) => l.attempts], ['createdAt', (l) => l.createdAt], ['updatedAt', (l) => l.updatedAt], ['postedAt', (l) => l.postedAt],
-  ['reversedAt', (l) => l.reversedAt], ['undoneAt', (l) => l.undoneAt], ['statusReason', (l) => l.statusReason],
-  ['journalTransactionId', (l) => l.journalTransactionId], ['description', (l) => l.description], ['remarks', (l) => l.remarks],
+  ['id', (l) => l.id],
+  ['reference', (l) => l.reference],
+  ['enKashCardId', (l) => l.enKashCardId],
+  ['companyId', (l) => l.companyId],
+  ['cardAccountId', (l) => l.cardAccountId],
+  ['amount', (l) => l.amount],
+  ['currency', (l) => l.currency],
+  ['status', (l) => l.status],
+  ['attempts', (l) => l.attempts],
+  ['createdAt', (l) => l.createdAt],
+  ['updatedAt', (l) => l.updatedAt],
+  ['postedAt', (l) => l.postedAt],
+  ['reversedAt', (l) => l.reversedAt],
+  ['undoneAt', (l) => l.undoneAt],
+  ['statusReason', (l) => l.statusReason],
+  ['journalTransactionId', (l) => l.journalTransactionId],
+  ['description', (l) => l.description],
+  ['remarks', (l) => l.remarks],
   ['metadata', (l) => JSON.stringify(l.metadata)],
 ];
 
 export function loadEventView(e: LoadEventRow) {
   return {
-    at: e.at.toISOString(), type: e.type, outcome: e.outcome, httpStatus: e.http_status, code: e.code,
-    message: e.message, durationMs: e.duration_ms, actor: e.actor,
+    at: e.at.toISOString(),
+    type: e.type,
+    outcome: e.outcome,
+    httpStatus: e.http_status,
+    code: e.code,
+    message: e.message,
+    durationMs: e.duration_ms,
+    actor: e.actor,
   };
 }

@@ -13,7 +13,10 @@ import { CardLoadsService } from './card-loads.service';
 @ApiTags('card loads')
 @Controller('v1/card-loads')
 export class CardLoadsController {
-  constructor(private readonly loads: CardLoadsService, private readonly batch: CardLoadBatchService) {}
+  constructor(
+    private readonly loads: CardLoadsService,
+    private readonly batch: CardLoadBatchService,
+  ) {}
 
   @Post()
   @RequireScopes('loads:write')

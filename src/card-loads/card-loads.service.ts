@@ -49,9 +49,14 @@ export class CardLoadsService {
       throw badField('amount', `must not exceed the per-load maximum of ${formatMinor(this.config.maxLoadAmountMinor)}`);
     }
     return {
-      enKashCardId: dto.enKashCardId, amountMinor: amount.value, currency: dto.currency ?? 'INR',
-      companyId: dto.companyId ?? this.config.enkash.companyId, cardAccountId: dto.cardAccountId ?? this.config.enkash.cardAccountId,
-      description: dto.description ?? null, remarks: dto.remarks ?? null, metadata: dto.metadata ?? {},
+      enKashCardId: dto.enKashCardId,
+      amountMinor: amount.value,
+      currency: dto.currency ?? 'INR',
+      companyId: dto.companyId ?? this.config.enkash.companyId,
+      cardAccountId: dto.cardAccountId ?? this.config.enkash.cardAccountId,
+      description: dto.description ?? null,
+      remarks: dto.remarks ?? null,
+      metadata: dto.metadata ?? {},
     };
   }
 
@@ -64,14 +69,16 @@ export class CardLoadsService {
     return this.writer.submit({ caller, idempotencyKey, load, hash: requestHash(load), requestId }).catch((e: unknown) => {
       // numeric_value_out_of_range: the parent's or the card's totals (bigint paise) would overflow; possible only with a
       // MAX_LOAD_AMOUNT near its bound. The group commit retried this load alone, so only it is refused; nothing was written.
-      if (pgCode(e) === '22003') throw amountOutOfRange('this load would take its parent\'s or its card\'s totals');
+      if (pgCode(e) === '22003') throw amountOutOfRange("this load would take its parent's or its card's totals");
       throw e;
     });
   }
 
   /** The load a caller's idempotency key wrote, if any, with the request id that created it and its body's hash. */
-  async findByIdempotencyKey(caller: Caller, idempotencyKey: string):
-    Promise<{ view: CardLoadView; requestId: string | null; requestHash: Buffer } | null> {
+  async findByIdempotencyKey(
+    caller: Caller,
+    idempotencyKey: string,
+  ): Promise<{ view: CardLoadView; requestId: string | null; requestHash: Buffer } | null> {
     const row = await this.loads.findByIdempotencyKey(caller.apiKeyId, idempotencyKey);
     return row === null ? null : { view: cardLoadView(row), requestId: row.request_id ?? null, requestHash: row.request_hash };
   }
@@ -95,7 +102,10 @@ export class CardLoadsService {
     parseInstant('createdTo', q.createdTo);
     loadsCursor(q.cursor);
     return {
-      start: q.cursor ?? null, limit: CSV_PAGE_ROWS, csv: csvOf(CARD_LOAD_CSV), encode: (c) => c,
+      start: q.cursor ?? null,
+      limit: CSV_PAGE_ROWS,
+      csv: csvOf(CARD_LOAD_CSV),
+      encode: (c) => c,
       fetch: async (cursor, n) => {
         const page = await this.list({ ...q, cursor: cursor ?? undefined, limit: String(n) }, caller);
         return { rows: page.data, next: page.nextCursor };
@@ -116,8 +126,15 @@ export class CardLoadsService {
     // a load committed later is always before the cursor's newest end, never inside a page already read.
     if (to) await this.clock.finalBefore(to);
     const rows = await this.loads.page({
-      owner: loadOwner(caller), status: q.status, enKashCardId: q.enKashCardId, fromIso: from?.iso ?? null,
-      beforeIso: to ? to.iso : (await this.clock.finalCut(null)).iso, beforeInclusive: !to, asc: q.order === 'asc', cursor, limit,
+      owner: loadOwner(caller),
+      status: q.status,
+      enKashCardId: q.enKashCardId,
+      fromIso: from?.iso ?? null,
+      beforeIso: to ? to.iso : (await this.clock.finalCut(null)).iso,
+      beforeInclusive: !to,
+      asc: q.order === 'asc',
+      cursor,
+      limit,
     });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];

@@ -6,17 +6,36 @@ import { CardLoadRow, LoadEventRow } from './card-load.view';
 
 /** A new load as intake writes it; its journal transaction is written by the ledger in the same transaction. */
 export interface NewLoadRow {
-  id: string; reference: string; apiKeyId: string; idempotencyKey: string; requestHash: Buffer; enKashCardId: string;
-  companyId: string; cardAccountId: string; amountMinor: bigint; currency: string; journalTransactionId: string;
-  description: string | null; remarks: string | null; metadata: Record<string, string>; requestId: string | null;
+  id: string;
+  reference: string;
+  apiKeyId: string;
+  idempotencyKey: string;
+  requestHash: Buffer;
+  enKashCardId: string;
+  companyId: string;
+  cardAccountId: string;
+  amountMinor: bigint;
+  currency: string;
+  journalTransactionId: string;
+  description: string | null;
+  remarks: string | null;
+  metadata: Record<string, string>;
+  requestId: string | null;
   /** Who created it, for the 'created' event. */
   actor: string;
 }
 
 /** The list's filters, already validated; `before` is a final cut (docs/time.md) or the caller's createdTo. */
 export interface LoadPageFilter {
-  owner: string | null; status?: string; enKashCardId?: string; fromIso: string | null; beforeIso: string;
-  beforeInclusive: boolean; asc: boolean; cursor: [string, string] | null; limit: number;
+  owner: string | null;
+  status?: string;
+  enKashCardId?: string;
+  fromIso: string | null;
+  beforeIso: string;
+  beforeInclusive: boolean;
+  asc: boolean;
+  cursor: [string, string] | null;
+  limit: number;
 }
 
 /** A load's row as the paths that change its status see it, under its row lock. */
@@ -37,15 +56,19 @@ export class CardLoadsStore {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
   async findByIdempotencyKey(apiKeyId: string, idempotencyKey: string): Promise<CardLoadRow | null> {
-    const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE api_key_id = $1 AND idempotency_key = $2`,
-      [apiKeyId, idempotencyKey]);
+    const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE api_key_id = $1 AND idempotency_key = $2`, [
+      apiKeyId,
+      idempotencyKey,
+    ]);
     return rows[0] ?? null;
   }
 
   /** The load, if it exists and `owner` (null = anyone) created it. */
   async findVisible(id: string, owner: string | null): Promise<CardLoadRow | null> {
-    const rows: CardLoadRow[] = await this.ds.query(
-      `SELECT * FROM card_loads WHERE id = $1 AND ($2::uuid IS NULL OR api_key_id = $2)`, [id, owner]);
+    const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE id = $1 AND ($2::uuid IS NULL OR api_key_id = $2)`, [
+      id,
+      owner,
+    ]);
     return rows[0] ?? null;
   }
 
@@ -54,11 +77,15 @@ export class CardLoadsStore {
   }
 
   /** These loads and their histories (by load, in order), in the caller's transaction: the webhook outbox's documents. */
-  async withEvents(m: EntityManager, loadIds: string[]):
-    Promise<{ loads: CardLoadRow[]; events: Array<LoadEventRow & { load_id: string }> }> {
+  async withEvents(
+    m: EntityManager,
+    loadIds: string[],
+  ): Promise<{ loads: CardLoadRow[]; events: Array<LoadEventRow & { load_id: string }> }> {
     const loads: CardLoadRow[] = await m.query(`SELECT * FROM card_loads WHERE id = ANY ($1::uuid[])`, [loadIds]);
     const events: Array<LoadEventRow & { load_id: string }> = await m.query(
-      `SELECT * FROM load_events WHERE load_id = ANY ($1::uuid[]) ORDER BY load_id, id`, [loadIds]);
+      `SELECT * FROM load_events WHERE load_id = ANY ($1::uuid[]) ORDER BY load_id, id`,
+      [loadIds],
+    );
     return { loads, events };
   }
 
@@ -76,7 +103,9 @@ export class CardLoadsStore {
     return this.ds.query(
       `SELECT *, ${cursorInstantSql('created_at')} AS created_at_cursor
        FROM card_loads WHERE ${where.join(' AND ')}
-       ORDER BY created_at ${f.asc ? 'ASC' : 'DESC'}, id ${f.asc ? 'ASC' : 'DESC'} LIMIT ${arg(f.limit + 1)}`, args);
+       ORDER BY created_at ${f.asc ? 'ASC' : 'DESC'}, id ${f.asc ? 'ASC' : 'DESC'} LIMIT ${arg(f.limit + 1)}`,
+      args,
+    );
   }
 
   /** The committed loads of these (api key, idempotency key) pairs, in the intake's transaction. */
@@ -84,7 +113,8 @@ export class CardLoadsStore {
     return m.query(
       `SELECT l.* FROM unnest($1::uuid[], $2::text[]) AS k(api_key_id, idempotency_key)
        CROSS JOIN LATERAL (SELECT * FROM card_loads WHERE api_key_id = k.api_key_id AND idempotency_key = k.idempotency_key) l`,
-      [keys.map((k) => k.apiKeyId), keys.map((k) => k.idempotencyKey)]);
+      [keys.map((k) => k.apiKeyId), keys.map((k) => k.idempotencyKey)],
+    );
   }
 
   /**
@@ -109,17 +139,32 @@ export class CardLoadsStore {
        ev AS (INSERT INTO load_events (load_id, type, outcome, actor, request_id)
               SELECT ins.id, 'created', 'pending', x.actor, ins.request_id FROM ins JOIN x ON x.id = ins.id)
        SELECT * FROM ins`,
-      [col((r) => r.id), col((r) => r.reference), col((r) => r.apiKeyId), col((r) => r.idempotencyKey),
-        col((r) => r.requestHash), col((r) => r.enKashCardId), col((r) => r.companyId), col((r) => r.cardAccountId),
-        col((r) => r.amountMinor.toString()), col((r) => r.currency), col((r) => r.journalTransactionId),
-        col((r) => r.description), col((r) => r.remarks), col((r) => JSON.stringify(r.metadata)),
-        col((r) => r.requestId), col((r) => r.actor)]);
+      [
+        col((r) => r.id),
+        col((r) => r.reference),
+        col((r) => r.apiKeyId),
+        col((r) => r.idempotencyKey),
+        col((r) => r.requestHash),
+        col((r) => r.enKashCardId),
+        col((r) => r.companyId),
+        col((r) => r.cardAccountId),
+        col((r) => r.amountMinor.toString()),
+        col((r) => r.currency),
+        col((r) => r.journalTransactionId),
+        col((r) => r.description),
+        col((r) => r.remarks),
+        col((r) => JSON.stringify(r.metadata)),
+        col((r) => r.requestId),
+        col((r) => r.actor),
+      ],
+    );
   }
 
   /** Locks the load's row (FOR UPDATE); null when there is no such load. */
   async lock(m: EntityManager, loadId: string): Promise<LoadLock | null> {
-    const rows: LoadLock[] = await m.query(
-      `SELECT status, journal_transaction_id, undone_at FROM card_loads WHERE id = $1 FOR UPDATE`, [loadId]);
+    const rows: LoadLock[] = await m.query(`SELECT status, journal_transaction_id, undone_at FROM card_loads WHERE id = $1 FOR UPDATE`, [
+      loadId,
+    ]);
     return rows[0] ?? null;
   }
 
@@ -129,12 +174,15 @@ export class CardLoadsStore {
       `SELECT l.id, l.status, l.journal_transaction_id, l.undone_at
        FROM (SELECT DISTINCT unnest($1::uuid[]) AS id ORDER BY 1) q
        CROSS JOIN LATERAL (SELECT * FROM card_loads WHERE id = q.id FOR UPDATE) l`,
-      [[...new Set(loadIds)]]);
+      [[...new Set(loadIds)]],
+    );
   }
 
   /** The final statuses of locked loads, each with its 'settled' event, at the transaction's moment (docs/time.md). */
-  async settle(m: EntityManager, items: Array<{ loadId: string; status: 'posted' | 'reversed'; reason: string; actor: string;
-    requestId: string | null; }>): Promise<void> {
+  async settle(
+    m: EntityManager,
+    items: Array<{ loadId: string; status: 'posted' | 'reversed'; reason: string; actor: string; requestId: string | null }>,
+  ): Promise<void> {
     await m.query(
       `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
                     AS x(id, status, reason, actor, request_id)),
@@ -144,31 +192,51 @@ export class CardLoadsStore {
          posted_at = CASE WHEN x.status = 'posted' THEN ledger_moment() END,
          reversed_at = CASE WHEN x.status = 'reversed' THEN ledger_moment() END
        FROM x WHERE l.id = x.id`,
-      [items.map((i) => i.loadId), items.map((i) => i.status), items.map((i) => i.reason.slice(0, 1000)), items.map((i) => i.actor),
-        items.map((i) => i.requestId)]);
+      [
+        items.map((i) => i.loadId),
+        items.map((i) => i.status),
+        items.map((i) => i.reason.slice(0, 1000)),
+        items.map((i) => i.actor),
+        items.map((i) => i.requestId),
+      ],
+    );
   }
 
   async markNeedsReview(m: EntityManager, loadId: string, reason: string): Promise<void> {
-    await m.query(`UPDATE card_loads SET status = 'needs_review', status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
-      [loadId, reason]);
+    await m.query(`UPDATE card_loads SET status = 'needs_review', status_reason = $2, updated_at = ledger_moment() WHERE id = $1`, [
+      loadId,
+      reason,
+    ]);
   }
 
   async markUndone(m: EntityManager, loadId: string, reason: string): Promise<void> {
-    await m.query(`UPDATE card_loads SET undone_at = ledger_moment(), status_reason = $2, updated_at = ledger_moment() WHERE id = $1`,
-      [loadId, `undone: ${reason}`.slice(0, 1000)]);
+    await m.query(`UPDATE card_loads SET undone_at = ledger_moment(), status_reason = $2, updated_at = ledger_moment() WHERE id = $1`, [
+      loadId,
+      `undone: ${reason}`.slice(0, 1000),
+    ]);
   }
 
   /** One entry of the load's history (load_events is append-only). */
-  async recordEvent(m: EntityManager, e: { loadId: string; type: string; outcome: string; message: string; actor: string;
-    requestId: string | null; }): Promise<void> {
-    await m.query(`INSERT INTO load_events (load_id, type, outcome, message, actor, request_id) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [e.loadId, e.type, e.outcome, e.message.slice(0, 1000), e.actor, e.requestId]);
+  async recordEvent(
+    m: EntityManager,
+    e: { loadId: string; type: string; outcome: string; message: string; actor: string; requestId: string | null },
+  ): Promise<void> {
+    await m.query(`INSERT INTO load_events (load_id, type, outcome, message, actor, request_id) VALUES ($1, $2, $3, $4, $5, $6)`, [
+      e.loadId,
+      e.type,
+      e.outcome,
+      e.message.slice(0, 1000),
+      e.actor,
+      e.requestId,
+    ]);
   }
 
   /** Loads in needs_review after `afterId`, by id (keyset: a re-queue leaves the status as it is). */
   async needsReviewIds(afterId: string, limit: number): Promise<string[]> {
     const rows: Array<{ id: string }> = await this.ds.query(
-      `SELECT id FROM card_loads WHERE status = 'needs_review' AND id > $1 ORDER BY id LIMIT $2`, [afterId, limit]);
+      `SELECT id FROM card_loads WHERE status = 'needs_review' AND id > $1 ORDER BY id LIMIT $2`,
+      [afterId, limit],
+    );
     return rows.map((r) => r.id);
   }
 
@@ -185,14 +253,17 @@ export class CardLoadsStore {
     const inWindow = `($1::timestamptz IS NULL OR created_at >= $1) AND ($2::timestamptz IS NULL OR created_at < $2)`;
     const groups: LoadWindowSummary['groups'] = await this.ds.query(
       `SELECT currency, status, count(*)::text AS count, sum(amount)::text AS amount
-       FROM card_loads WHERE ${inWindow} GROUP BY currency, status`, window);
+       FROM card_loads WHERE ${inWindow} GROUP BY currency, status`,
+      window,
+    );
     // One index probe per open status (card_loads_status is (status, created_at DESC, id DESC)).
     const oldest: LoadWindowSummary['oldest'] = await this.ds.query(
       `SELECT s.status, o.id, o.created_at, extract(epoch FROM clock_timestamp() - o.created_at)::float8 AS age_seconds
        FROM unnest($3::text[]) AS s(status)
        LEFT JOIN LATERAL (SELECT id, created_at FROM card_loads
                           WHERE status = s.status AND ${inWindow} ORDER BY created_at, id LIMIT 1) o ON true`,
-      [...window, openStatuses]);
+      [...window, openStatuses],
+    );
     const [{ now }]: Array<{ now: Date }> = await this.ds.query(`SELECT clock_timestamp() AS now`);
     return { groups, oldest, now };
   }

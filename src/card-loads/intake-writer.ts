@@ -20,14 +20,22 @@ export function mintReference(): string {
 }
 
 export interface NormalisedLoad {
-  enKashCardId: string; amountMinor: bigint; currency: string; companyId: string; cardAccountId: string;
-  description: string | null; remarks: string | null; metadata: Record<string, string>;
+  enKashCardId: string;
+  amountMinor: bigint;
+  currency: string;
+  companyId: string;
+  cardAccountId: string;
+  description: string | null;
+  remarks: string | null;
+  metadata: Record<string, string>;
 }
 
 /** What makes two requests "the same body" for an idempotency key: the normalised load, not its spelling. */
 export function requestHash(n: NormalisedLoad): Buffer {
   const metadata = Object.fromEntries(Object.entries(n.metadata).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return createHash('sha256').update(JSON.stringify({ ...n, amountMinor: n.amountMinor.toString(), metadata })).digest();
+  return createHash('sha256')
+    .update(JSON.stringify({ ...n, amountMinor: n.amountMinor.toString(), metadata }))
+    .digest();
 }
 
 export interface IntakeRequest {
@@ -77,7 +85,14 @@ export class IntakeWriter {
     }
     // A fixed order of idempotency keys, so two instances' batches wait on each other instead of deadlocking.
     const ordered = [...primaries.values()].sort((a, b) =>
-      a.caller.apiKeyId === b.caller.apiKeyId ? (a.idempotencyKey < b.idempotencyKey ? -1 : 1) : a.caller.apiKeyId < b.caller.apiKeyId ? -1 : 1);
+      a.caller.apiKeyId === b.caller.apiKeyId
+        ? a.idempotencyKey < b.idempotencyKey
+          ? -1
+          : 1
+        : a.caller.apiKeyId < b.caller.apiKeyId
+          ? -1
+          : 1,
+    );
     const results = await this.writeRetryingRaces(ordered);
     for (const [p, first] of followers) {
       const r = results.get(first)!;
@@ -106,8 +121,10 @@ export class IntakeWriter {
    */
   private async write(m: EntityManager, items: Pending[]): Promise<Map<Pending, Outcome<IntakeResult>>> {
     const results = new Map<Pending, Outcome<IntakeResult>>();
-    const existing = await this.loads.findByIdempotencyKeys(m,
-      items.map((p) => ({ apiKeyId: p.caller.apiKeyId, idempotencyKey: p.idempotencyKey })));
+    const existing = await this.loads.findByIdempotencyKeys(
+      m,
+      items.map((p) => ({ apiKeyId: p.caller.apiKeyId, idempotencyKey: p.idempotencyKey })),
+    );
     const fresh: Pending[] = [];
     for (const p of items) {
       const found = existing.find((e) => e.api_key_id === p.caller.apiKeyId && e.idempotency_key === p.idempotencyKey);
@@ -126,27 +143,59 @@ export class IntakeWriter {
     await this.ledger.beginMomentForCodes(m, [...specs.keys()]);
     const accounts = await this.ledger.ensureAccounts(m, [...specs.values()]);
     const rows = fresh.map((p) => ({ p, id: randomUUID(), journalId: randomUUID(), reference: mintReference() }));
-    const inserted = await this.loads.insertNew(m, rows.map((r) => ({
-      id: r.id, reference: r.reference, apiKeyId: r.p.caller.apiKeyId, idempotencyKey: r.p.idempotencyKey, requestHash: r.p.hash,
-      enKashCardId: r.p.load.enKashCardId, companyId: r.p.load.companyId, cardAccountId: r.p.load.cardAccountId,
-      amountMinor: r.p.load.amountMinor, currency: r.p.load.currency, journalTransactionId: r.journalId,
-      description: r.p.load.description, remarks: r.p.load.remarks, metadata: r.p.load.metadata, requestId: r.p.requestId,
-      actor: r.p.caller.name,
-    })));
+    const inserted = await this.loads.insertNew(
+      m,
+      rows.map((r) => ({
+        id: r.id,
+        reference: r.reference,
+        apiKeyId: r.p.caller.apiKeyId,
+        idempotencyKey: r.p.idempotencyKey,
+        requestHash: r.p.hash,
+        enKashCardId: r.p.load.enKashCardId,
+        companyId: r.p.load.companyId,
+        cardAccountId: r.p.load.cardAccountId,
+        amountMinor: r.p.load.amountMinor,
+        currency: r.p.load.currency,
+        journalTransactionId: r.journalId,
+        description: r.p.load.description,
+        remarks: r.p.load.remarks,
+        metadata: r.p.load.metadata,
+        requestId: r.p.requestId,
+        actor: r.p.caller.name,
+      })),
+    );
     // A key committed by another transaction after our look (it waited for it): start again, so that the
     // replay is answered from the committed load and nothing of ours (an account opened for it) stays behind.
     if (inserted.length < rows.length) throw new IntakeRaced();
-    await this.jobs.enqueue(m, inserted.map((r) => r.id));
-    await this.ledger.createTransfers(m, rows.map((r) => ({
-      id: r.journalId, kind: 'pending' as const, event: 'load_pending' as const, loadId: r.id,
-      description: r.p.load.description ?? `card load ${r.id}`,
-      entries: [
-        { accountCode: parentAccountCode(r.p.load.cardAccountId), direction: 'debit' as const, amount: r.p.load.amountMinor,
-          currency: r.p.load.currency },
-        { accountCode: cardAccountCode(r.p.load.enKashCardId), direction: 'credit' as const, amount: r.p.load.amountMinor,
-          currency: r.p.load.currency },
-      ],
-    })), accounts);
+    await this.jobs.enqueue(
+      m,
+      inserted.map((r) => r.id),
+    );
+    await this.ledger.createTransfers(
+      m,
+      rows.map((r) => ({
+        id: r.journalId,
+        kind: 'pending' as const,
+        event: 'load_pending' as const,
+        loadId: r.id,
+        description: r.p.load.description ?? `card load ${r.id}`,
+        entries: [
+          {
+            accountCode: parentAccountCode(r.p.load.cardAccountId),
+            direction: 'debit' as const,
+            amount: r.p.load.amountMinor,
+            currency: r.p.load.currency,
+          },
+          {
+            accountCode: cardAccountCode(r.p.load.enKashCardId),
+            direction: 'credit' as const,
+            amount: r.p.load.amountMinor,
+            currency: r.p.load.currency,
+          },
+        ],
+      })),
+      accounts,
+    );
     const byId = new Map(inserted.map((r) => [r.id, r]));
     for (const r of rows) results.set(r.p, { ok: true, value: { load: cardLoadView(byId.get(r.id)!), replayed: false } });
     return results;

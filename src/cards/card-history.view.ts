@@ -3,16 +3,29 @@ import { formatMinor } from '../common/money';
 import { pendingBalance, postedBalance } from '../ledger/ledger.types';
 
 export type HistoryRow = {
-  seq: string; at: Date; event: string; load_id: string | null; transaction_id: string | null; description: string | null;
-  d_pending_debits: string; d_pending_credits: string; d_posted_debits: string; d_posted_credits: string;
-  pending_debits: string; pending_credits: string; posted_debits: string; posted_credits: string;
+  seq: string;
+  at: Date;
+  event: string;
+  load_id: string | null;
+  transaction_id: string | null;
+  description: string | null;
+  d_pending_debits: string;
+  d_pending_credits: string;
+  d_posted_debits: string;
+  d_posted_credits: string;
+  pending_debits: string;
+  pending_credits: string;
+  posted_debits: string;
+  posted_credits: string;
 };
 
 /** A card is credit-normal: a load credits it (docs/design.md, "A load's life", step 1). */
 const cardBalances = (r: HistoryRow) => ({
   normalSide: 'credit' as const,
-  pendingDebits: BigInt(r.pending_debits), pendingCredits: BigInt(r.pending_credits),
-  postedDebits: BigInt(r.posted_debits), postedCredits: BigInt(r.posted_credits),
+  pendingDebits: BigInt(r.pending_debits),
+  pendingCredits: BigInt(r.pending_credits),
+  postedDebits: BigInt(r.posted_debits),
+  postedCredits: BigInt(r.posted_credits),
 });
 
 /**
@@ -38,9 +51,15 @@ export function historyView(r: HistoryRow) {
 export type HistoryView = ReturnType<typeof historyView>;
 
 export const HISTORY_CSV: CsvColumns<HistoryView> = [
-  ['seq', (h) => h.seq], ['at', (h) => h.at], ['event', (h) => h.event], ['loadId', (h) => h.loadId],
-  ['journalTransactionId', (h) => h.journalTransactionId], ['amount', (h) => h.amount],
-  ['pendingBalance', (h) => h.pendingBalance], ['postedBalance', (h) => h.postedBalance], ['description', (h) => h.description],
+  ['seq', (h) => h.seq],
+  ['at', (h) => h.at],
+  ['event', (h) => h.event],
+  ['loadId', (h) => h.loadId],
+  ['journalTransactionId', (h) => h.journalTransactionId],
+  ['amount', (h) => h.amount],
+  ['pendingBalance', (h) => h.pendingBalance],
+  ['postedBalance', (h) => h.postedBalance],
+  ['description', (h) => h.description],
 ];
 
 export type SeriesRow = Pick<HistoryRow, 'seq' | 'at' | 'pending_debits' | 'pending_credits' | 'posted_debits' | 'posted_credits'>;
@@ -49,7 +68,9 @@ export type SeriesRow = Pick<HistoryRow, 'seq' | 'at' | 'pending_debits' | 'pend
 export function seriesPointView(r: SeriesRow) {
   const b = cardBalances(r as HistoryRow);
   return {
-    seq: Number(r.seq), at: r.at.toISOString(),
-    pendingBalance: formatMinor(pendingBalance(b)), postedBalance: formatMinor(postedBalance(b)),
+    seq: Number(r.seq),
+    at: r.at.toISOString(),
+    pendingBalance: formatMinor(pendingBalance(b)),
+    postedBalance: formatMinor(postedBalance(b)),
   };
 }

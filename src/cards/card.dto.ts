@@ -3,8 +3,13 @@ import { IsIn, IsOptional, IsString } from 'class-validator';
 import { TimeRangeListQuery } from '../common/list-query';
 
 export class CardBalanceQuery {
-  @ApiPropertyOptional({ format: 'date-time', example: '2026-03-31T23:59:59Z', description: 'The balance as it stood at this moment (ISO 8601); default now.' })
-  @IsOptional() @IsString()
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2026-03-31T23:59:59Z',
+    description: 'The balance as it stood at this moment (ISO 8601); default now.',
+  })
+  @IsOptional()
+  @IsString()
   asOf?: string;
 }
 
@@ -12,15 +17,18 @@ export const HISTORY_ORDERS = ['asc', 'desc'] as const;
 
 export class CardHistoryQuery extends TimeRangeListQuery {
   @ApiPropertyOptional({ enum: HISTORY_ORDERS, default: 'asc', description: '`asc`: oldest first (the default); `desc`: newest first.' })
-  @IsOptional() @IsIn(HISTORY_ORDERS as unknown as string[])
+  @IsOptional()
+  @IsIn(HISTORY_ORDERS)
   order?: (typeof HISTORY_ORDERS)[number];
 
   @ApiPropertyOptional({ type: 'integer', minimum: 0, example: 120, description: 'Rows with `seq` at or above this (inclusive).' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   seqFrom?: string;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 0, example: 170, description: 'Rows with `seq` below this (exclusive).' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   seqTo?: string;
 }
 
@@ -29,19 +37,27 @@ export const SERIES_MAX_BUCKETS = 2000;
 
 export class CardSeriesQuery {
   @ApiPropertyOptional({
-    format: 'date-time', example: '2026-03-01T00:00:00Z', description: 'Window start (inclusive); default the card\'s opening.',
+    format: 'date-time',
+    example: '2026-03-01T00:00:00Z',
+    description: "Window start (inclusive); default the card's opening.",
   })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   from?: string;
 
   @ApiPropertyOptional({ format: 'date-time', example: '2026-04-01T00:00:00Z', description: 'Window end (exclusive); default now.' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   to?: string;
 
   @ApiPropertyOptional({
-    type: 'integer', minimum: 1, maximum: SERIES_MAX_BUCKETS, default: 500,
-    description: 'Equal time buckets the window is cut into: about the chart\'s width in pixels.',
+    type: 'integer',
+    minimum: 1,
+    maximum: SERIES_MAX_BUCKETS,
+    default: 500,
+    description: "Equal time buckets the window is cut into: about the chart's width in pixels.",
   })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   buckets?: string;
 }

@@ -20,10 +20,12 @@ class CardBalanceDoc {
 class CardHistoryRowDoc {
   @ApiProperty({ example: 3, description: 'Per-card sequence: 0 is the opening row, then +1 per change, no gaps.' }) seq: number;
   @ApiProperty(TIME) at: string;
-  @ApiProperty({ enum: ['opening', 'load_pending', 'load_posted', 'load_reversed', 'load_undone', 'journal'], example: 'load_posted' }) event: string;
+  @ApiProperty({ enum: ['opening', 'load_pending', 'load_posted', 'load_reversed', 'load_undone', 'journal'], example: 'load_posted' })
+  event: string;
   @ApiProperty({ type: String, format: 'uuid', nullable: true }) loadId: string | null;
   @ApiProperty({ type: String, format: 'uuid', nullable: true }) journalTransactionId: string | null;
-  @ApiProperty({ ...AMOUNT_OUT, description: 'The movement: posted when posted money moved, else pending (negative when released).' }) amount: string;
+  @ApiProperty({ ...AMOUNT_OUT, description: 'The movement: posted when posted money moved, else pending (negative when released).' })
+  amount: string;
   @ApiProperty({ ...AMOUNT_OUT, example: '0.00' }) pendingBalance: string;
   @ApiProperty(AMOUNT_OUT) postedBalance: string;
   @ApiProperty({ type: String, nullable: true }) description: string | null;
@@ -41,23 +43,26 @@ class CardBalancePointDoc {
 class CardBalanceSeriesDoc {
   @ApiProperty({ example: 'EKCMB7KAEW' }) enKashCardId: string;
   @ApiProperty({ example: 'INR' }) currency: string;
-  @ApiProperty({ ...TIME, description: 'Window start (inclusive): the `from` asked for, else the card\'s opening.' }) from: string;
+  @ApiProperty({ ...TIME, description: "Window start (inclusive): the `from` asked for, else the card's opening." }) from: string;
   @ApiProperty({ ...TIME, description: 'Window end (exclusive): the `to` asked for, else now.' }) to: string;
   @ApiProperty({ type: 'integer', example: 500 }) buckets: number;
   @ApiProperty({
-    enum: ['m4'], description: 'How rows were kept: per bucket the first, the last, and the lowest and highest of each balance.',
+    enum: ['m4'],
+    description: 'How rows were kept: per bucket the first, the last, and the lowest and highest of each balance.',
   })
   rule: string;
 
   @ApiProperty({
-    type: 'integer', example: 100001, description: 'History rows in the window (the opening row included), before downsampling.',
+    type: 'integer',
+    example: 100001,
+    description: 'History rows in the window (the opening row included), before downsampling.',
   })
   historyRows: number;
 
   @ApiProperty({
     type: [CardBalancePointDoc],
-    description: 'Kept rows in seq order; first, the row in force at `from` when one precedes it. '
-      + 'None for a window before the card existed.',
+    description:
+      'Kept rows in seq order; first, the row in force at `from` when one precedes it. ' + 'None for a window before the card existed.',
   })
   points: CardBalancePointDoc[];
 }
@@ -66,35 +71,43 @@ const CARD_PARAM = ApiParam({ name: 'enKashCardId', schema: { type: 'string', pa
 const CARD_NOT_FOUND = (extra: string) => ApiErrorResponse(404, `No such card${extra}.`, ['not_found', 'card EKCMB7KAEW not found']);
 
 /** GET /v1/cards/{enKashCardId}/balance */
-export const DocCardBalance = () => applyDecorators(
-  ApiOperation({ summary: 'A card\'s posted and pending balance, now or as of a moment', description: STABLE_PAST }),
-  CARD_PARAM,
-  ApiOkResponse({ type: CardBalanceDoc }),
-  NotFinalYet(),
-  CARD_NOT_FOUND(', or `asOf` is before the card existed'),
-);
+export const DocCardBalance = () =>
+  applyDecorators(
+    ApiOperation({ summary: "A card's posted and pending balance, now or as of a moment", description: STABLE_PAST }),
+    CARD_PARAM,
+    ApiOkResponse({ type: CardBalanceDoc }),
+    NotFinalYet(),
+    CARD_NOT_FOUND(', or `asOf` is before the card existed'),
+  );
 
 /** GET /v1/cards/{enKashCardId}/history */
-export const DocCardHistory = () => applyDecorators(
-  ApiOperation({ summary: 'Every balance change of a card', description: 'Oldest first, one row per change. '
-    + 'Also CSV (`Accept: text/csv` or `?format=csv`). '
-    + `${STABLE_PAST} To roll a balance forward: \`balance(asOf=T)\` + the rows \`from=T+1ms\`.` }),
-  NotFinalYet(),
-  CARD_PARAM,
-  ApiProduces('application/json', 'text/csv'),
-  ApiOkResponse({ type: PageOf(CardHistoryRowDoc, 'CardHistoryPage') }),
-  CARD_NOT_FOUND(''),
-);
+export const DocCardHistory = () =>
+  applyDecorators(
+    ApiOperation({
+      summary: 'Every balance change of a card',
+      description:
+        'Oldest first, one row per change. ' +
+        'Also CSV (`Accept: text/csv` or `?format=csv`). ' +
+        `${STABLE_PAST} To roll a balance forward: \`balance(asOf=T)\` + the rows \`from=T+1ms\`.`,
+    }),
+    NotFinalYet(),
+    CARD_PARAM,
+    ApiProduces('application/json', 'text/csv'),
+    ApiOkResponse({ type: PageOf(CardHistoryRowDoc, 'CardHistoryPage') }),
+    CARD_NOT_FOUND(''),
+  );
 
 /** GET /v1/cards/{enKashCardId}/balance-series */
-export const DocCardBalanceSeries = () => applyDecorators(
-  ApiOperation({
-    summary: 'A card\'s balances over a window, downsampled for a chart',
-    description: 'The window is cut into `buckets` equal time buckets; of each, the rows with the first and last change and the lowest '
-      + 'and highest pending and posted balance are kept (M4): drawn one bucket per pixel, the line is the line through every row. '
-      + 'A window with few rows comes back whole. The balances are the history rows\' own.',
-  }),
-  CARD_PARAM,
-  ApiOkResponse({ type: CardBalanceSeriesDoc }),
-  CARD_NOT_FOUND(''),
-);
+export const DocCardBalanceSeries = () =>
+  applyDecorators(
+    ApiOperation({
+      summary: "A card's balances over a window, downsampled for a chart",
+      description:
+        'The window is cut into `buckets` equal time buckets; of each, the rows with the first and last change and the lowest ' +
+        'and highest pending and posted balance are kept (M4): drawn one bucket per pixel, the line is the line through every row. ' +
+        "A window with few rows comes back whole. The balances are the history rows' own.",
+    }),
+    CARD_PARAM,
+    ApiOkResponse({ type: CardBalanceSeriesDoc }),
+    CARD_NOT_FOUND(''),
+  );

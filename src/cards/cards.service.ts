@@ -57,7 +57,10 @@ export class CardsService {
     if (!balances) throw notFound(`card ${enKashCardId} as of ${msIso(cut)}`);
     const b = { normalSide: 'credit' as const, ...balances };
     return {
-      enKashCardId, currency: account.currency.trim(), posted: formatMinor(postedBalance(b)), pending: formatMinor(pendingBalance(b)),
+      enKashCardId,
+      currency: account.currency.trim(),
+      posted: formatMinor(postedBalance(b)),
+      pending: formatMinor(pendingBalance(b)),
       asOf: msIso(cut),
     };
   }
@@ -80,10 +83,21 @@ export class CardsService {
     // Rows come by seq, committed in seq order: only an upper bound in time needs its rows final (docs/time.md).
     if (to) await this.clock.finalBefore(to);
     return {
-      start: cursor ? Number(cursor[0]) : null, limit, csv: csvOf(HISTORY_CSV), encode: (seq) => encodeCursor([seq]),
+      start: cursor ? Number(cursor[0]) : null,
+      limit,
+      csv: csvOf(HISTORY_CSV),
+      encode: (seq) => encodeCursor([seq]),
       fetch: async (after, n) => {
-        const rows = await this.journal.historyPage({ accountId: account.id, after, desc, seqFrom, seqTo, fromIso: from?.iso ?? null,
-          toIso: to?.iso ?? null, limit: n });
+        const rows = await this.journal.historyPage({
+          accountId: account.id,
+          after,
+          desc,
+          seqFrom,
+          seqTo,
+          fromIso: from?.iso ?? null,
+          toIso: to?.iso ?? null,
+          limit: n,
+        });
         const page = rows.slice(0, n).map(historyView);
         return { rows: page, next: rows.length > n ? page[page.length - 1].seq : null };
       },
@@ -112,11 +126,17 @@ export class CardsService {
     } else end = nextMicro(await this.clock.finalCut(null));
     // The window's ends as the answer states them (milliseconds), so that every row counted is a row considered.
     const w = await this.journal.seriesWindow(account.id, from?.iso ?? null, end.iso);
-    if (w.t.getTime() <= w.f.getTime()) throw badField('to', 'must be later than from (which defaults to the card\'s opening)');
+    if (w.t.getTime() <= w.f.getTime()) throw badField('to', "must be later than from (which defaults to the card's opening)");
     const points = await this.journal.seriesPoints(account.id, w.f, w.t, buckets);
     return {
-      enKashCardId, currency: account.currency.trim(), from: w.f.toISOString(), to: w.t.toISOString(), buckets, rule: 'm4' as const,
-      historyRows: Number(points[0]?.total ?? 0), points: points.map(seriesPointView),
+      enKashCardId,
+      currency: account.currency.trim(),
+      from: w.f.toISOString(),
+      to: w.t.toISOString(),
+      buckets,
+      rule: 'm4' as const,
+      historyRows: Number(points[0]?.total ?? 0),
+      points: points.map(seriesPointView),
     };
   }
 }

@@ -13,7 +13,6 @@ export abstract class CliCommand extends CommandRunner {
   }
 }
 
-
 /** Postgres would answer a malformed uuid with a syntax error; the operator should read "not found". */
 export function isUuid(value: string): boolean {
   return UUID.test(value);

@@ -13,7 +13,10 @@ import { CliFailure } from './output';
  */
 @Injectable()
 export class CliDatabase {
-  constructor(@InjectDataSource() private readonly ds: DataSource, @Inject(AUDIT_KEYS) private readonly keys: AuditKeys | null) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(AUDIT_KEYS) private readonly keys: AuditKeys | null,
+  ) {}
 
   /** Who acts, for the audit trail; warns when the CLI holds no audit key (its events then carry no MAC). */
   actor(): AuditActor {

@@ -5,21 +5,28 @@ import { CliDatabase } from './cli-database';
 import { CliUsageError, emit } from './output';
 
 function describe(s: IdentityStatus): string {
-  const gate = s.gate === 'open' ? 'sends open: this is the database the ledger recorded'
-    : s.gate === 'held' ? `sends HELD since ${s.sendsHeldSince}: adopt this database once the copy it came from is stopped`
-      : 'FORKED: not the database the ledger recorded; a worker will make every open load lookup-first when it sees it';
+  const gate =
+    s.gate === 'open'
+      ? 'sends open: this is the database the ledger recorded'
+      : s.gate === 'held'
+        ? `sends HELD since ${s.sendsHeldSince}: adopt this database once the copy it came from is stopped`
+        : 'FORKED: not the database the ledger recorded; a worker will make every open load lookup-first when it sees it';
   return [
     gate,
     `recorded: ${s.recorded ? describeIdentity(s.recorded) : 'none'}`,
     `live:     ${describeIdentity(s.live)}`,
-    `last fork: ${s.lastFork
-      ? `${s.lastFork.kind} at ${s.lastFork.detectedAt} (was ${s.lastFork.previousIdentity ?? 'unrecorded'})` : 'none'}`,
+    `last fork: ${
+      s.lastFork ? `${s.lastFork.kind} at ${s.lastFork.detectedAt} (was ${s.lastFork.previousIdentity ?? 'unrecorded'})` : 'none'
+    }`,
   ].join('\n');
 }
 
 @SubCommand({ name: 'status', description: 'is this the database the ledger ran on; are sends held after a restore or clone' })
 export class DatabaseStatusCommand extends CliCommand {
-  constructor(private readonly db: CliDatabase, private readonly identity: DatabaseIdentityService) {
+  constructor(
+    private readonly db: CliDatabase,
+    private readonly identity: DatabaseIdentityService,
+  ) {
     super();
   }
 
@@ -35,12 +42,16 @@ export class DatabaseStatusCommand extends CliCommand {
   description: 'after a restore or clone: confirm this database is the ledger now (the copy it came from is stopped) so held sends resume',
 })
 export class DatabaseAdoptCommand extends CliCommand {
-  constructor(private readonly db: CliDatabase, private readonly identity: DatabaseIdentityService) {
+  constructor(
+    private readonly db: CliDatabase,
+    private readonly identity: DatabaseIdentityService,
+  ) {
     super();
   }
 
   @Option({
-    flags: '--reason <text>', required: true,
+    flags: '--reason <text>',
+    required: true,
     description: 'why, for the audit trail (e.g. "restored from the 02:00 dump; old server is off")',
   })
   parseReason(value: string): string {
@@ -57,7 +68,8 @@ export class DatabaseAdoptCommand extends CliCommand {
 }
 
 @Command({
-  name: 'database', description: 'fork safety: the database identity after a restore, a clone or a failover',
+  name: 'database',
+  description: 'fork safety: the database identity after a restore, a clone or a failover',
   subCommands: [DatabaseStatusCommand, DatabaseAdoptCommand],
 })
 export class DatabaseCommand extends CommandRunner {

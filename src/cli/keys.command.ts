@@ -19,7 +19,10 @@ function listed(k: ApiKeyView): ApiKeyView {
 
 @SubCommand({ name: 'create', description: 'create an API key; the key is printed once and never again' })
 export class KeysCreateCommand extends CliCommand {
-  constructor(private readonly db: CliDatabase, private readonly keys: ApiKeysService) {
+  constructor(
+    private readonly db: CliDatabase,
+    private readonly keys: ApiKeysService,
+  ) {
     super();
   }
 
@@ -30,7 +33,10 @@ export class KeysCreateCommand extends CliCommand {
 
   @Option({ flags: '--scopes <list>', description: `comma-separated: ${SCOPES.join(', ')}`, required: true })
   parseScopes(value: string): string[] {
-    return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    return value
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   }
 
   async run(_args: string[], opts: JsonOption & { name: string; scopes: string[] }): Promise<void> {
@@ -39,34 +45,55 @@ export class KeysCreateCommand extends CliCommand {
     if (name === RESERVED_NAME) throw new CliUsageError(`--name "${RESERVED_NAME}" is reserved for ADMIN_API_KEY`);
     const unknown = opts.scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
     if (opts.scopes.length === 0 || unknown.length > 0) {
-      throw new CliUsageError(`--scopes must list one or more of ${SCOPES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+      throw new CliUsageError(
+        `--scopes must list one or more of ${SCOPES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`,
+      );
     }
     await this.db.connect();
     const created = await this.keys.create(name, [...new Set(opts.scopes)] as Scope[], this.db.actor());
-    emit(opts.json === true, created, () =>
-      `created API key ${created.id} "${created.name}" with scopes ${created.scopes.join(',')}\n` +
-      `key (shown once; store it now, it cannot be shown again):\n${created.key}`);
+    emit(
+      opts.json === true,
+      created,
+      () =>
+        `created API key ${created.id} "${created.name}" with scopes ${created.scopes.join(',')}\n` +
+        `key (shown once; store it now, it cannot be shown again):\n${created.key}`,
+    );
   }
 }
 
 @SubCommand({ name: 'list', description: 'list API keys (ids, names, scopes; never the keys)' })
 export class KeysListCommand extends CliCommand {
-  constructor(private readonly db: CliDatabase, private readonly keys: ApiKeysService) {
+  constructor(
+    private readonly db: CliDatabase,
+    private readonly keys: ApiKeysService,
+  ) {
     super();
   }
 
   async run(_args: string[], opts: JsonOption): Promise<void> {
     await this.db.connect();
     const keys = (await this.keys.list()).map(listed);
-    emit(opts.json === true, { data: keys }, () => keys.length === 0 ? 'no API keys' : table(
-      ['ID', 'NAME', 'PREFIX', 'SCOPES', 'CREATED', 'REVOKED'],
-      keys.map((k) => [k.id, k.name, k.prefix, k.scopes.join(','), k.createdAt, k.revokedAt ?? '-'])));
+    emit(opts.json === true, { data: keys }, () =>
+      keys.length === 0
+        ? 'no API keys'
+        : table(
+            ['ID', 'NAME', 'PREFIX', 'SCOPES', 'CREATED', 'REVOKED'],
+            keys.map((k) => [k.id, k.name, k.prefix, k.scopes.join(','), k.createdAt, k.revokedAt ?? '-']),
+          ),
+    );
   }
 }
 
-@SubCommand({ name: 'revoke', arguments: '<id>', description: 'revoke an API key by id (running instances drop it when their key cache expires, within seconds)' })
+@SubCommand({
+  name: 'revoke',
+  arguments: '<id>',
+  description: 'revoke an API key by id (running instances drop it when their key cache expires, within seconds)',
+})
 export class KeysRevokeCommand extends CliCommand {
-  constructor(private readonly db: CliDatabase, private readonly keys: ApiKeysService) {
+  constructor(
+    private readonly db: CliDatabase,
+    private readonly keys: ApiKeysService,
+  ) {
     super();
   }
 
@@ -75,14 +102,20 @@ export class KeysRevokeCommand extends CliCommand {
     await this.db.connect();
     const result = await this.keys.revoke(id, this.db.actor());
     const revoked = { ...result, ...listed(result) };
-    emit(opts.json === true, revoked, () => `revoked API key ${revoked.id} "${revoked.name}" at ${revoked.revokedAt}` +
-      ' (running instances stop accepting it when their key cache expires, within seconds)' +
-      revoked.warnings.map((w) => `\nwarning: ${w}`).join(''));
+    emit(
+      opts.json === true,
+      revoked,
+      () =>
+        `revoked API key ${revoked.id} "${revoked.name}" at ${revoked.revokedAt}` +
+        ' (running instances stop accepting it when their key cache expires, within seconds)' +
+        revoked.warnings.map((w) => `\nwarning: ${w}`).join(''),
+    );
   }
 }
 
 @Command({
-  name: 'keys', description: 'manage API keys',
+  name: 'keys',
+  description: 'manage API keys',
   subCommands: [KeysCreateCommand, KeysListCommand, KeysRevokeCommand],
 })
 export class KeysCommand extends CommandRunner {

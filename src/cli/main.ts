@@ -21,10 +21,12 @@ async function main(): Promise<number> {
     return reportError(new CliUsageError('DATABASE_URL must be a postgres:// or postgresql:// URL'), json, null);
   }
   if (url === null && !HELP_ONLY(args)) {
-    process.stderr.write(json
-      ? `${JSON.stringify({ error: { code: 'usage', message: 'DATABASE_URL is not set' } })}\n`
-      : 'error: DATABASE_URL is not set. The operator CLI works only against an existing Postgres, e.g.\n' +
-        '  DATABASE_URL=postgres://user:password@host:5432/card_ledger npm run cli -- verify\n');
+    process.stderr.write(
+      json
+        ? `${JSON.stringify({ error: { code: 'usage', message: 'DATABASE_URL is not set' } })}\n`
+        : 'error: DATABASE_URL is not set. The operator CLI works only against an existing Postgres, e.g.\n' +
+            '  DATABASE_URL=postgres://user:password@host:5432/card_ledger npm run cli -- verify\n',
+    );
     return EXIT.usage;
   }
   const password = url ? decodeURIComponent(new URL(url).password) || null : null;

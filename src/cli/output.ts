@@ -26,15 +26,25 @@ export function emit(json: boolean, value: unknown, human: () => string): void {
 export function table(headers: string[], rows: string[][], right: number[] = []): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (right.includes(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (right.includes(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
 /** 93784 → "1d 2h 3m": enough precision for "how long has this load waited". */
 export function formatAge(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));
-  const parts: Array<[number, string]> = [[Math.floor(s / 86400), 'd'], [Math.floor(s / 3600) % 24, 'h'], [Math.floor(s / 60) % 60, 'm']];
-  const shown = parts.filter(([n]) => n > 0).slice(0, 3).map(([n, u]) => `${n}${u}`);
+  const parts: Array<[number, string]> = [
+    [Math.floor(s / 86400), 'd'],
+    [Math.floor(s / 3600) % 24, 'h'],
+    [Math.floor(s / 60) % 60, 'm'],
+  ];
+  const shown = parts
+    .filter(([n]) => n > 0)
+    .slice(0, 3)
+    .map(([n, u]) => `${n}${u}`);
   return shown.length ? shown.join(' ') : `${s % 60}s`;
 }
 

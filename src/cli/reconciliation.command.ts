@@ -24,7 +24,11 @@ interface OldestOpen {
  */
 @Command({ name: 'reconciliation', description: 'loads by status (count, amount) and the age of the oldest pending / needs_review load' })
 export class ReconciliationCommand extends CliCommand {
-  constructor(private readonly db: CliDatabase, private readonly clock: LedgerClock, private readonly loads: CardLoadsStore) {
+  constructor(
+    private readonly db: CliDatabase,
+    private readonly clock: LedgerClock,
+    private readonly loads: CardLoadsStore,
+  ) {
     super();
   }
 
@@ -49,34 +53,50 @@ export class ReconciliationCommand extends CliCommand {
 
     // Every status for every currency that has loads, zeros included, so the shape never depends on the data.
     const currencies = [...new Set(groups.map((g) => g.currency))].sort();
-    const loads = currencies.flatMap((currency) => STATUSES.map((status) => {
-      const g = groups.find((r) => r.currency === currency && r.status === status);
-      return { currency, status, count: Number(g?.count ?? 0), amount: formatMinor(g?.amount ?? 0) };
-    }));
+    const loads = currencies.flatMap((currency) =>
+      STATUSES.map((status) => {
+        const g = groups.find((r) => r.currency === currency && r.status === status);
+        return { currency, status, count: Number(g?.count ?? 0), amount: formatMinor(g?.amount ?? 0) };
+      }),
+    );
     const totals = currencies.map((currency) => {
       const rows = groups.filter((g) => g.currency === currency);
-      return { currency, count: rows.reduce((n, r) => n + Number(r.count), 0), amount: formatMinor(rows.reduce((s, r) => s + BigInt(r.amount), 0n)) };
+      return {
+        currency,
+        count: rows.reduce((n, r) => n + Number(r.count), 0),
+        amount: formatMinor(rows.reduce((s, r) => s + BigInt(r.amount), 0n)),
+      };
     });
-    const oldestOpen = Object.fromEntries(OPEN_STATUSES.map((status) => {
-      const o = oldest.find((r) => r.status === status);
-      const value: OldestOpen | null = o?.id
-        ? { loadId: o.id, createdAt: o.created_at!.toISOString(), ageSeconds: Math.floor(o.age_seconds!) }
-        : null;
-      return [status, value];
-    })) as Record<(typeof OPEN_STATUSES)[number], OldestOpen | null>;
+    const oldestOpen = Object.fromEntries(
+      OPEN_STATUSES.map((status) => {
+        const o = oldest.find((r) => r.status === status);
+        const value: OldestOpen | null = o?.id
+          ? { loadId: o.id, createdAt: o.created_at!.toISOString(), ageSeconds: Math.floor(o.age_seconds!) }
+          : null;
+        return [status, value];
+      }),
+    ) as Record<(typeof OPEN_STATUSES)[number], OldestOpen | null>;
     const report = { from: from ? msIso(from) : null, to: to ? msIso(to) : null, asOf: now.toISOString(), loads, totals, oldestOpen };
 
-    emit(opts.json === true, report, () => [
-      `card loads created ${report.from ?? 'from the start'} .. ${report.to ?? 'now'} (as of ${report.asOf})`,
-      loads.length === 0 ? 'no card loads in this window' : table(
-        ['CURRENCY', 'STATUS', 'COUNT', 'AMOUNT'],
-        [...loads.map((l) => [l.currency, l.status, String(l.count), l.amount]),
-          ...totals.map((t) => [t.currency, 'total', String(t.count), t.amount])], [2, 3]),
-      ...OPEN_STATUSES.map((s) => {
-        const o = oldestOpen[s];
-        return `oldest ${s}: ${o ? `${formatAge(o.ageSeconds)} (load ${o.loadId}, created ${o.createdAt})` : 'none'}`;
-      }),
-    ].join('\n'));
+    emit(opts.json === true, report, () =>
+      [
+        `card loads created ${report.from ?? 'from the start'} .. ${report.to ?? 'now'} (as of ${report.asOf})`,
+        loads.length === 0
+          ? 'no card loads in this window'
+          : table(
+              ['CURRENCY', 'STATUS', 'COUNT', 'AMOUNT'],
+              [
+                ...loads.map((l) => [l.currency, l.status, String(l.count), l.amount]),
+                ...totals.map((t) => [t.currency, 'total', String(t.count), t.amount]),
+              ],
+              [2, 3],
+            ),
+        ...OPEN_STATUSES.map((s) => {
+          const o = oldestOpen[s];
+          return `oldest ${s}: ${o ? `${formatAge(o.ageSeconds)} (load ${o.loadId}, created ${o.createdAt})` : 'none'}`;
+        }),
+      ].join('\n'),
+    );
   }
 }
 

@@ -13,11 +13,16 @@ const PAGE = 500;
  * the load row locked, status checked = needs_review, the job reset and a 'requeued' event, in one transaction.
  */
 @Command({
-  name: 'requeue', arguments: '[loadId]',
+  name: 'requeue',
+  arguments: '[loadId]',
   description: 'queue a load in needs_review (or every one, with --all-review) for another lookup at EnKash',
 })
 export class RequeueCommand extends CliCommand {
-  constructor(private readonly db: CliDatabase, private readonly settlement: SettlementService, private readonly loads: CardLoadsStore) {
+  constructor(
+    private readonly db: CliDatabase,
+    private readonly settlement: SettlementService,
+    private readonly loads: CardLoadsStore,
+  ) {
     super();
   }
 
@@ -59,9 +64,11 @@ export class RequeueCommand extends CliCommand {
       if (page.length < PAGE) break;
       after = page[page.length - 1];
     }
-    emit(json, { requeued, skipped }, () => [
-      `re-queued ${requeued.length} load(s) in needs_review${skipped.length ? `, skipped ${skipped.length} settled or in flight` : ''}`,
-      ...requeued.map((id) => `  ${id}`),
-    ].join('\n'));
+    emit(json, { requeued, skipped }, () =>
+      [
+        `re-queued ${requeued.length} load(s) in needs_review${skipped.length ? `, skipped ${skipped.length} settled or in flight` : ''}`,
+        ...requeued.map((id) => `  ${id}`),
+      ].join('\n'),
+    );
   }
 }

@@ -15,10 +15,14 @@ type VerifyOpts = JsonOption & { publicKey?: string; checkpoints?: string };
  * key and a checkpoint file (docs/audit.md): the chain is recomputed from the first seal and held to each.
  */
 @Command({
-  name: 'verify', description: 'verify the whole ledger (seal chain, checkpoints, balances, history); exit 1 naming the first problem',
+  name: 'verify',
+  description: 'verify the whole ledger (seal chain, checkpoints, balances, history); exit 1 naming the first problem',
 })
 export class VerifyCommand extends CliCommand {
-  constructor(private readonly db: CliDatabase, private readonly verifier: AuditVerifierService) {
+  constructor(
+    private readonly db: CliDatabase,
+    private readonly verifier: AuditVerifierService,
+  ) {
     super();
   }
 
@@ -49,17 +53,19 @@ export class VerifyCommand extends CliCommand {
     const r = await this.verifier.verify(given);
     const macs = r.keyed ? ', every MAC checked' : ', MACs not checked (no AUDIT_SEAL_KEY)';
     const held = `${r.checkpoints.checked} signed checkpoint(s) held${macs}`;
-    emit(opts.json === true, r, () => r.ok
-      ? `hash chain ok: ${r.checkedTransactions} transactions verified, ${held}`
-        + (r.unsealedTransactions ? `, ${r.unsealedTransactions} not sealed yet (the sealer runs in the service)` : '')
-        + `; audit trail ok: ${r.checkedAuditEvents} event(s)`
-      : [
-        r.seq !== undefined
-          ? `hash chain BROKEN at journal transaction ${r.brokenAt} (seal #${r.seq}): ${r.reason}`
-          : `ledger BROKEN at ${r.brokenAt}: ${r.reason}`,
-        `${r.checkedTransactions} transactions verified before it; ${held}`,
-        ...r.findings.map((f) => `  ${f.check}: ${f.row}: ${f.message}`),
-      ].join('\n'));
+    emit(opts.json === true, r, () =>
+      r.ok
+        ? `hash chain ok: ${r.checkedTransactions} transactions verified, ${held}` +
+          (r.unsealedTransactions ? `, ${r.unsealedTransactions} not sealed yet (the sealer runs in the service)` : '') +
+          `; audit trail ok: ${r.checkedAuditEvents} event(s)`
+        : [
+            r.seq !== undefined
+              ? `hash chain BROKEN at journal transaction ${r.brokenAt} (seal #${r.seq}): ${r.reason}`
+              : `ledger BROKEN at ${r.brokenAt}: ${r.reason}`,
+            `${r.checkedTransactions} transactions verified before it; ${held}`,
+            ...r.findings.map((f) => `  ${f.check}: ${f.row}: ${f.message}`),
+          ].join('\n'),
+    );
     if (!r.ok) process.exitCode = EXIT.refused;
   }
 }

@@ -31,7 +31,12 @@ const CSV_OPTIONS: Options = {
 
 /** Lines of CSV for the given rows of values, each ending with CRLF. */
 export function csvLines(rows: ReadonlyArray<readonly CsvValue[]>): string {
-  return rows.length === 0 ? '' : stringify(rows.map((r) => r.map((v) => (v === undefined ? null : v))), CSV_OPTIONS);
+  return rows.length === 0
+    ? ''
+    : stringify(
+        rows.map((r) => r.map((v) => (v === undefined ? null : v))),
+        CSV_OPTIONS,
+      );
 }
 
 export const csvLine = (values: readonly CsvValue[]): string => csvLines([values]);
@@ -104,8 +109,11 @@ export async function csvStream<T, C, L>(list: KeysetList<T, C, L>): Promise<Rea
 }
 
 /** What a list route answers: one JSON page, or the whole list as a CSV download. */
-export async function answerList<T, C, L>(list: KeysetList<T, C, L>, csv: boolean, filename: string):
-  Promise<{ data: T[]; nextCursor: string | null } | StreamableFile> {
+export async function answerList<T, C, L>(
+  list: KeysetList<T, C, L>,
+  csv: boolean,
+  filename: string,
+): Promise<{ data: T[]; nextCursor: string | null } | StreamableFile> {
   if (csv) {
     return new StreamableFile(await csvStream(list), {
       type: 'text/csv; charset=utf-8; header=present',

@@ -71,5 +71,6 @@ export const amountOutOfRange = (what: string): ApiError =>
   new ApiError('amount_out_of_range', `${what} beyond what the ledger can record`);
 
 /** The body of every error answer (API.md "Errors"): the code, the message, and the fields at fault if any. */
-export const errorBody = (err: Pick<ApiError, 'code' | 'message' | 'details'>) =>
-  ({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+export const errorBody = (err: Pick<ApiError, 'code' | 'message' | 'details'>) => ({
+  error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
+});

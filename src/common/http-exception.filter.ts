@@ -23,12 +23,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (refused) {
       // Logged once for the whole outage (DatabaseOutage), and counted.
     } else if (err.status >= 500 && exception instanceof ApiError) this.logger.warn(`${err.code}: ${err.message}`);
-    else if (err.status >= 500) this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
+    else if (err.status >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     if (err.headers) for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
-    void reply
-      .status(err.status)
-      .header('content-type', 'application/json; charset=utf-8')
-      .send(errorBody(err));
+    void reply.status(err.status).header('content-type', 'application/json; charset=utf-8').send(errorBody(err));
   }
 }
 
@@ -38,16 +35,21 @@ export function toApiError(exception: unknown): ApiError {
     const status = exception.getStatus();
     const body = exception.getResponse();
     const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? exception.message);
-    return ApiError.fromFramework(status, Array.isArray(message) ? message.join('; ') : String(message));
+    return ApiError.fromFramework(
+      status,
+      Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : exception.message,
+    );
   }
   // Fastify's own errors (body parsing, content type, size) carry statusCode and a FST_ code.
   const fst = exception as { statusCode?: number; code?: string; message?: string };
   if (typeof fst?.statusCode === 'number' && fst.statusCode >= 400 && fst.statusCode < 500) {
     const status = fst.statusCode;
     const message =
-      status === 413 ? 'request body is too large'
-      : status === 415 ? 'Content-Type must be application/json'
-      : `body: ${fst.message ?? 'malformed request'}`;
+      status === 413
+        ? 'request body is too large'
+        : status === 415
+          ? 'Content-Type must be application/json'
+          : `body: ${fst.message ?? 'malformed request'}`;
     const details = status === 400 ? [{ field: 'body', message: fst.message ?? 'malformed JSON' }] : undefined;
     return ApiError.fromFramework(status, message, details);
   }

@@ -49,8 +49,14 @@ export function parseInstant(field: string, raw: string | undefined): Instant | 
   // Milliseconds through Date (which applies the offset: offsets are whole minutes, so sub-ms digits never move).
   const withoutMicros = m ? raw.replace(/(\.\d{1,3})\d{0,3}/, '$1') : '';
   const d = m ? new Date(m[4] !== undefined && m[8] === undefined ? `${withoutMicros}Z` : withoutMicros) : null;
-  if (!m || !d || Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1970 || d.getUTCFullYear() > 9999
-    || !realCalendar(+m[1], +m[2], +m[3], +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0))) {
+  if (
+    !m ||
+    !d ||
+    Number.isNaN(d.getTime()) ||
+    d.getUTCFullYear() < 1970 ||
+    d.getUTCFullYear() > 9999 ||
+    !realCalendar(+m[1], +m[2], +m[3], +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0))
+  ) {
     throw badField(field, 'must be an ISO 8601 date or time, such as 2026-03-05T10:03:00Z (up to six fraction digits)');
   }
   return instantOf(d.getTime(), Number(fraction.padEnd(6, '0').slice(3, 6)));

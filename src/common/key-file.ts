@@ -28,9 +28,11 @@ export function readOrCreateKeyFile(file: string, onCreated?: () => void): strin
 function checked(file: string, text: string): string {
   const key = text.trim();
   const generatedButShort = /^[A-Za-z0-9_-]*$/.test(key) && key.length < GENERATED_LENGTH;
-  if (key.length < MIN_LENGTH || generatedButShort || /[\u0000\ufffd]/.test(key)) {
-    throw new Error(`the key file ${file} is empty, truncated or corrupt (${key.length} characters): restore it from its backup. `
-      + 'Refusing to start: a new key would leave everything made with the old one unverifiable');
+  if (key.length < MIN_LENGTH || generatedButShort || key.includes('\u0000') || key.includes('\ufffd')) {
+    throw new Error(
+      `the key file ${file} is empty, truncated or corrupt (${key.length} characters): restore it from its backup. ` +
+        'Refusing to start: a new key would leave everything made with the old one unverifiable',
+    );
   }
   return key;
 }

@@ -4,33 +4,40 @@ import { IsIn, IsOptional, IsString } from 'class-validator';
 export const LIMIT_SCHEMA: ApiPropertyOptions = { type: 'integer', minimum: 1, maximum: 500, default: 50, description: 'Page size.' };
 export const CURSOR_SCHEMA: ApiPropertyOptions = { type: String, description: 'Opaque: the `nextCursor` of the previous page.' };
 export const FORMAT_SCHEMA: ApiPropertyOptions = {
-  enum: ['json', 'csv'], default: 'json', description: '`csv` streams every page as CSV (same as `Accept: text/csv`).',
+  enum: ['json', 'csv'],
+  default: 'json',
+  description: '`csv` streams every page as CSV (same as `Accept: text/csv`).',
 };
 
 /** Paging parameters every list takes (API.md "Lists"). */
 export class PageQuery {
   @ApiPropertyOptional(LIMIT_SCHEMA)
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   limit?: string;
 
   @ApiPropertyOptional(CURSOR_SCHEMA)
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   cursor?: string;
 }
 
 /** Paging and export parameters every auditor list takes (API.md "Lists", "CSV"). */
 export class ListQuery extends PageQuery {
   @ApiPropertyOptional(FORMAT_SCHEMA)
-  @IsOptional() @IsIn(['json', 'csv'])
+  @IsOptional()
+  @IsIn(['json', 'csv'])
   format?: 'json' | 'csv';
 }
 
 export class TimeRangeListQuery extends ListQuery {
   @ApiPropertyOptional({ format: 'date-time', example: '2026-03-01T00:00:00Z', description: 'At or after (inclusive), ISO 8601.' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   from?: string;
 
   @ApiPropertyOptional({ format: 'date-time', example: '2026-04-01T00:00:00Z', description: 'Before (exclusive), ISO 8601.' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   to?: string;
 }

@@ -23,7 +23,9 @@ export function metadataProblem(v: unknown): string | null {
 export function IsMetadata() {
   return (target: object, propertyName: string) =>
     registerDecorator({
-      name: 'isMetadata', target: target.constructor, propertyName,
+      name: 'isMetadata',
+      target: target.constructor,
+      propertyName,
       validator: {
         validate: (v: unknown) => metadataProblem(v) === null,
         defaultMessage: (a: ValidationArguments) => metadataProblem(a.value) ?? 'is invalid',

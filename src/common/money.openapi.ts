@@ -8,9 +8,10 @@ const amountSchema = (max: string): ApiPropertyOptions => ({
     { type: 'number', multipleOf: 0.01, exclusiveMinimum: true, minimum: 0, example: 1500 },
   ],
   example: '1500.00',
-  description: 'Rupees as a decimal string with exactly two fraction digits ("1500.00"; "1500" and "1500.0" are refused), '
-    + `or a JSON number with at most two decimals (1500, 1500.5); more than zero and at most ${max}. `
-    + 'Exponents, three decimals and numbers beyond 2^53 are refused.',
+  description:
+    'Rupees as a decimal string with exactly two fraction digits ("1500.00"; "1500" and "1500.0" are refused), ' +
+    `or a JSON number with at most two decimals (1500, 1500.5); more than zero and at most ${max}. ` +
+    'Exponents, three decimals and numbers beyond 2^53 are refused.',
 });
 
 export const AMOUNT_SCHEMA = amountSchema('MAX_LOAD_AMOUNT');
@@ -25,6 +26,7 @@ export const METADATA_SCHEMA: ApiPropertyOptions = {
   additionalProperties: { type: 'string', maxLength: METADATA_LIMITS.valueChars },
   maxProperties: METADATA_LIMITS.keys,
   example: { invoiceId: 'INV-9' },
-  description: `At most ${METADATA_LIMITS.keys} string values; keys 1-${METADATA_LIMITS.keyChars} of A-Za-z0-9_.-, values up to `
-    + `${METADATA_LIMITS.valueChars} characters, ${METADATA_LIMITS.totalBytes} bytes (UTF-8) of keys and values in all.`,
+  description:
+    `At most ${METADATA_LIMITS.keys} string values; keys 1-${METADATA_LIMITS.keyChars} of A-Za-z0-9_.-, values up to ` +
+    `${METADATA_LIMITS.valueChars} characters, ${METADATA_LIMITS.totalBytes} bytes (UTF-8) of keys and values in all.`,
 };

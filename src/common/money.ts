@@ -18,7 +18,8 @@ const MAX_MINOR = BigInt(Number.MAX_SAFE_INTEGER);
  */
 export function parseAmountMinor(input: unknown): AmountParse {
   if (typeof input === 'string') {
-    return AMOUNT_STRING.test(input) ? parseDecimalMinor(input)
+    return AMOUNT_STRING.test(input)
+      ? parseDecimalMinor(input)
       : { ok: false, message: 'must be a positive decimal string with exactly two fraction digits, such as "1500.00" (no sign)' };
   }
   if (typeof input === 'number') return parseDecimalMinor(Number.isFinite(input) ? String(input) : 'NaN');

@@ -7,7 +7,10 @@ export class Periodic {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
 
-  constructor(private readonly work: () => Promise<unknown>, private readonly onError: (message: string) => void) {}
+  constructor(
+    private readonly work: () => Promise<unknown>,
+    private readonly onError: (message: string) => void,
+  ) {}
 
   start(intervalMs: number): void {
     if (this.timer) return;

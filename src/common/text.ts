@@ -5,6 +5,7 @@ import { FieldProblem } from './errors';
  * UTF-8 form (the driver would store U+FFFD: not what was sent, so a replayed request would no longer match).
  * In a `u` regex a well-formed surrogate pair is one code point, so \p{Cs} matches only the lone ones.
  */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this finds: Postgres text cannot store it
 const UNSTORABLE = /\u0000|\p{Cs}/u;
 export const UNSTORABLE_TEXT_MESSAGE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
 

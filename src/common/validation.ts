@@ -7,7 +7,8 @@ export function flattenValidationErrors(errors: ValidationError[], prefix = ''):
     const field = prefix ? `${prefix}.${e.property}` : e.property;
     const own = Object.values(e.constraints ?? {}).map((message) => ({
       field,
-      message: message.startsWith(`property ${e.property} should not exist`) ? 'is not a known field'
+      message: message.startsWith(`property ${e.property} should not exist`)
+        ? 'is not a known field'
         : message.replace(new RegExp(`^${e.property} `), ''),
     }));
     return [...own, ...flattenValidationErrors(e.children ?? [], field)];
@@ -28,7 +29,7 @@ class ApiValidationPipe extends ValidationPipe {
       if (value === undefined) value = {};
       else if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badField('body', 'must be a JSON object');
     }
-    const problems = unstorableText(value, metadata.type === 'body' ? '' : metadata.data ?? '');
+    const problems = unstorableText(value, metadata.type === 'body' ? '' : (metadata.data ?? ''));
     if (problems.length > 0) throw validationFailed(problems);
     return super.transform(value, metadata);
   }

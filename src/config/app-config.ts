@@ -121,9 +121,7 @@ export interface WebhookConfig {
  * ADMIN_API_KEY (already a shared secret of every instance); else, with the embedded database only, a key file
  * generated in DATA_DIR next to the data it protects. With none of these, subscriptions cannot be created.
  */
-export type SecretKeySource =
-  | { source: 'WEBHOOK_SECRET_KEY' | 'ADMIN_API_KEY'; material: string }
-  | { source: 'DATA_DIR'; file: string };
+export type SecretKeySource = { source: 'WEBHOOK_SECRET_KEY' | 'ADMIN_API_KEY'; material: string } | { source: 'DATA_DIR'; file: string };
 
 /** Console settings (CONSOLE_*, docs/console.md). */
 export interface ConsoleConfig {
@@ -179,68 +177,89 @@ const problem = (ctx: z.RefinementCtx, message: string) => ctx.addIssue({ code: 
 /** Unset or blank is unset; values are trimmed. */
 const trimmed = (raw: string | undefined): string | undefined => (raw === undefined || raw.trim() === '' ? undefined : raw.trim());
 
-const str = (_name: string) => z.string().optional().transform(trimmed);
+const str = () => z.string().optional().transform(trimmed);
 /** An EnKash credential: required when ENKASH_BASE_URL is set (checked with the other cross-field rules). */
 const cred = str;
-const str_ = <T extends string>(name: string, dflt: T) => str(name).transform((v) => v ?? dflt);
+const str_ = <T extends string>(dflt: T) => str().transform((v) => v ?? dflt);
 
-const int = (name: string, dflt: number, min: number, max: number) => z.string().optional().transform((given, ctx) => {
-  const raw = trimmed(given);
-  if (raw === undefined) return dflt;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    problem(ctx, `${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-    return dflt;
-  }
-  return Number(raw);
-});
+const int = (name: string, dflt: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((given, ctx) => {
+      const raw = trimmed(given);
+      if (raw === undefined) return dflt;
+      if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+        problem(ctx, `${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+        return dflt;
+      }
+      return Number(raw);
+    });
 
-const url = (name: string) => z.string().optional().transform((given, ctx): string | null => {
-  const raw = trimmed(given);
-  if (raw === undefined) return null;
-  try {
-    const u = new URL(raw);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
-    return raw.replace(/\/+$/, '');
-  } catch {
-    problem(ctx, `${name} must be an http(s) URL`);
-    return null;
-  }
-});
+const url = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((given, ctx): string | null => {
+      const raw = trimmed(given);
+      if (raw === undefined) return null;
+      try {
+        const u = new URL(raw);
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+        return raw.replace(/\/+$/, '');
+      } catch {
+        problem(ctx, `${name} must be an http(s) URL`);
+        return null;
+      }
+    });
 
-const amountSetting = (name: string, dflt: bigint) => z.string().optional().transform((given, ctx) => {
-  const raw = trimmed(given);
-  if (raw === undefined) return dflt;
-  const parsed = parseDecimalMinor(raw);
-  if (!parsed.ok) problem(ctx, `${name} ${parsed.message}`);
-  return parsed.ok ? parsed.value : dflt;
-});
+const amountSetting = (name: string, dflt: bigint) =>
+  z
+    .string()
+    .optional()
+    .transform((given, ctx) => {
+      const raw = trimmed(given);
+      if (raw === undefined) return dflt;
+      const parsed = parseDecimalMinor(raw);
+      if (!parsed.ok) problem(ctx, `${name} ${parsed.message}`);
+      return parsed.ok ? parsed.value : dflt;
+    });
 
 /** One of `values`; the value as given (lower-cased when `lower`) stays in the result for the rules that read it. */
 const oneOf = (name: string, values: readonly string[], message: string, opts: { lower?: boolean; dflt?: string } = {}) =>
-  z.string().optional().transform((given, ctx): string | undefined => {
-    const raw = trimmed(given);
-    const v = raw === undefined ? opts.dflt : opts.lower ? raw.toLowerCase() : raw;
-    if (v !== undefined && !values.includes(v)) problem(ctx, `${name} must be ${message} (got "${v}")`);
-    return v;
-  });
+  z
+    .string()
+    .optional()
+    .transform((given, ctx): string | undefined => {
+      const raw = trimmed(given);
+      const v = raw === undefined ? opts.dflt : opts.lower ? raw.toLowerCase() : raw;
+      if (v !== undefined && !values.includes(v)) problem(ctx, `${name} must be ${message} (got "${v}")`);
+      return v;
+    });
 
 /** true or false (any case); the message quotes the value exactly as given. */
-const flag = (name: string) => z.string().optional().transform((given, ctx) => {
-  const raw = given?.trim().toLowerCase();
-  if (raw !== undefined && raw !== '' && raw !== 'true' && raw !== 'false') problem(ctx, `${name} must be true or false (got "${given}")`);
-  return raw === 'true';
-});
+const flag = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((given, ctx) => {
+      const raw = given?.trim().toLowerCase();
+      if (raw !== undefined && raw !== '' && raw !== 'true' && raw !== 'false')
+        problem(ctx, `${name} must be true or false (got "${given}")`);
+      return raw === 'true';
+    });
 
-const minLength = (name: string, min: number, hint = '') => str(name).superRefine((v, ctx) => {
-  if (v !== undefined && v.length < min) problem(ctx, `${name} must be at least ${min} characters${hint}`);
-});
+const minLength = (name: string, min: number, hint = '') =>
+  str().superRefine((v, ctx) => {
+    if (v !== undefined && v.length < min) problem(ctx, `${name} must be at least ${min} characters${hint}`);
+  });
 
 const day = 24 * 3600_000;
 const KEY_HINT = ' (e.g. openssl rand -base64 32)';
 
 const envSchema = z.object({
   ROLE: oneOf('ROLE', ['all', 'api', 'worker'], 'one of all, api, worker', { dflt: 'all' }),
-  DATABASE_URL: str('DATABASE_URL').superRefine((v, ctx) => {
+  DATABASE_URL: str().superRefine((v, ctx) => {
     if (v !== undefined && !/^postgres(ql)?:\/\//.test(v)) problem(ctx, 'DATABASE_URL must be a postgres:// or postgresql:// URL');
   }),
   ADMIN_API_KEY: minLength('ADMIN_API_KEY', 16),
@@ -250,17 +269,17 @@ const envSchema = z.object({
   LOG_LEVEL: oneOf('LOG_LEVEL', LOG_LEVELS, `one of ${LOG_LEVELS.join(', ')}`, { lower: true, dflt: 'info' }),
   ENKASH_BASE_URL: url('ENKASH_BASE_URL'),
   ENKASH_TOKEN_URL: url('ENKASH_TOKEN_URL'),
-  ENKASH_PARTNER_ID: cred('ENKASH_PARTNER_ID'),
-  ENKASH_CLIENT_ID: cred('ENKASH_CLIENT_ID'),
-  ENKASH_CLIENT_SECRET: cred('ENKASH_CLIENT_SECRET'),
-  ENKASH_USERNAME: cred('ENKASH_USERNAME'),
-  ENKASH_PASSWORD: cred('ENKASH_PASSWORD'),
-  ENKASH_COMPANY_ID: cred('ENKASH_COMPANY_ID'),
-  ENKASH_CARD_ACCOUNT_ID: cred('ENKASH_CARD_ACCOUNT_ID'),
+  ENKASH_PARTNER_ID: cred(),
+  ENKASH_CLIENT_ID: cred(),
+  ENKASH_CLIENT_SECRET: cred(),
+  ENKASH_USERNAME: cred(),
+  ENKASH_PASSWORD: cred(),
+  ENKASH_COMPANY_ID: cred(),
+  ENKASH_CARD_ACCOUNT_ID: cred(),
   ENKASH_ENCRYPTION: oneOf('ENKASH_ENCRYPTION', ['on', 'off'], 'on or off', { lower: true, dflt: 'off' }),
   ENKASH_TIMEOUT_MS: int('ENKASH_TIMEOUT_MS', 10_000, 100, 300_000),
-  ENKASH_LOAD_TYPE: str_('ENKASH_LOAD_TYPE', 'LOAD_MONEY'),
-  ENKASH_TRANSACTION_CODE: str_('ENKASH_TRANSACTION_CODE', 'PRINCIPLE'),
+  ENKASH_LOAD_TYPE: str_('LOAD_MONEY'),
+  ENKASH_TRANSACTION_CODE: str_('PRINCIPLE'),
   SYNC_CONCURRENCY: int('SYNC_CONCURRENCY', 16, 1, 512),
   SYNC_MAX_ATTEMPTS: int('SYNC_MAX_ATTEMPTS', 12, 1, 1000),
   SYNC_MAX_AGE_MS: int('SYNC_MAX_AGE_MS', day, 1000, 30 * day),
@@ -274,15 +293,15 @@ const envSchema = z.object({
   SYNC_REJECTION_CONFIRM_MS: int('SYNC_REJECTION_CONFIRM_MS', 10 * 60_000, 0, 7 * day),
   // Its default depends on ENKASH_BASE_URL (toConfig).
   DATABASE_FORK_POLICY: oneOf('DATABASE_FORK_POLICY', FORK_POLICIES, `one of ${FORK_POLICIES.join(', ')}`, { lower: true }),
-  DATA_DIR: str_('DATA_DIR', './.data'),
+  DATA_DIR: str_('./.data'),
   AUDIT_SEAL_KEY: minLength('AUDIT_SEAL_KEY', 32, KEY_HINT),
   LEDGER_FINAL_WAIT_MS: int('LEDGER_FINAL_WAIT_MS', 5000, 0, 60_000),
-  AUDIT_CHECKPOINT_FILE: str('AUDIT_CHECKPOINT_FILE'),
+  AUDIT_CHECKPOINT_FILE: str(),
   AUDIT_CHECKPOINT_INTERVAL_MS: int('AUDIT_CHECKPOINT_INTERVAL_MS', 60_000, 100, day),
   AUDIT_VERIFY_INTERVAL_MS: int('AUDIT_VERIFY_INTERVAL_MS', 15 * 60_000, 0, 7 * day),
   AUDIT_MAX_UNSEALED_AGE_MS: int('AUDIT_MAX_UNSEALED_AGE_MS', 5 * 60_000, 1000, day),
   PORT: int('PORT', 3000, 0, 65535),
-  HOST: str_('HOST', '127.0.0.1'),
+  HOST: str_('127.0.0.1'),
   RATE_LIMIT_PER_MINUTE: int('RATE_LIMIT_PER_MINUTE', 6000, 1, 1_000_000_000),
   RECONCILE_INTERVAL_MS: int('RECONCILE_INTERVAL_MS', 3600_000, 1000, 7 * day),
   WEBHOOK_TIMEOUT_MS: int('WEBHOOK_TIMEOUT_MS', 5000, 100, 60_000),
@@ -303,8 +322,15 @@ type Settings = z.output<typeof envSchema>;
 /** Every environment variable the service reads (docker-compose.yml and the docs are checked against it). */
 export const CONFIG_NAMES: readonly string[] = Object.keys(envSchema.shape);
 
-const CREDENTIALS = ['ENKASH_PARTNER_ID', 'ENKASH_CLIENT_ID', 'ENKASH_CLIENT_SECRET', 'ENKASH_USERNAME', 'ENKASH_PASSWORD',
-  'ENKASH_COMPANY_ID', 'ENKASH_CARD_ACCOUNT_ID'] as const;
+const CREDENTIALS = [
+  'ENKASH_PARTNER_ID',
+  'ENKASH_CLIENT_ID',
+  'ENKASH_CLIENT_SECRET',
+  'ENKASH_USERNAME',
+  'ENKASH_PASSWORD',
+  'ENKASH_COMPANY_ID',
+  'ENKASH_CARD_ACCOUNT_ID',
+] as const;
 
 /** The rules between settings; they run even when a field was bad (with its default standing in). */
 function crossChecks(s: Settings, ctx: z.RefinementCtx, env: Env): void {
@@ -317,9 +343,12 @@ function crossChecks(s: Settings, ctx: z.RefinementCtx, env: Env): void {
   // Only where the worker runs: an API-only instance never calls EnKash for a load.
   if (s.ROLE !== 'api' && s.SYNC_LEASE_MS < exchangeDeadlineMs + LEASE_MARGIN_MS) {
     // Silently stretching the lease would hide that another instance may take a job over mid-exchange.
-    problem(ctx, `SYNC_LEASE_MS (${s.SYNC_LEASE_MS}) must be at least 2 × ENKASH_TIMEOUT_MS (${exchangeDeadlineMs}) + ${LEASE_MARGIN_MS} ms`
-      + ` = ${exchangeDeadlineMs + LEASE_MARGIN_MS}: one EnKash exchange (token, call, 401 retry) must end inside the worker's lease;`
-      + ' raise SYNC_LEASE_MS or lower ENKASH_TIMEOUT_MS');
+    problem(
+      ctx,
+      `SYNC_LEASE_MS (${s.SYNC_LEASE_MS}) must be at least 2 × ENKASH_TIMEOUT_MS (${exchangeDeadlineMs}) + ${LEASE_MARGIN_MS} ms` +
+        ` = ${exchangeDeadlineMs + LEASE_MARGIN_MS}: one EnKash exchange (token, call, 401 retry) must end inside the worker's lease;` +
+        ' raise SYNC_LEASE_MS or lower ENKASH_TIMEOUT_MS',
+    );
   }
   const { CONSOLE_SESSION_IDLE_MS: idle, CONSOLE_SESSION_MAX_MS: max } = s;
   if (idle > max) problem(ctx, `CONSOLE_SESSION_IDLE_MS (${idle}) must not exceed CONSOLE_SESSION_MAX_MS (${max})`);
@@ -362,8 +391,10 @@ function toConfig(s: Settings): AppConfig {
   const databaseUrl = s.DATABASE_URL ?? null;
   const audit: AuditConfig = {
     finalWaitMs: s.LEDGER_FINAL_WAIT_MS,
-    sealKey: s.AUDIT_SEAL_KEY !== undefined ? { source: 'AUDIT_SEAL_KEY', material: s.AUDIT_SEAL_KEY }
-      : { source: 'DATA_DIR', file: join(dataDir, 'audit-seal.key') },
+    sealKey:
+      s.AUDIT_SEAL_KEY !== undefined
+        ? { source: 'AUDIT_SEAL_KEY', material: s.AUDIT_SEAL_KEY }
+        : { source: 'DATA_DIR', file: join(dataDir, 'audit-seal.key') },
     checkpointFile: s.AUDIT_CHECKPOINT_FILE ?? join(dataDir, 'audit-checkpoints.jsonl'),
     checkpointIntervalMs: s.AUDIT_CHECKPOINT_INTERVAL_MS,
     verifyIntervalMs: s.AUDIT_VERIFY_INTERVAL_MS,
@@ -378,10 +409,14 @@ function toConfig(s: Settings): AppConfig {
     maxAgeMs: s.WEBHOOK_MAX_AGE_MS,
     // A lease must outlive one attempt, or another instance could send the same event meanwhile.
     leaseMs: Math.max(s.WEBHOOK_LEASE_MS, s.WEBHOOK_TIMEOUT_MS + 5000),
-    secretKey: s.WEBHOOK_SECRET_KEY !== undefined ? { source: 'WEBHOOK_SECRET_KEY', material: s.WEBHOOK_SECRET_KEY }
-      : adminApiKey !== null ? { source: 'ADMIN_API_KEY', material: adminApiKey }
-      : databaseUrl === null ? { source: 'DATA_DIR', file: join(dataDir, 'webhook-secret.key') }
-      : null,
+    secretKey:
+      s.WEBHOOK_SECRET_KEY !== undefined
+        ? { source: 'WEBHOOK_SECRET_KEY', material: s.WEBHOOK_SECRET_KEY }
+        : adminApiKey !== null
+          ? { source: 'ADMIN_API_KEY', material: adminApiKey }
+          : databaseUrl === null
+            ? { source: 'DATA_DIR', file: join(dataDir, 'webhook-secret.key') }
+            : null,
     allowPrivateUrls: s.WEBHOOK_ALLOW_PRIVATE_URLS,
   };
   return {

@@ -7,5 +7,7 @@ export type { ConsoleConfig } from '../config/app-config';
 export const CONSOLE_CONFIG = Symbol('CONSOLE_CONFIG');
 
 export const consoleConfigProvider: Provider = {
-  provide: CONSOLE_CONFIG, useFactory: (app: AppConfig): ConsoleConfig => app.console, inject: [APP_CONFIG],
+  provide: CONSOLE_CONFIG,
+  useFactory: (app: AppConfig): ConsoleConfig => app.console,
+  inject: [APP_CONFIG],
 };

@@ -34,7 +34,7 @@ function checkSameOrigin(req: FastifyRequest): void {
   }
   const origin = req.headers.origin;
   if (origin === undefined) return;
-  let host: string | null = null;
+  let host: string | null;
   try {
     host = new URL(origin).host;
   } catch {

@@ -134,6 +134,5 @@ function checkCsrf(req: FastifyRequest, sessionId: string): void {
   const given = req.headers[CSRF_HEADER];
   const expected = Buffer.from(csrfTokenOf(sessionId));
   const ok = typeof given === 'string' && Buffer.byteLength(given) === expected.length && timingSafeEqual(Buffer.from(given), expected);
-  if (!ok)
-    throw new ApiError('forbidden', `a write made with a console session needs its CSRF token in ${CSRF_HEADER} (missing or wrong)`);
+  if (!ok) throw new ApiError('forbidden', `a write made with a console session needs its CSRF token in ${CSRF_HEADER} (missing or wrong)`);
 }

@@ -4,7 +4,12 @@ import { DataSource } from 'typeorm';
 import { Caller } from '../auth/scopes';
 
 export type LiveSessionRow = {
-  api_key_id: string; name: string; scopes: Caller['scopes']; expires_at: Date; max_expires_at: Date; now: Date;
+  api_key_id: string;
+  name: string;
+  scopes: Caller['scopes'];
+  expires_at: Date;
+  max_expires_at: Date;
+  now: Date;
 };
 
 /** Expired sessions purged per sign-in: bounded work, and sign-ins outnumber what there is to purge. */

@@ -17,7 +17,8 @@ import { ConsoleSessionsStore } from './console-sessions.store';
   controllers: [ConsoleSessionController],
   providers: [
     consoleConfigProvider,
-    ConsoleSessionsService, ConsoleSessionsStore,
+    ConsoleSessionsService,
+    ConsoleSessionsStore,
     { provide: SESSION_AUTHENTICATOR, useExisting: ConsoleSessionsService },
   ],
   exports: [SESSION_AUTHENTICATOR],

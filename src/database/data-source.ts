@@ -58,7 +58,7 @@ export async function runMigrations(url: string): Promise<string[]> {
 
 export async function pendingMigrationCount(ds: DataSource): Promise<number> {
   const rows: Array<{ name: string }> = await ds
-    .query(`SELECT name FROM migrations`)
+    .query<Array<{ name: string }>>(`SELECT name FROM migrations`)
     .catch(() => [] as Array<{ name: string }>);
   const done = new Set(rows.map((r) => r.name));
   return MIGRATIONS.filter((m) => !done.has(m.name)).length;

@@ -43,14 +43,24 @@ export interface ForkReport {
 export const SILENCE_MS = 5 * 60_000;
 
 type IdentityRow = {
-  system_identifier: string; database_oid: string; timeline: number; alive_at: Date; sends_held_since: Date | null;
-  fork_kind: ForkKind | null; fork_detected_at: Date | null; previous_identity: string | null; silent_ms: number;
+  system_identifier: string;
+  database_oid: string;
+  timeline: number;
+  alive_at: Date;
+  sends_held_since: Date | null;
+  fork_kind: ForkKind | null;
+  fork_detected_at: Date | null;
+  previous_identity: string | null;
+  silent_ms: number;
 };
 type LiveRow = { system_identifier: string; database_oid: string; timeline: number };
 const SILENT_MS_SQL = `(extract(epoch FROM clock_timestamp() - alive_at) * 1000)::float8 AS silent_ms`;
 
-const identityOf = (r: LiveRow): DatabaseIdentity =>
-  ({ systemIdentifier: r.system_identifier, databaseOid: String(r.database_oid), timeline: Number(r.timeline) });
+const identityOf = (r: LiveRow): DatabaseIdentity => ({
+  systemIdentifier: r.system_identifier,
+  databaseOid: String(r.database_oid),
+  timeline: Number(r.timeline),
+});
 export const describeIdentity = (i: DatabaseIdentity): string =>
   `system ${i.systemIdentifier}, database oid ${i.databaseOid}, timeline ${i.timeline}`;
 
@@ -82,13 +92,18 @@ export class DatabaseIdentityService {
 
   async status(): Promise<IdentityStatus> {
     const [[row], [live], [{ gate }]]: [IdentityRow[], LiveRow[], Array<{ gate: SendGate }>] = await Promise.all([
-      this.ds.query(`SELECT * FROM database_identity WHERE id = 1`), this.ds.query(LIVE_IDENTITY_SQL),
-      this.ds.query(`SELECT ${SEND_GATE_SQL} AS gate`)]);
+      this.ds.query<IdentityRow[]>(`SELECT * FROM database_identity WHERE id = 1`),
+      this.ds.query<LiveRow[]>(LIVE_IDENTITY_SQL),
+      this.ds.query<Array<{ gate: SendGate }>>(`SELECT ${SEND_GATE_SQL} AS gate`),
+    ]);
     return {
-      recorded: row ? identityOf(row) : null, live: identityOf(live), gate,
+      recorded: row ? identityOf(row) : null,
+      live: identityOf(live),
+      gate,
       sendsHeldSince: row?.sends_held_since?.toISOString() ?? null,
       lastFork: row?.fork_kind
-        ? { kind: row.fork_kind, detectedAt: row.fork_detected_at!.toISOString(), previousIdentity: row.previous_identity } : null,
+        ? { kind: row.fork_kind, detectedAt: row.fork_detected_at!.toISOString(), previousIdentity: row.previous_identity }
+        : null,
     };
   }
 
@@ -100,8 +115,9 @@ export class DatabaseIdentityService {
   async check(trigger: 'start' | 'reconnect' | 'periodic' | 'fence'): Promise<ForkReport | null> {
     // The common case costs one read and no lock.
     const [[row], [live]]: [IdentityRow[], LiveRow[]] = await Promise.all([
-      this.ds.query(`SELECT *, ${SILENT_MS_SQL} FROM database_identity WHERE id = 1`),
-      this.ds.query(LIVE_IDENTITY_SQL)]);
+      this.ds.query<IdentityRow[]>(`SELECT *, ${SILENT_MS_SQL} FROM database_identity WHERE id = 1`),
+      this.ds.query<LiveRow[]>(LIVE_IDENTITY_SQL),
+    ]);
     if (kindOf(row, live) === null && !(trigger === 'start' && row.silent_ms > SILENCE_MS)) return null;
     const report = await inTransaction(this.ds, (m) => this.handle(m, trigger, serviceActor('sync-worker')));
     if (report) this.announce(report, trigger);
@@ -123,19 +139,31 @@ export class DatabaseIdentityService {
       const [row]: IdentityRow[] = await m.query(`SELECT * FROM database_identity WHERE id = 1 FOR UPDATE`);
       const [live]: LiveRow[] = await m.query(LIVE_IDENTITY_SQL);
       if (kindOf(row, live) !== null) {
-        throw invalidState('this database is a fork no worker has handled yet (its open loads are not all lookup-first): '
-          + 'start a worker (ROLE=all or worker), wait for GET /v1/database/identity to say "held", then adopt');
+        throw invalidState(
+          'this database is a fork no worker has handled yet (its open loads are not all lookup-first): ' +
+            'start a worker (ROLE=all or worker), wait for GET /v1/database/identity to say "held", then adopt',
+        );
       }
       if (!row.sends_held_since) throw invalidState('sends are not held: this database is the one the ledger recorded, nothing to adopt');
       await m.query(`UPDATE database_identity SET sends_held_since = NULL WHERE id = 1`);
       // Loads that waited for the adoption (their lookups found nothing) go now, after their lookup as always.
-      const [, woken] = await m.query(
+      const [, woken] = await m.query<[unknown[], number]>(
         `UPDATE sync_jobs SET due_at = clock_timestamp(), updated_at = clock_timestamp()
-         WHERE due_at > clock_timestamp() AND due_at <> 'infinity' AND lease_owner IS NULL`);
-      await this.trail.record(m, { ...actor, action: 'database.fork_adopted', subject: null, details: {
-        reason, identity: describeIdentity(identityOf(live)), previousIdentity: row.previous_identity, forkKind: row.fork_kind,
-        heldSince: row.sends_held_since.toISOString(), loadsWoken: Number(woken),
-      } });
+         WHERE due_at > clock_timestamp() AND due_at <> 'infinity' AND lease_owner IS NULL`,
+      );
+      await this.trail.record(m, {
+        ...actor,
+        action: 'database.fork_adopted',
+        subject: null,
+        details: {
+          reason,
+          identity: describeIdentity(identityOf(live)),
+          previousIdentity: row.previous_identity,
+          forkKind: row.fork_kind,
+          heldSince: row.sends_held_since.toISOString(),
+          loadsWoken: Number(woken),
+        },
+      });
     });
     this.logger.warn(`database identity adopted by ${actor.actor}: sends resume (${reason})`);
     return this.status();
@@ -146,8 +174,7 @@ export class DatabaseIdentityService {
    * job lookup-first in one statement, record the new identity and whether sends are held, and say so in the trail.
    */
   private async handle(m: EntityManager, trigger: string, actor: AuditActor): Promise<ForkReport | null> {
-    const [row]: IdentityRow[] = await m.query(
-      `SELECT *, ${SILENT_MS_SQL} FROM database_identity WHERE id = 1 FOR UPDATE`);
+    const [row]: IdentityRow[] = await m.query(`SELECT *, ${SILENT_MS_SQL} FROM database_identity WHERE id = 1 FOR UPDATE`);
     const [live]: LiveRow[] = await m.query(LIVE_IDENTITY_SQL);
     const kind = kindOf(row, live) ?? (trigger === 'start' && row.silent_ms > SILENCE_MS ? 'silence' : null);
     if (kind === null) return null;
@@ -156,10 +183,12 @@ export class DatabaseIdentityService {
     const s = this.config.sync;
     // A send the other copy started before this moment may reach EnKash until its lease and the grace have passed.
     // Ordered by load id like every other path that locks several jobs, so none of them deadlocks with this.
-    const [, openJobs] = await m.query(
+    const [, openJobs] = await m.query<[unknown[], number]>(
       `UPDATE sync_jobs SET needs_lookup = true, updated_at = clock_timestamp(),
          lookup_after = greatest(coalesce(lookup_after, '-infinity'), clock_timestamp() + make_interval(secs => $1::float / 1000))
-       WHERE load_id IN (SELECT load_id FROM sync_jobs ORDER BY load_id FOR UPDATE)`, [s.leaseMs + s.lookupGraceMs]);
+       WHERE load_id IN (SELECT load_id FROM sync_jobs ORDER BY load_id FOR UPDATE)`,
+      [s.leaseMs + s.lookupGraceMs],
+    );
     const previous = row ? describeIdentity(identityOf(row)) : null;
     const current = describeIdentity(identityOf(live));
     if (row) {
@@ -168,30 +197,44 @@ export class DatabaseIdentityService {
            alive_at = clock_timestamp(),
            sends_held_since = CASE WHEN $4 THEN coalesce(sends_held_since, clock_timestamp()) ELSE sends_held_since END,
            fork_kind = $5, fork_detected_at = clock_timestamp(), previous_identity = $6
-         WHERE id = 1`, [live.system_identifier, live.database_oid, live.timeline, hold, kind, previous]);
+         WHERE id = 1`,
+        [live.system_identifier, live.database_oid, live.timeline, hold, kind, previous],
+      );
     } else {
       await m.query(
         `INSERT INTO database_identity (system_identifier, database_oid, timeline, sends_held_since, fork_kind, fork_detected_at)
          VALUES ($1, $2, $3, CASE WHEN $4 THEN clock_timestamp() END, 'missing', clock_timestamp())`,
-        [live.system_identifier, live.database_oid, live.timeline, hold]);
+        [live.system_identifier, live.database_oid, live.timeline, hold],
+      );
     }
     const report: ForkReport = { kind, previous, current, openJobs: Number(openJobs), sendsHeld: hold || row?.sends_held_since != null };
-    await this.trail.record(m, { ...actor, action: 'database.fork_detected', subject: null, details: {
-      kind, trigger, policy, previousIdentity: previous, identity: current, openJobsMadeLookupFirst: report.openJobs,
-      sendsHeld: report.sendsHeld,
-      ...(kind === 'silence' ? { silentSeconds: Math.round(row.silent_ms / 1000) } : {}),
-    } });
+    await this.trail.record(m, {
+      ...actor,
+      action: 'database.fork_detected',
+      subject: null,
+      details: {
+        kind,
+        trigger,
+        policy,
+        previousIdentity: previous,
+        identity: current,
+        openJobsMadeLookupFirst: report.openJobs,
+        sendsHeld: report.sendsHeld,
+        ...(kind === 'silence' ? { silentSeconds: Math.round(row.silent_ms / 1000) } : {}),
+      },
+    });
     return report;
   }
 
   private announce(r: ForkReport, trigger: string): void {
     this.metrics.databaseForks.inc({ kind: r.kind });
-    const what = r.kind === 'silence'
-      ? `no worker was alive on this database for more than ${SILENCE_MS / 60_000} min (it may be a copy)`
-      : `this database is not the one the ledger last ran on (${r.kind}: was ${r.previous ?? 'unrecorded'}, now ${r.current})`;
+    const what =
+      r.kind === 'silence'
+        ? `no worker was alive on this database for more than ${SILENCE_MS / 60_000} min (it may be a copy)`
+        : `this database is not the one the ledger last ran on (${r.kind}: was ${r.previous ?? 'unrecorded'}, now ${r.current})`;
     const then = r.sendsHeld
-      ? 'Sends are HELD (lookups go on) until an operator confirms this is the ledger now: `npm run cli -- database adopt --reason "..."` '
-        + 'or POST /v1/database/adopt (docs/operations.md, "Backup and restore").'
+      ? 'Sends are HELD (lookups go on) until an operator confirms this is the ledger now: ' +
+        '`npm run cli -- database adopt --reason "..."` or POST /v1/database/adopt (docs/operations.md, "Backup and restore").'
       : 'Sends go on after each lookup.';
     const log = r.kind === 'silence' ? this.logger.warn.bind(this.logger) : this.logger.error.bind(this.logger);
     log(`${what}, seen at ${trigger}: ${r.openJobs} open load(s) are looked up at EnKash before any send. ${then}`);

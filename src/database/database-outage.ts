@@ -15,8 +15,10 @@ const UNAVAILABLE_CODES = /^(08...|57P0[123]|25006|53300)$/;
 /** Node's socket errors on the way to the server. */
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 /** node-postgres and pg-pool say these without a code (node_modules/pg/lib/client.js, pg-pool/index.js). */
-const UNAVAILABLE_MESSAGES = new RegExp('^(Connection terminated|timeout exceeded when trying to connect'
-  + '|Client has encountered a connection error|timeout expired|Query read timeout)');
+const UNAVAILABLE_MESSAGES = new RegExp(
+  '^(Connection terminated|timeout exceeded when trying to connect' +
+    '|Client has encountered a connection error|timeout expired|Query read timeout)',
+);
 
 /** True when `e` says the database could not serve (down, restarting, cut off, read-only), never for a wrong statement. */
 export function isDatabaseUnavailable(e: unknown): boolean {
@@ -32,9 +34,13 @@ export function isDatabaseUnavailable(e: unknown): boolean {
 /** Seconds a client should wait before retrying a request refused by an outage: a restart or failover takes a few. */
 export const OUTAGE_RETRY_AFTER_S = 2;
 
-export const databaseUnavailable = (what: string): ApiError => new ApiError('service_unavailable',
-  `${what}: retry in a few seconds (a load retried with the same Idempotency-Key is never created twice)`,
-  undefined, { 'Retry-After': String(OUTAGE_RETRY_AFTER_S) });
+export const databaseUnavailable = (what: string): ApiError =>
+  new ApiError(
+    'service_unavailable',
+    `${what}: retry in a few seconds (a load retried with the same Idempotency-Key is never created twice)`,
+    undefined,
+    { 'Retry-After': String(OUTAGE_RETRY_AFTER_S) },
+  );
 
 /** Answers refused for an outage: the request log writes them at info, the outage itself is logged once. */
 const OUTAGE_ANSWERS = new WeakSet<object>();
@@ -54,7 +60,10 @@ export class DatabaseOutage implements OnApplicationShutdown {
   private readonly log = new OutageLog(new Logger('database'), 'the database');
   private probe: NodeJS.Timeout | null = null;
 
-  constructor(@InjectDataSource() private readonly ds: DataSource, private readonly metrics: MetricsService) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly metrics: MetricsService,
+  ) {}
 
   /** Turns a request's database failure into the 503 it is answered with; null when `e` is not an outage. */
   refuse(e: unknown): ApiError | null {
@@ -64,9 +73,11 @@ export class DatabaseOutage implements OnApplicationShutdown {
       this.probe = setInterval(() => void this.tryProbe(), PROBE_MS);
       this.probe.unref();
     }
-    return databaseUnavailable(pgCode(e) === '25006'
-      ? 'the database is read-only (a failover or maintenance is in progress)'
-      : 'the database is unreachable or restarting');
+    return databaseUnavailable(
+      pgCode(e) === '25006'
+        ? 'the database is read-only (a failover or maintenance is in progress)'
+        : 'the database is unreachable or restarting',
+    );
   }
 
   private async tryProbe(): Promise<void> {

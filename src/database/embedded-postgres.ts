@@ -123,8 +123,8 @@ function run(file: string, args: string[], ids: { uid: number; gid: number } | n
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { ...(ids ?? {}), env: { LC_ALL: 'C', LANG: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code === 0) resolve();
@@ -173,17 +173,45 @@ export async function startEmbeddedPostgres(
     // Readable by `postgres` (initdb runs as it when we are root), for the moment initdb runs.
     writeFileSync(pwFile, `${password}\n`, { mode: 0o644 });
     try {
-      await run(path.join(bin, 'initdb'), [`--pgdata=${pgDir}`, '--auth=scram-sha-256', `--username=${USER}`,
-        `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C', '--no-sync'], ids, log);
+      await run(
+        path.join(bin, 'initdb'),
+        [
+          `--pgdata=${pgDir}`,
+          '--auth=scram-sha-256',
+          `--username=${USER}`,
+          `--pwfile=${pwFile}`,
+          '--encoding=UTF8',
+          '--locale=C',
+          '--no-sync',
+        ],
+        ids,
+        log,
+      );
     } finally {
       rmSync(pwFile, { force: true });
     }
   }
   const port = fixedPort ?? (await freePort());
-  const server: ChildProcess = spawn(path.join(bin, 'postgres'), ['-D', pgDir, '-p', String(port),
-    '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300',
-    '-c', 'shared_buffers=128MB', '-c', 'synchronous_commit=on'],
-    { ...(ids ?? {}), env: { LC_ALL: 'C', LANG: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const server: ChildProcess = spawn(
+    path.join(bin, 'postgres'),
+    [
+      '-D',
+      pgDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=300',
+      '-c',
+      'shared_buffers=128MB',
+      '-c',
+      'synchronous_commit=on',
+    ],
+    { ...(ids ?? {}), env: { LC_ALL: 'C', LANG: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let serverLog = '';
   await new Promise<void>((resolve, reject) => {
     const onData = (c: Buffer) => {

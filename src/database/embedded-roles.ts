@@ -49,9 +49,11 @@ export async function prepareAppRole(adminUrl: string, root: string): Promise<st
   await client.connect();
   try {
     const exists = (await client.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [APP_ROLE])).rowCount === 1;
-    await client.query(`${exists ? 'ALTER' : 'CREATE'} ROLE ${APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION `
-      + `NOBYPASSRLS PASSWORD '${password}'`);
-    const db = (await client.query(`SELECT current_database() AS db`)).rows[0].db as string;
+    await client.query(
+      `${exists ? 'ALTER' : 'CREATE'} ROLE ${APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION ` +
+        `NOBYPASSRLS PASSWORD '${password}'`,
+    );
+    const db = (await client.query<{ db: string }>(`SELECT current_database() AS db`)).rows[0].db;
     // pg_read_all_stats: the watermark (docs/time.md) must see the start of every writer, migrations included.
     await client.query(`GRANT pg_read_all_stats TO ${APP_ROLE}`);
     await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE "${db.replace(/"/g, '""')}" TO ${APP_ROLE}`);

@@ -25,13 +25,20 @@ export class MigrationsGate implements NestInterceptor {
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (READS.has(ctx.switchToHttp().getRequest<FastifyRequest>().method)) return next.handle();
-    return from(this.pending()).pipe(switchMap((pending) => {
-      if (pending > 0) {
-        throw new ApiError('service_unavailable', `${pending} database migration(s) of this release are not applied yet: `
-          + 'writes are refused until they are (reads go on); retry shortly', undefined, { 'Retry-After': '5' });
-      }
-      return next.handle();
-    }));
+    return from(this.pending()).pipe(
+      switchMap((pending) => {
+        if (pending > 0) {
+          throw new ApiError(
+            'service_unavailable',
+            `${pending} database migration(s) of this release are not applied yet: ` +
+              'writes are refused until they are (reads go on); retry shortly',
+            undefined,
+            { 'Retry-After': '5' },
+          );
+        }
+        return next.handle();
+      }),
+    );
   }
 
   private pending(): Promise<number> {

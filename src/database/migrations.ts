@@ -15,9 +15,20 @@ import { ConsoleSessions1765100000000 } from '../../migrations/1765100000000-Con
 import { SignedVerdicts1765110000000 } from '../../migrations/1765110000000-SignedVerdicts';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
-export const MIGRATIONS = [LedgerCore1764000000000, LedgerApplyDeltas1764100000000, Reconciliation1764200000000, Webhooks1764300000000,
-  RateLimits1764400000000, LedgerSetBased1764500000000,
-  WebhookSecretRotation1764600000000, SyncClaimTokens1764700000000, LedgerMoment1764800000000, CardLoadsByOwner1764805000000,
+export const MIGRATIONS = [
+  LedgerCore1764000000000,
+  LedgerApplyDeltas1764100000000,
+  Reconciliation1764200000000,
+  Webhooks1764300000000,
+  RateLimits1764400000000,
+  LedgerSetBased1764500000000,
+  WebhookSecretRotation1764600000000,
+  SyncClaimTokens1764700000000,
+  LedgerMoment1764800000000,
+  CardLoadsByOwner1764805000000,
   AuditAnchors1764810000000,
-  DatabaseIdentity1765000000000, AuditEvents1765010000000, ConsoleSessions1765100000000,
-  SignedVerdicts1765110000000];
+  DatabaseIdentity1765000000000,
+  AuditEvents1765010000000,
+  ConsoleSessions1765100000000,
+  SignedVerdicts1765110000000,
+];

@@ -7,7 +7,10 @@ import { Logger } from '@nestjs/common';
 export class OutageLog {
   private since: { atMs: number; failures: number } | null = null;
 
-  constructor(private readonly logger: Logger, private readonly what: string) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly what: string,
+  ) {}
 
   get failing(): boolean {
     return this.since !== null;

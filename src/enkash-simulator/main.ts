@@ -21,12 +21,22 @@ const USAGE = `Usage: node dist/src/enkash-simulator/main.js [options]
 function main(): void {
   const { values } = parseArgs({
     options: {
-      port: { type: 'string', default: '4010' }, host: { type: 'string', default: '127.0.0.1' },
-      seed: { type: 'string' }, 'duplicate-mode': { type: 'string' }, 'latency-ms': { type: 'string' },
-      'failure-rate': { type: 'string' }, 'failure-faults': { type: 'string' }, 'lookup-lag-ms': { type: 'string' },
-      'lookup-shape': { type: 'string' }, envelope: { type: 'string' }, encryption: { type: 'string' },
-      'token-ttl-seconds': { type: 'string' }, 'hang-ms': { type: 'string' }, 'parent-balance': { type: 'string' },
-      quiet: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
+      port: { type: 'string', default: '4010' },
+      host: { type: 'string', default: '127.0.0.1' },
+      seed: { type: 'string' },
+      'duplicate-mode': { type: 'string' },
+      'latency-ms': { type: 'string' },
+      'failure-rate': { type: 'string' },
+      'failure-faults': { type: 'string' },
+      'lookup-lag-ms': { type: 'string' },
+      'lookup-shape': { type: 'string' },
+      envelope: { type: 'string' },
+      encryption: { type: 'string' },
+      'token-ttl-seconds': { type: 'string' },
+      'hang-ms': { type: 'string' },
+      'parent-balance': { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -35,10 +45,18 @@ function main(): void {
     return;
   }
   const raw: Record<string, unknown> = {
-    seed: values.seed, duplicateMode: values['duplicate-mode'], latencyMs: values['latency-ms'], failureRate: values['failure-rate'],
-    failureFaults: values['failure-faults']?.split(',').map((s) => s.trim()), lookupLagMs: values['lookup-lag-ms'],
-    lookupShape: values['lookup-shape'], envelope: values.envelope, encryption: values.encryption ?? process.env.ENKASH_ENCRYPTION,
-    tokenTtlSeconds: values['token-ttl-seconds'], hangMs: values['hang-ms'], parentBalance: values['parent-balance'],
+    seed: values.seed,
+    duplicateMode: values['duplicate-mode'],
+    latencyMs: values['latency-ms'],
+    failureRate: values['failure-rate'],
+    failureFaults: values['failure-faults']?.split(',').map((s) => s.trim()),
+    lookupLagMs: values['lookup-lag-ms'],
+    lookupShape: values['lookup-shape'],
+    envelope: values.envelope,
+    encryption: values.encryption ?? process.env.ENKASH_ENCRYPTION,
+    tokenTtlSeconds: values['token-ttl-seconds'],
+    hangMs: values['hang-ms'],
+    parentBalance: values['parent-balance'],
   };
   const config: SimulatorConfigPatch = parseConfigPatch(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
   const port = Number(values.port);
@@ -58,9 +76,12 @@ function main(): void {
 
   void startEnKashSimulator({ ...config, port, host: values.host, credentials, log }).then((sim) => {
     // Secrets are not printed: whoever configured them knows them.
-    process.stdout.write(`EnKash simulator listening on ${sim.url} (token: ${sim.url}/oauth/token, admin: ${sim.url}/__admin/state)\n`
-      + `partnerId=${credentials.partnerId} clientId=${credentials.clientId} companyId=${credentials.companyId} cardAccountId=${credentials.cardAccountId}\n`
-      + `config: ${JSON.stringify(sim.state.config)}\n`);
+    process.stdout.write(
+      `EnKash simulator listening on ${sim.url} (token: ${sim.url}/oauth/token, admin: ${sim.url}/__admin/state)\n` +
+        `partnerId=${credentials.partnerId} clientId=${credentials.clientId} ` +
+        `companyId=${credentials.companyId} cardAccountId=${credentials.cardAccountId}\n` +
+        `config: ${JSON.stringify(sim.state.config)}\n`,
+    );
     const stop = () => void sim.close().then(() => process.exit(0));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

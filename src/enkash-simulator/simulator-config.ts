@@ -11,15 +11,35 @@ export type DuplicateMode = 'apply-again' | 'reject' | 'replay';
  * card's whole history unfiltered as a plain array or as one page of a longer list.
  */
 export const LOOKUP_SHAPES = [
-  'array', 'content', 'single', 'data-key', 'result-key', 'null-payload', 'no-payload', 'renamed-reference', 'unfiltered-array',
+  'array',
+  'content',
+  'single',
+  'data-key',
+  'result-key',
+  'null-payload',
+  'no-payload',
+  'renamed-reference',
+  'unfiltered-array',
   'unfiltered-page',
 ] as const;
 export type LookupShape = (typeof LOOKUP_SHAPES)[number];
 export type EnvelopeSpelling = 'code' | 'response_code';
 
 export const FAULT_KINDS = [
-  'timeout-after-apply', 'timeout-before-apply', 'reset', 'reset-after-apply', 'http-500', 'http-502', 'http-503',
-  'html-502', 'http-429', 'no-code', 'http-401', 'http-403', 'http-404', 'garbled-response',
+  'timeout-after-apply',
+  'timeout-before-apply',
+  'reset',
+  'reset-after-apply',
+  'http-500',
+  'http-502',
+  'http-503',
+  'html-502',
+  'http-429',
+  'no-code',
+  'http-401',
+  'http-403',
+  'http-404',
+  'garbled-response',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -79,10 +99,21 @@ export interface SimulatorCredentials {
 export type SimulatorConfigPatch = Partial<SimulatorConfig> & { parentBalanceMinor?: bigint };
 
 export const DEFAULT_CONFIG: SimulatorConfig = {
-  duplicateMode: 'apply-again', latencyMs: 0, failureRate: 0,
+  duplicateMode: 'apply-again',
+  latencyMs: 0,
+  failureRate: 0,
   failureFaults: ['timeout-after-apply', 'timeout-before-apply', 'reset', 'http-502', 'html-502', 'http-503', 'no-code'],
-  seed: 42, lookupLagMs: 0, lookupShape: 'array', lookupNotFound: 'empty', envelope: 'code', codeAsString: false, encryption: false,
-  encryptedResponseKey: 'request', tokenTtlSeconds: 86399, tokenStyle: 'snake', hangMs: 30_000,
+  seed: 42,
+  lookupLagMs: 0,
+  lookupShape: 'array',
+  lookupNotFound: 'empty',
+  envelope: 'code',
+  codeAsString: false,
+  encryption: false,
+  encryptedResponseKey: 'request',
+  tokenTtlSeconds: 86399,
+  tokenStyle: 'snake',
+  hangMs: 30_000,
 };
 
 /** Enough for any test load; the CLI's --parent-balance changes it. */
@@ -117,31 +148,62 @@ export function parseConfigPatch(input: unknown): SimulatorConfigPatch {
   for (const [key, v] of Object.entries(input)) {
     if (v === undefined) continue;
     switch (key) {
-      case 'duplicateMode': out.duplicateMode = oneOf(key, ['apply-again', 'reject', 'replay'], v); break;
-      case 'latencyMs': out.latencyMs = numberIn(key, 0, 600_000, v); break;
-      case 'failureRate': out.failureRate = numberIn(key, 0, 1, v, false); break;
+      case 'duplicateMode':
+        out.duplicateMode = oneOf(key, ['apply-again', 'reject', 'replay'], v);
+        break;
+      case 'latencyMs':
+        out.latencyMs = numberIn(key, 0, 600_000, v);
+        break;
+      case 'failureRate':
+        out.failureRate = numberIn(key, 0, 1, v, false);
+        break;
       case 'failureFaults':
         if (!Array.isArray(v) || v.length === 0) throw new SimulatorInputError('failureFaults must be a non-empty list of faults');
         out.failureFaults = v.map((f) => oneOf('failureFaults[]', FAULT_KINDS, f));
         break;
-      case 'seed': out.seed = numberIn(key, 0, 2 ** 32 - 1, v); break;
-      case 'lookupLagMs': out.lookupLagMs = numberIn(key, 0, 3_600_000, v); break;
-      case 'lookupShape': out.lookupShape = oneOf(key, LOOKUP_SHAPES, v); break;
-      case 'lookupNotFound': out.lookupNotFound = oneOf(key, ['empty', 'code-1'], v); break;
-      case 'envelope': out.envelope = oneOf(key, ['code', 'response_code'], v); break;
-      case 'codeAsString': out.codeAsString = bool(key, v); break;
-      case 'encryption': out.encryption = bool(key, v); break;
-      case 'encryptedResponseKey': out.encryptedResponseKey = oneOf(key, ['request', 'response'], v); break;
-      case 'tokenTtlSeconds': out.tokenTtlSeconds = numberIn(key, 1, 10 * 365 * 86400, v); break;
-      case 'tokenStyle': out.tokenStyle = oneOf(key, ['snake', 'camel'], v); break;
-      case 'hangMs': out.hangMs = numberIn(key, 0, 600_000, v); break;
-      case 'parentBalance': case 'parentBalanceMinor': {
+      case 'seed':
+        out.seed = numberIn(key, 0, 2 ** 32 - 1, v);
+        break;
+      case 'lookupLagMs':
+        out.lookupLagMs = numberIn(key, 0, 3_600_000, v);
+        break;
+      case 'lookupShape':
+        out.lookupShape = oneOf(key, LOOKUP_SHAPES, v);
+        break;
+      case 'lookupNotFound':
+        out.lookupNotFound = oneOf(key, ['empty', 'code-1'], v);
+        break;
+      case 'envelope':
+        out.envelope = oneOf(key, ['code', 'response_code'], v);
+        break;
+      case 'codeAsString':
+        out.codeAsString = bool(key, v);
+        break;
+      case 'encryption':
+        out.encryption = bool(key, v);
+        break;
+      case 'encryptedResponseKey':
+        out.encryptedResponseKey = oneOf(key, ['request', 'response'], v);
+        break;
+      case 'tokenTtlSeconds':
+        out.tokenTtlSeconds = numberIn(key, 1, 10 * 365 * 86400, v);
+        break;
+      case 'tokenStyle':
+        out.tokenStyle = oneOf(key, ['snake', 'camel'], v);
+        break;
+      case 'hangMs':
+        out.hangMs = numberIn(key, 0, 600_000, v);
+        break;
+      case 'parentBalance':
+      case 'parentBalanceMinor': {
         const minor = typeof v === 'bigint' ? v : parseRupeesMinor(v);
-        if (minor === null || minor < 0n) throw new SimulatorInputError('parentBalance must be rupees with at most 2 decimals, such as "1000000.00"');
+        if (minor === null || minor < 0n)
+          throw new SimulatorInputError('parentBalance must be rupees with at most 2 decimals, such as "1000000.00"');
         out.parentBalanceMinor = minor;
         break;
       }
-      default: throw new SimulatorInputError(`unknown config key ${key}`);
+      default:
+        throw new SimulatorInputError(`unknown config key ${key}`);
     }
   }
   return out;

@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import {
-  DEFAULT_CONFIG, DEFAULT_CREDENTIALS, DEFAULT_PARENT_BALANCE_MINOR, FaultKind, FaultSpec, parseConfigPatch, parseFaultSpec, SimEndpoint,
-  SimulatorConfig, SimulatorConfigPatch, SimulatorCredentials, SimulatorInputError,
+  DEFAULT_CONFIG,
+  DEFAULT_CREDENTIALS,
+  DEFAULT_PARENT_BALANCE_MINOR,
+  FaultKind,
+  FaultSpec,
+  parseConfigPatch,
+  parseFaultSpec,
+  SimEndpoint,
+  SimulatorConfig,
+  SimulatorConfigPatch,
+  SimulatorCredentials,
+  SimulatorInputError,
 } from './simulator-config';
 import { Json, numberLiteral, rupeeNumber } from './simulator-json';
 
@@ -101,7 +111,11 @@ export class SimulatorState {
   requestCounts: Record<SimEndpoint, number> = this.zeroCounts();
   private readonly requestLog = new Map<string, SimRequest[]>();
 
-  constructor(private readonly initial: SimulatorConfigPatch = {}, credentials: Partial<SimulatorCredentials> = {}, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly initial: SimulatorConfigPatch = {},
+    credentials: Partial<SimulatorCredentials> = {},
+    private readonly now: () => number = Date.now,
+  ) {
     this.credentials = { ...DEFAULT_CREDENTIALS, ...credentials };
     this.cfg = { ...DEFAULT_CONFIG };
     this.parentMinor = DEFAULT_PARENT_BALANCE_MINOR;
@@ -186,13 +200,28 @@ export class SimulatorState {
     this.cards.set(enKashCardId, this.cardBalanceMinor(enKashCardId) + amountMinor);
   }
 
-  private apply(card: string, amountMinor: bigint, amountText: string, reference: string | null, type: string, transactionCode: string,
-    planted: boolean): TxnRecord {
+  private apply(
+    card: string,
+    amountMinor: bigint,
+    amountText: string,
+    reference: string | null,
+    type: string,
+    transactionCode: string,
+    planted: boolean,
+  ): TxnRecord {
     this.move(card, amountMinor);
     const record: TxnRecord = {
-      enKashCardTransactionId: `ECT${String(this.nextTxn++).padStart(12, '0')}`, enkashCardId: card, pgReferenceNumber: reference,
-      amountMinor, amountText, balanceAfterMinor: this.cardBalanceMinor(card), status: 'SUCCESS', type, transactionCode,
-      appliedAtMs: this.now(), planted,
+      enKashCardTransactionId: `ECT${String(this.nextTxn++).padStart(12, '0')}`,
+      enkashCardId: card,
+      pgReferenceNumber: reference,
+      amountMinor,
+      amountText,
+      balanceAfterMinor: this.cardBalanceMinor(card),
+      status: 'SUCCESS',
+      type,
+      transactionCode,
+      appliedAtMs: this.now(),
+      planted,
     };
     this.txns.push(record);
     return record;
@@ -252,9 +281,22 @@ export class SimulatorState {
     const ttl = this.cfg.tokenTtlSeconds;
     this.tokens.set(token, this.now() + ttl * 1000);
     this.issued.push(token);
-    const body = this.cfg.tokenStyle === 'snake'
-      ? { access_token: token, token_type: 'bearer', refresh_token: randomBytes(24).toString('base64url'), expires_in: ttl, scope: 'read write trust' }
-      : { accessToken: token, tokenType: 'bearer', refreshToken: randomBytes(24).toString('base64url'), expiresIn: ttl, scope: 'read write trust' };
+    const body =
+      this.cfg.tokenStyle === 'snake'
+        ? {
+            access_token: token,
+            token_type: 'bearer',
+            refresh_token: randomBytes(24).toString('base64url'),
+            expires_in: ttl,
+            scope: 'read write trust',
+          }
+        : {
+            accessToken: token,
+            tokenType: 'bearer',
+            refreshToken: randomBytes(24).toString('base64url'),
+            expiresIn: ttl,
+            scope: 'read write trust',
+          };
     return { httpStatus: 200, body };
   }
 
@@ -309,7 +351,8 @@ export class SimulatorState {
     if (typeof body.amount === 'string') return refuse(400, 'amount must be a number');
     const literal = numberLiteral(body.amount);
     if (literal === null) return refuse(400, 'amount must be a number');
-    if (!/^-?\d+(\.\d+)?$/.test(literal) || /\.\d{3,}$/.test(literal)) return refuse(422, 'amount must be a number with at most 2 decimal places');
+    if (!/^-?\d+(\.\d+)?$/.test(literal) || /\.\d{3,}$/.test(literal))
+      return refuse(422, 'amount must be a number with at most 2 decimal places');
     if (body.transactionType !== 'CR') return refuse(422, 'Invalid transactionType: only CR is allowed for this card');
     const [whole, frac = ''] = literal.replace(/^-/, '').split('.');
     const minor = (BigInt(whole) * 100n + BigInt(frac.padEnd(2, '0'))) * (literal.startsWith('-') ? -1n : 1n);
@@ -317,7 +360,8 @@ export class SimulatorState {
     if (!CARD_ID.test(card)) return refuse(200, 'Invalid card');
     if (body.companyId !== undefined && body.companyId !== c.companyId) return refuse(200, 'Invalid companyId');
     if (body.cardAccountId !== undefined && body.cardAccountId !== c.cardAccountId) return refuse(200, 'Invalid cardAccountId');
-    const reference = typeof body.uniqueReferenceNumber === 'string' && body.uniqueReferenceNumber !== '' ? body.uniqueReferenceNumber : null;
+    const reference =
+      typeof body.uniqueReferenceNumber === 'string' && body.uniqueReferenceNumber !== '' ? body.uniqueReferenceNumber : null;
     if (reference !== null && this.appliedCount(reference) > 0) {
       if (this.cfg.duplicateMode === 'reject') return refuse(200, 'Duplicate reference number', 'Duplicate reference number');
       if (this.cfg.duplicateMode === 'replay') return ok(SUCCESS_TEXT);
@@ -337,28 +381,47 @@ export class SimulatorState {
     const shape = this.cfg.lookupShape;
     // Unfiltered shapes play an EnKash that ignores the reference filter and lists the card's history.
     const filtered = !['renamed-reference', 'unfiltered-array', 'unfiltered-page'].includes(shape);
-    const found = this.txns.filter((t) => t.appliedAtMs <= visibleBefore
-      && (typeof body.enKashCardId !== 'string' || t.enkashCardId === body.enKashCardId)
-      && (!filtered || typeof body.pgReferenceNumber !== 'string' || t.pgReferenceNumber === body.pgReferenceNumber)
-      && (!filtered || refs === null || refs.includes(t.pgReferenceNumber)))
+    const found = this.txns
+      .filter(
+        (t) =>
+          t.appliedAtMs <= visibleBefore &&
+          (typeof body.enKashCardId !== 'string' || t.enkashCardId === body.enKashCardId) &&
+          (!filtered || typeof body.pgReferenceNumber !== 'string' || t.pgReferenceNumber === body.pgReferenceNumber) &&
+          (!filtered || refs === null || refs.includes(t.pgReferenceNumber)),
+      )
       .map(recordView);
     if (found.length === 0 && filtered && this.cfg.lookupNotFound === 'code-1') return refuse(200, 'No records found');
     switch (shape) {
-      case 'single': return ok(found[0] ?? null);
-      case 'content': return ok({ content: found, totalElements: found.length, totalPages: 1, number: 0, size: found.length });
-      case 'data-key': return { ...ok(undefined), extra: { data: found } };
-      case 'result-key': return { ...ok(undefined), extra: { result: { content: found } } };
-      case 'null-payload': return ok(null);
-      case 'no-payload': return ok(undefined);
+      case 'single':
+        return ok(found[0] ?? null);
+      case 'content':
+        return ok({ content: found, totalElements: found.length, totalPages: 1, number: 0, size: found.length });
+      case 'data-key':
+        return { ...ok(undefined), extra: { data: found } };
+      case 'result-key':
+        return { ...ok(undefined), extra: { result: { content: found } } };
+      case 'null-payload':
+        return ok(null);
+      case 'no-payload':
+        return ok(undefined);
       case 'renamed-reference':
         return ok(found.map(({ pgReferenceNumber, ...r }) => ({ ...r, referenceNo: pgReferenceNumber })));
-      case 'unfiltered-array': return ok(found);
+      case 'unfiltered-array':
+        return ok(found);
       case 'unfiltered-page': {
         // Newest first, two per page: the reference asked about may well be on a later page.
         const page = [...found].reverse().slice(0, 2);
-        return ok({ content: page, totalElements: found.length, totalPages: Math.ceil(found.length / 2), number: 0, size: 2, last: found.length <= 2 });
+        return ok({
+          content: page,
+          totalElements: found.length,
+          totalPages: Math.ceil(found.length / 2),
+          number: 0,
+          size: 2,
+          last: found.length <= 2,
+        });
       }
-      case 'array': return ok(found);
+      case 'array':
+        return ok(found);
     }
   }
 
@@ -369,8 +432,11 @@ export class SimulatorState {
     let onCards = 0n;
     for (const v of this.cards.values()) onCards += v;
     return ok({
-      cardAccountId: this.credentials.cardAccountId, companyId: this.credentials.companyId,
-      availableBalance: rupeeNumber(this.parentMinor), availableCardBalance: rupeeNumber(onCards), creditLimit: rupeeNumber(0n),
+      cardAccountId: this.credentials.cardAccountId,
+      companyId: this.credentials.companyId,
+      availableBalance: rupeeNumber(this.parentMinor),
+      availableCardBalance: rupeeNumber(onCards),
+      creditLimit: rupeeNumber(0n),
     });
   }
 
@@ -382,15 +448,20 @@ export class SimulatorState {
     if (typeof card !== 'string' || card === '') return refuse(400, 'enKashCardId is required');
     if (!CARD_ID.test(card)) return refuse(200, 'Card not found');
     return ok({
-      enKashCardId: card, cardAccountId: this.credentials.cardAccountId, companyId: this.credentials.companyId,
-      otbBalance: rupeeNumber(this.cardBalanceMinor(card)), cardStatus: 'ACTIVE', currency: 'INR',
+      enKashCardId: card,
+      cardAccountId: this.credentials.cardAccountId,
+      companyId: this.credentials.companyId,
+      otbBalance: rupeeNumber(this.cardBalanceMinor(card)),
+      cardStatus: 'ACTIVE',
+      currency: 'INR',
       maskedCardNumber: `XXXX XXXX XXXX ${card.slice(-4).replace(/[^0-9]/g, '0')}`,
     });
   }
 
   private checkAccount(body: Json): Answer | null {
     if (body.companyId !== undefined && body.companyId !== this.credentials.companyId) return refuse(200, 'Invalid companyId');
-    if (body.cardAccountId !== undefined && body.cardAccountId !== this.credentials.cardAccountId) return refuse(200, 'Card account not found');
+    if (body.cardAccountId !== undefined && body.cardAccountId !== this.credentials.cardAccountId)
+      return refuse(200, 'Card account not found');
     return null;
   }
 
@@ -430,8 +501,16 @@ function matches(f: FaultSpec, endpoint: SimEndpoint): boolean {
 export function recordView(t: TxnRecord): Json {
   const at = new Date(t.appliedAtMs).toISOString();
   return {
-    enKashCardTransactionId: t.enKashCardTransactionId, enkashCardId: t.enkashCardId, pgReferenceNumber: t.pgReferenceNumber,
-    principalAmount: rupeeNumber(t.amountMinor), balance: rupeeNumber(t.balanceAfterMinor), cardTransactionType: 'CREDIT',
-    status: t.status, type: t.type, txnDate: at, createdOn: at, currency: 'INR',
+    enKashCardTransactionId: t.enKashCardTransactionId,
+    enkashCardId: t.enkashCardId,
+    pgReferenceNumber: t.pgReferenceNumber,
+    principalAmount: rupeeNumber(t.amountMinor),
+    balance: rupeeNumber(t.balanceAfterMinor),
+    cardTransactionType: 'CREDIT',
+    status: t.status,
+    type: t.type,
+    txnDate: at,
+    createdOn: at,
+    currency: 'INR',
   };
 }

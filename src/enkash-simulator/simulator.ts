@@ -38,15 +38,23 @@ export async function startEnKashSimulator(options: SimulatorOptions = {}): Prom
   // Everything that could outlive close(): held sockets and pending timers (latency, hangs).
   const timers = new Map<NodeJS.Timeout, () => void>();
   const held = new Set<Socket>();
-  const pause = (ms: number): Promise<void> => (ms <= 0 ? Promise.resolve() : new Promise((resolve) => {
-    const t = setTimeout(() => { timers.delete(t); resolve(); }, ms);
-    timers.set(t, resolve);
-  }));
+  const pause = (ms: number): Promise<void> =>
+    ms <= 0
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          const t = setTimeout(() => {
+            timers.delete(t);
+            resolve();
+          }, ms);
+          timers.set(t, resolve);
+        });
 
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 1_048_576 });
   installParsers(app);
   app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
-    void reply.code(err.statusCode && err.statusCode >= 400 ? err.statusCode : 500).type('application/json')
+    void reply
+      .code(err.statusCode && err.statusCode >= 400 ? err.statusCode : 500)
+      .type('application/json')
       .send(JSON.stringify({ code: 1, message: err.message }));
   });
   if (log) app.addHook('onResponse', async (req, reply) => log(`${req.method} ${req.url} → ${reply.statusCode}`));
@@ -69,18 +77,37 @@ export async function startEnKashSimulator(options: SimulatorOptions = {}): Prom
         reply.hijack();
         req.raw.socket.destroy();
         return reply;
-      case 'http-500': return json(500, { timestamp: new Date().toISOString(), status: 500, error: 'Internal Server Error', path: req.url });
-      case 'http-502': return json(502, { message: 'Bad Gateway' });
-      case 'http-503': return json(503, { message: 'Service Unavailable' });
+      case 'http-500':
+        return json(500, { timestamp: new Date().toISOString(), status: 500, error: 'Internal Server Error', path: req.url });
+      case 'http-502':
+        return json(502, { message: 'Bad Gateway' });
+      case 'http-503':
+        return json(503, { message: 'Service Unavailable' });
       case 'html-502':
-        return reply.code(502).type('text/html').send('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>');
-      case 'http-429': return reply.header('Retry-After', '1').code(429).type('application/json').send(JSON.stringify({ message: 'Too Many Requests' }));
-      case 'no-code': return json(200, { message: 'OK' });
-      case 'http-401': return json(401, { error: 'invalid_token', error_description: 'Access token expired' });
-      case 'http-403': return json(403, { code: 1, message: 'Access denied' });
-      case 'http-404': return json(404, { timestamp: new Date().toISOString(), status: 404, error: 'Not Found', path: req.url });
+        return reply
+          .code(502)
+          .type('text/html')
+          .send(
+            '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr>' +
+              '<center>nginx</center></body></html>',
+          );
+      case 'http-429':
+        return reply
+          .header('Retry-After', '1')
+          .code(429)
+          .type('application/json')
+          .send(JSON.stringify({ message: 'Too Many Requests' }));
+      case 'no-code':
+        return json(200, { message: 'OK' });
+      case 'http-401':
+        return json(401, { error: 'invalid_token', error_description: 'Access token expired' });
+      case 'http-403':
+        return json(403, { code: 1, message: 'Access denied' });
+      case 'http-404':
+        return json(404, { timestamp: new Date().toISOString(), status: 404, error: 'Not Found', path: req.url });
       // An encrypted envelope no key opens ("Encryption failed for response" seen from our side).
-      case 'garbled-response': return json(200, { [state.config.encryptedResponseKey]: 'AAAA' });
+      case 'garbled-response':
+        return json(200, { [state.config.encryptedResponseKey]: 'AAAA' });
     }
   };
 
@@ -88,9 +115,10 @@ export async function startEnKashSimulator(options: SimulatorOptions = {}): Prom
   const render = (reply: FastifyReply, a: Answer): FastifyReply => {
     const cfg = state.config;
     const code = cfg.codeAsString ? String(a.code) : a.code;
-    const env = cfg.envelope === 'code'
-      ? { code, message: a.message, payload: a.payload, ...a.extra }
-      : { response_code: code, response_message: a.message, payload: a.payload, ...a.extra };
+    const env =
+      cfg.envelope === 'code'
+        ? { code, message: a.message, payload: a.payload, ...a.extra }
+        : { response_code: code, response_message: a.message, payload: a.payload, ...a.extra };
     const text = stringifyJson(env);
     const body = cfg.encryption ? JSON.stringify({ [cfg.encryptedResponseKey]: cipher.seal(text) }) : text;
     return reply.code(a.httpStatus).type('application/json').send(body);
@@ -107,22 +135,34 @@ export async function startEnKashSimulator(options: SimulatorOptions = {}): Prom
     return reply.code(answer.httpStatus).type('application/json').send(JSON.stringify(answer.body));
   });
 
-  const card = (endpoint: Exclude<SimEndpoint, 'token'>, handle: (body: Json) => Answer) =>
-    async (req: FastifyRequest, reply: FastifyReply) => {
+  const card =
+    (endpoint: Exclude<SimEndpoint, 'token'>, handle: (body: Json) => Answer) => async (req: FastifyRequest, reply: FastifyReply) => {
       const arrivedAtMs = Date.now();
       state.requestCounts[endpoint] += 1;
       // The request is in the log from its arrival, so a test can act while EnKash is still working on it.
-      const ref = isJsonObject(req.body) ? (endpoint === 'balance' ? req.body.uniqueReferenceNumber : req.body.pgReferenceNumber) : undefined;
-      const entry: SimRequest | null = typeof ref === 'string'
-        ? { endpoint, arrivedAtMs, handledAtMs: null, fault: null, applied: false, httpStatus: null, code: null } : null;
+      const ref = isJsonObject(req.body)
+        ? endpoint === 'balance'
+          ? req.body.uniqueReferenceNumber
+          : req.body.pgReferenceNumber
+        : undefined;
+      const entry: SimRequest | null =
+        typeof ref === 'string'
+          ? { endpoint, arrivedAtMs, handledAtMs: null, fault: null, applied: false, httpStatus: null, code: null }
+          : null;
       if (entry) state.logRequest(ref as string, entry);
       await pause(state.config.latencyMs);
       if (entry) entry.handledAtMs = Date.now();
       if (!state.isValidBearer(req.headers.authorization)) {
-        return reply.code(401).type('application/json').send(JSON.stringify({ error: 'invalid_token', error_description: 'Invalid access token' }));
+        return reply
+          .code(401)
+          .type('application/json')
+          .send(JSON.stringify({ error: 'invalid_token', error_description: 'Invalid access token' }));
       }
       if (req.headers.partnerid !== state.credentials.partnerId) {
-        return reply.code(403).type('application/json').send(JSON.stringify({ code: 1, message: 'Invalid partnerId' }));
+        return reply
+          .code(403)
+          .type('application/json')
+          .send(JSON.stringify({ code: 1, message: 'Invalid partnerId' }));
       }
       let body: unknown = req.body;
       if (state.config.encryption) {
@@ -133,15 +173,30 @@ export async function startEnKashSimulator(options: SimulatorOptions = {}): Prom
         } catch {
           // Decrypted to something that is not JSON: as bad as a wrong key.
         }
-        if (!isJsonObject(body)) return reply.code(422).type('application/json').send(JSON.stringify({ code: 1, message: 'Invalid encrypted request' }));
+        if (!isJsonObject(body))
+          return reply
+            .code(422)
+            .type('application/json')
+            .send(JSON.stringify({ code: 1, message: 'Invalid encrypted request' }));
       }
-      if (!isJsonObject(body)) return render(reply, { httpStatus: 400, code: 1, message: 'Request body must be a JSON object', payload: null });
+      if (!isJsonObject(body))
+        return render(reply, { httpStatus: 400, code: 1, message: 'Request body must be a JSON object', payload: null });
       const inner = endpoint === 'balance' ? body.uniqueReferenceNumber : body.pgReferenceNumber;
       const reference = typeof inner === 'string' ? inner : null;
       // An encrypted request shows its reference only now.
-      const seen = entry ?? (reference !== null ? state.logRequest(reference, {
-        endpoint, arrivedAtMs, handledAtMs: Date.now(), fault: null, applied: false, httpStatus: null, code: null,
-      }) : null);
+      const seen =
+        entry ??
+        (reference !== null
+          ? state.logRequest(reference, {
+              endpoint,
+              arrivedAtMs,
+              handledAtMs: Date.now(),
+              fault: null,
+              applied: false,
+              httpStatus: null,
+              code: null,
+            })
+          : null);
       const fault = state.takeFault(endpoint, reference);
       if (seen) seen.fault = fault?.fault ?? null;
       if (fault && !fault.applied) return playFault(fault, req, reply);
@@ -155,10 +210,22 @@ export async function startEnKashSimulator(options: SimulatorOptions = {}): Prom
       return render(reply, answer);
     };
 
-  app.post(`${CARD_API}/balance`, card('balance', (b) => state.load(b)));
-  app.post(`${CARD_API}/transaction/all`, card('transaction/all', (b) => state.lookup(b)));
-  app.post(`${CARD_API}/cardAccount/get`, card('cardAccount/get', (b) => state.parentAccount(b)));
-  app.post(`${CARD_API}/search`, card('search', (b) => state.searchCard(b)));
+  app.post(
+    `${CARD_API}/balance`,
+    card('balance', (b) => state.load(b)),
+  );
+  app.post(
+    `${CARD_API}/transaction/all`,
+    card('transaction/all', (b) => state.lookup(b)),
+  );
+  app.post(
+    `${CARD_API}/cardAccount/get`,
+    card('cardAccount/get', (b) => state.parentAccount(b)),
+  );
+  app.post(
+    `${CARD_API}/search`,
+    card('search', (b) => state.searchCard(b)),
+  );
   registerAdminRoutes(app, state);
 
   await app.listen({ port, host });

@@ -9,7 +9,13 @@ import { decodeCard, decodeLookup, decodeParentAccount, Decoded, NOTHING_FOUND }
 import { EnKashTokenCache, TokenFetch, TokenResult } from './enkash.token';
 import { EnKashTransport, LateAnswer, WireResult } from './enkash.transport';
 import {
-  EnKashCard, EnKashLoadInstruction, EnKashLoadResult, EnKashLookupResult, EnKashLookupScope, EnKashOutcome, EnKashParentAccount,
+  EnKashCard,
+  EnKashLoadInstruction,
+  EnKashLoadResult,
+  EnKashLookupResult,
+  EnKashLookupScope,
+  EnKashOutcome,
+  EnKashParentAccount,
   ExchangeDeadline,
 } from './enkash.types';
 import { Envelope, errorText, isObject, isSuccessCode, JsonObject, parseJsonExact, readEnvelope } from './enkash.wire';
@@ -28,7 +34,11 @@ const MAX_SENDABLE_MINOR = 999_999_999_999_999n;
 const ENCRYPTION_TEXT = /encrypt|decrypt|cipher/i;
 
 type Body = { kind: 'json'; value: unknown } | { kind: 'not-json' } | { kind: 'undecryptable' };
-interface CallContext { op: string; card?: string; reference?: string }
+interface CallContext {
+  op: string;
+  card?: string;
+  reference?: string;
+}
 
 /** An answer to a call we had given up on at its deadline (see EnKashTransport.post). */
 export interface LateEnKashAnswer {
@@ -55,8 +65,13 @@ export class EnKashClient implements OnApplicationShutdown {
   private readonly basicAuth: string;
   private readonly lateListeners: Array<(answer: LateEnKashAnswer) => void> = [];
 
-  constructor(private readonly config: EnKashConfig, http?: HttpService, options: EnKashClientOptions = {}) {
-    if (config.baseUrl === null) throw new Error('EnKashClient needs config.baseUrl (start the EnKash simulator and pass its URL when none is configured)');
+  constructor(
+    private readonly config: EnKashConfig,
+    http?: HttpService,
+    options: EnKashClientOptions = {},
+  ) {
+    if (config.baseUrl === null)
+      throw new Error('EnKashClient needs config.baseUrl (start the EnKash simulator and pass its URL when none is configured)');
     this.baseUrl = config.baseUrl.replace(/\/+$/, '');
     // The simulator serves the token endpoint on the same port; real EnKash has a separate token host.
     this.tokenUrl = config.tokenUrl ?? `${this.baseUrl}/oauth/token`;
@@ -68,7 +83,10 @@ export class EnKashClient implements OnApplicationShutdown {
 
   /** POST /balance: moves money from the parent card account onto the card. */
   async loadCard(load: EnKashLoadInstruction, exchange?: ExchangeDeadline): Promise<EnKashOutcome<EnKashLoadResult>> {
-    assert(typeof load.amountMinor === 'bigint' && load.amountMinor > 0n && load.amountMinor <= MAX_SENDABLE_MINOR, 'amountMinor must be a positive bigint of at most 15 digits');
+    assert(
+      typeof load.amountMinor === 'bigint' && load.amountMinor > 0n && load.amountMinor <= MAX_SENDABLE_MINOR,
+      'amountMinor must be a positive bigint of at most 15 digits',
+    );
     assert(load.reference.length > 0, 'a load needs its reference');
     const body: JsonObject = {
       enKashCardId: load.enKashCardId,
@@ -82,12 +100,22 @@ export class EnKashClient implements OnApplicationShutdown {
     };
     if (load.description) body.description = load.description;
     if (load.remarks) body.remarks = load.remarks;
-    return this.call({ op: 'load', card: load.enKashCardId, reference: load.reference }, '/balance', body,
-      (payload) => ({ ok: true, value: { payload } }), undefined, exchange);
+    return this.call(
+      { op: 'load', card: load.enKashCardId, reference: load.reference },
+      '/balance',
+      body,
+      (payload) => ({ ok: true, value: { payload } }),
+      undefined,
+      exchange,
+    );
   }
 
   /** POST /transaction/all by pgReferenceNumber (= the uniqueReferenceNumber sent); empty matches = absent. */
-  findLoadByReference(reference: string, scope: EnKashLookupScope, exchange?: ExchangeDeadline): Promise<EnKashOutcome<EnKashLookupResult>> {
+  findLoadByReference(
+    reference: string,
+    scope: EnKashLookupScope,
+    exchange?: ExchangeDeadline,
+  ): Promise<EnKashOutcome<EnKashLookupResult>> {
     const body = {
       companyId: scope.companyId ?? this.config.companyId,
       cardAccountId: scope.cardAccountId ?? this.config.cardAccountId,
@@ -96,8 +124,14 @@ export class EnKashClient implements OnApplicationShutdown {
     };
     const nothingFound = (env: Envelope): EnKashLookupResult | null =>
       NOTHING_FOUND.test(env.message) || (typeof env.payload === 'string' && NOTHING_FOUND.test(env.payload)) ? { matches: [] } : null;
-    return this.call({ op: 'lookup', card: scope.enKashCardId, reference }, '/transaction/all', body,
-      (payload) => decodeLookup(reference, payload), nothingFound, exchange);
+    return this.call(
+      { op: 'lookup', card: scope.enKashCardId, reference },
+      '/transaction/all',
+      body,
+      (payload) => decodeLookup(reference, payload),
+      nothingFound,
+      exchange,
+    );
   }
 
   getParentAccount(): Promise<EnKashOutcome<EnKashParentAccount>> {
@@ -138,8 +172,14 @@ export class EnKashClient implements OnApplicationShutdown {
     this.close();
   }
 
-  private async call<T>(ctx: CallContext, path: string, body: JsonObject, decode: (payload: unknown) => Decoded<T>,
-    onRefusal?: RefusalReader<T>, exchange?: ExchangeDeadline): Promise<EnKashOutcome<T>> {
+  private async call<T>(
+    ctx: CallContext,
+    path: string,
+    body: JsonObject,
+    decode: (payload: unknown) => Decoded<T>,
+    onRefusal?: RefusalReader<T>,
+    exchange?: ExchangeDeadline,
+  ): Promise<EnKashOutcome<T>> {
     const startedMs = performance.now();
     const elapsed = () => Math.round(performance.now() - startedMs);
     const url = `${this.baseUrl}${CARD_API}${path}`;
@@ -148,18 +188,27 @@ export class EnKashClient implements OnApplicationShutdown {
       : JSON.stringify(body);
 
     const noToken = (t: { reason: string; httpStatus: number | null; message: string }) =>
-      this.report<T>(ctx, { kind: 'systemic', reason: t.reason, httpStatus: t.httpStatus, code: null, message: this.redact(t.message), durationMs: elapsed() });
+      this.report<T>(ctx, {
+        kind: 'systemic',
+        reason: t.reason,
+        httpStatus: t.httpStatus,
+        code: null,
+        message: this.redact(t.message),
+        durationMs: elapsed(),
+      });
 
     const deadlineMono = exchange?.deadlineMono ?? Infinity;
-    const notSent = (message: string) => this.report<T>(ctx, { kind: 'not_sent', reason: 'deadline', httpStatus: null, code: null, message, durationMs: elapsed() });
+    const notSent = (message: string) =>
+      this.report<T>(ctx, { kind: 'not_sent', reason: 'deadline', httpStatus: null, code: null, message, durationMs: elapsed() });
 
     let token = await this.tokenBefore(deadlineMono);
     if (token === null) return notSent('no token before the exchange deadline; nothing was sent');
     if (!token.ok) return noToken(token);
     // Only a load moves money: its abandoned requests are watched for a late answer.
-    const onLate = ctx.op === 'load' && this.lateListeners.length > 0
-      ? (late: LateAnswer) => this.lateAnswer(ctx, this.interpret(late.wire, decode, onRefusal, elapsed()), late.latenessMs)
-      : undefined;
+    const onLate =
+      ctx.op === 'load' && this.lateListeners.length > 0
+        ? (late: LateAnswer) => this.lateAnswer(ctx, this.interpret(late.wire, decode, onRefusal, elapsed()), late.latenessMs)
+        : undefined;
     let wire = await this.transport.post(url, text, this.cardHeaders(token.token), deadlineMono, onLate);
     if (wire.kind === 'response' && wire.httpStatus === 401) {
       // One fresh token, one retry: a 401 happens before EnKash processes anything, so re-sending is safe.
@@ -189,15 +238,33 @@ export class EnKashClient implements OnApplicationShutdown {
     }
   }
 
-  private interpret<T>(wire: Exclude<WireResult, { kind: 'not-sent' }>, decode: (payload: unknown) => Decoded<T>, onRefusal: RefusalReader<T> | undefined,
-    durationMs: number): EnKashOutcome<T> {
+  private interpret<T>(
+    wire: Exclude<WireResult, { kind: 'not-sent' }>,
+    decode: (payload: unknown) => Decoded<T>,
+    onRefusal: RefusalReader<T> | undefined,
+    durationMs: number,
+  ): EnKashOutcome<T> {
     if (wire.kind === 'network') {
-      return { kind: wire.systemic ? 'systemic' : 'unknown', reason: wire.reason, httpStatus: null, code: null, message: this.redact(wire.message), durationMs };
+      return {
+        kind: wire.systemic ? 'systemic' : 'unknown',
+        reason: wire.reason,
+        httpStatus: null,
+        code: null,
+        message: this.redact(wire.message),
+        durationMs,
+      };
     }
     const httpStatus = wire.httpStatus;
     const body = this.readBody(wire.text);
     if (body.kind === 'undecryptable') {
-      return { kind: 'systemic', reason: 'encryption', httpStatus, code: null, message: 'EnKash response could not be decrypted with our key', durationMs };
+      return {
+        kind: 'systemic',
+        reason: 'encryption',
+        httpStatus,
+        code: null,
+        message: 'EnKash response could not be decrypted with our key',
+        durationMs,
+      };
     }
     const env = body.kind === 'json' ? readEnvelope(body.value) : null;
     const code = env?.code ?? null;
@@ -227,7 +294,8 @@ export class EnKashClient implements OnApplicationShutdown {
       return env === null ? systemic(`http-${httpStatus}-non-json`) : { kind: 'rejected', httpStatus, code, message, durationMs };
     }
     // 409: a duplicate reference may mean an earlier send was applied; only a lookup can tell.
-    if (httpStatus === 408 || httpStatus === 409 || httpStatus === 425 || httpStatus === 429 || httpStatus >= 500) return unknown(`http-${httpStatus}`);
+    if (httpStatus === 408 || httpStatus === 409 || httpStatus === 425 || httpStatus === 429 || httpStatus >= 500)
+      return unknown(`http-${httpStatus}`);
     if (httpStatus === 401) return systemic('unauthorized-after-refresh');
     if (httpStatus === 403) return systemic('forbidden');
     if (httpStatus === 404) return systemic('not-found');
@@ -256,16 +324,26 @@ export class EnKashClient implements OnApplicationShutdown {
   }
 
   private cardHeaders(token: string): Record<string, string> {
-    return { authorization: `Bearer ${token}`, partnerId: this.config.partnerId, 'Content-Type': 'application/json', Accept: 'application/json' };
+    return {
+      authorization: `Bearer ${token}`,
+      partnerId: this.config.partnerId,
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+    };
   }
 
   /** The password grant. Never encrypted; 4xx counts as a failed login at EnKash, anything else does not. */
   private async fetchToken(): Promise<TokenFetch> {
     const form = new URLSearchParams({
-      username: this.config.username, password: this.config.password, grant_type: 'password', clientId: this.config.clientId,
+      username: this.config.username,
+      password: this.config.password,
+      grant_type: 'password',
+      clientId: this.config.clientId,
     }).toString();
     const wire = await this.transport.post(this.tokenUrl, form, {
-      Authorization: this.basicAuth, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json',
+      Authorization: this.basicAuth,
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Accept: 'application/json',
     });
     if (wire.kind !== 'response') {
       this.logger.warn(`EnKash login failed on the wire: ${this.redact(wire.message)}`);
@@ -280,7 +358,7 @@ export class EnKashClient implements OnApplicationShutdown {
     const status = wire.httpStatus;
     const text = this.redact(isObject(body) && errorText(body) ? `HTTP ${status}: ${errorText(body)}` : `HTTP ${status}`);
     if (status >= 200 && status < 300) {
-      const token = isObject(body) ? body.access_token ?? body.accessToken : undefined;
+      const token = isObject(body) ? (body.access_token ?? body.accessToken) : undefined;
       const expires = isObject(body) ? Number(body.expires_in ?? body.expiresIn) : NaN;
       if (typeof token !== 'string' || token === '') {
         this.logger.warn(`EnKash login answered ${status} without an access token`);
@@ -298,9 +376,12 @@ export class EnKashClient implements OnApplicationShutdown {
   }
 
   private report<T>(ctx: CallContext, outcome: EnKashOutcome<T>): EnKashOutcome<T> {
-    const what = [`EnKash ${ctx.op}`, ctx.card ? `card=${maskCardId(ctx.card)}` : '', ctx.reference ? `ref=${ctx.reference}` : ''].filter(Boolean).join(' ');
-    const how = `${outcome.kind}${outcome.kind === 'unknown' || outcome.kind === 'systemic' ? ` (${outcome.reason})` : ''}`
-      + ` HTTP ${outcome.httpStatus ?? '-'} code ${outcome.code ?? '-'} in ${outcome.durationMs} ms: ${outcome.message}`;
+    const what = [`EnKash ${ctx.op}`, ctx.card ? `card=${maskCardId(ctx.card)}` : '', ctx.reference ? `ref=${ctx.reference}` : '']
+      .filter(Boolean)
+      .join(' ');
+    const how =
+      `${outcome.kind}${outcome.kind === 'unknown' || outcome.kind === 'systemic' ? ` (${outcome.reason})` : ''}` +
+      ` HTTP ${outcome.httpStatus ?? '-'} code ${outcome.code ?? '-'} in ${outcome.durationMs} ms: ${outcome.message}`;
     if (outcome.kind === 'succeeded') this.logger.debug(`${what} → ${how}`);
     else if (outcome.kind === 'rejected') this.logger.log(`${what} → ${how}`);
     else this.logger.warn(`${what} → ${how}`);

@@ -28,7 +28,7 @@ export function recordList(payload: unknown, depth = 0): JsonObject[] | null {
 }
 
 const referenceOf = (r: JsonObject): string | null => {
-  for (const key of REFERENCE_KEYS) if (typeof r[key] === 'string') return r[key] as string;
+  for (const key of REFERENCE_KEYS) if (typeof r[key] === 'string') return r[key];
   return null;
 };
 
@@ -44,7 +44,8 @@ export const NOTHING_FOUND = /^\s*no\s+(such\s+)?(records?|transactions?|data)(\
  */
 export function decodeLookup(reference: string, payload: unknown): Decoded<EnKashLookupResult> {
   if (typeof payload === 'string' && NOTHING_FOUND.test(payload)) return { ok: true, value: { matches: [] } };
-  if (payload === null || payload === undefined) return { ok: false, message: 'transaction/all answered code 0 without any records or "no records" text' };
+  if (payload === null || payload === undefined)
+    return { ok: false, message: 'transaction/all answered code 0 without any records or "no records" text' };
   let records = recordList(payload);
   if (records === null && isObject(payload) && referenceOf(payload) !== null) records = [payload];
   if (records === null) return { ok: false, message: 'transaction/all payload has a shape this client does not know' };
@@ -97,7 +98,7 @@ function morePages(value: unknown, depth: number): boolean {
 }
 
 function toMatch(r: JsonObject): EnKashLookupMatch {
-  const rawStatus = ['status', 'transactionStatus', 'txnStatus'].map((k) => r[k]).find((v) => typeof v === 'string') as string | undefined;
+  const rawStatus = ['status', 'transactionStatus', 'txnStatus'].map((k) => r[k]).find((v): v is string => typeof v === 'string');
   return {
     status: mapStatus(rawStatus ?? null),
     rawStatus: rawStatus ?? null,
@@ -122,9 +123,9 @@ export function decodeParentAccount(payload: unknown): Decoded<EnKashParentAccou
 
 export function decodeCard(enKashCardId: string, payload: unknown): Decoded<EnKashCard> {
   // search may answer with the card itself or with a list of cards.
-  const list = isObject(payload) && 'otbBalance' in payload ? [payload] : recordList(payload) ?? [];
-  const card = list.find((c) => c.enKashCardId === enKashCardId || c.enkashCardId === enKashCardId)
-    ?? (list.length === 1 ? list[0] : undefined);
+  const list = isObject(payload) && 'otbBalance' in payload ? [payload] : (recordList(payload) ?? []);
+  const card =
+    list.find((c) => c.enKashCardId === enKashCardId || c.enkashCardId === enKashCardId) ?? (list.length === 1 ? list[0] : undefined);
   if (!card) return { ok: false, message: 'search payload holds no card' };
   return { ok: true, value: { otbBalanceMinor: rupeesToMinor(card.otbBalance), raw: payload } };
 }

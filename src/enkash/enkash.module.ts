@@ -19,11 +19,13 @@ export class EnKashModule {
     return {
       module: EnKashModule,
       global: true,
-      imports: [HttpModule.registerAsync({
-        extraProviders: [{ provide: ENKASH_CONFIG, useValue: config }],
-        useFactory: (c: EnKashConfig) => enkashHttpOptions(c.timeoutMs),
-        inject: [ENKASH_CONFIG],
-      })],
+      imports: [
+        HttpModule.registerAsync({
+          extraProviders: [{ provide: ENKASH_CONFIG, useValue: config }],
+          useFactory: (c: EnKashConfig) => enkashHttpOptions(c.timeoutMs),
+          inject: [ENKASH_CONFIG],
+        }),
+      ],
       providers: [
         { provide: ENKASH_CONFIG, useValue: config },
         { provide: EnKashClient, useFactory: (http: HttpService) => new EnKashClient(config, http, options), inject: [HttpService] },

@@ -36,7 +36,10 @@ export class EnKashTokenCache {
   private lastRefusal: { atMs: number; httpStatus: number | null; message: string } | null = null;
   private readonly now: () => number;
 
-  constructor(private readonly fetchToken: () => Promise<TokenFetch>, private readonly options: TokenCacheOptions) {
+  constructor(
+    private readonly fetchToken: () => Promise<TokenFetch>,
+    private readonly options: TokenCacheOptions,
+  ) {
     this.now = options.now ?? Date.now;
   }
 
@@ -80,14 +83,20 @@ export class EnKashTokenCache {
     if (last === null) return null;
     if (this.refusals >= MAX_AUTOMATIC_REFUSALS) {
       return {
-        ok: false, reason: 'login-suspended', httpStatus: last.httpStatus,
-        message: `EnKash refused ${this.refusals} logins in a row (last: ${last.message}); automatic logins stopped so the partner account is not locked. Fix the credentials, then call resetAuthFailure()`,
+        ok: false,
+        reason: 'login-suspended',
+        httpStatus: last.httpStatus,
+        message:
+          `EnKash refused ${this.refusals} logins in a row (last: ${last.message}); automatic logins stopped so the partner account ` +
+          'is not locked. Fix the credentials, then call resetAuthFailure()',
       };
     }
     const waitMs = last.atMs + this.options.loginCooldownMs - this.now();
     if (waitMs <= 0) return null;
     return {
-      ok: false, reason: 'login-suspended', httpStatus: last.httpStatus,
+      ok: false,
+      reason: 'login-suspended',
+      httpStatus: last.httpStatus,
       message: `EnKash refused the last login (${last.message}); no login is attempted for another ${Math.ceil(waitMs / 1000)} s`,
     };
   }
@@ -108,8 +117,22 @@ export class EnKashTokenCache {
     if (got.kind === 'refused') {
       this.refusals += 1;
       this.lastRefusal = { atMs: this.now(), httpStatus: got.httpStatus, message: got.message };
-      return this.stillValid() ?? { ok: false, reason: 'login-failed', httpStatus: got.httpStatus, message: `EnKash refused the login: ${got.message}` };
+      return (
+        this.stillValid() ?? {
+          ok: false,
+          reason: 'login-failed',
+          httpStatus: got.httpStatus,
+          message: `EnKash refused the login: ${got.message}`,
+        }
+      );
     }
-    return this.stillValid() ?? { ok: false, reason: 'token-unavailable', httpStatus: got.httpStatus, message: `EnKash token endpoint unavailable: ${got.message}` };
+    return (
+      this.stillValid() ?? {
+        ok: false,
+        reason: 'token-unavailable',
+        httpStatus: got.httpStatus,
+        message: `EnKash token endpoint unavailable: ${got.message}`,
+      }
+    );
   }
 }

@@ -54,7 +54,11 @@ export class EnKashTransport {
    * `lateWatchMs`: how long after its deadline a watched request stays open for its late answer. The sync worker
    * sets it to the lookup grace, so a request is never open on the wire when its load may be looked up again.
    */
-  constructor(private readonly timeoutMs: number, http?: HttpService, private readonly lateWatchMs = 0) {
+  constructor(
+    private readonly timeoutMs: number,
+    http?: HttpService,
+    private readonly lateWatchMs = 0,
+  ) {
     this.http = http ?? new HttpService(axios.create(enkashHttpOptions(timeoutMs)));
   }
 
@@ -65,8 +69,13 @@ export class EnKashTransport {
    * (SIGSTOP, a stalled VM) does not send it late. With `onLate`, a request that outlives its timeout is answered
    * as a timeout at once but kept open (for `lateWatchMs`, no longer) so that its late answer, if any, is reported.
    */
-  async post(url: string, body: string, headers: Record<string, string>, deadlineMono = Infinity,
-    onLate?: (late: LateAnswer) => void): Promise<WireResult> {
+  async post(
+    url: string,
+    body: string,
+    headers: Record<string, string>,
+    deadlineMono = Infinity,
+    onLate?: (late: LateAnswer) => void,
+  ): Promise<WireResult> {
     const timeoutMs = Math.min(this.timeoutMs, Math.floor(deadlineMono - performance.now()));
     if (timeoutMs < MIN_REQUEST_MS) return { kind: 'not-sent', message: 'the exchange deadline passed before this request could start' };
     // A watch slot is taken now and given back unless the request ends up watched, so the cap holds under bursts.
@@ -101,13 +110,23 @@ export class EnKashTransport {
     return { kind: 'network', reason: 'timeout', message: `no answer within ${timeoutMs} ms`, systemic: false };
   }
 
-  private async request(url: string, body: string, headers: Record<string, string>, hardMs: number, cut: AbortSignal,
-    sent: { req: ClientRequest | null }, writeByMono: number): Promise<WireResult> {
+  private async request(
+    url: string,
+    body: string,
+    headers: Record<string, string>,
+    hardMs: number,
+    cut: AbortSignal,
+    sent: { req: ClientRequest | null },
+    writeByMono: number,
+  ): Promise<WireResult> {
     try {
       // axiosRef, not the Observable: unsubscribing from that aborts the finished request, and building the
       // CanceledError (with its stack) cost about 40 µs per EnKash call on the sync worker's hot path.
       const res = await this.http.axiosRef.request<string>({
-        method: 'POST', url, data: body, headers,
+        method: 'POST',
+        url,
+        data: body,
+        headers,
         // timeout alone is a socket idle timer; the signal bounds the whole exchange.
         timeout: hardMs,
         signal: AbortSignal.any([cut, AbortSignal.timeout(hardMs)]),
@@ -182,10 +201,12 @@ function networkFailure(e: unknown, timeoutMs: number): WireResult {
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED' || /timeout|aborted/i.test(text)) {
     return { kind: 'network', reason: 'timeout', message: `no answer within ${timeoutMs} ms (${code})`, systemic: false };
   }
-  if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(text)) return { kind: 'network', reason: 'reset', message, systemic: false };
+  if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(text))
+    return { kind: 'network', reason: 'reset', message, systemic: false };
   if (code === 'ECONNREFUSED') return { kind: 'network', reason: 'connection-refused', message, systemic: false };
   if (code === 'ERR_INVALID_URL' || code === 'ERR_BAD_OPTION_VALUE') return { kind: 'network', reason: 'config', message, systemic: true };
   if (TLS_CODES.test(code)) return { kind: 'network', reason: 'tls', message, systemic: true };
-  if (code === 'ERR_BAD_RESPONSE' || code === 'ERR_FR_MAX_BODY_LENGTH_EXCEEDED') return { kind: 'network', reason: 'bad-response', message, systemic: false };
+  if (code === 'ERR_BAD_RESPONSE' || code === 'ERR_FR_MAX_BODY_LENGTH_EXCEEDED')
+    return { kind: 'network', reason: 'bad-response', message, systemic: false };
   return { kind: 'network', reason: 'network', message, systemic: false };
 }

@@ -61,7 +61,9 @@ export class HealthController {
       databaseIdentity: !up('database') ? 'unknown' : String(result.details.databaseIdentity?.state ?? 'unknown'),
     };
     if (result.status !== 'ok') {
-      const failing = Object.entries(checks).filter(([key]) => !up(key)).map(([field, message]) => ({ field, message }));
+      const failing = Object.entries(checks)
+        .filter(([key]) => !up(key))
+        .map(([field, message]) => ({ field, message }));
       throw new ApiError('service_unavailable', `not ready: ${JSON.stringify(checks)}`, failing);
     }
     return { status: 'ok', checks };
@@ -75,7 +77,10 @@ export class HealthController {
   private async identityCheck() {
     const session = this.indicator.check('databaseIdentity');
     // Unknown while the database is down or its identity row not migrated yet (the other checks say which).
-    const gate = await this.ds.query(`SELECT ${SEND_GATE_SQL} AS gate`).then((r: Array<{ gate: SendGate }>) => r[0].gate, () => 'unknown');
+    const gate = await this.ds.query(`SELECT ${SEND_GATE_SQL} AS gate`).then(
+      (r: Array<{ gate: SendGate }>) => r[0].gate,
+      () => 'unknown',
+    );
     return gate === 'open' ? session.up({ state: 'ok' }) : session.down({ state: gate });
   }
 

@@ -13,8 +13,12 @@ class ChecksDoc {
   @ApiProperty({ enum: ['ok', 'unreachable'] }) database: string;
   @ApiProperty({ enum: ['ok', 'pending', 'unknown'], description: 'Every migration of this build applied.' }) migrations: string;
   @ApiProperty({ enum: ['ok', 'not running here', 'stalled'], description: 'The sync worker loop, where ROLE runs it.' }) worker: string;
-  @ApiProperty({ enum: ['ok', 'forked', 'held', 'unknown'], description: 'The database is the one the ledger recorded (`forked`: a restore '
-    + 'or clone not handled yet; `held`: sends wait for POST /v1/database/adopt). See docs/operations.md, "Backup and restore".' })
+  @ApiProperty({
+    enum: ['ok', 'forked', 'held', 'unknown'],
+    description:
+      'The database is the one the ledger recorded (`forked`: a restore ' +
+      'or clone not handled yet; `held`: sends wait for POST /v1/database/adopt). See docs/operations.md, "Backup and restore".',
+  })
   databaseIdentity: string;
 }
 
@@ -24,14 +28,14 @@ class ReadyDoc {
   @ApiProperty({ type: ChecksDoc }) checks: ChecksDoc;
 }
 
-export const DocLive = () => applyDecorators(
-  ApiOperation({ summary: 'Liveness: the process answers' }),
-  ApiOkResponse({ type: LiveDoc }),
-);
+export const DocLive = () => applyDecorators(ApiOperation({ summary: 'Liveness: the process answers' }), ApiOkResponse({ type: LiveDoc }));
 
-export const DocReady = () => applyDecorators(
-  ApiOperation({ summary: 'Readiness: database reachable, migrations applied, worker alive where it runs' }),
-  ApiOkResponse({ type: ReadyDoc }),
-  ApiErrorResponse(503, 'Not ready; `details` names each failing check.', ['service_unavailable',
-    'not ready: {"database":"ok","migrations":"ok","worker":"ok","databaseIdentity":"held"}']),
-);
+export const DocReady = () =>
+  applyDecorators(
+    ApiOperation({ summary: 'Readiness: database reachable, migrations applied, worker alive where it runs' }),
+    ApiOkResponse({ type: ReadyDoc }),
+    ApiErrorResponse(503, 'Not ready; `details` names each failing check.', [
+      'service_unavailable',
+      'not ready: {"database":"ok","migrations":"ok","worker":"ok","databaseIdentity":"held"}',
+    ]),
+  );

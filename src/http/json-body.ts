@@ -69,8 +69,7 @@ export function bodyShapeProblem(value: unknown): ApiError | null {
 /** `application/json`, optionally with `charset=utf-8`; anything else (other charsets, stray `;`) is refused. */
 const JSON_UTF8 = /^application\/json(?:[ \t]*;[ \t]*charset=(?:utf-8|"utf-8"))?[ \t]*$/i;
 
-const hasBody = (req: FastifyRequest) =>
-  req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+const hasBody = (req: FastifyRequest) => req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
 
 const short = (text: string) => JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
 
@@ -82,8 +81,10 @@ function unreadableBody(req: FastifyRequest): ApiError | null {
   }
   const type = req.headers['content-type'];
   if (type === undefined || !JSON_UTF8.test(type)) {
-    return new ApiError('unsupported_media_type',
-      `Content-Type must be application/json (UTF-8; no other charset or parameter), not ${type === undefined ? 'missing' : short(type)}`);
+    return new ApiError(
+      'unsupported_media_type',
+      `Content-Type must be application/json (UTF-8; no other charset or parameter), not ${type === undefined ? 'missing' : short(type)}`,
+    );
   }
   return null;
 }
@@ -105,7 +106,9 @@ export function installJsonBodyParser(fastify: FastifyInstance): void {
     return payload;
   });
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
     (_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, value?: unknown) => void) => {
       const text = typeof body === 'string' ? body : body.toString('utf8');
       if (text.trim() === '') return done(null, undefined);
@@ -114,8 +117,9 @@ export function installJsonBodyParser(fastify: FastifyInstance): void {
         value = parse(text, undefined, toPlainNumber);
       } catch (e) {
         const msg = e instanceof Error ? e.message : 'malformed JSON';
-        return done(new ApiError('validation_failed', `body is not valid JSON: ${msg}`,
-          [{ field: 'body', message: `is not valid JSON: ${msg}` }]));
+        return done(
+          new ApiError('validation_failed', `body is not valid JSON: ${msg}`, [{ field: 'body', message: `is not valid JSON: ${msg}` }]),
+        );
       }
       // lossless-json lets a "__proto__" key replace the parsed object's prototype: judge the text with
       // secure-json-parse, the check Fastify's own JSON parser uses, escapes ("\u005f_proto__") included.
@@ -127,5 +131,6 @@ export function installJsonBodyParser(fastify: FastifyInstance): void {
         }
       }
       done(bodyShapeProblem(value), value);
-    });
+    },
+  );
 }

@@ -27,12 +27,15 @@ export function postgresRateLimitStore(ds: DataSource): FastifyRateLimitStoreCto
     }
 
     incr(key: string, callback: (error: Error | null, result?: Incremented) => void): void {
-      this.group.submit({ bucket: key.slice(0, 200) }).then((r) => callback(null, r), (e: Error) => callback(e));
+      this.group.submit({ bucket: key.slice(0, 200) }).then(
+        (r) => callback(null, r),
+        (e: Error) => callback(e),
+      );
     }
 
     /** Per-route limits (none are configured today) get their own window length. */
     child(routeOptions: object): FastifyRateLimitStore {
-      return new PostgresRateLimitStore(routeOptions as { timeWindow?: unknown });
+      return new PostgresRateLimitStore(routeOptions);
     }
 
     private async write(hits: Hit[]): Promise<Map<Hit, Outcome<Incremented>>> {
@@ -45,8 +48,10 @@ export function postgresRateLimitStore(ds: DataSource): FastifyRateLimitStoreCto
          SELECT u.bucket, date_bin($3 * interval '1 millisecond', clock_timestamp(), timestamptz 'epoch'), u.n
          FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS u(bucket, n, i) ORDER BY u.i
          ON CONFLICT (bucket, window_start) DO UPDATE SET hits = r.hits + EXCLUDED.hits
-         RETURNING r.bucket, r.hits, extract(epoch FROM r.window_start + $3 * interval '1 millisecond' - clock_timestamp()) * 1000 AS ttl_ms`,
-        [buckets, buckets.map((b) => byBucket.get(b)!.length), this.windowMs]);
+         RETURNING r.bucket, r.hits,
+           extract(epoch FROM r.window_start + $3 * interval '1 millisecond' - clock_timestamp()) * 1000 AS ttl_ms`,
+        [buckets, buckets.map((b) => byBucket.get(b)!.length), this.windowMs],
+      );
       this.purgeNowAndThen();
       const results = new Map<Hit, Outcome<Incremented>>();
       for (const row of rows) {
@@ -63,9 +68,10 @@ export function postgresRateLimitStore(ds: DataSource): FastifyRateLimitStoreCto
       if (now - this.lastPurgeMs < this.windowMs) return;
       this.lastPurgeMs = now;
       // Losing a purge costs only a few stale rows, which the next one removes.
-      void ds.query(`DELETE FROM rate_limit_hits WHERE window_start < clock_timestamp() - 2 * $1 * interval '1 millisecond'`, [this.windowMs])
+      void ds
+        .query(`DELETE FROM rate_limit_hits WHERE window_start < clock_timestamp() - 2 * $1 * interval '1 millisecond'`, [this.windowMs])
         .catch(() => undefined);
     }
   }
-  return PostgresRateLimitStore as unknown as FastifyRateLimitStoreCtor;
+  return PostgresRateLimitStore;
 }

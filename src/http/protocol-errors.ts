@@ -31,14 +31,18 @@ export function clientErrorHandler(this: unknown, err: Error & { code?: string }
   const [status, body] =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? answer('request_header_fields_too_large', 'the request headers are too large (at most 16 KiB in all)')
-    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? answer('request_timeout', 'the request did not arrive in time')
-    : /CHUNK|EOF|CONTENT_LENGTH|BODY/.test(err.code ?? '')
-      ? answer('validation_failed', 'body: malformed or truncated', [{ field: 'body', message: 'is malformed or truncated' }])
-    : answer('validation_failed', 'request: not a well-formed HTTP request',
-      [{ field: 'request', message: 'is not a well-formed HTTP request' }]);
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? answer('request_timeout', 'the request did not arrive in time')
+        : /CHUNK|EOF|CONTENT_LENGTH|BODY/.test(err.code ?? '')
+          ? answer('validation_failed', 'body: malformed or truncated', [{ field: 'body', message: 'is malformed or truncated' }])
+          : answer('validation_failed', 'request: not a well-formed HTTP request', [
+              { field: 'request', message: 'is not a well-formed HTTP request' },
+            ]);
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
-      + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy();
 }
@@ -47,8 +51,9 @@ export function clientErrorHandler(this: unknown, err: Error & { code?: string }
 export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
   const bad = err.code === 'FST_ERR_BAD_URL';
   const [status, body] = bad
-    ? answer('validation_failed', 'url: the path is not valid percent-encoded UTF-8',
-      [{ field: 'url', message: 'is not valid percent-encoded UTF-8' }])
+    ? answer('validation_failed', 'url: the path is not valid percent-encoded UTF-8', [
+        { field: 'url', message: 'is not valid percent-encoded UTF-8' },
+      ])
     : answer('internal_error', 'internal error');
   void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
 }

@@ -1,7 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested,
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateNested,
 } from 'class-validator';
 import { ACCOUNT_CODE, ACCOUNT_CODE_MESSAGE, IsCurrency } from '../accounts/account.dto';
 import { IsAmount } from '../card-loads/card-load.dto';
@@ -12,7 +21,8 @@ import { MAX_ENTRIES } from '../ledger/ledger.service';
 
 export class JournalEntryDto {
   @ApiProperty({ pattern: ACCOUNT_CODE.source, example: 'parent:CABFIPS' })
-  @IsString() @Matches(ACCOUNT_CODE, { message: ACCOUNT_CODE_MESSAGE })
+  @IsString()
+  @Matches(ACCOUNT_CODE, { message: ACCOUNT_CODE_MESSAGE })
   accountCode: string;
 
   @ApiProperty({ enum: ['debit', 'credit'] })
@@ -24,22 +34,31 @@ export class JournalEntryDto {
   amount: unknown;
 
   /** Defaults to the account's currency; when given it must be that currency. */
-  @ApiPropertyOptional({ example: 'INR', description: 'Default: the account\'s currency; when given it must be that currency.' })
-  @IsOptional() @IsCurrency()
+  @ApiPropertyOptional({ example: 'INR', description: "Default: the account's currency; when given it must be that currency." })
+  @IsOptional()
+  @IsCurrency()
   currency?: string;
 }
 
 export class CreateJournalDto {
   @ApiProperty({ maxLength: 500, example: 'Funding CABFIPS for March' })
-  @IsString() @MaxLength(500) @Matches(/\S/, { message: 'must not be empty' })
+  @IsString()
+  @MaxLength(500)
+  @Matches(/\S/, { message: 'must not be empty' })
   description: string;
 
   @ApiProperty({ type: [JournalEntryDto], minItems: 2, maxItems: MAX_ENTRIES, description: 'Debits must equal credits per currency.' })
-  @IsArray() @ArrayMinSize(2) @ArrayMaxSize(MAX_ENTRIES) @ValidateNested({ each: true }) @Type(() => JournalEntryDto)
+  @IsArray()
+  @ArrayMinSize(2)
+  @ArrayMaxSize(MAX_ENTRIES)
+  @ValidateNested({ each: true })
+  @Type(() => JournalEntryDto)
   entries: JournalEntryDto[];
 
   @ApiPropertyOptional(METADATA_SCHEMA)
-  @IsOptional() @IsObject() @IsMetadata()
+  @IsOptional()
+  @IsObject()
+  @IsMetadata()
   metadata?: Record<string, string>;
 }
 
@@ -47,12 +66,15 @@ export const TRANSFER_KINDS = ['pending', 'post_pending', 'void_pending', 'poste
 
 export class ListJournalQuery extends TimeRangeListQuery {
   @ApiPropertyOptional({ enum: TRANSFER_KINDS })
-  @IsOptional() @IsIn(TRANSFER_KINDS as unknown as string[])
+  @IsOptional()
+  @IsIn(TRANSFER_KINDS)
   kind?: (typeof TRANSFER_KINDS)[number];
 
   @ApiPropertyOptional({
-    format: 'uuid', description: 'Only the transactions this card load made: its pending transfer, the post or void of it, an undo.',
+    format: 'uuid',
+    description: 'Only the transactions this card load made: its pending transfer, the post or void of it, an undo.',
   })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   loadId?: string;
 }

@@ -1,6 +1,14 @@
 import { applyDecorators } from '@nestjs/common';
 import {
-  ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiProperty, ApiSchema,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiProperty,
+  ApiSchema,
 } from '@nestjs/swagger';
 import { IDEMPOTENCY_KEY } from '../card-loads/card-load.dto';
 import { AMOUNT_OUT, METADATA_SCHEMA } from '../common/money.openapi';
@@ -46,30 +54,50 @@ const FUNDING_EXAMPLE = {
   metadata: { transferRef: 'NEFT-77' },
 };
 
-export const DocPostJournal = () => applyDecorators(
-  ApiOperation({ summary: 'Post a balanced manual journal transaction', description: 'E.g. funding a parent card account. Debits must equal credits per currency.' }),
-  ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Optional; a retry with the same key and body never posts twice.', schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source } }),
-  ApiBody({ type: CreateJournalDto, examples: { 'funding a parent account': { value: FUNDING_EXAMPLE } } }),
-  ApiCreatedResponse({ type: JournalDoc }),
-  ApiOkResponse({ type: JournalDoc, description: 'A replay of the same Idempotency-Key and body (header `Idempotent-Replayed: true`).' }),
-  ApiErrorResponse(409, 'The Idempotency-Key was used with another transaction.', ['idempotency_key_reused', 'this Idempotency-Key was already used with a different journal transaction']),
-  ApiErrorResponse(422,
-    'An account flagged noOverdraft would go below zero, or an account\'s totals would pass what the ledger can record.',
-    ['insufficient_funds', 'account parent:CABFIPS has insufficient available balance'],
-    ['amount_out_of_range', 'this transaction would take an account\'s totals beyond what the ledger can record']),
-);
+export const DocPostJournal = () =>
+  applyDecorators(
+    ApiOperation({
+      summary: 'Post a balanced manual journal transaction',
+      description: 'E.g. funding a parent card account. Debits must equal credits per currency.',
+    }),
+    ApiHeader({
+      name: 'Idempotency-Key',
+      required: false,
+      description: 'Optional; a retry with the same key and body never posts twice.',
+      schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source },
+    }),
+    ApiBody({ type: CreateJournalDto, examples: { 'funding a parent account': { value: FUNDING_EXAMPLE } } }),
+    ApiCreatedResponse({ type: JournalDoc }),
+    ApiOkResponse({ type: JournalDoc, description: 'A replay of the same Idempotency-Key and body (header `Idempotent-Replayed: true`).' }),
+    ApiErrorResponse(409, 'The Idempotency-Key was used with another transaction.', [
+      'idempotency_key_reused',
+      'this Idempotency-Key was already used with a different journal transaction',
+    ]),
+    ApiErrorResponse(
+      422,
+      "An account flagged noOverdraft would go below zero, or an account's totals would pass what the ledger can record.",
+      ['insufficient_funds', 'account parent:CABFIPS has insufficient available balance'],
+      ['amount_out_of_range', "this transaction would take an account's totals beyond what the ledger can record"],
+    ),
+  );
 
-export const DocListJournal = () => applyDecorators(
-  ApiOperation({ summary: 'List journal transactions', description: 'Also CSV, one line per entry (`Accept: text/csv` or `?format=csv`). '
-    + `${STABLE_PAST} Every page stops at a final moment, so a transaction committed later is never skipped by a cursor.` }),
-  ApiProduces('application/json', 'text/csv'),
-  ApiOkResponse({ type: PageOf(JournalDoc, 'JournalPage') }),
-  NotFinalYet(),
-);
+export const DocListJournal = () =>
+  applyDecorators(
+    ApiOperation({
+      summary: 'List journal transactions',
+      description:
+        'Also CSV, one line per entry (`Accept: text/csv` or `?format=csv`). ' +
+        `${STABLE_PAST} Every page stops at a final moment, so a transaction committed later is never skipped by a cursor.`,
+    }),
+    ApiProduces('application/json', 'text/csv'),
+    ApiOkResponse({ type: PageOf(JournalDoc, 'JournalPage') }),
+    NotFinalYet(),
+  );
 
-export const DocGetJournal = () => applyDecorators(
-  ApiOperation({ summary: 'One journal transaction with its entries and seal' }),
-  ApiParam({ name: 'id', format: 'uuid' }),
-  ApiOkResponse({ type: JournalDoc }),
-  ApiErrorResponse(404, 'No such transaction.', ['not_found', 'journal transaction 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found']),
-);
+export const DocGetJournal = () =>
+  applyDecorators(
+    ApiOperation({ summary: 'One journal transaction with its entries and seal' }),
+    ApiParam({ name: 'id', format: 'uuid' }),
+    ApiOkResponse({ type: JournalDoc }),
+    ApiErrorResponse(404, 'No such transaction.', ['not_found', 'journal transaction 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found']),
+  );

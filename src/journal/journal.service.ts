@@ -6,9 +6,7 @@ import { Caller } from '../auth/scopes';
 import { KeysetList } from '../common/csv';
 import { amountOutOfRange, ApiError, badField, FieldProblem, notFound, validationFailed } from '../common/errors';
 import { formatMinor, parseAmountMinor } from '../common/money';
-import {
-  checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, parseLimit, parseRange, UUID,
-} from '../common/paging';
+import { checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, parseLimit, parseRange, UUID } from '../common/paging';
 import { inTransaction, pgCode, pgConstraint } from '../database/transaction';
 import { LedgerService } from '../ledger/ledger.service';
 import { EntryInput, Transfer } from '../ledger/ledger.types';
@@ -45,13 +43,23 @@ export class JournalService {
   ) {}
 
   /** A manual posted transaction (funding a parent, a correction): balanced per currency, on existing accounts. */
-  async post(caller: Caller, idempotencyKey: string | undefined, dto: CreateJournalDto): Promise<{ journal: JournalView; replayed: boolean }> {
+  async post(
+    caller: Caller,
+    idempotencyKey: string | undefined,
+    dto: CreateJournalDto,
+  ): Promise<{ journal: JournalView; replayed: boolean }> {
     const id = idempotencyKey === undefined ? randomUUID() : journalIdFor(caller.apiKeyId, idempotencyKey);
     try {
-      await inTransaction(this.ds, async (m) => this.ledger.createTransfer(m, {
-        id, kind: 'posted', event: 'journal', description: dto.description, metadata: dto.metadata ?? {},
-        entries: await this.resolveEntries(m, dto),
-      }));
+      await inTransaction(this.ds, async (m) =>
+        this.ledger.createTransfer(m, {
+          id,
+          kind: 'posted',
+          event: 'journal',
+          description: dto.description,
+          metadata: dto.metadata ?? {},
+          entries: await this.resolveEntries(m, dto),
+        }),
+      );
     } catch (e) {
       if (idempotencyKey !== undefined && pgCode(e) === '23505' && pgConstraint(e) === 'journal_transactions_pkey') {
         return { journal: await this.replay(id, dto), replayed: true };
@@ -59,7 +67,7 @@ export class JournalService {
       // numeric_value_out_of_range: an account's running totals (bigint paise) would overflow. Each entry is
       // capped, but many of them add up; the transaction rolled back, nothing was written.
       if (pgCode(e) === '22003') {
-        throw amountOutOfRange('this transaction would take an account\'s totals');
+        throw amountOutOfRange("this transaction would take an account's totals");
       }
       throw e;
     }
@@ -68,7 +76,10 @@ export class JournalService {
 
   /** Every entry problem at once, each naming its field; then the balance per currency, naming `entries`. */
   private async resolveEntries(m: EntityManager, dto: CreateJournalDto): Promise<EntryInput[]> {
-    const accounts = await this.ledger.findAccounts(m, dto.entries.map((e) => e.accountCode));
+    const accounts = await this.ledger.findAccounts(
+      m,
+      dto.entries.map((e) => e.accountCode),
+    );
     const problems: FieldProblem[] = [];
     const entries: EntryInput[] = [];
     dto.entries.forEach((e, i) => {
@@ -76,22 +87,29 @@ export class JournalService {
       const amount = parseAmountMinor(e.amount);
       if (!account) problems.push({ field: `entries.${i}.accountCode`, message: `account ${e.accountCode} does not exist` });
       // A card's balance must equal its loads (invariant 6); EnKash never hears of a manual entry.
-      else if (e.accountCode.startsWith('card:')) problems.push({ field: `entries.${i}.accountCode`, message: 'card accounts move only through card loads' });
+      else if (e.accountCode.startsWith('card:'))
+        problems.push({ field: `entries.${i}.accountCode`, message: 'card accounts move only through card loads' });
       else if (e.currency !== undefined && e.currency !== account.currency) {
         problems.push({ field: `entries.${i}.currency`, message: `must be ${account.currency}, the currency of ${account.code}` });
       } else if (amount.ok && amount.value > this.config.maxJournalAmountMinor) {
         const max = formatMinor(this.config.maxJournalAmountMinor);
         problems.push({ field: `entries.${i}.amount`, message: `must not exceed MAX_JOURNAL_AMOUNT (${max})` });
-      } else if (amount.ok) entries.push({ accountCode: e.accountCode, direction: e.direction, amount: amount.value, currency: account.currency });
+      } else if (amount.ok)
+        entries.push({ accountCode: e.accountCode, direction: e.direction, amount: amount.value, currency: account.currency });
     });
     if (problems.length) throw validationFailed(problems);
     const net = new Map<string, bigint>();
     for (const e of entries) net.set(e.currency, (net.get(e.currency) ?? 0n) + (e.direction === 'debit' ? e.amount : -e.amount));
     const unbalanced = [...net].filter(([, v]) => v !== 0n);
     if (unbalanced.length) {
-      throw badField('entries', `debits and credits must be equal per currency: ${unbalanced
-        .map(([c, v]) => (v > 0n ? `${c} debits exceed credits by ${formatMinor(v)}` : `${c} credits exceed debits by ${formatMinor(-v)}`))
-        .join(', ')}`);
+      throw badField(
+        'entries',
+        `debits and credits must be equal per currency: ${unbalanced
+          .map(([c, v]) =>
+            v > 0n ? `${c} debits exceed credits by ${formatMinor(v)}` : `${c} credits exceed debits by ${formatMinor(-v)}`,
+          )
+          .join(', ')}`,
+      );
     }
     return entries;
   }
@@ -99,14 +117,22 @@ export class JournalService {
   /** The same request again gets the transaction it created; another request under the same key is a 409. */
   private async replay(id: string, dto: CreateJournalDto): Promise<JournalView> {
     const t: Transfer | null = await this.ledger.getTransfer(this.ds.manager, id);
-    const same = t !== null && t.kind === 'posted' && t.description === dto.description
-      && canonicalMetadata(t.metadata) === canonicalMetadata(dto.metadata ?? {})
-      && t.entries.length === dto.entries.length
-      && t.entries.every((s, i) => {
+    const same =
+      t !== null &&
+      t.kind === 'posted' &&
+      t.description === dto.description &&
+      canonicalMetadata(t.metadata) === canonicalMetadata(dto.metadata ?? {}) &&
+      t.entries.length === dto.entries.length &&
+      t.entries.every((s, i) => {
         const e = dto.entries[i];
         const amount = parseAmountMinor(e.amount);
-        return s.accountCode === e.accountCode && s.direction === e.direction && amount.ok && amount.value === s.amount
-          && (e.currency === undefined || e.currency === s.currency);
+        return (
+          s.accountCode === e.accountCode &&
+          s.direction === e.direction &&
+          amount.ok &&
+          amount.value === s.amount &&
+          (e.currency === undefined || e.currency === s.currency)
+        );
       });
     if (!same) throw new ApiError('idempotency_key_reused', 'this Idempotency-Key was already used with a different journal transaction');
     return this.get(id);
@@ -134,11 +160,21 @@ export class JournalService {
       checkCursorPart(UUID.test(String(raw[1])));
     }
     return {
-      start: raw ? [String(raw[0]), String(raw[1])] : null, limit, csv: JOURNAL_CSV, encode: (c) => encodeCursor(c),
+      start: raw ? [String(raw[0]), String(raw[1])] : null,
+      limit,
+      csv: JOURNAL_CSV,
+      encode: (c) => encodeCursor(c),
       fetch: async (after, n) => {
         if (to) await this.clock.finalBefore(to);
-        const rows = await this.read({ after, fromIso: from?.iso ?? null, beforeIso: to ? to.iso : (await this.clock.finalCut(null)).iso,
-          beforeInclusive: !to, kind: q.kind, loadId: q.loadId, limit: n + 1 });
+        const rows = await this.read({
+          after,
+          fromIso: from?.iso ?? null,
+          beforeIso: to ? to.iso : (await this.clock.finalCut(null)).iso,
+          beforeInclusive: !to,
+          kind: q.kind,
+          loadId: q.loadId,
+          limit: n + 1,
+        });
         const page = rows.slice(0, n);
         return { rows: page.map((r) => r.view), next: rows.length > n ? page[page.length - 1].cursor : null };
       },

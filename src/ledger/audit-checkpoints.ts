@@ -35,8 +35,15 @@ const CHECKPOINT_LOCK_KEY = 7_310_412_013;
 
 /** The document's fields in a fixed order, so the signed bytes are the same whoever serialises them. */
 export function checkpointText(d: CheckpointDocument): string {
-  return JSON.stringify({ ledgerCheckpoint: d.ledgerCheckpoint, seq: d.seq, transactionId: d.transactionId, hash: d.hash,
-    keyedFrom: d.keyedFrom, signedAt: d.signedAt, keyId: d.keyId });
+  return JSON.stringify({
+    ledgerCheckpoint: d.ledgerCheckpoint,
+    seq: d.seq,
+    transactionId: d.transactionId,
+    hash: d.hash,
+    keyedFrom: d.keyedFrom,
+    signedAt: d.signedAt,
+    keyId: d.keyId,
+  });
 }
 
 /** The checkpoint file, line by line: what parses, and what does not (reported by the verifier). */
@@ -44,16 +51,18 @@ export function readCheckpointFile(file: string): { checkpoints: SignedCheckpoin
   if (!existsSync(file)) return { checkpoints: [], unreadable: [] };
   const checkpoints: SignedCheckpoint[] = [];
   const unreadable: number[] = [];
-  readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    try {
-      const c = JSON.parse(line) as SignedCheckpoint;
-      if (typeof c.document !== 'string' || typeof c.signature !== 'string') throw new Error('shape');
-      checkpoints.push({ document: c.document, signature: c.signature });
-    } catch {
-      unreadable.push(i + 1);
-    }
-  });
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (line.trim() === '') return;
+      try {
+        const c = JSON.parse(line) as SignedCheckpoint;
+        if (typeof c.document !== 'string' || typeof c.signature !== 'string') throw new Error('shape');
+        checkpoints.push({ document: c.document, signature: c.signature });
+      } catch {
+        unreadable.push(i + 1);
+      }
+    });
   return { checkpoints, unreadable };
 }
 
@@ -70,7 +79,10 @@ export const publicKeyFileOf = (checkpointFile: string) => join(dirname(checkpoi
 @Injectable()
 export class AuditCheckpointer {
   private readonly logger = new Logger(AuditCheckpointer.name);
-  private readonly periodic = new Periodic(() => this.checkpoint(), (m) => this.logger.warn(`checkpoint deferred: ${m}`));
+  private readonly periodic = new Periodic(
+    () => this.checkpoint(),
+    (m) => this.logger.warn(`checkpoint deferred: ${m}`),
+  );
   private lastFileSeq: number | null = null;
   private keyedFrom: number | null = null;
   private refusedSeq: string | null = null;
@@ -104,16 +116,24 @@ export class AuditCheckpointer {
     if (!head) return null;
     // Never anchor a head this key did not seal: it would vouch for a rewritten chain.
     if (head.mac !== null ? !this.keys.macMatches(BigInt(head.seq), head.hash, head.mac) : await this.keyedBefore(head.seq)) {
-      if (this.refusedSeq !== head.seq) this.logger.error(`no checkpoint: seal #${head.seq} does not carry this key's MAC (AUDIT_SEAL_KEY `
-        + 'differs from the sealer\'s, or the seal was rewritten); run the verifier');
+      if (this.refusedSeq !== head.seq)
+        this.logger.error(
+          `no checkpoint: seal #${head.seq} does not carry this key's MAC (AUDIT_SEAL_KEY ` +
+            "differs from the sealer's, or the seal was rewritten); run the verifier",
+        );
       this.refusedSeq = head.seq;
       return null;
     }
     const seq = Number(head.seq);
     if (this.keyedFrom === null) this.keyedFrom = await this.firstKeyedSeal();
     const doc: CheckpointDocument = {
-      ledgerCheckpoint: 1, seq, transactionId: head.transaction_id, hash: head.hash.toString('hex'), keyedFrom: this.keyedFrom,
-      signedAt: new Date().toISOString(), keyId: this.keys.keyId,
+      ledgerCheckpoint: 1,
+      seq,
+      transactionId: head.transaction_id,
+      hash: head.hash.toString('hex'),
+      keyedFrom: this.keyedFrom,
+      signedAt: new Date().toISOString(),
+      keyId: this.keys.keyId,
     };
     const document = checkpointText(doc);
     const signed: SignedCheckpoint = { document, signature: this.keys.sign(document) };
@@ -123,8 +143,15 @@ export class AuditCheckpointer {
     }
     await inTransaction(this.ds, async (m) => {
       if (!(await this.seals.tryLock(m, CHECKPOINT_LOCK_KEY))) return;
-      const inserted = await this.seals.recordCheckpoint(m, { seq, transactionId: head.transaction_id, hash: head.hash,
-        keyId: this.keys.keyId, signedAt: doc.signedAt, document, signature: signed.signature });
+      const inserted = await this.seals.recordCheckpoint(m, {
+        seq,
+        transactionId: head.transaction_id,
+        hash: head.hash,
+        keyId: this.keys.keyId,
+        signedAt: doc.signedAt,
+        document,
+        signature: signed.signature,
+      });
       if (inserted) await this.outbox.enqueueCheckpoint(m, signed);
     });
     return signed;

@@ -26,8 +26,10 @@ export function headText(d: HeadDocument): string {
 }
 
 /** The head in the file: null when there is none; `broken` when the file is there but unreadable or not signed. */
-export function readHead(file: string, keys: Pick<AuditKeys, 'publicKey'> | null):
-  { head: HeadDocument | null; signed: SignedCheckpoint | null; broken: boolean } {
+export function readHead(
+  file: string,
+  keys: Pick<AuditKeys, 'publicKey'> | null,
+): { head: HeadDocument | null; signed: SignedCheckpoint | null; broken: boolean } {
   if (!existsSync(file)) return { head: null, signed: null, broken: false };
   try {
     const signed = JSON.parse(readFileSync(file, 'utf8')) as SignedCheckpoint;
@@ -45,13 +47,21 @@ export function readHead(file: string, keys: Pick<AuditKeys, 'publicKey'> | null
  * writer may find a newer head already there. (Two racing writers can still leave the older of two fresh heads:
  * the verifier then holds the chain to that one, never to a seal that does not exist.)
  */
-export function writeHead(file: string, keys: AuditKeys, next: Omit<HeadDocument, 'momentOrderFrom' | 'keyId' | 'signedAt'>,
-  firstSealedNow: number): HeadDocument | null {
+export function writeHead(
+  file: string,
+  keys: AuditKeys,
+  next: Omit<HeadDocument, 'momentOrderFrom' | 'keyId' | 'signedAt'>,
+  firstSealedNow: number,
+): HeadDocument | null {
   const { head: current, broken } = readHead(file, keys);
   // A head this key did not sign is evidence (the verifier reports it): never overwrite it.
   if (broken || (current && current.seq >= next.seq)) return null;
-  const doc: HeadDocument = { ...next, signedAt: new Date().toISOString(), keyId: keys.keyId,
-    momentOrderFrom: current?.momentOrderFrom ?? firstSealedNow };
+  const doc: HeadDocument = {
+    ...next,
+    signedAt: new Date().toISOString(),
+    keyId: keys.keyId,
+    momentOrderFrom: current?.momentOrderFrom ?? firstSealedNow,
+  };
   const document = headText(doc);
   writeFileDurably(file, `${JSON.stringify({ document, signature: keys.sign(document) })}\n`, 0o644);
   return doc;

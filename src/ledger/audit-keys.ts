@@ -42,8 +42,13 @@ export class AuditKeys {
   static fromConfig(audit: AuditConfig): AuditKeys {
     const key = audit.sealKey;
     if (key.source === 'AUDIT_SEAL_KEY') return new AuditKeys(key.material);
-    return new AuditKeys(readOrCreateKeyFile(key.file, () => new Logger(AuditKeys.name)
-      .warn(`generated the audit key file ${key.file}: back it up apart from the database, or set AUDIT_SEAL_KEY`)));
+    return new AuditKeys(
+      readOrCreateKeyFile(key.file, () =>
+        new Logger(AuditKeys.name).warn(
+          `generated the audit key file ${key.file}: back it up apart from the database, or set AUDIT_SEAL_KEY`,
+        ),
+      ),
+    );
   }
 
   mac(seq: bigint, hash: Buffer): Buffer {

@@ -21,8 +21,10 @@ export class AuditVerifications {
   private readonly logger = new Logger(AuditVerifications.name);
   private running: Promise<RecordedVerification> | null = null;
   private next: Promise<RecordedVerification> | null = null;
-  private readonly periodic = new Periodic(() => this.runScheduled(),
-    (m) => this.logger.warn(`scheduled verification failed to run: ${m}`));
+  private readonly periodic = new Periodic(
+    () => this.runScheduled(),
+    (m) => this.logger.warn(`scheduled verification failed to run: ${m}`),
+  );
 
   constructor(
     private readonly store: AuditStore,
@@ -45,10 +47,12 @@ export class AuditVerifications {
   /** A fresh verification (started after this call), shared with the other requests waiting for one. */
   runNow(): Promise<RecordedVerification> {
     if (!this.running) return this.start('manual');
-    this.next ??= this.running.catch(() => undefined).then(() => {
-      this.next = null;
-      return this.start('manual');
-    });
+    this.next ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.next = null;
+        return this.start('manual');
+      });
     return this.next;
   }
 
@@ -64,16 +68,24 @@ export class AuditVerifications {
       const { ledgerVerification, ...signed } = JSON.parse(row.document) as RecordedVerification & { ledgerVerification: number };
       if (ledgerVerification === 1) return signed;
     }
-    const finding = { check: 'verdict', row: `verification#${row.id}`, message: 'the stored verification result is not signed by '
-      + `this ledger's key ${this.keys.keyId} (rewritten in the database, or recorded before results were signed): `
-      + 'run GET /v1/audit/verify' };
+    const finding = {
+      check: 'verdict',
+      row: `verification#${row.id}`,
+      message:
+        'the stored verification result is not signed by ' +
+        `this ledger's key ${this.keys.keyId} (rewritten in the database, or recorded before results were signed): ` +
+        'run GET /v1/audit/verify',
+    };
     return { ...row.result, ok: false, brokenAt: finding.row, reason: finding.message, findings: [finding] };
   }
 
   private start(trigger: VerifyTrigger): Promise<RecordedVerification> {
-    const run = this.verifier.verify().then((r) => this.record(trigger, r)).finally(() => {
-      if (this.running === run) this.running = null;
-    });
+    const run = this.verifier
+      .verify()
+      .then((r) => this.record(trigger, r))
+      .finally(() => {
+        if (this.running === run) this.running = null;
+      });
     this.running = run;
     return run;
   }
@@ -89,9 +101,17 @@ export class AuditVerifications {
     const recorded: RecordedVerification = { ...r, trigger, finishedAt: new Date().toISOString() };
     // Signed with the checkpoint key, marked so that no verdict reads as a checkpoint and no checkpoint as a verdict.
     const document = JSON.stringify({ ledgerVerification: 1, ...recorded });
-    await this.store.recordVerification({ trigger, startedAt: r.startedAt, finishedAt: recorded.finishedAt, ok: r.ok,
-      checkedTransactions: r.checkedTransactions, findingsCount: r.findings.length, result: recorded, document,
-      signature: this.keys.sign(document) });
+    await this.store.recordVerification({
+      trigger,
+      startedAt: r.startedAt,
+      finishedAt: recorded.finishedAt,
+      ok: r.ok,
+      checkedTransactions: r.checkedTransactions,
+      findingsCount: r.findings.length,
+      result: recorded,
+      document,
+      signature: this.keys.sign(document),
+    });
     return recorded;
   }
 }

@@ -75,8 +75,11 @@ export class AuditVerifierService {
     const t0 = performance.now();
     const checkpoints = await this.checkpoints(opts);
     const [chain, coverage, invariants, trail] = await Promise.all([
-      this.walkChain(opts.batch ?? DEFAULT_BATCH, checkpoints.valid), this.coverage(), this.invariants(),
-      verifyAuditTrail(this.auditEvents, this.keys)]);
+      this.walkChain(opts.batch ?? DEFAULT_BATCH, checkpoints.valid),
+      this.coverage(),
+      this.invariants(),
+      verifyAuditTrail(this.auditEvents, this.keys),
+    ]);
     const findings = [...chain.findings, ...checkpoints.findings, ...coverage.findings, ...invariants, ...trail.findings];
     const first = chain.findings[0] ?? findings[0];
     // The signed head is held like a checkpoint, but `checkpoints` counts checkpoints only, as it always did.
@@ -88,8 +91,13 @@ export class AuditVerifierService {
       checkedAuditEvents: trail.checkedEvents,
       keyed: this.keys !== null,
       checkpoints: { checked: held.length, latestSeq: held.at(-1)?.seq ?? null },
-      ...(first ? { brokenAt: first.row, ...(chain.brokenSeq !== null && first === chain.findings[0] ? { seq: chain.brokenSeq } : {}),
-        reason: first.message } : {}),
+      ...(first
+        ? {
+            brokenAt: first.row,
+            ...(chain.brokenSeq !== null && first === chain.findings[0] ? { seq: chain.brokenSeq } : {}),
+            reason: first.message,
+          }
+        : {}),
       findings,
       startedAt: started.toISOString(),
       durationMs: Math.round(performance.now() - t0),
@@ -115,8 +123,11 @@ export class AuditVerifierService {
       const file = readCheckpointFile(this.config.audit.checkpointFile);
       signed.push(...file.checkpoints.map((c) => ({ ...c, from: 'file' })));
       for (const line of file.unreadable) {
-        findings.push({ check: 'checkpoints', row: `${this.config.audit.checkpointFile}:${line}`,
-          message: 'checkpoint line is not readable' });
+        findings.push({
+          check: 'checkpoints',
+          row: `${this.config.audit.checkpointFile}:${line}`,
+          message: 'checkpoint line is not readable',
+        });
       }
     }
     const rows = await this.seals.checkpoints();
@@ -124,15 +135,18 @@ export class AuditVerifierService {
     if (!publicKey) return { valid: [], findings };
     const valid = new Map<number, Anchor>();
     for (const c of signed) {
-      let doc: CheckpointDocument | null = null;
+      let doc: CheckpointDocument | null;
       try {
         doc = JSON.parse(c.document) as CheckpointDocument;
       } catch {
         doc = null;
       }
       if (!doc || doc.ledgerCheckpoint !== 1 || !Number.isSafeInteger(doc.seq) || !signatureMatches(publicKey, c.document, c.signature)) {
-        findings.push({ check: 'checkpoints', row: `checkpoint#${doc?.seq ?? '?'}`,
-          message: `a checkpoint (${c.from}) whose signature does not verify with key ${this.keys?.keyId ?? 'given'}` });
+        findings.push({
+          check: 'checkpoints',
+          row: `checkpoint#${doc?.seq ?? '?'}`,
+          message: `a checkpoint (${c.from}) whose signature does not verify with key ${this.keys?.keyId ?? 'given'}`,
+        });
         continue;
       }
       const seen = valid.get(doc.seq);
@@ -144,8 +158,11 @@ export class AuditVerifierService {
     for (const h of heads) {
       const same = valid.get(h.seq);
       if (same && same.hash !== h.hash) {
-        findings.push({ check: 'checkpoints', row: `checkpoint#${h.seq}`,
-          message: 'the signed head and a signed checkpoint disagree about one seal' });
+        findings.push({
+          check: 'checkpoints',
+          row: `checkpoint#${h.seq}`,
+          message: 'the signed head and a signed checkpoint disagree about one seal',
+        });
       }
       // A head at a checkpoint's seal (the usual case) stays that checkpoint, with the head's moment rule.
       valid.set(h.seq, same ? { ...same, momentOrderFrom: h.momentOrderFrom } : h);
@@ -157,15 +174,19 @@ export class AuditVerifierService {
    * Walks the chain from seal 1, recomputing every content hash, link and MAC, and holds it to the checkpoints.
    * Stops at the first broken link: what follows it cannot be trusted, and the first one is what to name.
    */
-  private async walkChain(batch: number, checkpoints: Anchor[]):
-    Promise<{ checked: number; findings: Finding[]; brokenSeq: number | null }> {
+  private async walkChain(
+    batch: number,
+    checkpoints: Anchor[],
+  ): Promise<{ checked: number; findings: Finding[]; brokenSeq: number | null }> {
     const anchors = new Map(checkpoints.map((c) => [c.seq, c]));
     // From this seal on, moments never go back along the chain (audit-head.ts); earlier seals predate the rule.
     const orderFrom = checkpoints.reduce((lo, c) => Math.min(lo, c.momentOrderFrom ?? Infinity), Infinity);
     const backdated: Finding[] = [];
     let latestMoment = '';
     const keyedFrom = checkpoints.reduce<number | null>(
-      (lo, c) => (c.keyedFrom === null ? lo : Math.min(lo ?? Infinity, c.keyedFrom)), null);
+      (lo, c) => (c.keyedFrom === null ? lo : Math.min(lo ?? Infinity, c.keyedFrom)),
+      null,
+    );
     let prev: Buffer = GENESIS_HASH;
     let expected = 1n;
     let keyedSeen = false;
@@ -179,8 +200,11 @@ export class AuditVerifierService {
         const seq = BigInt(s.seq);
         const broken = (message: string) => {
           void next.catch(() => undefined);
-          return { checked: Number(expected - 1n), brokenSeq: Number(seq),
-            findings: [{ check: 'chain', row: s.transaction_id, message }, ...backdated] };
+          return {
+            checked: Number(expected - 1n),
+            brokenSeq: Number(seq),
+            findings: [{ check: 'chain', row: s.transaction_id, message }, ...backdated],
+          };
         };
         if (seq !== expected) return broken(`seal sequence jumps from ${expected - 1n} to ${seq}`);
         if (!s.present) return broken('sealed transaction is missing');
@@ -203,8 +227,13 @@ export class AuditVerifierService {
           return broken(`the chain differs from the ${anchor.by} at seal #${seq}: a transaction at or before it was rewritten`);
         }
         if (Number(seq) >= orderFrom && s.created_at_utc < latestMoment && backdated.length < FINDINGS_PER_CHECK) {
-          backdated.push({ check: 'backdated', row: s.id, message: `sealed after a transaction of ${latestMoment}, its moment `
-            + `(${s.created_at_utc}) is before it: written later with a moment in the past, it changes balances as of a final moment` });
+          backdated.push({
+            check: 'backdated',
+            row: s.id,
+            message:
+              `sealed after a transaction of ${latestMoment}, its moment ` +
+              `(${s.created_at_utc}) is before it: written later with a moment in the past, it changes balances as of a final moment`,
+          });
         }
         if (s.created_at_utc > latestMoment) latestMoment = s.created_at_utc;
         prev = h;
@@ -213,11 +242,18 @@ export class AuditVerifierService {
     }
     const beyond = checkpoints.filter((c) => c.seq >= Number(expected)).sort((a, b) => b.seq - a.seq);
     return {
-      checked: Number(expected - 1n), brokenSeq: null,
-      findings: [...beyond.slice(0, 1).map((c) => ({ check: 'chain', row: c.transactionId,
-        message: `the chain ends at seal #${expected - 1n} but the ${c.by} holds seal #${c.seq}: seals were removed `
-          + '(or DATA_DIR belongs to another database, or the database was restored from a backup: one DATA_DIR per ledger)' })),
-      ...backdated],
+      checked: Number(expected - 1n),
+      brokenSeq: null,
+      findings: [
+        ...beyond.slice(0, 1).map((c) => ({
+          check: 'chain',
+          row: c.transactionId,
+          message:
+            `the chain ends at seal #${expected - 1n} but the ${c.by} holds seal #${c.seq}: seals were removed ` +
+            '(or DATA_DIR belongs to another database, or the database was restored from a backup: one DATA_DIR per ledger)',
+        })),
+        ...backdated,
+      ],
     };
   }
 
@@ -226,16 +262,24 @@ export class AuditVerifierService {
     const findings: Finding[] = [];
     const orphans = await this.seals.orphans(FINDINGS_PER_CHECK);
     for (const o of orphans) {
-      findings.push({ check: 'unsealed', row: o.id,
-        message: 'journal transaction neither sealed nor queued for sealing (written around the ledger)'
-          + (o.n > orphans.length ? `; ${o.n} in all` : '') });
+      findings.push({
+        check: 'unsealed',
+        row: o.id,
+        message:
+          'journal transaction neither sealed nor queued for sealing (written around the ledger)' +
+          (o.n > orphans.length ? `; ${o.n} in all` : ''),
+      });
     }
     const queue = await this.seals.queueState();
     const maxAgeMs = this.config?.audit.maxUnsealedAgeMs ?? 5 * 60_000;
     if (queue.oldest !== null && (queue.age_ms ?? 0) > maxAgeMs) {
-      findings.push({ check: 'queue', row: queue.oldest,
-        message: `${queue.n} transactions wait to be sealed, the oldest for ${Math.round((queue.age_ms ?? 0) / 1000)} s `
-          + `(more than ${maxAgeMs / 1000} s): is the sealer stopped?` });
+      findings.push({
+        check: 'queue',
+        row: queue.oldest,
+        message:
+          `${queue.n} transactions wait to be sealed, the oldest for ${Math.round((queue.age_ms ?? 0) / 1000)} s ` +
+          `(more than ${maxAgeMs / 1000} s): is the sealer stopped?`,
+      });
     }
     return { unsealed: queue.n, findings };
   }

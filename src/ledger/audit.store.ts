@@ -20,20 +20,38 @@ export class AuditStore {
   /** The newest verification as stored: its result and the signed document (null on rows from before signing). */
   async latestVerification<T>(): Promise<{ id: string; result: T; document: string | null; signature: string | null } | null> {
     const rows: Array<{ id: string; result: T; document: string | null; signature: string | null }> = await this.ds.query(
-      `SELECT id, result, document, signature FROM audit_verifications ORDER BY id DESC LIMIT 1`);
+      `SELECT id, result, document, signature FROM audit_verifications ORDER BY id DESC LIMIT 1`,
+    );
     return rows[0] ?? null;
   }
 
   async recordVerification(v: {
-    trigger: string; startedAt: string; finishedAt: string; ok: boolean; checkedTransactions: number; findingsCount: number;
-    result: unknown; document: string; signature: string;
+    trigger: string;
+    startedAt: string;
+    finishedAt: string;
+    ok: boolean;
+    checkedTransactions: number;
+    findingsCount: number;
+    result: unknown;
+    document: string;
+    signature: string;
   }): Promise<void> {
     await this.ds.query(
       `INSERT INTO audit_verifications
          (trigger, started_at, finished_at, ok, checked_transactions, findings_count, result, document, signature)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [v.trigger, v.startedAt, v.finishedAt, v.ok, v.checkedTransactions, v.findingsCount, JSON.stringify(v.result), v.document,
-        v.signature]);
+      [
+        v.trigger,
+        v.startedAt,
+        v.finishedAt,
+        v.ok,
+        v.checkedTransactions,
+        v.findingsCount,
+        JSON.stringify(v.result),
+        v.document,
+        v.signature,
+      ],
+    );
   }
 
   /**
@@ -44,7 +62,7 @@ export class AuditStore {
     const runner = this.ds.createQueryRunner();
     await runner.connect();
     try {
-      const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [key]);
+      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [key])) as Array<{ locked: boolean }>;
       if (!locked) return false;
       try {
         await work();
@@ -59,7 +77,8 @@ export class AuditStore {
 
   async gauges(): Promise<AuditGauges> {
     const [a]: AuditGauges[] = await this.ds.query(
-      `SELECT (SELECT count(*)::int FROM journal_unsealed) AS unsealed, (SELECT max(seq) FROM audit_checkpoints) AS checkpoint`);
+      `SELECT (SELECT count(*)::int FROM journal_unsealed) AS unsealed, (SELECT max(seq) FROM audit_checkpoints) AS checkpoint`,
+    );
     return a;
   }
 

@@ -2,7 +2,10 @@ import { Instant } from '../common/instant';
 import { JournalStore } from './journal.store';
 
 export interface HistoryBalances {
-  pendingDebits: bigint; pendingCredits: bigint; postedDebits: bigint; postedCredits: bigint;
+  pendingDebits: bigint;
+  pendingCredits: bigint;
+  postedDebits: bigint;
+  postedCredits: bigint;
 }
 
 /**
@@ -14,6 +17,10 @@ export interface HistoryBalances {
 export async function balancesAsOf(journal: JournalStore, accountId: string, cut: Instant): Promise<HistoryBalances | null> {
   const h = await journal.historyAt(accountId, cut);
   if (h === null) return null;
-  return { pendingDebits: BigInt(h.pending_debits), pendingCredits: BigInt(h.pending_credits),
-    postedDebits: BigInt(h.posted_debits), postedCredits: BigInt(h.posted_credits) };
+  return {
+    pendingDebits: BigInt(h.pending_debits),
+    pendingCredits: BigInt(h.pending_credits),
+    postedDebits: BigInt(h.posted_debits),
+    postedCredits: BigInt(h.posted_credits),
+  };
 }

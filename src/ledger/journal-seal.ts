@@ -42,13 +42,21 @@ function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   const obj = value as Record<string, unknown>;
-  return `{${Object.keys(obj).sort().map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`).join(',')}}`;
+  return `{${Object.keys(obj)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`)
+    .join(',')}}`;
 }
 
 export function contentHash(row: SealContentRow): Buffer {
   const text = canonical({
-    id: row.id, kind: row.kind, pendingId: row.pending_id, undoesId: row.undoes_id, description: row.description,
-    metadata: row.metadata, createdAt: row.created_at_utc,
+    id: row.id,
+    kind: row.kind,
+    pendingId: row.pending_id,
+    undoesId: row.undoes_id,
+    description: row.description,
+    metadata: row.metadata,
+    createdAt: row.created_at_utc,
     entries: row.entries.map((e) => ({ ...e, currency: e.currency.trim() })),
   });
   return createHash('sha256').update(text).digest();

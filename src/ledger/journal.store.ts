@@ -9,7 +9,7 @@ import { JournalEntryRow, JournalRow } from '../journal/journal.view';
 import { AccountBalanceRow, CurrencyTotalRow } from '../reports/trial-balance.view';
 import { byIds } from '../database/by-ids';
 import { SEAL_CREATED_AT_SQL } from './journal-seal';
-import { Direction, EntryInput, HistoryEvent, TransferKind } from './ledger.types';
+import { Direction, EntryInput, HistoryEvent, Transfer, TransferKind } from './ledger.types';
 
 /**
  * Each account's balance row as of a moment, from the append-only history: one backward descent of the
@@ -27,21 +27,33 @@ const balancesAsOf = (asOf: string) => `
 /** Upper bound on entries in one journal transaction (TigerBeetle: bound everything). */
 export const MAX_ENTRIES = 100;
 
-export type JournalHeader = {
-  id: string; kind: TransferKind; pendingId: string | null; undoesId: string | null; description: string | null;
-  metadata: Record<string, string>;
-};
+export type JournalHeader = Omit<Transfer, 'createdAt' | 'entries'>;
 
 /** One account's balance change by one transfer, with the history row's cause. */
 export interface Move {
-  accountId: string; pendingDebits: bigint; pendingCredits: bigint; postedDebits: bigint; postedCredits: bigint;
-  txId: string; event: HistoryEvent; loadId: string | null;
+  accountId: string;
+  pendingDebits: bigint;
+  pendingCredits: bigint;
+  postedDebits: bigint;
+  postedCredits: bigint;
+  txId: string;
+  event: HistoryEvent;
+  loadId: string | null;
 }
 
 /** A journal transaction as stored, with what its content hash needs (entries in insertion order). */
 export type WrittenTransaction = {
-  id: string; created_at: Date; created_at_utc: string; accounts: string[]; directions: string[]; amounts: string[]; currencies: string[];
+  id: string;
+  created_at: Date;
+  created_at_utc: string;
+  accounts: string[];
+  directions: string[];
+  amounts: string[];
+  currencies: string[];
 };
+
+/** A journal_transactions row as stored: the journal listing's row without what the listing adds. */
+export type JournalTransactionRow = Omit<JournalRow, 'created_at_cursor' | 'seal_seq' | 'seal_hash'>;
 
 export type HistoryBalanceRow = { pending_debits: string; pending_credits: string; posted_debits: string; posted_credits: string };
 
@@ -66,7 +78,9 @@ export class JournalStore {
   /** beginMoment for the accounts with these codes that exist. */
   async beginMomentForCodes(m: EntityManager, codes: string[]): Promise<Date> {
     const [{ moment }]: Array<{ moment: Date }> = await m.query(
-      `SELECT ledger_begin_moment(ARRAY(SELECT a.id FROM ${byIds('accounts', 'a', 'code', 1, 'text')})) AS moment`, [codes]);
+      `SELECT ledger_begin_moment(ARRAY(SELECT a.id FROM ${byIds('accounts', 'a', 'code', 1, 'text')})) AS moment`,
+      [codes],
+    );
     return moment;
   }
 
@@ -77,42 +91,67 @@ export class JournalStore {
          SELECT e.account_id FROM ${byIds('card_loads', 'l')}
          CROSS JOIN LATERAL (SELECT account_id FROM journal_entries WHERE transaction_id = l.journal_transaction_id
                              LIMIT ${MAX_ENTRIES}) e)) AS moment`,
-      [loadIds]);
+      [loadIds],
+    );
     return moment;
   }
 
-  async transaction(m: EntityManager, id: string): Promise<{ id: string; kind: TransferKind; pending_id: string | null;
-    undoes_id: string | null; description: string | null; metadata: Record<string, string>; created_at: Date } | null> {
-    const rows = await m.query(`SELECT * FROM journal_transactions WHERE id = $1`, [id]);
+  async transaction(m: EntityManager, id: string): Promise<JournalTransactionRow | null> {
+    const rows = await m.query<JournalTransactionRow[]>(`SELECT * FROM journal_transactions WHERE id = $1`, [id]);
     return rows[0] ?? null;
   }
 
-  async entries(m: EntityManager, transactionId: string):
-    Promise<Array<{ code: string; direction: Direction; amount: string; currency: string }>> {
+  async entries(
+    m: EntityManager,
+    transactionId: string,
+  ): Promise<Array<{ code: string; direction: Direction; amount: string; currency: string }>> {
     return m.query(
       `SELECT a.code, e.direction, e.amount, e.currency FROM journal_entries e JOIN accounts a ON a.id = e.account_id
-       WHERE e.transaction_id = $1 ORDER BY e.id`, [transactionId]);
+       WHERE e.transaction_id = $1 ORDER BY e.id`,
+      [transactionId],
+    );
   }
 
   /** The transaction that posted this pending one (a posted load has one). */
   async postOf(m: EntityManager, pendingId: string): Promise<{ id: string }> {
     const [post]: Array<{ id: string }> = await m.query(
-      `SELECT id FROM journal_transactions WHERE pending_id = $1 AND kind = 'post_pending'`, [pendingId]);
+      `SELECT id FROM journal_transactions WHERE pending_id = $1 AND kind = 'post_pending'`,
+      [pendingId],
+    );
     return post;
   }
 
   /** The entries of these pending transfers with their accounts, in one read. */
-  async pendingEntries(m: EntityManager, pendingIds: string[]): Promise<Array<{ id: string; kind: TransferKind; description: string | null;
-    account_id: string; code: string; direction: Direction; amount: string; currency: string; no_overdraft: boolean }>> {
+  async pendingEntries(
+    m: EntityManager,
+    pendingIds: string[],
+  ): Promise<
+    Array<{
+      id: string;
+      kind: TransferKind;
+      description: string | null;
+      account_id: string;
+      code: string;
+      direction: Direction;
+      amount: string;
+      currency: string;
+      no_overdraft: boolean;
+    }>
+  > {
     return m.query(
       `SELECT t.id, t.kind, t.description, e.account_id, a.code, e.direction, e.amount, e.currency, a.no_overdraft
        FROM ${byIds('journal_transactions', 't')} JOIN journal_entries e ON e.transaction_id = t.id JOIN accounts a ON a.id = e.account_id
-       ORDER BY e.id`, [pendingIds]);
+       ORDER BY e.id`,
+      [pendingIds],
+    );
   }
 
   /** Transactions, their entries and their places in the sealing queue, in one statement. */
-  async insertTransactions(m: EntityManager, h: JournalHeader[], e: Array<EntryInput & { accountId: string; txId: string }>):
-    Promise<WrittenTransaction[]> {
+  async insertTransactions(
+    m: EntityManager,
+    h: JournalHeader[],
+    e: Array<EntryInput & { accountId: string; txId: string }>,
+  ): Promise<WrittenTransaction[]> {
     return m.query(
       `WITH t AS (
          INSERT INTO journal_transactions (id, kind, pending_id, undoes_id, description, metadata)
@@ -130,9 +169,20 @@ export class JournalStore {
        FROM t JOIN (SELECT transaction_id, array_agg(account_id ORDER BY id) AS accounts, array_agg(direction ORDER BY id) AS directions,
                            array_agg(amount::text ORDER BY id) AS amounts, array_agg(currency ORDER BY id) AS currencies
                     FROM e GROUP BY transaction_id) g ON g.transaction_id = t.id`,
-      [h.map((x) => x.id), h.map((x) => x.kind), h.map((x) => x.pendingId), h.map((x) => x.undoesId), h.map((x) => x.description),
-        h.map((x) => JSON.stringify(x.metadata)), e.map((x) => x.txId), e.map((x) => x.accountId), e.map((x) => x.direction),
-        e.map((x) => x.amount.toString()), e.map((x) => x.currency)]);
+      [
+        h.map((x) => x.id),
+        h.map((x) => x.kind),
+        h.map((x) => x.pendingId),
+        h.map((x) => x.undoesId),
+        h.map((x) => x.description),
+        h.map((x) => JSON.stringify(x.metadata)),
+        e.map((x) => x.txId),
+        e.map((x) => x.accountId),
+        e.map((x) => x.direction),
+        e.map((x) => x.amount.toString()),
+        e.map((x) => x.currency),
+      ],
+    );
   }
 
   /** Each queued transaction's content hash, computed from what insertTransactions returned. */
@@ -140,7 +190,8 @@ export class JournalStore {
     await m.query(
       `UPDATE journal_unsealed u SET content_hash = x.hash FROM unnest($1::uuid[], $2::bytea[]) AS x(id, hash)
        WHERE u.transaction_id = x.id`,
-      [ids, hashes]);
+      [ids, hashes],
+    );
   }
 
   /**
@@ -152,15 +203,26 @@ export class JournalStore {
     await m.query(
       `SELECT ledger_apply_deltas($1::uuid[], $2::text[], $3::uuid[],
          $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])`,
-      [sorted.map((d) => d.txId), sorted.map((d) => d.event), sorted.map((d) => d.loadId), sorted.map((d) => d.accountId),
-        col((d) => d.pendingDebits), col((d) => d.pendingCredits), col((d) => d.postedDebits), col((d) => d.postedCredits)]);
+      [
+        sorted.map((d) => d.txId),
+        sorted.map((d) => d.event),
+        sorted.map((d) => d.loadId),
+        sorted.map((d) => d.accountId),
+        col((d) => d.pendingDebits),
+        col((d) => d.pendingCredits),
+        col((d) => d.postedDebits),
+        col((d) => d.postedCredits),
+      ],
+    );
   }
 
   /** The account's latest balance history row at or before the cut, by the (account_id, at, seq) index. */
   async historyAt(accountId: string, cut: Instant): Promise<HistoryBalanceRow | null> {
     const rows: HistoryBalanceRow[] = await this.ds.query(
       `SELECT pending_debits, pending_credits, posted_debits, posted_credits FROM account_history
-       WHERE account_id = $1 AND ${atOrBeforeSql('at', '$2')} ORDER BY at DESC, seq DESC LIMIT 1`, [accountId, cut.iso]);
+       WHERE account_id = $1 AND ${atOrBeforeSql('at', '$2')} ORDER BY at DESC, seq DESC LIMIT 1`,
+      [accountId, cut.iso],
+    );
     return rows[0] ?? null;
   }
 
@@ -168,8 +230,16 @@ export class JournalStore {
    * A page of one account's history after `after` by seq (descending with `desc`), without the opening row (seq 0,
    * not a change); seq bounds inclusive from, exclusive to, times [from, to). One more row tells whether there is more.
    */
-  async historyPage(f: { accountId: string; after: number | null; desc: boolean; seqFrom: number | null; seqTo: number | null;
-    fromIso: string | null; toIso: string | null; limit: number; }): Promise<HistoryRow[]> {
+  async historyPage(f: {
+    accountId: string;
+    after: number | null;
+    desc: boolean;
+    seqFrom: number | null;
+    seqTo: number | null;
+    fromIso: string | null;
+    toIso: string | null;
+    limit: number;
+  }): Promise<HistoryRow[]> {
     const args: unknown[] = [f.accountId];
     const where = ['h.account_id = $1', 'h.seq > 0'];
     if (f.after !== null) where.push(`h.seq ${f.desc ? '<' : '>'} $${args.push(f.after)}`);
@@ -179,14 +249,18 @@ export class JournalStore {
     if (f.toIso) where.push(`h.at < $${args.push(f.toIso)}::timestamptz`);
     return this.ds.query(
       `SELECT h.*, t.description FROM account_history h LEFT JOIN journal_transactions t ON t.id = h.transaction_id
-       WHERE ${where.join(' AND ')} ORDER BY h.seq ${f.desc ? 'DESC' : 'ASC'} LIMIT $${args.push(f.limit + 1)}`, args);
+       WHERE ${where.join(' AND ')} ORDER BY h.seq ${f.desc ? 'DESC' : 'ASC'} LIMIT $${args.push(f.limit + 1)}`,
+      args,
+    );
   }
 
   /** A series window's ends as timestamps: `from`, or the account's first history row when null, and `end`. */
   async seriesWindow(accountId: string, fromIso: string | null, endIso: string): Promise<{ f: Date; t: Date }> {
     const [w]: Array<{ f: Date; t: Date }> = await this.ds.query(
       `SELECT coalesce($2::timestamptz, (SELECT min(at) FROM account_history WHERE account_id = $1)) AS f,
-              $3::timestamptz AS t`, [accountId, fromIso, endIso]);
+              $3::timestamptz AS t`,
+      [accountId, fromIso, endIso],
+    );
     return w;
   }
 
@@ -208,16 +282,24 @@ export class JournalStore {
          (SELECT seq FROM account_history WHERE account_id = $1 AND at < $2 ORDER BY at DESC, seq DESC LIMIT 1))
        SELECT h.seq, h.at, h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits, (SELECT count(*) FROM h) AS total
        FROM kept JOIN account_history h ON h.account_id = $1 AND h.seq = kept.seq ORDER BY h.seq`,
-      [accountId, f, t, buckets]);
+      [accountId, f, t, buckets],
+    );
   }
 
   /**
    * Journal transactions in (created_at, id) order with their seals and entries (two queries): one by id, or a
    * keyset page after `after` in [from, before) (before inclusive when it is a final cut), by kind and by card load.
    */
-  async journalPage(f: { id?: string; after?: [string, string] | null; fromIso?: string | null; beforeIso?: string;
-    beforeInclusive?: boolean; kind?: string; loadId?: string; limit: number; }):
-    Promise<{ rows: JournalRow[]; entries: JournalEntryRow[] }> {
+  async journalPage(f: {
+    id?: string;
+    after?: [string, string] | null;
+    fromIso?: string | null;
+    beforeIso?: string;
+    beforeInclusive?: boolean;
+    kind?: string;
+    loadId?: string;
+    limit: number;
+  }): Promise<{ rows: JournalRow[]; entries: JournalEntryRow[] }> {
     const args: unknown[] = [];
     const arg = (v: unknown) => `$${args.push(v)}`;
     const where: string[] = [];
@@ -231,11 +313,17 @@ export class JournalStore {
     const rows: JournalRow[] = await this.ds.query(
       `SELECT t.*, ${cursorInstantSql('t.created_at')} AS created_at_cursor, s.seq AS seal_seq, s.hash AS seal_hash
        FROM journal_transactions t LEFT JOIN journal_seals s ON s.transaction_id = t.id
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.created_at, t.id LIMIT ${f.limit}`, args);
-    const entries: JournalEntryRow[] = rows.length === 0 ? [] : await this.ds.query(
-      `SELECT e.transaction_id, a.code, e.direction, e.amount, e.currency
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.created_at, t.id LIMIT ${f.limit}`,
+      args,
+    );
+    const entries: JournalEntryRow[] =
+      rows.length === 0
+        ? []
+        : await this.ds.query(
+            `SELECT e.transaction_id, a.code, e.direction, e.amount, e.currency
        FROM ${byIds('journal_entries', 'e', 'transaction_id', MAX_ENTRIES)} JOIN accounts a ON a.id = e.account_id ORDER BY e.id`,
-      [rows.map((r) => r.id)]);
+            [rows.map((r) => r.id)],
+          );
     return { rows, entries };
   }
 
@@ -246,7 +334,8 @@ export class JournalStore {
   async trialBalanceLines(asOfIso: string, after: string, limit: number): Promise<AccountBalanceRow[]> {
     return this.ds.query(
       `SELECT a.code, a.name, a.currency, a.normal_side, h.* ${balancesAsOf('$1')} AND a.code > $2 ORDER BY a.code LIMIT $3`,
-      [asOfIso, after, limit + 1]);
+      [asOfIso, after, limit + 1],
+    );
   }
 
   async trialBalanceTotals(asOfIso: string): Promise<CurrencyTotalRow[]> {
@@ -255,12 +344,19 @@ export class JournalStore {
               sum(h.pending_debits) AS pending_debits, sum(h.pending_credits) AS pending_credits,
               sum(greatest(h.posted_debits - h.posted_credits, 0)) AS debit_balance,
               sum(greatest(h.posted_credits - h.posted_debits, 0)) AS credit_balance
-       ${balancesAsOf('$1')} GROUP BY a.currency ORDER BY a.currency`, [asOfIso]);
+       ${balancesAsOf('$1')} GROUP BY a.currency ORDER BY a.currency`,
+      [asOfIso],
+    );
   }
 
   /** One account's entries after entry id `after` in [from, to), oldest first, plus one row to tell whether there is more. */
-  async accountEntries(f: { accountId: string; after: number; fromIso: string | null; toIso: string | null; limit: number }):
-    Promise<EntryRow[]> {
+  async accountEntries(f: {
+    accountId: string;
+    after: number;
+    fromIso: string | null;
+    toIso: string | null;
+    limit: number;
+  }): Promise<EntryRow[]> {
     const args: unknown[] = [f.accountId, f.after];
     const where = ['e.account_id = $1', 'e.id > $2'];
     if (f.fromIso) where.push(`e.created_at >= $${args.push(f.fromIso)}::timestamptz`);
@@ -268,7 +364,9 @@ export class JournalStore {
     return this.ds.query(
       `SELECT e.id, e.transaction_id, t.kind, t.pending_id, t.undoes_id, t.description, e.direction, e.amount, e.currency, e.created_at
        FROM journal_entries e JOIN journal_transactions t ON t.id = e.transaction_id
-       WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT $${args.push(f.limit + 1)}`, args);
+       WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT $${args.push(f.limit + 1)}`,
+      args,
+    );
   }
 
   /**
@@ -279,7 +377,9 @@ export class JournalStore {
     const [r]: Array<{ cut: string; watermark_ms: number }> = await this.ds.query(
       `SELECT to_char(cut AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cut,
               floor(extract(epoch FROM watermark) * 1000)::float8 AS watermark_ms
-       FROM ledger_await_final($1::timestamptz, $2, $3)`, [asOfIso, callWaitMs, waitMs]);
+       FROM ledger_await_final($1::timestamptz, $2, $3)`,
+      [asOfIso, callWaitMs, waitMs],
+    );
     return r;
   }
 }

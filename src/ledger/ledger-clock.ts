@@ -19,7 +19,10 @@ export class LedgerClock {
   private finalBeforeMs = 0;
   private readonly waitMs: number;
 
-  constructor(private readonly journal: JournalStore, @Optional() @Inject(APP_CONFIG) config?: AppConfig) {
+  constructor(
+    private readonly journal: JournalStore,
+    @Optional() @Inject(APP_CONFIG) config?: AppConfig,
+  ) {
     this.waitMs = config?.audit.finalWaitMs ?? 5000;
   }
 
@@ -40,9 +43,12 @@ export class LedgerClock {
       }
       if (remaining === 0) {
         const since = Number.isFinite(r.watermark_ms) ? ` (one started at ${msIso(instantOf(r.watermark_ms))})` : '';
-        throw new ApiError('service_unavailable',
+        throw new ApiError(
+          'service_unavailable',
           `the ledger at ${msIso(cut)} is not final yet: a transaction that may still commit at or before it is in flight${since}; retry`,
-          undefined, { 'retry-after': '1' });
+          undefined,
+          { 'retry-after': '1' },
+        );
       }
     }
   }

@@ -14,13 +14,15 @@ export interface LedgerCheck {
 
 export const LEDGER_CHECKS: readonly LedgerCheck[] = [
   {
-    name: 'unbalancedTransactions', says: 'journal transaction whose debits and credits differ (invariant 1)',
+    name: 'unbalancedTransactions',
+    says: 'journal transaction whose debits and credits differ (invariant 1)',
     sql: (limit) => `
       SELECT transaction_id::text AS row, currency FROM journal_entries GROUP BY transaction_id, currency
       HAVING sum(CASE direction WHEN 'debit' THEN amount ELSE -amount END) <> 0 LIMIT ${limit}`,
   },
   {
-    name: 'balancesDifferFromEntries', says: 'account whose balances differ from the sum of its entries (invariant 3)',
+    name: 'balancesDifferFromEntries',
+    says: 'account whose balances differ from the sum of its entries (invariant 3)',
     sql: (limit) => `
       WITH e AS (
         SELECT e.account_id,
@@ -36,14 +38,16 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
          OR a.posted_debits <> coalesce(e.sd, 0) OR a.posted_credits <> coalesce(e.sc, 0) LIMIT ${limit}`,
   },
   {
-    name: 'historyGaps', says: 'account whose history is not seq 0..n without gaps, or does not end at its balance row (invariants 3, 10)',
+    name: 'historyGaps',
+    says: 'account whose history is not seq 0..n without gaps, or does not end at its balance row (invariants 3, 10)',
     sql: (limit) => `
       SELECT a.code AS row FROM accounts a LEFT JOIN (
         SELECT account_id, count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM account_history GROUP BY account_id) h ON h.account_id = a.id
       WHERE h.account_id IS NULL OR h.lo <> 0 OR h.hi <> h.n - 1 OR h.hi <> a.history_seq LIMIT ${limit}`,
   },
   {
-    name: 'historyDiffersFromBalance', says: 'account whose balances differ from its last history row (invariant 3)',
+    name: 'historyDiffersFromBalance',
+    says: 'account whose balances differ from its last history row (invariant 3)',
     sql: (limit) => `
       SELECT a.code AS row FROM accounts a JOIN account_history h ON h.account_id = a.id AND h.seq = a.history_seq
       WHERE (h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits)
@@ -51,7 +55,8 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
   },
   {
     // Each row = the previous row + its movement, and no earlier in time: what makes "as of" one answer.
-    name: 'historyBroken', says: 'history row that does not continue the previous one, or goes back in time (invariants 3, 10)',
+    name: 'historyBroken',
+    says: 'history row that does not continue the previous one, or goes back in time (invariants 3, 10)',
     sql: (limit) => `
       SELECT a.code || '#' || h.seq AS row FROM (
         SELECT h.*, lag(h.pending_debits) OVER w AS ppd, lag(h.pending_credits) OVER w AS ppc, lag(h.posted_debits) OVER w AS psd,
@@ -68,8 +73,9 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
     // the transaction's moment allows, and every entry must have its row. A row changed or added without an entry
     // (the running sums kept continuous) is named here; historyBroken alone would pass it.
     name: 'historyDiffersFromEntries',
-    says: 'history row whose movement or time is not its journal transaction\'s entries on the account, '
-      + 'or entries without one (invariant 3)',
+    says:
+      "history row whose movement or time is not its journal transaction's entries on the account, " +
+      'or entries without one (invariant 3)',
     sql: (limit) => `
       WITH e AS (
         SELECT e.account_id, e.transaction_id, min(t.created_at) AS at,
@@ -91,12 +97,14 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
          OR (h.pd, h.pc, h.sd, h.sc) <> (e.pd, e.pc, coalesce(e.sd, 0), coalesce(e.sc, 0)) LIMIT ${limit}`,
   },
   {
-    name: 'resolvedTwice', says: 'pending transfer resolved more than once (invariant 9)',
+    name: 'resolvedTwice',
+    says: 'pending transfer resolved more than once (invariant 9)',
     sql: (limit) => `SELECT pending_id::text AS row FROM journal_transactions WHERE pending_id IS NOT NULL
                      GROUP BY pending_id HAVING count(*) > 1 LIMIT ${limit}`,
   },
   {
-    name: 'loadLedgerMismatch', says: 'card load whose status disagrees with its ledger effect (invariants 4, 6)',
+    name: 'loadLedgerMismatch',
+    says: 'card load whose status disagrees with its ledger effect (invariants 4, 6)',
     sql: (limit) => `
       SELECT l.id::text AS row, l.status FROM card_loads l
       LEFT JOIN journal_transactions r ON r.pending_id = l.journal_transaction_id
@@ -105,7 +113,8 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
          OR (l.status IN ('pending', 'needs_review') AND r.kind IS NOT NULL) LIMIT ${limit}`,
   },
   {
-    name: 'cardBalanceDiffersFromLoads', says: 'card whose posted balance differs from its posted loads (invariant 6)',
+    name: 'cardBalanceDiffersFromLoads',
+    says: 'card whose posted balance differs from its posted loads (invariant 6)',
     sql: (limit) => `
       SELECT a.code AS row FROM accounts a
       LEFT JOIN (SELECT en_kash_card_id, sum(amount) FILTER (WHERE status = 'posted' AND undone_at IS NULL) AS posted

@@ -13,6 +13,20 @@ import { SealerService } from './sealer.service';
 import { SealsStore } from './seals.store';
 import { AuditEventsStore } from '../audit-trail/audit-events.store';
 
+/** Provided and exported alike: the ledger's services, jobs and stores are what its importers use. */
+const LEDGER_PROVIDERS = [
+  LedgerService,
+  SealerService,
+  AuditVerifierService,
+  LedgerClock,
+  AuditCheckpointer,
+  AuditVerifications,
+  AuditStore,
+  JournalStore,
+  AccountsStore,
+  SealsStore,
+];
+
 /**
  * The ledger and its audit (docs/audit.md). Its periodic jobs (sealer, checkpoints, verifier) are started by worker/;
  * the audit key (AUDIT_KEYS) comes from the composition root (AuditKeysModule).
@@ -20,13 +34,7 @@ import { AuditEventsStore } from '../audit-trail/audit-events.store';
 @Module({
   imports: [WebhookOutboxModule],
   controllers: [AuditController],
-  providers: [
-    LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore, JournalStore,
-    AccountsStore, SealsStore, AuditEventsStore,
-  ],
-  exports: [
-    LedgerService, SealerService, AuditVerifierService, LedgerClock, AuditCheckpointer, AuditVerifications, AuditStore, JournalStore,
-    AccountsStore, SealsStore,
-  ],
+  providers: [...LEDGER_PROVIDERS, AuditEventsStore],
+  exports: LEDGER_PROVIDERS,
 })
 export class LedgerModule {}

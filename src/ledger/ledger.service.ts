@@ -7,9 +7,7 @@ import { asStored, contentHash } from './journal-seal';
 import { JournalHeader, JournalStore, MAX_ENTRIES, Move } from './journal.store';
 import { pgCode, pgConstraint } from '../database/transaction';
 import { AlreadyResolvedError, AlreadyUndoneError, InsufficientFundsError } from './ledger.errors';
-import {
-  Account, AccountSpec, Direction, EntryInput, HistoryEvent, Transfer, TransferInput, TransferKind,
-} from './ledger.types';
+import { Account, AccountSpec, EntryInput, HistoryEvent, Transfer, TransferInput, TransferKind } from './ledger.types';
 
 export { MAX_ENTRIES };
 
@@ -21,12 +19,20 @@ interface Delta {
   postedCredits: bigint;
 }
 
-
 export function toAccount(r: AccountRow): Account {
   return {
-    id: String(r.id), code: r.code, currency: r.currency, normalSide: r.normal_side, noOverdraft: r.no_overdraft,
-    name: r.name, createdAt: r.created_at, pendingDebits: BigInt(r.pending_debits), pendingCredits: BigInt(r.pending_credits),
-    postedDebits: BigInt(r.posted_debits), postedCredits: BigInt(r.posted_credits), historySeq: BigInt(r.history_seq),
+    id: String(r.id),
+    code: r.code,
+    currency: r.currency,
+    normalSide: r.normal_side,
+    noOverdraft: r.no_overdraft,
+    name: r.name,
+    createdAt: r.created_at,
+    pendingDebits: BigInt(r.pending_debits),
+    pendingCredits: BigInt(r.pending_credits),
+    postedDebits: BigInt(r.posted_debits),
+    postedCredits: BigInt(r.posted_credits),
+    historySeq: BigInt(r.history_seq),
   };
 }
 
@@ -36,12 +42,18 @@ export function toAccount(r: AccountRow): Account {
  */
 @Injectable()
 export class LedgerService {
-  constructor(private readonly journal: JournalStore, private readonly accounts: AccountsStore) {}
+  constructor(
+    private readonly journal: JournalStore,
+    private readonly accounts: AccountsStore,
+  ) {}
 
   /** Creates the accounts that do not exist yet (concurrent creators are harmless) and returns all of them. */
   async ensureAccounts(m: EntityManager, specs: AccountSpec[]): Promise<Map<string, Account>> {
     if (specs.length > 0) await this.accounts.insertMissing(m, specs);
-    return this.findAccounts(m, specs.map((s) => s.code));
+    return this.findAccounts(
+      m,
+      specs.map((s) => s.code),
+    );
   }
 
   /** Creates one account; null when the code is already taken (the caller decides whether that is a conflict). */
@@ -97,7 +109,10 @@ export class LedgerService {
         assert(e.amount > 0n, 'entry amounts are positive');
         sums.set(e.currency, (sums.get(e.currency) ?? 0n) + (e.direction === 'debit' ? e.amount : -e.amount));
       }
-      assert([...sums.values()].every((v) => v === 0n), 'a transfer balances per currency');
+      assert(
+        [...sums.values()].every((v) => v === 0n),
+        'a transfer balances per currency',
+      );
     }
     const codes = [...new Set(inputs.flatMap((i) => i.entries.map((e) => e.accountCode)))];
     const accounts = known && codes.every((c) => known.has(c)) ? known : await this.findAccounts(m, codes);
@@ -108,12 +123,20 @@ export class LedgerService {
         assert(a.currency === e.currency, `entry currency matches account ${e.accountCode}`);
       }
       const header = {
-        id: input.id ?? randomUUID(), kind: input.kind as TransferKind, pendingId: null, undoesId: input.undoesId ?? null,
-        description: input.description ?? null, metadata: input.metadata ?? {},
+        id: input.id ?? randomUUID(),
+        kind: input.kind as TransferKind,
+        pendingId: null,
+        undoesId: input.undoesId ?? null,
+        description: input.description ?? null,
+        metadata: input.metadata ?? {},
       };
       const entries = input.entries.map((e) => ({ ...e, accountId: accounts.get(e.accountCode)!.id }));
-      const moves = deltasOf(entries, (e) => (input.kind === 'pending' ? pendingDelta(e) : postedDelta(e)))
-        .map((d) => ({ ...d, txId: header.id, event: input.event, loadId: input.loadId ?? null }));
+      const moves = deltasOf(entries, (e) => (input.kind === 'pending' ? pendingDelta(e) : postedDelta(e))).map((d) => ({
+        ...d,
+        txId: header.id,
+        event: input.event,
+        loadId: input.loadId ?? null,
+      }));
       return { header, entries, moves, input };
     });
     await this.beginMoment(m, [...new Set(planned.flatMap((p) => p.entries.map((e) => e.accountId)))]);
@@ -123,9 +146,14 @@ export class LedgerService {
       }
       throw e;
     });
-    await this.applyDeltas(m, planned.flatMap((p) => p.moves), accounts);
+    await this.applyDeltas(
+      m,
+      planned.flatMap((p) => p.moves),
+      accounts,
+    );
     return planned.map(({ header, input }) => ({
-      ...header, createdAt: createdAt.get(header.id)!,
+      ...header,
+      createdAt: createdAt.get(header.id)!,
       entries: input.entries.map(({ accountCode, direction, amount, currency }) => ({ accountCode, direction, amount, currency })),
     }));
   }
@@ -159,8 +187,13 @@ export class LedgerService {
     if (r === null) return null;
     const entries = await this.journal.entries(m, id);
     return {
-      id: r.id, kind: r.kind, pendingId: r.pending_id, undoesId: r.undoes_id, description: r.description,
-      metadata: r.metadata, createdAt: r.created_at,
+      id: r.id,
+      kind: r.kind,
+      pendingId: r.pending_id,
+      undoesId: r.undoes_id,
+      description: r.description,
+      metadata: r.metadata,
+      createdAt: r.created_at,
       entries: entries.map((e) => ({ accountCode: e.code, direction: e.direction, amount: BigInt(e.amount), currency: e.currency.trim() })),
     };
   }
@@ -170,17 +203,33 @@ export class LedgerService {
    * Any transfer already resolved fails the whole call with AlreadyResolvedError (the unique resolving row);
    * the caller retries the others alone.
    */
-  async resolvePendingMany(m: EntityManager, items: Array<{ pendingId: string; kind: 'post_pending' | 'void_pending';
-    event: HistoryEvent; loadId: string | null }>): Promise<Transfer[]> {
+  async resolvePendingMany(
+    m: EntityManager,
+    items: Array<{ pendingId: string; kind: 'post_pending' | 'void_pending'; event: HistoryEvent; loadId: string | null }>,
+  ): Promise<Transfer[]> {
     // The pending transfers' entries with their accounts, in one read.
-    const rows = await this.journal.pendingEntries(m, items.map((i) => i.pendingId));
+    const rows = await this.journal.pendingEntries(
+      m,
+      items.map((i) => i.pendingId),
+    );
     const planned = items.map((item) => {
       const own = rows.filter((r) => r.id === item.pendingId);
       assert(own.length >= 2 && own[0].kind === 'pending', `transfer ${item.pendingId} is a pending transfer`);
-      const entries = own.map((r) => ({ accountCode: r.code, accountId: String(r.account_id), direction: r.direction,
-        amount: BigInt(r.amount), currency: r.currency.trim() }));
-      const header = { id: randomUUID(), kind: item.kind as TransferKind, pendingId: item.pendingId, undoesId: null,
-        description: own[0].description, metadata: {} };
+      const entries = own.map((r) => ({
+        accountCode: r.code,
+        accountId: String(r.account_id),
+        direction: r.direction,
+        amount: BigInt(r.amount),
+        currency: r.currency.trim(),
+      }));
+      const header = {
+        id: randomUUID(),
+        kind: item.kind as TransferKind,
+        pendingId: item.pendingId,
+        undoesId: null,
+        description: own[0].description,
+        metadata: {},
+      };
       const moves = deltasOf(entries, (e) => {
         const release = pendingDelta(e, -1n);
         return item.kind === 'void_pending' ? release : addDelta(release, postedDelta(e));
@@ -195,13 +244,25 @@ export class LedgerService {
       }
       throw e;
     });
-    await this.applyDeltas(m, planned.flatMap((p) => p.moves), rows.find((r) => r.no_overdraft)?.code ?? null);
-    return planned.map(({ header, entries }) => ({ ...header, createdAt: createdAt.get(header.id)!,
-      entries: entries.map(({ accountCode, direction, amount, currency }) => ({ accountCode, direction, amount, currency })) }));
+    await this.applyDeltas(
+      m,
+      planned.flatMap((p) => p.moves),
+      rows.find((r) => r.no_overdraft)?.code ?? null,
+    );
+    return planned.map(({ header, entries }) => ({
+      ...header,
+      createdAt: createdAt.get(header.id)!,
+      entries: entries.map(({ accountCode, direction, amount, currency }) => ({ accountCode, direction, amount, currency })),
+    }));
   }
 
-  private async resolvePending(m: EntityManager, pendingId: string, kind: 'post_pending' | 'void_pending',
-    event: HistoryEvent, loadId: string | null): Promise<Transfer> {
+  private async resolvePending(
+    m: EntityManager,
+    pendingId: string,
+    kind: 'post_pending' | 'void_pending',
+    event: HistoryEvent,
+    loadId: string | null,
+  ): Promise<Transfer> {
     return (await this.resolvePendingMany(m, [{ pendingId, kind, event, loadId }]))[0];
   }
 
@@ -210,8 +271,10 @@ export class LedgerService {
    * hash in its queue row (a second): the content is hashed from what the database stored and returned (its
    * created_at, its entry order), in the form the verifier reads back (journal-seal.ts).
    */
-  private async writeJournal(m: EntityManager, txs: Array<{ header: JournalHeader; entries: Array<EntryInput & { accountId: string }> }>):
-    Promise<Map<string, Date>> {
+  private async writeJournal(
+    m: EntityManager,
+    txs: Array<{ header: JournalHeader; entries: Array<EntryInput & { accountId: string }> }>,
+  ): Promise<Map<string, Date>> {
     const h = txs.map((t) => t.header);
     const e = txs.flatMap((t) => t.entries.map((x) => ({ ...x, txId: t.header.id })));
     const rows = await this.journal.insertTransactions(m, h, e);
@@ -220,12 +283,26 @@ export class LedgerService {
     const hashes = rows.map((r) => {
       const x = headers.get(r.id)!;
       return contentHash({
-        id: r.id, kind: x.kind, pending_id: x.pendingId?.toLowerCase() ?? null, undoes_id: x.undoesId?.toLowerCase() ?? null,
-        description: x.description === null ? null : asStored(x.description), metadata: x.metadata, created_at_utc: r.created_at_utc,
-        entries: r.accounts.map((a, i) => ({ code: codes.get(String(a))!, direction: r.directions[i], amount: r.amounts[i], currency: r.currencies[i] })),
+        id: r.id,
+        kind: x.kind,
+        pending_id: x.pendingId?.toLowerCase() ?? null,
+        undoes_id: x.undoesId?.toLowerCase() ?? null,
+        description: x.description === null ? null : asStored(x.description),
+        metadata: x.metadata,
+        created_at_utc: r.created_at_utc,
+        entries: r.accounts.map((a, i) => ({
+          code: codes.get(String(a))!,
+          direction: r.directions[i],
+          amount: r.amounts[i],
+          currency: r.currencies[i],
+        })),
       });
     });
-    await this.journal.setContentHashes(m, rows.map((r) => r.id), hashes);
+    await this.journal.setContentHashes(
+      m,
+      rows.map((r) => r.id),
+      hashes,
+    );
     return new Map(rows.map((r) => [r.id, r.created_at]));
   }
 
@@ -236,15 +313,20 @@ export class LedgerService {
    */
   private async applyDeltas(m: EntityManager, moves: Move[], overdraft: Map<string, Account> | string | null): Promise<void> {
     // Stable sort: one account's moves keep the order of their transfers, so its history reads in that order.
-    const sorted = moves.map((mv, i) => ({ mv, i }))
+    const sorted = moves
+      .map((mv, i) => ({ mv, i }))
       .sort((a, b) => compareIds(a.mv.accountId, b.mv.accountId) || a.i - b.i)
       .map((x) => x.mv);
     try {
       await this.journal.applyDeltas(m, sorted);
     } catch (e) {
       if (pgCode(e) === '23514' && pgConstraint(e) === 'accounts_no_overdraft') {
-        const code = typeof overdraft === 'string' ? overdraft
-          : overdraft instanceof Map ? [...overdraft.values()].find((a) => a.noOverdraft)?.code : null;
+        const code =
+          typeof overdraft === 'string'
+            ? overdraft
+            : overdraft instanceof Map
+              ? [...overdraft.values()].find((a) => a.noOverdraft)?.code
+              : null;
         throw new InsufficientFundsError(code ?? 'unknown');
       }
       throw e;
@@ -256,7 +338,6 @@ export class LedgerService {
 function compareIds(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
-
 
 function zero(accountId: string): Delta {
   return { accountId, pendingDebits: 0n, pendingCredits: 0n, postedDebits: 0n, postedCredits: 0n };
@@ -278,8 +359,11 @@ function postedDelta(e: EntryInput & { accountId: string }): Delta {
 
 function addDelta(a: Delta, b: Delta): Delta {
   return {
-    accountId: a.accountId, pendingDebits: a.pendingDebits + b.pendingDebits, pendingCredits: a.pendingCredits + b.pendingCredits,
-    postedDebits: a.postedDebits + b.postedDebits, postedCredits: a.postedCredits + b.postedCredits,
+    accountId: a.accountId,
+    pendingDebits: a.pendingDebits + b.pendingDebits,
+    pendingCredits: a.pendingCredits + b.pendingCredits,
+    postedDebits: a.postedDebits + b.postedDebits,
+    postedCredits: a.postedCredits + b.postedCredits,
   };
 }
 

@@ -26,7 +26,10 @@ interface SealedBatch {
 @Injectable()
 export class SealerService {
   private readonly logger = new Logger(SealerService.name);
-  private readonly periodic = new Periodic(() => this.sealPending(false), (m) => this.logger.warn(`sealing deferred: ${m}`));
+  private readonly periodic = new Periodic(
+    () => this.sealPending(false),
+    (m) => this.logger.warn(`sealing deferred: ${m}`),
+  );
 
   /** The head we last refused to extend (logged once, not every half second). */
   private refusedSeq: string | null = null;
@@ -71,9 +74,18 @@ export class SealerService {
   /** After the batch committed: the signed head in DATA_DIR (audit-head.ts) moves to its last seal. */
   private signHead(head: NonNullable<SealedBatch['head']>): void {
     if (!this.keys || !this.config) return;
-    const written = writeHead(headFileOf(this.config.audit.checkpointFile), this.keys, {
-      ledgerCheckpoint: 1, seq: head.seq, transactionId: head.transactionId, hash: head.hash.toString('hex'), keyedFrom: this.keyedFrom,
-    }, head.firstSeq);
+    const written = writeHead(
+      headFileOf(this.config.audit.checkpointFile),
+      this.keys,
+      {
+        ledgerCheckpoint: 1,
+        seq: head.seq,
+        transactionId: head.transactionId,
+        hash: head.hash.toString('hex'),
+        keyedFrom: this.keyedFrom,
+      },
+      head.firstSeq,
+    );
     if (!written && !this.headRefused) {
       this.logger.warn('the signed head in DATA_DIR was not moved: it is newer (another instance), or does not verify (run the verifier)');
     }
@@ -94,8 +106,10 @@ export class SealerService {
       // Extend only a head this key sealed: chaining onto a rewritten head would give the rewrite valid MACs.
       if (this.keys && last?.mac && !this.keys.macMatches(BigInt(last.seq), last.hash, last.mac)) {
         if (this.refusedSeq !== last.seq) {
-          this.logger.error(`sealing stopped: seal #${last.seq} does not carry this instance's MAC (AUDIT_SEAL_KEY differs from the `
-            + 'one that sealed it, or the seal was rewritten); run the verifier');
+          this.logger.error(
+            `sealing stopped: seal #${last.seq} does not carry this instance's MAC (AUDIT_SEAL_KEY differs from the ` +
+              'one that sealed it, or the seal was rewritten); run the verifier',
+          );
         }
         this.refusedSeq = last.seq;
         return { count: 0 };
@@ -106,13 +120,21 @@ export class SealerService {
       // the previous release) are read back and hashed here.
       const unhashed = queue.filter((q) => !q.content_hash).map((q) => q.transaction_id);
       const content = unhashed.length ? await this.seals.content(m, unhashed) : new Map<string, SealContentRow>();
-      const seqs: string[] = [], ids: string[] = [], contents: Buffer[] = [], prevs: Buffer[] = [], hashes: Buffer[] = [];
+      const seqs: string[] = [],
+        ids: string[] = [],
+        contents: Buffer[] = [],
+        prevs: Buffer[] = [],
+        hashes: Buffer[] = [];
       const macs: Array<Buffer | null> = [];
       for (const { transaction_id: id, content_hash: queued } of queue) {
         seq += 1n;
         const c = queued ?? contentHash(content.get(id)!);
         const h = chainHash(prev, c, seq);
-        seqs.push(seq.toString()); ids.push(id); contents.push(c); prevs.push(prev); hashes.push(h);
+        seqs.push(seq.toString());
+        ids.push(id);
+        contents.push(c);
+        prevs.push(prev);
+        hashes.push(h);
         macs.push(this.keys ? this.keys.mac(seq, h) : null);
         prev = h;
       }

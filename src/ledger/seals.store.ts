@@ -14,12 +14,24 @@ export interface SealHead {
 
 /** A seal with the content it sealed, as the verifier walks the chain; `present` is false when the transaction is gone. */
 export type SealRow = SealContentRow & {
-  seq: string; transaction_id: string; content_hash: Buffer; prev_hash: Buffer; hash: Buffer; mac: Buffer | null; present: boolean;
+  seq: string;
+  transaction_id: string;
+  content_hash: Buffer;
+  prev_hash: Buffer;
+  hash: Buffer;
+  mac: Buffer | null;
+  present: boolean;
 };
 
 /** A signed checkpoint as audit_checkpoints keeps it. */
 export interface CheckpointRow {
-  seq: number; transactionId: string; hash: Buffer; keyId: string; signedAt: string; document: string; signature: string;
+  seq: number;
+  transactionId: string;
+  hash: Buffer;
+  keyId: string;
+  signedAt: string;
+  document: string;
+  signature: string;
 }
 
 /**
@@ -33,8 +45,10 @@ export class SealsStore {
 
   /** The sealer's turn, for the caller's transaction: waits for it (`wait`) or returns false when another run holds it. */
   async lockSealer(m: EntityManager, key: number, wait: boolean): Promise<boolean> {
-    const [{ locked }] = await m.query(wait ? `SELECT pg_advisory_xact_lock($1)::text IS NOT NULL AS locked`
-      : `SELECT pg_try_advisory_xact_lock($1) AS locked`, [key]);
+    const [{ locked }] = await m.query<Array<{ locked: boolean }>>(
+      wait ? `SELECT pg_advisory_xact_lock($1)::text IS NOT NULL AS locked` : `SELECT pg_try_advisory_xact_lock($1) AS locked`,
+      [key],
+    );
     return locked;
   }
 
@@ -42,22 +56,29 @@ export class SealsStore {
   async awaitFinal(m: EntityManager, waitMs: number): Promise<string> {
     const [{ watermark }]: Array<{ watermark: string }> = await m.query(
       `SELECT watermark::text FROM ledger_await_final((SELECT coalesce(max(created_at), '-infinity') FROM journal_unsealed), $1, 1000)`,
-      [waitMs]);
+      [waitMs],
+    );
     return watermark;
   }
 
   /** The queue before the watermark, in moment order; `content_hash` is null on rows queued by the previous release. */
-  async queued(m: EntityManager, watermark: string, limit: number):
-    Promise<Array<{ transaction_id: string; content_hash: Buffer | null }>> {
+  async queued(
+    m: EntityManager,
+    watermark: string,
+    limit: number,
+  ): Promise<Array<{ transaction_id: string; content_hash: Buffer | null }>> {
     return m.query(
       `SELECT transaction_id, content_hash FROM journal_unsealed WHERE created_at < $2::timestamptz
-       ORDER BY created_at, transaction_id LIMIT $1`, [limit, watermark]);
+       ORDER BY created_at, transaction_id LIMIT $1`,
+      [limit, watermark],
+    );
   }
 
   /** The sealer's view of the chain's head, in its transaction. */
   async lastSeal(m: EntityManager): Promise<{ seq: string; hash: Buffer; mac: Buffer | null } | undefined> {
     const last: Array<{ seq: string; hash: Buffer; mac: Buffer | null }> = await m.query(
-      `SELECT seq, hash, mac FROM journal_seals ORDER BY seq DESC LIMIT 1`);
+      `SELECT seq, hash, mac FROM journal_seals ORDER BY seq DESC LIMIT 1`,
+    );
     return last[0];
   }
 
@@ -68,12 +89,15 @@ export class SealsStore {
   }
 
   /** Appends the seals and takes their transactions off the queue, in the sealer's transaction. */
-  async append(m: EntityManager, s: { seqs: string[]; ids: string[]; contents: Buffer[]; prevs: Buffer[]; hashes: Buffer[];
-    macs: Array<Buffer | null> }): Promise<void> {
+  async append(
+    m: EntityManager,
+    s: { seqs: string[]; ids: string[]; contents: Buffer[]; prevs: Buffer[]; hashes: Buffer[]; macs: Array<Buffer | null> },
+  ): Promise<void> {
     await m.query(
       `INSERT INTO journal_seals (seq, transaction_id, content_hash, prev_hash, hash, mac)
        SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bytea[])`,
-      [s.seqs, s.ids, s.contents, s.prevs, s.hashes, s.macs]);
+      [s.seqs, s.ids, s.contents, s.prevs, s.hashes, s.macs],
+    );
     await m.query(`DELETE FROM journal_unsealed u USING unnest($1::uuid[]) AS q(id) WHERE u.transaction_id = q.id`, [s.ids]);
   }
 
@@ -91,7 +115,7 @@ export class SealsStore {
 
   /** Try-lock `key` for the caller's transaction (one instance at a time records a checkpoint). */
   async tryLock(m: EntityManager, key: number): Promise<boolean> {
-    const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [key]);
+    const [{ locked }] = await m.query<Array<{ locked: boolean }>>(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [key]);
     return locked;
   }
 
@@ -101,7 +125,8 @@ export class SealsStore {
       `INSERT INTO audit_checkpoints (seq, transaction_id, hash, key_id, signed_at, document, signature)
        SELECT $1, $2, $3, $4, $5, $6, $7 WHERE $1 > coalesce((SELECT max(seq) FROM audit_checkpoints), 0)
        ON CONFLICT (seq) DO NOTHING RETURNING seq`,
-      [c.seq, c.transactionId, c.hash, c.keyId, c.signedAt, c.document, c.signature]);
+      [c.seq, c.transactionId, c.hash, c.keyId, c.signedAt, c.document, c.signature],
+    );
     return inserted.length > 0;
   }
 
@@ -111,11 +136,14 @@ export class SealsStore {
   }
 
   /** One page of checkpoints, newest first, plus one row to tell whether there is a next page. */
-  async checkpointPage(before: string | number | null, limit: number):
-    Promise<Array<{ seq: string; document: string; signature: string }>> {
+  async checkpointPage(
+    before: string | number | null,
+    limit: number,
+  ): Promise<Array<{ seq: string; document: string; signature: string }>> {
     return this.ds.query(
       `SELECT seq, document, signature FROM audit_checkpoints WHERE ($1::bigint IS NULL OR seq < $1) ORDER BY seq DESC LIMIT $2`,
-      [before, limit + 1]);
+      [before, limit + 1],
+    );
   }
 
   /** Seals from `from` on, with the content of their transactions as it is now. */
@@ -123,7 +151,9 @@ export class SealsStore {
     return this.ds.query(
       `SELECT s.seq, s.transaction_id, s.content_hash, s.prev_hash, s.hash, s.mac, t.id IS NOT NULL AS present, ${SEAL_CONTENT_COLUMNS}
        FROM journal_seals s LEFT JOIN journal_transactions t ON t.id = s.transaction_id
-       WHERE s.seq >= $1 ORDER BY s.seq LIMIT $2`, [from.toString(), limit]);
+       WHERE s.seq >= $1 ORDER BY s.seq LIMIT $2`,
+      [from.toString(), limit],
+    );
   }
 
   /** Journal transactions neither sealed nor queued (at most `limit`), each with how many there are in all. */
@@ -132,7 +162,8 @@ export class SealsStore {
       `SELECT t.id, count(*) OVER ()::int AS n FROM journal_transactions t
        WHERE NOT EXISTS (SELECT 1 FROM journal_seals s WHERE s.transaction_id = t.id)
          AND NOT EXISTS (SELECT 1 FROM journal_unsealed u WHERE u.transaction_id = t.id)
-       ORDER BY t.created_at, t.id LIMIT ${limit}`);
+       ORDER BY t.created_at, t.id LIMIT ${limit}`,
+    );
   }
 
   /** The queue's length, its oldest transaction and that one's age (database time). */
@@ -140,7 +171,8 @@ export class SealsStore {
     const [queue]: Array<{ n: number; oldest: string | null; age_ms: number | null }> = await this.ds.query(
       `SELECT count(*)::int AS n, (array_agg(transaction_id::text ORDER BY created_at, transaction_id))[1] AS oldest,
               (extract(epoch FROM clock_timestamp() - min(created_at)) * 1000)::float8 AS age_ms
-       FROM journal_unsealed`);
+       FROM journal_unsealed`,
+    );
     return queue;
   }
 }

@@ -15,20 +15,44 @@ export interface LogSettings {
 }
 
 /** Field names whose values never reach a log line, at any depth up to four levels. */
-const SECRET_FIELDS = ['password', 'secret', 'token', 'clientSecret', 'access_token', 'key', 'apiKey', 'api_key', 'authorization',
-  'cookie'];
+const SECRET_FIELDS = [
+  'password',
+  'secret',
+  'token',
+  'clientSecret',
+  'access_token',
+  'key',
+  'apiKey',
+  'api_key',
+  'authorization',
+  'cookie',
+];
 /** Headers that carry credentials: a caller may send its key in the wrong one (x-api-key) by mistake. */
 const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'api-key', 'x-auth-token', 'x-access-token'];
 const REDACT_PATHS = [
-  ...SECRET_HEADERS.map((h) => `req.headers["${h}"]`), 'res.headers["set-cookie"]',
+  ...SECRET_HEADERS.map((h) => `req.headers["${h}"]`),
+  'res.headers["set-cookie"]',
   ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `*.*.*.${f}`]),
 ];
 
 /** Query parameters that carry credentials, compared by their decoded, lower-case name. */
-const SECRET_PARAMS = new Set(['api_key', 'apikey', 'api-key', 'token', 'access_token', 'refresh_token', 'key', 'secret',
-  'password', 'client_secret', 'auth', 'authorization', 'session',
+const SECRET_PARAMS = new Set([
+  'api_key',
+  'apikey',
+  'api-key',
+  'token',
+  'access_token',
+  'refresh_token',
+  'key',
+  'secret',
+  'password',
+  'client_secret',
+  'auth',
+  'authorization',
+  'session',
   // Not a secret, but base64 of what it pages by: an account code names a card, unmasked.
-  'cursor']);
+  'cursor',
+]);
 /**
  * Credentials this service issues, recognised by their prefix wherever they appear (a path, any query parameter,
  * a malformed Authorization header echoed in a message): API keys and webhook secrets.
@@ -50,7 +74,9 @@ const ch = (c: string) => {
 };
 const ALNUM = `(?:[A-Za-z0-9]|${pct('(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])')})`;
 const CARD_ID_ANYWHERE = new RegExp(
-  `(?<=^|[^A-Za-z0-9]|%(?:25)?[0-9A-Fa-f]{2})${ch('E')}${ch('K')}${ch('C')}${ALNUM}{7}(?![A-Za-z0-9])`, 'gi');
+  `(?<=^|[^A-Za-z0-9]|%(?:25)?[0-9A-Fa-f]{2})${ch('E')}${ch('K')}${ch('C')}${ALNUM}{7}(?![A-Za-z0-9])`,
+  'gi',
+);
 
 const decodeAll = (text: string): string => {
   let out = text;
@@ -77,21 +103,25 @@ export function scrubber(secrets: Array<string | null | undefined> = []): (line:
   return (line) => {
     let out = line.replace(ISSUED_SECRET, '$1_[redacted]').replace(CARD_ID_ANYWHERE, (m) => maskCardId(decodeAll(m)));
     out = out.replace(QUERY_PARAM, (m, sep: string, name: string) =>
-      (SECRET_PARAMS.has(decodeAll(name).toLowerCase()) ? `${sep}${name}=[redacted]` : m));
+      SECRET_PARAMS.has(decodeAll(name).toLowerCase()) ? `${sep}${name}=[redacted]` : m,
+    );
     for (const s of known) if (out.includes(s)) out = out.split(s).join('[redacted]');
     return out;
   };
 }
 
 export function createRootLogger(settings: LogSettings): Logger {
-  return pino({
-    level: settings.level,
-    base: { service: 'card-ledger' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    hooks: { streamWrite: scrubber(settings.secrets) },
-  }, settings.stream ?? pino.destination({ dest: 1, sync: true }));
+  return pino(
+    {
+      level: settings.level,
+      base: { service: 'card-ledger' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      hooks: { streamWrite: scrubber(settings.secrets) },
+    },
+    settings.stream ?? pino.destination({ dest: 1, sync: true }),
+  );
 }
 
 /** Probes and scrapes every few seconds would drown the request log. */
@@ -116,7 +146,7 @@ export function loggerParams(logger: Logger): Params {
         res.statusCode === 503 ? (isOutageAnswer(res) ? 'info' : 'warn') : err || res.statusCode >= 500 ? 'error' : 'info',
       // pino-http invents an Error for every 5xx; its stack points into pino-http and says nothing.
       customErrorObject: (_req: IncomingMessage, _res: ServerResponse, err: Error, val: Record<string, unknown>) =>
-        (err.message.startsWith('failed with status code') ? { ...val, err: undefined } : val),
+        err.message.startsWith('failed with status code') ? { ...val, err: undefined } : val,
       serializers: {
         // The parsed query repeats the URL's parameters: credentials among them are redacted whatever their case.
         req: (req: { query?: Record<string, unknown> }) => (req.query ? { ...req, query: redactQuery(req.query) } : req),
@@ -130,6 +160,13 @@ export function loggerParams(logger: Logger): Params {
 /** The test harness passes Nest-style levels (['error']) or false; the most verbose one given sets pino's level. */
 export function levelFromNest(levels: LogLevel[] | false): LogLevelName {
   if (levels === false || levels.length === 0) return 'silent';
-  const order: Array<[LogLevel, LogLevelName]> = [['verbose', 'trace'], ['debug', 'debug'], ['log', 'info'], ['warn', 'warn'], ['error', 'error'], ['fatal', 'fatal']];
+  const order: Array<[LogLevel, LogLevelName]> = [
+    ['verbose', 'trace'],
+    ['debug', 'debug'],
+    ['log', 'info'],
+    ['warn', 'warn'],
+    ['error', 'error'],
+    ['fatal', 'fatal'],
+  ];
   return order.find(([nest]) => levels.includes(nest))?.[1] ?? 'error';
 }

@@ -27,11 +27,18 @@ export class MetricsController {
 
   /** Gauges read from the database are refreshed on scrape, so they cost nothing between scrapes. */
   @Get()
-  @ApiOperation({ summary: 'Prometheus metrics', description: 'Loads by status, sync attempts by outcome, sync lag, EnKash latency, '
-    + 'circuit state, DB pool, the latest ledger verification (card_ledger_audit_verify_ok, _findings, _last_run_timestamp_seconds), '
-    + 'the sealing queue and the newest checkpoint. See README for alerts.' })
+  @ApiOperation({
+    summary: 'Prometheus metrics',
+    description:
+      'Loads by status, sync attempts by outcome, sync lag, EnKash latency, ' +
+      'circuit state, DB pool, the latest ledger verification (card_ledger_audit_verify_ok, _findings, _last_run_timestamp_seconds), ' +
+      'the sealing queue and the newest checkpoint. See README for alerts.',
+  })
   @ApiProduces('text/plain')
-  @ApiOkResponse({ description: 'Prometheus text exposition format 0.0.4.', schema: { type: 'string', example: 'card_ledger_loads{status="pending"} 3' } })
+  @ApiOkResponse({
+    description: 'Prometheus text exposition format 0.0.4.',
+    schema: { type: 'string', example: 'card_ledger_loads{status="pending"} 3' },
+  })
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   async scrape(): Promise<string> {
     const rows = await this.loads.countByStatus();

@@ -37,8 +37,9 @@ export function errorExample(code: ErrorCode, message: string, details?: Array<{
 /** A documented error answer of one route: its status, when it happens, and an example of each code it carries. */
 export function ApiErrorResponse(status: number, description: string, ...cases: Array<[code: ErrorCode, message: string]>) {
   const schema = { $ref: '#/components/schemas/Error' };
-  const content = cases.length === 1
-    ? { schema, example: errorExample(cases[0][0], cases[0][1]) }
-    : { schema, examples: Object.fromEntries(cases.map(([code, message]) => [code, { value: errorExample(code, message) }])) };
+  const content =
+    cases.length === 1
+      ? { schema, example: errorExample(cases[0][0], cases[0][1]) }
+      : { schema, examples: Object.fromEntries(cases.map(([code, message]) => [code, { value: errorExample(code, message) }])) };
   return applyDecorators(ApiResponse({ status, description, content: { 'application/json': content } }));
 }

@@ -46,7 +46,9 @@ export function setupOpenApi(app: NestFastifyApplication): void {
   annotateAccess(document, routeAccess(app));
   DOCUMENTS.set(app, document);
   SwaggerModule.setup('docs', app, document, {
-    jsonDocumentUrl: 'docs-json', raw: ['json'], customSiteTitle: 'card-ledger API',
+    jsonDocumentUrl: 'docs-json',
+    raw: ['json'],
+    customSiteTitle: 'card-ledger API',
     // No validator badge: it would send the document's URL to validator.swagger.io (and CSP blocks the image anyway).
     swaggerOptions: { validatorUrl: null },
   });
@@ -60,7 +62,8 @@ function csvAsText(document: OpenAPIObject): void {
   for (const item of Object.values(document.paths)) {
     for (const op of Object.values(item) as Array<{ responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>) {
       for (const response of Object.values(op?.responses ?? {})) {
-        if (response.content?.['text/csv']) response.content['text/csv'] = { schema: { type: 'string', description: 'CSV: a header row, then one line per item.' } };
+        if (response.content?.['text/csv'])
+          response.content['text/csv'] = { schema: { type: 'string', description: 'CSV: a header row, then one line per item.' } };
       }
     }
   }

@@ -3,8 +3,12 @@
  * item failed) no further item starts; the ones not started come back as undefined, so the caller knows
  * what was checked. Returns only when nothing is in flight any more.
  */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>,
-  stop: () => boolean = () => false): Promise<Array<R | undefined>> {
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+  stop: () => boolean = () => false,
+): Promise<Array<R | undefined>> {
   const results: Array<R | undefined> = new Array<R | undefined>(items.length).fill(undefined);
   let next = 0;
   let failed = false;

@@ -3,9 +3,7 @@ import { csvOf, KeysetList } from '../common/csv';
 import { badField } from '../common/errors';
 import { formatMinor } from '../common/money';
 import { Instant, msIso } from '../common/instant';
-import {
-  checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, parseLimit, parseRange, UUID,
-} from '../common/paging';
+import { checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, parseLimit, parseRange, UUID } from '../common/paging';
 import { LedgerClock } from '../ledger/ledger-clock';
 import { ReconciliationQuery, ReconciliationRunsQuery } from './reconciliation.dto';
 import { ReconciliationStore } from './reconciliation.store';
@@ -33,7 +31,10 @@ interface Window {
  */
 @Injectable()
 export class ReconciliationReport {
-  constructor(private readonly store: ReconciliationStore, private readonly clock: LedgerClock) {}
+  constructor(
+    private readonly store: ReconciliationStore,
+    private readonly clock: LedgerClock,
+  ) {}
 
   /** Findings found in [from, to), newest first, keyset on the append-only id. */
   findings(q: ReconciliationQuery): KeysetList<FindingView, number> {
@@ -42,10 +43,18 @@ export class ReconciliationReport {
     const cursor = decodeCursor(q.cursor, ['integer']);
     if (q.runId !== undefined && !UUID.test(q.runId)) throw badField('runId', 'must be a reconciliation run id (a UUID)');
     return {
-      start: cursor ? Number(cursor[0]) : null, limit, csv: csvOf(FINDING_CSV), encode: (id) => encodeCursor([id]),
+      start: cursor ? Number(cursor[0]) : null,
+      limit,
+      csv: csvOf(FINDING_CSV),
+      encode: (id) => encodeCursor([id]),
       fetch: async (after, n) => {
-        const rows = await this.store.findingsPage({ before: after, fromIso: from?.iso ?? null, toIso: to?.iso ?? null, runId: q.runId,
-          limit: n });
+        const rows = await this.store.findingsPage({
+          before: after,
+          fromIso: from?.iso ?? null,
+          toIso: to?.iso ?? null,
+          runId: q.runId,
+          limit: n,
+        });
         const page = rows.slice(0, n).map(findingView);
         return { rows: page, next: rows.length > n ? Number(page[page.length - 1].id) : null };
       },
@@ -72,12 +81,21 @@ export class ReconciliationReport {
     // The loads created in [from, to) are a fixed set once every row before `to` is final (docs/time.md).
     if (window.to) await this.clock.finalBefore(window.to);
     const [loads, ageBuckets, lastRun, page, asOf] = await Promise.all([
-      this.loadsByStatus(window), this.ageBuckets(window), this.lastRun(), findings.fetch(findings.start, findings.limit), this.now(),
+      this.loadsByStatus(window),
+      this.ageBuckets(window),
+      this.lastRun(),
+      findings.fetch(findings.start, findings.limit),
+      this.now(),
     ]);
     return {
-      from: window.from ? msIso(window.from) : null, to: window.to ? msIso(window.to) : null, asOf: asOf.toISOString(),
-      ...loads, ageBuckets, lastRun,
-      data: page.rows, nextCursor: page.next === null ? null : findings.encode(page.next),
+      from: window.from ? msIso(window.from) : null,
+      to: window.to ? msIso(window.to) : null,
+      asOf: asOf.toISOString(),
+      ...loads,
+      ageBuckets,
+      lastRun,
+      data: page.rows,
+      nextCursor: page.next === null ? null : findings.encode(page.next),
     };
   }
 
@@ -87,12 +105,16 @@ export class ReconciliationReport {
     const currencies = [...new Set(groups.map((g) => g.currency.trim()))].sort();
     const of = (currency: string) => groups.filter((g) => g.currency.trim() === currency);
     return {
-      loads: currencies.flatMap((currency) => STATUSES.map((status) => {
-        const g = of(currency).find((r) => r.status === status);
-        return { currency, status, count: g?.count ?? 0, amount: formatMinor(g?.amount ?? 0) };
-      })),
+      loads: currencies.flatMap((currency) =>
+        STATUSES.map((status) => {
+          const g = of(currency).find((r) => r.status === status);
+          return { currency, status, count: g?.count ?? 0, amount: formatMinor(g?.amount ?? 0) };
+        }),
+      ),
       totals: currencies.map((currency) => ({
-        currency, count: of(currency).reduce((n, r) => n + r.count, 0), amount: formatMinor(of(currency).reduce((s, r) => s + BigInt(r.amount), 0n)),
+        currency,
+        count: of(currency).reduce((n, r) => n + r.count, 0),
+        amount: formatMinor(of(currency).reduce((s, r) => s + BigInt(r.amount), 0n)),
       })),
     };
   }

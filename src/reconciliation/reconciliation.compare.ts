@@ -8,8 +8,14 @@ import { NormalSide } from '../ledger/ledger.types';
  * (reconciliation.service.ts) reads both sides and records whatever these return.
  */
 export const FINDING_KINDS = [
-  'enkash_applied_multiple', 'amount_mismatch', 'posted_missing_at_enkash', 'reversed_but_applied', 'reversed_at_enkash',
-  'lookup_failed', 'card_balance_drift', 'parent_balance_drift',
+  'enkash_applied_multiple',
+  'amount_mismatch',
+  'posted_missing_at_enkash',
+  'reversed_but_applied',
+  'reversed_at_enkash',
+  'lookup_failed',
+  'card_balance_drift',
+  'parent_balance_drift',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
@@ -54,14 +60,23 @@ const money = (minor: bigint | null) => (minor === null ? null : formatMinor(min
 
 export function failureEvidence(call: string, o: EnKashFailure): Evidence {
   return {
-    call, outcome: o.kind, reason: o.kind === 'rejected' ? null : o.reason, httpStatus: o.httpStatus, code: o.code, message: o.message,
+    call,
+    outcome: o.kind,
+    reason: o.kind === 'rejected' ? null : o.reason,
+    httpStatus: o.httpStatus,
+    code: o.code,
+    message: o.message,
   };
 }
 
 function recordsEvidence(matches: EnKashLookupMatch[]): Evidence {
   return {
-    call: 'lookup', outcome: 'succeeded', recordCount: matches.length,
-    records: matches.slice(0, MAX_EVIDENCE_RECORDS).map((m) => ({ status: m.status, rawStatus: m.rawStatus, amount: money(m.amountMinor), raw: m.raw })),
+    call: 'lookup',
+    outcome: 'succeeded',
+    recordCount: matches.length,
+    records: matches
+      .slice(0, MAX_EVIDENCE_RECORDS)
+      .map((m) => ({ status: m.status, rawStatus: m.rawStatus, amount: money(m.amountMinor), raw: m.raw })),
   };
 }
 
@@ -80,14 +95,22 @@ function sumMinor(matches: EnKashLookupMatch[]): bigint | null {
  */
 export function compareLoad(load: SettledLoad, lookup: EnKashOutcome<EnKashLookupResult>, graceMs: number): LoadCheck {
   const ledger = {
-    status: load.status, undone: load.undone, amount: formatMinor(load.amountMinor), settledAt: load.settledAt.toISOString(),
+    status: load.status,
+    undone: load.undone,
+    amount: formatMinor(load.amountMinor),
+    settledAt: load.settledAt.toISOString(),
     enKashCardId: load.enKashCardId,
   };
   const found = (kind: FindingKind, enkashAmountMinor: bigint | null, enkash: Evidence): LoadCheck => ({
     verdict: 'finding',
     finding: {
-      kind, loadId: load.id, reference: load.reference, accountCode: cardAccountCode(load.enKashCardId),
-      ledgerAmountMinor: load.amountMinor, enkashAmountMinor, evidence: { ledger, enkash },
+      kind,
+      loadId: load.id,
+      reference: load.reference,
+      accountCode: cardAccountCode(load.enKashCardId),
+      ledgerAmountMinor: load.amountMinor,
+      enkashAmountMinor,
+      evidence: { ledger, enkash },
     },
   });
   if (lookup.kind !== 'succeeded') return found('lookup_failed', null, failureEvidence('lookup', lookup));
@@ -121,7 +144,11 @@ export interface LedgerBalance {
 }
 
 export const ZERO_BALANCE: LedgerBalance = {
-  normalSide: 'credit', postedDebitsMinor: 0n, postedCreditsMinor: 0n, pendingDebitsMinor: 0n, pendingCreditsMinor: 0n,
+  normalSide: 'credit',
+  postedDebitsMinor: 0n,
+  postedCreditsMinor: 0n,
+  pendingDebitsMinor: 0n,
+  pendingCreditsMinor: 0n,
 };
 
 /**
@@ -154,14 +181,23 @@ export function compareBalance(c: BalanceComparison): NewFinding | null {
   const high = before.high > after.high ? before.high : after.high;
   const ledger = { posted: formatMinor(after.posted), expectedLow: formatMinor(low), expectedHigh: formatMinor(high) };
   const finding = (kind: FindingKind, enkashAmountMinor: bigint | null, enkash: Evidence): NewFinding => ({
-    kind, loadId: null, reference: null, accountCode: c.accountCode, ledgerAmountMinor: after.posted, enkashAmountMinor,
+    kind,
+    loadId: null,
+    reference: null,
+    accountCode: c.accountCode,
+    ledgerAmountMinor: after.posted,
+    enkashAmountMinor,
     evidence: { ledger, enkash, ...(c.note ? { note: c.note } : {}) },
   });
   if (c.enkash.kind !== 'succeeded') return finding('lookup_failed', null, failureEvidence(c.call, c.enkash));
   const { balanceMinor, raw } = c.enkash.value;
-  if (balanceMinor === null) return finding('lookup_failed', null, { call: c.call, outcome: 'succeeded', reason: 'balance-unreadable', raw });
+  if (balanceMinor === null)
+    return finding('lookup_failed', null, { call: c.call, outcome: 'succeeded', reason: 'balance-unreadable', raw });
   if (balanceMinor >= low && balanceMinor <= high) return null;
   return finding(c.kind, balanceMinor, {
-    call: c.call, balance: formatMinor(balanceMinor), differenceFromPosted: formatMinor(balanceMinor - after.posted), raw,
+    call: c.call,
+    balance: formatMinor(balanceMinor),
+    differenceFromPosted: formatMinor(balanceMinor - after.posted),
+    raw,
   });
 }

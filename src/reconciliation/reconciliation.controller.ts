@@ -42,8 +42,10 @@ export class ReconciliationController {
   @DocReconciliationRun()
   async run(@Req() req: AuthedRequest) {
     if (!this.runs) {
-      throw new ApiError('service_unavailable',
-        'reconciliation runs need EnKash, and this instance has no EnKash client (ENKASH_BASE_URL unset with ROLE=api)');
+      throw new ApiError(
+        'service_unavailable',
+        'reconciliation runs need EnKash, and this instance has no EnKash client (ENKASH_BASE_URL unset with ROLE=api)',
+      );
     }
     const result = await this.runs.run('manual', actorOfCaller(req.caller!, String(req.id)));
     if (result === null) throw new ApiError('conflict', 'a reconciliation run is in progress; ask again when it has finished');

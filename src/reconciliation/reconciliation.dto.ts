@@ -3,7 +3,8 @@ import { PageQuery, TimeRangeListQuery } from '../common/list-query';
 
 /** `from`/`to` select loads by creation time and findings by the time they were found; `runId` one run's findings. */
 export class ReconciliationQuery extends TimeRangeListQuery {
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   runId?: string;
 }
 

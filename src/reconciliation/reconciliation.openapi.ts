@@ -1,6 +1,14 @@
 import { applyDecorators } from '@nestjs/common';
 import {
-  ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiQuery, ApiSchema, getSchemaPath,
+  ApiCreatedResponse,
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiProperty,
+  ApiQuery,
+  ApiSchema,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import { LOAD_STATUSES } from '../card-loads/card-load.dto';
 import { AMOUNT_OUT } from '../common/money.openapi';
@@ -21,7 +29,8 @@ class RunDoc {
   @ApiProperty({ enum: ['running', 'completed', 'failed'] }) status: string;
   @ApiProperty(TIME) startedAt: string;
   @ApiProperty(NULLABLE_TIME) finishedAt: string | null;
-  @ApiProperty({ ...NULLABLE_TIME, description: 'Loads created from here were checked; null on the first run (all of them).' }) windowFrom: string | null;
+  @ApiProperty({ ...NULLABLE_TIME, description: 'Loads created from here were checked; null on the first run (all of them).' }) windowFrom:
+    string | null;
   @ApiProperty(TIME) windowTo: string;
   @ApiProperty({ type: 'integer' }) checkedLoads: number;
   @ApiProperty({ type: 'integer' }) checkedCards: number;
@@ -35,7 +44,7 @@ class FindingDoc {
   @ApiProperty({ format: 'uuid' }) runId: string;
   @ApiProperty({ enum: FINDING_KINDS }) kind: string;
   @ApiProperty({ type: String, format: 'uuid', nullable: true }) loadId: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'The load\'s uniqueReferenceNumber.' }) reference: string | null;
+  @ApiProperty({ type: String, nullable: true, description: "The load's uniqueReferenceNumber." }) reference: string | null;
   @ApiProperty({ type: String, nullable: true, example: 'card:EKCMB7KAEW' }) accountCode: string | null;
   @ApiProperty(NULLABLE_AMOUNT) ledgerAmount: string | null;
   @ApiProperty(NULLABLE_AMOUNT) enkashAmount: string | null;
@@ -47,7 +56,8 @@ class FindingDoc {
 
 @ApiSchema({ name: 'ReconciliationRunWithFindings' })
 class RunWithFindingsDoc extends RunDoc {
-  @ApiProperty({ type: [FindingDoc], description: 'The run\'s findings (the first 500; the report lists all, by `runId`).' }) findings: FindingDoc[];
+  @ApiProperty({ type: [FindingDoc], description: "The run's findings (the first 500; the report lists all, by `runId`)." })
+  findings: FindingDoc[];
 }
 
 @ApiSchema({ name: 'ReconciliationLoadsByStatus' })
@@ -86,48 +96,61 @@ class ReportDoc {
   @ApiProperty({ ...NULLABLE_TIME, description: 'The `from` asked for.' }) from: string | null;
   @ApiProperty({ ...NULLABLE_TIME, description: 'The `to` asked for.' }) to: string | null;
   @ApiProperty(TIME) asOf: string;
-  @ApiProperty({ type: [LoadsByStatusDoc], description: 'Loads created in the window, every status of every currency (zeros included).' }) loads: LoadsByStatusDoc[];
+  @ApiProperty({ type: [LoadsByStatusDoc], description: 'Loads created in the window, every status of every currency (zeros included).' })
+  loads: LoadsByStatusDoc[];
   @ApiProperty({ type: [CurrencyTotalDoc] }) totals: CurrencyTotalDoc[];
   @ApiProperty({ type: [AgeBucketsDoc] }) ageBuckets: AgeBucketsDoc[];
-  @ApiProperty({ type: RunDoc, nullable: true, description: 'The latest run, whatever its window; null before the first.' }) lastRun: RunDoc | null;
-  @ApiProperty({ type: [FindingDoc], description: 'Findings found in the window (or of `runId`), newest first: one page.' }) data: FindingDoc[];
+  @ApiProperty({ type: RunDoc, nullable: true, description: 'The latest run, whatever its window; null before the first.' })
+  lastRun: RunDoc | null;
+  @ApiProperty({ type: [FindingDoc], description: 'Findings found in the window (or of `runId`), newest first: one page.' })
+  data: FindingDoc[];
   @ApiProperty({ type: String, nullable: true, example: null }) nextCursor: string | null;
 }
 
 /** GET /v1/reports/reconciliation */
-export const DocReconciliationReport = () => applyDecorators(
-  ApiOperation({
-    summary: 'Loads by status, what is still open and for how long, and the findings against EnKash',
-    description: 'Also CSV (`Accept: text/csv` or `?format=csv`): every finding in the window (the summary does not fit a table).',
-  }),
-  ApiQuery({ name: 'runId', required: false, description: 'Only this run\'s findings.', schema: { type: 'string', format: 'uuid' } }),
-  ApiProduces('application/json', 'text/csv'),
-  ApiOkResponse({ type: ReportDoc, description: 'The report.' }),
-);
+export const DocReconciliationReport = () =>
+  applyDecorators(
+    ApiOperation({
+      summary: 'Loads by status, what is still open and for how long, and the findings against EnKash',
+      description: 'Also CSV (`Accept: text/csv` or `?format=csv`): every finding in the window (the summary does not fit a table).',
+    }),
+    ApiQuery({ name: 'runId', required: false, description: "Only this run's findings.", schema: { type: 'string', format: 'uuid' } }),
+    ApiProduces('application/json', 'text/csv'),
+    ApiOkResponse({ type: ReportDoc, description: 'The report.' }),
+  );
 
 /** GET /v1/reports/reconciliation/runs */
-export const DocReconciliationRuns = () => applyDecorators(
-  ApiOperation({
-    summary: 'Reconciliation runs, newest first',
-    description: 'Scheduled and manual runs, a failed one with its `error`; a run\'s findings are in the report, by `runId`.',
-  }),
-  ApiExtraModels(RunDoc),
-  ApiOkResponse({
-    description: 'One page of runs.',
-    schema: {
-      type: 'object', required: ['data', 'nextCursor'],
-      properties: { data: { type: 'array', items: { $ref: getSchemaPath(RunDoc) } }, nextCursor: { type: 'string', nullable: true } },
-    },
-  }),
-);
+export const DocReconciliationRuns = () =>
+  applyDecorators(
+    ApiOperation({
+      summary: 'Reconciliation runs, newest first',
+      description: "Scheduled and manual runs, a failed one with its `error`; a run's findings are in the report, by `runId`.",
+    }),
+    ApiExtraModels(RunDoc),
+    ApiOkResponse({
+      description: 'One page of runs.',
+      schema: {
+        type: 'object',
+        required: ['data', 'nextCursor'],
+        properties: { data: { type: 'array', items: { $ref: getSchemaPath(RunDoc) } }, nextCursor: { type: 'string', nullable: true } },
+      },
+    }),
+  );
 
 /** POST /v1/reports/reconciliation/runs */
-export const DocReconciliationRun = () => applyDecorators(
-  ApiOperation({
-    summary: 'Run a reconciliation against EnKash now', description: 'Runs in this request and answers the finished run with its findings.',
-  }),
-  ApiCreatedResponse({ type: RunWithFindingsDoc, description: 'The finished run (`completed`, or `failed` with `error`).' }),
-  ApiErrorResponse(409, 'Another run is in progress.', ['conflict', 'a reconciliation run is in progress; ask again when it has finished']),
-  ApiErrorResponse(503, 'This instance has no EnKash client (ENKASH_BASE_URL unset with ROLE=api).',
-    ['service_unavailable', 'reconciliation runs need EnKash, and this instance has no EnKash client']),
-);
+export const DocReconciliationRun = () =>
+  applyDecorators(
+    ApiOperation({
+      summary: 'Run a reconciliation against EnKash now',
+      description: 'Runs in this request and answers the finished run with its findings.',
+    }),
+    ApiCreatedResponse({ type: RunWithFindingsDoc, description: 'The finished run (`completed`, or `failed` with `error`).' }),
+    ApiErrorResponse(409, 'Another run is in progress.', [
+      'conflict',
+      'a reconciliation run is in progress; ask again when it has finished',
+    ]),
+    ApiErrorResponse(503, 'This instance has no EnKash client (ENKASH_BASE_URL unset with ROLE=api).', [
+      'service_unavailable',
+      'reconciliation runs need EnKash, and this instance has no EnKash client',
+    ]),
+  );

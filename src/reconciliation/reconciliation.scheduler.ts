@@ -16,7 +16,10 @@ export class ReconciliationScheduler {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig, private readonly runs: ReconciliationService) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly runs: ReconciliationService,
+  ) {
     this.intervalMs = config.reconciliation.intervalMs;
   }
 
@@ -37,7 +40,8 @@ export class ReconciliationScheduler {
     try {
       const result = await this.runs.run('schedule', serviceActor('reconciliation-scheduler'));
       if (result === null) this.logger.debug('reconciliation skipped: another run holds the lock');
-      else if (result.run.findingsCount > 0) this.logger.warn(`reconciliation run ${result.run.id}: ${result.run.findingsCount} finding(s)`);
+      else if (result.run.findingsCount > 0)
+        this.logger.warn(`reconciliation run ${result.run.id}: ${result.run.findingsCount} finding(s)`);
     } catch (e) {
       // The database is unreachable or restarting: the next tick tries again.
       this.logger.error(`reconciliation run could not start: ${e instanceof Error ? e.message : String(e)}`);

@@ -44,7 +44,8 @@ interface RunControl {
   stopReason: string | null;
 }
 
-const mapOutcome = <T, U>(o: EnKashOutcome<T>, f: (v: T) => U): EnKashOutcome<U> => (o.kind === 'succeeded' ? { ...o, value: f(o.value) } : o);
+const mapOutcome = <T, U>(o: EnKashOutcome<T>, f: (v: T) => U): EnKashOutcome<U> =>
+  o.kind === 'succeeded' ? { ...o, value: f(o.value) } : o;
 
 /**
  * A reconciliation run: every load settled in the window is looked up by reference at EnKash and compared,
@@ -70,8 +71,10 @@ export class ReconciliationService implements BeforeApplicationShutdown {
     metrics: MetricsService,
   ) {
     this.findingsTotal = new Counter({
-      name: 'card_ledger_reconciliation_findings_total', help: 'Discrepancies against EnKash recorded by reconciliation runs, by kind',
-      labelNames: ['kind'] as const, registers: [metrics.registry],
+      name: 'card_ledger_reconciliation_findings_total',
+      help: 'Discrepancies against EnKash recorded by reconciliation runs, by kind',
+      labelNames: ['kind'] as const,
+      registers: [metrics.registry],
     });
   }
 
@@ -112,9 +115,23 @@ export class ReconciliationService implements BeforeApplicationShutdown {
       await this.store.finishRun(run.id, totals, { error: message });
     }
     const done = runView(await this.store.run(run.id));
-    await inTransaction(this.ds, (m) => this.trail.record(m, { ...actor, action: 'reconciliation.run', subject: done.id, details: {
-      trigger, status: done.status, windowFrom: done.windowFrom, windowTo: done.windowTo, checkedLoads: done.checkedLoads,
-      checkedCards: done.checkedCards, findingsCount: done.findingsCount, error: done.error } }));
+    await inTransaction(this.ds, (m) =>
+      this.trail.record(m, {
+        ...actor,
+        action: 'reconciliation.run',
+        subject: done.id,
+        details: {
+          trigger,
+          status: done.status,
+          windowFrom: done.windowFrom,
+          windowTo: done.windowTo,
+          checkedLoads: done.checkedLoads,
+          checkedCards: done.checkedCards,
+          findingsCount: done.findingsCount,
+          error: done.error,
+        },
+      }),
+    );
     return { run: done, findings: (await this.store.runFindings(run.id, FINDINGS_IN_REPLY)).map(findingView) };
   }
 
@@ -140,16 +157,32 @@ export class ReconciliationService implements BeforeApplicationShutdown {
       const limit = Math.min(LOADS_PER_PAGE, MAX_LOADS_PER_RUN - totals.checkedLoads);
       const loads = await this.store.settledLoads(run.window_from, run.window_to, after, limit);
       if (loads.length === 0) break;
-      const checks = await mapBounded(loads, ENKASH_CONCURRENCY, async (load) => compareLoad(load, this.observe(control,
-        await this.client.findLoadByReference(load.reference, { enKashCardId: load.enKashCardId, companyId: load.companyId, cardAccountId: load.cardAccountId })),
-      graceMs), () => this.shouldStop(control));
+      const checks = await mapBounded(
+        loads,
+        ENKASH_CONCURRENCY,
+        async (load) =>
+          compareLoad(
+            load,
+            this.observe(
+              control,
+              await this.client.findLoadByReference(load.reference, {
+                enKashCardId: load.enKashCardId,
+                companyId: load.companyId,
+                cardAccountId: load.cardAccountId,
+              }),
+            ),
+            graceMs,
+          ),
+        () => this.shouldStop(control),
+      );
       const findings: NewFinding[] = [];
       checks.forEach((check, i) => {
         if (check === undefined) return;
         totals.checkedLoads += 1;
         cards.add(loads[i].enKashCardId);
         if (check.verdict === 'finding') findings.push(check.finding);
-        if (check.verdict === 'too_fresh' && (oldestTooFresh === null || loads[i].settledAt < oldestTooFresh)) oldestTooFresh = loads[i].settledAt;
+        if (check.verdict === 'too_fresh' && (oldestTooFresh === null || loads[i].settledAt < oldestTooFresh))
+          oldestTooFresh = loads[i].settledAt;
       });
       await this.record(run.id, findings, totals);
       for (const f of findings) if (f.kind === 'reversed_at_enkash') await this.undo(run.id, f);
@@ -160,9 +193,10 @@ export class ReconciliationService implements BeforeApplicationShutdown {
     }
     // The next run starts early enough to see loads committed late, and loads too fresh to judge this time.
     const earliest = (a: Date, b: Date | null) => (b !== null && b < a ? b : a);
-    const nextFrom = full && after
-      ? earliest(new Date(`${after.settledAt.slice(0, 23)}Z`), oldestTooFresh)
-      : earliest(new Date(run.window_to.getTime() - WINDOW_OVERLAP_MS), oldestTooFresh);
+    const nextFrom =
+      full && after
+        ? earliest(new Date(`${after.settledAt.slice(0, 23)}Z`), oldestTooFresh)
+        : earliest(new Date(run.window_to.getTime() - WINDOW_OVERLAP_MS), oldestTooFresh);
     return { cards: [...cards], window: { windowTo: full && after ? after.settledAt : null, nextFrom: nextFrom.toISOString() } };
   }
 
@@ -172,17 +206,25 @@ export class ReconciliationService implements BeforeApplicationShutdown {
       const chunk = cards.slice(i, i + CARDS_PER_CHUNK);
       const codes = chunk.map(cardAccountCode);
       const before = await this.store.balances(codes);
-      const read = await mapBounded(chunk, ENKASH_CONCURRENCY, async (card) => this.observe(control, await this.client.getCard(card)),
-        () => this.shouldStop(control));
+      const read = await mapBounded(
+        chunk,
+        ENKASH_CONCURRENCY,
+        async (card) => this.observe(control, await this.client.getCard(card)),
+        () => this.shouldStop(control),
+      );
       const after = await this.store.balances(codes);
       const findings: NewFinding[] = [];
       read.forEach((o, j) => {
         if (o === undefined) return;
         totals.checkedCards += 1;
         const f = compareBalance({
-          kind: 'card_balance_drift', accountCode: codes[j], before: before.get(codes[j])!, after: after.get(codes[j])!, call: 'card-balance',
+          kind: 'card_balance_drift',
+          accountCode: codes[j],
+          before: before.get(codes[j])!,
+          after: after.get(codes[j])!,
+          call: 'card-balance',
           enkash: mapOutcome(o, (v) => ({ balanceMinor: v.otbBalanceMinor, raw: v.raw })),
-          note: 'the ledger knows loads only; spending on the card lowers EnKash\'s otbBalance below the ledger',
+          note: "the ledger knows loads only; spending on the card lowers EnKash's otbBalance below the ledger",
         });
         if (f) findings.push(f);
       });
@@ -194,9 +236,15 @@ export class ReconciliationService implements BeforeApplicationShutdown {
     const parent = this.observe(control, await this.client.getParentAccount());
     const after = (await this.store.balances([code])).get(code)!;
     const f = compareBalance({
-      kind: 'parent_balance_drift', accountCode: code, before, after, call: 'parent-account',
+      kind: 'parent_balance_drift',
+      accountCode: code,
+      before,
+      after,
+      call: 'parent-account',
       enkash: mapOutcome(parent, (v) => ({ balanceMinor: v.availableBalanceMinor, raw: v.raw })),
-      note: 'the ledger parent holds funding journal entries minus posted loads; it matches EnKash only while funding is mirrored in the ledger',
+      note:
+        'the ledger parent holds funding journal entries minus posted loads; ' +
+        'it matches EnKash only while funding is mirrored in the ledger',
     });
     await this.record(runId, f ? [f] : [], totals);
   }

@@ -11,7 +11,8 @@ class AccountLineDoc {
   @ApiProperty({ type: String, nullable: true }) name: string | null;
   @ApiProperty({ example: 'INR' }) currency: string;
   @ApiProperty({ enum: ['debit', 'credit'] }) normalSide: string;
-  @ApiProperty({ ...AMOUNT_OUT, example: '0.00', description: 'Net posted balance when it is on the debit side, else 0.00.' }) debitBalance: string;
+  @ApiProperty({ ...AMOUNT_OUT, example: '0.00', description: 'Net posted balance when it is on the debit side, else 0.00.' })
+  debitBalance: string;
   @ApiProperty({ ...AMOUNT_OUT, description: 'Net posted balance when it is on the credit side, else 0.00.' }) creditBalance: string;
   @ApiProperty(AMOUNT_OUT) postedDebits: string;
   @ApiProperty(AMOUNT_OUT) postedCredits: string;
@@ -40,14 +41,16 @@ class TrialBalanceDoc {
   @ApiProperty({ type: String, nullable: true, example: null }) nextCursor: string | null;
 }
 
-export const DocTrialBalance = () => applyDecorators(
-  ApiOperation({
-    summary: 'Every account\'s balances and the totals, now or as of a moment',
-    description: 'Debits equal credits. Also CSV (`Accept: text/csv` or `?format=csv`): the account lines, then one `total` line '
-      + 'per currency. '
-      + STABLE_PAST,
-  }),
-  ApiProduces('application/json', 'text/csv'),
-  ApiOkResponse({ type: TrialBalanceDoc }),
-  NotFinalYet(),
-);
+export const DocTrialBalance = () =>
+  applyDecorators(
+    ApiOperation({
+      summary: "Every account's balances and the totals, now or as of a moment",
+      description:
+        'Debits equal credits. Also CSV (`Accept: text/csv` or `?format=csv`): the account lines, then one `total` line ' +
+        'per currency. ' +
+        STABLE_PAST,
+    }),
+    ApiProduces('application/json', 'text/csv'),
+    ApiOkResponse({ type: TrialBalanceDoc }),
+    NotFinalYet(),
+  );

@@ -7,9 +7,7 @@ import { checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, parseL
 import { LedgerClock } from '../ledger/ledger-clock';
 import { JournalStore } from '../ledger/journal.store';
 import { TrialBalanceQuery } from './trial-balance.dto';
-import {
-  AccountLine, accountLine, CurrencyTotal, currencyTotal, TRIAL_BALANCE_CSV, TrialBalanceLine,
-} from './trial-balance.view';
+import { AccountLine, accountLine, CurrencyTotal, currencyTotal, TRIAL_BALANCE_CSV, TrialBalanceLine } from './trial-balance.view';
 
 export interface TrialBalance {
   asOf: Instant;
@@ -18,7 +16,10 @@ export interface TrialBalance {
 
 @Injectable()
 export class TrialBalanceService {
-  constructor(private readonly journal: JournalStore, private readonly clock: LedgerClock) {}
+  constructor(
+    private readonly journal: JournalStore,
+    private readonly clock: LedgerClock,
+  ) {}
 
   /**
    * Without asOf the moment is the database's now. The moment is final before anything is read (docs/time.md)
@@ -40,7 +41,10 @@ export class TrialBalanceService {
     return {
       asOf,
       accounts: {
-        start: cursor ? String(cursor[1]) : null, limit, csv: TRIAL_BALANCE_CSV, encode: (code) => encodeCursor([asOf.iso, code]),
+        start: cursor ? String(cursor[1]) : null,
+        limit,
+        csv: TRIAL_BALANCE_CSV,
+        encode: (code) => encodeCursor([asOf.iso, code]),
         fetch: async (after, n) => {
           const rows = await this.journal.trialBalanceLines(asOf.iso, after ?? '', n);
           const page = rows.slice(0, n).map(accountLine);

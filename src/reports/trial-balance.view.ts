@@ -35,8 +35,10 @@ export function currencyTotal(r: CurrencyTotalRow) {
     postedCredits: formatMinor(r.posted_credits),
     pendingDebits: formatMinor(r.pending_debits),
     pendingCredits: formatMinor(r.pending_credits),
-    balanced: BigInt(r.debit_balance) === BigInt(r.credit_balance) && BigInt(r.posted_debits) === BigInt(r.posted_credits)
-      && BigInt(r.pending_debits) === BigInt(r.pending_credits),
+    balanced:
+      BigInt(r.debit_balance) === BigInt(r.credit_balance) &&
+      BigInt(r.posted_debits) === BigInt(r.posted_credits) &&
+      BigInt(r.pending_debits) === BigInt(r.pending_credits),
   };
 }
 
@@ -44,8 +46,10 @@ export type CurrencyTotal = ReturnType<typeof currencyTotal>;
 
 export type TrialBalanceLine = { line: 'account'; account: AccountLine } | { line: 'total'; total: CurrencyTotal };
 
-const pick = <K extends keyof AccountLine & keyof CurrencyTotal>(key: K) => (l: TrialBalanceLine) =>
-  l.line === 'account' ? l.account[key] : l.total[key];
+const pick =
+  <K extends keyof AccountLine & keyof CurrencyTotal>(key: K) =>
+  (l: TrialBalanceLine) =>
+    l.line === 'account' ? l.account[key] : l.total[key];
 
 const COLUMNS: CsvColumns<TrialBalanceLine> = [
   ['line', (l) => l.line],
@@ -53,9 +57,12 @@ const COLUMNS: CsvColumns<TrialBalanceLine> = [
   ['name', (l) => (l.line === 'account' ? l.account.name : null)],
   ['currency', pick('currency')],
   ['normalSide', (l) => (l.line === 'account' ? l.account.normalSide : null)],
-  ['debitBalance', pick('debitBalance')], ['creditBalance', pick('creditBalance')],
-  ['postedDebits', pick('postedDebits')], ['postedCredits', pick('postedCredits')],
-  ['pendingDebits', pick('pendingDebits')], ['pendingCredits', pick('pendingCredits')],
+  ['debitBalance', pick('debitBalance')],
+  ['creditBalance', pick('creditBalance')],
+  ['postedDebits', pick('postedDebits')],
+  ['postedCredits', pick('postedCredits')],
+  ['pendingDebits', pick('pendingDebits')],
+  ['pendingCredits', pick('pendingCredits')],
 ];
 
 /** In CSV the account lines come first and one `total` line per currency closes the file. */

@@ -85,7 +85,14 @@ export class SettlementService {
       const [item] = items;
       const { attempt, claim } = item.ctx;
       if (attempt && claim) {
-        await inTransaction(this.ds, (m) => this.jobs.recordHeldAttempt(m, { loadId: item.loadId, token: claim.token, requestId: item.ctx.requestId ?? null }, claim.owner, attempt));
+        await inTransaction(this.ds, (m) =>
+          this.jobs.recordHeldAttempt(
+            m,
+            { loadId: item.loadId, token: claim.token, requestId: item.ctx.requestId ?? null },
+            claim.owner,
+            attempt,
+          ),
+        );
       }
       return new Map([[item, { ok: true, value: 'already' as const }]]);
     }
@@ -96,13 +103,21 @@ export class SettlementService {
     // One moment for every row this settlement writes, read after its turn on the accounts (docs/time.md). First,
     // before any row lock: a transaction id taken while waiting for that turn would hold readers back.
     await this.ledger.beginMomentForLoads(m, [...new Set(items.map((i) => i.loadId))]);
-    const jobs = await this.jobs.lockJobs(m, items.map((i) => i.loadId));
-    const locked = await this.loads.lockMany(m, items.map((i) => i.loadId));
+    const jobs = await this.jobs.lockJobs(
+      m,
+      items.map((i) => i.loadId),
+    );
+    const locked = await this.loads.lockMany(
+      m,
+      items.map((i) => i.loadId),
+    );
     const todo: SettleItem[] = [];
     const attempted: SettleItem[] = [];
     for (const item of items) {
       const load = locked.find((l) => l.id === item.loadId);
-      const refusal = load ? this.refusal(item, load, jobs.get(item.loadId)) : { ok: false as const, error: notFound(`card load ${item.loadId}`) };
+      const refusal = load
+        ? this.refusal(item, load, jobs.get(item.loadId))
+        : { ok: false as const, error: notFound(`card load ${item.loadId}`) };
       if (refusal) {
         results.set(item, refusal);
         continue;
@@ -118,24 +133,44 @@ export class SettlementService {
       } else todo.push(item);
     }
     if (attempted.length) {
-      await this.jobs.recordAttempts(m, attempted.map((i) => ({ loadId: i.loadId, requestId: i.ctx.requestId ?? null, attempt: i.ctx.attempt! })));
+      await this.jobs.recordAttempts(
+        m,
+        attempted.map((i) => ({ loadId: i.loadId, requestId: i.ctx.requestId ?? null, attempt: i.ctx.attempt! })),
+      );
     }
     if (todo.length === 0) return results;
     const journalOf = (i: SettleItem) => locked.find((l) => l.id === i.loadId)!.journal_transaction_id;
-    await this.ledger.resolvePendingMany(m, todo.map((i) => ({
-      pendingId: journalOf(i), kind: i.to === 'posted' ? 'post_pending' as const : 'void_pending' as const,
-      event: i.to === 'posted' ? 'load_posted' as const : 'load_reversed' as const, loadId: i.loadId,
-    })));
+    await this.ledger.resolvePendingMany(
+      m,
+      todo.map((i) => ({
+        pendingId: journalOf(i),
+        kind: i.to === 'posted' ? ('post_pending' as const) : ('void_pending' as const),
+        event: i.to === 'posted' ? ('load_posted' as const) : ('load_reversed' as const),
+        loadId: i.loadId,
+      })),
+    );
     // The new statuses, their events and the end of the outbox jobs.
-    await this.loads.settle(m, todo.map((i) => ({ loadId: i.loadId, status: i.to, reason: i.ctx.reason, actor: i.ctx.actor,
-      requestId: i.ctx.requestId ?? null })));
-    await this.jobs.finish(m, todo.map((i) => i.loadId));
-    await this.webhooks.enqueue(m, todo.map((i) => ({ loadId: i.loadId, event: i.to === 'posted' ? 'card_load.posted' : 'card_load.reversed' })));
+    await this.loads.settle(
+      m,
+      todo.map((i) => ({ loadId: i.loadId, status: i.to, reason: i.ctx.reason, actor: i.ctx.actor, requestId: i.ctx.requestId ?? null })),
+    );
+    await this.jobs.finish(
+      m,
+      todo.map((i) => i.loadId),
+    );
+    await this.webhooks.enqueue(
+      m,
+      todo.map((i) => ({ loadId: i.loadId, event: i.to === 'posted' ? 'card_load.posted' : 'card_load.reversed' })),
+    );
     // Last, after every row lock of this transaction (the audit chain's head is locked until commit).
     for (const i of todo) {
       if (i.ctx.audit) {
-        await this.trail.record(m, { ...i.ctx.audit, action: 'card_load.resolved', subject: i.loadId,
-          details: { outcome: i.to, reason: i.ctx.reason } });
+        await this.trail.record(m, {
+          ...i.ctx.audit,
+          action: 'card_load.resolved',
+          subject: i.loadId,
+          details: { outcome: i.to, reason: i.ctx.reason },
+        });
       }
     }
     for (const i of todo) results.set(i, { ok: true, value: 'settled' });
@@ -147,8 +182,11 @@ export class SettlementService {
    * the job; an operator only on a load in review whose job is parked, and (to reverse) only once no earlier send
    * can still land at EnKash.
    */
-  private refusal(item: SettleItem, load: LoadLock, job: ({ token: string | null; owner: string | null } & JobHold) | undefined):
-    Outcome<SettleResult> | null {
+  private refusal(
+    item: SettleItem,
+    load: LoadLock,
+    job: ({ token: string | null; owner: string | null } & JobHold) | undefined,
+  ): Outcome<SettleResult> | null {
     const { claim, operator } = item.ctx;
     if (claim && (!job || job.token !== claim.token || job.owner !== claim.owner)) return { ok: true, value: 'fenced' };
     // EnKash answered success to a send of this load after the worker gave up on it: nobody reverses it.
@@ -158,16 +196,33 @@ export class SettlementService {
       return { ok: false, error: invalidState(`card load ${item.loadId} is ${load.status}; only a load in needs_review can be resolved`) };
     }
     if (job && !job.parked) {
-      return { ok: false, error: loadInFlight(`card load ${item.loadId} has an EnKash exchange in flight or scheduled; `
-        + 'it can be resolved once its job is parked in review again (a requeue ends there or settles the load)', job.busyForMs / 1000) };
+      return {
+        ok: false,
+        error: loadInFlight(
+          `card load ${item.loadId} has an EnKash exchange in flight or scheduled; ` +
+            'it can be resolved once its job is parked in review again (a requeue ends there or settles the load)',
+          job.busyForMs / 1000,
+        ),
+      };
     }
     if (job?.lateSuccess && item.to === 'reversed') {
-      return { ok: false, error: invalidState(`card load ${item.loadId} was applied at EnKash: EnKash answered success to a send of it `
-        + 'after the worker had given up on it (see its events); it can only be resolved posted') };
+      return {
+        ok: false,
+        error: invalidState(
+          `card load ${item.loadId} was applied at EnKash: EnKash answered success to a send of it ` +
+            'after the worker had given up on it (see its events); it can only be resolved posted',
+        ),
+      };
     }
     if (job && item.to === 'reversed' && job.sendMayLandForMs > 0) {
-      return { ok: false, error: loadInFlight(`card load ${item.loadId} may still be applied by a send already on its way to EnKash; `
-        + `it can be reversed in ${Math.ceil(job.sendMayLandForMs / 1000)} s`, job.sendMayLandForMs / 1000) };
+      return {
+        ok: false,
+        error: loadInFlight(
+          `card load ${item.loadId} may still be applied by a send already on its way to EnKash; ` +
+            `it can be reversed in ${Math.ceil(job.sendMayLandForMs / 1000)} s`,
+          job.sendMayLandForMs / 1000,
+        ),
+      };
     }
     return null;
   }
@@ -176,8 +231,13 @@ export class SettlementService {
    * Out of budget with the outcome still unknown: visible in the review queue, job parked. Only while the
    * worker's claim holds the job: false = fenced out, nothing written.
    */
-  async markNeedsReview(job: ClaimedJob, owner: string, reason: string, attempt: AttemptRecord | null,
-    lookupGraceMs: number | null): Promise<boolean> {
+  async markNeedsReview(
+    job: ClaimedJob,
+    owner: string,
+    reason: string,
+    attempt: AttemptRecord | null,
+    lookupGraceMs: number | null,
+  ): Promise<boolean> {
     const done = await inTransaction(this.ds, async (m) => {
       if (!(await this.jobs.park(m, job, owner, attempt?.outcome ?? null, lookupGraceMs))) return false;
       if (attempt) await this.jobs.recordAttempts(m, [{ loadId: job.loadId, requestId: job.requestId, attempt }]);
@@ -200,10 +260,13 @@ export class SettlementService {
     await inTransaction(this.ds, async (m) => {
       const job = (await this.jobs.lockJobs(m, [loadId])).get(loadId);
       const load = await this.lock(m, loadId);
-      if (load.status !== 'needs_review') throw invalidState(`card load ${loadId} is ${load.status}; only a load in needs_review can be re-queued`);
+      if (load.status !== 'needs_review')
+        throw invalidState(`card load ${loadId} is ${load.status}; only a load in needs_review can be re-queued`);
       if (job && !job.parked) {
-        throw loadInFlight(`card load ${loadId} is already queued or its EnKash exchange is in flight; requeue it again once it is parked`,
-          job.busyForMs / 1000);
+        throw loadInFlight(
+          `card load ${loadId} is already queued or its EnKash exchange is in flight; requeue it again once it is parked`,
+          job.busyForMs / 1000,
+        );
       }
       if (job) await this.jobs.requeue(m, loadId);
       // A review load without a job (never made by this service; a hand-repaired database): look it up.
@@ -223,8 +286,12 @@ export class SettlementService {
       await this.ledger.undoPosted(m, post.id, 'load_undone', loadId, `undo of card load ${loadId}: ${reason}`);
       await this.loads.markUndone(m, loadId, reason);
       await this.event(m, loadId, 'undone', 'posted', reason, actor.actor, actor.requestId);
-      await this.trail.record(m, { ...actor, action: 'card_load.undone', subject: loadId,
-        details: { reason, undoTransactionOf: post.id } });
+      await this.trail.record(m, {
+        ...actor,
+        action: 'card_load.undone',
+        subject: loadId,
+        details: { reason, undoTransactionOf: post.id },
+      });
     });
   }
 
@@ -234,7 +301,15 @@ export class SettlementService {
     return load;
   }
 
-  private async event(m: EntityManager, loadId: string, type: string, outcome: string, message: string, actor: string, requestId: string | null) {
+  private async event(
+    m: EntityManager,
+    loadId: string,
+    type: string,
+    outcome: string,
+    message: string,
+    actor: string,
+    requestId: string | null,
+  ) {
     await this.loads.recordEvent(m, { loadId, type, outcome, message, actor, requestId });
   }
 }

@@ -103,7 +103,8 @@ export class SyncJobsStore {
   async lagSeconds(): Promise<number> {
     const [lag]: Array<{ s: number }> = await this.ds.query(
       `SELECT coalesce(extract(epoch FROM clock_timestamp() - min(l.created_at)), 0)::float AS s
-       FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.status = 'pending'`);
+       FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.status = 'pending'`,
+    );
     return Number(lag.s);
   }
 
@@ -138,22 +139,39 @@ export class SyncJobsStore {
            updated_at = clock_timestamp()
        FROM due, card_loads l
        WHERE j.load_id = due.load_id AND l.id = j.load_id
-       RETURNING j.load_id, j.claim_token::text AS token, j.late_success_at IS NOT NULL AS late_success, j.attempts, j.unknown_seen, j.pending_rejection, due.was_lookup,
+       RETURNING j.load_id, j.claim_token::text AS token, j.late_success_at IS NOT NULL AS late_success, j.attempts, j.unknown_seen,
+         j.pending_rejection, due.was_lookup,
          (due.was_lookup_after IS NULL OR due.was_lookup_after <= clock_timestamp()) AS lookup_ready,
-         greatest(0, extract(epoch FROM (coalesce(due.was_lookup_after, clock_timestamp()) - clock_timestamp())) * 1000)::float AS lookup_after_ms,
+         greatest(0, extract(epoch FROM (coalesce(due.was_lookup_after, clock_timestamp()) - clock_timestamp())) * 1000)::float
+           AS lookup_after_ms,
          (extract(epoch FROM clock_timestamp() - j.budget_started_at) * 1000)::float AS budget_age_ms,
-         (j.first_unknown_at IS NULL OR j.first_unknown_at <= clock_timestamp() - make_interval(secs => $5::float / 1000)) AS rejection_confirmable,
+         (j.first_unknown_at IS NULL OR j.first_unknown_at <= clock_timestamp() - make_interval(secs => $5::float / 1000))
+           AS rejection_confirmable,
          l.reference, l.en_kash_card_id, l.company_id, l.card_account_id, l.amount, l.description, l.remarks, l.status, l.request_id`,
-      [owner, limit, leaseMs, lookupGraceMs, rejectionConfirmMs]);
+      [owner, limit, leaseMs, lookupGraceMs, rejectionConfirmMs],
+    );
     return rows.map((r) => ({
-      loadId: String(r.load_id), token: String(r.token), reference: String(r.reference), enKashCardId: String(r.en_kash_card_id),
-      companyId: String(r.company_id), cardAccountId: String(r.card_account_id), amountMinor: BigInt(String(r.amount)),
-      description: (r.description as string | null) ?? null, remarks: (r.remarks as string | null) ?? null,
-      loadStatus: r.status as ClaimedJob['loadStatus'], attempts: Number(r.attempts), budgetAgeMs: Number(r.budget_age_ms),
-      wasNeedsLookup: Boolean(r.was_lookup), lookupReady: Boolean(r.lookup_ready), lookupAfterMs: Number(r.lookup_after_ms),
-      unknownSeen: Boolean(r.unknown_seen), pendingRejection: (r.pending_rejection as string | null) ?? null,
+      loadId: String(r.load_id),
+      token: String(r.token),
+      reference: String(r.reference),
+      enKashCardId: String(r.en_kash_card_id),
+      companyId: String(r.company_id),
+      cardAccountId: String(r.card_account_id),
+      amountMinor: BigInt(String(r.amount)),
+      description: (r.description as string | null) ?? null,
+      remarks: (r.remarks as string | null) ?? null,
+      loadStatus: r.status as ClaimedJob['loadStatus'],
+      attempts: Number(r.attempts),
+      budgetAgeMs: Number(r.budget_age_ms),
+      wasNeedsLookup: Boolean(r.was_lookup),
+      lookupReady: Boolean(r.lookup_ready),
+      lookupAfterMs: Number(r.lookup_after_ms),
+      unknownSeen: Boolean(r.unknown_seen),
+      pendingRejection: (r.pending_rejection as string | null) ?? null,
       rejectionConfirmable: Boolean(r.rejection_confirmable),
-      requestId: (r.request_id as string | null) ?? null, lateSuccess: Boolean(r.late_success), leaseFromMono,
+      requestId: (r.request_id as string | null) ?? null,
+      lateSuccess: Boolean(r.late_success),
+      leaseFromMono,
     }));
   }
 
@@ -166,8 +184,12 @@ export class SyncJobsStore {
    * `held` false = the claim was lost (another claim, or the load left the outbox), or, before a send, `gate` is
    * not open: nothing may be sent.
    */
-  async fence(job: ClaimedJob, owner: string, leaseMs: number, forSend: { lookupGraceMs: number } | null):
-    Promise<{ held: boolean; gate: SendGate }> {
+  async fence(
+    job: ClaimedJob,
+    owner: string,
+    leaseMs: number,
+    forSend: { lookupGraceMs: number } | null,
+  ): Promise<{ held: boolean; gate: SendGate }> {
     const leaseFromMono = performance.now();
     const [row]: Array<{ gate: SendGate; held: boolean; late_success: boolean }> = await this.ds.query(
       `WITH gate AS (SELECT CASE WHEN $5::float IS NULL THEN 'open' ELSE ${SEND_GATE_SQL} END AS g),
@@ -180,7 +202,8 @@ export class SyncJobsStore {
          RETURNING late_success_at IS NOT NULL AS late_success)
        SELECT (SELECT g FROM gate) AS gate, EXISTS (SELECT 1 FROM fenced) AS held,
          coalesce((SELECT late_success FROM fenced), false) AS late_success`,
-      [job.loadId, job.token, owner, leaseMs, forSend?.lookupGraceMs ?? null]);
+      [job.loadId, job.token, owner, leaseMs, forSend?.lookupGraceMs ?? null],
+    );
     if (!row.held) return { held: false, gate: row.gate };
     job.leaseFromMono = leaseFromMono;
     job.lateSuccess = row.late_success;
@@ -202,7 +225,8 @@ export class SyncJobsStore {
                   WHERE $2 AND load_id = (SELECT id FROM l))
        INSERT INTO load_events (load_id, type, outcome, http_status, code, message, duration_ms, actor, request_id)
        SELECT id, 'enkash_late_answer', $3, $4, $5, $6, $7, 'sync-worker', request_id FROM l`,
-      [reference, succeeded, a.outcome, a.httpStatus, a.code, a.message?.slice(0, 1000) ?? null, Math.round(a.durationMs)]);
+      [reference, succeeded, a.outcome, a.httpStatus, a.code, a.message?.slice(0, 1000) ?? null, Math.round(a.durationMs)],
+    );
   }
 
   /**
@@ -210,7 +234,7 @@ export class SyncJobsStore {
    * claim holds the job. false = fenced out: nothing was written.
    */
   async reschedule(m: EntityManager, job: ClaimedJob, owner: string, r: Reschedule, attempt: AttemptRecord | null): Promise<boolean> {
-    const [, count] = await m.query(
+    const [, count] = await m.query<[unknown[], number]>(
       `UPDATE sync_jobs SET due_at = clock_timestamp() + make_interval(secs => $4::float / 1000),
          attempts = attempts + $5, needs_lookup = $6,
          lookup_after = CASE WHEN $7::float IS NULL THEN lookup_after ELSE clock_timestamp() + make_interval(secs => $7::float / 1000) END,
@@ -218,8 +242,19 @@ export class SyncJobsStore {
          first_unknown_at = CASE WHEN $8 THEN coalesce(first_unknown_at, clock_timestamp()) ELSE first_unknown_at END,
          ${UNCLAIM}, updated_at = clock_timestamp()
        WHERE load_id = $1 AND ${HELD}`,
-      [job.loadId, job.token, owner, r.delayMs, r.countAttempt ? 1 : 0, r.needsLookup, r.lookupGraceMs, r.unknownSeen, r.pendingRejection,
-        attempt?.outcome ?? null]);
+      [
+        job.loadId,
+        job.token,
+        owner,
+        r.delayMs,
+        r.countAttempt ? 1 : 0,
+        r.needsLookup,
+        r.lookupGraceMs,
+        r.unknownSeen,
+        r.pendingRejection,
+        attempt?.outcome ?? null,
+      ],
+    );
     if (Number(count) !== 1) return false;
     if (attempt) await this.recordAttempts(m, [{ loadId: job.loadId, requestId: job.requestId, attempt }]);
     return true;
@@ -230,15 +265,26 @@ export class SyncJobsStore {
     await this.ds.query(
       `UPDATE sync_jobs SET ${UNCLAIM},
          due_at = greatest(due_at, clock_timestamp() + make_interval(secs => $4::float / 1000)), updated_at = clock_timestamp()
-       WHERE load_id = $1 AND ${HELD}`, [job.loadId, job.token, owner, delayMs]);
+       WHERE load_id = $1 AND ${HELD}`,
+      [job.loadId, job.token, owner, delayMs],
+    );
   }
 
   /**
    * An attempt of a claim that still holds its job (a lookup that found nothing, before the send): locks the job
    * row (first, as everywhere) and writes only if the token still matches. false = fenced out, nothing written.
    */
-  async recordHeldAttempt(m: EntityManager, job: Pick<ClaimedJob, 'loadId' | 'token' | 'requestId'>, owner: string, a: AttemptRecord): Promise<boolean> {
-    const held = await m.query(`SELECT 1 FROM sync_jobs WHERE load_id = $1 AND ${HELD} FOR UPDATE`, [job.loadId, job.token, owner]);
+  async recordHeldAttempt(
+    m: EntityManager,
+    job: Pick<ClaimedJob, 'loadId' | 'token' | 'requestId'>,
+    owner: string,
+    a: AttemptRecord,
+  ): Promise<boolean> {
+    const held = await m.query<unknown[]>(`SELECT 1 FROM sync_jobs WHERE load_id = $1 AND ${HELD} FOR UPDATE`, [
+      job.loadId,
+      job.token,
+      owner,
+    ]);
     if (held.length !== 1) return false;
     await this.recordAttempts(m, [{ loadId: job.loadId, requestId: job.requestId, attempt: a }]);
     return true;
@@ -257,9 +303,17 @@ export class SyncJobsStore {
                    SELECT load_id, type, outcome, http_status, code, message, duration_ms, 'sync-worker', request_id FROM x)
        UPDATE card_loads l SET attempts = l.attempts + n.count, updated_at = clock_timestamp()
        FROM (SELECT load_id, count(*)::int AS count FROM x GROUP BY load_id) n WHERE l.id = n.load_id`,
-      [col((x) => x.loadId), col((x) => x.attempt.type), col((x) => x.attempt.outcome), col((x) => x.attempt.httpStatus),
-        col((x) => x.attempt.code), col((x) => x.attempt.message?.slice(0, 1000) ?? null), col((x) => Math.round(x.attempt.durationMs)),
-        col((x) => x.requestId)]);
+      [
+        col((x) => x.loadId),
+        col((x) => x.attempt.type),
+        col((x) => x.attempt.outcome),
+        col((x) => x.attempt.httpStatus),
+        col((x) => x.attempt.code),
+        col((x) => x.attempt.message?.slice(0, 1000) ?? null),
+        col((x) => Math.round(x.attempt.durationMs)),
+        col((x) => x.requestId),
+      ],
+    );
   }
 
   /**
@@ -267,16 +321,34 @@ export class SyncJobsStore {
    * holder of each, for a settlement to check who may still write.
    */
   async lockJobs(m: EntityManager, loadIds: string[]): Promise<Map<string, { token: string | null; owner: string | null } & JobHold>> {
-    const rows: Array<{ load_id: string; token: string | null; lease_owner: string | null; parked: boolean; send_may_land_ms: number;
-      busy_ms: number; late_success: boolean }> = await m.query(
-        `SELECT j.load_id, j.claim_token::text AS token, j.lease_owner, ${PARKED} AS parked, ${SEND_MAY_LAND_MS} AS send_may_land_ms,
+    const rows: Array<{
+      load_id: string;
+      token: string | null;
+      lease_owner: string | null;
+      parked: boolean;
+      send_may_land_ms: number;
+      busy_ms: number;
+      late_success: boolean;
+    }> = await m.query(
+      `SELECT j.load_id, j.claim_token::text AS token, j.lease_owner, ${PARKED} AS parked, ${SEND_MAY_LAND_MS} AS send_may_land_ms,
            ${BUSY_MS} AS busy_ms, j.late_success_at IS NOT NULL AS late_success
          FROM (SELECT DISTINCT unnest($1::uuid[]) AS id ORDER BY 1) q
-         CROSS JOIN LATERAL (SELECT * FROM sync_jobs WHERE load_id = q.id FOR UPDATE) j`, [loadIds]);
-    return new Map(rows.map((r) => [r.load_id, {
-      token: r.token, owner: r.lease_owner, parked: r.parked, sendMayLandForMs: Number(r.send_may_land_ms), busyForMs: Number(r.busy_ms),
-      lateSuccess: r.late_success,
-    }]));
+         CROSS JOIN LATERAL (SELECT * FROM sync_jobs WHERE load_id = q.id FOR UPDATE) j`,
+      [loadIds],
+    );
+    return new Map(
+      rows.map((r) => [
+        r.load_id,
+        {
+          token: r.token,
+          owner: r.lease_owner,
+          parked: r.parked,
+          sendMayLandForMs: Number(r.send_may_land_ms),
+          busyForMs: Number(r.busy_ms),
+          lateSuccess: r.late_success,
+        },
+      ]),
+    );
   }
 
   /**
@@ -285,10 +357,12 @@ export class SyncJobsStore {
    * reschedule does). false = fenced out, nothing written. Takes the job's row lock (before the load's).
    */
   async park(m: EntityManager, job: ClaimedJob, owner: string, lastOutcome: string | null, lookupGraceMs: number | null): Promise<boolean> {
-    const [, count] = await m.query(
+    const [, count] = await m.query<[unknown[], number]>(
       `UPDATE sync_jobs SET due_at = 'infinity', ${UNCLAIM}, needs_lookup = true, last_outcome = coalesce($4, last_outcome),
          lookup_after = CASE WHEN $5::float IS NULL THEN lookup_after ELSE clock_timestamp() + make_interval(secs => $5::float / 1000) END,
-         updated_at = clock_timestamp() WHERE load_id = $1 AND ${HELD}`, [job.loadId, job.token, owner, lastOutcome, lookupGraceMs]);
+         updated_at = clock_timestamp() WHERE load_id = $1 AND ${HELD}`,
+      [job.loadId, job.token, owner, lastOutcome, lookupGraceMs],
+    );
     return Number(count) === 1;
   }
 
@@ -300,7 +374,9 @@ export class SyncJobsStore {
     await this.ds.query(
       `UPDATE sync_jobs SET late_success_at = coalesce(late_success_at, clock_timestamp()), updated_at = clock_timestamp(),
          due_at = CASE WHEN due_at = 'infinity' THEN clock_timestamp() ELSE due_at END
-       WHERE load_id = $1`, [loadId]);
+       WHERE load_id = $1`,
+      [loadId],
+    );
   }
 
   /**
@@ -310,7 +386,9 @@ export class SyncJobsStore {
   async requeue(m: EntityManager, loadId: string): Promise<void> {
     await m.query(
       `UPDATE sync_jobs SET due_at = clock_timestamp(), attempts = 0, budget_started_at = clock_timestamp(), needs_lookup = true,
-         updated_at = clock_timestamp() WHERE load_id = $1 AND ${PARKED}`, [loadId]);
+         updated_at = clock_timestamp() WHERE load_id = $1 AND ${PARKED}`,
+      [loadId],
+    );
   }
 }
 

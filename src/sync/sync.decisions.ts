@@ -9,13 +9,23 @@ export type Decision =
   | { action: 'post'; reason: string }
   | { action: 'reverse'; reason: string }
   | { action: 'send' }
-  | { action: 'retry'; needsLookup: boolean; unknownSeen: boolean; pendingRejection: string | null; afterLookupGrace: boolean; reason: string;
+  | {
+      action: 'retry';
+      needsLookup: boolean;
+      unknownSeen: boolean;
+      pendingRejection: string | null;
+      afterLookupGrace: boolean;
+      reason: string;
       /** Waiting out the rejection window is not a failure: it does not use up the attempt budget (the age budget still holds). */
-      waiting?: true };
+      waiting?: true;
+    };
 
 export function attemptOf(type: AttemptRecord['type'], o: EnKashOutcome<unknown>): AttemptRecord {
   return {
-    type, outcome: o.kind, httpStatus: o.httpStatus, code: o.code,
+    type,
+    outcome: o.kind,
+    httpStatus: o.httpStatus,
+    code: o.code,
     message: o.kind === 'unknown' || o.kind === 'systemic' ? `${o.reason}: ${o.message}` : o.message,
     durationMs: o.durationMs,
   };
@@ -24,25 +34,50 @@ export function attemptOf(type: AttemptRecord['type'], o: EnKashOutcome<unknown>
 /** After a lookup by reference: applied → posted; reversed on their side → reversed; absent → send or trust a held rejection. */
 export function decideAfterLookup(job: ClaimedJob, o: EnKashOutcome<EnKashLookupResult>): Decision {
   if (o.kind !== 'succeeded') {
-    return { action: 'retry', needsLookup: true, unknownSeen: job.unknownSeen, pendingRejection: job.pendingRejection,
-      afterLookupGrace: false, reason: `lookup ${o.kind}` };
+    return {
+      action: 'retry',
+      needsLookup: true,
+      unknownSeen: job.unknownSeen,
+      pendingRejection: job.pendingRejection,
+      afterLookupGrace: false,
+      reason: `lookup ${o.kind}`,
+    };
   }
   const applied = o.value.matches.filter((x) => x.status === 'success');
   if (applied.length > 0) {
-    return { action: 'post', reason: applied.length === 1 ? 'EnKash lookup shows the load applied'
-      : `EnKash lookup shows the reference applied ${applied.length} times (reported for reconciliation)` };
+    return {
+      action: 'post',
+      reason:
+        applied.length === 1
+          ? 'EnKash lookup shows the load applied'
+          : `EnKash lookup shows the reference applied ${applied.length} times (reported for reconciliation)`,
+    };
   }
   if (o.value.matches.some((x) => x.status === 'reversed')) return { action: 'reverse', reason: 'EnKash lookup shows the load reversed' };
   if (o.value.matches.some((x) => x.status === 'other')) {
-    return { action: 'retry', needsLookup: true, unknownSeen: true, pendingRejection: job.pendingRejection, afterLookupGrace: false,
-      reason: 'EnKash shows the reference in a state we cannot read' };
+    return {
+      action: 'retry',
+      needsLookup: true,
+      unknownSeen: true,
+      pendingRejection: job.pendingRejection,
+      afterLookupGrace: false,
+      reason: 'EnKash shows the reference in a state we cannot read',
+    };
   }
   // Absent (or only failed attempts): EnKash did not apply it, as far as it shows yet.
   if (job.pendingRejection !== null) {
     // EnKash's visibility lag is unknown: a reversal is final, so "absent" must hold long after the first doubt.
-    if (job.rejectionConfirmable) return { action: 'reverse', reason: `rejected by EnKash (confirmed absent by lookup): ${job.pendingRejection}` };
-    return { action: 'retry', needsLookup: true, unknownSeen: true, pendingRejection: job.pendingRejection, afterLookupGrace: true,
-      reason: 'rejection held: the reference is absent so far, confirming again later', waiting: true };
+    if (job.rejectionConfirmable)
+      return { action: 'reverse', reason: `rejected by EnKash (confirmed absent by lookup): ${job.pendingRejection}` };
+    return {
+      action: 'retry',
+      needsLookup: true,
+      unknownSeen: true,
+      pendingRejection: job.pendingRejection,
+      afterLookupGrace: true,
+      reason: 'rejection held: the reference is absent so far, confirming again later',
+      waiting: true,
+    };
   }
   return { action: 'send' };
 }
@@ -58,16 +93,35 @@ export function decideAfterSend(job: ClaimedJob, o: EnKashOutcome<unknown>, firs
       return { action: 'post', reason: 'EnKash applied the load' };
     case 'rejected':
       if (firstSend && !job.unknownSeen) return { action: 'reverse', reason: `rejected by EnKash: ${o.message}` };
-      return { action: 'retry', needsLookup: true, unknownSeen: true, pendingRejection: o.message || 'rejected', afterLookupGrace: true,
-        reason: 'rejection after an earlier unknown outcome: held until a lookup confirms the reference absent' };
+      return {
+        action: 'retry',
+        needsLookup: true,
+        unknownSeen: true,
+        pendingRejection: o.message || 'rejected',
+        afterLookupGrace: true,
+        reason: 'rejection after an earlier unknown outcome: held until a lookup confirms the reference absent',
+      };
     case 'unknown':
-      return { action: 'retry', needsLookup: true, unknownSeen: true, pendingRejection: null, afterLookupGrace: true, reason: `unknown outcome: ${o.reason}` };
+      return {
+        action: 'retry',
+        needsLookup: true,
+        unknownSeen: true,
+        pendingRejection: null,
+        afterLookupGrace: true,
+        reason: `unknown outcome: ${o.reason}`,
+      };
     case 'systemic':
     case 'not_sent':
       // Usually nothing was applied (auth, config, a deadline before sending), but an unreadable success is
       // possible: look up before any re-send.
-      return { action: 'retry', needsLookup: true, unknownSeen: true, pendingRejection: job.pendingRejection, afterLookupGrace: true,
-        reason: `${o.kind === 'systemic' ? 'systemic failure' : 'not sent'}: ${o.reason}` };
+      return {
+        action: 'retry',
+        needsLookup: true,
+        unknownSeen: true,
+        pendingRejection: job.pendingRejection,
+        afterLookupGrace: true,
+        reason: `${o.kind === 'systemic' ? 'systemic failure' : 'not sent'}: ${o.reason}`,
+      };
   }
 }
 

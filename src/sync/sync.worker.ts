@@ -55,10 +55,13 @@ export class SyncWorker {
   ) {
     const s = config.sync;
     // Unknown outcomes and systemic failures both pause sending: EnKash is down or we are misconfigured.
-    this.breaker = circuitBreaker(handleWhenResult((r) => {
-      const kind = (r as EnKashOutcome<unknown>).kind;
-      return kind === 'systemic' || kind === 'unknown';
-    }), { halfOpenAfter: s.circuitOpenMs, breaker: new ConsecutiveBreaker(s.circuitFailureThreshold) });
+    this.breaker = circuitBreaker(
+      handleWhenResult((r) => {
+        const kind = (r as EnKashOutcome<unknown>).kind;
+        return kind === 'systemic' || kind === 'unknown';
+      }),
+      { halfOpenAfter: s.circuitOpenMs, breaker: new ConsecutiveBreaker(s.circuitFailureThreshold) },
+    );
     this.breaker.onStateChange((state) => {
       this.metrics.circuitState.set(state === CircuitState.Closed ? 0 : state === CircuitState.HalfOpen ? 1 : 2);
       if (state === CircuitState.Open) {
@@ -167,8 +170,11 @@ export class SyncWorker {
    * lost and nothing was sent; null = nothing was sent (circuit open, or the deadline came first); 'forked' / 'held'
    * = a send refused because the database is a fork of the ledger's (not handled yet / held for an operator).
    */
-  private async exchange<T>(job: ClaimedJob, name: 'send' | 'lookup', fn: (x: ExchangeDeadline) => Promise<EnKashOutcome<T>>):
-    Promise<EnKashOutcome<T> | null | 'fenced' | 'late-success' | 'held' | 'forked'> {
+  private async exchange<T>(
+    job: ClaimedJob,
+    name: 'send' | 'lookup',
+    fn: (x: ExchangeDeadline) => Promise<EnKashOutcome<T>>,
+  ): Promise<EnKashOutcome<T> | null | 'fenced' | 'late-success' | 'held' | 'forked'> {
     const s = this.config.sync;
     // An open circuit refuses the call anyway (until its pause is over and a probe may go): give the job back
     // before the fence would push its lookup out.
@@ -221,13 +227,18 @@ export class SyncWorker {
     const graceMs = this.config.sync.lookupGraceMs;
     this.metrics.lateAnswers.observe(a.latenessMs / 1000);
     if (a.latenessMs > graceMs / 2) {
-      this.logger.warn(`EnKash answered a load ${a.latenessMs} ms after we gave up on it; SYNC_LOOKUP_GRACE_MS (${graceMs}) must exceed `
-        + 'the latest such answer plus EnKash\'s visibility lag: raise it');
+      this.logger.warn(
+        `EnKash answered a load ${a.latenessMs} ms after we gave up on it; SYNC_LOOKUP_GRACE_MS (${graceMs}) must exceed ` +
+          "the latest such answer plus EnKash's visibility lag: raise it",
+      );
     }
     if (a.reference === null) return;
     const succeeded = a.outcome.kind === 'succeeded';
-    await this.jobs.recordLateAnswer(a.reference, { ...attemptOf('enkash_send', a.outcome), durationMs: a.latenessMs }, succeeded)
-      .catch((e: unknown) => this.logger.error(`late answer for ref=${a.reference} not recorded: ${e instanceof Error ? e.message : String(e)}`));
+    await this.jobs
+      .recordLateAnswer(a.reference, { ...attemptOf('enkash_send', a.outcome), durationMs: a.latenessMs }, succeeded)
+      .catch((e: unknown) =>
+        this.logger.error(`late answer for ref=${a.reference} not recorded: ${e instanceof Error ? e.message : String(e)}`),
+      );
   }
 
   async process(job: ClaimedJob): Promise<void> {
@@ -235,8 +246,13 @@ export class SyncWorker {
     let firstSend = !job.wasNeedsLookup && !job.unknownSeen;
     if (job.wasNeedsLookup) {
       if (!job.lookupReady) return this.jobs.release(job, this.owner, job.lookupAfterMs);
-      const lookup = await this.exchange(job, 'lookup', (x) => this.client.findLoadByReference(job.reference,
-        { enKashCardId: job.enKashCardId, companyId: job.companyId, cardAccountId: job.cardAccountId }, x));
+      const lookup = await this.exchange(job, 'lookup', (x) =>
+        this.client.findLoadByReference(
+          job.reference,
+          { enKashCardId: job.enKashCardId, companyId: job.companyId, cardAccountId: job.cardAccountId },
+          x,
+        ),
+      );
       // A lookup's fence never answers late-success, held or forked (only a send's checks the database).
       if (lookup === 'fenced' || lookup === 'late-success' || lookup === 'held' || lookup === 'forked') return;
       if (lookup === null) return this.jobs.release(job, this.owner, this.config.sync.circuitOpenMs);
@@ -250,10 +266,20 @@ export class SyncWorker {
     }
     // Shutting down: start no new exchange (the job goes back; a lookup comes first next time anyway).
     if (!this.running) return this.jobs.release(job, this.owner);
-    const sent = await this.exchange(job, 'send', (x) => this.client.loadCard({
-      reference: job.reference, enKashCardId: job.enKashCardId, amountMinor: job.amountMinor, companyId: job.companyId,
-      cardAccountId: job.cardAccountId, description: job.description, remarks: job.remarks,
-    }, x));
+    const sent = await this.exchange(job, 'send', (x) =>
+      this.client.loadCard(
+        {
+          reference: job.reference,
+          enKashCardId: job.enKashCardId,
+          amountMinor: job.amountMinor,
+          companyId: job.companyId,
+          cardAccountId: job.cardAccountId,
+          description: job.description,
+          remarks: job.remarks,
+        },
+        x,
+      ),
+    );
     if (sent === 'fenced') return;
     if (sent === 'late-success') return this.postLateSuccess(job);
     if (sent === 'held') return this.jobs.release(job, this.owner, HELD_SEND_RETRY_MS);
@@ -267,7 +293,12 @@ export class SyncWorker {
   }
 
   private async apply(job: ClaimedJob, d: Decision, attempt: AttemptRecord | null): Promise<void> {
-    const ctx = { actor: 'sync-worker', attempt: attempt ?? undefined, requestId: job.requestId, claim: { token: job.token, owner: this.owner } };
+    const ctx = {
+      actor: 'sync-worker',
+      attempt: attempt ?? undefined,
+      requestId: job.requestId,
+      claim: { token: job.token, owner: this.owner },
+    };
     if (d.action === 'post' || d.action === 'reverse') {
       const to = d.action === 'post' ? 'posted' : 'reversed';
       // EnKash's own success answer proves the load applied: if it cannot be settled now, keep the proof on the job
@@ -296,14 +327,22 @@ export class SyncWorker {
       return;
     }
     const delay = backoffMs(job.attempts, s.backoffBaseMs, s.backoffCapMs);
-    const kept = await inTransaction(this.ds, (m) => this.jobs.reschedule(m, job, this.owner, {
-      delayMs: d.afterLookupGrace ? Math.max(delay, s.lookupGraceMs) : delay,
-      needsLookup: d.needsLookup,
-      lookupGraceMs: d.afterLookupGrace ? s.lookupGraceMs : null,
-      unknownSeen: d.unknownSeen,
-      pendingRejection: d.pendingRejection,
-      countAttempt: !d.waiting,
-    }, attempt));
+    const kept = await inTransaction(this.ds, (m) =>
+      this.jobs.reschedule(
+        m,
+        job,
+        this.owner,
+        {
+          delayMs: d.afterLookupGrace ? Math.max(delay, s.lookupGraceMs) : delay,
+          needsLookup: d.needsLookup,
+          lookupGraceMs: d.afterLookupGrace ? s.lookupGraceMs : null,
+          unknownSeen: d.unknownSeen,
+          pendingRejection: d.pendingRejection,
+          countAttempt: !d.waiting,
+        },
+        attempt,
+      ),
+    );
     if (!kept) this.fenced(job, 'rescheduling it');
   }
 }

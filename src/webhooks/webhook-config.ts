@@ -7,5 +7,7 @@ export type { SecretKeySource, WebhookConfig } from '../config/app-config';
 export const WEBHOOK_CONFIG = Symbol('WEBHOOK_CONFIG');
 
 export const webhookConfigProvider: Provider = {
-  provide: WEBHOOK_CONFIG, useFactory: (app: AppConfig): WebhookConfig => app.webhooks, inject: [APP_CONFIG],
+  provide: WEBHOOK_CONFIG,
+  useFactory: (app: AppConfig): WebhookConfig => app.webhooks,
+  inject: [APP_CONFIG],
 };

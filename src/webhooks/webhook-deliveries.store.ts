@@ -26,6 +26,23 @@ export interface ClaimedDelivery {
   claimedAtMono: number;
 }
 
+/** A row claim() returns (bigint ids arrive as strings from pg). */
+interface ClaimedRow {
+  id: string;
+  seq: string;
+  subscription_id: string;
+  load_id: string | null;
+  event: WebhookEvent;
+  data: unknown;
+  attempts: number;
+  created_at: Date;
+  url: string;
+  secret_ciphertext: Buffer;
+  secret_key_id: string;
+  previous_secret_ciphertext: Buffer | null;
+  previous_secret_key_id: string | null;
+}
+
 /** The worker's side of webhook_deliveries: claim, finish, release. All times are the database's. */
 @Injectable()
 export class WebhookDeliveriesStore {
@@ -37,7 +54,7 @@ export class WebhookDeliveriesStore {
    * receiver sees the events of one load in order.
    */
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    const [rows]: [Array<Record<string, unknown>>, number] = await this.ds.query(
+    const [rows]: [ClaimedRow[], number] = await this.ds.query(
       `WITH due AS (
          SELECT d.id FROM webhook_deliveries d
          WHERE d.status = 'pending' AND d.due_at <= clock_timestamp()
@@ -56,15 +73,24 @@ export class WebhookDeliveriesStore {
          s.url, s.secret_ciphertext, s.secret_key_id,
          CASE WHEN s.previous_secret_expires_at > clock_timestamp() THEN s.previous_secret_ciphertext END AS previous_secret_ciphertext,
          s.previous_secret_key_id`,
-      [owner, limit, leaseMs]);
+      [owner, limit, leaseMs],
+    );
     const claimedAtMono = performance.now();
     return rows.map((r) => ({
-      id: String(r.id), seq: String(r.seq), subscriptionId: String(r.subscription_id),
+      id: String(r.id),
+      seq: String(r.seq),
+      subscriptionId: String(r.subscription_id),
       loadId: r.load_id === null ? null : String(r.load_id),
-      event: r.event as WebhookEvent, data: r.data, attempts: Number(r.attempts), createdAt: r.created_at as Date,
-      url: String(r.url), secretCiphertext: r.secret_ciphertext as Buffer, secretKeyId: String(r.secret_key_id),
+      event: r.event,
+      data: r.data,
+      attempts: Number(r.attempts),
+      createdAt: r.created_at,
+      url: String(r.url),
+      secretCiphertext: r.secret_ciphertext,
+      secretKeyId: String(r.secret_key_id),
       previousSecret: r.previous_secret_ciphertext
-        ? { ciphertext: r.previous_secret_ciphertext as Buffer, keyId: String(r.previous_secret_key_id) } : null,
+        ? { ciphertext: r.previous_secret_ciphertext, keyId: String(r.previous_secret_key_id) }
+        : null,
       claimedAtMono,
     }));
   }
@@ -81,8 +107,13 @@ export class WebhookDeliveriesStore {
       // FOR UPDATE. Taking turns on it means the new event is either failed with this one or revives it, never
       // left waiting behind a failed event.
       if (a.status !== 'succeeded') await m.query(`SELECT 1 FROM card_loads WHERE id = $1 FOR KEY SHARE`, [d.loadId]);
-      await m.query(`INSERT INTO webhook_attempts (delivery_id, status, http_status, duration_ms, error) VALUES ($1, $2, $3, $4, $5)`,
-        [d.id, a.status, a.httpStatus, a.durationMs, a.error?.slice(0, 1000) ?? null]);
+      await m.query(`INSERT INTO webhook_attempts (delivery_id, status, http_status, duration_ms, error) VALUES ($1, $2, $3, $4, $5)`, [
+        d.id,
+        a.status,
+        a.httpStatus,
+        a.durationMs,
+        a.error?.slice(0, 1000) ?? null,
+      ]);
       const [rows]: [Array<{ status: string }>, number] = await m.query(
         `WITH x AS (SELECT $3::boolean AS ok,
                       clock_timestamp() - budget_started_at >= make_interval(secs => $7::float / 1000) AS spent
@@ -95,14 +126,16 @@ export class WebhookDeliveriesStore {
            due_at = CASE WHEN x.ok OR x.spent THEN due_at ELSE clock_timestamp() + make_interval(secs => $6::float / 1000) END
          FROM x WHERE id = $1 AND lease_owner = $2 AND status = 'pending'
          RETURNING status`,
-        [d.id, owner, a.status === 'succeeded', a.httpStatus, a.error?.slice(0, 1000) ?? null, retryDelayMs, maxAgeMs]);
+        [d.id, owner, a.status === 'succeeded', a.httpStatus, a.error?.slice(0, 1000) ?? null, retryDelayMs, maxAgeMs],
+      );
       const status = rows[0]?.status ?? null;
       if (status === 'failed' && d.loadId !== null) {
         await m.query(
           `UPDATE webhook_deliveries SET status = 'failed', failed_at = clock_timestamp(), updated_at = clock_timestamp(),
              last_error = $4
            WHERE subscription_id = $1 AND load_id = $2 AND seq > $3 AND status = 'pending'`,
-          [d.subscriptionId, d.loadId, d.seq, `not sent: an earlier event of this load (${d.id}) failed`]);
+          [d.subscriptionId, d.loadId, d.seq, `not sent: an earlier event of this load (${d.id}) failed`],
+        );
       }
       return status;
     });
@@ -112,14 +145,18 @@ export class WebhookDeliveriesStore {
   async release(id: string, owner: string): Promise<void> {
     await this.ds.query(
       `UPDATE webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL, updated_at = clock_timestamp()
-       WHERE id = $1 AND lease_owner = $2`, [id, owner]);
+       WHERE id = $1 AND lease_owner = $2`,
+      [id, owner],
+    );
   }
 
   /** A deleted subscription's undelivered events fail at once; returns how many. */
   async failPendingOf(m: EntityManager, subscriptionId: string): Promise<number> {
-    const [, failed] = await m.query(
+    const [, failed] = await m.query<[unknown[], number]>(
       `UPDATE webhook_deliveries SET status = 'failed', failed_at = clock_timestamp(), updated_at = clock_timestamp(),
-         last_error = 'subscription deleted' WHERE subscription_id = $1 AND status = 'pending'`, [subscriptionId]);
+         last_error = 'subscription deleted' WHERE subscription_id = $1 AND status = 'pending'`,
+      [subscriptionId],
+    );
     return Number(failed);
   }
 
@@ -128,20 +165,26 @@ export class WebhookDeliveriesStore {
     return this.ds.query(
       `SELECT * FROM webhook_deliveries WHERE subscription_id = $1 AND ($2::text IS NULL OR status = $2)
          AND ($3::bigint IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4`,
-      [subscriptionId, status, before, limit + 1]);
+      [subscriptionId, status, before, limit + 1],
+    );
   }
 
   /**
    * Every delivery one load caused, to the live subscriptions of `owner` (null = all), newest first, plus one row: read
    * subscription by subscription on the (subscription_id, load_id, seq) index.
    */
-  async pageOfLoad(loadId: string, owner: string | null, before: number | null, limit: number):
-    Promise<Array<DeliveryRow & { subscription_id: string }>> {
+  async pageOfLoad(
+    loadId: string,
+    owner: string | null,
+    before: number | null,
+    limit: number,
+  ): Promise<Array<DeliveryRow & { subscription_id: string }>> {
     return this.ds.query(
       `SELECT d.* FROM webhook_subscriptions s JOIN webhook_deliveries d ON d.subscription_id = s.id AND d.load_id = $1
        WHERE s.deleted_at IS NULL AND ($2::uuid IS NULL OR s.api_key_id = $2) AND ($3::bigint IS NULL OR d.seq < $3)
        ORDER BY d.seq DESC LIMIT $4`,
-      [loadId, owner, before, limit + 1]);
+      [loadId, owner, before, limit + 1],
+    );
   }
 
   /**
@@ -150,13 +193,16 @@ export class WebhookDeliveriesStore {
    */
   async redeliver(m: EntityManager, subscriptionId: string, deliveryId: string): Promise<boolean> {
     const [d]: Array<{ seq: string; load_id: string | null }> = await m.query(
-      `SELECT seq, load_id FROM webhook_deliveries WHERE id = $1 AND subscription_id = $2 FOR UPDATE`, [deliveryId, subscriptionId]);
+      `SELECT seq, load_id FROM webhook_deliveries WHERE id = $1 AND subscription_id = $2 FOR UPDATE`,
+      [deliveryId, subscriptionId],
+    );
     if (!d) return false;
     await m.query(
       `UPDATE webhook_deliveries SET status = 'pending', due_at = clock_timestamp(), budget_started_at = clock_timestamp(),
          delivered_at = NULL, failed_at = NULL, updated_at = clock_timestamp()
        WHERE subscription_id = $1 AND (id = $3 OR (load_id = $2 AND seq < $4 AND status = 'failed'))`,
-      [subscriptionId, d.load_id, deliveryId, d.seq]);
+      [subscriptionId, d.load_id, deliveryId, d.seq],
+    );
     return true;
   }
 
@@ -166,7 +212,8 @@ export class WebhookDeliveriesStore {
   }
 
   async attemptsOf(deliveryIds: string[]): Promise<AttemptRow[]> {
-    return deliveryIds.length === 0 ? []
+    return deliveryIds.length === 0
+      ? []
       : this.ds.query(`SELECT * FROM webhook_attempts WHERE delivery_id = ANY ($1::uuid[]) ORDER BY id`, [deliveryIds]);
   }
 
@@ -176,8 +223,10 @@ export class WebhookDeliveriesStore {
    * all. FOR SHARE: a concurrent DELETE waits for this commit and then fails these rows too, or commits first and this
    * query no longer matches it.
    */
-  async matchSubscriptions(m: EntityManager, items: ReadonlyArray<{ loadId: string; event: WebhookEvent }>):
-    Promise<Array<{ load_id: string; event: WebhookEvent; subscription_id: string }>> {
+  async matchSubscriptions(
+    m: EntityManager,
+    items: ReadonlyArray<{ loadId: string; event: WebhookEvent }>,
+  ): Promise<Array<{ load_id: string; event: WebhookEvent; subscription_id: string }>> {
     return m.query(
       `SELECT x.load_id, x.event, s.id AS subscription_id
        FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS x(load_id, event, ord)
@@ -186,7 +235,8 @@ export class WebhookDeliveriesStore {
        JOIN api_keys k ON k.id = s.api_key_id AND k.revoked_at IS NULL
        ORDER BY x.ord, s.id
        FOR SHARE OF s`,
-      [items.map((i) => i.loadId), items.map((i) => i.event)]);
+      [items.map((i) => i.loadId), items.map((i) => i.event)],
+    );
   }
 
   /**
@@ -194,8 +244,10 @@ export class WebhookDeliveriesStore {
    * failed for good is retried with it (a fresh budget), so the receiver still gets the load's events in order once
    * it is back.
    */
-  async enqueue(m: EntityManager, rows: Array<{ subscriptionId: string; loadId: string; event: WebhookEvent; data: string | undefined }>):
-    Promise<void> {
+  async enqueue(
+    m: EntityManager,
+    rows: Array<{ subscriptionId: string; loadId: string; event: WebhookEvent; data: string | undefined }>,
+  ): Promise<void> {
     await m.query(
       `WITH revived AS (
          UPDATE webhook_deliveries d SET status = 'pending', due_at = clock_timestamp(), budget_started_at = clock_timestamp(),
@@ -204,7 +256,8 @@ export class WebhookDeliveriesStore {
          WHERE d.subscription_id = x.s AND d.load_id = x.l AND d.status = 'failed')
        INSERT INTO webhook_deliveries (subscription_id, load_id, event, data)
        SELECT s, l, e, d FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::json[]) WITH ORDINALITY AS x(s, l, e, d, ord) ORDER BY ord`,
-      [rows.map((r) => r.subscriptionId), rows.map((r) => r.loadId), rows.map((r) => r.event), rows.map((r) => r.data)]);
+      [rows.map((r) => r.subscriptionId), rows.map((r) => r.loadId), rows.map((r) => r.event), rows.map((r) => r.data)],
+    );
   }
 
   /** One `audit.checkpoint` delivery per active subscription of an unrevoked key that asked for it; returns how many. */
@@ -215,7 +268,9 @@ export class WebhookDeliveriesStore {
        JOIN api_keys k ON k.id = s.api_key_id AND k.revoked_at IS NULL
        WHERE s.deleted_at IS NULL AND 'audit.checkpoint' = ANY (s.events)
        ORDER BY s.id
-       RETURNING id`, [JSON.stringify(checkpoint)]);
+       RETURNING id`,
+      [JSON.stringify(checkpoint)],
+    );
     return rows.length;
   }
 }

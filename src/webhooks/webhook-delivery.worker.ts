@@ -38,8 +38,10 @@ export class WebhookDeliveryWorker {
     metrics: MetricsService,
   ) {
     this.attempts = new Counter({
-      name: 'card_ledger_webhook_attempts_total', help: 'Webhook delivery attempts, by result',
-      labelNames: ['status'] as const, registers: [metrics.registry],
+      name: 'card_ledger_webhook_attempts_total',
+      help: 'Webhook delivery attempts, by result',
+      labelNames: ['status'] as const,
+      registers: [metrics.registry],
     });
   }
 
@@ -68,7 +70,7 @@ export class WebhookDeliveryWorker {
         await Promise.race([...this.inflight, sleep(pollMs)]);
         continue;
       }
-      let claimed: ClaimedDelivery[] = [];
+      let claimed: ClaimedDelivery[];
       try {
         claimed = await this.store.claim(this.owner, free, leaseMs);
         this.claims.recovered();

@@ -17,7 +17,10 @@ export interface WebhookEnqueueItem {
  */
 @Injectable()
 export class WebhookOutbox {
-  constructor(private readonly deliveries: WebhookDeliveriesStore, private readonly loads: CardLoadsStore) {}
+  constructor(
+    private readonly deliveries: WebhookDeliveriesStore,
+    private readonly loads: CardLoadsStore,
+  ) {}
 
   /** Returns how many deliveries were written. */
   async enqueue(m: EntityManager, items: readonly WebhookEnqueueItem[]): Promise<number> {
@@ -25,8 +28,10 @@ export class WebhookOutbox {
     const matches = await this.deliveries.matchSubscriptions(m, items);
     if (matches.length === 0) return 0;
     const documents = await this.loadDocuments(m, [...new Set(matches.map((x) => x.load_id))]);
-    await this.deliveries.enqueue(m, matches.map((x) =>
-      ({ subscriptionId: x.subscription_id, loadId: x.load_id, event: x.event, data: documents.get(x.load_id) })));
+    await this.deliveries.enqueue(
+      m,
+      matches.map((x) => ({ subscriptionId: x.subscription_id, loadId: x.load_id, event: x.event, data: documents.get(x.load_id) })),
+    );
     return matches.length;
   }
 

@@ -42,7 +42,9 @@ export class WebhookSecretBox {
     const k = this.keyOrNull();
     if (k === null) throw new WebhookSecretUnavailableError('no webhook secret key is configured (WEBHOOK_SECRET_KEY)');
     if (k.keyId !== keyId) {
-      throw new WebhookSecretUnavailableError(`signing secret was encrypted under another key (key id ${keyId}, this instance has ${k.keyId})`);
+      throw new WebhookSecretUnavailableError(
+        `signing secret was encrypted under another key (key id ${keyId}, this instance has ${k.keyId})`,
+      );
     }
     try {
       const decipher = createDecipheriv('aes-256-gcm', k.key, ciphertext.subarray(0, IV_BYTES));
@@ -61,8 +63,10 @@ export class WebhookSecretBox {
     if (s === null) return null;
     const material = s.source === 'DATA_DIR' ? this.keyFile(s.file) : s.material;
     if (s.source === 'ADMIN_API_KEY') {
-      this.logger.warn('WEBHOOK_SECRET_KEY is not set: webhook secrets are encrypted under a key derived from ADMIN_API_KEY; '
-        + 'changing ADMIN_API_KEY makes existing subscriptions unable to sign');
+      this.logger.warn(
+        'WEBHOOK_SECRET_KEY is not set: webhook secrets are encrypted under a key derived from ADMIN_API_KEY; ' +
+          'changing ADMIN_API_KEY makes existing subscriptions unable to sign',
+      );
     }
     const key = Buffer.from(hkdfSync('sha256', material, SALT, 'aes-256-gcm v1', 32));
     const keyId = Buffer.from(hkdfSync('sha256', material, SALT, 'key id v1', 8)).toString('hex');
@@ -73,6 +77,7 @@ export class WebhookSecretBox {
   /** Embedded mode only: a random key kept beside the database files, created once (0600). */
   private keyFile(file: string): string {
     return readOrCreateKeyFile(file, () =>
-      this.logger.warn(`generated the webhook secret key file ${file}: back it up with the data, or set WEBHOOK_SECRET_KEY`));
+      this.logger.warn(`generated the webhook secret key file ${file}: back it up with the data, or set WEBHOOK_SECRET_KEY`),
+    );
   }
 }

@@ -53,10 +53,16 @@ export class WebhookSender implements OnApplicationShutdown {
     try {
       const res = await this.exchange(target, body, headers);
       if (res.status >= 200 && res.status < 300) return { status: 'succeeded', httpStatus: res.status, durationMs: elapsed(), error: null };
-      return { status: 'http_error', httpStatus: res.status, durationMs: elapsed(), error: `HTTP ${res.status}${res.text ? `: ${res.text}` : ''}` };
+      return {
+        status: 'http_error',
+        httpStatus: res.status,
+        durationMs: elapsed(),
+        error: `HTTP ${res.status}${res.text ? `: ${res.text}` : ''}`,
+      };
     } catch (e) {
       if (e instanceof RefusedTargetError) return refused(e.message, elapsed());
-      if (e instanceof AttemptTimeoutError) return { status: 'timeout', httpStatus: null, durationMs: elapsed(), error: `no answer within ${this.config.timeoutMs} ms` };
+      if (e instanceof AttemptTimeoutError)
+        return { status: 'timeout', httpStatus: null, durationMs: elapsed(), error: `no answer within ${this.config.timeoutMs} ms` };
       return { status: 'network_error', httpStatus: null, durationMs: elapsed(), error: describe(e) };
     }
   }
@@ -65,12 +71,18 @@ export class WebhookSender implements OnApplicationShutdown {
   private exchange(target: URL, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
     const options = {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'card-ledger-webhooks/1', ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'card-ledger-webhooks/1',
+        ...headers,
+        'content-length': String(Buffer.byteLength(body)),
+      },
     };
     return new Promise((resolve, reject) => {
-      const req = target.protocol === 'https:'
-        ? httpsRequest(target, { ...options, agent: this.httpsAgent })
-        : httpRequest(target, { ...options, agent: this.httpAgent });
+      const req =
+        target.protocol === 'https:'
+          ? httpsRequest(target, { ...options, agent: this.httpsAgent })
+          : httpRequest(target, { ...options, agent: this.httpAgent });
       // One deadline from connect to last byte; 'close' comes once the response is read or the socket is gone.
       const deadline = setTimeout(() => req.destroy(new AttemptTimeoutError()), this.config.timeoutMs);
       req.once('close', () => clearTimeout(deadline));
@@ -82,7 +94,10 @@ export class WebhookSender implements OnApplicationShutdown {
           res.resume();
           resolve({ status, text: '' });
         } else {
-          readPrefix(res, ERROR_BODY_BYTES).then((text) => resolve({ status, text }), () => resolve({ status, text: '' }));
+          readPrefix(res, ERROR_BODY_BYTES).then(
+            (text) => resolve({ status, text }),
+            () => resolve({ status, text: '' }),
+          );
         }
       });
       req.end(body);
@@ -90,8 +105,12 @@ export class WebhookSender implements OnApplicationShutdown {
   }
 }
 
-const refused = (why: string, durationMs: number): AttemptResult =>
-  ({ status: 'not_sent', httpStatus: null, durationMs, error: `refused: ${why} (WEBHOOK_ALLOW_PRIVATE_URLS)` });
+const refused = (why: string, durationMs: number): AttemptResult => ({
+  status: 'not_sent',
+  httpStatus: null,
+  durationMs,
+  error: `refused: ${why} (WEBHOOK_ALLOW_PRIVATE_URLS)`,
+});
 
 async function readPrefix(res: IncomingMessage, maxBytes: number): Promise<string> {
   const chunks: Buffer[] = [];

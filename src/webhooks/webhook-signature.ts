@@ -21,7 +21,11 @@ export function signWebhook(secrets: string | readonly string[], rawBody: string
  * During a secret rotation the header carries several v1 values: any one matching is enough.
  */
 export function verifyWebhookSignature(
-  rawBody: string | Buffer, header: string | undefined, secret: string, toleranceSec = 300, nowSec = Math.floor(Date.now() / 1000),
+  rawBody: string | Buffer,
+  header: string | undefined,
+  secret: string,
+  toleranceSec = 300,
+  nowSec = Math.floor(Date.now() / 1000),
 ): boolean {
   if (!header) return false;
   let timestamp = NaN;

@@ -50,7 +50,11 @@ export function refusedKind(ip: string): string | null {
 /** The IPv4 address an IPv6 address carries for a gateway to reach, or null. */
 function embeddedIpv4(ipv6: ipaddr.IPv6): string | null {
   const b = ipv6.toByteArray();
-  const quad = (at: number, mask = 0) => b.slice(at, at + 4).map((x) => x ^ mask).join('.');
+  const quad = (at: number, mask = 0) =>
+    b
+      .slice(at, at + 4)
+      .map((x) => x ^ mask)
+      .join('.');
   switch (ipv6.range()) {
     case 'ipv4Mapped': // ::ffff:a.b.c.d
     case 'rfc6145': // ::ffff:0:a.b.c.d, IPv4-translated
@@ -79,8 +83,8 @@ export function refusedHost(hostname: string): string | null {
 }
 
 export type ResolveAll = (host: string) => Promise<LookupAddress[]>;
-const resolveAll: ResolveAll = (host) => new Promise((resolve, reject) =>
-  dnsLookup(host, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+const resolveAll: ResolveAll = (host) =>
+  new Promise((resolve, reject) => dnsLookup(host, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
 
 const ALLOW_HINT = 'allowed only with WEBHOOK_ALLOW_PRIVATE_URLS=true';
 
@@ -96,9 +100,12 @@ export async function checkWebhookUrl(url: string, timeoutMs: number, resolve: R
   if (isIP(host.replace(/^\[|\]$/g, '')) !== 0) return null;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const addresses = await Promise.race([resolve(host), new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    })]);
+    const addresses = await Promise.race([
+      resolve(host),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
     for (const a of addresses) {
       const kind = refusedKind(a.address);
       if (kind) return `must reach a public address: ${host} resolves to ${a.address}, ${kind} (${ALLOW_HINT})`;

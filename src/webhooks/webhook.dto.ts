@@ -1,6 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsOptional, IsString, Max, Min, registerDecorator } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+  registerDecorator,
+} from 'class-validator';
 import { PageQuery } from '../common/list-query';
 import { WEBHOOK_EVENTS, WebhookEvent } from './webhook-events';
 
@@ -26,8 +38,9 @@ export function isWebhookUrl(v: unknown): boolean {
   if (typeof v !== 'string' || v.length > WEBHOOK_URL_MAX) return false;
   try {
     const u = new URL(v);
-    return u.href === v && (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== ''
-      && u.username === '' && u.password === '';
+    return (
+      u.href === v && (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && u.username === '' && u.password === ''
+    );
   } catch {
     return false;
   }
@@ -36,7 +49,9 @@ export function isWebhookUrl(v: unknown): boolean {
 function IsWebhookUrl() {
   return (target: object, propertyName: string) =>
     registerDecorator({
-      name: 'isWebhookUrl', target: target.constructor, propertyName,
+      name: 'isWebhookUrl',
+      target: target.constructor,
+      propertyName,
       validator: {
         validate: isWebhookUrl,
         defaultMessage: () => `must be an absolute http:// or https:// URL without user:password, at most ${WEBHOOK_URL_MAX} characters`,
@@ -46,18 +61,23 @@ function IsWebhookUrl() {
 
 export class CreateWebhookDto {
   @ApiProperty({
-    maxLength: WEBHOOK_URL_MAX, example: 'https://billing.example.com/hooks/card-ledger',
-    description: 'http(s), no user:password; stored as the WHATWG URL parser serialises it (`HTTP://Example.com/x` → '
-      + '`http://example.com/x`); redirects are not followed. Must reach a public address (not loopback, private, link-local...) '
-      + 'unless the service runs with WEBHOOK_ALLOW_PRIVATE_URLS=true.',
+    maxLength: WEBHOOK_URL_MAX,
+    example: 'https://billing.example.com/hooks/card-ledger',
+    description:
+      'http(s), no user:password; stored as the WHATWG URL parser serialises it (`HTTP://Example.com/x` → ' +
+      '`http://example.com/x`); redirects are not followed. Must reach a public address (not loopback, private, link-local...) ' +
+      'unless the service runs with WEBHOOK_ALLOW_PRIVATE_URLS=true.',
   })
   @Transform(({ value }) => normaliseWebhookUrl(value))
   @IsWebhookUrl()
   url: string;
 
   @ApiProperty({ enum: WEBHOOK_EVENTS, isArray: true, example: [...WEBHOOK_EVENTS] })
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(WEBHOOK_EVENTS.length) @ArrayUnique()
-  @IsIn(WEBHOOK_EVENTS as unknown as string[], { each: true, message: `each must be one of ${WEBHOOK_EVENTS.join(', ')}` })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(WEBHOOK_EVENTS.length)
+  @ArrayUnique()
+  @IsIn(WEBHOOK_EVENTS, { each: true, message: `each must be one of ${WEBHOOK_EVENTS.join(', ')}` })
   events: WebhookEvent[];
 }
 
@@ -67,10 +87,16 @@ export const ROTATION_EXPIRY_DEFAULT_SECONDS = 24 * 3600;
 
 export class RotateWebhookSecretDto {
   @ApiPropertyOptional({
-    type: 'integer', minimum: 0, maximum: ROTATION_EXPIRY_MAX_SECONDS, default: ROTATION_EXPIRY_DEFAULT_SECONDS,
+    type: 'integer',
+    minimum: 0,
+    maximum: ROTATION_EXPIRY_MAX_SECONDS,
+    default: ROTATION_EXPIRY_DEFAULT_SECONDS,
     description: 'How long the current secret keeps signing beside the new one; 0 drops it at once (e.g. it leaked).',
   })
-  @IsOptional() @IsInt() @Min(0) @Max(ROTATION_EXPIRY_MAX_SECONDS)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(ROTATION_EXPIRY_MAX_SECONDS)
   expiresInSeconds?: number;
 }
 
@@ -87,6 +113,7 @@ export class ListLoadDeliveriesQuery extends PageQuery {
 
 export class ListDeliveriesQuery extends ListWebhooksQuery {
   @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
-  @IsOptional() @IsIn(DELIVERY_STATUSES as unknown as string[])
+  @IsOptional()
+  @IsIn(DELIVERY_STATUSES)
   status?: DeliveryStatus;
 }

@@ -4,7 +4,13 @@ import type { AuthedRequest } from '../auth/api-key.guard';
 import { RequireScopes } from '../auth/scopes';
 import { CreateWebhookDto, ListDeliveriesQuery, ListLoadDeliveriesQuery, ListWebhooksQuery, RotateWebhookSecretDto } from './webhook.dto';
 import {
-  DocCreateWebhook, DocDeleteWebhook, DocGetWebhook, DocListDeliveries, DocListWebhooks, DocLoadDeliveries, DocRedeliver,
+  DocCreateWebhook,
+  DocDeleteWebhook,
+  DocGetWebhook,
+  DocListDeliveries,
+  DocListWebhooks,
+  DocLoadDeliveries,
+  DocRedeliver,
   DocRotateWebhookSecret,
 } from './webhooks.openapi';
 import { WebhooksService } from './webhooks.service';

@@ -15,7 +15,12 @@ import { WebhooksService } from './webhooks.service';
 @Module({
   controllers: [WebhooksController],
   providers: [
-    webhookConfigProvider, WebhookSecretBox, WebhooksService, WebhookDeliveriesStore, WebhookSubscriptionsStore, ApiKeysStore,
+    webhookConfigProvider,
+    WebhookSecretBox,
+    WebhooksService,
+    WebhookDeliveriesStore,
+    WebhookSubscriptionsStore,
+    ApiKeysStore,
     WebhookSender,
   ],
   exports: [WEBHOOK_CONFIG, WebhookSecretBox, WebhookDeliveriesStore, WebhookSender],

@@ -1,6 +1,14 @@
 import { applyDecorators, Type } from '@nestjs/common';
 import {
-  ApiAcceptedResponse, ApiBody, ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiSchema,
+  ApiAcceptedResponse,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProperty,
+  ApiSchema,
 } from '@nestjs/swagger';
 import { CardLoadDetailDoc } from '../card-loads/card-load.openapi';
 import { ApiErrorResponse } from '../openapi/error.schema';
@@ -15,7 +23,8 @@ class SubscriptionDoc {
   @ApiProperty({ example: 'https://billing.example.com/hooks/card-ledger' }) url: string;
   @ApiProperty({ enum: WEBHOOK_EVENTS, isArray: true }) events: string[];
   @ApiProperty({ format: 'uuid', description: 'The key that owns it.' }) apiKeyId: string;
-  @ApiProperty({ description: 'true: every load (made with an admin key); false: only loads created by the owning key.' }) allLoads: boolean;
+  @ApiProperty({ description: 'true: every load (made with an admin key); false: only loads created by the owning key.' })
+  allLoads: boolean;
   @ApiProperty(TIME) createdAt: string;
   @ApiProperty(NULLABLE_TIME) deletedAt: string | null;
 }
@@ -67,65 +76,96 @@ class EventBodyDoc {
 }
 
 const ID = ApiParam({ name: 'id', format: 'uuid' });
-const NOT_FOUND = ApiErrorResponse(404, 'No such subscription, or another key\'s.', ['not_found', 'webhook subscription 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found']);
+const NOT_FOUND = ApiErrorResponse(404, "No such subscription, or another key's.", [
+  'not_found',
+  'webhook subscription 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found',
+]);
 
-export const DocCreateWebhook = (dto: Type) => applyDecorators(
-  ApiOperation({
-    summary: 'Subscribe to card-load events',
-    description: 'Each event is POSTed as a WebhookEventBody, signed in `Card-Ledger-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` '
-      + '(during a secret rotation, one v1 per secret: accept any). See docs/webhooks.md.',
-  }),
-  ApiExtraModels(EventBodyDoc),
-  ApiBody({ type: dto, examples: { 'every event': { value: { url: 'https://billing.example.com/hooks/card-ledger', events: [...WEBHOOK_EVENTS] } } } }),
-  ApiCreatedResponse({ type: SubscriptionCreatedDoc }),
-  ApiErrorResponse(409, 'Too many subscriptions for this key.', ['conflict', 'an API key may hold at most 25 webhook subscriptions; delete one first']),
-);
+export const DocCreateWebhook = (dto: Type) =>
+  applyDecorators(
+    ApiOperation({
+      summary: 'Subscribe to card-load events',
+      description:
+        'Each event is POSTed as a WebhookEventBody, signed in ' +
+        '`Card-Ledger-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` ' +
+        '(during a secret rotation, one v1 per secret: accept any). See docs/webhooks.md.',
+    }),
+    ApiExtraModels(EventBodyDoc),
+    ApiBody({
+      type: dto,
+      examples: { 'every event': { value: { url: 'https://billing.example.com/hooks/card-ledger', events: [...WEBHOOK_EVENTS] } } },
+    }),
+    ApiCreatedResponse({ type: SubscriptionCreatedDoc }),
+    ApiErrorResponse(409, 'Too many subscriptions for this key.', [
+      'conflict',
+      'an API key may hold at most 25 webhook subscriptions; delete one first',
+    ]),
+  );
 
-export const DocListWebhooks = () => applyDecorators(
-  ApiOperation({ summary: 'List subscriptions', description: 'The calling key\'s own; an admin key sees all. Oldest first.' }),
-  ApiOkResponse({ type: PageOf(SubscriptionDoc, 'WebhookSubscriptionPage') }),
-);
+export const DocListWebhooks = () =>
+  applyDecorators(
+    ApiOperation({ summary: 'List subscriptions', description: "The calling key's own; an admin key sees all. Oldest first." }),
+    ApiOkResponse({ type: PageOf(SubscriptionDoc, 'WebhookSubscriptionPage') }),
+  );
 
-export const DocGetWebhook = () => applyDecorators(ApiOperation({ summary: 'Read a subscription' }), ID, ApiOkResponse({ type: SubscriptionDoc }), NOT_FOUND);
+export const DocGetWebhook = () =>
+  applyDecorators(ApiOperation({ summary: 'Read a subscription' }), ID, ApiOkResponse({ type: SubscriptionDoc }), NOT_FOUND);
 
-export const DocDeleteWebhook = () => applyDecorators(
-  ApiOperation({ summary: 'Delete a subscription', description: 'The owning key or an admin. Undelivered events are dropped (failed).' }),
-  ID, ApiOkResponse({ type: SubscriptionDoc }), NOT_FOUND,
-);
+export const DocDeleteWebhook = () =>
+  applyDecorators(
+    ApiOperation({ summary: 'Delete a subscription', description: 'The owning key or an admin. Undelivered events are dropped (failed).' }),
+    ID,
+    ApiOkResponse({ type: SubscriptionDoc }),
+    NOT_FOUND,
+  );
 
-export const DocRotateWebhookSecret = (dto: Type) => applyDecorators(
-  ApiOperation({
-    summary: 'Rotate the signing secret',
-    description: 'Answers a new secret, once. Until `expiresInSeconds` have passed, every event is signed with both: '
-      + '`Card-Ledger-Signature: t=<unix>,v1=<hex, new secret>,v1=<hex, old secret>`; then with the new one only. '
-      + 'Rotating again while an old secret is still valid replaces it with the then-current one (one old secret at most).',
-  }),
-  ID,
-  ApiBody({
-    type: dto, required: false,
-    examples: { 'a day to switch': { value: { expiresInSeconds: 86400 } }, 'revoke the old secret now': { value: { expiresInSeconds: 0 } } },
-  }),
-  ApiOkResponse({ type: SubscriptionCreatedDoc }),
-  NOT_FOUND,
-);
+export const DocRotateWebhookSecret = (dto: Type) =>
+  applyDecorators(
+    ApiOperation({
+      summary: 'Rotate the signing secret',
+      description:
+        'Answers a new secret, once. Until `expiresInSeconds` have passed, every event is signed with both: ' +
+        '`Card-Ledger-Signature: t=<unix>,v1=<hex, new secret>,v1=<hex, old secret>`; then with the new one only. ' +
+        'Rotating again while an old secret is still valid replaces it with the then-current one (one old secret at most).',
+    }),
+    ID,
+    ApiBody({
+      type: dto,
+      required: false,
+      examples: {
+        'a day to switch': { value: { expiresInSeconds: 86400 } },
+        'revoke the old secret now': { value: { expiresInSeconds: 0 } },
+      },
+    }),
+    ApiOkResponse({ type: SubscriptionCreatedDoc }),
+    NOT_FOUND,
+  );
 
-export const DocListDeliveries = () => applyDecorators(
-  ApiOperation({ summary: 'The delivery log', description: 'Newest first, each delivery with every attempt.' }),
-  ID, ApiOkResponse({ type: PageOf(DeliveryDoc, 'WebhookDeliveryPage') }), NOT_FOUND,
-);
+export const DocListDeliveries = () =>
+  applyDecorators(
+    ApiOperation({ summary: 'The delivery log', description: 'Newest first, each delivery with every attempt.' }),
+    ID,
+    ApiOkResponse({ type: PageOf(DeliveryDoc, 'WebhookDeliveryPage') }),
+    NOT_FOUND,
+  );
 
-export const DocRedeliver = () => applyDecorators(
-  ApiOperation({
-    summary: 'Send an event again',
-    description: 'Same id and body, a fresh retry budget; earlier failed events of the same load go first.',
-  }),
-  ID, ApiParam({ name: 'deliveryId', format: 'uuid' }), ApiAcceptedResponse({ type: DeliveryDoc }), NOT_FOUND,
-);
+export const DocRedeliver = () =>
+  applyDecorators(
+    ApiOperation({
+      summary: 'Send an event again',
+      description: 'Same id and body, a fresh retry budget; earlier failed events of the same load go first.',
+    }),
+    ID,
+    ApiParam({ name: 'deliveryId', format: 'uuid' }),
+    ApiAcceptedResponse({ type: DeliveryDoc }),
+    NOT_FOUND,
+  );
 
-export const DocLoadDeliveries = () => applyDecorators(
-  ApiOperation({
-    summary: 'The deliveries one card load caused',
-    description: 'Across the calling key\'s subscriptions (an admin key: all), newest first, each with every attempt.',
-  }),
-  ApiOkResponse({ type: PageOf(DeliveryOfLoadDoc, 'WebhookDeliveryOfLoadPage') }),
-);
+export const DocLoadDeliveries = () =>
+  applyDecorators(
+    ApiOperation({
+      summary: 'The deliveries one card load caused',
+      description: "Across the calling key's subscriptions (an admin key: all), newest first, each with every attempt.",
+    }),
+    ApiOkResponse({ type: PageOf(DeliveryOfLoadDoc, 'WebhookDeliveryOfLoadPage') }),
+  );

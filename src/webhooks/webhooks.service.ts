@@ -9,7 +9,11 @@ import { ApiError, badField, notFound } from '../common/errors';
 import { checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, parseLimit, UUID } from '../common/paging';
 import { inTransaction } from '../database/transaction';
 import {
-  CreateWebhookDto, ListDeliveriesQuery, ListLoadDeliveriesQuery, ListWebhooksQuery, ROTATION_EXPIRY_DEFAULT_SECONDS,
+  CreateWebhookDto,
+  ListDeliveriesQuery,
+  ListLoadDeliveriesQuery,
+  ListWebhooksQuery,
+  ROTATION_EXPIRY_DEFAULT_SECONDS,
   RotateWebhookSecretDto,
 } from './webhook.dto';
 import { AttemptRow, deliveryView, SubscriptionRow, subscriptionView } from './webhook.view';
@@ -59,10 +63,21 @@ export class WebhooksService {
       if (n >= MAX_SUBSCRIPTIONS_PER_KEY) {
         throw new ApiError('conflict', `an API key may hold at most ${MAX_SUBSCRIPTIONS_PER_KEY} webhook subscriptions; delete one first`);
       }
-      const created = await this.subscriptions.insert(m, { id, apiKeyId: caller.apiKeyId, url: dto.url, events: dto.events,
-        allLoads: caller.scopes.includes('admin'), ciphertext: sealed.ciphertext, keyId: sealed.keyId });
-      await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.subscribed', subject: id,
-        details: { url: created.url, events: created.events, allLoads: created.all_loads } });
+      const created = await this.subscriptions.insert(m, {
+        id,
+        apiKeyId: caller.apiKeyId,
+        url: dto.url,
+        events: dto.events,
+        allLoads: caller.scopes.includes('admin'),
+        ciphertext: sealed.ciphertext,
+        keyId: sealed.keyId,
+      });
+      await this.trail.record(m, {
+        ...actorOfCaller(caller, requestId),
+        action: 'webhook.subscribed',
+        subject: id,
+        details: { url: created.url, events: created.events, allLoads: created.all_loads },
+      });
       return created;
     });
     return { ...subscriptionView(row), secret };
@@ -79,7 +94,10 @@ export class WebhooksService {
     const rows = await this.subscriptions.page(ownerOf(caller), cursor, limit);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return { data: page.map(subscriptionView), nextCursor: rows.length > limit && last ? encodeCursor([last.created_at_cursor!, last.id]) : null };
+    return {
+      data: page.map(subscriptionView),
+      nextCursor: rows.length > limit && last ? encodeCursor([last.created_at_cursor!, last.id]) : null,
+    };
   }
 
   async get(caller: Caller, id: string) {
@@ -92,8 +110,12 @@ export class WebhooksService {
       await this.visible(m, caller, id, true);
       const deleted = await this.subscriptions.markDeleted(m, id);
       const failed = await this.deliveryStore.failPendingOf(m, id);
-      await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.deleted', subject: deleted.id,
-        details: { url: deleted.url, events: deleted.events, undeliveredEventsDropped: failed } });
+      await this.trail.record(m, {
+        ...actorOfCaller(caller, requestId),
+        action: 'webhook.deleted',
+        subject: deleted.id,
+        details: { url: deleted.url, events: deleted.events, undeliveredEventsDropped: failed },
+      });
       return subscriptionView(deleted);
     });
   }
@@ -114,8 +136,12 @@ export class WebhooksService {
     const rows = await inTransaction(this.ds, async (m) => {
       const updated = await this.subscriptions.rotateSecret(m, canonicalId, ownerOf(caller), sealed, expiresInSeconds);
       if (updated.length === 0) throw notFound(`webhook subscription ${id}`);
-      await this.trail.record(m, { ...actorOfCaller(caller, requestId), action: 'webhook.secret_rotated', subject: canonicalId,
-        details: { url: updated[0].url, previousSecretValidSeconds: expiresInSeconds } });
+      await this.trail.record(m, {
+        ...actorOfCaller(caller, requestId),
+        action: 'webhook.secret_rotated',
+        subject: canonicalId,
+        details: { url: updated[0].url, previousSecretValidSeconds: expiresInSeconds },
+      });
       return updated;
     });
     return { ...subscriptionView(rows[0]), secret };

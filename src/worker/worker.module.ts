@@ -24,7 +24,8 @@ abstract class Jobs implements OnApplicationBootstrap, BeforeApplicationShutdown
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all(this.jobs.map((job) => job.stop()));
+    // Each stop() in its own promise: a synchronous stop (void) or throw does not keep the others from starting.
+    await Promise.all(this.jobs.map(async (job) => job.stop()));
   }
 }
 

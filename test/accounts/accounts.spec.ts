@@ -13,24 +13,53 @@ describe('/v1/accounts', () => {
     reader = (await ctx.app.api('POST', '/v1/api-keys', { body: { name: 'auditor', scopes: ['ledger:read'] } })).body.key;
   });
 
-  const fund = (code: string, amount: string, description = 'funding') => ctx.app.api('POST', '/v1/journal', {
-    body: { description, entries: [{ accountCode: 'external:funding', direction: 'debit', amount }, { accountCode: code, direction: 'credit', amount }] },
-  });
+  const fund = (code: string, amount: string, description = 'funding') =>
+    ctx.app.api('POST', '/v1/journal', {
+      body: {
+        description,
+        entries: [
+          { accountCode: 'external:funding', direction: 'debit', amount },
+          { accountCode: code, direction: 'credit', amount },
+        ],
+      },
+    });
 
   it('should open an account (201) once, and answer 409 for the same code again', async () => {
-    const r = await ctx.app.api('POST', '/v1/accounts', { body: { code: 'external:funding', currency: 'INR', normalSide: 'debit', name: 'Funding bank' } });
+    const r = await ctx.app.api('POST', '/v1/accounts', {
+      body: { code: 'external:funding', currency: 'INR', normalSide: 'debit', name: 'Funding bank' },
+    });
     expect(r.status).toBe(201);
     expect(r.body).toEqual({
-      code: 'external:funding', name: 'Funding bank', currency: 'INR', normalSide: 'debit', noOverdraft: false, createdAt: expect.any(String),
-      posted: '0.00', pending: '0.00', available: '0.00', postedDebits: '0.00', postedCredits: '0.00', pendingDebits: '0.00', pendingCredits: '0.00',
+      code: 'external:funding',
+      name: 'Funding bank',
+      currency: 'INR',
+      normalSide: 'debit',
+      noOverdraft: false,
+      createdAt: expect.any(String),
+      posted: '0.00',
+      pending: '0.00',
+      available: '0.00',
+      postedDebits: '0.00',
+      postedCredits: '0.00',
+      pendingDebits: '0.00',
+      pendingCredits: '0.00',
     });
     const again = await ctx.app.api('POST', '/v1/accounts', { body: { code: 'external:funding', currency: 'INR', normalSide: 'credit' } });
     expect([again.status, again.body.error.code]).toEqual([409, 'conflict']);
-    expect((await ctx.app.api('POST', '/v1/accounts', { body: { code: 'parent:CAACC', currency: 'INR', normalSide: 'credit', noOverdraft: true } })).status).toBe(201);
+    expect(
+      (
+        await ctx.app.api('POST', '/v1/accounts', {
+          body: { code: 'parent:CAACC', currency: 'INR', normalSide: 'credit', noOverdraft: true },
+        })
+      ).status,
+    ).toBe(201);
   });
 
   it('should let only admin keys open accounts', async () => {
-    const r = await ctx.app.api('POST', '/v1/accounts', { key: reader, body: { code: 'external:x', currency: 'INR', normalSide: 'debit' } });
+    const r = await ctx.app.api('POST', '/v1/accounts', {
+      key: reader,
+      body: { code: 'external:x', currency: 'INR', normalSide: 'debit' },
+    });
     expect(r.status).toBe(403);
     expect((await ctx.app.api('POST', '/v1/accounts', { key: null, body: {} })).status).toBe(401);
     expect((await ctx.app.api('GET', '/v1/accounts', { key: reader })).status).toBe(200);
@@ -67,16 +96,31 @@ describe('/v1/accounts', () => {
     const afterFunding = new Date();
     await new Promise((r) => setTimeout(r, 5));
     const load = await ctx.app.api('POST', '/v1/card-loads', {
-      body: { enKashCardId: 'EKCACC0001', amount: '250.50', cardAccountId: 'CAACC' }, headers: { 'idempotency-key': 'acc-1' },
+      body: { enKashCardId: 'EKCACC0001', amount: '250.50', cardAccountId: 'CAACC' },
+      headers: { 'idempotency-key': 'acc-1' },
     });
     expect(load.status).toBe(201);
     const now = await ctx.app.api('GET', '/v1/accounts/parent:CAACC', { key: reader });
     expect(now.body).toMatchObject({
-      code: 'parent:CAACC', normalSide: 'credit', noOverdraft: true, posted: '1000.00', pending: '-250.50', available: '749.50',
-      postedDebits: '0.00', postedCredits: '1000.00', pendingDebits: '250.50', pendingCredits: '0.00',
+      code: 'parent:CAACC',
+      normalSide: 'credit',
+      noOverdraft: true,
+      posted: '1000.00',
+      pending: '-250.50',
+      available: '749.50',
+      postedDebits: '0.00',
+      postedCredits: '1000.00',
+      pendingDebits: '250.50',
+      pendingCredits: '0.00',
     });
     const then = await ctx.app.api('GET', `/v1/accounts/parent%3ACAACC?asOf=${afterFunding.toISOString()}`);
-    expect(then.body).toMatchObject({ posted: '1000.00', pending: '0.00', available: '1000.00', pendingDebits: '0.00', asOf: afterFunding.toISOString() });
+    expect(then.body).toMatchObject({
+      posted: '1000.00',
+      pending: '0.00',
+      available: '1000.00',
+      pendingDebits: '0.00',
+      asOf: afterFunding.toISOString(),
+    });
     expect((await ctx.app.api('GET', '/v1/accounts/parent:CAACC?asOf=2020-01-01T00:00:00Z')).status).toBe(404);
     expect((await ctx.app.api('GET', '/v1/accounts/parent:CANONE')).status).toBe(404);
     const bad = await ctx.app.api('GET', '/v1/accounts/not-a-code');
@@ -86,7 +130,10 @@ describe('/v1/accounts', () => {
 
   it('should list accounts by code with a cursor and filters, and as CSV', async () => {
     for (const code of ['external:a1', 'external:a2', 'external:a3']) {
-      expect((await ctx.app.api('POST', '/v1/accounts', { body: { code, currency: 'USD', normalSide: 'debit', name: `${code}, "quoted"` } })).status).toBe(201);
+      expect(
+        (await ctx.app.api('POST', '/v1/accounts', { body: { code, currency: 'USD', normalSide: 'debit', name: `${code}, "quoted"` } }))
+          .status,
+      ).toBe(201);
     }
     const all = (await ctx.app.api('GET', '/v1/accounts?limit=500')).body.data;
     const codes: string[] = [];
@@ -106,7 +153,7 @@ describe('/v1/accounts', () => {
     expect(csvObjects(csv.text)).toEqual(asCsvRows(all));
   });
 
-  it('should list an account\'s entries oldest first, filtered by time, as JSON pages and as CSV', async () => {
+  it("should list an account's entries oldest first, filtered by time, as JSON pages and as CSV", async () => {
     expect((await fund('external:a1', '1.00')).status).toBe(400); // USD account, INR funding: unbalanced per currency
     const tricky = ['a "quoted" word', 'comma, inside', 'two\nlines', 'crlf\r\nend', '  spaced  ', '"', '=SUM(A1)'];
     for (const d of tricky) expect((await fund('parent:CAACC', '2.00', d)).status).toBe(201);
@@ -120,17 +167,25 @@ describe('/v1/accounts', () => {
     const from = all[3].createdAt;
     const to = all[6].createdAt;
     const window = (await ctx.app.api('GET', `/v1/accounts/parent:CAACC/entries?from=${from}&to=${to}`)).body.data;
-    expect(window.map((e: { id: string }) => e.id))
-      .toEqual(all.filter((e: { createdAt: string }) => e.createdAt >= from && e.createdAt < to).map((e: { id: string }) => e.id));
+    expect(window.map((e: { id: string }) => e.id)).toEqual(
+      all.filter((e: { createdAt: string }) => e.createdAt >= from && e.createdAt < to).map((e: { id: string }) => e.id),
+    );
     expect(window.length).toBeGreaterThanOrEqual(1);
   });
 
   it.each([
-    ['/v1/accounts?limit=0', 'limit'], ['/v1/accounts?cursor=abc', 'cursor'], [`/v1/accounts?cursor=${encodeCursor(['NOT A CODE'])}`, 'cursor'],
-    ['/v1/accounts?currency=XXY', 'currency'], ['/v1/accounts?namespace=Card', 'namespace'], ['/v1/accounts?format=pdf', 'format'],
-    ['/v1/accounts?sort=code', 'sort'], ['/v1/accounts/parent:CAACC/entries?limit=-1', 'limit'],
-    [`/v1/accounts/parent:CAACC/entries?cursor=${encodeCursor(['12'])}`, 'cursor'], ['/v1/accounts/parent:CAACC/entries?from=2026-13-01', 'from'],
-    ['/v1/accounts/parent:CAACC/entries?from=2026-03-02&to=2026-03-01', 'to'], ['/v1/accounts/bad/entries', 'code'],
+    ['/v1/accounts?limit=0', 'limit'],
+    ['/v1/accounts?cursor=abc', 'cursor'],
+    [`/v1/accounts?cursor=${encodeCursor(['NOT A CODE'])}`, 'cursor'],
+    ['/v1/accounts?currency=XXY', 'currency'],
+    ['/v1/accounts?namespace=Card', 'namespace'],
+    ['/v1/accounts?format=pdf', 'format'],
+    ['/v1/accounts?sort=code', 'sort'],
+    ['/v1/accounts/parent:CAACC/entries?limit=-1', 'limit'],
+    [`/v1/accounts/parent:CAACC/entries?cursor=${encodeCursor(['12'])}`, 'cursor'],
+    ['/v1/accounts/parent:CAACC/entries?from=2026-13-01', 'from'],
+    ['/v1/accounts/parent:CAACC/entries?from=2026-03-02&to=2026-03-01', 'to'],
+    ['/v1/accounts/bad/entries', 'code'],
   ])('should refuse %s with a 400 naming %s', async (path, field) => {
     const r = await ctx.app.api('GET', path);
     expect(r.status).toBe(400);

@@ -11,8 +11,17 @@ import { webhookEnv } from '../webhooks/harness';
 
 webhookEnv({}); // a subscription to 127.0.0.1 (nothing listens: no delivery is awaited here)
 
-type Event = { seq: number; at: string; actor: string; apiKeyId: string | null; action: string; subject: string | null;
-  requestId: string | null; details: Record<string, unknown>; hash: string };
+type Event = {
+  seq: number;
+  at: string;
+  actor: string;
+  apiKeyId: string | null;
+  action: string;
+  subject: string | null;
+  requestId: string | null;
+  details: Record<string, unknown>;
+  hash: string;
+};
 
 /** The audit trail of admin actions (docs/audit-trail.md): complete, readable, append-only, and tamper-evident. */
 describe('audit trail', () => {
@@ -24,10 +33,19 @@ describe('audit trail', () => {
   it('should record every admin action with who, when, what and the request id', async () => {
     const t = ctx.app;
     const before = Date.now();
-    const ops = (await t.api('POST', '/v1/api-keys', {
-      body: { name: 'night-operator', scopes: ['ops:write', 'loads:write'] }, ...withRequest('r-key') })).body;
-    const hook = (await t.api('POST', '/v1/webhooks', {
-      key: ops.key, body: { url: 'http://127.0.0.1:9/hooks', events: ['card_load.posted'] }, ...withRequest('r-sub') })).body;
+    const ops = (
+      await t.api('POST', '/v1/api-keys', {
+        body: { name: 'night-operator', scopes: ['ops:write', 'loads:write'] },
+        ...withRequest('r-key'),
+      })
+    ).body;
+    const hook = (
+      await t.api('POST', '/v1/webhooks', {
+        key: ops.key,
+        body: { url: 'http://127.0.0.1:9/hooks', events: ['card_load.posted'] },
+        ...withRequest('r-sub'),
+      })
+    ).body;
     await t.api('POST', `/v1/webhooks/${hook.id}/rotate-secret`, { key: ops.key, body: { expiresInSeconds: 60 }, ...withRequest('r-rot') });
     await t.api('DELETE', `/v1/webhooks/${hook.id}`, { key: ops.key, ...withRequest('r-del') });
 
@@ -37,10 +55,24 @@ describe('audit trail', () => {
     const b = await createLoad(t, 'EKCAUDT002', '6.00');
     await waitForStatus(t, a.id, ['needs_review']);
     await waitForStatus(t, b.id, ['needs_review']);
-    expect((await t.api('POST', `/v1/card-loads/${a.id}/resolve`, { key: ops.key, body: { outcome: 'posted', reason: 'EnKash ticket 9' },
-      ...withRequest('r-resolve') })).status).toBe(200);
-    expect((await t.api('POST', `/v1/card-loads/${a.id}/undo`, { key: ops.key, body: { reason: 'reversed by EnKash, ticket 10' },
-      ...withRequest('r-undo') })).status).toBe(200);
+    expect(
+      (
+        await t.api('POST', `/v1/card-loads/${a.id}/resolve`, {
+          key: ops.key,
+          body: { outcome: 'posted', reason: 'EnKash ticket 9' },
+          ...withRequest('r-resolve'),
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await t.api('POST', `/v1/card-loads/${a.id}/undo`, {
+          key: ops.key,
+          body: { reason: 'reversed by EnKash, ticket 10' },
+          ...withRequest('r-undo'),
+        })
+      ).status,
+    ).toBe(200);
     expect((await t.api('POST', `/v1/card-loads/${b.id}/requeue`, { key: ops.key, ...withRequest('r-requeue') })).status).toBe(200);
     expect((await t.api('POST', '/v1/reports/reconciliation/runs', { key: ops.key, ...withRequest('r-recon') })).status).toBe(201);
     expect((await t.api('DELETE', `/v1/api-keys/${ops.id}`, withRequest('r-revoke'))).status).toBe(200);
@@ -49,20 +81,43 @@ describe('audit trail', () => {
     const byRequest = (id: string) => trail.find((e) => e.requestId === id)!;
     const admin = { actor: 'bootstrap-admin' };
     const operator = { actor: 'night-operator', apiKeyId: ops.id };
-    expect(byRequest('r-key')).toMatchObject({ ...admin, action: 'api_key.created', subject: ops.id,
-      details: { name: 'night-operator', scopes: ['ops:write', 'loads:write'] } });
-    expect(byRequest('r-sub')).toMatchObject({ ...operator, action: 'webhook.subscribed', subject: hook.id,
-      details: { url: 'http://127.0.0.1:9/hooks', events: ['card_load.posted'], allLoads: false } });
-    expect(byRequest('r-rot')).toMatchObject({ ...operator, action: 'webhook.secret_rotated', subject: hook.id,
-      details: { previousSecretValidSeconds: 60 } });
+    expect(byRequest('r-key')).toMatchObject({
+      ...admin,
+      action: 'api_key.created',
+      subject: ops.id,
+      details: { name: 'night-operator', scopes: ['ops:write', 'loads:write'] },
+    });
+    expect(byRequest('r-sub')).toMatchObject({
+      ...operator,
+      action: 'webhook.subscribed',
+      subject: hook.id,
+      details: { url: 'http://127.0.0.1:9/hooks', events: ['card_load.posted'], allLoads: false },
+    });
+    expect(byRequest('r-rot')).toMatchObject({
+      ...operator,
+      action: 'webhook.secret_rotated',
+      subject: hook.id,
+      details: { previousSecretValidSeconds: 60 },
+    });
     expect(byRequest('r-del')).toMatchObject({ ...operator, action: 'webhook.deleted', subject: hook.id });
-    expect(byRequest('r-resolve')).toMatchObject({ ...operator, action: 'card_load.resolved', subject: a.id,
-      details: { outcome: 'posted', reason: 'resolved by operator: EnKash ticket 9' } });
-    expect(byRequest('r-undo')).toMatchObject({ ...operator, action: 'card_load.undone', subject: a.id,
-      details: { reason: 'reversed by EnKash, ticket 10' } });
+    expect(byRequest('r-resolve')).toMatchObject({
+      ...operator,
+      action: 'card_load.resolved',
+      subject: a.id,
+      details: { outcome: 'posted', reason: 'resolved by operator: EnKash ticket 9' },
+    });
+    expect(byRequest('r-undo')).toMatchObject({
+      ...operator,
+      action: 'card_load.undone',
+      subject: a.id,
+      details: { reason: 'reversed by EnKash, ticket 10' },
+    });
     expect(byRequest('r-requeue')).toMatchObject({ ...operator, action: 'card_load.requeued', subject: b.id });
-    expect(byRequest('r-recon')).toMatchObject({ ...operator, action: 'reconciliation.run',
-      details: { trigger: 'manual', status: 'completed' } });
+    expect(byRequest('r-recon')).toMatchObject({
+      ...operator,
+      action: 'reconciliation.run',
+      details: { trigger: 'manual', status: 'completed' },
+    });
     expect(byRequest('r-revoke')).toMatchObject({ ...admin, action: 'api_key.revoked', subject: ops.id });
     for (const e of trail) {
       expect(Date.parse(e.at)).toBeGreaterThanOrEqual(before - 60_000);
@@ -83,8 +138,10 @@ describe('audit trail', () => {
     const seen: number[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: { data: Event[]; nextCursor: string | null } } =
-        await t.api('GET', `/v1/audit/events?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: { body: { data: Event[]; nextCursor: string | null } } = await t.api(
+        'GET',
+        `/v1/audit/events?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       seen.push(...page.body.data.map((e) => e.seq));
       cursor = page.body.nextCursor;
     } while (cursor);
@@ -116,8 +173,10 @@ describe('audit trail', () => {
     await expect(c.query(`DELETE FROM audit_events WHERE seq = 1`)).rejects.toThrow(/append-only/);
     await expect(c.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only/);
     const zeros = `decode(repeat('00', 32), 'hex')`;
-    await expect(c.query(`INSERT INTO audit_events (seq, at, actor, action, prev_hash, hash)
-      VALUES (1000, now(), 'x', 'api_key.created', ${zeros}, ${zeros})`)).rejects.toThrow(/continue the chain/);
+    await expect(
+      c.query(`INSERT INTO audit_events (seq, at, actor, action, prev_hash, hash)
+      VALUES (1000, now(), 'x', 'api_key.created', ${zeros}, ${zeros})`),
+    ).rejects.toThrow(/continue the chain/);
   });
 
   it('should name the first event edited, removed or inserted by someone who got past the triggers', async () => {
@@ -129,8 +188,11 @@ describe('audit trail', () => {
     try {
       const [second] = (await c.query(`SELECT seq, details FROM audit_events WHERE seq = 2`)).rows;
       await c.query(`UPDATE audit_events SET details = details || '{"name":"forged"}' WHERE seq = 2`);
-      expect(await verdict()).toMatchObject({ ok: false, checkedEvents: 1, findings: [{ check: 'auditTrail', row: 'audit#2',
-        message: expect.stringMatching(/differs from what was recorded/) }] });
+      expect(await verdict()).toMatchObject({
+        ok: false,
+        checkedEvents: 1,
+        findings: [{ check: 'auditTrail', row: 'audit#2', message: expect.stringMatching(/differs from what was recorded/) }],
+      });
       await c.query(`UPDATE audit_events SET details = $1 WHERE seq = 2`, [second.details]);
       expect((await verdict()).ok).toBe(true);
 
@@ -139,8 +201,14 @@ describe('audit trail', () => {
       await c.query(`DELETE FROM audit_events WHERE seq = $1`, [head.seq]);
       expect((await verdict()).findings[0].message).toMatch(/events were removed/);
       const bytes = (b: Buffer) => `\\x${b.toString('hex')}`;
-      await c.query(`INSERT INTO audit_events SELECT * FROM json_populate_record(NULL::audit_events, $1)`, [JSON.stringify({
-        ...last, prev_hash: bytes(last.prev_hash), hash: bytes(last.hash), mac: bytes(last.mac) })]);
+      await c.query(`INSERT INTO audit_events SELECT * FROM json_populate_record(NULL::audit_events, $1)`, [
+        JSON.stringify({
+          ...last,
+          prev_hash: bytes(last.prev_hash),
+          hash: bytes(last.hash),
+          mac: bytes(last.mac),
+        }),
+      ]);
       expect((await verdict()).ok).toBe(true);
 
       // The owner rewrites the last event and recomputes its hash and the head (public arithmetic): only the MAC tells.
@@ -150,10 +218,13 @@ describe('audit trail', () => {
       await c.query(`UPDATE audit_events SET actor = $2, hash = $3 WHERE seq = $1`, [head.seq, forged.actor, forgedHash]);
       await c.query(`UPDATE audit_chain_head SET hash = $1`, [forgedHash]);
       expect((await verifyAuditTrail(new AuditEventsStore(ctx.app.ds), null)).ok).toBe(true); // without the key, nothing shows
-      expect((await verdict()).findings[0])
-        .toMatchObject({ row: `audit#${head.seq}`, message: expect.stringMatching(/MAC does not match/) });
-      expect((await ctx.app.api('GET', '/v1/audit/verify')).body.findings).toContainEqual(expect.objectContaining({ check: 'auditTrail',
-        row: `audit#${head.seq}` }));
+      expect((await verdict()).findings[0]).toMatchObject({
+        row: `audit#${head.seq}`,
+        message: expect.stringMatching(/MAC does not match/),
+      });
+      expect((await ctx.app.api('GET', '/v1/audit/verify')).body.findings).toContainEqual(
+        expect.objectContaining({ check: 'auditTrail', row: `audit#${head.seq}` }),
+      );
       await c.query(`UPDATE audit_events SET actor = $2, hash = $3 WHERE seq = $1`, [head.seq, tail.actor, tail.hash]);
       await c.query(`UPDATE audit_chain_head SET hash = $1`, [tail.hash]);
       expect((await verdict()).ok).toBe(true);
@@ -174,8 +245,10 @@ describe('audit trail', () => {
       const { rows } = await c.query(`SELECT actor, action, details FROM audit_events WHERE action = 'service.started'`);
       await c.end();
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ actor: 'service', details: { role: 'all', enkash: 'in-process simulator', encryption: 'off',
-        forkPolicy: 'proceed', pid: process.pid } });
+      expect(rows[0]).toMatchObject({
+        actor: 'service',
+        details: { role: 'all', enkash: 'in-process simulator', encryption: 'off', forkPolicy: 'proceed', pid: process.pid },
+      });
       expect(JSON.stringify(rows[0])).not.toMatch(/start-audit-admin-key|simulator-password|simulator-client-secret/);
     } finally {
       await runtime.close();

@@ -3,7 +3,8 @@ import { useTestApp } from '../support/app';
 describe('API keys and scopes', () => {
   const ctx = useTestApp();
 
-  const key = async (scopes: string[]) => (await ctx.app.api('POST', '/v1/api-keys', { body: { name: `k-${scopes.join('+')}`, scopes } })).body;
+  const key = async (scopes: string[]) =>
+    (await ctx.app.api('POST', '/v1/api-keys', { body: { name: `k-${scopes.join('+')}`, scopes } })).body;
 
   it('should answer 401 without a key, with a malformed header and with an unknown key', async () => {
     expect((await ctx.app.api('GET', '/v1/card-loads', { key: null })).body.error.code).toBe('unauthorized');
@@ -14,10 +15,18 @@ describe('API keys and scopes', () => {
   it('should answer 403 for a key without the scope, and let the right scope through', async () => {
     const reader = await key(['ledger:read']);
     const writer = await key(['loads:write']);
-    const res = await ctx.app.api('POST', '/v1/card-loads', { key: reader.key, body: { enKashCardId: 'EKCAUTH001', amount: '1.00' }, headers: { 'idempotency-key': 'a1' } });
+    const res = await ctx.app.api('POST', '/v1/card-loads', {
+      key: reader.key,
+      body: { enKashCardId: 'EKCAUTH001', amount: '1.00' },
+      headers: { 'idempotency-key': 'a1' },
+    });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('forbidden');
-    const ok = await ctx.app.api('POST', '/v1/card-loads', { key: writer.key, body: { enKashCardId: 'EKCAUTH001', amount: '1.00' }, headers: { 'idempotency-key': 'a1' } });
+    const ok = await ctx.app.api('POST', '/v1/card-loads', {
+      key: writer.key,
+      body: { enKashCardId: 'EKCAUTH001', amount: '1.00' },
+      headers: { 'idempotency-key': 'a1' },
+    });
     expect(ok.status).toBe(201);
     expect((await ctx.app.api('GET', '/v1/cards/EKCAUTH001/balance', { key: writer.key })).status).toBe(403);
     expect((await ctx.app.api('GET', '/v1/cards/EKCAUTH001/balance', { key: reader.key })).status).toBe(200);

@@ -19,7 +19,11 @@ describe('key rotation and revocation', () => {
   let rx: Receiver;
   let t: TestApp;
   let logText = '';
-  const lines = (): Line[] => logText.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
+  const lines = (): Line[] =>
+    logText
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Line);
 
   beforeAll(async () => {
     sim = await startSim();
@@ -37,7 +41,7 @@ describe('key rotation and revocation', () => {
   const postedEvents = (p: string, loadId: string) =>
     rx.accepted(p).filter((r) => JSON.parse(r.body).type === 'card_load.posted' && JSON.parse(r.body).data.id === loadId);
 
-  it('should keep the bootstrap key\'s subscriptions delivering after ADMIN_API_KEY is rotated, and say so', async () => {
+  it("should keep the bootstrap key's subscriptions delivering after ADMIN_API_KEY is rotated, and say so", async () => {
     const sub = await subscribe(t, ADMIN_KEY, `${rx.url}/admin-hooks`);
     const billing = await apiKey(t, ['loads:write']);
     const before = await loadWith(t, billing, 'EKCROT0001', '1.00');
@@ -85,7 +89,9 @@ describe('key rotation and revocation', () => {
     const billing = (await t.api('POST', '/v1/api-keys', { body: { name: 'billing-cli', scopes: ['loads:write'] } })).body;
     const sub = await subscribe(t, billing.key, `${rx.url}/cli-hooks`);
     const proc = spawn(process.execPath, [CLI, 'keys', 'revoke', billing.id], {
-      env: { ...process.env, DATABASE_URL: t.databaseUrl, AUDIT_SEAL_KEY: AUDIT_KEY }, stdio: ['ignore', 'pipe', 'pipe'] });
+      env: { ...process.env, DATABASE_URL: t.databaseUrl, AUDIT_SEAL_KEY: AUDIT_KEY },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const code = await new Promise((r) => proc.once('exit', r));

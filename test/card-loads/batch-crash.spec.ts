@@ -15,17 +15,29 @@ describe('bulk intake across a crash of the API process', () => {
   const procs: ServiceProcess[] = [];
   const start = async () => {
     const p = await spawnService({
-      DATABASE_URL: db.url, ROLE: 'api', ADMIN_API_KEY: ADMIN, RATE_LIMIT_PER_MINUTE: '1000000',
-      ENKASH_BASE_URL: 'http://127.0.0.1:9', ENKASH_TOKEN_URL: 'http://127.0.0.1:9/oauth/token', ENKASH_PARTNER_ID: 'x',
-      ENKASH_CLIENT_ID: 'x', ENKASH_CLIENT_SECRET: 'x', ENKASH_USERNAME: 'x', ENKASH_PASSWORD: 'x',
-      ENKASH_COMPANY_ID: 'CEKEP5GSGP', ENKASH_CARD_ACCOUNT_ID: 'CABFIPS',
+      DATABASE_URL: db.url,
+      ROLE: 'api',
+      ADMIN_API_KEY: ADMIN,
+      RATE_LIMIT_PER_MINUTE: '1000000',
+      ENKASH_BASE_URL: 'http://127.0.0.1:9',
+      ENKASH_TOKEN_URL: 'http://127.0.0.1:9/oauth/token',
+      ENKASH_PARTNER_ID: 'x',
+      ENKASH_CLIENT_ID: 'x',
+      ENKASH_CLIENT_SECRET: 'x',
+      ENKASH_USERNAME: 'x',
+      ENKASH_PASSWORD: 'x',
+      ENKASH_COMPANY_ID: 'CEKEP5GSGP',
+      ENKASH_CARD_ACCOUNT_ID: 'CABFIPS',
     });
     procs.push(p);
     return { p, url: /listening on (\S+)/.exec(p.output())![1] };
   };
-  const send = (url: string, loads: unknown[]) => fetch(`${url}/v1/card-loads/batch`, {
-    method: 'POST', body: JSON.stringify({ loads }), headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-  });
+  const send = (url: string, loads: unknown[]) =>
+    fetch(`${url}/v1/card-loads/batch`, {
+      method: 'POST',
+      body: JSON.stringify({ loads }),
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    });
   const count = async () => (await c.query(`SELECT count(*)::int AS n FROM card_loads`)).rows[0].n as number;
 
   beforeAll(async () => {
@@ -39,11 +51,20 @@ describe('bulk intake across a crash of the API process', () => {
   });
 
   it('should create every load exactly once when the same batches are sent again after the crash', async () => {
-    const batch = (n: number) => Array.from({ length: 1000 }, (_, i) => ({
-      idempotencyKey: `payroll-${n}-${i}`, enKashCardId: `EKCCR${String(i % 50).padStart(5, '0')}`, amount: '12.34' }));
+    const batch = (n: number) =>
+      Array.from({ length: 1000 }, (_, i) => ({
+        idempotencyKey: `payroll-${n}-${i}`,
+        enKashCardId: `EKCCR${String(i % 50).padStart(5, '0')}`,
+        amount: '12.34',
+      }));
     const batches = [batch(1), batch(2)];
     const first = await start();
-    const lost = batches.map((b) => send(first.url, b).then((r) => r.status, () => 'connection lost'));
+    const lost = batches.map((b) =>
+      send(first.url, b).then(
+        (r) => r.status,
+        () => 'connection lost',
+      ),
+    );
     while ((await count()) === 0) await new Promise((r) => setTimeout(r, 2));
     await first.p.kill('SIGKILL');
     const committedBeforeCrash = await count();
@@ -58,7 +79,9 @@ describe('bulk intake across a crash of the API process', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(committedBeforeCrash); // replayed: written before the crash
     expect(statuses.filter((s) => s === 201)).toHaveLength(2000 - committedBeforeCrash);
     expect(await count()).toBe(2000);
-    const perKey = await c.query(`SELECT count(DISTINCT idempotency_key)::int AS keys, count(DISTINCT journal_transaction_id)::int AS txs FROM card_loads`);
+    const perKey = await c.query(
+      `SELECT count(DISTINCT idempotency_key)::int AS keys, count(DISTINCT journal_transaction_id)::int AS txs FROM card_loads`,
+    );
     expect(perKey.rows[0]).toEqual({ keys: 2000, txs: 2000 });
     const balance = await c.query(`SELECT sum(pending_credits)::text AS s FROM accounts WHERE code LIKE 'card:%'`);
     expect(balance.rows[0].s).toBe(String(2000 * 1234));

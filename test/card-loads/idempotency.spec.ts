@@ -12,7 +12,14 @@ describe('card-load idempotency', () => {
     const first = await post('seq-1', { ...body, enKashCardId: 'EKCIDE0002' });
     expect(first.status).toBe(201);
     expect(first.headers.get('idempotent-replayed')).toBeNull();
-    expect(first.body).toMatchObject({ status: 'pending', amount: '250.75', currency: 'INR', attempts: 0, companyId: 'CEKEP5GSGP', cardAccountId: 'CABFIPS' });
+    expect(first.body).toMatchObject({
+      status: 'pending',
+      amount: '250.75',
+      currency: 'INR',
+      attempts: 0,
+      companyId: 'CEKEP5GSGP',
+      cardAccountId: 'CABFIPS',
+    });
     // The same body with the amount as a number is the same request.
     const again = await post('seq-1', { ...body, enKashCardId: 'EKCIDE0002', amount: 250.75 });
     expect(again.status).toBe(200);
@@ -38,10 +45,13 @@ describe('card-load idempotency', () => {
     expect(ids.size).toBe(1);
     const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM card_loads WHERE idempotency_key = 'concurrent-1'`);
     expect(rows[0].n).toBe(1);
-    const entries = await ctx.db.query(`SELECT count(*)::int AS n FROM journal_entries e JOIN card_loads l ON l.journal_transaction_id = e.transaction_id
+    const entries = await ctx.db
+      .query(`SELECT count(*)::int AS n FROM journal_entries e JOIN card_loads l ON l.journal_transaction_id = e.transaction_id
       WHERE l.idempotency_key = 'concurrent-1'`);
     expect(entries.rows[0].n).toBe(2);
-    const jobs = await ctx.db.query(`SELECT count(*)::int AS n FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.idempotency_key = 'concurrent-1'`);
+    const jobs = await ctx.db.query(
+      `SELECT count(*)::int AS n FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.idempotency_key = 'concurrent-1'`,
+    );
     expect(jobs.rows[0].n).toBe(1);
   });
 
@@ -62,13 +72,18 @@ describe('card-load idempotency', () => {
     expect(got.status).toBe(200);
     expect(got.body.events.map((e: { type: string }) => e.type)).toEqual(['created']);
     // Load events are append-only like the journal (invariant 2).
-    await expect(ctx.db.query(`UPDATE load_events SET message = 'edited' WHERE load_id = $1`, [res.body.id])).rejects.toThrow(/append-only/);
+    await expect(ctx.db.query(`UPDATE load_events SET message = 'edited' WHERE load_id = $1`, [res.body.id])).rejects.toThrow(
+      /append-only/,
+    );
     await expect(ctx.db.query(`DELETE FROM load_events WHERE load_id = $1`, [res.body.id])).rejects.toThrow(/append-only/);
     // What was asked never changes (card_loads_guard), and a load never jumps back to pending from a final state.
     await expect(ctx.db.query(`UPDATE card_loads SET amount = amount + 1 WHERE id = $1`, [res.body.id])).rejects.toThrow(/immutable/);
     await expect(ctx.db.query(`DELETE FROM card_loads WHERE id = $1`, [res.body.id])).rejects.toThrow(/never deleted/);
-    const { rows } = await ctx.db.query(`SELECT t.kind, (SELECT count(*)::int FROM sync_jobs WHERE load_id = $1) AS jobs
-      FROM journal_transactions t WHERE t.id = $2`, [res.body.id, res.body.journalTransactionId]);
+    const { rows } = await ctx.db.query(
+      `SELECT t.kind, (SELECT count(*)::int FROM sync_jobs WHERE load_id = $1) AS jobs
+      FROM journal_transactions t WHERE t.id = $2`,
+      [res.body.id, res.body.journalTransactionId],
+    );
     expect(rows).toEqual([{ kind: 'pending', jobs: 1 }]);
   });
 });

@@ -6,18 +6,26 @@ const valid = { enKashCardId: 'EKCMB7KAEW', amount: '1500.00' };
 
 async function rowCounts(c: Client) {
   const { rows } = await c.query(`SELECT (SELECT count(*) FROM card_loads) AS loads, (SELECT count(*) FROM journal_entries) AS entries,
-    (SELECT count(*) FROM accounts) AS accounts, (SELECT count(*) FROM sync_jobs) AS jobs, (SELECT count(*) FROM account_history) AS history`);
+    (SELECT count(*) FROM accounts) AS accounts, (SELECT count(*) FROM sync_jobs) AS jobs,
+    (SELECT count(*) FROM account_history) AS history`);
   return rows[0];
 }
 
 describe('POST /v1/card-loads bad input', () => {
   const ctx = useTestApp();
 
-  const cases: Array<[string, { body?: unknown; raw?: string; headers?: Record<string, string>; noKey?: boolean }, number, string, string?]> = [
+  const cases: Array<
+    [string, { body?: unknown; raw?: string; headers?: Record<string, string>; noKey?: boolean }, number, string, string?]
+  > = [
     ['wrong JSON', { raw: '{"enKashCardId": "EKCMB7KAEW", "amount": ' }, 400, 'validation_failed', 'body'],
     ['duplicate keys', { raw: '{"enKashCardId":"EKCMB7KAEW","amount":"1.00","amount":"2.00"}' }, 400, 'validation_failed', 'body'],
     ['a JSON array', { body: [valid] }, 400, 'validation_failed'],
-    ['wrong content type', { raw: 'enKashCardId=EKCMB7KAEW&amount=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'unsupported_media_type'],
+    [
+      'wrong content type',
+      { raw: 'enKashCardId=EKCMB7KAEW&amount=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      415,
+      'unsupported_media_type',
+    ],
     ['text/plain', { raw: JSON.stringify(valid), headers: { 'content-type': 'text/plain' } }, 415, 'unsupported_media_type'],
     ['an oversized body', { body: { ...valid, description: 'x'.repeat(1_100_000) } }, 413, 'payload_too_large'],
     ['an unknown field', { body: { ...valid, colour: 'blue' } }, 400, 'validation_failed', 'colour'],
@@ -45,37 +53,68 @@ describe('POST /v1/card-loads bad input', () => {
     ['a bad company id', { body: { ...valid, companyId: 'acme' } }, 400, 'validation_failed', 'companyId'],
     ['a bad card account id', { body: { ...valid, cardAccountId: 'x y' } }, 400, 'validation_failed', 'cardAccountId'],
     ['metadata with a number', { body: { ...valid, metadata: { a: 1 } } }, 400, 'validation_failed', 'metadata'],
-    ['metadata with 21 pairs', { body: { ...valid, metadata: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])) } }, 400, 'validation_failed', 'metadata'],
+    [
+      'metadata with 21 pairs',
+      { body: { ...valid, metadata: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])) } },
+      400,
+      'validation_failed',
+      'metadata',
+    ],
     ['a too long description', { body: { ...valid, description: 'd'.repeat(256) } }, 400, 'validation_failed', 'description'],
     ['a missing Idempotency-Key', { body: valid, headers: { 'idempotency-key': '' } }, 400, 'validation_failed', 'Idempotency-Key'],
     ['a bad Idempotency-Key', { body: valid, headers: { 'idempotency-key': 'has space' } }, 400, 'validation_failed', 'Idempotency-Key'],
-    ['a too long Idempotency-Key', { body: valid, headers: { 'idempotency-key': 'k'.repeat(256) } }, 400, 'validation_failed', 'Idempotency-Key'],
+    [
+      'a too long Idempotency-Key',
+      { body: valid, headers: { 'idempotency-key': 'k'.repeat(256) } },
+      400,
+      'validation_failed',
+      'Idempotency-Key',
+    ],
     ['a __proto__ key', { raw: '{"enKashCardId":"EKCMB7KAEW","amount":"1.00","__proto__":{"x":1}}' }, 400, 'validation_failed'],
-    ['a __proto__ key spelled with escapes', { raw: '{"enKashCardId":"EKCMB7KAEW","amount":"1.00","\\u005f_proto__":{"x":1}}' }, 400, 'validation_failed'],
-    ['a constructor key spelled with escapes in metadata', { raw: '{"enKashCardId":"EKCMB7KAEW","amount":"1.00","metadata":{"const\\u0072uctor":"x"}}' }, 400, 'validation_failed'],
-    ['an empty body', { raw: '' , headers: { 'content-type': 'application/json' } }, 400, 'validation_failed'],
+    [
+      'a __proto__ key spelled with escapes',
+      { raw: '{"enKashCardId":"EKCMB7KAEW","amount":"1.00","\\u005f_proto__":{"x":1}}' },
+      400,
+      'validation_failed',
+    ],
+    [
+      'a constructor key spelled with escapes in metadata',
+      { raw: '{"enKashCardId":"EKCMB7KAEW","amount":"1.00","metadata":{"const\\u0072uctor":"x"}}' },
+      400,
+      'validation_failed',
+    ],
+    ['an empty body', { raw: '', headers: { 'content-type': 'application/json' } }, 400, 'validation_failed'],
     ['no API key', { body: valid, noKey: true }, 401, 'unauthorized'],
   ];
 
   it.each(cases.map(([name, input, status, code, field]) => ({ name, input, status, code, field })))(
-    'should refuse $name with $status and write nothing', async ({ input, status, code, field }) => {
-    const before = await rowCounts(ctx.db);
-    const headers: Record<string, string> = { 'idempotency-key': `bad-${Math.random().toString(36).slice(2)}`, ...(input.headers ?? {}) };
-    if (headers['idempotency-key'] === '') delete headers['idempotency-key'];
-    if (input.raw !== undefined) headers['content-type'] ??= 'application/json';
-    const res = await ctx.app.api('POST', '/v1/card-loads', {
-      key: input.noKey ? null : undefined, body: input.body, rawBody: input.raw, headers,
-    });
-    expect(res.status).toBe(status);
-    expect(res.body.error.code).toBe(code);
-    expect(typeof res.body.error.message).toBe('string');
-    expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/); // no stack trace
-    if (field) expect(JSON.stringify(res.body.error)).toContain(field);
-    expect(await rowCounts(ctx.db)).toEqual(before);
-  });
+    'should refuse $name with $status and write nothing',
+    async ({ input, status, code, field }) => {
+      const before = await rowCounts(ctx.db);
+      const headers: Record<string, string> = { 'idempotency-key': `bad-${Math.random().toString(36).slice(2)}`, ...(input.headers ?? {}) };
+      if (headers['idempotency-key'] === '') delete headers['idempotency-key'];
+      if (input.raw !== undefined) headers['content-type'] ??= 'application/json';
+      const res = await ctx.app.api('POST', '/v1/card-loads', {
+        key: input.noKey ? null : undefined,
+        body: input.body,
+        rawBody: input.raw,
+        headers,
+      });
+      expect(res.status).toBe(status);
+      expect(res.body.error.code).toBe(code);
+      expect(typeof res.body.error.message).toBe('string');
+      expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/); // no stack trace
+      if (field) expect(JSON.stringify(res.body.error)).toContain(field);
+      expect(await rowCounts(ctx.db)).toEqual(before);
+    },
+  );
 
   it('should accept an amount as a JSON number with no, one or two decimals', async () => {
-    for (const [amount, shown] of [[1500.5, '1500.50'], [15, '15.00'], [15.25, '15.25']] as const) {
+    for (const [amount, shown] of [
+      [1500.5, '1500.50'],
+      [15, '15.00'],
+      [15.25, '15.25'],
+    ] as const) {
       const headers = { 'idempotency-key': `num-ok-${amount}` };
       const res = await ctx.app.api('POST', '/v1/card-loads', { body: { ...valid, amount }, headers });
       expect([res.status, res.body.amount]).toEqual([201, shown]);
@@ -83,13 +122,27 @@ describe('POST /v1/card-loads bad input', () => {
   });
 
   it('should answer 400 for bad list filters and cursors, never 500', async () => {
-    for (const q of ['limit=0', 'limit=501', 'limit=abc', 'cursor=@@', 'cursor=eyJ4IjoxfQ', 'createdFrom=yesterday', 'status=done',
+    for (const q of [
+      'limit=0',
+      'limit=501',
+      'limit=abc',
+      'cursor=@@',
+      'cursor=eyJ4IjoxfQ',
+      'createdFrom=yesterday',
+      'status=done',
       `cursor=${Buffer.from(JSON.stringify(['not-a-date', 'x'])).toString('base64url')}`,
       // Text Postgres would read as a timestamp (or fail on): only the form the list writes is a cursor.
-      ...['infinity', 'epoch', 'J2451187', '2026-03-05 10:03:00 PST', '2026-03-05T10:03:00Z', '0000-01-01T00:00:00.000000Z',
-        '2026-02-30T00:00:00.000000Z']
-        .map((at) => `cursor=${Buffer.from(JSON.stringify([at, '0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60'])).toString('base64url')}`),
-      `cursor=${Buffer.from(JSON.stringify(['2026-03-05T10:03:00.000000Z', 'not-a-uuid'])).toString('base64url')}`]) {
+      ...[
+        'infinity',
+        'epoch',
+        'J2451187',
+        '2026-03-05 10:03:00 PST',
+        '2026-03-05T10:03:00Z',
+        '0000-01-01T00:00:00.000000Z',
+        '2026-02-30T00:00:00.000000Z',
+      ].map((at) => `cursor=${Buffer.from(JSON.stringify([at, '0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60'])).toString('base64url')}`),
+      `cursor=${Buffer.from(JSON.stringify(['2026-03-05T10:03:00.000000Z', 'not-a-uuid'])).toString('base64url')}`,
+    ]) {
       const res = await ctx.app.api('GET', `/v1/card-loads?${q}`);
       expect([q, res.status]).toEqual([q, 400]);
     }
@@ -102,11 +155,14 @@ describe('POST /v1/card-loads/batch at the edge of what the ledger can record', 
   // The highest MAX_LOAD_AMOUNT there is (2^53 - 1 paise): 1,024 such loads fill the parent's bigint pending debits.
   const ctx = useTestApp({ env: { MAX_LOAD_AMOUNT: '90071992547409.91' } });
 
-  it('should refuse the loads that would overflow their parent\'s totals with 422 amount_out_of_range, create the others, never 500', async () => {
+  it("should refuse loads that would overflow their parent's totals (422 amount_out_of_range), create the others, never 500", async () => {
     const statuses: number[] = [];
     for (let from = 0; from < 1100; from += 550) {
       const loads = Array.from({ length: 550 }, (_, i) => ({
-        idempotencyKey: `huge-${from + i}`, enKashCardId: `EKCH${String(from + i).padStart(6, '0')}`, amount: '90071992547409.91' }));
+        idempotencyKey: `huge-${from + i}`,
+        enKashCardId: `EKCH${String(from + i).padStart(6, '0')}`,
+        amount: '90071992547409.91',
+      }));
       const res = await ctx.app.api('POST', '/v1/card-loads/batch', { body: { loads } });
       expect(res.status).toBe(200);
       for (const r of res.body.results as Array<{ status: number; error?: { code: string } }>) {

@@ -21,7 +21,8 @@ describe('who sees which loads', () => {
     for (const who of ['a', 'b'] as const) {
       for (let i = 0; i < 3; i++) {
         const r = await ctx.app.api('POST', '/v1/card-loads', {
-          key: keys[who], headers: { 'idempotency-key': `same-key-${i}` },
+          key: keys[who],
+          headers: { 'idempotency-key': `same-key-${i}` },
           body: { enKashCardId: 'EKCTENANT1', amount: `${who === 'a' ? 1 : 2}.0${i}`, metadata: { owner: who } },
         });
         expect(r.status).toBe(201);
@@ -40,7 +41,7 @@ describe('who sees which loads', () => {
     }
   });
 
-  it('should list, filter and export only the caller\'s own loads', async () => {
+  it("should list, filter and export only the caller's own loads", async () => {
     const ids = async (key: string | undefined, query = '') =>
       ((await ctx.app.api('GET', `/v1/card-loads?limit=500${query}`, { key })).body.data as Array<{ id: string }>).map((l) => l.id).sort();
     expect(await ids(keys.a)).toEqual([...loads.a].sort());
@@ -57,7 +58,7 @@ describe('who sees which loads', () => {
     expect(csv.every((r) => r.metadata === '{"owner":"a"}')).toBe(true);
   });
 
-  it('should replay a batch item from the caller\'s own load only, whoever used the same idempotency key', async () => {
+  it("should replay a batch item from the caller's own load only, whoever used the same idempotency key", async () => {
     const replay = await ctx.app.api('POST', '/v1/card-loads/batch', {
       key: keys.b,
       body: { loads: [{ idempotencyKey: 'same-key-0', enKashCardId: 'EKCTENANT1', amount: '2.00', metadata: { owner: 'b' } }] },

@@ -10,7 +10,7 @@ type Point = Row;
 const CARD = 'EKCSERIES1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('a card\'s balance series and its history, newest first', () => {
+describe("a card's balance series and its history, newest first", () => {
   const ctx = useSyncApp();
   let rows: Row[]; // every history row, the opening row (seq 0) included, oldest first
 
@@ -20,8 +20,10 @@ describe('a card\'s balance series and its history, newest first', () => {
       await createLoad(ctx.app, CARD, `${(i % 7) + 1}.${String(i).padStart(2, '0')}`);
       await sleep(i % 3 === 0 ? 60 : 5);
     }
-    await waitFor('every load to settle', async () =>
-      (await ctx.app.api('GET', `/v1/card-loads?enKashCardId=${CARD}&status=pending`)).body.data.length === 0);
+    await waitFor(
+      'every load to settle',
+      async () => (await ctx.app.api('GET', `/v1/card-loads?enKashCardId=${CARD}&status=pending`)).body.data.length === 0,
+    );
     const history = (await ctx.app.api('GET', `/v1/cards/${CARD}/history?limit=500`)).body.data as Row[];
     const whole = (await ctx.app.api('GET', `/v1/cards/${CARD}/balance-series?buckets=2000`)).body;
     const opening = whole.points[0];
@@ -52,7 +54,7 @@ describe('a card\'s balance series and its history, newest first', () => {
     return [...kept].sort((a, b) => a - b);
   }
 
-  it('should keep, of one bucket, the first and last rows and each balance\'s lowest and highest, as the history shows them', async () => {
+  it("should keep, of one bucket, the first and last rows and each balance's lowest and highest, as the history shows them", async () => {
     const res = await ctx.app.api('GET', `/v1/cards/${CARD}/balance-series?buckets=1`);
     expect(res.status).toBe(200);
     const s = res.body;
@@ -95,8 +97,14 @@ describe('a card\'s balance series and its history, newest first', () => {
   });
 
   it('should refuse a bad window or bucket count with a 400 naming the field, and an unknown card with a 404', async () => {
-    for (const [q, field] of [['buckets=0', 'buckets'], ['buckets=2001', 'buckets'], ['buckets=1.5', 'buckets'], ['from=yesterday', 'from'],
-      [`from=${rows[3].at}&to=${rows[3].at}`, 'to'], ['to=2000-01-01T00:00:00Z', 'to']]) {
+    for (const [q, field] of [
+      ['buckets=0', 'buckets'],
+      ['buckets=2001', 'buckets'],
+      ['buckets=1.5', 'buckets'],
+      ['from=yesterday', 'from'],
+      [`from=${rows[3].at}&to=${rows[3].at}`, 'to'],
+      ['to=2000-01-01T00:00:00Z', 'to'],
+    ]) {
       const res = await ctx.app.api('GET', `/v1/cards/${CARD}/balance-series?${q}`);
       expect({ q, status: res.status, field: res.body.error.details?.[0]?.field }).toEqual({ q, status: 400, field });
     }
@@ -106,25 +114,38 @@ describe('a card\'s balance series and its history, newest first', () => {
     expect((await ctx.app.api('GET', '/v1/cards/not-a-card/balance-series')).status).toBe(400);
   });
 
-  it('should page the history newest first, and bound it by seq so a CSV holds exactly one page\'s rows', async () => {
+  it("should page the history newest first, and bound it by seq so a CSV holds exactly one page's rows", async () => {
     const newest: Row[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: { data: Row[]; nextCursor: string | null } } =
-        await ctx.app.api('GET', `/v1/cards/${CARD}/history?order=desc&limit=7${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: { body: { data: Row[]; nextCursor: string | null } } = await ctx.app.api(
+        'GET',
+        `/v1/cards/${CARD}/history?order=desc&limit=7${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       newest.push(...page.body.data);
       cursor = page.body.nextCursor;
     } while (cursor);
-    expect(newest.map((r) => r.seq)).toEqual(rows.slice(1).map((r) => r.seq).reverse());
+    expect(newest.map((r) => r.seq)).toEqual(
+      rows
+        .slice(1)
+        .map((r) => r.seq)
+        .reverse(),
+    );
 
     const page = (await ctx.app.api('GET', `/v1/cards/${CARD}/history?order=desc&limit=9&from=${rows[10].at}`)).body.data as Row[];
     const seqs = page.map((r) => r.seq);
-    const csv = await ctx.app.api('GET',
-      `/v1/cards/${CARD}/history?format=csv&order=desc&from=${rows[10].at}&seqFrom=${Math.min(...seqs)}&seqTo=${Math.max(...seqs) + 1}`);
+    const csv = await ctx.app.api(
+      'GET',
+      `/v1/cards/${CARD}/history?format=csv&order=desc&from=${rows[10].at}&seqFrom=${Math.min(...seqs)}&seqTo=${Math.max(...seqs) + 1}`,
+    );
     expect(csv.status).toBe(200);
     const [header, ...lines] = parseCsv(csv.text);
     expect(lines.map((l) => Number(l[header.indexOf('seq')]))).toEqual(seqs);
-    for (const [q, field] of [['seqFrom=x', 'seqFrom'], ['seqTo=-1', 'seqTo'], ['order=newest', 'order']]) {
+    for (const [q, field] of [
+      ['seqFrom=x', 'seqFrom'],
+      ['seqTo=-1', 'seqTo'],
+      ['order=newest', 'order'],
+    ]) {
       const res = await ctx.app.api('GET', `/v1/cards/${CARD}/history?${q}`);
       expect({ q, status: res.status, field: res.body.error.details?.[0]?.field }).toEqual({ q, status: 400, field });
     }

@@ -4,7 +4,15 @@ import { encodeCursor } from '../../src/common/paging';
 import { useTestApp } from '../support/app';
 import { asCsvText, csvObjects } from '../support/csv';
 
-type Row = { seq: number; at: string; event: string; amount: string; pendingBalance: string; postedBalance: string; description: string | null };
+type Row = {
+  seq: number;
+  at: string;
+  event: string;
+  amount: string;
+  pendingBalance: string;
+  postedBalance: string;
+  description: string | null;
+};
 
 const CARD = 'EKCHIST001';
 const tick = () => new Promise((r) => setTimeout(r, 3)); // events at least a millisecond apart, the API's resolution
@@ -15,20 +23,27 @@ describe('GET /v1/cards/{id}/history and balance as of a moment', () => {
   let history: Row[];
   let openedAt: Date;
 
-  const pending = (amount: bigint, description: string) => inTransaction(ctx.app.ds, (m) => ledger.createTransfer(m, {
-    kind: 'pending', event: 'load_pending', description,
-    entries: [
-      { accountCode: 'parent:CAHIST', direction: 'debit', amount, currency: 'INR' },
-      { accountCode: `card:${CARD}`, direction: 'credit', amount, currency: 'INR' },
-    ],
-  }));
+  const pending = (amount: bigint, description: string) =>
+    inTransaction(ctx.app.ds, (m) =>
+      ledger.createTransfer(m, {
+        kind: 'pending',
+        event: 'load_pending',
+        description,
+        entries: [
+          { accountCode: 'parent:CAHIST', direction: 'debit', amount, currency: 'INR' },
+          { accountCode: `card:${CARD}`, direction: 'credit', amount, currency: 'INR' },
+        ],
+      }),
+    );
 
   beforeAll(async () => {
     ledger = ctx.app.app.get(LedgerService);
-    const accounts = await inTransaction(ctx.app.ds, (m) => ledger.ensureAccounts(m, [
-      { code: 'parent:CAHIST', currency: 'INR', normalSide: 'credit' },
-      { code: `card:${CARD}`, currency: 'INR', normalSide: 'credit' },
-    ]));
+    const accounts = await inTransaction(ctx.app.ds, (m) =>
+      ledger.ensureAccounts(m, [
+        { code: 'parent:CAHIST', currency: 'INR', normalSide: 'credit' },
+        { code: `card:${CARD}`, currency: 'INR', normalSide: 'credit' },
+      ]),
+    );
     openedAt = accounts.get(`card:${CARD}`)!.createdAt;
     await tick();
     const a = await pending(10_000n, 'load A, "March" meal');
@@ -72,7 +87,10 @@ describe('GET /v1/cards/{id}/history and balance as of a moment', () => {
         if (between.getTime() > Date.parse(row.at)) {
           expect(await balanceAt(between)).toMatchObject({ pending: row.pendingBalance, posted: row.postedBalance });
         }
-        expect(await balanceAt(new Date(Date.parse(next.at) - 1))).toMatchObject({ pending: row.pendingBalance, posted: row.postedBalance });
+        expect(await balanceAt(new Date(Date.parse(next.at) - 1))).toMatchObject({
+          pending: row.pendingBalance,
+          posted: row.postedBalance,
+        });
       }
     }
     expect(await balanceAt(openedAt)).toMatchObject({ pending: '0.00', posted: '0.00' });
@@ -94,13 +112,19 @@ describe('GET /v1/cards/{id}/history and balance as of a moment', () => {
     const window = await ctx.app.api('GET', `/v1/cards/${CARD}/history?from=${history[2].at}&to=${history[5].at}`);
     expect(window.body.data.map((x: Row) => x.seq)).toEqual([3, 4, 5]);
     const first = await ctx.app.api('GET', `/v1/cards/${CARD}/history?from=${history[2].at}&to=${history[5].at}&limit=2`);
-    const rest = await ctx.app.api('GET', `/v1/cards/${CARD}/history?from=${history[2].at}&to=${history[5].at}&cursor=${first.body.nextCursor}`);
+    const rest = await ctx.app.api(
+      'GET',
+      `/v1/cards/${CARD}/history?from=${history[2].at}&to=${history[5].at}&cursor=${first.body.nextCursor}`,
+    );
     expect([...first.body.data, ...rest.body.data].map((x: Row) => x.seq)).toEqual([3, 4, 5]);
     expect(rest.body.nextCursor).toBeNull();
   });
 
   it('should answer CSV (Accept or format) that parses back to the JSON rows', async () => {
-    const asks: Array<{ path: string; headers: Record<string, string> }> = [{ path: '?format=csv', headers: {} }, { path: '', headers: { accept: 'text/csv' } }];
+    const asks: Array<{ path: string; headers: Record<string, string> }> = [
+      { path: '?format=csv', headers: {} },
+      { path: '', headers: { accept: 'text/csv' } },
+    ];
     for (const opts of asks) {
       const r = await ctx.app.api('GET', `/v1/cards/${CARD}/history${opts.path}`, { headers: opts.headers });
       expect(r.status).toBe(200);
@@ -114,11 +138,21 @@ describe('GET /v1/cards/{id}/history and balance as of a moment', () => {
   });
 
   it.each([
-    ['limit=0', 'limit'], ['limit=501', 'limit'], ['limit=ten', 'limit'], ['limit=1&limit=2', 'limit'],
-    ['cursor=%%%', 'cursor'], ['cursor=bm90LWpzb24', 'cursor'], [`cursor=${encodeCursor(['7'])}`, 'cursor'],
-    [`cursor=${Buffer.from('[1e308]').toString('base64url')}`, 'cursor'], [`cursor=${encodeCursor([-1])}`, 'cursor'],
-    [`cursor=${encodeCursor([1.5])}`, 'cursor'], ['from=yesterday', 'from'], ['to=2026-02-30', 'to'],
-    ['from=2026-03-05T10:00:00Z&to=2026-03-05T09:00:00Z', 'to'], ['format=xml', 'format'], ['colour=blue', 'colour'],
+    ['limit=0', 'limit'],
+    ['limit=501', 'limit'],
+    ['limit=ten', 'limit'],
+    ['limit=1&limit=2', 'limit'],
+    ['cursor=%%%', 'cursor'],
+    ['cursor=bm90LWpzb24', 'cursor'],
+    [`cursor=${encodeCursor(['7'])}`, 'cursor'],
+    [`cursor=${Buffer.from('[1e308]').toString('base64url')}`, 'cursor'],
+    [`cursor=${encodeCursor([-1])}`, 'cursor'],
+    [`cursor=${encodeCursor([1.5])}`, 'cursor'],
+    ['from=yesterday', 'from'],
+    ['to=2026-02-30', 'to'],
+    ['from=2026-03-05T10:00:00Z&to=2026-03-05T09:00:00Z', 'to'],
+    ['format=xml', 'format'],
+    ['colour=blue', 'colour'],
   ])('should refuse history?%s with a 400 naming %s', async (query, field) => {
     const r = await ctx.app.api('GET', `/v1/cards/${CARD}/history?${query}`);
     expect(r.status).toBe(400);
@@ -127,7 +161,10 @@ describe('GET /v1/cards/{id}/history and balance as of a moment', () => {
   });
 
   it.each([
-    ['asOf=2026-02-30T00:00:00Z', 'asOf'], ['asOf=2026-03-05T24:00:00Z', 'asOf'], ['asOf=1e12', 'asOf'], ['asOf=x&asOf=y', 'asOf'],
+    ['asOf=2026-02-30T00:00:00Z', 'asOf'],
+    ['asOf=2026-03-05T24:00:00Z', 'asOf'],
+    ['asOf=1e12', 'asOf'],
+    ['asOf=x&asOf=y', 'asOf'],
   ])('should refuse balance?%s with a 400 naming %s', async (query, field) => {
     const r = await ctx.app.api('GET', `/v1/cards/${CARD}/balance?${query}`);
     expect(r.status).toBe(400);

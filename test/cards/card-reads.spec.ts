@@ -5,14 +5,19 @@ describe('card balance and history', () => {
 
   it('should show pending loads in balance and history, with running balances', async () => {
     for (const [i, amount] of ['100.00', '0.50', '20.25'].entries()) {
-      const r = await ctx.app.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCREAD001', amount }, headers: { 'idempotency-key': `r${i}` } });
+      const r = await ctx.app.api('POST', '/v1/card-loads', {
+        body: { enKashCardId: 'EKCREAD001', amount },
+        headers: { 'idempotency-key': `r${i}` },
+      });
       expect(r.status).toBe(201);
     }
     const bal = await ctx.app.api('GET', '/v1/cards/EKCREAD001/balance');
     expect(bal.body).toMatchObject({ enKashCardId: 'EKCREAD001', currency: 'INR', posted: '0.00', pending: '120.75' });
     const h = await ctx.app.api('GET', '/v1/cards/EKCREAD001/history?limit=2');
-    expect(h.body.data.map((r: { seq: number; pendingBalance: string; event: string }) => [r.seq, r.event, r.pendingBalance]))
-      .toEqual([[1, 'load_pending', '100.00'], [2, 'load_pending', '100.50']]);
+    expect(h.body.data.map((r: { seq: number; pendingBalance: string; event: string }) => [r.seq, r.event, r.pendingBalance])).toEqual([
+      [1, 'load_pending', '100.00'],
+      [2, 'load_pending', '100.50'],
+    ]);
     const next = await ctx.app.api('GET', `/v1/cards/EKCREAD001/history?cursor=${h.body.nextCursor}`);
     expect(next.body.data.map((r: { seq: number; amount: string }) => [r.seq, r.amount])).toEqual([[3, '20.25']]);
     expect(next.body.nextCursor).toBeNull();

@@ -14,7 +14,8 @@ describe('cursors while new loads arrive', () => {
   const createLoad = async () => {
     const card = `EKCPAGE00${n % 2}`;
     const r = await ctx.app.api('POST', '/v1/card-loads', {
-      body: { enKashCardId: card, amount: `${1 + (n % 7)}.00`, cardAccountId: 'CAPAGE' }, headers: { 'idempotency-key': `page-${n++}` },
+      body: { enKashCardId: card, amount: `${1 + (n % 7)}.00`, cardAccountId: 'CAPAGE' },
+      headers: { 'idempotency-key': `page-${n++}` },
     });
     expect(r.status).toBe(201);
     return r.body as Load;

@@ -19,7 +19,7 @@ interface Run {
 }
 
 function runCli(args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  const fullEnv = { ...process.env, ...env } as NodeJS.ProcessEnv;
+  const fullEnv = { ...process.env, ...env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete fullEnv[k];
   const proc = spawn(process.execPath, [CLI, ...args], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -51,7 +51,10 @@ describe('operator CLI', () => {
 
   /** A pending load through the real API (no ENKASH_BASE_URL in the test app, so no worker settles it). */
   const createLoad = async (key: string, amount: string): Promise<string> => {
-    const res = await ctx.app.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCCLI0001', amount }, headers: { 'idempotency-key': key } });
+    const res = await ctx.app.api('POST', '/v1/card-loads', {
+      body: { enKashCardId: 'EKCCLI0001', amount },
+      headers: { 'idempotency-key': key },
+    });
     expect(res.status).toBe(201);
     return res.body.id;
   };
@@ -74,7 +77,12 @@ describe('operator CLI', () => {
     const created = await cli('keys', 'create', '--name', 'billing-cli', '--scopes', 'loads:write,ledger:read', '--json');
     expect(created.code).toBe(0);
     const key = json(created);
-    expect(key).toMatchObject({ name: 'billing-cli', scopes: ['loads:write', 'ledger:read'], revokedAt: null, key: expect.stringMatching(/^ckl_/) });
+    expect(key).toMatchObject({
+      name: 'billing-cli',
+      scopes: ['loads:write', 'ledger:read'],
+      revokedAt: null,
+      key: expect.stringMatching(/^ckl_/),
+    });
     expect(await ctx.app.app.get(ApiKeysService).authenticate(key.key)).toMatchObject({ apiKeyId: key.id, name: 'billing-cli' });
     expect((await ctx.app.api('GET', '/v1/card-loads', { key: key.key })).status).toBe(200);
 
@@ -124,7 +132,9 @@ describe('operator CLI', () => {
     const refused = await cli('requeue', pending, '--json');
     expect(refused.code).toBe(1);
     expect(JSON.parse(refused.stderr).error.code).toBe('invalid_state');
-    expect((await ctx.db.query(`SELECT count(*)::int AS n FROM load_events WHERE load_id = $1 AND type = 'requeued'`, [pending])).rows[0].n).toBe(0);
+    expect(
+      (await ctx.db.query(`SELECT count(*)::int AS n FROM load_events WHERE load_id = $1 AND type = 'requeued'`, [pending])).rows[0].n,
+    ).toBe(0);
 
     const stuck = await createLoad('cli-rq-2', '20.00');
     await sendToReview(stuck);
@@ -154,9 +164,19 @@ describe('operator CLI', () => {
     const report = json(r);
     const { rows } = await ctx.db.query(`SELECT status, count(*)::int AS n, sum(amount)::text AS amount FROM card_loads GROUP BY status`);
     for (const row of rows) {
-      expect(report.loads).toContainEqual({ currency: 'INR', status: row.status, count: row.n, amount: (Number(row.amount) / 100).toFixed(2) });
+      expect(report.loads).toContainEqual({
+        currency: 'INR',
+        status: row.status,
+        count: row.n,
+        amount: (Number(row.amount) / 100).toFixed(2),
+      });
     }
-    expect(report.loads.find((l: { status: string }) => l.status === 'posted')).toEqual({ currency: 'INR', status: 'posted', count: 0, amount: '0.00' });
+    expect(report.loads.find((l: { status: string }) => l.status === 'posted')).toEqual({
+      currency: 'INR',
+      status: 'posted',
+      count: 0,
+      amount: '0.00',
+    });
     const oldest = await ctx.db.query(`SELECT id FROM card_loads WHERE status = 'pending' ORDER BY created_at, id LIMIT 1`);
     expect(report.oldestOpen.pending).toMatchObject({ loadId: oldest.rows[0].id, ageSeconds: expect.any(Number) });
     expect(report.oldestOpen.needs_review).not.toBeNull();

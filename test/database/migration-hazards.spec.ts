@@ -8,12 +8,23 @@ import path from 'node:path';
  * and add constraints NOT VALID, then VALIDATE CONSTRAINT in a later statement. Statements already applied cannot be
  * changed (migrations are never edited): they are listed here with what they cost, and nothing else may join them.
  */
-const BIG_TABLES = ['card_loads', 'journal_transactions', 'journal_entries', 'account_history', 'journal_seals', 'load_events',
-  'webhook_deliveries', 'webhook_attempts', 'audit_events', 'audit_verifications', 'sync_jobs'];
+const BIG_TABLES = [
+  'card_loads',
+  'journal_transactions',
+  'journal_entries',
+  'account_history',
+  'journal_seals',
+  'load_events',
+  'webhook_deliveries',
+  'webhook_attempts',
+  'audit_events',
+  'audit_verifications',
+  'sync_jobs',
+];
 const KNOWN = new Set([
-  '1764200000000-Reconciliation.ts',      // card_loads_settled: plain index on card_loads (before any production data)
-  '1764805000000-CardLoadsByOwner.ts',    // card_loads_owner: plain index, blocks intake while it builds
-  '1764810000000-AuditAnchors.ts',        // two CHECKs on webhook_deliveries without NOT VALID: one scan under an exclusive lock
+  '1764200000000-Reconciliation.ts', // card_loads_settled: plain index on card_loads (before any production data)
+  '1764805000000-CardLoadsByOwner.ts', // card_loads_owner: plain index, blocks intake while it builds
+  '1764810000000-AuditAnchors.ts', // two CHECKs on webhook_deliveries without NOT VALID: one scan under an exclusive lock
 ]);
 const DIR = path.resolve(__dirname, '../../migrations');
 
@@ -37,7 +48,8 @@ function hazards(text: string): string[] {
 
 describe('migrations on a populated ledger', () => {
   it('should add no blocking index or constraint on a big table beyond the ones already applied', () => {
-    const offending = readdirSync(DIR).filter((f) => f.endsWith('.ts') && !KNOWN.has(f))
+    const offending = readdirSync(DIR)
+      .filter((f) => f.endsWith('.ts') && !KNOWN.has(f))
       .flatMap((f) => hazards(readFileSync(path.join(DIR, f), 'utf8')).map((h) => `${f}: ${h}`));
     expect(offending).toEqual([]);
   });

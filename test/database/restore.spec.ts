@@ -45,8 +45,13 @@ describe('backup and restore', () => {
     return name;
   }
   const env = (databaseUrl: string, role: string) => ({
-    ...FAST_SYNC_ENV, ...enkashEnv(sim), DATABASE_URL: databaseUrl, ROLE: role, ADMIN_API_KEY: KEY,
-    SYNC_LOOKUP_GRACE_MS: '1500', SYNC_CONCURRENCY: '4',
+    ...FAST_SYNC_ENV,
+    ...enkashEnv(sim),
+    DATABASE_URL: databaseUrl,
+    ROLE: role,
+    ADMIN_API_KEY: KEY,
+    SYNC_LOOKUP_GRACE_MS: '1500',
+    SYNC_CONCURRENCY: '4',
   });
   async function startService(databaseUrl: string): Promise<{ api: string; stop(): Promise<void> }> {
     const api = await spawnService(env(databaseUrl, 'api'));
@@ -59,11 +64,12 @@ describe('backup and restore', () => {
     refs.reduce((n, ref) => n + sim.state.requestsFor(ref).filter((x) => x.endpoint === endpoint).length, 0);
   const call = async (base: string, method: string, p: string, body?: unknown) => {
     const res = await fetch(`${base}${p}`, {
-      method, headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      method,
+      headers: { authorization: `Bearer ${KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience
-    return { status: res.status, body: await res.json() as any };
+    return { status: res.status, body: (await res.json()) as any };
   };
 
   beforeAll(async () => {
@@ -87,8 +93,13 @@ describe('backup and restore', () => {
     const original = await createDatabase();
     await runMigrations(urlOf(original));
     const first = await startService(urlOf(original));
-    const batch = await call(first.api, 'POST', '/v1/card-loads/batch', { loads: Array.from({ length: 150 }, (_, i) => ({
-      idempotencyKey: `restore-${i}`, enKashCardId: `EKCREST${String(i % 30).padStart(3, '0')}`, amount: `${(i % 7) + 1}.00` })) });
+    const batch = await call(first.api, 'POST', '/v1/card-loads/batch', {
+      loads: Array.from({ length: 150 }, (_, i) => ({
+        idempotencyKey: `restore-${i}`,
+        enKashCardId: `EKCREST${String(i % 30).padStart(3, '0')}`,
+        amount: `${(i % 7) + 1}.00`,
+      })),
+    });
     expect(batch.status).toBe(200);
     const references: string[] = batch.body.results.map((x: { load: { reference: string } }) => x.load.reference);
     expect(references).toHaveLength(150);
@@ -100,8 +111,11 @@ describe('backup and restore', () => {
     // The original goes on and posts them all; then it is stopped (the restore replaces it).
     const o = new Client({ connectionString: urlOf(original) });
     await o.connect();
-    await waitFor('the original to post every load', async () =>
-      (await o.query(`SELECT count(*)::int AS n FROM card_loads WHERE status = 'posted'`)).rows[0].n === 150, 60_000);
+    await waitFor(
+      'the original to post every load',
+      async () => (await o.query(`SELECT count(*)::int AS n FROM card_loads WHERE status = 'posted'`)).rows[0].n === 150,
+      60_000,
+    );
     await o.end();
     await first.stop();
     const appliedByOriginal = references.filter((r) => sim.state.appliedCount(r) === 1).length;
@@ -111,46 +125,69 @@ describe('backup and restore', () => {
     await run(tools.restore, ['--no-owner', `--dbname=${urlOf(restored)}`, file]);
     const r = new Client({ connectionString: urlOf(restored) });
     await r.connect();
-    const [atDump] = (await r.query(
-      `SELECT count(*) FILTER (WHERE l.status = 'pending')::int AS pending,
+    const [atDump] = (
+      await r.query(
+        `SELECT count(*) FILTER (WHERE l.status = 'pending')::int AS pending,
               count(*) FILTER (WHERE l.status = 'pending' AND NOT j.needs_lookup)::int AS never_claimed
-       FROM card_loads l LEFT JOIN sync_jobs j ON j.load_id = l.id`)).rows;
+       FROM card_loads l LEFT JOIN sync_jobs j ON j.load_id = l.id`,
+      )
+    ).rows;
     expect(atDump.pending).toBeGreaterThan(50); // the dump caught the ledger mid-run
     expect(atDump.never_claimed).toBeGreaterThan(0); // loads a restored copy used to send blind
     const sendsBefore = calls(references, 'balance');
 
     // The service on the restored database, same EnKash: sends held, every load looked up, found applied, posted.
     const second = await startService(urlOf(restored));
-    await waitFor('the restored service to settle every load by lookup', async () =>
-      (await r.query(`SELECT count(*)::int AS n FROM card_loads WHERE status = 'posted'`)).rows[0].n === 150, 60_000);
+    await waitFor(
+      'the restored service to settle every load by lookup',
+      async () => (await r.query(`SELECT count(*)::int AS n FROM card_loads WHERE status = 'posted'`)).rows[0].n === 150,
+      60_000,
+    );
     const sentAfterRestore = calls(references, 'balance') - sendsBefore;
     expect(sentAfterRestore).toBe(0);
     const identity = await call(second.api, 'GET', '/v1/database/identity');
     expect(identity.body).toMatchObject({ gate: 'held', lastFork: { kind: 'database' } });
 
     // The operator adopts the restored database with the CLI; new loads are then sent, once each.
-    const adopted = await run(process.execPath, [CLI, 'database', 'adopt', '--reason', 'restore drill: original stopped', '--json'],
-      { env: { ...process.env, DATABASE_URL: urlOf(restored), AUDIT_SEAL_KEY: AUDIT_KEY } });
+    const adopted = await run(process.execPath, [CLI, 'database', 'adopt', '--reason', 'restore drill: original stopped', '--json'], {
+      env: { ...process.env, DATABASE_URL: urlOf(restored), AUDIT_SEAL_KEY: AUDIT_KEY },
+    });
     expect(JSON.parse(adopted.stdout)).toMatchObject({ gate: 'open' });
-    const fresh = await call(second.api, 'POST', '/v1/card-loads/batch', { loads: Array.from({ length: 10 }, (_, i) => ({
-      idempotencyKey: `after-restore-${i}`, enKashCardId: 'EKCREST999', amount: '1.00' })) });
+    const fresh = await call(second.api, 'POST', '/v1/card-loads/batch', {
+      loads: Array.from({ length: 10 }, (_, i) => ({
+        idempotencyKey: `after-restore-${i}`,
+        enKashCardId: 'EKCREST999',
+        amount: '1.00',
+      })),
+    });
     const freshRefs: string[] = fresh.body.results.map((x: { load: { reference: string } }) => x.load.reference);
-    await waitFor('the new loads to post', async () =>
-      (await r.query(`SELECT count(*)::int AS n FROM card_loads WHERE status = 'posted'`)).rows[0].n === 160, 30_000);
+    await waitFor(
+      'the new loads to post',
+      async () => (await r.query(`SELECT count(*)::int AS n FROM card_loads WHERE status = 'posted'`)).rows[0].n === 160,
+      30_000,
+    );
 
     const applied = [...references, ...freshRefs].map((ref) => sim.state.appliedCount(ref));
     const histogram = applied.reduce<Record<string, number>>((h, n) => ({ ...h, [n]: (h[n] ?? 0) + 1 }), {});
     const lookupsAfterRestore = calls(references, 'transaction/all');
     const trail = (await r.query(`SELECT action, actor, details FROM audit_events ORDER BY seq`)).rows;
     // The figures the runbook's test reports (docs/operations.md quotes them).
-    console.log(`restore figures: ${JSON.stringify({
-      loads: 150, pendingAtDump: atDump.pending, neverClaimedAtDump: atDump.never_claimed,
-      appliedByOriginalBeforeRestore: appliedByOriginal,
-      sentAfterRestore, lookupsAfterRestore, newLoadsAfterAdoption: freshRefs.length, appliedCountHistogram: histogram,
-    })}`);
+    console.log(
+      `restore figures: ${JSON.stringify({
+        loads: 150,
+        pendingAtDump: atDump.pending,
+        neverClaimedAtDump: atDump.never_claimed,
+        appliedByOriginalBeforeRestore: appliedByOriginal,
+        sentAfterRestore,
+        lookupsAfterRestore,
+        newLoadsAfterAdoption: freshRefs.length,
+        appliedCountHistogram: histogram,
+      })}`,
+    );
     expect(histogram).toEqual({ 1: 160 });
-    expect(trail.map((e) => e.action))
-      .toEqual(expect.arrayContaining(['service.started', 'database.fork_detected', 'database.fork_adopted']));
+    expect(trail.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['service.started', 'database.fork_detected', 'database.fork_adopted']),
+    );
     expect(trail.find((e) => e.action === 'database.fork_adopted')!.actor).toMatch(/^cli \(/);
     expectNoViolations(await ledgerViolations(r));
     await r.end();

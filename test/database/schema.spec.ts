@@ -27,9 +27,11 @@ describe('docs/schema.sql', () => {
       const b = fresh.split('\n');
       let i = 0;
       while (i < a.length && i < b.length && a[i] === b[i]) i++;
-      throw new Error(`${SCHEMA_FILE} differs from the migrations' schema (first at line ${i + 1}: `
-        + `checked in ${JSON.stringify(a[i] ?? '<end>')}, migrations give ${JSON.stringify(b[i] ?? '<end>')}); `
-        + `regenerate it with: ${SCHEMA_DUMP_COMMAND}`);
+      throw new Error(
+        `${SCHEMA_FILE} differs from the migrations' schema (first at line ${i + 1}: ` +
+          `checked in ${JSON.stringify(a[i] ?? '<end>')}, migrations give ${JSON.stringify(b[i] ?? '<end>')}); ` +
+          `regenerate it with: ${SCHEMA_DUMP_COMMAND}`,
+      );
     }
   });
 });

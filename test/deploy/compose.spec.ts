@@ -12,10 +12,26 @@ const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
 
 /** The configuration table of API.md (fixed names). */
 const API_MD_NAMES = [
-  'PORT', 'HOST', 'DATABASE_URL', 'DATA_DIR', 'ROLE', 'ADMIN_API_KEY', 'ENKASH_BASE_URL', 'ENKASH_TOKEN_URL',
-  'ENKASH_PARTNER_ID', 'ENKASH_CLIENT_ID', 'ENKASH_CLIENT_SECRET', 'ENKASH_USERNAME', 'ENKASH_PASSWORD',
-  'ENKASH_COMPANY_ID', 'ENKASH_CARD_ACCOUNT_ID', 'ENKASH_ENCRYPTION', 'ENKASH_TIMEOUT_MS', 'ENKASH_LOAD_TYPE',
-  'ENKASH_TRANSACTION_CODE', 'MAX_LOAD_AMOUNT',
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'DATA_DIR',
+  'ROLE',
+  'ADMIN_API_KEY',
+  'ENKASH_BASE_URL',
+  'ENKASH_TOKEN_URL',
+  'ENKASH_PARTNER_ID',
+  'ENKASH_CLIENT_ID',
+  'ENKASH_CLIENT_SECRET',
+  'ENKASH_USERNAME',
+  'ENKASH_PASSWORD',
+  'ENKASH_COMPANY_ID',
+  'ENKASH_CARD_ACCOUNT_ID',
+  'ENKASH_ENCRYPTION',
+  'ENKASH_TIMEOUT_MS',
+  'ENKASH_LOAD_TYPE',
+  'ENKASH_TRANSACTION_CODE',
+  'MAX_LOAD_AMOUNT',
 ];
 
 /** Every name loadConfig reads, taken from its schema so that this test follows the code. */
@@ -37,14 +53,18 @@ interface Service {
   volumes?: string[];
 }
 
-const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+};
 const services = compose.services;
 const APP_SERVICES = ['migrate', 'api', 'worker-1', 'worker-2', 'enkash-simulator'];
 
-const env = (s: Service): Record<string, string> => Array.isArray(s.environment)
-  ? Object.fromEntries(s.environment.map((e) => [e.split('=')[0], e.slice(e.indexOf('=') + 1)]))
-  : { ...(s.environment ?? {}) };
-const command = (s: Service) => (Array.isArray(s.command) ? s.command.join(' ') : s.command ?? '');
+const env = (s: Service): Record<string, string> =>
+  Array.isArray(s.environment)
+    ? Object.fromEntries(s.environment.map((e) => [e.split('=')[0], e.slice(e.indexOf('=') + 1)]))
+    : { ...(s.environment ?? {}) };
+const command = (s: Service) => (Array.isArray(s.command) ? s.command.join(' ') : (s.command ?? ''));
 const seconds = (d: string) => {
   const m = /^(?:(\d+)m)?(?:(\d+)s)?$/.exec(d);
   if (!m || (!m[1] && !m[2])) throw new Error(`unreadable duration ${d}`);
@@ -77,7 +97,9 @@ describe('docker-compose.yml', () => {
     expect(migrate.restart).toBe('no');
     expect(migrate.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
     for (const name of ['api', 'worker-1', 'worker-2']) {
-      expect((services[name].depends_on as Record<string, { condition: string }>).migrate).toEqual({ condition: 'service_completed_successfully' });
+      expect((services[name].depends_on as Record<string, { condition: string }>).migrate).toEqual({
+        condition: 'service_completed_successfully',
+      });
     }
   });
 
@@ -127,7 +149,8 @@ describe('docker-compose.yml', () => {
     const secret = /PASSWORD|SECRET|ADMIN_API_KEY|SEAL_KEY/;
     for (const [name, s] of Object.entries(services)) {
       for (const [key, value] of Object.entries(env(s))) {
-        if (secret.test(key)) expect({ name, key, value }).toEqual({ name, key, value: expect.stringMatching(new RegExp(`^\\$\\{${key}:\\?`)) });
+        if (secret.test(key))
+          expect({ name, key, value }).toEqual({ name, key, value: expect.stringMatching(new RegExp(`^\\$\\{${key}:\\?`)) });
       }
       if (env(s).DATABASE_URL) expect(env(s).DATABASE_URL).toContain('${POSTGRES_PASSWORD:?');
     }
@@ -135,7 +158,10 @@ describe('docker-compose.yml', () => {
   });
 
   it('should name in .env.example every variable the compose file interpolates', () => {
-    const body = read('docker-compose.yml').split('\n').filter((l) => !l.trim().startsWith('#')).join('\n');
+    const body = read('docker-compose.yml')
+      .split('\n')
+      .filter((l) => !l.trim().startsWith('#'))
+      .join('\n');
     const used = new Set([...body.matchAll(/(?<!\$)\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]));
     const example = read('.env.example');
     for (const name of used) expect({ name, listed: new RegExp(`^#? ?${name}=`, 'm').test(example) }).toEqual({ name, listed: true });

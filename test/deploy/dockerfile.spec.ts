@@ -5,7 +5,11 @@ import path from 'node:path';
 const ROOT = path.resolve(__dirname, '../..');
 const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 /** Instructions with their continuation lines joined, comments dropped. */
-const instructions = dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+const instructions = dockerfile
+  .replace(/\\\n/g, ' ')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l !== '' && !l.startsWith('#'));
 const stages: string[][] = [];
 for (const line of instructions) {
   if (/^FROM\s/i.test(line)) stages.push([]);
@@ -32,7 +36,7 @@ describe('Dockerfile', () => {
     expect(runtime[runtime.length - 1]).toBe('CMD ["node", "dist/src/main.js"]');
   });
 
-  it('should check liveness on /health/live with node\'s fetch', () => {
+  it("should check liveness on /health/live with node's fetch", () => {
     const check = runtime.find((l) => l.startsWith('HEALTHCHECK'));
     expect(check).toMatch(/fetch\(.*\/health\/live/);
   });
@@ -41,7 +45,9 @@ describe('Dockerfile', () => {
     const envAndArgs = instructions.filter((l) => /^(ENV|ARG)\s/.test(l)).join(' ');
     expect(envAndArgs).not.toMatch(/PASSWORD|SECRET|API_KEY|TOKEN|DATABASE_URL/);
     expect(dockerfile).not.toMatch(/ckl_|simulator-client-secret|simulator-password|postgres:\/\//);
-    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
     for (const entry of ['.env', '.env.*', 'node_modules', 'dist', '.git', '.data']) expect(ignored).toContain(entry);
   });
 });

@@ -54,26 +54,30 @@ describe('EnKashClient exchange deadline and late answers', () => {
     expect(ctx.sim.state.requestsFor(reference)).toEqual([]);
   });
 
-  it.each([['a fresh connection', false], ['a keep-alive socket', true]])(
-    'should not write a request whose process stalled past its deadline before it was written (%s)', async (_name, warm) => {
-      const transport = new EnKashTransport(5000);
-      const url = `${ctx.sim.url}/api/v0/partner/enKashCard/balance`;
-      const body = (reference: string) => JSON.stringify({ uniqueReferenceNumber: reference, enKashCardId: CARD, amount: 1 });
-      try {
-        if (warm) await transport.post(url, body(newReference()), { 'content-type': 'application/json' }); // leaves a keep-alive socket
-        const reference = newReference();
-        const pending = transport.post(url, body(reference), { 'content-type': 'application/json' }, performance.now() + 100);
-        // A paused process (SIGSTOP, a stalled VM) right after the request was started: nothing runs for 300 ms,
-        // then the event loop goes on where it was, I/O callbacks (socket assignment, connect) before timers.
-        const until = performance.now() + 300;
-        while (performance.now() < until) { /* stalled */ }
-        expect(await pending).toMatchObject({ kind: 'not-sent' });
-        await sleep(200);
-        expect(ctx.sim.state.requestsFor(reference)).toEqual([]);
-      } finally {
-        transport.close();
+  it.each([
+    ['a fresh connection', false],
+    ['a keep-alive socket', true],
+  ])('should not write a request whose process stalled past its deadline before it was written (%s)', async (_name, warm) => {
+    const transport = new EnKashTransport(5000);
+    const url = `${ctx.sim.url}/api/v0/partner/enKashCard/balance`;
+    const body = (reference: string) => JSON.stringify({ uniqueReferenceNumber: reference, enKashCardId: CARD, amount: 1 });
+    try {
+      if (warm) await transport.post(url, body(newReference()), { 'content-type': 'application/json' }); // leaves a keep-alive socket
+      const reference = newReference();
+      const pending = transport.post(url, body(reference), { 'content-type': 'application/json' }, performance.now() + 100);
+      // A paused process (SIGSTOP, a stalled VM) right after the request was started: nothing runs for 300 ms,
+      // then the event loop goes on where it was, I/O callbacks (socket assignment, connect) before timers.
+      const until = performance.now() + 300;
+      while (performance.now() < until) {
+        /* stalled */
       }
-    });
+      expect(await pending).toMatchObject({ kind: 'not-sent' });
+      await sleep(200);
+      expect(ctx.sim.state.requestsFor(reference)).toEqual([]);
+    } finally {
+      transport.close();
+    }
+  });
 
   it('should hear a load answered after the client gave up on it, and how late', async () => {
     const c = makeClient(ctx.sim, { timeoutMs: 300 }, { lateWatchMs: 2000 });

@@ -12,7 +12,8 @@ const matchesOf = (o: EnKashOutcome<EnKashLookupResult>) => {
 describe('EnKashClient loads, lookups and balances', () => {
   const ctx = useSimulator({ client: true });
 
-  const load = (amountMinor: bigint, reference = newReference(), c = ctx.client) => c.loadCard({ reference, enKashCardId: CARD, amountMinor });
+  const load = (amountMinor: bigint, reference = newReference(), c = ctx.client) =>
+    c.loadCard({ reference, enKashCardId: CARD, amountMinor });
   const recorded = (ref: string) => ctx.sim.state.records().find((r) => r.pgReferenceNumber === ref);
 
   it.each([
@@ -38,8 +39,13 @@ describe('EnKashClient loads, lookups and balances', () => {
     ctx.sim.state.setConfig({ encryption });
     const c = makeClient(ctx.sim, { encryption });
     const ref = newReference();
-    expect(await load(12_345n, ref, c)).toMatchObject({ kind: 'succeeded', value: { payload: 'Funds allocated from Parent Account to Card by Admin successful' } });
-    expect(matchesOf(await c.findLoadByReference(ref, { enKashCardId: CARD }))).toMatchObject([{ status: 'success', amountMinor: 12_345n, rawStatus: 'SUCCESS' }]);
+    expect(await load(12_345n, ref, c)).toMatchObject({
+      kind: 'succeeded',
+      value: { payload: 'Funds allocated from Parent Account to Card by Admin successful' },
+    });
+    expect(matchesOf(await c.findLoadByReference(ref, { enKashCardId: CARD }))).toMatchObject([
+      { status: 'success', amountMinor: 12_345n, rawStatus: 'SUCCESS' },
+    ]);
     expect(await c.getCard(CARD)).toMatchObject({ kind: 'succeeded', value: { otbBalanceMinor: 12_345n } });
     expect(await c.getParentAccount()).toMatchObject({ kind: 'succeeded', value: { availableBalanceMinor: 10_000_000_000n - 12_345n } });
   });
@@ -50,8 +56,12 @@ describe('EnKashClient loads, lookups and balances', () => {
   });
 
   it.each<[LookupShape, 'code' | 'response_code']>([
-    ['array', 'code'], ['content', 'code'], ['single', 'code'],
-    ['array', 'response_code'], ['content', 'response_code'], ['single', 'response_code'],
+    ['array', 'code'],
+    ['content', 'code'],
+    ['single', 'code'],
+    ['array', 'response_code'],
+    ['content', 'response_code'],
+    ['single', 'response_code'],
   ])('should find a load by reference when the payload is %s and the envelope spells %s', async (lookupShape, envelope) => {
     const ref = newReference();
     await load(3_000n, ref);
@@ -68,8 +78,15 @@ describe('EnKashClient loads, lookups and balances', () => {
 
   it('should read a code 1 "No records found" as absent, and other refusals as rejections', async () => {
     ctx.sim.state.setConfig({ lookupNotFound: 'code-1' });
-    expect(await ctx.client.findLoadByReference(newReference(), { enKashCardId: CARD })).toMatchObject({ kind: 'succeeded', code: '1', value: { matches: [] } });
-    expect(await ctx.client.findLoadByReference(newReference(), { enKashCardId: CARD, companyId: 'CEKWRONG00' })).toMatchObject({ kind: 'rejected', code: '1' });
+    expect(await ctx.client.findLoadByReference(newReference(), { enKashCardId: CARD })).toMatchObject({
+      kind: 'succeeded',
+      code: '1',
+      value: { matches: [] },
+    });
+    expect(await ctx.client.findLoadByReference(newReference(), { enKashCardId: CARD, companyId: 'CEKWRONG00' })).toMatchObject({
+      kind: 'rejected',
+      code: '1',
+    });
   });
 
   it('should not see a load until the lookup lag has passed', async () => {
@@ -85,7 +102,9 @@ describe('EnKashClient loads, lookups and balances', () => {
     const ref = newReference();
     ctx.sim.state.injectFault({ fault: 'timeout-after-apply', reference: ref });
     expect((await load(900n, ref)).kind).toBe('unknown');
-    expect(matchesOf(await ctx.client.findLoadByReference(ref, { enKashCardId: CARD }))).toMatchObject([{ status: 'success', amountMinor: 900n }]);
+    expect(matchesOf(await ctx.client.findLoadByReference(ref, { enKashCardId: CARD }))).toMatchObject([
+      { status: 'success', amountMinor: 900n },
+    ]);
   });
 
   it('should apply a repeated reference again in apply-again mode (the worst case)', async () => {
@@ -120,7 +139,10 @@ describe('EnKashClient loads, lookups and balances', () => {
     ctx.sim.state.plantApplied(ref, CARD, 250n);
     ctx.sim.state.setRecordStatus(ref, 'REVERSED');
     const matches = matchesOf(await ctx.client.findLoadByReference(ref, { enKashCardId: CARD }));
-    expect(matches.map((m) => [m.status, m.rawStatus, m.amountMinor])).toEqual([['reversed', 'REVERSED', 250n], ['reversed', 'REVERSED', 250n]]);
+    expect(matches.map((m) => [m.status, m.rawStatus, m.amountMinor])).toEqual([
+      ['reversed', 'REVERSED', 250n],
+      ['reversed', 'REVERSED', 250n],
+    ]);
     expect(ctx.sim.state.cardBalanceMinor(CARD)).toBe(0n);
   });
 

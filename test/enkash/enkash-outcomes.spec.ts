@@ -11,7 +11,12 @@ describe('EnKashClient outcomes against the simulator', () => {
   it('should report success with the exact EnKash text and apply the load once', async () => {
     const ref = newReference();
     const out = await load(ref);
-    expect(out).toMatchObject({ kind: 'succeeded', httpStatus: 200, code: '0', value: { payload: 'Funds allocated from Parent Account to Card by Admin successful' } });
+    expect(out).toMatchObject({
+      kind: 'succeeded',
+      httpStatus: 200,
+      code: '0',
+      value: { payload: 'Funds allocated from Parent Account to Card by Admin successful' },
+    });
     expect(out.durationMs).toBeGreaterThanOrEqual(0);
     expect(ctx.sim.state.appliedCount(ref)).toBe(1);
     expect(ctx.sim.state.cardBalanceMinor(CARD)).toBe(10_000n);
@@ -59,7 +64,10 @@ describe('EnKashClient outcomes against the simulator', () => {
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
-  it.each([['http-403', 'forbidden', 403], ['http-404', 'not-found', 404]] as const)('should call %s systemic', async (fault, reason, httpStatus) => {
+  it.each([
+    ['http-403', 'forbidden', 403],
+    ['http-404', 'not-found', 404],
+  ] as const)('should call %s systemic', async (fault, reason, httpStatus) => {
     const ref = newReference();
     ctx.sim.state.injectFault({ fault, reference: ref });
     expect(await load(ref)).toMatchObject({ kind: 'systemic', reason, httpStatus });
@@ -68,7 +76,11 @@ describe('EnKashClient outcomes against the simulator', () => {
 
   it('should call a wrong partnerId systemic', async () => {
     const other = makeClient(ctx.sim, { partnerId: 'CRWRONG00' });
-    expect(await other.loadCard({ reference: newReference(), enKashCardId: CARD, amountMinor: 100n })).toMatchObject({ kind: 'systemic', reason: 'forbidden', httpStatus: 403 });
+    expect(await other.loadCard({ reference: newReference(), enKashCardId: CARD, amountMinor: 100n })).toMatchObject({
+      kind: 'systemic',
+      reason: 'forbidden',
+      httpStatus: 403,
+    });
   });
 
   it('should call an underfunded parent a rejection (HTTP 200, code 1) and apply nothing', async () => {
@@ -82,19 +94,33 @@ describe('EnKashClient outcomes against the simulator', () => {
   });
 
   it('should call a 400/422 from validation a rejection', async () => {
-    expect(await ctx.client.loadCard({ reference: newReference(), enKashCardId: '', amountMinor: 100n })).toMatchObject({ kind: 'rejected', httpStatus: 400, code: '1' });
+    expect(await ctx.client.loadCard({ reference: newReference(), enKashCardId: '', amountMinor: 100n })).toMatchObject({
+      kind: 'rejected',
+      httpStatus: 400,
+      code: '1',
+    });
     const other = makeClient(ctx.sim, { companyId: 'CEKWRONG00' });
-    expect(await other.loadCard({ reference: newReference(), enKashCardId: CARD, amountMinor: 100n })).toMatchObject({ kind: 'rejected', httpStatus: 200, message: 'Invalid companyId' });
+    expect(await other.loadCard({ reference: newReference(), enKashCardId: CARD, amountMinor: 100n })).toMatchObject({
+      kind: 'rejected',
+      httpStatus: 200,
+      message: 'Invalid companyId',
+    });
   });
 
   it('should refuse to send a non-positive amount (a bug, not an EnKash outcome)', async () => {
-    await expect(ctx.client.loadCard({ reference: newReference(), enKashCardId: CARD, amountMinor: 0n })).rejects.toThrow(/positive bigint/);
+    await expect(ctx.client.loadCard({ reference: newReference(), enKashCardId: CARD, amountMinor: 0n })).rejects.toThrow(
+      /positive bigint/,
+    );
     expect(ctx.sim.state.requestCounts.balance).toBe(0);
   });
 
   it('should read the response_code spelling and a code sent as a string', async () => {
     ctx.sim.state.setConfig({ envelope: 'response_code', codeAsString: true });
-    expect(await load()).toMatchObject({ kind: 'succeeded', code: '0', message: 'Success: Funds allocated from Parent Account to Card by Admin successful' });
+    expect(await load()).toMatchObject({
+      kind: 'succeeded',
+      code: '0',
+      message: 'Success: Funds allocated from Parent Account to Card by Admin successful',
+    });
     ctx.sim.state.setConfig({ parentBalanceMinor: 0n });
     expect(await load()).toMatchObject({ kind: 'rejected', code: '1' });
   });
@@ -112,12 +138,19 @@ describe('EnKashClient outcomes against the simulator', () => {
     const sealed = makeClient(ctx.sim, { encryption: true });
     const ref = newReference();
     ctx.sim.state.injectFault({ fault: 'garbled-response', reference: ref, applied: true });
-    expect(await sealed.loadCard({ reference: ref, enKashCardId: CARD, amountMinor: 100n })).toMatchObject({ kind: 'systemic', reason: 'encryption', httpStatus: 200 });
+    expect(await sealed.loadCard({ reference: ref, enKashCardId: CARD, amountMinor: 100n })).toMatchObject({
+      kind: 'systemic',
+      reason: 'encryption',
+      httpStatus: 200,
+    });
   });
 
   it('should call a refused connection unknown', async () => {
     const dead = makeClient(ctx.sim, { baseUrl: 'http://127.0.0.1:1', tokenUrl: `${ctx.sim.url}/oauth/token` });
-    expect(await dead.loadCard({ reference: newReference(), enKashCardId: CARD, amountMinor: 100n })).toMatchObject({ kind: 'unknown', reason: 'connection-refused' });
+    expect(await dead.loadCard({ reference: newReference(), enKashCardId: CARD, amountMinor: 100n })).toMatchObject({
+      kind: 'unknown',
+      reason: 'connection-refused',
+    });
   });
 
   it('should classify faults on the lookup too, and never call an unknown lookup "absent"', async () => {

@@ -54,8 +54,13 @@ describe('EnKashClient secrecy', () => {
 
     const key = deriveEnKashKey(cfg.clientSecret);
     const secrets = [
-      cfg.clientSecret, cfg.password, 'wRoNg-pass-93k', Buffer.from(`${cfg.clientId}:${cfg.clientSecret}`).toString('base64'),
-      key.toString('hex'), key.toString('base64'), ...sim.state.issuedTokens(),
+      cfg.clientSecret,
+      cfg.password,
+      'wRoNg-pass-93k',
+      Buffer.from(`${cfg.clientId}:${cfg.clientSecret}`).toString('base64'),
+      key.toString('hex'),
+      key.toString('base64'),
+      ...sim.state.issuedTokens(),
     ];
     expect(sim.state.issuedTokens().length).toBeGreaterThanOrEqual(3);
     const outcomeText = JSON.stringify(outcomes, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));

@@ -16,7 +16,9 @@ describe('EnKashClient token handling', () => {
   it('should log in exactly once for 50 concurrent first calls', async () => {
     ctx.sim.state.setConfig({ latencyMs: 30 });
     const client = makeClient(ctx.sim, { timeoutMs: 2000 });
-    const outs = await Promise.all(Array.from({ length: 50 }, () => client.loadCard({ reference: newReference(), enKashCardId: CARD, amountMinor: 1n })));
+    const outs = await Promise.all(
+      Array.from({ length: 50 }, () => client.loadCard({ reference: newReference(), enKashCardId: CARD, amountMinor: 1n })),
+    );
     expect(outs.every((o) => o.kind === 'succeeded')).toBe(true);
     expect(ctx.sim.state.requestCounts.token).toBe(1);
     expect(ctx.sim.state.cardBalanceMinor(CARD)).toBe(50n);
@@ -67,8 +69,11 @@ describe('EnKashClient token handling', () => {
     const client = makeClient(ctx.sim);
     const ref = newReference();
     ctx.sim.state.injectFault({ fault: 'http-401', count: 5 });
-    expect(await client.loadCard({ reference: ref, enKashCardId: CARD, amountMinor: 100n }))
-      .toMatchObject({ kind: 'systemic', reason: 'unauthorized-after-refresh', httpStatus: 401 });
+    expect(await client.loadCard({ reference: ref, enKashCardId: CARD, amountMinor: 100n })).toMatchObject({
+      kind: 'systemic',
+      reason: 'unauthorized-after-refresh',
+      httpStatus: 401,
+    });
     expect(ctx.sim.state.requestCounts.balance).toBe(2);
     expect(ctx.sim.state.tokenIssuedCount).toBe(2);
     expect(ctx.sim.state.appliedCount(ref)).toBe(0);
@@ -121,15 +126,26 @@ describe('EnKashClient token handling', () => {
   });
 
   it('should send the password grant exactly as documented', async () => {
+    const { credentials } = ctx.sim.state;
     const res = await fetch(`${ctx.sim.url}/oauth/token`, {
       method: 'POST',
       headers: {
-        authorization: `Basic ${Buffer.from(`${ctx.sim.state.credentials.clientId}:${ctx.sim.state.credentials.clientSecret}`).toString('base64')}`,
+        authorization: `Basic ${Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64')}`,
         'content-type': 'application/x-www-form-urlencoded',
       },
-      body: new URLSearchParams({ username: ctx.sim.state.credentials.username, password: ctx.sim.state.credentials.password, grant_type: 'password', clientId: ctx.sim.state.credentials.clientId }).toString(),
+      body: new URLSearchParams({
+        username: ctx.sim.state.credentials.username,
+        password: ctx.sim.state.credentials.password,
+        grant_type: 'password',
+        clientId: ctx.sim.state.credentials.clientId,
+      }).toString(),
     });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ token_type: 'bearer', expires_in: 86399, scope: 'read write trust', access_token: expect.any(String) });
+    expect(await res.json()).toMatchObject({
+      token_type: 'bearer',
+      expires_in: 86399,
+      scope: 'read write trust',
+      access_token: expect.any(String),
+    });
   });
 });

@@ -48,12 +48,18 @@ export function useSimulator(options: { client?: boolean } = {}): { readonly sim
   let client: EnKashClient | undefined;
   const ctx = {
     get sim(): RunningSimulator {
-      if (!sim) throw new Error('useSimulator: no simulator here; read `.sim` inside a test or a hook declared after useSimulator(), not at describe time');
+      if (!sim)
+        throw new Error(
+          'useSimulator: no simulator here; read `.sim` inside a test or a hook declared after useSimulator(), not at describe time',
+        );
       return sim;
     },
     get client(): EnKashClient {
       if (!options.client) throw new Error('useSimulator: no client here; ask for one with useSimulator({ client: true })');
-      if (!client) throw new Error('useSimulator: no client here; read `.client` inside a test or a hook declared after useSimulator(), not at describe time');
+      if (!client)
+        throw new Error(
+          'useSimulator: no client here; read `.client` inside a test or a hook declared after useSimulator(), not at describe time',
+        );
       return client;
     },
   };
@@ -81,12 +87,24 @@ export class LogCapture implements LoggerService {
   private push(level: string, message: unknown, params: unknown[]): void {
     this.lines.push(`${level} ${format(message, ...params)}`);
   }
-  log(m: unknown, ...p: unknown[]) { this.push('log', m, p); }
-  error(m: unknown, ...p: unknown[]) { this.push('error', m, p); }
-  warn(m: unknown, ...p: unknown[]) { this.push('warn', m, p); }
-  debug(m: unknown, ...p: unknown[]) { this.push('debug', m, p); }
-  verbose(m: unknown, ...p: unknown[]) { this.push('verbose', m, p); }
-  fatal(m: unknown, ...p: unknown[]) { this.push('fatal', m, p); }
+  log(m: unknown, ...p: unknown[]) {
+    this.push('log', m, p);
+  }
+  error(m: unknown, ...p: unknown[]) {
+    this.push('error', m, p);
+  }
+  warn(m: unknown, ...p: unknown[]) {
+    this.push('warn', m, p);
+  }
+  debug(m: unknown, ...p: unknown[]) {
+    this.push('debug', m, p);
+  }
+  verbose(m: unknown, ...p: unknown[]) {
+    this.push('verbose', m, p);
+  }
+  fatal(m: unknown, ...p: unknown[]) {
+    this.push('fatal', m, p);
+  }
 }
 
 export function captureLogs(): LogCapture {
@@ -98,9 +116,12 @@ export function captureLogs(): LogCapture {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The admin API over real HTTP, as a developer would drive it with curl. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience
 export async function admin(sim: RunningSimulator, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${sim.url}/__admin${path}`, {
-    method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, json: await res.json() };
 }

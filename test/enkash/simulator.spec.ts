@@ -12,18 +12,27 @@ describe('EnKash simulator', () => {
   let sim: RunningSimulator;
   let token: string;
 
-  const login = (overrides: Record<string, string> = {}, basic?: string) => fetch(`${sim.url}/oauth/token`, {
-    method: 'POST',
-    headers: {
-      authorization: basic ?? `Basic ${Buffer.from(`${sim.state.credentials.clientId}:${sim.state.credentials.clientSecret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ username: '9999999999', password: 'simulator-password', grant_type: 'password', clientId: 'CEKEP5GSGP', ...overrides }).toString(),
-  });
+  const login = (overrides: Record<string, string> = {}, basic?: string) =>
+    fetch(`${sim.url}/oauth/token`, {
+      method: 'POST',
+      headers: {
+        authorization:
+          basic ?? `Basic ${Buffer.from(`${sim.state.credentials.clientId}:${sim.state.credentials.clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        username: '9999999999',
+        password: 'simulator-password',
+        grant_type: 'password',
+        clientId: 'CEKEP5GSGP',
+        ...overrides,
+      }).toString(),
+    });
   /** A raw card call with the JSON text given verbatim, so number literals reach the simulator as written. */
   const post = async (path: string, text: string, headers: Record<string, string> = {}) => {
     const res = await fetch(`${sim.url}${API}${path}`, {
-      method: 'POST', body: text,
+      method: 'POST',
+      body: text,
       headers: { authorization: `Bearer ${token}`, partnerId: 'CRMXWB3ZM', 'content-type': 'application/json', ...headers },
     });
     return { status: res.status, text: await res.text() };
@@ -42,7 +51,8 @@ describe('EnKash simulator', () => {
 
   it('should answer a load with exactly the documented success envelope and move the money', async () => {
     expect(await post('/balance', loadText('1500.10'))).toEqual({
-      status: 200, text: '{"code":0,"message":"Success","payload":"Funds allocated from Parent Account to Card by Admin successful"}',
+      status: 200,
+      text: '{"code":0,"message":"Success","payload":"Funds allocated from Parent Account to Card by Admin successful"}',
     });
     expect(sim.state.cardBalanceMinor(CARD)).toBe(150_010n);
     expect(sim.state.parentBalanceMinor).toBe(10_000_000_000n - 150_010n);
@@ -84,7 +94,12 @@ describe('EnKash simulator', () => {
     let nowMs = 1_000_000;
     const s = new SimulatorState({ tokenTtlSeconds: 60 }, {}, () => nowMs);
     const basic = `Basic ${Buffer.from('CEKEP5GSGP:simulator-client-secret').toString('base64')}`;
-    const issued = s.login(basic, { username: '9999999999', password: 'simulator-password', grant_type: 'password', clientId: 'CEKEP5GSGP' });
+    const issued = s.login(basic, {
+      username: '9999999999',
+      password: 'simulator-password',
+      grant_type: 'password',
+      clientId: 'CEKEP5GSGP',
+    });
     expect(issued.body).toMatchObject({ expires_in: 60 });
     const bearer = `Bearer ${String(issued.body.access_token)}`;
     nowMs += 59_999;
@@ -125,7 +140,15 @@ describe('EnKash simulator', () => {
   it('should shape lookups as configured and hide records for the lag', async () => {
     await post('/balance', loadText('7.00'));
     const find = async () => JSON.parse((await post('/transaction/all', '{"pgReferenceNumber":"R-7.00"}')).text);
-    expect((await find()).payload).toEqual([expect.objectContaining({ pgReferenceNumber: 'R-7.00', principalAmount: 7, status: 'SUCCESS', currency: 'INR', cardTransactionType: 'CREDIT' })]);
+    expect((await find()).payload).toEqual([
+      expect.objectContaining({
+        pgReferenceNumber: 'R-7.00',
+        principalAmount: 7,
+        status: 'SUCCESS',
+        currency: 'INR',
+        cardTransactionType: 'CREDIT',
+      }),
+    ]);
     sim.state.setConfig({ lookupShape: 'content', envelope: 'response_code' });
     expect(await find()).toMatchObject({ response_code: 0, payload: { content: [expect.anything()], totalElements: 1 } });
     sim.state.setConfig({ lookupShape: 'single', envelope: 'code', lookupLagMs: 60_000 });
@@ -135,14 +158,21 @@ describe('EnKash simulator', () => {
   it('should serve the admin API', async () => {
     expect((await admin(sim, 'PATCH', '/config', { duplicateMode: 'sideways' })).status).toBe(400);
     expect((await admin(sim, 'PATCH', '/config', { colour: 'red' })).status).toBe(400);
-    const cfg = await admin(sim, 'PATCH', '/config', { duplicateMode: 'reject', latencyMs: 1, parentBalance: '1000.55', failureFaults: ['reset'] });
+    const cfg = await admin(sim, 'PATCH', '/config', {
+      duplicateMode: 'reject',
+      latencyMs: 1,
+      parentBalance: '1000.55',
+      failureFaults: ['reset'],
+    });
     expect(cfg).toMatchObject({ status: 200, json: { duplicateMode: 'reject', latencyMs: 1, failureFaults: ['reset'] } });
     expect((await admin(sim, 'GET', '/state')).json).toMatchObject({ parentBalance: '1000.55' });
 
     expect((await admin(sim, 'POST', '/apply', { reference: 'R-X', enKashCardId: CARD, amount: 0.3 })).json).toMatchObject({ count: 1 });
     expect((await admin(sim, 'GET', '/applied/R-X')).json).toEqual({ reference: 'R-X', count: 1, amounts: ['0.30'] });
     expect((await admin(sim, 'POST', '/records/R-X/status', { status: 'reversed' })).json).toEqual({ reference: 'R-X', changed: 1 });
-    expect((await admin(sim, 'GET', '/records')).json).toEqual([expect.objectContaining({ pgReferenceNumber: 'R-X', status: 'REVERSED', principalAmount: '0.30', planted: true })]);
+    expect((await admin(sim, 'GET', '/records')).json).toEqual([
+      expect.objectContaining({ pgReferenceNumber: 'R-X', status: 'REVERSED', principalAmount: '0.30', planted: true }),
+    ]);
     expect((await admin(sim, 'POST', '/records/NOPE/status', { status: 'REVERSED' })).status).toBe(400);
 
     expect((await admin(sim, 'POST', '/faults', { fault: 'http-503', count: 2, endpoint: 'search' })).json.pendingFaults).toHaveLength(1);
@@ -154,7 +184,12 @@ describe('EnKash simulator', () => {
     await admin(sim, 'POST', '/tokens/revoke');
     expect((await post('/search', `{"enKashCardId":"${CARD}"}`)).status).toBe(401);
     await admin(sim, 'POST', '/reset');
-    expect((await admin(sim, 'GET', '/state')).json).toMatchObject({ recordCount: 0, tokenIssuedCount: 0, parentBalance: '100000000.00', config: { duplicateMode: 'apply-again' } });
+    expect((await admin(sim, 'GET', '/state')).json).toMatchObject({
+      recordCount: 0,
+      tokenIssuedCount: 0,
+      parentBalance: '100000000.00',
+      config: { duplicateMode: 'apply-again' },
+    });
   });
 
   it('should hit only the reference a fault names', async () => {
@@ -176,12 +211,19 @@ describe('EnKash simulator', () => {
 
   it('should close at once even with a request held by a timeout fault', async () => {
     const own = await startEnKashSimulator({ port: 0, hangMs: 30_000, latencyMs: 10_000 });
-    const tok = own.state.login(`Basic ${Buffer.from('CEKEP5GSGP:simulator-client-secret').toString('base64')}`,
-      { username: '9999999999', password: 'simulator-password', grant_type: 'password', clientId: 'CEKEP5GSGP' }).body.access_token;
+    const tok = own.state.login(`Basic ${Buffer.from('CEKEP5GSGP:simulator-client-secret').toString('base64')}`, {
+      username: '9999999999',
+      password: 'simulator-password',
+      grant_type: 'password',
+      clientId: 'CEKEP5GSGP',
+    }).body.access_token;
     own.state.setConfig({ latencyMs: 0 });
     own.state.injectFault({ fault: 'timeout-after-apply' });
     const headers = { authorization: `Bearer ${String(tok)}`, partnerId: 'CRMXWB3ZM', 'content-type': 'application/json' };
-    const held = fetch(`${own.url}${API}/balance`, { method: 'POST', headers, body: loadText('1.00') }).then(() => 'answered', () => 'dropped');
+    const held = fetch(`${own.url}${API}/balance`, { method: 'POST', headers, body: loadText('1.00') }).then(
+      () => 'answered',
+      () => 'dropped',
+    );
     await new Promise((r) => setTimeout(r, 50));
     const started = Date.now();
     await own.close();

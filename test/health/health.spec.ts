@@ -9,7 +9,9 @@ describe('health probes', () => {
     const ready = await ctx.app.api('GET', '/health/ready', { key: null });
     expect(ready.status).toBe(200);
     expect(ready.body).toEqual({
-      status: 'ok', checks: { database: 'ok', migrations: 'ok', worker: 'not running here', databaseIdentity: 'ok' } });
+      status: 'ok',
+      checks: { database: 'ok', migrations: 'ok', worker: 'not running here', databaseIdentity: 'ok' },
+    });
   });
 
   it('should answer 503 naming the pending migration', async () => {
@@ -19,7 +21,8 @@ describe('health probes', () => {
       const res = await ctx.app.api('GET', '/health/ready', { key: null });
       expect(res.status).toBe(503);
       expect(res.body.error).toEqual({
-        code: 'service_unavailable', message: expect.stringContaining('"migrations":"pending"'),
+        code: 'service_unavailable',
+        message: expect.stringContaining('"migrations":"pending"'),
         details: [{ field: 'migrations', message: 'pending' }],
       });
     } finally {
@@ -33,7 +36,11 @@ describe('health probes', () => {
     const res = await ctx.app.api('GET', '/health/ready', { key: null });
     expect(res.status).toBe(503);
     expect(res.body.error.details).toEqual([{ field: 'worker', message: 'stalled' }]);
-    expect(JSON.parse(res.body.error.message.replace(/^not ready: /, '')))
-      .toEqual({ database: 'ok', migrations: 'ok', worker: 'stalled', databaseIdentity: 'ok' });
+    expect(JSON.parse(res.body.error.message.replace(/^not ready: /, ''))).toEqual({
+      database: 'ok',
+      migrations: 'ok',
+      worker: 'stalled',
+      databaseIdentity: 'ok',
+    });
   });
 });

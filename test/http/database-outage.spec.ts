@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { Client } from 'pg';
 import { runMigrations } from '../../src/database/data-source';
 import { EmbeddedDatabase, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { startTestApp, TestApp } from '../support/app';
@@ -15,14 +14,24 @@ function capture(): { stream: PassThrough; lines: () => Line[] } {
   const stream = new PassThrough();
   let text = '';
   stream.on('data', (c: Buffer) => (text += c.toString()));
-  return { stream, lines: () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line) };
+  return {
+    stream,
+    lines: () =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Line),
+  };
 }
 
 const outageLines = (log: { lines: () => Line[] }) => log.lines().filter((l) => l.context === 'database').length;
 
 let n = 0;
-const intake = (t: TestApp) => t.api('POST', '/v1/card-loads', {
-  body: { enKashCardId: 'EKCDOWN777', amount: '1.00' }, headers: { 'idempotency-key': `outage-${process.pid}-${++n}` } });
+const intake = (t: TestApp) =>
+  t.api('POST', '/v1/card-loads', {
+    body: { enKashCardId: 'EKCDOWN777', amount: '1.00' },
+    headers: { 'idempotency-key': `outage-${process.pid}-${++n}` },
+  });
 
 /** Every answer of an outage: 503 service_unavailable with Retry-After, never a 500, never a stack in the log. */
 function expectOutageAnswer(res: { status: number; headers: Headers; body: { error: { code: string } } }): void {
@@ -80,8 +89,9 @@ describe('database outages', () => {
     // New sessions of the database are read-only; the app's open ones are cut, as a failover cuts them.
     const cutOver = async (setting: string) => {
       await admin.query(`ALTER DATABASE ${created.name} ${setting}`);
-      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
-        [created.name]);
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [
+        created.name,
+      ]);
     };
     try {
       expect((await intake(t)).status).toBe(201);
@@ -112,7 +122,7 @@ describe('database outages', () => {
     }
   }, 60_000);
 
-  it('should refuse writes with 503 while this release\'s migrations are not all applied, and go on reading', async () => {
+  it("should refuse writes with 503 while this release's migrations are not all applied, and go on reading", async () => {
     const t = await startTestApp();
     const c = await sql(t.databaseUrl);
     try {

@@ -29,10 +29,14 @@ describe('work per request is bounded before validation', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
-    const answers = await Promise.all([1, 2, 3].map(() =>
-      ctx.app.api('POST', '/v1/card-loads',
-        { rawBody: text, headers: { 'content-type': 'application/json', 'idempotency-key': `big-${++n}` } }),
-    ));
+    const answers = await Promise.all(
+      [1, 2, 3].map(() =>
+        ctx.app.api('POST', '/v1/card-loads', {
+          rawBody: text,
+          headers: { 'content-type': 'application/json', 'idempotency-key': `big-${++n}` },
+        }),
+      ),
+    );
     done = true;
     await probe;
     for (const a of answers) {
@@ -47,7 +51,10 @@ describe('work per request is bounded before validation', () => {
 
   it('should answer 50,000 unknown fields with one short error, on every route with a body', async () => {
     const hook = { url: 'https://example.com/h', events: ['card_load.posted'] };
-    for (const [path, base] of [['/v1/card-loads', LOAD], ['/v1/webhooks', hook]] as const) {
+    for (const [path, base] of [
+      ['/v1/card-loads', LOAD],
+      ['/v1/webhooks', hook],
+    ] as const) {
       const res = await post(path, { ...base, ...keys(50_000) });
       expect(res.status).toBe(400);
       expect(res.body).toEqual(errorShape('validation_failed', [{ field: 'body', message: expect.stringContaining('50002 keys') }]));
@@ -70,8 +77,12 @@ describe('work per request is bounded before validation', () => {
   });
 
   it.each([
-    ['an array over 1,000 items', { url: 'https://example.com/h', events: Array(1001).fill('card_load.posted') }, 'events',
-      /at most 1000 items/],
+    [
+      'an array over 1,000 items',
+      { url: 'https://example.com/h', events: Array(1001).fill('card_load.posted') },
+      'events',
+      /at most 1000 items/,
+    ],
     ['nesting over 6 levels', { ...LOAD, x: [[[[[[1]]]]]] }, 'x.0.0.0.0.0', /nests too deep/],
     ['over 50,000 values', { ...LOAD, x: Array.from({ length: 51 }, () => Array(999).fill(0)) }, 'body', /at most 50000 values/],
   ])('should refuse %s before validation', async (_name, body, field, message) => {
@@ -85,8 +96,11 @@ describe('work per request is bounded before validation', () => {
     ['21 keys', keys(21), /at most 20 keys/],
     ['a key of 41 characters', { ['k'.repeat(41)]: 'v' }, /keys must be 1-40 characters/],
     ['a value of 501 characters', { k: 'v'.repeat(501) }, /at most 500 characters/],
-    ['over 8 KiB in all', Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`key-${String(i).padStart(35, '0')}`, 'v'.repeat(400)])),
-      /at most 8192 bytes/],
+    [
+      'over 8 KiB in all',
+      Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`key-${String(i).padStart(35, '0')}`, 'v'.repeat(400)])),
+      /at most 8192 bytes/,
+    ],
   ])('should refuse metadata with %s, naming it', async (_name, metadata, message) => {
     const res = await post('/v1/card-loads', { ...LOAD, metadata });
     expect(res.status).toBe(400);
@@ -106,7 +120,8 @@ describe('bodies the service cannot read as sent', () => {
   let n = 0;
   const send = (rawBody: string | Buffer, headers: Record<string, string>) =>
     fetch(`${ctx.app.url}/v1/card-loads`, {
-      method: 'POST', body: rawBody,
+      method: 'POST',
+      body: rawBody,
       headers: { authorization: 'Bearer test-admin-key-0123456789abcdef', 'idempotency-key': `enc-${++n}`, ...headers },
     }).then(async (r) => ({ status: r.status, body: await r.json() }));
   const json = JSON.stringify(LOAD);
@@ -124,11 +139,12 @@ describe('bodies the service cannot read as sent', () => {
     expect(res).toEqual({ status: 415, body: errorShape('unsupported_media_type') });
   });
 
-  it.each([
-    ['application/json; charset=UTF-8'], ['application/json; charset="utf-8"'], ['Application/JSON'],
-  ])('should accept %s', async (type) => {
-    expect((await send(json, { 'content-type': type, 'content-encoding': 'identity' })).status).toBe(201);
-  });
+  it.each([['application/json; charset=UTF-8'], ['application/json; charset="utf-8"'], ['Application/JSON']])(
+    'should accept %s',
+    async (type) => {
+      expect((await send(json, { 'content-type': type, 'content-encoding': 'identity' })).status).toBe(201);
+    },
+  );
 });
 
 describe('requests Node or the router refuse', () => {
@@ -137,30 +153,51 @@ describe('requests Node or the router refuse', () => {
   const auth = 'Authorization: Bearer test-admin-key-0123456789abcdef';
 
   it('should answer a truncated body with a 400 in the same shape as other body errors', async () => {
-    const res = await rawRequest(ctx.app.url, head(['POST /v1/card-loads HTTP/1.1', 'Host: x', auth, 'Content-Type: application/json',
-      'Content-Length: 100', 'Idempotency-Key: trunc-1']) + '{"enKashCardId":"EKCMB7');
+    const res = await rawRequest(
+      ctx.app.url,
+      head([
+        'POST /v1/card-loads HTTP/1.1',
+        'Host: x',
+        auth,
+        'Content-Type: application/json',
+        'Content-Length: 100',
+        'Idempotency-Key: trunc-1',
+      ]) + '{"enKashCardId":"EKCMB7',
+    );
     expect(res.status).toBe(400);
     expect(JSON.parse(res.body)).toEqual(errorShape('validation_failed', [{ field: 'body', message: expect.any(String) }]));
-    const malformed = await ctx.app.api('POST', '/v1/card-loads',
-      { rawBody: '{"enKashCardId":"EKCMB7', headers: { 'content-type': 'application/json', 'idempotency-key': 'trunc-2' } });
+    const malformed = await ctx.app.api('POST', '/v1/card-loads', {
+      rawBody: '{"enKashCardId":"EKCMB7',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'trunc-2' },
+    });
     expect(malformed.body).toEqual(errorShape('validation_failed', [{ field: 'body', message: expect.any(String) }]));
   });
 
   it('should answer a broken chunked body, a malformed request line and oversized headers in the error shape', async () => {
-    const chunked = await rawRequest(ctx.app.url, head(['POST /v1/card-loads HTTP/1.1', 'Host: x', auth, 'Content-Type: application/json',
-      'Transfer-Encoding: chunked']) + 'zz\r\n{"a"\r\n0\r\n\r\n');
-    expect([chunked.status, JSON.parse(chunked.body)])
-      .toEqual([400, errorShape('validation_failed', [{ field: 'body', message: expect.any(String) }])]);
+    const chunked = await rawRequest(
+      ctx.app.url,
+      head(['POST /v1/card-loads HTTP/1.1', 'Host: x', auth, 'Content-Type: application/json', 'Transfer-Encoding: chunked']) +
+        'zz\r\n{"a"\r\n0\r\n\r\n',
+    );
+    expect([chunked.status, JSON.parse(chunked.body)]).toEqual([
+      400,
+      errorShape('validation_failed', [{ field: 'body', message: expect.any(String) }]),
+    ]);
     const line = await rawRequest(ctx.app.url, head(['GET /\x01 HTTP/1.1', 'Host: x']));
-    expect([line.status, JSON.parse(line.body)])
-      .toEqual([400, errorShape('validation_failed', [{ field: 'request', message: expect.any(String) }])]);
+    expect([line.status, JSON.parse(line.body)]).toEqual([
+      400,
+      errorShape('validation_failed', [{ field: 'request', message: expect.any(String) }]),
+    ]);
     const big = await rawRequest(ctx.app.url, head(['GET /health/live HTTP/1.1', 'Host: x', `X-Big: ${'a'.repeat(20_000)}`]));
     expect([big.status, JSON.parse(big.body)]).toEqual([431, errorShape('request_header_fields_too_large')]);
   });
 
   it('should answer only once when a request refused before its body also has a broken body', async () => {
-    const res = await rawRequest(ctx.app.url, head(['POST /v1/card-loads/%FF/resolve HTTP/1.1', 'Host: x', auth,
-      'Content-Type: application/json', 'Transfer-Encoding: chunked']) + 'zz\r\n{"a"\r\n0\r\n\r\n');
+    const res = await rawRequest(
+      ctx.app.url,
+      head(['POST /v1/card-loads/%FF/resolve HTTP/1.1', 'Host: x', auth, 'Content-Type: application/json', 'Transfer-Encoding: chunked']) +
+        'zz\r\n{"a"\r\n0\r\n\r\n',
+    );
     expect(res.status).toBe(400);
     expect(res.all.match(/HTTP\/1\.1 \d{3}/g)).toHaveLength(1);
   });

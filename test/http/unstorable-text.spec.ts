@@ -45,46 +45,62 @@ const CASES: Array<[string, unknown, string]> = [
 describe('text the database cannot store', () => {
   const ctx = useTestApp();
   beforeAll(async () => {
-    for (const [code, normalSide] of [['external:text', 'debit'], ['parent:CATEXT', 'credit']]) {
+    for (const [code, normalSide] of [
+      ['external:text', 'debit'],
+      ['parent:CATEXT', 'credit'],
+    ]) {
       expect((await ctx.app.api('POST', '/v1/accounts', { body: { code, currency: 'INR', normalSide } })).status).toBe(201);
     }
   });
-  const rows = async () => (await ctx.db.query(`SELECT (SELECT count(*) FROM card_loads) + (SELECT count(*) FROM api_keys)
-    + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM journal_transactions) + (SELECT count(*) FROM webhook_subscriptions) AS n`))
-    .rows[0].n;
+  const rows = async () =>
+    (
+      await ctx.db.query(`SELECT (SELECT count(*) FROM card_loads) + (SELECT count(*) FROM api_keys)
+    + (SELECT count(*) FROM accounts) + (SELECT count(*) FROM journal_transactions) + (SELECT count(*) FROM webhook_subscriptions) AS n`)
+    ).rows[0].n;
 
   it.each(CASES.map(([route, body, field]) => ({ route, body, field })))(
-    'should answer $route with 400 naming $field, writing nothing', async ({ route, body, field }) => {
-    const [method, path] = route.split(' ');
-    const before = await rows();
-    const headers = { 'idempotency-key': `text-${Math.random().toString(36).slice(2)}` };
-    const res = await ctx.app.api(method, path, { body: body ?? undefined, headers });
-    expect([res.status, res.body.error.details]).toEqual([400, [{ field, message: expect.stringContaining('NUL') }]]);
-    expect(await rows()).toBe(before);
-  });
+    'should answer $route with 400 naming $field, writing nothing',
+    async ({ route, body, field }) => {
+      const [method, path] = route.split(' ');
+      const before = await rows();
+      const headers = { 'idempotency-key': `text-${Math.random().toString(36).slice(2)}` };
+      const res = await ctx.app.api(method, path, { body: body ?? undefined, headers });
+      expect([res.status, res.body.error.details]).toEqual([400, [{ field, message: expect.stringContaining('NUL') }]]);
+      expect(await rows()).toBe(before);
+    },
+  );
 
   it('should answer the bad items of a batch with their own 400 and create the others', async () => {
-    const res = await ctx.app.api('POST', '/v1/card-loads/batch', { body: { loads: [
-      { ...LOAD, idempotencyKey: 'text-batch-0' },
-      { ...LOAD, idempotencyKey: 'text-batch-1', description: NUL },
-      { ...LOAD, idempotencyKey: 'text-batch-2', metadata: { ok: 'yes' } },
-      { ...LOAD, idempotencyKey: 'text-batch-3', metadata: { k: HIGH } },
-      { ...LOAD, idempotencyKey: 'text-batch-4', remarks: LOW, description: NUL },
-    ] } });
+    const res = await ctx.app.api('POST', '/v1/card-loads/batch', {
+      body: {
+        loads: [
+          { ...LOAD, idempotencyKey: 'text-batch-0' },
+          { ...LOAD, idempotencyKey: 'text-batch-1', description: NUL },
+          { ...LOAD, idempotencyKey: 'text-batch-2', metadata: { ok: 'yes' } },
+          { ...LOAD, idempotencyKey: 'text-batch-3', metadata: { k: HIGH } },
+          { ...LOAD, idempotencyKey: 'text-batch-4', remarks: LOW, description: NUL },
+        ],
+      },
+    });
     expect(res.status).toBe(200);
     const results = res.body.results as Array<{ status: number; error?: { details: Array<{ field: string }> } }>;
     expect(results.map((r) => r.status)).toEqual([201, 400, 201, 400, 400]);
     expect(results.filter((r) => r.error).map((r) => r.error!.details.map((d) => d.field))).toEqual([
-      ['loads.1.description'], ['loads.3.metadata.k'], ['loads.4.remarks', 'loads.4.description'],
+      ['loads.1.description'],
+      ['loads.3.metadata.k'],
+      ['loads.4.remarks', 'loads.4.description'],
     ]);
     const { rows: created } = await ctx.db.query(
-      `SELECT idempotency_key FROM card_loads WHERE idempotency_key LIKE 'text-batch-%' ORDER BY 1`);
+      `SELECT idempotency_key FROM card_loads WHERE idempotency_key LIKE 'text-batch-%' ORDER BY 1`,
+    );
     expect(created.map((r) => r.idempotency_key)).toEqual(['text-batch-0', 'text-batch-2']);
   });
 
   it('should keep a well-formed surrogate pair (an emoji) as sent', async () => {
-    const res = await ctx.app.api('POST', '/v1/card-loads',
-      { body: { ...LOAD, description: 'bonus 🎉' }, headers: { 'idempotency-key': 'text-emoji' } });
+    const res = await ctx.app.api('POST', '/v1/card-loads', {
+      body: { ...LOAD, description: 'bonus 🎉' },
+      headers: { 'idempotency-key': 'text-emoji' },
+    });
     expect([res.status, res.body.description]).toEqual([201, 'bonus 🎉']);
   });
 });

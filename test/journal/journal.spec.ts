@@ -8,8 +8,10 @@ type Entry = { accountCode: string; direction: 'debit' | 'credit'; amount: strin
 type JournalTx = { id: string; kind: string; description: string; createdAt: string; metadata: Record<string, string>; entries: Entry[] };
 
 const fields = (body: { error?: { details?: Array<{ field: string }> } }) => (body.error?.details ?? []).map((d) => d.field);
-const pair = (from: string, to: string, amount: string | number): Entry[] =>
-  [{ accountCode: from, direction: 'debit', amount }, { accountCode: to, direction: 'credit', amount }];
+const pair = (from: string, to: string, amount: string | number): Entry[] => [
+  { accountCode: from, direction: 'debit', amount },
+  { accountCode: to, direction: 'credit', amount },
+];
 
 describe('/v1/journal', () => {
   const ctx = useTestApp();
@@ -19,18 +21,29 @@ describe('/v1/journal', () => {
       { code: 'external:usd', currency: 'USD', normalSide: 'debit' },
       { code: 'parent:CAJRNL', currency: 'INR', normalSide: 'credit', noOverdraft: true },
       { code: 'income:fx', currency: 'USD', normalSide: 'credit' },
-    ]) expect((await ctx.app.api('POST', '/v1/accounts', { body })).status).toBe(201);
+    ])
+      expect((await ctx.app.api('POST', '/v1/accounts', { body })).status).toBe(201);
   });
 
   const post = (body: unknown, headers: Record<string, string> = {}) => ctx.app.api('POST', '/v1/journal', { body, headers });
   const txCount = async () => (await ctx.db.query(`SELECT count(*)::int AS n FROM journal_transactions`)).rows[0].n as number;
 
   it('should post a balanced manual transaction (201) and read it back with its entries and seal', async () => {
-    const r = await post({ description: 'fund parent', entries: pair('external:funding', 'parent:CAJRNL', '5000.00'), metadata: { ticket: 'OPS-1' } });
+    const r = await post({
+      description: 'fund parent',
+      entries: pair('external:funding', 'parent:CAJRNL', '5000.00'),
+      metadata: { ticket: 'OPS-1' },
+    });
     expect(r.status).toBe(201);
     expect(r.body).toEqual({
-      id: expect.any(String), kind: 'posted', pendingId: null, undoesId: null, description: 'fund parent', metadata: { ticket: 'OPS-1' },
-      createdAt: expect.any(String), seal: null,
+      id: expect.any(String),
+      kind: 'posted',
+      pendingId: null,
+      undoesId: null,
+      description: 'fund parent',
+      metadata: { ticket: 'OPS-1' },
+      createdAt: expect.any(String),
+      seal: null,
       entries: [
         { accountCode: 'external:funding', direction: 'debit', amount: '5000.00', currency: 'INR' },
         { accountCode: 'parent:CAJRNL', direction: 'credit', amount: '5000.00', currency: 'INR' },
@@ -45,39 +58,129 @@ describe('/v1/journal', () => {
   });
 
   it('should post several currencies in one transaction when each balances', async () => {
-    const r = await post({ description: 'two books', entries: [...pair('external:funding', 'parent:CAJRNL', 1), ...pair('external:usd', 'income:fx', 0.5)] });
+    const r = await post({
+      description: 'two books',
+      entries: [...pair('external:funding', 'parent:CAJRNL', 1), ...pair('external:usd', 'income:fx', 0.5)],
+    });
     expect(r.status).toBe(201);
     expect(r.body.entries.map((e: Entry) => [e.accountCode, e.amount, e.currency])).toEqual([
-      ['external:funding', '1.00', 'INR'], ['parent:CAJRNL', '1.00', 'INR'], ['external:usd', '0.50', 'USD'], ['income:fx', '0.50', 'USD'],
+      ['external:funding', '1.00', 'INR'],
+      ['parent:CAJRNL', '1.00', 'INR'],
+      ['external:usd', '0.50', 'USD'],
+      ['income:fx', '0.50', 'USD'],
     ]);
   });
 
   it.each([
-    ['an unbalanced transaction', { description: 'x', entries: [{ accountCode: 'external:funding', direction: 'debit', amount: '10.00' }, { accountCode: 'parent:CAJRNL', direction: 'credit', amount: '9.99' }] }, 'entries'],
-    ['a transaction balanced only across currencies', { description: 'x', entries: [{ accountCode: 'external:funding', direction: 'debit', amount: '1.00' }, { accountCode: 'income:fx', direction: 'credit', amount: '1.00' }] }, 'entries'],
+    [
+      'an unbalanced transaction',
+      {
+        description: 'x',
+        entries: [
+          { accountCode: 'external:funding', direction: 'debit', amount: '10.00' },
+          { accountCode: 'parent:CAJRNL', direction: 'credit', amount: '9.99' },
+        ],
+      },
+      'entries',
+    ],
+    [
+      'a transaction balanced only across currencies',
+      {
+        description: 'x',
+        entries: [
+          { accountCode: 'external:funding', direction: 'debit', amount: '1.00' },
+          { accountCode: 'income:fx', direction: 'credit', amount: '1.00' },
+        ],
+      },
+      'entries',
+    ],
     ['an unknown account', { description: 'x', entries: pair('external:funding', 'parent:CANOWHERE', '1.00') }, 'entries.1.accountCode'],
     ['a card account', { description: 'x', entries: pair('external:funding', 'card:EKCJRNL001', '1.00') }, 'entries.1.accountCode'],
-    ['a currency other than the account\'s', { description: 'x', entries: [{ ...pair('external:funding', 'parent:CAJRNL', '1.00')[0], currency: 'USD' }, pair('external:funding', 'parent:CAJRNL', '1.00')[1]] }, 'entries.0.currency'],
-    ['a made-up currency', { description: 'x', entries: [{ ...pair('external:funding', 'parent:CAJRNL', '1.00')[0], currency: 'ABC' }, pair('external:funding', 'parent:CAJRNL', '1.00')[1]] }, 'entries.0.currency'],
+    [
+      "a currency other than the account's",
+      {
+        description: 'x',
+        entries: [
+          { ...pair('external:funding', 'parent:CAJRNL', '1.00')[0], currency: 'USD' },
+          pair('external:funding', 'parent:CAJRNL', '1.00')[1],
+        ],
+      },
+      'entries.0.currency',
+    ],
+    [
+      'a made-up currency',
+      {
+        description: 'x',
+        entries: [
+          { ...pair('external:funding', 'parent:CAJRNL', '1.00')[0], currency: 'ABC' },
+          pair('external:funding', 'parent:CAJRNL', '1.00')[1],
+        ],
+      },
+      'entries.0.currency',
+    ],
     ['a missing description', { entries: pair('external:funding', 'parent:CAJRNL', '1.00') }, 'description'],
     ['a blank description', { description: '   ', entries: pair('external:funding', 'parent:CAJRNL', '1.00') }, 'description'],
     ['entries that are not a list', { description: 'x', entries: { a: 1 } }, 'entries'],
     ['one entry', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.00').slice(0, 1) }, 'entries'],
-    ['101 entries', { description: 'x', entries: Array.from({ length: 101 }, (_, i) => pair('external:funding', 'parent:CAJRNL', '1.00')[i % 2]) }, 'entries'],
+    [
+      '101 entries',
+      { description: 'x', entries: Array.from({ length: 101 }, (_, i) => pair('external:funding', 'parent:CAJRNL', '1.00')[i % 2]) },
+      'entries',
+    ],
     ['an amount with 3 decimals', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.001') }, 'entries.0.amount'],
     ['a zero amount', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', 0) }, 'entries.0.amount'],
     ['a negative amount', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '-1.00') }, 'entries.0.amount'],
-    ['an amount over MAX_JOURNAL_AMOUNT', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '10000000000.01') },
-      'entries.0.amount'],
-    ['an amount string without its two decimals', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '15') },
-      'entries.0.amount'],
-    ['an amount string with one decimal', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '15.0') },
-      'entries.0.amount'],
-    ['a bad direction', { description: 'x', entries: [{ accountCode: 'external:funding', direction: 'up', amount: '1.00' }, pair('external:funding', 'parent:CAJRNL', '1.00')[1]] }, 'entries.0.direction'],
-    ['a bad account code', { description: 'x', entries: [{ accountCode: 'Funding!', direction: 'debit', amount: '1.00' }, pair('external:funding', 'parent:CAJRNL', '1.00')[1]] }, 'entries.0.accountCode'],
-    ['an unknown entry field', { description: 'x', entries: [{ ...pair('external:funding', 'parent:CAJRNL', '1.00')[0], memo: 'x' }, pair('external:funding', 'parent:CAJRNL', '1.00')[1]] }, 'entries.0.memo'],
+    [
+      'an amount over MAX_JOURNAL_AMOUNT',
+      { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '10000000000.01') },
+      'entries.0.amount',
+    ],
+    [
+      'an amount string without its two decimals',
+      { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '15') },
+      'entries.0.amount',
+    ],
+    [
+      'an amount string with one decimal',
+      { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '15.0') },
+      'entries.0.amount',
+    ],
+    [
+      'a bad direction',
+      {
+        description: 'x',
+        entries: [
+          { accountCode: 'external:funding', direction: 'up', amount: '1.00' },
+          pair('external:funding', 'parent:CAJRNL', '1.00')[1],
+        ],
+      },
+      'entries.0.direction',
+    ],
+    [
+      'a bad account code',
+      {
+        description: 'x',
+        entries: [{ accountCode: 'Funding!', direction: 'debit', amount: '1.00' }, pair('external:funding', 'parent:CAJRNL', '1.00')[1]],
+      },
+      'entries.0.accountCode',
+    ],
+    [
+      'an unknown entry field',
+      {
+        description: 'x',
+        entries: [
+          { ...pair('external:funding', 'parent:CAJRNL', '1.00')[0], memo: 'x' },
+          pair('external:funding', 'parent:CAJRNL', '1.00')[1],
+        ],
+      },
+      'entries.0.memo',
+    ],
     ['a client-supplied kind', { description: 'x', kind: 'pending', entries: pair('external:funding', 'parent:CAJRNL', '1.00') }, 'kind'],
-    ['metadata with a number', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.00'), metadata: { n: 1 } }, 'metadata'],
+    [
+      'metadata with a number',
+      { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.00'), metadata: { n: 1 } },
+      'metadata',
+    ],
   ])('should refuse %s with a 400 naming the field and write nothing', async (_name, body, field) => {
     const before = await txCount();
     const r = await post(body);
@@ -88,9 +191,16 @@ describe('/v1/journal', () => {
   });
 
   it('should say which side is larger, with a positive difference, when debits and credits differ', async () => {
-    const more = async (debit: string, credit: string) => (await post({ description: 'x', entries: [
-      { accountCode: 'external:funding', direction: 'debit', amount: debit },
-      { accountCode: 'parent:CAJRNL', direction: 'credit', amount: credit }] })).body.error.details;
+    const more = async (debit: string, credit: string) =>
+      (
+        await post({
+          description: 'x',
+          entries: [
+            { accountCode: 'external:funding', direction: 'debit', amount: debit },
+            { accountCode: 'parent:CAJRNL', direction: 'credit', amount: credit },
+          ],
+        })
+      ).body.error.details;
     const saying = (text: RegExp) => [{ field: 'entries', message: expect.stringMatching(text) }];
     expect(await more('10.00', '10.01')).toEqual(saying(/INR credits exceed debits by 0\.01$/));
     expect(await more('10.01', '10.00')).toEqual(saying(/INR debits exceed credits by 0\.01$/));
@@ -105,7 +215,11 @@ describe('/v1/journal', () => {
   });
 
   it('should post at most once per Idempotency-Key, replaying the same request and refusing another', async () => {
-    const body = { description: 'retried funding', entries: pair('external:funding', 'parent:CAJRNL', '10.00'), metadata: { a: '1', b: '2' } };
+    const body = {
+      description: 'retried funding',
+      entries: pair('external:funding', 'parent:CAJRNL', '10.00'),
+      metadata: { a: '1', b: '2' },
+    };
     const replies = await Promise.all(Array.from({ length: 5 }, () => post(body, { 'idempotency-key': 'fund-42' })));
     expect(replies.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 201]);
     expect(new Set(replies.map((r) => r.body.id)).size).toBe(1);
@@ -120,14 +234,22 @@ describe('/v1/journal', () => {
 
   it('should let only admin keys post, and ledger:read keys read', async () => {
     const reader = (await ctx.app.api('POST', '/v1/api-keys', { body: { name: 'auditor', scopes: ['ledger:read'] } })).body.key;
-    expect((await ctx.app.api('POST', '/v1/journal', { key: reader, body: { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.00') } })).status).toBe(403);
+    expect(
+      (
+        await ctx.app.api('POST', '/v1/journal', {
+          key: reader,
+          body: { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.00') },
+        })
+      ).status,
+    ).toBe(403);
     expect((await ctx.app.api('GET', '/v1/journal', { key: reader })).status).toBe(200);
     expect((await ctx.app.api('GET', '/v1/journal', { key: null })).status).toBe(401);
   });
 
   it('should list oldest first with a cursor, kind and time filters, and as CSV with one line per entry', async () => {
     const tricky = ['say "hi"', 'a, b, c', 'line one\nline two', 'windows\r\nline', '"', ',', ' padded '];
-    for (const d of tricky) expect((await post({ description: d, entries: pair('external:funding', 'parent:CAJRNL', '1.00') })).status).toBe(201);
+    for (const d of tricky)
+      expect((await post({ description: d, entries: pair('external:funding', 'parent:CAJRNL', '1.00') })).status).toBe(201);
     const all: JournalTx[] = (await ctx.app.api('GET', '/v1/journal?limit=500')).body.data;
     expect(all.map((x) => x.description).slice(-tricky.length)).toEqual(tricky);
     expect([...all].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0))).toEqual(all);
@@ -150,19 +272,36 @@ describe('/v1/journal', () => {
     const csv = await ctx.app.api('GET', '/v1/journal?format=csv');
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = csvObjects(csv.text);
-    expect(lines.map(({ sealSeq: _s, ...l }) => l)).toEqual(all.flatMap((x) => x.entries.map((e) => ({
-      transactionId: x.id, createdAt: x.createdAt, kind: x.kind, pendingId: '', undoesId: '', description: asCsvText(x.description),
-      accountCode: e.accountCode, direction: e.direction, amount: e.amount, currency: e.currency, metadata: JSON.stringify(x.metadata),
-    }))));
+    expect(lines.map(({ sealSeq: _s, ...l }) => l)).toEqual(
+      all.flatMap((x) =>
+        x.entries.map((e) => ({
+          transactionId: x.id,
+          createdAt: x.createdAt,
+          kind: x.kind,
+          pendingId: '',
+          undoesId: '',
+          description: asCsvText(x.description),
+          accountCode: e.accountCode,
+          direction: e.direction,
+          amount: e.amount,
+          currency: e.currency,
+          metadata: JSON.stringify(x.metadata),
+        })),
+      ),
+    );
   });
 
   it.each([
-    ['/v1/journal?limit=501', 'limit'], ['/v1/journal?cursor=!!', 'cursor'],
+    ['/v1/journal?limit=501', 'limit'],
+    ['/v1/journal?cursor=!!', 'cursor'],
     [`/v1/journal?cursor=${encodeCursor(['2026-02-30T00:00:00.000000Z', '00000000-0000-4000-8000-000000000000'])}`, 'cursor'],
     [`/v1/journal?cursor=${encodeCursor(['2026-03-01T00:00:00.000000Z', 'not-a-uuid'])}`, 'cursor'],
     [`/v1/journal?cursor=${encodeCursor(['0000-01-01T00:00:00.000000Z', '00000000-0000-4000-8000-000000000000'])}`, 'cursor'],
-    [`/v1/journal?cursor=${encodeCursor([1, 2])}`, 'cursor'], ['/v1/journal?from=2026-03-01T25:00:00Z', 'from'],
-    ['/v1/journal?to=last-week', 'to'], ['/v1/journal?kind=refund', 'kind'], ['/v1/journal?accountCode=x', 'accountCode'],
+    [`/v1/journal?cursor=${encodeCursor([1, 2])}`, 'cursor'],
+    ['/v1/journal?from=2026-03-01T25:00:00Z', 'from'],
+    ['/v1/journal?to=last-week', 'to'],
+    ['/v1/journal?kind=refund', 'kind'],
+    ['/v1/journal?accountCode=x', 'accountCode'],
     ['/v1/journal/not-a-uuid', 'id'],
   ])('should refuse %s with a 400 naming %s', async (path, field) => {
     const r = await ctx.app.api('GET', path);
@@ -179,12 +318,18 @@ describe('/v1/journal at the edge of what the ledger can record', () => {
   // The highest MAX_JOURNAL_AMOUNT there is (2^53 - 1 paise): entries at that cap, 50 a side, add up past bigint.
   const ctx = useTestApp({ env: { MAX_JOURNAL_AMOUNT: '90071992547409.91' } });
 
-  it('should answer 422 amount_out_of_range once an account\'s totals would overflow, never 500, and leave the ledger whole', async () => {
-    for (const [code, normalSide] of [['external:huge', 'debit'], ['liability:huge', 'credit']]) {
+  it("should answer 422 amount_out_of_range once an account's totals would overflow, never 500, and leave the ledger whole", async () => {
+    for (const [code, normalSide] of [
+      ['external:huge', 'debit'],
+      ['liability:huge', 'credit'],
+    ]) {
       expect((await ctx.app.api('POST', '/v1/accounts', { body: { code, currency: 'INR', normalSide } })).status).toBe(201);
     }
     const entries = Array.from({ length: 100 }, (_, i) => ({
-      accountCode: i % 2 ? 'liability:huge' : 'external:huge', direction: i % 2 ? 'credit' : 'debit', amount: '90071992547409.91' }));
+      accountCode: i % 2 ? 'liability:huge' : 'external:huge',
+      direction: i % 2 ? 'credit' : 'debit',
+      amount: '90071992547409.91',
+    }));
     const statuses: number[] = [];
     for (let i = 0; i < 25 && !statuses.includes(422); i++) {
       const r = await ctx.app.api('POST', '/v1/journal', { body: { description: `huge ${i}`, entries } });
@@ -198,4 +343,3 @@ describe('/v1/journal at the edge of what the ledger can record', () => {
     expect([v.unbalancedTransactions, v.balancesDifferFromEntries, v.historyGaps, v.historyDiffersFromBalance]).toEqual([[], [], [], []]);
   });
 });
-

@@ -30,9 +30,16 @@ const REBASE_ACCOUNTS = `UPDATE accounts a SET (pending_debits, pending_credits,
   (SELECT h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits, h.seq FROM account_history h
    WHERE h.account_id = a.id ORDER BY h.seq DESC LIMIT 1)`;
 
-const funding = (ctx: TestAppContext, description: string) => ctx.app.api('POST', '/v1/journal', { body: { description, entries: [
-  { accountCode: 'external:fund', direction: 'debit', amount: '100.00' },
-  { accountCode: 'parent:CAAUDIT', direction: 'credit', amount: '100.00' }] } });
+const funding = (ctx: TestAppContext, description: string) =>
+  ctx.app.api('POST', '/v1/journal', {
+    body: {
+      description,
+      entries: [
+        { accountCode: 'external:fund', direction: 'debit', amount: '100.00' },
+        { accountCode: 'parent:CAAUDIT', direction: 'credit', amount: '100.00' },
+      ],
+    },
+  });
 
 describe('a rollback of the newest transactions by the owner of the tables', () => {
   const ctx = useTestApp();
@@ -66,11 +73,16 @@ describe('a backdated transaction by the owner of the tables', () => {
   const ctx = useTestApp();
 
   it('should name a transaction sealed with a moment before one sealed earlier, which changed a past balance', async () => {
-    for (const [code, normalSide] of [['external:bd', 'debit'], ['parent:CABD', 'credit']]) {
+    for (const [code, normalSide] of [
+      ['external:bd', 'debit'],
+      ['parent:CABD', 'credit'],
+    ]) {
       expect((await ctx.app.api('POST', '/v1/accounts', { body: { code, currency: 'INR', normalSide } })).status).toBe(201);
     }
-    const [{ opened }] = (await ctx.db.query(`SELECT max(h.at) AS opened FROM account_history h JOIN accounts a ON a.id = h.account_id
-      WHERE a.code IN ('external:bd', 'parent:CABD')`)).rows;
+    const [{ opened }] = (
+      await ctx.db.query(`SELECT max(h.at) AS opened FROM account_history h JOIN accounts a ON a.id = h.account_id
+      WHERE a.code IN ('external:bd', 'parent:CABD')`)
+    ).rows;
     await new Promise((r) => setTimeout(r, 30));
     await fillLedger(ctx, 'bd', 2);
     const moment = new Date(opened.getTime() + 5).toISOString();
@@ -79,15 +91,21 @@ describe('a backdated transaction by the owner of the tables', () => {
     // Balanced, with history that continues each account's, queued for the sealer like any transaction.
     const forged = randomUUID();
     const acc = (await ctx.db.query(`SELECT id, code FROM accounts WHERE code IN ('external:bd', 'parent:CABD')`)).rows;
-    const debit = acc.find((a) => a.code === 'external:bd').id, credit = acc.find((a) => a.code === 'parent:CABD').id;
+    const debit = acc.find((a) => a.code === 'external:bd').id,
+      credit = acc.find((a) => a.code === 'parent:CABD').id;
     await asOwner(ctx, [
       [`INSERT INTO journal_transactions (id, kind, description, created_at) VALUES ($1, 'posted', 'backdated', $2)`, [forged, moment]],
-      [`INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency, created_at)
-        VALUES ($1, $2, 'debit', 700000, 'INR', $4), ($1, $3, 'credit', 700000, 'INR', $4)`, [forged, debit, credit, moment]],
-      [`INSERT INTO account_history (account_id, seq, transaction_id, event, at, d_posted_debits, d_posted_credits,
+      [
+        `INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency, created_at)
+        VALUES ($1, $2, 'debit', 700000, 'INR', $4), ($1, $3, 'credit', 700000, 'INR', $4)`,
+        [forged, debit, credit, moment],
+      ],
+      [
+        `INSERT INTO account_history (account_id, seq, transaction_id, event, at, d_posted_debits, d_posted_credits,
           pending_debits, pending_credits, posted_debits, posted_credits)
         VALUES ($2, 1, $1, 'journal', $4, 700000, 0, 0, 0, 700000, 0), ($3, 1, $1, 'journal', $4, 0, 700000, 0, 0, 0, 700000)`,
-      [forged, debit, credit, moment]],
+        [forged, debit, credit, moment],
+      ],
       [`UPDATE accounts SET posted_debits = 700000, history_seq = 1 WHERE id = $1`, [debit]],
       [`UPDATE accounts SET posted_credits = 700000, history_seq = 1 WHERE id = $1`, [credit]],
       [`INSERT INTO journal_unsealed (transaction_id, created_at) VALUES ($1, $2)`, [forged, moment]],
@@ -99,8 +117,7 @@ describe('a backdated transaction by the owner of the tables', () => {
 
     const r = await verify(ctx);
     expect(r.ok).toBe(false);
-    expect(r.findings).toEqual(expect.arrayContaining([
-      { check: 'backdated', row: forged, message: expect.stringContaining('before') }]));
+    expect(r.findings).toEqual(expect.arrayContaining([{ check: 'backdated', row: forged, message: expect.stringContaining('before') }]));
   });
 });
 
@@ -109,7 +126,10 @@ describe('a transaction that commits late with its own (earlier) moment', () => 
 
   it('should be sealed before later moments, so a late commit is never taken for a backdated one', async () => {
     await fillLedger(ctx, 'late', 1);
-    for (const [code, normalSide] of [['external:late', 'debit'], ['parent:CALATE', 'credit']]) {
+    for (const [code, normalSide] of [
+      ['external:late', 'debit'],
+      ['parent:CALATE', 'credit'],
+    ]) {
       expect((await ctx.app.api('POST', '/v1/accounts', { body: { code, currency: 'INR', normalSide } })).status).toBe(201);
     }
     const acc = (await ctx.db.query(`SELECT id FROM accounts WHERE code IN ('external:late', 'parent:CALATE') ORDER BY id`)).rows;
@@ -117,20 +137,26 @@ describe('a transaction that commits late with its own (earlier) moment', () => 
     // A writer takes its moment and holds its commit (the ledger's own SQL, as a slow settlement would).
     await ctx.db.query('BEGIN');
     await ctx.db.query(`SELECT ledger_begin_moment($1::bigint[])`, [acc.map((a) => a.id)]);
-    await ctx.db.query(`WITH t AS (INSERT INTO journal_transactions (id, kind, description) VALUES ($1, 'posted', 'late') RETURNING id)
+    await ctx.db.query(
+      `WITH t AS (INSERT INTO journal_transactions (id, kind, description) VALUES ($1, 'posted', 'late') RETURNING id)
       INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
       SELECT t.id, x.a, x.d, 100, 'INR' FROM t, (VALUES ($2::bigint, 'debit'), ($3::bigint, 'credit')) AS x(a, d)`,
-    [late, acc[0].id, acc[1].id]);
-    await ctx.db.query(`SELECT ledger_apply_deltas(ARRAY[$1, $1]::uuid[], ARRAY['journal', 'journal'], ARRAY[NULL, NULL]::uuid[],
+      [late, acc[0].id, acc[1].id],
+    );
+    await ctx.db.query(
+      `SELECT ledger_apply_deltas(ARRAY[$1, $1]::uuid[], ARRAY['journal', 'journal'], ARRAY[NULL, NULL]::uuid[],
       ARRAY[$2, $3]::bigint[], ARRAY[0, 0]::bigint[], ARRAY[0, 0]::bigint[], ARRAY[100, 0]::bigint[], ARRAY[0, 100]::bigint[])`,
-    [late, acc[0].id, acc[1].id]);
+      [late, acc[0].id, acc[1].id],
+    );
     await ctx.db.query(`INSERT INTO journal_unsealed (transaction_id) VALUES ($1)`, [late]);
     expect((await funding(ctx, 'committed first, later moment')).status).toBe(201);
     await ctx.app.app.get(SealerService).sealPending();
     await ctx.db.query('COMMIT');
     await ctx.app.app.get(SealerService).sealPending();
-    const order = (await ctx.db.query(`SELECT t.description FROM journal_seals s JOIN journal_transactions t ON t.id = s.transaction_id
-      ORDER BY s.seq DESC LIMIT 2`)).rows.map((r) => r.description);
+    const order = (
+      await ctx.db.query(`SELECT t.description FROM journal_seals s JOIN journal_transactions t ON t.id = s.transaction_id
+      ORDER BY s.seq DESC LIMIT 2`)
+    ).rows.map((r) => r.description);
     expect(order).toEqual(['committed first, later moment', 'late']);
     expect(await verify(ctx)).toMatchObject({ ok: true, findings: [] });
   });
@@ -139,23 +165,29 @@ describe('a transaction that commits late with its own (earlier) moment', () => 
 describe('balance history changed without a journal entry', () => {
   const ctx = useTestApp();
 
-  it('should name the history row whose movement is not its transaction\'s entries, though the running sums continue', async () => {
+  it("should name the history row whose movement is not its transaction's entries, though the running sums continue", async () => {
     await fillLedger(ctx, 'hist', 3);
     expect(await verify(ctx)).toMatchObject({ ok: true });
     // A temporary 500.00 on external:fund between its first two movements: a past balance changes, the present does not.
     const [{ id }] = (await ctx.db.query(`SELECT id FROM accounts WHERE code = 'external:fund'`)).rows;
     await asOwner(ctx, [
-      [`UPDATE account_history SET d_posted_debits = d_posted_debits + 50000, posted_debits = posted_debits + 50000
-        WHERE account_id = $1 AND seq = 1`, [id]],
+      [
+        `UPDATE account_history SET d_posted_debits = d_posted_debits + 50000, posted_debits = posted_debits + 50000
+        WHERE account_id = $1 AND seq = 1`,
+        [id],
+      ],
       [`UPDATE account_history SET d_posted_debits = d_posted_debits - 50000 WHERE account_id = $1 AND seq = 2`, [id]],
     ]);
     const v = await ledgerViolations(ctx.db);
     expect(v.historyDiffersFromEntries).toEqual(expect.arrayContaining([expect.objectContaining({ row: 'external:fund#1' })]));
     const r = await verify(ctx);
     expect(r.ok).toBe(false);
-    expect(r.findings).toEqual(expect.arrayContaining([
-      { check: 'historyDiffersFromEntries', row: 'external:fund#1', message: expect.any(String) },
-      { check: 'historyDiffersFromEntries', row: 'external:fund#2', message: expect.any(String) }]));
+    expect(r.findings).toEqual(
+      expect.arrayContaining([
+        { check: 'historyDiffersFromEntries', row: 'external:fund#1', message: expect.any(String) },
+        { check: 'historyDiffersFromEntries', row: 'external:fund#2', message: expect.any(String) },
+      ]),
+    );
   });
 });
 
@@ -170,11 +202,17 @@ describe('a stored verdict rewritten by the owner of the tables', () => {
     await asOwner(ctx, [[`UPDATE audit_verifications SET result = result || '{"checkedTransactions": 999999}'`]]);
     expect((await ctx.app.api('GET', '/v1/audit/verify/latest')).body).toEqual(real);
     // A pass made up from nothing (a copy of a real one, newer) is answered as a failed verification naming it.
-    await asOwner(ctx, [[`INSERT INTO audit_verifications (trigger, started_at, ok, checked_transactions, findings_count, result)
-      SELECT 'manual', now(), true, 1, 0, result || jsonb_build_object('finishedAt', now()) FROM audit_verifications LIMIT 1`]]);
+    await asOwner(ctx, [
+      [
+        `INSERT INTO audit_verifications (trigger, started_at, ok, checked_transactions, findings_count, result)
+      SELECT 'manual', now(), true, 1, 0, result || jsonb_build_object('finishedAt', now()) FROM audit_verifications LIMIT 1`,
+      ],
+    ]);
     const latest = (await ctx.app.api('GET', '/v1/audit/verify/latest')).body;
-    expect(latest).toMatchObject({ ok: false,
-      findings: [expect.objectContaining({ check: 'verdict', row: expect.stringMatching(/^verification#/) })] });
+    expect(latest).toMatchObject({
+      ok: false,
+      findings: [expect.objectContaining({ check: 'verdict', row: expect.stringMatching(/^verification#/) })],
+    });
     expect((await ctx.app.api('GET', '/metrics', { key: null })).text).toMatch(/^card_ledger_audit_verify_ok 0$/m);
   });
 });

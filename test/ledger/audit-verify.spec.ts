@@ -19,7 +19,7 @@ const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function runCli(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string }> {
-  const full = { ...process.env, ...env } as NodeJS.ProcessEnv;
+  const full = { ...process.env, ...env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete full[k];
   const proc = spawn(process.execPath, [CLI, ...args], { env: full, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -85,20 +85,29 @@ describe('the complete verifier', () => {
       `WITH t AS (INSERT INTO journal_transactions (id, kind, description) VALUES ($1, 'posted', 'bonus') RETURNING id)
        INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
        SELECT t.id, x.a, x.d, 500000, 'INR' FROM t, unnest($2::bigint[], $3::text[]) AS x(a, d)`,
-      [forged, ids.map((r) => r.id), ids.map((r) => (r.code.startsWith('parent') ? 'debit' : 'credit'))]);
-    await ctx.db.query(`SELECT ledger_apply_deltas($1::uuid[], ARRAY['journal', 'journal'], ARRAY[NULL, NULL]::uuid[], $2::bigint[],
+      [forged, ids.map((r) => r.id), ids.map((r) => (r.code.startsWith('parent') ? 'debit' : 'credit'))],
+    );
+    await ctx.db.query(
+      `SELECT ledger_apply_deltas($1::uuid[], ARRAY['journal', 'journal'], ARRAY[NULL, NULL]::uuid[], $2::bigint[],
       ARRAY[0, 0]::bigint[], ARRAY[0, 0]::bigint[], $3::bigint[], $4::bigint[])`,
-    [[forged, forged], ids.map((r) => r.id), ids.map((r) => (r.code.startsWith('parent') ? 500000 : 0)),
-      ids.map((r) => (r.code.startsWith('parent') ? 0 : 500000))]);
+      [
+        [forged, forged],
+        ids.map((r) => r.id),
+        ids.map((r) => (r.code.startsWith('parent') ? 500000 : 0)),
+        ids.map((r) => (r.code.startsWith('parent') ? 0 : 500000)),
+      ],
+    );
     await ctx.db.query('COMMIT');
     expect((await ctx.app.api('GET', '/v1/cards/EKCAUDIT01/balance')).body.posted).not.toBe('0.00');
 
     const r = await verify(ctx);
     expect(r).toMatchObject({ ok: false, brokenAt: forged });
-    expect(r.findings).toEqual(expect.arrayContaining([
-      { check: 'unsealed', row: forged, message: expect.stringContaining('neither sealed nor queued') },
-      { check: 'cardBalanceDiffersFromLoads', row: 'card:EKCAUDIT01', message: expect.any(String) },
-    ]));
+    expect(r.findings).toEqual(
+      expect.arrayContaining([
+        { check: 'unsealed', row: forged, message: expect.stringContaining('neither sealed nor queued') },
+        { check: 'cardBalanceDiffersFromLoads', row: 'card:EKCAUDIT01', message: expect.any(String) },
+      ]),
+    );
     expect((await ctx.app.api('GET', '/metrics', { key: null })).text).toMatch(/^card_ledger_audit_verify_ok 0$/m);
   });
 });
@@ -117,22 +126,34 @@ describe('a rewrite by the owner of the tables', () => {
     await ds.transaction(async (m) => {
       await m.query(`SET LOCAL session_replication_role = replica`);
       const entries: Array<{ account_id: string; direction: string; amount: string }> = await m.query(
-        `SELECT account_id, direction, amount FROM journal_entries WHERE transaction_id = $1`, [txId]);
+        `SELECT account_id, direction, amount FROM journal_entries WHERE transaction_id = $1`,
+        [txId],
+      );
       await m.query(`UPDATE journal_entries SET amount = amount * 10 WHERE transaction_id = $1`, [txId]);
       for (const e of entries) {
         const delta = BigInt(e.amount) * 9n;
         const col = e.direction === 'debit' ? 'posted_debits' : 'posted_credits';
         await m.query(`UPDATE accounts SET ${col} = ${col} + $2 WHERE id = $1`, [e.account_id, delta.toString()]);
-        await m.query(`UPDATE account_history SET d_${col} = d_${col} + $3 WHERE account_id = $1 AND transaction_id = $2`,
-          [e.account_id, txId, delta.toString()]);
-        await m.query(`UPDATE account_history SET ${col} = ${col} + $3 WHERE account_id = $1
+        await m.query(`UPDATE account_history SET d_${col} = d_${col} + $3 WHERE account_id = $1 AND transaction_id = $2`, [
+          e.account_id,
+          txId,
+          delta.toString(),
+        ]);
+        await m.query(
+          `UPDATE account_history SET ${col} = ${col} + $3 WHERE account_id = $1
           AND seq >= (SELECT seq FROM account_history WHERE account_id = $1 AND transaction_id = $2)`,
-        [e.account_id, txId, delta.toString()]);
+          [e.account_id, txId, delta.toString()],
+        );
       }
       const seals: Array<{ seq: string; transaction_id: string; prev_hash: Buffer }> = await m.query(
         `SELECT seq, transaction_id, prev_hash FROM journal_seals
-         WHERE seq >= (SELECT seq FROM journal_seals WHERE transaction_id = $1) ORDER BY seq`, [txId]);
-      const content = await new SealsStore(m.connection).content(m, seals.map((s) => s.transaction_id));
+         WHERE seq >= (SELECT seq FROM journal_seals WHERE transaction_id = $1) ORDER BY seq`,
+        [txId],
+      );
+      const content = await new SealsStore(m.connection).content(
+        m,
+        seals.map((s) => s.transaction_id),
+      );
       let prev = seals[0].prev_hash;
       for (const s of seals) {
         const c = contentHash(content.get(s.transaction_id)!);
@@ -148,15 +169,20 @@ describe('a rewrite by the owner of the tables', () => {
     await ctx.app.app.get(AuditCheckpointer).checkpoint();
     await fillLedger(ctx, 'after', 5);
     await ctx.app.app.get(AuditCheckpointer).checkpoint();
-    [victim] = (await ctx.db.query(`SELECT s.transaction_id, s.seq
+    [victim] = (
+      await ctx.db.query(`SELECT s.transaction_id, s.seq
       FROM journal_seals s JOIN journal_transactions t ON t.id = s.transaction_id
-      WHERE t.description = 'before funding 3'`)).rows;
+      WHERE t.description = 'before funding 3'`)
+    ).rows;
     publicKeyFile = path.join(mkdtempSync(path.join(tmpdir(), 'auditor-')), 'ledger.pub');
     writeFileSync(publicKeyFile, (await ctx.app.api('GET', '/v1/audit/public-key')).body.publicKey);
   });
 
-  const auditor = () => runCli(['verify', '--json', '--public-key', publicKeyFile, '--checkpoints', ctx.app.config.audit.checkpointFile],
-    { DATABASE_URL: ctx.app.databaseUrl, AUDIT_SEAL_KEY: undefined });
+  const auditor = () =>
+    runCli(['verify', '--json', '--public-key', publicKeyFile, '--checkpoints', ctx.app.config.audit.checkpointFile], {
+      DATABASE_URL: ctx.app.databaseUrl,
+      AUDIT_SEAL_KEY: undefined,
+    });
 
   it('should hold for an auditor with the public key alone, before any rewrite', async () => {
     const run = await auditor();
@@ -184,7 +210,8 @@ describe('a rewrite by the owner of the tables', () => {
   it('should stop sealing and checkpointing on a head this key did not seal, and fail when the MACs are stripped too', async () => {
     const load = await ctx.app.api('POST', '/v1/card-loads', {
       body: { enKashCardId: 'EKCAUDIT09', amount: '1.00', cardAccountId: 'CAAUDIT' },
-      headers: { 'idempotency-key': 'after-rewrite' } });
+      headers: { 'idempotency-key': 'after-rewrite' },
+    });
     expect(load.status).toBe(201);
     expect(await ctx.app.app.get(SealerService).sealPending()).toBe(0);
     expect(await ctx.app.app.get(AuditCheckpointer).checkpoint()).toBeNull();
@@ -207,18 +234,26 @@ describe('the verifier and the checkpoints in the background', () => {
       const sub = await ctx.app.api('POST', '/v1/webhooks', { body: { url: `${receiver.url}/audit`, events: ['audit.checkpoint'] } });
       expect(sub.status).toBe(201);
       await fillLedger(ctx, 'bg', 3);
-      const got = await eventually(async () => receiver.accepted('/audit'), (r) => r.length > 0);
+      const got = await eventually(
+        async () => receiver.accepted('/audit'),
+        (r) => r.length > 0,
+      );
       const event = JSON.parse(got[0].body) as { id: string; type: string; data: SignedCheckpoint };
       expect(event.type).toBe('audit.checkpoint');
       const pub = createPublicKey((await ctx.app.api('GET', '/v1/audit/public-key')).body.publicKey);
       expect(signatureMatches(pub, event.data.document, event.data.signature)).toBe(true);
       expect(JSON.parse(event.data.document)).toMatchObject({ ledgerCheckpoint: 1, seq: expect.any(Number) });
       // The answered event is recorded delivered (newer checkpoints may be on their way meanwhile).
-      const mine = async () => ((await ctx.app.api('GET', `/v1/webhooks/${sub.body.id}/deliveries?limit=500`)).body.data as
-        Array<{ id: string; status: string }>).find((d) => d.id === event.id);
+      const mine = async () =>
+        (
+          (await ctx.app.api('GET', `/v1/webhooks/${sub.body.id}/deliveries?limit=500`)).body.data as Array<{ id: string; status: string }>
+        ).find((d) => d.id === event.id);
       expect(await eventually(mine, (d) => d?.status === 'delivered')).toMatchObject({ type: 'audit.checkpoint', loadId: null });
 
-      const scheduled = await eventually(() => ctx.app.api('GET', '/v1/audit/verify/latest'), (r) => r.body?.trigger === 'schedule');
+      const scheduled = await eventually(
+        () => ctx.app.api('GET', '/v1/audit/verify/latest'),
+        (r) => r.body?.trigger === 'schedule',
+      );
       expect(scheduled.body).toMatchObject({ ok: true, trigger: 'schedule', keyed: true });
       const metrics = (await ctx.app.api('GET', '/metrics', { key: null })).text;
       expect(metrics).toMatch(/^card_ledger_audit_verify_ok 1$/m);

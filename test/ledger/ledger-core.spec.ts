@@ -27,12 +27,14 @@ describe(LedgerService.name, () => {
     await ds.initialize();
     ledger = new LedgerService(new JournalStore(ds), new AccountsStore(ds));
     c = await sql(db.url);
-    await inTransaction(ds, (m) => ledger.ensureAccounts(m, [
-      { code: 'external:funding', currency: 'INR', normalSide: 'debit' },
-      { code: 'parent:CATEST', currency: 'INR', normalSide: 'credit', noOverdraft: true },
-      { code: 'card:EKCTEST001', currency: 'INR', normalSide: 'credit' },
-      { code: 'card:EKCTEST002', currency: 'INR', normalSide: 'credit' },
-    ]));
+    await inTransaction(ds, (m) =>
+      ledger.ensureAccounts(m, [
+        { code: 'external:funding', currency: 'INR', normalSide: 'debit' },
+        { code: 'parent:CATEST', currency: 'INR', normalSide: 'credit', noOverdraft: true },
+        { code: 'card:EKCTEST001', currency: 'INR', normalSide: 'credit' },
+        { code: 'card:EKCTEST002', currency: 'INR', normalSide: 'credit' },
+      ]),
+    );
   });
   afterAll(async () => {
     await c.end();
@@ -40,20 +42,29 @@ describe(LedgerService.name, () => {
     await db.drop();
   });
 
-  const fund = (amount: bigint) => inTransaction(ds, (m) => ledger.createTransfer(m, {
-    kind: 'posted', event: 'journal', description: 'funding',
-    entries: [
-      { accountCode: 'external:funding', direction: 'debit', amount, currency: 'INR' },
-      { accountCode: 'parent:CATEST', direction: 'credit', amount, currency: 'INR' },
-    ],
-  }));
-  const load = (card: string, amount: bigint) => inTransaction(ds, (m) => ledger.createTransfer(m, {
-    kind: 'pending', event: 'load_pending',
-    entries: [
-      { accountCode: 'parent:CATEST', direction: 'debit', amount, currency: 'INR' },
-      { accountCode: card, direction: 'credit', amount, currency: 'INR' },
-    ],
-  }));
+  const fund = (amount: bigint) =>
+    inTransaction(ds, (m) =>
+      ledger.createTransfer(m, {
+        kind: 'posted',
+        event: 'journal',
+        description: 'funding',
+        entries: [
+          { accountCode: 'external:funding', direction: 'debit', amount, currency: 'INR' },
+          { accountCode: 'parent:CATEST', direction: 'credit', amount, currency: 'INR' },
+        ],
+      }),
+    );
+  const load = (card: string, amount: bigint) =>
+    inTransaction(ds, (m) =>
+      ledger.createTransfer(m, {
+        kind: 'pending',
+        event: 'load_pending',
+        entries: [
+          { accountCode: 'parent:CATEST', direction: 'debit', amount, currency: 'INR' },
+          { accountCode: card, direction: 'credit', amount, currency: 'INR' },
+        ],
+      }),
+    );
 
   it('should refuse a load beyond a noOverdraft parent with insufficient_funds and leave nothing behind', async () => {
     await fund(10_000n);
@@ -69,8 +80,13 @@ describe(LedgerService.name, () => {
   it('should resolve a pending transfer at most once, even when 10 resolvers race', async () => {
     await fund(5_000n);
     const pending = await load('card:EKCTEST001', 5_000n);
-    const attempts = await Promise.allSettled(Array.from({ length: 10 }, (_, i) =>
-      inTransaction(ds, (m) => (i % 2 ? ledger.postPending(m, pending.id, 'load_posted', null) : ledger.voidPending(m, pending.id, 'load_reversed', null)))));
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        inTransaction(ds, (m) =>
+          i % 2 ? ledger.postPending(m, pending.id, 'load_posted', null) : ledger.voidPending(m, pending.id, 'load_reversed', null),
+        ),
+      ),
+    );
     expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
     for (const a of attempts) if (a.status === 'rejected') expect(a.reason).toBeInstanceOf(AlreadyResolvedError);
     expectNoViolations(await ledgerViolations(c));
@@ -89,42 +105,66 @@ describe(LedgerService.name, () => {
   it('should let the database refuse an unbalanced transaction written by hand', async () => {
     const acc = await c.query(`SELECT id FROM accounts WHERE code = 'card:EKCTEST001'`);
     // A transaction without entries, then one with a single entry: each refused by the statement writing it.
-    await expect(c.query(`INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000001', 'posted')`))
-      .rejects.toThrow(/0 entries; at least two/);
-    const oneSided = (amounts: number[]) => c.query(
-      `WITH t AS (INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000001', 'posted') RETURNING id)
+    await expect(
+      c.query(`INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000001', 'posted')`),
+    ).rejects.toThrow(/0 entries; at least two/);
+    const oneSided = (amounts: number[]) =>
+      c.query(
+        `WITH t AS (INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000001', 'posted') RETURNING id)
        INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
        SELECT t.id, $1, d, a, 'INR' FROM t, unnest($2::int[], $3::text[]) AS x(a, d)`,
-      [acc.rows[0].id, amounts, amounts.map((_, i) => (i === 0 ? 'debit' : 'credit'))]);
+        [acc.rows[0].id, amounts, amounts.map((_, i) => (i === 0 ? 'debit' : 'credit'))],
+      );
     await expect(oneSided([100])).rejects.toThrow(/1 entries; at least two/);
     await expect(oneSided([100, 99])).rejects.toThrow(/does not balance/);
     // Balanced but over the ledger's bound of 100 entries (readers fetch at most that many).
     await expect(oneSided([100, ...new Array(100).fill(1)])).rejects.toThrow(/101 entries; at most 100/);
     // Entries appended later to a committed, balanced transaction are checked too.
     const committed = await c.query(`SELECT id FROM journal_transactions LIMIT 1`);
-    await expect(c.query(`INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
-      VALUES ($1, $2, 'debit', 100, 'INR')`, [committed.rows[0].id, acc.rows[0].id])).rejects.toThrow(/does not balance/);
-    expect((await c.query(`SELECT count(*)::int AS n FROM journal_transactions WHERE id = '00000000-0000-4000-8000-000000000001'`)).rows[0].n).toBe(0);
+    await expect(
+      c.query(
+        `INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
+      VALUES ($1, $2, 'debit', 100, 'INR')`,
+        [committed.rows[0].id, acc.rows[0].id],
+      ),
+    ).rejects.toThrow(/does not balance/);
+    expect(
+      (await c.query(`SELECT count(*)::int AS n FROM journal_transactions WHERE id = '00000000-0000-4000-8000-000000000001'`)).rows[0].n,
+    ).toBe(0);
   });
 
   it('should let the database refuse zero, negative and mismatched-currency entries', async () => {
     const acc = await c.query(`SELECT id FROM accounts WHERE code IN ('card:EKCTEST001', 'card:EKCTEST002') ORDER BY id`);
     for (const amount of [0, -5]) {
-      await expect(c.query(`WITH t AS (INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000002', 'posted') RETURNING id)
+      await expect(
+        c.query(
+          `WITH t AS (INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000002', 'posted') RETURNING id)
         INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
-        SELECT t.id, $1, d, $2, 'INR' FROM t, unnest(ARRAY['debit', 'credit']) AS d`, [acc.rows[0].id, amount])).rejects.toThrow(/check constraint/);
+        SELECT t.id, $1, d, $2, 'INR' FROM t, unnest(ARRAY['debit', 'credit']) AS d`,
+          [acc.rows[0].id, amount],
+        ),
+      ).rejects.toThrow(/check constraint/);
     }
-    await expect(c.query(`WITH t AS (INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000003', 'posted') RETURNING id)
+    await expect(
+      c.query(
+        `WITH t AS (INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000003', 'posted') RETURNING id)
       INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
       SELECT t.id, a, d, 100, 'USD' FROM t, unnest($1::bigint[], $2::text[]) AS x(a, d)`,
-      [[acc.rows[0].id, acc.rows[1].id], ['debit', 'credit']])).rejects.toThrow(/currency/);
+        [
+          [acc.rows[0].id, acc.rows[1].id],
+          ['debit', 'credit'],
+        ],
+      ),
+    ).rejects.toThrow(/currency/);
   });
 
   it('should refuse UPDATE, DELETE and TRUNCATE on entries, history, transactions and seals', async () => {
     await new SealerService(ds, new SealsStore(ds)).sealPending();
     for (const table of ['journal_entries', 'account_history', 'journal_transactions', 'journal_seals']) {
-      await expect(c.query(`UPDATE ${table} SET ${table === 'account_history' ? 'event' : table === 'journal_seals' ? 'sealed_at' : 'created_at'} = ${table === 'account_history' ? "'journal'" : 'now()'}`))
-        .rejects.toThrow(/append-only/);
+      const column = table === 'account_history' ? 'event' : table === 'journal_seals' ? 'sealed_at' : 'created_at';
+      await expect(c.query(`UPDATE ${table} SET ${column} = ${table === 'account_history' ? "'journal'" : 'now()'}`)).rejects.toThrow(
+        /append-only/,
+      );
       await expect(c.query(`DELETE FROM ${table}`)).rejects.toThrow(/append-only/);
       await expect(c.query(`TRUNCATE ${table} CASCADE`)).rejects.toThrow(/append-only/);
     }
@@ -133,10 +173,21 @@ describe(LedgerService.name, () => {
 
   it('should refuse a history row that does not continue the previous one', async () => {
     const acc = await c.query(`SELECT id, history_seq FROM accounts WHERE code = 'card:EKCTEST001'`);
-    await expect(c.query(`INSERT INTO account_history (account_id, seq, event, d_posted_credits, pending_debits, pending_credits, posted_debits, posted_credits)
-      VALUES ($1, $2, 'journal', 5, 0, 0, 0, 999999)`, [acc.rows[0].id, Number(acc.rows[0].history_seq) + 1])).rejects.toThrow(/does not continue/);
-    await expect(c.query(`INSERT INTO account_history (account_id, seq, event, pending_debits, pending_credits, posted_debits, posted_credits)
-      VALUES ($1, $2, 'journal', 0, 0, 0, 0)`, [acc.rows[0].id, Number(acc.rows[0].history_seq) + 5])).rejects.toThrow(/does not continue/);
+    await expect(
+      c.query(
+        `INSERT INTO account_history
+        (account_id, seq, event, d_posted_credits, pending_debits, pending_credits, posted_debits, posted_credits)
+      VALUES ($1, $2, 'journal', 5, 0, 0, 0, 999999)`,
+        [acc.rows[0].id, Number(acc.rows[0].history_seq) + 1],
+      ),
+    ).rejects.toThrow(/does not continue/);
+    await expect(
+      c.query(
+        `INSERT INTO account_history (account_id, seq, event, pending_debits, pending_credits, posted_debits, posted_credits)
+      VALUES ($1, $2, 'journal', 0, 0, 0, 0)`,
+        [acc.rows[0].id, Number(acc.rows[0].history_seq) + 5],
+      ),
+    ).rejects.toThrow(/does not continue/);
   });
 
   it('should seal every transaction into a chain that verifies, and name the one a superuser edited', async () => {
@@ -180,16 +231,30 @@ describe(LedgerService.name, () => {
                    WHERE id NOT IN (SELECT transaction_id FROM journal_unsealed)`);
     await c.query(`SET session_replication_role = origin`);
     // Lone surrogates become U+FFFD on the way in; quotes, backslashes, emoji, combining marks and RTL stay as sent.
-    for (const description of ['\ud800 lone', 'tail \udfff', '"quoted" \\ back\\slash', 'emoji 💳 and é (e + \u0301)', 'עברית', ' spaced ']) {
-      await inTransaction(ds, (m) => ledger.createTransfer(m, {
-        kind: 'posted', event: 'journal', description, metadata: { note: description.replace(/[\ud800-\udfff]/g, '?'), 'k.2': '₹ 1,500' },
-        entries: [
-          { accountCode: 'external:funding', direction: 'debit', amount: 1n, currency: 'INR' },
-          { accountCode: 'parent:CATEST', direction: 'credit', amount: 1n, currency: 'INR' },
-        ],
-      }));
+    for (const description of [
+      '\ud800 lone',
+      'tail \udfff',
+      '"quoted" \\ back\\slash',
+      'emoji 💳 and é (e + \u0301)',
+      'עברית',
+      ' spaced ',
+    ]) {
+      await inTransaction(ds, (m) =>
+        ledger.createTransfer(m, {
+          kind: 'posted',
+          event: 'journal',
+          description,
+          metadata: { note: description.replace(/[\ud800-\udfff]/g, '?'), 'k.2': '₹ 1,500' },
+          entries: [
+            { accountCode: 'external:funding', direction: 'debit', amount: 1n, currency: 'INR' },
+            { accountCode: 'parent:CATEST', direction: 'credit', amount: 1n, currency: 'INR' },
+          ],
+        }),
+      );
     }
-    const queued = await c.query(`SELECT count(*) FILTER (WHERE content_hash IS NULL)::int AS old, count(content_hash)::int AS hashed FROM journal_unsealed`);
+    const queued = await c.query(
+      `SELECT count(*) FILTER (WHERE content_hash IS NULL)::int AS old, count(content_hash)::int AS hashed FROM journal_unsealed`,
+    );
     expect(queued.rows[0].hashed).toBe(6); // the six above, hashed by their writer; the re-queued rest by the sealer
     expect(queued.rows[0].old).toBeGreaterThan(0);
     await sealer.sealPending();
@@ -202,12 +267,10 @@ describe(LedgerService.name, () => {
 
   it('should seal concurrently written transactions without losing or duplicating any', async () => {
     const sealers = [new SealerService(ds, new SealsStore(ds)), new SealerService(ds, new SealsStore(ds))];
-    await Promise.all([
-      ...Array.from({ length: 30 }, () => fund(10n)),
-      ...sealers.map((s) => s.sealPending()),
-    ]);
+    await Promise.all([...Array.from({ length: 30 }, () => fund(10n)), ...sealers.map((s) => s.sealPending())]);
     await sealers[0].sealPending();
-    const { rows } = await c.query(`SELECT (SELECT count(*) FROM journal_transactions)::int AS txs, (SELECT count(*) FROM journal_seals)::int AS seals,
+    const { rows } =
+      await c.query(`SELECT (SELECT count(*) FROM journal_transactions)::int AS txs, (SELECT count(*) FROM journal_seals)::int AS seals,
       (SELECT count(*) FROM journal_unsealed)::int AS unsealed, (SELECT max(seq) FROM journal_seals)::int AS maxseq`);
     expect(rows[0]).toEqual({ txs: rows[0].seals, seals: rows[0].txs, unsealed: 0, maxseq: rows[0].txs });
   });

@@ -31,7 +31,9 @@ describe('ledger time', () => {
   const ctx = useTestApp({ env: { LEDGER_FINAL_WAIT_MS: '3000' } });
   const load = async (card: string, amount: string, key: string) => {
     const r = await ctx.app.api('POST', '/v1/card-loads', {
-      body: { enKashCardId: card, amount, cardAccountId: 'CATIME' }, headers: { 'idempotency-key': key } });
+      body: { enKashCardId: card, amount, cardAccountId: 'CATIME' },
+      headers: { 'idempotency-key': key },
+    });
     expect(r.status).toBe(201);
     return r.body as { id: string; createdAt: string; journalTransactionId: string };
   };
@@ -63,16 +65,20 @@ describe('ledger time', () => {
     const times = async (sqlText: string, args: unknown[]) =>
       (await ctx.db.query(sqlText, args)).rows.map((r: { t: Date }) => r.t.toISOString());
     const intake = [
-      ...await times(`SELECT created_at AS t FROM card_loads WHERE id = $1 UNION ALL SELECT updated_at FROM card_loads WHERE id = $1`,
-        [created.id]),
-      ...await times(`SELECT created_at AS t FROM journal_transactions WHERE id = $1`, [created.journalTransactionId]),
-      ...await times(`SELECT created_at AS t FROM journal_entries WHERE transaction_id = $1`, [created.journalTransactionId]),
-      ...await times(`SELECT at AS t FROM account_history WHERE transaction_id = $1`, [created.journalTransactionId]),
-      ...await times(`SELECT at AS t FROM load_events WHERE load_id = $1`, [created.id]),
+      ...(await times(`SELECT created_at AS t FROM card_loads WHERE id = $1 UNION ALL SELECT updated_at FROM card_loads WHERE id = $1`, [
+        created.id,
+      ])),
+      ...(await times(`SELECT created_at AS t FROM journal_transactions WHERE id = $1`, [created.journalTransactionId])),
+      ...(await times(`SELECT created_at AS t FROM journal_entries WHERE transaction_id = $1`, [created.journalTransactionId])),
+      ...(await times(`SELECT at AS t FROM account_history WHERE transaction_id = $1`, [created.journalTransactionId])),
+      ...(await times(`SELECT at AS t FROM load_events WHERE load_id = $1`, [created.id])),
       // the card's account was opened by this intake: its opening row too
-      ...await times(`SELECT a.created_at AS t FROM accounts a WHERE code = 'card:EKCTIME001'
+      ...(await times(
+        `SELECT a.created_at AS t FROM accounts a WHERE code = 'card:EKCTIME001'
                       UNION ALL SELECT h.at FROM account_history h JOIN accounts a ON a.id = h.account_id
-                      WHERE a.code = 'card:EKCTIME001' AND h.seq = 0`, []),
+                      WHERE a.code = 'card:EKCTIME001' AND h.seq = 0`,
+        [],
+      )),
     ];
     expect(intake).toHaveLength(10);
     expect(new Set(intake)).toEqual(new Set([created.createdAt]));
@@ -88,9 +94,12 @@ describe('ledger time', () => {
     const post = await ctx.db.query(`SELECT id FROM journal_transactions WHERE pending_id = $1`, [created.journalTransactionId]);
     const settlement = [
       after.updatedAt,
-      ...await times(`SELECT created_at AS t FROM journal_transactions WHERE id = $1 UNION ALL
+      ...(await times(
+        `SELECT created_at AS t FROM journal_transactions WHERE id = $1 UNION ALL
                       SELECT created_at FROM journal_entries WHERE transaction_id = $1 UNION ALL
-                      SELECT at FROM account_history WHERE transaction_id = $1`, [post.rows[0].id]),
+                      SELECT at FROM account_history WHERE transaction_id = $1`,
+        [post.rows[0].id],
+      )),
       ...after.events.filter((e: { type: string }) => e.type === 'settled').map((e: { at: string }) => e.at),
     ];
     expect(settlement).toHaveLength(7);
@@ -120,8 +129,12 @@ describe('ledger time', () => {
   it('should answer 503 rather than a figure that may change, when the wait runs out', async () => {
     const created = await load('EKCTIME003', '40.00', 'time-3');
     const held = await settlementHeldBy(created.id, `SELECT 1 FROM card_loads WHERE id = $1 FOR UPDATE`);
-    const paths = [`/v1/cards/EKCTIME003/balance?asOf=${held.asOf}`, `/v1/accounts/parent:CATIME?asOf=${held.asOf}`,
-      `/v1/reports/trial-balance?asOf=${held.asOf}`, `/v1/cards/EKCTIME003/history?to=${held.asOf}`];
+    const paths = [
+      `/v1/cards/EKCTIME003/balance?asOf=${held.asOf}`,
+      `/v1/accounts/parent:CATIME?asOf=${held.asOf}`,
+      `/v1/reports/trial-balance?asOf=${held.asOf}`,
+      `/v1/cards/EKCTIME003/history?to=${held.asOf}`,
+    ];
     const early = await Promise.all(paths.map((p) => ctx.app.api('GET', p))); // each waits 3 s, the lock is held longer
     for (const r of early) {
       expect(r.status).toBe(503);
@@ -134,8 +147,10 @@ describe('ledger time', () => {
   it('should not wait for a writer still queued for its accounts: its moment comes after its turn', async () => {
     const created = await load('EKCTIME004', '25.00', 'time-4');
     // Another writer's turn on the parent, held by a transaction that has written nothing (no xid yet).
-    const held = await settlementHeldBy(created.id,
-      `SELECT ledger_lock_accounts(ARRAY(SELECT id FROM accounts WHERE code = 'parent:CATIME'))`);
+    const held = await settlementHeldBy(
+      created.id,
+      `SELECT ledger_lock_accounts(ARRAY(SELECT id FROM accounts WHERE code = 'parent:CATIME'))`,
+    );
     const started = performance.now();
     const early = await ctx.app.api('GET', `/v1/cards/EKCTIME004/balance?asOf=${held.asOf}`);
     expect(performance.now() - started).toBeLessThan(1500);
@@ -159,15 +174,23 @@ describe('ledger time', () => {
     // A manual posted movement on the card (an undo) and more settlements, so every event kind is in the history.
     await settle(ids[5], 'posted');
     await sleep(2);
-    const [post] = (await ctx.db.query(`SELECT t.id FROM journal_transactions t JOIN card_loads l ON t.pending_id = l.journal_transaction_id
-                                        WHERE l.id = $1`, [ids[0]])).rows;
+    const [post] = (
+      await ctx.db.query(
+        `SELECT t.id FROM journal_transactions t JOIN card_loads l ON t.pending_id = l.journal_transaction_id
+                                        WHERE l.id = $1`,
+        [ids[0]],
+      )
+    ).rows;
     await inTransaction(ctx.app.ds, (m) => ledger.undoPosted(m, post.id, 'load_undone', ids[0], 'test undo'));
     const history: HistoryRow[] = (await ctx.app.api('GET', `/v1/cards/${card}/history?limit=500`)).body.data;
     expect(history.length).toBeGreaterThanOrEqual(10);
 
     for (const bad of ['2026-03-05T10:00:00.1234567Z', '2026-03-05T10:00:00,123Z', '2026-13-01T00:00:00Z', 'now']) {
-      for (const path of [`/v1/cards/${card}/balance?asOf=${bad}`, `/v1/cards/${card}/history?from=${bad}`,
-        `/v1/card-loads?createdTo=${bad}`]) {
+      for (const path of [
+        `/v1/cards/${card}/balance?asOf=${bad}`,
+        `/v1/cards/${card}/history?from=${bad}`,
+        `/v1/card-loads?createdTo=${bad}`,
+      ]) {
         const r = await ctx.app.api('GET', path);
         expect([path, r.status]).toEqual([path, 400]);
       }
@@ -177,18 +200,27 @@ describe('ledger time', () => {
       const r = await ctx.app.api('GET', `/v1/cards/${card}/balance?asOf=${isoMicros(us)}`);
       return r.status === 404 ? { pending: 0n, posted: 0n } : { pending: minor(r.body.pending), posted: minor(r.body.posted) };
     };
-    const roll = (rows: HistoryRow[]) => rows.reduce((b, r) => {
-      const a = minor(r.amount);
-      switch (r.event) {
-        case 'load_pending': return { ...b, pending: b.pending + a };
-        case 'load_posted': return { pending: b.pending - a, posted: b.posted + a };
-        case 'load_reversed': return { ...b, pending: b.pending + a };
-        default: return { ...b, posted: b.posted + a }; // load_undone, journal: posted movements
-      }
-    }, { pending: 0n, posted: 0n });
+    const roll = (rows: HistoryRow[]) =>
+      rows.reduce(
+        (b, r) => {
+          const a = minor(r.amount);
+          switch (r.event) {
+            case 'load_pending':
+              return { ...b, pending: b.pending + a };
+            case 'load_posted':
+              return { pending: b.pending - a, posted: b.posted + a };
+            case 'load_reversed':
+              return { ...b, pending: b.pending + a };
+            default:
+              return { ...b, posted: b.posted + a }; // load_undone, journal: posted movements
+          }
+        },
+        { pending: 0n, posted: 0n },
+      );
     const rowsIn = async (fromUs: bigint | null, toUs: bigint | null) => {
       const q = [fromUs === null ? '' : `from=${isoMicros(fromUs)}`, toUs === null ? '' : `to=${isoMicros(toUs)}`]
-        .filter(Boolean).join('&');
+        .filter(Boolean)
+        .join('&');
       return (await ctx.app.api('GET', `/v1/cards/${card}/history?limit=500&${q}`)).body.data as HistoryRow[];
     };
     const times = history.map((r) => micros(r.at));
@@ -199,23 +231,31 @@ describe('ledger time', () => {
       fc.bigInt({ min: lo, max: hi }),
       fc.tuple(fc.constantFrom(...times), fc.constantFrom(-1n, 0n, 1n)).map(([t, d]) => t + d),
     );
-    await fc.assert(fc.asyncProperty(cut, cut, async (a, b) => {
-      const [t, u] = a <= b ? [a, b] : [b, a];
-      const then = await balanceAt(t);
-      // asOf=T holds everything at or before T; the next rows start one microsecond later.
-      const between = roll(t === u ? [] : await rowsIn(t + 1n, u + 1n));
-      const later = await balanceAt(u);
-      expect([formatMinor(then.pending + between.pending), formatMinor(then.posted + between.posted)])
-        .toEqual([formatMinor(later.pending), formatMinor(later.posted)]);
-      // and from the start: everything before T + 1µs is the balance as of T
-      const upTo = roll(await rowsIn(null, t + 1n));
-      expect([upTo.pending, upTo.posted]).toEqual([then.pending, then.posted]);
-    }), { numRuns: 60 });
+    await fc.assert(
+      fc.asyncProperty(cut, cut, async (a, b) => {
+        const [t, u] = a <= b ? [a, b] : [b, a];
+        const then = await balanceAt(t);
+        // asOf=T holds everything at or before T; the next rows start one microsecond later.
+        const between = roll(t === u ? [] : await rowsIn(t + 1n, u + 1n));
+        const later = await balanceAt(u);
+        expect([formatMinor(then.pending + between.pending), formatMinor(then.posted + between.posted)]).toEqual([
+          formatMinor(later.pending),
+          formatMinor(later.posted),
+        ]);
+        // and from the start: everything before T + 1µs is the balance as of T
+        const upTo = roll(await rowsIn(null, t + 1n));
+        expect([upTo.pending, upTo.posted]).toEqual([then.pending, then.posted]);
+      }),
+      { numRuns: 60 },
+    );
 
     // A returned millisecond time, echoed back, names exactly the rows at it.
     const row = history[3];
-    expect((await ctx.app.api('GET', `/v1/cards/${card}/balance?asOf=${row.at}`)).body)
-      .toMatchObject({ pending: row.pendingBalance, posted: row.postedBalance, asOf: row.at });
+    expect((await ctx.app.api('GET', `/v1/cards/${card}/balance?asOf=${row.at}`)).body).toMatchObject({
+      pending: row.pendingBalance,
+      posted: row.postedBalance,
+      asOf: row.at,
+    });
     const fromRow = await rowsIn(micros(row.at), null);
     expect(fromRow[0].seq).toBe(history.filter((h) => h.at < row.at).length + 1);
   });

@@ -11,7 +11,10 @@ import { startTestApp, TestApp } from '../support/app';
 import { databaseUrl, serverUrl, sql } from '../support/db';
 
 /** The releases before this one: everything up to the migration that brought ledger_moment. */
-const PREVIOUS = MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.name.startsWith('LedgerMoment')));
+const PREVIOUS = MIGRATIONS.slice(
+  0,
+  MIGRATIONS.findIndex((m) => m.name.startsWith('LedgerMoment')),
+);
 
 /**
  * The new migrations on a ledger the previous release filled (its loads, balances, history and seals, written as
@@ -46,53 +49,74 @@ describe('migrations 17648… on a populated ledger', () => {
   async function oldLoad(keyId: string, i: number): Promise<void> {
     const [loadId, txId] = [randomUUID(), randomUUID()];
     await c.query('BEGIN');
-    await c.query(`INSERT INTO accounts (code, currency, normal_side) VALUES ('parent:CAOLD', 'INR', 'credit'), ($1, 'INR', 'credit')
-                   ON CONFLICT (code) DO NOTHING`, [`card:EKCOLD000${i % 3}`]);
-    await c.query(`INSERT INTO card_loads (id, reference, api_key_id, idempotency_key, request_hash, en_kash_card_id, company_id,
+    await c.query(
+      `INSERT INTO accounts (code, currency, normal_side) VALUES ('parent:CAOLD', 'INR', 'credit'), ($1, 'INR', 'credit')
+                   ON CONFLICT (code) DO NOTHING`,
+      [`card:EKCOLD000${i % 3}`],
+    );
+    await c.query(
+      `INSERT INTO card_loads (id, reference, api_key_id, idempotency_key, request_hash, en_kash_card_id, company_id,
                      card_account_id, amount, currency, journal_transaction_id)
                    VALUES ($1, $2, $3, $4, '\\x00', $5, 'CEKEP5GSGP', 'CAOLD', 1000, 'INR', $6)`,
-    [loadId, `CLOLD${i}`, keyId, `old-${i}`, `EKCOLD000${i % 3}`, txId]);
+      [loadId, `CLOLD${i}`, keyId, `old-${i}`, `EKCOLD000${i % 3}`, txId],
+    );
     await c.query(`INSERT INTO sync_jobs (load_id) VALUES ($1)`, [loadId]);
     await c.query(`INSERT INTO load_events (load_id, type, outcome) VALUES ($1, 'created', 'pending')`, [loadId]);
-    const ids = (await c.query(`SELECT id, code FROM accounts WHERE code IN ('parent:CAOLD', $1) ORDER BY id`,
-      [`card:EKCOLD000${i % 3}`])).rows;
-    await c.query(`WITH t AS (INSERT INTO journal_transactions (id, kind, description) VALUES ($1, 'pending', 'old load')
+    const ids = (await c.query(`SELECT id, code FROM accounts WHERE code IN ('parent:CAOLD', $1) ORDER BY id`, [`card:EKCOLD000${i % 3}`]))
+      .rows;
+    await c.query(
+      `WITH t AS (INSERT INTO journal_transactions (id, kind, description) VALUES ($1, 'pending', 'old load')
                               RETURNING id, created_at),
                         e AS (INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
                               SELECT $1, x.a, x.d, 1000, 'INR' FROM unnest($2::bigint[], $3::text[]) AS x(a, d))
                    INSERT INTO journal_unsealed (transaction_id, created_at) SELECT id, created_at FROM t`,
-    [txId, ids.map((r) => r.id), ids.map((r) => (r.code.startsWith('parent') ? 'debit' : 'credit'))]);
-    await c.query(`SELECT ledger_apply_deltas($1::uuid[], ARRAY['load_pending', 'load_pending'], $2::uuid[], $3::bigint[],
+      [txId, ids.map((r) => r.id), ids.map((r) => (r.code.startsWith('parent') ? 'debit' : 'credit'))],
+    );
+    await c.query(
+      `SELECT ledger_apply_deltas($1::uuid[], ARRAY['load_pending', 'load_pending'], $2::uuid[], $3::bigint[],
                      $4::bigint[], $5::bigint[], ARRAY[0, 0]::bigint[], ARRAY[0, 0]::bigint[])`,
-    [[txId, txId], [loadId, loadId], ids.map((r) => r.id), ids.map((r) => (r.code.startsWith('parent') ? 1000 : 0)),
-      ids.map((r) => (r.code.startsWith('parent') ? 0 : 1000))]);
+      [
+        [txId, txId],
+        [loadId, loadId],
+        ids.map((r) => r.id),
+        ids.map((r) => (r.code.startsWith('parent') ? 1000 : 0)),
+        ids.map((r) => (r.code.startsWith('parent') ? 0 : 1000)),
+      ],
+    );
     await c.query('COMMIT');
   }
 
   /** The previous release's sealer: seals without MACs, from seal #`first` on. */
   async function oldSeal(first = 1): Promise<void> {
-    const queue = (await c.query(`SELECT transaction_id FROM journal_unsealed ORDER BY created_at, transaction_id`)).rows
-      .map((r) => r.transaction_id);
+    const queue = (await c.query(`SELECT transaction_id FROM journal_unsealed ORDER BY created_at, transaction_id`)).rows.map(
+      (r) => r.transaction_id,
+    );
     const ds = new DataSource(dataSourceOptions(url, 1));
     await ds.initialize();
     const content = await new SealsStore(ds).content(ds.manager, queue);
     await ds.destroy();
-    let prev: Buffer = first === 1 ? GENESIS_HASH
-      : (await c.query(`SELECT hash FROM journal_seals WHERE seq = $1`, [first - 1])).rows[0].hash;
+    let prev: Buffer =
+      first === 1 ? GENESIS_HASH : (await c.query(`SELECT hash FROM journal_seals WHERE seq = $1`, [first - 1])).rows[0].hash;
     for (const [i, id] of queue.entries()) {
       const seq = BigInt(first + i);
       const ch = contentHash(content.get(id)!);
       const h = chainHash(prev, ch, seq);
-      await c.query(`INSERT INTO journal_seals (seq, transaction_id, content_hash, prev_hash, hash) VALUES ($1, $2, $3, $4, $5)`,
-        [seq.toString(), id, ch, prev, h]);
+      await c.query(`INSERT INTO journal_seals (seq, transaction_id, content_hash, prev_hash, hash) VALUES ($1, $2, $3, $4, $5)`, [
+        seq.toString(),
+        id,
+        ch,
+        prev,
+        h,
+      ]);
       prev = h;
     }
     await c.query(`DELETE FROM journal_unsealed`);
   }
 
   it('should apply, verify the old ledger, anchor its seals with the first checkpoint and key every new seal', async () => {
-    const [{ id: keyId }] = (await c.query(
-      `INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ('old', 'x', '\\x01', '{loads:write}') RETURNING id`)).rows;
+    const [{ id: keyId }] = (
+      await c.query(`INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ('old', 'x', '\\x01', '{loads:write}') RETURNING id`)
+    ).rows;
     for (let i = 0; i < 6; i++) await oldLoad(keyId, i);
     await oldSeal();
     await oldLoad(keyId, 6); // queued by the old release, sealed by the new one
@@ -104,8 +128,10 @@ describe('migrations 17648… on a populated ledger', () => {
     expect(before).toMatchObject({ ok: true, checkedTransactions: 6, unsealedTransactions: 1, findings: [] });
 
     expect(await app.app.get(SealerService).sealPending()).toBe(1);
-    const load = await app.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCOLD0001', amount: '5.00', cardAccountId: 'CAOLD' },
-      headers: { 'idempotency-key': 'new-1' } });
+    const load = await app.api('POST', '/v1/card-loads', {
+      body: { enKashCardId: 'EKCOLD0001', amount: '5.00', cardAccountId: 'CAOLD' },
+      headers: { 'idempotency-key': 'new-1' },
+    });
     expect(load.status).toBe(201);
     await app.app.get(SealerService).sealPending();
     const signed = await app.app.get(AuditCheckpointer).checkpoint();

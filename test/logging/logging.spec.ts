@@ -12,7 +12,15 @@ function capture(): { stream: PassThrough; text: () => string; lines: () => Line
   const stream = new PassThrough();
   let text = '';
   stream.on('data', (c: Buffer) => (text += c.toString()));
-  return { stream, text: () => text, lines: () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line) };
+  return {
+    stream,
+    text: () => text,
+    lines: () =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Line),
+  };
 }
 
 describe('structured logs', () => {
@@ -32,9 +40,11 @@ describe('structured logs', () => {
   });
 
   it('should log a full load cycle as JSON lines with request ids, and no secret or full card id', async () => {
-    const billing = (await t.api('POST', '/v1/api-keys', { body: { name: 'billing', scopes: ['loads:write', 'ledger:read'] } })).body.key as string;
+    const billing = (await t.api('POST', '/v1/api-keys', { body: { name: 'billing', scopes: ['loads:write', 'ledger:read'] } })).body
+      .key as string;
     const created = await t.api('POST', '/v1/card-loads', {
-      key: billing, body: { enKashCardId: CARD, amount: '42.00', description: `top-up for ${CARD}` },
+      key: billing,
+      body: { enKashCardId: CARD, amount: '42.00', description: `top-up for ${CARD}` },
       headers: { 'idempotency-key': 'log-cycle-1', 'x-request-id': 'trace-me-1', cookie: 'session=s3cr3t-cookie-value' },
     });
     expect(created.status).toBe(201);
@@ -60,7 +70,15 @@ describe('structured logs', () => {
     const issued = sim.state.issuedTokens();
     expect(issued.length).toBeGreaterThan(0);
     const basic = Buffer.from(`${SIMULATOR_DEFAULTS.clientId}:${SIMULATOR_DEFAULTS.clientSecret}`).toString('base64');
-    const secrets = [SIMULATOR_DEFAULTS.clientSecret, SIMULATOR_DEFAULTS.password, ADMIN_KEY, billing, basic, 's3cr3t-cookie-value', ...issued];
+    const secrets = [
+      SIMULATOR_DEFAULTS.clientSecret,
+      SIMULATOR_DEFAULTS.password,
+      ADMIN_KEY,
+      billing,
+      basic,
+      's3cr3t-cookie-value',
+      ...issued,
+    ];
     expect(secrets.filter((s) => text.includes(s))).toEqual([]);
     expect(text).toContain('"authorization":"[redacted]"');
     expect(text).toContain('"cookie":"[redacted]"');
@@ -73,14 +91,22 @@ describe('structured logs', () => {
   it('should mask a card id however it is encoded, and redact keys sent in the wrong header, query or cookie', async () => {
     const card = 'EKCLOGS002';
     const before = log.text().length;
-    const secrets = ['xapikey-secret-0001', 'cookie-secret-0002',
-      ...[3, 4, 5, 6, 7, 8, 9, 10].map((i) => `query-secret-${String(i).padStart(4, '0')}`)];
+    const secrets = [
+      'xapikey-secret-0001',
+      'cookie-secret-0002',
+      ...[3, 4, 5, 6, 7, 8, 9, 10].map((i) => `query-secret-${String(i).padStart(4, '0')}`),
+    ];
     const paths = [
-      `/v1/cards/card%3A${card}/balance`, `/v1/accounts/card%3A${card}`, `/v1/accounts/card%253A${card}`,
-      `/v1/cards/${card.toLowerCase()}/balance`, `/v1/cards/%45${card.slice(1)}/history`, `/v1/cards/%2545%254B${card.slice(2)}/balance`,
-      `/v1/card-loads?enKashCardId=${card.toLowerCase()}`, `/v1/cards/EK%43${card.slice(3)}/balance`,
-      `/v1/card-loads?api_key=${secrets[2]}&apikey=${secrets[3]}&token=${secrets[4]}&access_token=${secrets[5]}`
-        + `&key=${secrets[6]}&API_KEY=${secrets[7]}&api%5Fkey=${secrets[8]}&Token=${secrets[9]}`,
+      `/v1/cards/card%3A${card}/balance`,
+      `/v1/accounts/card%3A${card}`,
+      `/v1/accounts/card%253A${card}`,
+      `/v1/cards/${card.toLowerCase()}/balance`,
+      `/v1/cards/%45${card.slice(1)}/history`,
+      `/v1/cards/%2545%254B${card.slice(2)}/balance`,
+      `/v1/card-loads?enKashCardId=${card.toLowerCase()}`,
+      `/v1/cards/EK%43${card.slice(3)}/balance`,
+      `/v1/card-loads?api_key=${secrets[2]}&apikey=${secrets[3]}&token=${secrets[4]}&access_token=${secrets[5]}` +
+        `&key=${secrets[6]}&API_KEY=${secrets[7]}&api%5Fkey=${secrets[8]}&Token=${secrets[9]}`,
     ];
     for (const path of paths) {
       await t.api('GET', path, { headers: { 'x-api-key': secrets[0], cookie: `sid=${secrets[1]}` } });
@@ -105,8 +131,11 @@ describe('structured logs', () => {
     const before = log.text().length;
     // A real key in a query parameter of any name, in the path, and in a malformed Authorization header.
     for (const [path, headers] of [
-      [`/v1/card-loads?q=${key}`, {}], [`/v1/card-loads/${key}`, {}], [`/v1/accounts?limit=x&note=${whsec}`, {}],
-      [`/v1/accounts?cursor=${cursor}`, {}], ['/v1/card-loads', { authorization: key }],
+      [`/v1/card-loads?q=${key}`, {}],
+      [`/v1/card-loads/${key}`, {}],
+      [`/v1/accounts?limit=x&note=${whsec}`, {}],
+      [`/v1/accounts?cursor=${cursor}`, {}],
+      ['/v1/card-loads', { authorization: key }],
       ['/v1/card-loads', { authorization: `Bearer${key}` }],
       ['/v1/card-loads', { authorization: `Basic ${key}` }],
     ] as Array<[string, Record<string, string>]>) {
@@ -123,7 +152,10 @@ describe('structured logs', () => {
   it('should redact fields named password, secret, token, clientSecret, access_token and key at any depth', () => {
     const out = capture();
     const logger = createRootLogger({ level: 'info', stream: out.stream });
-    logger.info({ password: 'p1', secret: 'p2', nested: { clientSecret: 'p3', access_token: 'p4', deeper: { token: 'p5', key: 'p6' } } }, 'shapes');
+    logger.info(
+      { password: 'p1', secret: 'p2', nested: { clientSecret: 'p3', access_token: 'p4', deeper: { token: 'p5', key: 'p6' } } },
+      'shapes',
+    );
     const text = out.text();
     expect(text).not.toMatch(/p[1-6]/);
     expect(JSON.parse(text).nested.deeper).toEqual({ token: '[redacted]', key: '[redacted]' });

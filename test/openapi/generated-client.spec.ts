@@ -23,9 +23,14 @@ fileTestSettings({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true' });
 /** Type-checks the client program against the generated types, as a billing system's build would. */
 function typeCheck(generated: string): string[] {
   const options: ts.CompilerOptions = {
-    strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler,
-    lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'], types: [],
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+    types: [],
     paths: { 'card-ledger-openapi': [generated] },
   };
   const host = ts.createCompilerHost(options);
@@ -36,7 +41,8 @@ function typeCheck(generated: string): string[] {
   if (program.getSourceFile(PROGRAM)?.text.includes('@ts-nocheck')) throw new Error('the program would not be checked');
   return ts.getPreEmitDiagnostics(program).map((d) => {
     const at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : null;
-    return `${d.file ? path.basename(d.file.fileName) : ''}${at ? `:${at.line + 1}:${at.character + 1}` : ''} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+    const where = `${d.file ? path.basename(d.file.fileName) : ''}${at ? `:${at.line + 1}:${at.character + 1}` : ''}`;
+    return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
   });
 }
 
@@ -72,8 +78,14 @@ describe('a client generated from the OpenAPI document', () => {
     const exchanges: Exchange[] = [];
     const recorder: Middleware = {
       async onResponse({ request, response, schemaPath }) {
-        exchanges.push({ method: request.method.toLowerCase(), schemaPath, url: new URL(request.url).pathname, status: response.status,
-          contentType: response.headers.get('content-type'), text: await response.clone().text() });
+        exchanges.push({
+          method: request.method.toLowerCase(),
+          schemaPath,
+          url: new URL(request.url).pathname,
+          status: response.status,
+          contentType: response.headers.get('content-type'),
+          text: await response.clone().text(),
+        });
       },
     };
     const connect = (key: string) => {
@@ -88,11 +100,23 @@ describe('a client generated from the OpenAPI document', () => {
     const problems = exchanges.map((x) => check({ ...x, method: x.method.toUpperCase() }));
     expect(problems.filter((p) => p !== null)).toEqual([]);
     // Every route of the walkthrough was exercised, the error answers included.
-    expect(new Set(exchanges.map((x) => `${x.method.toUpperCase()} ${x.schemaPath} ${x.status}`))).toEqual(new Set([
-      'POST /v1/api-keys 201', 'POST /v1/card-loads 201', 'POST /v1/card-loads 200', 'GET /v1/card-loads/{id} 200',
-      'GET /v1/card-loads 200', 'POST /v1/card-loads/batch 200', 'GET /v1/cards/{enKashCardId}/balance 200',
-      'GET /v1/cards/{enKashCardId}/history 200', 'POST /v1/webhooks 201', 'POST /v1/reports/reconciliation/runs 201',
-      'GET /v1/reports/reconciliation 200', 'GET /v1/reports/trial-balance 200', 'POST /v1/card-loads 400', 'GET /v1/card-loads/{id} 404',
-    ]));
+    expect(new Set(exchanges.map((x) => `${x.method.toUpperCase()} ${x.schemaPath} ${x.status}`))).toEqual(
+      new Set([
+        'POST /v1/api-keys 201',
+        'POST /v1/card-loads 201',
+        'POST /v1/card-loads 200',
+        'GET /v1/card-loads/{id} 200',
+        'GET /v1/card-loads 200',
+        'POST /v1/card-loads/batch 200',
+        'GET /v1/cards/{enKashCardId}/balance 200',
+        'GET /v1/cards/{enKashCardId}/history 200',
+        'POST /v1/webhooks 201',
+        'POST /v1/reports/reconciliation/runs 201',
+        'GET /v1/reports/reconciliation 200',
+        'GET /v1/reports/trial-balance 200',
+        'POST /v1/card-loads 400',
+        'GET /v1/card-loads/{id} 404',
+      ]),
+    );
   });
 });

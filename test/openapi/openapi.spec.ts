@@ -4,13 +4,19 @@ import { registeredRoutes } from '../../src/http/route-registry';
 import { startTestApp, TestApp } from '../support/app';
 
 type Operation = {
-  security?: unknown[]; requestBody?: { content: Record<string, { examples?: Record<string, { value: unknown }> }> };
-  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>; 'x-required-scopes'?: string[];
+  security?: unknown[];
+  requestBody?: { content: Record<string, { examples?: Record<string, { value: unknown }> }> };
+  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+  'x-required-scopes'?: string[];
 };
 
 describe('OpenAPI document', () => {
   let t: TestApp;
-  let doc: { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
+  let doc: {
+    openapi: string;
+    paths: Record<string, Record<string, Operation>>;
+    components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+  };
   beforeAll(async () => {
     t = await startTestApp();
     const res = await t.api('GET', '/docs-json', { key: null });
@@ -44,7 +50,8 @@ describe('OpenAPI document', () => {
         if (JSON.stringify(op.security) !== JSON.stringify([{ apiKey: [] }])) problems.push(`${where}: no bearer key requirement`);
         if (!Object.keys(op.responses).some((s) => /^2\d\d$/.test(s))) problems.push(`${where}: no success answer`);
         for (const status of ['401', '403', '429']) {
-          if (op.responses[status]?.content?.['application/json']?.schema?.$ref !== '#/components/schemas/Error') problems.push(`${where}: ${status} without the error shape`);
+          if (op.responses[status]?.content?.['application/json']?.schema?.$ref !== '#/components/schemas/Error')
+            problems.push(`${where}: ${status} without the error shape`);
         }
         if (method === 'post' && op.requestBody && !op.responses['400']) problems.push(`${where}: body without a 400`);
       }
@@ -88,7 +95,7 @@ describe('OpenAPI document', () => {
   });
 
   it('should catch an answer that the document does not promise (the check every test answer gets)', () => {
-    const check = answerChecker(structuredClone(doc) as never);
+    const check = answerChecker(structuredClone(doc));
     const json = 'application/json; charset=utf-8';
     const answer = (method: string, url: string, status: number, text: string) => check({ method, url, status, contentType: json, text });
     expect(answer('GET', '/health/live', 200, '{"status":"ok"}')).toBeNull();
@@ -103,8 +110,14 @@ describe('OpenAPI document', () => {
     const create = doc.paths['/v1/card-loads'].post;
     const examples = Object.values(create.requestBody!.content['application/json'].examples ?? {}).map((e) => e.value);
     expect(examples).toContainEqual({
-      enKashCardId: 'EKCMB7KAEW', amount: '1500.00', currency: 'INR', companyId: 'CEKEP5GSGP', cardAccountId: 'CABFIPS',
-      description: 'March meal allowance', remarks: 'batch 42', metadata: { invoiceId: 'INV-9' },
+      enKashCardId: 'EKCMB7KAEW',
+      amount: '1500.00',
+      currency: 'INR',
+      companyId: 'CEKEP5GSGP',
+      cardAccountId: 'CABFIPS',
+      description: 'March meal allowance',
+      remarks: 'batch 42',
+      metadata: { invoiceId: 'INV-9' },
     });
     expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['200', '201', '400', '409', '413', '415', '422']));
   });
@@ -114,7 +127,9 @@ describe('OpenAPI document', () => {
     expect(html.status).toBe(200);
     expect(html.headers.get('content-type')).toContain('text/html');
     // Resolved the way a browser resolves them against /docs.
-    const assets = [...html.text.matchAll(/(?:src|href)=["']([^"']+\.(?:js|css))["']/g)].map((m) => new URL(m[1], `${t.url}/docs`).pathname);
+    const assets = [...html.text.matchAll(/(?:src|href)=["']([^"']+\.(?:js|css))["']/g)].map(
+      (m) => new URL(m[1], `${t.url}/docs`).pathname,
+    );
     expect(assets.length).toBeGreaterThanOrEqual(4);
     for (const asset of assets) {
       expect({ asset, status: (await t.api('GET', asset, { key: null })).status }).toEqual({ asset, status: 200 });

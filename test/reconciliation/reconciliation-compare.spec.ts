@@ -4,14 +4,32 @@ import { compareBalance, compareLoad, LedgerBalance, SettledLoad } from '../../s
 import { loadConfig } from '../../src/config/app-config';
 
 const load = (over: Partial<SettledLoad> = {}): SettledLoad => ({
-  id: '00000000-0000-4000-8000-000000000001', reference: 'CLREF1', enKashCardId: 'EKCUNIT001', companyId: 'CEKEP5GSGP',
-  cardAccountId: 'CABFIPS', amountMinor: 1500n, status: 'posted', undone: false, settledAt: new Date('2026-03-05T10:00:00Z'),
-  settledAgeMs: 60_000, ...over,
+  id: '00000000-0000-4000-8000-000000000001',
+  reference: 'CLREF1',
+  enKashCardId: 'EKCUNIT001',
+  companyId: 'CEKEP5GSGP',
+  cardAccountId: 'CABFIPS',
+  amountMinor: 1500n,
+  status: 'posted',
+  undone: false,
+  settledAt: new Date('2026-03-05T10:00:00Z'),
+  settledAgeMs: 60_000,
+  ...over,
 });
-const record = (status: EnKashLookupMatch['status'], amountMinor: bigint | null = 1500n): EnKashLookupMatch =>
-  ({ status, rawStatus: status.toUpperCase(), amountMinor, raw: { pgReferenceNumber: 'CLREF1' } });
-const found = (...matches: EnKashLookupMatch[]): EnKashOutcome<EnKashLookupResult> =>
-  ({ kind: 'succeeded', value: { matches }, httpStatus: 200, code: '0', message: 'Success', durationMs: 3 });
+const record = (status: EnKashLookupMatch['status'], amountMinor: bigint | null = 1500n): EnKashLookupMatch => ({
+  status,
+  rawStatus: status.toUpperCase(),
+  amountMinor,
+  raw: { pgReferenceNumber: 'CLREF1' },
+});
+const found = (...matches: EnKashLookupMatch[]): EnKashOutcome<EnKashLookupResult> => ({
+  kind: 'succeeded',
+  value: { matches },
+  httpStatus: 200,
+  code: '0',
+  message: 'Success',
+  durationMs: 3,
+});
 const kindOf = (c: ReturnType<typeof compareLoad>) => (c.verdict === 'finding' ? c.finding.kind : c.verdict);
 const GRACE_MS = 30_000;
 
@@ -31,7 +49,9 @@ describe('compareLoad', () => {
   it('should not trust "absent" for a load settled within the lookup grace', () => {
     expect(kindOf(compareLoad(load({ settledAgeMs: 100 }), found(), GRACE_MS))).toBe('too_fresh');
     // Present records are evidence whatever their age.
-    expect(kindOf(compareLoad(load({ settledAgeMs: 100 }), found(record('success'), record('success')), GRACE_MS))).toBe('enkash_applied_multiple');
+    expect(kindOf(compareLoad(load({ settledAgeMs: 100 }), found(record('success'), record('success')), GRACE_MS))).toBe(
+      'enkash_applied_multiple',
+    );
   });
 
   it('should treat a reversed or undone load as "no money here" and flag any application there', () => {
@@ -43,32 +63,78 @@ describe('compareLoad', () => {
   });
 
   it('should record an unknown or systemic lookup as lookup_failed evidence, and an unreadable amount likewise', () => {
-    const unknown: EnKashOutcome<EnKashLookupResult> = { kind: 'unknown', reason: 'http-502', httpStatus: 502, code: null, message: 'Bad Gateway', durationMs: 5 };
+    const unknown: EnKashOutcome<EnKashLookupResult> = {
+      kind: 'unknown',
+      reason: 'http-502',
+      httpStatus: 502,
+      code: null,
+      message: 'Bad Gateway',
+      durationMs: 5,
+    };
     const c = compareLoad(load(), unknown, GRACE_MS);
-    expect(c).toMatchObject({ verdict: 'finding', finding: { kind: 'lookup_failed', enkashAmountMinor: null,
-      evidence: { ledger: { amount: '15.00', status: 'posted' }, enkash: { outcome: 'unknown', reason: 'http-502', httpStatus: 502 } } } });
+    expect(c).toMatchObject({
+      verdict: 'finding',
+      finding: {
+        kind: 'lookup_failed',
+        enkashAmountMinor: null,
+        evidence: { ledger: { amount: '15.00', status: 'posted' }, enkash: { outcome: 'unknown', reason: 'http-502', httpStatus: 502 } },
+      },
+    });
     expect(kindOf(compareLoad(load(), found(record('success', null)), GRACE_MS))).toBe('lookup_failed');
   });
 
   it('should keep what both sides said, with money as decimal strings', () => {
     const c = compareLoad(load(), found(record('success'), record('success', 2500n)), GRACE_MS);
-    expect(c).toMatchObject({ verdict: 'finding', finding: {
-      kind: 'enkash_applied_multiple', loadId: load().id, reference: 'CLREF1', accountCode: 'card:EKCUNIT001',
-      ledgerAmountMinor: 1500n, enkashAmountMinor: 4000n,
-      evidence: { enkash: { recordCount: 2, records: [{ status: 'success', amount: '15.00' }, { status: 'success', amount: '25.00' }] } },
-    } });
+    expect(c).toMatchObject({
+      verdict: 'finding',
+      finding: {
+        kind: 'enkash_applied_multiple',
+        loadId: load().id,
+        reference: 'CLREF1',
+        accountCode: 'card:EKCUNIT001',
+        ledgerAmountMinor: 1500n,
+        enkashAmountMinor: 4000n,
+        evidence: {
+          enkash: {
+            recordCount: 2,
+            records: [
+              { status: 'success', amount: '15.00' },
+              { status: 'success', amount: '25.00' },
+            ],
+          },
+        },
+      },
+    });
     // Evidence goes into jsonb as is: no bigint may hide in it.
     expect(() => JSON.stringify(c.verdict === 'finding' && c.finding.evidence)).not.toThrow();
   });
 });
 
 describe('compareBalance', () => {
-  const card = (postedCreditsMinor: bigint, pendingCreditsMinor = 0n): LedgerBalance =>
-    ({ normalSide: 'credit', postedDebitsMinor: 0n, postedCreditsMinor, pendingDebitsMinor: 0n, pendingCreditsMinor });
-  const enkash = (balanceMinor: bigint | null) =>
-    ({ kind: 'succeeded' as const, value: { balanceMinor, raw: {} }, httpStatus: 200, code: '0', message: 'Success', durationMs: 1 });
+  const card = (postedCreditsMinor: bigint, pendingCreditsMinor = 0n): LedgerBalance => ({
+    normalSide: 'credit',
+    postedDebitsMinor: 0n,
+    postedCreditsMinor,
+    pendingDebitsMinor: 0n,
+    pendingCreditsMinor,
+  });
+  const enkash = (balanceMinor: bigint | null) => ({
+    kind: 'succeeded' as const,
+    value: { balanceMinor, raw: {} },
+    httpStatus: 200,
+    code: '0',
+    message: 'Success',
+    durationMs: 1,
+  });
   const compare = (before: LedgerBalance, after: LedgerBalance, balanceMinor: bigint | null) =>
-    compareBalance({ kind: 'card_balance_drift', accountCode: 'card:EKCUNIT001', before, after, enkash: enkash(balanceMinor), call: 'card-balance' });
+    compareBalance({
+      kind: 'card_balance_drift',
+      accountCode: 'card:EKCUNIT001',
+      before,
+      after,
+      enkash: enkash(balanceMinor),
+      call: 'card-balance',
+    });
 
   it('should accept any balance a load in flight can explain, and flag the rest with both numbers', () => {
     expect(compare(card(1000n), card(1000n), 1000n)).toBeNull();
@@ -76,8 +142,13 @@ describe('compareBalance', () => {
     // Posted between the two reads: the union of both ranges.
     expect(compare(card(1000n, 500n), card(1500n), 1500n)).toBeNull();
     expect(compare(card(1000n), card(1000n), 1700n)).toMatchObject({
-      kind: 'card_balance_drift', ledgerAmountMinor: 1000n, enkashAmountMinor: 1700n,
-      evidence: { ledger: { posted: '10.00', expectedLow: '10.00', expectedHigh: '10.00' }, enkash: { balance: '17.00', differenceFromPosted: '7.00' } },
+      kind: 'card_balance_drift',
+      ledgerAmountMinor: 1000n,
+      enkashAmountMinor: 1700n,
+      evidence: {
+        ledger: { posted: '10.00', expectedLow: '10.00', expectedHigh: '10.00' },
+        enkash: { balance: '17.00', differenceFromPosted: '7.00' },
+      },
     });
   });
 
@@ -102,14 +173,19 @@ describe('mapBounded', () => {
     let inFlight = 0;
     let peak = 0;
     let started = 0;
-    const results = await mapBounded(Array.from({ length: 40 }, (_, i) => i), 8, async (i) => {
-      started += 1;
-      inFlight += 1;
-      peak = Math.max(peak, inFlight);
-      await new Promise((r) => setTimeout(r, 2));
-      inFlight -= 1;
-      return i * 2;
-    }, () => started >= 20);
+    const results = await mapBounded(
+      Array.from({ length: 40 }, (_, i) => i),
+      8,
+      async (i) => {
+        started += 1;
+        inFlight += 1;
+        peak = Math.max(peak, inFlight);
+        await new Promise((r) => setTimeout(r, 2));
+        inFlight -= 1;
+        return i * 2;
+      },
+      () => started >= 20,
+    );
     expect(peak).toBe(8);
     expect(results.filter((r) => r !== undefined)).toHaveLength(20);
     expect(results.slice(0, 20)).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));

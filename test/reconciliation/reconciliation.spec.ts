@@ -7,10 +7,29 @@ import { sql } from '../support/db';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
 import { createLoad, startSim, startSyncApp, useSyncApp, waitFor, waitForStatus } from '../sync/sync-harness';
 
-type Finding = { id: string; kind: string; loadId: string | null; reference: string | null; accountCode: string | null;
-  ledgerAmount: string | null; enkashAmount: string | null; evidence: Record<string, any>; foundAt: string }; // eslint-disable-line @typescript-eslint/no-explicit-any
-type Run = { id: string; status: string; trigger: string; windowFrom: string | null; checkedLoads: number; checkedCards: number;
-  findingsCount: number; error: string | null; findings: Finding[] };
+type Finding = {
+  id: string;
+  kind: string;
+  loadId: string | null;
+  reference: string | null;
+  accountCode: string | null;
+  ledgerAmount: string | null;
+  enkashAmount: string | null;
+  foundAt: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience: the evidence is read by path
+  evidence: Record<string, any>;
+};
+type Run = {
+  id: string;
+  status: string;
+  trigger: string;
+  windowFrom: string | null;
+  checkedLoads: number;
+  checkedCards: number;
+  findingsCount: number;
+  error: string | null;
+  findings: Finding[];
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Past the simulator's lookup lag (50 ms) and SYNC_LOOKUP_GRACE_MS (150 ms in the sync harness). */
@@ -27,11 +46,19 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
     for (const body of [
       { code: 'external:funding', currency: 'INR', normalSide: 'debit' },
       { code: PARENT, currency: 'INR', normalSide: 'credit' },
-    ]) expect((await ctx.app.api('POST', '/v1/accounts', { body })).status).toBe(201);
+    ])
+      expect((await ctx.app.api('POST', '/v1/accounts', { body })).status).toBe(201);
     // One entry at most MAX_JOURNAL_AMOUNT (10,000,000,000.00 by default): the simulator's parent fits one.
     const amount = formatMinor(ctx.sim.state.parentBalanceMinor);
-    const funded = await ctx.app.api('POST', '/v1/journal', { body: { description: 'mirror EnKash parent funding', entries: [
-      { accountCode: 'external:funding', direction: 'debit', amount }, { accountCode: PARENT, direction: 'credit', amount }] } });
+    const funded = await ctx.app.api('POST', '/v1/journal', {
+      body: {
+        description: 'mirror EnKash parent funding',
+        entries: [
+          { accountCode: 'external:funding', direction: 'debit', amount },
+          { accountCode: PARENT, direction: 'credit', amount },
+        ],
+      },
+    });
     expect(funded.status).toBe(201);
   });
   afterEach(async () => {
@@ -58,7 +85,15 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
     await postedLoad('EKCRECON02', '42.42');
     await pastGrace();
     const run = await runNow();
-    expect(run).toMatchObject({ trigger: 'manual', status: 'completed', checkedLoads: 3, checkedCards: 2, findingsCount: 0, error: null, findings: [] });
+    expect(run).toMatchObject({
+      trigger: 'manual',
+      status: 'completed',
+      checkedLoads: 3,
+      checkedCards: 2,
+      findingsCount: 0,
+      error: null,
+      findings: [],
+    });
     // The run borrows the worker's EnKash client: no second login (refused ones would add up toward EnKash's lock-out).
     expect(ctx.sim.state.tokenIssuedCount).toBe(1);
   });
@@ -69,9 +104,20 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
     await pastGrace();
     const run = await runNow();
     const [twice] = findingsFor(run, 'enkash_applied_multiple', { loadId: load.id });
-    expect(twice).toMatchObject({ reference: load.reference, accountCode: 'card:EKCRECON03', ledgerAmount: '25.00', enkashAmount: '50.00' });
-    expect(twice.evidence).toMatchObject({ ledger: { status: 'posted', amount: '25.00' }, enkash: { outcome: 'succeeded', recordCount: 2 } });
-    expect(findingsFor(run, 'card_balance_drift', { accountCode: 'card:EKCRECON03' })[0]).toMatchObject({ ledgerAmount: '25.00', enkashAmount: '50.00' });
+    expect(twice).toMatchObject({
+      reference: load.reference,
+      accountCode: 'card:EKCRECON03',
+      ledgerAmount: '25.00',
+      enkashAmount: '50.00',
+    });
+    expect(twice.evidence).toMatchObject({
+      ledger: { status: 'posted', amount: '25.00' },
+      enkash: { outcome: 'succeeded', recordCount: 2 },
+    });
+    expect(findingsFor(run, 'card_balance_drift', { accountCode: 'card:EKCRECON03' })[0]).toMatchObject({
+      ledgerAmount: '25.00',
+      enkashAmount: '50.00',
+    });
   });
 
   it('should find an amount EnKash holds differently from ours', async () => {
@@ -113,7 +159,9 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
     ctx.sim.state.plantApplied('MADE-ELSEWHERE-1', 'EKCRECON07', 700n);
     const run = await runNow();
     expect(findingsFor(run, 'card_balance_drift', { accountCode: 'card:EKCRECON07' })[0]).toMatchObject({
-      ledgerAmount: '10.00', enkashAmount: '17.00', evidence: { enkash: { call: 'card-balance', balance: '17.00', differenceFromPosted: '7.00' } },
+      ledgerAmount: '10.00',
+      enkashAmount: '17.00',
+      evidence: { enkash: { call: 'card-balance', balance: '17.00', differenceFromPosted: '7.00' } },
     });
     const [parent] = findingsFor(run, 'parent_balance_drift', { accountCode: PARENT });
     expect(parent.ledgerAmount).toBe((await ctx.app.api('GET', `/v1/accounts/${PARENT}`)).body.posted);
@@ -147,7 +195,10 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
     const run = await runNow();
     expect(run.status).toBe('completed');
     expect(run.findings.filter((f) => f.loadId === load.id)).toEqual([
-      expect.objectContaining({ kind: 'lookup_failed', evidence: expect.objectContaining({ enkash: expect.objectContaining({ outcome: 'unknown', httpStatus: 502 }) }) }),
+      expect.objectContaining({
+        kind: 'lookup_failed',
+        evidence: expect.objectContaining({ enkash: expect.objectContaining({ outcome: 'unknown', httpStatus: 502 }) }),
+      }),
     ]);
     expect((await runNow()).findings.filter((f) => f.loadId === load.id)).toEqual([]);
   });
@@ -192,16 +243,27 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
     ]);
     const kinds = new Set(res.body.data.map((f: Finding) => f.kind));
     expect(res.body.nextCursor).toBeNull();
-    for (const k of ['enkash_applied_multiple', 'amount_mismatch', 'posted_missing_at_enkash', 'reversed_but_applied', 'reversed_at_enkash',
-      'lookup_failed', 'card_balance_drift', 'parent_balance_drift']) expect(kinds).toContain(k);
+    for (const k of [
+      'enkash_applied_multiple',
+      'amount_mismatch',
+      'posted_missing_at_enkash',
+      'reversed_but_applied',
+      'reversed_at_enkash',
+      'lookup_failed',
+      'card_balance_drift',
+      'parent_balance_drift',
+    ])
+      expect(kinds).toContain(k);
     const runs = await ctx.db.query(`SELECT id FROM reconciliation_runs ORDER BY started_at DESC LIMIT 1`);
     expect(res.body.lastRun).toMatchObject({ id: runs.rows[0].id, status: 'completed' });
 
     const seen: string[] = [];
     let cursor: string | null = null;
     for (let i = 0; i < 100; i++) {
-      const page: { status: number; body: { data: Finding[]; nextCursor: string | null } } =
-        await ctx.app.api('GET', `/v1/reports/reconciliation?from=${startedAt}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: { status: number; body: { data: Finding[]; nextCursor: string | null } } = await ctx.app.api(
+        'GET',
+        `/v1/reports/reconciliation?from=${startedAt}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(page.status).toBe(200);
       seen.push(...page.body.data.map((f) => f.id));
       cursor = page.body.nextCursor;
@@ -240,7 +302,8 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
   });
 
   it('should need ledger:read to read the report and ops:write to start a run', async () => {
-    const key = async (scopes: string[]) => (await ctx.app.api('POST', '/v1/api-keys', { body: { name: `recon-${scopes.join('+')}`, scopes } })).body.key;
+    const key = async (scopes: string[]) =>
+      (await ctx.app.api('POST', '/v1/api-keys', { body: { name: `recon-${scopes.join('+')}`, scopes } })).body.key;
     const reader = await key(['ledger:read']);
     const loader = await key(['loads:write']);
     const ops = await key(['ops:write']);
@@ -259,13 +322,20 @@ describe('reconciliation without an EnKash client', () => {
 
   it('should still report, age what waits, and answer 503 to a run', async () => {
     for (const [i, amount] of ['1.00', '2.50'].entries()) {
-      const res = await ctx.app.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCRECON20', amount }, headers: { 'idempotency-key': `no-enkash-${i}` } });
+      const res = await ctx.app.api('POST', '/v1/card-loads', {
+        body: { enKashCardId: 'EKCRECON20', amount },
+        headers: { 'idempotency-key': `no-enkash-${i}` },
+      });
       expect(res.status).toBe(201);
     }
     const report = await ctx.app.api('GET', '/v1/reports/reconciliation');
     expect(report.status).toBe(200);
     expect(report.body).toMatchObject({
-      from: null, to: null, lastRun: null, data: [], nextCursor: null,
+      from: null,
+      to: null,
+      lastRun: null,
+      data: [],
+      nextCursor: null,
       totals: [{ currency: 'INR', count: 2, amount: '3.50' }],
       ageBuckets: [
         { status: 'pending', buckets: { '<1m': 2, '1-5m': 0, '5-60m': 0, '1-24h': 0, '>24h': 0 } },
@@ -294,10 +364,14 @@ describe('reconciliation on a schedule', () => {
   it('should run by itself every RECONCILE_INTERVAL_MS', async () => {
     const load = await createLoad(t, 'EKCRECON30', '5.00');
     await waitForStatus(t, load.id, ['posted']);
-    const lastRun = await waitFor('a scheduled run', async () => {
-      const r = (await t.api('GET', '/v1/reports/reconciliation')).body.lastRun;
-      return r?.trigger === 'schedule' && r.status !== 'running' ? r : null;
-    }, 10_000);
+    const lastRun = await waitFor(
+      'a scheduled run',
+      async () => {
+        const r = (await t.api('GET', '/v1/reports/reconciliation')).body.lastRun;
+        return r?.trigger === 'schedule' && r.status !== 'running' ? r : null;
+      },
+      10_000,
+    );
     expect(lastRun).toMatchObject({ trigger: 'schedule', status: 'completed' });
   });
 });

@@ -18,17 +18,39 @@ describe('GET /v1/reports/trial-balance', () => {
       { code: 'parent:CATB', currency: 'INR', normalSide: 'credit', noOverdraft: true },
       { code: 'external:usd', currency: 'USD', normalSide: 'debit' },
       { code: 'income:fx', currency: 'USD', normalSide: 'credit' },
-    ]) expect((await ctx.app.api('POST', '/v1/accounts', { body })).status).toBe(201);
-    const fund = await ctx.app.api('POST', '/v1/journal', { body: { description: 'fund', entries: [
-      { accountCode: 'external:funding', direction: 'debit', amount: '1000.00' }, { accountCode: 'parent:CATB', direction: 'credit', amount: '1000.00' }] } });
+    ])
+      expect((await ctx.app.api('POST', '/v1/accounts', { body })).status).toBe(201);
+    const fund = await ctx.app.api('POST', '/v1/journal', {
+      body: {
+        description: 'fund',
+        entries: [
+          { accountCode: 'external:funding', direction: 'debit', amount: '1000.00' },
+          { accountCode: 'parent:CATB', direction: 'credit', amount: '1000.00' },
+        ],
+      },
+    });
     expect(fund.status).toBe(201);
     await settle();
     afterFunding = new Date().toISOString();
     await settle();
-    const load = await ctx.app.api('POST', '/v1/card-loads', { body: { enKashCardId: 'EKCTB00001', amount: '250.00', cardAccountId: 'CATB' }, headers: { 'idempotency-key': 'tb-1' } });
+    const load = await ctx.app.api('POST', '/v1/card-loads', {
+      body: { enKashCardId: 'EKCTB00001', amount: '250.00', cardAccountId: 'CATB' },
+      headers: { 'idempotency-key': 'tb-1' },
+    });
     expect(load.status).toBe(201);
-    expect((await ctx.app.api('POST', '/v1/journal', { body: { description: 'fx', entries: [
-      { accountCode: 'external:usd', direction: 'debit', amount: '5.00' }, { accountCode: 'income:fx', direction: 'credit', amount: '5.00' }] } })).status).toBe(201);
+    expect(
+      (
+        await ctx.app.api('POST', '/v1/journal', {
+          body: {
+            description: 'fx',
+            entries: [
+              { accountCode: 'external:usd', direction: 'debit', amount: '5.00' },
+              { accountCode: 'income:fx', direction: 'credit', amount: '5.00' },
+            ],
+          },
+        })
+      ).status,
+    ).toBe(201);
   });
 
   it('should list every account with its balance column and totals per currency where debits equal credits', async () => {
@@ -36,10 +58,26 @@ describe('GET /v1/reports/trial-balance', () => {
     expect(r.status).toBe(200);
     expect(r.body.balanced).toBe(true);
     expect(r.body.totals).toEqual([
-      { currency: 'INR', debitBalance: '1000.00', creditBalance: '1000.00', postedDebits: '1000.00', postedCredits: '1000.00',
-        pendingDebits: '250.00', pendingCredits: '250.00', balanced: true },
-      { currency: 'USD', debitBalance: '5.00', creditBalance: '5.00', postedDebits: '5.00', postedCredits: '5.00',
-        pendingDebits: '0.00', pendingCredits: '0.00', balanced: true },
+      {
+        currency: 'INR',
+        debitBalance: '1000.00',
+        creditBalance: '1000.00',
+        postedDebits: '1000.00',
+        postedCredits: '1000.00',
+        pendingDebits: '250.00',
+        pendingCredits: '250.00',
+        balanced: true,
+      },
+      {
+        currency: 'USD',
+        debitBalance: '5.00',
+        creditBalance: '5.00',
+        postedDebits: '5.00',
+        postedCredits: '5.00',
+        pendingDebits: '0.00',
+        pendingCredits: '0.00',
+        balanced: true,
+      },
     ]);
     expect(r.body.data.map((l: Line) => [l.code, l.debitBalance, l.creditBalance, l.pendingDebits, l.pendingCredits])).toEqual([
       ['card:EKCTB00001', '0.00', '0.00', '0.00', '250.00'],
@@ -54,18 +92,37 @@ describe('GET /v1/reports/trial-balance', () => {
     const then = await ctx.app.api('GET', `/v1/reports/trial-balance?asOf=${afterFunding}`);
     expect(then.body.asOf).toBe(afterFunding);
     expect(then.body.data.map((l: Line) => [l.code, l.debitBalance, l.creditBalance])).toEqual([
-      ['external:funding', '1000.00', '0.00'], ['external:usd', '0.00', '0.00'], ['income:fx', '0.00', '0.00'], ['parent:CATB', '0.00', '1000.00'],
+      ['external:funding', '1000.00', '0.00'],
+      ['external:usd', '0.00', '0.00'],
+      ['income:fx', '0.00', '0.00'],
+      ['parent:CATB', '0.00', '1000.00'],
     ]);
-    expect(then.body.totals.map((x: { currency: string; debitBalance: string }) => [x.currency, x.debitBalance])).toEqual([['INR', '1000.00'], ['USD', '0.00']]);
+    expect(then.body.totals.map((x: { currency: string; debitBalance: string }) => [x.currency, x.debitBalance])).toEqual([
+      ['INR', '1000.00'],
+      ['USD', '0.00'],
+    ]);
     const empty = await ctx.app.api('GET', `/v1/reports/trial-balance?asOf=${beforeAll_}`);
     expect(empty.body).toEqual({ asOf: beforeAll_, balanced: true, totals: [], data: [], nextCursor: null });
   });
 
   it('should keep the moment of the first page in its cursor, whatever is posted while paging', async () => {
     const first = await ctx.app.api('GET', '/v1/reports/trial-balance?limit=2');
-    expect((await ctx.app.api('POST', '/v1/accounts', { body: { code: 'zz:late', currency: 'INR', normalSide: 'debit' } })).status).toBe(201);
-    expect((await ctx.app.api('POST', '/v1/journal', { body: { description: 'late', entries: [
-      { accountCode: 'zz:late', direction: 'debit', amount: '7.00' }, { accountCode: 'parent:CATB', direction: 'credit', amount: '7.00' }] } })).status).toBe(201);
+    expect((await ctx.app.api('POST', '/v1/accounts', { body: { code: 'zz:late', currency: 'INR', normalSide: 'debit' } })).status).toBe(
+      201,
+    );
+    expect(
+      (
+        await ctx.app.api('POST', '/v1/journal', {
+          body: {
+            description: 'late',
+            entries: [
+              { accountCode: 'zz:late', direction: 'debit', amount: '7.00' },
+              { accountCode: 'parent:CATB', direction: 'credit', amount: '7.00' },
+            ],
+          },
+        })
+      ).status,
+    ).toBe(201);
     const lines: Line[] = [...first.body.data];
     let cursor = first.body.nextCursor;
     while (cursor) {
@@ -86,17 +143,30 @@ describe('GET /v1/reports/trial-balance', () => {
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const rows = csvObjects(csv.text);
     expect(rows).toEqual([
-      ...json.body.data.map((l: Record<string, unknown>) => ({ line: 'account', ...Object.fromEntries(Object.entries(l).map(([k, v]) => [k, asCsvText(v)])) })),
-      ...json.body.totals.map(({ balanced: _b, ...total }: Record<string, unknown>) => ({ line: 'total', code: '', name: '', normalSide: '', ...total })),
+      ...json.body.data.map((l: Record<string, unknown>) => ({
+        line: 'account',
+        ...Object.fromEntries(Object.entries(l).map(([k, v]) => [k, asCsvText(v)])),
+      })),
+      ...json.body.totals.map(({ balanced: _b, ...total }: Record<string, unknown>) => ({
+        line: 'total',
+        code: '',
+        name: '',
+        normalSide: '',
+        ...total,
+      })),
     ]);
     expect(rows.filter((r) => r.line === 'total')).toHaveLength(2);
   });
 
   it.each([
-    ['asOf=yesterday', 'asOf'], ['asOf=2026-02-29T00:00:00Z', 'asOf'], ['limit=0', 'limit'], ['cursor=nope', 'cursor'],
+    ['asOf=yesterday', 'asOf'],
+    ['asOf=2026-02-29T00:00:00Z', 'asOf'],
+    ['limit=0', 'limit'],
+    ['cursor=nope', 'cursor'],
     [`cursor=${encodeCursor(['2026-01-01T00:00:00.000Z', 'BAD CODE'])}`, 'cursor'],
     [`cursor=${encodeCursor(['2026-01-01T00:00:00.000Z', 'parent:CATB'])}&asOf=2026-01-02T00:00:00.000Z`, 'cursor'],
-    ['format=xlsx', 'format'], ['currency=INR', 'currency'],
+    ['format=xlsx', 'format'],
+    ['currency=INR', 'currency'],
   ])('should refuse ?%s with a 400 naming %s', async (query, field) => {
     const r = await ctx.app.api('GET', `/v1/reports/trial-balance?${query}`);
     expect(r.status).toBe(400);

@@ -23,8 +23,8 @@ async function start(dataDir: string, extraEnv: Record<string, string> = {}): Pr
   delete env.ENKASH_BASE_URL;
   const proc = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
   const deadline = Date.now() + 60_000;
   while (!/listening on/.test(out)) {
     if (proc.exitCode !== null) throw new Error(`service exited early:\n${out}`);
@@ -55,7 +55,10 @@ describe('npm start with the embedded database', () => {
     const page = await fetch(`${first.url}/console`);
     expect([page.status, (await page.text()).includes('/console/assets/')]).toEqual([200, true]);
     const signIn = await fetch(`${first.url}/console/api/session`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: first.key }) });
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey: first.key }),
+    });
     expect([signIn.status, ((await signIn.json()) as { scopes: string[] }).scopes]).toEqual([201, ['admin']]);
     const created = await fetch(`${first.url}/v1/card-loads`, {
       method: 'POST',
@@ -91,22 +94,30 @@ describe('npm start with the embedded database', () => {
   }, 180_000);
 
   it('should refuse a bad configuration with one message listing every problem', async () => {
-    const env = { ...process.env, PORT: 'x', ROLE: 'boss', ENKASH_ENCRYPTION: 'maybe', MAX_LOAD_AMOUNT: '1e5',
-      WEBHOOK_TIMEOUT_MS: 'soon', RECONCILE_INTERVAL_MS: '-1' } as NodeJS.ProcessEnv;
+    const env = {
+      ...process.env,
+      PORT: 'x',
+      ROLE: 'boss',
+      ENKASH_ENCRYPTION: 'maybe',
+      MAX_LOAD_AMOUNT: '1e5',
+      WEBHOOK_TIMEOUT_MS: 'soon',
+      RECONCILE_INTERVAL_MS: '-1',
+    } as NodeJS.ProcessEnv;
     const proc = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
     expect(await exited(proc)).toBe(1);
-    for (const name of ['PORT', 'ROLE', 'ENKASH_ENCRYPTION', 'MAX_LOAD_AMOUNT', 'WEBHOOK_TIMEOUT_MS', 'RECONCILE_INTERVAL_MS']) expect(out).toContain(name);
+    for (const name of ['PORT', 'ROLE', 'ENKASH_ENCRYPTION', 'MAX_LOAD_AMOUNT', 'WEBHOOK_TIMEOUT_MS', 'RECONCILE_INTERVAL_MS'])
+      expect(out).toContain(name);
     expect(out.match(/Invalid configuration/g)).toHaveLength(1); // one message for everything
   });
 });
 
-describe('the embedded database\'s roles', () => {
+describe("the embedded database's roles", () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'card-ledger-roles-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it('should run the app as a role that cannot bypass the ledger\'s triggers, with random passwords never logged', async () => {
+  it("should run the app as a role that cannot bypass the ledger's triggers, with random passwords never logged", async () => {
     const s = await start(dataDir);
     try {
       const port = /embedded PostgreSQL in .* on 127\.0\.0\.1:(\d+)/.exec(s.output())![1];
@@ -120,8 +131,10 @@ describe('the embedded database\'s roles', () => {
 
       const c = await connect(`postgres://card_ledger_app:${app}@127.0.0.1:${port}/card_ledger`);
       try {
-        expect((await c.query(`SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user`)).rows[0])
-          .toEqual({ rolsuper: false, rolcreaterole: false });
+        expect((await c.query(`SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user`)).rows[0]).toEqual({
+          rolsuper: false,
+          rolcreaterole: false,
+        });
         await expect(c.query(`SET session_replication_role = replica`)).rejects.toMatchObject({ code: '42501' });
         await expect(c.query(`ALTER TABLE journal_seals DISABLE TRIGGER USER`)).rejects.toMatchObject({ code: '42501' });
         // What the app does need: rows, and every writer's start for the watermark.

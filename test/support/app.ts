@@ -42,13 +42,20 @@ export interface ApiResponse {
 
 /** The real app on a real database from the migrations, over real HTTP on a free port. */
 /** `appOptions` overrides the quiet logger (e.g. a log test passes a stream and a level). */
-export async function startTestApp(env: Record<string, string> = {}, databaseUrl?: string, appOptions: CreateAppOptions = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  databaseUrl?: string,
+  appOptions: CreateAppOptions = {},
+): Promise<TestApp> {
   const db = databaseUrl ? null : await createTestDatabase();
   const url = databaseUrl ?? db!.url;
   // Each app keeps its local state (the checkpoint file, the public key) in a folder of its own.
   const dataDir = env.DATA_DIR ? null : mkdtempSync(path.join(tmpdir(), 'card-ledger-app-'));
   const config = testConfig({
-    ADMIN_API_KEY: ADMIN_KEY, AUDIT_SEAL_KEY: AUDIT_KEY, ...(dataDir ? { DATA_DIR: dataDir } : {}), ...env,
+    ADMIN_API_KEY: ADMIN_KEY,
+    AUDIT_SEAL_KEY: AUDIT_KEY,
+    ...(dataDir ? { DATA_DIR: dataDir } : {}),
+    ...env,
   });
   const app = await createApp(config, url, { logger: ['error'], ...appOptions });
   await app.get(ApiKeysService).installBootstrapKey(ADMIN_KEY);
@@ -72,7 +79,7 @@ export async function startTestApp(env: Record<string, string> = {}, databaseUrl
     const text = await res.text();
     const problem = documented()({ method, url: path, status: res.status, contentType: res.headers.get('content-type'), text });
     if (problem) throw new Error(`the answer does not match the OpenAPI document: ${problem}`);
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
@@ -81,7 +88,12 @@ export async function startTestApp(env: Record<string, string> = {}, databaseUrl
     return { status: res.status, headers: res.headers, body: parsed, text };
   };
   return {
-    app, url: base, databaseUrl: url, ds: app.get(DataSource), config, api,
+    app,
+    url: base,
+    databaseUrl: url,
+    ds: app.get(DataSource),
+    config,
+    api,
     close: async () => {
       await app.close();
       await db?.drop();
@@ -92,8 +104,7 @@ export async function startTestApp(env: Record<string, string> = {}, databaseUrl
 
 /** How `useTestApp` starts its app: `startTestApp(env)` by default, or `start` (e.g. `() => startSyncApp(sim)`). */
 export type UseTestAppOptions = (
-  | { env?: Record<string, string>; start?: undefined }
-  | { start: () => Promise<TestApp>; env?: undefined }
+  { env?: Record<string, string>; start?: undefined } | { start: () => Promise<TestApp>; env?: undefined }
 ) & {
   /** Also open a pg Client on the app's database (`db`); default true. */
   db?: boolean;
@@ -126,12 +137,14 @@ export function useTestApp(options: UseTestAppOptions = {}): TestAppContext {
   });
   return {
     get app(): TestApp {
-      if (!app) throw new Error('useTestApp: no app here; read `.app` inside a test or a hook declared after useTestApp(), not at describe time');
+      if (!app)
+        throw new Error('useTestApp: no app here; read `.app` inside a test or a hook declared after useTestApp(), not at describe time');
       return app;
     },
     get db(): Client {
       if (!withDb) throw new Error('useTestApp: this file asked for no Client ({ db: false })');
-      if (!db) throw new Error('useTestApp: no Client here; read `.db` inside a test or a hook declared after useTestApp(), not at describe time');
+      if (!db)
+        throw new Error('useTestApp: no Client here; read `.db` inside a test or a hook declared after useTestApp(), not at describe time');
       return db;
     },
   };

@@ -9,9 +9,15 @@ export async function fillLedger(ctx: TestAppContext, prefix: string, n: number)
     await app.api('POST', '/v1/accounts', { body: { code: 'external:fund', currency: 'INR', normalSide: 'debit' } });
   }
   for (let i = 0; i < n; i++) {
-    const funding = await app.api('POST', '/v1/journal', { body: { description: `${prefix} funding ${i}`, entries: [
-      { accountCode: 'external:fund', direction: 'debit', amount: '100.00' },
-      { accountCode: 'parent:CAAUDIT', direction: 'credit', amount: '100.00' }] } });
+    const funding = await app.api('POST', '/v1/journal', {
+      body: {
+        description: `${prefix} funding ${i}`,
+        entries: [
+          { accountCode: 'external:fund', direction: 'debit', amount: '100.00' },
+          { accountCode: 'parent:CAAUDIT', direction: 'credit', amount: '100.00' },
+        ],
+      },
+    });
     if (funding.status !== 201) {
       await app.api('POST', '/v1/accounts', { body: { code: 'parent:CAAUDIT', currency: 'INR', normalSide: 'credit' } });
       i--;
@@ -19,7 +25,8 @@ export async function fillLedger(ctx: TestAppContext, prefix: string, n: number)
     }
     const load = await app.api('POST', '/v1/card-loads', {
       body: { enKashCardId: `EKCAUDIT0${i % 3}`, amount: '10.00', cardAccountId: 'CAAUDIT' },
-      headers: { 'idempotency-key': `${prefix}-${i}` } });
+      headers: { 'idempotency-key': `${prefix}-${i}` },
+    });
     expect(load.status).toBe(201);
     if (i % 2 === 0) await app.app.get(SettlementService).settle(load.body.id, 'posted', { reason: 'test', actor: 'test' });
   }

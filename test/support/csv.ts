@@ -12,21 +12,48 @@ export function parseCsv(text: string): string[][] {
   while (i < text.length) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i += 2; continue; }
-      if (c === '"') { quoted = false; i += 1; continue; }
-      field += c; i += 1; continue;
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 2;
+        continue;
+      }
+      if (c === '"') {
+        quoted = false;
+        i += 1;
+        continue;
+      }
+      field += c;
+      i += 1;
+      continue;
     }
     if (c === '"') {
       if (fieldStarted) throw new Error(`stray quote at ${i}`);
-      quoted = true; fieldStarted = true; i += 1; continue;
+      quoted = true;
+      fieldStarted = true;
+      i += 1;
+      continue;
     }
-    if (c === ',') { row.push(field); field = ''; fieldStarted = false; i += 1; continue; }
+    if (c === ',') {
+      row.push(field);
+      field = '';
+      fieldStarted = false;
+      i += 1;
+      continue;
+    }
     if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field); rows.push(row); row = []; field = ''; fieldStarted = false; i += 2; continue;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      fieldStarted = false;
+      i += 2;
+      continue;
     }
     if (c === '\n' || c === '\r') throw new Error(`bare line break at ${i}`);
     if (fieldStarted && text[i - 1] === '"') throw new Error(`text after closing quote at ${i}`);
-    field += c; fieldStarted = true; i += 1;
+    field += c;
+    fieldStarted = true;
+    i += 1;
   }
   if (quoted) throw new Error('unterminated quoted field');
   if (fieldStarted || row.length > 0) throw new Error('last line lacks CRLF');
@@ -48,6 +75,6 @@ export function csvObjects(text: string): Array<Record<string, string>> {
  * unless it is a plain number.
  */
 export const asCsvText = (v: unknown): string => {
-  const text = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const text = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
   return /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/.test(text) && !/^-\d+(\.\d+)?$/.test(text) ? `'${text}` : text;
 };

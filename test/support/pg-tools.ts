@@ -61,6 +61,8 @@ export async function dumpableServer(suiteServer: string): Promise<{ tools: PgTo
     const major = await serverMajor(server);
     if (major !== null && major <= tools.major) return { tools, server };
   }
-  throw new Error(`pg_dump ${tools.major} cannot dump the suite's server (newer), and no Postgres ${tools.major} or older answers at `
-    + `127.0.0.1:5432: install postgresql-client matching the server, or run the suite with TEST_DATABASE_URL`);
+  throw new Error(
+    `pg_dump ${tools.major} cannot dump the suite's server (newer), and no Postgres ${tools.major} or older answers at ` +
+      `127.0.0.1:5432: install postgresql-client matching the server, or run the suite with TEST_DATABASE_URL`,
+  );
 }

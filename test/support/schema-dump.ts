@@ -27,10 +27,13 @@ export function normaliseDump(raw: string): string {
     .replace(/^--\n-- (PostgreSQL database dump( complete)?|Dumped (from database version|by pg_dump version)) .*\n(--\n)?/gm, '')
     .replace(/^--\n-- PostgreSQL database dump( complete)?\n--\n/gm, '')
     .split('\n')
-    .filter((line) => !/^-- Dumped (from database version|by pg_dump version) /.test(line)
-      && !/^SET [a-z_]+ = /.test(line)
-      && !/^SELECT pg_catalog\.set_config\('search_path', '', false\);$/.test(line)
-      && !/^\\(un)?restrict /.test(line))
+    .filter(
+      (line) =>
+        !/^-- Dumped (from database version|by pg_dump version) /.test(line) &&
+        !/^SET [a-z_]+ = /.test(line) &&
+        !/^SELECT pg_catalog\.set_config\('search_path', '', false\);$/.test(line) &&
+        !/^\\(un)?restrict /.test(line),
+    )
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
@@ -49,8 +52,9 @@ export async function dumpFreshSchema(suiteServer: string): Promise<string> {
     url.pathname = `/${name}`;
     try {
       await runMigrations(url.toString());
-      const { stdout } = await run(tools.dump, ['--schema-only', '--no-owner', '--no-privileges', '--dbname', url.toString()],
-        { maxBuffer: 64 * 1024 * 1024 });
+      const { stdout } = await run(tools.dump, ['--schema-only', '--no-owner', '--no-privileges', '--dbname', url.toString()], {
+        maxBuffer: 64 * 1024 * 1024,
+      });
       return normaliseDump(stdout);
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -18,16 +18,23 @@ export async function spawnService(env: Record<string, string>, readyPattern = /
   // Every process of a test seals the same chain: one audit key for all; local state (checkpoints) apart.
   const dataDir = mkdtempSync(path.join(tmpdir(), 'card-ledger-proc-'));
   const fullEnv = {
-    ...process.env, PORT: '0', LOG_LEVEL: 'warn', AUDIT_SEAL_KEY: AUDIT_KEY, DATA_DIR: dataDir, ...env,
+    ...process.env,
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    AUDIT_SEAL_KEY: AUDIT_KEY,
+    DATA_DIR: dataDir,
+    ...env,
   } as NodeJS.ProcessEnv;
   const proc = spawn(process.execPath, [MAIN], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
-  proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
-  const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => {
-    rmSync(dataDir, { recursive: true, force: true });
-    resolve(code);
-  }));
+  proc.stdout.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
+  proc.stderr.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
+  const exit = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      rmSync(dataDir, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
   const deadline = Date.now() + 30_000;
   while (!readyPattern.test(out)) {
     if (proc.exitCode !== null) throw new Error(`service exited early:\n${out}`);

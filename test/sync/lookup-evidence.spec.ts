@@ -37,7 +37,8 @@ describe('sync worker: lookups EnKash answers in a shape that does not say "abse
   }
 
   it.each<LookupShape>(['null-payload', 'no-payload', 'renamed-reference', 'unfiltered-page'])(
-    'should not send again a load EnKash applied when its lookup answers %s: review, then posted once readable', async (shape) => {
+    'should not send again a load EnKash applied when its lookup answers %s: review, then posted once readable',
+    async (shape) => {
       ctx.sim.state.setConfig({ lookupShape: shape });
       const load = await createLoad(ctx.app, 'EKCSHAPE01', '9.00');
       ctx.sim.state.injectFault({ fault: 'timeout-after-apply', reference: load.reference });
@@ -48,10 +49,12 @@ describe('sync worker: lookups EnKash answers in a shape that does not say "abse
       expect(sendsOf(ctx.sim, load.reference)).toHaveLength(1);
       await requeueReadable(load.id);
       expect(ctx.sim.state.appliedCount(load.reference)).toBe(1);
-    });
+    },
+  );
 
   it.each<LookupShape>(['unfiltered-array', 'single', 'unfiltered-page'])(
-    'should not send again a load EnKash did not apply when its lookup answers %s: review, then sent once when readable', async (shape) => {
+    'should not send again a load EnKash did not apply when its lookup answers %s: review, then sent once when readable',
+    async (shape) => {
       ctx.sim.state.setConfig({ lookupShape: shape });
       // Other loads on the card, so an unfiltered answer lists records, none of them ours.
       for (const n of [1, 2]) ctx.sim.state.plantApplied(`OTHER-${shape}-before-${n}`, 'EKCSHAPE02', 100n);
@@ -62,7 +65,8 @@ describe('sync worker: lookups EnKash answers in a shape that does not say "abse
       expect(ctx.sim.state.appliedCount(load.reference)).toBe(0);
       await requeueReadable(load.id);
       expect(ctx.sim.state.appliedCount(load.reference)).toBe(1);
-    });
+    },
+  );
 
   it.each<LookupShape>(['data-key', 'result-key'])('should read records under a top-level %s and post the load once', async (shape) => {
     ctx.sim.state.setConfig({ lookupShape: shape });

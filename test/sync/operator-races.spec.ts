@@ -62,7 +62,7 @@ describe('operators against an EnKash exchange in flight', () => {
     expect((await ctx.app.api('GET', '/v1/cards/EKCRACE001/balance')).body.posted).toBe('40.00');
   });
 
-  it('should refuse a second requeue while the first one\'s send is in flight, and apply the load once', async () => {
+  it("should refuse a second requeue while the first one's send is in flight, and apply the load once", async () => {
     const load = await loadInReview('EKCRACE002', '25.00');
     ctx.sim.state.setConfig({ latencyMs: SLOW_MS });
     expect((await act(load.id.toUpperCase(), 'requeue')).status).toBe(200); // uuids are case-insensitive

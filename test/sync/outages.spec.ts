@@ -20,11 +20,15 @@ describe('outages', () => {
       await sim.close(); // EnKash is unreachable for the whole first part
       const loads = await Promise.all(Array.from({ length: 5 }, (_, i) => createLoad(t, 'EKCDOWN001', `${i + 1}.00`)));
       let sawOpen = false;
-      await waitFor('every load to reach review', async () => {
-        sawOpen ||= /card_ledger_enkash_circuit_state 2/.test((await t.api('GET', '/metrics', { key: null })).text);
-        const { rows } = await c.query(`SELECT count(*)::int AS n FROM card_loads WHERE status = 'needs_review'`);
-        return rows[0].n === 5;
-      }, 30_000);
+      await waitFor(
+        'every load to reach review',
+        async () => {
+          sawOpen ||= /card_ledger_enkash_circuit_state 2/.test((await t.api('GET', '/metrics', { key: null })).text);
+          const { rows } = await c.query(`SELECT count(*)::int AS n FROM card_loads WHERE status = 'needs_review'`);
+          return rows[0].n === 5;
+        },
+        30_000,
+      );
       expect(sawOpen).toBe(true);
       const statuses = await c.query(`SELECT DISTINCT status FROM card_loads`);
       expect(statuses.rows).toEqual([{ status: 'needs_review' }]); // nothing reversed
@@ -62,7 +66,10 @@ describe('outages', () => {
       expect(bad.status).toBe(400);
       // Reversing is refused (409 load_in_flight, Retry-After) until the last send's grace has passed.
       const ok = await waitFor('the grace after the last send', async () => {
-        const r = await t.api('POST', `/v1/card-loads/${stuck.id}/resolve`, { key: ops.key, body: { outcome: 'reversed', reason: 'confirmed with EnKash support, ticket 42' } });
+        const r = await t.api('POST', `/v1/card-loads/${stuck.id}/resolve`, {
+          key: ops.key,
+          body: { outcome: 'reversed', reason: 'confirmed with EnKash support, ticket 42' },
+        });
         if (r.status === 409 && r.body.error.code === 'load_in_flight') return null;
         return r;
       });
@@ -71,9 +78,14 @@ describe('outages', () => {
       const last = ok.body.events[ok.body.events.length - 1];
       expect(last).toMatchObject({ type: 'settled', outcome: 'reversed', actor: 'night-operator' });
       expect(last.message).toContain('ticket 42');
-      expect((await t.api('POST', `/v1/card-loads/${stuck.id}/resolve`, { key: ops.key, body: { outcome: 'posted', reason: 'again' } })).status).toBe(409);
+      expect(
+        (await t.api('POST', `/v1/card-loads/${stuck.id}/resolve`, { key: ops.key, body: { outcome: 'posted', reason: 'again' } })).status,
+      ).toBe(409);
       // Undo of a posted load: an opposite posted transfer, the original untouched.
-      const undone = await t.api('POST', `/v1/card-loads/${posted.id}/undo`, { key: ops.key, body: { reason: 'EnKash reversed it on their side' } });
+      const undone = await t.api('POST', `/v1/card-loads/${posted.id}/undo`, {
+        key: ops.key,
+        body: { reason: 'EnKash reversed it on their side' },
+      });
       expect(undone.status).toBe(200);
       expect(undone.body).toMatchObject({ status: 'posted' });
       expect(undone.body.undoneAt).not.toBeNull();
@@ -100,7 +112,11 @@ describe('outages', () => {
       const first = await Promise.all(Array.from({ length: 20 }, (_, i) => createLoad(t, 'EKCPGRS001', '1.00', `pg-a-${i}`)));
       await db.stop(); // fast shutdown while the worker is busy
       db = await startEmbeddedPostgres(dir, () => undefined, 'restart_test', db.port);
-      const second = await waitFor('intake to work again', async () => createLoad(t, 'EKCPGRS001', '1.00', 'pg-b-0').catch(() => null), 20_000);
+      const second = await waitFor(
+        'intake to work again',
+        async () => createLoad(t, 'EKCPGRS001', '1.00', 'pg-b-0').catch(() => null),
+        20_000,
+      );
       for (const l of [...first, second]) await waitForStatus(t, l.id, ['posted'], 30_000);
       for (const l of [...first, second]) expect(sim.state.appliedCount(l.reference)).toBe(1);
       const c = new Client({ connectionString: db.url });

@@ -34,9 +34,18 @@ describe('settlement by EnKash outcome (service + simulator over real HTTP)', ()
   });
 
   const unknownFaults: Array<{ fault: FaultKind; applied?: boolean }> = [
-    { fault: 'timeout-after-apply' }, { fault: 'timeout-before-apply' }, { fault: 'reset' }, { fault: 'reset-after-apply' },
-    { fault: 'http-500' }, { fault: 'http-502' }, { fault: 'http-503' }, { fault: 'html-502' }, { fault: 'http-429' },
-    { fault: 'no-code', applied: true }, { fault: 'no-code', applied: false }, { fault: 'http-500', applied: true },
+    { fault: 'timeout-after-apply' },
+    { fault: 'timeout-before-apply' },
+    { fault: 'reset' },
+    { fault: 'reset-after-apply' },
+    { fault: 'http-500' },
+    { fault: 'http-502' },
+    { fault: 'http-503' },
+    { fault: 'html-502' },
+    { fault: 'http-429' },
+    { fault: 'no-code', applied: true },
+    { fault: 'no-code', applied: false },
+    { fault: 'http-500', applied: true },
   ];
   it.each(unknownFaults)('should settle $fault (applied: $applied) as posted with exactly one application', async (f) => {
     const card = 'EKCOUT0003';
@@ -51,7 +60,8 @@ describe('settlement by EnKash outcome (service + simulator over real HTTP)', ()
   });
 
   it.each(['apply-again', 'reject', 'replay'] as const)(
-    'should load the card exactly once after a timeout after applying, in duplicate mode %s, even when lookups lag', async (mode) => {
+    'should load the card exactly once after a timeout after applying, in duplicate mode %s, even when lookups lag',
+    async (mode) => {
       // In reject and replay modes the lookup lag exceeds timeout + grace, so the first lookup wrongly says "absent"
       // and the worker re-sends; EnKash's duplicate handling must then not cost a double load or a reversal.
       // (In apply-again mode nothing but the grace can prevent a double load: SYNC_LOOKUP_GRACE_MS must exceed the lag.)
@@ -61,7 +71,8 @@ describe('settlement by EnKash outcome (service + simulator over real HTTP)', ()
       const done = await waitForStatus(ctx.app, load.id, ['posted']);
       expect(ctx.sim.state.appliedCount(load.reference)).toBe(1);
       expect(done.status).toBe('posted');
-    });
+    },
+  );
 
   it('should hold a rejection that follows an unknown outcome until a lookup decides', async () => {
     ctx.sim.state.setConfig({ duplicateMode: 'reject', lookupLagMs: 900 });
@@ -89,14 +100,17 @@ describe('settlement by EnKash outcome (service + simulator over real HTTP)', ()
     }
   });
 
-  it.each(['http-403', 'http-404', 'garbled-response'] as const)('should keep a load pending through systemic %s and post it once EnKash recovers', async (fault) => {
-    const load = await createLoad(ctx.app, 'EKCOUT0006', '2.00');
-    ctx.sim.state.injectFault({ fault, reference: load.reference, endpoint: 'balance', count: 2 });
-    const done = await waitForStatus(ctx.app, load.id, ['posted', 'reversed']);
-    expect(done.status).toBe('posted');
-    expect(done.events.filter((e: { outcome: string }) => e.outcome === 'systemic').length).toBeGreaterThanOrEqual(1);
-    expect(ctx.sim.state.appliedCount(load.reference)).toBe(1);
-  });
+  it.each(['http-403', 'http-404', 'garbled-response'] as const)(
+    'should keep a load pending through systemic %s and post it once EnKash recovers',
+    async (fault) => {
+      const load = await createLoad(ctx.app, 'EKCOUT0006', '2.00');
+      ctx.sim.state.injectFault({ fault, reference: load.reference, endpoint: 'balance', count: 2 });
+      const done = await waitForStatus(ctx.app, load.id, ['posted', 'reversed']);
+      expect(done.status).toBe('posted');
+      expect(done.events.filter((e: { outcome: string }) => e.outcome === 'systemic').length).toBeGreaterThanOrEqual(1);
+      expect(ctx.sim.state.appliedCount(load.reference)).toBe(1);
+    },
+  );
 
   it('should refresh the token once on a 401 and post the load', async () => {
     const load = await createLoad(ctx.app, 'EKCOUT0007', '4.00');

@@ -3,15 +3,38 @@ import { backoffMs, decideAfterLookup, decideAfterSend } from '../../src/sync/sy
 import { ClaimedJob } from '../../src/sync/sync-jobs.store';
 
 const job = (over: Partial<ClaimedJob> = {}): ClaimedJob => ({
-  token: '1', loadId: 'l', reference: 'R', enKashCardId: 'EKCAAAAAAA', companyId: 'CEKAAAAAAA', cardAccountId: 'CAA', amountMinor: 100n,
-  description: null, remarks: null, loadStatus: 'pending', attempts: 0, budgetAgeMs: 0, wasNeedsLookup: false, lookupReady: true,
-  lookupAfterMs: 0, unknownSeen: false, pendingRejection: null, rejectionConfirmable: false, requestId: null, lateSuccess: false, leaseFromMono: 0, ...over,
+  token: '1',
+  loadId: 'l',
+  reference: 'R',
+  enKashCardId: 'EKCAAAAAAA',
+  companyId: 'CEKAAAAAAA',
+  cardAccountId: 'CAA',
+  amountMinor: 100n,
+  description: null,
+  remarks: null,
+  loadStatus: 'pending',
+  attempts: 0,
+  budgetAgeMs: 0,
+  wasNeedsLookup: false,
+  lookupReady: true,
+  lookupAfterMs: 0,
+  unknownSeen: false,
+  pendingRejection: null,
+  rejectionConfirmable: false,
+  requestId: null,
+  lateSuccess: false,
+  leaseFromMono: 0,
+  ...over,
 });
 const base = { httpStatus: 200, code: '0', message: 'm', durationMs: 1 };
 const rejected: EnKashOutcome<unknown> = { kind: 'rejected', httpStatus: 200, code: '1', message: 'no', durationMs: 1 };
 const unknown: EnKashOutcome<unknown> = { kind: 'unknown', reason: 'timeout', httpStatus: null, code: null, message: 't', durationMs: 1 };
 const lookup = (statuses: Array<'success' | 'failed' | 'reversed' | 'other'>) =>
-  ({ kind: 'succeeded', value: { matches: statuses.map((status) => ({ status, rawStatus: status, amountMinor: 100n, raw: {} })) }, ...base }) as const;
+  ({
+    kind: 'succeeded',
+    value: { matches: statuses.map((status) => ({ status, rawStatus: status, amountMinor: 100n, raw: {} })) },
+    ...base,
+  }) as const;
 
 describe('settlement rules', () => {
   it('should reverse a definite rejection only on a first send', () => {

@@ -46,7 +46,10 @@ export async function startSyncApp(sim: RunningSimulator, env: Record<string, st
 export function useSyncApp(env: Record<string, string> = {}): TestAppContext & { readonly sim: RunningSimulator } {
   let sim: RunningSimulator | undefined;
   const simulator = (): RunningSimulator => {
-    if (!sim) throw new Error('useSyncApp: no simulator here; read `.sim` inside a test or a hook declared after useSyncApp(), not at describe time');
+    if (!sim)
+      throw new Error(
+        'useSyncApp: no simulator here; read `.sim` inside a test or a hook declared after useSyncApp(), not at describe time',
+      );
     return sim;
   };
   beforeAll(async () => {
@@ -58,15 +61,24 @@ export function useSyncApp(env: Record<string, string> = {}): TestAppContext & {
     sim = undefined;
   });
   return {
-    get sim() { return simulator(); },
-    get app() { return ctx.app; },
-    get db() { return ctx.db; },
+    get sim() {
+      return simulator();
+    },
+    get app() {
+      return ctx.app;
+    },
+    get db() {
+      return ctx.db;
+    },
   };
 }
 
 let n = 0;
 export async function createLoad(t: TestApp, card: string, amount: string, key?: string): Promise<{ id: string; reference: string }> {
-  const res = await t.api('POST', '/v1/card-loads', { body: { enKashCardId: card, amount }, headers: { 'idempotency-key': key ?? `sync-${process.pid}-${++n}` } });
+  const res = await t.api('POST', '/v1/card-loads', {
+    body: { enKashCardId: card, amount },
+    headers: { 'idempotency-key': key ?? `sync-${process.pid}-${++n}` },
+  });
   if (res.status !== 201) throw new Error(`intake failed: ${res.status} ${res.text}`);
   return res.body;
 }
@@ -82,8 +94,12 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
 }
 
 export async function waitForStatus(t: TestApp, id: string, statuses: string[], timeoutMs = 20_000) {
-  return waitFor(`load ${id} to reach ${statuses.join('/')}`, async () => {
-    const res = await t.api('GET', `/v1/card-loads/${id}`);
-    return statuses.includes(res.body.status) ? res.body : null;
-  }, timeoutMs);
+  return waitFor(
+    `load ${id} to reach ${statuses.join('/')}`,
+    async () => {
+      const res = await t.api('GET', `/v1/card-loads/${id}`);
+      return statuses.includes(res.body.status) ? res.body : null;
+    },
+    timeoutMs,
+  );
 }

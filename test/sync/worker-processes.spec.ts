@@ -15,7 +15,12 @@ describe('sync worker processes', () => {
   // Processes under a loaded CI box can stall for seconds: the grace (how long after a possible send a lookup's
   // "absent" is believed) must exceed how late a send may reach EnKash, exactly as SYNC_LOOKUP_GRACE_MS must in production.
   const workerEnv = (extra: Record<string, string> = {}) => ({
-    ...FAST_SYNC_ENV, ...enkashEnv(sim), ROLE: 'worker', DATABASE_URL: api.databaseUrl, SYNC_LOOKUP_GRACE_MS: '1500', ...extra,
+    ...FAST_SYNC_ENV,
+    ...enkashEnv(sim),
+    ROLE: 'worker',
+    DATABASE_URL: api.databaseUrl,
+    SYNC_LOOKUP_GRACE_MS: '1500',
+    ...extra,
   });
   const startWorker = async (extra: Record<string, string> = {}) => {
     const w = await spawnService(workerEnv(extra));
@@ -64,8 +69,11 @@ describe('sync worker processes', () => {
       await blocker.query(`SELECT 1 FROM card_loads WHERE id = $1 FOR UPDATE`, [load.id]); // settlement will wait here
       const w = await startWorker();
       await waitFor('EnKash to apply the load', async () => sim.state.appliedCount(load.reference) === 1);
-      await waitFor('the settlement to block on the load row', async () => (await c.query(
-        `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rowCount! > 0);
+      await waitFor(
+        'the settlement to block on the load row',
+        async () =>
+          (await c.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rowCount! > 0,
+      );
       await w.kill('SIGKILL');
     } finally {
       await blocker.query('ROLLBACK');
@@ -130,22 +138,40 @@ describe('sync worker processes', () => {
   });
 
   it('should send each of 1,000 loads to completion once in effect with three workers and random faults', async () => {
-    sim.state.setConfig({ latencyMs: 3, failureRate: 0.05, failureFaults: ['timeout-after-apply', 'reset', 'http-503', 'reset-after-apply', 'http-500'], seed: 7 });
+    sim.state.setConfig({
+      latencyMs: 3,
+      failureRate: 0.05,
+      failureFaults: ['timeout-after-apply', 'reset', 'http-503', 'reset-after-apply', 'http-500'],
+      seed: 7,
+    });
     await Promise.all([startWorker(), startWorker(), startWorker()]);
     const loads: Array<{ id: string; reference: string }> = [];
     for (let batch = 0; batch < 1000; batch += 50) {
-      loads.push(...await Promise.all(Array.from({ length: 50 }, (_, i) =>
-        createLoad(api, `EKCMANY${String((batch + i) % 100).padStart(3, '0')}`, '1.00', `many-${batch + i}`))));
+      loads.push(
+        ...(await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            createLoad(api, `EKCMANY${String((batch + i) % 100).padStart(3, '0')}`, '1.00', `many-${batch + i}`),
+          ),
+        )),
+      );
     }
-    await waitFor('all 1,000 loads to settle', async () => {
-      const { rows } = await c.query(`SELECT count(*)::int AS n FROM card_loads WHERE status = 'pending' AND idempotency_key LIKE 'many-%'`);
-      return rows[0].n === 0;
-    }, 120_000);
+    await waitFor(
+      'all 1,000 loads to settle',
+      async () => {
+        const { rows } = await c.query(
+          `SELECT count(*)::int AS n FROM card_loads WHERE status = 'pending' AND idempotency_key LIKE 'many-%'`,
+        );
+        return rows[0].n === 0;
+      },
+      120_000,
+    );
     const { rows } = await c.query(`SELECT status, count(*)::int AS n FROM card_loads WHERE idempotency_key LIKE 'many-%' GROUP BY status`);
     expect(rows).toEqual([{ status: 'posted', n: 1000 }]);
     const twice = loads.filter((l) => sim.state.appliedCount(l.reference) !== 1);
     expect(twice).toEqual([]);
-    const jobs = await c.query(`SELECT count(*)::int AS n FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.idempotency_key LIKE 'many-%'`);
+    const jobs = await c.query(
+      `SELECT count(*)::int AS n FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.idempotency_key LIKE 'many-%'`,
+    );
     expect(jobs.rows[0].n).toBe(0);
   }, 180_000);
 });

@@ -12,12 +12,18 @@ export const EVENTS = ['card_load.posted', 'card_load.reversed', 'card_load.need
  */
 export function webhookEnv(env: Record<string, string>): void {
   fileTestSettings({
-    WEBHOOK_POLL_MS: '20', WEBHOOK_BACKOFF_BASE_MS: '20', WEBHOOK_BACKOFF_CAP_MS: '200', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', ...env,
+    WEBHOOK_POLL_MS: '20',
+    WEBHOOK_BACKOFF_BASE_MS: '20',
+    WEBHOOK_BACKOFF_CAP_MS: '200',
+    WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
+    ...env,
   });
 }
 
 /** useSyncApp (simulator, app, Client) plus a receiver over real HTTP, started after the app and closed last. */
-export function useWebhookApp(env: Record<string, string> = {}): TestAppContext & { readonly sim: RunningSimulator; readonly rx: Receiver } {
+export function useWebhookApp(
+  env: Record<string, string> = {},
+): TestAppContext & { readonly sim: RunningSimulator; readonly rx: Receiver } {
   const ctx = useSyncApp(env);
   let rx: Receiver | undefined;
   beforeAll(async () => {
@@ -28,9 +34,15 @@ export function useWebhookApp(env: Record<string, string> = {}): TestAppContext 
     rx = undefined;
   });
   return {
-    get sim() { return ctx.sim; },
-    get app() { return ctx.app; },
-    get db() { return ctx.db; },
+    get sim() {
+      return ctx.sim;
+    },
+    get app() {
+      return ctx.app;
+    },
+    get db() {
+      return ctx.db;
+    },
     get rx(): Receiver {
       if (!rx) throw new Error('useWebhookApp: no receiver here; read `.rx` inside a test or a hook declared after useWebhookApp()');
       return rx;
@@ -43,7 +55,12 @@ export async function apiKey(t: TestApp, scopes: string[]): Promise<string> {
   return res.body.key;
 }
 
-export async function subscribe(t: TestApp, key: string | undefined, url: string, events = EVENTS): Promise<{ id: string; secret: string }> {
+export async function subscribe(
+  t: TestApp,
+  key: string | undefined,
+  url: string,
+  events = EVENTS,
+): Promise<{ id: string; secret: string }> {
   const res = await t.api('POST', '/v1/webhooks', { key, body: { url, events } });
   if (res.status !== 201) throw new Error(`subscribe failed: ${res.status} ${res.text}`);
   return res.body;
@@ -51,13 +68,22 @@ export async function subscribe(t: TestApp, key: string | undefined, url: string
 
 let n = 0;
 export async function loadWith(t: TestApp, key: string, card: string, amount: string): Promise<{ id: string; reference: string }> {
-  const res = await t.api('POST', '/v1/card-loads', { key, body: { enKashCardId: card, amount }, headers: { 'idempotency-key': `wh-${process.pid}-${++n}` } });
+  const res = await t.api('POST', '/v1/card-loads', {
+    key,
+    body: { enKashCardId: card, amount },
+    headers: { 'idempotency-key': `wh-${process.pid}-${++n}` },
+  });
   if (res.status !== 201) throw new Error(`intake failed: ${res.status} ${res.text}`);
   return res.body;
 }
 
 export interface DeliveryLog {
-  id: string; type: string; loadId: string; status: string; lastHttpStatus: number | null; lastError: string | null;
+  id: string;
+  type: string;
+  loadId: string;
+  status: string;
+  lastHttpStatus: number | null;
+  lastError: string | null;
   attempts: Array<{ status: string; httpStatus: number | null; durationMs: number; error: string | null }>;
 }
 

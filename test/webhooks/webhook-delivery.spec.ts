@@ -37,7 +37,12 @@ describe('webhook delivery (app + EnKash simulator + a receiver over real HTTP)'
     // Bob's load was never queued for Alice; the admin subscription heard both.
     const queued = await ctx.db.query(`SELECT load_id FROM webhook_deliveries WHERE subscription_id = $1`, [mine.id]);
     expect(queued.rows).toEqual([{ load_id: a.id }]);
-    expect(ctx.rx.accepted('/admin').map((r) => bodyOf(r).data.id).sort()).toEqual([a.id, b.id].sort());
+    expect(
+      ctx.rx
+        .accepted('/admin')
+        .map((r) => bodyOf(r).data.id)
+        .sort(),
+    ).toEqual([a.id, b.id].sort());
     expect((await ctx.app.api('DELETE', `/v1/webhooks/${admin.id}`)).status).toBe(200);
   });
 
@@ -50,7 +55,9 @@ describe('webhook delivery (app + EnKash simulator + a receiver over real HTTP)'
     const review = await loadWith(ctx.app, carol, 'EKCWHK0004', '2.00');
     ctx.sim.state.injectFault({ fault: 'http-503', reference: review.reference, count: 5 });
     await waitForStatus(ctx.app, review.id, ['needs_review']);
-    const resolved = await ctx.app.api('POST', `/v1/card-loads/${review.id}/resolve`, { body: { outcome: 'posted', reason: 'confirmed by EnKash' } });
+    const resolved = await ctx.app.api('POST', `/v1/card-loads/${review.id}/resolve`, {
+      body: { outcome: 'posted', reason: 'confirmed by EnKash' },
+    });
     expect(resolved.status).toBe(200);
     ctx.sim.state.setConfig({ parentBalanceMinor: 100n });
     let reversed: { id: string };
@@ -62,8 +69,8 @@ describe('webhook delivery (app + EnKash simulator + a receiver over real HTTP)'
     }
 
     // While the receiver fails, the review load's "posted" waits behind its "needs_review", never attempted.
-    const attemptsOf = async (loadId: string, type: string) => (await deliveryLog(ctx.app, carol, sub.id))
-      .find((d) => d.loadId === loadId && d.type === type)?.attempts.length ?? -1;
+    const attemptsOf = async (loadId: string, type: string) =>
+      (await deliveryLog(ctx.app, carol, sub.id)).find((d) => d.loadId === loadId && d.type === type)?.attempts.length ?? -1;
     await waitFor('needs_review to be retried', async () => (await attemptsOf(review.id, 'card_load.needs_review')) >= 3);
     expect(await attemptsOf(review.id, 'card_load.posted')).toBe(0);
     ctx.rx.set('/carol', 'ok');
@@ -85,7 +92,8 @@ describe('webhook delivery (app + EnKash simulator + a receiver over real HTTP)'
     const first = log.find((d) => d.loadId === review.id && d.type === 'card_load.needs_review')!;
     const failures = first.attempts.slice(0, -1);
     expect(failures.length).toBeGreaterThanOrEqual(3);
-    for (const a of failures) expect(a).toMatchObject({ status: 'http_error', httpStatus: 500, error: expect.stringContaining('receiver is down') });
+    for (const a of failures)
+      expect(a).toMatchObject({ status: 'http_error', httpStatus: 500, error: expect.stringContaining('receiver is down') });
     expect(first.attempts[first.attempts.length - 1]).toMatchObject({ status: 'succeeded', httpStatus: 204, error: null });
     expect(first.attempts.every((a) => Number.isInteger(a.durationMs) && a.durationMs >= 0)).toBe(true);
   });
@@ -114,6 +122,8 @@ describe('webhook delivery (app + EnKash simulator + a receiver over real HTTP)'
       return d.status === 'delivered' && d.attempts.length === 2 && d;
     });
     expect(log.attempts.map((a) => a.status)).toEqual(['succeeded', 'succeeded']);
-    expect((await ctx.app.api('POST', `/v1/webhooks/${sub.id}/deliveries/00000000-0000-4000-8000-000000000000/redeliver`, { key: dave })).status).toBe(404);
+    expect(
+      (await ctx.app.api('POST', `/v1/webhooks/${sub.id}/deliveries/00000000-0000-4000-8000-000000000000/redeliver`, { key: dave })).status,
+    ).toBe(404);
   });
 });

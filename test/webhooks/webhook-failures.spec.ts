@@ -14,7 +14,9 @@ describe('webhook failures (budget, ordering behind a failure, a hanging receive
     return load;
   };
   const resolvePosted = async (loadId: string) =>
-    expect((await ctx.app.api('POST', `/v1/card-loads/${loadId}/resolve`, { body: { outcome: 'posted', reason: 'checked' } })).status).toBe(200);
+    expect((await ctx.app.api('POST', `/v1/card-loads/${loadId}/resolve`, { body: { outcome: 'posted', reason: 'checked' } })).status).toBe(
+      200,
+    );
   const byType = (log: DeliveryLog[], type: string) => log.find((d) => d.type === type)!;
 
   it('should fail an event after its retry budget, fail the later event of its load with it, and redeliver both in order', async () => {
@@ -63,8 +65,11 @@ describe('webhook failures (budget, ordering behind a failure, a hanging receive
     const settled = await Promise.all(loads.map((l) => waitForStatus(ctx.app, l.id, ['posted'], 10_000)));
     for (const s of settled) expect(Date.parse(s.postedAt) - Date.parse(s.createdAt)).toBeLessThan(2000);
     // Meanwhile the receiver was called and never answered: the attempts end at the webhook timeout.
-    const timedOut = await waitFor('a timed-out attempt', async () =>
-      (await deliveryLog(ctx.app, k, sub.id)).flatMap((d) => d.attempts).find((a) => a.status === 'timeout'), 15_000);
+    const timedOut = await waitFor(
+      'a timed-out attempt',
+      async () => (await deliveryLog(ctx.app, k, sub.id)).flatMap((d) => d.attempts).find((a) => a.status === 'timeout'),
+      15_000,
+    );
     expect(timedOut.durationMs).toBeGreaterThanOrEqual(3900);
     expect(timedOut.error).toMatch(/4000 ms/);
     expect(ctx.rx.received.filter((r) => r.path === '/hang').length).toBeGreaterThanOrEqual(1);

@@ -11,10 +11,16 @@ const timestampOf = (r: Received) => Number(/^t=(\d+),/.exec(signatureOf(r))![1]
 describe('webhook secret rotation', () => {
   const ctx = useWebhookApp();
 
-  const rotate = (key: string | undefined, id: string, body?: unknown) => ctx.app.api('POST', `/v1/webhooks/${id}/rotate-secret`, { key, body });
-  const secretColumns = async (id: string) => (await ctx.db.query(
-    `SELECT secret_ciphertext, secret_key_id, previous_secret_ciphertext, previous_secret_key_id, previous_secret_expires_at
-     FROM webhook_subscriptions WHERE id = $1`, [id])).rows[0];
+  const rotate = (key: string | undefined, id: string, body?: unknown) =>
+    ctx.app.api('POST', `/v1/webhooks/${id}/rotate-secret`, { key, body });
+  const secretColumns = async (id: string) =>
+    (
+      await ctx.db.query(
+        `SELECT secret_ciphertext, secret_key_id, previous_secret_ciphertext, previous_secret_key_id, previous_secret_expires_at
+     FROM webhook_subscriptions WHERE id = $1`,
+        [id],
+      )
+    ).rows[0];
   let cards = 0;
   /** Settles one load of `key` and answers the event its subscription at `path` received for it. */
   const nextDelivery = async (key: string, path: string): Promise<Received> => {
@@ -54,8 +60,15 @@ describe('webhook secret rotation', () => {
     expect(verifyWebhookSignature(got.body, signatureOf(got), sub.secret)).toBe(false);
 
     const fourth = (await rotate(bob, sub.id, { expiresInSeconds: 1 })).body.secret as string;
-    await waitFor('the old secret to expire', async () => (await ctx.db.query(
-      `SELECT previous_secret_expires_at < clock_timestamp() AS expired FROM webhook_subscriptions WHERE id = $1`, [sub.id])).rows[0].expired);
+    await waitFor(
+      'the old secret to expire',
+      async () =>
+        (
+          await ctx.db.query(`SELECT previous_secret_expires_at < clock_timestamp() AS expired FROM webhook_subscriptions WHERE id = $1`, [
+            sub.id,
+          ])
+        ).rows[0].expired,
+    );
     got = await nextDelivery(bob, '/bob');
     expect(signatureOf(got)).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
     expect(verifyWebhookSignature(got.body, signatureOf(got), fourth)).toBe(true);
@@ -63,7 +76,11 @@ describe('webhook secret rotation', () => {
 
     // 0 revokes the old secret at once and keeps nothing; an upper-case id still seals under the canonical one.
     const fifth = (await rotate(bob, sub.id.toUpperCase(), { expiresInSeconds: 0 })).body.secret as string;
-    expect(await secretColumns(sub.id)).toMatchObject({ previous_secret_ciphertext: null, previous_secret_key_id: null, previous_secret_expires_at: null });
+    expect(await secretColumns(sub.id)).toMatchObject({
+      previous_secret_ciphertext: null,
+      previous_secret_key_id: null,
+      previous_secret_expires_at: null,
+    });
     got = await nextDelivery(bob, '/bob');
     expect(signatureOf(got)).toBe(signWebhook(fifth, got.body, timestampOf(got)));
   });
@@ -108,7 +125,10 @@ describe('webhook secret rotation', () => {
     const row = rows[0] as { secret_ciphertext: Buffer; previous_secret_ciphertext: Buffer; row_text: string };
     expect(row.previous_secret_ciphertext).toEqual(sealedBefore);
     const stored = JSON.stringify(rows) + row.secret_ciphertext.toString('latin1') + row.previous_secret_ciphertext.toString('latin1');
-    const shown = JSON.stringify([(await ctx.app.api('GET', `/v1/webhooks/${sub.id}`)).body, (await ctx.app.api('GET', '/v1/webhooks?limit=500')).body]);
+    const shown = JSON.stringify([
+      (await ctx.app.api('GET', `/v1/webhooks/${sub.id}`)).body,
+      (await ctx.app.api('GET', '/v1/webhooks?limit=500')).body,
+    ]);
     for (const secret of [sub.secret, rotated]) {
       for (const text of [stored, shown]) {
         expect(text).not.toContain(secret.slice('whsec_'.length));
@@ -118,15 +138,17 @@ describe('webhook secret rotation', () => {
   });
 
   it.each([['null'], ['[]'], ['1'], ['"x"'], ['true'], ['{"expiresInSeconds":-1}']])(
-    'should refuse the body %s with 400 and keep the secret', async (rawBody) => {
-    const sub = await subscribe(ctx.app, undefined, 'https://frank.example/hooks', ['card_load.posted']);
-    const before = await secretColumns(sub.id);
-    const headers = { 'content-type': 'application/json' };
-    const res = await ctx.app.api('POST', `/v1/webhooks/${sub.id}/rotate-secret`, { rawBody, headers });
-    expect([res.status, res.body.error.code]).toEqual([400, 'validation_failed']);
-    expect(await secretColumns(sub.id)).toEqual(before);
-    expect((await ctx.app.api('DELETE', `/v1/webhooks/${sub.id}`)).status).toBe(200);
-  });
+    'should refuse the body %s with 400 and keep the secret',
+    async (rawBody) => {
+      const sub = await subscribe(ctx.app, undefined, 'https://frank.example/hooks', ['card_load.posted']);
+      const before = await secretColumns(sub.id);
+      const headers = { 'content-type': 'application/json' };
+      const res = await ctx.app.api('POST', `/v1/webhooks/${sub.id}/rotate-secret`, { rawBody, headers });
+      expect([res.status, res.body.error.code]).toEqual([400, 'validation_failed']);
+      expect(await secretColumns(sub.id)).toEqual(before);
+      expect((await ctx.app.api('DELETE', `/v1/webhooks/${sub.id}`)).status).toBe(200);
+    },
+  );
 
   it('should rotate with an empty object as with no body', async () => {
     const sub = await subscribe(ctx.app, undefined, 'https://grace.example/hooks', ['card_load.posted']);

@@ -6,7 +6,8 @@ import { ConfigError, loadConfig } from '../../src/config/app-config';
 import { WebhookSecretBox, WebhookSecretUnavailableError } from '../../src/webhooks/webhook-secret-box';
 
 /** The webhook slice of the boot configuration, from WEBHOOK_* (`env`) and the core settings (`appEnv`). */
-const loadWebhookConfig = (env: Record<string, string>, appEnv: Record<string, string>) => loadConfig({ PORT: '0', ...appEnv, ...env }).webhooks;
+const loadWebhookConfig = (env: Record<string, string>, appEnv: Record<string, string>) =>
+  loadConfig({ PORT: '0', ...appEnv, ...env }).webhooks;
 const box = (env: Record<string, string>, appEnv: Record<string, string> = {}) => new WebhookSecretBox(loadWebhookConfig(env, appEnv));
 const ID = '8d0c6c1e-1986-41aa-a43d-6a5628d26a78';
 
@@ -28,7 +29,9 @@ describe(WebhookSecretBox.name, () => {
     const env = { WEBHOOK_SECRET_KEY: 'k'.repeat(40) };
     const sealed = box(env).seal(ID, 'whsec_abc');
     expect(box(env).open(ID, sealed.ciphertext, sealed.keyId)).toBe('whsec_abc');
-    expect(() => box(env).open('00000000-0000-4000-8000-000000000000', sealed.ciphertext, sealed.keyId)).toThrow(WebhookSecretUnavailableError);
+    expect(() => box(env).open('00000000-0000-4000-8000-000000000000', sealed.ciphertext, sealed.keyId)).toThrow(
+      WebhookSecretUnavailableError,
+    );
     const other = box({ WEBHOOK_SECRET_KEY: 'z'.repeat(40) });
     expect(() => other.open(ID, sealed.ciphertext, sealed.keyId)).toThrow(/another key/);
     // WEBHOOK_SECRET_KEY wins over ADMIN_API_KEY.

@@ -9,14 +9,20 @@ fileTestSettings({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true' });
 describe('webhook subscriptions', () => {
   const ctx = useTestApp();
 
-  const key = async (scopes: string[]) => (await ctx.app.api('POST', '/v1/api-keys', { body: { name: `wh-${scopes.join('+')}`, scopes } })).body.key as string;
+  const key = async (scopes: string[]) =>
+    (await ctx.app.api('POST', '/v1/api-keys', { body: { name: `wh-${scopes.join('+')}`, scopes } })).body.key as string;
   const subscribe = (k: string | undefined, body: unknown) => ctx.app.api('POST', '/v1/webhooks', { key: k, body });
 
   it('should show the secret once and store it only encrypted', async () => {
     const writer = await key(['loads:write']);
     const res = await subscribe(writer, { url: 'https://billing.example.com/hooks?x=1', events: ['card_load.posted'] });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ url: 'https://billing.example.com/hooks?x=1', events: ['card_load.posted'], allLoads: false, deletedAt: null });
+    expect(res.body).toMatchObject({
+      url: 'https://billing.example.com/hooks?x=1',
+      events: ['card_load.posted'],
+      allLoads: false,
+      deletedAt: null,
+    });
     const secret: string = res.body.secret;
     expect(secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
     expect((await ctx.app.api('GET', `/v1/webhooks/${res.body.id}`, { key: writer })).body.secret).toBeUndefined();
@@ -31,7 +37,9 @@ describe('webhook subscriptions', () => {
     expect(stored.secret_ciphertext.length).toBe(12 + 16 + raw.length);
     // Two subscriptions never share a ciphertext (fresh IV, the id as associated data).
     const again = await subscribe(writer, { url: 'https://billing.example.com/hooks', events: ['card_load.posted'] });
-    const both = await ctx.db.query(`SELECT secret_ciphertext FROM webhook_subscriptions WHERE id = ANY ($1::uuid[])`, [[res.body.id, again.body.id]]);
+    const both = await ctx.db.query(`SELECT secret_ciphertext FROM webhook_subscriptions WHERE id = ANY ($1::uuid[])`, [
+      [res.body.id, again.body.id],
+    ]);
     expect(both.rows[0].secret_ciphertext.equals(both.rows[1].secret_ciphertext)).toBe(false);
   });
 
@@ -71,12 +79,17 @@ describe('webhook subscriptions', () => {
     const [alice, bob] = [await key(['loads:write']), await key(['loads:write'])];
     const mine = (await subscribe(alice, { url: 'https://alice.example/hooks', events: EVENTS })).body;
     const theirs = (await subscribe(bob, { url: 'https://bob.example/hooks', events: EVENTS })).body;
-    const listed = (k: string | undefined) => ctx.app.api('GET', '/v1/webhooks?limit=500', { key: k }).then((r) => r.body.data.map((s: { id: string }) => s.id));
+    const listed = (k: string | undefined) =>
+      ctx.app.api('GET', '/v1/webhooks?limit=500', { key: k }).then((r) => r.body.data.map((s: { id: string }) => s.id));
     expect(await listed(alice)).toEqual([mine.id]);
     expect(await listed(bob)).toEqual([theirs.id]);
     expect(await listed(undefined)).toEqual(expect.arrayContaining([mine.id, theirs.id]));
-    for (const [method, path] of [['GET', ''], ['DELETE', ''], ['GET', '/deliveries'],
-      ['POST', '/deliveries/00000000-0000-4000-8000-000000000000/redeliver']] as const) {
+    for (const [method, path] of [
+      ['GET', ''],
+      ['DELETE', ''],
+      ['GET', '/deliveries'],
+      ['POST', '/deliveries/00000000-0000-4000-8000-000000000000/redeliver'],
+    ] as const) {
       const res = await ctx.app.api(method, `/v1/webhooks/${mine.id}${path}`, { key: bob });
       expect([method, path, res.status]).toEqual([method, path, 404]);
       expect(res.body.error.code).toBe('not_found');
@@ -121,8 +134,11 @@ describe('webhook subscriptions', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: { data: Array<{ id: string }>; nextCursor: string | null } } =
-        await ctx.app.api('GET', `/v1/webhooks?limit=7${cursor ? `&cursor=${cursor}` : ''}`, { key: k });
+      const page: { body: { data: Array<{ id: string }>; nextCursor: string | null } } = await ctx.app.api(
+        'GET',
+        `/v1/webhooks?limit=7${cursor ? `&cursor=${cursor}` : ''}`,
+        { key: k },
+      );
       seen.push(...page.body.data.map((s) => s.id));
       cursor = page.body.nextCursor;
     } while (cursor);

@@ -97,7 +97,7 @@ function ConfirmLoadAction({
   }
   return (
     <dialog ref={dialog} class="confirm" aria-labelledby="confirm-title" aria-describedby="confirm-load" onClose={onClose}>
-      <form method="dialog" onSubmit={submit}>
+      <form method="dialog" onSubmit={(e) => void submit(e)}>
         <h2 id="confirm-title">{TITLES[action]}</h2>
         <dl id="confirm-load" class="restate">
           <dt>Amount</dt>

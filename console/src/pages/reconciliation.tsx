@@ -285,7 +285,7 @@ function Runs({ session, runs, error, onRun }: { session: Session; runs: Run[] |
       <h2 id="runs-h">Runs against EnKash</h2>
       {can(session, 'ops:write') && (
         <p>
-          <button type="button" class="primary" onClick={start} disabled={running !== null}>
+          <button type="button" class="primary" onClick={() => void start()} disabled={running !== null}>
             {running ? 'Running…' : 'Run a reconciliation now'}
           </button>
         </p>
@@ -441,7 +441,7 @@ function Verifier() {
           <p>
             <span class="badge ok">intact</span> {v.checkedTransactions} sealed transactions verified
             {v.unsealedTransactions ? `, ${v.unsealedTransactions} not sealed yet` : ''}
-            {v.checkpoints ? `, held to ${v.checkpoints.checked} signed checkpoints` : ''} (checked {time(last!.at)}
+            {v.checkpoints ? `, held to ${v.checkpoints.checked} signed checkpoints` : ''} (checked {time(last.at)}
             {v.trigger ? `, ${v.trigger}` : ''}).
           </p>
         )}
@@ -454,7 +454,7 @@ function Verifier() {
                 , <code>{v.brokenAt}</code>
               </>
             )}
-            {v.reason ? `: ${v.reason}` : ''} ({v.checkedTransactions} verified; checked {time(last!.at)}).
+            {v.reason ? `: ${v.reason}` : ''} ({v.checkedTransactions} verified; checked {time(last.at)}).
           </p>
         )}
       </div>
@@ -468,7 +468,7 @@ function Verifier() {
         </ul>
       )}
       <ErrorBox error={error} context="Verify" />
-      <button type="button" onClick={() => verify(false)} disabled={busy}>
+      <button type="button" onClick={() => void verify(false)} disabled={busy}>
         Verify again
       </button>
       {checkpoints.data && (

@@ -29,7 +29,7 @@ export function SignIn({ note, onSignedIn }: { note?: string; onSignedIn: (s: Se
     <main id="main" class="sign-in">
       <h1>card-ledger console</h1>
       {note && <p role="status">{note}</p>}
-      <form onSubmit={submit}>
+      <form onSubmit={(e) => void submit(e)}>
         <label for="api-key">API key</label>
         <input
           id="api-key"

@@ -162,7 +162,7 @@ export function Deliveries({ rows, session, onChanged }: { rows: Delivery[]; ses
                 </td>
                 <td>
                   {can(session, 'loads:write') && d.subscriptionId && (
-                    <button type="button" onClick={() => redeliver(d)} aria-label={`Redeliver ${d.type} of load ${shortId(d.loadId)}`}>
+                    <button type="button" onClick={() => void redeliver(d)} aria-label={`Redeliver ${d.type} of load ${shortId(d.loadId)}`}>
                       Redeliver
                     </button>
                   )}
