@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { csvOf, KeysetList } from '../common/csv';
 import { decodeCursor, encodeCursor, parseLimit, parseRange } from '../common/paging';
-import { AuditEventRow, AuditValue } from './audit-trail';
+import { auditFields, AuditEventRow, AuditValue } from './audit-trail';
 import { ListAuditEventsQuery } from './audit-events.dto';
 import { AuditEventsStore } from './audit-events.store';
 
@@ -18,17 +18,7 @@ export interface AuditEventView {
   hash: string;
 }
 
-const view = (r: AuditEventRow): AuditEventView => ({
-  seq: Number(r.seq),
-  at: r.at.toISOString(),
-  actor: r.actor,
-  apiKeyId: r.api_key_id,
-  action: r.action,
-  subject: r.subject,
-  requestId: r.request_id,
-  details: r.details,
-  hash: r.hash.toString('hex'),
-});
+const view = (r: AuditEventRow): AuditEventView => ({ ...auditFields(r), hash: r.hash.toString('hex') });
 
 const AUDIT_EVENT_CSV = csvOf<AuditEventView>([
   ['seq', (e) => e.seq],

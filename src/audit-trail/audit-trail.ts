@@ -98,8 +98,9 @@ export const GENESIS_AUDIT_HASH = Buffer.alloc(32);
  */
 export type AuditContent = Pick<AuditEventRow, 'seq' | 'at' | 'actor' | 'api_key_id' | 'action' | 'subject' | 'request_id' | 'details'>;
 
-export function auditContent(r: AuditContent): string {
-  const text = canonicalize({
+/** The fields that are hashed, as GET /v1/audit/events shows them: an auditor hashes exactly what the API answers. */
+export function auditFields(r: AuditContent) {
+  return {
     seq: Number(r.seq),
     at: r.at.toISOString(),
     actor: r.actor,
@@ -108,7 +109,11 @@ export function auditContent(r: AuditContent): string {
     subject: r.subject,
     requestId: r.request_id,
     details: r.details,
-  });
+  };
+}
+
+export function auditContent(r: AuditContent): string {
+  const text = canonicalize(auditFields(r));
   assert(text !== undefined, 'an audit row has a canonical form');
   return text;
 }
