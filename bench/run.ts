@@ -8,9 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { SIMULATOR_DEFAULTS } from '../src/config/app-config';
 import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres';
-import { startEnKashSimulator } from '../src/enkash-simulator/simulator';
+import { simulatorClientEnv, startEnKashSimulator } from '../src/enkash-simulator/simulator';
 import { freshDatabase } from './fresh-database';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -139,17 +138,7 @@ async function main(): Promise<void> {
     const syncDb = await freshDatabase(serverUrl, 'bench_sync');
     const sim = await startEnKashSimulator({ port: 0, latencyMs: 20 });
     const concurrency = Number(process.env.BENCH_SYNC_CONCURRENCY ?? 32);
-    const enkash = {
-      ENKASH_BASE_URL: sim.url,
-      ENKASH_TOKEN_URL: `${sim.url}/oauth/token`,
-      ENKASH_PARTNER_ID: SIMULATOR_DEFAULTS.partnerId,
-      ENKASH_CLIENT_ID: SIMULATOR_DEFAULTS.clientId,
-      ENKASH_CLIENT_SECRET: SIMULATOR_DEFAULTS.clientSecret,
-      ENKASH_USERNAME: SIMULATOR_DEFAULTS.username,
-      ENKASH_PASSWORD: SIMULATOR_DEFAULTS.password,
-      ENKASH_COMPANY_ID: SIMULATOR_DEFAULTS.companyId,
-      ENKASH_CARD_ACCOUNT_ID: SIMULATOR_DEFAULTS.cardAccountId,
-    };
+    const enkash = simulatorClientEnv(sim.url);
     const intakeOnly = await service({ DATABASE_URL: syncDb, ROLE: 'api', ...enkash });
     const syncLoads = Number(process.env.BENCH_SYNC_LOADS ?? 5000);
     for (let i = 0; i < syncLoads; i += 1000) {

@@ -16,7 +16,7 @@ import { formatMinor } from '../src/common/money';
 import { SIMULATOR_DEFAULTS } from '../src/config/app-config';
 import { runMigrations } from '../src/database/data-source';
 import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres';
-import { RunningSimulator, startEnKashSimulator } from '../src/enkash-simulator/simulator';
+import { RunningSimulator, simulatorClientEnv, startEnKashSimulator } from '../src/enkash-simulator/simulator';
 import { ledgerViolations } from '../test/support/ledger-checks';
 import { freshDatabase } from './fresh-database';
 
@@ -214,15 +214,7 @@ async function main(): Promise<void> {
       DATABASE_URL: url,
       DATA_DIR: path.join(dir, 'state'),
       ADMIN_API_KEY: ADMIN,
-      ENKASH_BASE_URL: sim.url,
-      ENKASH_TOKEN_URL: `${sim.url}/oauth/token`,
-      ENKASH_PARTNER_ID: SIMULATOR_DEFAULTS.partnerId,
-      ENKASH_CLIENT_ID: SIMULATOR_DEFAULTS.clientId,
-      ENKASH_CLIENT_SECRET: SIMULATOR_DEFAULTS.clientSecret,
-      ENKASH_USERNAME: SIMULATOR_DEFAULTS.username,
-      ENKASH_PASSWORD: SIMULATOR_DEFAULTS.password,
-      ENKASH_COMPANY_ID: SIMULATOR_DEFAULTS.companyId,
-      ENKASH_CARD_ACCOUNT_ID: SIMULATOR_DEFAULTS.cardAccountId,
+      ...simulatorClientEnv(sim.url),
       ENKASH_TIMEOUT_MS: '300',
       SYNC_LOOKUP_GRACE_MS: String(LOOKUP_GRACE_MS),
       SYNC_REJECTION_CONFIRM_MS: '3000',

@@ -4,6 +4,7 @@ import { registerAdminRoutes } from './simulator-admin';
 import { ActiveFault, Answer, SimRequest, SimulatorState } from './simulator-state';
 import { SimEndpoint, SimulatorConfigPatch, SimulatorCredentials } from './simulator-config';
 import { SimulatorCipher } from './simulator-crypto';
+import { SIMULATOR_DEFAULTS } from '../config/app-config';
 import { isJsonObject, Json, parseLiteralJson, stringifyJson } from './simulator-json';
 
 export { SimulatorState } from './simulator-state';
@@ -30,6 +31,21 @@ export interface RunningSimulator {
 }
 
 const CARD_API = '/api/v0/partner/enKashCard';
+
+/** The settings that point a service at a simulator with the simulator's default credentials (tests, bench, soak). */
+export function simulatorClientEnv(url: string): Record<string, string> {
+  return {
+    ENKASH_BASE_URL: url,
+    ENKASH_TOKEN_URL: `${url}/oauth/token`,
+    ENKASH_PARTNER_ID: SIMULATOR_DEFAULTS.partnerId,
+    ENKASH_CLIENT_ID: SIMULATOR_DEFAULTS.clientId,
+    ENKASH_CLIENT_SECRET: SIMULATOR_DEFAULTS.clientSecret,
+    ENKASH_USERNAME: SIMULATOR_DEFAULTS.username,
+    ENKASH_PASSWORD: SIMULATOR_DEFAULTS.password,
+    ENKASH_COMPANY_ID: SIMULATOR_DEFAULTS.companyId,
+    ENKASH_CARD_ACCOUNT_ID: SIMULATOR_DEFAULTS.cardAccountId,
+  };
+}
 
 export async function startEnKashSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const { port = 4010, host = '127.0.0.1', credentials, log, ...config } = options;

@@ -1,5 +1,4 @@
-import { SIMULATOR_DEFAULTS } from '../../src/config/app-config';
-import { RunningSimulator, SimulatorOptions, startEnKashSimulator } from '../../src/enkash-simulator/simulator';
+import { RunningSimulator, SimulatorOptions, simulatorClientEnv, startEnKashSimulator } from '../../src/enkash-simulator/simulator';
 import { startTestApp, TestApp, TestAppContext, useTestApp } from '../support/app';
 
 /** Short timings so every fault costs well under a second: client deadline 400 ms, grace 150 ms. */
@@ -18,17 +17,7 @@ export const FAST_SYNC_ENV = {
 };
 
 export function enkashEnv(sim: RunningSimulator): Record<string, string> {
-  return {
-    ENKASH_BASE_URL: sim.url,
-    ENKASH_TOKEN_URL: `${sim.url}/oauth/token`,
-    ENKASH_PARTNER_ID: SIMULATOR_DEFAULTS.partnerId,
-    ENKASH_CLIENT_ID: SIMULATOR_DEFAULTS.clientId,
-    ENKASH_CLIENT_SECRET: SIMULATOR_DEFAULTS.clientSecret,
-    ENKASH_USERNAME: SIMULATOR_DEFAULTS.username,
-    ENKASH_PASSWORD: SIMULATOR_DEFAULTS.password,
-    ENKASH_COMPANY_ID: SIMULATOR_DEFAULTS.companyId,
-    ENKASH_CARD_ACCOUNT_ID: SIMULATOR_DEFAULTS.cardAccountId,
-  };
+  return simulatorClientEnv(sim.url);
 }
 
 export function startSim(options: SimulatorOptions = {}): Promise<RunningSimulator> {
