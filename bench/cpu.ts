@@ -19,16 +19,36 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
-/** CPU seconds of every Postgres process on this machine (postmaster, backends, walwriter, checkpointer …). */
-export function postgresCpuSeconds(): number {
-  let total = 0;
+/** The parent process id of `pid` (Linux /proc), or 0. */
+function parentOf(pid: number): number {
+  try {
+    return Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The postmaster of the server at `url` (the parent of one of its backends): the CPU of that server alone is
+ * counted, not of another server on the same machine (the test suite's, say).
+ */
+export async function postmasterOf(url: string): Promise<number> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    const [{ pid }] = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+    return parentOf(pid);
+  } finally {
+    await c.end();
+  }
+}
+
+/** CPU seconds of one Postgres server: its postmaster and every child (backends, walwriter, checkpointer …). */
+export function postgresCpuSeconds(postmaster: number): number {
+  let total = processCpuSeconds(postmaster);
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') total += processCpuSeconds(Number(entry));
-    } catch {
-      // exited between the listing and the read
-    }
+    if (parentOf(Number(entry)) === postmaster) total += processCpuSeconds(Number(entry));
   }
   return total;
 }
@@ -38,13 +58,13 @@ export interface CpuWindow {
   perUnit(units: number): { postgresUs: number; serviceUs: number };
 }
 
-/** Opens a window over the service's process and all of Postgres. */
-export function cpuWindow(servicePid: number): CpuWindow {
-  const pg0 = postgresCpuSeconds();
+/** Opens a window over the service's process and the Postgres server whose postmaster is given. */
+export function cpuWindow(servicePid: number, postmaster: number): CpuWindow {
+  const pg0 = postgresCpuSeconds(postmaster);
   const svc0 = processCpuSeconds(servicePid);
   return {
     perUnit: (units) => ({
-      postgresUs: ((postgresCpuSeconds() - pg0) * 1e6) / Math.max(units, 1),
+      postgresUs: ((postgresCpuSeconds(postmaster) - pg0) * 1e6) / Math.max(units, 1),
       serviceUs: ((processCpuSeconds(servicePid) - svc0) * 1e6) / Math.max(units, 1),
     }),
   };

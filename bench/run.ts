@@ -11,7 +11,7 @@ import { Client } from 'pg';
 import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { simulatorClientEnv, startEnKashSimulator } from '../src/enkash-simulator/simulator';
 import { freshDatabase } from './fresh-database';
-import { cpuWindow, processCpuSeconds, StatementCost, statementProfile } from './cpu';
+import { cpuWindow, postmasterOf, processCpuSeconds, StatementCost, statementProfile } from './cpu';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** The service build to measure (`BENCH_MAIN`: another build's main.js, for an A/B in one run). */
@@ -36,9 +36,15 @@ interface Cost {
   statements: StatementCost[];
 }
 
-async function measured<T>(pid: number, profile: Profile, work: () => Promise<T>, loadsOf: (t: T) => number): Promise<T & { cost: Cost }> {
+async function measured<T>(
+  pid: number,
+  postmaster: number,
+  profile: Profile,
+  work: () => Promise<T>,
+  loadsOf: (t: T) => number,
+): Promise<T & { cost: Cost }> {
   await profile?.reset();
-  const cpu = cpuWindow(pid);
+  const cpu = cpuWindow(pid, postmaster);
   const t = await work();
   const loads = loadsOf(t);
   return { ...t, cost: { ...cpu.perUnit(loads), statements: (await profile?.top(loads)) ?? [] } };
@@ -207,11 +213,13 @@ async function main(): Promise<void> {
     const intakeOn = only !== 'sync';
     const profile = intakeOn ? await statementProfile(db) : null;
     const pid = api.proc.pid!;
+    const postmaster = await postmasterOf(db);
     const skip = { rps: NaN, p99: NaN, non2xx: 0, errors: 0, loads: 0, cost: { postgresUs: NaN, serviceUs: NaN, statements: [] } };
     if (intakeOn) await intake(api.url, 16, 'warm');
     const s16 = intakeOn
       ? await measured(
           pid,
+          postmaster,
           profile,
           () => intake(api.url, 16, 'c16'),
           (r) => r.loads,
@@ -220,6 +228,7 @@ async function main(): Promise<void> {
     const s64 = intakeOn
       ? await measured(
           pid,
+          postmaster,
           profile,
           () => intake(api.url, 64, 'c64'),
           (r) => r.loads,
@@ -231,6 +240,7 @@ async function main(): Promise<void> {
         ? { rate: NaN, cost: skip.cost }
         : await measured(
             pid,
+            postmaster,
             profile,
             () => bulkIntake(api.url),
             () => 20_000,
