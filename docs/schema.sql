@@ -67,6 +67,130 @@ BEGIN
   RETURN NEW;
 END $$;
 
+-- Name: ledger_moment(); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.ledger_moment() RETURNS timestamp with time zone
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  fixed text := current_setting('card_ledger.moment', true);
+  m timestamptz;
+BEGIN
+  IF fixed IS NOT NULL AND fixed <> '' THEN
+    RETURN timestamptz 'epoch' + fixed::bigint * interval '1 millisecond';
+  END IF;
+  -- In flight first, clock second: a reader that sees no writer knows any later moment is later than its look.
+  PERFORM pg_current_xact_id();
+  m := date_trunc('milliseconds', clock_timestamp());
+  PERFORM set_config('card_ledger.moment', (extract(epoch FROM m) * 1000)::bigint::text, true);
+  RETURN m;
+END $$;
+
+-- Name: card_loads; Type: TABLE; Schema: public; Owner: -
+
+CREATE TABLE public.card_loads (
+    id uuid NOT NULL,
+    reference text NOT NULL,
+    api_key_id uuid NOT NULL,
+    idempotency_key text NOT NULL,
+    request_hash bytea NOT NULL,
+    en_kash_card_id text NOT NULL,
+    company_id text NOT NULL,
+    card_account_id text NOT NULL,
+    amount bigint NOT NULL,
+    currency character(3) NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    status_reason text,
+    attempts integer DEFAULT 0 NOT NULL,
+    journal_transaction_id uuid NOT NULL,
+    description text,
+    remarks text,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    request_id text,
+    created_at timestamp with time zone DEFAULT public.ledger_moment() NOT NULL,
+    updated_at timestamp with time zone DEFAULT public.ledger_moment() NOT NULL,
+    posted_at timestamp with time zone,
+    reversed_at timestamp with time zone,
+    undone_at timestamp with time zone,
+    CONSTRAINT card_loads_amount_check CHECK ((amount > 0)),
+    CONSTRAINT card_loads_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'posted'::text, 'reversed'::text, 'needs_review'::text])))
+);
+
+-- Name: card_load_intake(uuid[], text[], uuid[], text[], bytea[], text[], text[], text[], bigint[], character[], uuid[], text[], text[], jsonb[], text[], text[], text[]); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.card_load_intake(p_ids uuid[], p_references text[], p_api_keys uuid[], p_idempotency_keys text[], p_hashes bytea[], p_cards text[], p_companies text[], p_card_accounts text[], p_amounts bigint[], p_currencies character[], p_journal_ids uuid[], p_descriptions text[], p_remarks text[], p_metadata jsonb[], p_request_ids text[], p_actors text[], p_transfer_descriptions text[]) RETURNS SETOF public.card_loads
+    LANGUAGE plpgsql
+    AS $$
+      DECLARE
+        n int := cardinality(p_ids);
+        written int;
+        codes text[];
+      BEGIN
+        RETURN QUERY SELECT l.* FROM unnest(p_api_keys, p_idempotency_keys) AS k(api_key_id, idempotency_key)
+          CROSS JOIN LATERAL (SELECT * FROM card_loads c
+                              WHERE c.api_key_id = k.api_key_id AND c.idempotency_key = k.idempotency_key) l;
+        IF FOUND THEN
+          RETURN;
+        END IF;
+
+        codes := ARRAY(SELECT DISTINCT c FROM unnest(
+          ARRAY(SELECT 'parent:' || a FROM unnest(p_card_accounts) a) || ARRAY(SELECT 'card:' || c FROM unnest(p_cards) c)) c);
+        PERFORM ledger_begin_moment(ARRAY(
+          SELECT a.id FROM unnest(codes) AS k(code) CROSS JOIN LATERAL (SELECT id FROM accounts WHERE code = k.code) a));
+        INSERT INTO accounts (code, currency, normal_side)
+          SELECT DISTINCT ON (code) code, currency, 'credit' FROM (
+            SELECT 'parent:' || a AS code, c AS currency FROM unnest(p_card_accounts, p_currencies) AS x(a, c)
+            UNION ALL SELECT 'card:' || k, c FROM unnest(p_cards, p_currencies) AS x(k, c)) s
+          ORDER BY code
+          ON CONFLICT (code) DO NOTHING;
+
+        RETURN QUERY WITH x AS (
+            SELECT * FROM unnest(p_ids, p_references, p_api_keys, p_idempotency_keys, p_hashes, p_cards, p_companies,
+              p_card_accounts, p_amounts, p_currencies, p_journal_ids, p_descriptions, p_remarks, p_metadata, p_request_ids, p_actors)
+              AS x(id, reference, api_key_id, idempotency_key, request_hash, en_kash_card_id, company_id, card_account_id,
+                   amount, currency, journal_transaction_id, description, remarks, metadata, request_id, actor)),
+          ins AS (
+            INSERT INTO card_loads (id, reference, api_key_id, idempotency_key, request_hash, en_kash_card_id, company_id,
+              card_account_id, amount, currency, journal_transaction_id, description, remarks, metadata, request_id)
+            SELECT id, reference, api_key_id, idempotency_key, request_hash, en_kash_card_id, company_id, card_account_id,
+              amount, currency, journal_transaction_id, description, remarks, metadata, request_id FROM x
+            ON CONFLICT ON CONSTRAINT card_loads_idempotency DO NOTHING
+            RETURNING *),
+          ev AS (INSERT INTO load_events (load_id, type, outcome, actor, request_id)
+                 SELECT ins.id, 'created', 'pending', x.actor, ins.request_id FROM ins JOIN x ON x.id = ins.id),
+          job AS (INSERT INTO sync_jobs (load_id) SELECT id FROM ins)
+          SELECT * FROM ins;
+        GET DIAGNOSTICS written = ROW_COUNT;
+        IF written < n THEN
+          RAISE EXCEPTION 'card_load_intake: an idempotency key was committed by another transaction meanwhile'
+            USING ERRCODE = 'CLR01';
+        END IF;
+
+        WITH x AS (
+            SELECT x.*, (SELECT id FROM accounts WHERE code = 'parent:' || x.card_account) AS parent,
+                        (SELECT id FROM accounts WHERE code = 'card:' || x.card) AS card_id
+            FROM unnest(p_journal_ids, p_transfer_descriptions, p_card_accounts, p_cards, p_amounts, p_currencies)
+                 WITH ORDINALITY AS x(tx, description, card_account, card, amount, currency, i)),
+          t AS (INSERT INTO journal_transactions (id, kind, description) SELECT tx, 'pending', description FROM x ORDER BY i
+                RETURNING id, created_at),
+          e AS (INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
+                SELECT x.tx, s.account_id, s.direction, x.amount, x.currency
+                FROM x CROSS JOIN LATERAL (VALUES (1, x.parent, 'debit'), (2, x.card_id, 'credit')) AS s(n, account_id, direction)
+                WHERE EXISTS (SELECT 1 FROM t WHERE t.id = x.tx)
+                ORDER BY x.i, s.n)
+        INSERT INTO journal_unsealed (transaction_id, created_at) SELECT id, created_at FROM t;
+
+        PERFORM ledger_apply_deltas(array_agg(m.tx ORDER BY m.account_id, m.i, m.n), array_agg('load_pending'::text ORDER BY m.account_id, m.i, m.n),
+          array_agg(m.load ORDER BY m.account_id, m.i, m.n), array_agg(m.account_id ORDER BY m.account_id, m.i, m.n),
+          array_agg(m.pd ORDER BY m.account_id, m.i, m.n), array_agg(m.pc ORDER BY m.account_id, m.i, m.n),
+          array_agg(0::bigint ORDER BY m.account_id, m.i, m.n), array_agg(0::bigint ORDER BY m.account_id, m.i, m.n))
+        FROM (SELECT x.i, s.n, x.tx, x.load, s.account_id, s.pd, s.pc
+              FROM unnest(p_journal_ids, p_ids, p_card_accounts, p_cards, p_amounts) WITH ORDINALITY AS x(tx, load, card_account, card, amount, i)
+              CROSS JOIN LATERAL (VALUES
+                (1, (SELECT id FROM accounts WHERE code = 'parent:' || x.card_account), x.amount, 0::bigint),
+                (2, (SELECT id FROM accounts WHERE code = 'card:' || x.card), 0::bigint, x.amount)) AS s(n, account_id, pd, pc)) m;
+      END $$;
+
 -- Name: card_loads_guard(); Type: FUNCTION; Schema: public; Owner: -
 
 CREATE FUNCTION public.card_loads_guard() RETURNS trigger
@@ -266,25 +390,6 @@ BEGIN
   FOR k IN SELECT DISTINCT (id % 2147483647)::int FROM unnest(p_ids) AS id ORDER BY 1 LOOP
     PERFORM pg_advisory_xact_lock(176480, k);
   END LOOP;
-END $$;
-
--- Name: ledger_moment(); Type: FUNCTION; Schema: public; Owner: -
-
-CREATE FUNCTION public.ledger_moment() RETURNS timestamp with time zone
-    LANGUAGE plpgsql
-    AS $$
-DECLARE
-  fixed text := current_setting('card_ledger.moment', true);
-  m timestamptz;
-BEGIN
-  IF fixed IS NOT NULL AND fixed <> '' THEN
-    RETURN timestamptz 'epoch' + fixed::bigint * interval '1 millisecond';
-  END IF;
-  -- In flight first, clock second: a reader that sees no writer knows any later moment is later than its look.
-  PERFORM pg_current_xact_id();
-  m := date_trunc('milliseconds', clock_timestamp());
-  PERFORM set_config('card_ledger.moment', (extract(epoch FROM m) * 1000)::bigint::text, true);
-  RETURN m;
 END $$;
 
 -- Name: ledger_plan_moves(uuid[], text[], uuid[], bigint[], bigint[], bigint[], bigint[], bigint[]); Type: FUNCTION; Schema: public; Owner: -
@@ -505,36 +610,6 @@ CREATE SEQUENCE public.audit_verifications_id_seq
 -- Name: audit_verifications_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
 
 ALTER SEQUENCE public.audit_verifications_id_seq OWNED BY public.audit_verifications.id;
-
--- Name: card_loads; Type: TABLE; Schema: public; Owner: -
-
-CREATE TABLE public.card_loads (
-    id uuid NOT NULL,
-    reference text NOT NULL,
-    api_key_id uuid NOT NULL,
-    idempotency_key text NOT NULL,
-    request_hash bytea NOT NULL,
-    en_kash_card_id text NOT NULL,
-    company_id text NOT NULL,
-    card_account_id text NOT NULL,
-    amount bigint NOT NULL,
-    currency character(3) NOT NULL,
-    status text DEFAULT 'pending'::text NOT NULL,
-    status_reason text,
-    attempts integer DEFAULT 0 NOT NULL,
-    journal_transaction_id uuid NOT NULL,
-    description text,
-    remarks text,
-    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    request_id text,
-    created_at timestamp with time zone DEFAULT public.ledger_moment() NOT NULL,
-    updated_at timestamp with time zone DEFAULT public.ledger_moment() NOT NULL,
-    posted_at timestamp with time zone,
-    reversed_at timestamp with time zone,
-    undone_at timestamp with time zone,
-    CONSTRAINT card_loads_amount_check CHECK ((amount > 0)),
-    CONSTRAINT card_loads_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'posted'::text, 'reversed'::text, 'needs_review'::text])))
-);
 
 -- Name: console_sessions; Type: TABLE; Schema: public; Owner: -
 

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { LedgerModule } from '../ledger/ledger.module';
-import { SyncJobsModule } from '../sync/sync-jobs.module';
 import { CardLoadsController } from './card-loads.controller';
 import { CardLoadsService } from './card-loads.service';
 import { CardLoadsStore } from './card-loads.store';
@@ -8,7 +7,7 @@ import { IntakeWriter } from './intake-writer';
 import { CardLoadBatchService } from './card-load-batch';
 
 @Module({
-  imports: [LedgerModule, SyncJobsModule],
+  imports: [LedgerModule],
   controllers: [CardLoadsController],
   providers: [CardLoadsService, CardLoadsStore, IntakeWriter, CardLoadBatchService],
   exports: [CardLoadsService, CardLoadsStore],

@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { cursorInstantSql } from '../common/paging';
 import { CardLoadRow, LoadEventRow } from './card-load.view';
 
-/** A new load as intake writes it; its journal transaction is written by the ledger in the same transaction. */
+/** A new load as intake writes it, with its pending transfer, in one call (intake()). */
 export interface NewLoadRow {
   id: string;
   reference: string;
@@ -23,6 +23,8 @@ export interface NewLoadRow {
   requestId: string | null;
   /** Who created it, for the 'created' event. */
   actor: string;
+  /** The description of its pending transfer in the journal. */
+  transferDescription: string;
 }
 
 /** The list's filters, already validated; `before` is a final cut (docs/time.md) or the caller's createdTo. */
@@ -49,7 +51,8 @@ export interface LoadWindowSummary {
 
 /**
  * card_loads and load_events: every read and write of a load's row and its history. The load's outbox job is
- * SyncJobsStore's (sync/), its journal transaction LedgerService's; intake composes the three in one transaction.
+ * SyncJobsStore's (sync/), its journal transaction LedgerService's; only intake writes all three, in one call to
+ * the database (intake()), because the shared parent account stays locked for every round trip it takes.
  */
 @Injectable()
 export class CardLoadsStore {
@@ -108,37 +111,18 @@ export class CardLoadsStore {
     );
   }
 
-  /** The committed loads of these (api key, idempotency key) pairs, in the intake's transaction. */
-  async findByIdempotencyKeys(m: EntityManager, keys: Array<{ apiKeyId: string; idempotencyKey: string }>): Promise<CardLoadRow[]> {
-    return m.query(
-      `SELECT l.* FROM unnest($1::uuid[], $2::text[]) AS k(api_key_id, idempotency_key)
-       CROSS JOIN LATERAL (SELECT * FROM card_loads WHERE api_key_id = k.api_key_id AND idempotency_key = k.idempotency_key) l`,
-      [keys.map((k) => k.apiKeyId), keys.map((k) => k.idempotencyKey)],
-    );
-  }
-
   /**
-   * Inserts the loads whose idempotency key is still free, each with its 'created' event; returns those inserted
-   * (fewer than given when another transaction committed a key meanwhile: the caller starts again).
+   * A batch of new loads in one call (card_load_intake, migration 1765200000000): if any idempotency key is
+   * already taken, the loads holding them are returned and nothing is written; else the loads, their 'created'
+   * events, outbox jobs, accounts, pending transfers, balances and history are written at one moment and the new
+   * loads returned. A key committed by a concurrent transaction meanwhile fails the call with SQLSTATE CLR01.
    */
-  async insertNew(m: EntityManager, rows: NewLoadRow[]): Promise<CardLoadRow[]> {
+  async intake(m: EntityManager, rows: NewLoadRow[]): Promise<CardLoadRow[]> {
     const col = <T>(f: (r: NewLoadRow) => T) => rows.map(f);
     return m.query(
-      `WITH x AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[], $8::text[],
-           $9::bigint[], $10::char(3)[], $11::uuid[], $12::text[], $13::text[], $14::jsonb[], $15::text[], $16::text[])
-           AS x(id, reference, api_key_id, idempotency_key, request_hash, en_kash_card_id, company_id, card_account_id,
-                amount, currency, journal_transaction_id, description, remarks, metadata, request_id, actor)),
-       ins AS (
-         INSERT INTO card_loads (id, reference, api_key_id, idempotency_key, request_hash, en_kash_card_id, company_id,
-           card_account_id, amount, currency, journal_transaction_id, description, remarks, metadata, request_id)
-         SELECT id, reference, api_key_id, idempotency_key, request_hash, en_kash_card_id, company_id, card_account_id,
-           amount, currency, journal_transaction_id, description, remarks, metadata, request_id FROM x
-         ON CONFLICT ON CONSTRAINT card_loads_idempotency DO NOTHING
-         RETURNING *),
-       ev AS (INSERT INTO load_events (load_id, type, outcome, actor, request_id)
-              SELECT ins.id, 'created', 'pending', x.actor, ins.request_id FROM ins JOIN x ON x.id = ins.id)
-       SELECT * FROM ins`,
+      `SELECT * FROM card_load_intake($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[],
+         $8::text[], $9::bigint[], $10::char(3)[], $11::uuid[], $12::text[], $13::text[], $14::jsonb[], $15::text[], $16::text[],
+         $17::text[])`,
       [
         col((r) => r.id),
         col((r) => r.reference),
@@ -156,6 +140,7 @@ export class CardLoadsStore {
         col((r) => JSON.stringify(r.metadata)),
         col((r) => r.requestId),
         col((r) => r.actor),
+        col((r) => r.transferDescription),
       ],
     );
   }

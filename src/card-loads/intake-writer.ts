@@ -6,9 +6,10 @@ import { Caller } from '../auth/scopes';
 import { ApiError } from '../common/errors';
 import { GroupCommit, Outcome } from '../common/group-commit';
 import { inTransaction } from '../database/transaction';
+import { pgCode, pgConstraint } from '../database/transaction';
+import { InsufficientFundsError } from '../ledger/ledger.errors';
 import { LedgerService } from '../ledger/ledger.service';
-import { SyncJobsStore } from '../sync/sync-jobs.store';
-import { cardLoadView, CardLoadView } from './card-load.view';
+import { CardLoadRow, cardLoadView, CardLoadView } from './card-load.view';
 import { CardLoadsStore } from './card-loads.store';
 
 export const cardAccountCode = (enKashCardId: string) => `card:${enKashCardId}`;
@@ -66,7 +67,6 @@ export class IntakeWriter {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly ledger: LedgerService,
     private readonly loads: CardLoadsStore,
-    private readonly jobs: SyncJobsStore,
   ) {}
 
   submit(request: IntakeRequest): Promise<IntakeResult> {
@@ -115,92 +115,98 @@ export class IntakeWriter {
   }
 
   /**
-   * One transaction for the whole batch, at one moment (docs/time.md): replays are answered from what is
-   * committed; for the new loads the accounts are locked first, then the moment is fixed, then every row
-   * (accounts opened, loads, outbox jobs, events, journal, balances, history) is written with it.
+   * One transaction for the whole batch, at one moment (docs/time.md), in one call to the database
+   * (CardLoadsStore.intake, docs/design.md "Intake in one call") and one more for the sealing queue's hashes:
+   * replays are answered from what is committed; the new loads, their accounts, jobs, events, journal,
+   * balances and history are written by card_load_intake with the accounts locked first.
    */
   private async write(m: EntityManager, items: Pending[]): Promise<Map<Pending, Outcome<IntakeResult>>> {
     const results = new Map<Pending, Outcome<IntakeResult>>();
-    const existing = await this.loads.findByIdempotencyKeys(
-      m,
-      items.map((p) => ({ apiKeyId: p.caller.apiKeyId, idempotencyKey: p.idempotencyKey })),
-    );
-    const fresh: Pending[] = [];
-    for (const p of items) {
-      const found = existing.find((e) => e.api_key_id === p.caller.apiKeyId && e.idempotency_key === p.idempotencyKey);
-      if (!found) fresh.push(p);
-      else if (!found.request_hash.equals(p.hash)) results.set(p, { ok: false, error: reusedKey() });
-      else results.set(p, { ok: true, value: { load: cardLoadView(found), replayed: true } });
-    }
-    if (fresh.length === 0) return results;
-
-    const specs = new Map<string, { code: string; currency: string; normalSide: 'credit' }>();
-    for (const p of fresh) {
-      for (const code of [parentAccountCode(p.load.cardAccountId), cardAccountCode(p.load.enKashCardId)]) {
-        specs.set(code, { code, currency: p.load.currency, normalSide: 'credit' });
+    const rows = items.map((p) => ({ p, id: randomUUID(), journalId: randomUUID(), reference: mintReference() }));
+    let fresh = rows;
+    let written = await this.intake(m, fresh);
+    if (written.some((w) => !fresh.some((r) => r.id === w.id))) {
+      // Some keys were taken: nothing was written. Answer those from the committed loads, write the others.
+      fresh = [];
+      for (const r of rows) {
+        const found = written.find((e) => e.api_key_id === r.p.caller.apiKeyId && e.idempotency_key === r.p.idempotencyKey);
+        if (!found) fresh.push(r);
+        else if (!found.request_hash.equals(r.p.hash)) results.set(r.p, { ok: false, error: reusedKey() });
+        else results.set(r.p, { ok: true, value: { load: cardLoadView(found), replayed: true } });
       }
+      if (fresh.length === 0) return results;
+      written = await this.intake(m, fresh);
     }
-    await this.ledger.beginMomentForCodes(m, [...specs.keys()]);
-    const accounts = await this.ledger.ensureAccounts(m, [...specs.values()]);
-    const rows = fresh.map((p) => ({ p, id: randomUUID(), journalId: randomUUID(), reference: mintReference() }));
-    const inserted = await this.loads.insertNew(
+    const byId = new Map(written.map((w) => [w.id, w]));
+    await this.ledger.hashWrittenPending(
       m,
-      rows.map((r) => ({
-        id: r.id,
-        reference: r.reference,
-        apiKeyId: r.p.caller.apiKeyId,
-        idempotencyKey: r.p.idempotencyKey,
-        requestHash: r.p.hash,
-        enKashCardId: r.p.load.enKashCardId,
-        companyId: r.p.load.companyId,
-        cardAccountId: r.p.load.cardAccountId,
-        amountMinor: r.p.load.amountMinor,
-        currency: r.p.load.currency,
-        journalTransactionId: r.journalId,
-        description: r.p.load.description,
-        remarks: r.p.load.remarks,
-        metadata: r.p.load.metadata,
-        requestId: r.p.requestId,
-        actor: r.p.caller.name,
-      })),
-    );
-    // A key committed by another transaction after our look (it waited for it): start again, so that the
-    // replay is answered from the committed load and nothing of ours (an account opened for it) stays behind.
-    if (inserted.length < rows.length) throw new IntakeRaced();
-    await this.jobs.enqueue(
-      m,
-      inserted.map((r) => r.id),
-    );
-    await this.ledger.createTransfers(
-      m,
-      rows.map((r) => ({
+      fresh.map((r) => ({
         id: r.journalId,
-        kind: 'pending' as const,
-        event: 'load_pending' as const,
-        loadId: r.id,
-        description: r.p.load.description ?? `card load ${r.id}`,
+        description: transferDescription(r),
+        moment: byId.get(r.id)!.created_at,
         entries: [
           {
             accountCode: parentAccountCode(r.p.load.cardAccountId),
-            direction: 'debit' as const,
+            direction: 'debit',
             amount: r.p.load.amountMinor,
             currency: r.p.load.currency,
           },
           {
             accountCode: cardAccountCode(r.p.load.enKashCardId),
-            direction: 'credit' as const,
+            direction: 'credit',
             amount: r.p.load.amountMinor,
             currency: r.p.load.currency,
           },
         ],
       })),
-      accounts,
     );
-    const byId = new Map(inserted.map((r) => [r.id, r]));
-    for (const r of rows) results.set(r.p, { ok: true, value: { load: cardLoadView(byId.get(r.id)!), replayed: false } });
+    for (const r of fresh) results.set(r.p, { ok: true, value: { load: cardLoadView(byId.get(r.id)!), replayed: false } });
     return results;
   }
+
+  private async intake(m: EntityManager, rows: Minted[]): Promise<CardLoadRow[]> {
+    try {
+      return await this.loads.intake(
+        m,
+        rows.map((r) => ({
+          id: r.id,
+          reference: r.reference,
+          apiKeyId: r.p.caller.apiKeyId,
+          idempotencyKey: r.p.idempotencyKey,
+          requestHash: r.p.hash,
+          enKashCardId: r.p.load.enKashCardId,
+          companyId: r.p.load.companyId,
+          cardAccountId: r.p.load.cardAccountId,
+          amountMinor: r.p.load.amountMinor,
+          currency: r.p.load.currency,
+          journalTransactionId: r.journalId,
+          description: r.p.load.description,
+          remarks: r.p.load.remarks,
+          metadata: r.p.load.metadata,
+          requestId: r.p.requestId,
+          actor: r.p.caller.name,
+          transferDescription: transferDescription(r),
+        })),
+      );
+    } catch (e) {
+      // A key committed by another transaction after our look (it waited for it): start again, so that the
+      // replay is answered from the committed load and nothing of ours (an account opened for it) stays behind.
+      if (pgCode(e) === INTAKE_RACED) throw new IntakeRaced();
+      // A parent account closed to overdraft: the group commit retries each load alone, and alone its parent is the one.
+      if (pgCode(e) === '23514' && pgConstraint(e) === 'accounts_no_overdraft' && rows.length === 1) {
+        throw new InsufficientFundsError(parentAccountCode(rows[0].p.load.cardAccountId));
+      }
+      throw e;
+    }
+  }
 }
+
+type Minted = { p: Pending; id: string; journalId: string; reference: string };
+
+/** SQLSTATE of card_load_intake when an idempotency key was committed meanwhile (migration 1765200000000). */
+const INTAKE_RACED = 'CLR01';
+
+const transferDescription = (r: Minted) => r.p.load.description ?? `card load ${r.id}`;
 
 /** Another transaction committed one of the batch's idempotency keys while this one was writing. */
 class IntakeRaced extends Error {

@@ -13,6 +13,7 @@ import { DatabaseIdentity1765000000000 } from '../../migrations/1765000000000-Da
 import { AuditEvents1765010000000 } from '../../migrations/1765010000000-AuditEvents';
 import { ConsoleSessions1765100000000 } from '../../migrations/1765100000000-ConsoleSessions';
 import { SignedVerdicts1765110000000 } from '../../migrations/1765110000000-SignedVerdicts';
+import { IntakeInOneCall1765200000000 } from '../../migrations/1765200000000-IntakeInOneCall';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   AuditEvents1765010000000,
   ConsoleSessions1765100000000,
   SignedVerdicts1765110000000,
+  IntakeInOneCall1765200000000,
 ];

@@ -75,15 +75,6 @@ export class JournalStore {
     return moment;
   }
 
-  /** beginMoment for the accounts with these codes that exist. */
-  async beginMomentForCodes(m: EntityManager, codes: string[]): Promise<Date> {
-    const [{ moment }]: Array<{ moment: Date }> = await m.query(
-      `SELECT ledger_begin_moment(ARRAY(SELECT a.id FROM ${byIds('accounts', 'a', 'code', 1, 'text')})) AS moment`,
-      [codes],
-    );
-    return moment;
-  }
-
   /** beginMoment for the accounts the pending transfers of these card loads move. */
   async beginMomentForLoads(m: EntityManager, loadIds: string[]): Promise<Date> {
     const [{ moment }]: Array<{ moment: Date }> = await m.query(

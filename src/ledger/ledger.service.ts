@@ -70,11 +70,6 @@ export class LedgerService {
     return this.journal.beginMoment(m, accountIds);
   }
 
-  /** beginMoment for the accounts with these codes that exist (an account created later in the transaction is its own). */
-  beginMomentForCodes(m: EntityManager, codes: string[]): Promise<Date> {
-    return this.journal.beginMomentForCodes(m, codes);
-  }
-
   /** beginMoment for the accounts the pending transfers of these card loads move (settlement, before it writes anything). */
   beginMomentForLoads(m: EntityManager, loadIds: string[]): Promise<Date> {
     return this.journal.beginMomentForLoads(m, loadIds);
@@ -156,6 +151,39 @@ export class LedgerService {
       createdAt: createdAt.get(header.id)!,
       entries: input.entries.map(({ accountCode, direction, amount, currency }) => ({ accountCode, direction, amount, currency })),
     }));
+  }
+
+  /**
+   * The sealing-queue content hashes of pending transfers that card-load intake wrote in one call
+   * (CardLoadsStore.intake): hashed in the form the verifier reads back, as writeJournal does, from the transaction's
+   * moment (the load carries the same one, docs/time.md; moments are whole milliseconds). A hash that does not match
+   * what was stored is found by the sealer and the verifier, as any edit before sealing is.
+   */
+  async hashWrittenPending(
+    m: EntityManager,
+    transfers: Array<{ id: string; description: string; moment: Date; entries: EntryInput[] }>,
+  ): Promise<void> {
+    await this.journal.setContentHashes(
+      m,
+      transfers.map((t) => t.id),
+      transfers.map((t) =>
+        contentHash({
+          id: t.id,
+          kind: 'pending',
+          pending_id: null,
+          undoes_id: null,
+          description: asStored(t.description),
+          metadata: {},
+          created_at_utc: t.moment.toISOString().replace('Z', '000Z'),
+          entries: t.entries.map((e) => ({
+            code: e.accountCode,
+            direction: e.direction,
+            amount: e.amount.toString(),
+            currency: e.currency,
+          })),
+        }),
+      ),
+    );
   }
 
   /** Phase two: the pending amounts move to posted. Exactly once per pending transfer (unique resolving row). */

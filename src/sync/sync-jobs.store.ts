@@ -84,11 +84,6 @@ const UNCLAIM = `claim_token = NULL, lease_owner = NULL, lease_expires_at = NULL
 export class SyncJobsStore {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
-  /** The outbox jobs of loads just written at intake, in the intake's transaction (docs/design.md, "Persistence"). */
-  async enqueue(m: EntityManager, loadIds: string[]): Promise<void> {
-    if (loadIds.length > 0) await m.query(`INSERT INTO sync_jobs (load_id) SELECT unnest($1::uuid[])`, [loadIds]);
-  }
-
   /** A review load without a job (never made by this service; a hand-repaired database): a job that looks it up first. */
   async enqueueLookup(m: EntityManager, loadId: string): Promise<void> {
     await m.query(`INSERT INTO sync_jobs (load_id, needs_lookup) VALUES ($1, true) ON CONFLICT (load_id) DO NOTHING`, [loadId]);

@@ -1,4 +1,6 @@
 import { useTestApp } from '../support/app';
+import { sql } from '../support/db';
+import { ledgerViolations } from '../support/ledger-checks';
 
 const body = { enKashCardId: 'EKCIDE0001', amount: '250.75', description: 'March allowance', metadata: { invoiceId: 'INV-1' } };
 
@@ -85,5 +87,36 @@ describe('card-load idempotency', () => {
       [res.body.id, res.body.journalTransactionId],
     );
     expect(rows).toEqual([{ kind: 'pending', jobs: 1 }]);
+  });
+
+  it('should start again, leaving nothing behind, when another transaction commits the key while intake waits its turn', async () => {
+    // A writer (another instance) holds the parent's turn with the key written but not committed.
+    const [{ id: apiKeyId }] = (await ctx.db.query(`SELECT id FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at LIMIT 1`)).rows;
+    const other = await sql(ctx.app.databaseUrl);
+    await other.query('BEGIN');
+    await other.query(
+      `SELECT id FROM card_load_intake(ARRAY[gen_random_uuid()], ARRAY['CLRACE1'], ARRAY[$1::uuid], ARRAY['raced-key'],
+         ARRAY[sha256('other body')], ARRAY['EKCRACE001'], ARRAY['CEKEP5GSGP'], ARRAY['CABFIPS'], ARRAY[100::bigint],
+         ARRAY['INR']::char(3)[], ARRAY[gen_random_uuid()], ARRAY[NULL::text], ARRAY[NULL::text], ARRAY['{}'::jsonb],
+         ARRAY[NULL::text], ARRAY['other'], ARRAY['raced'])`,
+      [apiKeyId],
+    );
+    const before = (await ctx.db.query(`SELECT count(*)::int AS n FROM journal_transactions`)).rows[0].n;
+    const pending = post('raced-key', { ...body, enKashCardId: 'EKCRACE002' });
+    await new Promise((r) => setTimeout(r, 300)); // it has looked for the key, found none, and waits for the parent's turn
+    await other.query('COMMIT');
+    await other.end();
+    const res = await pending;
+    // It started again and answered from the committed load: another body under the same key.
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('idempotency_key_reused');
+    // Nothing of the loser stayed: not its card account, its transfer, its job.
+    const { rows } = await ctx.db.query(
+      `SELECT (SELECT count(*)::int FROM accounts WHERE code = 'card:EKCRACE002') AS accounts,
+              (SELECT count(*)::int FROM card_loads WHERE idempotency_key = 'raced-key') AS loads,
+              (SELECT count(*)::int FROM journal_transactions) AS transactions`,
+    );
+    expect(rows).toEqual([{ accounts: 0, loads: 1, transactions: before + 1 }]);
+    expect(Object.values(await ledgerViolations(ctx.db)).flat()).toEqual([]);
   });
 });

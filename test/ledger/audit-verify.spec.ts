@@ -172,6 +172,8 @@ describe('a rewrite by the owner of the tables', () => {
     runCli(['verify', '--json', '--public-key', publicKeyFile, '--checkpoints', ctx.app.config.audit.checkpointFile], {
       DATABASE_URL: ctx.app.databaseUrl,
       AUDIT_SEAL_KEY: undefined,
+      // This ledger's own signed head, never one another run left in the working directory's .data.
+      DATA_DIR: ctx.app.config.dataDir,
     });
 
   it('should hold for an auditor with the public key alone, before any rewrite', async () => {
