@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { freePort } from '../src/database/embedded-postgres';
+import { UNREACHABLE_ENKASH_ENV } from '../src/enkash-simulator/simulator';
 
 export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 export const benchHeaders = { authorization: `Bearer ${BENCH_ADMIN_KEY}`, 'content-type': 'application/json' };
@@ -23,15 +24,7 @@ export async function startBenchService(
       ADMIN_API_KEY: BENCH_ADMIN_KEY,
       LOG_LEVEL: 'error',
       RATE_LIMIT_PER_MINUTE: '100000000',
-      ENKASH_BASE_URL: 'http://127.0.0.1:9',
-      ENKASH_TOKEN_URL: 'http://127.0.0.1:9/t',
-      ENKASH_PARTNER_ID: 'x',
-      ENKASH_CLIENT_ID: 'x',
-      ENKASH_CLIENT_SECRET: 'x',
-      ENKASH_USERNAME: 'x',
-      ENKASH_PASSWORD: 'x',
-      ENKASH_COMPANY_ID: 'CEKEP5GSGP',
-      ENKASH_CARD_ACCOUNT_ID: 'CABFIPS',
+      ...UNREACHABLE_ENKASH_ENV,
       // No scheduled verification in the middle of a measurement (the audit bench runs it on purpose).
       AUDIT_VERIFY_INTERVAL_MS: '0',
       ...env,

@@ -9,7 +9,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres';
-import { simulatorClientEnv, startEnKashSimulator } from '../src/enkash-simulator/simulator';
+import { simulatorClientEnv, startEnKashSimulator, UNREACHABLE_ENKASH_ENV } from '../src/enkash-simulator/simulator';
 import { freshDatabase } from './fresh-database';
 import { cpuWindow, postmasterOf, processCpuSeconds, StatementCost, statementProfile } from './cpu';
 
@@ -199,15 +199,7 @@ async function main(): Promise<void> {
     const api = await service({
       DATABASE_URL: db,
       ROLE: 'api',
-      ENKASH_BASE_URL: 'http://127.0.0.1:9',
-      ENKASH_TOKEN_URL: 'http://127.0.0.1:9/oauth/token',
-      ENKASH_PARTNER_ID: 'x',
-      ENKASH_CLIENT_ID: 'x',
-      ENKASH_CLIENT_SECRET: 'x',
-      ENKASH_USERNAME: 'x',
-      ENKASH_PASSWORD: 'x',
-      ENKASH_COMPANY_ID: 'CEKEP5GSGP',
-      ENKASH_CARD_ACCOUNT_ID: 'CABFIPS',
+      ...UNREACHABLE_ENKASH_ENV,
       RATE_LIMIT_PER_MINUTE: '100000000',
     });
     const intakeOn = only !== 'sync';

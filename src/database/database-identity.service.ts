@@ -6,16 +6,10 @@ import { AuditTrail } from '../audit-trail/audit-trail.service';
 import { invalidState } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import { LIVE_IDENTITY_SQL, SEND_GATE_SQL, SendGate } from './identity-sql';
+import { SyncJobsStore } from '../sync/sync-jobs.store';
+import { DatabaseIdentityStore, ForkKind, LiveIdentityRow as LiveRow } from './database-identity.store';
+import { SendGate } from './identity-sql';
 import { inTransaction } from './transaction';
-
-/**
- * cluster: another system identifier (a dump restored into another server, pg_upgrade). database: another database
- * OID in the same cluster (pg_restore into a new database, CREATE DATABASE ... TEMPLATE). timeline: a promoted
- * replica or a point-in-time restore. silence: the same identity, but no worker was alive for SILENCE_MS (what a
- * file-system snapshot or a base backup started as is looks like). missing: the identity row is gone.
- */
-export type ForkKind = 'cluster' | 'database' | 'timeline' | 'silence' | 'missing';
 
 export interface DatabaseIdentity {
   systemIdentifier: string;
@@ -41,20 +35,6 @@ export interface ForkReport {
 
 /** A start after this long without a live worker is treated like a copy: every open load is looked up first. */
 export const SILENCE_MS = 5 * 60_000;
-
-type IdentityRow = {
-  system_identifier: string;
-  database_oid: string;
-  timeline: number;
-  alive_at: Date;
-  sends_held_since: Date | null;
-  fork_kind: ForkKind | null;
-  fork_detected_at: Date | null;
-  previous_identity: string | null;
-  silent_ms: number;
-};
-type LiveRow = { system_identifier: string; database_oid: string; timeline: number };
-const SILENT_MS_SQL = `(extract(epoch FROM clock_timestamp() - alive_at) * 1000)::float8 AS silent_ms`;
 
 const identityOf = (r: LiveRow): DatabaseIdentity => ({
   systemIdentifier: r.system_identifier,
@@ -85,17 +65,15 @@ export class DatabaseIdentityService {
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
+    private readonly store: DatabaseIdentityStore,
+    private readonly jobs: SyncJobsStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     private readonly trail: AuditTrail,
   ) {}
 
   async status(): Promise<IdentityStatus> {
-    const [[row], [live], [{ gate }]]: [IdentityRow[], LiveRow[], Array<{ gate: SendGate }>] = await Promise.all([
-      this.ds.query<IdentityRow[]>(`SELECT * FROM database_identity WHERE id = 1`),
-      this.ds.query<LiveRow[]>(LIVE_IDENTITY_SQL),
-      this.ds.query<Array<{ gate: SendGate }>>(`SELECT ${SEND_GATE_SQL} AS gate`),
-    ]);
+    const [{ recorded: row, live }, gate] = await Promise.all([this.store.read(), this.store.sendGate()]);
     return {
       recorded: row ? identityOf(row) : null,
       live: identityOf(live),
@@ -114,11 +92,8 @@ export class DatabaseIdentityService {
    */
   async check(trigger: 'start' | 'reconnect' | 'periodic' | 'fence'): Promise<ForkReport | null> {
     // The common case costs one read and no lock.
-    const [[row], [live]]: [IdentityRow[], LiveRow[]] = await Promise.all([
-      this.ds.query<IdentityRow[]>(`SELECT *, ${SILENT_MS_SQL} FROM database_identity WHERE id = 1`),
-      this.ds.query<LiveRow[]>(LIVE_IDENTITY_SQL),
-    ]);
-    if (kindOf(row, live) === null && !(trigger === 'start' && row.silent_ms > SILENCE_MS)) return null;
+    const { recorded: row, live } = await this.store.read();
+    if (kindOf(row, live) === null && !(trigger === 'start' && row!.silent_ms > SILENCE_MS)) return null;
     const report = await inTransaction(this.ds, (m) => this.handle(m, trigger, serviceActor('sync-worker')));
     if (report) this.announce(report, trigger);
     return report;
@@ -126,7 +101,7 @@ export class DatabaseIdentityService {
 
   /** Workers say they are alive (database time), so that a start after a long silence can tell. */
   async keepAlive(): Promise<void> {
-    await this.ds.query(`UPDATE database_identity SET alive_at = clock_timestamp() WHERE id = 1`);
+    await this.store.keepAlive();
   }
 
   /**
@@ -136,21 +111,17 @@ export class DatabaseIdentityService {
    */
   async adopt(actor: AuditActor, reason: string): Promise<IdentityStatus> {
     await inTransaction(this.ds, async (m) => {
-      const [row]: IdentityRow[] = await m.query(`SELECT * FROM database_identity WHERE id = 1 FOR UPDATE`);
-      const [live]: LiveRow[] = await m.query(LIVE_IDENTITY_SQL);
+      const { recorded: row, live } = await this.store.lock(m);
       if (kindOf(row, live) !== null) {
         throw invalidState(
           'this database is a fork no worker has handled yet (its open loads are not all lookup-first): ' +
             'start a worker (ROLE=all or worker), wait for GET /v1/database/identity to say "held", then adopt',
         );
       }
-      if (!row.sends_held_since) throw invalidState('sends are not held: this database is the one the ledger recorded, nothing to adopt');
-      await m.query(`UPDATE database_identity SET sends_held_since = NULL WHERE id = 1`);
+      if (!row!.sends_held_since) throw invalidState('sends are not held: this database is the one the ledger recorded, nothing to adopt');
+      await this.store.releaseSends(m);
       // Loads that waited for the adoption (their lookups found nothing) go now, after their lookup as always.
-      const [, woken] = await m.query<[unknown[], number]>(
-        `UPDATE sync_jobs SET due_at = clock_timestamp(), updated_at = clock_timestamp()
-         WHERE due_at > clock_timestamp() AND due_at <> 'infinity' AND lease_owner IS NULL`,
-      );
+      const woken = await this.jobs.wakeWaiting(m);
       await this.trail.record(m, {
         ...actor,
         action: 'database.fork_adopted',
@@ -158,10 +129,10 @@ export class DatabaseIdentityService {
         details: {
           reason,
           identity: describeIdentity(identityOf(live)),
-          previousIdentity: row.previous_identity,
-          forkKind: row.fork_kind,
-          heldSince: row.sends_held_since.toISOString(),
-          loadsWoken: Number(woken),
+          previousIdentity: row!.previous_identity,
+          forkKind: row!.fork_kind,
+          heldSince: row!.sends_held_since.toISOString(),
+          loadsWoken: woken,
         },
       });
     });
@@ -174,40 +145,18 @@ export class DatabaseIdentityService {
    * job lookup-first in one statement, record the new identity and whether sends are held, and say so in the trail.
    */
   private async handle(m: EntityManager, trigger: string, actor: AuditActor): Promise<ForkReport | null> {
-    const [row]: IdentityRow[] = await m.query(`SELECT *, ${SILENT_MS_SQL} FROM database_identity WHERE id = 1 FOR UPDATE`);
-    const [live]: LiveRow[] = await m.query(LIVE_IDENTITY_SQL);
-    const kind = kindOf(row, live) ?? (trigger === 'start' && row.silent_ms > SILENCE_MS ? 'silence' : null);
+    const { recorded: row, live } = await this.store.lock(m);
+    const kind = kindOf(row, live) ?? (trigger === 'start' && row!.silent_ms > SILENCE_MS ? 'silence' : null);
     if (kind === null) return null;
     const policy = this.config.forkPolicy;
     const hold = kind !== 'silence' && (policy === 'hold-all' || (policy === 'hold' && kind !== 'timeline'));
     const s = this.config.sync;
     // A send the other copy started before this moment may reach EnKash until its lease and the grace have passed.
-    // Ordered by load id like every other path that locks several jobs, so none of them deadlocks with this.
-    const [, openJobs] = await m.query<[unknown[], number]>(
-      `UPDATE sync_jobs SET needs_lookup = true, updated_at = clock_timestamp(),
-         lookup_after = greatest(coalesce(lookup_after, '-infinity'), clock_timestamp() + make_interval(secs => $1::float / 1000))
-       WHERE load_id IN (SELECT load_id FROM sync_jobs ORDER BY load_id FOR UPDATE)`,
-      [s.leaseMs + s.lookupGraceMs],
-    );
+    const openJobs = await this.jobs.makeAllLookupFirst(m, s.leaseMs + s.lookupGraceMs);
     const previous = row ? describeIdentity(identityOf(row)) : null;
     const current = describeIdentity(identityOf(live));
-    if (row) {
-      await m.query(
-        `UPDATE database_identity SET system_identifier = $1, database_oid = $2, timeline = $3, recorded_at = clock_timestamp(),
-           alive_at = clock_timestamp(),
-           sends_held_since = CASE WHEN $4 THEN coalesce(sends_held_since, clock_timestamp()) ELSE sends_held_since END,
-           fork_kind = $5, fork_detected_at = clock_timestamp(), previous_identity = $6
-         WHERE id = 1`,
-        [live.system_identifier, live.database_oid, live.timeline, hold, kind, previous],
-      );
-    } else {
-      await m.query(
-        `INSERT INTO database_identity (system_identifier, database_oid, timeline, sends_held_since, fork_kind, fork_detected_at)
-         VALUES ($1, $2, $3, CASE WHEN $4 THEN clock_timestamp() END, 'missing', clock_timestamp())`,
-        [live.system_identifier, live.database_oid, live.timeline, hold],
-      );
-    }
-    const report: ForkReport = { kind, previous, current, openJobs: Number(openJobs), sendsHeld: hold || row?.sends_held_since != null };
+    await this.store.recordFork(m, live, { kind, hold, previous, rowExists: row !== undefined });
+    const report: ForkReport = { kind, previous, current, openJobs, sendsHeld: hold || row?.sends_held_since != null };
     await this.trail.record(m, {
       ...actor,
       action: 'database.fork_detected',
@@ -220,7 +169,7 @@ export class DatabaseIdentityService {
         identity: current,
         openJobsMadeLookupFirst: report.openJobs,
         sendsHeld: report.sendsHeld,
-        ...(kind === 'silence' ? { silentSeconds: Math.round(row.silent_ms / 1000) } : {}),
+        ...(kind === 'silence' ? { silentSeconds: Math.round(row!.silent_ms / 1000) } : {}),
       },
     });
     return report;

@@ -1,18 +1,27 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { DatabaseController } from './database.controller';
+import { SyncJobsStore } from '../sync/sync-jobs.store';
 import { DatabaseIdentityService } from './database-identity.service';
+import { DatabaseIdentityStore } from './database-identity.store';
 import { DatabaseOutage } from './database-outage';
 import { MigrationsGate } from './migrations-gate';
 
 /**
  * The database as the service depends on it: its identity (fork safety: the sync worker, the health probe and the
- * operator routes all ask), its outages (503, logged once), and the write gate while migrations are pending.
+ * operator routes all ask), its outages (503, logged once), and the write gate while migrations are pending. A fork
+ * makes every open job lookup-first: the identity service writes sync_jobs through their (stateless) store.
  */
 @Global()
 @Module({
   controllers: [DatabaseController],
-  providers: [DatabaseIdentityService, DatabaseOutage, { provide: APP_INTERCEPTOR, useClass: MigrationsGate }],
-  exports: [DatabaseIdentityService, DatabaseOutage],
+  providers: [
+    DatabaseIdentityService,
+    DatabaseIdentityStore,
+    SyncJobsStore,
+    DatabaseOutage,
+    { provide: APP_INTERCEPTOR, useClass: MigrationsGate },
+  ],
+  exports: [DatabaseIdentityService, DatabaseIdentityStore, DatabaseOutage],
 })
 export class DatabaseModule {}

@@ -47,6 +47,12 @@ export function simulatorClientEnv(url: string): Record<string, string> {
   };
 }
 
+/**
+ * An EnKash that is configured but never answers (the discard port): for a ROLE=api instance that must not call it
+ * (the bench, tests of intake), with the client registered as in production.
+ */
+export const UNREACHABLE_ENKASH_ENV: Readonly<Record<string, string>> = simulatorClientEnv('http://127.0.0.1:9');
+
 export async function startEnKashSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const { port = 4010, host = '127.0.0.1', credentials, log, ...config } = options;
   const state = new SimulatorState(config, credentials);

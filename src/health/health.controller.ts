@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { Public } from '../auth/scopes';
 import { ApiError } from '../common/errors';
 import { pendingMigrationCount } from '../database/data-source';
-import { SEND_GATE_SQL, SendGate } from '../database/identity-sql';
+import { DatabaseIdentityStore } from '../database/database-identity.store';
 import { DocLive, DocReady } from './health.openapi';
 import { WorkerHeartbeat } from './worker-heartbeat';
 
@@ -23,6 +23,7 @@ export class HealthController {
     private readonly indicator: HealthIndicatorService,
     @InjectDataSource() private readonly ds: DataSource,
     private readonly worker: WorkerHeartbeat,
+    private readonly identity: DatabaseIdentityStore,
   ) {}
 
   @Get('live')
@@ -77,10 +78,7 @@ export class HealthController {
   private async identityCheck() {
     const session = this.indicator.check('databaseIdentity');
     // Unknown while the database is down or its identity row not migrated yet (the other checks say which).
-    const gate = await this.ds.query(`SELECT ${SEND_GATE_SQL} AS gate`).then(
-      (r: Array<{ gate: SendGate }>) => r[0].gate,
-      () => 'unknown',
-    );
+    const gate = await this.identity.sendGate().catch(() => 'unknown');
     return gate === 'open' ? session.up({ state: 'ok' }) : session.down({ state: gate });
   }
 

@@ -1,6 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { Periodic } from '../common/periodic';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { withSessionLock } from '../database/session-lock';
 import { AUDIT_KEYS, AuditKeys, signatureMatches } from './audit-keys';
 import { AuditStore } from './audit.store';
 import { AuditVerifierService, VerifyResult } from './audit-verifier.service';
@@ -31,6 +34,7 @@ export class AuditVerifications {
     private readonly verifier: AuditVerifierService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(AUDIT_KEYS) private readonly keys: AuditKeys,
+    @InjectDataSource() private readonly ds: DataSource,
   ) {}
 
   /** The schedule, started by the worker composition (worker/worker.module.ts); runNow() works without it. */
@@ -91,7 +95,7 @@ export class AuditVerifications {
   }
 
   private async runScheduled(): Promise<void> {
-    await this.store.whileLocked(VERIFY_LOCK_KEY, async () => {
+    await withSessionLock(this.ds, VERIFY_LOCK_KEY, 'verifier', async () => {
       const r = await (this.running ?? this.start('schedule'));
       if (!r.ok) this.logger.error(`ledger verification found ${r.findings.length} problem(s); first: ${r.brokenAt}: ${r.reason}`);
     });

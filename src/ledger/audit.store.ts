@@ -54,27 +54,6 @@ export class AuditStore {
     );
   }
 
-  /**
-   * Runs `work` while this session holds the advisory lock `key`, or returns false at once when another session
-   * holds it (one instance at a time runs a scheduled job).
-   */
-  async whileLocked(key: number, work: () => Promise<void>): Promise<boolean> {
-    const runner = this.ds.createQueryRunner();
-    await runner.connect();
-    try {
-      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock($1) AS locked`, [key])) as Array<{ locked: boolean }>;
-      if (!locked) return false;
-      try {
-        await work();
-      } finally {
-        await runner.query(`SELECT pg_advisory_unlock($1)`, [key]);
-      }
-      return true;
-    } finally {
-      await runner.release();
-    }
-  }
-
   async gauges(): Promise<AuditGauges> {
     const [a]: AuditGauges[] = await this.ds.query(
       `SELECT (SELECT count(*)::int FROM journal_unsealed) AS unsealed, (SELECT max(seq) FROM audit_checkpoints) AS checkpoint`,

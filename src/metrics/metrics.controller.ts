@@ -5,6 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/scopes';
 import { CardLoadsStore } from '../card-loads/card-loads.store';
+import { DatabaseIdentityStore } from '../database/database-identity.store';
 import { AuditVerifications } from '../ledger/audit-verifications';
 import { AuditStore } from '../ledger/audit.store';
 import { SyncJobsStore } from '../sync/sync-jobs.store';
@@ -21,6 +22,7 @@ export class MetricsController {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly loads: CardLoadsStore,
     private readonly jobs: SyncJobsStore,
+    private readonly identity: DatabaseIdentityStore,
     private readonly audit: AuditStore,
     private readonly modules: ModuleRef,
   ) {}
@@ -46,7 +48,7 @@ export class MetricsController {
       this.metrics.loadsByStatus.set({ status: s }, rows.find((r) => r.status === s)?.n ?? 0);
     }
     this.metrics.syncLag.set(await this.jobs.lagSeconds());
-    this.metrics.sendsHeld.set((await this.jobs.sendGate()) === 'open' ? 0 : 1);
+    this.metrics.sendsHeld.set((await this.identity.sendGate()) === 'open' ? 0 : 1);
     await this.scrapeAudit();
     const pool = (this.ds.driver as unknown as { master?: PgPool }).master;
     if (pool) {

@@ -1,15 +1,14 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Client } from 'pg';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
-import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { cardAccountCode, parentAccountCode } from '../card-loads/intake-writer';
 import { AuditActor, serviceActor } from '../audit-trail/audit-trail';
 import { AuditTrail } from '../audit-trail/audit-trail.service';
 import { assert } from '../common/assert';
 import { ApiError } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { withSessionLock } from '../database/session-lock';
 import { inTransaction } from '../database/transaction';
 import { EnKashClient } from '../enkash/enkash.client';
 import { EnKashOutcome } from '../enkash/enkash.types';
@@ -87,16 +86,15 @@ export class ReconciliationService implements BeforeApplicationShutdown {
   /** Null when another run, in this instance or another, holds the run lock (or this instance is stopping). */
   async run(trigger: RunTrigger, actor: AuditActor): Promise<RunResult | null> {
     if (this.stopping) return null;
-    const lock = await this.tryLock();
-    if (!lock) return null;
-    const work = this.runLocked(trigger, actor);
-    this.current = work;
-    try {
-      return await work;
-    } finally {
-      this.current = null;
-      await lock.release();
-    }
+    return withSessionLock(this.ds, RECONCILIATION_LOCK_KEY, 'reconciliation', async () => {
+      const work = this.runLocked(trigger, actor);
+      this.current = work;
+      try {
+        return await work;
+      } finally {
+        this.current = null;
+      }
+    });
   }
 
   private async runLocked(trigger: RunTrigger, actor: AuditActor): Promise<RunResult> {
@@ -266,23 +264,5 @@ export class ReconciliationService implements BeforeApplicationShutdown {
       if (e instanceof ApiError && e.code === 'invalid_state') return;
       throw e;
     }
-  }
-
-  /** A dedicated session rather than a pooled one: ending it is the release, whatever state it is in. */
-  private async tryLock(): Promise<{ release(): Promise<void> } | null> {
-    const url = (this.ds.options as PostgresConnectionOptions).url;
-    assert(url, 'the data source is configured by URL');
-    const session = new Client({ connectionString: url, application_name: 'card-ledger-reconciliation' });
-    // A dropped session drops the lock too; the run's own queries go through the pool and fail on their own.
-    session.on('error', (e) => this.logger.warn(`reconciliation lock session lost: ${e.message}`));
-    await session.connect();
-    let locked = false;
-    try {
-      const { rows } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [RECONCILIATION_LOCK_KEY]);
-      locked = rows[0].locked;
-    } finally {
-      if (!locked) await session.end().catch(() => undefined);
-    }
-    return locked ? { release: () => session.end().catch(() => undefined) } : null;
   }
 }

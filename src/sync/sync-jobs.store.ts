@@ -103,12 +103,6 @@ export class SyncJobsStore {
     return Number(lag.s);
   }
 
-  /** Whether this database may send loads to EnKash now (SEND_GATE_SQL). */
-  async sendGate(): Promise<SendGate> {
-    const [gate]: Array<{ gate: SendGate }> = await this.ds.query(`SELECT ${SEND_GATE_SQL} AS gate`);
-    return gate.gate;
-  }
-
   /**
    * Claims due jobs whose lease is free or expired (FOR UPDATE SKIP LOCKED: instances never wait for each
    * other), gives each claim a fresh fencing token, and marks the job "a send may happen" before anything is
@@ -384,6 +378,30 @@ export class SyncJobsStore {
          updated_at = clock_timestamp() WHERE load_id = $1 AND ${PARKED}`,
       [loadId],
     );
+  }
+
+  /**
+   * A fork of the database (database-identity.service.ts): every open job becomes lookup-first, and no lookup is
+   * trusted before `afterMs` from now. Ordered by load id like every other path that locks several jobs, so none of
+   * them deadlocks with this. Returns how many jobs.
+   */
+  async makeAllLookupFirst(m: EntityManager, afterMs: number): Promise<number> {
+    const [, n] = await m.query<[unknown[], number]>(
+      `UPDATE sync_jobs SET needs_lookup = true, updated_at = clock_timestamp(),
+         lookup_after = greatest(coalesce(lookup_after, '-infinity'), clock_timestamp() + make_interval(secs => $1::float / 1000))
+       WHERE load_id IN (SELECT load_id FROM sync_jobs ORDER BY load_id FOR UPDATE)`,
+      [afterMs],
+    );
+    return Number(n);
+  }
+
+  /** Sends resume after a fork was adopted: jobs waiting for a later run and held by nobody are due now. */
+  async wakeWaiting(m: EntityManager): Promise<number> {
+    const [, n] = await m.query<[unknown[], number]>(
+      `UPDATE sync_jobs SET due_at = clock_timestamp(), updated_at = clock_timestamp()
+       WHERE due_at > clock_timestamp() AND due_at <> 'infinity' AND lease_owner IS NULL`,
+    );
+    return Number(n);
   }
 }
 

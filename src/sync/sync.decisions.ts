@@ -20,6 +20,11 @@ export type Decision =
       waiting?: true;
     };
 
+/** Retry, looking the reference up before any send: a send may have been applied (an unknown outcome from now on). */
+function lookUpFirst(pendingRejection: string | null, reason: string, afterLookupGrace = true): Extract<Decision, { action: 'retry' }> {
+  return { action: 'retry', needsLookup: true, unknownSeen: true, pendingRejection, afterLookupGrace, reason };
+}
+
 export function attemptOf(type: AttemptRecord['type'], o: EnKashOutcome<unknown>): AttemptRecord {
   return {
     type,
@@ -55,14 +60,7 @@ export function decideAfterLookup(job: ClaimedJob, o: EnKashOutcome<EnKashLookup
   }
   if (o.value.matches.some((x) => x.status === 'reversed')) return { action: 'reverse', reason: 'EnKash lookup shows the load reversed' };
   if (o.value.matches.some((x) => x.status === 'other')) {
-    return {
-      action: 'retry',
-      needsLookup: true,
-      unknownSeen: true,
-      pendingRejection: job.pendingRejection,
-      afterLookupGrace: false,
-      reason: 'EnKash shows the reference in a state we cannot read',
-    };
+    return lookUpFirst(job.pendingRejection, 'EnKash shows the reference in a state we cannot read', false);
   }
   // Absent (or only failed attempts): EnKash did not apply it, as far as it shows yet.
   if (job.pendingRejection !== null) {
@@ -70,12 +68,7 @@ export function decideAfterLookup(job: ClaimedJob, o: EnKashOutcome<EnKashLookup
     if (job.rejectionConfirmable)
       return { action: 'reverse', reason: `rejected by EnKash (confirmed absent by lookup): ${job.pendingRejection}` };
     return {
-      action: 'retry',
-      needsLookup: true,
-      unknownSeen: true,
-      pendingRejection: job.pendingRejection,
-      afterLookupGrace: true,
-      reason: 'rejection held: the reference is absent so far, confirming again later',
+      ...lookUpFirst(job.pendingRejection, 'rejection held: the reference is absent so far, confirming again later'),
       waiting: true,
     };
   }
@@ -93,35 +86,17 @@ export function decideAfterSend(job: ClaimedJob, o: EnKashOutcome<unknown>, firs
       return { action: 'post', reason: 'EnKash applied the load' };
     case 'rejected':
       if (firstSend && !job.unknownSeen) return { action: 'reverse', reason: `rejected by EnKash: ${o.message}` };
-      return {
-        action: 'retry',
-        needsLookup: true,
-        unknownSeen: true,
-        pendingRejection: o.message || 'rejected',
-        afterLookupGrace: true,
-        reason: 'rejection after an earlier unknown outcome: held until a lookup confirms the reference absent',
-      };
+      return lookUpFirst(
+        o.message || 'rejected',
+        'rejection after an earlier unknown outcome: held until a lookup confirms the reference absent',
+      );
     case 'unknown':
-      return {
-        action: 'retry',
-        needsLookup: true,
-        unknownSeen: true,
-        pendingRejection: null,
-        afterLookupGrace: true,
-        reason: `unknown outcome: ${o.reason}`,
-      };
+      return lookUpFirst(null, `unknown outcome: ${o.reason}`);
     case 'systemic':
     case 'not_sent':
       // Usually nothing was applied (auth, config, a deadline before sending), but an unreadable success is
       // possible: look up before any re-send.
-      return {
-        action: 'retry',
-        needsLookup: true,
-        unknownSeen: true,
-        pendingRejection: job.pendingRejection,
-        afterLookupGrace: true,
-        reason: `${o.kind === 'systemic' ? 'systemic failure' : 'not sent'}: ${o.reason}`,
-      };
+      return lookUpFirst(job.pendingRejection, `${o.kind === 'systemic' ? 'systemic failure' : 'not sent'}: ${o.reason}`);
   }
 }
 

@@ -1,6 +1,7 @@
 import { encodeCursor } from '../../src/common/paging';
 import { useTestApp } from '../support/app';
 import { asCsvText, csvObjects } from '../support/csv';
+import { postTransfer } from '../support/journal';
 
 const fields = (body: { error?: { details?: Array<{ field: string }> } }) => (body.error?.details ?? []).map((d) => d.field);
 const asCsvRows = (rows: Array<Record<string, unknown>>) =>
@@ -14,15 +15,7 @@ describe('/v1/accounts', () => {
   });
 
   const fund = (code: string, amount: string, description = 'funding') =>
-    ctx.app.api('POST', '/v1/journal', {
-      body: {
-        description,
-        entries: [
-          { accountCode: 'external:funding', direction: 'debit', amount },
-          { accountCode: code, direction: 'credit', amount },
-        ],
-      },
-    });
+    postTransfer(ctx.app, description, 'external:funding', code, amount);
 
   it('should open an account (201) once, and answer 409 for the same code again', async () => {
     const r = await ctx.app.api('POST', '/v1/accounts', {

@@ -8,20 +8,11 @@ import { parseCsv } from '../support/csv';
 import { createTestDatabase, sql } from '../support/db';
 import { createLoad, useSyncApp, waitForStatus } from '../sync/sync-harness';
 import { webhookEnv } from '../webhooks/harness';
+import { AuditEventView } from '../../src/audit-trail/audit-events.service';
 
 webhookEnv({}); // a subscription to 127.0.0.1 (nothing listens: no delivery is awaited here)
 
-type Event = {
-  seq: number;
-  at: string;
-  actor: string;
-  apiKeyId: string | null;
-  action: string;
-  subject: string | null;
-  requestId: string | null;
-  details: Record<string, unknown>;
-  hash: string;
-};
+type Event = AuditEventView;
 
 /** The audit trail of admin actions (docs/audit-trail.md): complete, readable, append-only, and tamper-evident. */
 describe('audit trail', () => {

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { UNREACHABLE_ENKASH_ENV } from '../../src/enkash-simulator/simulator';
 import { createTestDatabase, sql } from '../support/db';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
 import { spawnService, ServiceProcess } from '../support/worker-process';
@@ -19,15 +20,7 @@ describe('bulk intake across a crash of the API process', () => {
       ROLE: 'api',
       ADMIN_API_KEY: ADMIN,
       RATE_LIMIT_PER_MINUTE: '1000000',
-      ENKASH_BASE_URL: 'http://127.0.0.1:9',
-      ENKASH_TOKEN_URL: 'http://127.0.0.1:9/oauth/token',
-      ENKASH_PARTNER_ID: 'x',
-      ENKASH_CLIENT_ID: 'x',
-      ENKASH_CLIENT_SECRET: 'x',
-      ENKASH_USERNAME: 'x',
-      ENKASH_PASSWORD: 'x',
-      ENKASH_COMPANY_ID: 'CEKEP5GSGP',
-      ENKASH_CARD_ACCOUNT_ID: 'CABFIPS',
+      ...UNREACHABLE_ENKASH_ENV,
     });
     procs.push(p);
     return { p, url: /listening on (\S+)/.exec(p.output())![1] };

@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { AuditEventsStore } from '../../src/audit-trail/audit-events.store';
 import { AuditTrail } from '../../src/audit-trail/audit-trail.service';
 import { ApiKeysStore } from '../../src/auth/api-keys.store';
@@ -8,26 +6,7 @@ import { WebhookSubscriptionsStore } from '../../src/webhooks/webhook-subscripti
 import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { SealerService } from '../../src/ledger/sealer.service';
 import { ADMIN_KEY, AUDIT_KEY, useTestApp } from '../support/app';
-
-/** The built CLI (`npm run cli`), spawned as an operator runs it, against the test app's fresh database. */
-const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  const fullEnv = { ...process.env, ...env };
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete fullEnv[k];
-  const proc = spawn(process.execPath, [CLI, ...args], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => proc.once('close', (code) => resolve({ code, stdout, stderr })));
-}
+import { CLI, CliRun, runCli } from '../support/cli';
 
 /** Polls until `probe` returns `want` or 15 s pass; returns the last answer. */
 async function eventually<T>(probe: () => Promise<T>, want: T): Promise<T> {
@@ -47,7 +26,7 @@ describe('operator CLI', () => {
   const ctx = useTestApp();
   // With the service's audit key, as an operator runs it beside the service: its audit events carry their MACs.
   const cli = (...args: string[]) => runCli(args, { DATABASE_URL: ctx.app.databaseUrl, AUDIT_SEAL_KEY: AUDIT_KEY });
-  const json = (r: Run) => JSON.parse(r.stdout);
+  const json = (r: CliRun) => JSON.parse(r.stdout);
 
   /** A pending load through the real API (no ENKASH_BASE_URL in the test app, so no worker settles it). */
   const createLoad = async (key: string, amount: string): Promise<string> => {

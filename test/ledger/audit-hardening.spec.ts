@@ -6,6 +6,7 @@ import { SealerService } from '../../src/ledger/sealer.service';
 import { TestAppContext, useTestApp } from '../support/app';
 import { fillLedger } from '../support/audit-ledger';
 import { ledgerViolations } from '../support/ledger-checks';
+import { postTransfer } from '../support/journal';
 
 /**
  * What the owner of the tables (the app's own role, triggers bypassed) can still do after issue 13, and what the
@@ -31,15 +32,7 @@ const REBASE_ACCOUNTS = `UPDATE accounts a SET (pending_debits, pending_credits,
    WHERE h.account_id = a.id ORDER BY h.seq DESC LIMIT 1)`;
 
 const funding = (ctx: TestAppContext, description: string) =>
-  ctx.app.api('POST', '/v1/journal', {
-    body: {
-      description,
-      entries: [
-        { accountCode: 'external:fund', direction: 'debit', amount: '100.00' },
-        { accountCode: 'parent:CAAUDIT', direction: 'credit', amount: '100.00' },
-      ],
-    },
-  });
+  postTransfer(ctx.app, description, 'external:fund', 'parent:CAAUDIT', '100.00');
 
 describe('a rollback of the newest transactions by the owner of the tables', () => {
   const ctx = useTestApp();

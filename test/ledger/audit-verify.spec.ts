@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,20 +11,11 @@ import { SealerService } from '../../src/ledger/sealer.service';
 import { ledgerViolations } from '../support/ledger-checks';
 import { TestAppContext, useTestApp } from '../support/app';
 import { fillLedger } from '../support/audit-ledger';
+import { runCli } from '../support/cli';
 import { webhookEnv } from '../webhooks/harness';
 import { startReceiver } from '../webhooks/receiver';
 
-const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function runCli(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string }> {
-  const full = { ...process.env, ...env };
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete full[k];
-  const proc = spawn(process.execPath, [CLI, ...args], { env: full, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  return new Promise((resolve) => proc.once('close', (code) => resolve({ code, stdout })));
-}
 
 async function eventually<T>(probe: () => Promise<T>, ok: (t: T) => boolean, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;

@@ -6,6 +6,8 @@ import { TestApp, useTestApp } from '../support/app';
 import { sql } from '../support/db';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
 import { createLoad, startSim, startSyncApp, useSyncApp, waitFor, waitForStatus } from '../sync/sync-harness';
+import { postTransfer } from '../support/journal';
+import { FINDING_KINDS } from '../../src/reconciliation/reconciliation.compare';
 
 type Finding = {
   id: string;
@@ -50,16 +52,7 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
       expect((await ctx.app.api('POST', '/v1/accounts', { body })).status).toBe(201);
     // One entry at most MAX_JOURNAL_AMOUNT (10,000,000,000.00 by default): the simulator's parent fits one.
     const amount = formatMinor(ctx.sim.state.parentBalanceMinor);
-    const funded = await ctx.app.api('POST', '/v1/journal', {
-      body: {
-        description: 'mirror EnKash parent funding',
-        entries: [
-          { accountCode: 'external:funding', direction: 'debit', amount },
-          { accountCode: PARENT, direction: 'credit', amount },
-        ],
-      },
-    });
-    expect(funded.status).toBe(201);
+    expect((await postTransfer(ctx.app, 'mirror EnKash parent funding', 'external:funding', PARENT, amount)).status).toBe(201);
   });
   afterEach(async () => {
     ctx.sim.state.clearFaults();
@@ -243,17 +236,8 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
     ]);
     const kinds = new Set(res.body.data.map((f: Finding) => f.kind));
     expect(res.body.nextCursor).toBeNull();
-    for (const k of [
-      'enkash_applied_multiple',
-      'amount_mismatch',
-      'posted_missing_at_enkash',
-      'reversed_but_applied',
-      'reversed_at_enkash',
-      'lookup_failed',
-      'card_balance_drift',
-      'parent_balance_drift',
-    ])
-      expect(kinds).toContain(k);
+    // Every kind there is, each from a scenario above.
+    for (const k of FINDING_KINDS) expect(kinds).toContain(k);
     const runs = await ctx.db.query(`SELECT id FROM reconciliation_runs ORDER BY started_at DESC LIMIT 1`);
     expect(res.body.lastRun).toMatchObject({ id: runs.rows[0].id, status: 'completed' });
 

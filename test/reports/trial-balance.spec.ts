@@ -1,6 +1,7 @@
 import { encodeCursor } from '../../src/common/paging';
 import { useTestApp } from '../support/app';
 import { asCsvText, csvObjects } from '../support/csv';
+import { postTransfer } from '../support/journal';
 
 type Line = { code: string; debitBalance: string; creditBalance: string; pendingDebits: string; pendingCredits: string };
 const fields = (body: { error?: { details?: Array<{ field: string }> } }) => (body.error?.details ?? []).map((d) => d.field);
@@ -20,16 +21,7 @@ describe('GET /v1/reports/trial-balance', () => {
       { code: 'income:fx', currency: 'USD', normalSide: 'credit' },
     ])
       expect((await ctx.app.api('POST', '/v1/accounts', { body })).status).toBe(201);
-    const fund = await ctx.app.api('POST', '/v1/journal', {
-      body: {
-        description: 'fund',
-        entries: [
-          { accountCode: 'external:funding', direction: 'debit', amount: '1000.00' },
-          { accountCode: 'parent:CATB', direction: 'credit', amount: '1000.00' },
-        ],
-      },
-    });
-    expect(fund.status).toBe(201);
+    expect((await postTransfer(ctx.app, 'fund', 'external:funding', 'parent:CATB', '1000.00')).status).toBe(201);
     await settle();
     afterFunding = new Date().toISOString();
     await settle();
@@ -38,19 +30,7 @@ describe('GET /v1/reports/trial-balance', () => {
       headers: { 'idempotency-key': 'tb-1' },
     });
     expect(load.status).toBe(201);
-    expect(
-      (
-        await ctx.app.api('POST', '/v1/journal', {
-          body: {
-            description: 'fx',
-            entries: [
-              { accountCode: 'external:usd', direction: 'debit', amount: '5.00' },
-              { accountCode: 'income:fx', direction: 'credit', amount: '5.00' },
-            ],
-          },
-        })
-      ).status,
-    ).toBe(201);
+    expect((await postTransfer(ctx.app, 'fx', 'external:usd', 'income:fx', '5.00')).status).toBe(201);
   });
 
   it('should list every account with its balance column and totals per currency where debits equal credits', async () => {
@@ -110,19 +90,7 @@ describe('GET /v1/reports/trial-balance', () => {
     expect((await ctx.app.api('POST', '/v1/accounts', { body: { code: 'zz:late', currency: 'INR', normalSide: 'debit' } })).status).toBe(
       201,
     );
-    expect(
-      (
-        await ctx.app.api('POST', '/v1/journal', {
-          body: {
-            description: 'late',
-            entries: [
-              { accountCode: 'zz:late', direction: 'debit', amount: '7.00' },
-              { accountCode: 'parent:CATB', direction: 'credit', amount: '7.00' },
-            ],
-          },
-        })
-      ).status,
-    ).toBe(201);
+    expect((await postTransfer(ctx.app, 'late', 'zz:late', 'parent:CATB', '7.00')).status).toBe(201);
     const lines: Line[] = [...first.body.data];
     let cursor = first.body.nextCursor;
     while (cursor) {

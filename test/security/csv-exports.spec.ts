@@ -2,6 +2,7 @@ import { SettlementService } from '../../src/sync/settlement.service';
 import { ledgerViolations } from '../support/ledger-checks';
 import { useTestApp } from '../support/app';
 import { parseCsv } from '../support/csv';
+import { postTransfer } from '../support/journal';
 
 /** What a spreadsheet evaluates: a cell starting with one of these (and the full-width forms Numbers folds). */
 const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
@@ -36,19 +37,7 @@ describe('CSV exports are safe to open in a spreadsheet', () => {
         })
       ).status,
     ).toBe(201);
-    expect(
-      (
-        await ctx.app.api('POST', '/v1/journal', {
-          body: {
-            description: '-2+3+cmd',
-            entries: [
-              { accountCode: 'external:csvfund', direction: 'debit', amount: '100.00' },
-              { accountCode: 'parent:CACSV', direction: 'credit', amount: '100.00' },
-            ],
-          },
-        })
-      ).status,
-    ).toBe(201);
+    expect((await postTransfer(ctx.app, '-2+3+cmd', 'external:csvfund', 'parent:CACSV', '100.00')).status).toBe(201);
   });
 
   const EXPORTS = [

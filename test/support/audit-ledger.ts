@@ -1,6 +1,7 @@
 import { SealerService } from '../../src/ledger/sealer.service';
 import { SettlementService } from '../../src/sync/settlement.service';
 import { TestAppContext } from './app';
+import { postTransfer } from './journal';
 
 /** A small ledger for the audit suites: funding, loads (some settled), then sealed. */
 export async function fillLedger(ctx: TestAppContext, prefix: string, n: number): Promise<void> {
@@ -9,15 +10,7 @@ export async function fillLedger(ctx: TestAppContext, prefix: string, n: number)
     await app.api('POST', '/v1/accounts', { body: { code: 'external:fund', currency: 'INR', normalSide: 'debit' } });
   }
   for (let i = 0; i < n; i++) {
-    const funding = await app.api('POST', '/v1/journal', {
-      body: {
-        description: `${prefix} funding ${i}`,
-        entries: [
-          { accountCode: 'external:fund', direction: 'debit', amount: '100.00' },
-          { accountCode: 'parent:CAAUDIT', direction: 'credit', amount: '100.00' },
-        ],
-      },
-    });
+    const funding = await postTransfer(app, `${prefix} funding ${i}`, 'external:fund', 'parent:CAAUDIT', '100.00');
     if (funding.status !== 201) {
       await app.api('POST', '/v1/accounts', { body: { code: 'parent:CAAUDIT', currency: 'INR', normalSide: 'credit' } });
       i--;
