@@ -7,16 +7,20 @@ import { Client } from 'pg';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
+/** The fields of /proc/<pid>/stat after the command name (which may hold spaces), or null when the process is gone. */
+function statFields(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
 /** utime + stime of one process, in seconds; 0 when it is gone. */
 export function processCpuSeconds(pid: number): number {
-  try {
-    // The command name (field 2) may hold spaces; the counters come after its closing parenthesis.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
+  const f = statFields(pid);
+  return f ? (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND : 0;
 }
 
 /** The parent process id of `pid` (Linux /proc), or 0. */
@@ -43,9 +47,14 @@ export async function postmasterOf(url: string): Promise<number> {
   }
 }
 
-/** CPU seconds of one Postgres server: its postmaster and every child (backends, walwriter, checkpointer …). */
+/**
+ * CPU seconds of one Postgres server: its postmaster, every live child (backends, walwriter, checkpointer …) and
+ * every child that has exited (the postmaster's cutime + cstime), so a pooled connection closed and opened again
+ * during a window is still counted.
+ */
 export function postgresCpuSeconds(postmaster: number): number {
-  let total = processCpuSeconds(postmaster);
+  const f = statFields(postmaster);
+  let total = f ? (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS_PER_SECOND : 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     if (parentOf(Number(entry)) === postmaster) total += processCpuSeconds(Number(entry));
