@@ -14,6 +14,7 @@ import { AuditEvents1765010000000 } from '../../migrations/1765010000000-AuditEv
 import { ConsoleSessions1765100000000 } from '../../migrations/1765100000000-ConsoleSessions';
 import { SignedVerdicts1765110000000 } from '../../migrations/1765110000000-SignedVerdicts';
 import { IntakeInOneCall1765200000000 } from '../../migrations/1765200000000-IntakeInOneCall';
+import { ResolvePendingInOneCall1765210000000 } from '../../migrations/1765210000000-ResolvePendingInOneCall';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   ConsoleSessions1765100000000,
   SignedVerdicts1765110000000,
   IntakeInOneCall1765200000000,
+  ResolvePendingInOneCall1765210000000,
 ];

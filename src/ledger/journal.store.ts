@@ -52,6 +52,20 @@ export type WrittenTransaction = {
   currencies: string[];
 };
 
+/** A resolving transaction as ledger_resolve_pending wrote it, with what its content hash needs (entries in order). */
+export type ResolvedTransaction = {
+  id: string;
+  pending_id: string;
+  kind: TransferKind;
+  description: string | null;
+  created_at: Date;
+  created_at_utc: string;
+  codes: string[];
+  directions: string[];
+  amounts: string[];
+  currencies: string[];
+};
+
 /** A journal_transactions row as stored: the journal listing's row without what the listing adds. */
 export type JournalTransactionRow = Omit<JournalRow, 'created_at_cursor' | 'seal_seq' | 'seal_hash'>;
 
@@ -112,29 +126,22 @@ export class JournalStore {
     return post;
   }
 
-  /** The entries of these pending transfers with their accounts, in one read. */
-  async pendingEntries(
+  /**
+   * The resolving transactions of these pending ones, with their entries, sealing-queue rows, balances and history,
+   * under the accounts' turn (ledger_resolve_pending, migration 1765210000000); returns what their content hashes
+   * are computed from.
+   */
+  async resolvePending(
     m: EntityManager,
-    pendingIds: string[],
-  ): Promise<
-    Array<{
-      id: string;
-      kind: TransferKind;
-      description: string | null;
-      account_id: string;
-      code: string;
-      direction: Direction;
-      amount: string;
-      currency: string;
-      no_overdraft: boolean;
-    }>
-  > {
-    return m.query(
-      `SELECT t.id, t.kind, t.description, e.account_id, a.code, e.direction, e.amount, e.currency, a.no_overdraft
-       FROM ${byIds('journal_transactions', 't')} JOIN journal_entries e ON e.transaction_id = t.id JOIN accounts a ON a.id = e.account_id
-       ORDER BY e.id`,
-      [pendingIds],
-    );
+    items: Array<{ id: string; pendingId: string; kind: 'post_pending' | 'void_pending'; event: HistoryEvent; loadId: string | null }>,
+  ): Promise<ResolvedTransaction[]> {
+    return m.query(`SELECT * FROM ledger_resolve_pending($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[])`, [
+      items.map((i) => i.pendingId),
+      items.map((i) => i.kind),
+      items.map((i) => i.event),
+      items.map((i) => i.loadId),
+      items.map((i) => i.id),
+    ]);
   }
 
   /** Transactions, their entries and their places in the sealing queue, in one statement. */

@@ -227,60 +227,55 @@ export class LedgerService {
   }
 
   /**
-   * Phase two for many pending transfers in three round trips (settlement commits a batch this way).
-   * Any transfer already resolved fails the whole call with AlreadyResolvedError (the unique resolving row);
-   * the caller retries the others alone.
+   * Phase two for many pending transfers in one call (ledger_resolve_pending, migration 1765210000000) and one more
+   * for the sealing queue's hashes. Any transfer already resolved fails the whole call with AlreadyResolvedError
+   * (the unique resolving row, before any balance moves); the caller retries the others alone.
    */
   async resolvePendingMany(
     m: EntityManager,
     items: Array<{ pendingId: string; kind: 'post_pending' | 'void_pending'; event: HistoryEvent; loadId: string | null }>,
   ): Promise<Transfer[]> {
-    // The pending transfers' entries with their accounts, in one read.
-    const rows = await this.journal.pendingEntries(
+    const rows = await this.journal
+      .resolvePending(
+        m,
+        items.map((i) => ({ ...i, id: randomUUID() })),
+      )
+      .catch((e: unknown) => {
+        if (pgCode(e) === '23505' && pgConstraint(e) === 'journal_transactions_resolves_once') {
+          throw new AlreadyResolvedError(items.length === 1 ? items[0].pendingId : 'one of a batch');
+        }
+        throw e;
+      });
+    await this.journal.setContentHashes(
       m,
-      items.map((i) => i.pendingId),
+      rows.map((r) => r.id),
+      rows.map((r) =>
+        contentHash({
+          id: r.id,
+          kind: r.kind,
+          pending_id: r.pending_id,
+          undoes_id: null,
+          description: r.description,
+          metadata: {},
+          created_at_utc: r.created_at_utc,
+          entries: r.codes.map((code, i) => ({ code, direction: r.directions[i], amount: r.amounts[i], currency: r.currencies[i] })),
+        }),
+      ),
     );
-    const planned = items.map((item) => {
-      const own = rows.filter((r) => r.id === item.pendingId);
-      assert(own.length >= 2 && own[0].kind === 'pending', `transfer ${item.pendingId} is a pending transfer`);
-      const entries = own.map((r) => ({
-        accountCode: r.code,
-        accountId: String(r.account_id),
-        direction: r.direction,
-        amount: BigInt(r.amount),
-        currency: r.currency.trim(),
-      }));
-      const header = {
-        id: randomUUID(),
-        kind: item.kind as TransferKind,
-        pendingId: item.pendingId,
-        undoesId: null,
-        description: own[0].description,
-        metadata: {},
-      };
-      const moves = deltasOf(entries, (e) => {
-        const release = pendingDelta(e, -1n);
-        return item.kind === 'void_pending' ? release : addDelta(release, postedDelta(e));
-      }).map((d) => ({ ...d, txId: header.id, event: item.event, loadId: item.loadId }));
-      return { header, entries, moves };
-    });
-    await this.beginMoment(m, [...new Set(rows.map((r) => String(r.account_id)))]);
-    // The unique index on pending_id decides a race before any balance is touched.
-    const createdAt = await this.writeJournal(m, planned).catch((e: unknown) => {
-      if (pgCode(e) === '23505' && pgConstraint(e) === 'journal_transactions_resolves_once') {
-        throw new AlreadyResolvedError(items.length === 1 ? items[0].pendingId : 'one of a batch');
-      }
-      throw e;
-    });
-    await this.applyDeltas(
-      m,
-      planned.flatMap((p) => p.moves),
-      rows.find((r) => r.no_overdraft)?.code ?? null,
-    );
-    return planned.map(({ header, entries }) => ({
-      ...header,
-      createdAt: createdAt.get(header.id)!,
-      entries: entries.map(({ accountCode, direction, amount, currency }) => ({ accountCode, direction, amount, currency })),
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      pendingId: r.pending_id,
+      undoesId: null,
+      description: r.description,
+      metadata: {},
+      createdAt: r.created_at,
+      entries: r.codes.map((accountCode, i) => ({
+        accountCode,
+        direction: r.directions[i] as 'debit' | 'credit',
+        amount: BigInt(r.amounts[i]),
+        currency: r.currencies[i].trim(),
+      })),
     }));
   }
 
