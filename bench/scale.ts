@@ -68,7 +68,12 @@ async function main(): Promise<void> {
     // Moments after every card's first load (cards are created in the first 1 % of the fill): a moment
     // before a card existed is rightly a 404.
     const at = (i: number) => new Date(new Date(lo).getTime() + (0.05 + 0.95 * (((i * 7919) % 1000) / 1000)) * span).toISOString();
+    // The reads' bound is relative to what this machine answers for nothing (issue 17): max(10 ms, 1.5 × the p99
+    // of GET /health/live measured the same way in the same run).
+    const live = await time('GET /health/live (the bound: max(10 ms, 1.5 × its p99))', 500, () => '/health/live');
+    const bound = Math.max(10, 1.5 * live.p99);
     const results = [
+      live,
       await time('card history page (50 rows)', 500, (i) => `/v1/cards/${card(i * 37)}/history?limit=50`),
       await time('card balance asOf', 500, (i) => `/v1/cards/${card(i * 37)}/balance?asOf=${at(i)}`),
       await time('parent account balance asOf', 200, (i) => `/v1/accounts/parent:CABFIPS?asOf=${at(i)}`),
@@ -88,10 +93,12 @@ async function main(): Promise<void> {
       '',
       '| read | p50 | p99 | target |',
       '|---|---|---|---|',
-      ...results.map(
-        (r) =>
-          `| ${r.name} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.name.startsWith('trial') ? '≤ 100 ms' : 'p99 ≤ 10 ms'} |`,
-      ),
+      ...results.map((r) => {
+        const target = r === live ? '' : r.name.startsWith('trial') ? '≤ 100 ms' : `p99 ≤ ${bound.toFixed(1)} ms`;
+        const met = r === live ? '' : r.name.startsWith('trial') ? r.p99 <= 100 : r.p99 <= bound;
+        const verdict = met === '' ? '' : met ? ' (met)' : ' (**missed**)';
+        return `| ${r.name} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${target}${verdict} |`;
+      }),
       '',
     ];
     appendFileSync(path.join(ROOT, 'bench/RESULTS.md'), lines.join('\n'));
