@@ -444,7 +444,7 @@ CREATE FUNCTION public.ledger_resolve_pending(p_pending uuid[], p_kinds text[], 
                           journal_transactions.description, journal_transactions.created_at),
           e AS (INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
                 SELECT x.id, pe.account_id, pe.direction, pe.amount, pe.currency
-                FROM x CROSS JOIN LATERAL (SELECT * FROM journal_entries WHERE transaction_id = x.pending ORDER BY id LIMIT 100) pe
+                FROM x CROSS JOIN LATERAL (SELECT * FROM journal_entries WHERE transaction_id = x.pending LIMIT 100) pe
                 WHERE EXISTS (SELECT 1 FROM t WHERE t.id = x.id)
                 ORDER BY x.i, pe.id
                 RETURNING journal_entries.id AS entry, journal_entries.transaction_id, journal_entries.account_id,
@@ -453,10 +453,11 @@ CREATE FUNCTION public.ledger_resolve_pending(p_pending uuid[], p_kinds text[], 
         SELECT t.id, t.pending_id, t.kind, t.description, t.created_at,
                to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                g.codes, g.directions, g.amounts, g.currencies
-        FROM t JOIN (SELECT e.transaction_id, array_agg((SELECT a.code FROM accounts a WHERE a.id = e.account_id) ORDER BY e.entry) AS codes,
+        FROM t JOIN x ON x.id = t.id JOIN (SELECT e.transaction_id, array_agg((SELECT a.code FROM accounts a WHERE a.id = e.account_id) ORDER BY e.entry) AS codes,
                             array_agg(e.direction ORDER BY e.entry) AS directions,
                             array_agg(e.amount::text ORDER BY e.entry) AS amounts, array_agg(e.currency::text ORDER BY e.entry) AS currencies
-                     FROM e GROUP BY e.transaction_id) g ON g.transaction_id = t.id;
+                     FROM e GROUP BY e.transaction_id) g ON g.transaction_id = t.id
+        ORDER BY x.i;
 
         PERFORM ledger_apply_deltas(array_agg(m.tx ORDER BY m.account_id, m.i), array_agg(m.ev ORDER BY m.account_id, m.i),
           array_agg(m.load ORDER BY m.account_id, m.i), array_agg(m.account_id ORDER BY m.account_id, m.i),

@@ -125,7 +125,8 @@ export class IntakeWriter {
     const rows = items.map((p) => ({ p, id: randomUUID(), journalId: randomUUID(), reference: mintReference() }));
     let fresh = rows;
     let written = await this.intake(m, fresh);
-    if (written.some((w) => !fresh.some((r) => r.id === w.id))) {
+    const taken = (w: CardLoadRow[], ours: Minted[]) => w.some((x) => !ours.some((r) => r.id === x.id));
+    if (taken(written, fresh)) {
       // Some keys were taken: nothing was written. Answer those from the committed loads, write the others.
       fresh = [];
       for (const r of rows) {
@@ -136,6 +137,8 @@ export class IntakeWriter {
       }
       if (fresh.length === 0) return results;
       written = await this.intake(m, fresh);
+      // Another key of the rest was committed between the two calls (nothing was written): start again.
+      if (taken(written, fresh)) throw new IntakeRaced();
     }
     const byId = new Map(written.map((w) => [w.id, w]));
     await this.ledger.hashWrittenPending(
