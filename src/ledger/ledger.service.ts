@@ -366,10 +366,10 @@ function zero(accountId: string): Delta {
   return { accountId, pendingDebits: 0n, pendingCredits: 0n, postedDebits: 0n, postedCredits: 0n };
 }
 
-function pendingDelta(e: EntryInput & { accountId: string }, sign = 1n): Delta {
+function pendingDelta(e: EntryInput & { accountId: string }): Delta {
   const d = zero(e.accountId);
-  if (e.direction === 'debit') d.pendingDebits = sign * e.amount;
-  else d.pendingCredits = sign * e.amount;
+  if (e.direction === 'debit') d.pendingDebits = e.amount;
+  else d.pendingCredits = e.amount;
   return d;
 }
 
