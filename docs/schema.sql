@@ -216,6 +216,33 @@ BEGIN
   RETURN NEW;
 END $$;
 
+-- Name: card_loads_settle(uuid[], text[], text[], integer[], text[], text[], integer[], text[], uuid[], text[], text[], uuid[], uuid[], text[], text[], text[], text[]); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.card_loads_settle(a_loads uuid[], a_types text[], a_outcomes text[], a_http integer[], a_codes text[], a_messages text[], a_ms integer[], a_requests text[], p_pending uuid[], p_kinds text[], p_events text[], p_loads uuid[], p_ids uuid[], s_statuses text[], s_reasons text[], s_actors text[], s_requests text[]) RETURNS TABLE(id uuid, pending_id uuid, kind text, description text, created_at timestamp with time zone, created_at_utc text, codes text[], directions text[], amounts text[], currencies text[])
+    LANGUAGE plpgsql
+    AS $$
+      #variable_conflict use_column
+      BEGIN
+        WITH x AS (SELECT * FROM unnest(a_loads, a_types, a_outcomes, a_http, a_codes, a_messages, a_ms, a_requests)
+                   AS x(load_id, type, outcome, http_status, code, message, duration_ms, request_id)),
+             ev AS (INSERT INTO load_events (load_id, type, outcome, http_status, code, message, duration_ms, actor, request_id)
+                    SELECT load_id, type, outcome, http_status, code, message, duration_ms, 'sync-worker', request_id FROM x)
+        UPDATE card_loads l SET attempts = l.attempts + n.count, updated_at = clock_timestamp()
+        FROM (SELECT load_id, count(*)::int AS count FROM x GROUP BY load_id) n WHERE l.id = n.load_id AND l.id = ANY(a_loads);
+
+        RETURN QUERY SELECT * FROM ledger_resolve_pending(p_pending, p_kinds, p_events, p_loads, p_ids);
+
+        WITH x AS (SELECT * FROM unnest(p_loads, s_statuses, s_reasons, s_actors, s_requests) AS x(id, status, reason, actor, request_id)),
+             ev AS (INSERT INTO load_events (load_id, type, outcome, message, actor, request_id)
+                    SELECT x.id, 'settled', x.status, x.reason, x.actor, x.request_id FROM x)
+        UPDATE card_loads l SET status = x.status, status_reason = x.reason, updated_at = ledger_moment(),
+          posted_at = CASE WHEN x.status = 'posted' THEN ledger_moment() END,
+          reversed_at = CASE WHEN x.status = 'reversed' THEN ledger_moment() END
+        FROM x WHERE l.id = x.id AND l.id = ANY(p_loads);
+
+        DELETE FROM sync_jobs j WHERE j.load_id = ANY(p_loads);
+      END $$;
+
 -- Name: card_loads_touch(); Type: FUNCTION; Schema: public; Owner: -
 
 CREATE FUNCTION public.card_loads_touch() RETURNS trigger
@@ -509,6 +536,33 @@ BEGIN
     AND coalesce(a.backend_type, 'client backend') = 'client backend';
   RETURN date_trunc('milliseconds', least(t0, oldest));
 END $$;
+
+-- Name: settlement_lock(uuid[]); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.settlement_lock(p_loads uuid[]) RETURNS TABLE(id uuid, status text, journal_transaction_id uuid, undone_at timestamp with time zone, has_job boolean, claim_token bigint, lease_owner text, lease_expires_at timestamp with time zone, due_at timestamp with time zone, lookup_after timestamp with time zone, late_success_at timestamp with time zone)
+    LANGUAGE plpgsql
+    AS $$
+      #variable_conflict use_column
+      DECLARE
+        ids uuid[] := ARRAY(SELECT DISTINCT k FROM unnest(p_loads) AS k ORDER BY 1);
+      BEGIN
+        PERFORM ledger_begin_moment(ARRAY(
+          SELECT e.account_id FROM unnest(ids) AS q(id)
+          CROSS JOIN LATERAL (SELECT l.journal_transaction_id FROM card_loads l WHERE l.id = q.id LIMIT 1) l
+          CROSS JOIN LATERAL (SELECT x.account_id FROM journal_entries x WHERE x.transaction_id = l.journal_transaction_id
+                              LIMIT 100) e));
+        PERFORM 1 FROM unnest(ids) WITH ORDINALITY AS q(id, i)
+          CROSS JOIN LATERAL (SELECT 1 FROM sync_jobs j WHERE j.load_id = q.id FOR UPDATE) j;
+        PERFORM 1 FROM unnest(ids) WITH ORDINALITY AS q(id, i)
+          CROSS JOIN LATERAL (SELECT 1 FROM card_loads l WHERE l.id = q.id FOR UPDATE) l;
+        RETURN QUERY
+          SELECT l.id, l.status, l.journal_transaction_id, l.undone_at, j.load_id IS NOT NULL, j.claim_token, j.lease_owner,
+                 j.lease_expires_at, j.due_at, j.lookup_after, j.late_success_at
+          FROM unnest(ids) WITH ORDINALITY AS q(id, i)
+          CROSS JOIN LATERAL (SELECT * FROM card_loads l WHERE l.id = q.id LIMIT 1) l
+          LEFT JOIN LATERAL (SELECT * FROM sync_jobs j WHERE j.load_id = q.id LIMIT 1) j ON true
+          ORDER BY q.i;
+      END $$;
 
 -- Name: account_history; Type: TABLE; Schema: public; Owner: -
 

@@ -153,40 +153,6 @@ export class CardLoadsStore {
     return rows[0] ?? null;
   }
 
-  /** Locks these loads' rows in id order (one order everywhere: no deadlock between batches). */
-  async lockMany(m: EntityManager, loadIds: string[]): Promise<Array<LoadLock & { id: string }>> {
-    return m.query(
-      `SELECT l.id, l.status, l.journal_transaction_id, l.undone_at
-       FROM (SELECT DISTINCT unnest($1::uuid[]) AS id ORDER BY 1) q
-       CROSS JOIN LATERAL (SELECT * FROM card_loads WHERE id = q.id FOR UPDATE) l`,
-      [[...new Set(loadIds)]],
-    );
-  }
-
-  /** The final statuses of locked loads, each with its 'settled' event, at the transaction's moment (docs/time.md). */
-  async settle(
-    m: EntityManager,
-    items: Array<{ loadId: string; status: 'posted' | 'reversed'; reason: string; actor: string; requestId: string | null }>,
-  ): Promise<void> {
-    await m.query(
-      `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
-                    AS x(id, status, reason, actor, request_id)),
-            ev AS (INSERT INTO load_events (load_id, type, outcome, message, actor, request_id)
-                   SELECT id, 'settled', status, reason, actor, request_id FROM x)
-       UPDATE card_loads l SET status = x.status, status_reason = x.reason, updated_at = ledger_moment(),
-         posted_at = CASE WHEN x.status = 'posted' THEN ledger_moment() END,
-         reversed_at = CASE WHEN x.status = 'reversed' THEN ledger_moment() END
-       FROM x WHERE l.id = x.id`,
-      [
-        items.map((i) => i.loadId),
-        items.map((i) => i.status),
-        items.map((i) => i.reason.slice(0, 1000)),
-        items.map((i) => i.actor),
-        items.map((i) => i.requestId),
-      ],
-    );
-  }
-
   async markNeedsReview(m: EntityManager, loadId: string, reason: string): Promise<void> {
     await m.query(`UPDATE card_loads SET status = 'needs_review', status_reason = $2, updated_at = ledger_moment() WHERE id = $1`, [
       loadId,

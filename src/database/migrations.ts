@@ -15,6 +15,7 @@ import { ConsoleSessions1765100000000 } from '../../migrations/1765100000000-Con
 import { SignedVerdicts1765110000000 } from '../../migrations/1765110000000-SignedVerdicts';
 import { IntakeInOneCall1765200000000 } from '../../migrations/1765200000000-IntakeInOneCall';
 import { ResolvePendingInOneCall1765210000000 } from '../../migrations/1765210000000-ResolvePendingInOneCall';
+import { SettlementInTwoCalls1765220000000 } from '../../migrations/1765220000000-SettlementInTwoCalls';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   SignedVerdicts1765110000000,
   IntakeInOneCall1765200000000,
   ResolvePendingInOneCall1765210000000,
+  SettlementInTwoCalls1765220000000,
 ];

@@ -66,6 +66,24 @@ export type ResolvedTransaction = {
   currencies: string[];
 };
 
+/** Phase two of one pending transfer, with the id of the transaction that resolves it. */
+export type PendingResolution = {
+  id: string;
+  pendingId: string;
+  kind: 'post_pending' | 'void_pending';
+  event: HistoryEvent;
+  loadId: string | null;
+};
+
+/** ledger_resolve_pending's five arrays, in its order (card_loads_settle passes them on as they are). */
+export const resolutionColumns = (items: PendingResolution[]) => [
+  items.map((i) => i.pendingId),
+  items.map((i) => i.kind),
+  items.map((i) => i.event),
+  items.map((i) => i.loadId),
+  items.map((i) => i.id),
+];
+
 /** A journal_transactions row as stored: the journal listing's row without what the listing adds. */
 export type JournalTransactionRow = Omit<JournalRow, 'created_at_cursor' | 'seal_seq' | 'seal_hash'>;
 
@@ -86,18 +104,6 @@ export class JournalStore {
    */
   async beginMoment(m: EntityManager, accountIds: string[]): Promise<Date> {
     const [{ moment }]: Array<{ moment: Date }> = await m.query(`SELECT ledger_begin_moment($1::bigint[]) AS moment`, [accountIds]);
-    return moment;
-  }
-
-  /** beginMoment for the accounts the pending transfers of these card loads move. */
-  async beginMomentForLoads(m: EntityManager, loadIds: string[]): Promise<Date> {
-    const [{ moment }]: Array<{ moment: Date }> = await m.query(
-      `SELECT ledger_begin_moment(ARRAY(
-         SELECT e.account_id FROM ${byIds('card_loads', 'l')}
-         CROSS JOIN LATERAL (SELECT account_id FROM journal_entries WHERE transaction_id = l.journal_transaction_id
-                             LIMIT ${MAX_ENTRIES}) e)) AS moment`,
-      [loadIds],
-    );
     return moment;
   }
 
@@ -131,17 +137,11 @@ export class JournalStore {
    * under the accounts' turn (ledger_resolve_pending, migration 1765210000000); returns what their content hashes
    * are computed from.
    */
-  async resolvePending(
-    m: EntityManager,
-    items: Array<{ id: string; pendingId: string; kind: 'post_pending' | 'void_pending'; event: HistoryEvent; loadId: string | null }>,
-  ): Promise<ResolvedTransaction[]> {
-    return m.query(`SELECT * FROM ledger_resolve_pending($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[])`, [
-      items.map((i) => i.pendingId),
-      items.map((i) => i.kind),
-      items.map((i) => i.event),
-      items.map((i) => i.loadId),
-      items.map((i) => i.id),
-    ]);
+  async resolvePending(m: EntityManager, items: PendingResolution[]): Promise<ResolvedTransaction[]> {
+    return m.query(
+      `SELECT * FROM ledger_resolve_pending($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[])`,
+      resolutionColumns(items),
+    );
   }
 
   /** Transactions, their entries and their places in the sealing queue, in one statement. */

@@ -4,7 +4,7 @@ import { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { AccountRow, AccountsStore } from '../accounts/accounts.store';
 import { asStored, contentHash } from './journal-seal';
-import { JournalHeader, JournalStore, MAX_ENTRIES, Move } from './journal.store';
+import { JournalHeader, JournalStore, MAX_ENTRIES, Move, PendingResolution, ResolvedTransaction } from './journal.store';
 import { pgCode, pgConstraint } from '../database/transaction';
 import { AlreadyResolvedError, AlreadyUndoneError, InsufficientFundsError } from './ledger.errors';
 import { Account, AccountSpec, EntryInput, HistoryEvent, Transfer, TransferInput, TransferKind } from './ledger.types';
@@ -68,11 +68,6 @@ export class LedgerService {
    */
   beginMoment(m: EntityManager, accountIds: string[]): Promise<Date> {
     return this.journal.beginMoment(m, accountIds);
-  }
-
-  /** beginMoment for the accounts the pending transfers of these card loads move (settlement, before it writes anything). */
-  beginMomentForLoads(m: EntityManager, loadIds: string[]): Promise<Date> {
-    return this.journal.beginMomentForLoads(m, loadIds);
   }
 
   async findAccounts(m: EntityManager, codes: string[]): Promise<Map<string, Account>> {
@@ -229,23 +224,21 @@ export class LedgerService {
   /**
    * Phase two for many pending transfers in one call (ledger_resolve_pending, migration 1765210000000) and one more
    * for the sealing queue's hashes. Any transfer already resolved fails the whole call with AlreadyResolvedError
-   * (the unique resolving row, before any balance moves); the caller retries the others alone.
+   * (the unique resolving row, before any balance moves); the caller retries the others alone. `write` runs the
+   * call: by default alone; settlement passes its own, which carries the loads' writes around the same call
+   * (card_loads_settle, SyncJobsStore.settle).
    */
   async resolvePendingMany(
     m: EntityManager,
-    items: Array<{ pendingId: string; kind: 'post_pending' | 'void_pending'; event: HistoryEvent; loadId: string | null }>,
+    items: Array<Omit<PendingResolution, 'id'>>,
+    write: (withIds: PendingResolution[]) => Promise<ResolvedTransaction[]> = (withIds) => this.journal.resolvePending(m, withIds),
   ): Promise<Transfer[]> {
-    const rows = await this.journal
-      .resolvePending(
-        m,
-        items.map((i) => ({ ...i, id: randomUUID() })),
-      )
-      .catch((e: unknown) => {
-        if (pgCode(e) === '23505' && pgConstraint(e) === 'journal_transactions_resolves_once') {
-          throw new AlreadyResolvedError(items.length === 1 ? items[0].pendingId : 'one of a batch');
-        }
-        throw e;
-      });
+    const rows = await write(items.map((i) => ({ ...i, id: randomUUID() }))).catch((e: unknown) => {
+      if (pgCode(e) === '23505' && pgConstraint(e) === 'journal_transactions_resolves_once') {
+        throw new AlreadyResolvedError(items.length === 1 ? items[0].pendingId : 'one of a batch');
+      }
+      throw e;
+    });
     await this.journal.setContentHashes(
       m,
       rows.map((r) => r.id),

@@ -100,14 +100,10 @@ export class SettlementService {
 
   private async writeSettlements(m: EntityManager, items: SettleItem[]): Promise<Map<SettleItem, Outcome<SettleResult>>> {
     const results = new Map<SettleItem, Outcome<SettleResult>>();
-    // One moment for every row this settlement writes, read after its turn on the accounts (docs/time.md). First,
-    // before any row lock: a transaction id taken while waiting for that turn would hold readers back.
-    await this.ledger.beginMomentForLoads(m, [...new Set(items.map((i) => i.loadId))]);
-    const jobs = await this.jobs.lockJobs(
-      m,
-      items.map((i) => i.loadId),
-    );
-    const locked = await this.loads.lockMany(
+    // The turn on the accounts and one moment for every row this settlement writes (docs/time.md), taken before
+    // any row lock (a transaction id taken while waiting for that turn would hold readers back), then the jobs and
+    // the loads locked: one call (settlement_lock).
+    const { jobs, loads: locked } = await this.jobs.lockForSettlement(
       m,
       items.map((i) => i.loadId),
     );
@@ -132,14 +128,14 @@ export class SettlementService {
         results.set(item, { ok: true, value: 'already' });
       } else todo.push(item);
     }
-    if (attempted.length) {
-      await this.jobs.recordAttempts(
-        m,
-        attempted.map((i) => ({ loadId: i.loadId, requestId: i.ctx.requestId ?? null, attempt: i.ctx.attempt! })),
-      );
+    const attempts = attempted.map((i) => ({ loadId: i.loadId, requestId: i.ctx.requestId ?? null, attempt: i.ctx.attempt! }));
+    if (todo.length === 0) {
+      if (attempts.length) await this.jobs.recordAttempts(m, attempts);
+      return results;
     }
-    if (todo.length === 0) return results;
     const journalOf = (i: SettleItem) => locked.find((l) => l.id === i.loadId)!.journal_transaction_id;
+    // The attempts, phase two of the pending transfers, the new statuses with their events and the end of the
+    // outbox jobs: one call (card_loads_settle), then the sealing queue's hashes.
     await this.ledger.resolvePendingMany(
       m,
       todo.map((i) => ({
@@ -148,15 +144,13 @@ export class SettlementService {
         event: i.to === 'posted' ? ('load_posted' as const) : ('load_reversed' as const),
         loadId: i.loadId,
       })),
-    );
-    // The new statuses, their events and the end of the outbox jobs.
-    await this.loads.settle(
-      m,
-      todo.map((i) => ({ loadId: i.loadId, status: i.to, reason: i.ctx.reason, actor: i.ctx.actor, requestId: i.ctx.requestId ?? null })),
-    );
-    await this.jobs.finish(
-      m,
-      todo.map((i) => i.loadId),
+      (resolutions) =>
+        this.jobs.settle(
+          m,
+          attempts,
+          resolutions,
+          todo.map((i) => ({ status: i.to, reason: i.ctx.reason, actor: i.ctx.actor, requestId: i.ctx.requestId ?? null })),
+        ),
     );
     await this.webhooks.enqueue(
       m,

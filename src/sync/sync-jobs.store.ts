@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { SEND_GATE_SQL, SendGate } from '../database/identity-sql';
+import { LoadLock } from '../card-loads/card-loads.store';
+import { PendingResolution, ResolvedTransaction, resolutionColumns } from '../ledger/journal.store';
 
 /**
  * A claimed outbox job with the load it pushes; `was*` fields are the job's state before this claim.
@@ -71,6 +73,41 @@ export interface JobHold {
   lateSuccess: boolean;
 }
 
+/** A job as locked by a settlement or an operator: the claim that holds it, and what an operator may do. */
+export type LockedJob = { token: string | null; owner: string | null } & JobHold;
+
+/** A claim's attempt, as a load event and a count on the load (recordAttempts, settle). */
+export type AttemptItem = { loadId: string; requestId: string | null; attempt: AttemptRecord };
+
+type JobHoldRow = {
+  token: string | null;
+  lease_owner: string | null;
+  parked: boolean;
+  send_may_land_ms: number;
+  busy_ms: number;
+  late_success: boolean;
+};
+
+const toLockedJob = (r: JobHoldRow): LockedJob => ({
+  token: r.token,
+  owner: r.lease_owner,
+  parked: r.parked,
+  sendMayLandForMs: Number(r.send_may_land_ms),
+  busyForMs: Number(r.busy_ms),
+  lateSuccess: r.late_success,
+});
+
+const attemptColumns = (list: AttemptItem[]) => [
+  list.map((x) => x.loadId),
+  list.map((x) => x.attempt.type),
+  list.map((x) => x.attempt.outcome),
+  list.map((x) => x.attempt.httpStatus),
+  list.map((x) => x.attempt.code),
+  list.map((x) => x.attempt.message?.slice(0, 1000) ?? null),
+  list.map((x) => Math.round(x.attempt.durationMs)),
+  list.map((x) => x.requestId),
+];
+
 /** The job's state columns for the fenced write of a claim's holder. */
 const HELD = `claim_token = $2::bigint AND lease_owner = $3`;
 /** Whatever ends a claim clears its token: a straggling write from that claim then matches nothing. */
@@ -87,11 +124,6 @@ export class SyncJobsStore {
   /** A review load without a job (never made by this service; a hand-repaired database): a job that looks it up first. */
   async enqueueLookup(m: EntityManager, loadId: string): Promise<void> {
     await m.query(`INSERT INTO sync_jobs (load_id, needs_lookup) VALUES ($1, true) ON CONFLICT (load_id) DO NOTHING`, [loadId]);
-  }
-
-  /** A settled load's job ends: its row goes, with the lock the settlement already holds on it. */
-  async finish(m: EntityManager, loadIds: string[]): Promise<void> {
-    await m.query(`DELETE FROM sync_jobs WHERE load_id = ANY($1::uuid[])`, [loadIds]);
   }
 
   /** Seconds since the oldest load still pending with a job was created (0 when none): the sync lag gauge. */
@@ -283,8 +315,7 @@ export class SyncJobsStore {
    * Attempts as load events, and each load's attempt counter, in one statement. Callers hold the jobs' row
    * locks under a verified token (settlement, reschedule, recordHeldAttempt).
    */
-  async recordAttempts(m: EntityManager, list: Array<{ loadId: string; requestId: string | null; attempt: AttemptRecord }>): Promise<void> {
-    const col = <T>(f: (x: (typeof list)[number]) => T) => list.map(f);
+  async recordAttempts(m: EntityManager, list: AttemptItem[]): Promise<void> {
     await m.query(
       `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8::text[])
                   AS x(load_id, type, outcome, http_status, code, message, duration_ms, request_id)),
@@ -292,15 +323,48 @@ export class SyncJobsStore {
                    SELECT load_id, type, outcome, http_status, code, message, duration_ms, 'sync-worker', request_id FROM x)
        UPDATE card_loads l SET attempts = l.attempts + n.count, updated_at = clock_timestamp()
        FROM (SELECT load_id, count(*)::int AS count FROM x GROUP BY load_id) n WHERE l.id = n.load_id`,
+      attemptColumns(list),
+    );
+  }
+
+  /**
+   * The turn on the loads' accounts and the moment, then their jobs and then the loads locked in load id order
+   * (settlement_lock, migration 1765220000000), in one round trip: each load as locked, and its job's holder.
+   */
+  async lockForSettlement(
+    m: EntityManager,
+    loadIds: string[],
+  ): Promise<{ loads: Array<LoadLock & { id: string }>; jobs: Map<string, LockedJob> }> {
+    const rows: Array<LoadLock & { id: string; has_job: boolean } & JobHoldRow> = await m.query(
+      `SELECT id, status, journal_transaction_id, undone_at, has_job, ${JOB_HOLD_COLUMNS} FROM settlement_lock($1::uuid[])`,
+      [loadIds],
+    );
+    const loads = rows.map(({ id, status, journal_transaction_id, undone_at }) => ({ id, status, journal_transaction_id, undone_at }));
+    return { loads, jobs: new Map(rows.filter((r) => r.has_job).map((r) => [r.id, toLockedJob(r)])) };
+  }
+
+  /**
+   * A settlement's writes after its locks, in one round trip (card_loads_settle, migration 1765220000000): the
+   * attempts, phase two of the loads' pending transfers (ledger_resolve_pending: pass it as the ledger's writer,
+   * LedgerService.resolvePendingMany), the final statuses with their events, and the end of the jobs. Returns what
+   * the ledger's call returns.
+   */
+  async settle(
+    m: EntityManager,
+    attempts: AttemptItem[],
+    resolutions: PendingResolution[],
+    statuses: Array<{ status: 'posted' | 'reversed'; reason: string; actor: string; requestId: string | null }>,
+  ): Promise<ResolvedTransaction[]> {
+    return m.query(
+      `SELECT * FROM card_loads_settle($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8::text[],
+         $9::uuid[], $10::text[], $11::text[], $12::uuid[], $13::uuid[], $14::text[], $15::text[], $16::text[], $17::text[])`,
       [
-        col((x) => x.loadId),
-        col((x) => x.attempt.type),
-        col((x) => x.attempt.outcome),
-        col((x) => x.attempt.httpStatus),
-        col((x) => x.attempt.code),
-        col((x) => x.attempt.message?.slice(0, 1000) ?? null),
-        col((x) => Math.round(x.attempt.durationMs)),
-        col((x) => x.requestId),
+        ...attemptColumns(attempts),
+        ...resolutionColumns(resolutions),
+        statuses.map((s) => s.status),
+        statuses.map((s) => s.reason.slice(0, 1000)),
+        statuses.map((s) => s.actor),
+        statuses.map((s) => s.requestId),
       ],
     );
   }
@@ -309,35 +373,14 @@ export class SyncJobsStore {
    * Locks the jobs of these loads (in load id order, before any card_loads row) and returns the token and
    * holder of each, for a settlement to check who may still write.
    */
-  async lockJobs(m: EntityManager, loadIds: string[]): Promise<Map<string, { token: string | null; owner: string | null } & JobHold>> {
-    const rows: Array<{
-      load_id: string;
-      token: string | null;
-      lease_owner: string | null;
-      parked: boolean;
-      send_may_land_ms: number;
-      busy_ms: number;
-      late_success: boolean;
-    }> = await m.query(
-      `SELECT j.load_id, j.claim_token::text AS token, j.lease_owner, ${PARKED} AS parked, ${SEND_MAY_LAND_MS} AS send_may_land_ms,
-           ${BUSY_MS} AS busy_ms, j.late_success_at IS NOT NULL AS late_success
+  async lockJobs(m: EntityManager, loadIds: string[]): Promise<Map<string, LockedJob>> {
+    const rows: Array<{ load_id: string } & JobHoldRow> = await m.query(
+      `SELECT load_id, ${JOB_HOLD_COLUMNS}
          FROM (SELECT DISTINCT unnest($1::uuid[]) AS id ORDER BY 1) q
          CROSS JOIN LATERAL (SELECT * FROM sync_jobs WHERE load_id = q.id FOR UPDATE) j`,
       [loadIds],
     );
-    return new Map(
-      rows.map((r) => [
-        r.load_id,
-        {
-          token: r.token,
-          owner: r.lease_owner,
-          parked: r.parked,
-          sendMayLandForMs: Number(r.send_may_land_ms),
-          busyForMs: Number(r.busy_ms),
-          lateSuccess: r.late_success,
-        },
-      ]),
-    );
+    return new Map(rows.map((r) => [r.load_id, toLockedJob(r)]));
   }
 
   /**
@@ -415,3 +458,6 @@ const BUSY_MS = `greatest(0, extract(epoch FROM (greatest(coalesce(lease_expires
   CASE WHEN due_at = 'infinity' THEN clock_timestamp() ELSE due_at END) - clock_timestamp())) * 1000)::float8`;
 /** How long a send that may already be on its way could still land at EnKash: until lookup_after. */
 const SEND_MAY_LAND_MS = `greatest(0, extract(epoch FROM (coalesce(lookup_after, clock_timestamp()) - clock_timestamp())) * 1000)::float8`;
+/** What lockJobs and lockForSettlement read of a job row (JobHoldRow). */
+const JOB_HOLD_COLUMNS = `claim_token::text AS token, lease_owner, ${PARKED} AS parked, ${SEND_MAY_LAND_MS} AS send_may_land_ms,
+  ${BUSY_MS} AS busy_ms, late_success_at IS NOT NULL AS late_success`;
