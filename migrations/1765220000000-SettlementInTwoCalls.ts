@@ -3,9 +3,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * A settlement batch's locks and writes in two calls instead of seven (docs/design.md "Settlement in two calls",
  * issue 17). The batch holds the parent account's turn from its moment to COMMIT, so every round trip inside it is
- * time no other
- * settlement or intake on that parent can use. Same statements, same order, same locks as before, moved inside
- * the database:
+ * time no other settlement or intake on that parent can use. Same statements, same order, same locks as before,
+ * moved inside the database:
  *
  * settlement_lock(loads): the turn on every account the loads' pending transfers move and the moment after it
  * (ledger_begin_moment, docs/time.md); then the loads' outbox jobs, then the loads themselves, each locked in load
