@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { AMOUNT_OUT } from '../common/money.openapi';
+import { ApiJsonOrCsv } from '../openapi/decorators';
 import { ApiErrorResponse } from '../openapi/error.schema';
 import { PageOf, TIME } from '../openapi/schemas';
 import { ACCOUNT_CODE, CreateAccountDto } from './account.dto';
@@ -72,8 +73,7 @@ export const DocCreateAccount = () =>
 export const DocListAccounts = () =>
   applyDecorators(
     ApiOperation({ summary: 'List accounts with their balances', description: 'Also CSV (`Accept: text/csv` or `?format=csv`).' }),
-    ApiProduces('application/json', 'text/csv'),
-    ApiOkResponse({ type: PageOf(AccountDoc, 'AccountPage') }),
+    ApiJsonOrCsv(PageOf(AccountDoc, 'AccountPage')),
   );
 
 export const DocGetAccount = () =>
@@ -92,8 +92,7 @@ export const DocAccountEntries = () =>
       description: `Also CSV (\`Accept: text/csv\` or \`?format=csv\`). ${STABLE_PAST}`,
     }),
     CODE_PARAM,
-    ApiProduces('application/json', 'text/csv'),
-    ApiOkResponse({ type: PageOf(EntryDoc, 'AccountEntryPage') }),
+    ApiJsonOrCsv(PageOf(EntryDoc, 'AccountEntryPage')),
     NOT_FOUND,
     NotFinalYet(),
   );

@@ -1,5 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { ApiOperation, ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { ApiJsonOrCsv } from '../openapi/decorators';
 import { PageOf, TIME } from '../openapi/schemas';
 import { AUDIT_ACTIONS } from './audit-trail';
 
@@ -39,6 +40,5 @@ export const DocListAuditEvents = () =>
         'runs, database forks and their adoption, service starts. Append-only and hash-chained. Also CSV (`Accept: text/csv` or ' +
         '`?format=csv`), streamed, same filters.',
     }),
-    ApiProduces('application/json', 'text/csv'),
-    ApiOkResponse({ type: PageOf(AuditEventDoc, 'AuditEventPage') }),
+    ApiJsonOrCsv(PageOf(AuditEventDoc, 'AuditEventPage')),
   );

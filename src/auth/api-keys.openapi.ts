@@ -1,6 +1,7 @@
 import { applyDecorators, Type } from '@nestjs/common';
-import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiSchema } from '@nestjs/swagger';
-import { ApiErrorResponse } from '../openapi/error.schema';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { ApiUuidParam } from '../openapi/decorators';
+import { ApiNotFound } from '../openapi/error.schema';
 import { NULLABLE_TIME, PageOf, TIME } from '../openapi/schemas';
 import { SCOPES } from './scopes';
 
@@ -67,7 +68,7 @@ export const DocRevokeApiKey = () =>
         'Always done; the answer names the webhook subscriptions that stop hearing events with it (`warnings`). ' +
         'Recorded in the audit trail.',
     }),
-    ApiParam({ name: 'id', format: 'uuid' }),
+    ApiUuidParam(),
     ApiOkResponse({ type: ApiKeyRevokedDoc }),
-    ApiErrorResponse(404, 'No such key.', ['not_found', 'api key 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found']),
+    ApiNotFound('No such key.', 'api key'),
   );

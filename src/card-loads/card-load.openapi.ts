@@ -6,8 +6,6 @@ import {
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
-  ApiParam,
-  ApiProduces,
   ApiProperty,
   ApiPropertyOptional,
   ApiResponse,
@@ -15,7 +13,8 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import { AMOUNT_OUT, METADATA_SCHEMA } from '../common/money.openapi';
-import { ApiErrorDetail, ApiErrorResponse, errorExample } from '../openapi/error.schema';
+import { ApiJsonOrCsv, ApiUuidParam } from '../openapi/decorators';
+import { ApiErrorDetail, ApiErrorResponse, ApiNotFound, errorExample } from '../openapi/error.schema';
 import { NULLABLE_TIME, PageOf, TIME } from '../openapi/schemas';
 import { BATCH_MAX_LOADS } from './card-load-batch';
 import { CreateCardLoadDto, IDEMPOTENCY_KEY, LOAD_STATUSES, LoadStatus, ResolveCardLoadDto } from './card-load.dto';
@@ -97,10 +96,7 @@ const REPLAYED = {
     schema: { type: 'string', enum: ['true'] },
   },
 };
-const LOAD_NOT_FOUND = ApiErrorResponse(404, "No such load, or another key's load asked for by a `loads:write` key.", [
-  'not_found',
-  'card load 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found',
-]);
+const LOAD_NOT_FOUND = ApiNotFound("No such load, or another key's load asked for by a `loads:write` key.", 'card load');
 const WHO_SEES =
   'Who sees which loads: a key with `loads:write` alone sees only the loads it created; `ledger:read` and `admin` ' + 'see every load.';
 
@@ -205,8 +201,7 @@ export const DocListCardLoads = () =>
         '`createdTo` (or the newest page) answers once ' +
         'every load before that moment is final (docs/time.md).',
     }),
-    ApiProduces('application/json', 'text/csv'),
-    ApiOkResponse({ type: CardLoadPageDoc }),
+    ApiJsonOrCsv(CardLoadPageDoc),
     NotFinalYet(),
   );
 
@@ -217,15 +212,18 @@ export const DocGetCardLoad = () =>
       summary: 'Read a card load with its events',
       description: `${WHO_SEES} Another key's load answers 404, as if it did not exist.`,
     }),
-    ApiParam({ name: 'id', format: 'uuid' }),
+    ApiUuidParam(),
     ApiOkResponse({ type: CardLoadDetailDoc }),
     LOAD_NOT_FOUND,
   );
 
-const OPERATED_NOT_FOUND = ApiErrorResponse(404, 'No such load.', [
-  'not_found',
-  'card load 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found',
-]);
+/** What an operator's action on a load (resolve, requeue, undo) takes and answers: the load as it is after. */
+const OperatedLoad = (after: string) =>
+  applyDecorators(
+    ApiUuidParam(),
+    ApiOkResponse({ type: CardLoadDetailDoc, description: after }),
+    ApiNotFound('No such load.', 'card load'),
+  );
 
 /** Resolve and requeue act only on a parked job: the worker's exchange is never raced (docs/design.md, "Who may change a load"). */
 const NotInReviewOrInFlight = () =>
@@ -261,15 +259,13 @@ export const DocResolveCardLoad = () =>
         "`load_in_flight`); `reversed` also waits until no earlier send can still land. The reason and the key's name are kept in " +
         "the load's events.",
     }),
-    ApiParam({ name: 'id', format: 'uuid' }),
+    OperatedLoad('The load, settled.'),
     ApiBody({
       type: ResolveCardLoadDto,
       examples: {
         'confirmed by EnKash': { value: { outcome: 'posted', reason: 'EnKash support confirmed the credit (ticket 4711)' } },
       },
     }),
-    ApiOkResponse({ type: CardLoadDetailDoc, description: 'The load, settled.' }),
-    OPERATED_NOT_FOUND,
     NotInReviewOrInFlight(),
   );
 
@@ -282,9 +278,7 @@ export const DocRequeueCardLoad = () =>
         "Re-sent with the same reference only if EnKash shows it absent. Only while the load's job is parked in review: " +
         'a load already queued or in flight answers 409 `load_in_flight`.',
     }),
-    ApiParam({ name: 'id', format: 'uuid' }),
-    ApiOkResponse({ type: CardLoadDetailDoc, description: 'The load, pending again.' }),
-    OPERATED_NOT_FOUND,
+    OperatedLoad('The load, pending again.'),
     NotInReviewOrInFlight(),
   );
 
@@ -295,7 +289,7 @@ export const DocUndoCardLoad = () =>
       summary: 'Undo a posted load',
       description: 'Appends an opposite posted transfer linked to the original; the posted load itself is never edited.',
     }),
-    ApiParam({ name: 'id', format: 'uuid' }),
+    OperatedLoad('The load, undone.'),
     ApiBody({
       schema: {
         type: 'object',
@@ -307,7 +301,5 @@ export const DocUndoCardLoad = () =>
         'reversed at EnKash': { value: { reason: `EnKash reversed the credit to ${CARD_LOAD_EXAMPLE.enKashCardId} (ticket 4712)` } },
       },
     }),
-    ApiOkResponse({ type: CardLoadDetailDoc, description: 'The load, undone.' }),
-    OPERATED_NOT_FOUND,
     ApiErrorResponse(409, 'The load is not posted.', ['invalid_state', 'card load is posted, not posted']),
   );

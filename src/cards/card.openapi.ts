@@ -1,7 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { CARD_ID } from '../card-loads/card-load.dto';
 import { AMOUNT_OUT } from '../common/money.openapi';
+import { ApiJsonOrCsv } from '../openapi/decorators';
 import { ApiErrorResponse } from '../openapi/error.schema';
 import { PageOf, TIME } from '../openapi/schemas';
 import { NotFinalYet, STABLE_PAST } from '../ledger/audit.openapi';
@@ -92,8 +93,7 @@ export const DocCardHistory = () =>
     }),
     NotFinalYet(),
     CARD_PARAM,
-    ApiProduces('application/json', 'text/csv'),
-    ApiOkResponse({ type: PageOf(CardHistoryRowDoc, 'CardHistoryPage') }),
+    ApiJsonOrCsv(PageOf(CardHistoryRowDoc, 'CardHistoryPage')),
     CARD_NOT_FOUND(''),
   );
 

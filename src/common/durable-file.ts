@@ -9,23 +9,23 @@ import { basename, dirname, join } from 'node:path';
 function staged(file: string, text: string, mode: number): string {
   mkdirSync(dirname(file), { recursive: true });
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  fsynced(tmp, 'wx', mode, (fd) => writeSync(fd, text));
   return tmp;
 }
 
-function syncFolder(file: string): void {
-  const fd = openSync(dirname(file), 'r');
+/** Opens `path` (a file, or a folder with 'r'), lets `write` write to it, then fsyncs and closes it. */
+function fsynced(path: string, flags: string, mode?: number, write?: (fd: number) => void): void {
+  const fd = openSync(path, flags, mode);
   try {
+    write?.(fd);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+function syncFolder(file: string): void {
+  fsynced(dirname(file), 'r');
 }
 
 /** Replaces `file` with `text`, whole or not at all. */

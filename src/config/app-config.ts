@@ -10,10 +10,8 @@ import { parseDecimalMinor } from '../common/money';
  */
 export type Role = 'all' | 'api' | 'worker';
 
-export interface EnKashConfig {
-  /** Unset = the in-process simulator is started and used. */
-  baseUrl: string | null;
-  tokenUrl: string | null;
+/** What identifies this partner to EnKash (ENKASH_PARTNER_ID … ENKASH_CARD_ACCOUNT_ID); the simulator checks the same. */
+export interface EnKashCredentials {
   partnerId: string;
   clientId: string;
   clientSecret: string;
@@ -21,6 +19,12 @@ export interface EnKashConfig {
   password: string;
   companyId: string;
   cardAccountId: string;
+}
+
+export interface EnKashConfig extends EnKashCredentials {
+  /** Unset = the in-process simulator is started and used. */
+  baseUrl: string | null;
+  tokenUrl: string | null;
   encryption: boolean;
   timeoutMs: number;
   loadType: string;

@@ -1,4 +1,4 @@
-import { FastifyInstance, FastifyReply } from 'fastify';
+import { FastifyInstance, FastifyReply, HTTPMethods } from 'fastify';
 import { parseConfigPatch, parseFaultSpec, SimulatorInputError } from './simulator-config';
 import { isJsonObject, parseRupeesMinor, plainNumbers, rupeeNumber } from './simulator-json';
 import { recordView, SimulatorState } from './simulator-state';
@@ -25,102 +25,70 @@ import { recordView, SimulatorState } from './simulator-state';
 export function registerAdminRoutes(app: FastifyInstance, state: SimulatorState): void {
   const send = (reply: FastifyReply, status: number, body: unknown) =>
     reply.code(status).type('application/json').send(JSON.stringify(body));
-  /** Admin bodies hold small settings: plain numbers are fine, except amounts, read by their literal. */
-  const guarded =
-    (fn: (body: unknown, params: Record<string, string>) => unknown) =>
-    async (req: { body: unknown; params: unknown }, reply: FastifyReply) => {
-      try {
-        return send(reply, 200, fn(req.body, (req.params ?? {}) as Record<string, string>) ?? { ok: true });
-      } catch (e) {
-        if (e instanceof SimulatorInputError) return send(reply, 400, { error: e.message });
-        throw e;
-      }
-    };
+  /** Every admin route answers what `fn` returns (else {ok: true}), or 400 with what was wrong with the input. */
+  const route = (method: HTTPMethods, url: string, fn: (body: unknown, params: Record<string, string>) => unknown) =>
+    app.route({
+      method,
+      url,
+      handler: async (req, reply) => {
+        try {
+          return send(reply, 200, fn(req.body, (req.params ?? {}) as Record<string, string>) ?? { ok: true });
+        } catch (e) {
+          if (e instanceof SimulatorInputError) return send(reply, 400, { error: e.message });
+          throw e;
+        }
+      },
+    });
 
-  app.get(
-    '/__admin/state',
-    guarded(() => state.snapshot()),
-  );
-  app.post(
-    '/__admin/reset',
-    guarded(() => state.reset()),
-  );
-  app.patch(
-    '/__admin/config',
-    guarded((body) => {
-      state.setConfig(parseConfigPatch(amountsAsText(body, ['parentBalance'])));
-      return state.snapshot().config;
-    }),
-  );
-  app.post(
-    '/__admin/faults',
-    guarded((body) => {
-      state.injectFault(parseFaultSpec(plainNumbers(body)));
-      return { pendingFaults: state.pendingFaults() };
-    }),
-  );
-  app.delete(
-    '/__admin/faults',
-    guarded(() => state.clearFaults()),
-  );
-  app.get(
-    '/__admin/applied/:reference',
-    guarded((_b, p) => ({
-      reference: p.reference,
-      count: state.appliedCount(p.reference),
-      amounts: state.appliedAmountsMinor(p.reference).map(money),
+  route('GET', '/__admin/state', () => state.snapshot());
+  route('POST', '/__admin/reset', () => state.reset());
+  /** Admin bodies hold small settings: plain numbers are fine, except amounts, read by their literal. */
+  route('PATCH', '/__admin/config', (body) => {
+    state.setConfig(parseConfigPatch(amountsAsText(body, ['parentBalance'])));
+    return state.snapshot().config;
+  });
+  route('POST', '/__admin/faults', (body) => {
+    state.injectFault(parseFaultSpec(plainNumbers(body)));
+    return { pendingFaults: state.pendingFaults() };
+  });
+  route('DELETE', '/__admin/faults', () => state.clearFaults());
+  route('GET', '/__admin/applied/:reference', (_b, p) => ({
+    reference: p.reference,
+    count: state.appliedCount(p.reference),
+    amounts: state.appliedAmountsMinor(p.reference).map(money),
+  }));
+  route('GET', '/__admin/requests/:reference', (_b, p) => ({ reference: p.reference, requests: state.requestsFor(p.reference) }));
+  route('GET', '/__admin/records', () =>
+    state.records().map((r) => ({
+      ...recordView(r),
+      principalAmount: money(r.amountMinor),
+      balance: money(r.balanceAfterMinor),
+      amountText: r.amountText,
+      planted: r.planted,
     })),
   );
-  app.get(
-    '/__admin/requests/:reference',
-    guarded((_b, p) => ({ reference: p.reference, requests: state.requestsFor(p.reference) })),
-  );
-  app.get(
-    '/__admin/records',
-    guarded(() =>
-      state.records().map((r) => ({
-        ...recordView(r),
-        principalAmount: money(r.amountMinor),
-        balance: money(r.balanceAfterMinor),
-        amountText: r.amountText,
-        planted: r.planted,
-      })),
-    ),
-  );
-  app.post(
-    '/__admin/records/:reference/status',
-    guarded((body, p) => {
-      const status = isJsonObject(body) ? body.status : undefined;
-      if (typeof status !== 'string' || status === '') throw new SimulatorInputError('status must be a non-empty string such as REVERSED');
-      const changed = state.setRecordStatus(p.reference, status.toUpperCase());
-      if (changed === 0) throw new SimulatorInputError(`no record has pgReferenceNumber ${p.reference}`);
-      return { reference: p.reference, changed };
-    }),
-  );
-  app.post(
-    '/__admin/apply',
-    guarded((body) => {
-      if (!isJsonObject(body) || typeof body.reference !== 'string' || typeof body.enKashCardId !== 'string') {
-        throw new SimulatorInputError('body must be {reference, enKashCardId, amount}');
-      }
-      const minor = parseRupeesMinor(body.amount);
-      if (minor === null) throw new SimulatorInputError('amount must be rupees with at most 2 decimals');
-      const record = state.plantApplied(body.reference, body.enKashCardId, minor);
-      return {
-        enKashCardTransactionId: record.enKashCardTransactionId,
-        reference: body.reference,
-        count: state.appliedCount(body.reference),
-      };
-    }),
-  );
-  app.post(
-    '/__admin/unlock',
-    guarded(() => state.unlock()),
-  );
-  app.post(
-    '/__admin/tokens/revoke',
-    guarded(() => state.revokeTokens()),
-  );
+  route('POST', '/__admin/records/:reference/status', (body, p) => {
+    const status = isJsonObject(body) ? body.status : undefined;
+    if (typeof status !== 'string' || status === '') throw new SimulatorInputError('status must be a non-empty string such as REVERSED');
+    const changed = state.setRecordStatus(p.reference, status.toUpperCase());
+    if (changed === 0) throw new SimulatorInputError(`no record has pgReferenceNumber ${p.reference}`);
+    return { reference: p.reference, changed };
+  });
+  route('POST', '/__admin/apply', (body) => {
+    if (!isJsonObject(body) || typeof body.reference !== 'string' || typeof body.enKashCardId !== 'string') {
+      throw new SimulatorInputError('body must be {reference, enKashCardId, amount}');
+    }
+    const minor = parseRupeesMinor(body.amount);
+    if (minor === null) throw new SimulatorInputError('amount must be rupees with at most 2 decimals');
+    const record = state.plantApplied(body.reference, body.enKashCardId, minor);
+    return {
+      enKashCardTransactionId: record.enKashCardTransactionId,
+      reference: body.reference,
+      count: state.appliedCount(body.reference),
+    };
+  });
+  route('POST', '/__admin/unlock', () => state.unlock());
+  route('POST', '/__admin/tokens/revoke', () => state.revokeTokens());
 }
 
 const money = (minor: bigint): string => rupeeNumber(minor).value;

@@ -1,4 +1,4 @@
-import { SIMULATOR_DEFAULTS } from '../config/app-config';
+import { EnKashCredentials, SIMULATOR_DEFAULTS } from '../config/app-config';
 import { parseRupeesMinor } from './simulator-json';
 
 /** Every knob of the simulator: the unknowns of ENKASH.md, each playable both ways, plus faults. */
@@ -86,15 +86,8 @@ export interface SimulatorConfig {
   hangMs: number;
 }
 
-export interface SimulatorCredentials {
-  partnerId: string;
-  clientId: string;
-  clientSecret: string;
-  username: string;
-  password: string;
-  companyId: string;
-  cardAccountId: string;
-}
+/** The credentials it accepts: those a client is configured with. */
+export type SimulatorCredentials = EnKashCredentials;
 
 export type SimulatorConfigPatch = Partial<SimulatorConfig> & { parentBalanceMinor?: bigint };
 

@@ -12,9 +12,13 @@ export type TokenFetch =
   /** 5xx, timeout, network, malformed 2xx: EnKash did not judge the credentials. */
   | { kind: 'unavailable'; httpStatus: number | null; message: string };
 
-export type TokenResult =
-  | { ok: true; token: string }
-  | { ok: false; reason: 'login-failed' | 'login-suspended' | 'token-unavailable'; httpStatus: number | null; message: string };
+type TokenFailure = {
+  ok: false;
+  reason: 'login-failed' | 'login-suspended' | 'token-unavailable';
+  httpStatus: number | null;
+  message: string;
+};
+export type TokenResult = { ok: true; token: string } | TokenFailure;
 
 export interface TokenCacheOptions {
   /** After one refused login, how long no login is attempted. */
@@ -82,23 +86,20 @@ export class EnKashTokenCache {
     const last = this.lastRefusal;
     if (last === null) return null;
     if (this.refusals >= MAX_AUTOMATIC_REFUSALS) {
-      return {
-        ok: false,
-        reason: 'login-suspended',
-        httpStatus: last.httpStatus,
-        message:
-          `EnKash refused ${this.refusals} logins in a row (last: ${last.message}); automatic logins stopped so the partner account ` +
+      return failure(
+        'login-suspended',
+        last.httpStatus,
+        `EnKash refused ${this.refusals} logins in a row (last: ${last.message}); automatic logins stopped so the partner account ` +
           'is not locked. Fix the credentials, then call resetAuthFailure()',
-      };
+      );
     }
     const waitMs = last.atMs + this.options.loginCooldownMs - this.now();
     if (waitMs <= 0) return null;
-    return {
-      ok: false,
-      reason: 'login-suspended',
-      httpStatus: last.httpStatus,
-      message: `EnKash refused the last login (${last.message}); no login is attempted for another ${Math.ceil(waitMs / 1000)} s`,
-    };
+    return failure(
+      'login-suspended',
+      last.httpStatus,
+      `EnKash refused the last login (${last.message}); no login is attempted for another ${Math.ceil(waitMs / 1000)} s`,
+    );
   }
 
   private async login(): Promise<TokenResult> {
@@ -117,22 +118,12 @@ export class EnKashTokenCache {
     if (got.kind === 'refused') {
       this.refusals += 1;
       this.lastRefusal = { atMs: this.now(), httpStatus: got.httpStatus, message: got.message };
-      return (
-        this.stillValid() ?? {
-          ok: false,
-          reason: 'login-failed',
-          httpStatus: got.httpStatus,
-          message: `EnKash refused the login: ${got.message}`,
-        }
-      );
+      return this.stillValid() ?? failure('login-failed', got.httpStatus, `EnKash refused the login: ${got.message}`);
     }
-    return (
-      this.stillValid() ?? {
-        ok: false,
-        reason: 'token-unavailable',
-        httpStatus: got.httpStatus,
-        message: `EnKash token endpoint unavailable: ${got.message}`,
-      }
-    );
+    return this.stillValid() ?? failure('token-unavailable', got.httpStatus, `EnKash token endpoint unavailable: ${got.message}`);
   }
+}
+
+function failure(reason: TokenFailure['reason'], httpStatus: number | null, message: string): TokenFailure {
+  return { ok: false, reason, httpStatus, message };
 }

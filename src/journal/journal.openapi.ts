@@ -1,18 +1,9 @@
 import { applyDecorators } from '@nestjs/common';
-import {
-  ApiBody,
-  ApiCreatedResponse,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiProduces,
-  ApiProperty,
-  ApiSchema,
-} from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { IDEMPOTENCY_KEY } from '../card-loads/card-load.dto';
 import { AMOUNT_OUT, METADATA_SCHEMA } from '../common/money.openapi';
-import { ApiErrorResponse } from '../openapi/error.schema';
+import { ApiJsonOrCsv, ApiUuidParam } from '../openapi/decorators';
+import { ApiErrorResponse, ApiNotFound } from '../openapi/error.schema';
 import { PageOf, TIME } from '../openapi/schemas';
 import { CreateJournalDto, TRANSFER_KINDS } from './journal.dto';
 import { NotFinalYet, STABLE_PAST } from '../ledger/audit.openapi';
@@ -89,15 +80,14 @@ export const DocListJournal = () =>
         'Also CSV, one line per entry (`Accept: text/csv` or `?format=csv`). ' +
         `${STABLE_PAST} Every page stops at a final moment, so a transaction committed later is never skipped by a cursor.`,
     }),
-    ApiProduces('application/json', 'text/csv'),
-    ApiOkResponse({ type: PageOf(JournalDoc, 'JournalPage') }),
+    ApiJsonOrCsv(PageOf(JournalDoc, 'JournalPage')),
     NotFinalYet(),
   );
 
 export const DocGetJournal = () =>
   applyDecorators(
     ApiOperation({ summary: 'One journal transaction with its entries and seal' }),
-    ApiParam({ name: 'id', format: 'uuid' }),
+    ApiUuidParam(),
     ApiOkResponse({ type: JournalDoc }),
-    ApiErrorResponse(404, 'No such transaction.', ['not_found', 'journal transaction 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found']),
+    ApiNotFound('No such transaction.', 'journal transaction'),
   );

@@ -43,3 +43,7 @@ export function ApiErrorResponse(status: number, description: string, ...cases: 
       : { schema, examples: Object.fromEntries(cases.map(([code, message]) => [code, { value: errorExample(code, message) }])) };
   return applyDecorators(ApiResponse({ status, description, content: { 'application/json': content } }));
 }
+
+/** The 404 of a route that reads one thing by id: `thing` names it in the example message. */
+export const ApiNotFound = (description: string, thing: string) =>
+  ApiErrorResponse(404, description, ['not_found', `${thing} 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found`]);

@@ -4,7 +4,6 @@ import {
   ApiExtraModels,
   ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiProperty,
   ApiQuery,
   ApiSchema,
@@ -12,6 +11,7 @@ import {
 } from '@nestjs/swagger';
 import { LOAD_STATUSES } from '../card-loads/card-load.dto';
 import { AMOUNT_OUT } from '../common/money.openapi';
+import { ApiJsonOrCsv } from '../openapi/decorators';
 import { ApiErrorResponse } from '../openapi/error.schema';
 import { NULLABLE_TIME, TIME } from '../openapi/schemas';
 import { FINDING_KINDS } from './reconciliation.compare';
@@ -115,8 +115,7 @@ export const DocReconciliationReport = () =>
       description: 'Also CSV (`Accept: text/csv` or `?format=csv`): every finding in the window (the summary does not fit a table).',
     }),
     ApiQuery({ name: 'runId', required: false, description: "Only this run's findings.", schema: { type: 'string', format: 'uuid' } }),
-    ApiProduces('application/json', 'text/csv'),
-    ApiOkResponse({ type: ReportDoc, description: 'The report.' }),
+    ApiJsonOrCsv(ReportDoc, 'The report.'),
   );
 
 /** GET /v1/reports/reconciliation/runs */

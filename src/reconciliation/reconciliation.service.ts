@@ -69,12 +69,11 @@ export class ReconciliationService implements BeforeApplicationShutdown {
     private readonly trail: AuditTrail,
     metrics: MetricsService,
   ) {
-    this.findingsTotal = new Counter({
-      name: 'card_ledger_reconciliation_findings_total',
-      help: 'Discrepancies against EnKash recorded by reconciliation runs, by kind',
-      labelNames: ['kind'] as const,
-      registers: [metrics.registry],
-    });
+    this.findingsTotal = metrics.counter(
+      'card_ledger_reconciliation_findings_total',
+      'Discrepancies against EnKash recorded by reconciliation runs, by kind',
+      'kind',
+    );
   }
 
   /** Stop starting EnKash calls and let the run in flight record what it has (it ends as failed). */

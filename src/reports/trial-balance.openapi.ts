@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { ApiOperation, ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { AMOUNT_OUT } from '../common/money.openapi';
+import { ApiJsonOrCsv } from '../openapi/decorators';
 import { TIME } from '../openapi/schemas';
 import { NotFinalYet, STABLE_PAST } from '../ledger/audit.openapi';
 
@@ -50,7 +51,6 @@ export const DocTrialBalance = () =>
         'per currency. ' +
         STABLE_PAST,
     }),
-    ApiProduces('application/json', 'text/csv'),
-    ApiOkResponse({ type: TrialBalanceDoc }),
+    ApiJsonOrCsv(TrialBalanceDoc),
     NotFinalYet(),
   );

@@ -37,12 +37,7 @@ export class WebhookDeliveryWorker {
     private readonly box: WebhookSecretBox,
     metrics: MetricsService,
   ) {
-    this.attempts = new Counter({
-      name: 'card_ledger_webhook_attempts_total',
-      help: 'Webhook delivery attempts, by result',
-      labelNames: ['status'] as const,
-      registers: [metrics.registry],
-    });
+    this.attempts = metrics.counter('card_ledger_webhook_attempts_total', 'Webhook delivery attempts, by result', 'status');
   }
 
   /** Started and stopped by the worker composition (worker/worker.module.ts), before the pool closes. */

@@ -6,12 +6,12 @@ import {
   ApiExtraModels,
   ApiOkResponse,
   ApiOperation,
-  ApiParam,
   ApiProperty,
   ApiSchema,
 } from '@nestjs/swagger';
 import { CardLoadDetailDoc } from '../card-loads/card-load.openapi';
-import { ApiErrorResponse } from '../openapi/error.schema';
+import { ApiUuidParam } from '../openapi/decorators';
+import { ApiErrorResponse, ApiNotFound } from '../openapi/error.schema';
 import { NULLABLE_TIME, PageOf, TIME } from '../openapi/schemas';
 import { DELIVERY_STATUSES } from './webhook.dto';
 import { WEBHOOK_EVENTS } from './webhook-events';
@@ -75,11 +75,8 @@ class EventBodyDoc {
   data: CardLoadDetailDoc;
 }
 
-const ID = ApiParam({ name: 'id', format: 'uuid' });
-const NOT_FOUND = ApiErrorResponse(404, "No such subscription, or another key's.", [
-  'not_found',
-  'webhook subscription 0b6f8a5e-4c1e-4a52-9a7e-3f1c2d4e5f60 not found',
-]);
+const ID = ApiUuidParam();
+const NOT_FOUND = ApiNotFound("No such subscription, or another key's.", 'webhook subscription');
 
 export const DocCreateWebhook = (dto: Type) =>
   applyDecorators(
@@ -156,7 +153,7 @@ export const DocRedeliver = () =>
       description: 'Same id and body, a fresh retry budget; earlier failed events of the same load go first.',
     }),
     ID,
-    ApiParam({ name: 'deliveryId', format: 'uuid' }),
+    ApiUuidParam('deliveryId'),
     ApiAcceptedResponse({ type: DeliveryDoc }),
     NOT_FOUND,
   );
