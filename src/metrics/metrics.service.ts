@@ -9,7 +9,6 @@ const LATE_ANSWER_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
  * One registry per app instance (tests run several apps in one process). Series names are the ones
  * API.md promises: loads by status, sync attempts by outcome, sync lag, EnKash latency, circuit state, DB pool.
  */
-
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
