@@ -29,8 +29,6 @@ export function accountView(a: Account, balances: Balances = a) {
   };
 }
 
-export type AccountView = ReturnType<typeof accountView>;
-
 export const ACCOUNT_CSV = fieldColumns<AccountView>(
   'code',
   'name',
@@ -46,6 +44,8 @@ export const ACCOUNT_CSV = fieldColumns<AccountView>(
   'pendingDebits',
   'pendingCredits',
 );
+
+export type AccountView = ReturnType<typeof accountView>;
 
 export type EntryRow = {
   id: string;
@@ -76,8 +76,6 @@ export function entryView(r: EntryRow) {
   };
 }
 
-export type EntryView = ReturnType<typeof entryView>;
-
 export const ENTRY_CSV = fieldColumns<EntryView>(
   'id',
   'transactionId',
@@ -90,3 +88,5 @@ export const ENTRY_CSV = fieldColumns<EntryView>(
   'description',
   'createdAt',
 );
+
+export type EntryView = ReturnType<typeof entryView>;

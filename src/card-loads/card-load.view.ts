@@ -68,8 +68,6 @@ export function cardLoadView(r: CardLoadRow) {
   };
 }
 
-export type CardLoadView = ReturnType<typeof cardLoadView>;
-
 export const CARD_LOAD_CSV = fieldColumns<CardLoadView>(
   'id',
   'reference',
@@ -91,6 +89,8 @@ export const CARD_LOAD_CSV = fieldColumns<CardLoadView>(
   'remarks',
   'metadata',
 );
+
+export type CardLoadView = ReturnType<typeof cardLoadView>;
 
 export function loadEventView(e: LoadEventRow) {
   return {

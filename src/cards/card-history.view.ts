@@ -48,8 +48,6 @@ export function historyView(r: HistoryRow) {
   };
 }
 
-export type HistoryView = ReturnType<typeof historyView>;
-
 export const HISTORY_CSV = fieldColumns<HistoryView>(
   'seq',
   'at',
@@ -61,6 +59,8 @@ export const HISTORY_CSV = fieldColumns<HistoryView>(
   'postedBalance',
   'description',
 );
+
+export type HistoryView = ReturnType<typeof historyView>;
 
 export type SeriesRow = Pick<HistoryRow, 'seq' | 'at' | 'pending_debits' | 'pending_credits' | 'posted_debits' | 'posted_credits'>;
 

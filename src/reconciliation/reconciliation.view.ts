@@ -66,8 +66,6 @@ export function findingView(f: FindingRow) {
   };
 }
 
-export type FindingView = ReturnType<typeof findingView>;
-
 export const FINDING_CSV = fieldColumns<FindingView>(
   'id',
   'runId',
@@ -80,3 +78,5 @@ export const FINDING_CSV = fieldColumns<FindingView>(
   'foundAt',
   'evidence',
 );
+
+export type FindingView = ReturnType<typeof findingView>;
