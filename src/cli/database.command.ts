@@ -1,7 +1,6 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { DatabaseIdentityService, describeIdentity, IdentityStatus } from '../database/database-identity.service';
 import { CliCommand, JsonOption } from './cli-command';
-import { CliDatabase } from './cli-database';
 import { CliUsageError, emit } from './output';
 
 function describe(s: IdentityStatus): string {
@@ -23,10 +22,7 @@ function describe(s: IdentityStatus): string {
 
 @SubCommand({ name: 'status', description: 'is this the database the ledger ran on; are sends held after a restore or clone' })
 export class DatabaseStatusCommand extends CliCommand {
-  constructor(
-    private readonly db: CliDatabase,
-    private readonly identity: DatabaseIdentityService,
-  ) {
+  constructor(private readonly identity: DatabaseIdentityService) {
     super();
   }
 
@@ -42,10 +38,7 @@ export class DatabaseStatusCommand extends CliCommand {
   description: 'after a restore or clone: confirm this database is the ledger now (the copy it came from is stopped) so held sends resume',
 })
 export class DatabaseAdoptCommand extends CliCommand {
-  constructor(
-    private readonly db: CliDatabase,
-    private readonly identity: DatabaseIdentityService,
-  ) {
+  constructor(private readonly identity: DatabaseIdentityService) {
     super();
   }
 

@@ -3,7 +3,6 @@ import { ApiKeysService, ApiKeyView, BOOTSTRAP_NAME } from '../auth/api-keys.ser
 import { Scope, SCOPES } from '../auth/scopes';
 import { notFound } from '../common/errors';
 import { CliCommand, isUuid, JsonOption } from './cli-command';
-import { CliDatabase } from './cli-database';
 import { CliUsageError, emit, table } from './output';
 
 /** installBootstrapKey revokes every other key of this name at each start: a CLI key must not take it. */
@@ -19,10 +18,7 @@ function listed(k: ApiKeyView): ApiKeyView {
 
 @SubCommand({ name: 'create', description: 'create an API key; the key is printed once and never again' })
 export class KeysCreateCommand extends CliCommand {
-  constructor(
-    private readonly db: CliDatabase,
-    private readonly keys: ApiKeysService,
-  ) {
+  constructor(private readonly keys: ApiKeysService) {
     super();
   }
 
@@ -63,10 +59,7 @@ export class KeysCreateCommand extends CliCommand {
 
 @SubCommand({ name: 'list', description: 'list API keys (ids, names, scopes; never the keys)' })
 export class KeysListCommand extends CliCommand {
-  constructor(
-    private readonly db: CliDatabase,
-    private readonly keys: ApiKeysService,
-  ) {
+  constructor(private readonly keys: ApiKeysService) {
     super();
   }
 
@@ -90,10 +83,7 @@ export class KeysListCommand extends CliCommand {
   description: 'revoke an API key by id (running instances drop it when their key cache expires, within seconds)',
 })
 export class KeysRevokeCommand extends CliCommand {
-  constructor(
-    private readonly db: CliDatabase,
-    private readonly keys: ApiKeysService,
-  ) {
+  constructor(private readonly keys: ApiKeysService) {
     super();
   }
 
