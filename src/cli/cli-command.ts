@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 import { UUID } from '../common/paging';
 import { CommandRunner, Option } from 'nest-commander';
 import { CliDatabase } from './cli-database';
+import { emit } from './output';
 
 export interface JsonOption {
   json?: boolean;
@@ -18,6 +19,13 @@ export abstract class CliCommand extends CommandRunner {
   @Option({ flags: '--json', description: 'print one JSON document instead of text (for scripts)' })
   parseJson(): boolean {
     return true;
+  }
+
+  /** Connects, runs `act`, and prints its result: one JSON document with --json, else `text` of it for a person. */
+  protected async show<T>(opts: JsonOption, act: () => Promise<T>, text: (result: T) => string): Promise<void> {
+    await this.db.connect();
+    const result = await act();
+    emit(opts.json === true, result, () => text(result));
   }
 }
 

@@ -1,7 +1,7 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { DatabaseIdentityService, describeIdentity, IdentityStatus } from '../database/database-identity.service';
 import { CliCommand, JsonOption } from './cli-command';
-import { CliUsageError, emit } from './output';
+import { CliUsageError } from './output';
 
 function describe(s: IdentityStatus): string {
   const gate =
@@ -27,9 +27,7 @@ export class DatabaseStatusCommand extends CliCommand {
   }
 
   async run(_args: string[], opts: JsonOption): Promise<void> {
-    await this.db.connect();
-    const status = await this.identity.status();
-    emit(opts.json === true, status, () => describe(status));
+    await this.show(opts, () => this.identity.status(), describe);
   }
 }
 
@@ -54,9 +52,11 @@ export class DatabaseAdoptCommand extends CliCommand {
   async run(_args: string[], opts: JsonOption & { reason: string }): Promise<void> {
     const reason = opts.reason.trim();
     if (reason === '' || reason.length > 1000) throw new CliUsageError('--reason must be 1 to 1000 characters');
-    await this.db.connect();
-    const status = await this.identity.adopt(this.db.actor(), reason);
-    emit(opts.json === true, status, () => `adopted: loads are sent again (each after its lookup)\n${describe(status)}`);
+    await this.show(
+      opts,
+      () => this.identity.adopt(this.db.actor(), reason),
+      (status) => `adopted: loads are sent again (each after its lookup)\n${describe(status)}`,
+    );
   }
 }
 
