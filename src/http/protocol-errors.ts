@@ -20,12 +20,12 @@ const answer = (code: ErrorCode, message: string, details?: FieldProblem[]): [nu
  * cannot be trusted after that, so it is closed.
  */
 export function clientErrorHandler(this: unknown, err: Error & { code?: string }, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code === 'ECONNRESET' || socket.destroyed || lingering.has(socket)) return;
   // The request was answered already (e.g. a 400 for its URL) and the rest of its body is broken: a second
   // answer on the same connection would be read as the answer to the next request. Node's own handler checks
   // the same (lib/_http_server.js); Fastify's does not.
   if ((socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
-    socket.destroy();
+    closeAfterDraining(socket);
     return;
   }
   const [status, body] =
@@ -44,7 +44,36 @@ export function clientErrorHandler(this: unknown, err: Error & { code?: string }
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
-  socket.destroy();
+  closeAfterDraining(socket);
+}
+
+/** How long, and how much, a refused request's unread rest is read and dropped before the socket is destroyed. */
+export const LINGER = { ms: 2_000, bytes: 2 * 1_048_576 } as const;
+const lingering = new WeakSet<Socket>();
+
+/**
+ * Ends our side of the connection after the answer, then reads and drops what the client is still sending, for
+ * at most LINGER, before destroying the socket. Destroying it at once while the client is mid-body (a 431 for
+ * 17 KB of headers ahead of a 1 MB body) makes the kernel answer the client's next bytes with a reset, which
+ * can discard our answer before the client reads it: the client sees "connection reset", not the 431. (HTTP/1.1's
+ * advice for a server that closes early, RFC 9112 §9.6; Apache calls it lingering close.)
+ */
+function closeAfterDraining(socket: Socket): void {
+  // Node's parser still sees what is drained and reports each chunk as another error: one linger a socket.
+  if (lingering.has(socket)) return;
+  lingering.add(socket);
+  let dropped = 0;
+  const stop = () => socket.destroy();
+  const timer = setTimeout(stop, LINGER.ms);
+  timer.unref();
+  socket.on('close', () => clearTimeout(timer));
+  socket.on('end', stop);
+  socket.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > LINGER.bytes) stop();
+  });
+  socket.end();
+  socket.resume();
 }
 
 /** Fastify's router could not decode the path (e.g. %ED%A0%80, a lone surrogate): a 400 like any other. */

@@ -1,5 +1,8 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { BODY_SHAPE_LIMITS } from '../../src/http/json-body';
+import { LINGER } from '../../src/http/protocol-errors';
 import { useTestApp } from '../support/app';
 import { rawRequest } from '../../bench/raw-http';
 
@@ -190,6 +193,52 @@ describe('requests Node or the router refuse', () => {
     ]);
     const big = await rawRequest(ctx.app.url, head(['GET /health/live HTTP/1.1', 'Host: x', `X-Big: ${'a'.repeat(20_000)}`]));
     expect([big.status, JSON.parse(big.body)]).toEqual([431, errorShape('request_header_fields_too_large')]);
+  });
+
+  it('should let a client still sending its body read the 431 its headers got', async () => {
+    // A client (fetch among them) that is busy writing its body reads the answer only afterwards. Refused after
+    // the headers, the rest of the body is read and dropped (bounded) before the socket closes: an abrupt close
+    // resets the connection under the client's next write, and the answer is lost (protocol-errors.ts).
+    const { port, hostname } = new URL(ctx.app.url);
+    const socket = connect(Number(port), hostname);
+    socket.pause();
+    await once(socket, 'connect');
+    const body = Buffer.alloc(1_000_000, 'x');
+    socket.write(head(['POST /v1/card-loads HTTP/1.1', 'Host: x', `X-Big: ${'a'.repeat(20_000)}`, `Content-Length: ${body.length}`]));
+    await new Promise((r) => setTimeout(r, 200));
+    const answer = new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      socket.on('data', (d: Buffer) => chunks.push(d));
+      socket.on('error', (e) => resolve(`error: ${e.message}`));
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1').split('\r\n')[0]));
+    });
+    socket.write(body);
+    socket.end();
+    await new Promise((r) => setTimeout(r, 200));
+    socket.resume();
+    expect(await answer).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+  });
+
+  it('should close a refused connection whose client keeps trickling its body within LINGER.ms', async () => {
+    const { port, hostname } = new URL(ctx.app.url);
+    // Half-open allowed: the client does not close its side when the server ends its own; it goes on sending.
+    const socket = connect({ port: Number(port), host: hostname, allowHalfOpen: true });
+    await once(socket, 'connect');
+    const t0 = performance.now();
+    socket.write(head(['POST /v1/card-loads HTTP/1.1', 'Host: x', `X-Big: ${'a'.repeat(20_000)}`, 'Content-Length: 1000000']));
+    const trickle = setInterval(() => socket.write('x'.repeat(1_000)), 50);
+    // Its next write after the server's close fails (EPIPE or a reset): that ends the socket here.
+    const closed = new Promise((r) =>
+      socket
+        .on('error', () => undefined)
+        .on('close', r)
+        .resume(),
+    );
+    await Promise.race([closed, new Promise((r) => setTimeout(r, LINGER.ms + 1_500))]);
+    clearInterval(trickle);
+    socket.destroy();
+    expect(performance.now() - t0).toBeGreaterThan(LINGER.ms - 100);
+    expect(performance.now() - t0).toBeLessThan(LINGER.ms + 1_000);
   });
 
   it('should answer only once when a request refused before its body also has a broken body', async () => {
