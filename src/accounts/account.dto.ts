@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, registerDecorator } from 'class-validator';
-import { ListQuery } from '../common/list-query';
+import { ListQuery, OptionalInstant } from '../common/list-query';
 import { isIsoCurrency } from '../common/money';
 
 /** The accounts.code CHECK of the migration: a namespace, a colon, an identifier. */
@@ -58,12 +58,6 @@ export class ListAccountsQuery extends ListQuery {
 }
 
 export class AccountQuery {
-  @ApiPropertyOptional({
-    format: 'date-time',
-    example: '2026-03-31T23:59:59Z',
-    description: 'Balances as they stood at this moment; default now.',
-  })
-  @IsOptional()
-  @IsString()
+  @OptionalInstant('2026-03-31T23:59:59Z', 'Balances as they stood at this moment; default now.')
   asOf?: string;
 }

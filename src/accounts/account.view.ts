@@ -1,4 +1,4 @@
-import { CsvColumns } from '../common/csv';
+import { fieldColumns } from '../common/csv';
 import { formatMinor } from '../common/money';
 import { Account, Direction, pendingBalance, postedBalance, TransferKind } from '../ledger/ledger.types';
 
@@ -29,23 +29,23 @@ export function accountView(a: Account, balances: Balances = a) {
   };
 }
 
-export type AccountView = ReturnType<typeof accountView>;
+export const ACCOUNT_CSV = fieldColumns<AccountView>(
+  'code',
+  'name',
+  'currency',
+  'normalSide',
+  'noOverdraft',
+  'createdAt',
+  'posted',
+  'pending',
+  'available',
+  'postedDebits',
+  'postedCredits',
+  'pendingDebits',
+  'pendingCredits',
+);
 
-export const ACCOUNT_CSV: CsvColumns<AccountView> = [
-  ['code', (a) => a.code],
-  ['name', (a) => a.name],
-  ['currency', (a) => a.currency],
-  ['normalSide', (a) => a.normalSide],
-  ['noOverdraft', (a) => a.noOverdraft],
-  ['createdAt', (a) => a.createdAt],
-  ['posted', (a) => a.posted],
-  ['pending', (a) => a.pending],
-  ['available', (a) => a.available],
-  ['postedDebits', (a) => a.postedDebits],
-  ['postedCredits', (a) => a.postedCredits],
-  ['pendingDebits', (a) => a.pendingDebits],
-  ['pendingCredits', (a) => a.pendingCredits],
-];
+export type AccountView = ReturnType<typeof accountView>;
 
 export type EntryRow = {
   id: string;
@@ -76,17 +76,17 @@ export function entryView(r: EntryRow) {
   };
 }
 
-export type EntryView = ReturnType<typeof entryView>;
+export const ENTRY_CSV = fieldColumns<EntryView>(
+  'id',
+  'transactionId',
+  'kind',
+  'pendingId',
+  'undoesId',
+  'direction',
+  'amount',
+  'currency',
+  'description',
+  'createdAt',
+);
 
-export const ENTRY_CSV: CsvColumns<EntryView> = [
-  ['id', (e) => e.id],
-  ['transactionId', (e) => e.transactionId],
-  ['kind', (e) => e.kind],
-  ['pendingId', (e) => e.pendingId],
-  ['undoesId', (e) => e.undoesId],
-  ['direction', (e) => e.direction],
-  ['amount', (e) => e.amount],
-  ['currency', (e) => e.currency],
-  ['description', (e) => e.description],
-  ['createdAt', (e) => e.createdAt],
-];
+export type EntryView = ReturnType<typeof entryView>;

@@ -2,11 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CARD_ACCOUNT_ID, CARD_ID } from '../card-loads/card-load.dto';
-import { csvOf, KeysetList } from '../common/csv';
+import { KeysetList } from '../common/csv';
 import { ApiError, badField, FieldProblem, notFound, validationFailed } from '../common/errors';
 import { TimeRangeListQuery } from '../common/list-query';
 import { msIso, parseInstant } from '../common/instant';
-import { checkCursorPart, decodeCursor, encodeCursor, parseLimit, parseRange } from '../common/paging';
+import { checkCursorPart, decodeCursor, keyedList, parseLimit, parseRange } from '../common/paging';
 import { inTransaction } from '../database/transaction';
 import { balancesAsOf } from '../ledger/balances-as-of';
 import { LedgerClock } from '../ledger/ledger-clock';
@@ -69,17 +69,11 @@ export class AccountsService {
     const limit = parseLimit(q.limit);
     const cursor = decodeCursor(q.cursor, ['string']);
     checkCursorPart(cursor === null || ACCOUNT_CODE.test(String(cursor[0])));
-    return {
-      start: cursor ? String(cursor[0]) : null,
-      limit,
-      csv: csvOf(ACCOUNT_CSV),
-      encode: (code) => encodeCursor([code]),
-      fetch: async (after, n) => {
-        const rows = await this.accounts.page({ after, currency: q.currency, namespace: q.namespace, limit: n });
-        const page = rows.slice(0, n).map((r) => accountView(toAccount(r)));
-        return { rows: page, next: rows.length > n ? page[page.length - 1].code : null };
-      },
-    };
+    return keyedList(cursor ? String(cursor[0]) : null, limit, ACCOUNT_CSV, {
+      read: (after, n) => this.accounts.page({ after, currency: q.currency, namespace: q.namespace, limit: n }),
+      view: (r) => accountView(toAccount(r)),
+      key: (a) => a.code,
+    });
   }
 
   /**
@@ -103,23 +97,18 @@ export class AccountsService {
     const account = await this.find(code);
     // Entries of one account are written under its lock, so their ids follow commit order; only `to` needs a wait.
     if (to) await this.clock.finalBefore(to);
-    return {
-      start: cursor ? Number(cursor[0]) : null,
-      limit,
-      csv: csvOf(ENTRY_CSV),
-      encode: (id) => encodeCursor([id]),
-      fetch: async (after, n) => {
-        const rows = await this.journal.accountEntries({
+    return keyedList(cursor ? Number(cursor[0]) : null, limit, ENTRY_CSV, {
+      read: (after, n) =>
+        this.journal.accountEntries({
           accountId: account.id,
           after: after ?? 0,
           fromIso: from?.iso ?? null,
           toIso: to?.iso ?? null,
           limit: n,
-        });
-        const page = rows.slice(0, n);
-        return { rows: page.map(entryView), next: rows.length > n ? Number(page[page.length - 1].id) : null };
-      },
-    };
+        }),
+      view: entryView,
+      key: (e) => Number(e.id),
+    });
   }
 
   private async find(code: string): Promise<Account> {

@@ -1,8 +1,9 @@
 import { Body, Controller, Delete, Get, Param, Post, Req } from '@nestjs/common';
 import { ApiProperty, ApiTags } from '@nestjs/swagger';
-import { ArrayMinSize, ArrayUnique, IsArray, IsIn, IsString, Matches, MaxLength } from 'class-validator';
+import { ArrayMinSize, ArrayUnique, IsArray, IsIn } from 'class-validator';
 import { DocCreateApiKey, DocListApiKeys, DocRevokeApiKey } from './api-keys.openapi';
 import { notFound } from '../common/errors';
+import { NonBlankText } from '../common/text-field';
 import { UUID } from '../common/paging';
 import { actorOfCaller } from '../audit-trail/audit-trail';
 import type { AuthedRequest } from './api-key.guard';
@@ -10,10 +11,7 @@ import { ApiKeysService } from './api-keys.service';
 import { RequireScopes, Scope, SCOPES } from './scopes';
 
 export class CreateApiKeyDto {
-  @ApiProperty({ maxLength: 100, example: 'billing-prod', description: 'Who holds the key; shown in events of decisions made with it.' })
-  @IsString()
-  @MaxLength(100)
-  @Matches(/\S/, { message: 'must not be empty' })
+  @NonBlankText(100, { example: 'billing-prod', description: 'Who holds the key; shown in events of decisions made with it.' })
   name: string;
 
   @ApiProperty({ enum: SCOPES, isArray: true, example: ['loads:write'], description: 'At least one; `admin` implies all.' })

@@ -10,7 +10,7 @@ import {
   ValidationArguments,
 } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ListQuery } from '../common/list-query';
+import { ListQuery, OptionalInstant } from '../common/list-query';
 import { AMOUNT_SCHEMA, METADATA_SCHEMA } from '../common/money.openapi';
 import { IsMetadata, metadataProblem } from '../common/metadata';
 import { parseAmountMinor } from '../common/money';
@@ -130,14 +130,10 @@ export class ListCardLoadsQuery extends ListQuery {
   @Matches(CARD_ID, { message: CARD_ID_MESSAGE })
   enKashCardId?: string;
 
-  @ApiPropertyOptional({ format: 'date-time', example: '2026-03-01T00:00:00Z', description: 'Created at or after (inclusive).' })
-  @IsOptional()
-  @IsString()
+  @OptionalInstant('2026-03-01T00:00:00Z', 'Created at or after (inclusive).')
   createdFrom?: string;
 
-  @ApiPropertyOptional({ format: 'date-time', example: '2026-04-01T00:00:00Z', description: 'Created before (exclusive).' })
-  @IsOptional()
-  @IsString()
+  @OptionalInstant('2026-04-01T00:00:00Z', 'Created before (exclusive).')
   createdTo?: string;
 
   @ApiPropertyOptional({

@@ -1,4 +1,4 @@
-import { CsvColumns } from '../common/csv';
+import { fieldColumns } from '../common/csv';
 import { formatMinor } from '../common/money';
 import { LoadStatus } from './card-load.dto';
 
@@ -68,29 +68,29 @@ export function cardLoadView(r: CardLoadRow) {
   };
 }
 
-export type CardLoadView = ReturnType<typeof cardLoadView>;
+export const CARD_LOAD_CSV = fieldColumns<CardLoadView>(
+  'id',
+  'reference',
+  'enKashCardId',
+  'companyId',
+  'cardAccountId',
+  'amount',
+  'currency',
+  'status',
+  'attempts',
+  'createdAt',
+  'updatedAt',
+  'postedAt',
+  'reversedAt',
+  'undoneAt',
+  'statusReason',
+  'journalTransactionId',
+  'description',
+  'remarks',
+  'metadata',
+);
 
-export const CARD_LOAD_CSV: CsvColumns<CardLoadView> = [
-  ['id', (l) => l.id],
-  ['reference', (l) => l.reference],
-  ['enKashCardId', (l) => l.enKashCardId],
-  ['companyId', (l) => l.companyId],
-  ['cardAccountId', (l) => l.cardAccountId],
-  ['amount', (l) => l.amount],
-  ['currency', (l) => l.currency],
-  ['status', (l) => l.status],
-  ['attempts', (l) => l.attempts],
-  ['createdAt', (l) => l.createdAt],
-  ['updatedAt', (l) => l.updatedAt],
-  ['postedAt', (l) => l.postedAt],
-  ['reversedAt', (l) => l.reversedAt],
-  ['undoneAt', (l) => l.undoneAt],
-  ['statusReason', (l) => l.statusReason],
-  ['journalTransactionId', (l) => l.journalTransactionId],
-  ['description', (l) => l.description],
-  ['remarks', (l) => l.remarks],
-  ['metadata', (l) => JSON.stringify(l.metadata)],
-];
+export type CardLoadView = ReturnType<typeof cardLoadView>;
 
 export function loadEventView(e: LoadEventRow) {
   return {

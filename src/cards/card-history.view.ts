@@ -1,4 +1,4 @@
-import { CsvColumns } from '../common/csv';
+import { fieldColumns } from '../common/csv';
 import { formatMinor } from '../common/money';
 import { pendingBalance, postedBalance } from '../ledger/ledger.types';
 
@@ -48,19 +48,19 @@ export function historyView(r: HistoryRow) {
   };
 }
 
-export type HistoryView = ReturnType<typeof historyView>;
+export const HISTORY_CSV = fieldColumns<HistoryView>(
+  'seq',
+  'at',
+  'event',
+  'loadId',
+  'journalTransactionId',
+  'amount',
+  'pendingBalance',
+  'postedBalance',
+  'description',
+);
 
-export const HISTORY_CSV: CsvColumns<HistoryView> = [
-  ['seq', (h) => h.seq],
-  ['at', (h) => h.at],
-  ['event', (h) => h.event],
-  ['loadId', (h) => h.loadId],
-  ['journalTransactionId', (h) => h.journalTransactionId],
-  ['amount', (h) => h.amount],
-  ['pendingBalance', (h) => h.pendingBalance],
-  ['postedBalance', (h) => h.postedBalance],
-  ['description', (h) => h.description],
-];
+export type HistoryView = ReturnType<typeof historyView>;
 
 export type SeriesRow = Pick<HistoryRow, 'seq' | 'at' | 'pending_debits' | 'pending_credits' | 'posted_debits' | 'posted_credits'>;
 

@@ -1,15 +1,9 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString } from 'class-validator';
-import { TimeRangeListQuery } from '../common/list-query';
+import { OptionalInstant, TimeRangeListQuery } from '../common/list-query';
 
 export class CardBalanceQuery {
-  @ApiPropertyOptional({
-    format: 'date-time',
-    example: '2026-03-31T23:59:59Z',
-    description: 'The balance as it stood at this moment (ISO 8601); default now.',
-  })
-  @IsOptional()
-  @IsString()
+  @OptionalInstant('2026-03-31T23:59:59Z', 'The balance as it stood at this moment (ISO 8601); default now.')
   asOf?: string;
 }
 
@@ -36,18 +30,10 @@ export class CardHistoryQuery extends TimeRangeListQuery {
 export const SERIES_MAX_BUCKETS = 2000;
 
 export class CardSeriesQuery {
-  @ApiPropertyOptional({
-    format: 'date-time',
-    example: '2026-03-01T00:00:00Z',
-    description: "Window start (inclusive); default the card's opening.",
-  })
-  @IsOptional()
-  @IsString()
+  @OptionalInstant('2026-03-01T00:00:00Z', "Window start (inclusive); default the card's opening.")
   from?: string;
 
-  @ApiPropertyOptional({ format: 'date-time', example: '2026-04-01T00:00:00Z', description: 'Window end (exclusive); default now.' })
-  @IsOptional()
-  @IsString()
+  @OptionalInstant('2026-04-01T00:00:00Z', 'Window end (exclusive); default now.')
   to?: string;
 
   @ApiPropertyOptional({

@@ -3,12 +3,12 @@ import { LRUCache } from 'lru-cache';
 import { AccountsStore } from '../accounts/accounts.store';
 import { CARD_ID, CARD_ID_MESSAGE } from '../card-loads/card-load.dto';
 import { cardAccountCode } from '../card-loads/card-loads.service';
-import { csvOf, KeysetList } from '../common/csv';
+import { KeysetList } from '../common/csv';
 import { badField, notFound } from '../common/errors';
 import { integerIn } from '../common/integer';
 import { formatMinor } from '../common/money';
 import { Instant, msIso, nextMicro, parseInstant } from '../common/instant';
-import { decodeCursor, encodeCursor, parseLimit, parseRange } from '../common/paging';
+import { decodeCursor, keyedList, parseLimit, parseRange } from '../common/paging';
 import { balancesAsOf } from '../ledger/balances-as-of';
 import { LedgerClock } from '../ledger/ledger-clock';
 import { JournalStore } from '../ledger/journal.store';
@@ -82,26 +82,12 @@ export class CardsService {
     const account = await this.account(enKashCardId);
     // Rows come by seq, committed in seq order: only an upper bound in time needs its rows final (docs/time.md).
     if (to) await this.clock.finalBefore(to);
-    return {
-      start: cursor ? Number(cursor[0]) : null,
-      limit,
-      csv: csvOf(HISTORY_CSV),
-      encode: (seq) => encodeCursor([seq]),
-      fetch: async (after, n) => {
-        const rows = await this.journal.historyPage({
-          accountId: account.id,
-          after,
-          desc,
-          seqFrom,
-          seqTo,
-          fromIso: from?.iso ?? null,
-          toIso: to?.iso ?? null,
-          limit: n,
-        });
-        const page = rows.slice(0, n).map(historyView);
-        return { rows: page, next: rows.length > n ? page[page.length - 1].seq : null };
-      },
-    };
+    const window = { accountId: account.id, desc, seqFrom, seqTo, fromIso: from?.iso ?? null, toIso: to?.iso ?? null };
+    return keyedList(cursor ? Number(cursor[0]) : null, limit, HISTORY_CSV, {
+      read: (after, n) => this.journal.historyPage({ ...window, after, limit: n }),
+      view: historyView,
+      key: (h) => h.seq,
+    });
   }
 
   /**

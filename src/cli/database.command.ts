@@ -1,8 +1,7 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { DatabaseIdentityService, describeIdentity, IdentityStatus } from '../database/database-identity.service';
 import { CliCommand, JsonOption } from './cli-command';
-import { CliDatabase } from './cli-database';
-import { CliUsageError, emit } from './output';
+import { CliUsageError } from './output';
 
 function describe(s: IdentityStatus): string {
   const gate =
@@ -23,17 +22,12 @@ function describe(s: IdentityStatus): string {
 
 @SubCommand({ name: 'status', description: 'is this the database the ledger ran on; are sends held after a restore or clone' })
 export class DatabaseStatusCommand extends CliCommand {
-  constructor(
-    private readonly db: CliDatabase,
-    private readonly identity: DatabaseIdentityService,
-  ) {
+  constructor(private readonly identity: DatabaseIdentityService) {
     super();
   }
 
   async run(_args: string[], opts: JsonOption): Promise<void> {
-    await this.db.connect();
-    const status = await this.identity.status();
-    emit(opts.json === true, status, () => describe(status));
+    await this.show(opts, () => this.identity.status(), describe);
   }
 }
 
@@ -42,10 +36,7 @@ export class DatabaseStatusCommand extends CliCommand {
   description: 'after a restore or clone: confirm this database is the ledger now (the copy it came from is stopped) so held sends resume',
 })
 export class DatabaseAdoptCommand extends CliCommand {
-  constructor(
-    private readonly db: CliDatabase,
-    private readonly identity: DatabaseIdentityService,
-  ) {
+  constructor(private readonly identity: DatabaseIdentityService) {
     super();
   }
 
@@ -61,9 +52,11 @@ export class DatabaseAdoptCommand extends CliCommand {
   async run(_args: string[], opts: JsonOption & { reason: string }): Promise<void> {
     const reason = opts.reason.trim();
     if (reason === '' || reason.length > 1000) throw new CliUsageError('--reason must be 1 to 1000 characters');
-    await this.db.connect();
-    const status = await this.identity.adopt(this.db.actor(), reason);
-    emit(opts.json === true, status, () => `adopted: loads are sent again (each after its lookup)\n${describe(status)}`);
+    await this.show(
+      opts,
+      () => this.identity.adopt(this.db.actor(), reason),
+      (status) => `adopted: loads are sent again (each after its lookup)\n${describe(status)}`,
+    );
   }
 }
 

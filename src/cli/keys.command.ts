@@ -3,8 +3,7 @@ import { ApiKeysService, ApiKeyView, BOOTSTRAP_NAME } from '../auth/api-keys.ser
 import { Scope, SCOPES } from '../auth/scopes';
 import { notFound } from '../common/errors';
 import { CliCommand, isUuid, JsonOption } from './cli-command';
-import { CliDatabase } from './cli-database';
-import { CliUsageError, emit, table } from './output';
+import { CliUsageError, table } from './output';
 
 /** installBootstrapKey revokes every other key of this name at each start: a CLI key must not take it. */
 const RESERVED_NAME = BOOTSTRAP_NAME;
@@ -19,10 +18,7 @@ function listed(k: ApiKeyView): ApiKeyView {
 
 @SubCommand({ name: 'create', description: 'create an API key; the key is printed once and never again' })
 export class KeysCreateCommand extends CliCommand {
-  constructor(
-    private readonly db: CliDatabase,
-    private readonly keys: ApiKeysService,
-  ) {
+  constructor(private readonly keys: ApiKeysService) {
     super();
   }
 
@@ -49,12 +45,10 @@ export class KeysCreateCommand extends CliCommand {
         `--scopes must list one or more of ${SCOPES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`,
       );
     }
-    await this.db.connect();
-    const created = await this.keys.create(name, [...new Set(opts.scopes)] as Scope[], this.db.actor());
-    emit(
-      opts.json === true,
-      created,
-      () =>
+    await this.show(
+      opts,
+      () => this.keys.create(name, [...new Set(opts.scopes)] as Scope[], this.db.actor()),
+      (created) =>
         `created API key ${created.id} "${created.name}" with scopes ${created.scopes.join(',')}\n` +
         `key (shown once; store it now, it cannot be shown again):\n${created.key}`,
     );
@@ -63,23 +57,21 @@ export class KeysCreateCommand extends CliCommand {
 
 @SubCommand({ name: 'list', description: 'list API keys (ids, names, scopes; never the keys)' })
 export class KeysListCommand extends CliCommand {
-  constructor(
-    private readonly db: CliDatabase,
-    private readonly keys: ApiKeysService,
-  ) {
+  constructor(private readonly keys: ApiKeysService) {
     super();
   }
 
   async run(_args: string[], opts: JsonOption): Promise<void> {
-    await this.db.connect();
-    const keys = (await this.keys.list()).map(listed);
-    emit(opts.json === true, { data: keys }, () =>
-      keys.length === 0
-        ? 'no API keys'
-        : table(
-            ['ID', 'NAME', 'PREFIX', 'SCOPES', 'CREATED', 'REVOKED'],
-            keys.map((k) => [k.id, k.name, k.prefix, k.scopes.join(','), k.createdAt, k.revokedAt ?? '-']),
-          ),
+    await this.show(
+      opts,
+      async () => ({ data: (await this.keys.list()).map(listed) }),
+      ({ data }) =>
+        data.length === 0
+          ? 'no API keys'
+          : table(
+              ['ID', 'NAME', 'PREFIX', 'SCOPES', 'CREATED', 'REVOKED'],
+              data.map((k) => [k.id, k.name, k.prefix, k.scopes.join(','), k.createdAt, k.revokedAt ?? '-']),
+            ),
     );
   }
 }
@@ -90,22 +82,19 @@ export class KeysListCommand extends CliCommand {
   description: 'revoke an API key by id (running instances drop it when their key cache expires, within seconds)',
 })
 export class KeysRevokeCommand extends CliCommand {
-  constructor(
-    private readonly db: CliDatabase,
-    private readonly keys: ApiKeysService,
-  ) {
+  constructor(private readonly keys: ApiKeysService) {
     super();
   }
 
   async run([id]: string[], opts: JsonOption): Promise<void> {
     if (!isUuid(id)) throw notFound(`api key ${id}`);
-    await this.db.connect();
-    const result = await this.keys.revoke(id, this.db.actor());
-    const revoked = { ...result, ...listed(result) };
-    emit(
-      opts.json === true,
-      revoked,
-      () =>
+    await this.show(
+      opts,
+      async () => {
+        const result = await this.keys.revoke(id, this.db.actor());
+        return { ...result, ...listed(result) };
+      },
+      (revoked) =>
         `revoked API key ${revoked.id} "${revoked.name}" at ${revoked.revokedAt}` +
         ' (running instances stop accepting it when their key cache expires, within seconds)' +
         revoked.warnings.map((w) => `\nwarning: ${w}`).join(''),

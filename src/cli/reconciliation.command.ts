@@ -5,7 +5,6 @@ import { formatMinor } from '../common/money';
 import { Instant, msIso, parseInstant } from '../common/instant';
 import { LedgerClock } from '../ledger/ledger-clock';
 import { CliCommand, JsonOption } from './cli-command';
-import { CliDatabase } from './cli-database';
 import { CliUsageError, emit, formatAge, table } from './output';
 
 const STATUSES = ['pending', 'posted', 'reversed', 'needs_review'] as const;
@@ -25,7 +24,6 @@ interface OldestOpen {
 @Command({ name: 'reconciliation', description: 'loads by status (count, amount) and the age of the oldest pending / needs_review load' })
 export class ReconciliationCommand extends CliCommand {
   constructor(
-    private readonly db: CliDatabase,
     private readonly clock: LedgerClock,
     private readonly loads: CardLoadsStore,
   ) {
@@ -33,18 +31,18 @@ export class ReconciliationCommand extends CliCommand {
   }
 
   @Option({ flags: '--from <time>', description: 'loads created at or after this ISO 8601 time' })
-  parseFrom(value: string): string {
-    return value;
+  parseFrom(value: string): Instant | null {
+    return cliDate('--from', value);
   }
 
   @Option({ flags: '--to <time>', description: 'loads created before this ISO 8601 time' })
-  parseTo(value: string): string {
-    return value;
+  parseTo(value: string): Instant | null {
+    return cliDate('--to', value);
   }
 
-  async run(_args: string[], opts: JsonOption & { from?: string; to?: string }): Promise<void> {
-    const from = cliDate('--from', opts.from);
-    const to = cliDate('--to', opts.to);
+  async run(_args: string[], opts: JsonOption & { from?: Instant | null; to?: Instant | null }): Promise<void> {
+    const from = opts.from ?? null;
+    const to = opts.to ?? null;
     if (from && to && from.iso >= to.iso) throw new CliUsageError('--from must be before --to');
     await this.db.connect();
     // The loads created before --to are a fixed set once every row before it is final (docs/time.md).

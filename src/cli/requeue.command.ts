@@ -3,7 +3,6 @@ import { CardLoadsStore } from '../card-loads/card-loads.store';
 import { ApiError, notFound } from '../common/errors';
 import { SettlementService } from '../sync/settlement.service';
 import { CliCommand, isUuid, JsonOption } from './cli-command';
-import { CliDatabase } from './cli-database';
 import { CliUsageError, emit } from './output';
 
 const PAGE = 500;
@@ -19,7 +18,6 @@ const PAGE = 500;
 })
 export class RequeueCommand extends CliCommand {
   constructor(
-    private readonly db: CliDatabase,
     private readonly settlement: SettlementService,
     private readonly loads: CardLoadsStore,
   ) {

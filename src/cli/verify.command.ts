@@ -4,7 +4,6 @@ import { Command, Option } from 'nest-commander';
 import { readCheckpointFile } from '../ledger/audit-checkpoints';
 import { AuditVerifierService, VerifyOptions } from '../ledger/audit-verifier.service';
 import { CliCommand, JsonOption } from './cli-command';
-import { CliDatabase } from './cli-database';
 import { CliUsageError, emit, EXIT } from './output';
 
 type VerifyOpts = JsonOption & { publicKey?: string; checkpoints?: string };
@@ -19,10 +18,7 @@ type VerifyOpts = JsonOption & { publicKey?: string; checkpoints?: string };
   description: 'verify the whole ledger (seal chain, checkpoints, balances, history); exit 1 naming the first problem',
 })
 export class VerifyCommand extends CliCommand {
-  constructor(
-    private readonly db: CliDatabase,
-    private readonly verifier: AuditVerifierService,
-  ) {
+  constructor(private readonly verifier: AuditVerifierService) {
     super();
   }
 

@@ -13,6 +13,16 @@ import { assert } from './assert';
 export type CsvValue = string | number | boolean | null | undefined;
 export type CsvColumns<T> = ReadonlyArray<readonly [header: string, value: (row: T) => CsvValue]>;
 
+/** The fields of a view that fit one CSV cell: plain values, and objects (metadata, evidence) written as JSON. */
+type CsvField<T> = { [K in keyof T & string]: T[K] extends CsvValue | Readonly<Record<string, unknown>> ? K : never }[keyof T & string];
+
+const csvCell = (value: unknown): CsvValue => (value !== null && typeof value === 'object' ? JSON.stringify(value) : (value as CsvValue));
+
+/** Columns that are a view's own fields, each headed by its JSON name, in the order given; an object is one cell of JSON. */
+export function fieldColumns<T>(...fields: Array<CsvField<T>>): CsvColumns<T> {
+  return fields.map((field) => [field, (row: T) => csvCell(row[field])] as const);
+}
+
 /** Rows per query while streaming: the list maximum, so a page is never larger than a JSON page. */
 export const CSV_PAGE_ROWS = 500;
 /** Bound on the streaming loop (TigerBeetle style): 50 million rows is beyond any export we serve. */

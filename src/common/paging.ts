@@ -1,3 +1,4 @@
+import { CsvColumns, csvOf, KeysetList, Page } from './csv';
 import { badField } from './errors';
 import { integerIn } from './integer';
 import { Instant, parseInstant, realCalendar } from './instant';
@@ -61,3 +62,38 @@ export function parseRange(q: { from?: string; to?: string }): { from: Instant |
 
 /** SQL for "at or before the cut" (docs/time.md): asOf includes everything with a time <= asOf, to the microsecond. */
 export const atOrBeforeSql = (column: string, param: string) => `${column} <= ${param}::timestamptz`;
+
+/**
+ * One page from a store read that asked for one row more than the page (`limit + 1`): the rows as views, and the key
+ * of the last one as the next cursor when that extra row came back.
+ */
+export function pageOf<R, T, C>(rows: R[], limit: number, view: (row: R) => T, keyOf: (row: T) => C): Page<T, C> {
+  const page = rows.slice(0, limit).map(view);
+  return { rows: page, next: rows.length > limit ? keyOf(page[page.length - 1]) : null };
+}
+
+/** How a list keyset-paged on one key reads: a store query after a key, the row's view, and the view's key. */
+export interface KeyedRead<R, T, C> {
+  read: (after: C | null, limit: number) => Promise<R[]>;
+  view: (row: R) => T;
+  key: (row: T) => C;
+}
+
+/**
+ * A list keyset-paged on one unique, ordered key of its rows (a code, a sequence, a serial id): the cursor is the
+ * key of a page's last row, so rows written while paging never shift a page.
+ */
+export function keyedList<R, T, C extends string | number>(
+  start: C | null,
+  limit: number,
+  columns: CsvColumns<T>,
+  { read, view, key }: KeyedRead<R, T, C>,
+): KeysetList<T, C> {
+  return {
+    start,
+    limit,
+    csv: csvOf(columns),
+    encode: (k) => encodeCursor([k]),
+    fetch: async (after, n) => pageOf(await read(after, n), n, view, key),
+  };
+}

@@ -1,21 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsIn,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  MaxLength,
-  ValidateNested,
-} from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsObject, IsOptional, IsString, Matches, ValidateNested } from 'class-validator';
 import { ACCOUNT_CODE, ACCOUNT_CODE_MESSAGE, IsCurrency } from '../accounts/account.dto';
 import { IsAmount } from '../card-loads/card-load.dto';
 import { IsMetadata } from '../common/metadata';
 import { TimeRangeListQuery } from '../common/list-query';
+import { NonBlankText } from '../common/text-field';
 import { JOURNAL_AMOUNT_SCHEMA, METADATA_SCHEMA } from '../common/money.openapi';
 import { MAX_ENTRIES } from '../ledger/ledger.service';
 
@@ -41,10 +31,7 @@ export class JournalEntryDto {
 }
 
 export class CreateJournalDto {
-  @ApiProperty({ maxLength: 500, example: 'Funding CABFIPS for March' })
-  @IsString()
-  @MaxLength(500)
-  @Matches(/\S/, { message: 'must not be empty' })
+  @NonBlankText(500, { example: 'Funding CABFIPS for March' })
   description: string;
 
   @ApiProperty({ type: [JournalEntryDto], minItems: 2, maxItems: MAX_ENTRIES, description: 'Debits must equal credits per currency.' })

@@ -17,14 +17,15 @@ export type JournalRow = {
 
 export type JournalEntryRow = { transaction_id: string; code: string; direction: Direction; amount: string; currency: string };
 
+/** A journal transaction's identity and links, under the names the ledger's Transfer and the API document share. */
+export function transferLinks(r: Pick<JournalRow, 'id' | 'kind' | 'pending_id' | 'undoes_id' | 'description'>) {
+  return { id: r.id, kind: r.kind, pendingId: r.pending_id, undoesId: r.undoes_id, description: r.description };
+}
+
 /** A journal transaction with its entries and, once the background sealer reached it, its place in the hash chain. */
 export function journalView(r: JournalRow, entries: JournalEntryRow[]) {
   return {
-    id: r.id,
-    kind: r.kind,
-    pendingId: r.pending_id,
-    undoesId: r.undoes_id,
-    description: r.description,
+    ...transferLinks(r),
     metadata: r.metadata ?? {},
     createdAt: r.created_at.toISOString(),
     entries: entries.map((e) => ({

@@ -6,6 +6,7 @@ import { AccountRow, AccountsStore } from '../accounts/accounts.store';
 import { asStored, contentHash } from './journal-seal';
 import { JournalHeader, JournalStore, MAX_ENTRIES, Move, PendingResolution, ResolvedTransaction } from './journal.store';
 import { pgCode, pgConstraint } from '../database/transaction';
+import { transferLinks } from '../journal/journal.view';
 import { AlreadyResolvedError, AlreadyUndoneError, InsufficientFundsError } from './ledger.errors';
 import { Account, AccountSpec, EntryInput, HistoryEvent, Transfer, TransferInput, TransferKind } from './ledger.types';
 
@@ -210,11 +211,7 @@ export class LedgerService {
     if (r === null) return null;
     const entries = await this.journal.entries(m, id);
     return {
-      id: r.id,
-      kind: r.kind,
-      pendingId: r.pending_id,
-      undoesId: r.undoes_id,
-      description: r.description,
+      ...transferLinks(r),
       metadata: r.metadata,
       createdAt: r.created_at,
       entries: entries.map((e) => ({ accountCode: e.code, direction: e.direction, amount: BigInt(e.amount), currency: e.currency.trim() })),

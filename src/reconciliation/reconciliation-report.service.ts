@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { csvOf, KeysetList } from '../common/csv';
+import { KeysetList } from '../common/csv';
 import { badField } from '../common/errors';
 import { formatMinor } from '../common/money';
 import { Instant, msIso } from '../common/instant';
-import { checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, parseLimit, parseRange, UUID } from '../common/paging';
+import { checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, keyedList, parseLimit, parseRange, UUID } from '../common/paging';
 import { LedgerClock } from '../ledger/ledger-clock';
 import { ReconciliationQuery, ReconciliationRunsQuery } from './reconciliation.dto';
 import { ReconciliationStore } from './reconciliation.store';
@@ -42,23 +42,12 @@ export class ReconciliationReport {
     const { from, to } = parseRange(q);
     const cursor = decodeCursor(q.cursor, ['integer']);
     if (q.runId !== undefined && !UUID.test(q.runId)) throw badField('runId', 'must be a reconciliation run id (a UUID)');
-    return {
-      start: cursor ? Number(cursor[0]) : null,
-      limit,
-      csv: csvOf(FINDING_CSV),
-      encode: (id) => encodeCursor([id]),
-      fetch: async (after, n) => {
-        const rows = await this.store.findingsPage({
-          before: after,
-          fromIso: from?.iso ?? null,
-          toIso: to?.iso ?? null,
-          runId: q.runId,
-          limit: n,
-        });
-        const page = rows.slice(0, n).map(findingView);
-        return { rows: page, next: rows.length > n ? Number(page[page.length - 1].id) : null };
-      },
-    };
+    return keyedList(cursor ? Number(cursor[0]) : null, limit, FINDING_CSV, {
+      read: (before, n) =>
+        this.store.findingsPage({ before, fromIso: from?.iso ?? null, toIso: to?.iso ?? null, runId: q.runId, limit: n }),
+      view: findingView,
+      key: (f) => Number(f.id),
+    });
   }
 
   /** Every run, newest first (scheduled and manual, failed ones with their error), keyset on (started_at, id). */

@@ -1,4 +1,4 @@
-import { CsvColumns } from '../common/csv';
+import { fieldColumns } from '../common/csv';
 import { formatMinor } from '../common/money';
 import { FindingKind } from './reconciliation.compare';
 
@@ -66,17 +66,17 @@ export function findingView(f: FindingRow) {
   };
 }
 
-export type FindingView = ReturnType<typeof findingView>;
+export const FINDING_CSV = fieldColumns<FindingView>(
+  'id',
+  'runId',
+  'kind',
+  'loadId',
+  'reference',
+  'accountCode',
+  'ledgerAmount',
+  'enkashAmount',
+  'foundAt',
+  'evidence',
+);
 
-export const FINDING_CSV: CsvColumns<FindingView> = [
-  ['id', (f) => f.id],
-  ['runId', (f) => f.runId],
-  ['kind', (f) => f.kind],
-  ['loadId', (f) => f.loadId],
-  ['reference', (f) => f.reference],
-  ['accountCode', (f) => f.accountCode],
-  ['ledgerAmount', (f) => f.ledgerAmount],
-  ['enkashAmount', (f) => f.enkashAmount],
-  ['foundAt', (f) => f.foundAt],
-  ['evidence', (f) => JSON.stringify(f.evidence)],
-];
+export type FindingView = ReturnType<typeof findingView>;
