@@ -41,8 +41,24 @@ export async function startBenchService(
   return { base: `http://127.0.0.1:${port}`, proc };
 }
 
+/** What a bench may change in fillThroughBatches. */
+export interface BatchFillOptions {
+  /** The amount of load `i`; by default whole rupees, 1.00 to 900.00 in turn. */
+  amount?: (i: number) => string;
+  /** Requests in flight at once; 4 by default. */
+  inFlight?: number;
+  /** The requests' headers (the admin key among them); benchHeaders by default. */
+  headers?: Record<string, string>;
+}
+
 /** Fills through the bulk endpoint: 1,000 loads a request, 4 requests in flight. Returns loads per second. */
-export async function fillThroughBatches(base: string, loads: number, card: (i: number) => string, keyPrefix: string): Promise<number> {
+export async function fillThroughBatches(
+  base: string,
+  loads: number,
+  card: (i: number) => string,
+  keyPrefix: string,
+  { amount = (i) => `${1 + (i % 900)}.00`, inFlight = 4, headers = benchHeaders }: BatchFillOptions = {},
+): Promise<number> {
   const started = performance.now();
   let next = 0;
   const filler = async () => {
@@ -52,16 +68,16 @@ export async function fillThroughBatches(base: string, loads: number, card: (i: 
       const batch = Array.from({ length: Math.min(1000, loads - from) }, (_, j) => ({
         idempotencyKey: `${keyPrefix}-${from + j}`,
         enKashCardId: card(from + j),
-        amount: `${1 + ((from + j) % 900)}.00`,
+        amount: amount(from + j),
       }));
       const res = await fetch(`${base}/v1/card-loads/batch`, {
         method: 'POST',
-        headers: benchHeaders,
+        headers,
         body: JSON.stringify({ loads: batch }),
       });
       if (res.status !== 200) throw new Error(`batch failed: ${res.status} ${await res.text()}`);
     }
   };
-  await Promise.all([filler(), filler(), filler(), filler()]);
+  await Promise.all(Array.from({ length: inFlight }, filler));
   return loads / ((performance.now() - started) / 1000);
 }

@@ -10,6 +10,7 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
+import { fillThroughBatches } from './bench-service';
 import { chromiumMissing, launchChromium, signedIn } from './browser';
 import { benchDatabase, sleep, spawnService } from './service-process';
 
@@ -42,21 +43,11 @@ async function main(): Promise<void> {
   try {
     // Fill: 1,000 loads a request, 2 in flight, all on one card; the worker settles them meanwhile.
     const fillStarted = performance.now();
-    let next = 0;
-    const filler = async () => {
-      while (next < LOADS) {
-        const from = next;
-        next += 1000;
-        const loads = Array.from({ length: Math.min(1000, LOADS - from) }, (_, j) => ({
-          idempotencyKey: `console-bench-${from + j}`,
-          enKashCardId: CARD,
-          amount: `${1 + ((from + j) % 97)}.${String((from + j) % 100).padStart(2, '0')}`,
-        }));
-        const res = await fetch(`${service.url}/v1/card-loads/batch`, { method: 'POST', headers, body: JSON.stringify({ loads }) });
-        if (res.status !== 200) throw new Error(`batch failed: ${res.status} ${await res.text()}`);
-      }
-    };
-    await Promise.all([filler(), filler()]);
+    await fillThroughBatches(service.url, LOADS, () => CARD, 'console-bench', {
+      amount: (i) => `${1 + (i % 97)}.${String(i % 100).padStart(2, '0')}`,
+      inFlight: 2,
+      headers,
+    });
     for (;;) {
       const pending = await get(`/v1/card-loads?enKashCardId=${CARD}&status=pending&limit=1`);
       if (pending.data.length === 0) break;

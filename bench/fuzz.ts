@@ -353,6 +353,16 @@ const BIG_BODY = JSON.stringify({
   metadata: Object.fromEntries(Array.from({ length: 80_000 }, (_, i) => [`k${i}`, 'v'])),
 });
 
+/** The protocol abuses that only change headers: each header's value, or null to leave it out. */
+const HEADER_ABUSE: Partial<Record<Protocol, Record<string, string | null>>> = {
+  textPlain: { 'content-type': 'text/plain' },
+  latin1: { 'content-type': 'application/json; charset=latin1' },
+  semicolons: { 'content-type': 'application/json;;;' },
+  noContentType: { 'content-type': null },
+  br: { 'content-encoding': 'br' },
+  hugeHeader: { 'x-fuzz-padding': 'a'.repeat(20_000) },
+};
+
 /** Sends one generated request, with its protocol abuse applied; answers what came back. */
 async function send(
   base: string,
@@ -364,33 +374,19 @@ async function send(
   if (key) headers.authorization = `Bearer ${key}`;
   let body: string | Buffer | undefined = g.body;
   if (body !== undefined) headers['content-type'] = 'application/json';
+  for (const [name, value] of Object.entries(HEADER_ABUSE[g.protocol] ?? {})) {
+    if (value === null) delete headers[name];
+    else headers[name] = value;
+  }
   switch (g.protocol) {
-    case 'textPlain':
-      headers['content-type'] = 'text/plain';
-      break;
-    case 'latin1':
-      headers['content-type'] = 'application/json; charset=latin1';
-      break;
-    case 'semicolons':
-      headers['content-type'] = 'application/json;;;';
-      break;
-    case 'noContentType':
-      delete headers['content-type'];
-      break;
     case 'gzip':
       if (body !== undefined) {
         body = gzipSync(body);
         headers['content-encoding'] = 'gzip';
       }
       break;
-    case 'br':
-      headers['content-encoding'] = 'br';
-      break;
     case 'truncatedJson':
       if (typeof body === 'string') body = body.slice(0, Math.floor(body.length / 2));
-      break;
-    case 'hugeHeader':
-      headers['x-fuzz-padding'] = 'a'.repeat(20_000);
       break;
     case 'bigBody':
       if (g.method !== 'GET') {

@@ -64,27 +64,20 @@ async function main(): Promise<void> {
     const keys = Number(args.keys);
     const load = `{"enKashCardId":"EKCMB7KAEW","amount":"10.00","metadata":${manyKeys(keys, 1_000_000)}}`;
     const unknown = (extra: string) => `{${extra}${manyKeys(50_000, 900_000).slice(1)}`;
+    /** `parallel` copies of `text` posted to `path` at once. */
+    const measureCopies = (label: string, path: string, text: string) =>
+      measure(
+        s.url,
+        label,
+        Array.from({ length: parallel }, () => ({ path, text })),
+      );
     const lines = [
-      await measure(
-        s.url,
-        `card load, metadata of ${keys} keys`,
-        Array.from({ length: parallel }, () => ({ path: '/v1/card-loads', text: load })),
-      ),
-      await measure(
-        s.url,
-        'card load, 50,000 unknown keys',
-        Array.from({ length: parallel }, () => ({
-          path: '/v1/card-loads',
-          text: unknown('"enKashCardId":"EKCMB7KAEW","amount":"10.00",'),
-        })),
-      ),
-      await measure(
-        s.url,
+      await measureCopies(`card load, metadata of ${keys} keys`, '/v1/card-loads', load),
+      await measureCopies('card load, 50,000 unknown keys', '/v1/card-loads', unknown('"enKashCardId":"EKCMB7KAEW","amount":"10.00",')),
+      await measureCopies(
         'webhook, 50,000 unknown keys',
-        Array.from({ length: parallel }, () => ({
-          path: '/v1/webhooks',
-          text: unknown('"url":"https://example.com/h","events":["card_load.posted"],'),
-        })),
+        '/v1/webhooks',
+        unknown('"url":"https://example.com/h","events":["card_load.posted"],'),
       ),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

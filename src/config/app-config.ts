@@ -326,7 +326,8 @@ type Settings = z.output<typeof envSchema>;
 /** Every environment variable the service reads (docker-compose.yml and the docs are checked against it). */
 export const CONFIG_NAMES: readonly string[] = Object.keys(envSchema.shape);
 
-const CREDENTIALS = [
+/** The EnKash credentials, each required once ENKASH_BASE_URL is set. */
+export const CREDENTIALS = [
   'ENKASH_PARTNER_ID',
   'ENKASH_CLIENT_ID',
   'ENKASH_CLIENT_SECRET',

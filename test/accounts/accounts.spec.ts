@@ -2,8 +2,8 @@ import { encodeCursor } from '../../src/common/paging';
 import { useTestApp } from '../support/app';
 import { asCsvText, csvObjects } from '../support/csv';
 import { postTransfer } from '../support/journal';
+import { errorFields, expectGetRefused } from '../support/refusals';
 
-const fields = (body: { error?: { details?: Array<{ field: string }> } }) => (body.error?.details ?? []).map((d) => d.field);
 const asCsvRows = (rows: Array<Record<string, unknown>>) =>
   rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, asCsvText(v)])));
 
@@ -80,7 +80,7 @@ describe('/v1/accounts', () => {
     const r = await ctx.app.api('POST', '/v1/accounts', { body });
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('validation_failed');
-    expect(fields(r.body)).toContain(field);
+    expect(errorFields(r.body)).toContain(field);
     expect((await ctx.db.query(`SELECT count(*)::int AS n FROM accounts`)).rows[0].n).toBe(before.rows[0].n);
   });
 
@@ -117,8 +117,8 @@ describe('/v1/accounts', () => {
     expect((await ctx.app.api('GET', '/v1/accounts/parent:CAACC?asOf=2020-01-01T00:00:00Z')).status).toBe(404);
     expect((await ctx.app.api('GET', '/v1/accounts/parent:CANONE')).status).toBe(404);
     const bad = await ctx.app.api('GET', '/v1/accounts/not-a-code');
-    expect([bad.status, fields(bad.body)]).toEqual([400, ['code']]);
-    expect(fields((await ctx.app.api('GET', '/v1/accounts/parent:CAACC?asOf=soon')).body)).toEqual(['asOf']);
+    expect([bad.status, errorFields(bad.body)]).toEqual([400, ['code']]);
+    expect(errorFields((await ctx.app.api('GET', '/v1/accounts/parent:CAACC?asOf=soon')).body)).toEqual(['asOf']);
   });
 
   it('should list accounts by code with a cursor and filters, and as CSV', async () => {
@@ -180,8 +180,6 @@ describe('/v1/accounts', () => {
     ['/v1/accounts/parent:CAACC/entries?from=2026-03-02&to=2026-03-01', 'to'],
     ['/v1/accounts/bad/entries', 'code'],
   ])('should refuse %s with a 400 naming %s', async (path, field) => {
-    const r = await ctx.app.api('GET', path);
-    expect(r.status).toBe(400);
-    expect(fields(r.body)).toContain(field);
+    await expectGetRefused(ctx.app, path, field);
   });
 });

@@ -98,6 +98,15 @@ describeInBrowser('the console in a real browser', () => {
     return waitForStatus(ctx.app, load.id, ['needs_review']);
   }
 
+  /** A load in review, and the review page signed in with `key` once it lists that load (its row). */
+  async function reviewPageWith(key: string, card: string, amount: string) {
+    const inReview = await loadInReview(card, amount);
+    const { context, page } = await signedIn(browser, ctx.app.url, key, '/console/review');
+    const row = page.locator(`tr[data-load="${inReview.id}"]`);
+    await row.waitFor();
+    return { inReview, context, page, row };
+  }
+
   it('should sign in with a key of each scope, show only what the scope may see, and keep no key in the browser', async () => {
     const expected: Record<string, string[]> = {
       admin: ['Cards', 'Review queue', 'Reconciliation', 'Webhooks'],
@@ -239,10 +248,7 @@ describeInBrowser('the console in a real browser', () => {
   });
 
   it("should resolve a load in review through a dialog that restates it, showing the API's refusals as they are", async () => {
-    const inReview = await loadInReview('EKCBROWSE3', '77.70');
-    const { context, page } = await signedIn(browser, ctx.app.url, keys.operator, '/console/review');
-    const row = page.locator(`tr[data-load="${inReview.id}"]`);
-    await row.waitFor();
+    const { inReview, context, page, row } = await reviewPageWith(keys.operator, 'EKCBROWSE3', '77.70');
     expect(await row.textContent()).toContain('77.70 INR');
     await shot(page, 'review');
 
@@ -311,10 +317,7 @@ describeInBrowser('the console in a real browser', () => {
   });
 
   it('should show a key without ops:write no buttons that change anything', async () => {
-    const inReview = await loadInReview('EKCBROWSE4', '8.00');
-    const { context, page } = await signedIn(browser, ctx.app.url, keys.auditor, '/console/review');
-    const row = page.locator(`tr[data-load="${inReview.id}"]`);
-    await row.waitFor();
+    const { inReview, context, page } = await reviewPageWith(keys.auditor, 'EKCBROWSE4', '8.00');
     expect(await page.getByTestId('review-table').getByRole('button').count()).toBe(0);
     await page.goto(`/console/loads/${inReview.id}`);
     await page.getByTestId('load-status').waitFor();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { CONFIG_NAMES } from '../../src/config/app-config';
+import { CONFIG_NAMES, CREDENTIALS } from '../../src/config/app-config';
 
 /**
  * docker-compose.yml checked as data (no Docker engine needed): the services, the one image they share,
@@ -20,13 +20,7 @@ const API_MD_NAMES = [
   'ADMIN_API_KEY',
   'ENKASH_BASE_URL',
   'ENKASH_TOKEN_URL',
-  'ENKASH_PARTNER_ID',
-  'ENKASH_CLIENT_ID',
-  'ENKASH_CLIENT_SECRET',
-  'ENKASH_USERNAME',
-  'ENKASH_PASSWORD',
-  'ENKASH_COMPANY_ID',
-  'ENKASH_CARD_ACCOUNT_ID',
+  ...CREDENTIALS, // ENKASH_PARTNER_ID … ENKASH_CARD_ACCOUNT_ID
   'ENKASH_ENCRYPTION',
   'ENKASH_TIMEOUT_MS',
   'ENKASH_LOAD_TYPE',

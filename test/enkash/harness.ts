@@ -3,6 +3,7 @@ import { format } from 'node:util';
 import { EnKashConfig, SIMULATOR_DEFAULTS } from '../../src/config/app-config';
 import { EnKashClient, EnKashClientOptions } from '../../src/enkash/enkash.client';
 import { RunningSimulator, SimulatorOptions, startEnKashSimulator } from '../../src/enkash-simulator/simulator';
+import { setByHook } from '../support/hooks';
 
 /** Shared by the EnKash suites: a simulator on a free port, a client pointed at it, captured logs. */
 
@@ -48,19 +49,11 @@ export function useSimulator(options: { client?: boolean } = {}): { readonly sim
   let client: EnKashClient | undefined;
   const ctx = {
     get sim(): RunningSimulator {
-      if (!sim)
-        throw new Error(
-          'useSimulator: no simulator here; read `.sim` inside a test or a hook declared after useSimulator(), not at describe time',
-        );
-      return sim;
+      return setByHook(sim, 'useSimulator', 'simulator', 'sim');
     },
     get client(): EnKashClient {
       if (!options.client) throw new Error('useSimulator: no client here; ask for one with useSimulator({ client: true })');
-      if (!client)
-        throw new Error(
-          'useSimulator: no client here; read `.client` inside a test or a hook declared after useSimulator(), not at describe time',
-        );
-      return client;
+      return setByHook(client, 'useSimulator', 'client', 'client');
     },
   };
   beforeAll(async () => {
@@ -84,27 +77,18 @@ export const newReference = (): string => `REF${process.pid}T${Date.now().toStri
 /** Every line any Nest Logger writes, at every level. */
 export class LogCapture implements LoggerService {
   readonly lines: string[] = [];
-  private push(level: string, message: unknown, params: unknown[]): void {
-    this.lines.push(`${level} ${format(message, ...params)}`);
+  /** The method of one level: each call adds a line `<level> <message formatted with its params>`. */
+  private writer(level: string) {
+    return (message: unknown, ...params: unknown[]): void => {
+      this.lines.push(`${level} ${format(message, ...params)}`);
+    };
   }
-  log(m: unknown, ...p: unknown[]) {
-    this.push('log', m, p);
-  }
-  error(m: unknown, ...p: unknown[]) {
-    this.push('error', m, p);
-  }
-  warn(m: unknown, ...p: unknown[]) {
-    this.push('warn', m, p);
-  }
-  debug(m: unknown, ...p: unknown[]) {
-    this.push('debug', m, p);
-  }
-  verbose(m: unknown, ...p: unknown[]) {
-    this.push('verbose', m, p);
-  }
-  fatal(m: unknown, ...p: unknown[]) {
-    this.push('fatal', m, p);
-  }
+  readonly log = this.writer('log');
+  readonly error = this.writer('error');
+  readonly warn = this.writer('warn');
+  readonly debug = this.writer('debug');
+  readonly verbose = this.writer('verbose');
+  readonly fatal = this.writer('fatal');
 }
 
 export function captureLogs(): LogCapture {

@@ -3,11 +3,11 @@ import { SealerService } from '../../src/ledger/sealer.service';
 import { useTestApp } from '../support/app';
 import { asCsvText, csvObjects } from '../support/csv';
 import { ledgerViolations } from '../support/ledger-checks';
+import { errorFields, expectGetRefused } from '../support/refusals';
 
 type Entry = { accountCode: string; direction: 'debit' | 'credit'; amount: string | number; currency?: string };
 type JournalTx = { id: string; kind: string; description: string; createdAt: string; metadata: Record<string, string>; entries: Entry[] };
 
-const fields = (body: { error?: { details?: Array<{ field: string }> } }) => (body.error?.details ?? []).map((d) => d.field);
 const pair = (from: string, to: string, amount: string | number): Entry[] => [
   { accountCode: from, direction: 'debit', amount },
   { accountCode: to, direction: 'credit', amount },
@@ -71,6 +71,14 @@ describe('/v1/journal', () => {
     ]);
   });
 
+  /** A valid body (1.00 from external:funding to the parent) with `change` made to its first entry. */
+  const firstEntryWith = (change: Record<string, unknown>) => {
+    const [debit, credit] = pair('external:funding', 'parent:CAJRNL', '1.00');
+    return { description: 'x', entries: [{ ...debit, ...change }, credit] };
+  };
+  /** A body moving `amount` from external:funding to the parent. */
+  const funding = (amount: string | number) => ({ description: 'x', entries: pair('external:funding', 'parent:CAJRNL', amount) });
+
   it.each([
     [
       'an unbalanced transaction',
@@ -85,41 +93,15 @@ describe('/v1/journal', () => {
     ],
     [
       'a transaction balanced only across currencies',
-      {
-        description: 'x',
-        entries: [
-          { accountCode: 'external:funding', direction: 'debit', amount: '1.00' },
-          { accountCode: 'income:fx', direction: 'credit', amount: '1.00' },
-        ],
-      },
+      { description: 'x', entries: pair('external:funding', 'income:fx', '1.00') },
       'entries',
     ],
     ['an unknown account', { description: 'x', entries: pair('external:funding', 'parent:CANOWHERE', '1.00') }, 'entries.1.accountCode'],
     ['a card account', { description: 'x', entries: pair('external:funding', 'card:EKCJRNL001', '1.00') }, 'entries.1.accountCode'],
-    [
-      "a currency other than the account's",
-      {
-        description: 'x',
-        entries: [
-          { ...pair('external:funding', 'parent:CAJRNL', '1.00')[0], currency: 'USD' },
-          pair('external:funding', 'parent:CAJRNL', '1.00')[1],
-        ],
-      },
-      'entries.0.currency',
-    ],
-    [
-      'a made-up currency',
-      {
-        description: 'x',
-        entries: [
-          { ...pair('external:funding', 'parent:CAJRNL', '1.00')[0], currency: 'ABC' },
-          pair('external:funding', 'parent:CAJRNL', '1.00')[1],
-        ],
-      },
-      'entries.0.currency',
-    ],
+    ["a currency other than the account's", firstEntryWith({ currency: 'USD' }), 'entries.0.currency'],
+    ['a made-up currency', firstEntryWith({ currency: 'ABC' }), 'entries.0.currency'],
     ['a missing description', { entries: pair('external:funding', 'parent:CAJRNL', '1.00') }, 'description'],
-    ['a blank description', { description: '   ', entries: pair('external:funding', 'parent:CAJRNL', '1.00') }, 'description'],
+    ['a blank description', { ...funding('1.00'), description: '   ' }, 'description'],
     ['entries that are not a list', { description: 'x', entries: { a: 1 } }, 'entries'],
     ['one entry', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.00').slice(0, 1) }, 'entries'],
     [
@@ -127,66 +109,23 @@ describe('/v1/journal', () => {
       { description: 'x', entries: Array.from({ length: 101 }, (_, i) => pair('external:funding', 'parent:CAJRNL', '1.00')[i % 2]) },
       'entries',
     ],
-    ['an amount with 3 decimals', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.001') }, 'entries.0.amount'],
-    ['a zero amount', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', 0) }, 'entries.0.amount'],
-    ['a negative amount', { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '-1.00') }, 'entries.0.amount'],
-    [
-      'an amount over MAX_JOURNAL_AMOUNT',
-      { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '10000000000.01') },
-      'entries.0.amount',
-    ],
-    [
-      'an amount string without its two decimals',
-      { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '15') },
-      'entries.0.amount',
-    ],
-    [
-      'an amount string with one decimal',
-      { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '15.0') },
-      'entries.0.amount',
-    ],
-    [
-      'a bad direction',
-      {
-        description: 'x',
-        entries: [
-          { accountCode: 'external:funding', direction: 'up', amount: '1.00' },
-          pair('external:funding', 'parent:CAJRNL', '1.00')[1],
-        ],
-      },
-      'entries.0.direction',
-    ],
-    [
-      'a bad account code',
-      {
-        description: 'x',
-        entries: [{ accountCode: 'Funding!', direction: 'debit', amount: '1.00' }, pair('external:funding', 'parent:CAJRNL', '1.00')[1]],
-      },
-      'entries.0.accountCode',
-    ],
-    [
-      'an unknown entry field',
-      {
-        description: 'x',
-        entries: [
-          { ...pair('external:funding', 'parent:CAJRNL', '1.00')[0], memo: 'x' },
-          pair('external:funding', 'parent:CAJRNL', '1.00')[1],
-        ],
-      },
-      'entries.0.memo',
-    ],
-    ['a client-supplied kind', { description: 'x', kind: 'pending', entries: pair('external:funding', 'parent:CAJRNL', '1.00') }, 'kind'],
-    [
-      'metadata with a number',
-      { description: 'x', entries: pair('external:funding', 'parent:CAJRNL', '1.00'), metadata: { n: 1 } },
-      'metadata',
-    ],
+    ['an amount with 3 decimals', funding('1.001'), 'entries.0.amount'],
+    ['a zero amount', funding(0), 'entries.0.amount'],
+    ['a negative amount', funding('-1.00'), 'entries.0.amount'],
+    ['an amount over MAX_JOURNAL_AMOUNT', funding('10000000000.01'), 'entries.0.amount'],
+    ['an amount string without its two decimals', funding('15'), 'entries.0.amount'],
+    ['an amount string with one decimal', funding('15.0'), 'entries.0.amount'],
+    ['a bad direction', firstEntryWith({ direction: 'up' }), 'entries.0.direction'],
+    ['a bad account code', firstEntryWith({ accountCode: 'Funding!' }), 'entries.0.accountCode'],
+    ['an unknown entry field', firstEntryWith({ memo: 'x' }), 'entries.0.memo'],
+    ['a client-supplied kind', { ...funding('1.00'), kind: 'pending' }, 'kind'],
+    ['metadata with a number', { ...funding('1.00'), metadata: { n: 1 } }, 'metadata'],
   ])('should refuse %s with a 400 naming the field and write nothing', async (_name, body, field) => {
     const before = await txCount();
     const r = await post(body);
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('validation_failed');
-    expect(fields(r.body)).toContain(field);
+    expect(errorFields(r.body)).toContain(field);
     expect(await txCount()).toBe(before);
   });
 
@@ -228,7 +167,7 @@ describe('/v1/journal', () => {
     expect(reordered.status).toBe(200);
     const other = await post({ ...body, entries: pair('external:funding', 'parent:CAJRNL', '11.00') }, { 'idempotency-key': 'fund-42' });
     expect([other.status, other.body.error.code]).toEqual([409, 'idempotency_key_reused']);
-    expect(fields((await post(body, { 'idempotency-key': 'has space' })).body)).toEqual(['Idempotency-Key']);
+    expect(errorFields((await post(body, { 'idempotency-key': 'has space' })).body)).toEqual(['Idempotency-Key']);
     expect((await ctx.app.api('GET', '/v1/accounts/parent:CAJRNL')).body.posted).toBe('10.00');
   });
 
@@ -304,9 +243,7 @@ describe('/v1/journal', () => {
     ['/v1/journal?accountCode=x', 'accountCode'],
     ['/v1/journal/not-a-uuid', 'id'],
   ])('should refuse %s with a 400 naming %s', async (path, field) => {
-    const r = await ctx.app.api('GET', path);
-    expect(r.status).toBe(400);
-    expect(fields(r.body)).toContain(field);
+    await expectGetRefused(ctx.app, path, field);
   });
 
   it('should answer 404 for a journal transaction that does not exist', async () => {

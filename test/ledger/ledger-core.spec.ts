@@ -1,9 +1,4 @@
-import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../../src/database/data-source';
 import { inTransaction } from '../../src/database/transaction';
-import { AccountsStore } from '../../src/accounts/accounts.store';
-import { JournalStore } from '../../src/ledger/journal.store';
 import { LedgerService } from '../../src/ledger/ledger.service';
 import { AlreadyResolvedError, InsufficientFundsError } from '../../src/ledger/ledger.errors';
 import { AuditVerifierService } from '../../src/ledger/audit-verifier.service';
@@ -12,23 +7,15 @@ import { contentHash } from '../../src/ledger/journal-seal';
 import { SealsStore } from '../../src/ledger/seals.store';
 import { AuditStore } from '../../src/ledger/audit.store';
 import { AuditEventsStore } from '../../src/audit-trail/audit-events.store';
-import { createTestDatabase, sql } from '../support/db';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
+import { useTestLedger } from '../support/ledger';
 
 describe(LedgerService.name, () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let ds: DataSource;
-  let c: Client;
-  let ledger: LedgerService;
+  const ctx = useTestLedger(10);
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    ds = new DataSource(dataSourceOptions(db.url, 10));
-    await ds.initialize();
-    ledger = new LedgerService(new JournalStore(ds), new AccountsStore(ds));
-    c = await sql(db.url);
-    await inTransaction(ds, (m) =>
-      ledger.ensureAccounts(m, [
+    await inTransaction(ctx.ds, (m) =>
+      ctx.ledger.ensureAccounts(m, [
         { code: 'external:funding', currency: 'INR', normalSide: 'debit' },
         { code: 'parent:CATEST', currency: 'INR', normalSide: 'credit', noOverdraft: true },
         { code: 'card:EKCTEST001', currency: 'INR', normalSide: 'credit' },
@@ -36,15 +23,10 @@ describe(LedgerService.name, () => {
       ]),
     );
   });
-  afterAll(async () => {
-    await c.end();
-    await ds.destroy();
-    await db.drop();
-  });
 
   const fund = (amount: bigint) =>
-    inTransaction(ds, (m) =>
-      ledger.createTransfer(m, {
+    inTransaction(ctx.ds, (m) =>
+      ctx.ledger.createTransfer(m, {
         kind: 'posted',
         event: 'journal',
         description: 'funding',
@@ -55,8 +37,8 @@ describe(LedgerService.name, () => {
       }),
     );
   const load = (card: string, amount: bigint) =>
-    inTransaction(ds, (m) =>
-      ledger.createTransfer(m, {
+    inTransaction(ctx.ds, (m) =>
+      ctx.ledger.createTransfer(m, {
         kind: 'pending',
         event: 'load_pending',
         entries: [
@@ -69,12 +51,12 @@ describe(LedgerService.name, () => {
   it('should refuse a load beyond a noOverdraft parent with insufficient_funds and leave nothing behind', async () => {
     await fund(10_000n);
     await load('card:EKCTEST001', 6_000n);
-    const before = await c.query(`SELECT count(*)::int AS n FROM journal_transactions`);
+    const before = await ctx.db.query(`SELECT count(*)::int AS n FROM journal_transactions`);
     await expect(load('card:EKCTEST002', 4_001n)).rejects.toBeInstanceOf(InsufficientFundsError);
-    const after = await c.query(`SELECT count(*)::int AS n FROM journal_transactions`);
+    const after = await ctx.db.query(`SELECT count(*)::int AS n FROM journal_transactions`);
     expect(after.rows[0].n).toBe(before.rows[0].n);
     await load('card:EKCTEST002', 4_000n); // exactly the available balance is fine
-    expectNoViolations(await ledgerViolations(c));
+    expectNoViolations(await ledgerViolations(ctx.db));
   });
 
   it('should resolve a pending transfer at most once, even when 10 resolvers race', async () => {
@@ -82,34 +64,36 @@ describe(LedgerService.name, () => {
     const pending = await load('card:EKCTEST001', 5_000n);
     const attempts = await Promise.allSettled(
       Array.from({ length: 10 }, (_, i) =>
-        inTransaction(ds, (m) =>
-          i % 2 ? ledger.postPending(m, pending.id, 'load_posted', null) : ledger.voidPending(m, pending.id, 'load_reversed', null),
+        inTransaction(ctx.ds, (m) =>
+          i % 2 ? ctx.ledger.postPending(m, pending.id, 'load_posted', null) : ctx.ledger.voidPending(m, pending.id, 'load_reversed', null),
         ),
       ),
     );
     expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
     for (const a of attempts) if (a.status === 'rejected') expect(a.reason).toBeInstanceOf(AlreadyResolvedError);
-    expectNoViolations(await ledgerViolations(c));
+    expectNoViolations(await ledgerViolations(ctx.db));
   });
 
   it('should undo a posted transfer with an opposite posted transfer, and only once', async () => {
     await fund(1_000n);
     const pending = await load('card:EKCTEST002', 1_000n);
-    const posted = await inTransaction(ds, (m) => ledger.postPending(m, pending.id, 'load_posted', null));
-    const undo = await inTransaction(ds, (m) => ledger.undoPosted(m, posted.id, 'load_undone', null, 'operator decision'));
+    const posted = await inTransaction(ctx.ds, (m) => ctx.ledger.postPending(m, pending.id, 'load_posted', null));
+    const undo = await inTransaction(ctx.ds, (m) => ctx.ledger.undoPosted(m, posted.id, 'load_undone', null, 'operator decision'));
     expect(undo.entries.map((e) => e.direction)).toEqual(['credit', 'debit']);
-    await expect(inTransaction(ds, (m) => ledger.undoPosted(m, posted.id, 'load_undone', null, 'again'))).rejects.toThrow(/already undone/);
-    expectNoViolations(await ledgerViolations(c));
+    await expect(inTransaction(ctx.ds, (m) => ctx.ledger.undoPosted(m, posted.id, 'load_undone', null, 'again'))).rejects.toThrow(
+      /already undone/,
+    );
+    expectNoViolations(await ledgerViolations(ctx.db));
   });
 
   it('should let the database refuse an unbalanced transaction written by hand', async () => {
-    const acc = await c.query(`SELECT id FROM accounts WHERE code = 'card:EKCTEST001'`);
+    const acc = await ctx.db.query(`SELECT id FROM accounts WHERE code = 'card:EKCTEST001'`);
     // A transaction without entries, then one with a single entry: each refused by the statement writing it.
     await expect(
-      c.query(`INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000001', 'posted')`),
+      ctx.db.query(`INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000001', 'posted')`),
     ).rejects.toThrow(/0 entries; at least two/);
     const oneSided = (amounts: number[]) =>
-      c.query(
+      ctx.db.query(
         `WITH t AS (INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000001', 'posted') RETURNING id)
        INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
        SELECT t.id, $1, d, a, 'INR' FROM t, unnest($2::int[], $3::text[]) AS x(a, d)`,
@@ -120,24 +104,25 @@ describe(LedgerService.name, () => {
     // Balanced but over the ledger's bound of 100 entries (readers fetch at most that many).
     await expect(oneSided([100, ...new Array(100).fill(1)])).rejects.toThrow(/101 entries; at most 100/);
     // Entries appended later to a committed, balanced transaction are checked too.
-    const committed = await c.query(`SELECT id FROM journal_transactions LIMIT 1`);
+    const committed = await ctx.db.query(`SELECT id FROM journal_transactions LIMIT 1`);
     await expect(
-      c.query(
+      ctx.db.query(
         `INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
       VALUES ($1, $2, 'debit', 100, 'INR')`,
         [committed.rows[0].id, acc.rows[0].id],
       ),
     ).rejects.toThrow(/does not balance/);
     expect(
-      (await c.query(`SELECT count(*)::int AS n FROM journal_transactions WHERE id = '00000000-0000-4000-8000-000000000001'`)).rows[0].n,
+      (await ctx.db.query(`SELECT count(*)::int AS n FROM journal_transactions WHERE id = '00000000-0000-4000-8000-000000000001'`)).rows[0]
+        .n,
     ).toBe(0);
   });
 
   it('should let the database refuse zero, negative and mismatched-currency entries', async () => {
-    const acc = await c.query(`SELECT id FROM accounts WHERE code IN ('card:EKCTEST001', 'card:EKCTEST002') ORDER BY id`);
+    const acc = await ctx.db.query(`SELECT id FROM accounts WHERE code IN ('card:EKCTEST001', 'card:EKCTEST002') ORDER BY id`);
     for (const amount of [0, -5]) {
       await expect(
-        c.query(
+        ctx.db.query(
           `WITH t AS (INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000002', 'posted') RETURNING id)
         INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
         SELECT t.id, $1, d, $2, 'INR' FROM t, unnest(ARRAY['debit', 'credit']) AS d`,
@@ -146,7 +131,7 @@ describe(LedgerService.name, () => {
       ).rejects.toThrow(/check constraint/);
     }
     await expect(
-      c.query(
+      ctx.db.query(
         `WITH t AS (INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000003', 'posted') RETURNING id)
       INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
       SELECT t.id, a, d, 100, 'USD' FROM t, unnest($1::bigint[], $2::text[]) AS x(a, d)`,
@@ -159,22 +144,22 @@ describe(LedgerService.name, () => {
   });
 
   it('should refuse UPDATE, DELETE and TRUNCATE on entries, history, transactions and seals', async () => {
-    await new SealerService(ds, new SealsStore(ds)).sealPending();
+    await new SealerService(ctx.ds, new SealsStore(ctx.ds)).sealPending();
     for (const table of ['journal_entries', 'account_history', 'journal_transactions', 'journal_seals']) {
       const column = table === 'account_history' ? 'event' : table === 'journal_seals' ? 'sealed_at' : 'created_at';
-      await expect(c.query(`UPDATE ${table} SET ${column} = ${table === 'account_history' ? "'journal'" : 'now()'}`)).rejects.toThrow(
+      await expect(ctx.db.query(`UPDATE ${table} SET ${column} = ${table === 'account_history' ? "'journal'" : 'now()'}`)).rejects.toThrow(
         /append-only/,
       );
-      await expect(c.query(`DELETE FROM ${table}`)).rejects.toThrow(/append-only/);
-      await expect(c.query(`TRUNCATE ${table} CASCADE`)).rejects.toThrow(/append-only/);
+      await expect(ctx.db.query(`DELETE FROM ${table}`)).rejects.toThrow(/append-only/);
+      await expect(ctx.db.query(`TRUNCATE ${table} CASCADE`)).rejects.toThrow(/append-only/);
     }
-    await expect(c.query(`UPDATE account_history SET posted_credits = posted_credits + 1`)).rejects.toThrow(/append-only/);
+    await expect(ctx.db.query(`UPDATE account_history SET posted_credits = posted_credits + 1`)).rejects.toThrow(/append-only/);
   });
 
   it('should refuse a history row that does not continue the previous one', async () => {
-    const acc = await c.query(`SELECT id, history_seq FROM accounts WHERE code = 'card:EKCTEST001'`);
+    const acc = await ctx.db.query(`SELECT id, history_seq FROM accounts WHERE code = 'card:EKCTEST001'`);
     await expect(
-      c.query(
+      ctx.db.query(
         `INSERT INTO account_history
         (account_id, seq, event, d_posted_credits, pending_debits, pending_credits, posted_debits, posted_credits)
       VALUES ($1, $2, 'journal', 5, 0, 0, 0, 999999)`,
@@ -182,7 +167,7 @@ describe(LedgerService.name, () => {
       ),
     ).rejects.toThrow(/does not continue/);
     await expect(
-      c.query(
+      ctx.db.query(
         `INSERT INTO account_history (account_id, seq, event, pending_debits, pending_credits, posted_debits, posted_credits)
       VALUES ($1, $2, 'journal', 0, 0, 0, 0)`,
         [acc.rows[0].id, Number(acc.rows[0].history_seq) + 5],
@@ -191,45 +176,45 @@ describe(LedgerService.name, () => {
   });
 
   it('should seal every transaction into a chain that verifies, and name the one a superuser edited', async () => {
-    const sealer = new SealerService(ds, new SealsStore(ds));
-    const verifier = new AuditVerifierService(new SealsStore(ds), new AuditStore(ds), new AuditEventsStore(ds));
+    const sealer = new SealerService(ctx.ds, new SealsStore(ctx.ds));
+    const verifier = new AuditVerifierService(new SealsStore(ctx.ds), new AuditStore(ctx.ds), new AuditEventsStore(ctx.ds));
     await load('card:EKCTEST001', 1n);
     await sealer.sealPending();
     const ok = await verifier.verify({ batch: 7 }); // small batches exercise the paging of the walk
     expect(ok).toMatchObject({ ok: true, unsealedTransactions: 0 });
-    const total = await c.query(`SELECT count(*)::int AS n FROM journal_transactions`);
+    const total = await ctx.db.query(`SELECT count(*)::int AS n FROM journal_transactions`);
     expect(ok.checkedTransactions).toBe(total.rows[0].n);
 
-    const victim = await c.query(`SELECT s.transaction_id, s.seq FROM journal_seals s ORDER BY seq LIMIT 1 OFFSET 3`);
-    await c.query(`SET session_replication_role = replica`); // a superuser bypassing the triggers
-    await c.query(`UPDATE journal_entries SET amount = amount + 100 WHERE transaction_id = $1`, [victim.rows[0].transaction_id]);
-    await c.query(`SET session_replication_role = origin`);
+    const victim = await ctx.db.query(`SELECT s.transaction_id, s.seq FROM journal_seals s ORDER BY seq LIMIT 1 OFFSET 3`);
+    await ctx.db.query(`SET session_replication_role = replica`); // a superuser bypassing the triggers
+    await ctx.db.query(`UPDATE journal_entries SET amount = amount + 100 WHERE transaction_id = $1`, [victim.rows[0].transaction_id]);
+    await ctx.db.query(`SET session_replication_role = origin`);
     const broken = await verifier.verify();
     expect(broken).toMatchObject({ ok: false, brokenAt: victim.rows[0].transaction_id, seq: Number(victim.rows[0].seq) });
   });
 
   it('should name a transaction edited before it was sealed (the writer hashed it when it wrote it)', async () => {
     const victim = await load('card:EKCTEST001', 3n);
-    await c.query(`SET session_replication_role = replica`);
-    await c.query(`UPDATE journal_entries SET amount = amount + 100 WHERE transaction_id = $1`, [victim.id]);
-    await c.query(`SET session_replication_role = origin`);
-    await new SealerService(ds, new SealsStore(ds)).sealPending();
+    await ctx.db.query(`SET session_replication_role = replica`);
+    await ctx.db.query(`UPDATE journal_entries SET amount = amount + 100 WHERE transaction_id = $1`, [victim.id]);
+    await ctx.db.query(`SET session_replication_role = origin`);
+    await new SealerService(ctx.ds, new SealsStore(ctx.ds)).sealPending();
     // The verifier stops at the first broken link (the test above left one), so compare this seal directly.
-    const [seal] = (await c.query(`SELECT content_hash FROM journal_seals WHERE transaction_id = $1`, [victim.id])).rows;
-    const stored = (await new SealsStore(ds).content(ds.manager, [victim.id])).get(victim.id)!;
+    const [seal] = (await ctx.db.query(`SELECT content_hash FROM journal_seals WHERE transaction_id = $1`, [victim.id])).rows;
+    const stored = (await new SealsStore(ctx.ds).content(ctx.ds.manager, [victim.id])).get(victim.id)!;
     expect(contentHash(stored).equals(seal.content_hash)).toBe(false);
     stored.entries = stored.entries.map((e) => ({ ...e, amount: String(BigInt(e.amount) - 100n) })); // as written
     expect(contentHash(stored).equals(seal.content_hash)).toBe(true);
   });
 
   it('should seal what the database stored, whatever the text, and rows queued without a hash (an older instance)', async () => {
-    const sealer = new SealerService(ds, new SealsStore(ds));
-    const verifier = new AuditVerifierService(new SealsStore(ds), new AuditStore(ds), new AuditEventsStore(ds));
-    await c.query(`SET session_replication_role = replica`); // a fresh chain over the content as it now stands
-    await c.query(`DELETE FROM journal_seals`);
-    await c.query(`INSERT INTO journal_unsealed (transaction_id, created_at) SELECT id, created_at FROM journal_transactions
+    const sealer = new SealerService(ctx.ds, new SealsStore(ctx.ds));
+    const verifier = new AuditVerifierService(new SealsStore(ctx.ds), new AuditStore(ctx.ds), new AuditEventsStore(ctx.ds));
+    await ctx.db.query(`SET session_replication_role = replica`); // a fresh chain over the content as it now stands
+    await ctx.db.query(`DELETE FROM journal_seals`);
+    await ctx.db.query(`INSERT INTO journal_unsealed (transaction_id, created_at) SELECT id, created_at FROM journal_transactions
                    WHERE id NOT IN (SELECT transaction_id FROM journal_unsealed)`);
-    await c.query(`SET session_replication_role = origin`);
+    await ctx.db.query(`SET session_replication_role = origin`);
     // Lone surrogates become U+FFFD on the way in; quotes, backslashes, emoji, combining marks and RTL stay as sent.
     for (const description of [
       '\ud800 lone',
@@ -239,8 +224,8 @@ describe(LedgerService.name, () => {
       'עברית',
       ' spaced ',
     ]) {
-      await inTransaction(ds, (m) =>
-        ledger.createTransfer(m, {
+      await inTransaction(ctx.ds, (m) =>
+        ctx.ledger.createTransfer(m, {
           kind: 'posted',
           event: 'journal',
           description,
@@ -252,13 +237,13 @@ describe(LedgerService.name, () => {
         }),
       );
     }
-    const queued = await c.query(
+    const queued = await ctx.db.query(
       `SELECT count(*) FILTER (WHERE content_hash IS NULL)::int AS old, count(content_hash)::int AS hashed FROM journal_unsealed`,
     );
     expect(queued.rows[0].hashed).toBe(6); // the six above, hashed by their writer; the re-queued rest by the sealer
     expect(queued.rows[0].old).toBeGreaterThan(0);
     await sealer.sealPending();
-    const all = await c.query(`SELECT count(*)::int AS n FROM journal_transactions`);
+    const all = await ctx.db.query(`SELECT count(*)::int AS n FROM journal_transactions`);
     // The chain holds over what is stored (an earlier test edited entries, which the balance checks still name).
     const r = await verifier.verify();
     expect(r).toMatchObject({ checkedTransactions: all.rows[0].n, unsealedTransactions: 0 });
@@ -266,11 +251,11 @@ describe(LedgerService.name, () => {
   });
 
   it('should seal concurrently written transactions without losing or duplicating any', async () => {
-    const sealers = [new SealerService(ds, new SealsStore(ds)), new SealerService(ds, new SealsStore(ds))];
+    const sealers = [new SealerService(ctx.ds, new SealsStore(ctx.ds)), new SealerService(ctx.ds, new SealsStore(ctx.ds))];
     await Promise.all([...Array.from({ length: 30 }, () => fund(10n)), ...sealers.map((s) => s.sealPending())]);
     await sealers[0].sealPending();
-    const { rows } =
-      await c.query(`SELECT (SELECT count(*) FROM journal_transactions)::int AS txs, (SELECT count(*) FROM journal_seals)::int AS seals,
+    const { rows } = await ctx.db
+      .query(`SELECT (SELECT count(*) FROM journal_transactions)::int AS txs, (SELECT count(*) FROM journal_seals)::int AS seals,
       (SELECT count(*) FROM journal_unsealed)::int AS unsealed, (SELECT max(seq) FROM journal_seals)::int AS maxseq`);
     expect(rows[0]).toEqual({ txs: rows[0].seals, seals: rows[0].txs, unsealed: 0, maxseq: rows[0].txs });
   });

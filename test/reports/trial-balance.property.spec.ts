@@ -1,18 +1,14 @@
 import fc from 'fast-check';
-import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../../src/database/data-source';
 import { MIGRATIONS } from '../../src/database/migrations';
 import { inTransaction } from '../../src/database/transaction';
 import { InsufficientFundsError } from '../../src/ledger/ledger.errors';
-import { AccountsStore } from '../../src/accounts/accounts.store';
 import { JournalStore } from '../../src/ledger/journal.store';
-import { LedgerService } from '../../src/ledger/ledger.service';
 import { EntryInput, NormalSide } from '../../src/ledger/ledger.types';
 import { formatMinor } from '../../src/common/money';
 import { LedgerClock } from '../../src/ledger/ledger-clock';
 import { TrialBalanceService } from '../../src/reports/trial-balance.service';
 import { AccountLine, CurrencyTotal } from '../../src/reports/trial-balance.view';
-import { createTestDatabase } from '../support/db';
+import { useTestLedger } from '../support/ledger';
 
 /**
  * Random ledgers against an in-memory model: after every step the trial balance as of that moment must
@@ -55,26 +51,16 @@ const zero = (): Bal => ({ pd: 0n, pc: 0n, sd: 0n, sc: 0n });
 const violates = (a: AccountPlan, b: Bal) => a.noOverdraft && (a.normalSide === 'credit' ? b.sc - b.sd - b.pd : b.sd - b.sc - b.pc) < 0n;
 
 describe(TrialBalanceService.name, () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let ds: DataSource;
-  let ledger: LedgerService;
+  const ctx = useTestLedger(1);
   let report: TrialBalanceService;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    ds = new DataSource(dataSourceOptions(db.url, 1));
-    await ds.initialize();
-    ledger = new LedgerService(new JournalStore(ds), new AccountsStore(ds));
     // Test-only: the runs commit thousands of times and need not wait for the disk on each.
-    await ds.query(`SET synchronous_commit TO off`);
-    report = new TrialBalanceService(new JournalStore(ds), new LedgerClock(new JournalStore(ds)));
-  });
-  afterAll(async () => {
-    await ds.destroy();
-    await db.drop();
+    await ctx.ds.query(`SET synchronous_commit TO off`);
+    report = new TrialBalanceService(new JournalStore(ctx.ds), new LedgerClock(new JournalStore(ctx.ds)));
   });
 
-  const dbNow = async (): Promise<Date> => (await ds.query(`SELECT clock_timestamp() AS now`))[0].now;
+  const dbNow = async (): Promise<Date> => (await ctx.ds.query(`SELECT clock_timestamp() AS now`))[0].now;
   /** The API speaks milliseconds: wait until the database clock is past the millisecond of `t`. */
   const nextMillisecond = async (t: Date) => {
     while ((await dbNow()).getTime() <= t.getTime()) await new Promise((r) => setTimeout(r, 1));
@@ -111,17 +97,17 @@ describe(TrialBalanceService.name, () => {
   let run = 0;
   async function check(plan: Plan): Promise<void> {
     const schema = `tb_run_${run++}`;
-    await ds.query(`CREATE SCHEMA ${schema}`);
-    await ds.query(`SET search_path TO ${schema}, public`);
+    await ctx.ds.query(`CREATE SCHEMA ${schema}`);
+    await ctx.ds.query(`SET search_path TO ${schema}, public`);
     try {
-      const qr = ds.createQueryRunner();
+      const qr = ctx.ds.createQueryRunner();
       for (const Migration of MIGRATIONS) await new Migration().up(qr);
       await qr.release();
       const beforeAccounts = await dbNow();
       await nextMillisecond(beforeAccounts);
       const codes = plan.accounts.map((_, i) => `test:A${i}`);
-      await inTransaction(ds, (m) =>
-        ledger.ensureAccounts(
+      await inTransaction(ctx.ds, (m) =>
+        ctx.ledger.ensureAccounts(
           m,
           plan.accounts.map((a, i) => ({ code: codes[i], ...a })),
         ),
@@ -168,7 +154,7 @@ describe(TrialBalanceService.name, () => {
             else b.sc += e.amount;
           });
           const id = await attempt(after, () =>
-            inTransaction(ds, (m) => ledger.createTransfer(m, { kind: op.kind, event: 'journal', entries })),
+            inTransaction(ctx.ds, (m) => ctx.ledger.createTransfer(m, { kind: op.kind, event: 'journal', entries })),
           );
           if (id && op.kind === 'pending') pendings.push({ id, entries, open: true });
           if (id && op.kind === 'posted') posted.push({ id, entries, undone: false });
@@ -186,8 +172,8 @@ describe(TrialBalanceService.name, () => {
             }
           });
           const id = await attempt(after, () =>
-            inTransaction(ds, (m) =>
-              op.post ? ledger.postPending(m, p.id, 'load_posted', null) : ledger.voidPending(m, p.id, 'load_reversed', null),
+            inTransaction(ctx.ds, (m) =>
+              op.post ? ctx.ledger.postPending(m, p.id, 'load_posted', null) : ctx.ledger.voidPending(m, p.id, 'load_reversed', null),
             ),
           );
           p.open = false;
@@ -200,7 +186,7 @@ describe(TrialBalanceService.name, () => {
             if (e.direction === 'debit') b.sc += e.amount;
             else b.sd += e.amount;
           });
-          const id = await attempt(after, () => inTransaction(ds, (m) => ledger.undoPosted(m, p.id, 'load_undone', null, 'undo')));
+          const id = await attempt(after, () => inTransaction(ctx.ds, (m) => ctx.ledger.undoPosted(m, p.id, 'load_undone', null, 'undo')));
           if (id) {
             p.undone = true;
             posted.push({
@@ -217,7 +203,7 @@ describe(TrialBalanceService.name, () => {
 
       // What lets any moment cut between transfers: all history rows of one transfer carry one `at`.
       expect(
-        await ds.query(`SELECT transaction_id FROM account_history WHERE transaction_id IS NOT NULL
+        await ctx.ds.query(`SELECT transaction_id FROM account_history WHERE transaction_id IS NOT NULL
                              GROUP BY transaction_id HAVING count(DISTINCT at) > 1`),
       ).toEqual([]);
       const empty = await trialBalance(beforeAccounts);
@@ -240,7 +226,7 @@ describe(TrialBalanceService.name, () => {
       }
     } finally {
       // The schema stays until the database is dropped after all runs: one DROP DATABASE is cheaper than 200 DROP SCHEMAs.
-      await ds.query(`SET search_path TO public`);
+      await ctx.ds.query(`SET search_path TO public`);
     }
   }
 

@@ -11,6 +11,7 @@ import { AppConfig } from '../../src/config/app-config';
 import { testConfig } from './config';
 import { AnswerCheck, answerChecker, OpenApiDocument } from '../../bench/openapi-check';
 import { createTestDatabase, sql } from './db';
+import { setByHook } from './hooks';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 /** The audit key of test apps (docs/audit.md): MACs on seals, Ed25519 checkpoints. */
@@ -137,15 +138,11 @@ export function useTestApp(options: UseTestAppOptions = {}): TestAppContext {
   });
   return {
     get app(): TestApp {
-      if (!app)
-        throw new Error('useTestApp: no app here; read `.app` inside a test or a hook declared after useTestApp(), not at describe time');
-      return app;
+      return setByHook(app, 'useTestApp', 'app', 'app');
     },
     get db(): Client {
       if (!withDb) throw new Error('useTestApp: this file asked for no Client ({ db: false })');
-      if (!db)
-        throw new Error('useTestApp: no Client here; read `.db` inside a test or a hook declared after useTestApp(), not at describe time');
-      return db;
+      return setByHook(db, 'useTestApp', 'Client', 'db');
     },
   };
 }

@@ -1,5 +1,6 @@
 import { RunningSimulator, SimulatorOptions, simulatorClientEnv, startEnKashSimulator } from '../../src/enkash-simulator/simulator';
 import { startTestApp, TestApp, TestAppContext, useTestApp } from '../support/app';
+import { setByHook } from '../support/hooks';
 
 /** Short timings so every fault costs well under a second: client deadline 400 ms, grace 150 ms. */
 export const FAST_SYNC_ENV = {
@@ -34,13 +35,7 @@ export async function startSyncApp(sim: RunningSimulator, env: Record<string, st
  */
 export function useSyncApp(env: Record<string, string> = {}): TestAppContext & { readonly sim: RunningSimulator } {
   let sim: RunningSimulator | undefined;
-  const simulator = (): RunningSimulator => {
-    if (!sim)
-      throw new Error(
-        'useSyncApp: no simulator here; read `.sim` inside a test or a hook declared after useSyncApp(), not at describe time',
-      );
-    return sim;
-  };
+  const simulator = (): RunningSimulator => setByHook(sim, 'useSyncApp', 'simulator', 'sim');
   beforeAll(async () => {
     sim = await startSim();
   });

@@ -42,30 +42,19 @@ interface Report {
   data: Finding[];
   nextCursor: string | null;
 }
+/** The money columns both trial-balance tables show: a currency's totals and an account's line. */
+interface Balances {
+  debitBalance: string;
+  creditBalance: string;
+  pendingDebits: string;
+  pendingCredits: string;
+}
 interface TrialBalance {
   asOf: string;
   balanced: boolean;
   nextCursor: string | null;
-  totals: Array<{
-    currency: string;
-    debitBalance: string;
-    creditBalance: string;
-    postedDebits: string;
-    postedCredits: string;
-    pendingDebits: string;
-    pendingCredits: string;
-    balanced: boolean;
-  }>;
-  data: Array<{
-    code: string;
-    name: string | null;
-    currency: string;
-    normalSide: string;
-    debitBalance: string;
-    creditBalance: string;
-    pendingDebits: string;
-    pendingCredits: string;
-  }>;
+  totals: Array<Balances & { currency: string; postedDebits: string; postedCredits: string; balanced: boolean }>;
+  data: Array<Balances & { code: string; name: string | null; currency: string; normalSide: string }>;
 }
 /**
  * GET /v1/audit/verify (and, where the service keeps them, /verify/latest): the fields after `reason` come from a
@@ -334,6 +323,21 @@ function Runs({ session, runs, error, onRun }: { session: Session; runs: Run[] |
   );
 }
 
+/** The headings of the Balances columns: of the totals per currency (plural), of an account's line. */
+const TOTAL_BALANCES = ['Debit balances', 'Credit balances', 'Pending debits', 'Pending credits'];
+const ACCOUNT_BALANCES = ['Debit balance', 'Credit balance', 'Pending debits', 'Pending credits'];
+
+function BalanceCells({ of }: { of: Balances }) {
+  return (
+    <>
+      <td class="num">{money(of.debitBalance)}</td>
+      <td class="num">{money(of.creditBalance)}</td>
+      <td class="num">{money(of.pendingDebits)}</td>
+      <td class="num">{money(of.pendingCredits)}</td>
+    </>
+  );
+}
+
 function TrialBalanceSection() {
   const tb = useGet<TrialBalance>(`/v1/reports/trial-balance${query({ limit: 50 })}`);
   const t = tb.data;
@@ -349,18 +353,12 @@ function TrialBalanceSection() {
           <div class="table-wrap">
             <table>
               <caption>Totals per currency</caption>
-              <Head
-                cols={['Currency', 'Debit balances', 'Credit balances', 'Pending debits', 'Pending credits', 'Balanced']}
-                numeric={['Debit balances', 'Credit balances', 'Pending debits', 'Pending credits']}
-              />
+              <Head cols={['Currency', ...TOTAL_BALANCES, 'Balanced']} numeric={TOTAL_BALANCES} />
               <tbody>
                 {t.totals.map((c) => (
                   <tr key={c.currency}>
                     <th scope="row">{c.currency}</th>
-                    <td class="num">{money(c.debitBalance)}</td>
-                    <td class="num">{money(c.creditBalance)}</td>
-                    <td class="num">{money(c.pendingDebits)}</td>
-                    <td class="num">{money(c.pendingCredits)}</td>
+                    <BalanceCells of={c} />
                     <td>{c.balanced ? 'yes' : 'NO'}</td>
                   </tr>
                 ))}
@@ -371,19 +369,13 @@ function TrialBalanceSection() {
                 Accounts (first {t.data.length}
                 {t.nextCursor ? '; more in the API or its CSV' : ''})
               </caption>
-              <Head
-                cols={['Account', 'Normal side', 'Debit balance', 'Credit balance', 'Pending debits', 'Pending credits']}
-                numeric={['Debit balance', 'Credit balance', 'Pending debits', 'Pending credits']}
-              />
+              <Head cols={['Account', 'Normal side', ...ACCOUNT_BALANCES]} numeric={ACCOUNT_BALANCES} />
               <tbody>
                 {t.data.map((a) => (
                   <tr key={a.code}>
                     <td class="mono">{a.code}</td>
                     <td>{a.normalSide}</td>
-                    <td class="num">{money(a.debitBalance)}</td>
-                    <td class="num">{money(a.creditBalance)}</td>
-                    <td class="num">{money(a.pendingDebits)}</td>
-                    <td class="num">{money(a.pendingCredits)}</td>
+                    <BalanceCells of={a} />
                   </tr>
                 ))}
               </tbody>

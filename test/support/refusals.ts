@@ -1,0 +1,13 @@
+import { ApiResponse, TestApp } from './app';
+
+/** The fields an error answer's details name (none when it has no details). */
+export const errorFields = (body: { error?: { details?: Array<{ field: string }> } }): string[] =>
+  (body.error?.details ?? []).map((d) => d.field);
+
+/** GETs `path` and expects a 400 whose details name `field`; answers the response for any further check. */
+export async function expectGetRefused(app: TestApp, path: string, field: string): Promise<ApiResponse> {
+  const r = await app.api('GET', path);
+  expect(r.status).toBe(400);
+  expect(errorFields(r.body)).toContain(field);
+  return r;
+}
