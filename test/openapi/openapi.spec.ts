@@ -106,12 +106,16 @@ describe('OpenAPI document', () => {
     expect(answer('PUT', '/v1/card-loads', 404, '{"error":{"code":"not_found","message":"x"}}')).toMatch(/should be 405/);
   });
 
-  it('should mark health, metrics and docs public and show the API.md card-load example', () => {
+  it('should mark health, metrics and docs public and show the API.md card-load example, which the API takes as it is', async () => {
     for (const path of ['/health/live', '/health/ready', '/metrics']) expect(doc.paths[path].get.security).toEqual([]);
     const create = doc.paths['/v1/card-loads'].post;
     const examples = Object.values(create.requestBody!.content['application/json'].examples ?? {}).map((e) => e.value);
     expect(examples).toContainEqual(CARD_LOAD_EXAMPLE);
     expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['200', '201', '400', '409', '413', '415', '422']));
+    // Every field of the example is one the API reads back as sent (API.md's example request and its answer).
+    const made = await t.api('POST', '/v1/card-loads', { body: CARD_LOAD_EXAMPLE, headers: { 'idempotency-key': 'openapi-example' } });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ ...CARD_LOAD_EXAMPLE, status: 'pending' });
   });
 
   it('should serve the UI at /docs without a key, with its assets', async () => {
