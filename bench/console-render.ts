@@ -30,6 +30,8 @@ async function main(): Promise<void> {
   const db = await benchDatabase('card_ledger_console_bench');
   const service = await spawnService({
     DATABASE_URL: db.url,
+    // The run's own audit key and head, never the working directory's .data (a later test run there would read them).
+    DATA_DIR: db.dataDir,
     ADMIN_API_KEY: ADMIN,
     RATE_LIMIT_PER_MINUTE: '100000000',
     SYNC_CONCURRENCY: '32',
