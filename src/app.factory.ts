@@ -12,7 +12,7 @@ import { AppConfig } from './config/app-config';
 import { DatabaseOutage } from './database/database-outage';
 import { closeConnectionsWhenClosing } from './http/graceful-close';
 import { BODY_LIMIT_BYTES, installJsonBodyParser } from './http/json-body';
-import { clientErrorHandler, frameworkErrors, installMethodNotAllowed } from './http/protocol-errors';
+import { clientErrorHandler, frameworkErrors, installMethodNotAllowed, lingerWhenClosingEarly } from './http/protocol-errors';
 import { recordRoutes, registeredRoutes } from './http/route-registry';
 import { installHttpSecurity } from './http/security';
 import { createRootLogger, levelFromNest } from './logging/logging';
@@ -58,6 +58,7 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
       void reply.header('x-request-id', req.id);
     });
   closeConnectionsWhenClosing(app.getHttpAdapter().getInstance());
+  lingerWhenClosingEarly(app.getHttpAdapter().getInstance());
   await installHttpSecurity(app, config.rateLimitPerMinute);
   await installConsole(app);
   app.useGlobalFilters(new ApiExceptionFilter(app.get(DatabaseOutage)));

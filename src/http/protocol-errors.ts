@@ -76,6 +76,20 @@ function closeAfterDraining(socket: Socket): void {
   socket.resume();
 }
 
+/**
+ * The same linger for answers that close the connection before their request's body was read: Fastify's 413 for a
+ * declared length over the limit and json-body.ts's 415 say `Connection: close`, and after such an answer Node
+ * closes the socket itself (`destroySoon`), a reset under a client still sending. For those sockets Node's close
+ * becomes closeAfterDraining (Node's own parser meanwhile reads the rest of the body as the request's and drops it).
+ */
+export function lingerWhenClosingEarly(fastify: FastifyInstance): void {
+  fastify.addHook('onSend', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (req.raw.complete || String(reply.getHeader('connection')).toLowerCase() !== 'close') return;
+    const socket = req.raw.socket;
+    socket.destroySoon = () => closeAfterDraining(socket);
+  });
+}
+
 /** Fastify's router could not decode the path (e.g. %ED%A0%80, a lone surrogate): a 400 like any other. */
 export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
   const bad = err.code === 'FST_ERR_BAD_URL';

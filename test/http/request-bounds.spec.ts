@@ -195,16 +195,25 @@ describe('requests Node or the router refuse', () => {
     expect([big.status, JSON.parse(big.body)]).toEqual([431, errorShape('request_header_fields_too_large')]);
   });
 
-  it('should let a client still sending its body read the 431 its headers got', async () => {
-    // A client (fetch among them) that is busy writing its body reads the answer only afterwards. Refused after
-    // the headers, the rest of the body is read and dropped (bounded) before the socket closes: an abrupt close
-    // resets the connection under the client's next write, and the answer is lost (protocol-errors.ts).
+  it.each([
+    [
+      '431 for its headers',
+      [`X-Big: ${'a'.repeat(20_000)}`, 'Content-Type: application/json'],
+      1_000_000,
+      '431 Request Header Fields Too Large',
+    ],
+    ['415 for its Content-Type', ['Content-Type: text/plain'], 1_000_000, '415 Unsupported Media Type'],
+    ['413 for its declared length', ['Content-Type: application/json'], 3_000_000, '413 Payload Too Large'],
+  ])('should let a client still sending its body read the %s', async (_name, lines, length, status) => {
+    // A client (fetch among them) that is busy writing its body reads the answer only afterwards. Refused before
+    // the body, the rest of it is read and dropped (bounded) before the socket closes: an abrupt close resets the
+    // connection under the client's next write, and the answer is lost (protocol-errors.ts).
     const { port, hostname } = new URL(ctx.app.url);
     const socket = connect(Number(port), hostname);
     socket.pause();
     await once(socket, 'connect');
-    const body = Buffer.alloc(1_000_000, 'x');
-    socket.write(head(['POST /v1/card-loads HTTP/1.1', 'Host: x', `X-Big: ${'a'.repeat(20_000)}`, `Content-Length: ${body.length}`]));
+    const body = Buffer.alloc(length, 'x');
+    socket.write(head(['POST /v1/card-loads HTTP/1.1', 'Host: x', auth, ...lines, `Content-Length: ${body.length}`]));
     await new Promise((r) => setTimeout(r, 200));
     const answer = new Promise<string>((resolve) => {
       const chunks: Buffer[] = [];
@@ -216,7 +225,7 @@ describe('requests Node or the router refuse', () => {
     socket.end();
     await new Promise((r) => setTimeout(r, 200));
     socket.resume();
-    expect(await answer).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(await answer).toBe(`HTTP/1.1 ${status}`);
   });
 
   it('should close a refused connection whose client keeps trickling its body within LINGER.ms', async () => {
