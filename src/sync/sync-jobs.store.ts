@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { GroupCommit, Outcome } from '../common/group-commit';
 import { SEND_GATE_SQL, SendGate } from '../database/identity-sql';
 import { LoadLock } from '../card-loads/card-loads.store';
 import { PendingResolution, ResolvedTransaction, resolutionColumns } from '../ledger/journal.store';
@@ -73,6 +74,12 @@ export interface JobHold {
   lateSuccess: boolean;
 }
 
+/** Upper bound on fences per statement (a worker's concurrency is the usual bound). */
+const FENCE_BATCH_MAX = 200;
+
+/** One fence waiting for its batch; `fromMono` is when it was asked for (the lease is counted from then). */
+type FenceItem = { job: ClaimedJob; owner: string; leaseMs: number; graceMs: number | null; fromMono: number };
+
 /** A job as locked by a settlement or an operator: the claim that holds it, and what an operator may do. */
 export type LockedJob = { token: string | null; owner: string | null } & JobHold;
 
@@ -119,6 +126,12 @@ const UNCLAIM = `claim_token = NULL, lease_owner = NULL, lease_expires_at = NULL
  */
 @Injectable()
 export class SyncJobsStore {
+  private readonly fences = new GroupCommit<FenceItem, { held: boolean; gate: SendGate }>(
+    'fence',
+    (batch) => this.writeFences(batch),
+    FENCE_BATCH_MAX,
+  );
+
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
   /** A review load without a job (never made by this service; a hand-repaired database): a job that looks it up first. */
@@ -205,30 +218,57 @@ export class SyncJobsStore {
    * `held` false = the claim was lost (another claim, or the load left the outbox), or, before a send, `gate` is
    * not open: nothing may be sent.
    */
-  async fence(
+  fence(
     job: ClaimedJob,
     owner: string,
     leaseMs: number,
     forSend: { lookupGraceMs: number } | null,
   ): Promise<{ held: boolean; gate: SendGate }> {
-    const leaseFromMono = performance.now();
-    const [row]: Array<{ gate: SendGate; held: boolean; late_success: boolean }> = await this.ds.query(
-      `WITH gate AS (SELECT CASE WHEN $5::float IS NULL THEN 'open' ELSE ${SEND_GATE_SQL} END AS g),
+    return this.fences.submit({ job, owner, leaseMs, graceMs: forSend?.lookupGraceMs ?? null, fromMono: performance.now() });
+  }
+
+  /**
+   * The fences of every exchange about to start, in one statement (group commit: a worker has up to its concurrency
+   * in flight): the database's identity is read once for all the sends among them, and each job is updated only
+   * under its own claim, as one fence alone would be. A batch may hold two fences of one job (a claim that lapsed
+   * while its exchange was in flight, and the same worker's new claim): each answer is matched to its own item
+   * (x.i), never by load id, so only the claim that holds the job is told so. The lease is counted from before the
+   * batch was sent.
+   */
+  private async writeFences(batch: FenceItem[]): Promise<Map<FenceItem, Outcome<{ held: boolean; gate: SendGate }>>> {
+    const rows: Array<{ gate: SendGate; held: boolean; late_success: boolean }> = await this.ds.query(
+      `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::float8[], $5::float8[]) WITH ORDINALITY
+                  AS x(load_id, token, owner, lease_ms, grace_ms, i)),
+       gate AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM x WHERE grace_ms IS NOT NULL) THEN ${SEND_GATE_SQL} ELSE 'open' END AS g),
        fenced AS (
-         UPDATE sync_jobs SET lease_expires_at = clock_timestamp() + make_interval(secs => $4::float / 1000),
-           lookup_after = CASE WHEN $5::float IS NULL THEN lookup_after
-             ELSE greatest(lookup_after, clock_timestamp() + make_interval(secs => ($4::float + $5::float) / 1000)) END,
+         UPDATE sync_jobs j SET lease_expires_at = clock_timestamp() + make_interval(secs => x.lease_ms / 1000),
+           lookup_after = CASE WHEN x.grace_ms IS NULL THEN j.lookup_after
+             ELSE greatest(j.lookup_after, clock_timestamp() + make_interval(secs => (x.lease_ms + x.grace_ms) / 1000)) END,
            updated_at = clock_timestamp()
-         WHERE load_id = $1 AND ${HELD} AND (SELECT g FROM gate) = 'open'
-         RETURNING late_success_at IS NOT NULL AS late_success)
-       SELECT (SELECT g FROM gate) AS gate, EXISTS (SELECT 1 FROM fenced) AS held,
-         coalesce((SELECT late_success FROM fenced), false) AS late_success`,
-      [job.loadId, job.token, owner, leaseMs, forSend?.lookupGraceMs ?? null],
+         FROM x WHERE j.load_id = x.load_id AND j.load_id = ANY($1::uuid[]) AND j.claim_token = x.token AND j.lease_owner = x.owner
+           AND (x.grace_ms IS NULL OR (SELECT g FROM gate) = 'open')
+         RETURNING x.i, j.late_success_at IS NOT NULL AS late_success)
+       SELECT CASE WHEN x.grace_ms IS NULL THEN 'open' ELSE (SELECT g FROM gate) END AS gate, f.i IS NOT NULL AS held,
+         coalesce(f.late_success, false) AS late_success
+       FROM x LEFT JOIN fenced f ON f.i = x.i ORDER BY x.i`,
+      [
+        batch.map((f) => f.job.loadId),
+        batch.map((f) => f.job.token),
+        batch.map((f) => f.owner),
+        batch.map((f) => f.leaseMs),
+        batch.map((f) => f.graceMs),
+      ],
     );
-    if (!row.held) return { held: false, gate: row.gate };
-    job.leaseFromMono = leaseFromMono;
-    job.lateSuccess = row.late_success;
-    return { held: true, gate: row.gate };
+    return new Map(
+      batch.map((f, i) => {
+        const { gate, held, late_success } = rows[i];
+        if (held) {
+          f.job.leaseFromMono = f.fromMono;
+          f.job.lateSuccess = late_success;
+        }
+        return [f, { ok: true, value: { held, gate } }];
+      }),
+    );
   }
 
   /**

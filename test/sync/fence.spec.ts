@@ -1,0 +1,34 @@
+import { SyncJobsStore } from '../../src/sync/sync-jobs.store';
+import { useTestApp } from '../support/app';
+
+/**
+ * The fence before every EnKash exchange (docs/design.md, "Leases and fences"), now one statement for every
+ * exchange a worker is about to start: each fence in a batch must still be judged by its own claim's token.
+ */
+describe('the fence before every exchange', () => {
+  const ctx = useTestApp({ env: { ROLE: 'api' } }); // no worker of its own: the test is the only claimer
+
+  it('should hold for the current claim of each job and refuse every earlier one, fenced together in one batch', async () => {
+    const jobs = ctx.app.app.get(SyncJobsStore);
+    for (let i = 0; i < 4; i++) {
+      const made = await ctx.app.api('POST', '/v1/card-loads', {
+        body: { enKashCardId: `EKCFENCE0${i}`, amount: '1.00' },
+        headers: { 'idempotency-key': `fence-${i}` },
+      });
+      expect(made.status).toBe(201);
+    }
+    // The same worker claims twice: the first claims' leases (1 ms) lapse, the second claims get new tokens.
+    const stale = await jobs.claim('worker-a', 10, 1, 0, 0);
+    await new Promise((r) => setTimeout(r, 20));
+    const current = await jobs.claim('worker-a', 10, 60_000, 0, 0);
+    expect(current.map((j) => j.loadId).sort()).toEqual(stale.map((j) => j.loadId).sort());
+    expect(stale).toHaveLength(4);
+    // Sends and lookups, stale and current, all at once: after the first alone, the rest share one statement.
+    const send = { lookupGraceMs: 1_000 };
+    const fenced = await Promise.all([...stale, ...current].map((job, i) => jobs.fence(job, 'worker-a', 60_000, i % 2 ? send : null)));
+    expect(fenced.map((f) => f.held)).toEqual([false, false, false, false, true, true, true, true]);
+    expect(fenced.map((f) => f.gate)).toEqual(Array(8).fill('open'));
+    // Another worker's fence never holds a job it does not own, whatever token it shows.
+    expect(await jobs.fence(current[0], 'worker-b', 60_000, send)).toEqual({ held: false, gate: 'open' });
+  });
+});
