@@ -18,8 +18,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * what ledger_resolve_pending returns; the caller writes the content hashes.
  *
  * Lookups are one index probe per key (LATERAL … LIMIT, or `= ANY` beside a join): with stale statistics a join
- * alone would let a generic plan scan the whole table (see 1765210000000). `#variable_conflict use_column`: the result columns are also plpgsql
- * variables; in every statement here a bare name means the table's column. Nothing existing changes.
+ * alone would let a generic plan scan the whole table (see 1765210000000). `#variable_conflict use_column`: the
+ * result columns are also plpgsql variables; in every statement here a bare name means the table's column. Nothing
+ * existing changes.
  */
 export class SettlementInTwoCalls1765220000000 implements MigrationInterface {
   name = 'SettlementInTwoCalls1765220000000';
