@@ -1,5 +1,8 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { Client, ClientConfig } from 'pg';
+import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
+import { assert } from '../common/assert';
+import { withJobLock } from './job-lock';
 import { MIGRATIONS } from './migrations';
 
 /**
@@ -31,29 +34,38 @@ export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions
 }
 
 /** Any number 64-bit value that identifies "the migration lock" across instances. */
-const MIGRATION_LOCK_KEY = 7_310_412_001;
+export const MIGRATION_LOCK_KEY = 7_310_412_001;
+
+/** The URL a DataSource was configured with (every one here is: dataSourceOptions). */
+export function dataSourceUrl(ds: DataSource): string {
+  const url = (ds.options as PostgresConnectionOptions).url;
+  assert(url, 'the data source is configured by URL');
+  return url;
+}
 
 /**
- * Applies pending migrations once, even when several instances start at the same moment:
- * a session advisory lock makes the others wait, and then find nothing to do.
+ * Applies pending migrations once, even when several instances start at the same moment: the migration lock
+ * (database/job-lock.ts, transaction-scoped so that it holds behind pgbouncer) makes the others wait, and then find
+ * nothing to do. Each migration runs in its own transaction on another connection.
  */
 export async function runMigrations(url: string): Promise<string[]> {
-  const lock = new Client({ connectionString: url });
-  await lock.connect();
-  try {
-    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    const ds = new DataSource({ ...dataSourceOptions(url, 2), logging: false });
-    await ds.initialize();
-    try {
-      const applied = await ds.runMigrations({ transaction: 'each' });
-      return applied.map((m) => m.name);
-    } finally {
-      await ds.destroy();
-    }
-  } finally {
-    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
-    await lock.end();
-  }
+  const applied = await withJobLock(
+    url,
+    MIGRATION_LOCK_KEY,
+    'migrations',
+    async () => {
+      const ds = new DataSource({ ...dataSourceOptions(url, 2), logging: false });
+      await ds.initialize();
+      try {
+        return (await ds.runMigrations({ transaction: 'each' })).map((m) => m.name);
+      } finally {
+        await ds.destroy();
+      }
+    },
+    { wait: true },
+  );
+  assert(applied, 'a waiting lock is always taken');
+  return applied;
 }
 
 export async function pendingMigrationCount(ds: DataSource): Promise<number> {

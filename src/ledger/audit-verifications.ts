@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Periodic } from '../common/periodic';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { withSessionLock } from '../database/session-lock';
+import { withJobLock } from '../database/job-lock';
+import { dataSourceUrl } from '../database/data-source';
 import { AUDIT_KEYS, AuditKeys, signatureMatches } from './audit-keys';
 import { AuditStore } from './audit.store';
 import { AuditVerifierService, VerifyResult } from './audit-verifier.service';
@@ -11,7 +12,7 @@ import { AuditVerifierService, VerifyResult } from './audit-verifier.service';
 export type VerifyTrigger = 'schedule' | 'manual';
 export type RecordedVerification = VerifyResult & { trigger: VerifyTrigger; finishedAt: string };
 
-/** One instance at a time runs the scheduled verification (a session lock, held for the run). */
+/** One instance at a time runs the scheduled verification (database/job-lock.ts, held for the run). */
 const VERIFY_LOCK_KEY = 7_310_412_014;
 
 /**
@@ -95,7 +96,8 @@ export class AuditVerifications {
   }
 
   private async runScheduled(): Promise<void> {
-    await withSessionLock(this.ds, VERIFY_LOCK_KEY, 'verifier', async () => {
+    // A lost lock only means two instances may verify at once: read-only, each verdict recorded. Logged by the lock.
+    await withJobLock(dataSourceUrl(this.ds), VERIFY_LOCK_KEY, 'verifier', async () => {
       const r = await (this.running ?? this.start('schedule'));
       if (!r.ok) this.logger.error(`ledger verification found ${r.findings.length} problem(s); first: ${r.brokenAt}: ${r.reason}`);
     });

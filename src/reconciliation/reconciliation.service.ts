@@ -8,7 +8,8 @@ import { AuditTrail } from '../audit-trail/audit-trail.service';
 import { assert } from '../common/assert';
 import { ApiError } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { withSessionLock } from '../database/session-lock';
+import { dataSourceUrl } from '../database/data-source';
+import { withJobLock } from '../database/job-lock';
 import { inTransaction } from '../database/transaction';
 import { EnKashClient } from '../enkash/enkash.client';
 import { EnKashOutcome } from '../enkash/enkash.types';
@@ -19,7 +20,7 @@ import { compareBalance, compareLoad, NewFinding } from './reconciliation.compar
 import { ReconciliationStore, RunTotals, RunTrigger, SettledCursor } from './reconciliation.store';
 import { findingView, FindingView, RunRow, runView, RunView } from './reconciliation.view';
 
-/** One run at a time across every instance; the session lock goes away with the session if we die. */
+/** One run at a time across every instance; the lock goes away with its connection if we die (database/job-lock.ts). */
 export const RECONCILIATION_LOCK_KEY = 7_310_412_101;
 /** EnKash calls in flight at once: enough to finish thousands of lookups in minutes, few enough not to crowd the worker. */
 const ENKASH_CONCURRENCY = 8;
@@ -38,9 +39,10 @@ export interface RunResult {
   findings: FindingView[];
 }
 
-/** Why a run stops early: EnKash fails the same way for every call, or the instance is shutting down. */
+/** Why a run stops early: EnKash fails the same way for every call, the instance is shutting down, or the run lock was lost. */
 interface RunControl {
   stopReason: string | null;
+  lockLost: AbortSignal;
 }
 
 const mapOutcome = <T, U>(o: EnKashOutcome<T>, f: (v: T) => U): EnKashOutcome<U> =>
@@ -85,8 +87,8 @@ export class ReconciliationService implements BeforeApplicationShutdown {
   /** Null when another run, in this instance or another, holds the run lock (or this instance is stopping). */
   async run(trigger: RunTrigger, actor: AuditActor): Promise<RunResult | null> {
     if (this.stopping) return null;
-    return withSessionLock(this.ds, RECONCILIATION_LOCK_KEY, 'reconciliation', async () => {
-      const work = this.runLocked(trigger, actor);
+    return withJobLock(dataSourceUrl(this.ds), RECONCILIATION_LOCK_KEY, 'reconciliation', async (lockLost) => {
+      const work = this.runLocked(trigger, actor, lockLost);
       this.current = work;
       try {
         return await work;
@@ -96,11 +98,11 @@ export class ReconciliationService implements BeforeApplicationShutdown {
     });
   }
 
-  private async runLocked(trigger: RunTrigger, actor: AuditActor): Promise<RunResult> {
+  private async runLocked(trigger: RunTrigger, actor: AuditActor, lockLost: AbortSignal): Promise<RunResult> {
     await this.store.abandonStaleRuns();
     const run = await this.store.startRun(trigger, await this.store.defaultWindowFrom());
     const totals: RunTotals = { checkedLoads: 0, checkedCards: 0, findingsCount: 0 };
-    const control: RunControl = { stopReason: null };
+    const control: RunControl = { stopReason: null, lockLost };
     try {
       const scan = await this.checkLoads(run, totals, control);
       await this.checkBalances(run.id, scan.cards, totals, control);
@@ -134,6 +136,8 @@ export class ReconciliationService implements BeforeApplicationShutdown {
 
   private shouldStop(control: RunControl): boolean {
     if (this.stopping && !control.stopReason) control.stopReason = 'stopped: the instance is shutting down';
+    // Another instance may hold the lock now: stop calling EnKash and leave the window to the next run.
+    if (control.lockLost.aborted && !control.stopReason) control.stopReason = 'stopped: the run lock was lost';
     return control.stopReason !== null;
   }
 
