@@ -199,7 +199,9 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
   it('should let one run at a time: 409 while another instance holds the run lock', async () => {
     const other = await sql(ctx.app.databaseUrl);
     try {
-      await other.query('SELECT pg_advisory_lock($1)', [RECONCILIATION_LOCK_KEY]);
+      // As an instance holds it (database/job-lock.ts): in an open transaction, released when it ends.
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock($1)', [RECONCILIATION_LOCK_KEY]);
       const res = await ctx.app.api('POST', '/v1/reports/reconciliation/runs');
       expect(res.status).toBe(409);
       expect(res.body.error.code).toBe('conflict');

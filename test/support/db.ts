@@ -8,6 +8,22 @@ export function serverUrl(): string {
   return url;
 }
 
+/**
+ * `url` as the tests themselves reach it: straight to the server, also when the apps go through pgbouncer
+ * (global-setup.ts). Assertions and tampering (a superuser's `SET session_replication_role`) are an operator's
+ * psql, not the service, and may keep session state.
+ */
+export function directUrl(url: string): string {
+  const direct = process.env.CARD_LEDGER_TEST_DIRECT_URL;
+  if (!direct) return url;
+  const u = new URL(url);
+  const d = new URL(direct);
+  u.host = d.host;
+  u.username = d.username;
+  u.password = d.password;
+  return u.toString();
+}
+
 export function databaseUrl(name: string): string {
   const u = new URL(serverUrl());
   u.pathname = `/${name}`;
@@ -17,7 +33,7 @@ export function databaseUrl(name: string): string {
 /** A fresh database with every migration applied, for one test file. */
 export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `cl_test_${randomBytes(6).toString('hex')}`;
-  const admin = new Client({ connectionString: serverUrl() });
+  const admin = new Client({ connectionString: directUrl(serverUrl()) });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);
@@ -30,7 +46,7 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
     url,
     name,
     drop: async () => {
-      const c = new Client({ connectionString: serverUrl() });
+      const c = new Client({ connectionString: directUrl(serverUrl()) });
       await c.connect();
       try {
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -43,7 +59,7 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
 
 /** A direct connection for assertions on rows (and, as superuser, for tampering in tests). */
 export async function sql(url: string): Promise<Client> {
-  const c = new Client({ connectionString: url });
+  const c = new Client({ connectionString: directUrl(url) });
   await c.connect();
   return c;
 }

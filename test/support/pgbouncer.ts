@@ -1,0 +1,139 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+
+/**
+ * A private pgbouncer (the Debian package, 1.18) in TRANSACTION pooling mode in front of a Postgres server, for the
+ * tests that prove the service keeps no session state (docs/operations.md, "Connection pooling (pgbouncer)"). Each
+ * gets its own config folder and a free port on 127.0.0.1, and is stopped by stop().
+ */
+export interface RunningPgbouncer {
+  port: number;
+  /** `url` (a database on the server behind it) with pgbouncer's host and port instead: the wildcard entry passes the database through. */
+  via(url: string): string;
+  /** What pgbouncer logged so far (its stderr), for a failing test's message. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export interface PgbouncerOptions {
+  /** Server connections per database and user: small, so that many clients really share few server connections. */
+  poolSize?: number;
+  /** pgbouncer's idle_transaction_timeout in seconds (0 = off, its default). */
+  idleTransactionTimeoutS?: number;
+}
+
+const PLACES = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer'];
+
+export function pgbouncerBinary(): string | null {
+  return PLACES.find((p) => existsSync(p)) ?? null;
+}
+
+/**
+ * Why the pgbouncer tests cannot run here, or null when they can. A missing binary skips them only outside CI: with
+ * CI set it throws, so that CI never passes without them (.ci/run installs the package).
+ */
+export function pgbouncerSkipReason(): string | null {
+  if (pgbouncerBinary()) return null;
+  const reason = `pgbouncer is not installed (looked in ${PLACES.join(', ')}; apt-get install pgbouncer)`;
+  if (process.env.CI) throw new Error(`${reason}, and CI is set: the pgbouncer tests must run`);
+  return reason;
+}
+
+/** describe(), or describe.skip() saying why on stdout when pgbouncer is missing outside CI. */
+export function describeWithPgbouncer(name: string, body: () => void): void {
+  const reason = pgbouncerSkipReason();
+  if (reason) {
+    process.stdout.write(`skipping "${name}": ${reason}\n`);
+    describe.skip(name, body);
+  } else describe(name, body);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** pgbouncer refuses to run as root: as root it runs as `postgres` (the server's user on Debian), owning its folder. */
+function runAs(): { uid: number; gid: number } | null {
+  if (userInfo().uid !== 0) return null;
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+export async function startPgbouncer(serverUrl: string, opts: PgbouncerOptions = {}): Promise<RunningPgbouncer> {
+  const binary = pgbouncerBinary();
+  if (!binary) throw new Error(pgbouncerSkipReason() ?? 'pgbouncer is not installed');
+  const server = new URL(serverUrl);
+  const user = decodeURIComponent(server.username || userInfo().username);
+  const dir = mkdtempSync(path.join(tmpdir(), 'card-ledger-pgbouncer-'));
+  const port = await freePort();
+  // trust: no password between the test and pgbouncer; the user must be in auth_file, whose password (the server
+  // URL's, if any) pgbouncer uses to log in to the server. No ignore_startup_parameters: a startup parameter
+  // pgbouncer cannot track (options=-c statement_timeout=...) must fail here as it would in production.
+  writeFileSync(path.join(dir, 'userlist.txt'), `${quote(user)} ${quote(decodeURIComponent(server.password))}\n`);
+  writeFileSync(
+    path.join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      `* = host=${server.hostname} port=${server.port || 5432}`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = trust',
+      `auth_file = ${path.join(dir, 'userlist.txt')}`,
+      'pool_mode = transaction',
+      `default_pool_size = ${opts.poolSize ?? 10}`,
+      'max_client_conn = 2000',
+      `idle_transaction_timeout = ${opts.idleTransactionTimeoutS ?? 0}`,
+      'log_connections = 0',
+      'log_disconnections = 0',
+      '',
+    ].join('\n'),
+  );
+  const ids = runAs();
+  if (ids) {
+    chownSync(dir, ids.uid, ids.gid);
+    for (const f of ['userlist.txt', 'pgbouncer.ini']) chownSync(path.join(dir, f), ids.uid, ids.gid);
+  }
+  const proc: ChildProcess = spawn(binary, [path.join(dir, 'pgbouncer.ini')], { ...(ids ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
+  proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const deadline = Date.now() + 10_000;
+  while (!/listening on 127\.0\.0\.1:\d+/.test(out)) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`pgbouncer exited early:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`pgbouncer did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    port,
+    via: (url: string) => {
+      const u = new URL(url);
+      u.hostname = '127.0.0.1';
+      u.port = String(port);
+      return u.toString();
+    },
+    log: () => out,
+    stop: async () => {
+      // SIGTERM: immediate shutdown (SIGINT would wait for every client to leave).
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
