@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { MIGRATION_LOCK_KEY, runMigrations } from '../../src/database/data-source';
+import { isDatabaseUnavailable } from '../../src/database/database-outage';
 import { withJobLock } from '../../src/database/job-lock';
 import { MIGRATIONS } from '../../src/database/migrations';
 import { RunningSimulator } from '../../src/enkash-simulator/simulator';
@@ -159,6 +160,29 @@ describeWithPgbouncer('the job lock behind pgbouncer (transaction pooling)', () 
     } finally {
       await c.end();
       await direct.query(`DROP DATABASE ${name} WITH (FORCE)`);
+    }
+  });
+
+  it('should count pgbouncer refusing a client (no server connection free in time) as a database outage (503)', async () => {
+    const full = await startPgbouncer(directUrl(serverUrl()), { poolSize: 1, queryWaitTimeoutS: 1 });
+    const holder = new Client({ connectionString: full.via(db.url) });
+    const waiter = new Client({ connectionString: full.via(db.url) });
+    waiter.on('error', () => undefined);
+    try {
+      await holder.connect();
+      await waiter.connect();
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1');
+      const refused = await waiter.query('SELECT 1').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(refused).toMatchObject({ code: '08P01', message: 'query_wait_timeout' });
+      expect(isDatabaseUnavailable(refused)).toBe(true);
+    } finally {
+      await holder.end().catch(() => undefined);
+      await waiter.end().catch(() => undefined);
+      await full.stop();
     }
   });
 

@@ -23,6 +23,8 @@ export interface PgbouncerOptions {
   poolSize?: number;
   /** pgbouncer's idle_transaction_timeout in seconds (0 = off, its default). */
   idleTransactionTimeoutS?: number;
+  /** pgbouncer's query_wait_timeout in seconds: how long a client waits for a server connection (default 120). */
+  queryWaitTimeoutS?: number;
 }
 
 const PLACES = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer'];
@@ -97,6 +99,7 @@ export async function startPgbouncer(serverUrl: string, opts: PgbouncerOptions =
       `default_pool_size = ${opts.poolSize ?? 10}`,
       'max_client_conn = 2000',
       `idle_transaction_timeout = ${opts.idleTransactionTimeoutS ?? 0}`,
+      `query_wait_timeout = ${opts.queryWaitTimeoutS ?? 120}`,
       'log_connections = 0',
       'log_disconnections = 0',
       '',
@@ -107,7 +110,14 @@ export async function startPgbouncer(serverUrl: string, opts: PgbouncerOptions =
     chownSync(dir, ids.uid, ids.gid);
     for (const f of ['userlist.txt', 'pgbouncer.ini']) chownSync(path.join(dir, f), ids.uid, ids.gid);
   }
-  const proc: ChildProcess = spawn(binary, [path.join(dir, 'pgbouncer.ini')], { ...(ids ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+  // pgbouncer lives no longer than this process: a shell holds it and stops it when our end of its stdin closes,
+  // which happens however we end (a CI time box's SIGTERM or SIGKILL included). The shell exits with pgbouncer.
+  // (A background job's stdin is /dev/null unless redirected: hence fd 3.)
+  const watch = 'exec 3<&0; bin=$1; shift; "$bin" "$@" & p=$!; (cat <&3 >/dev/null; kill $p 2>/dev/null) & wait $p';
+  const proc: ChildProcess = spawn('sh', ['-c', watch, 'sh', binary, path.join(dir, 'pgbouncer.ini')], {
+    ...(ids ?? {}),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
   proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
@@ -128,8 +138,8 @@ export async function startPgbouncer(serverUrl: string, opts: PgbouncerOptions =
     },
     log: () => out,
     stop: async () => {
-      // SIGTERM: immediate shutdown (SIGINT would wait for every client to leave).
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      // The watcher sends SIGTERM: pgbouncer's immediate shutdown (SIGINT would wait for every client to leave).
+      proc.stdin!.end();
       const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
