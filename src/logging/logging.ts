@@ -105,8 +105,11 @@ const ch = (c: string) => {
   return `(?:[${c}${c.toLowerCase()}]|${pct(`(?:${code}|${lower})`)})`;
 };
 const ALNUM = `(?:[A-Za-z0-9]|${pct('(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])')})`;
+// The `E` comes first and the lookbehind checks what precedes it: a pattern that opens with a lookbehind is tried
+// at every position of every line (a quarter of a written line's cost); this one only where an `E` or `%` is.
+const FIRST = ch('E');
 const CARD_ID_ANYWHERE = new RegExp(
-  `(?<=^|[^A-Za-z0-9]|%(?:25)?[0-9A-Fa-f]{2})${ch('E')}${ch('K')}${ch('C')}${ALNUM}{7}(?![A-Za-z0-9])`,
+  `${FIRST}(?<=(?:^|[^A-Za-z0-9]|%(?:25)?[0-9A-Fa-f]{2})${FIRST})${ch('K')}${ch('C')}${ALNUM}{7}(?![A-Za-z0-9])`,
   'gi',
 );
 
