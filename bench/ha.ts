@@ -296,6 +296,10 @@ async function main(): Promise<number> {
         problems.push(`${failovers.length} failovers, but the workers saw these forks: ${JSON.stringify(forks)}`);
       const restarted = services.filter((s) => s.proc.exitCode !== null);
       if (restarted.length) problems.push(`${restarted.length} service processes exited`);
+      for (const p of problems.slice(0, 30)) process.stdout.write(`problem: ${p}\n`);
+      // A 5xx other than the outage's 503 is a bug: the services' own log says what failed.
+      if (Object.keys(intake.refusals).some((k) => k.startsWith('5') && k !== '503'))
+        for (const s of services) process.stdout.write(`--- ${s.url}\n${s.tail()}\n`);
       const result = problems.length ? 'FAIL' : 'PASS';
       process.stdout.write(
         `ha: ${result} failover ${failovers.map((f) => `${f.from}->${f.to} ${(f.ms / 1000).toFixed(1)} s`).join(', ')}; ` +

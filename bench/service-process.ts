@@ -34,8 +34,11 @@ export async function benchDatabase(name: string): Promise<{ url: string; dataDi
   };
 }
 
-/** `node args…`, once it has said it is "listening on"; its last output is the error when it exits before. */
-async function spawnListening(what: string, args: string[], env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+/**
+ * `node args…`, once it has said it is "listening on"; its last output is the error when it exits before, and stays
+ * readable afterwards (`tail`).
+ */
+async function spawnListening(what: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; tail: () => string }> {
   const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (c: Buffer) => (out = (out + c.toString()).slice(-5000));
@@ -45,12 +48,14 @@ async function spawnListening(what: string, args: string[], env: NodeJS.ProcessE
     if (proc.exitCode !== null) throw new Error(`${what} exited: ${out}`);
     await sleep(50);
   }
-  return proc;
+  return { proc, tail: () => out };
 }
 
 export interface ServiceProcess {
   proc: ChildProcess;
   url: string;
+  /** The last 5,000 characters the process wrote (its log at LOG_LEVEL, error by default). */
+  tail(): string;
   /** The process's resident memory now and at its peak, in MB (Linux /proc). */
   rssMb(): { now: number; peak: number };
   stop(): Promise<void>;
@@ -59,7 +64,7 @@ export interface ServiceProcess {
 /** `node dist/src/main.js` with `env`, on a free port: the service as production runs it, in its own process. */
 export async function spawnService(env: Record<string, string>): Promise<ServiceProcess> {
   const port = await freePort();
-  const proc = await spawnListening('service', [path.join(ROOT, 'dist/src/main.js')], {
+  const { proc, tail } = await spawnListening('service', [path.join(ROOT, 'dist/src/main.js')], {
     ...process.env,
     PORT: String(port),
     LOG_LEVEL: 'error',
@@ -70,6 +75,7 @@ export async function spawnService(env: Record<string, string>): Promise<Service
   return {
     proc,
     url: `http://127.0.0.1:${port}`,
+    tail,
     rssMb: () => ({ now: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) }),
     stop: async () => {
       if (proc.exitCode === null) proc.kill('SIGKILL');
@@ -109,7 +115,7 @@ export async function spawnSimulator(options: {
     'failure-faults': options.failureFaults.join(','),
   };
   const args = [path.join(ROOT, 'dist/src/enkash-simulator/main.js'), '--quiet', ...Object.entries(flags).map(([k, v]) => `--${k}=${v}`)];
-  const proc = await spawnListening('simulator', args, process.env);
+  const { proc } = await spawnListening('simulator', args, process.env);
   return {
     proc,
     url: `http://127.0.0.1:${port}`,
