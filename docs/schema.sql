@@ -223,22 +223,28 @@ CREATE FUNCTION public.card_loads_settle(a_loads uuid[], a_types text[], a_outco
     AS $$
       #variable_conflict use_column
       BEGIN
-        WITH x AS (SELECT * FROM unnest(a_loads, a_types, a_outcomes, a_http, a_codes, a_messages, a_ms, a_requests)
-                   AS x(load_id, type, outcome, http_status, code, message, duration_ms, request_id)),
-             ev AS (INSERT INTO load_events (load_id, type, outcome, http_status, code, message, duration_ms, actor, request_id)
-                    SELECT load_id, type, outcome, http_status, code, message, duration_ms, 'sync-worker', request_id FROM x)
-        UPDATE card_loads l SET attempts = l.attempts + n.count, updated_at = clock_timestamp()
-        FROM (SELECT load_id, count(*)::int AS count FROM x GROUP BY load_id) n WHERE l.id = n.load_id AND l.id = ANY(a_loads);
-
         RETURN QUERY SELECT * FROM ledger_resolve_pending(p_pending, p_kinds, p_events, p_loads, p_ids);
 
-        WITH x AS (SELECT * FROM unnest(p_loads, s_statuses, s_reasons, s_actors, s_requests) AS x(id, status, reason, actor, request_id)),
-             ev AS (INSERT INTO load_events (load_id, type, outcome, message, actor, request_id)
-                    SELECT x.id, 'settled', x.status, x.reason, x.actor, x.request_id FROM x)
-        UPDATE card_loads l SET status = x.status, status_reason = x.reason, updated_at = ledger_moment(),
-          posted_at = CASE WHEN x.status = 'posted' THEN ledger_moment() END,
-          reversed_at = CASE WHEN x.status = 'reversed' THEN ledger_moment() END
-        FROM x WHERE l.id = x.id AND l.id = ANY(p_loads);
+        WITH a AS (SELECT * FROM unnest(a_loads, a_types, a_outcomes, a_http, a_codes, a_messages, a_ms, a_requests)
+                   WITH ORDINALITY AS a(load_id, type, outcome, http_status, code, message, duration_ms, request_id, i)),
+             s AS (SELECT * FROM unnest(p_loads, s_statuses, s_reasons, s_actors, s_requests)
+                   WITH ORDINALITY AS s(load_id, status, reason, actor, request_id, i)),
+             ev AS (INSERT INTO load_events (load_id, type, outcome, http_status, code, message, duration_ms, actor, request_id)
+                    SELECT e.load_id, e.type, e.outcome, e.http_status, e.code, e.message, e.duration_ms, e.actor, e.request_id
+                    FROM (SELECT a.load_id, a.type, a.outcome, a.http_status, a.code, a.message, a.duration_ms,
+                                 'sync-worker' AS actor, a.request_id, 1 AS part, a.i FROM a
+                          UNION ALL
+                          SELECT s.load_id, 'settled', s.status, NULL, NULL, s.reason, NULL, s.actor, s.request_id, 2, s.i FROM s) e
+                    ORDER BY e.part, e.i),
+             n AS (SELECT a.load_id, count(*)::int AS count FROM a GROUP BY a.load_id),
+             c AS (SELECT coalesce(s.load_id, n.load_id) AS load_id, coalesce(n.count, 0) AS count, s.status, s.reason
+                   FROM n FULL JOIN s ON s.load_id = n.load_id)
+        UPDATE card_loads l SET attempts = l.attempts + c.count, updated_at = ledger_moment(),
+          status = coalesce(c.status, l.status),
+          status_reason = CASE WHEN c.status IS NULL THEN l.status_reason ELSE c.reason END,
+          posted_at = CASE WHEN c.status IS NULL THEN l.posted_at WHEN c.status = 'posted' THEN ledger_moment() END,
+          reversed_at = CASE WHEN c.status IS NULL THEN l.reversed_at WHEN c.status = 'reversed' THEN ledger_moment() END
+        FROM c WHERE l.id = c.load_id AND l.id = ANY(a_loads || p_loads);
 
         DELETE FROM sync_jobs j WHERE j.load_id = ANY(p_loads);
       END $$;

@@ -16,6 +16,7 @@ import { SignedVerdicts1765110000000 } from '../../migrations/1765110000000-Sign
 import { IntakeInOneCall1765200000000 } from '../../migrations/1765200000000-IntakeInOneCall';
 import { ResolvePendingInOneCall1765210000000 } from '../../migrations/1765210000000-ResolvePendingInOneCall';
 import { SettlementInTwoCalls1765220000000 } from '../../migrations/1765220000000-SettlementInTwoCalls';
+import { SettlementOneRowVersion1765230000000 } from '../../migrations/1765230000000-SettlementOneRowVersion';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   IntakeInOneCall1765200000000,
   ResolvePendingInOneCall1765210000000,
   SettlementInTwoCalls1765220000000,
+  SettlementOneRowVersion1765230000000,
 ];

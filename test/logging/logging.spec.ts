@@ -161,6 +161,21 @@ describe('structured logs', () => {
     expect(JSON.parse(text).nested.deeper).toEqual({ token: '[redacted]', key: '[redacted]' });
   });
 
+  it('should redact secret fields inside arrays and errors, keep the error, and leave the logged object as it was', () => {
+    const out = capture();
+    const logger = createRootLogger({ level: 'info', stream: out.stream });
+    const err = Object.assign(new Error('EnKash refused'), { request: { headers: { authorization: 'Bearer p7' } } });
+    const logged = { attempts: [{ token: 'p8' }, { ok: true }], err };
+    logger.warn(logged, 'shapes');
+    const line = JSON.parse(out.text());
+    expect(JSON.stringify(line)).not.toMatch(/p[78]/);
+    expect(line.attempts).toEqual([{ token: '[redacted]' }, { ok: true }]);
+    expect(line.err).toMatchObject({ type: 'Error', message: 'EnKash refused', request: { headers: { authorization: '[redacted]' } } });
+    expect(line.err.stack).toMatch(/^Error: EnKash refused/);
+    expect(logged.attempts[0].token).toBe('p8');
+    expect(err.request.headers.authorization).toBe('Bearer p7');
+  });
+
   it('should scrub configured secret values from any string', () => {
     const out = capture();
     const logger = createRootLogger({ level: 'info', stream: out.stream, secrets: ['hunter2-very-secret'] });

@@ -17,6 +17,7 @@ describe('settlement by EnKash outcome (service + simulator over real HTTP)', ()
     const done = await waitForStatus(ctx.app, load.id, ['posted']);
     expect(ctx.sim.state.appliedCount(load.reference)).toBe(1);
     expect(done.events.map((e: { type: string }) => e.type)).toEqual(['created', 'enkash_send', 'settled']);
+    expect(done.attempts).toBe(1);
     expect(await cardBalance('EKCOUT0001')).toMatchObject({ posted: '1500.00', pending: '0.00' });
   });
 
@@ -56,6 +57,9 @@ describe('settlement by EnKash outcome (service + simulator over real HTTP)', ()
     expect(ctx.sim.state.appliedCount(load.reference)).toBe(1);
     expect(done.events.some((e: { outcome: string }) => e.outcome === 'unknown')).toBe(true);
     expect(done.events.some((e: { type: string }) => e.type === 'enkash_lookup')).toBe(true);
+    // Every send and lookup is counted once, whichever call wrote it (a retry's or the settlement's).
+    const exchanges = done.events.filter((e: { type: string }) => e.type === 'enkash_send' || e.type === 'enkash_lookup');
+    expect(done.attempts).toBe(exchanges.length);
     expect(ctx.sim.state.cardBalanceMinor(card)).toBe(before + 1001n);
   });
 
