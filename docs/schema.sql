@@ -125,6 +125,7 @@ CREATE FUNCTION public.card_load_intake(p_ids uuid[], p_references text[], p_api
         n int := cardinality(p_ids);
         written int;
         codes text[];
+        known bigint[];
       BEGIN
         RETURN QUERY SELECT l.* FROM unnest(p_api_keys, p_idempotency_keys) AS k(api_key_id, idempotency_key)
           CROSS JOIN LATERAL (SELECT * FROM card_loads c
@@ -135,14 +136,17 @@ CREATE FUNCTION public.card_load_intake(p_ids uuid[], p_references text[], p_api
 
         codes := ARRAY(SELECT DISTINCT c FROM unnest(
           ARRAY(SELECT 'parent:' || a FROM unnest(p_card_accounts) a) || ARRAY(SELECT 'card:' || c FROM unnest(p_cards) c)) c);
-        PERFORM ledger_begin_moment(ARRAY(
-          SELECT a.id FROM unnest(codes) AS k(code) CROSS JOIN LATERAL (SELECT id FROM accounts WHERE code = k.code) a));
+        known := ARRAY(
+          SELECT a.id FROM unnest(codes) AS k(code) CROSS JOIN LATERAL (SELECT id FROM accounts WHERE code = k.code) a);
+        PERFORM ledger_begin_moment(known);
+        IF cardinality(known) < cardinality(codes) THEN
         INSERT INTO accounts (code, currency, normal_side)
           SELECT DISTINCT ON (code) code, currency, 'credit' FROM (
             SELECT 'parent:' || a AS code, c AS currency FROM unnest(p_card_accounts, p_currencies) AS x(a, c)
             UNION ALL SELECT 'card:' || k, c FROM unnest(p_cards, p_currencies) AS x(k, c)) s
           ORDER BY code
           ON CONFLICT (code) DO NOTHING;
+        END IF;
 
         RETURN QUERY WITH x AS (
             SELECT * FROM unnest(p_ids, p_references, p_api_keys, p_idempotency_keys, p_hashes, p_cards, p_companies,

@@ -17,6 +17,7 @@ import { IntakeInOneCall1765200000000 } from '../../migrations/1765200000000-Int
 import { ResolvePendingInOneCall1765210000000 } from '../../migrations/1765210000000-ResolvePendingInOneCall';
 import { SettlementInTwoCalls1765220000000 } from '../../migrations/1765220000000-SettlementInTwoCalls';
 import { SettlementOneRowVersion1765230000000 } from '../../migrations/1765230000000-SettlementOneRowVersion';
+import { IntakeOpensOnlyNewAccounts1765240000000 } from '../../migrations/1765240000000-IntakeOpensOnlyNewAccounts';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   ResolvePendingInOneCall1765210000000,
   SettlementInTwoCalls1765220000000,
   SettlementOneRowVersion1765230000000,
+  IntakeOpensOnlyNewAccounts1765240000000,
 ];
