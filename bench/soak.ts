@@ -5,23 +5,30 @@
  * the simulator's own record, and a reconciliation run must find nothing. Prints one verdict line; exit 1 on FAIL.
  * Without --seed a random seed is drawn and printed, so every run tries another schedule and any run replays.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
-import { formatMinor } from '../src/common/money';
-import { SIMULATOR_DEFAULTS } from '../src/config/app-config';
 import { runMigrations } from '../src/database/data-source';
-import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres';
+import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { RunningSimulator, simulatorClientEnv, startEnKashSimulator } from '../src/enkash-simulator/simulator';
-import { ledgerViolations } from '../test/support/ledger-checks';
 import { freshDatabase } from './fresh-database';
+import {
+  adminPost,
+  auditVerifierProblems,
+  checkLedgerAgainstEnKash,
+  FAULT_SYNC_ENV,
+  FAULTY_ENKASH,
+  localEnKash,
+  mirrorParentFunding,
+  Post,
+  settleOpenLoads,
+} from './ledger-verdict';
+import { spawnService } from './service-process';
 
-const ROOT = path.resolve(__dirname, '../..');
-const MAIN = path.join(ROOT, 'dist/src/main.js');
 const ADMIN = 'soak-admin-key-0123456789abcdef';
 const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '300' }, seed: { type: 'string' } } });
 const SECONDS = Number(args.seconds);
@@ -33,7 +40,7 @@ const SEED = args.seed === undefined ? randomInt(1, 2 ** 31) : Number(args.seed)
  * The grace must exceed that plus the lag, exactly as SYNC_LOOKUP_GRACE_MS must in production; the run measures
  * the margin and fails when it is gone.
  */
-const LOOKUP_LAG_MS = 100;
+const LOOKUP_LAG_MS = FAULTY_ENKASH.lookupLagMs;
 const LOOKUP_GRACE_MS = 5000;
 let seed = SEED;
 /** mulberry32: the same seed replays the same intake, operator and kill schedule. */
@@ -46,24 +53,6 @@ const random = () => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pick = <T>(list: T[]): T | undefined => list[Math.floor(random() * list.length)];
-
-async function spawnService(env: Record<string, string>): Promise<{ proc: ChildProcess; url: string }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'error', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-5000)));
-  proc.stderr.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-5000)));
-  while (!/listening on/.test(out)) {
-    if (proc.exitCode !== null) throw new Error(`service exited: ${out}`);
-    await sleep(50);
-  }
-  return { proc, url: `http://127.0.0.1:${port}` };
-}
-
-type Post = (p: string, body: unknown, key?: string) => Promise<Response>;
 
 /**
  * An operator at work on live loads, as a careful one would act: a load in review is resolved by what EnKash's
@@ -152,27 +141,6 @@ async function slowestLateApply(c: Client, sim: RunningSimulator): Promise<numbe
   return Math.round(slowest);
 }
 
-/** EnKash's parent account starts funded; the ledger's parent is funded by the same amount, so reconciliation can agree. */
-async function mirrorParentFunding(post: Post, sim: RunningSimulator): Promise<void> {
-  const parent = `parent:${SIMULATOR_DEFAULTS.cardAccountId}`;
-  for (const body of [
-    { code: 'external:funding', currency: 'INR', normalSide: 'debit' },
-    { code: parent, currency: 'INR', normalSide: 'credit' },
-  ]) {
-    const res = await post('/v1/accounts', body);
-    if (res.status !== 201) throw new Error(`account ${body.code}: ${res.status} ${await res.text()}`);
-  }
-  const amount = formatMinor(sim.state.parentBalanceMinor);
-  const res = await post('/v1/journal', {
-    description: 'mirror EnKash parent funding',
-    entries: [
-      { accountCode: 'external:funding', direction: 'debit', amount },
-      { accountCode: parent, direction: 'credit', amount },
-    ],
-  });
-  if (res.status !== 201) throw new Error(`parent funding: ${res.status} ${await res.text()}`);
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'card-ledger-soak-'));
   let stopPg: (() => Promise<void>) | null = null;
@@ -192,22 +160,8 @@ async function main(): Promise<void> {
     const sim = await startEnKashSimulator({
       port: 0,
       seed: SEED,
-      latencyMs: 5,
-      lookupLagMs: LOOKUP_LAG_MS,
-      hangMs: 600,
-      failureRate: 0.15,
+      ...FAULTY_ENKASH,
       duplicateMode: (process.env.SOAK_MODE as (typeof modes)[number] | undefined) ?? modes[Math.floor(random() * 3)],
-      failureFaults: [
-        'timeout-after-apply',
-        'timeout-before-apply',
-        'reset',
-        'reset-after-apply',
-        'http-500',
-        'http-503',
-        'html-502',
-        'http-429',
-        'no-code',
-      ],
     });
     const env = {
       // The run's own DATA_DIR, shared by its processes: one audit key and one checkpoint file, for this database only.
@@ -215,31 +169,17 @@ async function main(): Promise<void> {
       DATA_DIR: path.join(dir, 'state'),
       ADMIN_API_KEY: ADMIN,
       ...simulatorClientEnv(sim.url),
-      ENKASH_TIMEOUT_MS: '300',
-      SYNC_LOOKUP_GRACE_MS: String(LOOKUP_GRACE_MS),
-      SYNC_REJECTION_CONFIRM_MS: '3000',
-      SYNC_LEASE_MS: '3000',
-      SYNC_POLL_MS: '20',
-      SYNC_BACKOFF_BASE_MS: '20',
-      SYNC_BACKOFF_CAP_MS: '300',
-      SYNC_MAX_ATTEMPTS: '6',
-      SYNC_CIRCUIT_THRESHOLD: '20',
-      SYNC_CIRCUIT_OPEN_MS: '200',
+      ...FAULT_SYNC_ENV(LOOKUP_GRACE_MS),
     };
     const api = await spawnService({ ...env, ROLE: 'api' });
     children.push(api.proc);
     const workers = await Promise.all([spawnService({ ...env, ROLE: 'worker' }), spawnService({ ...env, ROLE: 'worker' })]);
     children.push(...workers.map((w) => w.proc));
-    const post: Post = (p, body, key) =>
-      fetch(`${api.url}${p}`, {
-        method: 'POST',
-        body: JSON.stringify(body),
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
-      });
+    const post: Post = adminPost(api.url, ADMIN);
     const c = new Client({ connectionString: url });
     await c.connect();
     const operator = new Operator(c, sim, post);
-    await mirrorParentFunding(post, sim);
+    await mirrorParentFunding(post, sim.state.parentBalanceMinor);
 
     const deadline = Date.now() + SECONDS * 1000;
     let sent = 0;
@@ -278,52 +218,10 @@ async function main(): Promise<void> {
     // Let the dust settle: EnKash heals, parked loads are re-queued (or resolved), everything must leave pending.
     sim.state.setConfig({ failureRate: 0 });
     sim.state.clearFaults();
-    const settleBy = Date.now() + 120_000;
-    for (;;) {
-      const review = (await c.query(`SELECT id FROM card_loads WHERE status = 'needs_review'`)).rows;
-      for (const r of review) {
-        const res = await post(`/v1/card-loads/${r.id}/requeue`, {});
-        if (res.status !== 200 && res.status !== 409) problems.push(`requeue of ${r.id} answered ${res.status}`);
-      }
-      const open = (await c.query(`SELECT count(*)::int AS n FROM card_loads WHERE status IN ('pending', 'needs_review')`)).rows[0].n;
-      if (open === 0) break;
-      if (Date.now() > settleBy) {
-        problems.push(`${open} loads still open 120 s after the faults stopped`);
-        break;
-      }
-      await sleep(500);
-    }
+    problems.push(...(await settleOpenLoads(c, post)));
 
-    for (const [name, rows] of Object.entries(await ledgerViolations(c)))
-      if (rows.length) problems.push(`${name}: ${JSON.stringify(rows).slice(0, 300)}`);
-    const loads: Array<{ id: string; reference: string; status: string; amount: string; en_kash_card_id: string }> = (
-      await c.query(`SELECT id, reference, status, amount, en_kash_card_id FROM card_loads`)
-    ).rows;
-    const suspects: typeof loads = [];
-    for (const l of loads) {
-      const applied = sim.state.appliedCount(l.reference);
-      if (l.status === 'posted' && applied !== 1) problems.push(`posted load ${l.reference} applied ${applied} times at EnKash`);
-      if (l.status === 'reversed' && applied !== 0) problems.push(`reversed load ${l.reference} applied ${applied} times at EnKash`);
-      if ((l.status === 'posted' && applied !== 1) || (l.status === 'reversed' && applied !== 0)) suspects.push(l);
-    }
-    // The evidence for each wrong load: its events as the ledger recorded them and every request EnKash saw for it.
-    for (const l of suspects.slice(0, 5)) {
-      const events = (
-        await c.query(
-          `SELECT at, type, outcome, http_status, code, message, duration_ms, actor FROM load_events
-        WHERE load_id = $1 ORDER BY id`,
-          [l.id],
-        )
-      ).rows;
-      process.stdout.write(
-        `evidence: ${JSON.stringify({ reference: l.reference, status: l.status, events, enkash: sim.state.requestsFor(l.reference) })}\n`,
-      );
-    }
-    const cards = (await c.query(`SELECT code, posted_credits - posted_debits AS posted FROM accounts WHERE code LIKE 'card:%'`)).rows;
-    for (const a of cards) {
-      const simMinor = sim.state.cardBalanceMinor(a.code.slice(5));
-      if (simMinor !== BigInt(a.posted)) problems.push(`${a.code}: ledger posted ${a.posted}, EnKash ${simMinor}`);
-    }
+    const { problems: wrong, loads, counts } = await checkLedgerAgainstEnKash(c, localEnKash(sim.state));
+    problems.push(...wrong);
     const slowest = await slowestLateApply(c, sim);
     if (slowest + LOOKUP_LAG_MS >= LOOKUP_GRACE_MS) {
       problems.push(
@@ -331,10 +229,7 @@ async function main(): Promise<void> {
           `with ${LOOKUP_LAG_MS} ms of lag that leaves no room in a ${LOOKUP_GRACE_MS} ms grace`,
       );
     }
-    const verify = (await (await fetch(`${api.url}/v1/audit/verify`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as {
-      ok: boolean;
-    };
-    if (!verify.ok) problems.push(`hash chain: ${JSON.stringify(verify)}`);
+    problems.push(...(await auditVerifierProblems(api.url, ADMIN)));
     // Reconciliation, once every settlement is older than the grace: it must find nothing to report.
     await sleep(LOOKUP_GRACE_MS + 500);
     const run = await post('/v1/reports/reconciliation/runs', {});
@@ -346,14 +241,11 @@ async function main(): Promise<void> {
     if (run.status !== 201 || runBody.status !== 'completed')
       problems.push(`reconciliation run answered ${run.status} ${JSON.stringify(runBody).slice(0, 200)}`);
     if (findings.length) problems.push(`reconciliation found ${findings.length}: ${JSON.stringify(findings.slice(0, 3))}`);
-    const counts = Object.fromEntries(
-      (await c.query(`SELECT status, count(*)::int AS n FROM card_loads GROUP BY status`)).rows.map((r) => [r.status, r.n]),
-    );
     await c.end();
     await sim.close();
     const verdict = problems.length === 0 ? 'PASS' : 'FAIL';
     process.stdout.write(
-      `soak: ${verdict} seconds=${SECONDS} seed=${SEED} mode=${sim.state.config.duplicateMode} loads=${loads.length} ` +
+      `soak: ${verdict} seconds=${SECONDS} seed=${SEED} mode=${sim.state.config.duplicateMode} loads=${loads} ` +
         `posted=${counts.posted ?? 0} reversed=${counts.reversed ?? 0} kills=${kills} ` +
         `operator=${operator.actions} (refused ${operator.refused}) ` +
         `findings=${findings.length} unchecked=${unchecked} slowest-late-apply=${slowest}ms grace=${LOOKUP_GRACE_MS}ms` +
