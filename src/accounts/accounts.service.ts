@@ -84,7 +84,7 @@ export class AccountsService {
     const asOf = parseInstant('asOf', q.asOf);
     const account = await this.find(code);
     const cut = await this.clock.finalCut(asOf);
-    const balances = await balancesAsOf(this.journal, account.id, cut);
+    const balances = await balancesAsOf(this.clock, this.journal, account.id, cut);
     if (!balances) throw notFound(`account ${code} as of ${msIso(cut)}`);
     return { ...accountView(account, { normalSide: account.normalSide, ...balances }), asOf: msIso(cut) };
   }
@@ -96,6 +96,7 @@ export class AccountsService {
     const cursor = decodeCursor(q.cursor, ['integer']);
     const account = await this.find(code);
     // Entries of one account are written under its lock, so their ids follow commit order; only `to` needs a wait.
+    await this.clock.notArchived(from);
     if (to) await this.clock.finalBefore(to);
     return keyedList(cursor ? Number(cursor[0]) : null, limit, ENTRY_CSV, {
       read: (after, n) =>

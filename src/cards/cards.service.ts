@@ -53,7 +53,7 @@ export class CardsService {
     const asOf = parseInstant('asOf', asOfRaw);
     const account = await this.account(enKashCardId);
     const cut = await this.clock.finalCut(asOf);
-    const balances = await balancesAsOf(this.journal, account.id, cut);
+    const balances = await balancesAsOf(this.clock, this.journal, account.id, cut);
     if (!balances) throw notFound(`card ${enKashCardId} as of ${msIso(cut)}`);
     const b = { normalSide: 'credit' as const, ...balances };
     return {
@@ -81,6 +81,7 @@ export class CardsService {
     const desc = q.order === 'desc';
     const account = await this.account(enKashCardId);
     // Rows come by seq, committed in seq order: only an upper bound in time needs its rows final (docs/time.md).
+    await this.clock.notArchived(from);
     if (to) await this.clock.finalBefore(to);
     const window = { accountId: account.id, desc, seqFrom, seqTo, fromIso: from?.iso ?? null, toIso: to?.iso ?? null };
     return keyedList(cursor ? Number(cursor[0]) : null, limit, HISTORY_CSV, {
@@ -105,6 +106,7 @@ export class CardsService {
     const account = await this.account(enKashCardId);
     // The window ends where a final past ends (docs/time.md): at `to`, or just after the cut an asOf read of now would
     // answer, so the chart's last point is the balance that read gives.
+    await this.clock.notArchived(from);
     let end: Instant;
     if (to) {
       await this.clock.finalBefore(to);

@@ -2,6 +2,7 @@ import { inTransaction } from '../../src/database/transaction';
 import { LedgerService } from '../../src/ledger/ledger.service';
 import { AlreadyResolvedError, InsufficientFundsError } from '../../src/ledger/ledger.errors';
 import { AuditVerifierService } from '../../src/ledger/audit-verifier.service';
+import { PartitionsStore } from '../../src/ledger/partitions/partitions.store';
 import { SealerService } from '../../src/ledger/sealer.service';
 import { contentHash } from '../../src/ledger/journal-seal';
 import { SealsStore } from '../../src/ledger/seals.store';
@@ -177,7 +178,12 @@ describe(LedgerService.name, () => {
 
   it('should seal every transaction into a chain that verifies, and name the one a superuser edited', async () => {
     const sealer = new SealerService(ctx.ds, new SealsStore(ctx.ds));
-    const verifier = new AuditVerifierService(new SealsStore(ctx.ds), new AuditStore(ctx.ds), new AuditEventsStore(ctx.ds));
+    const verifier = new AuditVerifierService(
+      new SealsStore(ctx.ds),
+      new AuditStore(ctx.ds),
+      new AuditEventsStore(ctx.ds),
+      new PartitionsStore(ctx.ds),
+    );
     await load('card:EKCTEST001', 1n);
     await sealer.sealPending();
     const ok = await verifier.verify({ batch: 7 }); // small batches exercise the paging of the walk
@@ -209,7 +215,12 @@ describe(LedgerService.name, () => {
 
   it('should seal what the database stored, whatever the text, and rows queued without a hash (an older instance)', async () => {
     const sealer = new SealerService(ctx.ds, new SealsStore(ctx.ds));
-    const verifier = new AuditVerifierService(new SealsStore(ctx.ds), new AuditStore(ctx.ds), new AuditEventsStore(ctx.ds));
+    const verifier = new AuditVerifierService(
+      new SealsStore(ctx.ds),
+      new AuditStore(ctx.ds),
+      new AuditEventsStore(ctx.ds),
+      new PartitionsStore(ctx.ds),
+    );
     await ctx.db.query(`SET session_replication_role = replica`); // a fresh chain over the content as it now stands
     await ctx.db.query(`DELETE FROM journal_seals`);
     await ctx.db.query(`INSERT INTO journal_unsealed (transaction_id, created_at) SELECT id, created_at FROM journal_transactions

@@ -6,6 +6,8 @@ import { JournalStore } from '../../src/ledger/journal.store';
 import { EntryInput, NormalSide } from '../../src/ledger/ledger.types';
 import { formatMinor } from '../../src/common/money';
 import { LedgerClock } from '../../src/ledger/ledger-clock';
+import { ArchivePoint } from '../../src/ledger/partitions/archive-point';
+import { PartitionsStore } from '../../src/ledger/partitions/partitions.store';
 import { TrialBalanceService } from '../../src/reports/trial-balance.service';
 import { AccountLine, CurrencyTotal } from '../../src/reports/trial-balance.view';
 import { useTestLedger } from '../support/ledger';
@@ -57,7 +59,7 @@ describe(TrialBalanceService.name, () => {
   beforeAll(async () => {
     // Test-only: the runs commit thousands of times and need not wait for the disk on each.
     await ctx.ds.query(`SET synchronous_commit TO off`);
-    report = new TrialBalanceService(new JournalStore(ctx.ds), new LedgerClock(new JournalStore(ctx.ds)));
+    report = new TrialBalanceService(new JournalStore(ctx.ds), new LedgerClock(new JournalStore(ctx.ds), new ArchivePoint(new PartitionsStore(ctx.ds))));
   });
 
   const dbNow = async (): Promise<Date> => (await ctx.ds.query(`SELECT clock_timestamp() AS now`))[0].now;
