@@ -6,7 +6,10 @@ import { AuditVerifierService, VerifyOptions } from '../ledger/audit-verifier.se
 import { CliCommand, JsonOption } from './cli-command';
 import { CliUsageError, emit, EXIT } from './output';
 
-type VerifyOpts = JsonOption & { publicKey?: string; checkpoints?: string };
+type VerifyOpts = JsonOption & { publicKey?: string; checkpoints?: string; archive?: string[] };
+
+/** A table name as `verify --archive` takes it: schema.table, nothing to quote. */
+const TABLE = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/;
 
 /**
  * Exit code 0 = the ledger verifies, 1 = it does not (the first finding is printed first): fit for a cron alert.
@@ -32,8 +35,17 @@ export class VerifyCommand extends CliCommand {
     return value;
   }
 
+  @Option({
+    flags: '--archive <schema.table>',
+    description: 'an archived journal_entries table restored under another name, to recompute its month (repeatable)',
+  })
+  parseArchive(value: string, previous: string[] = []): string[] {
+    if (!TABLE.test(value)) throw new CliUsageError('--archive must name a table as schema.table (lower case)');
+    return [...previous, value];
+  }
+
   async run(_args: string[], opts: VerifyOpts): Promise<void> {
-    const given: VerifyOptions = {};
+    const given: VerifyOptions = { archives: opts.archive ?? [] };
     try {
       if (opts.publicKey) given.publicKey = createPublicKey(readFileSync(opts.publicKey, 'utf8'));
       if (opts.checkpoints) {

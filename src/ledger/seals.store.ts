@@ -166,7 +166,8 @@ export class SealsStore {
       `SELECT ${sealContentColumns(entries)} FROM ${byIds('journal_transactions', 't')}`,
       [ids],
     );
-    return new Map(rows.map((r) => [r.id, r]));
+    // A transaction with no entry in these tables belongs to a month whose table is not among them.
+    return new Map(rows.filter((r) => r.entries.length > 0).map((r) => [r.id, r]));
   }
 
   /** Journal transactions neither sealed nor queued (at most `limit`), each with how many there are in all. */

@@ -106,7 +106,7 @@ export class PartitionsStore {
          SELECT s.seq, s.hash FROM journal_seals s JOIN journal_transactions t ON t.id = s.transaction_id
          WHERE t.created_at < $1 ORDER BY s.seq DESC LIMIT 1) s ON true
        RETURNING *`,
-      [hi, (a.lo ?? new Date(-8.64e15)).toISOString(), `ledger_archive.${a.entries}`, `ledger_archive.${a.history}`],
+      [hi, a.lo ? a.lo.toISOString() : '-infinity', `ledger_archive.${a.entries}`, `ledger_archive.${a.history}`],
     );
     return row;
   }
