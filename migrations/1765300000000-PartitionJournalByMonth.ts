@@ -12,7 +12,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *    partitioned parent created under the old name with the same columns, checks, indexes, foreign keys and
  *    triggers, and the old table attached as the partition [MINVALUE, B): the validated CHECK lets Postgres skip
  *    the scan, and every index and foreign key of the parent finds its twin on the old table, so nothing is built;
- * 4. partitions until two months from now are made by ledger_ensure_partitions, which the service's maintenance job
+ * 4. the two months after B are made by ledger_ensure_partitions, which the service's maintenance job
  *    (src/ledger/partitions) calls from then on.
  *
  * What the keys lose is held elsewhere, so no invariant is weaker: (account_id, seq) is still unique because the
@@ -233,7 +233,6 @@ export class PartitionJournalByMonth1765300000000 implements MigrationInterface 
     await q.startTransaction();
     try {
       await q.query(`SET LOCAL lock_timeout = '10s'`);
-      await q.query(ARCHIVE_TABLES);
       await q.query(LIST_PARTITIONS);
       await q.query(PARTITION_TRIGGERS);
       await q.query(ENSURE_PARTITIONS);
@@ -272,9 +271,11 @@ export class PartitionJournalByMonth1765300000000 implements MigrationInterface 
       for (const t of TABLES) {
         await q.query(`ALTER TABLE ${t.name} ATTACH PARTITION ${t.name}_legacy FOR VALUES FROM (MINVALUE) TO ('${b}')`);
       }
+      await q.query(ARCHIVE_TABLES); // after the swap: LIKE the parent, without the old table's bound
       await q.query(CHAIN_TRIGGER);
       await rewriteApplyDeltas(q, LATEST_OLD, LATEST_NEW);
-      await q.query(`SELECT ledger_ensure_partitions(now() + interval '2 months')`);
+      // Exactly the two months after B, whatever the day: the schema dump (docs/schema.sql) is the same every month.
+      await q.query(`SELECT ledger_ensure_partitions($1::timestamptz + interval '1 month')`, [b]);
       await q.commitTransaction();
     } catch (e) {
       await q.rollbackTransaction();
