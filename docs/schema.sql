@@ -434,7 +434,8 @@ END $$;
 -- Name: ledger_ensure_partitions(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
 
 CREATE FUNCTION public.ledger_ensure_partitions(p_until timestamp with time zone) RETURNS integer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
   t record;
@@ -443,6 +444,9 @@ DECLARE
   part text;
   made int := 0;
 BEGIN
+  IF p_until > now() + interval '1 year' THEN
+    RAISE EXCEPTION 'ledger_ensure_partitions: % is more than a year ahead', p_until USING ERRCODE = '22023';
+  END IF;
   PERFORM set_config('lock_timeout', '1s', true);
   FOR t IN SELECT * FROM (VALUES ('journal_entries', 'created_at'), ('account_history', 'at')) AS x(parent, col) LOOP
     SELECT max(b.hi) INTO hi FROM ledger_partitions() b WHERE b.parent = t.parent;

@@ -64,13 +64,16 @@ BEGIN
 END $$;`;
 
 /**
- * The maintenance: monthly partitions (UTC months) from the newest one's end until one ends after p_until. Each is
+ * The maintenance: monthly partitions (UTC months) from the newest one's end until one ends after p_until (at most a
+ * year ahead). SECURITY DEFINER: the service's role owns no table (docs/operations.md, "Database roles") and only the
+ * owner may attach a partition; this function is all it can do with that right. Each is
  * built beside the table and ATTACHed (SHARE UPDATE EXCLUSIVE on the parent, where CREATE … PARTITION OF would take
  * ACCESS EXCLUSIVE); attaching clones the foreign keys, whose brief lock on accounts and journal_transactions waits
  * at most lock_timeout (1 s): a missed round is retried by the next, months before the partition is needed.
  */
 const ENSURE_PARTITIONS = `
-CREATE FUNCTION ledger_ensure_partitions(p_until timestamptz) RETURNS int LANGUAGE plpgsql AS $$
+CREATE FUNCTION ledger_ensure_partitions(p_until timestamptz) RETURNS int LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   t record;
   lo timestamptz;
@@ -78,6 +81,9 @@ DECLARE
   part text;
   made int := 0;
 BEGIN
+  IF p_until > now() + interval '1 year' THEN
+    RAISE EXCEPTION 'ledger_ensure_partitions: % is more than a year ahead', p_until USING ERRCODE = '22023';
+  END IF;
   PERFORM set_config('lock_timeout', '1s', true);
   FOR t IN SELECT * FROM (VALUES ('journal_entries', 'created_at'), ('account_history', 'at')) AS x(parent, col) LOOP
     SELECT max(b.hi) INTO hi FROM ledger_partitions() b WHERE b.parent = t.parent;
