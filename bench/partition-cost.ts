@@ -95,16 +95,18 @@ async function main(): Promise<void> {
     worker.proc.kill('SIGTERM');
     const settled = LOADS + 200;
     const per = (x: number, d: number) => (x / d).toFixed(1);
+    const settling = (k: 'walBytes' | 'blocks') =>
+      per((settleWork.statement.settlement_lock?.[k] ?? 0) + (settleWork.statement.card_loads_settle?.[k] ?? 0), settled);
     const lines = [
       `build ${build}, ${LOADS} single loads (${CLIENTS} clients), then ${settled} settled by one worker:`,
       '',
       '| per load | intake (all statements) | `card_load_intake` | settlement (all statements) | `settlement_lock` + `card_loads_settle` |',
       '|---|---|---|---|---|',
       `| WAL bytes | ${per(intakeWork.walBytes, LOADS)} | ${per(intakeWork.statement.card_load_intake?.walBytes ?? 0, LOADS)} | ` +
-        `${per(settleWork.walBytes, settled)} | ${per((settleWork.statement.settlement_lock?.walBytes ?? 0) + (settleWork.statement.card_loads_settle?.walBytes ?? 0), settled)} |`,
+        `${per(settleWork.walBytes, settled)} | ${settling('walBytes')} |`,
       `| WAL records | ${per(intakeWork.walRecords, LOADS)} | | ${per(settleWork.walRecords, settled)} | |`,
       `| buffers touched | ${per(intakeWork.blocks, LOADS)} | ${per(intakeWork.statement.card_load_intake?.blocks ?? 0, LOADS)} | ` +
-        `${per(settleWork.blocks, settled)} | ${per((settleWork.statement.settlement_lock?.blocks ?? 0) + (settleWork.statement.card_loads_settle?.blocks ?? 0), settled)} |`,
+        `${per(settleWork.blocks, settled)} | ${settling('blocks')} |`,
       `| top-level statements | ${per(intakeWork.calls, LOADS)} | | ${per(settleWork.calls, settled)} | |`,
       '',
     ];

@@ -63,9 +63,9 @@ async function main(): Promise<void> {
     while (watching) {
       const rows = (
         await watcher.query(
-          `SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS q, wait_event_type = 'Lock' AS waiting FROM pg_stat_activity
+          `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS q, wait_event_type = 'Lock' AS waiting FROM pg_stat_activity
            WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
-             AND query ~ '^\s*(ALTER TABLE|CREATE (UNIQUE )?INDEX|LOCK TABLE|SELECT ledger_ensure|DROP INDEX)'`,
+             AND query ~ '^\\s*(ALTER TABLE|CREATE (UNIQUE )?INDEX|LOCK TABLE|SELECT ledger_ensure|DROP INDEX)'`,
         )
       ).rows as Array<{ q: string; waiting: boolean }>;
       const now = performance.now();
@@ -110,14 +110,22 @@ async function main(): Promise<void> {
       `| single-load intake during it (${CLIENTS} clients, previous build) | ${inside.n} loads answered 201, ${failed.length} not |`,
       `| longest gap between two answered loads, during the migration | ${inside.longest.toFixed(0)} ms |`,
       `| longest gap in the 10 s before it (the machine's own noise) | ${before.longest.toFixed(0)} ms |`,
-      `| intake latency during the migration, p50 / p99 / max | ${p(during.map((a) => a.ms), 0.5).toFixed(0)} / ` +
-        `${p(during.map((a) => a.ms), 0.99).toFixed(0)} / ${Math.max(...during.map((a) => a.ms)).toFixed(0)} ms |`,
+      `| intake latency during the migration, p50 / p99 / max | ${p(
+        during.map((a) => a.ms),
+        0.5,
+      ).toFixed(0)} / ` +
+        `${p(
+          during.map((a) => a.ms),
+          0.99,
+        ).toFixed(0)} / ${Math.max(...during.map((a) => a.ms)).toFixed(0)} ms |`,
       '',
       'Steps seen in pg_stat_activity (polled every 50 ms; a step shorter than that may not show):',
       '',
       '| step | seen for | waited on a lock |',
       '|---|---|---|',
-      ...[...steps.entries()].map(([q, s]) => `| \`${q.replace(/\|/g, '\\|')}\` | ${((s.last - s.first) / 1000).toFixed(2)} s | ${s.waited ? 'yes' : 'no'} |`),
+      ...[...steps.entries()].map(
+        ([q, s]) => `| \`${q.replace(/\|/g, '\\|')}\` | ${((s.last - s.first) / 1000).toFixed(2)} s | ${s.waited ? 'yes' : 'no'} |`,
+      ),
       '',
     ];
     process.stdout.write(lines.join('\n'));

@@ -149,7 +149,7 @@ export const NotFinalYet = () =>
 /** 410 for a moment, a range or a transaction before the archive point (docs/operations.md, "Partitions and archive"). */
 export const Archived = () =>
   ApiErrorResponse(410, 'The moment or range asked for lies before the archive point: those months are archived.', [
-      'range_archived',
-      'asOf 2026-01-05T10:03:00.123Z is before 2026-02-01T00:00:00.000Z: the journal and balance history before that ' +
-        'moment are archived (docs/operations.md, "Partitions and archive"); ask for a later moment, or read the archive',
-    ]);
+    'range_archived',
+    'asOf 2026-01-05T10:03:00.123Z is before 2026-02-01T00:00:00.000Z: the journal and balance history before that ' +
+      'moment are archived (docs/operations.md, "Partitions and archive"); ask for a later moment, or read the archive',
+  ]);

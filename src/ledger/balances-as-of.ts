@@ -16,7 +16,12 @@ export interface HistoryBalances {
  * first (LedgerClock, which also refuses a cut before the archive point), so the answer never changes later. With
  * months archived, an account whose live history starts after the cut answers with its carried row.
  */
-export async function balancesAsOf(clock: LedgerClock, journal: JournalStore, accountId: string, cut: Instant): Promise<HistoryBalances | null> {
+export async function balancesAsOf(
+  clock: LedgerClock,
+  journal: JournalStore,
+  accountId: string,
+  cut: Instant,
+): Promise<HistoryBalances | null> {
   const h = await journal.historyAt(accountId, cut, (await clock.archivePoint()) !== null);
   if (h === null) return null;
   return {

@@ -34,7 +34,9 @@ export const asStored = (text: string): string => Buffer.from(text, 'utf8').toSt
  * The columns of a SealContentRow, for a journal_transactions row aliased `t` (entries in insertion order), with the
  * entries read from `entries` (an archived month's table, for the verifier: docs/audit.md, "Archived months").
  */
-export const sealContentColumns = (entries = 'journal_entries'): string => `t.id, t.kind, t.pending_id, t.undoes_id, t.description, t.metadata,
+export const sealContentColumns = (
+  entries = 'journal_entries',
+): string => `t.id, t.kind, t.pending_id, t.undoes_id, t.description, t.metadata,
   ${SEAL_CREATED_AT_SQL('t.created_at')} AS created_at_utc,
   coalesce((SELECT json_agg(json_build_object('code', a.code, 'direction', e.direction,
              'amount', e.amount::text, 'currency', e.currency) ORDER BY e.id)

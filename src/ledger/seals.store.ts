@@ -162,10 +162,9 @@ export class SealsStore {
    */
   async archivedContent(ids: string[], tables: string[]): Promise<Map<string, SealContentRow>> {
     const entries = `(${tables.map((t) => `SELECT * FROM ${t}`).join(' UNION ALL ')})`;
-    const rows: SealContentRow[] = await this.ds.query(
-      `SELECT ${sealContentColumns(entries)} FROM ${byIds('journal_transactions', 't')}`,
-      [ids],
-    );
+    const rows: SealContentRow[] = await this.ds.query(`SELECT ${sealContentColumns(entries)} FROM ${byIds('journal_transactions', 't')}`, [
+      ids,
+    ]);
     // A transaction with no entry in these tables belongs to a month whose table is not among them.
     return new Map(rows.filter((r) => r.entries.length > 0).map((r) => [r.id, r]));
   }

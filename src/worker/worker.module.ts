@@ -35,12 +35,7 @@ abstract class Jobs implements OnApplicationBootstrap, BeforeApplicationShutdown
 class LedgerJobs extends Jobs {
   protected readonly jobs: Job[];
 
-  constructor(
-    sealer: SealerService,
-    checkpointer: AuditCheckpointer,
-    verifications: AuditVerifications,
-    partitions: PartitionMaintenance,
-  ) {
+  constructor(sealer: SealerService, checkpointer: AuditCheckpointer, verifications: AuditVerifications, partitions: PartitionMaintenance) {
     super();
     this.jobs = [
       partitions,

@@ -86,7 +86,16 @@ describe('a write at a month boundary', () => {
       db.query(
         `INSERT INTO account_history (account_id, seq, transaction_id, event, at, d_posted_debits, pending_debits, pending_credits,
            posted_debits, posted_credits) VALUES ($1, 1, $2, 'journal', $3::timestamptz + interval '1 month', $4, $5, $6, $7, $8)`,
-        [row.account_id, row.transaction_id, row.at, row.d_posted_debits, row.pending_debits, row.pending_credits, row.posted_debits, row.posted_credits],
+        [
+          row.account_id,
+          row.transaction_id,
+          row.at,
+          row.d_posted_debits,
+          row.pending_debits,
+          row.pending_credits,
+          row.posted_debits,
+          row.posted_credits,
+        ],
       ),
     ).rejects.toThrow(/exists already/);
   });
