@@ -19,6 +19,8 @@ const { values: args } = parseArgs({
   options: { database: { type: 'string', default: 'card_ledger_scale' }, clients: { type: 'string', default: '4' } },
 });
 const CLIENTS = Number(args.clients);
+/** Keys of this run only: an earlier run's would be answered as replays. */
+const RUN = Date.now().toString(36);
 
 interface Answer {
   at: number;
@@ -45,7 +47,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const res = await fetch(`${service.base}/v1/card-loads`, {
         method: 'POST',
-        headers: { ...benchHeaders, 'idempotency-key': `partition-${k}-${n++}` },
+        headers: { ...benchHeaders, 'idempotency-key': `partition-${RUN}-${k}-${n++}` },
         body: JSON.stringify({ enKashCardId: `EKCX${String(n % 10000).padStart(6, '0')}`, amount: '1.00', cardAccountId: 'CABFIPS' }),
       }).catch(() => null);
       await res?.arrayBuffer();
@@ -55,7 +57,7 @@ async function main(): Promise<void> {
   };
   const clients = Array.from({ length: CLIENTS }, (_, k) => client(k));
   // The migration's steps as pg_stat_activity shows them (polled every 50 ms): first and last seen, and waits.
-  const steps = new Map<string, { first: number; last: number; waited: boolean }>();
+  const steps = new Map<string, { first: number; last: number; waited: string }>();
   const watcher = new Client({ connectionString: db });
   await watcher.connect();
   let watching = true;
@@ -63,11 +65,17 @@ async function main(): Promise<void> {
     while (watching) {
       const rows = (
         await watcher.query(
-          `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS q, wait_event_type = 'Lock' AS waiting FROM pg_stat_activity
+          `SELECT left(regexp_replace(a.query, '\\s+', ' ', 'g'), 90) AS q,
+             CASE WHEN a.wait_event_type = 'Lock' THEN coalesce((
+               SELECT string_agg(DISTINCT l.locktype || ' ' || coalesce(l.relation::regclass::text, '') || ' ' || l.mode, ', ')
+               FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted), '?') || ' held by: ' || coalesce((
+               SELECT string_agg(DISTINCT left(regexp_replace(b.query, '\\s+', ' ', 'g'), 50), ' / ') FROM pg_stat_activity b
+               WHERE b.pid = ANY(pg_blocking_pids(a.pid))), '?') ELSE '' END AS waiting
+           FROM pg_stat_activity a
            WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
              AND query ~ '^\\s*(ALTER TABLE|CREATE (UNIQUE )?INDEX|LOCK TABLE|SELECT ledger_ensure|DROP INDEX)'`,
         )
-      ).rows as Array<{ q: string; waiting: boolean }>;
+      ).rows as Array<{ q: string; waiting: string }>;
       const now = performance.now();
       for (const r of rows) {
         const s = steps.get(r.q);
@@ -97,6 +105,7 @@ async function main(): Promise<void> {
     const before = gap(0, t0);
     const inside = gap(t0, t1 + 1);
     const failed = answers.filter((a) => a.status !== 201);
+    const statuses = [...new Set(failed.map((a) => a.status))].join(', ');
     const lines = [
       `## Issue 19, Growth: partitioning a populated ledger online`,
       '',
@@ -107,7 +116,7 @@ async function main(): Promise<void> {
       `| ${sizes.loads} loads (${sizes.entries} entries, ${sizes.history} history rows) | measured |`,
       '|---|---|',
       `| migration ${applied.join(', ')} | ${((t1 - t0) / 1000).toFixed(1)} s |`,
-      `| single-load intake during it (${CLIENTS} clients, previous build) | ${inside.n} loads answered 201, ${failed.length} not |`,
+      `| single-load intake during it (${CLIENTS} clients, previous build) | ${inside.n} loads answered 201, ${failed.length} not${statuses ? ` (${statuses})` : ''} |`,
       `| longest gap between two answered loads, during the migration | ${inside.longest.toFixed(0)} ms |`,
       `| longest gap in the 10 s before it (the machine's own noise) | ${before.longest.toFixed(0)} ms |`,
       `| intake latency during the migration, p50 / p99 / max | ${p(
@@ -124,7 +133,8 @@ async function main(): Promise<void> {
       '| step | seen for | waited on a lock |',
       '|---|---|---|',
       ...[...steps.entries()].map(
-        ([q, s]) => `| \`${q.replace(/\|/g, '\\|')}\` | ${((s.last - s.first) / 1000).toFixed(2)} s | ${s.waited ? 'yes' : 'no'} |`,
+        ([q, s]) =>
+          `| \`${q.replace(/\|/g, '\\|')}\` | ${((s.last - s.first) / 1000).toFixed(2)} s | ${s.waited.replace(/\|/g, '/') || 'no'} |`,
       ),
       '',
     ];

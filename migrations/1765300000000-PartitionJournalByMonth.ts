@@ -222,6 +222,26 @@ CREATE TRIGGER account_history_carried_no_truncate BEFORE TRUNCATE ON account_hi
 const BOUND = `SELECT to_char(date_trunc('month', now() + interval '1 day', 'UTC') AT TIME ZONE 'UTC' + interval '1 month',
   'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS b`;
 
+/** How long a step waits for its locks before it gives way to the writers and tries again: writers queue behind it. */
+const LOCK_WAIT_MS = 100;
+
+/** Runs `step` with lock_timeout LOCK_WAIT_MS, again after a pause each time it times out (55P03), up to 5 minutes. */
+async function briefly<T>(q: QueryRunner, step: () => Promise<T>): Promise<T> {
+  const until = Date.now() + 300_000;
+  for (;;) {
+    await q.query(`SET lock_timeout = '${LOCK_WAIT_MS}ms'`);
+    try {
+      return await step();
+    } catch (e) {
+      const code = (e as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (e as { code?: string }).code;
+      if (code !== '55P03' || Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
+    } finally {
+      await q.query(`RESET lock_timeout`);
+    }
+  }
+}
+
 export class PartitionJournalByMonth1765300000000 implements MigrationInterface {
   name = 'PartitionJournalByMonth1765300000000';
   transaction = false;
@@ -229,22 +249,41 @@ export class PartitionJournalByMonth1765300000000 implements MigrationInterface 
   async up(q: QueryRunner): Promise<void> {
     const [{ b }] = (await q.query(BOUND)) as Array<{ b: string }>;
     for (const t of TABLES) {
-      await q.query(`SET lock_timeout = '10s'`);
-      await q.query(`ALTER TABLE ${t.name} ADD CONSTRAINT ${t.name}_legacy_bound CHECK (${t.col} < '${b}') NOT VALID`);
-      await q.query(`RESET lock_timeout`);
+      await briefly(q, () => q.query(`ALTER TABLE ${t.name} ADD CONSTRAINT ${t.name}_legacy_bound CHECK (${t.col} < '${b}') NOT VALID`));
       await q.query(`ALTER TABLE ${t.name} VALIDATE CONSTRAINT ${t.name}_legacy_bound`);
       await q.query(`DROP INDEX IF EXISTS ${t.name}_legacy_key`); // a run interrupted after CONCURRENTLY leaves it invalid
       await q.query(`CREATE UNIQUE INDEX CONCURRENTLY ${t.name}_legacy_key ON ${t.name} (${t.key.join(', ')})`);
     }
+    try {
+      await briefly(q, () => this.swap(q, b));
+    } catch (e) {
+      for (const t of TABLES) {
+        await q.query(`DROP INDEX IF EXISTS ${t.name}_legacy_key`);
+        await q.query(`ALTER TABLE ${t.name} DROP CONSTRAINT IF EXISTS ${t.name}_legacy_bound`);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * The swap, in one transaction that first takes every lock it needs: the two tables, and accounts and
+   * journal_transactions for the foreign keys. Taken one by one as the DDL went, a writer holding one of them and
+   * waiting for another made a deadlock, found only after deadlock_timeout (1 s of stalled intake, measured). Each
+   * try waits at most LOCK_WAIT_MS for them, so writers queue behind it no longer than that.
+   */
+  private async swap(q: QueryRunner, b: string): Promise<void> {
     await q.startTransaction();
     try {
-      await q.query(`SET LOCAL lock_timeout = '10s'`);
+      await q.query(`SET LOCAL lock_timeout = '${LOCK_WAIT_MS}ms'`);
+      // ACCESS EXCLUSIVE on accounts and journal_transactions too: attaching the old table's foreign keys to the
+      // parent's drops their action triggers on the referenced tables, which takes that lock (measured: a deadlock).
+      await q.query(`LOCK TABLE journal_entries, account_history, accounts, journal_transactions IN ACCESS EXCLUSIVE MODE`);
+      await q.query(`SET LOCAL lock_timeout = 0`);
       await q.query(LIST_PARTITIONS);
       await q.query(PARTITION_TRIGGERS);
       await q.query(ENSURE_PARTITIONS);
       for (const t of TABLES) {
         const legacy = `${t.name}_legacy`;
-        await q.query(`LOCK TABLE ${t.name} IN ACCESS EXCLUSIVE MODE`);
         await q.query(`ALTER TABLE ${t.name} RENAME TO ${legacy}`);
         await q.query(
           `ALTER TABLE ${legacy} DROP CONSTRAINT ${t.name}_pkey, ADD CONSTRAINT ${legacy}_pkey PRIMARY KEY USING INDEX ${legacy}_key`,
@@ -285,10 +324,6 @@ export class PartitionJournalByMonth1765300000000 implements MigrationInterface 
       await q.commitTransaction();
     } catch (e) {
       await q.rollbackTransaction();
-      for (const t of TABLES) {
-        await q.query(`DROP INDEX IF EXISTS ${t.name}_legacy_key`);
-        await q.query(`ALTER TABLE ${t.name} DROP CONSTRAINT IF EXISTS ${t.name}_legacy_bound`);
-      }
       throw e;
     }
   }
