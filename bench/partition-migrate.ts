@@ -116,7 +116,8 @@ async function main(): Promise<void> {
       `| ${sizes.loads} loads (${sizes.entries} entries, ${sizes.history} history rows) | measured |`,
       '|---|---|',
       `| migration ${applied.join(', ')} | ${((t1 - t0) / 1000).toFixed(1)} s |`,
-      `| single-load intake during it (${CLIENTS} clients, previous build) | ${inside.n} loads answered 201, ${failed.length} not${statuses ? ` (${statuses})` : ''} |`,
+      `| single-load intake during it (${CLIENTS} clients, previous build) | ${inside.n} loads answered 201, ` +
+        `${failed.length} not${statuses ? ` (${statuses})` : ''} |`,
       `| longest gap between two answered loads, during the migration | ${inside.longest.toFixed(0)} ms |`,
       `| longest gap in the 10 s before it (the machine's own noise) | ${before.longest.toFixed(0)} ms |`,
       `| intake latency during the migration, p50 / p99 / max | ${p(
