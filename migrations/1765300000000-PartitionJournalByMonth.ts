@@ -193,6 +193,20 @@ async function rewriteApplyDeltas(q: QueryRunner, from: string, to: string): Pro
   await q.query(def.replace(from, to));
 }
 
+/** The foreign keys and statement triggers the old tables had (docs/schema.sql before this), on the new parents or back. */
+const PARENT_KEYS_AND_TRIGGERS = `
+        ALTER SEQUENCE journal_entries_id_seq OWNED BY journal_entries.id;
+        ALTER TABLE journal_entries ADD CONSTRAINT journal_entries_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+          ADD CONSTRAINT journal_entries_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES journal_transactions(id);
+        ALTER TABLE account_history ADD CONSTRAINT account_history_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+          ADD CONSTRAINT account_history_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES journal_transactions(id);
+        CREATE TRIGGER journal_entries_balanced AFTER INSERT ON journal_entries REFERENCING NEW TABLE AS new_entries
+          FOR EACH STATEMENT EXECUTE FUNCTION journal_entries_check_balanced();
+        CREATE TRIGGER journal_entries_no_truncate BEFORE TRUNCATE ON journal_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+        CREATE TRIGGER account_history_chain AFTER INSERT ON account_history REFERENCING NEW TABLE AS new_rows
+          FOR EACH STATEMENT EXECUTE FUNCTION account_history_check_chain_set();
+        CREATE TRIGGER account_history_no_truncate BEFORE TRUNCATE ON account_history FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();`;
+
 /** The archive's bookkeeping (src/ledger/partitions/ledger-archive.service.ts). */
 const ARCHIVE_TABLES = `
 CREATE SCHEMA IF NOT EXISTS ledger_archive;
@@ -301,18 +315,7 @@ export class PartitionJournalByMonth1765300000000 implements MigrationInterface 
         }
       }
       // The parents' foreign keys and statement triggers, as the old tables had them (docs/schema.sql before this).
-      await q.query(`
-        ALTER SEQUENCE journal_entries_id_seq OWNED BY journal_entries.id;
-        ALTER TABLE journal_entries ADD CONSTRAINT journal_entries_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
-          ADD CONSTRAINT journal_entries_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES journal_transactions(id);
-        ALTER TABLE account_history ADD CONSTRAINT account_history_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
-          ADD CONSTRAINT account_history_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES journal_transactions(id);
-        CREATE TRIGGER journal_entries_balanced AFTER INSERT ON journal_entries REFERENCING NEW TABLE AS new_entries
-          FOR EACH STATEMENT EXECUTE FUNCTION journal_entries_check_balanced();
-        CREATE TRIGGER journal_entries_no_truncate BEFORE TRUNCATE ON journal_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
-        CREATE TRIGGER account_history_chain AFTER INSERT ON account_history REFERENCING NEW TABLE AS new_rows
-          FOR EACH STATEMENT EXECUTE FUNCTION account_history_check_chain_set();
-        CREATE TRIGGER account_history_no_truncate BEFORE TRUNCATE ON account_history FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();`);
+      await q.query(PARENT_KEYS_AND_TRIGGERS);
       for (const t of TABLES) {
         await q.query(`ALTER TABLE ${t.name} ATTACH PARTITION ${t.name}_legacy FOR VALUES FROM (MINVALUE) TO ('${b}')`);
       }
@@ -351,18 +354,7 @@ export class PartitionJournalByMonth1765300000000 implements MigrationInterface 
           await q.query(`CREATE TRIGGER ${trigger} ${when} ON ${t.name} ${each} EXECUTE FUNCTION ${fn}`);
         }
       }
-      await q.query(`
-        ALTER SEQUENCE journal_entries_id_seq OWNED BY journal_entries.id;
-        ALTER TABLE journal_entries ADD CONSTRAINT journal_entries_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
-          ADD CONSTRAINT journal_entries_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES journal_transactions(id);
-        ALTER TABLE account_history ADD CONSTRAINT account_history_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
-          ADD CONSTRAINT account_history_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES journal_transactions(id);
-        CREATE TRIGGER journal_entries_balanced AFTER INSERT ON journal_entries REFERENCING NEW TABLE AS new_entries
-          FOR EACH STATEMENT EXECUTE FUNCTION journal_entries_check_balanced();
-        CREATE TRIGGER journal_entries_no_truncate BEFORE TRUNCATE ON journal_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
-        CREATE TRIGGER account_history_chain AFTER INSERT ON account_history REFERENCING NEW TABLE AS new_rows
-          FOR EACH STATEMENT EXECUTE FUNCTION account_history_check_chain_set();
-        CREATE TRIGGER account_history_no_truncate BEFORE TRUNCATE ON account_history FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();`);
+      await q.query(PARENT_KEYS_AND_TRIGGERS);
       await rewriteApplyDeltas(q, LATEST_NEW, LATEST_OLD);
       await q.query(OLD_CHAIN_TRIGGER);
       await q.query(`DROP FUNCTION ledger_ensure_partitions(timestamptz); DROP FUNCTION ledger_partitions();

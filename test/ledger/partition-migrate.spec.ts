@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, runMigrations } from '../../src/database/data-source';
@@ -6,7 +5,7 @@ import { MIGRATIONS } from '../../src/database/migrations';
 import { SealerService } from '../../src/ledger/sealer.service';
 import { SettlementService } from '../../src/sync/settlement.service';
 import { startTestApp, TestApp } from '../support/app';
-import { databaseUrl, serverUrl, sql } from '../support/db';
+import { createDatabaseAt, sql } from '../support/db';
 import { postTransfer } from '../support/journal';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
 
@@ -37,27 +36,19 @@ async function kinds(c: Client): Promise<Record<string, string>> {
  * it, and after its down() back to plain tables (docs/operations.md, "Partitions and archive").
  */
 describe('partitioning a populated ledger (migration 1765300000000)', () => {
-  const name = `cl_test_partition_${randomUUID().slice(0, 8)}`;
-  const url = databaseUrl(name);
+  let url: string;
+  let drop: () => Promise<void>;
   let c: Client;
   let app: TestApp | null = null;
 
   beforeAll(async () => {
-    const admin = await sql(serverUrl());
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const ds = new DataSource({ ...dataSourceOptions(url, 2), migrations: PREVIOUS });
-    await ds.initialize();
-    await ds.runMigrations({ transaction: 'each' });
-    await ds.destroy();
+    ({ url, drop } = await createDatabaseAt('cl_test_partition', PREVIOUS));
     c = await sql(url);
   });
   afterAll(async () => {
     await c.end();
     await app?.close();
-    const admin = await sql(serverUrl());
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await drop();
   });
 
   /** The auditor's reads this migration must not change, as the API answers them. */
