@@ -239,19 +239,25 @@ const BOUND = `SELECT to_char(date_trunc('month', now() + interval '1 day', 'UTC
 /** How long a step waits for its locks before it gives way to the writers and tries again: writers queue behind it. */
 const LOCK_WAIT_MS = 100;
 
-/** Runs `step` with lock_timeout LOCK_WAIT_MS, again after a pause each time it times out (55P03), up to 5 minutes. */
+/**
+ * Runs `step` in a transaction with lock_timeout LOCK_WAIT_MS, again after a pause each time it times out (55P03), up
+ * to 5 minutes.
+ */
 async function briefly<T>(q: QueryRunner, step: () => Promise<T>): Promise<T> {
   const until = Date.now() + 300_000;
   for (;;) {
-    await q.query(`SET lock_timeout = '${LOCK_WAIT_MS}ms'`);
+    // SET LOCAL in a transaction of its own: a session SET would stay on a pooled server connection (pgbouncer).
+    await q.startTransaction();
     try {
-      return await step();
+      await q.query(`SET LOCAL lock_timeout = '${LOCK_WAIT_MS}ms'`);
+      const done = await step();
+      await q.commitTransaction();
+      return done;
     } catch (e) {
+      if (q.isTransactionActive) await q.rollbackTransaction();
       const code = (e as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (e as { code?: string }).code;
       if (code !== '55P03' || Date.now() > until) throw e;
       await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
-    } finally {
-      await q.query(`RESET lock_timeout`);
     }
   }
 }
@@ -280,55 +286,47 @@ export class PartitionJournalByMonth1765300000000 implements MigrationInterface 
   }
 
   /**
-   * The swap, in one transaction that first takes every lock it needs: the two tables, and accounts and
+   * The swap, in briefly()'s transaction, which first takes every lock it needs: the two tables, and accounts and
    * journal_transactions for the foreign keys. Taken one by one as the DDL went, a writer holding one of them and
    * waiting for another made a deadlock, found only after deadlock_timeout (1 s of stalled intake, measured). Each
    * try waits at most LOCK_WAIT_MS for them, so writers queue behind it no longer than that.
    */
   private async swap(q: QueryRunner, b: string): Promise<void> {
-    await q.startTransaction();
-    try {
-      await q.query(`SET LOCAL lock_timeout = '${LOCK_WAIT_MS}ms'`);
-      // ACCESS EXCLUSIVE on accounts and journal_transactions too: attaching the old table's foreign keys to the
-      // parent's drops their action triggers on the referenced tables, which takes that lock (measured: a deadlock).
-      await q.query(`LOCK TABLE journal_entries, account_history, accounts, journal_transactions IN ACCESS EXCLUSIVE MODE`);
-      await q.query(`SET LOCAL lock_timeout = 0`);
-      await q.query(LIST_PARTITIONS);
-      await q.query(PARTITION_TRIGGERS);
-      await q.query(ENSURE_PARTITIONS);
-      for (const t of TABLES) {
-        const legacy = `${t.name}_legacy`;
-        await q.query(`ALTER TABLE ${t.name} RENAME TO ${legacy}`);
-        await q.query(
-          `ALTER TABLE ${legacy} DROP CONSTRAINT ${t.name}_pkey, ADD CONSTRAINT ${legacy}_pkey PRIMARY KEY USING INDEX ${legacy}_key`,
-        );
-        for (const [index] of t.indexes) await q.query(`ALTER INDEX ${index} RENAME TO ${index.replace(t.name, legacy)}`);
-        for (const [trigger] of t.rowTriggers) await q.query(`DROP TRIGGER ${trigger} ON ${legacy}`);
-        await q.query(
-          `CREATE TABLE ${t.name} (LIKE ${legacy} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (${t.col})`,
-        );
-        await q.query(`ALTER TABLE ${t.name} DROP CONSTRAINT ${t.name}_legacy_bound`);
-        await q.query(`ALTER TABLE ${t.name} ADD CONSTRAINT ${t.name}_pkey PRIMARY KEY (${t.key.join(', ')})`);
-        for (const [index, def] of t.indexes) await q.query(`CREATE INDEX ${index} ON ${t.name} ${def.replace('(', 'USING btree (')}`);
-        for (const [trigger, when, each, fn] of t.rowTriggers) {
-          await q.query(`CREATE TRIGGER ${trigger} ${when} ON ${t.name} ${each} EXECUTE FUNCTION ${fn}`);
-        }
+    // ACCESS EXCLUSIVE on accounts and journal_transactions too: attaching the old table's foreign keys to the
+    // parent's drops their action triggers on the referenced tables, which takes that lock (measured: a deadlock).
+    await q.query(`LOCK TABLE journal_entries, account_history, accounts, journal_transactions IN ACCESS EXCLUSIVE MODE`);
+    await q.query(`SET LOCAL lock_timeout = 0`);
+    await q.query(LIST_PARTITIONS);
+    await q.query(PARTITION_TRIGGERS);
+    await q.query(ENSURE_PARTITIONS);
+    for (const t of TABLES) {
+      const legacy = `${t.name}_legacy`;
+      await q.query(`ALTER TABLE ${t.name} RENAME TO ${legacy}`);
+      await q.query(
+        `ALTER TABLE ${legacy} DROP CONSTRAINT ${t.name}_pkey, ADD CONSTRAINT ${legacy}_pkey PRIMARY KEY USING INDEX ${legacy}_key`,
+      );
+      for (const [index] of t.indexes) await q.query(`ALTER INDEX ${index} RENAME TO ${index.replace(t.name, legacy)}`);
+      for (const [trigger] of t.rowTriggers) await q.query(`DROP TRIGGER ${trigger} ON ${legacy}`);
+      await q.query(
+        `CREATE TABLE ${t.name} (LIKE ${legacy} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (${t.col})`,
+      );
+      await q.query(`ALTER TABLE ${t.name} DROP CONSTRAINT ${t.name}_legacy_bound`);
+      await q.query(`ALTER TABLE ${t.name} ADD CONSTRAINT ${t.name}_pkey PRIMARY KEY (${t.key.join(', ')})`);
+      for (const [index, def] of t.indexes) await q.query(`CREATE INDEX ${index} ON ${t.name} ${def.replace('(', 'USING btree (')}`);
+      for (const [trigger, when, each, fn] of t.rowTriggers) {
+        await q.query(`CREATE TRIGGER ${trigger} ${when} ON ${t.name} ${each} EXECUTE FUNCTION ${fn}`);
       }
-      // The parents' foreign keys and statement triggers, as the old tables had them (docs/schema.sql before this).
-      await q.query(PARENT_KEYS_AND_TRIGGERS);
-      for (const t of TABLES) {
-        await q.query(`ALTER TABLE ${t.name} ATTACH PARTITION ${t.name}_legacy FOR VALUES FROM (MINVALUE) TO ('${b}')`);
-      }
-      await q.query(ARCHIVE_TABLES); // after the swap: LIKE the parent, without the old table's bound
-      await q.query(CHAIN_TRIGGER);
-      await rewriteApplyDeltas(q, LATEST_OLD, LATEST_NEW);
-      // Exactly the two months after B, whatever the day: the schema dump (docs/schema.sql) is the same every month.
-      await q.query(`SELECT ledger_ensure_partitions($1::timestamptz + interval '1 month')`, [b]);
-      await q.commitTransaction();
-    } catch (e) {
-      await q.rollbackTransaction();
-      throw e;
     }
+    // The parents' foreign keys and statement triggers, as the old tables had them (docs/schema.sql before this).
+    await q.query(PARENT_KEYS_AND_TRIGGERS);
+    for (const t of TABLES) {
+      await q.query(`ALTER TABLE ${t.name} ATTACH PARTITION ${t.name}_legacy FOR VALUES FROM (MINVALUE) TO ('${b}')`);
+    }
+    await q.query(ARCHIVE_TABLES); // after the swap: LIKE the parent, without the old table's bound
+    await q.query(CHAIN_TRIGGER);
+    await rewriteApplyDeltas(q, LATEST_OLD, LATEST_NEW);
+    // Exactly the two months after B, whatever the day: the schema dump (docs/schema.sql) is the same every month.
+    await q.query(`SELECT ledger_ensure_partitions($1::timestamptz + interval '1 month')`, [b]);
   }
 
   /**
