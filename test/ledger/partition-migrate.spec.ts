@@ -14,7 +14,7 @@ const PREVIOUS = MIGRATIONS.slice(0, PARTITIONING);
 
 /** The checks of src/ledger/ledger-invariants.ts on a schema without the archive's table (before the migration, after down()). */
 async function violationsWithoutArchive(c: Client): Promise<Record<string, unknown[]>> {
-  const noCarry = `(SELECT *, NULL::timestamptz AS archived_before FROM account_history WHERE false)`;
+  const noCarry = `(SELECT *, NULL::timestamptz AS archived_before FROM account_history WHERE false) AS account_history_carried`;
   return ledgerViolations({ query: (text: string) => c.query(text.replaceAll('account_history_carried', noCarry)) } as Pick<
     Client,
     'query'
