@@ -2,6 +2,8 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ApiError } from '../common/errors';
 import { Instant, instantOf, msIso, parseInstant, previousMicro } from '../common/instant';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { LedgerReads } from '../database/replica/ledger-reads';
+import { FinalSample } from '../database/replica/read-plan';
 import { JournalStore } from './journal.store';
 
 /** Each database call waits at most this long in Postgres (a connection is held), then the loop here goes on. */
@@ -12,15 +14,23 @@ const CALL_WAIT_MS = 100;
  * time at or before T is in flight. Every ledger transaction takes its xid before it reads its moment
  * (ledger_moment), so the oldest in-flight transaction's start is a watermark: rows with a time before it are
  * final. A read waits (bounded by LEDGER_FINAL_WAIT_MS) for the watermark to pass its moment, else answers 503.
+ * An auditor read served by a replica also needs the replica to have replayed the primary's WAL up to where it stood
+ * when the watermark was read: the cut hands that sample to its read plan (LedgerReads.requireFinal, docs/time.md
+ * "Replicas").
  */
 @Injectable()
 export class LedgerClock {
-  /** Every row with a time before this (ms since the epoch) is final: the highest watermark seen (it never falls). */
-  private finalBeforeMs = 0;
+  /**
+   * Every row with a time before `watermarkMs` is final: the highest watermark seen (it never falls on one timeline),
+   * with where the primary's WAL stood when it was read. A sample of another timeline is never trusted: after a
+   * failover the new primary's clock and WAL are not the old one's.
+   */
+  private sample: FinalSample | null = null;
   private readonly waitMs: number;
 
   constructor(
     private readonly journal: JournalStore,
+    private readonly reads: LedgerReads,
     @Optional() @Inject(APP_CONFIG) config?: AppConfig,
   ) {
     this.waitMs = config?.audit.finalWaitMs ?? 5000;
@@ -31,14 +41,27 @@ export class LedgerClock {
    * when it is null or further ahead than the wait. Everything with a time at or before it is then final.
    */
   async finalCut(asOf: Instant | null): Promise<Instant> {
-    if (asOf && asOf.ms < this.finalBeforeMs) return asOf;
+    const known = this.sample;
+    if (asOf && known && asOf.ms < known.watermarkMs) {
+      if (!this.reads.onReplica()) return asOf;
+      // The replica must replay the sample's LSN, which means something only while the primary is on its timeline.
+      if ((await this.journal.primaryTimeline()) === known.timeline) {
+        this.reads.requireFinal(known);
+        return asOf;
+      }
+      this.sample = null;
+    }
     const deadline = performance.now() + this.waitMs;
     for (;;) {
       const remaining = Math.max(0, Math.ceil(deadline - performance.now()));
       const r = await this.journal.awaitFinal(asOf?.iso ?? null, Math.min(remaining, CALL_WAIT_MS), this.waitMs);
       const cut = r.cut === asOf?.iso ? asOf : parseInstant('cut', r.cut)!;
       if (cut.ms < r.watermark_ms) {
-        this.finalBeforeMs = Math.max(this.finalBeforeMs, r.watermark_ms);
+        if (r.lsn !== null && r.timeline !== null) {
+          const sample = { lsn: r.lsn, timeline: r.timeline, watermarkMs: r.watermark_ms };
+          if (!this.sample || this.sample.timeline !== sample.timeline || sample.watermarkMs > this.sample.watermarkMs) this.sample = sample;
+          this.reads.requireFinal(sample);
+        }
         return cut;
       }
       if (remaining === 0) {
