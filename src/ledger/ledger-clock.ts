@@ -59,7 +59,8 @@ export class LedgerClock {
       if (cut.ms < r.watermark_ms) {
         if (r.lsn !== null && r.timeline !== null) {
           const sample = { lsn: r.lsn, timeline: r.timeline, watermarkMs: r.watermark_ms };
-          if (!this.sample || this.sample.timeline !== sample.timeline || sample.watermarkMs > this.sample.watermarkMs) this.sample = sample;
+          if (!this.sample || this.sample.timeline !== sample.timeline || sample.watermarkMs > this.sample.watermarkMs)
+            this.sample = sample;
           this.reads.requireFinal(sample);
         }
         return cut;

@@ -32,7 +32,7 @@ describeWithReplicaPair('read replica for auditor reads', () => {
     const {
       rows: [{ lsn }],
     } = await primary.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
-    for (const deadline = Date.now() + 20_000; ; ) {
+    for (const deadline = Date.now() + 20_000; ;) {
       const [r] = await pair.onReplica(`SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn AS done`);
       if (r.done) return;
       if (Date.now() > deadline) throw new Error('the replica did not catch up');
@@ -84,7 +84,13 @@ describeWithReplicaPair('read replica for auditor reads', () => {
     expect(Number(res.headers.get('ledger-replica-lag-ms'))).toBeGreaterThanOrEqual(0);
     expect(res.headers.get('ledger-final-lsn')).toMatch(/^1:[0-9A-F]+\/[0-9A-F]+$/);
     expect(Date.parse(res.headers.get('ledger-final-before')!)).toBeGreaterThan(Date.parse(res.body.asOf));
-    for (const path of ['/v1/journal', '/v1/reports/trial-balance', `/v1/accounts/${BANK}/entries`, '/v1/journal?format=csv', '/v1/card-loads']) {
+    for (const path of [
+      '/v1/journal',
+      '/v1/reports/trial-balance',
+      `/v1/accounts/${BANK}/entries`,
+      '/v1/journal?format=csv',
+      '/v1/card-loads',
+    ]) {
       const r = await app.api('GET', path);
       expect([path, r.status, source(r)]).toEqual([path, 200, { source: 'replica', fallback: null }]);
     }
@@ -137,7 +143,10 @@ describeWithReplicaPair('read replica for auditor reads', () => {
   });
 
   it('should serve from the primary when the replica lags more than DATABASE_READ_MAX_LAG_MS', async () => {
-    const strict = await startTestApp({ DATABASE_READ_URL: pair.replicaUrl('ledger'), DATABASE_READ_MAX_LAG_MS: '100' }, pair.primaryUrl('ledger'));
+    const strict = await startTestApp(
+      { DATABASE_READ_URL: pair.replicaUrl('ledger'), DATABASE_READ_MAX_LAG_MS: '100' },
+      pair.primaryUrl('ledger'),
+    );
     try {
       await replayPaused(async () => {
         await fund('2.00');
@@ -169,10 +178,13 @@ describeWithReplicaPair('read replica for auditor reads', () => {
       expect(again.status).toBe(200);
       expect(again.headers.get('idempotent-replayed')).toBe('true');
       expect(again.body.id).toBe(first.body.id);
-      const journal = { description: 'fresh', entries: [
-        { accountCode: BANK, direction: 'debit', amount: '3.00' },
-        { accountCode: OWNER, direction: 'credit', amount: '3.00' },
-      ] };
+      const journal = {
+        description: 'fresh',
+        entries: [
+          { accountCode: BANK, direction: 'debit', amount: '3.00' },
+          { accountCode: OWNER, direction: 'credit', amount: '3.00' },
+        ],
+      };
       const j1 = await app.api('POST', '/v1/journal', { body: journal, headers: { 'idempotency-key': 'replica-fresh-j' } });
       const j2 = await app.api('POST', '/v1/journal', { body: journal, headers: { 'idempotency-key': 'replica-fresh-j' } });
       expect([j1.status, j2.status]).toEqual([201, 200]);

@@ -118,8 +118,8 @@ export async function startReplicaPair(): Promise<ReplicaPair> {
     const watch = 'exec 3<&0; bin=$1; shift; "$bin" "$@" & p=$!; (cat <&3 >/dev/null; kill -INT $p 2>/dev/null) & wait $p';
     const proc = spawn('sh', ['-c', watch, 'sh', path.join(PG_BIN, 'postgres'), '-D', dataDir], { ...as, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
-    proc.stdout!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
-    proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
+    proc.stdout.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
+    proc.stderr.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-20000)));
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     servers[name] = { proc, log: () => out, exited };
     await connectable(port, 30_000, () => out);

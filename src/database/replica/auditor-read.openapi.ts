@@ -14,7 +14,9 @@ const HEADERS = {
     },
   },
   [READ_HEADERS.lag]: {
-    description: "The replica's replay lag in ms when it served (0: it had replayed all it received). Rows newer than that may be missing from a list without `to`; a final cut (`asOf`, `to`) never misses any.",
+    description:
+      "The replica's replay lag in ms when it served (0: it had replayed all it received). " +
+      'Rows newer than that may be missing from a list without `to`; a final cut (`asOf`, `to`) never misses any.',
     schema: { type: 'integer', minimum: 0 },
   },
   [READ_HEADERS.finalBefore]: {
@@ -22,7 +24,8 @@ const HEADERS = {
     schema: { type: 'string', format: 'date-time' },
   },
   [READ_HEADERS.finalLsn]: {
-    description: "`timeline:LSN` of the primary's WAL when that watermark was read; a replica serves the answer only once it has replayed it.",
+    description:
+      "`timeline:LSN` of the primary's WAL when that watermark was read; a replica serves the answer only once it has replayed it.",
     schema: { type: 'string', example: '3:0/5A0C2E8' },
   },
 };
@@ -30,7 +33,10 @@ const HEADERS = {
 /** Every answer of an auditor read (@AuditorRead) documents the read headers (database/replica/read-plan.ts). */
 export function auditorReadHeaders(document: OpenAPIObject): void {
   for (const item of Object.values(document.paths)) {
-    for (const op of Object.values(item) as Array<{ 'x-ledger-auditor-read'?: boolean; responses?: Record<string, { headers?: object }> }>) {
+    for (const op of Object.values(item) as Array<{
+      'x-ledger-auditor-read'?: boolean;
+      responses?: Record<string, { headers?: object }>;
+    }>) {
       if (!op?.['x-ledger-auditor-read']) continue;
       for (const response of Object.values(op.responses ?? {})) response.headers = { ...(response.headers ?? {}), ...HEADERS };
     }

@@ -9,11 +9,7 @@ export type ReadSource = 'replica' | 'primary';
 
 /** Why a request that could have read the replica was served by the primary. */
 export type FallbackReason =
-  | 'replica-unreachable'
-  | 'replica-not-in-recovery'
-  | 'replica-lagging'
-  | 'replica-timeline'
-  | 'replay-wait-expired';
+  'replica-unreachable' | 'replica-not-in-recovery' | 'replica-lagging' | 'replica-timeline' | 'replay-wait-expired';
 
 /**
  * A point on the primary at which a watermark was read (docs/time.md, "A stable past"): every row with a time before

@@ -29,9 +29,7 @@ interface ReplicaCheck {
 }
 
 export type ReplicaStatus =
-  | { state: 'not configured' }
-  | { state: 'ok' | 'lagging'; lagMs: number | null }
-  | { state: 'unreachable' | 'not in recovery' };
+  { state: 'not configured' } | { state: 'ok' | 'lagging'; lagMs: number | null } | { state: 'unreachable' | 'not in recovery' };
 
 /** As data-source.ts's PooledClient: a connection the server ends must not crash the process. */
 class ReplicaClient extends Client {
@@ -70,7 +68,13 @@ export class ReadReplica implements OnApplicationShutdown {
     this.maxLagMs = maxLagMs;
     this.waitMs = config.audit.finalWaitMs;
     this.pool = url
-      ? new Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2000, application_name: 'card-ledger-reads', Client: ReplicaClient })
+      ? new Pool({
+          connectionString: url,
+          max: 10,
+          connectionTimeoutMillis: 2000,
+          application_name: 'card-ledger-reads',
+          Client: ReplicaClient,
+        })
       : null;
     this.pool?.on('error', () => undefined);
     if (url) this.logger.log(`auditor reads may use the replica at ${describeUrl(url)}`);
@@ -112,7 +116,8 @@ export class ReadReplica implements OnApplicationShutdown {
     try {
       const refused = await this.admit(client, plan);
       if (refused) return this.fallBack(plan, refused);
-      return (await client.query(sql, args)).rows;
+      const { rows } = await client.query<Record<string, unknown>>(sql, args);
+      return rows;
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       if (typeof code === 'string' && !REPLICA_TROUBLE.test(code) && code !== RECOVERY_CONFLICT) throw e;
