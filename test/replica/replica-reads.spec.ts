@@ -40,6 +40,16 @@ describeWithReplicaPair('read replica for auditor reads', () => {
     }
   };
 
+  /** Waits until the replica has received WAL it has not replayed (its replay paused): its lag is then above 0. */
+  const receivedNotReplayed = async () => {
+    for (const deadline = Date.now() + 10_000; ; ) {
+      const [r] = await pair.onReplica(`SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn() AS behind`);
+      if (r.behind) return;
+      if (Date.now() > deadline) throw new Error('the replica received nothing');
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  };
+
   const source = (res: { headers: Headers }) => ({
     source: res.headers.get('ledger-read-source'),
     fallback: res.headers.get('ledger-read-fallback'),
@@ -101,6 +111,7 @@ describeWithReplicaPair('read replica for auditor reads', () => {
   it('should show a list without a final cut as far as the replica has replayed, stating its lag', async () => {
     await replayPaused(async () => {
       await fund('1.00');
+      await receivedNotReplayed();
       // Entries without `to` claim nothing final: the replica serves what it has, and its lag says how old that may be.
       const entries = await app.api('GET', `/v1/accounts/${BANK}/entries`);
       expect(source(entries)).toEqual({ source: 'replica', fallback: null });
@@ -226,5 +237,21 @@ describeWithReplicaPair('read replica for auditor reads', () => {
     expect(source(res)).toEqual({ source: 'primary', fallback: 'replica-not-in-recovery' });
     const ready = await app.api('GET', '/health/ready', { key: null });
     expect([ready.status, ready.body.checks.replica]).toEqual([200, 'not in recovery']);
+  });
+
+  it('should never trust a replica on another timeline than the primary it answers for (a failover elsewhere)', async () => {
+    // The promoted replica is on timeline 2; a standby of it streams timeline 2 and holds commits the primary never had.
+    const otherTimeline = await pair.standbyOfReplica();
+    const stray = await startTestApp({ DATABASE_READ_URL: otherTimeline('ledger') }, pair.primaryUrl('ledger'));
+    try {
+      const { res: now } = await bankPosted();
+      for (const query of ['', `?asOf=${encodeURIComponent(now.body.asOf)}`]) {
+        const res = await stray.api('GET', `/v1/accounts/${BANK}${query}`);
+        expect([res.status, source(res)]).toEqual([200, { source: 'primary', fallback: 'replica-timeline' }]);
+        expect(res.headers.get('ledger-final-lsn')).toMatch(/^1:/);
+      }
+    } finally {
+      await stray.close();
+    }
   });
 });

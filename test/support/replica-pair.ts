@@ -18,6 +18,11 @@ export interface ReplicaPair {
   /** Stops the standby (fast shutdown); startReplica brings it back on the same port. */
   stopReplica(): Promise<void>;
   startReplica(): Promise<void>;
+  /**
+   * A third server: a streaming standby of the replica (after pg_promote() on it, a standby on its new timeline). Its
+   * URL for `db`; stopped by stop().
+   */
+  standbyOfReplica(): Promise<(db: string) => string>;
   /** A query on the standby as its superuser (pg_wal_replay_pause(), ...). */
   onReplica(sql: string): Promise<Array<Record<string, unknown>>>;
   stop(): Promise<void>;
@@ -111,8 +116,8 @@ export async function startReplicaPair(): Promise<ReplicaPair> {
   ];
   appendFileSync(path.join(primaryDir, 'postgresql.conf'), [...common, `port = ${primaryPort}`, ''].join('\n'));
 
-  const servers: Record<string, Server | null> = { primary: null, replica: null };
-  const start = async (name: 'primary' | 'replica', dataDir: string, port: number) => {
+  const servers: Record<string, Server | null> = { primary: null, replica: null, third: null };
+  const start = async (name: string, dataDir: string, port: number) => {
     // The server lives no longer than this process: a shell holds it and stops it (fast shutdown) when our end of its
     // stdin closes, as test/support/pgbouncer.ts does.
     const watch = 'exec 3<&0; bin=$1; shift; "$bin" "$@" & p=$!; (cat <&3 >/dev/null; kill -INT $p 2>/dev/null) & wait $p';
@@ -124,7 +129,7 @@ export async function startReplicaPair(): Promise<ReplicaPair> {
     servers[name] = { proc, log: () => out, exited };
     await connectable(port, 30_000, () => out);
   };
-  const stopServer = async (name: 'primary' | 'replica') => {
+  const stopServer = async (name: string) => {
     const s = servers[name];
     if (!s) return;
     servers[name] = null;
@@ -134,10 +139,13 @@ export async function startReplicaPair(): Promise<ReplicaPair> {
     clearTimeout(timer);
   };
 
+  const standby = async (name: string, of: number, dataDir: string, port: number) => {
+    run('pg_basebackup', ['-h', '127.0.0.1', '-p', String(of), '-U', 'postgres', '-D', dataDir, '-R', '-X', 'stream', '-c', 'fast']);
+    appendFileSync(path.join(dataDir, 'postgresql.auto.conf'), `port = ${port}\n`);
+    await start(name, dataDir, port);
+  };
   await start('primary', primaryDir, primaryPort);
-  run('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-D', replicaDir, '-R', '-X', 'stream']);
-  appendFileSync(path.join(replicaDir, 'postgresql.auto.conf'), `port = ${replicaPort}\n`);
-  await start('replica', replicaDir, replicaPort);
+  await standby('replica', primaryPort, replicaDir, replicaPort);
 
   const url = (port: number, db: string) => `postgres://postgres@127.0.0.1:${port}/${db}`;
   return {
@@ -145,6 +153,11 @@ export async function startReplicaPair(): Promise<ReplicaPair> {
     replicaUrl: (db) => url(replicaPort, db),
     stopReplica: () => stopServer('replica'),
     startReplica: () => start('replica', replicaDir, replicaPort),
+    standbyOfReplica: async () => {
+      const port = await freePort();
+      await standby('third', replicaPort, path.join(dir, 'third'), port);
+      return (db) => url(port, db);
+    },
     onReplica: async (sql) => {
       const c = new Client({ connectionString: url(replicaPort, 'postgres') });
       await c.connect();
@@ -155,6 +168,7 @@ export async function startReplicaPair(): Promise<ReplicaPair> {
       }
     },
     stop: async () => {
+      await stopServer('third');
       await stopServer('replica');
       await stopServer('primary');
       rmSync(dir, { recursive: true, force: true });

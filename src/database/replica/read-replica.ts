@@ -115,6 +115,9 @@ export class ReadReplica implements OnApplicationShutdown {
     let broken: Error | undefined;
     try {
       const refused = await this.admit(client, plan);
+      // A session on a promoted server, or on another timeline, stays so: drop it, so that the next one is made through
+      // DATABASE_READ_URL again (behind HAProxy's read port: to a server that is a replica now).
+      if (refused === 'replica-not-in-recovery' || refused === 'replica-timeline') broken = new Error(refused);
       if (refused) return this.fallBack(plan, refused);
       const { rows } = await client.query<Record<string, unknown>>(sql, args);
       return rows;
