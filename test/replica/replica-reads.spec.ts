@@ -241,6 +241,7 @@ describeWithReplicaPair('read replica for auditor reads', () => {
 
   it('should never trust a replica on another timeline than the primary it answers for (a failover elsewhere)', async () => {
     // The promoted replica is on timeline 2; a standby of it streams timeline 2 and holds commits the primary never had.
+    await pair.onReplica('SELECT pg_promote(true, 30) WHERE pg_is_in_recovery()');
     const otherTimeline = await pair.standbyOfReplica();
     const stray = await startTestApp({ DATABASE_READ_URL: otherTimeline('ledger') }, pair.primaryUrl('ledger'));
     try {

@@ -106,7 +106,6 @@ export async function startReplicaPair(): Promise<ReplicaPair> {
     `unix_socket_directories = '${dir}'`,
     'fsync = off',
     'synchronous_commit = off',
-    'full_page_writes = off',
     'shared_buffers = 32MB',
     'max_connections = 60',
     'wal_level = replica',
