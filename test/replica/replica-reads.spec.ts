@@ -42,7 +42,7 @@ describeWithReplicaPair('read replica for auditor reads', () => {
 
   /** Waits until the replica has received WAL it has not replayed (its replay paused): its lag is then above 0. */
   const receivedNotReplayed = async () => {
-    for (const deadline = Date.now() + 10_000; ; ) {
+    for (const deadline = Date.now() + 10_000; ;) {
       const [r] = await pair.onReplica(`SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn() AS behind`);
       if (r.behind) return;
       if (Date.now() > deadline) throw new Error('the replica received nothing');
@@ -99,6 +99,8 @@ describeWithReplicaPair('read replica for auditor reads', () => {
       '/v1/reports/trial-balance',
       `/v1/accounts/${BANK}/entries`,
       '/v1/journal?format=csv',
+      '/v1/reports/reconciliation',
+      '/v1/reports/reconciliation/runs',
       '/v1/card-loads',
     ]) {
       const r = await app.api('GET', path);
