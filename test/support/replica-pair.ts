@@ -1,9 +1,9 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { describeUnless, freePort, postgresUserIfRoot } from './local-servers';
 
 /**
  * A private Postgres 15 primary and a streaming hot standby of it on loopback, for the read-replica tests
@@ -43,29 +43,7 @@ export function replicaSkipReason(): string | null {
 }
 
 export function describeWithReplicaPair(name: string, body: () => void): void {
-  const reason = replicaSkipReason();
-  if (reason) {
-    process.stdout.write(`skipping "${name}": ${reason}\n`);
-    describe.skip(name, body);
-  } else describe(name, body);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Postgres refuses to run as root: as root, the servers and tools run as `postgres` (Debian's server user). */
-function runAs(): { uid: number; gid: number } | null {
-  if (process.getuid?.() !== 0) return null;
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
-  return { uid: id('-u'), gid: id('-g') };
+  describeUnless(replicaSkipReason(), name, body);
 }
 
 interface Server {
@@ -91,7 +69,7 @@ async function connectable(port: number, deadlineMs: number, log: () => string):
 }
 
 export async function startReplicaPair(): Promise<ReplicaPair> {
-  const ids = runAs();
+  const ids = postgresUserIfRoot();
   const as = ids ?? {};
   const dir = mkdtempSync(path.join(tmpdir(), 'card-ledger-replica-'));
   if (ids) chownSync(dir, ids.uid, ids.gid);
