@@ -225,6 +225,10 @@ describeWithReplicaPair('read replica for auditor reads', () => {
       const ready = await app.api('GET', '/health/ready', { key: null });
       expect(ready.status).toBe(200);
       expect(ready.body.checks).toMatchObject({ database: 'ok', replica: 'unreachable', replicaLagMs: null });
+      const metrics = (await app.api('GET', '/metrics', { key: null })).text;
+      expect(metrics).toMatch(/^card_ledger_replica_fallbacks_total\{reason="replica-unreachable"\} [1-9]/m);
+      expect(metrics).toMatch(/^card_ledger_replica_reads_total\{source="replica"\} [1-9]/m);
+      expect(metrics).toMatch(/^card_ledger_replica_lag_seconds \d/m);
     } finally {
       await pair.startReplica();
     }
