@@ -62,6 +62,7 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
     await postedLoad('EKCRECON01', '0.50');
     await postedLoad('EKCRECON02', '42.42');
     await pastGrace();
+    const tokensBefore = ctx.sim.state.tokenIssuedCount;
     const run = await runNow();
     expect(run).toMatchObject({
       trigger: 'manual',
@@ -72,8 +73,11 @@ describe('reconciliation against EnKash (service + simulator over real HTTP)', (
       error: null,
       findings: [],
     });
-    // The run borrows the worker's EnKash client: no second login (refused ones would add up toward EnKash's lock-out).
-    expect(ctx.sim.state.tokenIssuedCount).toBe(1);
+    // The run borrows the worker's EnKash client: no login of its own (refused ones would add up toward EnKash's
+    // lock-out). Counted across the run only: on a loaded box the worker's own first login can pass its 400 ms
+    // deadline and be made again, which is the worker's affair.
+    expect(ctx.sim.state.tokenIssuedCount).toBe(tokensBefore);
+    expect(tokensBefore).toBeGreaterThanOrEqual(1);
   });
 
   it('should find a reference EnKash applied twice, and the card balance it inflated', async () => {

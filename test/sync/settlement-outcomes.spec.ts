@@ -16,7 +16,12 @@ describe('settlement by EnKash outcome (service + simulator over real HTTP)', ()
     const load = await createLoad(ctx.app, 'EKCOUT0001', '1500.00');
     const done = await waitForStatus(ctx.app, load.id, ['posted']);
     expect(ctx.sim.state.appliedCount(load.reference)).toBe(1);
-    expect(done.events.map((e: { type: string }) => e.type)).toEqual(['created', 'enkash_send', 'settled']);
+    // On a loaded machine the harness's 400 ms deadline can pass before EnKash's answer arrives: the answer is then
+    // recorded as a late answer and the load is posted by it, still with one send. That path is tested on purpose in
+    // the timeout cases below; here it may only add that one successful event.
+    const events: Array<{ type: string; outcome: string }> = done.events;
+    expect(events.filter((e) => e.type !== 'enkash_late_answer').map((e) => e.type)).toEqual(['created', 'enkash_send', 'settled']);
+    expect(events.filter((e) => e.type === 'enkash_late_answer').every((e) => e.outcome === 'succeeded')).toBe(true);
     expect(done.attempts).toBe(1);
     expect(await cardBalance('EKCOUT0001')).toMatchObject({ posted: '1500.00', pending: '0.00' });
   });
