@@ -1,5 +1,5 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { READ_HEADERS } from './read-plan';
+import { FALLBACK_REASONS, READ_HEADERS } from './read-plan';
 
 const HEADERS = {
   [READ_HEADERS.source]: {
@@ -10,7 +10,7 @@ const HEADERS = {
     description: 'Why the primary served although a replica is configured (absent otherwise).',
     schema: {
       type: 'string',
-      enum: ['replica-unreachable', 'replica-not-in-recovery', 'replica-lagging', 'replica-timeline', 'replay-wait-expired'],
+      enum: [...FALLBACK_REASONS],
     },
   },
   [READ_HEADERS.lag]: {

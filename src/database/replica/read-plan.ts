@@ -8,8 +8,15 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export type ReadSource = 'replica' | 'primary';
 
 /** Why a request that could have read the replica was served by the primary. */
-export type FallbackReason =
-  'replica-unreachable' | 'replica-not-in-recovery' | 'replica-lagging' | 'replica-timeline' | 'replay-wait-expired';
+export const FALLBACK_REASONS = [
+  'replica-unreachable',
+  'replica-cancelled',
+  'replica-not-in-recovery',
+  'replica-lagging',
+  'replica-timeline',
+  'replay-wait-expired',
+] as const;
+export type FallbackReason = (typeof FALLBACK_REASONS)[number];
 
 /**
  * A point on the primary at which a watermark was read (docs/time.md, "A stable past"): every row with a time before

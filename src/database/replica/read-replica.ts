@@ -1,11 +1,13 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { Client, ClientConfig, Pool, PoolClient } from 'pg';
+import { Client, ClientConfig, DatabaseError, Pool, PoolClient } from 'pg';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../metrics/metrics.service';
 import { FallbackReason, lsnValue, ReadPlan } from './read-plan';
 
 /** After the replica could not be reached, requests go straight to the primary this long (no connect wait each). */
 const UNREACHABLE_PAUSE_MS = 1000;
+/** A replica that stops answering (a hung host) costs a read this long, then the primary serves it. */
+const REPLICA_QUERY_TIMEOUT_MS = 10_000;
 /** How often a read waiting for the replica's replay asks again. */
 const REPLAY_POLL_MS = 10;
 
@@ -72,6 +74,7 @@ export class ReadReplica implements OnApplicationShutdown {
           connectionString: url,
           max: 10,
           connectionTimeoutMillis: 2000,
+          query_timeout: REPLICA_QUERY_TIMEOUT_MS,
           application_name: 'card-ledger-reads',
           Client: ReplicaClient,
         })
@@ -122,10 +125,12 @@ export class ReadReplica implements OnApplicationShutdown {
       const { rows } = await client.query<Record<string, unknown>>(sql, args);
       return rows;
     } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      if (typeof code === 'string' && !REPLICA_TROUBLE.test(code) && code !== RECOVERY_CONFLICT) throw e;
+      // The server refused the query itself (bad input the primary would refuse as well): the caller's error.
+      if (e instanceof DatabaseError && !REPLICA_TROUBLE.test(e.code ?? '') && e.code !== RECOVERY_CONFLICT) throw e;
       broken = e as Error;
-      if (code !== RECOVERY_CONFLICT) this.unreachableUntil = performance.now() + UNREACHABLE_PAUSE_MS;
+      if (e instanceof DatabaseError && e.code === RECOVERY_CONFLICT) return this.fallBack(plan, 'replica-cancelled');
+      // Anything else is the replica's trouble (a reset, a timeout, a shutdown): the primary serves.
+      this.unreachableUntil = performance.now() + UNREACHABLE_PAUSE_MS;
       return this.fallBack(plan, 'replica-unreachable');
     } finally {
       client.release(broken);
