@@ -8,6 +8,8 @@ import { JournalStore } from './journal.store';
 
 /** Each database call waits at most this long in Postgres (a connection is held), then the loop here goes on. */
 const CALL_WAIT_MS = 100;
+/** Watermark samples kept (each about 100 bytes): reads of moments before the oldest use it, waiting a little longer. */
+const MAX_SAMPLES = 1024;
 
 /**
  * The stable past (docs/time.md): a read as of T answers only once nothing that could still commit with a
@@ -21,11 +23,12 @@ const CALL_WAIT_MS = 100;
 @Injectable()
 export class LedgerClock {
   /**
-   * Every row with a time before `watermarkMs` is final: the highest watermark seen (it never falls on one timeline),
-   * with where the primary's WAL stood when it was read. A sample of another timeline is never trusted: after a
-   * failover the new primary's clock and WAL are not the old one's.
+   * Watermarks seen, each with where the primary's WAL stood when it was read, rising, all of one timeline: every row
+   * with a time before the last one's `watermarkMs` is final. A read of the past on a replica needs only the earliest
+   * sample past its moment replayed, so a replica that lags still serves the settled past at once. A sample of another
+   * timeline is never trusted: after a failover the new primary's clock and WAL are not the old one's.
    */
-  private sample: FinalSample | null = null;
+  private samples: FinalSample[] = [];
   private readonly waitMs: number;
 
   constructor(
@@ -41,15 +44,15 @@ export class LedgerClock {
    * when it is null or further ahead than the wait. Everything with a time at or before it is then final.
    */
   async finalCut(asOf: Instant | null): Promise<Instant> {
-    const known = this.sample;
-    if (asOf && known && asOf.ms < known.watermarkMs) {
+    const known = asOf && this.samples.find((s) => asOf.ms < s.watermarkMs);
+    if (asOf && known) {
       if (!this.reads.onReplica()) return asOf;
       // The replica must replay the sample's LSN, which means something only while the primary is on its timeline.
       if ((await this.journal.primaryTimeline()) === known.timeline) {
         this.reads.requireFinal(known);
         return asOf;
       }
-      this.sample = null;
+      this.samples = [];
     }
     const deadline = performance.now() + this.waitMs;
     for (;;) {
@@ -59,8 +62,7 @@ export class LedgerClock {
       if (cut.ms < r.watermark_ms) {
         if (r.lsn !== null && r.timeline !== null) {
           const sample = { lsn: r.lsn, timeline: r.timeline, watermarkMs: r.watermark_ms };
-          if (!this.sample || this.sample.timeline !== sample.timeline || sample.watermarkMs > this.sample.watermarkMs)
-            this.sample = sample;
+          this.remember(sample);
           this.reads.requireFinal(sample);
         }
         return cut;
@@ -75,6 +77,14 @@ export class LedgerClock {
         );
       }
     }
+  }
+
+  private remember(sample: FinalSample): void {
+    const last = this.samples.at(-1);
+    if (last && last.timeline !== sample.timeline) this.samples = [];
+    else if (last && sample.watermarkMs <= last.watermarkMs) return;
+    this.samples.push(sample);
+    if (this.samples.length > MAX_SAMPLES) this.samples.shift();
   }
 
   /** For a range read `[from, to)`: waits until every row before `to` is final. */
