@@ -1,3 +1,4 @@
+import { LedgerReads } from '../../src/database/replica/ledger-reads';
 import fc from 'fast-check';
 import { MIGRATIONS } from '../../src/database/migrations';
 import { inTransaction } from '../../src/database/transaction';
@@ -57,7 +58,10 @@ describe(TrialBalanceService.name, () => {
   beforeAll(async () => {
     // Test-only: the runs commit thousands of times and need not wait for the disk on each.
     await ctx.ds.query(`SET synchronous_commit TO off`);
-    report = new TrialBalanceService(new JournalStore(ctx.ds), new LedgerClock(new JournalStore(ctx.ds)));
+    report = new TrialBalanceService(
+      new JournalStore(ctx.ds, new LedgerReads(ctx.ds)),
+      new LedgerClock(new JournalStore(ctx.ds, new LedgerReads(ctx.ds)), new LedgerReads(ctx.ds)),
+    );
   });
 
   const dbNow = async (): Promise<Date> => (await ctx.ds.query(`SELECT clock_timestamp() AS now`))[0].now;
