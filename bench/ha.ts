@@ -8,7 +8,9 @@
  * a request sent after it. Then again on the new primary (the old one has rejoined with pg_rewind: fail back).
  * At the end EnKash heals, every load settles, and: every acknowledged load is in the ledger, none was applied at
  * EnKash twice (the simulator's record), each failover was seen by a worker as a new timeline, the ledger's
- * invariants and the audit verifier hold, and no service process was restarted. One verdict line; exit 1 on FAIL.
+ * invariants and the audit verifier hold, and no service process was restarted. Throughout, an auditor (bench/ha-auditor.ts)
+ * reads the trial balance through the API processes, whose DATABASE_READ_URL is HAProxy's read port: some answers come
+ * from a replica, none is a 500, and every moment asked again gets the same answer. One verdict line; exit 1 on FAIL.
  * `--async` runs the same schedule with Patroni's synchronous_mode off, which is expected to lose acknowledged loads
  * (docs/operations.md, "Failover").
  */
@@ -20,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { runMigrations } from '../src/database/data-source';
 import { simulatorClientEnv } from '../src/enkash-simulator/simulator';
+import { Auditor } from './ha-auditor';
 import { HaCluster, startHaCluster } from './ha-cluster';
 import {
   adminPost,
@@ -233,7 +236,9 @@ async function main(): Promise<number> {
       ...simulatorClientEnv(sim.url),
       ...FAULT_SYNC_ENV(5000),
     };
-    const apis = await Promise.all([spawnService({ ...env, ROLE: 'api' }), spawnService({ ...env, ROLE: 'api' })]);
+    // Auditor reads may be served by a replica behind HAProxy's read port (docs/operations.md, "Read replicas").
+    const apiEnv = { ...env, ROLE: 'api', DATABASE_READ_URL: cluster.replicaUrl('card_ledger') };
+    const apis = await Promise.all([spawnService(apiEnv), spawnService(apiEnv)]);
     services.push(...apis);
     services.push(...(await Promise.all([spawnService({ ...env, ROLE: 'worker' }), spawnService({ ...env, ROLE: 'worker' })])));
     const post = adminPost(apis[0].url, ADMIN);
@@ -242,15 +247,23 @@ async function main(): Promise<number> {
 
     const intake = new Intake(apis);
     intake.start(CLIENTS);
+    const auditor = new Auditor(apis, ADMIN);
+    auditor.start();
     await sleep(LOAD_MS);
     if (intake.acks.length === 0) throw new Error(`no load acknowledged before any failover: ${intake.problems.slice(0, 3).join(' | ')}`);
     const failovers: Failover[] = [];
     for (let round = 0; round < 2; round++) {
+      auditor.failoverStarted = true;
       failovers.push(await failover(cluster, intake));
       await sleep(LOAD_MS);
     }
     await intake.stop();
     problems.push(...intake.problems.slice(0, 10));
+    await auditor.stop();
+    problems.push(...auditor.problems.slice(0, 10));
+    if (auditor.replicaBeforeFailover === 0) problems.push('no auditor read was served by a replica before the first failover');
+    if (auditor.replicaAfter === 0) problems.push('no auditor read was served by a replica after the failovers began');
+    say(`auditor: ${auditor.moments} moments asked again and again, answers ${JSON.stringify(auditor.served)}`);
     say(`intake stopped: ${intake.acks.length} loads acknowledged, refusals ${JSON.stringify(intake.refusals)}`);
 
     // EnKash heals; every load must settle, on the last primary, with both replicas back (the first old primary
@@ -306,6 +319,9 @@ async function main(): Promise<number> {
           `synchronous_mode=${SYNCHRONOUS ? 'on' : 'off'} seed=${SEED} loads=${verdict.loads} acknowledged=${intake.acks.length} ` +
           `lost=${lost.length} posted=${verdict.counts.posted ?? 0} reversed=${verdict.counts.reversed ?? 0} ` +
           `503s=${intake.refusals['503'] ?? 0} forks=${forks.join(',')} cluster=[${rejoined}] ` +
+          `auditor=${auditor.moments} moments ${Object.entries(auditor.served)
+            .map(([k, v]) => `${k}:${v}`)
+            .join(',')} ` +
           `time=${Math.round((Date.now() - started) / 1000)} s` +
           `${problems.length ? ` problems=${problems.length}: ${problems.slice(0, 6).join(' | ')}` : ''}\n`,
       );

@@ -82,8 +82,10 @@ export class AccountsService {
    */
   async get(code: string, q: AccountQuery): Promise<AccountView & { asOf: string }> {
     const asOf = parseInstant('asOf', q.asOf);
-    const account = await this.find(code);
+    if (!ACCOUNT_CODE.test(code)) throw badField('code', ACCOUNT_CODE_MESSAGE);
+    // The cut first: on a replica, one that has replayed past it knows every account open at it.
     const cut = await this.clock.finalCut(asOf);
+    const account = await this.find(code);
     const balances = await balancesAsOf(this.clock, this.journal, account.id, cut);
     if (!balances) throw notFound(`account ${code} as of ${msIso(cut)}`);
     return { ...accountView(account, { normalSide: account.normalSide, ...balances }), asOf: msIso(cut) };
@@ -114,8 +116,8 @@ export class AccountsService {
 
   private async find(code: string): Promise<Account> {
     if (!ACCOUNT_CODE.test(code)) throw badField('code', ACCOUNT_CODE_MESSAGE);
-    const account = (await this.ledger.findAccounts(this.ds.manager, [code])).get(code);
-    if (!account) throw notFound(`account ${code}`);
-    return account;
+    const row = await this.accounts.read(code);
+    if (!row) throw notFound(`account ${code}`);
+    return toAccount(row);
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { byIds } from '../database/by-ids';
+import { LedgerReads } from '../database/replica/ledger-reads';
 import { AccountSpec } from '../ledger/ledger.types';
 
 export type AccountRow = {
@@ -25,7 +26,10 @@ export type AccountRow = {
  */
 @Injectable()
 export class AccountsStore {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly reads: LedgerReads,
+  ) {}
 
   /** Creates the accounts that do not exist yet, in code order (concurrent creators are harmless). */
   async insertMissing(m: EntityManager, specs: AccountSpec[]): Promise<void> {
@@ -58,9 +62,15 @@ export class AccountsStore {
     return m.query(`SELECT a.* FROM ${byIds('accounts', 'a', 'code', 1, 'text')}`, [codes]);
   }
 
+  /** One account by code for an auditor read (LedgerReads: the replica when the request may use it); null when none. */
+  async read(code: string): Promise<AccountRow | null> {
+    const rows = await this.reads.query<AccountRow[]>(`SELECT * FROM accounts WHERE code = $1`, [code]);
+    return rows[0] ?? null;
+  }
+
   /** The account's id, currency and opening moment, by code; null when there is none. */
   async findIdentity(code: string): Promise<{ id: string; currency: string; created_at: Date } | null> {
-    const rows: Array<{ id: string; currency: string; created_at: Date }> = await this.ds.query(
+    const rows = await this.reads.query<Array<{ id: string; currency: string; created_at: Date }>>(
       `SELECT id, currency, created_at FROM accounts WHERE code = $1`,
       [code],
     );
@@ -75,7 +85,7 @@ export class AccountsStore {
     if (f.after !== null) where.push(`code > ${arg(f.after)}`);
     if (f.currency) where.push(`currency = ${arg(f.currency)}`);
     if (f.namespace) where.push(`split_part(code, ':', 1) = ${arg(f.namespace)}`);
-    return this.ds.query(
+    return this.reads.query(
       `SELECT * FROM accounts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY code LIMIT ${arg(f.limit + 1)}`,
       args,
     );

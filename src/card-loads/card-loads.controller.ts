@@ -9,6 +9,7 @@ import { CreateCardLoadDto, IDEMPOTENCY_KEY, ListCardLoadsQuery } from './card-l
 import { CardLoadBatchService } from './card-load-batch';
 import { DocCreateCardLoad, DocCreateCardLoadBatch, DocGetCardLoad, DocListCardLoads } from './card-load.openapi';
 import { CardLoadsService } from './card-loads.service';
+import { AuditorRead } from '../database/replica/auditor-read';
 
 @ApiTags('card loads')
 @Controller('v1/card-loads')
@@ -48,6 +49,7 @@ export class CardLoadsController {
   @Get()
   @RequireScopes('loads:write', 'ledger:read')
   @DocListCardLoads()
+  @AuditorRead()
   list(@Req() req: AuthedRequest, @Query() query: ListCardLoadsQuery, @Headers('accept') accept?: string) {
     if (!wantsCsv(query.format, accept)) return this.loads.list(query, req.caller!);
     return answerList(this.loads.listing(query, req.caller!), true, 'card-loads.csv');

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { cursorInstantSql } from '../common/paging';
+import { LedgerReads } from '../database/replica/ledger-reads';
 import { CardLoadRow, LoadEventRow } from './card-load.view';
 
 /** A new load as intake writes it, with its pending transfer, in one call (intake()). */
@@ -56,7 +57,10 @@ export interface LoadWindowSummary {
  */
 @Injectable()
 export class CardLoadsStore {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly reads: LedgerReads,
+  ) {}
 
   async findByIdempotencyKey(apiKeyId: string, idempotencyKey: string): Promise<CardLoadRow | null> {
     const rows: CardLoadRow[] = await this.ds.query(`SELECT * FROM card_loads WHERE api_key_id = $1 AND idempotency_key = $2`, [
@@ -103,7 +107,7 @@ export class CardLoadsStore {
     if (f.fromIso) where.push(`created_at >= ${arg(f.fromIso)}::timestamptz`);
     where.push(`created_at ${f.beforeInclusive ? '<=' : '<'} ${arg(f.beforeIso)}::timestamptz`);
     if (f.cursor) where.push(`(created_at, id) ${f.asc ? '>' : '<'} (${arg(f.cursor[0])}::timestamptz, ${arg(f.cursor[1])}::uuid)`);
-    return this.ds.query(
+    return this.reads.query(
       `SELECT *, ${cursorInstantSql('created_at')} AS created_at_cursor
        FROM card_loads WHERE ${where.join(' AND ')}
        ORDER BY created_at ${f.asc ? 'ASC' : 'DESC'}, id ${f.asc ? 'ASC' : 'DESC'} LIMIT ${arg(f.limit + 1)}`,

@@ -5,6 +5,7 @@ import { answerList, wantsCsv } from '../common/csv';
 import { CardBalanceQuery, CardHistoryQuery, CardSeriesQuery } from './card.dto';
 import { DocCardBalance, DocCardBalanceSeries, DocCardHistory } from './card.openapi';
 import { CardsService } from './cards.service';
+import { AuditorRead } from '../database/replica/auditor-read';
 
 @ApiTags('cards')
 @Controller('v1/cards')
@@ -14,12 +15,14 @@ export class CardsController {
 
   @Get(':enKashCardId/balance')
   @DocCardBalance()
+  @AuditorRead()
   balance(@Param('enKashCardId') id: string, @Query() q: CardBalanceQuery) {
     return this.cards.balance(id, q.asOf);
   }
 
   @Get(':enKashCardId/history')
   @DocCardHistory()
+  @AuditorRead()
   async history(@Param('enKashCardId') id: string, @Query() q: CardHistoryQuery, @Headers('accept') accept?: string) {
     return answerList(await this.cards.history(id, q), wantsCsv(q.format, accept), `card-${id}-history.csv`);
   }
@@ -27,6 +30,7 @@ export class CardsController {
   /** For charts: the balances over a window, downsampled here (M4), so a card of any history draws at once. */
   @Get(':enKashCardId/balance-series')
   @DocCardBalanceSeries()
+  @AuditorRead()
   series(@Param('enKashCardId') id: string, @Query() q: CardSeriesQuery) {
     return this.cards.series(id, q);
   }

@@ -51,8 +51,9 @@ export class CardsService {
   async balance(enKashCardId: string, asOfRaw?: string) {
     this.checkId(enKashCardId);
     const asOf = parseInstant('asOf', asOfRaw);
-    const account = await this.account(enKashCardId);
+    // The cut first: on a replica, one that has replayed past it knows every card open at it (docs/time.md, "Replicas").
     const cut = await this.clock.finalCut(asOf);
+    const account = await this.account(enKashCardId);
     const balances = await balancesAsOf(this.clock, this.journal, account.id, cut);
     if (!balances) throw notFound(`card ${enKashCardId} as of ${msIso(cut)}`);
     const b = { normalSide: 'credit' as const, ...balances };

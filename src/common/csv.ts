@@ -1,4 +1,5 @@
 import { StreamableFile } from '@nestjs/common';
+import { AsyncResource } from 'node:async_hooks';
 import { Readable } from 'node:stream';
 import { stringify, Options } from 'csv-stringify/sync';
 import { assert } from './assert';
@@ -102,6 +103,9 @@ export interface KeysetList<T, C, L = T> {
  */
 export async function csvStream<T, C, L>(list: KeysetList<T, C, L>): Promise<Readable> {
   const first = await list.fetch(list.start, CSV_PAGE_ROWS);
+  // Later pages are read as the stream is drained, outside the request's async context unless bound to it: they must
+  // read where the first did, under the same read plan (database/replica).
+  const request = new AsyncResource('card-ledger.csv-export');
   const { columns } = list.csv;
   const values = (l: L) => columns.map(([, value]) => value(l));
   async function* lines(): AsyncGenerator<string> {
@@ -111,9 +115,11 @@ export async function csvStream<T, C, L>(list: KeysetList<T, C, L>): Promise<Rea
       assert(pages <= MAX_CSV_PAGES, 'a CSV export stays within its page bound');
       if (page.rows.length > 0) yield csvLines(page.rows.flatMap((row) => list.csv.lines(row)).map(values));
       if (page.next === null) break;
-      page = await list.fetch(page.next, CSV_PAGE_ROWS);
+      const next = page.next;
+      page = await request.runInAsyncScope(() => list.fetch(next, CSV_PAGE_ROWS));
     }
-    if (list.trailer) yield csvLines((await list.trailer()).map(values));
+    const trailer = list.trailer;
+    if (trailer) yield csvLines((await request.runInAsyncScope(() => trailer())).map(values));
   }
   return Readable.from(lines(), { objectMode: false });
 }

@@ -102,6 +102,18 @@ export interface AppConfig {
   webhooks: WebhookConfig;
   console: ConsoleConfig;
   reconciliation: ReconciliationConfig;
+  readReplica: ReadReplicaConfig;
+}
+
+/**
+ * Auditor reads from a streaming replica (docs/operations.md, "Read replicas"). Unset url: every read goes to the
+ * primary, as without this feature.
+ */
+export interface ReadReplicaConfig {
+  /** DATABASE_READ_URL: a hot standby of DATABASE_URL's database (or a pooler/HAProxy port in front of several). */
+  url: string | null;
+  /** DATABASE_READ_MAX_LAG_MS: a replica further behind than this serves nothing that is not already proven final. */
+  maxLagMs: number;
 }
 
 /** Webhook settings (WEBHOOK_*, docs/webhooks.md). */
@@ -258,14 +270,20 @@ const minLength = (name: string, min: number, hint = '') =>
     if (v !== undefined && v.length < min) problem(ctx, `${name} must be at least ${min} characters${hint}`);
   });
 
+/** A postgres:// URL; the message never quotes it (it may hold a password). */
+const postgresUrl = (name: string) =>
+  str().superRefine((v, ctx) => {
+    if (v !== undefined && !/^postgres(ql)?:\/\//.test(v)) problem(ctx, `${name} must be a postgres:// or postgresql:// URL`);
+  });
+
 const day = 24 * 3600_000;
 const KEY_HINT = ' (e.g. openssl rand -base64 32)';
 
 const envSchema = z.object({
   ROLE: oneOf('ROLE', ['all', 'api', 'worker'], 'one of all, api, worker', { dflt: 'all' }),
-  DATABASE_URL: str().superRefine((v, ctx) => {
-    if (v !== undefined && !/^postgres(ql)?:\/\//.test(v)) problem(ctx, 'DATABASE_URL must be a postgres:// or postgresql:// URL');
-  }),
+  DATABASE_URL: postgresUrl('DATABASE_URL'),
+  DATABASE_READ_URL: postgresUrl('DATABASE_READ_URL'),
+  DATABASE_READ_MAX_LAG_MS: int('DATABASE_READ_MAX_LAG_MS', 5000, 0, 3600_000),
   ADMIN_API_KEY: minLength('ADMIN_API_KEY', 16),
   MAX_LOAD_AMOUNT: amountSetting('MAX_LOAD_AMOUNT', 20_000_000n),
   // Funding a parent account is one journal entry of crores, not many of a card load's size.
@@ -443,6 +461,7 @@ function toConfig(s: Settings): AppConfig {
     webhooks,
     console: { sessionIdleMs: s.CONSOLE_SESSION_IDLE_MS, sessionMaxMs: s.CONSOLE_SESSION_MAX_MS, secureCookie: s.CONSOLE_SECURE_COOKIE },
     reconciliation: { intervalMs: s.RECONCILE_INTERVAL_MS },
+    readReplica: { url: s.DATABASE_READ_URL ?? null, maxLagMs: s.DATABASE_READ_MAX_LAG_MS },
   };
 }
 

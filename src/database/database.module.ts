@@ -6,10 +6,14 @@ import { DatabaseIdentityService } from './database-identity.service';
 import { DatabaseIdentityStore } from './database-identity.store';
 import { DatabaseOutage } from './database-outage';
 import { MigrationsGate } from './migrations-gate';
+import { AuditorReadInterceptor } from './replica/auditor-read';
+import { LedgerReads } from './replica/ledger-reads';
+import { ReadReplica } from './replica/read-replica';
 
 /**
  * The database as the service depends on it: its identity (fork safety: the sync worker, the health probe and the
- * operator routes all ask), its outages (503, logged once), and the write gate while migrations are pending. A fork
+ * operator routes all ask), its outages (503, logged once), the write gate while migrations are pending, and the read
+ * replica of auditor reads (replica/). A fork
  * makes every open job lookup-first: the identity service writes sync_jobs through their (stateless) store.
  */
 @Global()
@@ -20,8 +24,11 @@ import { MigrationsGate } from './migrations-gate';
     DatabaseIdentityStore,
     SyncJobsStore,
     DatabaseOutage,
+    ReadReplica,
+    LedgerReads,
+    AuditorReadInterceptor,
     { provide: APP_INTERCEPTOR, useClass: MigrationsGate },
   ],
-  exports: [DatabaseIdentityService, DatabaseIdentityStore, DatabaseOutage],
+  exports: [DatabaseIdentityService, DatabaseIdentityStore, DatabaseOutage, ReadReplica, LedgerReads, AuditorReadInterceptor],
 })
 export class DatabaseModule {}

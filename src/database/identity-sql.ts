@@ -1,3 +1,6 @@
+/** The timeline of a primary's current WAL file (see below): it changes at the moment of a promotion. */
+export const PRIMARY_TIMELINE_SQL = `('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int`;
+
 /**
  * The identity of the database a session is connected to, as one row (system_identifier, database_oid, timeline):
  * the cluster (new for every initdb), the database (new for every CREATE DATABASE), and the WAL timeline (new after
@@ -9,7 +12,7 @@
 export const LIVE_IDENTITY_SQL = `SELECT (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
   (SELECT oid::bigint FROM pg_database WHERE datname = current_database()) AS database_oid,
   CASE WHEN pg_is_in_recovery() THEN (SELECT timeline_id FROM pg_control_checkpoint())
-       ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS timeline`;
+       ELSE ${PRIMARY_TIMELINE_SQL} END AS timeline`;
 
 /**
  * May this session send a load to EnKash: 'open'; 'forked' when the database is not the one the ledger recorded

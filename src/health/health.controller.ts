@@ -7,6 +7,7 @@ import { Public } from '../auth/scopes';
 import { ApiError } from '../common/errors';
 import { pendingMigrationCount } from '../database/data-source';
 import { DatabaseIdentityStore } from '../database/database-identity.store';
+import { ReadReplica } from '../database/replica/read-replica';
 import { DocLive, DocReady } from './health.openapi';
 import { WorkerHeartbeat } from './worker-heartbeat';
 
@@ -24,6 +25,7 @@ export class HealthController {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly worker: WorkerHeartbeat,
     private readonly identity: DatabaseIdentityStore,
+    private readonly replica: ReadReplica,
   ) {}
 
   @Get('live')
@@ -40,6 +42,8 @@ export class HealthController {
   @Get('ready')
   @DocReady()
   async ready() {
+    // The read replica is reported, never required: without it every read goes to the primary (docs/operations.md).
+    const replica = this.replica.status();
     let result: HealthCheckResult;
     try {
       result = await this.health.check([
@@ -61,13 +65,15 @@ export class HealthController {
       // A fork of the ledger (a restore, a clone) not handled yet, or held until an operator adopts it: not ready.
       databaseIdentity: !up('database') ? 'unknown' : String(result.details.databaseIdentity?.state ?? 'unknown'),
     };
+    const { state, lagMs } = { lagMs: null, ...(await replica) };
+    const reported = { ...checks, replica: state, replicaLagMs: lagMs };
     if (result.status !== 'ok') {
       const failing = Object.entries(checks)
         .filter(([key]) => !up(key))
         .map(([field, message]) => ({ field, message }));
-      throw new ApiError('service_unavailable', `not ready: ${JSON.stringify(checks)}`, failing);
+      throw new ApiError('service_unavailable', `not ready: ${JSON.stringify(reported)}`, failing);
     }
-    return { status: 'ok', checks };
+    return { status: 'ok', checks: reported };
   }
 
   private async migrationsCheck() {

@@ -20,6 +20,15 @@ class ChecksDoc {
       'or clone not handled yet; `held`: sends wait for POST /v1/database/adopt). See docs/operations.md, "Backup and restore".',
   })
   databaseIdentity: string;
+  @ApiProperty({
+    enum: ['not configured', 'ok', 'lagging', 'unreachable', 'not in recovery'],
+    description:
+      'The read replica of auditor reads (DATABASE_READ_URL); never fails readiness, the primary serves every read it cannot. ' +
+      '`lagging`: behind by more than DATABASE_READ_MAX_LAG_MS. See docs/operations.md, "Read replicas".',
+  })
+  replica: string;
+  @ApiProperty({ type: Number, nullable: true, description: "The replica's replay lag in ms, when it answered." })
+  replicaLagMs: number | null;
 }
 
 @ApiSchema({ name: 'Readiness' })

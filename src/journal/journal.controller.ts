@@ -9,6 +9,7 @@ import { badField } from '../common/errors';
 import { CreateJournalDto, ListJournalQuery } from './journal.dto';
 import { DocGetJournal, DocListJournal, DocPostJournal } from './journal.openapi';
 import { JournalService } from './journal.service';
+import { AuditorRead } from '../database/replica/auditor-read';
 
 @ApiTags('journal')
 @Controller('v1/journal')
@@ -37,12 +38,14 @@ export class JournalController {
 
   @Get()
   @DocListJournal()
+  @AuditorRead()
   list(@Query() q: ListJournalQuery, @Headers('accept') accept?: string) {
     return answerList(this.journal.list(q), wantsCsv(q.format, accept), 'journal.csv');
   }
 
   @Get(':id')
   @DocGetJournal()
+  @AuditorRead()
   get(@Param('id') id: string) {
     return this.journal.get(id);
   }

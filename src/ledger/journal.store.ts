@@ -8,6 +8,8 @@ import { atOrBeforeSql, cursorInstantSql } from '../common/paging';
 import { JournalEntryRow, JournalRow } from '../journal/journal.view';
 import { AccountBalanceRow, CurrencyTotalRow } from '../reports/trial-balance.view';
 import { byIds } from '../database/by-ids';
+import { PRIMARY_TIMELINE_SQL } from '../database/identity-sql';
+import { LedgerReads } from '../database/replica/ledger-reads';
 import { SEAL_CREATED_AT_SQL } from './journal-seal';
 import { Direction, EntryInput, HistoryEvent, Transfer, TransferKind } from './ledger.types';
 
@@ -103,7 +105,10 @@ export type HistoryBalanceRow = { pending_debits: string; pending_credits: strin
  */
 @Injectable()
 export class JournalStore {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly reads: LedgerReads,
+  ) {}
 
   /**
    * Locks the given accounts (ascending id, as every writer does) and fixes the transaction's moment after the
@@ -223,7 +228,7 @@ export class JournalStore {
 
   /** The account's latest balance history row at or before the cut, by the (account_id, at, seq) index. */
   async historyAt(accountId: string, cut: Instant, carried: boolean): Promise<HistoryBalanceRow | null> {
-    const rows: HistoryBalanceRow[] = await this.ds.query(
+    const rows: HistoryBalanceRow[] = await this.reads.query(
       `(SELECT pending_debits, pending_credits, posted_debits, posted_credits FROM account_history
        WHERE account_id = $1 AND ${atOrBeforeSql('at', '$2')} ORDER BY at DESC, seq DESC LIMIT 1)
        ${carried ? `UNION ALL ${CARRIED('$1')} LIMIT 1` : ''}`,
@@ -253,7 +258,7 @@ export class JournalStore {
     if (f.seqTo !== null) where.push(`h.seq < $${args.push(f.seqTo)}`);
     if (f.fromIso) where.push(`h.at >= $${args.push(f.fromIso)}::timestamptz`);
     if (f.toIso) where.push(`h.at < $${args.push(f.toIso)}::timestamptz`);
-    return this.ds.query(
+    return this.reads.query(
       `SELECT h.*, t.description FROM account_history h LEFT JOIN journal_transactions t ON t.id = h.transaction_id
        WHERE ${where.join(' AND ')} ORDER BY h.seq ${f.desc ? 'DESC' : 'ASC'} LIMIT $${args.push(f.limit + 1)}`,
       args,
@@ -262,7 +267,7 @@ export class JournalStore {
 
   /** A series window's ends as timestamps: `from`, or the account's first history row when null, and `end`. */
   async seriesWindow(accountId: string, fromIso: string | null, endIso: string): Promise<{ f: Date; t: Date }> {
-    const [w]: Array<{ f: Date; t: Date }> = await this.ds.query(
+    const [w]: Array<{ f: Date; t: Date }> = await this.reads.query(
       `SELECT coalesce($2::timestamptz, (SELECT min(at) FROM account_history WHERE account_id = $1)) AS f,
               $3::timestamptz AS t`,
       [accountId, fromIso, endIso],
@@ -275,7 +280,7 @@ export class JournalStore {
    * the extremes of each balance per bucket), with the row in force at `f`, in seq order; `total` counts the window's rows.
    */
   async seriesPoints(accountId: string, f: Date, t: Date, buckets: number): Promise<Array<SeriesRow & { total: string }>> {
-    return this.ds.query(
+    return this.reads.query(
       `WITH h AS (
          SELECT seq, posted_credits - posted_debits AS posted, pending_credits - pending_debits AS pending,
                 width_bucket(extract(epoch FROM at), extract(epoch FROM $2::timestamptz), extract(epoch FROM $3::timestamptz), $4) AS b
@@ -316,7 +321,7 @@ export class JournalStore {
     if (f.kind) where.push(`t.kind = ${arg(f.kind)}`);
     // A load's every balance change names it and its transaction (account_history_load index).
     if (f.loadId) where.push(`t.id IN (SELECT transaction_id FROM account_history WHERE load_id = ${arg(f.loadId)})`);
-    const rows: JournalRow[] = await this.ds.query(
+    const rows: JournalRow[] = await this.reads.query(
       `SELECT t.*, ${cursorInstantSql('t.created_at')} AS created_at_cursor, s.seq AS seal_seq, s.hash AS seal_hash
        FROM journal_transactions t LEFT JOIN journal_seals s ON s.transaction_id = t.id
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.created_at, t.id LIMIT ${f.limit}`,
@@ -325,7 +330,7 @@ export class JournalStore {
     const entries: JournalEntryRow[] =
       rows.length === 0
         ? []
-        : await this.ds.query(
+        : await this.reads.query(
             `SELECT e.transaction_id, a.code, e.direction, e.amount, e.currency
        FROM ${byIds('journal_entries', 'e', 'transaction_id', MAX_ENTRIES)} JOIN accounts a ON a.id = e.account_id ORDER BY e.id`,
             [rows.map((r) => r.id)],
@@ -338,14 +343,14 @@ export class JournalStore {
    * account's balance row from the append-only history (one backward descent of the (account_id, at, seq) index per account).
    */
   async trialBalanceLines(asOfIso: string, after: string, limit: number, carried: boolean): Promise<AccountBalanceRow[]> {
-    return this.ds.query(
+    return this.reads.query(
       `SELECT a.code, a.name, a.currency, a.normal_side, h.* ${balancesAsOf('$1', carried)} AND a.code > $2 ORDER BY a.code LIMIT $3`,
       [asOfIso, after, limit + 1],
     );
   }
 
   async trialBalanceTotals(asOfIso: string, carried: boolean): Promise<CurrencyTotalRow[]> {
-    return this.ds.query(
+    return this.reads.query(
       `SELECT a.currency, sum(h.posted_debits) AS posted_debits, sum(h.posted_credits) AS posted_credits,
               sum(h.pending_debits) AS pending_debits, sum(h.pending_credits) AS pending_credits,
               sum(greatest(h.posted_debits - h.posted_credits, 0)) AS debit_balance,
@@ -367,7 +372,7 @@ export class JournalStore {
     const where = ['e.account_id = $1', 'e.id > $2'];
     if (f.fromIso) where.push(`e.created_at >= $${args.push(f.fromIso)}::timestamptz`);
     if (f.toIso) where.push(`e.created_at < $${args.push(f.toIso)}::timestamptz`);
-    return this.ds.query(
+    return this.reads.query(
       `SELECT e.id, e.transaction_id, t.kind, t.pending_id, t.undoes_id, t.description, e.direction, e.amount, e.currency, e.created_at
        FROM journal_entries e JOIN journal_transactions t ON t.id = e.transaction_id
        WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT $${args.push(f.limit + 1)}`,
@@ -377,15 +382,32 @@ export class JournalStore {
 
   /**
    * Waits (in the database, up to waitMs) until `asOf`, or now, is final: ledger_await_final (docs/time.md). Returns the cut
-   * (microseconds, UTC) and the watermark below which everything is final.
+   * (microseconds, UTC), the watermark below which everything is final, and where the primary's WAL stood once it was
+   * known (the insert position and its timeline): the target list is computed after the function in FROM has returned,
+   * so every transaction committed before the watermark was read lies before `lsn`. A replica that has replayed `lsn`
+   * on that timeline has every row of the cut (docs/time.md, "Replicas").
    */
-  async awaitFinal(asOfIso: string | null, callWaitMs: number, waitMs: number): Promise<{ cut: string; watermark_ms: number }> {
-    const [r]: Array<{ cut: string; watermark_ms: number }> = await this.ds.query(
+  async awaitFinal(
+    asOfIso: string | null,
+    callWaitMs: number,
+    waitMs: number,
+  ): Promise<{ cut: string; watermark_ms: number; lsn: string | null; timeline: number | null }> {
+    const [r]: Array<{ cut: string; watermark_ms: number; lsn: string | null; timeline: number | null }> = await this.ds.query(
       `SELECT to_char(cut AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cut,
-              floor(extract(epoch FROM watermark) * 1000)::float8 AS watermark_ms
+              floor(extract(epoch FROM watermark) * 1000)::float8 AS watermark_ms,
+              CASE WHEN NOT pg_is_in_recovery() THEN pg_current_wal_insert_lsn()::text END AS lsn,
+              CASE WHEN NOT pg_is_in_recovery() THEN ${PRIMARY_TIMELINE_SQL} END AS timeline
        FROM ledger_await_final($1::timestamptz, $2, $3)`,
       [asOfIso, callWaitMs, waitMs],
     );
     return r;
+  }
+
+  /** The primary's current WAL timeline (null on a server in recovery): a cached sample is trusted only on its own. */
+  async primaryTimeline(): Promise<number | null> {
+    const [r]: Array<{ timeline: number | null }> = await this.ds.query(
+      `SELECT CASE WHEN NOT pg_is_in_recovery() THEN ${PRIMARY_TIMELINE_SQL} END AS timeline`,
+    );
+    return r.timeline;
   }
 }

@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { annotateAccess, API_KEY_AUTH, routeAccess } from './access';
+import { auditorReadHeaders } from '../database/replica/auditor-read.openapi';
 import { ApiErrorBody } from './error.schema';
 
 const DESCRIPTION = `Double-entry ledger for prepaid-card loads, synced to EnKash.
@@ -42,6 +43,7 @@ export function setupOpenApi(app: NestFastifyApplication): void {
     .build();
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ApiErrorBody] });
   csvAsText(document);
+  auditorReadHeaders(document);
   nullableRefsAsAnyOf(document);
   annotateAccess(document, routeAccess(app));
   DOCUMENTS.set(app, document);

@@ -5,6 +5,7 @@ import type { AuthedRequest } from '../auth/api-key.guard';
 import { RequireScopes } from '../auth/scopes';
 import { answerList, wantsCsv } from '../common/csv';
 import { ApiError } from '../common/errors';
+import { AuditorRead } from '../database/replica/auditor-read';
 import { ReconciliationReport } from './reconciliation-report.service';
 import { ReconciliationQuery, ReconciliationRunsQuery } from './reconciliation.dto';
 import { DocReconciliationReport, DocReconciliationRun, DocReconciliationRuns } from './reconciliation.openapi';
@@ -23,6 +24,7 @@ export class ReconciliationController {
   @Get()
   @RequireScopes('ledger:read')
   @DocReconciliationReport()
+  @AuditorRead()
   async get(@Query() q: ReconciliationQuery, @Headers('accept') accept?: string) {
     if (wantsCsv(q.format, accept)) return answerList(this.report.findings(q), true, 'reconciliation-findings.csv');
     return this.report.report(q);
@@ -31,6 +33,7 @@ export class ReconciliationController {
   @Get('runs')
   @RequireScopes('ledger:read')
   @DocReconciliationRuns()
+  @AuditorRead()
   runsList(@Query() q: ReconciliationRunsQuery) {
     return this.report.runs(q);
   }

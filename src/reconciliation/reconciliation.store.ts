@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { cursorInstantSql } from '../common/paging';
+import { LedgerReads } from '../database/replica/ledger-reads';
 import { NormalSide } from '../ledger/ledger.types';
 import { LedgerBalance, NewFinding, SettledLoad, ZERO_BALANCE } from './reconciliation.compare';
 import { FindingRow, RunRow } from './reconciliation.view';
@@ -47,7 +48,11 @@ const SETTLED_AT = 'coalesce(posted_at, reversed_at)';
 /** The SQL of reconciliation runs: one statement per step, no transaction held across an EnKash call. */
 @Injectable()
 export class ReconciliationStore {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    /** The report's reads (findings, runs, loads by status and age): the replica under an auditor read's plan. */
+    private readonly reads: LedgerReads,
+  ) {}
 
   /** Runs still marked running while we hold the run lock were left by a process that died mid-run. */
   async abandonStaleRuns(): Promise<void> {
@@ -197,7 +202,7 @@ export class ReconciliationStore {
     if (f.fromIso) where.push(`found_at >= $${args.push(f.fromIso)}::timestamptz`);
     if (f.toIso) where.push(`found_at < $${args.push(f.toIso)}::timestamptz`);
     if (f.runId !== undefined) where.push(`run_id = $${args.push(f.runId)}`);
-    return this.ds.query(
+    return this.reads.query(
       `SELECT * FROM reconciliation_findings WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${args.push(f.limit + 1)}`,
       args,
     );
@@ -205,7 +210,7 @@ export class ReconciliationStore {
 
   /** Runs before the (started_at, id) cursor, newest first, plus one row to tell whether there is more. */
   async runsPage(cursor: [string, string] | null, limit: number): Promise<Array<RunRow & { started_at_cursor: string }>> {
-    return this.ds.query(
+    return this.reads.query(
       `SELECT *, ${cursorInstantSql('started_at')} AS started_at_cursor FROM reconciliation_runs
        WHERE ($1::timestamptz IS NULL OR (started_at, id) < ($1::timestamptz, $2::uuid))
        ORDER BY started_at DESC, id DESC LIMIT $3`,
@@ -214,7 +219,7 @@ export class ReconciliationStore {
   }
 
   async lastRun(): Promise<RunRow | null> {
-    const rows: RunRow[] = await this.ds.query(`SELECT * FROM reconciliation_runs ORDER BY started_at DESC LIMIT 1`);
+    const rows: RunRow[] = await this.reads.query(`SELECT * FROM reconciliation_runs ORDER BY started_at DESC LIMIT 1`);
     return rows[0] ?? null;
   }
 
@@ -224,7 +229,7 @@ export class ReconciliationStore {
     toIso: string | null,
   ): Promise<Array<{ currency: string; status: string; count: number; amount: string }>> {
     const args: unknown[] = [];
-    return this.ds.query(
+    return this.reads.query(
       `SELECT currency, status, count(*)::int AS count, sum(amount)::text AS amount FROM card_loads
        WHERE ${createdIn(fromIso, toIso, args)} GROUP BY currency, status`,
       args,
@@ -239,7 +244,7 @@ export class ReconciliationStore {
     toIso: string | null,
   ): Promise<Array<{ status: string } & Record<`b${number}`, number>>> {
     const args: unknown[] = [statuses];
-    return this.ds.query(
+    return this.reads.query(
       `SELECT status, ${buckets.map(([, when], i) => `count(*) FILTER (WHERE ${when})::int AS b${i}`).join(', ')}
        FROM (SELECT status, clock_timestamp() - created_at AS age FROM card_loads
              WHERE status = ANY($1::text[]) AND ${createdIn(fromIso, toIso, args)}) o
@@ -249,7 +254,7 @@ export class ReconciliationStore {
   }
 
   async now(): Promise<Date> {
-    const [{ now }]: Array<{ now: Date }> = await this.ds.query(`SELECT clock_timestamp() AS now`);
+    const [{ now }]: Array<{ now: Date }> = await this.reads.query(`SELECT clock_timestamp() AS now`);
     return now;
   }
 }

@@ -6,6 +6,7 @@ import { msIso } from '../common/instant';
 import { TrialBalanceQuery } from './trial-balance.dto';
 import { DocTrialBalance } from './trial-balance.openapi';
 import { TrialBalanceService } from './trial-balance.service';
+import { AuditorRead } from '../database/replica/auditor-read';
 
 @ApiTags('reports')
 @Controller('v1/reports')
@@ -15,6 +16,7 @@ export class ReportsController {
 
   @Get('trial-balance')
   @DocTrialBalance()
+  @AuditorRead()
   async trialBalanceReport(@Query() q: TrialBalanceQuery, @Headers('accept') accept?: string) {
     const tb = await this.trialBalance.prepare(q);
     if (wantsCsv(q.format, accept)) return answerList(tb.accounts, true, `trial-balance-${msIso(tb.asOf)}.csv`);

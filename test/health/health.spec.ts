@@ -10,7 +10,14 @@ describe('health probes', () => {
     expect(ready.status).toBe(200);
     expect(ready.body).toEqual({
       status: 'ok',
-      checks: { database: 'ok', migrations: 'ok', worker: 'not running here', databaseIdentity: 'ok' },
+      checks: {
+        database: 'ok',
+        migrations: 'ok',
+        worker: 'not running here',
+        databaseIdentity: 'ok',
+        replica: 'not configured',
+        replicaLagMs: null,
+      },
     });
   });
 
@@ -41,6 +48,8 @@ describe('health probes', () => {
       migrations: 'ok',
       worker: 'stalled',
       databaseIdentity: 'ok',
+      replica: 'not configured',
+      replicaLagMs: null,
     });
   });
 });

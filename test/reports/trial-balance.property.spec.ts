@@ -1,3 +1,4 @@
+import { LedgerReads } from '../../src/database/replica/ledger-reads';
 import fc from 'fast-check';
 import { MIGRATIONS } from '../../src/database/migrations';
 import { inTransaction } from '../../src/database/transaction';
@@ -60,8 +61,12 @@ describe(TrialBalanceService.name, () => {
     // Test-only: the runs commit thousands of times and need not wait for the disk on each.
     await ctx.ds.query(`SET synchronous_commit TO off`);
     report = new TrialBalanceService(
-      new JournalStore(ctx.ds),
-      new LedgerClock(new JournalStore(ctx.ds), new ArchivePoint(new PartitionsStore(ctx.ds))),
+      new JournalStore(ctx.ds, new LedgerReads(ctx.ds)),
+      new LedgerClock(
+        new JournalStore(ctx.ds, new LedgerReads(ctx.ds)),
+        new LedgerReads(ctx.ds),
+        new ArchivePoint(new PartitionsStore(ctx.ds)),
+      ),
     );
   });
 

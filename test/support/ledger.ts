@@ -1,3 +1,4 @@
+import { LedgerReads } from '../../src/database/replica/ledger-reads';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AccountsStore } from '../../src/accounts/accounts.store';
@@ -31,7 +32,7 @@ export function useTestLedger(poolSize: number): TestLedgerContext {
     database = await createTestDatabase();
     ds = new DataSource(dataSourceOptions(database.url, poolSize));
     await ds.initialize();
-    ledger = new LedgerService(new JournalStore(ds), new AccountsStore(ds));
+    ledger = new LedgerService(new JournalStore(ds, new LedgerReads(ds)), new AccountsStore(ds, new LedgerReads(ds)));
     db = await sql(database.url);
   });
   afterAll(async () => {

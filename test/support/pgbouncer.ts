@@ -1,8 +1,8 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
+import { describeUnless, freePort, postgresUserIfRoot } from './local-servers';
 
 /**
  * A private pgbouncer (the Debian package, 1.18) in TRANSACTION pooling mode in front of a Postgres server, for the
@@ -46,29 +46,7 @@ export function pgbouncerSkipReason(): string | null {
 
 /** describe(), or describe.skip() saying why on stdout when pgbouncer is missing outside CI. */
 export function describeWithPgbouncer(name: string, body: () => void): void {
-  const reason = pgbouncerSkipReason();
-  if (reason) {
-    process.stdout.write(`skipping "${name}": ${reason}\n`);
-    describe.skip(name, body);
-  } else describe(name, body);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** pgbouncer refuses to run as root: as root it runs as `postgres` (the server's user on Debian), owning its folder. */
-function runAs(): { uid: number; gid: number } | null {
-  if (userInfo().uid !== 0) return null;
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
-  return { uid: id('-u'), gid: id('-g') };
+  describeUnless(pgbouncerSkipReason(), name, body);
 }
 
 const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
@@ -105,7 +83,7 @@ export async function startPgbouncer(serverUrl: string, opts: PgbouncerOptions =
       '',
     ].join('\n'),
   );
-  const ids = runAs();
+  const ids = postgresUserIfRoot();
   if (ids) {
     chownSync(dir, ids.uid, ids.gid);
     for (const f of ['userlist.txt', 'pgbouncer.ini']) chownSync(path.join(dir, f), ids.uid, ids.gid);
