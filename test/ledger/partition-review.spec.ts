@@ -97,7 +97,8 @@ describe('partition review', () => {
       await db.query('BEGIN');
       try {
         await db.query(
-          `SELECT * FROM ledger_resolve_pending(ARRAY[$1]::uuid[], ARRAY['post_pending'], ARRAY['journal'], ARRAY[NULL]::uuid[], ARRAY[$2]::uuid[])`,
+          `SELECT * FROM ledger_resolve_pending(ARRAY[$1]::uuid[], ARRAY['post_pending'], ARRAY['journal'],
+             ARRAY[NULL]::uuid[], ARRAY[$2]::uuid[])`,
           [pendingTx, randomUUID()],
         );
         await db.query('COMMIT');
@@ -173,5 +174,15 @@ describe('partition review', () => {
     await db.query(`RESET plan_cache_mode; DEALLOCATE q`);
     const scanned = (plan.match(/Index (Only )?Scan/g) ?? []).length;
     expect({ attached: parts, scanned }).toEqual({ attached: parts, scanned: 1 });
+  });
+
+  it('audit truth: ledger_archives is not append-only, so one DELETE (the app role has it) turns 410s into partial balances', async () => {
+    const { db, app } = ctx;
+    const path = `/v1/accounts/wallet:REV01?asOf=${month(0, 20)}`;
+    expect((await app.api('GET', path)).status).toBe(410);
+    await db.query(`DELETE FROM ledger_archives`); // no trigger to switch off; GRANT … DELETE ON ALL TABLES (embedded-roles.ts)
+    await new Promise((r) => setTimeout(r, 1500)); // ArchivePoint's cache
+    const r = await app.api('GET', path);
+    expect([r.status, r.body?.error?.code ?? r.body]).toEqual([410, 'range_archived']);
   });
 });
