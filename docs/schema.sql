@@ -288,11 +288,11 @@ BEGIN
   -- Every query here looks rows up by key, one per touched row: a join the planner is free to choose would
   -- scan the whole journal once per statement, and the journal only grows.
   SELECT k.transaction_id, s.n INTO bad
-  FROM (SELECT DISTINCT transaction_id FROM new_entries) k
+  FROM (SELECT DISTINCT transaction_id, created_at FROM new_entries) k
   CROSS JOIN LATERAL (
     SELECT sum(c.n) AS n, bool_or(c.net <> 0) AS unbalanced
     FROM (SELECT count(*) AS n, sum(CASE e.direction WHEN 'debit' THEN e.amount ELSE -e.amount END) AS net
-          FROM journal_entries e WHERE e.transaction_id = k.transaction_id GROUP BY e.currency) c) s
+          FROM journal_entries e WHERE e.transaction_id = k.transaction_id AND e.created_at = k.created_at GROUP BY e.currency) c) s
   WHERE s.n < 2 OR s.n > 100 OR s.unbalanced LIMIT 1;
   IF FOUND AND bad.n < 2 THEN
     RAISE EXCEPTION 'journal transaction % has % entries; at least two are required', bad.transaction_id, bad.n
@@ -395,6 +395,23 @@ BEGIN
   UPDATE accounts a SET pending_debits = p.npd, pending_credits = p.npc, posted_debits = p.nsd, posted_credits = p.nsc,
     history_seq = p.seq
   FROM p WHERE p.id = a.id AND p.is_last;
+END $$;
+
+-- Name: ledger_archives_guard(); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.ledger_archives_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND OLD.status = 'detaching' AND NEW.status = 'detached'
+     AND (NEW.hi, NEW.lo, NEW.entries_table, NEW.history_table, NEW.last_seal_seq, NEW.last_seal_hash, NEW.transactions,
+          NEW.entries, NEW.history_rows, NEW.started_at)
+         IS NOT DISTINCT FROM (OLD.hi, OLD.lo, OLD.entries_table, OLD.history_table, OLD.last_seal_seq, OLD.last_seal_hash,
+          OLD.transactions, OLD.entries, OLD.history_rows, OLD.started_at) THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION 'ledger_archives is append-only (only detaching -> detached): % refused', TG_OP
+    USING ERRCODE = '23514', CONSTRAINT = 'ledger_archives_append_only';
 END $$;
 
 -- Name: ledger_await_final(timestamp with time zone, integer, integer); Type: FUNCTION; Schema: public; Owner: -
@@ -549,7 +566,7 @@ CREATE FUNCTION public.ledger_resolve_pending(p_pending uuid[], p_kinds text[], 
         END IF;
         PERFORM ledger_begin_moment(ARRAY(
           SELECT DISTINCT e.account_id FROM unnest(p_pending) AS p(id)
-          CROSS JOIN LATERAL (SELECT account_id FROM journal_entries WHERE transaction_id = p.id LIMIT 100) e));
+          CROSS JOIN LATERAL (SELECT pe.account_id FROM journal_transactions pt JOIN journal_entries pe ON pe.transaction_id = pt.id AND pe.created_at = pt.created_at WHERE pt.id = p.id LIMIT 100) e));
 
         RETURN QUERY WITH x AS (SELECT * FROM unnest(p_pending, p_kinds, p_ids) WITH ORDINALITY AS x(pending, kind, id, i)),
           t AS (INSERT INTO journal_transactions (id, kind, pending_id, description)
@@ -559,7 +576,7 @@ CREATE FUNCTION public.ledger_resolve_pending(p_pending uuid[], p_kinds text[], 
                           journal_transactions.description, journal_transactions.created_at),
           e AS (INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
                 SELECT x.id, pe.account_id, pe.direction, pe.amount, pe.currency
-                FROM x CROSS JOIN LATERAL (SELECT * FROM journal_entries WHERE transaction_id = x.pending LIMIT 100) pe
+                FROM x CROSS JOIN LATERAL (SELECT pe.* FROM journal_transactions pt JOIN journal_entries pe ON pe.transaction_id = pt.id AND pe.created_at = pt.created_at WHERE pt.id = x.pending LIMIT 100) pe
                 WHERE EXISTS (SELECT 1 FROM t WHERE t.id = x.id)
                 ORDER BY x.i, pe.id
                 RETURNING journal_entries.id AS entry, journal_entries.transaction_id, journal_entries.account_id,
@@ -584,7 +601,7 @@ CREATE FUNCTION public.ledger_resolve_pending(p_pending uuid[], p_kinds text[], 
                      (CASE WHEN x.kind = 'post_pending' THEN coalesce(sum(pe.amount) FILTER (WHERE pe.direction = 'debit'), 0) ELSE 0 END)::bigint AS sd,
                      (CASE WHEN x.kind = 'post_pending' THEN coalesce(sum(pe.amount) FILTER (WHERE pe.direction = 'credit'), 0) ELSE 0 END)::bigint AS sc
               FROM unnest(p_pending, p_kinds, p_events, p_loads, p_ids) WITH ORDINALITY AS x(pending, kind, ev, load, id, i)
-              CROSS JOIN LATERAL (SELECT * FROM journal_entries WHERE transaction_id = x.pending LIMIT 100) pe
+              CROSS JOIN LATERAL (SELECT pe.* FROM journal_transactions pt JOIN journal_entries pe ON pe.transaction_id = pt.id AND pe.created_at = pt.created_at WHERE pt.id = x.pending LIMIT 100) pe
               GROUP BY x.i, x.id, x.ev, x.load, x.kind, pe.account_id) m;
       END $$;
 
@@ -637,7 +654,7 @@ CREATE FUNCTION public.settlement_lock(p_loads uuid[]) RETURNS TABLE(id uuid, st
         PERFORM ledger_begin_moment(ARRAY(
           SELECT e.account_id FROM unnest(ids) AS q(id)
           CROSS JOIN LATERAL (SELECT l.journal_transaction_id FROM card_loads l WHERE l.id = q.id LIMIT 1) l
-          CROSS JOIN LATERAL (SELECT x.account_id FROM journal_entries x WHERE x.transaction_id = l.journal_transaction_id
+          CROSS JOIN LATERAL (SELECT x.account_id FROM journal_transactions lt JOIN journal_entries x ON x.transaction_id = lt.id AND x.created_at = lt.created_at WHERE lt.id = l.journal_transaction_id
                               LIMIT 100) e));
         PERFORM 1 FROM unnest(ids) WITH ORDINALITY AS q(id, i)
           CROSS JOIN LATERAL (SELECT 1 FROM sync_jobs j WHERE j.load_id = q.id FOR UPDATE) j;
@@ -1916,6 +1933,14 @@ CREATE TRIGGER journal_transactions_have_entries AFTER INSERT ON public.journal_
 -- Name: journal_transactions journal_transactions_no_truncate; Type: TRIGGER; Schema: public; Owner: -
 
 CREATE TRIGGER journal_transactions_no_truncate BEFORE TRUNCATE ON public.journal_transactions FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
+
+-- Name: ledger_archives ledger_archives_append_only; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER ledger_archives_append_only BEFORE DELETE OR UPDATE ON public.ledger_archives FOR EACH ROW EXECUTE FUNCTION public.ledger_archives_guard();
+
+-- Name: ledger_archives ledger_archives_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER ledger_archives_no_truncate BEFORE TRUNCATE ON public.ledger_archives FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
 
 -- Name: load_events load_events_append_only; Type: TRIGGER; Schema: public; Owner: -
 

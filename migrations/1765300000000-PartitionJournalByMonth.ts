@@ -188,10 +188,63 @@ const LATEST_NEW = `CROSS JOIN LATERAL (SELECT h.at FROM accounts a CROSS JOIN L
                         WHERE a.id = k.id) h;`;
 
 async function rewriteApplyDeltas(q: QueryRunner, from: string, to: string): Promise<void> {
-  const [{ def }] = (await q.query(`SELECT pg_get_functiondef('ledger_apply_deltas'::regproc) AS def`)) as Array<{ def: string }>;
-  if (def.split(from).length !== 2) throw new Error('ledger_apply_deltas is not the body this migration expects');
-  await q.query(def.replace(from, to));
+  await rewriteFunction(q, 'ledger_apply_deltas', [[from, to, 1]]);
 }
+
+/** Replaces, in a function's body, each text by its new one (each expected `n` times), or refuses an unknown body. */
+async function rewriteFunction(q: QueryRunner, fn: string, edits: ReadonlyArray<readonly [string, string, number]>): Promise<void> {
+  const [{ def }] = (await q.query(`SELECT pg_get_functiondef($1::regproc) AS def`, [fn])) as Array<{ def: string }>;
+  let body = def;
+  for (const [from, to, n] of edits) {
+    if (body.split(from).length !== n + 1) throw new Error(`${fn} is not the body this migration expects`);
+    body = body.split(from).join(to);
+  }
+  await q.query(body);
+}
+
+/**
+ * The lookups of one transaction's entries, given the partition key (the transaction's moment, which its entries
+ * share: the archive refuses a month where they differ) so that Postgres reads one partition, not every attached
+ * month (docs/scale.md, "Growth"): the balance check on every write, and the settlement's three reads.
+ */
+const ENTRY_LOOKUPS: Array<readonly [string, ReadonlyArray<readonly [string, string, number]>]> = [
+  [
+    'journal_entries_check_balanced',
+    [
+      ['FROM (SELECT DISTINCT transaction_id FROM new_entries) k', 'FROM (SELECT DISTINCT transaction_id, created_at FROM new_entries) k', 1],
+      [
+        'FROM journal_entries e WHERE e.transaction_id = k.transaction_id GROUP BY',
+        'FROM journal_entries e WHERE e.transaction_id = k.transaction_id AND e.created_at = k.created_at GROUP BY',
+        1,
+      ],
+    ],
+  ],
+  [
+    'ledger_resolve_pending',
+    [
+      [
+        '(SELECT account_id FROM journal_entries WHERE transaction_id = p.id LIMIT 100) e',
+        '(SELECT pe.account_id FROM journal_transactions pt JOIN journal_entries pe ON pe.transaction_id = pt.id AND pe.created_at = pt.created_at WHERE pt.id = p.id LIMIT 100) e',
+        1,
+      ],
+      [
+        '(SELECT * FROM journal_entries WHERE transaction_id = x.pending LIMIT 100) pe',
+        '(SELECT pe.* FROM journal_transactions pt JOIN journal_entries pe ON pe.transaction_id = pt.id AND pe.created_at = pt.created_at WHERE pt.id = x.pending LIMIT 100) pe',
+        2,
+      ],
+    ],
+  ],
+  [
+    'settlement_lock',
+    [
+      [
+        'FROM journal_entries x WHERE x.transaction_id = l.journal_transaction_id',
+        'FROM journal_transactions lt JOIN journal_entries x ON x.transaction_id = lt.id AND x.created_at = lt.created_at WHERE lt.id = l.journal_transaction_id',
+        1,
+      ],
+    ],
+  ],
+];
 
 /** The foreign keys and statement triggers the old tables had (docs/schema.sql before this), on the new parents or back. */
 const PARENT_KEYS_AND_TRIGGERS = `
@@ -230,6 +283,24 @@ CREATE TABLE account_history_carried (LIKE account_history INCLUDING DEFAULTS IN
 CREATE TRIGGER account_history_carried_append_only BEFORE DELETE OR UPDATE ON account_history_carried
   FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
 CREATE TRIGGER account_history_carried_no_truncate BEFORE TRUNCATE ON account_history_carried
+  FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+-- Append-only but for the one step an archive takes (detaching -> detached): a row removed or its point moved would
+-- turn "archived" answers into partial balances and move the verifier's anchor (docs/audit.md, "Archived months").
+CREATE FUNCTION ledger_archives_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND OLD.status = 'detaching' AND NEW.status = 'detached'
+     AND (NEW.hi, NEW.lo, NEW.entries_table, NEW.history_table, NEW.last_seal_seq, NEW.last_seal_hash, NEW.transactions,
+          NEW.entries, NEW.history_rows, NEW.started_at)
+         IS NOT DISTINCT FROM (OLD.hi, OLD.lo, OLD.entries_table, OLD.history_table, OLD.last_seal_seq, OLD.last_seal_hash,
+          OLD.transactions, OLD.entries, OLD.history_rows, OLD.started_at) THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION 'ledger_archives is append-only (only detaching -> detached): % refused', TG_OP
+    USING ERRCODE = '23514', CONSTRAINT = 'ledger_archives_append_only';
+END $$;
+CREATE TRIGGER ledger_archives_append_only BEFORE DELETE OR UPDATE ON ledger_archives
+  FOR EACH ROW EXECUTE FUNCTION ledger_archives_guard();
+CREATE TRIGGER ledger_archives_no_truncate BEFORE TRUNCATE ON ledger_archives
   FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();`;
 
 /** The first day of next month in UTC, or of the month after when next month starts within a day. */
@@ -325,6 +396,7 @@ export class PartitionJournalByMonth1765300000000 implements MigrationInterface 
     await q.query(ARCHIVE_TABLES); // after the swap: LIKE the parent, without the old table's bound
     await q.query(CHAIN_TRIGGER);
     await rewriteApplyDeltas(q, LATEST_OLD, LATEST_NEW);
+    for (const [fn, edits] of ENTRY_LOOKUPS) await rewriteFunction(q, fn, edits);
     // Exactly the two months after B, whatever the day: the schema dump (docs/schema.sql) is the same every month.
     await q.query(`SELECT ledger_ensure_partitions($1::timestamptz + interval '1 month')`, [b]);
   }
@@ -354,10 +426,11 @@ export class PartitionJournalByMonth1765300000000 implements MigrationInterface 
       }
       await q.query(PARENT_KEYS_AND_TRIGGERS);
       await rewriteApplyDeltas(q, LATEST_NEW, LATEST_OLD);
+      for (const [fn, edits] of ENTRY_LOOKUPS) await rewriteFunction(q, fn, edits.map(([from, to, n]) => [to, from, n] as const));
       await q.query(OLD_CHAIN_TRIGGER);
       await q.query(`DROP FUNCTION ledger_ensure_partitions(timestamptz); DROP FUNCTION ledger_partitions();
         DROP FUNCTION ledger_partition_triggers(text, text);
-        DROP TABLE account_history_carried; DROP TABLE ledger_archives; DROP SCHEMA ledger_archive`);
+        DROP TABLE account_history_carried; DROP TABLE ledger_archives; DROP FUNCTION ledger_archives_guard(); DROP SCHEMA ledger_archive`);
       await q.commitTransaction();
     } catch (e) {
       await q.rollbackTransaction();

@@ -58,7 +58,9 @@ interface ArchiveView {
   /** The archived entries tables that are here to recompute content from. */
   tables: string[];
   /** Each archived month's anchor: its last seal and that seal's hash. */
-  anchors: Map<number, { hash: string; month: string }>;
+  anchors: Map<number, { hash: string; month: string; point: string }>;
+  /** Each archived month's first seal after the point (its anchor's next), which must be at or after it. */
+  next: Map<number, { month: string; point: string }>;
 }
 
 /** Findings listed per check; the count says how many more there are. */
@@ -243,7 +245,9 @@ export class AuditVerifierService {
         if (!s.present) return broken('sealed transaction is missing');
         if (!s.prev_hash.equals(prev)) return broken('seal does not link to the previous seal');
         let c: Buffer;
-        if (!isArchived(s)) c = contentHash(s);
+        // Live rows are always recomputed (whatever the archive point says); only a transaction whose entries are
+        // absent here and that is before the point falls back to the archived table or the seal's own hash.
+        if (!isArchived(s) || s.entries.length > 0) c = contentHash(s);
         else {
           const kept = archivedContent.get(s.transaction_id);
           if (kept) c = contentHash(kept);
@@ -267,6 +271,16 @@ export class AuditVerifierService {
         const closes = archive.anchors.get(Number(seq));
         if (closes && closes.hash !== h.toString('hex')) {
           return broken(`the chain differs from the anchor recorded when the month before ${closes.month} was archived`);
+        }
+        // The archive point is pinned to the chain: the anchor is the last seal before it, the next one is after it.
+        if (closes && s.created_at_utc >= closes.point) {
+          return broken(`the archive point ${closes.month} is not after its anchor seal #${seq}: ledger_archives was rewritten`);
+        }
+        const opens = archive.next.get(Number(seq));
+        if (opens && s.created_at_utc < opens.point) {
+          return broken(
+            `the archive point ${opens.month} is after seal #${seq}, which its anchor says follows it: ledger_archives was rewritten`,
+          );
         }
         const anchor = anchors.get(Number(seq));
         if (anchor && anchor.hash !== h.toString('hex')) {
@@ -307,19 +321,22 @@ export class AuditVerifierService {
   /** The archive point, the archived entries tables that are here (recorded or given), and each month's anchor. */
   private async archiveView(given: string[]): Promise<ArchiveView> {
     const before = await this.partitions.archivedBefore();
-    if (before === null && given.length === 0) return { before: null, tables: [], anchors: new Map() };
+    if (before === null && given.length === 0) return { before: null, tables: [], anchors: new Map(), next: new Map() };
     const months = before === null ? [] : await this.partitions.archives();
     const tables: string[] = [];
     for (const t of [...months.map((m) => m.entries_table), ...given]) {
       if (!tables.includes(t) && (await this.partitions.exists(t))) tables.push(t);
     }
+    // created_at_utc has microseconds: the point written the same way compares as text.
+    const utc = (d: Date) => d.toISOString().replace('Z', '000Z');
     const anchors = new Map(
       months
         .filter((m) => m.last_seal_seq !== null && m.last_seal_hash !== null)
-        .map((m) => [Number(m.last_seal_seq), { hash: m.last_seal_hash!.toString('hex'), month: m.hi.toISOString() }]),
+        .map((m) => [Number(m.last_seal_seq), { hash: m.last_seal_hash!.toString('hex'), month: m.hi.toISOString(), point: utc(m.hi) }]),
     );
-    // created_at_utc has microseconds: the point written the same way compares as text.
-    return { before: before === null ? null : before.toISOString().replace('Z', '000Z'), tables, anchors };
+    // The seal after each anchor (seal 1 when nothing was sealed before the point) is at or after the point.
+    const next = new Map(months.map((m) => [Number(m.last_seal_seq ?? 0) + 1, { month: m.hi.toISOString(), point: utc(m.hi) }]));
+    return { before: before === null ? null : utc(before), tables, anchors, next };
   }
 
   /** Every journal transaction sealed or queued, and the queue short (the sealer keeps up). */

@@ -128,11 +128,44 @@ export class JournalStore {
     m: EntityManager,
     transactionId: string,
   ): Promise<Array<{ code: string; direction: Direction; amount: string; currency: string }>> {
+    // By the transaction's moment too, the partition key its entries share: Postgres reads one month, not all.
     return m.query(
-      `SELECT a.code, e.direction, e.amount, e.currency FROM journal_entries e JOIN accounts a ON a.id = e.account_id
+      `SELECT a.code, e.direction, e.amount, e.currency FROM journal_transactions t
+       JOIN journal_entries e ON e.transaction_id = t.id AND e.created_at = t.created_at JOIN accounts a ON a.id = e.account_id
+       WHERE t.id = $1 ORDER BY e.id`,
+      [transactionId],
+    );
+  }
+
+  /**
+   * The entries of a transaction in an archived month (docs/operations.md, "Partitions and archive"): null when its
+   * month is not archived; `entries` null when the month's table is no longer in ledger_archive (dumped, dropped).
+   */
+  async archivedEntries(
+    m: EntityManager,
+    transactionId: string,
+  ): Promise<{
+    table: string;
+    hi: Date;
+    entries: Array<{ code: string; direction: Direction; amount: string; currency: string }> | null;
+  } | null> {
+    const [month]: Array<{ entries_table: string; hi: Date; here: boolean }> = await m.query(
+      `SELECT a.entries_table, a.hi, to_regclass(a.entries_table) IS NOT NULL AS here
+       FROM journal_transactions t JOIN ledger_archives a ON t.created_at >= a.lo AND t.created_at < a.hi WHERE t.id = $1`,
+      [transactionId],
+    );
+    if (!month) return null;
+    if (!month.here) return { table: month.entries_table, hi: month.hi, entries: null };
+    const table = month.entries_table
+      .split('.')
+      .map((p) => `"${p.replace(/"/g, '""')}"`)
+      .join('.');
+    const entries = await m.query<Array<{ code: string; direction: Direction; amount: string; currency: string }>>(
+      `SELECT a.code, e.direction, e.amount, e.currency FROM ${table} e JOIN accounts a ON a.id = e.account_id
        WHERE e.transaction_id = $1 ORDER BY e.id`,
       [transactionId],
     );
+    return { table: month.entries_table, hi: month.hi, entries };
   }
 
   /** The transaction that posted this pending one (a posted load has one). */

@@ -66,6 +66,13 @@ export class LedgerArchiveService {
           `after ${hi.toISOString()} belong to a transaction before it: archiving would split a transaction`,
       );
     }
+    const open = await this.partitions.openPending(hi);
+    if (open.n > 0) {
+      throw new ArchiveRefused(
+        `${open.n} pending transfer(s) before ${hi.toISOString()} are neither posted nor voided yet ` +
+          `(${open.ids.join(', ')}${open.n > open.ids.length ? ', …' : ''}): archive the month once they are settled`,
+      );
+    }
     const row = await inTransaction(this.ds, (m) => this.partitions.record(m, { lo: oldest.entries.lo, hi, ...parts }));
     // Every instance's cached archive point (archive-point.ts) has moved before a row leaves the live tables.
     await sleep(ARCHIVE_POINT_TTL_MS + 500);

@@ -85,6 +85,21 @@ export class PartitionsStore {
   }
 
   /**
+   * Pending transfers before `hi` neither posted nor voided (the first `limit`, and how many in all): archived, their
+   * entries could no longer be posted or voided (ledger_resolve_pending reads them), so the month waits for them.
+   */
+  async openPending(hi: Date, limit = 10): Promise<{ ids: string[]; n: number }> {
+    const rows: Array<{ id: string; n: number }> = await this.ds.query(
+      `SELECT p.id, count(*) OVER ()::int AS n FROM journal_transactions p
+       WHERE p.kind = 'pending' AND p.created_at < $1
+         AND NOT EXISTS (SELECT 1 FROM journal_transactions r WHERE r.pending_id = p.id)
+       ORDER BY p.created_at, p.id LIMIT ${limit}`,
+      [hi.toISOString()],
+    );
+    return { ids: rows.map((r) => r.id), n: rows[0]?.n ?? 0 };
+  }
+
+  /**
    * Records the month as being archived, with its anchor (the last seal of a transaction before `hi`) and its counts,
    * and carries each account's last history row before `hi` over the gap (account_history_carried), in one
    * transaction: from its commit, reads before `hi` are answered "archived" and reads after it find the carried rows.
