@@ -211,6 +211,20 @@ const ENTRY_LOOKUPS: Array<readonly [string, ReadonlyArray<readonly [string, str
   [
     'journal_entries_check_balanced',
     [
+      [
+        'BEGIN\n  -- Every query here looks rows up by key',
+        `BEGIN
+  -- An entry carries its transaction's moment, the partition key by which the lookups below and every read by
+  -- transaction find it (migration 1765300000000): one with another moment would be invisible to them.
+  SELECT n.transaction_id INTO bad FROM (SELECT DISTINCT transaction_id, created_at FROM new_entries) n
+  WHERE EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = n.transaction_id AND t.created_at <> n.created_at) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'journal transaction % has entries with another moment than its own', bad.transaction_id
+      USING ERRCODE = '23514', CONSTRAINT = 'journal_balanced';
+  END IF;
+  -- Every query here looks rows up by key`,
+        1,
+      ],
       ['FROM (SELECT DISTINCT transaction_id FROM new_entries) k', 'FROM (SELECT DISTINCT transaction_id, created_at FROM new_entries) k', 1],
       [
         'FROM journal_entries e WHERE e.transaction_id = k.transaction_id GROUP BY',

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'nest-commander';
 import { readCheckpointFile } from '../ledger/audit-checkpoints';
 import { AuditVerifierService, VerifyOptions } from '../ledger/audit-verifier.service';
+import { PartitionsStore } from '../ledger/partitions/partitions.store';
 import { CliCommand, JsonOption } from './cli-command';
 import { CliUsageError, emit, EXIT } from './output';
 
@@ -21,7 +22,10 @@ const TABLE = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/;
   description: 'verify the whole ledger (seal chain, checkpoints, balances, history); exit 1 naming the first problem',
 })
 export class VerifyCommand extends CliCommand {
-  constructor(private readonly verifier: AuditVerifierService) {
+  constructor(
+    private readonly verifier: AuditVerifierService,
+    private readonly partitions: PartitionsStore,
+  ) {
     super();
   }
 
@@ -58,6 +62,11 @@ export class VerifyCommand extends CliCommand {
       throw new CliUsageError(`cannot read ${opts.publicKey ?? opts.checkpoints}: ${e instanceof Error ? e.message : String(e)}`);
     }
     await this.db.connect();
+    // A table of another shape would fail inside the chain walk as a raw SQL error: named here instead.
+    for (const t of given.archives ?? []) {
+      const problem = await this.partitions.entriesShapeProblem(t);
+      if (problem) throw new CliUsageError(`--archive: ${problem}`);
+    }
     const r = await this.verifier.verify(given);
     const macs = r.keyed ? ', every MAC checked' : ', MACs not checked (no AUDIT_SEAL_KEY)';
     const held = `${r.checkpoints.checked} signed checkpoint(s) held${macs}`;

@@ -151,6 +151,23 @@ export class PartitionsStore {
     });
   }
 
+  /**
+   * Why `table` cannot stand for an archived journal_entries table (it does not exist, or lacks a column of
+   * journal_entries with its type), or null when it can: `verify --archive` says so as a usage error.
+   */
+  async entriesShapeProblem(table: string): Promise<string | null> {
+    const [r]: Array<{ here: boolean; missing: string | null }> = await this.ds.query(
+      `SELECT to_regclass($1) IS NOT NULL AS here,
+              (SELECT string_agg(c.attname || ' ' || format_type(c.atttypid, c.atttypmod), ', ' ORDER BY c.attnum)
+               FROM pg_attribute c WHERE c.attrelid = 'journal_entries'::regclass AND c.attnum > 0 AND NOT c.attisdropped
+                 AND NOT EXISTS (SELECT 1 FROM pg_attribute g WHERE g.attrelid = to_regclass($1) AND g.attname = c.attname
+                                 AND g.atttypid = c.atttypid AND g.attnum > 0 AND NOT g.attisdropped)) AS missing`,
+      [table],
+    );
+    if (!r.here) return `${table} does not exist`;
+    return r.missing ? `${table} is not a journal_entries table: it lacks ${r.missing}` : null;
+  }
+
   /** Whether a table (schema-qualified or not) exists here. */
   async exists(table: string): Promise<boolean> {
     const [r]: Array<{ oid: string | null }> = await this.ds.query(`SELECT to_regclass($1)::text AS oid`, [table]);
