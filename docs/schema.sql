@@ -285,6 +285,14 @@ CREATE FUNCTION public.journal_entries_check_balanced() RETURNS trigger
 DECLARE
   bad record;
 BEGIN
+  -- An entry carries its transaction's moment, the partition key by which the lookups below and every read by
+  -- transaction find it (migration 1765300000000): one with another moment would be invisible to them.
+  SELECT n.transaction_id INTO bad FROM (SELECT DISTINCT transaction_id, created_at FROM new_entries) n
+  WHERE EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = n.transaction_id AND t.created_at <> n.created_at) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'journal transaction % has entries with another moment than its own', bad.transaction_id
+      USING ERRCODE = '23514', CONSTRAINT = 'journal_balanced';
+  END IF;
   -- Every query here looks rows up by key, one per touched row: a join the planner is free to choose would
   -- scan the whole journal once per statement, and the journal only grows.
   SELECT k.transaction_id, s.n INTO bad

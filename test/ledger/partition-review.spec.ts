@@ -7,6 +7,7 @@ import { PartitionMaintenance } from '../../src/ledger/partitions/partition-main
 import { LedgerService } from '../../src/ledger/ledger.service';
 import { SealerService } from '../../src/ledger/sealer.service';
 import { TestAppContext, useTestApp } from '../support/app';
+import { runCli } from '../support/cli';
 
 /*
  * Adversarial review of the `partition` branch (review-partition). Each test states an invariant the branch should
@@ -92,6 +93,9 @@ describe('partition review', () => {
     const { db, app } = ctx;
     const archive = app.app.get(LedgerArchiveService);
     await archive.archiveOldest({ olderThanMonths: 3 }); // [MINVALUE, m0): empty
+    // The operator's command: refused, exit 1, the transfer named.
+    const cli = await runCli(['archive', '--older-than', '2'], { DATABASE_URL: app.databaseUrl, DATA_DIR: app.config.dataDir });
+    expect([cli.code, cli.stderr]).toEqual([1, expect.stringMatching(new RegExp(`^error: .*pending transfer.*${pendingTx}`))]);
     const refused = await archive.archiveOldest({ olderThanMonths: 2 }).then(
       () => null,
       (e: Error) => e,
@@ -279,5 +283,16 @@ describe('partition review', () => {
     await new Promise((r) => setTimeout(r, 1500)); // ArchivePoint's cache
     const r = await app.api('GET', path);
     expect([r.status, r.body?.error?.code ?? r.body]).toEqual([410, 'range_archived']);
+  });
+
+  it('hygiene: verify --archive of a table that is not a journal_entries table is a usage error, not a SQL error', async () => {
+    const env = { DATABASE_URL: ctx.app.databaseUrl, DATA_DIR: ctx.app.config.dataDir };
+    const wrong = await runCli(['verify', '--archive', 'public.accounts'], env);
+    expect([wrong.code, wrong.stderr]).toEqual([
+      2,
+      expect.stringMatching(/^error: --archive: public\.accounts is not a journal_entries table: it lacks /),
+    ]);
+    const absent = await runCli(['verify', '--archive', 'ledger_archive.nothing'], env);
+    expect([absent.code, absent.stderr]).toEqual([2, 'error: --archive: ledger_archive.nothing does not exist\n']);
   });
 });
