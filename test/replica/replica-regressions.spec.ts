@@ -7,8 +7,8 @@ import { freePort } from '../support/local-servers';
 import { describeWithReplicaPair, ReplicaPair, startReplicaPair } from '../support/replica-pair';
 
 /**
- * Adversarial review of the read-replica feature (review-replica branch). Each test states the contract it checks;
- * on ff75ad3 the ones named "DEFECT" fail.
+ * Regressions found by the adversarial review of the read-replica feature (review-replica, 053d068): each test failed
+ * on ff75ad3 and states the contract it checks (docs/operations.md "Read replicas", docs/time.md "Replicas").
  */
 const FINAL_WAIT_MS = 3000;
 const BANK = 'asset:bank';
@@ -75,7 +75,7 @@ describeWithReplicaPair('read replica review', () => {
     await pair?.stop();
   });
 
-  it('DEFECT (fresh path): GET /v1/journal/{id} right after the POST that returned the id answers 404 from the replica', async () => {
+  it('should answer GET /v1/journal/{id} right after the POST that returned the id (the primary: read-your-write)', async () => {
     await replayPaused(async () => {
       const body = {
         description: 'read your write',
@@ -92,7 +92,7 @@ describeWithReplicaPair('read replica review', () => {
     await caughtUp();
   });
 
-  it('DEFECT (lookup before the cut): entries?to=T of an account opened before T answer 404 from a replica behind T', async () => {
+  it('should look the account up after the cut of entries?to=T, so a replica behind T never answers 404', async () => {
     await replayPaused(async () => {
       const code = 'asset:late';
       expect((await app.api('POST', '/v1/accounts', { body: { code, currency: 'INR', normalSide: 'debit' } })).status).toBe(201);
@@ -106,7 +106,7 @@ describeWithReplicaPair('read replica review', () => {
     await caughtUp();
   });
 
-  it('DEFECT (stale mutable rows): a card-load list with createdTo in the settled past shows statuses past the lag bound', async () => {
+  it('should never show card-load statuses older than the lag bound, even with createdTo in the settled past', async () => {
     const strict = await startTestApp(
       { DATABASE_READ_URL: pair.replicaUrl('ledger'), DATABASE_READ_MAX_LAG_MS: '200', LEDGER_FINAL_WAIT_MS: String(FINAL_WAIT_MS) },
       pair.primaryUrl('ledger'),
@@ -141,7 +141,7 @@ describeWithReplicaPair('read replica review', () => {
     await caughtUp();
   });
 
-  it('DEFECT (lag lies): a replica cut off from the primary reports lag 0 and serves an old list as current', async () => {
+  it('should count a replica cut off from the primary as lagging, in reads and in readiness', async () => {
     const [{ primary_conninfo: conninfo }] = await pair.onReplica('SHOW primary_conninfo');
     const strict = await startTestApp(
       { DATABASE_READ_URL: pair.replicaUrl('ledger'), DATABASE_READ_MAX_LAG_MS: '500' },
@@ -175,7 +175,57 @@ describeWithReplicaPair('read replica review', () => {
     await caughtUp();
   });
 
-  it('DEFECT (readiness): a replica host that accepts and never answers makes /health/ready take seconds', async () => {
+  it('should start with a socket-form DATABASE_READ_URL and keep serving from a replica whose role lacks pg_read_all_stats', async () => {
+    await primary.query(`DO $$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'auditor') THEN CREATE ROLE auditor LOGIN PASSWORD 'sock-secret-7'; END IF;
+    END $$`);
+    await primary.query('GRANT pg_read_all_data TO auditor');
+    await caughtUp();
+    const lines: string[] = [];
+    // pg's own form for a Unix socket: no host in the authority, which `new URL()` refuses (quoting the password).
+    const url = `postgresql://auditor:sock-secret-7@/ledger?host=${encodeURIComponent(pair.socketDir)}&port=${pair.replicaPort}`;
+    const sock = await startTestApp({ DATABASE_READ_URL: url, DATABASE_READ_MAX_LAG_MS: '60000' }, pair.primaryUrl('ledger'), {
+      logger: ['log', 'warn', 'error'],
+      logStream: { write: (line: string) => void lines.push(line) },
+    });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await sock.api('GET', '/v1/accounts');
+        expect([r.status, source(r).source, source(r).fallback]).toEqual([200, 'replica', null]);
+      }
+      // One session served all three (it is not dropped per read for a timeline it cannot see), and one warning said why.
+      const [{ n }] = await pair.onReplica(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = 'auditor'`);
+      expect(n).toBe(1);
+      expect(lines.filter((l) => l.includes('pg_read_all_stats'))).toHaveLength(1);
+      expect(lines.join('\n')).not.toContain('sock-secret-7');
+    } finally {
+      await sock.close();
+    }
+  });
+
+  it('should move a read the replica cancels (its statement_timeout, SQLSTATE 57014) to the primary', async () => {
+    const url = `${pair.replicaUrl('ledger')}?options=${encodeURIComponent('-c statement_timeout=300')}`;
+    const slow = await startTestApp({ DATABASE_READ_URL: url, DATABASE_READ_MAX_LAG_MS: '60000' }, pair.primaryUrl('ledger'));
+    const locker = new Client({ connectionString: pair.primaryUrl('ledger') });
+    await locker.connect();
+    try {
+      // The replica replays the lock and holds it: its read of accounts waits until its statement_timeout cancels it.
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE');
+      await caughtUp();
+      const pending = slow.api('GET', '/v1/accounts');
+      await new Promise((r) => setTimeout(r, 800));
+      await locker.query('ROLLBACK');
+      const res = await pending;
+      expect([res.status, source(res).source, source(res).fallback]).toEqual([200, 'primary', 'replica-cancelled']);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+      await slow.close();
+    }
+  });
+
+  it('should answer /health/ready within a probe timeout when the replica host accepts and never answers', async () => {
     const sockets: Socket[] = [];
     const hole: Server = createServer((s) => void sockets.push(s));
     const port = await freePort();
@@ -202,7 +252,7 @@ describeWithReplicaPair('read replica review', () => {
     }
   });
 
-  it('DEFECT (another timeline, read without a cut): a diverged standby serves accounts the primary never had', async () => {
+  it('should refuse a standby of another timeline for reads without a cut too (a diverged standby)', async () => {
     await pair.onReplica('SELECT pg_promote(true, 30)');
     const promoted = new Client({ connectionString: pair.replicaUrl('ledger') });
     await promoted.connect();
