@@ -15,6 +15,7 @@ import { BODY_LIMIT_BYTES, installJsonBodyParser } from './http/json-body';
 import { clientErrorHandler, frameworkErrors, installMethodNotAllowed, lingerWhenClosingEarly } from './http/protocol-errors';
 import { recordRoutes, registeredRoutes } from './http/route-registry';
 import { installHttpSecurity } from './http/security';
+import { urlPassword } from './database/connection-url';
 import { createRootLogger, levelFromNest } from './logging/logging';
 import { setupOpenApi } from './openapi/openapi';
 
@@ -43,7 +44,13 @@ export async function createApp(config: AppConfig, databaseUrl: string, opts: Cr
   const rootLogger = createRootLogger({
     level: opts.logger === undefined ? config.logLevel : levelFromNest(opts.logger),
     stream: opts.logStream,
-    secrets: [config.enkash.clientSecret, config.enkash.password, config.adminApiKey],
+    secrets: [
+      config.enkash.clientSecret,
+      config.enkash.password,
+      config.adminApiKey,
+      urlPassword(databaseUrl),
+      urlPassword(config.readReplica.url),
+    ],
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, databaseUrl, rootLogger), adapter, {
     bodyParser: false,

@@ -9,6 +9,7 @@ import { ROLES } from './app.module';
 import { ApiKeysService } from './auth/api-keys.service';
 import { AppConfig } from './config/app-config';
 import { runMigrations } from './database/data-source';
+import { describeUrl, urlPassword } from './database/connection-url';
 import type { EmbeddedDatabase } from './database/embedded-postgres';
 import { prepareAppRole } from './database/embedded-roles';
 import { createRootLogger, levelFromNest } from './logging/logging';
@@ -32,7 +33,13 @@ export async function startRuntime(given: AppConfig, opts: CreateAppOptions = {}
   // The app's own logger exists only once the app does; these lines come before it, in the same JSON shape.
   const logger = createRootLogger({
     level: opts.logger === undefined ? given.logLevel : levelFromNest(opts.logger),
-    secrets: [given.enkash.clientSecret, given.enkash.password, given.adminApiKey],
+    secrets: [
+      given.enkash.clientSecret,
+      given.enkash.password,
+      given.adminApiKey,
+      urlPassword(given.databaseUrl),
+      urlPassword(given.readReplica.url),
+    ],
   }).child({ context: 'runtime' });
   let config = given;
   let embedded: EmbeddedDatabase | null = null;
@@ -65,7 +72,7 @@ export async function startRuntime(given: AppConfig, opts: CreateAppOptions = {}
           role: config.role,
           enkash: given.enkash.baseUrl === null ? 'in-process simulator' : new URL(given.enkash.baseUrl).host,
           encryption: config.enkash.encryption ? 'on' : 'off',
-          database: embedded ? `embedded at 127.0.0.1:${embedded.port}` : `${new URL(databaseUrl).host}${new URL(databaseUrl).pathname}`,
+          database: embedded ? `embedded at 127.0.0.1:${embedded.port}` : describeUrl(databaseUrl),
           forkPolicy: config.forkPolicy,
           host: hostname(),
           pid: process.pid,

@@ -37,7 +37,7 @@ export class AccountsController {
 
   @Get(':code/entries')
   @DocAccountEntries()
-  @AuditorRead()
+  @AuditorRead({ immutableRows: true })
   async entries(@Param('code') code: string, @Query() q: TimeRangeListQuery, @Headers('accept') accept?: string) {
     return answerList(await this.accounts.entries(code, q), wantsCsv(q.format, accept), `${code}-entries.csv`);
   }

@@ -96,10 +96,11 @@ export class AccountsService {
     const limit = parseLimit(q.limit);
     const { from, to } = parseRange(q);
     const cursor = decodeCursor(q.cursor, ['integer']);
-    const account = await this.find(code);
     // Entries of one account are written under its lock, so their ids follow commit order; only `to` needs a wait.
+    // The cut before the lookup: on a replica, one that has replayed past it knows every account open at it.
     await this.clock.notArchived(from);
     if (to) await this.clock.finalBefore(to);
+    const account = await this.find(code);
     return keyedList(cursor ? Number(cursor[0]) : null, limit, ENTRY_CSV, {
       read: (after, n) =>
         this.journal.accountEntries({

@@ -15,14 +15,14 @@ export class CardsController {
 
   @Get(':enKashCardId/balance')
   @DocCardBalance()
-  @AuditorRead()
+  @AuditorRead({ immutableRows: true })
   balance(@Param('enKashCardId') id: string, @Query() q: CardBalanceQuery) {
     return this.cards.balance(id, q.asOf);
   }
 
   @Get(':enKashCardId/history')
   @DocCardHistory()
-  @AuditorRead()
+  @AuditorRead({ immutableRows: true })
   async history(@Param('enKashCardId') id: string, @Query() q: CardHistoryQuery, @Headers('accept') accept?: string) {
     return answerList(await this.cards.history(id, q), wantsCsv(q.format, accept), `card-${id}-history.csv`);
   }
@@ -30,7 +30,7 @@ export class CardsController {
   /** For charts: the balances over a window, downsampled here (M4), so a card of any history draws at once. */
   @Get(':enKashCardId/balance-series')
   @DocCardBalanceSeries()
-  @AuditorRead()
+  @AuditorRead({ immutableRows: true })
   series(@Param('enKashCardId') id: string, @Query() q: CardSeriesQuery) {
     return this.cards.series(id, q);
   }

@@ -80,10 +80,11 @@ export class CardsService {
     const seqTo = parseSeq('seqTo', q.seqTo);
     const cursor = decodeCursor(q.cursor, ['integer']);
     const desc = q.order === 'desc';
-    const account = await this.account(enKashCardId);
-    // Rows come by seq, committed in seq order: only an upper bound in time needs its rows final (docs/time.md).
+    // Rows come by seq, committed in seq order: only an upper bound in time needs its rows final (docs/time.md). The
+    // cut before the lookup: on a replica, one that has replayed past it knows every card open at it.
     await this.clock.notArchived(from);
     if (to) await this.clock.finalBefore(to);
+    const account = await this.account(enKashCardId);
     const window = { accountId: account.id, desc, seqFrom, seqTo, fromIso: from?.iso ?? null, toIso: to?.iso ?? null };
     return keyedList(cursor ? Number(cursor[0]) : null, limit, HISTORY_CSV, {
       read: (after, n) => this.journal.historyPage({ ...window, after, limit: n }),
@@ -104,15 +105,15 @@ export class CardsService {
     this.checkId(enKashCardId);
     const { from, to } = parseRange(q);
     const buckets = parseBuckets(q.buckets);
-    const account = await this.account(enKashCardId);
     // The window ends where a final past ends (docs/time.md): at `to`, or just after the cut an asOf read of now would
-    // answer, so the chart's last point is the balance that read gives.
+    // answer, so the chart's last point is the balance that read gives. The cut before the lookup, as in balance().
     await this.clock.notArchived(from);
     let end: Instant;
     if (to) {
       await this.clock.finalBefore(to);
       end = to;
     } else end = nextMicro(await this.clock.finalCut(null));
+    const account = await this.account(enKashCardId);
     // The window's ends as the answer states them (milliseconds), so that every row counted is a row considered.
     const w = await this.journal.seriesWindow(account.id, from?.iso ?? null, end.iso);
     if (w.t.getTime() <= w.f.getTime()) throw badField('to', "must be later than from (which defaults to the card's opening)");

@@ -21,10 +21,12 @@ class ChecksDoc {
   })
   databaseIdentity: string;
   @ApiProperty({
-    enum: ['not configured', 'ok', 'lagging', 'unreachable', 'not in recovery'],
+    enum: ['not configured', 'ok', 'lagging', 'unreachable', 'not in recovery', 'diverged'],
     description:
       'The read replica of auditor reads (DATABASE_READ_URL); never fails readiness, the primary serves every read it cannot. ' +
-      '`lagging`: behind by more than DATABASE_READ_MAX_LAG_MS. See docs/operations.md, "Read replicas".',
+      '`lagging`: behind the primary by more than DATABASE_READ_MAX_LAG_MS, or not streaming; `diverged`: on another ' +
+      'timeline or cluster than the primary; `unreachable` also when it has not answered within 300 ms. ' +
+      'See docs/operations.md, "Read replicas".',
   })
   replica: string;
   @ApiProperty({ type: Number, nullable: true, description: "The replica's replay lag in ms, when it answered." })

@@ -43,9 +43,9 @@ export class JournalController {
     return answerList(this.journal.list(q), wantsCsv(q.format, accept), 'journal.csv');
   }
 
+  /** Always the primary: a client polls the id its own POST just returned (read-your-write, docs/operations.md). */
   @Get(':id')
   @DocGetJournal()
-  @AuditorRead()
   get(@Param('id') id: string) {
     return this.journal.get(id);
   }

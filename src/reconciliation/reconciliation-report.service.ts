@@ -69,12 +69,12 @@ export class ReconciliationReport {
     const window = parseRange(q);
     // The loads created in [from, to) are a fixed set once every row before `to` is final (docs/time.md).
     if (window.to) await this.clock.finalBefore(window.to, false);
-    const [loads, ageBuckets, lastRun, page, asOf] = await Promise.all([
+    const asOf = await this.now();
+    const [loads, ageBuckets, lastRun, page] = await Promise.all([
       this.loadsByStatus(window),
-      this.ageBuckets(window),
+      this.ageBuckets(window, asOf),
       this.lastRun(),
       findings.fetch(findings.start, findings.limit),
-      this.now(),
     ]);
     return {
       from: window.from ? msIso(window.from) : null,
@@ -109,8 +109,8 @@ export class ReconciliationReport {
   }
 
   /** Served by card_loads_status (status, created_at): only the open statuses are read. */
-  private async ageBuckets(w: Window) {
-    const rows = await this.store.openAges(OPEN_STATUSES, AGE_BUCKETS, w.from?.iso ?? null, w.to?.iso ?? null);
+  private async ageBuckets(w: Window, now: Date) {
+    const rows = await this.store.openAges(OPEN_STATUSES, AGE_BUCKETS, w.from?.iso ?? null, w.to?.iso ?? null, now);
     return OPEN_STATUSES.map((status) => {
       const r = rows.find((x) => x.status === status);
       return { status, buckets: Object.fromEntries(AGE_BUCKETS.map(([name], i) => [name, r?.[`b${i}`] ?? 0])) };

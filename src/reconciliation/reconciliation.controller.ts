@@ -33,7 +33,7 @@ export class ReconciliationController {
   @Get('runs')
   @RequireScopes('ledger:read')
   @DocReconciliationRuns()
-  @AuditorRead()
+  // Always the primary: an operator polls the run their own POST just started (docs/operations.md, "Read replicas").
   runsList(@Query() q: ReconciliationRunsQuery) {
     return this.report.runs(q);
   }

@@ -236,25 +236,30 @@ export class ReconciliationStore {
     );
   }
 
-  /** Loads created in [from, to) still in one of `statuses`, counted per status in each age bucket (database clock). */
+  /**
+   * Loads created in [from, to) still in one of `statuses`, counted per status in each age bucket, aged at `now` (the
+   * primary's clock, from now() below: a replica's clock is another host's, docs/time.md "Replicas").
+   */
   async openAges(
     statuses: readonly string[],
     buckets: ReadonlyArray<readonly [string, string]>,
     fromIso: string | null,
     toIso: string | null,
+    now: Date,
   ): Promise<Array<{ status: string } & Record<`b${number}`, number>>> {
-    const args: unknown[] = [statuses];
+    const args: unknown[] = [statuses, now];
     return this.reads.query(
       `SELECT status, ${buckets.map(([, when], i) => `count(*) FILTER (WHERE ${when})::int AS b${i}`).join(', ')}
-       FROM (SELECT status, clock_timestamp() - created_at AS age FROM card_loads
+       FROM (SELECT status, $2::timestamptz - created_at AS age FROM card_loads
              WHERE status = ANY($1::text[]) AND ${createdIn(fromIso, toIso, args)}) o
        GROUP BY status`,
       args,
     );
   }
 
+  /** The primary's clock, never the replica's: the report's asOf and its ages are the ledger's time (docs/time.md). */
   async now(): Promise<Date> {
-    const [{ now }]: Array<{ now: Date }> = await this.reads.query(`SELECT clock_timestamp() AS now`);
+    const [{ now }]: Array<{ now: Date }> = await this.ds.query(`SELECT clock_timestamp() AS now`);
     return now;
   }
 }

@@ -15,6 +15,9 @@ export const PG_BIN = '/usr/lib/postgresql/15/bin';
 export interface ReplicaPair {
   primaryUrl(db: string): string;
   replicaUrl(db: string): string;
+  /** The folder of both servers' Unix sockets (a socket-form URL: postgresql://u@/db?host=<dir>&port=<port>). */
+  socketDir: string;
+  replicaPort: number;
   /** Stops the standby (fast shutdown); startReplica brings it back on the same port. */
   stopReplica(): Promise<void>;
   startReplica(): Promise<void>;
@@ -128,6 +131,8 @@ export async function startReplicaPair(): Promise<ReplicaPair> {
   return {
     primaryUrl: (db) => url(primaryPort, db),
     replicaUrl: (db) => url(replicaPort, db),
+    socketDir: dir,
+    replicaPort,
     stopReplica: () => stopServer('replica'),
     startReplica: () => start('replica', replicaDir, replicaPort),
     standbyOfReplica: async () => {

@@ -15,7 +15,8 @@ const HEADERS = {
   },
   [READ_HEADERS.lag]: {
     description:
-      "The replica's replay lag in ms when it served (0: it had replayed all it received). " +
+      'How far behind the primary the replica may be when it served, in ms (an upper bound, measured against the ' +
+      "primary's WAL position read by this request). " +
       'Rows newer than that may be missing from a list without `to`; a final cut (`asOf`, `to`) never misses any.',
     schema: { type: 'integer', minimum: 0 },
   },

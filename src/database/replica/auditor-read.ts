@@ -1,4 +1,5 @@
-import { applyDecorators, CallHandler, ExecutionContext, Injectable, NestInterceptor, UseInterceptors } from '@nestjs/common';
+import { applyDecorators, CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata, UseInterceptors } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { ApiExtension } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Observable, tap } from 'rxjs';
@@ -13,11 +14,15 @@ import { ReadReplica } from './read-replica';
  */
 @Injectable()
 export class AuditorReadInterceptor implements NestInterceptor {
-  constructor(private readonly replica: ReadReplica) {}
+  constructor(
+    private readonly replica: ReadReplica,
+    private readonly reflector: Reflector,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const reply = context.switchToHttp().getResponse<FastifyReply>();
-    const plan = this.replica.plan();
+    const immutable = this.reflector.get<boolean | undefined>(IMMUTABLE_ROWS, context.getHandler()) === true;
+    const plan = this.replica.plan(!immutable);
     const answer = () => {
       this.replica.served(plan);
       if (!reply.sent) void reply.headers(readHeaders(plan));
@@ -26,5 +31,16 @@ export class AuditorReadInterceptor implements NestInterceptor {
   }
 }
 
-/** Marks a route as an auditor read: it may be served by the read replica (docs/operations.md, "Read replicas"). */
-export const AuditorRead = () => applyDecorators(UseInterceptors(AuditorReadInterceptor), ApiExtension('x-ledger-auditor-read', true));
+const IMMUTABLE_ROWS = 'ledger:auditor-read-immutable';
+
+/**
+ * Marks a route as an auditor read: it may be served by the read replica (docs/operations.md, "Read replicas"). The
+ * replica's lag bound holds for every such read, unless `immutableRows`: the route answers only rows that never change
+ * once final (journal entries and sums of them), so a replica that has replayed its cut serves it however far behind.
+ */
+export const AuditorRead = (opts: { immutableRows?: boolean } = {}) =>
+  applyDecorators(
+    UseInterceptors(AuditorReadInterceptor),
+    SetMetadata(IMMUTABLE_ROWS, opts.immutableRows === true),
+    ApiExtension('x-ledger-auditor-read', true),
+  );

@@ -14,6 +14,7 @@ export const FALLBACK_REASONS = [
   'replica-not-in-recovery',
   'replica-lagging',
   'replica-timeline',
+  'replica-identity',
   'replay-wait-expired',
 ] as const;
 export type FallbackReason = (typeof FALLBACK_REASONS)[number];
@@ -28,8 +29,26 @@ export interface FinalSample {
   watermarkMs: number;
 }
 
+/**
+ * Where the primary's WAL stood when this request first asked (with its timeline and cluster): a replica that has
+ * replayed `lsn` is at most `performance.now() - at` behind (docs/time.md, "Replicas").
+ */
+export interface PrimaryPoint {
+  lsn: string;
+  timeline: number;
+  systemId: string;
+  at: number;
+}
+
 export interface ReadPlan {
   source: ReadSource;
+  /**
+   * Whether DATABASE_READ_MAX_LAG_MS bounds this read even once its cut is replayed: true unless every row the route
+   * answers is immutable once final (entries, balances of them), so a replayed cut is all it needs.
+   */
+  boundLag: boolean;
+  /** The primary's position as this request first saw it (null until the first replica query asks). */
+  primary: PrimaryPoint | null;
   fallback: FallbackReason | null;
   /** The sample this answer's final cut rests on; null while the answer claims nothing final. */
   required: FinalSample | null;
