@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { AuditVerifierService } from '../../src/ledger/audit-verifier.service';
 import { ArchiveRefused, LedgerArchiveService } from '../../src/ledger/partitions/ledger-archive.service';
@@ -294,5 +295,30 @@ describe('partition review', () => {
     ]);
     const absent = await runCli(['verify', '--archive', 'ledger_archive.nothing'], env);
     expect([absent.code, absent.stderr]).toEqual([2, 'error: --archive: ledger_archive.nothing does not exist\n']);
+  });
+
+  it("hygiene: a maintenance round that cannot run warns when next month's partition is missing (as at start)", async () => {
+    const { db, app } = ctx;
+    const maintenance = app.app.get(PartitionMaintenance);
+    const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const other = new Client({ connectionString: app.databaseUrl });
+    await other.connect();
+    try {
+      await other.query(`SELECT pg_advisory_lock(176491)`); // another instance at it
+      expect(await maintenance.run()).toBe(-1);
+      expect(warn).not.toHaveBeenCalled();
+      for (const p of (await db.query(`SELECT parent, part FROM ledger_partitions() WHERE lo >= $1`, [next.toISOString()])).rows) {
+        await db.query(`ALTER TABLE ${p.parent} DETACH PARTITION ${p.part}`);
+        await db.query(`DROP TABLE ${p.part}`);
+      }
+      expect(await maintenance.run()).toBe(-1);
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining("next month's partition"));
+      await other.query(`SELECT pg_advisory_unlock(176491)`);
+      expect(await maintenance.run()).toBeGreaterThan(0);
+    } finally {
+      warn.mockRestore();
+      await other.end();
+    }
   });
 });

@@ -42,13 +42,26 @@ export class PartitionMaintenance {
 
   /** One round; the number of partitions made (-1: another instance is at it, or the locks were busy). */
   async run(now = new Date()): Promise<number> {
+    let made = -1;
     try {
-      const made = await this.store.ensure(monthsAfter(now, MONTHS_AHEAD));
+      made = await this.store.ensure(monthsAfter(now, MONTHS_AHEAD));
       if (made > 0) this.logger.log(`made ${made} monthly partition(s) of the journal and the balance history`);
-      return made;
     } catch (e) {
-      if (pgCode(e) === '55P03') return -1;
-      throw e;
+      if (pgCode(e) !== '55P03') throw e;
+    }
+    if (made < 0) await this.warnIfNextMonthMissing(now);
+    return made;
+  }
+
+  /** A round that made nothing (locks busy, another instance at it) says so when next month has no partition yet. */
+  private async warnIfNextMonthMissing(now: Date): Promise<void> {
+    const need = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 2, 1));
+    const until = await this.store.coveredUntil();
+    if (until === null || until.getTime() < need.getTime()) {
+      this.logger.warn(
+        `next month's partition of the journal or the balance history is missing (partitions end ${until?.toISOString() ?? 'nowhere'}): ` +
+          `writes from then on will fail; the maintenance retries hourly, or run it after checking its locks`,
+      );
     }
   }
 }

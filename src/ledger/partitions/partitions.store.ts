@@ -46,6 +46,14 @@ export class PartitionsStore {
     return r.made;
   }
 
+  /** How far both tables' partitions reach (the earlier of their newest partitions' ends); null without any. */
+  async coveredUntil(): Promise<Date | null> {
+    const [r]: Array<{ hi: Date | null }> = await this.ds.query(
+      `SELECT CASE WHEN count(*) = 2 THEN min(hi) END AS hi FROM (SELECT parent, max(hi) AS hi FROM ledger_partitions() GROUP BY parent) x`,
+    );
+    return r.hi;
+  }
+
   async partitions(): Promise<PartitionRow[]> {
     const rows: Array<{ parent: PartitionRow['parent']; part: string; lo: Date; hi: Date }> = await this.ds.query(
       `SELECT parent, part, CASE WHEN lo = '-infinity' THEN NULL ELSE lo END AS lo, hi FROM ledger_partitions()`,
