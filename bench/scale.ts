@@ -19,6 +19,13 @@ const { values: args } = parseArgs({
     loads: { type: 'string', default: '1000000' },
     cards: { type: 'string', default: '10000' },
     reuse: { type: 'boolean', default: false },
+    // --database NAME: the ledger's database on the DATABASE_URL server (default card_ledger_scale).
+    database: { type: 'string', default: 'card_ledger_scale' },
+    // --fill-only: stop after the fill and leave the database (bench/partition-migrate.ts times a migration on it).
+    'fill-only': { type: 'boolean', default: false },
+    // --append: fill more loads into the existing database (their idempotency keys start with `--prefix`).
+    append: { type: 'boolean', default: false },
+    prefix: { type: 'string', default: 'scale' },
   },
 });
 const LOADS = Number(args.loads);
@@ -37,15 +44,19 @@ async function main(): Promise<void> {
       stopPg = () => pg.stop();
     }
     // --reuse: measure the reads again on the ledger a previous run filled (same DATABASE_URL server).
-    const db = args.reuse ? databaseUrlOn(url, 'card_ledger_scale') : await freshDatabase(url, 'card_ledger_scale');
+    const db = args.reuse || args.append ? databaseUrlOn(url, args.database) : await freshDatabase(url, args.database);
     const service = await startBenchService(path.join(ROOT, 'dist/src/main.js'), db, { DATA_DIR: path.join(dir, 'data') });
     proc = service.proc;
     const base = service.base;
     const headers = benchHeaders;
 
     const started = performance.now();
-    if (!args.reuse) await fillThroughBatches(base, LOADS, card, 'scale');
+    if (!args.reuse) await fillThroughBatches(base, LOADS, card, args.prefix);
     const fillSeconds = (performance.now() - started) / 1000;
+    if (args['fill-only']) {
+      console.log(`filled ${LOADS} loads into ${args.database} in ${fillSeconds.toFixed(0)} s`);
+      return;
+    }
 
     const c = new Client({ connectionString: db });
     await c.connect();

@@ -3,6 +3,10 @@
 -- fresh, normalised (no version banner, no SET lines, no per-run keys). Generated, never edited by hand:
 -- regenerate with `npm run schema:dump`; test/database/schema.spec.ts fails when this file and the migrations differ.
 
+-- Name: ledger_archive; Type: SCHEMA; Schema: -; Owner: -
+
+CREATE SCHEMA ledger_archive;
+
 -- Name: pgcrypto; Type: EXTENSION; Schema: -; Owner: -
 
 CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;
@@ -19,18 +23,28 @@ CREATE FUNCTION public.account_history_check_chain_set() RETURNS trigger
 DECLARE
   bad record;
 BEGIN
-  SELECT n.account_id, n.seq INTO bad FROM new_rows n
-  LEFT JOIN LATERAL (SELECT * FROM account_history h WHERE h.account_id = n.account_id AND h.seq = n.seq - 1 AND n.seq > 0 LIMIT 1) p
-    ON true
-  WHERE CASE WHEN n.seq = 0
+  SELECT n.account_id, n.seq, p.at IS NOT NULL AS found, d.n AS copies INTO bad FROM new_rows n
+  LEFT JOIN LATERAL (
+    (SELECT h.at, h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits FROM account_history h
+     WHERE h.account_id = n.account_id AND h.seq = n.seq - 1 AND n.seq > 0 AND h.at <= n.at ORDER BY h.at DESC LIMIT 1)
+    UNION ALL
+    (SELECT c.at, c.pending_debits, c.pending_credits, c.posted_debits, c.posted_credits FROM account_history_carried c
+     WHERE c.account_id = n.account_id AND c.seq = n.seq - 1 AND n.seq > 0 AND c.at <= n.at)
+    LIMIT 1) p ON true
+  CROSS JOIN LATERAL (SELECT count(*) AS n FROM account_history d
+                      WHERE d.account_id = n.account_id AND d.seq = n.seq AND d.at >= coalesce(p.at, '-infinity')) d
+  WHERE d.n > 1 OR CASE WHEN n.seq = 0
     THEN n.pending_debits <> 0 OR n.pending_credits <> 0 OR n.posted_debits <> 0 OR n.posted_credits <> 0
-    ELSE p.account_id IS NULL
+    ELSE p.at IS NULL
       OR n.pending_debits  <> p.pending_debits  + n.d_pending_debits
       OR n.pending_credits <> p.pending_credits + n.d_pending_credits
       OR n.posted_debits   <> p.posted_debits   + n.d_posted_debits
       OR n.posted_credits  <> p.posted_credits  + n.d_posted_credits END
   LIMIT 1;
-  IF FOUND AND bad.seq = 0 THEN
+  IF FOUND AND bad.copies > 1 THEN
+    RAISE EXCEPTION 'history row %/% exists already', bad.account_id, bad.seq
+      USING ERRCODE = '23505', CONSTRAINT = 'account_history_chain';
+  ELSIF FOUND AND bad.seq = 0 THEN
     RAISE EXCEPTION 'opening history row must be zero' USING ERRCODE = '23514', CONSTRAINT = 'account_history_chain';
   ELSIF FOUND THEN
     RAISE EXCEPTION 'history row %/% does not continue the previous row', bad.account_id, bad.seq
@@ -271,14 +285,22 @@ CREATE FUNCTION public.journal_entries_check_balanced() RETURNS trigger
 DECLARE
   bad record;
 BEGIN
+  -- An entry carries its transaction's moment, the partition key by which the lookups below and every read by
+  -- transaction find it (migration 1765300000000): one with another moment would be invisible to them.
+  SELECT n.transaction_id INTO bad FROM (SELECT DISTINCT transaction_id, created_at FROM new_entries) n
+  WHERE EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = n.transaction_id AND t.created_at <> n.created_at) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'journal transaction % has entries with another moment than its own', bad.transaction_id
+      USING ERRCODE = '23514', CONSTRAINT = 'journal_balanced';
+  END IF;
   -- Every query here looks rows up by key, one per touched row: a join the planner is free to choose would
   -- scan the whole journal once per statement, and the journal only grows.
   SELECT k.transaction_id, s.n INTO bad
-  FROM (SELECT DISTINCT transaction_id FROM new_entries) k
+  FROM (SELECT DISTINCT transaction_id, created_at FROM new_entries) k
   CROSS JOIN LATERAL (
     SELECT sum(c.n) AS n, bool_or(c.net <> 0) AS unbalanced
     FROM (SELECT count(*) AS n, sum(CASE e.direction WHEN 'debit' THEN e.amount ELSE -e.amount END) AS net
-          FROM journal_entries e WHERE e.transaction_id = k.transaction_id GROUP BY e.currency) c) s
+          FROM journal_entries e WHERE e.transaction_id = k.transaction_id AND e.created_at = k.created_at GROUP BY e.currency) c) s
   WHERE s.n < 2 OR s.n > 100 OR s.unbalanced LIMIT 1;
   IF FOUND AND bad.n < 2 THEN
     RAISE EXCEPTION 'journal transaction % has % entries; at least two are required', bad.transaction_id, bad.n
@@ -347,7 +369,8 @@ BEGIN
     CROSS JOIN LATERAL (SELECT 1 FROM accounts a WHERE a.id = k.id FOR NO KEY UPDATE) l;
   moment := ledger_moment();
   SELECT max(h.at) INTO latest FROM (SELECT DISTINCT unnest(p_ids) AS id) k
-    CROSS JOIN LATERAL (SELECT h.at FROM accounts a JOIN account_history h ON h.account_id = a.id AND h.seq = a.history_seq
+    CROSS JOIN LATERAL (SELECT h.at FROM accounts a CROSS JOIN LATERAL (SELECT h.at FROM account_history h
+                        WHERE h.account_id = a.id AND h.seq = a.history_seq ORDER BY h.at DESC LIMIT 1) h
                         WHERE a.id = k.id) h;
   IF latest > moment THEN
     IF current_setting('card_ledger.moment_after_locks', true) = 'on' THEN
@@ -380,6 +403,23 @@ BEGIN
   UPDATE accounts a SET pending_debits = p.npd, pending_credits = p.npc, posted_debits = p.nsd, posted_credits = p.nsc,
     history_seq = p.seq
   FROM p WHERE p.id = a.id AND p.is_last;
+END $$;
+
+-- Name: ledger_archives_guard(); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.ledger_archives_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND OLD.status = 'detaching' AND NEW.status = 'detached'
+     AND (NEW.hi, NEW.lo, NEW.entries_table, NEW.history_table, NEW.last_seal_seq, NEW.last_seal_hash, NEW.transactions,
+          NEW.entries, NEW.history_rows, NEW.started_at)
+         IS NOT DISTINCT FROM (OLD.hi, OLD.lo, OLD.entries_table, OLD.history_table, OLD.last_seal_seq, OLD.last_seal_hash,
+          OLD.transactions, OLD.entries, OLD.history_rows, OLD.started_at) THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION 'ledger_archives is append-only (only detaching -> detached): % refused', TG_OP
+    USING ERRCODE = '23514', CONSTRAINT = 'ledger_archives_append_only';
 END $$;
 
 -- Name: ledger_await_final(timestamp with time zone, integer, integer); Type: FUNCTION; Schema: public; Owner: -
@@ -416,6 +456,38 @@ BEGIN
   RETURN ledger_moment();
 END $$;
 
+-- Name: ledger_ensure_partitions(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.ledger_ensure_partitions(p_until timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+  t record;
+  lo timestamptz;
+  hi timestamptz;
+  part text;
+  made int := 0;
+BEGIN
+  IF p_until > now() + interval '1 year' THEN
+    RAISE EXCEPTION 'ledger_ensure_partitions: % is more than a year ahead', p_until USING ERRCODE = '22023';
+  END IF;
+  PERFORM set_config('lock_timeout', '1s', true);
+  FOR t IN SELECT * FROM (VALUES ('journal_entries', 'created_at'), ('account_history', 'at')) AS x(parent, col) LOOP
+    SELECT max(b.hi) INTO hi FROM ledger_partitions() b WHERE b.parent = t.parent;
+    WHILE hi <= p_until LOOP
+      lo := hi;
+      hi := (lo AT TIME ZONE 'UTC' + interval '1 month') AT TIME ZONE 'UTC';
+      part := t.parent || '_' || to_char(lo AT TIME ZONE 'UTC', 'YYYY_MM');
+      EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part, t.parent);
+      EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', t.parent, part, lo, hi);
+      PERFORM ledger_partition_triggers(t.parent, part);
+      made := made + 1;
+    END LOOP;
+  END LOOP;
+  RETURN made;
+END $$;
+
 -- Name: ledger_lock_accounts(bigint[]); Type: FUNCTION; Schema: public; Owner: -
 
 CREATE FUNCTION public.ledger_lock_accounts(p_ids bigint[]) RETURNS void
@@ -428,6 +500,37 @@ BEGIN
     PERFORM pg_advisory_xact_lock(176480, k);
   END LOOP;
 END $$;
+
+-- Name: ledger_partition_triggers(text, text); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.ledger_partition_triggers(p_parent text, p_part text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  IF p_parent = 'journal_entries' THEN
+    EXECUTE format('CREATE TRIGGER journal_entries_balanced AFTER INSERT ON %I REFERENCING NEW TABLE AS new_entries
+                    FOR EACH STATEMENT EXECUTE FUNCTION journal_entries_check_balanced()', p_part);
+  ELSE
+    EXECUTE format('CREATE TRIGGER account_history_chain AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION account_history_check_chain_set()', p_part);
+  END IF;
+  EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()',
+                 p_parent || '_no_truncate', p_part);
+END $$;
+
+-- Name: ledger_partitions(); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.ledger_partitions() RETURNS TABLE(parent text, part text, lo timestamp with time zone, hi timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT p.relname::text, c.relname::text,
+    CASE WHEN b.def LIKE '%MINVALUE%' THEN '-infinity'::timestamptz ELSE substring(b.def FROM 'FROM \(''([^'']+)''\)')::timestamptz END,
+    substring(b.def FROM 'TO \(''([^'']+)''\)')::timestamptz
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+  CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS def) b
+  WHERE p.relname IN ('journal_entries', 'account_history') AND p.relnamespace = 'public'::regnamespace
+  ORDER BY 1, 3
+$$;
 
 -- Name: ledger_plan_moves(uuid[], text[], uuid[], bigint[], bigint[], bigint[], bigint[], bigint[]); Type: FUNCTION; Schema: public; Owner: -
 
@@ -471,7 +574,7 @@ CREATE FUNCTION public.ledger_resolve_pending(p_pending uuid[], p_kinds text[], 
         END IF;
         PERFORM ledger_begin_moment(ARRAY(
           SELECT DISTINCT e.account_id FROM unnest(p_pending) AS p(id)
-          CROSS JOIN LATERAL (SELECT account_id FROM journal_entries WHERE transaction_id = p.id LIMIT 100) e));
+          CROSS JOIN LATERAL (SELECT pe.account_id FROM journal_transactions pt JOIN journal_entries pe ON pe.transaction_id = pt.id AND pe.created_at = pt.created_at WHERE pt.id = p.id LIMIT 100) e));
 
         RETURN QUERY WITH x AS (SELECT * FROM unnest(p_pending, p_kinds, p_ids) WITH ORDINALITY AS x(pending, kind, id, i)),
           t AS (INSERT INTO journal_transactions (id, kind, pending_id, description)
@@ -481,7 +584,7 @@ CREATE FUNCTION public.ledger_resolve_pending(p_pending uuid[], p_kinds text[], 
                           journal_transactions.description, journal_transactions.created_at),
           e AS (INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
                 SELECT x.id, pe.account_id, pe.direction, pe.amount, pe.currency
-                FROM x CROSS JOIN LATERAL (SELECT * FROM journal_entries WHERE transaction_id = x.pending LIMIT 100) pe
+                FROM x CROSS JOIN LATERAL (SELECT pe.* FROM journal_transactions pt JOIN journal_entries pe ON pe.transaction_id = pt.id AND pe.created_at = pt.created_at WHERE pt.id = x.pending LIMIT 100) pe
                 WHERE EXISTS (SELECT 1 FROM t WHERE t.id = x.id)
                 ORDER BY x.i, pe.id
                 RETURNING journal_entries.id AS entry, journal_entries.transaction_id, journal_entries.account_id,
@@ -506,7 +609,7 @@ CREATE FUNCTION public.ledger_resolve_pending(p_pending uuid[], p_kinds text[], 
                      (CASE WHEN x.kind = 'post_pending' THEN coalesce(sum(pe.amount) FILTER (WHERE pe.direction = 'debit'), 0) ELSE 0 END)::bigint AS sd,
                      (CASE WHEN x.kind = 'post_pending' THEN coalesce(sum(pe.amount) FILTER (WHERE pe.direction = 'credit'), 0) ELSE 0 END)::bigint AS sc
               FROM unnest(p_pending, p_kinds, p_events, p_loads, p_ids) WITH ORDINALITY AS x(pending, kind, ev, load, id, i)
-              CROSS JOIN LATERAL (SELECT * FROM journal_entries WHERE transaction_id = x.pending LIMIT 100) pe
+              CROSS JOIN LATERAL (SELECT pe.* FROM journal_transactions pt JOIN journal_entries pe ON pe.transaction_id = pt.id AND pe.created_at = pt.created_at WHERE pt.id = x.pending LIMIT 100) pe
               GROUP BY x.i, x.id, x.ev, x.load, x.kind, pe.account_id) m;
       END $$;
 
@@ -559,7 +662,7 @@ CREATE FUNCTION public.settlement_lock(p_loads uuid[]) RETURNS TABLE(id uuid, st
         PERFORM ledger_begin_moment(ARRAY(
           SELECT e.account_id FROM unnest(ids) AS q(id)
           CROSS JOIN LATERAL (SELECT l.journal_transaction_id FROM card_loads l WHERE l.id = q.id LIMIT 1) l
-          CROSS JOIN LATERAL (SELECT x.account_id FROM journal_entries x WHERE x.transaction_id = l.journal_transaction_id
+          CROSS JOIN LATERAL (SELECT x.account_id FROM journal_transactions lt JOIN journal_entries x ON x.transaction_id = lt.id AND x.created_at = lt.created_at WHERE lt.id = l.journal_transaction_id
                               LIMIT 100) e));
         PERFORM 1 FROM unnest(ids) WITH ORDINALITY AS q(id, i)
           CROSS JOIN LATERAL (SELECT 1 FROM sync_jobs j WHERE j.load_id = q.id FOR UPDATE) j;
@@ -593,6 +696,97 @@ CREATE TABLE public.account_history (
     posted_credits bigint NOT NULL,
     CONSTRAINT account_history_check CHECK (((seq = 0) = (event = 'opening'::text))),
     CONSTRAINT account_history_event_check CHECK ((event = ANY (ARRAY['opening'::text, 'load_pending'::text, 'load_posted'::text, 'load_reversed'::text, 'load_undone'::text, 'journal'::text]))),
+    CONSTRAINT account_history_seq_check CHECK ((seq >= 0))
+)
+PARTITION BY RANGE (at);
+
+-- Name: account_history_YYYY_MM; Type: TABLE; Schema: public; Owner: -
+
+CREATE TABLE public.account_history_YYYY_MM (
+    account_id bigint NOT NULL,
+    seq bigint NOT NULL,
+    transaction_id uuid,
+    event text NOT NULL,
+    load_id uuid,
+    at timestamp with time zone DEFAULT public.ledger_moment() NOT NULL,
+    d_pending_debits bigint DEFAULT 0 NOT NULL,
+    d_pending_credits bigint DEFAULT 0 NOT NULL,
+    d_posted_debits bigint DEFAULT 0 NOT NULL,
+    d_posted_credits bigint DEFAULT 0 NOT NULL,
+    pending_debits bigint NOT NULL,
+    pending_credits bigint NOT NULL,
+    posted_debits bigint NOT NULL,
+    posted_credits bigint NOT NULL,
+    CONSTRAINT account_history_check CHECK (((seq = 0) = (event = 'opening'::text))),
+    CONSTRAINT account_history_event_check CHECK ((event = ANY (ARRAY['opening'::text, 'load_pending'::text, 'load_posted'::text, 'load_reversed'::text, 'load_undone'::text, 'journal'::text]))),
+    CONSTRAINT account_history_seq_check CHECK ((seq >= 0))
+);
+
+-- Name: account_history_YYYY_MM; Type: TABLE; Schema: public; Owner: -
+
+CREATE TABLE public.account_history_YYYY_MM (
+    account_id bigint NOT NULL,
+    seq bigint NOT NULL,
+    transaction_id uuid,
+    event text NOT NULL,
+    load_id uuid,
+    at timestamp with time zone DEFAULT public.ledger_moment() NOT NULL,
+    d_pending_debits bigint DEFAULT 0 NOT NULL,
+    d_pending_credits bigint DEFAULT 0 NOT NULL,
+    d_posted_debits bigint DEFAULT 0 NOT NULL,
+    d_posted_credits bigint DEFAULT 0 NOT NULL,
+    pending_debits bigint NOT NULL,
+    pending_credits bigint NOT NULL,
+    posted_debits bigint NOT NULL,
+    posted_credits bigint NOT NULL,
+    CONSTRAINT account_history_check CHECK (((seq = 0) = (event = 'opening'::text))),
+    CONSTRAINT account_history_event_check CHECK ((event = ANY (ARRAY['opening'::text, 'load_pending'::text, 'load_posted'::text, 'load_reversed'::text, 'load_undone'::text, 'journal'::text]))),
+    CONSTRAINT account_history_seq_check CHECK ((seq >= 0))
+);
+
+-- Name: account_history_carried; Type: TABLE; Schema: public; Owner: -
+
+CREATE TABLE public.account_history_carried (
+    account_id bigint NOT NULL,
+    seq bigint NOT NULL,
+    transaction_id uuid,
+    event text NOT NULL,
+    load_id uuid,
+    at timestamp with time zone DEFAULT public.ledger_moment() NOT NULL,
+    d_pending_debits bigint DEFAULT 0 NOT NULL,
+    d_pending_credits bigint DEFAULT 0 NOT NULL,
+    d_posted_debits bigint DEFAULT 0 NOT NULL,
+    d_posted_credits bigint DEFAULT 0 NOT NULL,
+    pending_debits bigint NOT NULL,
+    pending_credits bigint NOT NULL,
+    posted_debits bigint NOT NULL,
+    posted_credits bigint NOT NULL,
+    archived_before timestamp with time zone NOT NULL,
+    CONSTRAINT account_history_check CHECK (((seq = 0) = (event = 'opening'::text))),
+    CONSTRAINT account_history_event_check CHECK ((event = ANY (ARRAY['opening'::text, 'load_pending'::text, 'load_posted'::text, 'load_reversed'::text, 'load_undone'::text, 'journal'::text]))),
+    CONSTRAINT account_history_seq_check CHECK ((seq >= 0))
+);
+
+-- Name: account_history_legacy; Type: TABLE; Schema: public; Owner: -
+
+CREATE TABLE public.account_history_legacy (
+    account_id bigint NOT NULL,
+    seq bigint NOT NULL,
+    transaction_id uuid,
+    event text NOT NULL,
+    load_id uuid,
+    at timestamp with time zone DEFAULT public.ledger_moment() NOT NULL,
+    d_pending_debits bigint DEFAULT 0 NOT NULL,
+    d_pending_credits bigint DEFAULT 0 NOT NULL,
+    d_posted_debits bigint DEFAULT 0 NOT NULL,
+    d_posted_credits bigint DEFAULT 0 NOT NULL,
+    pending_debits bigint NOT NULL,
+    pending_credits bigint NOT NULL,
+    posted_debits bigint NOT NULL,
+    posted_credits bigint NOT NULL,
+    CONSTRAINT account_history_check CHECK (((seq = 0) = (event = 'opening'::text))),
+    CONSTRAINT account_history_event_check CHECK ((event = ANY (ARRAY['opening'::text, 'load_pending'::text, 'load_posted'::text, 'load_reversed'::text, 'load_undone'::text, 'journal'::text]))),
+    CONSTRAINT account_history_legacy_bound CHECK ((at < 'YYYY-MM-01 00:00:00+00'::timestamp with time zone)),
     CONSTRAINT account_history_seq_check CHECK ((seq >= 0))
 );
 
@@ -771,7 +965,8 @@ CREATE TABLE public.journal_entries (
     created_at timestamp with time zone DEFAULT public.ledger_moment() NOT NULL,
     CONSTRAINT journal_entries_amount_check CHECK ((amount > 0)),
     CONSTRAINT journal_entries_direction_check CHECK ((direction = ANY (ARRAY['debit'::text, 'credit'::text])))
-);
+)
+PARTITION BY RANGE (created_at);
 
 -- Name: journal_entries_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 
@@ -785,6 +980,49 @@ CREATE SEQUENCE public.journal_entries_id_seq
 -- Name: journal_entries_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
 
 ALTER SEQUENCE public.journal_entries_id_seq OWNED BY public.journal_entries.id;
+
+-- Name: journal_entries_YYYY_MM; Type: TABLE; Schema: public; Owner: -
+
+CREATE TABLE public.journal_entries_YYYY_MM (
+    id bigint DEFAULT nextval('public.journal_entries_id_seq'::regclass) NOT NULL,
+    transaction_id uuid NOT NULL,
+    account_id bigint NOT NULL,
+    direction text NOT NULL,
+    amount bigint NOT NULL,
+    currency character(3) NOT NULL,
+    created_at timestamp with time zone DEFAULT public.ledger_moment() NOT NULL,
+    CONSTRAINT journal_entries_amount_check CHECK ((amount > 0)),
+    CONSTRAINT journal_entries_direction_check CHECK ((direction = ANY (ARRAY['debit'::text, 'credit'::text])))
+);
+
+-- Name: journal_entries_YYYY_MM; Type: TABLE; Schema: public; Owner: -
+
+CREATE TABLE public.journal_entries_YYYY_MM (
+    id bigint DEFAULT nextval('public.journal_entries_id_seq'::regclass) NOT NULL,
+    transaction_id uuid NOT NULL,
+    account_id bigint NOT NULL,
+    direction text NOT NULL,
+    amount bigint NOT NULL,
+    currency character(3) NOT NULL,
+    created_at timestamp with time zone DEFAULT public.ledger_moment() NOT NULL,
+    CONSTRAINT journal_entries_amount_check CHECK ((amount > 0)),
+    CONSTRAINT journal_entries_direction_check CHECK ((direction = ANY (ARRAY['debit'::text, 'credit'::text])))
+);
+
+-- Name: journal_entries_legacy; Type: TABLE; Schema: public; Owner: -
+
+CREATE TABLE public.journal_entries_legacy (
+    id bigint DEFAULT nextval('public.journal_entries_id_seq'::regclass) NOT NULL,
+    transaction_id uuid NOT NULL,
+    account_id bigint NOT NULL,
+    direction text NOT NULL,
+    amount bigint NOT NULL,
+    currency character(3) NOT NULL,
+    created_at timestamp with time zone DEFAULT public.ledger_moment() NOT NULL,
+    CONSTRAINT journal_entries_amount_check CHECK ((amount > 0)),
+    CONSTRAINT journal_entries_direction_check CHECK ((direction = ANY (ARRAY['debit'::text, 'credit'::text]))),
+    CONSTRAINT journal_entries_legacy_bound CHECK ((created_at < 'YYYY-MM-01 00:00:00+00'::timestamp with time zone))
+);
 
 -- Name: journal_seals; Type: TABLE; Schema: public; Owner: -
 
@@ -822,6 +1060,25 @@ CREATE TABLE public.journal_unsealed (
     created_at timestamp with time zone DEFAULT public.ledger_moment() NOT NULL,
     content_hash bytea,
     CONSTRAINT journal_unsealed_content_hash_check CHECK ((octet_length(content_hash) = 32))
+);
+
+-- Name: ledger_archives; Type: TABLE; Schema: public; Owner: -
+
+CREATE TABLE public.ledger_archives (
+    hi timestamp with time zone NOT NULL,
+    lo timestamp with time zone NOT NULL,
+    entries_table text NOT NULL,
+    history_table text NOT NULL,
+    status text NOT NULL,
+    last_seal_seq bigint,
+    last_seal_hash bytea,
+    transactions bigint NOT NULL,
+    entries bigint NOT NULL,
+    history_rows bigint NOT NULL,
+    started_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    detached_at timestamp with time zone,
+    CONSTRAINT ledger_archives_check CHECK ((lo < hi)),
+    CONSTRAINT ledger_archives_status_check CHECK ((status = ANY (ARRAY['detaching'::text, 'detached'::text])))
 );
 
 -- Name: load_events; Type: TABLE; Schema: public; Owner: -
@@ -1057,6 +1314,30 @@ CREATE TABLE public.webhook_subscriptions (
     CONSTRAINT webhook_subscriptions_url_check CHECK (((url ~ '^https?://'::text) AND (length(url) <= 2048)))
 );
 
+-- Name: account_history_YYYY_MM; Type: TABLE ATTACH; Schema: public; Owner: -
+
+ALTER TABLE ONLY public.account_history ATTACH PARTITION public.account_history_YYYY_MM FOR VALUES FROM ('YYYY-MM-01 00:00:00+00') TO ('YYYY-MM-01 00:00:00+00');
+
+-- Name: account_history_YYYY_MM; Type: TABLE ATTACH; Schema: public; Owner: -
+
+ALTER TABLE ONLY public.account_history ATTACH PARTITION public.account_history_YYYY_MM FOR VALUES FROM ('YYYY-MM-01 00:00:00+00') TO ('YYYY-MM-01 00:00:00+00');
+
+-- Name: account_history_legacy; Type: TABLE ATTACH; Schema: public; Owner: -
+
+ALTER TABLE ONLY public.account_history ATTACH PARTITION public.account_history_legacy FOR VALUES FROM (MINVALUE) TO ('YYYY-MM-01 00:00:00+00');
+
+-- Name: journal_entries_YYYY_MM; Type: TABLE ATTACH; Schema: public; Owner: -
+
+ALTER TABLE ONLY public.journal_entries ATTACH PARTITION public.journal_entries_YYYY_MM FOR VALUES FROM ('YYYY-MM-01 00:00:00+00') TO ('YYYY-MM-01 00:00:00+00');
+
+-- Name: journal_entries_YYYY_MM; Type: TABLE ATTACH; Schema: public; Owner: -
+
+ALTER TABLE ONLY public.journal_entries ATTACH PARTITION public.journal_entries_YYYY_MM FOR VALUES FROM ('YYYY-MM-01 00:00:00+00') TO ('YYYY-MM-01 00:00:00+00');
+
+-- Name: journal_entries_legacy; Type: TABLE ATTACH; Schema: public; Owner: -
+
+ALTER TABLE ONLY public.journal_entries ATTACH PARTITION public.journal_entries_legacy FOR VALUES FROM (MINVALUE) TO ('YYYY-MM-01 00:00:00+00');
+
 -- Name: accounts id; Type: DEFAULT; Schema: public; Owner: -
 
 ALTER TABLE ONLY public.accounts ALTER COLUMN id SET DEFAULT nextval('public.accounts_id_seq'::regclass);
@@ -1097,7 +1378,27 @@ ALTER TABLE ONLY public.migrations
 -- Name: account_history account_history_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 
 ALTER TABLE ONLY public.account_history
-    ADD CONSTRAINT account_history_pkey PRIMARY KEY (account_id, seq);
+    ADD CONSTRAINT account_history_pkey PRIMARY KEY (account_id, seq, at);
+
+-- Name: account_history_YYYY_MM account_history_2027_01_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+
+ALTER TABLE ONLY public.account_history_YYYY_MM
+    ADD CONSTRAINT account_history_2027_01_pkey PRIMARY KEY (account_id, seq, at);
+
+-- Name: account_history_YYYY_MM account_history_2027_02_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+
+ALTER TABLE ONLY public.account_history_YYYY_MM
+    ADD CONSTRAINT account_history_2027_02_pkey PRIMARY KEY (account_id, seq, at);
+
+-- Name: account_history_carried account_history_carried_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+
+ALTER TABLE ONLY public.account_history_carried
+    ADD CONSTRAINT account_history_carried_pkey PRIMARY KEY (account_id, seq);
+
+-- Name: account_history_legacy account_history_legacy_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+
+ALTER TABLE ONLY public.account_history_legacy
+    ADD CONSTRAINT account_history_legacy_pkey PRIMARY KEY (account_id, seq, at);
 
 -- Name: accounts accounts_code_key; Type: CONSTRAINT; Schema: public; Owner: -
 
@@ -1167,7 +1468,22 @@ ALTER TABLE ONLY public.database_identity
 -- Name: journal_entries journal_entries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 
 ALTER TABLE ONLY public.journal_entries
-    ADD CONSTRAINT journal_entries_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT journal_entries_pkey PRIMARY KEY (id, created_at);
+
+-- Name: journal_entries_YYYY_MM journal_entries_2027_01_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+
+ALTER TABLE ONLY public.journal_entries_YYYY_MM
+    ADD CONSTRAINT journal_entries_2027_01_pkey PRIMARY KEY (id, created_at);
+
+-- Name: journal_entries_YYYY_MM journal_entries_2027_02_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+
+ALTER TABLE ONLY public.journal_entries_YYYY_MM
+    ADD CONSTRAINT journal_entries_2027_02_pkey PRIMARY KEY (id, created_at);
+
+-- Name: journal_entries_legacy journal_entries_legacy_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+
+ALTER TABLE ONLY public.journal_entries_legacy
+    ADD CONSTRAINT journal_entries_legacy_pkey PRIMARY KEY (id, created_at);
 
 -- Name: journal_seals journal_seals_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 
@@ -1188,6 +1504,11 @@ ALTER TABLE ONLY public.journal_transactions
 
 ALTER TABLE ONLY public.journal_unsealed
     ADD CONSTRAINT journal_unsealed_pkey PRIMARY KEY (transaction_id);
+
+-- Name: ledger_archives ledger_archives_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+
+ALTER TABLE ONLY public.ledger_archives
+    ADD CONSTRAINT ledger_archives_pkey PRIMARY KEY (hi);
 
 -- Name: load_events load_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 
@@ -1231,11 +1552,35 @@ ALTER TABLE ONLY public.webhook_subscriptions
 
 -- Name: account_history_at; Type: INDEX; Schema: public; Owner: -
 
-CREATE INDEX account_history_at ON public.account_history USING btree (account_id, at, seq);
+CREATE INDEX account_history_at ON ONLY public.account_history USING btree (account_id, at, seq);
+
+-- Name: account_history_2027_01_account_id_at_seq_idx; Type: INDEX; Schema: public; Owner: -
+
+CREATE INDEX account_history_2027_01_account_id_at_seq_idx ON public.account_history_YYYY_MM USING btree (account_id, at, seq);
 
 -- Name: account_history_load; Type: INDEX; Schema: public; Owner: -
 
-CREATE INDEX account_history_load ON public.account_history USING btree (load_id) WHERE (load_id IS NOT NULL);
+CREATE INDEX account_history_load ON ONLY public.account_history USING btree (load_id) WHERE (load_id IS NOT NULL);
+
+-- Name: account_history_2027_01_load_id_idx; Type: INDEX; Schema: public; Owner: -
+
+CREATE INDEX account_history_2027_01_load_id_idx ON public.account_history_YYYY_MM USING btree (load_id) WHERE (load_id IS NOT NULL);
+
+-- Name: account_history_2027_02_account_id_at_seq_idx; Type: INDEX; Schema: public; Owner: -
+
+CREATE INDEX account_history_2027_02_account_id_at_seq_idx ON public.account_history_YYYY_MM USING btree (account_id, at, seq);
+
+-- Name: account_history_2027_02_load_id_idx; Type: INDEX; Schema: public; Owner: -
+
+CREATE INDEX account_history_2027_02_load_id_idx ON public.account_history_YYYY_MM USING btree (load_id) WHERE (load_id IS NOT NULL);
+
+-- Name: account_history_legacy_at; Type: INDEX; Schema: public; Owner: -
+
+CREATE INDEX account_history_legacy_at ON public.account_history_legacy USING btree (account_id, at, seq);
+
+-- Name: account_history_legacy_load; Type: INDEX; Schema: public; Owner: -
+
+CREATE INDEX account_history_legacy_load ON public.account_history_legacy USING btree (load_id) WHERE (load_id IS NOT NULL);
 
 -- Name: audit_events_action; Type: INDEX; Schema: public; Owner: -
 
@@ -1275,11 +1620,35 @@ CREATE INDEX console_sessions_expires ON public.console_sessions USING btree (ex
 
 -- Name: journal_entries_account; Type: INDEX; Schema: public; Owner: -
 
-CREATE INDEX journal_entries_account ON public.journal_entries USING btree (account_id, id);
+CREATE INDEX journal_entries_account ON ONLY public.journal_entries USING btree (account_id, id);
+
+-- Name: journal_entries_2027_01_account_id_id_idx; Type: INDEX; Schema: public; Owner: -
+
+CREATE INDEX journal_entries_2027_01_account_id_id_idx ON public.journal_entries_YYYY_MM USING btree (account_id, id);
 
 -- Name: journal_entries_transaction; Type: INDEX; Schema: public; Owner: -
 
-CREATE INDEX journal_entries_transaction ON public.journal_entries USING btree (transaction_id);
+CREATE INDEX journal_entries_transaction ON ONLY public.journal_entries USING btree (transaction_id);
+
+-- Name: journal_entries_2027_01_transaction_id_idx; Type: INDEX; Schema: public; Owner: -
+
+CREATE INDEX journal_entries_2027_01_transaction_id_idx ON public.journal_entries_YYYY_MM USING btree (transaction_id);
+
+-- Name: journal_entries_2027_02_account_id_id_idx; Type: INDEX; Schema: public; Owner: -
+
+CREATE INDEX journal_entries_2027_02_account_id_id_idx ON public.journal_entries_YYYY_MM USING btree (account_id, id);
+
+-- Name: journal_entries_2027_02_transaction_id_idx; Type: INDEX; Schema: public; Owner: -
+
+CREATE INDEX journal_entries_2027_02_transaction_id_idx ON public.journal_entries_YYYY_MM USING btree (transaction_id);
+
+-- Name: journal_entries_legacy_account; Type: INDEX; Schema: public; Owner: -
+
+CREATE INDEX journal_entries_legacy_account ON public.journal_entries_legacy USING btree (account_id, id);
+
+-- Name: journal_entries_legacy_transaction; Type: INDEX; Schema: public; Owner: -
+
+CREATE INDEX journal_entries_legacy_transaction ON public.journal_entries_legacy USING btree (transaction_id);
 
 -- Name: journal_transactions_created_at; Type: INDEX; Schema: public; Owner: -
 
@@ -1341,17 +1710,121 @@ CREATE INDEX webhook_deliveries_log ON public.webhook_deliveries USING btree (su
 
 CREATE INDEX webhook_subscriptions_owner ON public.webhook_subscriptions USING btree (api_key_id, created_at, id) WHERE (deleted_at IS NULL);
 
+-- Name: account_history_2027_01_account_id_at_seq_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.account_history_at ATTACH PARTITION public.account_history_2027_01_account_id_at_seq_idx;
+
+-- Name: account_history_2027_01_load_id_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.account_history_load ATTACH PARTITION public.account_history_2027_01_load_id_idx;
+
+-- Name: account_history_2027_01_pkey; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.account_history_pkey ATTACH PARTITION public.account_history_2027_01_pkey;
+
+-- Name: account_history_2027_02_account_id_at_seq_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.account_history_at ATTACH PARTITION public.account_history_2027_02_account_id_at_seq_idx;
+
+-- Name: account_history_2027_02_load_id_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.account_history_load ATTACH PARTITION public.account_history_2027_02_load_id_idx;
+
+-- Name: account_history_2027_02_pkey; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.account_history_pkey ATTACH PARTITION public.account_history_2027_02_pkey;
+
+-- Name: account_history_legacy_at; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.account_history_at ATTACH PARTITION public.account_history_legacy_at;
+
+-- Name: account_history_legacy_load; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.account_history_load ATTACH PARTITION public.account_history_legacy_load;
+
+-- Name: account_history_legacy_pkey; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.account_history_pkey ATTACH PARTITION public.account_history_legacy_pkey;
+
+-- Name: journal_entries_2027_01_account_id_id_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.journal_entries_account ATTACH PARTITION public.journal_entries_2027_01_account_id_id_idx;
+
+-- Name: journal_entries_2027_01_pkey; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.journal_entries_pkey ATTACH PARTITION public.journal_entries_2027_01_pkey;
+
+-- Name: journal_entries_2027_01_transaction_id_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.journal_entries_transaction ATTACH PARTITION public.journal_entries_2027_01_transaction_id_idx;
+
+-- Name: journal_entries_2027_02_account_id_id_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.journal_entries_account ATTACH PARTITION public.journal_entries_2027_02_account_id_id_idx;
+
+-- Name: journal_entries_2027_02_pkey; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.journal_entries_pkey ATTACH PARTITION public.journal_entries_2027_02_pkey;
+
+-- Name: journal_entries_2027_02_transaction_id_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.journal_entries_transaction ATTACH PARTITION public.journal_entries_2027_02_transaction_id_idx;
+
+-- Name: journal_entries_legacy_account; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.journal_entries_account ATTACH PARTITION public.journal_entries_legacy_account;
+
+-- Name: journal_entries_legacy_pkey; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.journal_entries_pkey ATTACH PARTITION public.journal_entries_legacy_pkey;
+
+-- Name: journal_entries_legacy_transaction; Type: INDEX ATTACH; Schema: public; Owner: -
+
+ALTER INDEX public.journal_entries_transaction ATTACH PARTITION public.journal_entries_legacy_transaction;
+
 -- Name: account_history account_history_append_only; Type: TRIGGER; Schema: public; Owner: -
 
 CREATE TRIGGER account_history_append_only BEFORE DELETE OR UPDATE ON public.account_history FOR EACH ROW EXECUTE FUNCTION public.ledger_refuse_change();
+
+-- Name: account_history_carried account_history_carried_append_only; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER account_history_carried_append_only BEFORE DELETE OR UPDATE ON public.account_history_carried FOR EACH ROW EXECUTE FUNCTION public.ledger_refuse_change();
+
+-- Name: account_history_carried account_history_carried_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER account_history_carried_no_truncate BEFORE TRUNCATE ON public.account_history_carried FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
 
 -- Name: account_history account_history_chain; Type: TRIGGER; Schema: public; Owner: -
 
 CREATE TRIGGER account_history_chain AFTER INSERT ON public.account_history REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.account_history_check_chain_set();
 
+-- Name: account_history_YYYY_MM account_history_chain; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER account_history_chain AFTER INSERT ON public.account_history_YYYY_MM REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.account_history_check_chain_set();
+
+-- Name: account_history_YYYY_MM account_history_chain; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER account_history_chain AFTER INSERT ON public.account_history_YYYY_MM REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.account_history_check_chain_set();
+
+-- Name: account_history_legacy account_history_chain; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER account_history_chain AFTER INSERT ON public.account_history_legacy REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.account_history_check_chain_set();
+
 -- Name: account_history account_history_no_truncate; Type: TRIGGER; Schema: public; Owner: -
 
 CREATE TRIGGER account_history_no_truncate BEFORE TRUNCATE ON public.account_history FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
+
+-- Name: account_history_YYYY_MM account_history_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER account_history_no_truncate BEFORE TRUNCATE ON public.account_history_YYYY_MM FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
+
+-- Name: account_history_YYYY_MM account_history_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER account_history_no_truncate BEFORE TRUNCATE ON public.account_history_YYYY_MM FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
+
+-- Name: account_history_legacy account_history_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER account_history_no_truncate BEFORE TRUNCATE ON public.account_history_legacy FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
 
 -- Name: accounts accounts_no_delete; Type: TRIGGER; Schema: public; Owner: -
 
@@ -1417,9 +1890,33 @@ CREATE TRIGGER journal_entries_append_only BEFORE DELETE OR UPDATE ON public.jou
 
 CREATE TRIGGER journal_entries_balanced AFTER INSERT ON public.journal_entries REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION public.journal_entries_check_balanced();
 
+-- Name: journal_entries_YYYY_MM journal_entries_balanced; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER journal_entries_balanced AFTER INSERT ON public.journal_entries_YYYY_MM REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION public.journal_entries_check_balanced();
+
+-- Name: journal_entries_YYYY_MM journal_entries_balanced; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER journal_entries_balanced AFTER INSERT ON public.journal_entries_YYYY_MM REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION public.journal_entries_check_balanced();
+
+-- Name: journal_entries_legacy journal_entries_balanced; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER journal_entries_balanced AFTER INSERT ON public.journal_entries_legacy REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION public.journal_entries_check_balanced();
+
 -- Name: journal_entries journal_entries_no_truncate; Type: TRIGGER; Schema: public; Owner: -
 
 CREATE TRIGGER journal_entries_no_truncate BEFORE TRUNCATE ON public.journal_entries FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
+
+-- Name: journal_entries_YYYY_MM journal_entries_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER journal_entries_no_truncate BEFORE TRUNCATE ON public.journal_entries_YYYY_MM FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
+
+-- Name: journal_entries_YYYY_MM journal_entries_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER journal_entries_no_truncate BEFORE TRUNCATE ON public.journal_entries_YYYY_MM FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
+
+-- Name: journal_entries_legacy journal_entries_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER journal_entries_no_truncate BEFORE TRUNCATE ON public.journal_entries_legacy FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
 
 -- Name: journal_seals journal_seals_append_only; Type: TRIGGER; Schema: public; Owner: -
 
@@ -1444,6 +1941,14 @@ CREATE TRIGGER journal_transactions_have_entries AFTER INSERT ON public.journal_
 -- Name: journal_transactions journal_transactions_no_truncate; Type: TRIGGER; Schema: public; Owner: -
 
 CREATE TRIGGER journal_transactions_no_truncate BEFORE TRUNCATE ON public.journal_transactions FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
+
+-- Name: ledger_archives ledger_archives_append_only; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER ledger_archives_append_only BEFORE DELETE OR UPDATE ON public.ledger_archives FOR EACH ROW EXECUTE FUNCTION public.ledger_archives_guard();
+
+-- Name: ledger_archives ledger_archives_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER ledger_archives_no_truncate BEFORE TRUNCATE ON public.ledger_archives FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
 
 -- Name: load_events load_events_append_only; Type: TRIGGER; Schema: public; Owner: -
 
@@ -1471,12 +1976,12 @@ CREATE TRIGGER webhook_attempts_no_truncate BEFORE TRUNCATE ON public.webhook_at
 
 -- Name: account_history account_history_account_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 
-ALTER TABLE ONLY public.account_history
+ALTER TABLE public.account_history
     ADD CONSTRAINT account_history_account_id_fkey FOREIGN KEY (account_id) REFERENCES public.accounts(id);
 
 -- Name: account_history account_history_transaction_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 
-ALTER TABLE ONLY public.account_history
+ALTER TABLE public.account_history
     ADD CONSTRAINT account_history_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES public.journal_transactions(id);
 
 -- Name: card_loads card_loads_api_key_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -1496,12 +2001,12 @@ ALTER TABLE ONLY public.console_sessions
 
 -- Name: journal_entries journal_entries_account_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 
-ALTER TABLE ONLY public.journal_entries
+ALTER TABLE public.journal_entries
     ADD CONSTRAINT journal_entries_account_id_fkey FOREIGN KEY (account_id) REFERENCES public.accounts(id);
 
 -- Name: journal_entries journal_entries_transaction_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 
-ALTER TABLE ONLY public.journal_entries
+ALTER TABLE public.journal_entries
     ADD CONSTRAINT journal_entries_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES public.journal_transactions(id);
 
 -- Name: journal_seals journal_seals_transaction_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

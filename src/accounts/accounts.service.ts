@@ -86,7 +86,7 @@ export class AccountsService {
     // The cut first: on a replica, one that has replayed past it knows every account open at it.
     const cut = await this.clock.finalCut(asOf);
     const account = await this.find(code);
-    const balances = await balancesAsOf(this.journal, account.id, cut);
+    const balances = await balancesAsOf(this.clock, this.journal, account.id, cut);
     if (!balances) throw notFound(`account ${code} as of ${msIso(cut)}`);
     return { ...accountView(account, { normalSide: account.normalSide, ...balances }), asOf: msIso(cut) };
   }
@@ -98,6 +98,7 @@ export class AccountsService {
     const cursor = decodeCursor(q.cursor, ['integer']);
     // Entries of one account are written under its lock, so their ids follow commit order; only `to` needs a wait.
     // The cut before the lookup: on a replica, one that has replayed past it knows every account open at it.
+    await this.clock.notArchived(from);
     if (to) await this.clock.finalBefore(to);
     const account = await this.find(code);
     return keyedList(cursor ? Number(cursor[0]) : null, limit, ENTRY_CSV, {

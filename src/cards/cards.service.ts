@@ -54,7 +54,7 @@ export class CardsService {
     // The cut first: on a replica, one that has replayed past it knows every card open at it (docs/time.md, "Replicas").
     const cut = await this.clock.finalCut(asOf);
     const account = await this.account(enKashCardId);
-    const balances = await balancesAsOf(this.journal, account.id, cut);
+    const balances = await balancesAsOf(this.clock, this.journal, account.id, cut);
     if (!balances) throw notFound(`card ${enKashCardId} as of ${msIso(cut)}`);
     const b = { normalSide: 'credit' as const, ...balances };
     return {
@@ -82,6 +82,7 @@ export class CardsService {
     const desc = q.order === 'desc';
     // Rows come by seq, committed in seq order: only an upper bound in time needs its rows final (docs/time.md). The
     // cut before the lookup: on a replica, one that has replayed past it knows every card open at it.
+    await this.clock.notArchived(from);
     if (to) await this.clock.finalBefore(to);
     const account = await this.account(enKashCardId);
     const window = { accountId: account.id, desc, seqFrom, seqTo, fromIso: from?.iso ?? null, toIso: to?.iso ?? null };
@@ -106,6 +107,7 @@ export class CardsService {
     const buckets = parseBuckets(q.buckets);
     // The window ends where a final past ends (docs/time.md): at `to`, or just after the cut an asOf read of now would
     // answer, so the chart's last point is the balance that read gives. The cut before the lookup, as in balance().
+    await this.clock.notArchived(from);
     let end: Instant;
     if (to) {
       await this.clock.finalBefore(to);

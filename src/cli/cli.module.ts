@@ -12,6 +12,7 @@ import { AuditKeysModule } from '../ledger/audit-keys.module';
 import { LedgerModule } from '../ledger/ledger.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { SettlementModule } from '../sync/settlement.module';
+import { ArchiveCommand } from './archive.command';
 import { CliDatabase } from './cli-database';
 import { DatabaseAdoptCommand, DatabaseCommand, DatabaseStatusCommand } from './database.command';
 import { KeysCommand, KeysCreateCommand, KeysListCommand, KeysRevokeCommand } from './keys.command';
@@ -89,6 +90,7 @@ export class CliModule {
         DatabaseCommand,
         DatabaseStatusCommand,
         DatabaseAdoptCommand,
+        ArchiveCommand,
       ],
     };
   }

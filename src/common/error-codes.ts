@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'conflict',
   'internal_error',
   'service_unavailable',
+  'range_archived',
 ] as const;
 
 /** Listed as values (not only a type) so that the OpenAPI document can enumerate them. */
@@ -54,6 +55,7 @@ export const ERRORS: Record<ErrorCode, ErrorKind> = {
   conflict: { status: 409, meaning: 'the request conflicts with existing data or a run in progress' },
   internal_error: { status: 500, meaning: 'a bug; the body carries no details' },
   service_unavailable: { status: 503, meaning: 'the service cannot serve now (database, shutdown, configuration); retry' },
+  range_archived: { status: 410, meaning: 'the moment or range asked for is before the archive point (archived months)' },
 };
 
 /**

@@ -60,6 +60,14 @@ export async function prepareAppRole(adminUrl: string, root: string): Promise<st
     await client.query(`GRANT USAGE ON SCHEMA public TO ${APP_ROLE}`);
     await client.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${APP_ROLE}`);
     await client.query(`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${APP_ROLE}`);
+    // ledger_archives is append-only but for its status (docs/operations.md, "Database roles"): the trigger refuses
+    // the rest, and the role is not even granted it.
+    await client.query(
+      `DO $$ BEGIN IF to_regclass('public.ledger_archives') IS NOT NULL THEN
+         REVOKE UPDATE, DELETE, TRUNCATE ON ledger_archives FROM ${APP_ROLE};
+         GRANT UPDATE (status, detached_at) ON ledger_archives TO ${APP_ROLE};
+       END IF; END $$`,
+    );
   } finally {
     await client.end();
   }

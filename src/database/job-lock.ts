@@ -4,6 +4,9 @@ import { assert } from '../common/assert';
 
 const logger = new Logger('JobLock');
 
+/** How often a waiting instance asks for the lock again. */
+const WAIT_POLL_MS = 100;
+
 /** How often the lock's session says it is alive: well under any idle-in-transaction timeout of a pooler. */
 export const JOB_LOCK_HEARTBEAT_MS = 5_000;
 
@@ -53,10 +56,14 @@ export async function withJobLock<T>(
     await session.query('SET LOCAL idle_in_transaction_session_timeout = 0');
     // The simple query protocol (no parameters; the key is an integer): an extended-protocol statement leaves its
     // portal, and with it a snapshot (backend_xmin), open until the transaction's next statement.
-    if (opts.wait) await session.query(`SELECT pg_advisory_xact_lock(${key})`);
-    else {
+    // Waiting is trying again, not blocking in pg_advisory_xact_lock: a blocked statement keeps its snapshot, and a
+    // migration's CREATE INDEX CONCURRENTLY waits for every older snapshot of the database, so the instances waiting
+    // for the migrations would wait for it while it waited for them (migration 1765300000000, three instances).
+    for (;;) {
       const { rows } = await session.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${key}) AS locked`);
-      if (!rows[0].locked) return null;
+      if (rows[0].locked) break;
+      if (!opts.wait) return null;
+      await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
     }
     let beating = false;
     const heartbeat = setInterval(() => {

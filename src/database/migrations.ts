@@ -18,6 +18,7 @@ import { ResolvePendingInOneCall1765210000000 } from '../../migrations/176521000
 import { SettlementInTwoCalls1765220000000 } from '../../migrations/1765220000000-SettlementInTwoCalls';
 import { SettlementOneRowVersion1765230000000 } from '../../migrations/1765230000000-SettlementOneRowVersion';
 import { IntakeOpensOnlyNewAccounts1765240000000 } from '../../migrations/1765240000000-IntakeOpensOnlyNewAccounts';
+import { PartitionJournalByMonth1765300000000 } from '../../migrations/1765300000000-PartitionJournalByMonth';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   SettlementInTwoCalls1765220000000,
   SettlementOneRowVersion1765230000000,
   IntakeOpensOnlyNewAccounts1765240000000,
+  PartitionJournalByMonth1765300000000,
 ];

@@ -6,7 +6,7 @@ import { ApiJsonOrCsv, ApiUuidParam } from '../openapi/decorators';
 import { ApiErrorResponse, ApiNotFound } from '../openapi/error.schema';
 import { PageOf, TIME } from '../openapi/schemas';
 import { CreateJournalDto, TRANSFER_KINDS } from './journal.dto';
-import { NotFinalYet, STABLE_PAST } from '../ledger/audit.openapi';
+import { Archived, NotFinalYet, STABLE_PAST } from '../ledger/audit.openapi';
 
 /** Reply shapes of the journal routes, for the OpenAPI document only (journal.view.ts builds them). */
 @ApiSchema({ name: 'JournalLine' })
@@ -90,4 +90,5 @@ export const DocGetJournal = () =>
     ApiUuidParam(),
     ApiOkResponse({ type: JournalDoc }),
     ApiNotFound('No such transaction.', 'journal transaction'),
+    Archived(),
   );

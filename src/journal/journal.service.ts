@@ -6,6 +6,7 @@ import { Caller } from '../auth/scopes';
 import { KeysetList } from '../common/csv';
 import { amountOutOfRange, ApiError, badField, FieldProblem, notFound, validationFailed } from '../common/errors';
 import { formatMinor, parseAmountMinor } from '../common/money';
+import { parseInstant } from '../common/instant';
 import { checkCursorInstant, checkCursorPart, decodeCursor, encodeCursor, parseLimit, parseRange, UUID } from '../common/paging';
 import { inTransaction, pgCode, pgConstraint } from '../database/transaction';
 import { LedgerService } from '../ledger/ledger.service';
@@ -142,6 +143,8 @@ export class JournalService {
     if (!UUID.test(id)) throw badField('id', 'must be a journal transaction id (a UUID)');
     const [tx] = await this.read({ id, limit: 1 });
     if (!tx) throw notFound(`journal transaction ${id}`);
+    // Every transaction has entries (invariant 1); none here means its month's entries are archived.
+    if (tx.view.entries.length === 0) await this.clock.notArchived(parseInstant('createdAt', tx.view.createdAt), 'createdAt');
     return tx.view;
   }
 
@@ -165,10 +168,12 @@ export class JournalService {
       csv: JOURNAL_CSV,
       encode: (c) => encodeCursor(c),
       fetch: async (after, n) => {
+        await this.clock.notArchived(from);
         if (to) await this.clock.finalBefore(to);
         const rows = await this.read({
           after,
-          fromIso: from?.iso ?? null,
+          // Without `from`, the journal starts at the archive point: the transactions before it have no entries here.
+          fromIso: from?.iso ?? (await this.clock.archivePoint())?.toISOString() ?? null,
           beforeIso: to ? to.iso : (await this.clock.finalCut(null)).iso,
           beforeInclusive: !to,
           kind: q.kind,

@@ -10,6 +10,8 @@ import { AuditStore } from './audit.store';
 import { chainHash, contentHash, GENESIS_HASH } from './journal-seal';
 import { LEDGER_CHECKS } from './ledger-invariants';
 import { SealRow, SealsStore } from './seals.store';
+import { SealContentRow } from './journal-seal';
+import { PartitionsStore } from './partitions/partitions.store';
 
 /** One thing found wrong, naming its row: a transaction id, an account code (`code#seq` for a history row), a load id. */
 export interface Finding {
@@ -24,6 +26,8 @@ export interface VerifyResult {
   unsealedTransactions: number;
   /** Events of the audit trail of admin actions walked from the first (docs/audit-trail.md). */
   checkedAuditEvents: number;
+  /** Seals of archived months whose content was not recomputed (their tables not here); absent when nothing is archived. */
+  archivedUnchecked?: number;
   /** true when every seal's MAC was checked with this instance's audit key. */
   keyed: boolean;
   checkpoints: { checked: number; latestSeq: number | null };
@@ -43,6 +47,20 @@ export interface VerifyOptions {
   checkpoints?: SignedCheckpoint[];
   /** The public key that signs checkpoints, for an auditor without the audit key. */
   publicKey?: KeyObject;
+  /** Archived journal_entries tables given back under other names (schema.table), besides those ledger_archives names. */
+  archives?: string[];
+}
+
+/** What the chain walk knows of archived months (docs/audit.md, "Archived months"). */
+interface ArchiveView {
+  /** The archive point as created_at_utc writes moments (microseconds), or null. */
+  before: string | null;
+  /** The archived entries tables that are here to recompute content from. */
+  tables: string[];
+  /** Each archived month's anchor: its last seal and that seal's hash. */
+  anchors: Map<number, { hash: string; month: string; point: string }>;
+  /** Each archived month's first seal after the point (its anchor's next), which must be at or after it. */
+  next: Map<number, { month: string; point: string }>;
 }
 
 /** Findings listed per check; the count says how many more there are. */
@@ -66,6 +84,7 @@ export class AuditVerifierService {
     private readonly seals: SealsStore,
     private readonly audit: AuditStore,
     private readonly auditEvents: AuditEventsStore,
+    private readonly partitions: PartitionsStore,
     @Optional() @Inject(AUDIT_KEYS) private readonly keys: AuditKeys | null = null,
     @Optional() @Inject(APP_CONFIG) private readonly config: AppConfig | null = null,
   ) {}
@@ -74,8 +93,9 @@ export class AuditVerifierService {
     const started = new Date();
     const t0 = performance.now();
     const checkpoints = await this.checkpoints(opts);
+    const archive = await this.archiveView(opts.archives ?? []);
     const [chain, coverage, invariants, trail] = await Promise.all([
-      this.walkChain(opts.batch ?? DEFAULT_BATCH, checkpoints.valid),
+      this.walkChain(opts.batch ?? DEFAULT_BATCH, checkpoints.valid, archive),
       this.coverage(),
       this.invariants(),
       verifyAuditTrail(this.auditEvents, this.keys),
@@ -89,6 +109,7 @@ export class AuditVerifierService {
       checkedTransactions: chain.checked,
       unsealedTransactions: coverage.unsealed,
       checkedAuditEvents: trail.checkedEvents,
+      ...(archive.before !== null ? { archivedUnchecked: chain.archivedUnchecked } : {}),
       keyed: this.keys !== null,
       checkpoints: { checked: held.length, latestSeq: held.at(-1)?.seq ?? null },
       ...(first
@@ -177,7 +198,9 @@ export class AuditVerifierService {
   private async walkChain(
     batch: number,
     checkpoints: Anchor[],
-  ): Promise<{ checked: number; findings: Finding[]; brokenSeq: number | null }> {
+    archive: ArchiveView,
+  ): Promise<{ checked: number; findings: Finding[]; brokenSeq: number | null; archivedUnchecked: number }> {
+    let archivedUnchecked = 0;
     const anchors = new Map(checkpoints.map((c) => [c.seq, c]));
     // From this seal on, moments never go back along the chain (audit-head.ts); earlier seals predate the rule.
     const orderFrom = checkpoints.reduce((lo, c) => Math.min(lo, c.momentOrderFrom ?? Infinity), Infinity);
@@ -196,6 +219,17 @@ export class AuditVerifierService {
       const seals = await next;
       if (seals.length === 0) break;
       next = read(BigInt(seals[seals.length - 1].seq) + 1n); // the next batch is read while this one is hashed
+      // A transaction before the archive point has its entries in an archived table: recomputed from it when it is
+      // here, else the seal's own content hash stands (its link, MAC and the month's anchor are still checked).
+      const isArchived = (s: SealRow) => archive.before !== null && s.created_at_utc < archive.before;
+      const archived = seals.filter(isArchived);
+      const archivedContent =
+        archived.length && archive.tables.length
+          ? await this.seals.archivedContent(
+              archived.map((s) => s.transaction_id),
+              archive.tables,
+            )
+          : new Map<string, SealContentRow>();
       for (const s of seals) {
         const seq = BigInt(s.seq);
         const broken = (message: string) => {
@@ -203,13 +237,25 @@ export class AuditVerifierService {
           return {
             checked: Number(expected - 1n),
             brokenSeq: Number(seq),
+            archivedUnchecked,
             findings: [{ check: 'chain', row: s.transaction_id, message }, ...backdated],
           };
         };
         if (seq !== expected) return broken(`seal sequence jumps from ${expected - 1n} to ${seq}`);
         if (!s.present) return broken('sealed transaction is missing');
         if (!s.prev_hash.equals(prev)) return broken('seal does not link to the previous seal');
-        const c = contentHash(s);
+        let c: Buffer;
+        // Live rows are always recomputed (whatever the archive point says); only a transaction whose entries are
+        // absent here and that is before the point falls back to the archived table or the seal's own hash.
+        if (!isArchived(s) || s.entries.length > 0) c = contentHash(s);
+        else {
+          const kept = archivedContent.get(s.transaction_id);
+          if (kept) c = contentHash(kept);
+          else {
+            c = s.content_hash;
+            archivedUnchecked += 1;
+          }
+        }
         if (!c.equals(s.content_hash)) return broken('transaction content differs from what was sealed');
         const h = chainHash(prev, c, seq);
         if (!h.equals(s.hash)) return broken('seal hash does not match');
@@ -222,6 +268,20 @@ export class AuditVerifierService {
           }
         }
         keyedSeen ||= s.mac !== null;
+        const closes = archive.anchors.get(Number(seq));
+        if (closes && closes.hash !== h.toString('hex')) {
+          return broken(`the chain differs from the anchor recorded when the month before ${closes.month} was archived`);
+        }
+        // The archive point is pinned to the chain: the anchor is the last seal before it, the next one is after it.
+        if (closes && s.created_at_utc >= closes.point) {
+          return broken(`the archive point ${closes.month} is not after its anchor seal #${seq}: ledger_archives was rewritten`);
+        }
+        const opens = archive.next.get(Number(seq));
+        if (opens && s.created_at_utc < opens.point) {
+          return broken(
+            `the archive point ${opens.month} is after seal #${seq}, which its anchor says follows it: ledger_archives was rewritten`,
+          );
+        }
         const anchor = anchors.get(Number(seq));
         if (anchor && anchor.hash !== h.toString('hex')) {
           return broken(`the chain differs from the ${anchor.by} at seal #${seq}: a transaction at or before it was rewritten`);
@@ -244,6 +304,7 @@ export class AuditVerifierService {
     return {
       checked: Number(expected - 1n),
       brokenSeq: null,
+      archivedUnchecked,
       findings: [
         ...beyond.slice(0, 1).map((c) => ({
           check: 'chain',
@@ -255,6 +316,27 @@ export class AuditVerifierService {
         ...backdated,
       ],
     };
+  }
+
+  /** The archive point, the archived entries tables that are here (recorded or given), and each month's anchor. */
+  private async archiveView(given: string[]): Promise<ArchiveView> {
+    const before = await this.partitions.archivedBefore();
+    if (before === null && given.length === 0) return { before: null, tables: [], anchors: new Map(), next: new Map() };
+    const months = before === null ? [] : await this.partitions.archives();
+    const tables: string[] = [];
+    for (const t of [...months.map((m) => m.entries_table), ...given]) {
+      if (!tables.includes(t) && (await this.partitions.exists(t))) tables.push(t);
+    }
+    // created_at_utc has microseconds: the point written the same way compares as text.
+    const utc = (d: Date) => d.toISOString().replace('Z', '000Z');
+    const anchors = new Map(
+      months
+        .filter((m) => m.last_seal_seq !== null && m.last_seal_hash !== null)
+        .map((m) => [Number(m.last_seal_seq), { hash: m.last_seal_hash!.toString('hex'), month: m.hi.toISOString(), point: utc(m.hi) }]),
+    );
+    // The seal after each anchor (seal 1 when nothing was sealed before the point) is at or after the point.
+    const next = new Map(months.map((m) => [Number(m.last_seal_seq ?? 0) + 1, { month: m.hi.toISOString(), point: utc(m.hi) }]));
+    return { before: before === null ? null : utc(before), tables, anchors, next };
   }
 
   /** Every journal transaction sealed or queued, and the queue short (the sealer keeps up). */

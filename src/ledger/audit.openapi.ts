@@ -37,6 +37,13 @@ class VerificationDoc {
       '(their MACs too when `keyed`); absent in results recorded before the trail existed.',
   })
   checkedAuditEvents?: number;
+  @ApiPropertyOptional({
+    example: 0,
+    description:
+      'Seals of archived months whose content was not recomputed, their tables not being here (docs/audit.md, ' +
+      '"Archived months"); their links, MACs and anchors were checked. Absent when nothing is archived.',
+  })
+  archivedUnchecked?: number;
 
   @ApiProperty({ description: "Every seal's MAC was checked with the audit key." }) keyed: boolean;
   @ApiProperty({ example: { checked: 12, latestSeq: 1040 }, description: 'Signed checkpoints the chain was held to.' })
@@ -120,15 +127,29 @@ export const STABLE_PAST =
   'A read as of a moment (`asOf`, default now; `to`) answers once nothing that may still commit at or before it is in flight, so the ' +
   'same question always gets the same answer (docs/time.md).';
 
-/** 503 when that wait (LEDGER_FINAL_WAIT_MS) runs out. */
+/**
+ * 503 when that wait (LEDGER_FINAL_WAIT_MS) runs out; 410 when the moment or range is before the archive point
+ * (docs/operations.md, "Partitions and archive").
+ */
 export const NotFinalYet = () =>
-  ApiErrorResponse(
-    503,
-    'A transaction that may still commit at or before the moment asked for is in flight after LEDGER_FINAL_WAIT_MS; ' +
-      'retry after `Retry-After`.',
-    [
-      'service_unavailable',
-      'the ledger at 2026-03-05T10:03:00.123Z is not final yet: a transaction that may still commit at or ' +
-        'before it is in flight; retry',
-    ],
+  applyDecorators(
+    ApiErrorResponse(
+      503,
+      'A transaction that may still commit at or before the moment asked for is in flight after LEDGER_FINAL_WAIT_MS; ' +
+        'retry after `Retry-After`.',
+      [
+        'service_unavailable',
+        'the ledger at 2026-03-05T10:03:00.123Z is not final yet: a transaction that may still commit at or ' +
+          'before it is in flight; retry',
+      ],
+    ),
+    Archived(),
   );
+
+/** 410 for a moment, a range or a transaction before the archive point (docs/operations.md, "Partitions and archive"). */
+export const Archived = () =>
+  ApiErrorResponse(410, 'The moment or range asked for lies before the archive point: those months are archived.', [
+    'range_archived',
+    'asOf 2026-01-05T10:03:00.123Z is before 2026-02-01T00:00:00.000Z: the journal and balance history before that ' +
+      'moment are archived (docs/operations.md, "Partitions and archive"); ask for a later moment, or read the archive',
+  ]);

@@ -1,5 +1,6 @@
 import { Instant } from '../common/instant';
 import { JournalStore } from './journal.store';
+import type { LedgerClock } from './ledger-clock';
 
 export interface HistoryBalances {
   pendingDebits: bigint;
@@ -12,10 +13,16 @@ export interface HistoryBalances {
  * An account's two-phase balances as of a cut (everything with a time <= cut, docs/time.md), read from its
  * balance history by the (account_id, at, seq) index. Null before the account's opening row: it did not exist
  * then (invariant 10), which callers answer with a 404, never a silent zero. The caller makes the cut final
- * first (LedgerClock), so the answer never changes later.
+ * first (LedgerClock, which also refuses a cut before the archive point), so the answer never changes later. With
+ * months archived, an account whose live history starts after the cut answers with its carried row.
  */
-export async function balancesAsOf(journal: JournalStore, accountId: string, cut: Instant): Promise<HistoryBalances | null> {
-  const h = await journal.historyAt(accountId, cut);
+export async function balancesAsOf(
+  clock: LedgerClock,
+  journal: JournalStore,
+  accountId: string,
+  cut: Instant,
+): Promise<HistoryBalances | null> {
+  const h = await journal.historyAt(accountId, cut, (await clock.archivePoint()) !== null);
   if (h === null) return null;
   return {
     pendingDebits: BigInt(h.pending_debits),

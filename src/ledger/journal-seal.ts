@@ -30,13 +30,20 @@ export const SEAL_CREATED_AT_SQL = (column: string) => `to_char(${column} AT TIM
  */
 export const asStored = (text: string): string => Buffer.from(text, 'utf8').toString('utf8');
 
-/** The columns of a SealContentRow, for a journal_transactions row aliased `t` (entries in insertion order). */
-export const SEAL_CONTENT_COLUMNS = `t.id, t.kind, t.pending_id, t.undoes_id, t.description, t.metadata,
+/**
+ * The columns of a SealContentRow, for a journal_transactions row aliased `t` (entries in insertion order), with the
+ * entries read from `entries` (an archived month's table, for the verifier: docs/audit.md, "Archived months").
+ */
+export const sealContentColumns = (
+  entries = 'journal_entries',
+): string => `t.id, t.kind, t.pending_id, t.undoes_id, t.description, t.metadata,
   ${SEAL_CREATED_AT_SQL('t.created_at')} AS created_at_utc,
   coalesce((SELECT json_agg(json_build_object('code', a.code, 'direction', e.direction,
              'amount', e.amount::text, 'currency', e.currency) ORDER BY e.id)
-            FROM journal_entries e JOIN accounts a ON a.id = e.account_id
+            FROM ${entries} e JOIN accounts a ON a.id = e.account_id
             WHERE e.transaction_id = t.id), '[]'::json) AS entries`;
+
+export const SEAL_CONTENT_COLUMNS = sealContentColumns();
 
 function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);

@@ -18,13 +18,20 @@ import { Direction, EntryInput, HistoryEvent, Transfer, TransferKind } from './l
  * (account_id, at, seq) index per account (LATERAL ... LIMIT 1), where DISTINCT ON would read every
  * history row up to asOf. Accounts opened after asOf have no row and drop out. Every row of one transfer
  * shares one `at` (LedgerService), so any moment cuts between transfers and the columns balance.
+ * With months archived (`carried`), an account whose live history starts after asOf takes the row carried over the
+ * archive point (docs/operations.md, "Partitions and archive"); the caller has refused an asOf before the point.
  */
-const balancesAsOf = (asOf: string) => `
+const balancesAsOf = (asOf: string, carried: boolean) => `
   FROM accounts a
   CROSS JOIN LATERAL (
-    SELECT h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits FROM account_history h
-    WHERE h.account_id = a.id AND ${atOrBeforeSql('h.at', asOf)} ORDER BY h.at DESC, h.seq DESC LIMIT 1) h
+    (SELECT h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits FROM account_history h
+    WHERE h.account_id = a.id AND ${atOrBeforeSql('h.at', asOf)} ORDER BY h.at DESC, h.seq DESC LIMIT 1)
+    ${carried ? `UNION ALL ${CARRIED('a.id')} LIMIT 1` : ''}) h
   WHERE ${atOrBeforeSql('a.created_at', asOf)}`;
+
+/** The account's row carried over the archive point: its last history row before it (account_history_carried). */
+const CARRIED = (account: string) => `(SELECT c.pending_debits, c.pending_credits, c.posted_debits, c.posted_credits
+  FROM account_history_carried c WHERE c.account_id = ${account} ORDER BY c.seq DESC LIMIT 1)`;
 
 /** Upper bound on entries in one journal transaction (TigerBeetle: bound everything). */
 export const MAX_ENTRIES = 100;
@@ -121,11 +128,44 @@ export class JournalStore {
     m: EntityManager,
     transactionId: string,
   ): Promise<Array<{ code: string; direction: Direction; amount: string; currency: string }>> {
+    // By the transaction's moment too, the partition key its entries share: Postgres reads one month, not all.
     return m.query(
-      `SELECT a.code, e.direction, e.amount, e.currency FROM journal_entries e JOIN accounts a ON a.id = e.account_id
+      `SELECT a.code, e.direction, e.amount, e.currency FROM journal_transactions t
+       JOIN journal_entries e ON e.transaction_id = t.id AND e.created_at = t.created_at JOIN accounts a ON a.id = e.account_id
+       WHERE t.id = $1 ORDER BY e.id`,
+      [transactionId],
+    );
+  }
+
+  /**
+   * The entries of a transaction in an archived month (docs/operations.md, "Partitions and archive"): null when its
+   * month is not archived; `entries` null when the month's table is no longer in ledger_archive (dumped, dropped).
+   */
+  async archivedEntries(
+    m: EntityManager,
+    transactionId: string,
+  ): Promise<{
+    table: string;
+    hi: Date;
+    entries: Array<{ code: string; direction: Direction; amount: string; currency: string }> | null;
+  } | null> {
+    const [month]: Array<{ entries_table: string; hi: Date; here: boolean }> = await m.query(
+      `SELECT a.entries_table, a.hi, to_regclass(a.entries_table) IS NOT NULL AS here
+       FROM journal_transactions t JOIN ledger_archives a ON t.created_at >= a.lo AND t.created_at < a.hi WHERE t.id = $1`,
+      [transactionId],
+    );
+    if (!month) return null;
+    if (!month.here) return { table: month.entries_table, hi: month.hi, entries: null };
+    const table = month.entries_table
+      .split('.')
+      .map((p) => `"${p.replace(/"/g, '""')}"`)
+      .join('.');
+    const entries = await m.query<Array<{ code: string; direction: Direction; amount: string; currency: string }>>(
+      `SELECT a.code, e.direction, e.amount, e.currency FROM ${table} e JOIN accounts a ON a.id = e.account_id
        WHERE e.transaction_id = $1 ORDER BY e.id`,
       [transactionId],
     );
+    return { table: month.entries_table, hi: month.hi, entries };
   }
 
   /** The transaction that posted this pending one (a posted load has one). */
@@ -220,10 +260,11 @@ export class JournalStore {
   }
 
   /** The account's latest balance history row at or before the cut, by the (account_id, at, seq) index. */
-  async historyAt(accountId: string, cut: Instant): Promise<HistoryBalanceRow | null> {
+  async historyAt(accountId: string, cut: Instant, carried: boolean): Promise<HistoryBalanceRow | null> {
     const rows: HistoryBalanceRow[] = await this.reads.query(
-      `SELECT pending_debits, pending_credits, posted_debits, posted_credits FROM account_history
-       WHERE account_id = $1 AND ${atOrBeforeSql('at', '$2')} ORDER BY at DESC, seq DESC LIMIT 1`,
+      `(SELECT pending_debits, pending_credits, posted_debits, posted_credits FROM account_history
+       WHERE account_id = $1 AND ${atOrBeforeSql('at', '$2')} ORDER BY at DESC, seq DESC LIMIT 1)
+       ${carried ? `UNION ALL ${CARRIED('$1')} LIMIT 1` : ''}`,
       [accountId, cut.iso],
     );
     return rows[0] ?? null;
@@ -334,20 +375,20 @@ export class JournalStore {
    * The trial balance's account lines as of a moment after code `after`, plus one row to tell whether there is more: each
    * account's balance row from the append-only history (one backward descent of the (account_id, at, seq) index per account).
    */
-  async trialBalanceLines(asOfIso: string, after: string, limit: number): Promise<AccountBalanceRow[]> {
+  async trialBalanceLines(asOfIso: string, after: string, limit: number, carried: boolean): Promise<AccountBalanceRow[]> {
     return this.reads.query(
-      `SELECT a.code, a.name, a.currency, a.normal_side, h.* ${balancesAsOf('$1')} AND a.code > $2 ORDER BY a.code LIMIT $3`,
+      `SELECT a.code, a.name, a.currency, a.normal_side, h.* ${balancesAsOf('$1', carried)} AND a.code > $2 ORDER BY a.code LIMIT $3`,
       [asOfIso, after, limit + 1],
     );
   }
 
-  async trialBalanceTotals(asOfIso: string): Promise<CurrencyTotalRow[]> {
+  async trialBalanceTotals(asOfIso: string, carried: boolean): Promise<CurrencyTotalRow[]> {
     return this.reads.query(
       `SELECT a.currency, sum(h.posted_debits) AS posted_debits, sum(h.posted_credits) AS posted_credits,
               sum(h.pending_debits) AS pending_debits, sum(h.pending_credits) AS pending_credits,
               sum(greatest(h.posted_debits - h.posted_credits, 0)) AS debit_balance,
               sum(greatest(h.posted_credits - h.posted_debits, 0)) AS credit_balance
-       ${balancesAsOf('$1')} GROUP BY a.currency ORDER BY a.currency`,
+       ${balancesAsOf('$1', carried)} GROUP BY a.currency ORDER BY a.currency`,
       [asOfIso],
     );
   }

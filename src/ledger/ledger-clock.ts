@@ -5,6 +5,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { LedgerReads } from '../database/replica/ledger-reads';
 import { FinalSample } from '../database/replica/read-plan';
 import { JournalStore } from './journal.store';
+import { ArchivePoint } from './partitions/archive-point';
 
 /** Each database call waits at most this long in Postgres (a connection is held), then the loop here goes on. */
 const CALL_WAIT_MS = 100;
@@ -34,6 +35,7 @@ export class LedgerClock {
   constructor(
     private readonly journal: JournalStore,
     private readonly reads: LedgerReads,
+    private readonly archive: ArchivePoint,
     @Optional() @Inject(APP_CONFIG) config?: AppConfig,
   ) {
     this.waitMs = config?.audit.finalWaitMs ?? 5000;
@@ -43,7 +45,9 @@ export class LedgerClock {
    * The moment a read describes, once final: `asOf` itself, or now (millisecond precision, the database's clock)
    * when it is null or further ahead than the wait. Everything with a time at or before it is then final.
    */
-  async finalCut(asOf: Instant | null): Promise<Instant> {
+  async finalCut(asOf: Instant | null, field: string | null = 'asOf'): Promise<Instant> {
+    // Before the archive point the live tables no longer hold the answer: 410, never a partial one.
+    if (asOf && field !== null) await this.archive.refuseBefore(asOf, field);
     const known = asOf && this.samples.find((s) => asOf.ms < s.watermarkMs);
     if (asOf && known) {
       if (!this.reads.onReplica()) return asOf;
@@ -87,8 +91,21 @@ export class LedgerClock {
     if (this.samples.length > MAX_SAMPLES) this.samples.shift();
   }
 
-  /** For a range read `[from, to)`: waits until every row before `to` is final. */
-  async finalBefore(to: Instant): Promise<void> {
-    await this.finalCut(previousMicro(to));
+  /** The archive point (archive-point.ts): nothing before it is in the live journal; null when nothing is archived. */
+  archivePoint(): Promise<Date | null> {
+    return this.archive.get();
+  }
+
+  /** A range's `from` before the archive point: 410, since the rows before the point are archived. */
+  async notArchived(from: Instant | null, field = 'from'): Promise<void> {
+    if (from) await this.archive.refuseBefore(from, field);
+  }
+
+  /**
+   * For a range read `[from, to)`: waits until every row before `to` is final. `journal` false for a read of tables
+   * that are never archived (card loads), which the archive point does not concern.
+   */
+  async finalBefore(to: Instant, journal = true): Promise<void> {
+    await this.finalCut(previousMicro(to), journal ? 'to' : null);
   }
 }

@@ -12,6 +12,17 @@ export interface LedgerCheck {
   sql: (limit: number) => string;
 }
 
+/**
+ * Each account's row carried over the archive point (account_history_carried; docs/operations.md, "Partitions and
+ * archive"): the history and entries before the point are archived, so the checks start from it. Empty when nothing
+ * is archived, and the checks are then what they were.
+ */
+const CARRIED = `(SELECT DISTINCT ON (account_id) account_id, seq, at, d_pending_debits, d_pending_credits, d_posted_debits,
+  d_posted_credits, pending_debits, pending_credits, posted_debits, posted_credits
+  FROM account_history_carried ORDER BY account_id, seq DESC)`;
+const HISTORY_COLUMNS = `account_id, seq, at, d_pending_debits, d_pending_credits, d_posted_debits, d_posted_credits,
+  pending_debits, pending_credits, posted_debits, posted_credits`;
+
 export const LEDGER_CHECKS: readonly LedgerCheck[] = [
   {
     name: 'unbalancedTransactions',
@@ -33,9 +44,11 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
           sum(e.amount) FILTER (WHERE t.kind IN ('posted','post_pending') AND e.direction = 'debit') AS sd,
           sum(e.amount) FILTER (WHERE t.kind IN ('posted','post_pending') AND e.direction = 'credit') AS sc
         FROM journal_entries e JOIN journal_transactions t ON t.id = e.transaction_id GROUP BY e.account_id)
-      SELECT a.code AS row FROM accounts a LEFT JOIN e ON e.account_id = a.id
-      WHERE a.pending_debits <> coalesce(e.pd, 0) OR a.pending_credits <> coalesce(e.pc, 0)
-         OR a.posted_debits <> coalesce(e.sd, 0) OR a.posted_credits <> coalesce(e.sc, 0) LIMIT ${limit}`,
+      SELECT a.code AS row FROM accounts a LEFT JOIN e ON e.account_id = a.id LEFT JOIN ${CARRIED} c ON c.account_id = a.id
+      WHERE a.pending_debits <> coalesce(c.pending_debits, 0) + coalesce(e.pd, 0)
+         OR a.pending_credits <> coalesce(c.pending_credits, 0) + coalesce(e.pc, 0)
+         OR a.posted_debits <> coalesce(c.posted_debits, 0) + coalesce(e.sd, 0)
+         OR a.posted_credits <> coalesce(c.posted_credits, 0) + coalesce(e.sc, 0) LIMIT ${limit}`,
   },
   {
     name: 'historyGaps',
@@ -43,13 +56,17 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
     sql: (limit) => `
       SELECT a.code AS row FROM accounts a LEFT JOIN (
         SELECT account_id, count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM account_history GROUP BY account_id) h ON h.account_id = a.id
-      WHERE h.account_id IS NULL OR h.lo <> 0 OR h.hi <> h.n - 1 OR h.hi <> a.history_seq LIMIT ${limit}`,
+      LEFT JOIN ${CARRIED} c ON c.account_id = a.id
+      WHERE CASE WHEN h.account_id IS NULL THEN c.seq IS DISTINCT FROM a.history_seq
+        ELSE h.lo <> coalesce(c.seq + 1, 0) OR h.hi <> h.lo + h.n - 1 OR h.hi <> a.history_seq END LIMIT ${limit}`,
   },
   {
     name: 'historyDiffersFromBalance',
     says: 'account whose balances differ from its last history row (invariant 3)',
     sql: (limit) => `
-      SELECT a.code AS row FROM accounts a JOIN account_history h ON h.account_id = a.id AND h.seq = a.history_seq
+      SELECT a.code AS row FROM accounts a
+      JOIN (SELECT ${HISTORY_COLUMNS} FROM account_history UNION ALL SELECT * FROM ${CARRIED} c) h
+        ON h.account_id = a.id AND h.seq = a.history_seq
       WHERE (h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits)
          <> (a.pending_debits, a.pending_credits, a.posted_debits, a.posted_credits) LIMIT ${limit}`,
   },
@@ -61,7 +78,8 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
       SELECT a.code || '#' || h.seq AS row FROM (
         SELECT h.*, lag(h.pending_debits) OVER w AS ppd, lag(h.pending_credits) OVER w AS ppc, lag(h.posted_debits) OVER w AS psd,
                lag(h.posted_credits) OVER w AS psc, lag(h.at) OVER w AS pat
-        FROM account_history h WINDOW w AS (PARTITION BY h.account_id ORDER BY h.seq)) h
+        FROM (SELECT ${HISTORY_COLUMNS} FROM account_history UNION ALL SELECT * FROM ${CARRIED} c) h
+        WINDOW w AS (PARTITION BY h.account_id ORDER BY h.seq)) h
       JOIN accounts a ON a.id = h.account_id
       WHERE CASE WHEN h.seq = 0 THEN (h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits) <> (0, 0, 0, 0)
         ELSE h.pending_debits <> h.ppd + h.d_pending_debits OR h.pending_credits <> h.ppc + h.d_pending_credits

@@ -12,6 +12,10 @@ import { LedgerService } from './ledger.service';
 import { SealerService } from './sealer.service';
 import { SealsStore } from './seals.store';
 import { AuditEventsStore } from '../audit-trail/audit-events.store';
+import { ArchivePoint } from './partitions/archive-point';
+import { LedgerArchiveService } from './partitions/ledger-archive.service';
+import { PartitionMaintenance } from './partitions/partition-maintenance';
+import { PartitionsStore } from './partitions/partitions.store';
 
 /** Provided and exported alike: the ledger's services, jobs and stores are what its importers use. */
 const LEDGER_PROVIDERS = [
@@ -25,6 +29,10 @@ const LEDGER_PROVIDERS = [
   JournalStore,
   AccountsStore,
   SealsStore,
+  PartitionsStore,
+  ArchivePoint,
+  PartitionMaintenance,
+  LedgerArchiveService,
 ];
 
 /**

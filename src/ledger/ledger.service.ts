@@ -7,7 +7,7 @@ import { asStored, contentHash } from './journal-seal';
 import { JournalHeader, JournalStore, MAX_ENTRIES, Move, PendingResolution, ResolvedTransaction } from './journal.store';
 import { pgCode, pgConstraint } from '../database/transaction';
 import { transferLinks } from '../journal/journal.view';
-import { AlreadyResolvedError, AlreadyUndoneError, InsufficientFundsError } from './ledger.errors';
+import { AlreadyResolvedError, AlreadyUndoneError, InsufficientFundsError, TransferArchivedError } from './ledger.errors';
 import { Account, AccountSpec, EntryInput, HistoryEvent, Transfer, TransferInput, TransferKind } from './ledger.types';
 
 export { MAX_ENTRIES };
@@ -196,6 +196,18 @@ export class LedgerService {
   async undoPosted(m: EntityManager, postedId: string, event: HistoryEvent, loadId: string | null, description: string): Promise<Transfer> {
     const original = await this.getTransfer(m, postedId);
     assert(original && (original.kind === 'posted' || original.kind === 'post_pending'), 'only posted transfers are undone');
+    if (original.entries.length === 0) {
+      // An archived month's transfer (a chargeback months later): its entries are read from the month's table.
+      const kept = await this.journal.archivedEntries(m, postedId);
+      assert(kept, `transfer ${postedId} has no entries and is not in an archived month`);
+      if (kept.entries === null || kept.entries.length === 0) throw new TransferArchivedError(postedId, kept.table, kept.hi);
+      original.entries = kept.entries.map((e) => ({
+        accountCode: e.code,
+        direction: e.direction,
+        amount: BigInt(e.amount),
+        currency: e.currency.trim(),
+      }));
+    }
     return this.createTransfer(m, {
       kind: 'posted',
       undoesId: postedId,

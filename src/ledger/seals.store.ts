@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { byIds } from '../database/by-ids';
-import { SEAL_CONTENT_COLUMNS, SealContentRow } from './journal-seal';
+import { SEAL_CONTENT_COLUMNS, sealContentColumns, SealContentRow } from './journal-seal';
 
 /** The last seal, as the chain's head. */
 export interface SealHead {
@@ -154,6 +154,19 @@ export class SealsStore {
        WHERE s.seq >= $1 ORDER BY s.seq LIMIT $2`,
       [from.toString(), limit],
     );
+  }
+
+  /**
+   * The content of archived transactions, their entries read from the archived tables given (schema-qualified names
+   * the caller checked exist), for the verifier (docs/audit.md, "Archived months").
+   */
+  async archivedContent(ids: string[], tables: string[]): Promise<Map<string, SealContentRow>> {
+    const entries = `(${tables.map((t) => `SELECT * FROM ${t}`).join(' UNION ALL ')})`;
+    const rows: SealContentRow[] = await this.ds.query(`SELECT ${sealContentColumns(entries)} FROM ${byIds('journal_transactions', 't')}`, [
+      ids,
+    ]);
+    // A transaction with no entry in these tables belongs to a month whose table is not among them.
+    return new Map(rows.filter((r) => r.entries.length > 0).map((r) => [r.id, r]));
   }
 
   /** Journal transactions neither sealed nor queued (at most `limit`), each with how many there are in all. */

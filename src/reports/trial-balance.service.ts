@@ -46,7 +46,7 @@ export class TrialBalanceService {
         csv: TRIAL_BALANCE_CSV,
         encode: (code) => encodeCursor([asOf.iso, code]),
         fetch: async (after, n) => {
-          const rows = await this.journal.trialBalanceLines(asOf.iso, after ?? '', n);
+          const rows = await this.journal.trialBalanceLines(asOf.iso, after ?? '', n, (await this.clock.archivePoint()) !== null);
           const page = rows.slice(0, n).map(accountLine);
           return { rows: page, next: rows.length > n ? page[page.length - 1].code : null };
         },
@@ -56,7 +56,7 @@ export class TrialBalanceService {
   }
 
   async totals(asOf: Instant): Promise<CurrencyTotal[]> {
-    const rows = await this.journal.trialBalanceTotals(asOf.iso);
+    const rows = await this.journal.trialBalanceTotals(asOf.iso, (await this.clock.archivePoint()) !== null);
     return rows.map(currencyTotal);
   }
 

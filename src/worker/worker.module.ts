@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, DynamicModule, Injectable, Module, OnApplicationBootstrap, Type } from '@nestjs/common';
 import { AuditCheckpointer } from '../ledger/audit-checkpoints';
 import { AuditVerifications } from '../ledger/audit-verifications';
+import { PartitionMaintenance } from '../ledger/partitions/partition-maintenance';
 import { LedgerModule } from '../ledger/ledger.module';
 import { SealerService } from '../ledger/sealer.service';
 import { ReconciliationScheduler } from '../reconciliation/reconciliation.scheduler';
@@ -34,9 +35,10 @@ abstract class Jobs implements OnApplicationBootstrap, BeforeApplicationShutdown
 class LedgerJobs extends Jobs {
   protected readonly jobs: Job[];
 
-  constructor(sealer: SealerService, checkpointer: AuditCheckpointer, verifications: AuditVerifications) {
+  constructor(sealer: SealerService, checkpointer: AuditCheckpointer, verifications: AuditVerifications, partitions: PartitionMaintenance) {
     super();
     this.jobs = [
+      partitions,
       { start: () => sealer.start(), stop: () => sealer.stop() },
       checkpointer,
       { start: () => verifications.startSchedule(), stop: () => verifications.stop() },

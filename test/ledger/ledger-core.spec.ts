@@ -2,6 +2,7 @@ import { inTransaction } from '../../src/database/transaction';
 import { LedgerService } from '../../src/ledger/ledger.service';
 import { AlreadyResolvedError, InsufficientFundsError } from '../../src/ledger/ledger.errors';
 import { AuditVerifierService } from '../../src/ledger/audit-verifier.service';
+import { PartitionsStore } from '../../src/ledger/partitions/partitions.store';
 import { SealerService } from '../../src/ledger/sealer.service';
 import { contentHash } from '../../src/ledger/journal-seal';
 import { SealsStore } from '../../src/ledger/seals.store';
@@ -103,7 +104,8 @@ describe(LedgerService.name, () => {
     await expect(oneSided([100, 99])).rejects.toThrow(/does not balance/);
     // Balanced but over the ledger's bound of 100 entries (readers fetch at most that many).
     await expect(oneSided([100, ...new Array(100).fill(1)])).rejects.toThrow(/101 entries; at most 100/);
-    // Entries appended later to a committed, balanced transaction are checked too.
+    // Entries appended later to a committed, balanced transaction are checked too: they carry a later moment than
+    // their transaction's, which is refused before their balance is (the moment is the partition key of lookups).
     const committed = await ctx.db.query(`SELECT id FROM journal_transactions LIMIT 1`);
     await expect(
       ctx.db.query(
@@ -111,7 +113,7 @@ describe(LedgerService.name, () => {
       VALUES ($1, $2, 'debit', 100, 'INR')`,
         [committed.rows[0].id, acc.rows[0].id],
       ),
-    ).rejects.toThrow(/does not balance/);
+    ).rejects.toThrow(/another moment than its own/);
     expect(
       (await ctx.db.query(`SELECT count(*)::int AS n FROM journal_transactions WHERE id = '00000000-0000-4000-8000-000000000001'`)).rows[0]
         .n,
@@ -177,7 +179,12 @@ describe(LedgerService.name, () => {
 
   it('should seal every transaction into a chain that verifies, and name the one a superuser edited', async () => {
     const sealer = new SealerService(ctx.ds, new SealsStore(ctx.ds));
-    const verifier = new AuditVerifierService(new SealsStore(ctx.ds), new AuditStore(ctx.ds), new AuditEventsStore(ctx.ds));
+    const verifier = new AuditVerifierService(
+      new SealsStore(ctx.ds),
+      new AuditStore(ctx.ds),
+      new AuditEventsStore(ctx.ds),
+      new PartitionsStore(ctx.ds),
+    );
     await load('card:EKCTEST001', 1n);
     await sealer.sealPending();
     const ok = await verifier.verify({ batch: 7 }); // small batches exercise the paging of the walk
@@ -209,7 +216,12 @@ describe(LedgerService.name, () => {
 
   it('should seal what the database stored, whatever the text, and rows queued without a hash (an older instance)', async () => {
     const sealer = new SealerService(ctx.ds, new SealsStore(ctx.ds));
-    const verifier = new AuditVerifierService(new SealsStore(ctx.ds), new AuditStore(ctx.ds), new AuditEventsStore(ctx.ds));
+    const verifier = new AuditVerifierService(
+      new SealsStore(ctx.ds),
+      new AuditStore(ctx.ds),
+      new AuditEventsStore(ctx.ds),
+      new PartitionsStore(ctx.ds),
+    );
     await ctx.db.query(`SET session_replication_role = replica`); // a fresh chain over the content as it now stands
     await ctx.db.query(`DELETE FROM journal_seals`);
     await ctx.db.query(`INSERT INTO journal_unsealed (transaction_id, created_at) SELECT id, created_at FROM journal_transactions

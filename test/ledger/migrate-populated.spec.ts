@@ -8,7 +8,7 @@ import { chainHash, contentHash, GENESIS_HASH } from '../../src/ledger/journal-s
 import { SealsStore } from '../../src/ledger/seals.store';
 import { SealerService } from '../../src/ledger/sealer.service';
 import { startTestApp, TestApp } from '../support/app';
-import { databaseUrl, serverUrl, sql } from '../support/db';
+import { createDatabaseAt, sql } from '../support/db';
 
 /** The releases before this one: everything up to the migration that brought ledger_moment. */
 const PREVIOUS = MIGRATIONS.slice(
@@ -22,27 +22,19 @@ const PREVIOUS = MIGRATIONS.slice(
  * verifies, the first checkpoint anchors the old seals, and new seals carry MACs from there on.
  */
 describe('migrations 17648… on a populated ledger', () => {
-  const name = `cl_test_populated_${randomUUID().slice(0, 8)}`;
-  const url = databaseUrl(name);
+  let url: string;
+  let drop: () => Promise<void>;
   let c: Client;
   let app: TestApp | null = null;
 
   beforeAll(async () => {
-    const admin = await sql(serverUrl());
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const ds = new DataSource({ ...dataSourceOptions(url, 2), migrations: PREVIOUS });
-    await ds.initialize();
-    await ds.runMigrations({ transaction: 'each' });
-    await ds.destroy();
+    ({ url, drop } = await createDatabaseAt('cl_test_populated', PREVIOUS));
     c = await sql(url);
   });
   afterAll(async () => {
     await c.end();
     await app?.close();
-    const admin = await sql(serverUrl());
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await drop();
   });
 
   /** One card load as the previous release's intake wrote it: rows first (clock times), balances last. */

@@ -7,6 +7,8 @@ import { JournalStore } from '../../src/ledger/journal.store';
 import { EntryInput, NormalSide } from '../../src/ledger/ledger.types';
 import { formatMinor } from '../../src/common/money';
 import { LedgerClock } from '../../src/ledger/ledger-clock';
+import { ArchivePoint } from '../../src/ledger/partitions/archive-point';
+import { PartitionsStore } from '../../src/ledger/partitions/partitions.store';
 import { TrialBalanceService } from '../../src/reports/trial-balance.service';
 import { AccountLine, CurrencyTotal } from '../../src/reports/trial-balance.view';
 import { useTestLedger } from '../support/ledger';
@@ -60,7 +62,11 @@ describe(TrialBalanceService.name, () => {
     await ctx.ds.query(`SET synchronous_commit TO off`);
     report = new TrialBalanceService(
       new JournalStore(ctx.ds, new LedgerReads(ctx.ds)),
-      new LedgerClock(new JournalStore(ctx.ds, new LedgerReads(ctx.ds)), new LedgerReads(ctx.ds)),
+      new LedgerClock(
+        new JournalStore(ctx.ds, new LedgerReads(ctx.ds)),
+        new LedgerReads(ctx.ds),
+        new ArchivePoint(new PartitionsStore(ctx.ds)),
+      ),
     );
   });
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { runMigrations } from '../../src/database/data-source';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { dataSourceOptions, runMigrations } from '../../src/database/data-source';
 
 export function serverUrl(): string {
   const url = process.env.CARD_LEDGER_TEST_SERVER_URL;
@@ -62,4 +63,31 @@ export async function sql(url: string): Promise<Client> {
   const c = new Client({ connectionString: directUrl(url) });
   await c.connect();
   return c;
+}
+
+/**
+ * A fresh database with only `migrations` applied (an earlier release's schema), for a suite that fills it as that
+ * release did and then runs the newer migrations on it.
+ */
+export async function createDatabaseAt(
+  prefix: string,
+  migrations: DataSourceOptions['migrations'],
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const admin = await sql(serverUrl());
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = databaseUrl(name);
+  const ds = new DataSource({ ...dataSourceOptions(url, 2), migrations });
+  await ds.initialize();
+  await ds.runMigrations({ transaction: 'each' });
+  await ds.destroy();
+  return {
+    url,
+    drop: async () => {
+      const c = await sql(serverUrl());
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
 }

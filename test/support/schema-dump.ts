@@ -18,7 +18,8 @@ const HEADER = `-- The whole live schema of card-ledger (tables, indexes, constr
 
 /**
  * Drops what changes from run to run or from one client patch release to the next, never a schema object: the dump's
- * banner and version comments, the session SETs, search_path resets and the \restrict keys of newer pg_dumps.
+ * banner and version comments, the session SETs, search_path resets and the \restrict keys of newer pg_dumps; and
+ * the months in the names and bounds of the journal's partitions.
  */
 export function normaliseDump(raw: string): string {
   const text = raw
@@ -35,6 +36,9 @@ export function normaliseDump(raw: string): string {
         !/^\\(un)?restrict /.test(line),
     )
     .join('\n')
+    // The monthly partitions are named and bounded by the month the migration ran in (docs/operations.md).
+    .replace(/_\d{4}_\d{2}\b/g, '_YYYY_MM')
+    .replace(/'\d{4}-\d{2}-01 00:00:00\+00'/g, "'YYYY-MM-01 00:00:00+00'")
     .replace(/\n{3,}/g, '\n\n')
     .trim();
   return `${HEADER}\n${text}\n`;
