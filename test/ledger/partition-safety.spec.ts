@@ -56,7 +56,7 @@ async function transferAt(db: Client, at: string, debit: string, credit: string,
   return tx;
 }
 
-describe('partition review', () => {
+describe('partitions and the archive: money, audit truth, pruning', () => {
   const ctx: TestAppContext = useTestApp();
   const now = new Date();
   const m0 = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 3, 1));
@@ -275,7 +275,7 @@ describe('partition review', () => {
     ]);
   });
 
-  it('audit truth: ledger_archives is not append-only, so one DELETE (the app role has it) turns 410s into partial balances', async () => {
+  it('audit truth: ledger_archives is append-only: a DELETE is refused, so an archived range stays a 410, never a partial balance', async () => {
     const { db, app } = ctx;
     const path = `/v1/accounts/wallet:REV01?asOf=${month(0, 20)}`;
     expect((await app.api('GET', path)).status).toBe(410);
