@@ -275,7 +275,7 @@ describe('partitions and the archive: money, audit truth, pruning', () => {
     ]);
   });
 
-  it('audit truth: ledger_archives is append-only: a DELETE is refused, so an archived range stays a 410, never a partial balance', async () => {
+  it('audit truth: ledger_archives is append-only: a DELETE is refused, an archived range stays a 410', async () => {
     const { db, app } = ctx;
     const path = `/v1/accounts/wallet:REV01?asOf=${month(0, 20)}`;
     expect((await app.api('GET', path)).status).toBe(410);
