@@ -1,53 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { AuditVerifierService } from '../../src/ledger/audit-verifier.service';
 import { LedgerArchiveService } from '../../src/ledger/partitions/ledger-archive.service';
 import { PartitionMaintenance } from '../../src/ledger/partitions/partition-maintenance';
 import { SealerService } from '../../src/ledger/sealer.service';
 import { TestAppContext, useTestApp } from '../support/app';
 import { postTransfer } from '../support/journal';
+import { openAccounts, transferAt } from '../support/ledger-at';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
-
-const ms = (iso: string) => String(new Date(iso).getTime());
-
-/** Opens accounts at a fixed moment (card_ledger.moment, docs/time.md), so their history can start in the past. */
-async function openAccounts(db: Client, at: string, codes: string[]): Promise<Map<string, string>> {
-  await db.query('BEGIN');
-  await db.query(`SELECT set_config('card_ledger.moment', $1, true)`, [ms(at)]);
-  const rows = (
-    await db.query(
-      `INSERT INTO accounts (code, currency, normal_side) SELECT c, 'INR', CASE WHEN c LIKE 'external:%' THEN 'debit' ELSE 'credit' END
-       FROM unnest($1::text[]) c RETURNING id, code`,
-      [codes],
-    )
-  ).rows;
-  await db.query('COMMIT');
-  return new Map(rows.map((r) => [r.code, r.id]));
-}
-
-/** A posted transfer written as the ledger writes one (entries, queue, balances and history), at a fixed moment. */
-async function transferAt(db: Client, at: string, debit: string, credit: string, amount: number): Promise<string> {
-  const tx = randomUUID();
-  const [lo, hi] = [debit, credit].sort((a, b) => Number(a) - Number(b));
-  const side = (id: string, d: number) => (id === debit ? d : 0);
-  const other = (id: string, d: number) => (id === credit ? d : 0);
-  await db.query('BEGIN');
-  await db.query(`SELECT set_config('card_ledger.moment', $1, true)`, [ms(at)]);
-  await db.query(
-    `WITH t AS (INSERT INTO journal_transactions (id, kind, description) VALUES ($1, 'posted', 'archive test') RETURNING id, created_at),
-          e AS (INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
-                VALUES ($1, $2, 'debit', $4, 'INR'), ($1, $3, 'credit', $4, 'INR'))
-     INSERT INTO journal_unsealed (transaction_id, created_at) SELECT id, created_at FROM t`,
-    [tx, debit, credit, amount],
-  );
-  await db.query(
-    `SELECT ledger_apply_deltas(ARRAY[$1, $1]::uuid[], ARRAY['journal', 'journal'], ARRAY[NULL, NULL]::uuid[], ARRAY[$2, $3]::bigint[],
-       ARRAY[0, 0]::bigint[], ARRAY[0, 0]::bigint[], $4::bigint[], $5::bigint[])`,
-    [tx, lo, hi, [side(lo, amount), side(hi, amount)], [other(lo, amount), other(hi, amount)]],
-  );
-  await db.query('COMMIT');
-  return tx;
-}
 
 describe('a write at a month boundary', () => {
   const ctx: TestAppContext = useTestApp();

@@ -9,53 +9,12 @@ import { LedgerService } from '../../src/ledger/ledger.service';
 import { SealerService } from '../../src/ledger/sealer.service';
 import { TestAppContext, useTestApp } from '../support/app';
 import { runCli } from '../support/cli';
+import { openAccounts, TRANSFER_AT_DESCRIPTION, transferAt } from '../support/ledger-at';
 
 /*
- * Adversarial review of the `partition` branch (review-partition). Each test states an invariant the branch should
- * keep; it fails on the branch as built.
+ * The cases an adversarial review of the partitioning found broken, kept as the contract they now hold: money
+ * (pending and undone transfers of an archived month), audit truth (the archive point and its table), pruning.
  */
-const ms = (iso: string) => String(new Date(iso).getTime());
-
-async function openAccounts(db: Client, at: string, codes: string[]): Promise<Map<string, string>> {
-  await db.query('BEGIN');
-  await db.query(`SELECT set_config('card_ledger.moment', $1, true)`, [ms(at)]);
-  const rows = (
-    await db.query(
-      `INSERT INTO accounts (code, currency, normal_side) SELECT c, 'INR', CASE WHEN c LIKE 'external:%' THEN 'debit' ELSE 'credit' END
-       FROM unnest($1::text[]) c RETURNING id, code`,
-      [codes],
-    )
-  ).rows;
-  await db.query('COMMIT');
-  return new Map(rows.map((r) => [r.code, r.id]));
-}
-
-/** A transfer written as the ledger writes one, at a fixed moment; `pending` moves pending balances only. */
-async function transferAt(db: Client, at: string, debit: string, credit: string, amount: number, kind: 'posted' | 'pending' = 'posted') {
-  const tx = randomUUID();
-  const [lo, hi] = [debit, credit].sort((a, b) => Number(a) - Number(b));
-  const dr = (id: string) => (id === debit ? amount : 0);
-  const cr = (id: string) => (id === credit ? amount : 0);
-  const zero = [0, 0];
-  await db.query('BEGIN');
-  await db.query(`SELECT set_config('card_ledger.moment', $1, true)`, [ms(at)]);
-  await db.query(
-    `WITH t AS (INSERT INTO journal_transactions (id, kind, description) VALUES ($1, $5, 'review') RETURNING id, created_at),
-          e AS (INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
-                VALUES ($1, $2, 'debit', $4, 'INR'), ($1, $3, 'credit', $4, 'INR'))
-     INSERT INTO journal_unsealed (transaction_id, created_at) SELECT id, created_at FROM t`,
-    [tx, debit, credit, amount, kind],
-  );
-  const p = kind === 'pending';
-  await db.query(
-    `SELECT ledger_apply_deltas(ARRAY[$1, $1]::uuid[], ARRAY['journal', 'journal'], ARRAY[NULL, NULL]::uuid[], ARRAY[$2, $3]::bigint[],
-       $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])`,
-    [tx, lo, hi, p ? [dr(lo), dr(hi)] : zero, p ? [cr(lo), cr(hi)] : zero, p ? zero : [dr(lo), dr(hi)], p ? zero : [cr(lo), cr(hi)]],
-  );
-  await db.query('COMMIT');
-  return tx;
-}
-
 describe('partitions and the archive: money, audit truth, pruning', () => {
   const ctx: TestAppContext = useTestApp();
   const now = new Date();
@@ -225,7 +184,7 @@ describe('partitions and the archive: money, audit truth, pruning', () => {
        WHERE s.transaction_id = $3 AND a.hi = $2`,
       [month(1), month(2, 4), pendingTx],
     );
-    await db.query(`UPDATE journal_transactions SET description = 'review' WHERE id = $1`, [liveTx]);
+    await db.query(`UPDATE journal_transactions SET description = $2 WHERE id = $1`, [liveTx, TRANSFER_AT_DESCRIPTION]);
     await db.query(`SET session_replication_role = origin`);
     expect(chainFindings(await verifier.verify())).toEqual([]);
     // A live transaction's entries removed and the point moved past it (anchor left): without the pin, its seal's
