@@ -50,6 +50,20 @@ BEGIN
     RAISE EXCEPTION 'history row %/% does not continue the previous row', bad.account_id, bad.seq
       USING ERRCODE = '23514', CONSTRAINT = 'account_history_chain';
   END IF;
+  -- References (docs/design.md, invariant 11): an opening row's account exists (every later row continues one);
+  -- each transaction named exists, one probe per distinct transaction of the statement.
+  SELECT n.account_id INTO bad FROM new_rows n
+  WHERE n.seq = 0 AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = n.account_id) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'history row refers to account %, which does not exist', bad.account_id
+      USING ERRCODE = '23503', CONSTRAINT = 'account_history_account_id_fkey';
+  END IF;
+  SELECT k.transaction_id INTO bad FROM (SELECT DISTINCT transaction_id FROM new_rows WHERE transaction_id IS NOT NULL) k
+  WHERE NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = k.transaction_id) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'history row refers to journal transaction %, which does not exist', bad.transaction_id
+      USING ERRCODE = '23503', CONSTRAINT = 'account_history_transaction_id_fkey';
+  END IF;
   RETURN NULL;
 END $$;
 
@@ -287,9 +301,13 @@ DECLARE
 BEGIN
   -- An entry carries its transaction's moment, the partition key by which the lookups below and every read by
   -- transaction find it (migration 1765300000000): one with another moment would be invisible to them.
+  -- A transaction that does not exist has no moment: the same probe finds it (docs/design.md, invariant 11).
   SELECT n.transaction_id INTO bad FROM (SELECT DISTINCT transaction_id, created_at FROM new_entries) n
-  WHERE EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = n.transaction_id AND t.created_at <> n.created_at) LIMIT 1;
-  IF FOUND THEN
+  WHERE (SELECT t.created_at FROM journal_transactions t WHERE t.id = n.transaction_id) IS DISTINCT FROM n.created_at LIMIT 1;
+  IF FOUND AND NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = bad.transaction_id) THEN
+    RAISE EXCEPTION 'journal entry refers to journal transaction %, which does not exist', bad.transaction_id
+      USING ERRCODE = '23503', CONSTRAINT = 'journal_entries_transaction_id_fkey';
+  ELSIF FOUND THEN
     RAISE EXCEPTION 'journal transaction % has entries with another moment than its own', bad.transaction_id
       USING ERRCODE = '23514', CONSTRAINT = 'journal_balanced';
   END IF;
@@ -313,9 +331,12 @@ BEGIN
     RAISE EXCEPTION 'journal transaction % does not balance', bad.transaction_id
       USING ERRCODE = '23514', CONSTRAINT = 'journal_balanced';
   END IF;
-  SELECT n.currency INTO bad FROM new_entries n
+  SELECT n.currency, n.account_id INTO bad FROM new_entries n
   WHERE (SELECT a.currency FROM accounts a WHERE a.id = n.account_id) IS DISTINCT FROM n.currency LIMIT 1;
-  IF FOUND THEN
+  IF FOUND AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = bad.account_id) THEN
+    RAISE EXCEPTION 'journal entry refers to account %, which does not exist', bad.account_id
+      USING ERRCODE = '23503', CONSTRAINT = 'journal_entries_account_id_fkey';
+  ELSIF FOUND THEN
     RAISE EXCEPTION 'entry currency % differs from its account', bad.currency
       USING ERRCODE = '23514', CONSTRAINT = 'journal_entry_currency';
   END IF;
@@ -1974,16 +1995,6 @@ CREATE TRIGGER webhook_attempts_append_only BEFORE DELETE OR UPDATE ON public.we
 
 CREATE TRIGGER webhook_attempts_no_truncate BEFORE TRUNCATE ON public.webhook_attempts FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
 
--- Name: account_history account_history_account_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
-
-ALTER TABLE public.account_history
-    ADD CONSTRAINT account_history_account_id_fkey FOREIGN KEY (account_id) REFERENCES public.accounts(id);
-
--- Name: account_history account_history_transaction_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
-
-ALTER TABLE public.account_history
-    ADD CONSTRAINT account_history_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES public.journal_transactions(id);
-
 -- Name: card_loads card_loads_api_key_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 
 ALTER TABLE ONLY public.card_loads
@@ -1998,16 +2009,6 @@ ALTER TABLE ONLY public.card_loads
 
 ALTER TABLE ONLY public.console_sessions
     ADD CONSTRAINT console_sessions_api_key_id_fkey FOREIGN KEY (api_key_id) REFERENCES public.api_keys(id);
-
--- Name: journal_entries journal_entries_account_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
-
-ALTER TABLE public.journal_entries
-    ADD CONSTRAINT journal_entries_account_id_fkey FOREIGN KEY (account_id) REFERENCES public.accounts(id);
-
--- Name: journal_entries journal_entries_transaction_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
-
-ALTER TABLE public.journal_entries
-    ADD CONSTRAINT journal_entries_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES public.journal_transactions(id);
 
 -- Name: journal_seals journal_seals_transaction_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 

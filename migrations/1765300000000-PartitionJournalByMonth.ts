@@ -1,4 +1,6 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { briefly } from './support/briefly';
+import { rewriteFunction } from './support/rewrite-function';
 
 /**
  * journal_entries and account_history become range-partitioned by month of their moment (docs/operations.md,
@@ -191,17 +193,6 @@ async function rewriteApplyDeltas(q: QueryRunner, from: string, to: string): Pro
   await rewriteFunction(q, 'ledger_apply_deltas', [[from, to, 1]]);
 }
 
-/** Replaces, in a function's body, each text by its new one (each expected `n` times), or refuses an unknown body. */
-async function rewriteFunction(q: QueryRunner, fn: string, edits: ReadonlyArray<readonly [string, string, number]>): Promise<void> {
-  const [{ def }] = (await q.query(`SELECT pg_get_functiondef($1::regproc) AS def`, [fn])) as Array<{ def: string }>;
-  let body = def;
-  for (const [from, to, n] of edits) {
-    if (body.split(from).length !== n + 1) throw new Error(`${fn} is not the body this migration expects`);
-    body = body.split(from).join(to);
-  }
-  await q.query(body);
-}
-
 /**
  * The lookups of one transaction's entries, given the partition key (the transaction's moment, which its entries
  * share: the archive refuses a month where they differ) so that Postgres reads one partition, not every attached
@@ -320,32 +311,6 @@ CREATE TRIGGER ledger_archives_no_truncate BEFORE TRUNCATE ON ledger_archives
 /** The first day of next month in UTC, or of the month after when next month starts within a day. */
 const BOUND = `SELECT to_char(date_trunc('month', now() + interval '1 day', 'UTC') AT TIME ZONE 'UTC' + interval '1 month',
   'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS b`;
-
-/** How long a step waits for its locks before it gives way to the writers and tries again: writers queue behind it. */
-const LOCK_WAIT_MS = 100;
-
-/**
- * Runs `step` in a transaction with lock_timeout LOCK_WAIT_MS, again after a pause each time it times out (55P03), up
- * to 5 minutes.
- */
-async function briefly<T>(q: QueryRunner, step: () => Promise<T>): Promise<T> {
-  const until = Date.now() + 300_000;
-  for (;;) {
-    // SET LOCAL in a transaction of its own: a session SET would stay on a pooled server connection (pgbouncer).
-    await q.startTransaction();
-    try {
-      await q.query(`SET LOCAL lock_timeout = '${LOCK_WAIT_MS}ms'`);
-      const done = await step();
-      await q.commitTransaction();
-      return done;
-    } catch (e) {
-      if (q.isTransactionActive) await q.rollbackTransaction();
-      const code = (e as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (e as { code?: string }).code;
-      if (code !== '55P03' || Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
-    }
-  }
-}
 
 export class PartitionJournalByMonth1765300000000 implements MigrationInterface {
   name = 'PartitionJournalByMonth1765300000000';

@@ -19,6 +19,7 @@ import { SettlementInTwoCalls1765220000000 } from '../../migrations/176522000000
 import { SettlementOneRowVersion1765230000000 } from '../../migrations/1765230000000-SettlementOneRowVersion';
 import { IntakeOpensOnlyNewAccounts1765240000000 } from '../../migrations/1765240000000-IntakeOpensOnlyNewAccounts';
 import { PartitionJournalByMonth1765300000000 } from '../../migrations/1765300000000-PartitionJournalByMonth';
+import { ReferencesCheckedPerStatement1765310000000 } from '../../migrations/1765310000000-ReferencesCheckedPerStatement';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   SettlementOneRowVersion1765230000000,
   IntakeOpensOnlyNewAccounts1765240000000,
   PartitionJournalByMonth1765300000000,
+  ReferencesCheckedPerStatement1765310000000,
 ];

@@ -120,6 +120,54 @@ describe(LedgerService.name, () => {
     ).toBe(0);
   });
 
+  it('should let the database refuse an entry or history row whose account or transaction does not exist (invariant 11)', async () => {
+    const acc = await ctx.db.query(`SELECT id, history_seq FROM accounts WHERE code = 'card:EKCTEST001'`);
+    const { id, history_seq: seq } = acc.rows[0];
+    const refusal = (p: Promise<unknown>) =>
+      p.then(
+        () => 'written',
+        (e: { code?: string; constraint?: string }) => `${e.code} ${e.constraint}`,
+      );
+    const nowhere = '00000000-0000-4000-8000-0000000000ff';
+    const entriesOf = (table: string) =>
+      ctx.db.query(
+        `INSERT INTO ${table} (transaction_id, account_id, direction, amount, currency, created_at)
+         SELECT $1, $2, d, 100, 'INR', now() FROM unnest(ARRAY['debit', 'credit']) AS d`,
+        [nowhere, id],
+      );
+    // Through the parent, and straight into this month's partition (its own statement trigger).
+    const [{ part }] = (
+      await ctx.db.query(`SELECT part FROM ledger_partitions() WHERE parent = 'journal_entries' AND now() >= lo AND now() < hi`)
+    ).rows;
+    for (const table of ['journal_entries', part]) {
+      expect(await refusal(entriesOf(table))).toBe('23503 journal_entries_transaction_id_fkey');
+    }
+    const withAccount = (account: number) =>
+      ctx.db.query(
+        `WITH t AS (INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000004', 'posted') RETURNING id)
+         INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
+         SELECT t.id, a, d, 100, 'INR' FROM t, unnest($1::bigint[], $2::text[]) AS x(a, d)`,
+        [
+          [id, account],
+          ['debit', 'credit'],
+        ],
+      );
+    expect(await refusal(withAccount(987654321))).toBe('23503 journal_entries_account_id_fkey');
+    // An opening row (sequence 0) for no account; a row that continues the chain but names no transaction.
+    const opening = ctx.db.query(
+      `INSERT INTO account_history (account_id, seq, event, pending_debits, pending_credits, posted_debits, posted_credits)
+       VALUES (987654321, 0, 'opening', 0, 0, 0, 0)`,
+    );
+    expect(await refusal(opening)).toBe('23503 account_history_account_id_fkey');
+    const continued = ctx.db.query(
+      `INSERT INTO account_history (account_id, seq, event, transaction_id, pending_debits, pending_credits, posted_debits, posted_credits)
+       SELECT account_id, seq + 1, 'journal', $3, pending_debits, pending_credits, posted_debits, posted_credits
+       FROM account_history WHERE account_id = $1 AND seq = $2`,
+      [id, seq, nowhere],
+    );
+    expect(await refusal(continued)).toBe('23503 account_history_transaction_id_fkey');
+  });
+
   it('should let the database refuse zero, negative and mismatched-currency entries', async () => {
     const acc = await ctx.db.query(`SELECT id FROM accounts WHERE code IN ('card:EKCTEST001', 'card:EKCTEST002') ORDER BY id`);
     for (const amount of [0, -5]) {
