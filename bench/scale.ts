@@ -8,6 +8,7 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { benchHeaders, fillThroughBatches, startBenchService } from './bench-service';
@@ -26,6 +27,11 @@ const { values: args } = parseArgs({
     // --append: fill more loads into the existing database (their idempotency keys start with `--prefix`).
     append: { type: 'boolean', default: false },
     prefix: { type: 'string', default: 'scale' },
+    // Intake measured after the reads, on the filled ledger (issue 17's "flat growth": 1M against 10M):
+    // single loads from `--clients` closed-loop clients for `--seconds`, then a bulk sample of `--bulk` loads.
+    clients: { type: 'string', default: '16' },
+    seconds: { type: 'string', default: '15' },
+    bulk: { type: 'string', default: '100000' },
   },
 });
 const LOADS = Number(args.loads);
@@ -90,6 +96,9 @@ async function main(): Promise<void> {
       await time('parent account balance asOf', 200, (i) => `/v1/accounts/parent:CABFIPS?asOf=${at(i)}`),
       await time('trial balance (first page + totals)', 30, (i) => `/v1/reports/trial-balance?asOf=${at(i)}`),
     ];
+    const single = await singleIntake(base, Number(args.clients), Number(args.seconds));
+    const bulkLoads = Number(args.bulk);
+    const bulkRate = await fillThroughBatches(base, bulkLoads, card, `scale-bulk-${Date.now()}`);
     const lines = [
       '',
       `## Scale (${LOADS.toLocaleString('en')} loads on ${CARDS.toLocaleString('en')} cards and one parent account)`,
@@ -111,6 +120,11 @@ async function main(): Promise<void> {
         return `| ${r.name} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${target}${verdict} |`;
       }),
       '',
+      `Intake on this ledger, after the reads: single \`POST /v1/card-loads\` from ${args.clients} closed-loop clients for ` +
+        `${args.seconds} s: **${single.rps.toFixed(0)} loads/s**, p99 ${single.p99} ms (${single.non2xx} non-2xx, ` +
+        `${single.errors} errors); bulk, ${bulkLoads.toLocaleString('en')} more loads 1,000 per request, 4 in flight: ` +
+        `**${bulkRate.toFixed(0)} loads/s**.`,
+      '',
     ];
     appendFileSync(path.join(ROOT, 'bench/RESULTS.md'), lines.join('\n'));
     process.stdout.write(lines.join('\n'));
@@ -120,6 +134,32 @@ async function main(): Promise<void> {
     await stopPg?.();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Single loads onto the ledger's existing cards, each with a fresh idempotency key. */
+async function singleIntake(base: string, connections: number, seconds: number) {
+  let n = 0;
+  const tag = `scale-single-${Date.now()}`;
+  const result = await autocannon({
+    url: `${base}/v1/card-loads`,
+    connections,
+    duration: seconds,
+    method: 'POST',
+    headers: benchHeaders,
+    requests: [
+      {
+        setupRequest: (req: autocannon.Request) => {
+          n++;
+          return {
+            ...req,
+            headers: { ...req.headers, 'idempotency-key': `${tag}-${n}` },
+            body: JSON.stringify({ enKashCardId: card(n * 7), amount: '15.00' }),
+          };
+        },
+      },
+    ],
+  });
+  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
 }
 
 main().catch((e: unknown) => {
