@@ -1,44 +1,19 @@
 import { Client } from 'pg';
-import { runMigrations } from '../../src/database/data-source';
 import { startTestApp, TestApp } from '../support/app';
-import { postTransfer } from '../support/journal';
-import { describeWithReplicaPair, ReplicaPair, startReplicaPair } from '../support/replica-pair';
+import { BANK, FINAL_WAIT_MS, OWNER, useReplicaLedger } from '../support/replica-ledger';
+import { describeWithReplicaPair, ReplicaPair } from '../support/replica-pair';
 
 /**
  * Auditor reads on a streaming replica (docs/operations.md "Read replicas", docs/time.md "Replicas"): served by the
  * replica with headers that say so; a read as of a moment waits for the replica to replay what the primary had
  * committed when that moment became final, or is served by the primary; never a stale figure claimed final, never a 500.
  */
-const FINAL_WAIT_MS = 3000;
-const BANK = 'asset:bank';
-const OWNER = 'equity:owner';
-
 describeWithReplicaPair('read replica for auditor reads', () => {
+  const ledger = useReplicaLedger();
+  const { caughtUp, replayPaused, fund } = ledger;
   let pair: ReplicaPair;
   let app: TestApp;
-  let primary: Client;
-
-  const replayPaused = async <T>(work: () => Promise<T>): Promise<T> => {
-    await pair.onReplica('SELECT pg_wal_replay_pause()');
-    try {
-      return await work();
-    } finally {
-      await pair.onReplica('SELECT pg_wal_replay_resume()');
-    }
-  };
-
-  /** Waits until the replica has replayed everything the primary has written. */
-  const caughtUp = async () => {
-    const {
-      rows: [{ lsn }],
-    } = await primary.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
-    for (const deadline = Date.now() + 20_000; ;) {
-      const [r] = await pair.onReplica(`SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn AS done`);
-      if (r.done) return;
-      if (Date.now() > deadline) throw new Error('the replica did not catch up');
-      await new Promise((res) => setTimeout(res, 20));
-    }
-  };
+  beforeAll(() => ({ pair, app } = ledger));
 
   /** Waits until the replica has received WAL it has not replayed (its replay paused): its lag is then above 0. */
   const receivedNotReplayed = async () => {
@@ -59,33 +34,6 @@ describeWithReplicaPair('read replica for auditor reads', () => {
     expect(res.status).toBe(200);
     return { res, posted: res.body.posted as string };
   };
-  const fund = async (amount: string) => expect((await postTransfer(app, `funding ${amount}`, BANK, OWNER, amount)).status).toBe(201);
-
-  beforeAll(async () => {
-    pair = await startReplicaPair();
-    primary = new Client({ connectionString: pair.primaryUrl('postgres') });
-    await primary.connect();
-    await primary.query('CREATE DATABASE ledger');
-    await runMigrations(pair.primaryUrl('ledger'));
-    app = await startTestApp(
-      { DATABASE_READ_URL: pair.replicaUrl('ledger'), DATABASE_READ_MAX_LAG_MS: '60000', LEDGER_FINAL_WAIT_MS: String(FINAL_WAIT_MS) },
-      pair.primaryUrl('ledger'),
-    );
-    for (const [code, normalSide] of [
-      [BANK, 'debit'],
-      [OWNER, 'credit'],
-    ]) {
-      expect((await app.api('POST', '/v1/accounts', { body: { code, currency: 'INR', normalSide } })).status).toBe(201);
-    }
-    await fund('100.00');
-    await caughtUp();
-  }, 120_000);
-
-  afterAll(async () => {
-    await app?.close();
-    await primary?.end();
-    await pair?.stop();
-  });
 
   it('should serve auditor reads from the replica, saying so with the lag, the watermark and the WAL position', async () => {
     const { res, posted } = await bankPosted();

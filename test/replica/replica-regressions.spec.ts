@@ -1,78 +1,26 @@
 import { createServer, Server, Socket } from 'node:net';
 import { Client } from 'pg';
-import { runMigrations } from '../../src/database/data-source';
 import { startTestApp, TestApp } from '../support/app';
-import { postTransfer } from '../support/journal';
 import { freePort } from '../support/local-servers';
-import { describeWithReplicaPair, ReplicaPair, startReplicaPair } from '../support/replica-pair';
+import { BANK, FINAL_WAIT_MS, OWNER, useReplicaLedger } from '../support/replica-ledger';
+import { describeWithReplicaPair, ReplicaPair } from '../support/replica-pair';
 
 /**
  * Regressions found by the adversarial review of the read-replica feature (review-replica, 053d068): each test failed
  * on ff75ad3 and states the contract it checks (docs/operations.md "Read replicas", docs/time.md "Replicas").
  */
-const FINAL_WAIT_MS = 3000;
-const BANK = 'asset:bank';
-const OWNER = 'equity:owner';
-
 describeWithReplicaPair('read replica review', () => {
+  const ledger = useReplicaLedger();
+  const { caughtUp, replayPaused, fund } = ledger;
   let pair: ReplicaPair;
   let app: TestApp;
   let primary: Client;
+  beforeAll(() => ({ pair, app, primary } = ledger));
 
-  const caughtUp = async () => {
-    const {
-      rows: [{ lsn }],
-    } = await primary.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
-    for (const deadline = Date.now() + 20_000; ;) {
-      const [r] = await pair.onReplica(`SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn AS done`);
-      if (r.done) return;
-      if (Date.now() > deadline) throw new Error('the replica did not catch up');
-      await new Promise((res) => setTimeout(res, 20));
-    }
-  };
-  const replayPaused = async <T>(work: () => Promise<T>): Promise<T> => {
-    await pair.onReplica('SELECT pg_wal_replay_pause()');
-    try {
-      return await work();
-    } finally {
-      await pair.onReplica('SELECT pg_wal_replay_resume()');
-    }
-  };
   const source = (res: { headers: Headers }) => ({
     source: res.headers.get('ledger-read-source'),
     fallback: res.headers.get('ledger-read-fallback'),
     lag: res.headers.get('ledger-replica-lag-ms'),
-  });
-  const fund = async (amount: string, from = BANK) =>
-    expect((await postTransfer(app, `funding ${amount}`, from, OWNER, amount)).status).toBe(201);
-
-  beforeAll(async () => {
-    pair = await startReplicaPair();
-    primary = new Client({ connectionString: pair.primaryUrl('postgres') });
-    await primary.connect();
-    await primary.query('CREATE DATABASE ledger');
-    await primary.end();
-    primary = new Client({ connectionString: pair.primaryUrl('ledger') });
-    await primary.connect();
-    await runMigrations(pair.primaryUrl('ledger'));
-    app = await startTestApp(
-      { DATABASE_READ_URL: pair.replicaUrl('ledger'), DATABASE_READ_MAX_LAG_MS: '60000', LEDGER_FINAL_WAIT_MS: String(FINAL_WAIT_MS) },
-      pair.primaryUrl('ledger'),
-    );
-    for (const [code, normalSide] of [
-      [BANK, 'debit'],
-      [OWNER, 'credit'],
-    ]) {
-      expect((await app.api('POST', '/v1/accounts', { body: { code, currency: 'INR', normalSide } })).status).toBe(201);
-    }
-    await fund('100.00');
-    await caughtUp();
-  }, 120_000);
-
-  afterAll(async () => {
-    await app?.close();
-    await primary?.end();
-    await pair?.stop();
   });
 
   it('should answer GET /v1/journal/{id} right after the POST that returned the id (the primary: read-your-write)', async () => {
