@@ -115,6 +115,23 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
          OR (h.pd, h.pc, h.sd, h.sc) <> (e.pd, e.pc, coalesce(e.sd, 0), coalesce(e.sc, 0)) LIMIT ${limit}`,
   },
   {
+    // The statement triggers refuse such rows (migration 1765310000000); this names one written around them (triggers
+    // off). Each part alone, so each is one anti-join, not a probe per row.
+    name: 'danglingReferences',
+    says: 'journal entry or history row naming an account or journal transaction that does not exist (invariant 11)',
+    sql: (limit) => `
+      (SELECT 'entry:' || e.id AS row FROM journal_entries e WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = e.account_id)
+       UNION ALL
+       SELECT 'entry:' || e.id FROM journal_entries e WHERE NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = e.transaction_id)
+       UNION ALL
+       SELECT 'history:' || h.account_id || '#' || h.seq FROM account_history h
+       WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = h.account_id)
+       UNION ALL
+       SELECT 'history:' || h.account_id || '#' || h.seq FROM account_history h
+       WHERE h.transaction_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = h.transaction_id))
+      LIMIT ${limit}`,
+  },
+  {
     name: 'resolvedTwice',
     says: 'pending transfer resolved more than once (invariant 9)',
     sql: (limit) => `SELECT pending_id::text AS row FROM journal_transactions WHERE pending_id IS NOT NULL

@@ -184,6 +184,41 @@ describe('balance history changed without a journal entry', () => {
   });
 });
 
+describe('an entry and a history row naming nothing, written with the triggers off', () => {
+  const ctx = useTestApp();
+
+  it('should be named by the verifier (invariant 11), which the other checks would not', async () => {
+    await fillLedger(ctx, 'refs', 2);
+    const [{ id }] = (await ctx.db.query(`SELECT id FROM accounts WHERE code = 'external:fund'`)).rows;
+    await asOwner(ctx, [
+      [
+        `INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
+         SELECT $1, $2, d, 100, 'INR' FROM unnest(ARRAY['debit', 'credit']) AS d`,
+        [randomUUID(), id],
+      ],
+      [
+        `INSERT INTO account_history (account_id, seq, event, pending_debits, pending_credits, posted_debits, posted_credits)
+        VALUES (987654321, 0, 'opening', 0, 0, 0, 0)`,
+      ],
+    ]);
+    const v = await ledgerViolations(ctx.db);
+    expect(v.danglingReferences.map((r) => (r as { row: string }).row).sort()).toEqual([
+      expect.stringMatching(/^entry:\d+$/),
+      expect.stringMatching(/^entry:\d+$/),
+      'history:987654321#0',
+    ]);
+    const broken = Object.entries(v)
+      .filter(([, rows]) => rows.length > 0)
+      .map(([name]) => name);
+    expect(broken).toEqual(['danglingReferences']);
+    const r = await verify(ctx);
+    expect(r.ok).toBe(false);
+    expect(r.findings).toEqual(
+      expect.arrayContaining([expect.objectContaining({ check: 'danglingReferences', row: 'history:987654321#0' })]),
+    );
+  });
+});
+
 describe('a stored verdict rewritten by the owner of the tables', () => {
   const ctx = useTestApp();
 
