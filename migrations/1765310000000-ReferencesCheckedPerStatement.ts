@@ -43,15 +43,16 @@ const HISTORY_END_OLD = `      USING ERRCODE = '23514', CONSTRAINT = 'account_hi
 const HISTORY_END_NEW = `      USING ERRCODE = '23514', CONSTRAINT = 'account_history_chain';
   END IF;
   -- References (docs/design.md, invariant 11): an opening row's account exists (every later row continues one);
-  -- each transaction named exists, one probe per distinct transaction of the statement.
+  -- each transaction named exists, one probe per distinct transaction of the statement. NOT (SELECT EXISTS …), not
+  -- NOT EXISTS: an anti-join would leave the planner free to scan the whole table once per statement.
   SELECT n.account_id INTO bad FROM new_rows n
-  WHERE n.seq = 0 AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = n.account_id) LIMIT 1;
+  WHERE n.seq = 0 AND NOT (SELECT EXISTS (SELECT 1 FROM accounts a WHERE a.id = n.account_id)) LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'history row refers to account %, which does not exist', bad.account_id
       USING ERRCODE = '23503', CONSTRAINT = 'account_history_account_id_fkey';
   END IF;
   SELECT k.transaction_id INTO bad FROM (SELECT DISTINCT transaction_id FROM new_rows WHERE transaction_id IS NOT NULL) k
-  WHERE NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = k.transaction_id) LIMIT 1;
+  WHERE NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = k.transaction_id)) LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'history row refers to journal transaction %, which does not exist', bad.transaction_id
       USING ERRCODE = '23503', CONSTRAINT = 'account_history_transaction_id_fkey';
