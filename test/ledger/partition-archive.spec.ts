@@ -4,7 +4,7 @@ import { PartitionMaintenance } from '../../src/ledger/partitions/partition-main
 import { SealerService } from '../../src/ledger/sealer.service';
 import { TestAppContext, useTestApp } from '../support/app';
 import { postTransfer } from '../support/journal';
-import { openAccounts, transferAt } from '../support/ledger-at';
+import { ledgerMonth as month, openAccounts, remakePartitionsFrom, transferAt } from '../support/ledger-at';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
 
 describe('a write at a month boundary', () => {
@@ -61,31 +61,17 @@ describe('a write at a month boundary', () => {
 
 /**
  * Archive (docs/operations.md, "Partitions and archive"): a ledger whose months lie in the past (its partitions
- * remade from September, its rows written at fixed moments), its oldest months detached into ledger_archive. The
+ * remade from three months back, its rows written at fixed moments), its oldest months detached into ledger_archive. The
  * verifier checks the chain across the gap and the archived tables when they are here; reads before the archive
  * point answer 410, reads after it stay exact, including for an account whose last change is archived.
  */
 describe('archiving the oldest months', () => {
   const ctx: TestAppContext = useTestApp();
-  const fmt = (y: number, m: number, d: number) => new Date(Date.UTC(y, m - 1, d)).toISOString();
-  const now = new Date();
-  // Three months back from this one: September of a year ago at most.
-  const m0 = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 3, 1));
-  const month = (k: number, day = 1) => fmt(m0.getUTCFullYear(), m0.getUTCMonth() + 1 + k, day);
 
   it('should keep balances after the point exact, answer 410 before it, and verify across the gap', async () => {
     const { db, app } = ctx;
-    // The partitions remade as if the ledger had run for months: [MINVALUE, m0), then month by month.
-    for (const t of ['journal_entries', 'account_history']) {
-      await db.query(`ALTER TABLE ${t} DETACH PARTITION ${t}_legacy`);
-      await db.query(`DROP TABLE ${t}_legacy`);
-      for (const p of (await db.query(`SELECT part FROM ledger_partitions() WHERE parent = $1`, [t])).rows) {
-        await db.query(`ALTER TABLE ${t} DETACH PARTITION ${p.part}`);
-        await db.query(`DROP TABLE ${p.part}`);
-      }
-      await db.query(`CREATE TABLE ${t}_early PARTITION OF ${t} FOR VALUES FROM (MINVALUE) TO ('${month(0)}')`);
-      await db.query(`SELECT ledger_partition_triggers($1, $2)`, [t, `${t}_early`]);
-    }
+    // The partitions remade as if the ledger had run for months: [MINVALUE, month 0), then month by month.
+    await remakePartitionsFrom(db, month(0));
     expect(await app.app.get(PartitionMaintenance).run()).toBeGreaterThan(3);
 
     const ids = await openAccounts(db, month(0, 2), ['external:arch', 'parent:CAARCH', 'wallet:ARCH01', 'wallet:ARCH02']);
@@ -114,7 +100,7 @@ describe('archiving the oldest months', () => {
     const before = await reads();
 
     const archive = app.app.get(LedgerArchiveService);
-    await expect(archive.archiveOldest({ olderThanMonths: 3 })).resolves.toMatchObject({ entries: '0' }); // [MINVALUE, m0)
+    await expect(archive.archiveOldest({ olderThanMonths: 3 })).resolves.toMatchObject({ entries: '0' }); // [MINVALUE, month 0)
     await expect(archive.archiveOldest({ olderThanMonths: 3 })).rejects.toThrow(/nothing to archive/);
     const sept = await archive.archiveOldest({ olderThanMonths: 2, month: new Date(month(0)) });
     expect(sept).toMatchObject({ status: 'detached', entries: '6', transactions: '3', last_seal_seq: '3' });

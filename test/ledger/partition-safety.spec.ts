@@ -9,7 +9,7 @@ import { LedgerService } from '../../src/ledger/ledger.service';
 import { SealerService } from '../../src/ledger/sealer.service';
 import { TestAppContext, useTestApp } from '../support/app';
 import { runCli } from '../support/cli';
-import { openAccounts, TRANSFER_AT_DESCRIPTION, transferAt } from '../support/ledger-at';
+import { ledgerMonth as month, openAccounts, remakePartitionsFrom, TRANSFER_AT_DESCRIPTION, transferAt } from '../support/ledger-at';
 
 /*
  * The cases an adversarial review of the partitioning found broken, kept as the contract they now hold: money
@@ -18,8 +18,6 @@ import { openAccounts, TRANSFER_AT_DESCRIPTION, transferAt } from '../support/le
 describe('partitions and the archive: money, audit truth, pruning', () => {
   const ctx: TestAppContext = useTestApp();
   const now = new Date();
-  const m0 = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 3, 1));
-  const month = (k: number, day = 1) => new Date(Date.UTC(m0.getUTCFullYear(), m0.getUTCMonth() + k, day)).toISOString();
   let ids: Map<string, string>;
   let pendingTx: string;
   let liveTx: string;
@@ -28,16 +26,7 @@ describe('partitions and the archive: money, audit truth, pruning', () => {
   beforeAll(async () => {
     const { db, app } = ctx;
     // As partition-archive.spec.ts: the partitions remade as if the ledger had run for months.
-    for (const t of ['journal_entries', 'account_history']) {
-      await db.query(`ALTER TABLE ${t} DETACH PARTITION ${t}_legacy`);
-      await db.query(`DROP TABLE ${t}_legacy`);
-      for (const p of (await db.query(`SELECT part FROM ledger_partitions() WHERE parent = $1`, [t])).rows) {
-        await db.query(`ALTER TABLE ${t} DETACH PARTITION ${p.part}`);
-        await db.query(`DROP TABLE ${p.part}`);
-      }
-      await db.query(`CREATE TABLE ${t}_early PARTITION OF ${t} FOR VALUES FROM (MINVALUE) TO ('${month(0)}')`);
-      await db.query(`SELECT ledger_partition_triggers($1, $2)`, [t, `${t}_early`]);
-    }
+    await remakePartitionsFrom(db, month(0));
     await app.app.get(PartitionMaintenance).run();
     ids = await openAccounts(db, month(0, 2), ['external:rev', 'wallet:REV01']);
     const [fund, card] = [ids.get('external:rev')!, ids.get('wallet:REV01')!];
@@ -52,7 +41,7 @@ describe('partitions and the archive: money, audit truth, pruning', () => {
   it('money: a month holding a pending transfer not yet posted/voided is not archived; once settled it is', async () => {
     const { db, app } = ctx;
     const archive = app.app.get(LedgerArchiveService);
-    await archive.archiveOldest({ olderThanMonths: 3 }); // [MINVALUE, m0): empty
+    await archive.archiveOldest({ olderThanMonths: 3 }); // [MINVALUE, month 0): empty
     // The operator's command: refused, exit 1, the transfer named.
     const cli = await runCli(['archive', '--older-than', '2'], { DATABASE_URL: app.databaseUrl, DATA_DIR: app.config.dataDir });
     expect([cli.code, cli.stderr]).toEqual([1, expect.stringMatching(new RegExp(`^error: .*pending transfer.*${pendingTx}`))]);

@@ -4,6 +4,31 @@ import { Client } from 'pg';
 /** The description every transfer written by transferAt carries (a test that rewrites it restores this). */
 export const TRANSFER_AT_DESCRIPTION = 'test transfer';
 
+const started = new Date();
+/** The first of the month three months before this one (UTC): where the partition specs' ledger starts. */
+const FIRST_MONTH = new Date(Date.UTC(started.getUTCFullYear(), started.getUTCMonth() - 3, 1));
+
+/** Day `day` of the `k`-th month of that ledger (0: its first month), as an ISO moment. */
+export const ledgerMonth = (k: number, day = 1) =>
+  new Date(Date.UTC(FIRST_MONTH.getUTCFullYear(), FIRST_MONTH.getUTCMonth() + k, day)).toISOString();
+
+/**
+ * The partitions of journal_entries and account_history remade as if the ledger had run for months: one partition
+ * [MINVALUE, from), with its statement triggers; the maintenance (PartitionMaintenance.run) then makes the months.
+ */
+export async function remakePartitionsFrom(db: Client, from: string): Promise<void> {
+  for (const t of ['journal_entries', 'account_history']) {
+    await db.query(`ALTER TABLE ${t} DETACH PARTITION ${t}_legacy`);
+    await db.query(`DROP TABLE ${t}_legacy`);
+    for (const p of (await db.query(`SELECT part FROM ledger_partitions() WHERE parent = $1`, [t])).rows) {
+      await db.query(`ALTER TABLE ${t} DETACH PARTITION ${p.part}`);
+      await db.query(`DROP TABLE ${p.part}`);
+    }
+    await db.query(`CREATE TABLE ${t}_early PARTITION OF ${t} FOR VALUES FROM (MINVALUE) TO ('${from}')`);
+    await db.query(`SELECT ledger_partition_triggers($1, $2)`, [t, `${t}_early`]);
+  }
+}
+
 /** Milliseconds since the epoch, as card_ledger.moment takes them. */
 export const ms = (iso: string) => String(new Date(iso).getTime());
 
