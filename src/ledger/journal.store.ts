@@ -9,9 +9,10 @@ import { JournalEntryRow, JournalRow } from '../journal/journal.view';
 import { AccountBalanceRow, CurrencyTotalRow } from '../reports/trial-balance.view';
 import { byIds } from '../database/by-ids';
 import { PRIMARY_TIMELINE_SQL } from '../database/identity-sql';
+import { quoteQualified } from './partitions/partitions.store';
 import { LedgerReads } from '../database/replica/ledger-reads';
 import { SEAL_CREATED_AT_SQL } from './journal-seal';
-import { Direction, EntryInput, HistoryEvent, Transfer, TransferKind } from './ledger.types';
+import { EntryInput, HistoryEvent, Transfer, TransferKind } from './ledger.types';
 
 /**
  * Each account's balance row as of a moment, from the append-only history: one backward descent of the
@@ -103,6 +104,9 @@ export type HistoryBalanceRow = { pending_debits: string; pending_credits: strin
  * with the balances it moves (account_history, through ledger_apply_deltas), and the ledger's moments (docs/time.md).
  * LedgerService plans and checks transfers; this store only reads and writes them, always in the caller's transaction.
  */
+/** One entry of a transfer as read back: its account's code, and the amount in paise as text. */
+export type TransferEntryRow = Omit<JournalEntryRow, 'transaction_id'>;
+
 @Injectable()
 export class JournalStore {
   constructor(
@@ -124,10 +128,7 @@ export class JournalStore {
     return rows[0] ?? null;
   }
 
-  async entries(
-    m: EntityManager,
-    transactionId: string,
-  ): Promise<Array<{ code: string; direction: Direction; amount: string; currency: string }>> {
+  async entries(m: EntityManager, transactionId: string): Promise<Array<TransferEntryRow>> {
     // By the transaction's moment too, the partition key its entries share: Postgres reads one month, not all.
     return m.query(
       `SELECT a.code, e.direction, e.amount, e.currency FROM journal_transactions t
@@ -147,7 +148,7 @@ export class JournalStore {
   ): Promise<{
     table: string;
     hi: Date;
-    entries: Array<{ code: string; direction: Direction; amount: string; currency: string }> | null;
+    entries: Array<TransferEntryRow> | null;
   } | null> {
     const [month]: Array<{ entries_table: string; hi: Date; here: boolean }> = await m.query(
       `SELECT a.entries_table, a.hi, to_regclass(a.entries_table) IS NOT NULL AS here
@@ -156,12 +157,8 @@ export class JournalStore {
     );
     if (!month) return null;
     if (!month.here) return { table: month.entries_table, hi: month.hi, entries: null };
-    const table = month.entries_table
-      .split('.')
-      .map((p) => `"${p.replace(/"/g, '""')}"`)
-      .join('.');
-    const entries = await m.query<Array<{ code: string; direction: Direction; amount: string; currency: string }>>(
-      `SELECT a.code, e.direction, e.amount, e.currency FROM ${table} e JOIN accounts a ON a.id = e.account_id
+    const entries = await m.query<Array<TransferEntryRow>>(
+      `SELECT a.code, e.direction, e.amount, e.currency FROM ${quoteQualified(month.entries_table)} e JOIN accounts a ON a.id = e.account_id
        WHERE e.transaction_id = $1 ORDER BY e.id`,
       [transactionId],
     );

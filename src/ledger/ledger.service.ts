@@ -4,7 +4,7 @@ import { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { AccountRow, AccountsStore } from '../accounts/accounts.store';
 import { asStored, contentHash } from './journal-seal';
-import { JournalHeader, JournalStore, MAX_ENTRIES, Move, PendingResolution, ResolvedTransaction } from './journal.store';
+import { JournalHeader, JournalStore, MAX_ENTRIES, Move, PendingResolution, ResolvedTransaction, TransferEntryRow } from './journal.store';
 import { pgCode, pgConstraint } from '../database/transaction';
 import { transferLinks } from '../journal/journal.view';
 import { AlreadyResolvedError, AlreadyUndoneError, InsufficientFundsError, TransferArchivedError } from './ledger.errors';
@@ -41,6 +41,13 @@ export function toAccount(r: AccountRow): Account {
  * The only writer of journal rows, balances and balance history. Every method takes the caller's
  * transaction manager: a ledger step is always part of a business step, never a transaction of its own.
  */
+const entryInputOf = (e: TransferEntryRow): EntryInput => ({
+  accountCode: e.code,
+  direction: e.direction,
+  amount: BigInt(e.amount),
+  currency: e.currency.trim(),
+});
+
 @Injectable()
 export class LedgerService {
   constructor(
@@ -201,12 +208,7 @@ export class LedgerService {
       const kept = await this.journal.archivedEntries(m, postedId);
       assert(kept, `transfer ${postedId} has no entries and is not in an archived month`);
       if (kept.entries === null || kept.entries.length === 0) throw new TransferArchivedError(postedId, kept.table, kept.hi);
-      original.entries = kept.entries.map((e) => ({
-        accountCode: e.code,
-        direction: e.direction,
-        amount: BigInt(e.amount),
-        currency: e.currency.trim(),
-      }));
+      original.entries = kept.entries.map(entryInputOf);
     }
     return this.createTransfer(m, {
       kind: 'posted',
@@ -226,7 +228,7 @@ export class LedgerService {
       ...transferLinks(r),
       metadata: r.metadata,
       createdAt: r.created_at,
-      entries: entries.map((e) => ({ accountCode: e.code, direction: e.direction, amount: BigInt(e.amount), currency: e.currency.trim() })),
+      entries: entries.map(entryInputOf),
     };
   }
 

@@ -187,3 +187,8 @@ export class PartitionsStore {
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
+
+/** A schema-qualified name (`ledger_archive.journal_entries_2027_01`, as ledger_archives records it), each part quoted. */
+export function quoteQualified(name: string): string {
+  return name.split('.').map(quoteIdent).join('.');
+}
