@@ -1,3 +1,4 @@
+import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
 import { freePort } from '../src/database/embedded-postgres';
 import { UNREACHABLE_ENKASH_ENV } from '../src/enkash-simulator/simulator';
@@ -80,4 +81,41 @@ export async function fillThroughBatches(
   };
   await Promise.all(Array.from({ length: inFlight }, filler));
   return loads / ((performance.now() - started) / 1000);
+}
+
+/**
+ * Single `POST /v1/card-loads` from `connections` closed-loop clients for `seconds`: load `n` (from 1) goes to
+ * `card(n)` with idempotency key `<tag>-<n>`. Rate, p99, failures and 2xx count as autocannon gives them.
+ */
+export async function singleLoads(
+  base: string,
+  {
+    connections,
+    seconds,
+    tag,
+    card,
+    amount,
+  }: { connections: number; seconds: number; tag: string; card: (n: number) => string; amount: string },
+) {
+  let n = 0;
+  const result = await autocannon({
+    url: `${base}/v1/card-loads`,
+    connections,
+    duration: seconds,
+    method: 'POST',
+    headers: benchHeaders,
+    requests: [
+      {
+        setupRequest: (req: autocannon.Request) => {
+          n++;
+          return {
+            ...req,
+            headers: { ...req.headers, 'idempotency-key': `${tag}-${n}` },
+            body: JSON.stringify({ enKashCardId: card(n), amount }),
+          };
+        },
+      },
+    ],
+  });
+  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, loads: result['2xx'] };
 }

@@ -2,7 +2,6 @@
  * `npm run bench`: intake throughput against the raw-SQL floor, intake latency, and sync throughput against
  * the simulator, all in one run on one Postgres. Writes bench/RESULTS.md. See bench/README.md.
  */
-import autocannon from 'autocannon';
 import { execFileSync, spawn, ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -10,6 +9,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { simulatorClientEnv, startEnKashSimulator, UNREACHABLE_ENKASH_ENV } from '../src/enkash-simulator/simulator';
+import { BENCH_ADMIN_KEY, singleLoads } from './bench-service';
 import { freshDatabase } from './fresh-database';
 import { cpuWindow, postmasterOf, processCpuSeconds, StatementCost, statementProfile } from './cpu';
 
@@ -17,7 +17,7 @@ const ROOT = path.resolve(__dirname, '../..');
 /** The service build to measure (`BENCH_MAIN`: another build's main.js, for an A/B in one run). */
 const MAIN = process.env.BENCH_MAIN ?? path.join(ROOT, 'dist/src/main.js');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
-const ADMIN = 'bench-admin-key-0123456789abcdef';
+const ADMIN = BENCH_ADMIN_KEY;
 
 function rawBaseline(url: string, clients: number): number {
   const out = execFileSync('bash', [path.join(ROOT, 'bench/raw-sql-baseline.sh'), String(clients), String(SECONDS)], {
@@ -75,36 +75,15 @@ async function service(env: Record<string, string>): Promise<{ proc: ChildProces
   return { proc, url: `http://127.0.0.1:${port}`, rssMb };
 }
 
-async function intake(url: string, connections: number, tag: string) {
-  let n = 0;
-  const result = await autocannon({
-    url: `${url}/v1/card-loads`,
+/** Single loads at `connections` clients for SECONDS, over 100,000 cards. */
+const intake = (url: string, connections: number, tag: string) =>
+  singleLoads(url, {
     connections,
-    duration: SECONDS,
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    requests: [
-      {
-        setupRequest: (req: autocannon.Request) => {
-          n++;
-          const card = `EKCB${String(n % 100000).padStart(6, '0')}`;
-          return {
-            ...req,
-            headers: { ...req.headers, 'idempotency-key': `${tag}-${n}` },
-            body: JSON.stringify({ enKashCardId: card, amount: '1500.00' }),
-          };
-        },
-      },
-    ],
+    seconds: SECONDS,
+    tag,
+    card: (n) => `EKCB${String(n % 100000).padStart(6, '0')}`,
+    amount: '1500.00',
   });
-  return {
-    rps: result.requests.average,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    loads: result['2xx'],
-  };
-}
 
 /** 20,000 loads through `POST /v1/card-loads/batch`, 1,000 per request, 2 requests in flight. */
 async function bulkIntake(url: string): Promise<{ rate: number }> {

@@ -8,10 +8,9 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
-import { benchHeaders, fillThroughBatches, startBenchService } from './bench-service';
+import { benchHeaders, fillThroughBatches, singleLoads, startBenchService } from './bench-service';
 import { databaseUrlOn, freshDatabase } from './fresh-database';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -96,7 +95,14 @@ async function main(): Promise<void> {
       await time('parent account balance asOf', 200, (i) => `/v1/accounts/parent:CABFIPS?asOf=${at(i)}`),
       await time('trial balance (first page + totals)', 30, (i) => `/v1/reports/trial-balance?asOf=${at(i)}`),
     ];
-    const single = await singleIntake(base, Number(args.clients), Number(args.seconds));
+    // Single loads onto the ledger's existing cards, each with a fresh idempotency key.
+    const single = await singleLoads(base, {
+      connections: Number(args.clients),
+      seconds: Number(args.seconds),
+      tag: `scale-single-${Date.now()}`,
+      card: (n) => card(n * 7),
+      amount: '15.00',
+    });
     const bulkLoads = Number(args.bulk);
     const bulkRate = await fillThroughBatches(base, bulkLoads, card, `scale-bulk-${Date.now()}`);
     const lines = [
@@ -134,32 +140,6 @@ async function main(): Promise<void> {
     await stopPg?.();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Single loads onto the ledger's existing cards, each with a fresh idempotency key. */
-async function singleIntake(base: string, connections: number, seconds: number) {
-  let n = 0;
-  const tag = `scale-single-${Date.now()}`;
-  const result = await autocannon({
-    url: `${base}/v1/card-loads`,
-    connections,
-    duration: seconds,
-    method: 'POST',
-    headers: benchHeaders,
-    requests: [
-      {
-        setupRequest: (req: autocannon.Request) => {
-          n++;
-          return {
-            ...req,
-            headers: { ...req.headers, 'idempotency-key': `${tag}-${n}` },
-            body: JSON.stringify({ enKashCardId: card(n * 7), amount: '15.00' }),
-          };
-        },
-      },
-    ],
-  });
-  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
 }
 
 main().catch((e: unknown) => {
