@@ -1,6 +1,6 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { briefly } from './support/briefly';
-import { rewriteFunction } from './support/rewrite-function';
+import { rewriteFunction, undone } from './support/rewrite-function';
 
 /**
  * journal_entries and account_history become range-partitioned by month of their moment (docs/operations.md,
@@ -405,7 +405,7 @@ export class PartitionJournalByMonth1765300000000 implements MigrationInterface 
       }
       await q.query(PARENT_KEYS_AND_TRIGGERS);
       await rewriteApplyDeltas(q, LATEST_NEW, LATEST_OLD);
-      for (const [fn, edits] of ENTRY_LOOKUPS) await rewriteFunction(q, fn, edits.map(([from, to, n]) => [to, from, n] as const));
+      for (const [fn, edits] of ENTRY_LOOKUPS) await rewriteFunction(q, fn, undone(edits));
       await q.query(OLD_CHAIN_TRIGGER);
       await q.query(`DROP FUNCTION ledger_ensure_partitions(timestamptz); DROP FUNCTION ledger_partitions();
         DROP FUNCTION ledger_partition_triggers(text, text);

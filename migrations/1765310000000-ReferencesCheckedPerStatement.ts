@@ -1,6 +1,6 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { briefly } from './support/briefly';
-import { rewriteFunction } from './support/rewrite-function';
+import { rewriteFunction, undone } from './support/rewrite-function';
 
 /**
  * The references of journal entries and history rows (to their account and their journal transaction) are checked
@@ -110,9 +110,7 @@ export class ReferencesCheckedPerStatement1765310000000 implements MigrationInte
         }
         await q.query(`ALTER TABLE ${table} ADD CONSTRAINT ${key} FOREIGN KEY (${column}) REFERENCES ${target}(id)`);
       }
-      for (const [fn, edits] of Object.entries(EDITS)) {
-        await rewriteFunction(q, fn, [...edits].reverse().map(([from, to, n]) => [to, from, n] as const));
-      }
+      for (const [fn, edits] of Object.entries(EDITS)) await rewriteFunction(q, fn, undone(edits));
       await q.commitTransaction();
     } catch (e) {
       await q.rollbackTransaction();

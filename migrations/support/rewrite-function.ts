@@ -10,3 +10,8 @@ export async function rewriteFunction(q: QueryRunner, fn: string, edits: Readonl
   }
   await q.query(body);
 }
+
+/** The edits that take `edits` back (for down()): each inverted, last first. */
+export function undone(edits: ReadonlyArray<readonly [string, string, number]>): Array<readonly [string, string, number]> {
+  return [...edits].reverse().map(([from, to, n]) => [to, from, n] as const);
+}
