@@ -971,6 +971,8 @@ CREATE TABLE public.database_identity (
     fork_kind text,
     fork_detected_at timestamp with time zone,
     previous_identity text,
+    fork_mark bigint DEFAULT 0 NOT NULL,
+    fork_lookup_after timestamp with time zone,
     CONSTRAINT database_identity_fork_kind_check CHECK ((fork_kind = ANY (ARRAY['cluster'::text, 'database'::text, 'timeline'::text, 'silence'::text, 'missing'::text]))),
     CONSTRAINT database_identity_id_check CHECK ((id = 1))
 );
@@ -1225,6 +1227,15 @@ CREATE SEQUENCE public.sync_claim_tokens
     NO MAXVALUE
     CACHE 1;
 
+-- Name: sync_fork_marks; Type: SEQUENCE; Schema: public; Owner: -
+
+CREATE SEQUENCE public.sync_fork_marks
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
 -- Name: sync_jobs; Type: TABLE; Schema: public; Owner: -
 
 CREATE TABLE public.sync_jobs (
@@ -1244,6 +1255,7 @@ CREATE TABLE public.sync_jobs (
     updated_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     claim_token bigint,
     late_success_at timestamp with time zone,
+    fork_mark bigint DEFAULT nextval('public.sync_fork_marks'::regclass),
     CONSTRAINT sync_jobs_attempts_check CHECK ((attempts >= 0))
 );
 

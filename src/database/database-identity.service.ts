@@ -55,8 +55,9 @@ function kindOf(recorded: LiveRow | undefined, live: LiveRow): ForkKind | null {
 /**
  * Fork safety (docs/design.md, "A database that is a copy"): the ledger records the identity of the database it runs
  * on; a worker that finds another one (at start, after a reconnect, every few seconds, and in the fence before every
- * send) treats every open load as possibly sent by the other copy, in one statement: lookup first, and not before
- * any send the other copy may still have on the wire could show at EnKash. Then, by DATABASE_FORK_POLICY, sends go on
+ * send) treats every open load as possibly sent by the other copy, by one mark on the identity row that each job's
+ * next claim reads (SyncJobsStore): lookup first, and not before any send the other copy may still have on the wire
+ * could show at EnKash. Then, by DATABASE_FORK_POLICY, sends go on
  * or stay held (lookups go on) until an operator adopts the new identity.
  */
 @Injectable()
@@ -141,8 +142,8 @@ export class DatabaseIdentityService {
   }
 
   /**
-   * Under the identity row's lock: compare again (another worker may have handled it meanwhile), then make every open
-   * job lookup-first in one statement, record the new identity and whether sends are held, and say so in the trail.
+   * Under the identity row's lock: compare again (another worker may have handled it meanwhile), then record the new
+   * identity, the fork's mark that makes every open job lookup-first, and whether sends are held, and say so in the trail.
    */
   private async handle(m: EntityManager, trigger: string, actor: AuditActor): Promise<ForkReport | null> {
     const { recorded: row, live } = await this.store.lock(m);
@@ -151,11 +152,13 @@ export class DatabaseIdentityService {
     const policy = this.config.forkPolicy;
     const hold = kind !== 'silence' && (policy === 'hold-all' || (policy === 'hold' && kind !== 'timeline'));
     const s = this.config.sync;
-    // A send the other copy started before this moment may reach EnKash until its lease and the grace have passed.
-    const openJobs = await this.jobs.makeAllLookupFirst(m, s.leaseMs + s.lookupGraceMs);
     const previous = row ? describeIdentity(identityOf(row)) : null;
     const current = describeIdentity(identityOf(live));
-    await this.store.recordFork(m, live, { kind, hold, previous, rowExists: row !== undefined });
+    // Every open job becomes lookup-first by the fork's mark, read at its next claim: none is written here. A send the
+    // other copy started before this moment may reach EnKash until its lease and the grace have passed.
+    const lookupAfterMs = s.leaseMs + s.lookupGraceMs;
+    await this.store.recordFork(m, live, { kind, hold, previous, rowExists: row !== undefined, lookupAfterMs });
+    const openJobs = await this.jobs.countOpen(m);
     const report: ForkReport = { kind, previous, current, openJobs, sendsHeld: hold || row?.sends_held_since != null };
     await this.trail.record(m, {
       ...actor,

@@ -74,26 +74,35 @@ export class DatabaseIdentityStore {
     await m.query(`UPDATE database_identity SET sends_held_since = NULL WHERE id = 1`);
   }
 
-  /** Records `live` as the ledger's database after a fork of `kind`, holding sends from now on when `hold`. */
+  /**
+   * Records `live` as the ledger's database after a fork of `kind`, holding sends from now on when `hold`, with the
+   * fork's mark: every job made before it is lookup-first at its next claim, and no lookup is believed before
+   * `lookupAfterMs` from now, nor before an earlier fork's moment (SyncJobsStore's FORK). The mark is a number above
+   * every job's made so far, taken here under the identity row's lock.
+   */
   async recordFork(
     m: EntityManager,
     live: LiveIdentityRow,
-    fork: { kind: ForkKind; hold: boolean; previous: string | null; rowExists: boolean },
+    fork: { kind: ForkKind; hold: boolean; previous: string | null; rowExists: boolean; lookupAfterMs: number },
   ): Promise<void> {
     if (fork.rowExists) {
       await m.query(
         `UPDATE database_identity SET system_identifier = $1, database_oid = $2, timeline = $3, recorded_at = clock_timestamp(),
            alive_at = clock_timestamp(),
            sends_held_since = CASE WHEN $4 THEN coalesce(sends_held_since, clock_timestamp()) ELSE sends_held_since END,
-           fork_kind = $5, fork_detected_at = clock_timestamp(), previous_identity = $6
+           fork_kind = $5, fork_detected_at = clock_timestamp(), previous_identity = $6,
+           fork_mark = nextval('sync_fork_marks'),
+           fork_lookup_after = greatest(fork_lookup_after, clock_timestamp() + make_interval(secs => $7::float / 1000))
          WHERE id = 1`,
-        [live.system_identifier, live.database_oid, live.timeline, fork.hold, fork.kind, fork.previous],
+        [live.system_identifier, live.database_oid, live.timeline, fork.hold, fork.kind, fork.previous, fork.lookupAfterMs],
       );
     } else {
       await m.query(
-        `INSERT INTO database_identity (system_identifier, database_oid, timeline, sends_held_since, fork_kind, fork_detected_at)
-         VALUES ($1, $2, $3, CASE WHEN $4 THEN clock_timestamp() END, 'missing', clock_timestamp())`,
-        [live.system_identifier, live.database_oid, live.timeline, fork.hold],
+        `INSERT INTO database_identity (system_identifier, database_oid, timeline, sends_held_since, fork_kind, fork_detected_at,
+           fork_mark, fork_lookup_after)
+         VALUES ($1, $2, $3, CASE WHEN $4 THEN clock_timestamp() END, 'missing', clock_timestamp(),
+           nextval('sync_fork_marks'), clock_timestamp() + make_interval(secs => $5::float / 1000))`,
+        [live.system_identifier, live.database_oid, live.timeline, fork.hold, fork.lookupAfterMs],
       );
     }
   }

@@ -14,7 +14,8 @@ import { ReadReplica } from './replica/read-replica';
  * The database as the service depends on it: its identity (fork safety: the sync worker, the health probe and the
  * operator routes all ask), its outages (503, logged once), the write gate while migrations are pending, and the read
  * replica of auditor reads (replica/). A fork
- * makes every open job lookup-first: the identity service writes sync_jobs through their (stateless) store.
+ * makes every open job lookup-first by a mark each claim reads: the identity service counts sync_jobs through their
+ * (stateless) store.
  */
 @Global()
 @Module({

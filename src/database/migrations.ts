@@ -20,6 +20,7 @@ import { SettlementOneRowVersion1765230000000 } from '../../migrations/176523000
 import { IntakeOpensOnlyNewAccounts1765240000000 } from '../../migrations/1765240000000-IntakeOpensOnlyNewAccounts';
 import { PartitionJournalByMonth1765300000000 } from '../../migrations/1765300000000-PartitionJournalByMonth';
 import { ReferencesCheckedPerStatement1765310000000 } from '../../migrations/1765310000000-ReferencesCheckedPerStatement';
+import { ForkMarkedOnce1765320000000 } from '../../migrations/1765320000000-ForkMarkedOnce';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   IntakeOpensOnlyNewAccounts1765240000000,
   PartitionJournalByMonth1765300000000,
   ReferencesCheckedPerStatement1765310000000,
+  ForkMarkedOnce1765320000000,
 ];

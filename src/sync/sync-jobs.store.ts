@@ -115,6 +115,16 @@ const attemptColumns = (list: AttemptItem[]) => [
   list.map((x) => x.requestId),
 ];
 
+/**
+ * The last fork of the database (docs/design.md, "A database that is a copy"), as one row even without an identity
+ * row: its mark, and the moment before which no lookup may be believed. A job whose fork_mark is below `mark` existed
+ * at that fork and has not been claimed since (FORKED_SINCE): it is lookup-first, not before `lookup_after`, as if the
+ * fork had written that into it. Jobs take a mark from sync_fork_marks when they are made, and the fork's at a claim.
+ */
+const FORK = `fork AS (SELECT coalesce(max(fork_mark), 0) AS mark, max(fork_lookup_after) AS lookup_after
+  FROM database_identity WHERE id = 1)`;
+const FORKED_SINCE = `coalesce(j.fork_mark, 0) < fork.mark`;
+
 /** The job's state columns for the fenced write of a claim's holder. */
 const HELD = `claim_token = $2::bigint AND lease_owner = $3`;
 /** Whatever ends a claim clears its token: a straggling write from that claim then matches nothing. */
@@ -157,19 +167,22 @@ export class SyncJobsStore {
     const leaseFromMono = performance.now();
     // UPDATE ... RETURNING comes back from TypeORM as [rows, affectedCount].
     const [rows]: [Array<Record<string, unknown>>, number] = await this.ds.query(
-      `WITH due AS (
-         SELECT j.load_id, j.needs_lookup AS was_lookup, j.lookup_after AS was_lookup_after
-         FROM sync_jobs j
+      `WITH ${FORK}, due AS (
+         SELECT j.load_id, j.needs_lookup OR ${FORKED_SINCE} AS was_lookup,
+           CASE WHEN ${FORKED_SINCE} THEN greatest(j.lookup_after, fork.lookup_after) ELSE j.lookup_after END AS was_lookup_after,
+           fork.mark
+         FROM sync_jobs j, fork
          WHERE j.due_at <= clock_timestamp() AND (j.lease_expires_at IS NULL OR j.lease_expires_at < clock_timestamp())
          ORDER BY j.due_at
          LIMIT $2
-         FOR UPDATE SKIP LOCKED)
+         FOR UPDATE OF j SKIP LOCKED)
        UPDATE sync_jobs j
        SET lease_owner = $1, lease_expires_at = clock_timestamp() + make_interval(secs => $3::float / 1000),
            claim_token = nextval('sync_claim_tokens'),
            needs_lookup = true,
-           lookup_after = CASE WHEN due.was_lookup THEN j.lookup_after
+           lookup_after = CASE WHEN due.was_lookup THEN due.was_lookup_after
                                ELSE clock_timestamp() + make_interval(secs => ($3::float + $4::float) / 1000) END,
+           fork_mark = greatest(j.fork_mark, due.mark),
            updated_at = clock_timestamp()
        FROM due, card_loads l
        WHERE j.load_id = due.load_id AND l.id = j.load_id
@@ -464,17 +477,11 @@ export class SyncJobsStore {
   }
 
   /**
-   * A fork of the database (database-identity.service.ts): every open job becomes lookup-first, and no lookup is
-   * trusted before `afterMs` from now. Ordered by load id like every other path that locks several jobs, so none of
-   * them deadlocks with this. Returns how many jobs.
+   * The open jobs a fork makes lookup-first (database-identity.service.ts): all of them, for the fork's report. The
+   * fork itself writes none of them: it is marked once on the identity row (FORK), and each job's next claim reads it.
    */
-  async makeAllLookupFirst(m: EntityManager, afterMs: number): Promise<number> {
-    const [, n] = await m.query<[unknown[], number]>(
-      `UPDATE sync_jobs SET needs_lookup = true, updated_at = clock_timestamp(),
-         lookup_after = greatest(coalesce(lookup_after, '-infinity'), clock_timestamp() + make_interval(secs => $1::float / 1000))
-       WHERE load_id IN (SELECT load_id FROM sync_jobs ORDER BY load_id FOR UPDATE)`,
-      [afterMs],
-    );
+  async countOpen(m: EntityManager): Promise<number> {
+    const [{ n }]: Array<{ n: string }> = await m.query(`SELECT count(*) AS n FROM sync_jobs`);
     return Number(n);
   }
 
@@ -496,8 +503,14 @@ const PARKED = `(due_at = 'infinity' AND lease_owner IS NULL)`;
 /** Until the lease ends or the next run is due, whichever is later (finite when not parked). */
 const BUSY_MS = `greatest(0, extract(epoch FROM (greatest(coalesce(lease_expires_at, clock_timestamp()),
   CASE WHEN due_at = 'infinity' THEN clock_timestamp() ELSE due_at END) - clock_timestamp())) * 1000)::float8`;
-/** How long a send that may already be on its way could still land at EnKash: until lookup_after. */
-const SEND_MAY_LAND_MS = `greatest(0, extract(epoch FROM (coalesce(lookup_after, clock_timestamp()) - clock_timestamp())) * 1000)::float8`;
+/**
+ * How long a send that may already be on its way could still land at EnKash: until lookup_after, or until the last
+ * fork's own (FORK), which a job not claimed since the fork has not taken yet. The fork's counts for every job here
+ * (settlement_lock does not return the job's mark): at most SYNC_LEASE_MS + SYNC_LOOKUP_GRACE_MS after a fork, an
+ * operator's reversal of a load made since waits as well.
+ */
+const SEND_MAY_LAND_MS = `greatest(0, extract(epoch FROM (greatest(lookup_after, clock_timestamp(),
+  (SELECT i.fork_lookup_after FROM database_identity i WHERE i.id = 1)) - clock_timestamp())) * 1000)::float8`;
 /** What lockJobs and lockForSettlement read of a job row (JobHoldRow). */
 const JOB_HOLD_COLUMNS = `claim_token::text AS token, lease_owner, ${PARKED} AS parked, ${SEND_MAY_LAND_MS} AS send_may_land_ms,
   ${BUSY_MS} AS busy_ms, late_success_at IS NOT NULL AS late_success`;

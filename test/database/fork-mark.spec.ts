@@ -1,0 +1,157 @@
+import { DatabaseIdentityService } from '../../src/database/database-identity.service';
+import { ClaimedJob, SyncJobsStore } from '../../src/sync/sync-jobs.store';
+import { useTestApp } from '../support/app';
+
+/**
+ * A fork is marked once on the identity row and read by each job's next claim (docs/design.md, "A database that is a
+ * copy"): handling it writes no job, however many are open, and a job made before it is lookup-first at its next
+ * claim, not before the fork's moment, whoever wrote the job in between. The fork-safety spec shows the same end to
+ * end through a worker and the simulator; here the test is the only claimer (ROLE=api runs no worker).
+ */
+describe('a fork, marked once', () => {
+  const ctx = useTestApp({ env: { ROLE: 'api' } });
+  const jobs = () => ctx.app.app.get(SyncJobsStore);
+  const identity = () => ctx.app.app.get(DatabaseIdentityService);
+  /** The fork window (defaults): SYNC_LEASE_MS + SYNC_LOOKUP_GRACE_MS. */
+  const windowMs = () => ctx.app.config.sync.leaseMs + ctx.app.config.sync.lookupGraceMs;
+  let n = 0;
+
+  async function loads(count: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const made = await ctx.app.api('POST', '/v1/card-loads', {
+        body: { enKashCardId: 'EKCMARK001', amount: '1.00' },
+        headers: { 'idempotency-key': `mark-${++n}` },
+      });
+      expect(made.status).toBe(201);
+      ids.push(made.body.id);
+    }
+    return ids;
+  }
+
+  /** A start after an hour with no live worker: handled as a fork of kind silence. */
+  async function forkBySilence() {
+    await ctx.db.query(`UPDATE database_identity SET alive_at = clock_timestamp() - interval '1 hour'`);
+    const report = await identity().check('start');
+    expect(report?.kind).toBe('silence');
+    return report!;
+  }
+
+  /** Every job's claim, and none other, so the tests do not see each other's jobs. */
+  async function claimAll(owner: string, ids: string[], leaseMs = 60_000): Promise<Map<string, ClaimedJob>> {
+    const claimed = await jobs().claim(owner, 1000, leaseMs, 150, 0);
+    for (const j of claimed.filter((c) => !ids.includes(c.loadId))) await jobs().release(j, owner);
+    return new Map(claimed.filter((c) => ids.includes(c.loadId)).map((c) => [c.loadId, c]));
+  }
+
+  async function releaseAll(claims: Map<string, ClaimedJob>, owner: string) {
+    for (const j of claims.values()) await jobs().release(j, owner);
+  }
+
+  it('should write no job when it handles a fork, and make each job made before it lookup-first at its next claim', async () => {
+    const before = await loads(6);
+    const rows = async () =>
+      (await ctx.db.query(`SELECT load_id, xmin::text AS version FROM sync_jobs WHERE load_id = ANY($1) ORDER BY 1`, [before])).rows;
+    const versions = await rows();
+
+    const report = await forkBySilence();
+    expect(report.openJobs).toBeGreaterThanOrEqual(6);
+    expect(await rows()).toEqual(versions); // not one open job rewritten
+
+    const [after] = await loads(1);
+    const claims = await claimAll('w-mark', [...before, after]);
+    expect(claims.size).toBe(7);
+    for (const id of before) {
+      const j = claims.get(id)!;
+      expect(j.wasNeedsLookup).toBe(true);
+      expect(j.lookupReady).toBe(false);
+      expect(j.lookupAfterMs).toBeGreaterThan(windowMs() - 10_000);
+    }
+    // Made after the fork: never at the other copy, sent at once as always.
+    expect(claims.get(after)).toMatchObject({ wasNeedsLookup: false, lookupReady: true });
+    await releaseAll(claims, 'w-mark');
+  });
+
+  it('should keep a job lookup-first when a claim from before the fork writes after it', async () => {
+    const [resched, released] = await loads(2);
+    const first = await claimAll('w-late', [resched, released]);
+    expect([...first.values()].every((j) => !j.wasNeedsLookup)).toBe(true);
+
+    await forkBySilence();
+    // The claims from before the fork end after it: one as if it had learnt nothing needs a lookup (its write
+    // clears needs_lookup), one given back untouched. Neither took the fork's mark: both stay lookup-first.
+    const wrote = await ctx.app.ds.transaction((m) =>
+      jobs().reschedule(
+        m,
+        first.get(resched)!,
+        'w-late',
+        { delayMs: 0, needsLookup: false, lookupGraceMs: null, unknownSeen: false, pendingRejection: null, countAttempt: false },
+        null,
+      ),
+    );
+    expect(wrote).toBe(true);
+    await jobs().release(first.get(released)!, 'w-late');
+    expect((await ctx.db.query(`SELECT needs_lookup FROM sync_jobs WHERE load_id = $1`, [resched])).rows[0].needs_lookup).toBe(false);
+
+    const again = await claimAll('w-late', [resched, released]);
+    for (const j of again.values()) {
+      expect(j.wasNeedsLookup).toBe(true);
+      expect(j.lookupAfterMs).toBeGreaterThan(windowMs() - 10_000);
+    }
+    await releaseAll(again, 'w-late');
+  });
+
+  it("should count a fork's moment as a send that may still land, for an operator's reversal of a parked load", async () => {
+    // The earlier tests' fork window is over.
+    await ctx.db.query(`UPDATE database_identity SET fork_lookup_after = clock_timestamp() - interval '1 second'`);
+    const [id] = await loads(1);
+    // Claimed with a 1 ms lease and a 150 ms grace, then parked: after those, no send of ours may land any more.
+    const claim = (await claimAll('w-park', [id], 1)).get(id)!;
+    expect(await ctx.app.ds.transaction((m) => jobs().park(m, claim, 'w-park', 'needs review', null))).toBe(true);
+    await new Promise((r) => setTimeout(r, 250));
+    const held = async () => (await ctx.app.ds.transaction((m) => jobs().lockJobs(m, [id]))).get(id)!;
+    expect(await held()).toMatchObject({ parked: true, sendMayLandForMs: 0 });
+
+    await forkBySilence();
+    expect((await held()).sendMayLandForMs).toBeGreaterThan(windowMs() - 10_000);
+  });
+
+  it('should make every job claimed after the fork is recorded lookup-first, with two claimers running through it', async () => {
+    const ids = await loads(40);
+    await ctx.db.query(`UPDATE database_identity SET alive_at = clock_timestamp() - interval '1 hour'`);
+    let forkDoneAt = Infinity;
+    const seen: Array<{ owner: string; startedAt: number; job: ClaimedJob }> = [];
+    let stop = false;
+    // Each claimer keeps what it claims (so a job is claimed once), one job at a time with a pause, so that the
+    // claims run before, during and after the fork's transaction. A claim reports the job's state before it.
+    const claimer = async (owner: string) => {
+      while (!stop) {
+        const startedAt = performance.now();
+        for (const job of await jobs().claim(owner, 1, 60_000, 150, 0)) seen.push({ owner, startedAt, job });
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    const claimers = [claimer('w-race-a'), claimer('w-race-b')];
+    const claimedOfOurs = () => seen.filter((s) => ids.includes(s.job.loadId)).length;
+    for (const until = Date.now() + 10_000; claimedOfOurs() < 3 && Date.now() < until;) await new Promise((r) => setTimeout(r, 1));
+    const report = await identity().check('start');
+    forkDoneAt = performance.now();
+    expect(report?.kind).toBe('silence');
+    const claimedOnce = () => ids.every((id) => seen.some((s) => s.job.loadId === id));
+    for (const until = Date.now() + 20_000; !claimedOnce() && Date.now() < until;) await new Promise((r) => setTimeout(r, 10));
+    stop = true;
+    await Promise.all(claimers);
+
+    const ours = seen.filter((s) => ids.includes(s.job.loadId));
+    expect(new Set(ours.map((s) => s.job.loadId)).size).toBe(40);
+    expect(ours).toHaveLength(40); // each claimed once: no job went to both claimers
+    expect(ours.filter((s) => s.startedAt < forkDoneAt).length).toBeGreaterThan(0);
+    const afterFork = ours.filter((s) => s.startedAt > forkDoneAt);
+    expect(afterFork.length).toBeGreaterThan(0);
+    for (const { job } of afterFork) {
+      expect(job.wasNeedsLookup).toBe(true);
+      expect(job.lookupAfterMs).toBeGreaterThan(windowMs() - 10_000);
+    }
+    for (const { owner, job } of seen) await jobs().release(job, owner);
+  });
+});
