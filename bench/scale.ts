@@ -12,6 +12,7 @@ import { Client } from 'pg';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { benchHeaders, fillThroughBatches, singleLoads, startBenchService } from './bench-service';
 import { databaseUrlOn, freshDatabase } from './fresh-database';
+import { SyncPhase, syncOnFilledLedger } from './scale-sync';
 
 const ROOT = path.resolve(__dirname, '../..');
 const { values: args } = parseArgs({
@@ -31,6 +32,8 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '16' },
     seconds: { type: 'string', default: '15' },
     bulk: { type: 'string', default: '100000' },
+    // --sync-seconds N: then sync on the backlog for N seconds, twice (bench/scale-sync.ts); 0 skips it.
+    'sync-seconds': { type: 'string', default: '0' },
   },
 });
 const LOADS = Number(args.loads);
@@ -50,7 +53,10 @@ async function main(): Promise<void> {
     }
     // --reuse: measure the reads again on the ledger a previous run filled (same DATABASE_URL server).
     const db = args.reuse || args.append ? databaseUrlOn(url, args.database) : await freshDatabase(url, args.database);
-    const service = await startBenchService(path.join(ROOT, 'dist/src/main.js'), db, { DATA_DIR: path.join(dir, 'data') });
+    const main = path.join(ROOT, 'dist/src/main.js');
+    // One DATA_DIR for the API and the sync worker: their seals are signed by the same audit key.
+    const dataDir = path.join(dir, 'data');
+    const service = await startBenchService(main, db, { DATA_DIR: dataDir });
     proc = service.proc;
     const base = service.base;
     const headers = benchHeaders;
@@ -105,6 +111,11 @@ async function main(): Promise<void> {
     });
     const bulkLoads = Number(args.bulk);
     const bulkRate = await fillThroughBatches(base, bulkLoads, card, `scale-bulk-${Date.now()}`);
+    const syncSeconds = Number(args['sync-seconds']);
+    const sync = syncSeconds > 0 ? await syncOnFilledLedger(main, db, dataDir, syncSeconds) : null;
+    const phase = (p: SyncPhase) =>
+      `**${p.rate.toFixed(0)} loads/s** (${p.settled.toLocaleString('en')} in ${syncSeconds} s), worker CPU ` +
+      `${p.workerUs.toFixed(0)} µs per settled load, first settlement ${p.firstSettlementS.toFixed(1)} s after the worker's spawn`;
     const lines = [
       '',
       `## Scale (${LOADS.toLocaleString('en')} loads on ${CARDS.toLocaleString('en')} cards and one parent account)`,
@@ -131,6 +142,15 @@ async function main(): Promise<void> {
         `${single.errors} errors); bulk, ${bulkLoads.toLocaleString('en')} more loads 1,000 per request, 4 in flight: ` +
         `**${bulkRate.toFixed(0)} loads/s**.`,
       '',
+      ...(sync
+        ? [
+            `Sync on this backlog, one worker, concurrency 32, simulator at 20 ms (\`--sync-seconds ${syncSeconds}\`): ` +
+              `a worker alive a moment before, ${phase(sync.sends)}; after an hour with no live worker (a fork: ` +
+              `${sync.afterSilence.forkOpenJobs?.toLocaleString('en') ?? 'no'} open loads lookup-first, window 6 s), ` +
+              `${phase(sync.afterSilence)}.`,
+            '',
+          ]
+        : []),
     ];
     appendFileSync(path.join(ROOT, 'bench/RESULTS.md'), lines.join('\n'));
     process.stdout.write(lines.join('\n'));
