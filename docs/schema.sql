@@ -692,12 +692,28 @@ CREATE FUNCTION public.settlement_lock(p_loads uuid[]) RETURNS TABLE(id uuid, st
           CROSS JOIN LATERAL (SELECT 1 FROM card_loads l WHERE l.id = q.id FOR UPDATE) l;
         RETURN QUERY
           SELECT l.id, l.status, l.journal_transaction_id, l.undone_at, j.load_id IS NOT NULL, j.claim_token, j.lease_owner,
-                 j.lease_expires_at, j.due_at, j.lookup_after, j.late_success_at
+                 j.lease_expires_at, j.due_at,
+                 greatest(j.lookup_after, (SELECT fi.fork_lookup_after FROM database_identity fi WHERE fi.id = 1)), j.late_success_at
           FROM unnest(ids) WITH ORDINALITY AS q(id, i)
           CROSS JOIN LATERAL (SELECT * FROM card_loads l WHERE l.id = q.id LIMIT 1) l
           LEFT JOIN LATERAL (SELECT * FROM sync_jobs j WHERE j.load_id = q.id LIMIT 1) j ON true
           ORDER BY q.i;
       END $$;
+
+-- Name: sync_jobs_claim_reads_fork(); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.sync_jobs_claim_reads_fork() RETURNS trigger
+    LANGUAGE plpgsql STABLE
+    AS $$
+        BEGIN
+          IF coalesce(NEW.fork_mark, 0) < (SELECT coalesce(max(i.fork_mark), 0) FROM database_identity i WHERE i.id = 1) THEN
+            RAISE EXCEPTION 'sync job of load % was open at a fork of the database, which this release of card-ledger does not read',
+              NEW.load_id
+              USING ERRCODE = '55000',
+                HINT = 'stop the workers of releases before migration 1765320000000, or run its down() before starting them';
+          END IF;
+          RETURN NEW;
+        END $$;
 
 -- Name: account_history; Type: TABLE; Schema: public; Owner: -
 
@@ -1999,6 +2015,10 @@ CREATE TRIGGER reconciliation_findings_append_only BEFORE DELETE OR UPDATE ON pu
 -- Name: reconciliation_findings reconciliation_findings_no_truncate; Type: TRIGGER; Schema: public; Owner: -
 
 CREATE TRIGGER reconciliation_findings_no_truncate BEFORE TRUNCATE ON public.reconciliation_findings FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
+
+-- Name: sync_jobs sync_jobs_claim_reads_fork; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER sync_jobs_claim_reads_fork BEFORE UPDATE ON public.sync_jobs FOR EACH ROW WHEN (((new.claim_token IS NOT NULL) AND (new.claim_token IS DISTINCT FROM old.claim_token))) EXECUTE FUNCTION public.sync_jobs_claim_reads_fork();
 
 -- Name: webhook_attempts webhook_attempts_append_only; Type: TRIGGER; Schema: public; Owner: -
 

@@ -49,7 +49,24 @@ export function dataSourceUrl(ds: DataSource): string {
  * nothing to do. Each migration runs in its own transaction on another connection.
  */
 export async function runMigrations(url: string): Promise<string[]> {
-  const applied = await withJobLock(
+  return underMigrationLock(url, async (ds) => (await ds.runMigrations({ transaction: 'each' })).map((m) => m.name));
+}
+
+/**
+ * Takes back the last migration applied (its down()), under the same lock: the way back to an older release
+ * (docs/operations.md). Returns its name, or null when none was applied.
+ */
+export async function revertLastMigration(url: string): Promise<string | null> {
+  return underMigrationLock(url, async (ds) => {
+    const [last] = await ds.query<Array<{ name: string }>>(`SELECT name FROM migrations ORDER BY id DESC LIMIT 1`);
+    if (!last) return null;
+    await ds.undoLastMigration({ transaction: 'each' });
+    return last.name;
+  });
+}
+
+async function underMigrationLock<T>(url: string, work: (ds: DataSource) => Promise<T>): Promise<T> {
+  const done = await withJobLock(
     url,
     MIGRATION_LOCK_KEY,
     'migrations',
@@ -57,15 +74,15 @@ export async function runMigrations(url: string): Promise<string[]> {
       const ds = new DataSource({ ...dataSourceOptions(url, 2), logging: false });
       await ds.initialize();
       try {
-        return (await ds.runMigrations({ transaction: 'each' })).map((m) => m.name);
+        return { value: await work(ds) };
       } finally {
         await ds.destroy();
       }
     },
     { wait: true },
   );
-  assert(applied, 'a waiting lock is always taken');
-  return applied;
+  assert(done, 'a waiting lock is always taken');
+  return done.value;
 }
 
 export async function pendingMigrationCount(ds: DataSource): Promise<number> {

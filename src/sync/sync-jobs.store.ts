@@ -227,7 +227,8 @@ export class SyncJobsStore {
    * full leaseMs again. Before a send, a later claimer's lookup is also pushed past the end of this exchange plus
    * the grace (a lookup cannot apply money, so the fence before one leaves lookup_after alone), and the database
    * must be the one the ledger recorded, with sends not held (docs/operations.md, "Backup and restore"): a copy of
-   * the ledger never sends a load blind, whatever its workers knew at their start.
+   * the ledger never sends a load blind, whatever its workers knew at their start. Nor does a claim taken before
+   * the last fork was handled (its job is still below the fork's mark): its gate is 'forked' too.
    * `held` false = the claim was lost (another claim, or the load left the outbox), or, before a send, `gate` is
    * not open: nothing may be sent.
    */
@@ -252,18 +253,24 @@ export class SyncJobsStore {
     const rows: Array<{ gate: SendGate; held: boolean; late_success: boolean }> = await this.ds.query(
       `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::float8[], $5::float8[]) WITH ORDINALITY
                   AS x(load_id, token, owner, lease_ms, grace_ms, i)),
+       ${FORK},
        gate AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM x WHERE grace_ms IS NOT NULL) THEN ${SEND_GATE_SQL} ELSE 'open' END AS g),
+       -- A send's own gate: a claim taken before the last fork was handled (a job still below its mark) may not send:
+       -- its claim was not lookup-first for that fork. 'forked': the worker gives the job back, and its next claim is.
+       sx AS (SELECT x.*, CASE WHEN x.grace_ms IS NULL THEN 'open' WHEN (SELECT g FROM gate) <> 'open' THEN (SELECT g FROM gate)
+                               WHEN (SELECT ${FORKED_SINCE} FROM sync_jobs j, fork WHERE j.load_id = x.load_id) THEN 'forked'
+                               ELSE 'open' END AS g
+              FROM x),
        fenced AS (
          UPDATE sync_jobs j SET lease_expires_at = clock_timestamp() + make_interval(secs => x.lease_ms / 1000),
            lookup_after = CASE WHEN x.grace_ms IS NULL THEN j.lookup_after
              ELSE greatest(j.lookup_after, clock_timestamp() + make_interval(secs => (x.lease_ms + x.grace_ms) / 1000)) END,
            updated_at = clock_timestamp()
-         FROM x WHERE j.load_id = x.load_id AND j.load_id = ANY($1::uuid[]) AND j.claim_token = x.token AND j.lease_owner = x.owner
-           AND (x.grace_ms IS NULL OR (SELECT g FROM gate) = 'open')
+         FROM sx x WHERE j.load_id = x.load_id AND j.load_id = ANY($1::uuid[]) AND j.claim_token = x.token AND j.lease_owner = x.owner
+           AND x.g = 'open'
          RETURNING x.i, j.late_success_at IS NOT NULL AS late_success)
-       SELECT CASE WHEN x.grace_ms IS NULL THEN 'open' ELSE (SELECT g FROM gate) END AS gate, f.i IS NOT NULL AS held,
-         coalesce(f.late_success, false) AS late_success
-       FROM x LEFT JOIN fenced f ON f.i = x.i ORDER BY x.i`,
+       SELECT x.g AS gate, f.i IS NOT NULL AS held, coalesce(f.late_success, false) AS late_success
+       FROM sx x LEFT JOIN fenced f ON f.i = x.i ORDER BY x.i`,
       [
         batch.map((f) => f.job.loadId),
         batch.map((f) => f.job.token),

@@ -1,6 +1,9 @@
+import { ForkMarkedOnce1765320000000 } from '../../migrations/1765320000000-ForkMarkedOnce';
+import { revertLastMigration, runMigrations } from '../../src/database/data-source';
 import { DatabaseIdentityService } from '../../src/database/database-identity.service';
 import { ClaimedJob, SyncJobsStore } from '../../src/sync/sync-jobs.store';
-import { useTestApp } from '../support/app';
+import { startTestApp, useTestApp } from '../support/app';
+import { createTestDatabase, sql } from '../support/db';
 
 /**
  * A fork is marked once on the identity row and read by each job's next claim (docs/design.md, "A database that is a
@@ -114,6 +117,92 @@ describe('a fork, marked once', () => {
 
     await forkBySilence();
     expect((await held()).sendMayLandForMs).toBeGreaterThan(windowMs() - 10_000);
+  });
+
+  it("should refuse the send of a claim taken before the fork was handled, and let that claim's lookup go", async () => {
+    const [id] = await loads(1);
+    // A worker claims while the fork is not handled yet (its claim loop does not read the identity), as in a failover.
+    const job = (await claimAll('w-early', [id])).get(id)!;
+    expect(job.wasNeedsLookup).toBe(false);
+    await forkBySilence();
+    expect(await jobs().fence(job, 'w-early', 60_000, { lookupGraceMs: 150 })).toEqual({ held: false, gate: 'forked' });
+    expect(await jobs().fence(job, 'w-early', 60_000, null)).toEqual({ held: true, gate: 'open' });
+    // Given back, as the worker does on 'forked': the next claim looks it up first, after the fork's moment.
+    await jobs().release(job, 'w-early');
+    const again = (await claimAll('w-early', [id])).get(id)!;
+    expect(again).toMatchObject({ wasNeedsLookup: true, lookupReady: false });
+    expect(await jobs().fence(again, 'w-early', 60_000, { lookupGraceMs: 150 })).toEqual({ held: true, gate: 'open' });
+    await jobs().release(again, 'w-early');
+  });
+
+  it('should refuse the claim of an older release, which does not read the mark, of a job open at the fork', async () => {
+    const [open] = await loads(1);
+    await forkBySilence();
+    const [made] = await loads(1);
+    // The claim of the releases before migration 1765320000000 (a rolling deploy, or the code alone rolled back).
+    const olderClaim = (id: string) =>
+      ctx.db.query(
+        `WITH due AS (SELECT j.load_id, j.needs_lookup AS was_lookup FROM sync_jobs j WHERE j.load_id = $1 FOR UPDATE SKIP LOCKED)
+         UPDATE sync_jobs j SET lease_owner = 'older-release', lease_expires_at = clock_timestamp() + interval '1 minute',
+           claim_token = nextval('sync_claim_tokens'), needs_lookup = true,
+           lookup_after = CASE WHEN due.was_lookup THEN j.lookup_after ELSE clock_timestamp() + interval '1 minute' END,
+           updated_at = clock_timestamp()
+         FROM due WHERE j.load_id = due.load_id RETURNING due.was_lookup`,
+        [id],
+      );
+    await expect(olderClaim(open)).rejects.toMatchObject({ code: '55000', message: expect.stringMatching(/open at a fork/) });
+    // A job made after the fork was never at the other copy: any release may claim it.
+    expect((await olderClaim(made)).rows).toEqual([{ was_lookup: false }]);
+    await ctx.db.query(`UPDATE sync_jobs SET lease_owner = NULL, lease_expires_at = NULL, claim_token = NULL WHERE load_id = $1`, [made]);
+  });
+
+  it("should give an older release's reversal check the fork's moment, through settlement_lock", async () => {
+    const [id] = await loads(1);
+    await forkBySilence();
+    // What an older API instance reads before an operator's reversal: lookup_after, straight from settlement_lock.
+    const [row] = await ctx.app.ds.transaction((m) =>
+      m.query<Array<{ lookup_after: Date; fork: Date }>>(
+        `SELECT lookup_after, (SELECT fork_lookup_after FROM database_identity) AS fork FROM settlement_lock(ARRAY[$1]::uuid[])`,
+        [id],
+      ),
+    );
+    expect(row.lookup_after).toEqual(row.fork);
+    expect(row.fork.getTime()).toBeGreaterThan(Date.now() + windowMs() - 10_000);
+  });
+
+  it('should write the mark into every job below it when the migration is reverted, for the release it goes back to', async () => {
+    const db = await createTestDatabase();
+    const app = await startTestApp({ ROLE: 'api' }, db.url);
+    const c = await sql(db.url);
+    try {
+      const made = [];
+      for (let i = 0; i < 2; i++) {
+        const res = await app.api('POST', '/v1/card-loads', {
+          body: { enKashCardId: 'EKCMARK002', amount: '1.00' },
+          headers: { 'idempotency-key': `mark-down-${i}` },
+        });
+        made.push(res.body.id);
+      }
+      await c.query(`UPDATE database_identity SET alive_at = clock_timestamp() - interval '1 hour'`);
+      expect((await app.app.get(DatabaseIdentityService).check('start'))?.kind).toBe('silence');
+      const [{ fork }] = (await c.query(`SELECT fork_lookup_after AS fork FROM database_identity`)).rows;
+      await app.close();
+
+      // npm run migration:revert, down to this migration (and any after it).
+      let reverted: string | null;
+      do reverted = await revertLastMigration(db.url);
+      while (reverted && reverted !== new ForkMarkedOnce1765320000000().name);
+      expect(reverted).toBe('ForkMarkedOnce1765320000000');
+      const rows = (await c.query(`SELECT needs_lookup, lookup_after FROM sync_jobs WHERE load_id = ANY($1)`, [made])).rows;
+      expect(rows).toEqual([
+        { needs_lookup: true, lookup_after: fork },
+        { needs_lookup: true, lookup_after: fork },
+      ]);
+      expect(await runMigrations(db.url)).toContain('ForkMarkedOnce1765320000000');
+    } finally {
+      await c.end();
+      await db.drop();
+    }
   });
 
   it('should make every job claimed after the fork is recorded lookup-first, with two claimers running through it', async () => {
