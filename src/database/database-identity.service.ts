@@ -95,7 +95,10 @@ export class DatabaseIdentityService {
     // The common case costs one read and no lock.
     const { recorded: row, live } = await this.store.read();
     if (kindOf(row, live) === null && !(trigger === 'start' && row!.silent_ms > SILENCE_MS)) return null;
-    const report = await inTransaction(this.ds, (m) => this.handle(m, trigger, serviceActor('sync-worker')));
+    // Counted before the identity row's lock, which the fork's handling then holds for constant time: a count of
+    // ten million jobs takes seconds (the jobs a moment later may differ by the few taken or settled meanwhile).
+    const openJobs = await this.jobs.countOpen();
+    const report = await inTransaction(this.ds, (m) => this.handle(m, trigger, serviceActor('sync-worker'), openJobs));
     if (report) this.announce(report, trigger);
     return report;
   }
@@ -145,7 +148,7 @@ export class DatabaseIdentityService {
    * Under the identity row's lock: compare again (another worker may have handled it meanwhile), then record the new
    * identity, the fork's mark that makes every open job lookup-first, and whether sends are held, and say so in the trail.
    */
-  private async handle(m: EntityManager, trigger: string, actor: AuditActor): Promise<ForkReport | null> {
+  private async handle(m: EntityManager, trigger: string, actor: AuditActor, openJobs: number): Promise<ForkReport | null> {
     const { recorded: row, live } = await this.store.lock(m);
     const kind = kindOf(row, live) ?? (trigger === 'start' && row!.silent_ms > SILENCE_MS ? 'silence' : null);
     if (kind === null) return null;
@@ -158,7 +161,6 @@ export class DatabaseIdentityService {
     // other copy started before this moment may reach EnKash until its lease and the grace have passed.
     const lookupAfterMs = s.leaseMs + s.lookupGraceMs;
     await this.store.recordFork(m, live, { kind, hold, previous, rowExists: row !== undefined, lookupAfterMs });
-    const openJobs = await this.jobs.countOpen(m);
     const report: ForkReport = { kind, previous, current, openJobs, sendsHeld: hold || row?.sends_held_since != null };
     await this.trail.record(m, {
       ...actor,

@@ -487,8 +487,8 @@ export class SyncJobsStore {
    * The open jobs a fork makes lookup-first (database-identity.service.ts): all of them, for the fork's report. The
    * fork itself writes none of them: it is marked once on the identity row (FORK), and each job's next claim reads it.
    */
-  async countOpen(m: EntityManager): Promise<number> {
-    const [{ n }]: Array<{ n: string }> = await m.query(`SELECT count(*) AS n FROM sync_jobs`);
+  async countOpen(): Promise<number> {
+    const [{ n }]: Array<{ n: string }> = await this.ds.query(`SELECT count(*) AS n FROM sync_jobs`);
     return Number(n);
   }
 
