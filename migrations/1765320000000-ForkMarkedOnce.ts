@@ -22,9 +22,17 @@ import { rewriteFunction, undone } from './support/rewrite-function';
  *   the identity in the claim's own snapshot (STABLE), so a claim racing the fork is judged as its statement saw it.
  * - `settlement_lock`, which an older API instance also calls before an operator's reversal, returns the fork's
  *   moment as the job's `lookup_after` when it is later: "a send may still land" includes the other copy's.
- * - `down()` writes the mark into every job below it before it drops the columns (one UPDATE of those jobs, as a
- *   fork used to cost), so the release it goes back to finds them lookup-first.
+ * - `down()` writes the mark into every job below it before it drops the columns, so the release it goes back to
+ *   finds them lookup-first: in batches by load id first, each its own short statement that skips rows a claim holds
+ *   (the trigger keeps refusing older claims meanwhile), then once more for the rows skipped, with the DDL, in one
+ *   brief transaction. Done inside that transaction alone, a lock timeout of the DDL would throw the whole rewrite
+ *   away and start it again.
  */
+/** Writes the mark into a job below it (`j`, with the identity row `i`): what a fork used to write. */
+const MARK_WRITTEN = `needs_lookup = true, updated_at = clock_timestamp(), lookup_after = greatest(j.lookup_after, i.fork_lookup_after),
+  fork_mark = i.fork_mark`;
+const BELOW_MARK = `i.id = 1 AND coalesce(j.fork_mark, 0) < i.fork_mark`;
+const DOWN_BATCH = 10_000;
 const SETTLEMENT_LOCK_EDITS = [
   [
     `j.lease_expires_at, j.due_at, j.lookup_after, j.late_success_at`,
@@ -66,11 +74,20 @@ export class ForkMarkedOnce1765320000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
+    for (let after: string | null = '00000000-0000-0000-0000-000000000000'; after !== null; ) {
+      const [{ last }] = (await q.query(
+        `WITH range AS (SELECT load_id FROM sync_jobs WHERE load_id > $1 ORDER BY load_id LIMIT ${DOWN_BATCH}),
+              written AS (
+                UPDATE sync_jobs j SET ${MARK_WRITTEN} FROM database_identity i
+                WHERE ${BELOW_MARK} AND j.load_id IN (
+                  SELECT s.load_id FROM sync_jobs s WHERE s.load_id IN (SELECT load_id FROM range) FOR UPDATE SKIP LOCKED))
+         SELECT (SELECT load_id FROM range ORDER BY load_id DESC LIMIT 1)::text AS last`,
+        [after],
+      )) as Array<{ last: string | null }>;
+      after = last;
+    }
     await briefly(q, async () => {
-      await q.query(`
-        UPDATE sync_jobs j SET needs_lookup = true, updated_at = clock_timestamp(),
-          lookup_after = greatest(j.lookup_after, i.fork_lookup_after)
-        FROM database_identity i WHERE i.id = 1 AND coalesce(j.fork_mark, 0) < i.fork_mark`);
+      await q.query(`UPDATE sync_jobs j SET ${MARK_WRITTEN} FROM database_identity i WHERE ${BELOW_MARK}`);
       await rewriteFunction(q, 'settlement_lock', undone(SETTLEMENT_LOCK_EDITS));
       await q.query(`DROP TRIGGER sync_jobs_claim_reads_fork ON sync_jobs`);
       await q.query(`DROP FUNCTION sync_jobs_claim_reads_fork()`);

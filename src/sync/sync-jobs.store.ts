@@ -227,8 +227,8 @@ export class SyncJobsStore {
    * full leaseMs again. Before a send, a later claimer's lookup is also pushed past the end of this exchange plus
    * the grace (a lookup cannot apply money, so the fence before one leaves lookup_after alone), and the database
    * must be the one the ledger recorded, with sends not held (docs/operations.md, "Backup and restore"): a copy of
-   * the ledger never sends a load blind, whatever its workers knew at their start. Nor does a claim taken before
-   * the last fork was handled (its job is still below the fork's mark): its gate is 'forked' too.
+   * the ledger never sends a load blind, whatever its workers knew at their start. A claim taken before the last
+   * fork was handled (its job is still below the fork's mark) may neither send nor look up: its gate is 'forked'.
    * `held` false = the claim was lost (another claim, or the load left the outbox), or, before a send, `gate` is
    * not open: nothing may be sent.
    */
@@ -255,9 +255,11 @@ export class SyncJobsStore {
                   AS x(load_id, token, owner, lease_ms, grace_ms, i)),
        ${FORK},
        gate AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM x WHERE grace_ms IS NOT NULL) THEN ${SEND_GATE_SQL} ELSE 'open' END AS g),
-       -- A send's own gate: a claim taken before the last fork was handled (a job still below its mark) may not send:
-       -- its claim was not lookup-first for that fork. 'forked': the worker gives the job back, and its next claim is.
-       sx AS (SELECT x.*, CASE WHEN x.grace_ms IS NULL THEN 'open' WHEN (SELECT g FROM gate) <> 'open' THEN (SELECT g FROM gate)
+       -- Each exchange's own gate: a claim taken before the last fork was handled (its job still below the mark) was
+       -- not lookup-first for that fork, and its lookup_ready did not wait for the fork's moment: it may neither send
+       -- nor look up (a lookup inside the fork's window may miss the other copy's send and reverse the load).
+       -- 'forked': the worker gives the job back, and its next claim takes the mark. A send also needs the gate.
+       sx AS (SELECT x.*, CASE WHEN x.grace_ms IS NOT NULL AND (SELECT g FROM gate) <> 'open' THEN (SELECT g FROM gate)
                                WHEN (SELECT ${FORKED_SINCE} FROM sync_jobs j, fork WHERE j.load_id = x.load_id) THEN 'forked'
                                ELSE 'open' END AS g
               FROM x),

@@ -181,8 +181,9 @@ export class SyncWorker {
     if (this.breaker.state === CircuitState.Open && performance.now() - this.openedAtMs < s.circuitOpenMs) return null;
     const fence = await this.jobs.fence(job, this.owner, s.leaseMs, name === 'send' ? { lookupGraceMs: s.lookupGraceMs } : null);
     if (fence.gate !== 'open') {
-      // The database is a fork of the ledger: handle it now if nobody has (every open load becomes lookup-first,
-      // this one included), and send nothing. The job goes back; its next claim looks it up first.
+      // The database is a fork of the ledger, or this claim was taken before the last fork was handled: handle the
+      // fork now if nobody has (every open load becomes lookup-first, this one included), and call nothing. The job
+      // goes back; its next claim looks it up first, after the fork's moment.
       if (fence.gate === 'held') return 'held';
       await this.identity.check('fence');
       return 'forked';
@@ -253,8 +254,10 @@ export class SyncWorker {
           x,
         ),
       );
-      // A lookup's fence never answers late-success, held or forked (only a send's checks the database).
-      if (lookup === 'fenced' || lookup === 'late-success' || lookup === 'held' || lookup === 'forked') return;
+      // A lookup's fence never answers late-success or held (only a send's checks the gate). 'forked': this claim was
+      // taken before the last fork was handled; given back, the next claim looks up after the fork's moment.
+      if (lookup === 'fenced' || lookup === 'late-success' || lookup === 'held') return;
+      if (lookup === 'forked') return this.jobs.release(job, this.owner);
       if (lookup === null) return this.jobs.release(job, this.owner, this.config.sync.circuitOpenMs);
       const attempt = attemptOf('enkash_lookup', lookup);
       const decision = decideAfterLookup(job, lookup);
