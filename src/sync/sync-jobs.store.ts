@@ -255,24 +255,24 @@ export class SyncJobsStore {
                   AS x(load_id, token, owner, lease_ms, grace_ms, i)),
        ${FORK},
        gate AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM x WHERE grace_ms IS NOT NULL) THEN ${SEND_GATE_SQL} ELSE 'open' END AS g),
-       -- Each exchange's own gate: a claim taken before the last fork was handled (its job still below the mark) was
-       -- not lookup-first for that fork, and its lookup_ready did not wait for the fork's moment: it may neither send
-       -- nor look up (a lookup inside the fork's window may miss the other copy's send and reverse the load).
-       -- 'forked': the worker gives the job back, and its next claim takes the mark. A send also needs the gate.
-       sx AS (SELECT x.*, CASE WHEN x.grace_ms IS NOT NULL AND (SELECT g FROM gate) <> 'open' THEN (SELECT g FROM gate)
-                               WHEN (SELECT ${FORKED_SINCE} FROM sync_jobs j, fork WHERE j.load_id = x.load_id) THEN 'forked'
-                               ELSE 'open' END AS g
-              FROM x),
+       -- A claim taken before the last fork was handled (its job still below the mark) was not lookup-first for that
+       -- fork, and its lookup_ready did not wait for the fork's moment: it may neither send nor look up (a lookup
+       -- inside the fork's window may miss the other copy's send and reverse the load). Not fenced, its gate is
+       -- 'forked' (looked at only for the fences that did not hold): the worker gives the job back, and its next claim
+       -- takes the mark. A send also needs the database's gate.
        fenced AS (
          UPDATE sync_jobs j SET lease_expires_at = clock_timestamp() + make_interval(secs => x.lease_ms / 1000),
            lookup_after = CASE WHEN x.grace_ms IS NULL THEN j.lookup_after
              ELSE greatest(j.lookup_after, clock_timestamp() + make_interval(secs => (x.lease_ms + x.grace_ms) / 1000)) END,
            updated_at = clock_timestamp()
-         FROM sx x WHERE j.load_id = x.load_id AND j.load_id = ANY($1::uuid[]) AND j.claim_token = x.token AND j.lease_owner = x.owner
-           AND x.g = 'open'
+         FROM x, fork WHERE j.load_id = x.load_id AND j.load_id = ANY($1::uuid[]) AND j.claim_token = x.token AND j.lease_owner = x.owner
+           AND (x.grace_ms IS NULL OR (SELECT g FROM gate) = 'open') AND NOT ${FORKED_SINCE}
          RETURNING x.i, j.late_success_at IS NOT NULL AS late_success)
-       SELECT x.g AS gate, f.i IS NOT NULL AS held, coalesce(f.late_success, false) AS late_success
-       FROM sx x LEFT JOIN fenced f ON f.i = x.i ORDER BY x.i`,
+       SELECT CASE WHEN x.grace_ms IS NOT NULL AND (SELECT g FROM gate) <> 'open' THEN (SELECT g FROM gate)
+                   WHEN f.i IS NULL AND (SELECT ${FORKED_SINCE} FROM sync_jobs j, fork WHERE j.load_id = x.load_id) THEN 'forked'
+                   ELSE 'open' END AS gate,
+         f.i IS NOT NULL AS held, coalesce(f.late_success, false) AS late_success
+       FROM x LEFT JOIN fenced f ON f.i = x.i ORDER BY x.i`,
       [
         batch.map((f) => f.job.loadId),
         batch.map((f) => f.job.token),
