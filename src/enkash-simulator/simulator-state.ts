@@ -99,6 +99,8 @@ export class SimulatorState {
   private parentMinor: bigint;
   private readonly cards = new Map<string, bigint>();
   private txns: TxnRecord[] = [];
+  /** The records of each reference, in the order applied: a lookup or a load's duplicate check reads one list, not all. */
+  private readonly byReference = new Map<string, TxnRecord[]>();
   private readonly tokens = new Map<string, number>();
   private issued: string[] = [];
   private faults: QueuedFault[] = [];
@@ -141,6 +143,7 @@ export class SimulatorState {
     this.parentMinor = DEFAULT_PARENT_BALANCE_MINOR;
     this.cards.clear();
     this.txns = [];
+    this.byReference.clear();
     this.tokens.clear();
     this.issued = [];
     this.faults = [];
@@ -170,16 +173,20 @@ export class SimulatorState {
   }
 
   appliedCount(reference: string): number {
-    return this.txns.filter((t) => t.pgReferenceNumber === reference).length;
+    return this.recordsOf(reference).length;
   }
 
   appliedAmountsMinor(reference: string): bigint[] {
-    return this.txns.filter((t) => t.pgReferenceNumber === reference).map((t) => t.amountMinor);
+    return this.recordsOf(reference).map((t) => t.amountMinor);
+  }
+
+  private recordsOf(reference: string): readonly TxnRecord[] {
+    return this.byReference.get(reference) ?? [];
   }
 
   /** Marks every record of a reference (e.g. REVERSED); money follows the status. Returns how many changed. */
   setRecordStatus(reference: string, status: string): number {
-    const hit = this.txns.filter((t) => t.pgReferenceNumber === reference);
+    const hit = this.recordsOf(reference);
     for (const t of hit) {
       const before = HOLDS_MONEY.has(t.status);
       const after = HOLDS_MONEY.has(status);
@@ -224,6 +231,11 @@ export class SimulatorState {
       planted,
     };
     this.txns.push(record);
+    if (reference !== null) {
+      const same = this.byReference.get(reference);
+      if (same) same.push(record);
+      else this.byReference.set(reference, [record]);
+    }
     return record;
   }
 
@@ -381,7 +393,9 @@ export class SimulatorState {
     const shape = this.cfg.lookupShape;
     // Unfiltered shapes play an EnKash that ignores the reference filter and lists the card's history.
     const filtered = !['renamed-reference', 'unfiltered-array', 'unfiltered-page'].includes(shape);
-    const found = this.txns
+    // Filtered by one reference: only that reference's records can match (the same, in the same order).
+    const candidates = filtered && typeof body.pgReferenceNumber === 'string' ? this.recordsOf(body.pgReferenceNumber) : this.txns;
+    const found = candidates
       .filter(
         (t) =>
           t.appliedAtMs <= visibleBefore &&
