@@ -24,6 +24,10 @@ export interface SyncPhase {
   workerUs: number;
 }
 
+/** A load's settlement moment, as the card_loads_settled index has it; settled loads from the moment $1 on. */
+const SETTLED_AT = `coalesce(posted_at, reversed_at)`;
+const SETTLED_FROM = `FROM card_loads WHERE status IN ('posted', 'reversed') AND ${SETTLED_AT} >= $1`;
+
 /** Short timings so that a fork's window (lease + grace) is 6 s, not a minute; the lease rule still holds. */
 const WORKER_ENV = {
   ROLE: 'worker',
@@ -45,23 +49,9 @@ export async function syncOnFilledLedger(
   await c.connect();
   const now = async (): Promise<Date> => (await c.query(`SELECT clock_timestamp() AS t`)).rows[0].t;
   const settledBetween = async (from: Date, to: Date): Promise<number> =>
-    Number(
-      (
-        await c.query(
-          `SELECT count(*)::int AS n FROM card_loads WHERE status IN ('posted', 'reversed')
-             AND coalesce(posted_at, reversed_at) >= $1 AND coalesce(posted_at, reversed_at) < $2`,
-          [from, to],
-        )
-      ).rows[0].n,
-    );
+    Number((await c.query(`SELECT count(*)::int AS n ${SETTLED_FROM} AND ${SETTLED_AT} < $2`, [from, to])).rows[0].n);
   const firstSettledAfter = async (from: Date): Promise<Date | null> =>
-    (
-      await c.query(
-        `SELECT min(coalesce(posted_at, reversed_at)) AS t FROM card_loads WHERE status IN ('posted', 'reversed')
-           AND coalesce(posted_at, reversed_at) >= $1`,
-        [from],
-      )
-    ).rows[0].t;
+    (await c.query(`SELECT min(${SETTLED_AT}) AS t ${SETTLED_FROM}`, [from])).rows[0].t;
 
   const phase = async (aliveAt: string): Promise<SyncPhase> => {
     await c.query(`UPDATE database_identity SET alive_at = clock_timestamp() - $1::interval`, [aliveAt]);

@@ -53,10 +53,10 @@ async function main(): Promise<void> {
     }
     // --reuse: measure the reads again on the ledger a previous run filled (same DATABASE_URL server).
     const db = args.reuse || args.append ? databaseUrlOn(url, args.database) : await freshDatabase(url, args.database);
-    const main = path.join(ROOT, 'dist/src/main.js');
+    const build = path.join(ROOT, 'dist/src/main.js');
     // One DATA_DIR for the API and the sync worker: their seals are signed by the same audit key.
     const dataDir = path.join(dir, 'data');
-    const service = await startBenchService(main, db, { DATA_DIR: dataDir });
+    const service = await startBenchService(build, db, { DATA_DIR: dataDir });
     proc = service.proc;
     const base = service.base;
     const headers = benchHeaders;
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     const bulkLoads = Number(args.bulk);
     const bulkRate = await fillThroughBatches(base, bulkLoads, card, `scale-bulk-${Date.now()}`);
     const syncSeconds = Number(args['sync-seconds']);
-    const sync = syncSeconds > 0 ? await syncOnFilledLedger(main, db, dataDir, syncSeconds) : null;
+    const sync = syncSeconds > 0 ? await syncOnFilledLedger(build, db, dataDir, syncSeconds) : null;
     const phase = (p: SyncPhase) =>
       `**${p.rate.toFixed(0)} loads/s** (${p.settled.toLocaleString('en')} in ${syncSeconds} s), worker CPU ` +
       `${p.workerUs.toFixed(0)} µs per settled load, first settlement ${p.firstSettlementS.toFixed(1)} s after the worker's spawn`;
