@@ -11,7 +11,7 @@ import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgr
 import { simulatorClientEnv, startEnKashSimulator, UNREACHABLE_ENKASH_ENV } from '../src/enkash-simulator/simulator';
 import { BENCH_ADMIN_KEY, singleLoads } from './bench-service';
 import { freshDatabase } from './fresh-database';
-import { cpuWindow, postmasterOf, processCpuSeconds, StatementCost, statementProfile } from './cpu';
+import { cpuWindow, postgresCpuSeconds, postmasterOf, processCpuSeconds, StatementCost, statementProfile } from './cpu';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** The service build to measure (`BENCH_MAIN`: another build's main.js, for an A/B in one run). */
@@ -54,7 +54,9 @@ async function service(env: Record<string, string>): Promise<{ proc: ChildProces
   const port = await freePort();
   // Each service its own DATA_DIR (audit key, signed head): never the working directory's .data.
   env = { DATA_DIR: mkdtempSync(path.join(tmpdir(), 'card-ledger-bench-data-')), ...env };
-  const proc = spawn(process.execPath, [MAIN], {
+  // BENCH_NODE_ARGS: flags for the services' node (`--cpu-prof --cpu-prof-dir=DIR` to see where their CPU goes).
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, MAIN], {
     env: { ...process.env, PORT: String(port), ADMIN_API_KEY: ADMIN, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -110,7 +112,10 @@ async function bulkIntake(url: string): Promise<{ rate: number }> {
   return { rate: 20_000 / ((performance.now() - t0) / 1000) };
 }
 
-/** N pending loads, then one worker process against the simulator at 20 ms latency; its CPU per settled load. */
+/**
+ * N pending loads, then one worker process against the simulator at 20 ms latency. Per settled load: the CPU of the
+ * worker, of Postgres and of this process (the simulator, and a count every 200 ms), and Postgres's statements.
+ */
 async function syncFigure(serverUrl: string, concurrency: number) {
   const syncDb = await freshDatabase(serverUrl, 'bench_sync');
   const sim = await startEnKashSimulator({ port: 0, latencyMs: 20 });
@@ -135,6 +140,11 @@ async function syncFigure(serverUrl: string, concurrency: number) {
   const c = new Client({ connectionString: syncDb });
   await c.connect();
   const total = Number((await c.query(`SELECT count(*)::int AS n FROM card_loads`)).rows[0].n);
+  const postmaster = await postmasterOf(syncDb);
+  const profile = await statementProfile(syncDb);
+  await profile?.reset();
+  const pg0 = postgresCpuSeconds(postmaster);
+  const sim0 = process.cpuUsage();
   const started = Date.now();
   const worker = await service({
     DATABASE_URL: syncDb,
@@ -154,10 +164,14 @@ async function syncFigure(serverUrl: string, concurrency: number) {
   const syncRate = total / Math.max(Number(span), (Date.now() - started) / 1000 / 100);
   const workerRss = worker.rssMb();
   const workerUs = ((processCpuSeconds(worker.proc.pid!) - cpu0) * 1e6) / total;
+  const postgresUs = ((postgresCpuSeconds(postmaster) - pg0) * 1e6) / total;
+  const simCpu = process.cpuUsage(sim0);
+  const simulatorUs = (simCpu.user + simCpu.system) / total;
+  const statements = (await profile?.top(total)) ?? [];
   worker.proc.kill('SIGTERM');
   await c.end();
   await sim.close();
-  return { syncRate, total, workerRss, workerUs };
+  return { syncRate, total, workerRss, workerUs, postgresUs, simulatorUs, statements };
 }
 
 async function main(): Promise<void> {
@@ -211,7 +225,10 @@ async function main(): Promise<void> {
     api.proc.kill('SIGTERM');
 
     const concurrency = Number(process.env.BENCH_SYNC_CONCURRENCY ?? 32);
-    const sync = only === 'intake' ? { syncRate: NaN, total: 0, workerRss: NaN, workerUs: NaN } : await syncFigure(serverUrl, concurrency);
+    const sync =
+      only === 'intake'
+        ? { syncRate: NaN, total: 0, workerRss: NaN, workerUs: NaN, postgresUs: NaN, simulatorUs: NaN, statements: [] }
+        : await syncFigure(serverUrl, concurrency);
     const { syncRate, total, workerRss } = sync;
 
     const target = (0.8 * concurrency) / 0.02;
@@ -255,6 +272,12 @@ async function main(): Promise<void> {
         ok(syncRate >= target),
       ),
       row(
+        'CPU per settled load, sync: worker / Postgres / simulator (the bench process)',
+        `${us(sync.workerUs)} / ${us(sync.postgresUs)} / ${us(sync.simulatorUs)}`,
+        'reported',
+        '',
+      ),
+      row(
         'service RSS after intake / worker after sync',
         `${rss.toFixed(0)} MB / ${workerRss.toFixed(0)} MB`,
         '≤ 300 MB',
@@ -290,6 +313,7 @@ async function main(): Promise<void> {
       errors,
       ...statementTable('Intake at 16 clients', s16.cost),
       ...statementTable('Bulk intake', bulk.cost),
+      ...statementTable('Sync (per settled load)', { postgresUs: NaN, serviceUs: NaN, statements: sync.statements }),
       '',
       'History page, asOf and trial balance at 1,000,000 loads: `npm run bench:scale` (section below when run).',
       '',

@@ -111,6 +111,9 @@ export class SimulatorState {
   failedLoginCount = 0;
   locked = false;
   requestCounts: Record<SimEndpoint, number> = this.zeroCounts();
+  /** Card API requests being handled now, and the most at once since the start or the last reset (a client's concurrency). */
+  cardCallsInFlight = 0;
+  peakCardCallsInFlight = 0;
   private readonly requestLog = new Map<string, SimRequest[]>();
 
   constructor(
@@ -153,6 +156,7 @@ export class SimulatorState {
     this.failedLoginCount = 0;
     this.locked = false;
     this.requestCounts = this.zeroCounts();
+    this.peakCardCallsInFlight = this.cardCallsInFlight;
     this.requestLog.clear();
     this.random = mulberry32(this.cfg.seed);
     this.setConfig(this.initial);

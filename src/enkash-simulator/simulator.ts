@@ -157,80 +157,92 @@ export async function startEnKashSimulator(options: SimulatorOptions = {}): Prom
     return reply.code(answer.httpStatus).type('application/json').send(JSON.stringify(answer.body));
   });
 
+  /** A card API handler, counted in flight from its arrival until its answer (or fault) is given. */
   const card =
     (endpoint: Exclude<SimEndpoint, 'token'>, handle: (body: Json) => Answer) => async (req: FastifyRequest, reply: FastifyReply) => {
-      const arrivedAtMs = Date.now();
-      state.requestCounts[endpoint] += 1;
-      // The request is in the log from its arrival, so a test can act while EnKash is still working on it.
-      const ref = isJsonObject(req.body)
-        ? endpoint === 'balance'
-          ? req.body.uniqueReferenceNumber
-          : req.body.pgReferenceNumber
-        : undefined;
-      const entry: SimRequest | null =
-        typeof ref === 'string'
-          ? { endpoint, arrivedAtMs, handledAtMs: null, fault: null, applied: false, httpStatus: null, code: null }
-          : null;
-      if (entry) state.logRequest(ref as string, entry);
-      await pause(state.config.latencyMs);
-      if (entry) entry.handledAtMs = Date.now();
-      if (!state.isValidBearer(req.headers.authorization)) {
-        return reply
-          .code(401)
-          .type('application/json')
-          .send(JSON.stringify({ error: 'invalid_token', error_description: 'Invalid access token' }));
+      state.cardCallsInFlight += 1;
+      state.peakCardCallsInFlight = Math.max(state.peakCardCallsInFlight, state.cardCallsInFlight);
+      try {
+        return await answerCard(endpoint, handle, req, reply);
+      } finally {
+        state.cardCallsInFlight -= 1;
       }
-      if (req.headers.partnerid !== state.credentials.partnerId) {
-        return reply
-          .code(403)
-          .type('application/json')
-          .send(JSON.stringify({ code: 1, message: 'Invalid partnerId' }));
-      }
-      let body: unknown = req.body;
-      if (state.config.encryption) {
-        const sealed = isJsonObject(body) && typeof body.request === 'string' ? cipher.open(body.request) : null;
-        body = undefined;
-        try {
-          if (sealed !== null) body = parseLiteralJson(sealed);
-        } catch {
-          // Decrypted to something that is not JSON: as bad as a wrong key.
-        }
-        if (!isJsonObject(body))
-          return reply
-            .code(422)
-            .type('application/json')
-            .send(JSON.stringify({ code: 1, message: 'Invalid encrypted request' }));
+    };
+
+  const answerCard = async (
+    endpoint: Exclude<SimEndpoint, 'token'>,
+    handle: (body: Json) => Answer,
+    req: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply> => {
+    const arrivedAtMs = Date.now();
+    state.requestCounts[endpoint] += 1;
+    // The request is in the log from its arrival, so a test can act while EnKash is still working on it.
+    const ref = isJsonObject(req.body) ? (endpoint === 'balance' ? req.body.uniqueReferenceNumber : req.body.pgReferenceNumber) : undefined;
+    const entry: SimRequest | null =
+      typeof ref === 'string'
+        ? { endpoint, arrivedAtMs, handledAtMs: null, fault: null, applied: false, httpStatus: null, code: null }
+        : null;
+    if (entry) state.logRequest(ref as string, entry);
+    await pause(state.config.latencyMs);
+    if (entry) entry.handledAtMs = Date.now();
+    if (!state.isValidBearer(req.headers.authorization)) {
+      return reply
+        .code(401)
+        .type('application/json')
+        .send(JSON.stringify({ error: 'invalid_token', error_description: 'Invalid access token' }));
+    }
+    if (req.headers.partnerid !== state.credentials.partnerId) {
+      return reply
+        .code(403)
+        .type('application/json')
+        .send(JSON.stringify({ code: 1, message: 'Invalid partnerId' }));
+    }
+    let body: unknown = req.body;
+    if (state.config.encryption) {
+      const sealed = isJsonObject(body) && typeof body.request === 'string' ? cipher.open(body.request) : null;
+      body = undefined;
+      try {
+        if (sealed !== null) body = parseLiteralJson(sealed);
+      } catch {
+        // Decrypted to something that is not JSON: as bad as a wrong key.
       }
       if (!isJsonObject(body))
-        return render(reply, { httpStatus: 400, code: 1, message: 'Request body must be a JSON object', payload: null });
-      const inner = endpoint === 'balance' ? body.uniqueReferenceNumber : body.pgReferenceNumber;
-      const reference = typeof inner === 'string' ? inner : null;
-      // An encrypted request shows its reference only now.
-      const seen =
-        entry ??
-        (reference !== null
-          ? state.logRequest(reference, {
-              endpoint,
-              arrivedAtMs,
-              handledAtMs: Date.now(),
-              fault: null,
-              applied: false,
-              httpStatus: null,
-              code: null,
-            })
-          : null);
-      const fault = state.takeFault(endpoint, reference);
-      if (seen) seen.fault = fault?.fault ?? null;
-      if (fault && !fault.applied) return playFault(fault, req, reply);
-      const before = reference === null ? 0 : state.appliedCount(reference);
-      const answer = handle(body);
-      if (seen) {
-        seen.applied = reference !== null && state.appliedCount(reference) > before;
-        if (!fault) Object.assign(seen, { httpStatus: answer.httpStatus, code: answer.code });
-      }
-      if (fault) return playFault(fault, req, reply);
-      return render(reply, answer);
-    };
+        return reply
+          .code(422)
+          .type('application/json')
+          .send(JSON.stringify({ code: 1, message: 'Invalid encrypted request' }));
+    }
+    if (!isJsonObject(body))
+      return render(reply, { httpStatus: 400, code: 1, message: 'Request body must be a JSON object', payload: null });
+    const inner = endpoint === 'balance' ? body.uniqueReferenceNumber : body.pgReferenceNumber;
+    const reference = typeof inner === 'string' ? inner : null;
+    // An encrypted request shows its reference only now.
+    const seen =
+      entry ??
+      (reference !== null
+        ? state.logRequest(reference, {
+            endpoint,
+            arrivedAtMs,
+            handledAtMs: Date.now(),
+            fault: null,
+            applied: false,
+            httpStatus: null,
+            code: null,
+          })
+        : null);
+    const fault = state.takeFault(endpoint, reference);
+    if (seen) seen.fault = fault?.fault ?? null;
+    if (fault && !fault.applied) return playFault(fault, req, reply);
+    const before = reference === null ? 0 : state.appliedCount(reference);
+    const answer = handle(body);
+    if (seen) {
+      seen.applied = reference !== null && state.appliedCount(reference) > before;
+      if (!fault) Object.assign(seen, { httpStatus: answer.httpStatus, code: answer.code });
+    }
+    if (fault) return playFault(fault, req, reply);
+    return render(reply, answer);
+  };
 
   app.post(
     `${CARD_API}/balance`,

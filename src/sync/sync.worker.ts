@@ -22,6 +22,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const IDENTITY_CHECK_MS = 10_000;
 /** A load whose send is held (a fork awaiting adoption) is looked up again no sooner than this. */
 const HELD_SEND_RETRY_MS = 60_000;
+/** Loads whose answer is in and whose settlement is not yet written, per EnKash slot (SYNC_CONCURRENCY). */
+const SETTLING_PER_SLOT = 1;
 
 /**
  * Pushes pending loads to EnKash and settles them. Any number of instances may run: jobs are claimed with
@@ -33,7 +35,15 @@ export class SyncWorker {
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private running = false;
   private loop: Promise<void> | null = null;
+  /** Every job started and not finished: its EnKash exchange, then the settlement or reschedule that follows it. */
   private readonly inflight = new Set<Promise<void>>();
+  /**
+   * Jobs started whose EnKash exchanges are not over yet: what SYNC_CONCURRENCY bounds. A job whose answer is in
+   * leaves it before its settlement, which waits for a shared transaction (group commit): the next send need not.
+   */
+  private exchanging = 0;
+  /** Wakes the loop when a job's exchanges are over (a slot is free) or a job finishes. */
+  private slotFreed: () => void = () => undefined;
   private readonly backlog: ClaimedJob[] = [];
   private readonly breaker: CircuitBreakerPolicy;
   private openedAtMs = 0;
@@ -97,8 +107,10 @@ export class SyncWorker {
   }
 
   /**
-   * Keeps up to `concurrency` loads in flight, with up to as many claimed ahead in `backlog`, so that a
-   * freed slot starts its next load at once instead of waiting for a claim round trip.
+   * Keeps up to `concurrency` loads in an EnKash exchange, with up to as many claimed ahead in `backlog`, so that a
+   * freed slot starts its next load at once instead of waiting for a claim round trip. A load whose answer is in
+   * frees its slot while it settles; at most `concurrency` more may be settling (SETTLING_PER_SLOT), so claims held
+   * by this worker stay bounded (3 × concurrency with the backlog). docs/design.md, "The worker's slots".
    */
   private async run(): Promise<void> {
     const { concurrency, pollMs } = this.config.sync;
@@ -109,15 +121,18 @@ export class SyncWorker {
       // job goes out as the probe; until then nothing starts.
       const paused = this.breaker.state !== CircuitState.Closed;
       const probeDue = paused && this.inflight.size === 0 && performance.now() - this.openedAtMs >= this.config.sync.circuitOpenMs;
-      const slots = paused ? (probeDue ? 1 : 0) : concurrency - this.inflight.size;
+      const room = () => Math.min(concurrency - this.exchanging, (1 + SETTLING_PER_SLOT) * concurrency - this.inflight.size);
+      const slots = paused ? (probeDue ? 1 : 0) : room();
       for (let i = 0; i < slots && this.backlog.length > 0; i++) this.startJob(this.backlog.shift()!);
-      const want = paused ? (probeDue && this.inflight.size === 0 ? 1 : 0) : 2 * concurrency - this.inflight.size - this.backlog.length;
-      let claimed = 0;
+      const want = paused
+        ? probeDue && this.inflight.size === 0
+          ? 1
+          : 0
+        : Math.min(2 * concurrency - this.exchanging, (2 + SETTLING_PER_SLOT) * concurrency - this.inflight.size) - this.backlog.length;
       if (want >= Math.max(1, Math.floor(concurrency / 4)) || (want > 0 && this.inflight.size === 0 && this.backlog.length === 0)) {
         try {
           const s = this.config.sync;
           const jobs = await this.jobs.claim(this.owner, want, s.leaseMs, s.lookupGraceMs, s.rejectionConfirmMs);
-          claimed = jobs.length;
           this.backlog.push(...jobs);
           if (this.claims.failing) {
             // Back after an outage: the database may be another one now (a failover promoted a replica).
@@ -131,9 +146,10 @@ export class SyncWorker {
           continue;
         }
       }
-      if (claimed > 0 && this.inflight.size < concurrency && !paused) continue;
+      // Loads in hand and a slot free (one freed while the claim ran, too): start them now, not after a poll.
+      if (!paused && room() > 0 && this.backlog.length > 0) continue;
       if (this.inflight.size === 0 && this.backlog.length === 0) await sleep(pollMs);
-      else await Promise.race([...this.inflight, sleep(pollMs)]);
+      else await Promise.race([new Promise<void>((r) => (this.slotFreed = r)), sleep(pollMs)]);
     }
     // Give back what was claimed but never started, so another instance can take it at once.
     for (const job of this.backlog.splice(0)) await this.jobs.release(job, this.owner).catch(() => undefined);
@@ -158,9 +174,21 @@ export class SyncWorker {
   }
 
   private startJob(job: ClaimedJob): void {
-    const p: Promise<void> = this.process(job)
+    this.exchanging++;
+    let over = false;
+    const exchangesOver = () => {
+      if (over) return;
+      over = true;
+      this.exchanging--;
+      this.slotFreed();
+    };
+    const p: Promise<void> = this.process(job, exchangesOver)
       .catch((e: unknown) => this.logger.error(`load ${job.loadId}: ${e instanceof Error ? e.message : String(e)}`))
-      .finally(() => this.inflight.delete(p));
+      .finally(() => {
+        exchangesOver();
+        this.inflight.delete(p);
+        this.slotFreed();
+      });
     this.inflight.add(p);
   }
 
@@ -242,7 +270,8 @@ export class SyncWorker {
       );
   }
 
-  async process(job: ClaimedJob): Promise<void> {
+  /** `exchangesOver`: called once no EnKash call of this job is left, before what it writes after the answer. */
+  async process(job: ClaimedJob, exchangesOver: () => void = () => undefined): Promise<void> {
     if (job.lateSuccess) return this.postLateSuccess(job);
     let firstSend = !job.wasNeedsLookup && !job.unknownSeen;
     if (job.wasNeedsLookup) {
@@ -261,7 +290,10 @@ export class SyncWorker {
       if (lookup === null) return this.jobs.release(job, this.owner, this.config.sync.circuitOpenMs);
       const attempt = attemptOf('enkash_lookup', lookup);
       const decision = decideAfterLookup(job, lookup);
-      if (decision.action !== 'send') return this.apply(job, decision, attempt);
+      if (decision.action !== 'send') {
+        exchangesOver();
+        return this.apply(job, decision, attempt);
+      }
       if (!(await inTransaction(this.ds, (m) => this.jobs.recordHeldAttempt(m, job, this.owner, attempt)))) {
         return this.fenced(job, 'the lookup record (and the send after it)');
       }
@@ -283,6 +315,7 @@ export class SyncWorker {
         x,
       ),
     );
+    exchangesOver();
     if (sent === 'fenced') return;
     if (sent === 'late-success') return this.postLateSuccess(job);
     if (sent === 'held') return this.jobs.release(job, this.owner, HELD_SEND_RETRY_MS);
