@@ -22,6 +22,11 @@ export interface SyncPhase {
   settled: number;
   /** Worker CPU per settled load, µs. */
   workerUs: number;
+  /**
+   * Open jobs still below an earlier fork's mark when the phase began: each is looked up before its send, so a
+   * "sends only" phase with many of them measures lookup-first sync (a ledger measured before with --sync-seconds).
+   */
+  belowEarlierFork: number;
 }
 
 /** A load's settlement moment, as the card_loads_settled index has it; settled loads from the moment $1 on. */
@@ -55,6 +60,9 @@ export async function syncOnFilledLedger(
 
   const phase = async (aliveAt: string): Promise<SyncPhase> => {
     await c.query(`UPDATE database_identity SET alive_at = clock_timestamp() - $1::interval`, [aliveAt]);
+    const [below] = (
+      await c.query(`SELECT count(*)::bigint AS n FROM sync_jobs WHERE fork_mark < (SELECT max(fork_mark) FROM database_identity)`)
+    ).rows;
     const spawnedAt = await now();
     let proc: ChildProcess | null = null;
     try {
@@ -85,6 +93,7 @@ export async function syncOnFilledLedger(
         rate: settled / ((to.getTime() - from.getTime()) / 1000),
         settled,
         workerUs: (cpu * 1e6) / Math.max(1, settled),
+        belowEarlierFork: Number(below.n),
       };
     } finally {
       proc?.kill('SIGTERM');

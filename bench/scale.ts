@@ -115,7 +115,10 @@ async function main(): Promise<void> {
     const sync = syncSeconds > 0 ? await syncOnFilledLedger(build, db, dataDir, syncSeconds) : null;
     const phase = (p: SyncPhase) =>
       `**${p.rate.toFixed(0)} loads/s** (${p.settled.toLocaleString('en')} in ${syncSeconds} s), worker CPU ` +
-      `${p.workerUs.toFixed(0)} µs per settled load, first settlement ${p.firstSettlementS.toFixed(1)} s after the worker's spawn`;
+      `${p.workerUs.toFixed(0)} µs per settled load, first settlement ${p.firstSettlementS.toFixed(1)} s after the worker's spawn` +
+      (p.belowEarlierFork > 0
+        ? ` (${p.belowEarlierFork.toLocaleString('en')} open loads below an earlier fork's mark: looked up first)`
+        : '');
     const lines = [
       '',
       `## Scale (${LOADS.toLocaleString('en')} loads on ${CARDS.toLocaleString('en')} cards and one parent account)`,
