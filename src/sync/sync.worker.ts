@@ -22,7 +22,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const IDENTITY_CHECK_MS = 10_000;
 /** A load whose send is held (a fork awaiting adoption) is looked up again no sooner than this. */
 const HELD_SEND_RETRY_MS = 60_000;
-/** Loads whose answer is in and whose settlement is not yet written, per EnKash slot (SYNC_CONCURRENCY). */
+/**
+ * Jobs started and not finished (in an exchange, or answered and settling) per EnKash slot (SYNC_CONCURRENCY), beyond
+ * the slot itself: with 1, a worker whose settlements stall stops starting jobs at 2 × SYNC_CONCURRENCY of them.
+ */
 const SETTLING_PER_SLOT = 1;
 
 /**
@@ -109,8 +112,8 @@ export class SyncWorker {
   /**
    * Keeps up to `concurrency` loads in an EnKash exchange, with up to as many claimed ahead in `backlog`, so that a
    * freed slot starts its next load at once instead of waiting for a claim round trip. A load whose answer is in
-   * frees its slot while it settles; at most `concurrency` more may be settling (SETTLING_PER_SLOT), so claims held
-   * by this worker stay bounded (3 × concurrency with the backlog). docs/design.md, "The worker's slots".
+   * frees its slot while it settles; at most 2 × `concurrency` jobs are started and not finished (SETTLING_PER_SLOT),
+   * so claims held by this worker stay bounded (3 × concurrency with the backlog). docs/design.md, "The worker's slots".
    */
   private async run(): Promise<void> {
     const { concurrency, pollMs } = this.config.sync;

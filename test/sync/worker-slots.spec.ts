@@ -3,7 +3,7 @@ import { useSyncApp, waitFor, waitForStatus } from './sync-harness';
 
 /**
  * SYNC_CONCURRENCY bounds the EnKash calls in flight per worker. A load whose answer is in gives its slot back before
- * its settlement, which waits for a shared transaction; at most as many again may be settling (docs/design.md, "The
+ * its settlement, which waits for a shared transaction; at most 2 × SYNC_CONCURRENCY may be started and not finished (docs/design.md, "The
  * worker's slots").
  */
 describe("the sync worker's EnKash slots", () => {
@@ -41,7 +41,7 @@ describe("the sync worker's EnKash slots", () => {
     for (const l of made) expect(ctx.sim.state.appliedCount(l.reference)).toBe(1);
   });
 
-  it('should send the next loads while answered ones wait to settle, with at most SYNC_CONCURRENCY of them settling', async () => {
+  it('should send the next loads while answered ones wait to settle, and stop at 2 × SYNC_CONCURRENCY waiting to settle', async () => {
     ctx.sim.state.setConfig({ latencyMs: 150 });
     ctx.sim.state.peakCardCallsInFlight = 0;
     const sendsBefore = ctx.sim.state.requestCounts.balance;
