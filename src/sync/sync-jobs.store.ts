@@ -127,6 +127,13 @@ const FORKED_SINCE = `coalesce(j.fork_mark, 0) < fork.mark`;
 
 /** The job's state columns for the fenced write of a claim's holder. */
 const HELD = `claim_token = $2::bigint AND lease_owner = $3`;
+
+/** An attempt of a claim, to be recorded only while that claim still holds its job (recordHeldAttempts). */
+export interface HeldAttempt {
+  job: Pick<ClaimedJob, 'loadId' | 'token' | 'requestId'>;
+  owner: string;
+  attempt: AttemptRecord;
+}
 /** Whatever ends a claim clears its token: a straggling write from that claim then matches nothing. */
 const UNCLAIM = `claim_token = NULL, lease_owner = NULL, lease_expires_at = NULL`;
 
@@ -363,14 +370,29 @@ export class SyncJobsStore {
     owner: string,
     a: AttemptRecord,
   ): Promise<boolean> {
-    const held = await m.query<unknown[]>(`SELECT 1 FROM sync_jobs WHERE load_id = $1 AND ${HELD} FOR UPDATE`, [
-      job.loadId,
-      job.token,
-      owner,
-    ]);
-    if (held.length !== 1) return false;
-    await this.recordAttempts(m, [{ loadId: job.loadId, requestId: job.requestId, attempt: a }]);
-    return true;
+    const [held] = await this.recordHeldAttempts(m, [{ job, owner, attempt: a }]);
+    return held;
+  }
+
+  /**
+   * recordHeldAttempt for many claims in one statement (the worker's lookups before their sends, group-committed):
+   * the jobs their claims still hold are locked in load id order, as every writer of them does, and only those
+   * claims' attempts are recorded. The answer is per item, in order: whether its claim held its job.
+   */
+  async recordHeldAttempts(m: EntityManager, items: HeldAttempt[]): Promise<boolean[]> {
+    const held: Array<{ i: string }> = await m.query(
+      `SELECT x.i FROM unnest($1::uuid[], $2::bigint[], $3::text[]) WITH ORDINALITY AS x(load_id, token, owner, i)
+       JOIN sync_jobs j ON j.load_id = x.load_id AND j.claim_token = x.token AND j.lease_owner = x.owner
+       ORDER BY j.load_id FOR UPDATE OF j`,
+      [items.map((h) => h.job.loadId), items.map((h) => h.job.token), items.map((h) => h.owner)],
+    );
+    const answers = items.map(() => false);
+    for (const r of held) answers[Number(r.i) - 1] = true;
+    const attempts = items
+      .filter((_, i) => answers[i])
+      .map((h) => ({ loadId: h.job.loadId, requestId: h.job.requestId, attempt: h.attempt }));
+    if (attempts.length) await this.recordAttempts(m, attempts);
+    return answers;
   }
 
   /**

@@ -14,7 +14,8 @@ import { WorkerHeartbeat } from '../health/worker-heartbeat';
 import { MetricsService } from '../metrics/metrics.service';
 import { SettlementService, SettleResult } from './settlement.service';
 import { attemptOf, backoffMs, Decision, decideAfterLookup, decideAfterSend } from './sync.decisions';
-import { AttemptRecord, ClaimedJob, SyncJobsStore } from './sync-jobs.store';
+import { GroupCommit, Outcome } from '../common/group-commit';
+import { AttemptRecord, ClaimedJob, HeldAttempt, SyncJobsStore } from './sync-jobs.store';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,6 +23,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const IDENTITY_CHECK_MS = 10_000;
 /** A load whose send is held (a fork awaiting adoption) is looked up again no sooner than this. */
 const HELD_SEND_RETRY_MS = 60_000;
+/** Upper bound on lookups recorded in one transaction before their sends. */
+const HELD_ATTEMPTS_MAX = 200;
 /**
  * Jobs started and not finished (in an exchange, or answered and settling) per EnKash slot (SYNC_CONCURRENCY), beyond
  * the slot itself: with 1, a worker whose settlements stall stops starting jobs at 2 × SYNC_CONCURRENCY of them.
@@ -55,6 +58,15 @@ export class SyncWorker {
   private started = false;
   private listening = false;
   private readonly claims = new OutageLog(this.logger, 'claiming loads');
+  /**
+   * A lookup that found nothing is recorded before its send, only while the claim still holds the job: the lookups
+   * answered while one such record is being written go together in the next (group commit), one transaction for all.
+   */
+  private readonly heldAttempts = new GroupCommit<HeldAttempt, boolean>(
+    'held-attempts',
+    (batch) => this.writeHeldAttempts(batch),
+    HELD_ATTEMPTS_MAX,
+  );
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -297,7 +309,7 @@ export class SyncWorker {
         exchangesOver();
         return this.apply(job, decision, attempt);
       }
-      if (!(await inTransaction(this.ds, (m) => this.jobs.recordHeldAttempt(m, job, this.owner, attempt)))) {
+      if (!(await this.heldAttempts.submit({ job, owner: this.owner, attempt }))) {
         return this.fenced(job, 'the lookup record (and the send after it)');
       }
       firstSend = false;
@@ -325,6 +337,11 @@ export class SyncWorker {
     if (sent === 'forked') return this.jobs.release(job, this.owner); // now lookup-first, and not before its lookup_after
     if (sent === null) return this.jobs.release(job, this.owner, this.config.sync.circuitOpenMs);
     return this.apply(job, decideAfterSend(job, sent, firstSend), attemptOf('enkash_send', sent));
+  }
+
+  private async writeHeldAttempts(batch: HeldAttempt[]): Promise<Map<HeldAttempt, Outcome<boolean>>> {
+    const held = await inTransaction(this.ds, (m) => this.jobs.recordHeldAttempts(m, batch));
+    return new Map(batch.map((h, i) => [h, { ok: true, value: held[i] }]));
   }
 
   private postLateSuccess(job: ClaimedJob): Promise<void> {

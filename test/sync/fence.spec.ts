@@ -1,5 +1,6 @@
 import { SyncJobsStore } from '../../src/sync/sync-jobs.store';
 import { useTestApp } from '../support/app';
+import { staleAndCurrentClaims } from './sync-harness';
 
 /**
  * The fence before every EnKash exchange (docs/design.md, "Leases and fences"), now one statement for every
@@ -10,17 +11,8 @@ describe('the fence before every exchange', () => {
 
   it('should hold for the current claim of each job and refuse every earlier one, fenced together in one batch', async () => {
     const jobs = ctx.app.app.get(SyncJobsStore);
-    for (let i = 0; i < 4; i++) {
-      const made = await ctx.app.api('POST', '/v1/card-loads', {
-        body: { enKashCardId: `EKCFENCE0${i}`, amount: '1.00' },
-        headers: { 'idempotency-key': `fence-${i}` },
-      });
-      expect(made.status).toBe(201);
-    }
     // The same worker claims twice: the first claims' leases (1 ms) lapse, the second claims get new tokens.
-    const stale = await jobs.claim('worker-a', 10, 1, 0, 0);
-    await new Promise((r) => setTimeout(r, 20));
-    const current = await jobs.claim('worker-a', 10, 60_000, 0, 0);
+    const { stale, current } = await staleAndCurrentClaims(ctx.app, 'EKCFENCE0', 4);
     expect(current.map((j) => j.loadId).sort()).toEqual(stale.map((j) => j.loadId).sort());
     expect(stale).toHaveLength(4);
     // Sends and lookups, stale and current, all at once: after the first alone, the rest share one statement.

@@ -1,4 +1,5 @@
 import { RunningSimulator, SimulatorOptions, simulatorClientEnv, startEnKashSimulator } from '../../src/enkash-simulator/simulator';
+import { ClaimedJob, SyncJobsStore } from '../../src/sync/sync-jobs.store';
 import { startTestApp, TestApp, TestAppContext, useTestApp } from '../support/app';
 import { setByHook } from '../support/hooks';
 
@@ -86,4 +87,28 @@ export async function waitForStatus(t: TestApp, id: string, statuses: string[], 
     },
     timeoutMs,
   );
+}
+
+/**
+ * `n` pending loads (cards `${cardPrefix}0…`), each claimed twice by `owner`: first with 1 ms leases that lapse (the
+ * stale claims), then again (the current claims, new tokens). For specs that are the only claimer (`ROLE: 'api'`).
+ */
+export async function staleAndCurrentClaims(
+  t: TestApp,
+  cardPrefix: string,
+  n: number,
+  owner = 'worker-a',
+): Promise<{ stale: ClaimedJob[]; current: ClaimedJob[] }> {
+  const jobs = t.app.get(SyncJobsStore);
+  for (let i = 0; i < n; i++) {
+    const made = await t.api('POST', '/v1/card-loads', {
+      body: { enKashCardId: `${cardPrefix}${i}`, amount: '1.00' },
+      headers: { 'idempotency-key': `${cardPrefix}-${i}` },
+    });
+    if (made.status !== 201) throw new Error(`intake failed: ${made.status} ${made.text}`);
+  }
+  const stale = await jobs.claim(owner, 10 * n, 1, 0, 0);
+  await new Promise((r) => setTimeout(r, 20));
+  const current = await jobs.claim(owner, 10 * n, 60_000, 0, 0);
+  return { stale, current };
 }
