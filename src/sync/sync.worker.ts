@@ -132,6 +132,8 @@ export class SyncWorker {
     while (this.running) {
       this.heartbeat.beat();
       await this.watchIdentity();
+      // stop() may have come during that await: start nothing more (the backlog goes back below).
+      if (!this.running) break;
       // cockatiel moves an open circuit to half-open only when a call is tried, so once the pause is over one
       // job goes out as the probe; until then nothing starts.
       const paused = this.breaker.state !== CircuitState.Closed;
