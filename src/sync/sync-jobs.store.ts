@@ -474,7 +474,10 @@ export class SyncJobsStore {
    */
   async park(m: EntityManager, job: ClaimedJob, owner: string, lastOutcome: string | null, lookupGraceMs: number | null): Promise<boolean> {
     const [, count] = await m.query<[unknown[], number]>(
-      `UPDATE sync_jobs SET due_at = 'infinity', ${UNCLAIM}, needs_lookup = true, last_outcome = coalesce($4, last_outcome),
+      // A late success recorded while this claim still held the job (recordLateAnswer wakes only a job parked already)
+      // is proof of application: the job stays due, and the next claim posts the load by it.
+      `UPDATE sync_jobs SET due_at = CASE WHEN late_success_at IS NULL THEN 'infinity' ELSE clock_timestamp() END, ${UNCLAIM},
+         needs_lookup = true, last_outcome = coalesce($4, last_outcome),
          lookup_after = CASE WHEN $5::float IS NULL THEN lookup_after ELSE clock_timestamp() + make_interval(secs => $5::float / 1000) END,
          updated_at = clock_timestamp() WHERE load_id = $1 AND ${HELD}`,
       [job.loadId, job.token, owner, lastOutcome, lookupGraceMs],
