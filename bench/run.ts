@@ -284,8 +284,8 @@ async function main(): Promise<void> {
         ok(rss <= 300 && workerRss <= 300),
       ),
     );
-    const statementTable = (title: string, cost: Cost) =>
-      cost.statements.length === 0
+    const statementTable = (title: string, statements: StatementCost[]) =>
+      statements.length === 0
         ? []
         : [
             '',
@@ -294,7 +294,7 @@ async function main(): Promise<void> {
             '',
             '| statement | calls | µs per load |',
             '|---|---|---|',
-            ...cost.statements.map((st) => row(`\`${st.query.replace(/\|/g, '\\|')}\``, String(st.calls), st.usPerUnit.toFixed(0))),
+            ...statements.map((st) => row(`\`${st.query.replace(/\|/g, '\\|')}\``, String(st.calls), st.usPerUnit.toFixed(0))),
           ];
     const errors =
       `intake errors: 16 clients ${s16.errors} errors ${s16.non2xx} non-2xx; ` + `64 clients ${s64.errors} errors ${s64.non2xx} non-2xx`;
@@ -311,9 +311,9 @@ async function main(): Promise<void> {
       ...rows,
       '',
       errors,
-      ...statementTable('Intake at 16 clients', s16.cost),
-      ...statementTable('Bulk intake', bulk.cost),
-      ...statementTable('Sync (per settled load)', { postgresUs: NaN, serviceUs: NaN, statements: sync.statements }),
+      ...statementTable('Intake at 16 clients', s16.cost.statements),
+      ...statementTable('Bulk intake', bulk.cost.statements),
+      ...statementTable('Sync (per settled load)', sync.statements),
       '',
       'History page, asOf and trial balance at 1,000,000 loads: `npm run bench:scale` (section below when run).',
       '',

@@ -128,14 +128,15 @@ const FORKED_SINCE = `coalesce(j.fork_mark, 0) < fork.mark`;
 /** The job's state columns for the fenced write of a claim's holder. */
 const HELD = `claim_token = $2::bigint AND lease_owner = $3`;
 
+/** Whatever ends a claim clears its token: a straggling write from that claim then matches nothing. */
+const UNCLAIM = `claim_token = NULL, lease_owner = NULL, lease_expires_at = NULL`;
+
 /** An attempt of a claim, to be recorded only while that claim still holds its job (recordHeldAttempts). */
 export interface HeldAttempt {
   job: Pick<ClaimedJob, 'loadId' | 'token' | 'requestId'>;
   owner: string;
   attempt: AttemptRecord;
 }
-/** Whatever ends a claim clears its token: a straggling write from that claim then matches nothing. */
-const UNCLAIM = `claim_token = NULL, lease_owner = NULL, lease_expires_at = NULL`;
 
 /**
  * The only code that reads and writes sync_jobs; all times are the database's. Lock order everywhere:

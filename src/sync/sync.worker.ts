@@ -141,11 +141,8 @@ export class SyncWorker {
       const room = () => Math.min(concurrency - this.exchanging, (1 + SETTLING_PER_SLOT) * concurrency - this.inflight.size);
       const slots = paused ? (probeDue ? 1 : 0) : room();
       for (let i = 0; i < slots && this.backlog.length > 0; i++) this.startJob(this.backlog.shift()!);
-      const want = paused
-        ? probeDue && this.inflight.size === 0
-          ? 1
-          : 0
-        : Math.min(2 * concurrency - this.exchanging, (2 + SETTLING_PER_SLOT) * concurrency - this.inflight.size) - this.backlog.length;
+      // Claimed ahead: what room is left, and `concurrency` more.
+      const want = paused ? (probeDue && this.inflight.size === 0 ? 1 : 0) : room() + concurrency - this.backlog.length;
       if (want >= Math.max(1, Math.floor(concurrency / 4)) || (want > 0 && this.inflight.size === 0 && this.backlog.length === 0)) {
         try {
           const s = this.config.sync;
@@ -288,7 +285,7 @@ export class SyncWorker {
   }
 
   /** `exchangesOver`: called once no EnKash call of this job is left, before what it writes after the answer. */
-  async process(job: ClaimedJob, exchangesOver: () => void = () => undefined): Promise<void> {
+  async process(job: ClaimedJob, exchangesOver: () => void): Promise<void> {
     if (job.lateSuccess) return this.postLateSuccess(job);
     let firstSend = !job.wasNeedsLookup && !job.unknownSeen;
     if (job.wasNeedsLookup) {

@@ -3,8 +3,8 @@ import { useSyncApp, waitFor, waitForStatus } from './sync-harness';
 
 /**
  * SYNC_CONCURRENCY bounds the EnKash calls in flight per worker. A load whose answer is in gives its slot back before
- * its settlement, which waits for a shared transaction; at most 2 × SYNC_CONCURRENCY may be started and not finished (docs/design.md, "The
- * worker's slots").
+ * its settlement, which waits for a shared transaction; at most 2 × SYNC_CONCURRENCY may be started and not finished
+ * (docs/design.md, "The worker's slots").
  */
 describe("the sync worker's EnKash slots", () => {
   const CONCURRENCY = 2;
