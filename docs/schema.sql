@@ -205,13 +205,17 @@ CREATE FUNCTION public.card_load_intake(p_ids uuid[], p_references text[], p_api
             FROM unnest(p_journal_ids, p_transfer_descriptions, p_card_accounts, p_cards, p_amounts, p_currencies)
                  WITH ORDINALITY AS x(tx, description, card_account, card, amount, currency, i)),
           t AS (INSERT INTO journal_transactions (id, kind, description) SELECT tx, 'pending', description FROM x ORDER BY i
-                RETURNING id, created_at),
+                RETURNING id, created_at, description),
           e AS (INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
                 SELECT x.tx, s.account_id, s.direction, x.amount, x.currency
                 FROM x CROSS JOIN LATERAL (VALUES (1, x.parent, 'debit'), (2, x.card_id, 'credit')) AS s(n, account_id, direction)
                 WHERE EXISTS (SELECT 1 FROM t WHERE t.id = x.tx)
                 ORDER BY x.i, s.n)
-        INSERT INTO journal_unsealed (transaction_id, created_at) SELECT id, created_at FROM t;
+        INSERT INTO journal_unsealed (transaction_id, created_at, content_hash)
+          SELECT t.id, t.created_at, journal_content_hash(t.id, 'pending', NULL, NULL, t.description, t.created_at,
+            ARRAY['parent:' || x.card_account, 'card:' || x.card], ARRAY['debit', 'credit'],
+            ARRAY[x.amount::text, x.amount::text], ARRAY[x.currency::text, x.currency::text])
+          FROM t JOIN x ON x.tx = t.id;
 
         PERFORM ledger_apply_deltas(array_agg(m.tx ORDER BY m.account_id, m.i, m.n), array_agg('load_pending'::text ORDER BY m.account_id, m.i, m.n),
           array_agg(m.load ORDER BY m.account_id, m.i, m.n), array_agg(m.account_id ORDER BY m.account_id, m.i, m.n),
@@ -291,6 +295,27 @@ BEGIN
   NEW.updated_at := ledger_moment();
   RETURN NEW;
 END $$;
+
+-- Name: journal_content_hash(uuid, text, uuid, uuid, text, timestamp with time zone, text[], text[], text[], text[]); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.journal_content_hash(p_id uuid, p_kind text, p_pending_id uuid, p_undoes_id uuid, p_description text, p_created_at timestamp with time zone, p_codes text[], p_directions text[], p_amounts text[], p_currencies text[]) RETURNS bytea
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+  SELECT sha256(convert_to(
+    '{"createdAt":' || to_json(to_char(p_created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text
+    || ',"description":' || coalesce(to_json(p_description)::text, 'null')
+    || ',"entries":[' || coalesce((
+         SELECT string_agg('{"amount":' || to_json(e.amount)::text || ',"code":' || to_json(e.code)::text
+                           || ',"currency":' || to_json(btrim(e.currency))::text || ',"direction":' || to_json(e.direction)::text || '}',
+                           ',' ORDER BY e.i)
+         FROM unnest(p_codes, p_directions, p_amounts, p_currencies) WITH ORDINALITY AS e(code, direction, amount, currency, i)), '')
+    || '],"id":' || to_json(p_id::text)::text
+    || ',"kind":' || to_json(p_kind)::text
+    || ',"metadata":{}'
+    || ',"pendingId":' || coalesce(to_json(p_pending_id::text)::text, 'null')
+    || ',"undoesId":' || coalesce(to_json(p_undoes_id::text)::text, 'null')
+    || '}', 'UTF8'))
+$$;
 
 -- Name: journal_entries_check_balanced(); Type: FUNCTION; Schema: public; Owner: -
 
@@ -611,14 +636,18 @@ CREATE FUNCTION public.ledger_resolve_pending(p_pending uuid[], p_kinds text[], 
                 ORDER BY x.i, pe.id
                 RETURNING journal_entries.id AS entry, journal_entries.transaction_id, journal_entries.account_id,
                           journal_entries.direction, journal_entries.amount, journal_entries.currency),
-          u AS (INSERT INTO journal_unsealed (transaction_id, created_at) SELECT t.id, t.created_at FROM t)
+          g AS (SELECT e.transaction_id, array_agg((SELECT a.code FROM accounts a WHERE a.id = e.account_id) ORDER BY e.entry) AS codes,
+                            array_agg(e.direction ORDER BY e.entry) AS directions,
+                            array_agg(e.amount::text ORDER BY e.entry) AS amounts, array_agg(e.currency::text ORDER BY e.entry) AS currencies
+                     FROM e GROUP BY e.transaction_id),
+          u AS (INSERT INTO journal_unsealed (transaction_id, created_at, content_hash)
+                SELECT t.id, t.created_at, journal_content_hash(t.id, t.kind, t.pending_id, NULL, t.description, t.created_at,
+                  coalesce(g.codes, '{}'), coalesce(g.directions, '{}'), coalesce(g.amounts, '{}'), coalesce(g.currencies, '{}'))
+                FROM t LEFT JOIN g ON t.id = g.transaction_id)
         SELECT t.id, t.pending_id, t.kind, t.description, t.created_at,
                to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                g.codes, g.directions, g.amounts, g.currencies
-        FROM t JOIN x ON x.id = t.id JOIN (SELECT e.transaction_id, array_agg((SELECT a.code FROM accounts a WHERE a.id = e.account_id) ORDER BY e.entry) AS codes,
-                            array_agg(e.direction ORDER BY e.entry) AS directions,
-                            array_agg(e.amount::text ORDER BY e.entry) AS amounts, array_agg(e.currency::text ORDER BY e.entry) AS currencies
-                     FROM e GROUP BY e.transaction_id) g ON g.transaction_id = t.id
+        FROM t JOIN x ON x.id = t.id JOIN g ON g.transaction_id = t.id
         ORDER BY x.i;
 
         PERFORM ledger_apply_deltas(array_agg(m.tx ORDER BY m.account_id, m.i), array_agg(m.ev ORDER BY m.account_id, m.i),

@@ -21,6 +21,7 @@ import { IntakeOpensOnlyNewAccounts1765240000000 } from '../../migrations/176524
 import { PartitionJournalByMonth1765300000000 } from '../../migrations/1765300000000-PartitionJournalByMonth';
 import { ReferencesCheckedPerStatement1765310000000 } from '../../migrations/1765310000000-ReferencesCheckedPerStatement';
 import { ForkMarkedOnce1765320000000 } from '../../migrations/1765320000000-ForkMarkedOnce';
+import { ContentHashedWhereWritten1765400000000 } from '../../migrations/1765400000000-ContentHashedWhereWritten';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -47,4 +48,5 @@ export const MIGRATIONS = [
   PartitionJournalByMonth1765300000000,
   ReferencesCheckedPerStatement1765310000000,
   ForkMarkedOnce1765320000000,
+  ContentHashedWhereWritten1765400000000,
 ];

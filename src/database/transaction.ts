@@ -19,11 +19,23 @@ export function pgConstraint(e: unknown): string | undefined {
  * One business step = one DB transaction, opened here and its manager passed down.
  * Serialization failures and deadlocks are retried with a short jittered pause, a bounded number of times.
  */
-export async function inTransaction<T>(ds: DataSource, work: (m: EntityManager) => Promise<T>, attempts = 8): Promise<T> {
+export function inTransaction<T>(ds: DataSource, work: (m: EntityManager) => Promise<T>, attempts = 8): Promise<T> {
+  // Postgres' default READ COMMITTED; naming it would cost a SET TRANSACTION round trip per transaction.
+  return retried(() => ds.transaction(work), attempts);
+}
+
+/**
+ * A business step whose every statement is a whole transaction on its own (one database call that writes all of it,
+ * or calls that each write all or nothing): no BEGIN and COMMIT round trips, retried as inTransaction is.
+ */
+export function inStatements<T>(ds: DataSource, work: (m: EntityManager) => Promise<T>, attempts = 8): Promise<T> {
+  return retried(() => work(ds.manager), attempts);
+}
+
+async function retried<T>(run: () => Promise<T>, attempts: number): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      // Postgres' default READ COMMITTED; naming it would cost a SET TRANSACTION round trip per transaction.
-      return await ds.transaction(work);
+      return await run();
     } catch (e) {
       const code = pgCode(e);
       if (code === undefined || !RETRYABLE.has(code) || attempt >= attempts) throw e;

@@ -62,7 +62,7 @@ export type WrittenTransaction = {
   currencies: string[];
 };
 
-/** A resolving transaction as ledger_resolve_pending wrote it, with what its content hash needs (entries in order). */
+/** A resolving transaction as ledger_resolve_pending wrote it (entries in order); it hashed the content itself. */
 export type ResolvedTransaction = {
   id: string;
   pending_id: string;
@@ -175,9 +175,9 @@ export class JournalStore {
   }
 
   /**
-   * The resolving transactions of these pending ones, with their entries, sealing-queue rows, balances and history,
-   * under the accounts' turn (ledger_resolve_pending, migration 1765210000000); returns what their content hashes
-   * are computed from.
+   * The resolving transactions of these pending ones, with their entries, sealing-queue rows (content hashed there,
+   * migration 1765400000000), balances and history, under the accounts' turn (ledger_resolve_pending, migration
+   * 1765210000000); returns what was written.
    */
   async resolvePending(m: EntityManager, items: PendingResolution[]): Promise<ResolvedTransaction[]> {
     return m.query(

@@ -156,39 +156,6 @@ export class LedgerService {
     }));
   }
 
-  /**
-   * The sealing-queue content hashes of pending transfers that card-load intake wrote in one call
-   * (CardLoadsStore.intake): hashed in the form the verifier reads back, as writeJournal does, from the transaction's
-   * moment (the load carries the same one, docs/time.md; moments are whole milliseconds). A hash that does not match
-   * what was stored is found by the sealer and the verifier, as any edit before sealing is.
-   */
-  async hashWrittenPending(
-    m: EntityManager,
-    transfers: Array<{ id: string; description: string; moment: Date; entries: EntryInput[] }>,
-  ): Promise<void> {
-    await this.journal.setContentHashes(
-      m,
-      transfers.map((t) => t.id),
-      transfers.map((t) =>
-        contentHash({
-          id: t.id,
-          kind: 'pending',
-          pending_id: null,
-          undoes_id: null,
-          description: asStored(t.description),
-          metadata: {},
-          created_at_utc: t.moment.toISOString().replace('Z', '000Z'),
-          entries: t.entries.map((e) => ({
-            code: e.accountCode,
-            direction: e.direction,
-            amount: e.amount.toString(),
-            currency: e.currency,
-          })),
-        }),
-      ),
-    );
-  }
-
   /** Phase two: the pending amounts move to posted. Exactly once per pending transfer (unique resolving row). */
   postPending(m: EntityManager, pendingId: string, event: HistoryEvent, loadId: string | null): Promise<Transfer> {
     return this.resolvePending(m, pendingId, 'post_pending', event, loadId);
@@ -233,11 +200,11 @@ export class LedgerService {
   }
 
   /**
-   * Phase two for many pending transfers in one call (ledger_resolve_pending, migration 1765210000000) and one more
-   * for the sealing queue's hashes. Any transfer already resolved fails the whole call with AlreadyResolvedError
-   * (the unique resolving row, before any balance moves); the caller retries the others alone. `write` runs the
-   * call: by default alone; settlement passes its own, which carries the loads' writes around the same call
-   * (card_loads_settle, SyncJobsStore.settle).
+   * Phase two for many pending transfers in one call (ledger_resolve_pending, migration 1765210000000; it queues
+   * each for sealing with its content hash, migration 1765400000000). Any transfer already resolved fails the whole
+   * call with AlreadyResolvedError (the unique resolving row, before any balance moves); the caller retries the
+   * others alone. `write` runs the call: by default alone; settlement passes its own, which carries the loads'
+   * writes around the same call (card_loads_settle, SyncJobsStore.settle).
    */
   async resolvePendingMany(
     m: EntityManager,
@@ -250,22 +217,6 @@ export class LedgerService {
       }
       throw e;
     });
-    await this.journal.setContentHashes(
-      m,
-      rows.map((r) => r.id),
-      rows.map((r) =>
-        contentHash({
-          id: r.id,
-          kind: r.kind,
-          pending_id: r.pending_id,
-          undoes_id: null,
-          description: r.description,
-          metadata: {},
-          created_at_utc: r.created_at_utc,
-          entries: r.codes.map((code, i) => ({ code, direction: r.directions[i], amount: r.amounts[i], currency: r.currencies[i] })),
-        }),
-      ),
-    );
     return rows.map((r) => ({
       id: r.id,
       kind: r.kind,

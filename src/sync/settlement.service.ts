@@ -135,7 +135,7 @@ export class SettlementService {
     }
     const journalOf = (i: SettleItem) => locked.find((l) => l.id === i.loadId)!.journal_transaction_id;
     // The attempts, phase two of the pending transfers, the new statuses with their events and the end of the
-    // outbox jobs: one call (card_loads_settle), then the sealing queue's hashes.
+    // outbox jobs, with the journal's sealing-queue rows and their content hashes: one call (card_loads_settle).
     await this.ledger.resolvePendingMany(
       m,
       todo.map((i) => ({
