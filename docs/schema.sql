@@ -158,7 +158,7 @@ CREATE FUNCTION public.card_load_intake(p_ids uuid[], p_references text[], p_api
       BEGIN
         RETURN QUERY SELECT l.* FROM unnest(p_api_keys, p_idempotency_keys) AS k(api_key_id, idempotency_key)
           CROSS JOIN LATERAL (SELECT * FROM card_loads c
-                              WHERE c.api_key_id = k.api_key_id AND c.idempotency_key = k.idempotency_key) l;
+                              WHERE c.api_key_id = k.api_key_id AND c.idempotency_key = k.idempotency_key LIMIT 1) l;
         IF FOUND THEN
           RETURN;
         END IF;
@@ -166,7 +166,7 @@ CREATE FUNCTION public.card_load_intake(p_ids uuid[], p_references text[], p_api
         codes := ARRAY(SELECT DISTINCT c FROM unnest(
           ARRAY(SELECT 'parent:' || a FROM unnest(p_card_accounts) a) || ARRAY(SELECT 'card:' || c FROM unnest(p_cards) c)) c);
         known := ARRAY(
-          SELECT a.id FROM unnest(codes) AS k(code) CROSS JOIN LATERAL (SELECT id FROM accounts WHERE code = k.code) a);
+          SELECT a.id FROM unnest(codes) AS k(code) CROSS JOIN LATERAL (SELECT id FROM accounts WHERE code = k.code LIMIT 1) a);
         PERFORM ledger_begin_moment(known);
         IF cardinality(known) < cardinality(codes) THEN
         INSERT INTO accounts (code, currency, normal_side)
@@ -405,6 +405,8 @@ END $$;
 
 CREATE FUNCTION public.ledger_apply_deltas(p_txs uuid[], p_events text[], p_loads uuid[], p_ids bigint[], p_pd bigint[], p_pc bigint[], p_sd bigint[], p_sc bigint[]) RETURNS void
     LANGUAGE plpgsql
+    SET enable_hashjoin TO 'off'
+    SET enable_mergejoin TO 'off'
     AS $$
 DECLARE
   moment timestamptz;
@@ -418,7 +420,7 @@ BEGIN
   SELECT max(h.at) INTO latest FROM (SELECT DISTINCT unnest(p_ids) AS id) k
     CROSS JOIN LATERAL (SELECT h.at FROM accounts a CROSS JOIN LATERAL (SELECT h.at FROM account_history h
                         WHERE h.account_id = a.id AND h.seq = a.history_seq ORDER BY h.at DESC LIMIT 1) h
-                        WHERE a.id = k.id) h;
+                        WHERE a.id = k.id LIMIT 1) h;
   IF latest > moment THEN
     IF current_setting('card_ledger.moment_after_locks', true) = 'on' THEN
       RAISE EXCEPTION 'ledger moment % precedes the last change (%) of an account it moves; retry the transaction', moment, latest

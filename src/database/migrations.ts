@@ -22,6 +22,7 @@ import { PartitionJournalByMonth1765300000000 } from '../../migrations/176530000
 import { ReferencesCheckedPerStatement1765310000000 } from '../../migrations/1765310000000-ReferencesCheckedPerStatement';
 import { ForkMarkedOnce1765320000000 } from '../../migrations/1765320000000-ForkMarkedOnce';
 import { ContentHashedWhereWritten1765400000000 } from '../../migrations/1765400000000-ContentHashedWhereWritten';
+import { LookupsOnePerKey1765410000000 } from '../../migrations/1765410000000-LookupsOnePerKey';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -49,4 +50,5 @@ export const MIGRATIONS = [
   ReferencesCheckedPerStatement1765310000000,
   ForkMarkedOnce1765320000000,
   ContentHashedWhereWritten1765400000000,
+  LookupsOnePerKey1765410000000,
 ];
