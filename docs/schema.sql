@@ -257,6 +257,9 @@ END $$;
 
 CREATE FUNCTION public.card_loads_settle(a_loads uuid[], a_types text[], a_outcomes text[], a_http integer[], a_codes text[], a_messages text[], a_ms integer[], a_requests text[], p_pending uuid[], p_kinds text[], p_events text[], p_loads uuid[], p_ids uuid[], s_statuses text[], s_reasons text[], s_actors text[], s_requests text[]) RETURNS TABLE(id uuid, pending_id uuid, kind text, description text, created_at timestamp with time zone, created_at_utc text, codes text[], directions text[], amounts text[], currencies text[])
     LANGUAGE plpgsql
+    SET enable_hashjoin TO 'off'
+    SET enable_mergejoin TO 'off'
+    SET enable_seqscan TO 'off'
     AS $$
       #variable_conflict use_column
       BEGIN

@@ -24,6 +24,12 @@ import { rewriteFunction, undone } from './support/rewrite-function';
  * the statements it runs and the triggers they fire, and nowhere else): every join it makes is a nested loop, whose
  * inner side is then the primary-key probe for the same reason as above. Its joins are all of a batch's few moves
  * with the accounts they name, so a nested loop is the right plan at any size.
+ *
+ * card_loads_settle had the same two shapes: the loads' UPDATE … FROM the batch was a hash join over a scan of every
+ * load, and the outbox jobs' DELETE … WHERE load_id = ANY(batch) a scan of every job. It runs with hash and merge
+ * joins and sequential scans off (every table it touches is reached by a key of the batch; the batch's own rows are
+ * function and CTE scans, which these settings do not touch). The FULL JOIN of the batch's attempts and statuses
+ * still gets the hash join it needs: a setting that is off only makes a plan costlier, and there is no other.
  */
 const INTAKE_EDITS = [
   [
@@ -36,6 +42,9 @@ const INTAKE_EDITS = [
 
 const APPLY_EDITS = [['WHERE a.id = k.id) h;', 'WHERE a.id = k.id LIMIT 1) h;', 1]] as const;
 const APPLY_DELTAS = 'ledger_apply_deltas(uuid[], text[], uuid[], bigint[], bigint[], bigint[], bigint[], bigint[])';
+const SETTLE = `card_loads_settle(uuid[], text[], text[], int[], text[], text[], int[], text[], uuid[], text[], text[], uuid[], uuid[],
+  text[], text[], text[], text[])`;
+const SETTLE_OFF = ['enable_hashjoin', 'enable_mergejoin', 'enable_seqscan'];
 
 export class LookupsOnePerKey1765410000000 implements MigrationInterface {
   name = 'LookupsOnePerKey1765410000000';
@@ -45,9 +54,11 @@ export class LookupsOnePerKey1765410000000 implements MigrationInterface {
     await rewriteFunction(q, 'ledger_apply_deltas', APPLY_EDITS);
     await q.query(`ALTER FUNCTION ${APPLY_DELTAS} SET enable_hashjoin = off`);
     await q.query(`ALTER FUNCTION ${APPLY_DELTAS} SET enable_mergejoin = off`);
+    for (const setting of SETTLE_OFF) await q.query(`ALTER FUNCTION ${SETTLE} SET ${setting} = off`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    for (const setting of SETTLE_OFF) await q.query(`ALTER FUNCTION ${SETTLE} RESET ${setting}`);
     await q.query(`ALTER FUNCTION ${APPLY_DELTAS} RESET enable_mergejoin`);
     await q.query(`ALTER FUNCTION ${APPLY_DELTAS} RESET enable_hashjoin`);
     await rewriteFunction(q, 'ledger_apply_deltas', undone(APPLY_EDITS));

@@ -9,7 +9,7 @@ import { sql } from '../support/db';
  * until an ANALYZE, and a hash join over a sequential scan chosen on an empty ledger would scan the whole table on
  * every call once the ledger is big. auto_explain, sent to this session as notices, shows each nested statement's plan.
  */
-describe('intake plans on a ledger never analyzed', () => {
+describe('intake and settlement plans on a ledger never analyzed', () => {
   const ctx = useTestApp();
   let db: Client;
   const plans: string[] = [];
@@ -30,9 +30,11 @@ describe('intake plans on a ledger never analyzed', () => {
     'accounts by code': 'WHERE code = k.code',
     'last history moment': 'max(h.at)',
     'balances update': 'UPDATE accounts a SET pending_debits',
+    'settled loads': 'UPDATE card_loads l SET attempts',
+    'ended jobs': 'DELETE FROM sync_jobs j',
   };
 
-  it('should probe the unique indexes, call after call, from the first call on an empty ledger', async () => {
+  it('should reach every row by its key, call after call, from the first call on an empty ledger', async () => {
     const [key] = (await db.query<{ id: string }>(`SELECT id FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at LIMIT 1`)).rows;
     // Past the five custom plans, into the generic plan PL/pgSQL keeps.
     for (let call = 0; call < 8; call++) {
@@ -62,11 +64,42 @@ describe('intake plans on a ledger never analyzed', () => {
         ],
       );
     }
+    // Then settle them, three loads a batch, as SettlementService does: the lock, then the writes, in one transaction.
+    const { rows: loads } = await ctx.db.query<{ id: string; journal_transaction_id: string }>(
+      `SELECT id, journal_transaction_id FROM card_loads WHERE idempotency_key LIKE 'plan-%' ORDER BY id`,
+    );
+    for (let b = 0; b < loads.length; b += 3) {
+      const batch = loads.slice(b, b + 3);
+      const each = <T>(f: (l: (typeof batch)[number], i: number) => T) => batch.map(f);
+      await db.query('BEGIN');
+      await db.query(`SELECT * FROM settlement_lock($1::uuid[])`, [each((l) => l.id)]);
+      await db.query(
+        `SELECT * FROM card_loads_settle($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8::text[],
+           $9::uuid[], $10::text[], $11::text[], $12::uuid[], $13::uuid[], $14::text[], $15::text[], $16::text[], $17::text[])`,
+        [
+          ...[[], [], [], [], [], [], [], []],
+          each((l) => l.journal_transaction_id),
+          each((_, i) => (i % 2 ? 'void_pending' : 'post_pending')),
+          each((_, i) => (i % 2 ? 'load_reversed' : 'load_posted')),
+          each((l) => l.id),
+          each(() => randomUUID()),
+          each((_, i) => (i % 2 ? 'reversed' : 'posted')),
+          each(() => 'plans'),
+          each(() => 'plans'),
+          each(() => null),
+        ],
+      );
+      await db.query('COMMIT');
+    }
+    expect(loads.length).toBe(24);
     for (const [name, marker] of Object.entries(LOOKUPS)) {
       const seen = plans.filter((p) => p.includes(marker) && p.includes('Query Text'));
       expect([name, seen.length >= 8]).toEqual([name, true]);
-      const scans = seen.filter((p) => /Hash Join|Merge Join|Seq Scan on (card_loads|accounts)/.test(p));
-      expect([name, scans]).toEqual([name, []]);
+      const joins = seen.filter((p) => /Hash Join|Merge Join/.test(p));
+      expect([name, joins]).toEqual([name, []]);
     }
+    // No statement of either, nor of the triggers they fire, reads a whole ledger table.
+    const scans = plans.filter((p) => /Seq Scan on (card_loads|accounts|sync_jobs|load_events|journal_\w+|account_history\w*) /.test(p));
+    expect(scans).toEqual([]);
   });
 });
