@@ -260,6 +260,7 @@ CREATE FUNCTION public.card_loads_settle(a_loads uuid[], a_types text[], a_outco
     SET enable_hashjoin TO 'off'
     SET enable_mergejoin TO 'off'
     SET enable_seqscan TO 'off'
+    SET jit TO 'off'
     AS $$
       #variable_conflict use_column
       BEGIN
@@ -410,6 +411,7 @@ CREATE FUNCTION public.ledger_apply_deltas(p_txs uuid[], p_events text[], p_load
     LANGUAGE plpgsql
     SET enable_hashjoin TO 'off'
     SET enable_mergejoin TO 'off'
+    SET jit TO 'off'
     AS $$
 DECLARE
   moment timestamptz;

@@ -30,6 +30,11 @@ import { rewriteFunction, undone } from './support/rewrite-function';
  * joins and sequential scans off (every table it touches is reached by a key of the batch; the batch's own rows are
  * function and CTE scans, which these settings do not touch). The FULL JOIN of the batch's attempts and statuses
  * still gets the hash join it needs: a setting that is off only makes a plan costlier, and there is no other.
+ *
+ * Both run with JIT off as well. A plan that must use what a setting turned off carries its penalty cost (10^10),
+ * far above jit_above_cost, and Postgres then compiles it with LLVM, inlined and optimized, on every call: the FULL
+ * JOIN made each settlement cost 12 ms per load until jit was off too. These statements touch a batch's rows only;
+ * compiling them never pays.
  */
 const INTAKE_EDITS = [
   [
@@ -44,7 +49,8 @@ const APPLY_EDITS = [['WHERE a.id = k.id) h;', 'WHERE a.id = k.id LIMIT 1) h;', 
 const APPLY_DELTAS = 'ledger_apply_deltas(uuid[], text[], uuid[], bigint[], bigint[], bigint[], bigint[], bigint[])';
 const SETTLE = `card_loads_settle(uuid[], text[], text[], int[], text[], text[], int[], text[], uuid[], text[], text[], uuid[], uuid[],
   text[], text[], text[], text[])`;
-const SETTLE_OFF = ['enable_hashjoin', 'enable_mergejoin', 'enable_seqscan'];
+const SETTLE_OFF = ['enable_hashjoin', 'enable_mergejoin', 'enable_seqscan', 'jit'];
+const APPLY_OFF = ['enable_hashjoin', 'enable_mergejoin', 'jit'];
 
 export class LookupsOnePerKey1765410000000 implements MigrationInterface {
   name = 'LookupsOnePerKey1765410000000';
@@ -52,15 +58,13 @@ export class LookupsOnePerKey1765410000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await rewriteFunction(q, 'card_load_intake', INTAKE_EDITS);
     await rewriteFunction(q, 'ledger_apply_deltas', APPLY_EDITS);
-    await q.query(`ALTER FUNCTION ${APPLY_DELTAS} SET enable_hashjoin = off`);
-    await q.query(`ALTER FUNCTION ${APPLY_DELTAS} SET enable_mergejoin = off`);
+    for (const setting of APPLY_OFF) await q.query(`ALTER FUNCTION ${APPLY_DELTAS} SET ${setting} = off`);
     for (const setting of SETTLE_OFF) await q.query(`ALTER FUNCTION ${SETTLE} SET ${setting} = off`);
   }
 
   async down(q: QueryRunner): Promise<void> {
     for (const setting of SETTLE_OFF) await q.query(`ALTER FUNCTION ${SETTLE} RESET ${setting}`);
-    await q.query(`ALTER FUNCTION ${APPLY_DELTAS} RESET enable_mergejoin`);
-    await q.query(`ALTER FUNCTION ${APPLY_DELTAS} RESET enable_hashjoin`);
+    for (const setting of APPLY_OFF) await q.query(`ALTER FUNCTION ${APPLY_DELTAS} RESET ${setting}`);
     await rewriteFunction(q, 'ledger_apply_deltas', undone(APPLY_EDITS));
     await rewriteFunction(q, 'card_load_intake', undone(INTAKE_EDITS));
   }
