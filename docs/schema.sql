@@ -392,6 +392,8 @@ END $$;
 
 CREATE FUNCTION public.journal_transactions_check_entries() RETURNS trigger
     LANGUAGE plpgsql
+    SET enable_seqscan TO 'off'
+    SET jit TO 'off'
     AS $$
 DECLARE
   bad uuid;

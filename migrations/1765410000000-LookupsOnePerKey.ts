@@ -31,7 +31,12 @@ import { rewriteFunction, undone } from './support/rewrite-function';
  * function and CTE scans, which these settings do not touch). The FULL JOIN of the batch's attempts and statuses
  * still gets the hash join it needs: a setting that is off only makes a plan costlier, and there is no other.
  *
- * Both run with JIT off as well. A plan that must use what a setting turned off carries its penalty cost (10^10),
+ * The trigger that every new journal transaction has entries (journal_transactions_check_entries) asks, per
+ * transaction, whether an entry exists: Postgres 17 plans that EXISTS on never-analyzed month partitions as a
+ * sequential scan of each (it expects a few matching rows, and the first of them is cheaper found by a scan). It runs
+ * with sequential scans off, so the probe is the partitions' transaction index.
+ *
+ * All of them run with JIT off as well. A plan that must use what a setting turned off carries its penalty cost (10^10),
  * far above jit_above_cost, and Postgres then compiles it with LLVM, inlined and optimized, on every call: the FULL
  * JOIN made each settlement cost 12 ms per load until jit was off too. These statements touch a batch's rows only;
  * compiling them never pays.
@@ -51,6 +56,8 @@ const SETTLE = `card_loads_settle(uuid[], text[], text[], int[], text[], text[],
   text[], text[], text[], text[])`;
 const SETTLE_OFF = ['enable_hashjoin', 'enable_mergejoin', 'enable_seqscan', 'jit'];
 const APPLY_OFF = ['enable_hashjoin', 'enable_mergejoin', 'jit'];
+const HAS_ENTRIES = 'journal_transactions_check_entries()';
+const HAS_ENTRIES_OFF = ['enable_seqscan', 'jit'];
 
 export class LookupsOnePerKey1765410000000 implements MigrationInterface {
   name = 'LookupsOnePerKey1765410000000';
@@ -60,9 +67,11 @@ export class LookupsOnePerKey1765410000000 implements MigrationInterface {
     await rewriteFunction(q, 'ledger_apply_deltas', APPLY_EDITS);
     for (const setting of APPLY_OFF) await q.query(`ALTER FUNCTION ${APPLY_DELTAS} SET ${setting} = off`);
     for (const setting of SETTLE_OFF) await q.query(`ALTER FUNCTION ${SETTLE} SET ${setting} = off`);
+    for (const setting of HAS_ENTRIES_OFF) await q.query(`ALTER FUNCTION ${HAS_ENTRIES} SET ${setting} = off`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    for (const setting of HAS_ENTRIES_OFF) await q.query(`ALTER FUNCTION ${HAS_ENTRIES} RESET ${setting}`);
     for (const setting of SETTLE_OFF) await q.query(`ALTER FUNCTION ${SETTLE} RESET ${setting}`);
     for (const setting of APPLY_OFF) await q.query(`ALTER FUNCTION ${APPLY_DELTAS} RESET ${setting}`);
     await rewriteFunction(q, 'ledger_apply_deltas', undone(APPLY_EDITS));
