@@ -51,13 +51,17 @@ const INTAKE_EDITS = [
 ] as const;
 
 const APPLY_EDITS = [['WHERE a.id = k.id) h;', 'WHERE a.id = k.id LIMIT 1) h;', 1]] as const;
-const APPLY_DELTAS = 'ledger_apply_deltas(uuid[], text[], uuid[], bigint[], bigint[], bigint[], bigint[], bigint[])';
-const SETTLE = `card_loads_settle(uuid[], text[], text[], int[], text[], text[], int[], text[], uuid[], text[], text[], uuid[], uuid[],
-  text[], text[], text[], text[])`;
-const SETTLE_OFF = ['enable_hashjoin', 'enable_mergejoin', 'enable_seqscan', 'jit'];
-const APPLY_OFF = ['enable_hashjoin', 'enable_mergejoin', 'jit'];
-const HAS_ENTRIES = 'journal_transactions_check_entries()';
-const HAS_ENTRIES_OFF = ['enable_seqscan', 'jit'];
+
+/** Each function whose plans are pinned, with the planner settings it runs with off. */
+const PINNED: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['ledger_apply_deltas(uuid[], text[], uuid[], bigint[], bigint[], bigint[], bigint[], bigint[])', ['enable_hashjoin', 'enable_mergejoin', 'jit']],
+  [
+    `card_loads_settle(uuid[], text[], text[], int[], text[], text[], int[], text[], uuid[], text[], text[], uuid[], uuid[],
+      text[], text[], text[], text[])`,
+    ['enable_hashjoin', 'enable_mergejoin', 'enable_seqscan', 'jit'],
+  ],
+  ['journal_transactions_check_entries()', ['enable_seqscan', 'jit']],
+];
 
 export class LookupsOnePerKey1765410000000 implements MigrationInterface {
   name = 'LookupsOnePerKey1765410000000';
@@ -65,15 +69,11 @@ export class LookupsOnePerKey1765410000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await rewriteFunction(q, 'card_load_intake', INTAKE_EDITS);
     await rewriteFunction(q, 'ledger_apply_deltas', APPLY_EDITS);
-    for (const setting of APPLY_OFF) await q.query(`ALTER FUNCTION ${APPLY_DELTAS} SET ${setting} = off`);
-    for (const setting of SETTLE_OFF) await q.query(`ALTER FUNCTION ${SETTLE} SET ${setting} = off`);
-    for (const setting of HAS_ENTRIES_OFF) await q.query(`ALTER FUNCTION ${HAS_ENTRIES} SET ${setting} = off`);
+    for (const [fn, settings] of PINNED) for (const setting of settings) await q.query(`ALTER FUNCTION ${fn} SET ${setting} = off`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const setting of HAS_ENTRIES_OFF) await q.query(`ALTER FUNCTION ${HAS_ENTRIES} RESET ${setting}`);
-    for (const setting of SETTLE_OFF) await q.query(`ALTER FUNCTION ${SETTLE} RESET ${setting}`);
-    for (const setting of APPLY_OFF) await q.query(`ALTER FUNCTION ${APPLY_DELTAS} RESET ${setting}`);
+    for (const [fn, settings] of [...PINNED].reverse()) for (const setting of settings) await q.query(`ALTER FUNCTION ${fn} RESET ${setting}`);
     await rewriteFunction(q, 'ledger_apply_deltas', undone(APPLY_EDITS));
     await rewriteFunction(q, 'card_load_intake', undone(INTAKE_EDITS));
   }

@@ -62,14 +62,16 @@ export type WrittenTransaction = {
   currencies: string[];
 };
 
-/** A resolving transaction as ledger_resolve_pending wrote it (entries in order); it hashed the content itself. */
+/**
+ * A resolving transaction as ledger_resolve_pending wrote it (entries in order); it hashed the content itself. The
+ * function also returns created_at_utc, which only that hash needed once: it is not read here.
+ */
 export type ResolvedTransaction = {
   id: string;
   pending_id: string;
   kind: TransferKind;
   description: string | null;
   created_at: Date;
-  created_at_utc: string;
   codes: string[];
   directions: string[];
   amounts: string[];
