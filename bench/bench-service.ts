@@ -117,5 +117,12 @@ export async function singleLoads(
       },
     ],
   });
-  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, loads: result['2xx'] };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    loads: result['2xx'],
+  };
 }

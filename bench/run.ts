@@ -199,7 +199,15 @@ async function main(): Promise<void> {
     const profile = intakeOn ? await statementProfile(db) : null;
     const pid = api.proc.pid!;
     const postmaster = await postmasterOf(db);
-    const skip = { rps: NaN, p99: NaN, non2xx: 0, errors: 0, loads: 0, cost: { postgresUs: NaN, serviceUs: NaN, statements: [] } };
+    const skip = {
+      rps: NaN,
+      p50: NaN,
+      p99: NaN,
+      non2xx: 0,
+      errors: 0,
+      loads: 0,
+      cost: { postgresUs: NaN, serviceUs: NaN, statements: [] },
+    };
     /** `work`, with what it costs the API process and Postgres per load (`loadsOf` counts the loads in its result). */
     const measure = <T>(work: () => Promise<T>, loadsOf: (t: T) => number) => measured(pid, postmaster, profile, work, loadsOf);
     const intakeAt = async (clients: number) =>
@@ -209,6 +217,9 @@ async function main(): Promise<void> {
             (r) => r.loads,
           )
         : skip;
+    // One client first, on the fresh service: each load is a batch of one, as on a quiet service, and the pool's
+    // connection makes its plans on such calls (docs/design.md "Plans made once per connection").
+    const s1 = await intakeAt(1);
     if (intakeOn) await intake(api.url, 16, 'warm');
     const s16 = await intakeAt(16);
     const s64 = await intakeAt(64);
@@ -244,6 +255,12 @@ async function main(): Promise<void> {
         ok(cost.postgresUs <= postgresMaxUs),
       );
     rows.push(
+      row(
+        'intake, 1 client (every load a batch of one): rate, p50 latency, CPU per load Postgres / service',
+        `${s1.rps.toFixed(0)} loads/s, ${s1.p50} ms, ${us(s1.cost.postgresUs)} / ${us(s1.cost.serviceUs)}`,
+        'reported',
+        '',
+      ),
       row(
         'intake, 16 clients, one shared parent',
         `${s16.rps.toFixed(0)} loads/s = ${(s16.rps / raw16).toFixed(2)} × raw SQL (${raw16.toFixed(0)} tps)`,
@@ -311,6 +328,7 @@ async function main(): Promise<void> {
       ...rows,
       '',
       errors,
+      ...statementTable('Intake at 1 client', s1.cost.statements),
       ...statementTable('Intake at 16 clients', s16.cost.statements),
       ...statementTable('Bulk intake', bulk.cost.statements),
       ...statementTable('Sync (per settled load)', sync.statements),

@@ -149,6 +149,7 @@ CREATE TABLE public.card_loads (
 
 CREATE FUNCTION public.card_load_intake(p_ids uuid[], p_references text[], p_api_keys uuid[], p_idempotency_keys text[], p_hashes bytea[], p_cards text[], p_companies text[], p_card_accounts text[], p_amounts bigint[], p_currencies character[], p_journal_ids uuid[], p_descriptions text[], p_remarks text[], p_metadata jsonb[], p_request_ids text[], p_actors text[], p_transfer_descriptions text[]) RETURNS SETOF public.card_loads
     LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
       DECLARE
         n int := cardinality(p_ids);
@@ -158,7 +159,8 @@ CREATE FUNCTION public.card_load_intake(p_ids uuid[], p_references text[], p_api
       BEGIN
         RETURN QUERY SELECT l.* FROM unnest(p_api_keys, p_idempotency_keys) AS k(api_key_id, idempotency_key)
           CROSS JOIN LATERAL (SELECT * FROM card_loads c
-                              WHERE c.api_key_id = k.api_key_id AND c.idempotency_key = k.idempotency_key LIMIT 1) l;
+                              WHERE c.api_key_id = k.api_key_id AND c.idempotency_key = k.idempotency_key
+                                    AND (c.api_key_id, c.idempotency_key) >= (k.api_key_id, k.idempotency_key) LIMIT 1) l;
         IF FOUND THEN
           RETURN;
         END IF;
@@ -261,6 +263,7 @@ CREATE FUNCTION public.card_loads_settle(a_loads uuid[], a_types text[], a_outco
     SET enable_mergejoin TO 'off'
     SET enable_seqscan TO 'off'
     SET jit TO 'off'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
       #variable_conflict use_column
       BEGIN
@@ -414,6 +417,7 @@ CREATE FUNCTION public.ledger_apply_deltas(p_txs uuid[], p_events text[], p_load
     SET enable_hashjoin TO 'off'
     SET enable_mergejoin TO 'off'
     SET jit TO 'off'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
   moment timestamptz;
@@ -619,6 +623,7 @@ END $$;
 
 CREATE FUNCTION public.ledger_resolve_pending(p_pending uuid[], p_kinds text[], p_events text[], p_loads uuid[], p_ids uuid[]) RETURNS TABLE(id uuid, pending_id uuid, kind text, description text, created_at timestamp with time zone, created_at_utc text, codes text[], directions text[], amounts text[], currencies text[])
     LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
       DECLARE
         bad uuid;
@@ -714,6 +719,7 @@ END $$;
 
 CREATE FUNCTION public.settlement_lock(p_loads uuid[]) RETURNS TABLE(id uuid, status text, journal_transaction_id uuid, undone_at timestamp with time zone, has_job boolean, claim_token bigint, lease_owner text, lease_expires_at timestamp with time zone, due_at timestamp with time zone, lookup_after timestamp with time zone, late_success_at timestamp with time zone)
     LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
       #variable_conflict use_column
       DECLARE

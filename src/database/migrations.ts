@@ -23,6 +23,7 @@ import { ReferencesCheckedPerStatement1765310000000 } from '../../migrations/176
 import { ForkMarkedOnce1765320000000 } from '../../migrations/1765320000000-ForkMarkedOnce';
 import { ContentHashedWhereWritten1765400000000 } from '../../migrations/1765400000000-ContentHashedWhereWritten';
 import { LookupsOnePerKey1765410000000 } from '../../migrations/1765410000000-LookupsOnePerKey';
+import { PlansKeptPerConnection1765420000000 } from '../../migrations/1765420000000-PlansKeptPerConnection';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -51,4 +52,5 @@ export const MIGRATIONS = [
   ForkMarkedOnce1765320000000,
   ContentHashedWhereWritten1765400000000,
   LookupsOnePerKey1765410000000,
+  PlansKeptPerConnection1765420000000,
 ];
