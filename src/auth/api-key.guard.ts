@@ -41,7 +41,7 @@ export class ApiKeyGuard implements CanActivate {
     }
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) throw new ApiError('unauthorized', 'missing or malformed Authorization: Bearer <apiKey>');
-    const caller = await this.keys.authenticate(match[1]);
+    const caller = await this.keys.authenticateOnce(req, match[1]);
     if (!caller) throw new ApiError('unauthorized', 'unknown or revoked API key');
     return caller;
   }

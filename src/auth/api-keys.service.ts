@@ -60,6 +60,7 @@ const AUTH_CACHE_MAX = 10_000;
 export class ApiKeysService {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly cache = new LRUCache<string, Caller>({ max: AUTH_CACHE_MAX, ttl: AUTH_CACHE_MS });
+  private readonly byRequest = new WeakMap<object, { key: string; caller: Promise<Caller | null> }>();
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -67,6 +68,19 @@ export class ApiKeysService {
     private readonly keys: ApiKeysStore,
     private readonly subscriptions: WebhookSubscriptionsStore,
   ) {}
+
+  /**
+   * authenticate(), once per request: the rate limit's bucket (http/security.ts) and the guard both need the caller,
+   * and each asking again cost a SHA-256 of the key and a cache lookup per request. Keyed by the request object, so
+   * the answer goes with it; a different key on the same request (never, in practice) is asked anew.
+   */
+  authenticateOnce(request: object, key: string): Promise<Caller | null> {
+    const known = this.byRequest.get(request);
+    if (known?.key === key) return known.caller;
+    const caller = this.authenticate(key);
+    this.byRequest.set(request, { key, caller });
+    return caller;
+  }
 
   async authenticate(key: string): Promise<Caller | null> {
     if (key.length < 16 || key.length > 200) return null;

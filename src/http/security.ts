@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
-import { ApiKeysService, hashApiKey } from '../auth/api-keys.service';
+import { ApiKeysService } from '../auth/api-keys.service';
 import { ApiError } from '../common/errors';
 import { postgresRateLimitStore } from './postgres-rate-limit-store';
 
@@ -12,15 +12,15 @@ const EXEMPT = /^\/(health|metrics)(\/|\?|$)/;
 const EXEMPT_BUCKET = 'exempt';
 
 /**
- * The bucket a request counts against: the API key (by its hash, never the key) when it is a live key,
+ * The bucket a request counts against: the API key (by its id, never the key) when it is a live key,
  * else the client address, so that random made-up keys cannot each buy a fresh allowance.
  */
 async function bucketOf(req: FastifyRequest, keys: ApiKeysService): Promise<string> {
   if (EXEMPT.test(req.url)) return EXEMPT_BUCKET;
   const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
   if (match) {
-    const caller = await keys.authenticate(match[1]).catch(() => null);
-    if (caller) return `key:${hashApiKey(match[1]).toString('base64')}`;
+    const caller = await keys.authenticateOnce(req, match[1]).catch(() => null);
+    if (caller) return `key:${caller.apiKeyId}`;
   }
   return `ip:${req.ip}`;
 }

@@ -84,6 +84,19 @@ describe('rate limiting', () => {
     expect((await a.api('GET', '/v1/card-loads', { key: k2 })).status).toBe(200);
   });
 
+  it('should authenticate a request once, though both the rate limit and the guard need its caller', async () => {
+    await awayFromWindowEdge();
+    const key = await newKey('counted');
+    const keys = a.app.get(ApiKeysService);
+    const spy = jest.spyOn(keys, 'authenticate');
+    try {
+      expect((await a.api('GET', '/v1/card-loads', { key })).status).toBe(200);
+      expect(spy.mock.calls).toEqual([[key]]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('should keep health and metrics out of the limit', async () => {
     await awayFromWindowEdge();
     for (let i = 0; i < LIMIT + 2; i++) {
