@@ -214,9 +214,9 @@ CREATE FUNCTION public.card_load_intake(p_ids uuid[], p_references text[], p_api
                 WHERE EXISTS (SELECT 1 FROM t WHERE t.id = x.tx)
                 ORDER BY x.i, s.n)
         INSERT INTO journal_unsealed (transaction_id, created_at, content_hash)
-          SELECT t.id, t.created_at, journal_content_hash(t.id, 'pending', NULL, NULL, t.description, t.created_at,
-            ARRAY['parent:' || x.card_account, 'card:' || x.card], ARRAY['debit', 'credit'],
-            ARRAY[x.amount::text, x.amount::text], ARRAY[x.currency::text, x.currency::text])
+          SELECT t.id, t.created_at, journal_content_hash_of(t.id, 'pending', NULL, NULL, t.description, t.created_at,
+            journal_entry_json(x.amount::text, 'parent:' || x.card_account, x.currency::text, 'debit') || ','
+            || journal_entry_json(x.amount::text, 'card:' || x.card, x.currency::text, 'credit'))
           FROM t JOIN x ON x.tx = t.id;
 
         PERFORM ledger_apply_deltas(array_agg(m.tx ORDER BY m.account_id, m.i, m.n), array_agg('load_pending'::text ORDER BY m.account_id, m.i, m.n),
@@ -308,14 +308,20 @@ END $$;
 CREATE FUNCTION public.journal_content_hash(p_id uuid, p_kind text, p_pending_id uuid, p_undoes_id uuid, p_description text, p_created_at timestamp with time zone, p_codes text[], p_directions text[], p_amounts text[], p_currencies text[]) RETURNS bytea
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
+  SELECT journal_content_hash_of(p_id, p_kind, p_pending_id, p_undoes_id, p_description, p_created_at, coalesce((
+    SELECT string_agg(journal_entry_json(e.amount, e.code, e.currency, e.direction), ',' ORDER BY e.i)
+    FROM unnest(p_codes, p_directions, p_amounts, p_currencies) WITH ORDINALITY AS e(code, direction, amount, currency, i)), ''))
+$$;
+
+-- Name: journal_content_hash_of(uuid, text, uuid, uuid, text, timestamp with time zone, text); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.journal_content_hash_of(p_id uuid, p_kind text, p_pending_id uuid, p_undoes_id uuid, p_description text, p_created_at timestamp with time zone, p_entries text) RETURNS bytea
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
   SELECT sha256(convert_to(
     '{"createdAt":' || to_json(to_char(p_created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text
     || ',"description":' || coalesce(to_json(p_description)::text, 'null')
-    || ',"entries":[' || coalesce((
-         SELECT string_agg('{"amount":' || to_json(e.amount)::text || ',"code":' || to_json(e.code)::text
-                           || ',"currency":' || to_json(btrim(e.currency))::text || ',"direction":' || to_json(e.direction)::text || '}',
-                           ',' ORDER BY e.i)
-         FROM unnest(p_codes, p_directions, p_amounts, p_currencies) WITH ORDINALITY AS e(code, direction, amount, currency, i)), '')
+    || ',"entries":[' || p_entries
     || '],"id":' || to_json(p_id::text)::text
     || ',"kind":' || to_json(p_kind)::text
     || ',"metadata":{}'
@@ -375,6 +381,15 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
+
+-- Name: journal_entry_json(text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.journal_entry_json(p_amount text, p_code text, p_currency text, p_direction text) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+  SELECT '{"amount":' || to_json(p_amount)::text || ',"code":' || to_json(p_code)::text
+    || ',"currency":' || to_json(btrim(p_currency))::text || ',"direction":' || to_json(p_direction)::text || '}'
+$$;
 
 -- Name: journal_seals_keep_keyed(); Type: FUNCTION; Schema: public; Owner: -
 
@@ -650,13 +665,13 @@ CREATE FUNCTION public.ledger_resolve_pending(p_pending uuid[], p_kinds text[], 
                 ORDER BY x.i, pe.id
                 RETURNING journal_entries.id AS entry, journal_entries.transaction_id, journal_entries.account_id,
                           journal_entries.direction, journal_entries.amount, journal_entries.currency),
-          g AS (SELECT e.transaction_id, array_agg((SELECT a.code FROM accounts a WHERE a.id = e.account_id) ORDER BY e.entry) AS codes,
-                            array_agg(e.direction ORDER BY e.entry) AS directions,
-                            array_agg(e.amount::text ORDER BY e.entry) AS amounts, array_agg(e.currency::text ORDER BY e.entry) AS currencies
-                     FROM e GROUP BY e.transaction_id),
+          g AS (SELECT c.transaction_id, array_agg(c.code ORDER BY c.entry) AS codes,
+                            array_agg(c.direction ORDER BY c.entry) AS directions,
+                            array_agg(c.amount::text ORDER BY c.entry) AS amounts, array_agg(c.currency::text ORDER BY c.entry) AS currencies,
+                            string_agg(journal_entry_json(c.amount::text, c.code, c.currency::text, c.direction), ',' ORDER BY c.entry) AS entries
+                     FROM (SELECT e.*, (SELECT a.code FROM accounts a WHERE a.id = e.account_id) AS code FROM e) c GROUP BY c.transaction_id),
           u AS (INSERT INTO journal_unsealed (transaction_id, created_at, content_hash)
-                SELECT t.id, t.created_at, journal_content_hash(t.id, t.kind, t.pending_id, NULL, t.description, t.created_at,
-                  coalesce(g.codes, '{}'), coalesce(g.directions, '{}'), coalesce(g.amounts, '{}'), coalesce(g.currencies, '{}'))
+                SELECT t.id, t.created_at, journal_content_hash_of(t.id, t.kind, t.pending_id, NULL, t.description, t.created_at, coalesce(g.entries, ''))
                 FROM t LEFT JOIN g ON t.id = g.transaction_id)
         SELECT t.id, t.pending_id, t.kind, t.description, t.created_at,
                to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),

@@ -18,7 +18,7 @@ import { rewriteFunction, undone } from './support/rewrite-function';
  * text; the verifier recomputes every hash in Node from the stored rows, so a difference could only ever show as a
  * false alarm, never hide a change.
  */
-const CONTENT_HASH = `
+export const CONTENT_HASH = `
 CREATE FUNCTION journal_content_hash(p_id uuid, p_kind text, p_pending_id uuid, p_undoes_id uuid, p_description text,
   p_created_at timestamptz, p_codes text[], p_directions text[], p_amounts text[], p_currencies text[])
 RETURNS bytea LANGUAGE sql STABLE PARALLEL SAFE AS $$

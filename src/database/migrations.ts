@@ -24,6 +24,7 @@ import { ForkMarkedOnce1765320000000 } from '../../migrations/1765320000000-Fork
 import { ContentHashedWhereWritten1765400000000 } from '../../migrations/1765400000000-ContentHashedWhereWritten';
 import { LookupsOnePerKey1765410000000 } from '../../migrations/1765410000000-LookupsOnePerKey';
 import { PlansKeptPerConnection1765420000000 } from '../../migrations/1765420000000-PlansKeptPerConnection';
+import { ContentHashInlined1765430000000 } from '../../migrations/1765430000000-ContentHashInlined';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -53,4 +54,5 @@ export const MIGRATIONS = [
   ContentHashedWhereWritten1765400000000,
   LookupsOnePerKey1765410000000,
   PlansKeptPerConnection1765420000000,
+  ContentHashInlined1765430000000,
 ];
