@@ -1,0 +1,109 @@
+/**
+ * `node dist/bench/intake-calls.js --loads N --calls C [--cards K] [--plans auto|generic|custom]`: what one call of
+ * card_load_intake costs Postgres, without the service. One connection calls the function C times with N loads each
+ * (cards drawn from K), on a fresh database migrated by this build, from the first call on an empty ledger as a new
+ * pooled connection would. Prints the wall time per call and per load and, when the server preloads
+ * `pg_stat_statements` (`track = all`), the function's nested statements per call. `--plans` sets the session's
+ * plan_cache_mode; the functions' own setting (migration 1765420000000) wins over it where they have one.
+ * Needs DATABASE_URL (a server; the database `bench_intake_calls` is dropped and created).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { Client } from 'pg';
+import { runMigrations } from '../src/database/data-source';
+import { freshDatabase } from './fresh-database';
+
+const PLAN_MODES = { auto: 'auto', generic: 'force_generic_plan', custom: 'force_custom_plan' } as const;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      loads: { type: 'string', default: '1' },
+      calls: { type: 'string', default: '500' },
+      cards: { type: 'string', default: '100000' },
+      plans: { type: 'string', default: 'auto' },
+    },
+  });
+  const [n, calls, cards] = [Number(values.loads), Number(values.calls), Number(values.cards)];
+  const mode = PLAN_MODES[values.plans as keyof typeof PLAN_MODES];
+  if (!process.env.DATABASE_URL || !(n >= 1 && n <= 1000) || !(calls >= 1) || !(cards >= 1) || !mode) {
+    throw new Error(
+      'usage: DATABASE_URL=<server> node dist/bench/intake-calls.js --loads 1..1000 --calls C [--cards K] [--plans auto|generic|custom]',
+    );
+  }
+  const url = await freshDatabase(process.env.DATABASE_URL, 'bench_intake_calls');
+  await runMigrations(url);
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    const statements = await c
+      .query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')
+      .then(() => c.query('SELECT 1 FROM pg_stat_statements LIMIT 1'))
+      .then(
+        () => true,
+        () => false,
+      );
+    await c.query(`SELECT set_config('plan_cache_mode', $1, false)`, [mode]);
+    const key = (
+      await c.query(
+        `INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ('bench', 'ckl_bench', $1, '{loads:write}') RETURNING id`,
+        [randomBytes(32)],
+      )
+    ).rows[0].id as string;
+    const call = async () => {
+      const rows = Array.from({ length: n }, () => ({
+        id: randomUUID(),
+        tx: randomUUID(),
+        card: `EKCI${String(Math.floor(Math.random() * cards)).padStart(6, '0')}`,
+      }));
+      const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
+      await c.query(
+        `SELECT id FROM card_load_intake($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[],
+           $8::text[], $9::bigint[], $10::char(3)[], $11::uuid[], $12::text[], $13::text[], $14::jsonb[], $15::text[],
+           $16::text[], $17::text[])`,
+        [
+          col((r) => r.id),
+          col(() => `CLB${randomBytes(8).toString('hex')}`),
+          col(() => key),
+          col((r) => `calls-${r.id}`),
+          col(() => randomBytes(32)),
+          col((r) => r.card),
+          col(() => 'CEKEP5GSGP'),
+          col(() => 'CABENCH'),
+          col(() => '1000'),
+          col(() => 'INR'),
+          col((r) => r.tx),
+          col(() => null),
+          col(() => null),
+          col(() => '{}'),
+          col(() => null),
+          col(() => 'bench'),
+          col((r) => `card load ${r.id}`),
+        ],
+      );
+    };
+    if (statements) await c.query('SELECT pg_stat_statements_reset()');
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) await call();
+    const us = ((performance.now() - t0) * 1000) / calls;
+    process.stdout.write(
+      `${n} loads a call, plan_cache_mode ${mode}: ${us.toFixed(0)} µs per call, ` +
+        `${(us / n).toFixed(0)} µs per load (wall, commit included)\n`,
+    );
+    if (!statements) return;
+    const top = await c.query<{ calls: string; us: number; query: string }>(
+      `SELECT calls, total_exec_time * 1000 / $1 AS us, regexp_replace(query, '\\s+', ' ', 'g') AS query FROM pg_stat_statements
+        WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 15`,
+      [calls],
+    );
+    for (const r of top.rows)
+      process.stdout.write(`${r.us.toFixed(0).padStart(7)} µs per call  ${r.calls.padStart(7)} calls  ${r.query.slice(0, 110)}\n`);
+  } finally {
+    await c.end();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
