@@ -644,7 +644,7 @@ CREATE FUNCTION public.ledger_resolve_pending(p_pending uuid[], p_kinds text[], 
         bad uuid;
       BEGIN
         SELECT p.id INTO bad FROM unnest(p_pending) AS p(id)
-        WHERE NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = p.id AND t.kind = 'pending') LIMIT 1;
+        WHERE NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = p.id AND t.kind = 'pending')) LIMIT 1;
         IF FOUND THEN
           RAISE EXCEPTION 'ledger_resolve_pending: % is not a pending transfer', bad USING ERRCODE = 'P0001';
         END IF;
@@ -669,7 +669,8 @@ CREATE FUNCTION public.ledger_resolve_pending(p_pending uuid[], p_kinds text[], 
                             array_agg(c.direction ORDER BY c.entry) AS directions,
                             array_agg(c.amount::text ORDER BY c.entry) AS amounts, array_agg(c.currency::text ORDER BY c.entry) AS currencies,
                             string_agg(journal_entry_json(c.amount::text, c.code, c.currency::text, c.direction), ',' ORDER BY c.entry) AS entries
-                     FROM (SELECT e.*, (SELECT a.code FROM accounts a WHERE a.id = e.account_id) AS code FROM e) c GROUP BY c.transaction_id),
+                     FROM (SELECT e.*, (SELECT a.code FROM accounts a WHERE a.id = e.account_id) AS code FROM e OFFSET 0) c
+                     GROUP BY c.transaction_id),
           u AS (INSERT INTO journal_unsealed (transaction_id, created_at, content_hash)
                 SELECT t.id, t.created_at, journal_content_hash_of(t.id, t.kind, t.pending_id, NULL, t.description, t.created_at, coalesce(g.entries, ''))
                 FROM t LEFT JOIN g ON t.id = g.transaction_id)

@@ -36,6 +36,20 @@ const INTAKE_EDITS = [
   ],
 ] as const;
 
+/**
+ * ledger_resolve_pending's check that each transfer named is pending was a NOT EXISTS, which the planner may make an
+ * anti-join: on a connection whose first call comes straight from LedgerService (no join settings of settlement's in
+ * force), a generic plan made on an empty journal could be a hash anti-join over a scan of it, kept for the
+ * connection. Written as a probe per transfer, like the triggers' reference checks.
+ */
+const RESOLVE_EDITS = [
+  [
+    "WHERE NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = p.id AND t.kind = 'pending') LIMIT 1;",
+    "WHERE NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = p.id AND t.kind = 'pending')) LIMIT 1;",
+    1,
+  ],
+] as const;
+
 const GENERIC: readonly string[] = [
   `card_load_intake(uuid[], text[], uuid[], text[], bytea[], text[], text[], text[], bigint[], character[], uuid[], text[],
     text[], jsonb[], text[], text[], text[])`,
@@ -51,11 +65,13 @@ export class PlansKeptPerConnection1765420000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await rewriteFunction(q, 'card_load_intake', INTAKE_EDITS);
+    await rewriteFunction(q, 'ledger_resolve_pending', RESOLVE_EDITS);
     for (const fn of GENERIC) await q.query(`ALTER FUNCTION ${fn} SET plan_cache_mode = force_generic_plan`);
   }
 
   async down(q: QueryRunner): Promise<void> {
     for (const fn of GENERIC) await q.query(`ALTER FUNCTION ${fn} RESET plan_cache_mode`);
+    await rewriteFunction(q, 'ledger_resolve_pending', undone(RESOLVE_EDITS));
     await rewriteFunction(q, 'card_load_intake', undone(INTAKE_EDITS));
   }
 }

@@ -12,7 +12,9 @@ import { rewriteFunction, undone } from './support/rewrite-function';
  * step"). The hash is now two functions without a subquery, which Postgres inlines into the calling statement as
  * plain expressions: journal_entry_json (one entry's JSON, as journal-seal.ts writes it) and journal_content_hash_of
  * (the transaction's JSON around its entries, hashed). Each caller builds the entries where it has them: intake from
- * its two entries, ledger_resolve_pending in the aggregate that already groups the copied entries.
+ * its two entries, ledger_resolve_pending in the aggregate that already groups the copied entries (each entry's
+ * account code looked up once: OFFSET 0 keeps the derived table from being pulled up, which would copy the lookup
+ * into both aggregates).
  * journal_content_hash keeps its signature and its answers, now written with the two, for callers that hold arrays.
  */
 const ENTRY_JSON = `
@@ -69,7 +71,8 @@ const RESOLVE_EDITS = [
                             array_agg(c.direction ORDER BY c.entry) AS directions,
                             array_agg(c.amount::text ORDER BY c.entry) AS amounts, array_agg(c.currency::text ORDER BY c.entry) AS currencies,
                             string_agg(journal_entry_json(c.amount::text, c.code, c.currency::text, c.direction), ',' ORDER BY c.entry) AS entries
-                     FROM (SELECT e.*, (SELECT a.code FROM accounts a WHERE a.id = e.account_id) AS code FROM e) c GROUP BY c.transaction_id),`,
+                     FROM (SELECT e.*, (SELECT a.code FROM accounts a WHERE a.id = e.account_id) AS code FROM e OFFSET 0) c
+                     GROUP BY c.transaction_id),`,
     1,
   ],
   [

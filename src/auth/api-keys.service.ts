@@ -79,6 +79,10 @@ export class ApiKeysService {
     if (known?.key === key) return known.caller;
     const caller = this.authenticate(key);
     this.byRequest.set(request, { key, caller });
+    // A failed lookup (the database, not the key) is not kept: the next asker of this request tries again.
+    caller.catch(() => {
+      if (this.byRequest.get(request)?.caller === caller) this.byRequest.delete(request);
+    });
     return caller;
   }
 
