@@ -10,6 +10,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
+import { cardLoadIntakeCall, NewLoadRow } from '../src/card-loads/card-loads.store';
 import { runMigrations } from '../src/database/data-source';
 import { freshDatabase } from './fresh-database';
 
@@ -51,36 +52,29 @@ async function main(): Promise<void> {
       )
     ).rows[0].id as string;
     const call = async () => {
-      const rows = Array.from({ length: n }, () => ({
-        id: randomUUID(),
-        tx: randomUUID(),
-        card: `EKCI${String(Math.floor(Math.random() * cards)).padStart(6, '0')}`,
-      }));
-      const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
-      await c.query(
-        `SELECT id FROM card_load_intake($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[],
-           $8::text[], $9::bigint[], $10::char(3)[], $11::uuid[], $12::text[], $13::text[], $14::jsonb[], $15::text[],
-           $16::text[], $17::text[])`,
-        [
-          col((r) => r.id),
-          col(() => `CLB${randomBytes(8).toString('hex')}`),
-          col(() => key),
-          col((r) => `calls-${r.id}`),
-          col(() => randomBytes(32)),
-          col((r) => r.card),
-          col(() => 'CEKEP5GSGP'),
-          col(() => 'CABENCH'),
-          col(() => '1000'),
-          col(() => 'INR'),
-          col((r) => r.tx),
-          col(() => null),
-          col(() => null),
-          col(() => '{}'),
-          col(() => null),
-          col(() => 'bench'),
-          col((r) => `card load ${r.id}`),
-        ],
-      );
+      const rows: NewLoadRow[] = Array.from({ length: n }, () => {
+        const id = randomUUID();
+        return {
+          id,
+          reference: `CLB${randomBytes(8).toString('hex')}`,
+          apiKeyId: key,
+          idempotencyKey: `calls-${id}`,
+          requestHash: randomBytes(32),
+          enKashCardId: `EKCI${String(Math.floor(Math.random() * cards)).padStart(6, '0')}`,
+          companyId: 'CEKEP5GSGP',
+          cardAccountId: 'CABENCH',
+          amountMinor: 1000n,
+          currency: 'INR',
+          journalTransactionId: randomUUID(),
+          description: null,
+          remarks: null,
+          metadata: {},
+          requestId: null,
+          actor: 'bench',
+          transferDescription: `card load ${id}`,
+        };
+      });
+      await c.query(...cardLoadIntakeCall(rows));
     };
     if (statements) await c.query('SELECT pg_stat_statements_reset()');
     const t0 = performance.now();

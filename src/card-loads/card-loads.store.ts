@@ -28,6 +28,35 @@ export interface NewLoadRow {
   transferDescription: string;
 }
 
+/** The call of card_load_intake for `rows`: its SQL and its parameters, one array per column (CardLoadsStore.intake). */
+export function cardLoadIntakeCall(rows: NewLoadRow[]): [string, unknown[]] {
+  const col = <T>(f: (r: NewLoadRow) => T) => rows.map(f);
+  return [
+    `SELECT * FROM card_load_intake($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[],
+       $8::text[], $9::bigint[], $10::char(3)[], $11::uuid[], $12::text[], $13::text[], $14::jsonb[], $15::text[], $16::text[],
+       $17::text[])`,
+    [
+      col((r) => r.id),
+      col((r) => r.reference),
+      col((r) => r.apiKeyId),
+      col((r) => r.idempotencyKey),
+      col((r) => r.requestHash),
+      col((r) => r.enKashCardId),
+      col((r) => r.companyId),
+      col((r) => r.cardAccountId),
+      col((r) => r.amountMinor.toString()),
+      col((r) => r.currency),
+      col((r) => r.journalTransactionId),
+      col((r) => r.description),
+      col((r) => r.remarks),
+      col((r) => JSON.stringify(r.metadata)),
+      col((r) => r.requestId),
+      col((r) => r.actor),
+      col((r) => r.transferDescription),
+    ],
+  ];
+}
+
 /** The list's filters, already validated; `before` is a final cut (docs/time.md) or the caller's createdTo. */
 export interface LoadPageFilter {
   owner: string | null;
@@ -122,31 +151,7 @@ export class CardLoadsStore {
    * loads returned. A key committed by a concurrent transaction meanwhile fails the call with SQLSTATE CLR01.
    */
   async intake(m: EntityManager, rows: NewLoadRow[]): Promise<CardLoadRow[]> {
-    const col = <T>(f: (r: NewLoadRow) => T) => rows.map(f);
-    return m.query(
-      `SELECT * FROM card_load_intake($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[],
-         $8::text[], $9::bigint[], $10::char(3)[], $11::uuid[], $12::text[], $13::text[], $14::jsonb[], $15::text[], $16::text[],
-         $17::text[])`,
-      [
-        col((r) => r.id),
-        col((r) => r.reference),
-        col((r) => r.apiKeyId),
-        col((r) => r.idempotencyKey),
-        col((r) => r.requestHash),
-        col((r) => r.enKashCardId),
-        col((r) => r.companyId),
-        col((r) => r.cardAccountId),
-        col((r) => r.amountMinor.toString()),
-        col((r) => r.currency),
-        col((r) => r.journalTransactionId),
-        col((r) => r.description),
-        col((r) => r.remarks),
-        col((r) => JSON.stringify(r.metadata)),
-        col((r) => r.requestId),
-        col((r) => r.actor),
-        col((r) => r.transferDescription),
-      ],
-    );
+    return m.query(...cardLoadIntakeCall(rows));
   }
 
   /** Locks the load's row (FOR UPDATE); null when there is no such load. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
+import { cardLoadIntakeCall } from '../../src/card-loads/card-loads.store';
 import { useTestApp } from '../support/app';
 import { sql } from '../support/db';
 
@@ -40,33 +41,30 @@ describe('intake and settlement plans on a ledger never analyzed', () => {
     // The functions keep one plan per statement from their first call (migration 1765420000000); eight calls also go
     // past the five custom plans that Postgres would otherwise make first.
     for (let call = 0; call < 8; call++) {
-      const three = <T>(f: (i: number) => T) => [0, 1, 2].map(f);
       await db.query(
-        `SELECT id FROM card_load_intake($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bytea[], $6::text[], $7::text[],
-           $8::text[], $9::bigint[], $10::char(3)[], $11::uuid[], $12::text[], $13::text[], $14::jsonb[], $15::text[],
-           $16::text[], $17::text[])`,
-        [
-          three(() => randomUUID()),
-          three((i) => `CLPLAN${call}${i}`),
-          three(() => key.id),
-          three((i) => `plan-${call}-${i}`),
-          three((i) => Buffer.alloc(32, i)),
-          three((i) => `EKCPL${String(call * 3 + i).padStart(5, '0')}`),
-          three(() => 'CEKEP5GSGP'),
-          three(() => 'CAPLANS'),
-          three((i) => String(100 * (i + 1))),
-          three(() => 'INR'),
-          three(() => randomUUID()),
-          three(() => null),
-          three(() => null),
-          three(() => '{}'),
-          three(() => null),
-          three(() => 'plans'),
-          three((i) => `plan ${i}`),
-        ],
+        ...cardLoadIntakeCall(
+          [0, 1, 2].map((i) => ({
+            id: randomUUID(),
+            reference: `CLPLAN${call}${i}`,
+            apiKeyId: key.id,
+            idempotencyKey: `plan-${call}-${i}`,
+            requestHash: Buffer.alloc(32, i),
+            enKashCardId: `EKCPL${String(call * 3 + i).padStart(5, '0')}`,
+            companyId: 'CEKEP5GSGP',
+            cardAccountId: 'CAPLANS',
+            amountMinor: BigInt(100 * (i + 1)),
+            currency: 'INR',
+            journalTransactionId: randomUUID(),
+            description: null,
+            remarks: null,
+            metadata: {},
+            requestId: null,
+            actor: 'plans',
+            transferDescription: `plan ${i}`,
+          })),
+        ),
       );
     }
-    // Then settle the others, three loads a batch, as SettlementService does: the lock, then the writes, in one transaction.
     const { rows: loads } = await ctx.db.query<{ id: string; journal_transaction_id: string }>(
       `SELECT id, journal_transaction_id FROM card_loads WHERE idempotency_key LIKE 'plan-%' ORDER BY id`,
     );
@@ -77,6 +75,7 @@ describe('intake and settlement plans on a ledger never analyzed', () => {
          ARRAY[$3]::uuid[])`,
       [loads[0].journal_transaction_id, loads[0].id, randomUUID()],
     );
+    // Then settle the others, three loads a batch, as SettlementService does: the lock, then the writes, in one transaction.
     for (let b = 1; b < loads.length; b += 3) {
       const batch = loads.slice(b, b + 3);
       const each = <T>(f: (l: (typeof batch)[number], i: number) => T) => batch.map(f);
