@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomFillSync, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { Caller } from '../auth/scopes';
 import { ApiError } from '../common/errors';
@@ -13,9 +13,21 @@ import { CardLoadsStore } from './card-loads.store';
 export const cardAccountCode = (enKashCardId: string) => `card:${enKashCardId}`;
 export const parentAccountCode = (cardAccountId: string) => `parent:${cardAccountId}`;
 
+/**
+ * The references' random bytes, drawn from the CSPRNG 512 references at a time (as Node's randomUUID does): a
+ * randomBytes call per load was 1 % of the API process's CPU at intake. Each part is handed out once.
+ */
+const referenceBytes = { pool: Buffer.alloc(8 * 512), at: 8 * 512 };
+
 /** EnKash's uniqueReferenceNumber: time-ordered, random, minted once per load and never re-minted. */
 export function mintReference(): string {
-  return `CL${Date.now().toString(36).toUpperCase()}${randomBytes(8).toString('hex').toUpperCase()}`;
+  const r = referenceBytes;
+  if (r.at === r.pool.length) {
+    randomFillSync(r.pool);
+    r.at = 0;
+  }
+  r.at += 8;
+  return `CL${Date.now().toString(36).toUpperCase()}${r.pool.toString('hex', r.at - 8, r.at).toUpperCase()}`;
 }
 
 export interface NormalisedLoad {

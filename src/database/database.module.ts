@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { DatabaseController } from './database.controller';
 import { SyncJobsStore } from '../sync/sync-jobs.store';
 import { DatabaseIdentityService } from './database-identity.service';
@@ -30,7 +30,7 @@ import { ReadReplica } from './replica/read-replica';
     LedgerReads,
     AuditorReadInterceptor,
     ServerSettingsCheck,
-    { provide: APP_INTERCEPTOR, useClass: MigrationsGate },
+    { provide: APP_GUARD, useClass: MigrationsGate },
   ],
   exports: [DatabaseIdentityService, DatabaseIdentityStore, DatabaseOutage, ReadReplica, LedgerReads, AuditorReadInterceptor],
 })

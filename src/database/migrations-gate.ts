@@ -1,7 +1,6 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyRequest } from 'fastify';
-import { Observable, from, switchMap } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { ApiError } from '../common/errors';
 import { MIGRATIONS } from './migrations';
@@ -16,29 +15,29 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * dump, a migration still running or failed): what they would write may not fit the schema the code expects, and
  * readiness already says "migrations: pending". Reads go on. The answer is cached for FRESH_MS, so a busy intake
  * asks the database about once a second.
+ *
+ * A guard, not an interceptor: any interceptor puts every request of every route through Nest's RxJS pipeline and
+ * two AsyncResource bindings (about 7 % of the API process's CPU at intake, bench/RESULTS.md "twelfth step").
  */
 @Injectable()
-export class MigrationsGate implements NestInterceptor {
+export class MigrationsGate implements CanActivate {
   private checked: { atMs: number; pending: Promise<number> } | null = null;
 
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
-  intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (READS.has(ctx.switchToHttp().getRequest<FastifyRequest>().method)) return next.handle();
-    return from(this.pending()).pipe(
-      switchMap((pending) => {
-        if (pending > 0) {
-          throw new ApiError(
-            'service_unavailable',
-            `${pending} database migration(s) of this release are not applied yet: ` +
-              'writes are refused until they are (reads go on); retry shortly',
-            undefined,
-            { 'Retry-After': '5' },
-          );
-        }
-        return next.handle();
-      }),
-    );
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    if (READS.has(ctx.switchToHttp().getRequest<FastifyRequest>().method)) return true;
+    const pending = await this.pending();
+    if (pending > 0) {
+      throw new ApiError(
+        'service_unavailable',
+        `${pending} database migration(s) of this release are not applied yet: ` +
+          'writes are refused until they are (reads go on); retry shortly',
+        undefined,
+        { 'Retry-After': '5' },
+      );
+    }
+    return true;
   }
 
   private pending(): Promise<number> {

@@ -1,7 +1,7 @@
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
+import helmet from 'helmet';
 import { DataSource } from 'typeorm';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { ApiError } from '../common/errors';
@@ -28,7 +28,13 @@ async function bucketOf(req: FastifyRequest, keys: ApiKeysService): Promise<stri
 /** Security headers and the per-key rate limit; registered before any route, so that every route gets both. */
 export async function installHttpSecurity(app: NestFastifyApplication, perMinute: number): Promise<void> {
   // Helmet's default CSP suits the Swagger UI too: its HTML loads only same-origin scripts (no inline ones).
-  await app.register(helmet, {});
+  // Helmet's own middleware, built once: @fastify/helmet builds it again for every request (its directives parsed,
+  // a dozen closures made), about 2 % of the API process's CPU at intake (bench/RESULTS.md, "twelfth step").
+  const headers = helmet();
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (req, reply, done) => headers(req.raw, reply.raw, (err) => done(err as Error | undefined)));
   const keys = app.get(ApiKeysService);
   await app.register(rateLimit, {
     global: true,

@@ -134,6 +134,8 @@ describe('database outages', () => {
       expect(refused.body.error).toMatchObject({ code: 'service_unavailable', message: expect.stringMatching(/migration/) });
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
       expect((await t.api('POST', '/v1/api-keys', { body: { name: 'x', scopes: ['ledger:read'] } })).status).toBe(503);
+      // The key is checked first (the gate is a guard after ApiKeyGuard): a caller without one learns nothing more.
+      expect((await t.api('POST', '/v1/api-keys', { key: null, body: { name: 'x', scopes: ['ledger:read'] } })).status).toBe(401);
       expect((await t.api('GET', '/v1/card-loads')).status).toBe(200);
       const ready = await t.api('GET', '/health/ready', { key: null });
       expect(ready.body.error.details).toContainEqual({ field: 'migrations', message: 'pending' });
