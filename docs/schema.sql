@@ -903,7 +903,7 @@ CREATE TABLE public.accounts (
     posted_debits bigint DEFAULT 0 NOT NULL,
     posted_credits bigint DEFAULT 0 NOT NULL,
     history_seq bigint DEFAULT 0 NOT NULL,
-    CONSTRAINT accounts_code_check CHECK ((code ~ '^[a-z][a-z0-9_]*:[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$'::text)),
+    CONSTRAINT accounts_code_check CHECK (((code ~ '^[a-z][a-z0-9_]*:[A-Za-z0-9][A-Za-z0-9_.:-]*$'::text) AND ((char_length(code) - strpos(code, ':'::text)) <= 100))),
     CONSTRAINT accounts_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT accounts_no_overdraft CHECK (((NOT no_overdraft) OR
 CASE normal_side

@@ -25,6 +25,7 @@ import { ContentHashedWhereWritten1765400000000 } from '../../migrations/1765400
 import { LookupsOnePerKey1765410000000 } from '../../migrations/1765410000000-LookupsOnePerKey';
 import { PlansKeptPerConnection1765420000000 } from '../../migrations/1765420000000-PlansKeptPerConnection';
 import { ContentHashInlined1765430000000 } from '../../migrations/1765430000000-ContentHashInlined';
+import { AccountCodeCheckedCheaply1765440000000 } from '../../migrations/1765440000000-AccountCodeCheckedCheaply';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -55,4 +56,5 @@ export const MIGRATIONS = [
   LookupsOnePerKey1765410000000,
   PlansKeptPerConnection1765420000000,
   ContentHashInlined1765430000000,
+  AccountCodeCheckedCheaply1765440000000,
 ];

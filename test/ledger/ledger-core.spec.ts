@@ -1,3 +1,4 @@
+import { ACCOUNT_CODE } from '../../src/accounts/account.dto';
 import { inTransaction } from '../../src/database/transaction';
 import { LedgerService } from '../../src/ledger/ledger.service';
 import { AlreadyResolvedError, InsufficientFundsError } from '../../src/ledger/ledger.errors';
@@ -191,6 +192,59 @@ describe(LedgerService.name, () => {
         ],
       ),
     ).rejects.toThrow(/currency/);
+  });
+
+  it('should let the database accept exactly the account codes the API accepts (accounts_code_check)', async () => {
+    const tail = (n: number) => 'A'.repeat(n);
+    const edges = [
+      `card:${tail(100)}`, // the longest part after the colon
+      `card:${tail(101)}`,
+      `a:${tail(1)}`,
+      `a_1:B.c-d:e_${tail(90)}`, // colons after the first one belong to the part after it
+      `a_1:B.c-d:e_${tail(89)}`,
+      `card:.x`,
+      `Card:X`,
+      `card:`,
+      `card`,
+      `1card:X`,
+      `card:X\nY`,
+      `card:X Y`,
+      `card:X\n`,
+    ];
+    let seed = 17;
+    const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const pick = (chars: string) => chars[next(chars.length)];
+    // Mostly well-formed codes near the length bound, each with a chance of one flaw anywhere.
+    const random = Array.from({ length: 400 }, () => {
+      const prefix = pick('acz') + Array.from({ length: next(4) }, () => pick('az09_')).join('');
+      const rest = pick('AZ09.') + Array.from({ length: next(2) ? 97 + next(6) : next(5) }, () => pick('aZ09_.:-')).join('');
+      const code = `${prefix}:${rest}`;
+      const at = next(code.length + 1);
+      return next(3) ? code : code.slice(0, at) + pick(' \nA:_.-1') + code.slice(at);
+    });
+    const codes = [...new Set([...edges, ...random])];
+    const accepted = new Map<string, boolean>();
+    await ctx.db.query('BEGIN');
+    try {
+      for (const code of codes) {
+        await ctx.db.query('SAVEPOINT s');
+        const ok = await ctx.db.query(`INSERT INTO accounts (code, currency, normal_side) VALUES ($1, 'INR', 'credit')`, [code]).then(
+          () => true,
+          (e: { code?: string; constraint?: string }) => {
+            if (e.code !== '23514' || e.constraint !== 'accounts_code_check') throw e;
+            return false;
+          },
+        );
+        await ctx.db.query('ROLLBACK TO SAVEPOINT s');
+        accepted.set(code, ok);
+      }
+    } finally {
+      await ctx.db.query('ROLLBACK');
+    }
+    const disagreements = codes.filter((c) => accepted.get(c) !== ACCOUNT_CODE.test(c));
+    expect(disagreements).toEqual([]);
+    expect(codes.filter((c) => accepted.get(c)).length).toBeGreaterThan(20);
+    expect(codes.filter((c) => !accepted.get(c)).length).toBeGreaterThan(20);
   });
 
   it('should refuse UPDATE, DELETE and TRUNCATE on entries, history, transactions and seals', async () => {
