@@ -15,6 +15,30 @@ CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;
 
 COMMENT ON EXTENSION pgcrypto IS 'cryptographic functions';
 
+-- Name: ledger_move; Type: TYPE; Schema: public; Owner: -
+
+CREATE TYPE public.ledger_move AS (
+	i bigint,
+	tx uuid,
+	ev text,
+	load uuid,
+	id bigint,
+	pd bigint,
+	pc bigint,
+	sd bigint,
+	sc bigint,
+	seq bigint,
+	npd bigint,
+	npc bigint,
+	nsd bigint,
+	nsc bigint,
+	is_last boolean,
+	prev_id bigint,
+	normal_side text,
+	no_overdraft boolean,
+	known boolean
+);
+
 -- Name: account_history_check_chain_set(); Type: FUNCTION; Schema: public; Owner: -
 
 CREATE FUNCTION public.account_history_check_chain_set() RETURNS trigger
@@ -438,6 +462,7 @@ DECLARE
   moment timestamptz;
   latest timestamptz;
   bad record;
+  moves ledger_move[];
 BEGIN
   PERFORM ledger_lock_accounts(p_ids);
   PERFORM 1 FROM (SELECT DISTINCT unnest(p_ids) AS id ORDER BY 1) k
@@ -454,7 +479,8 @@ BEGIN
     END IF;
     moment := latest;
   END IF;
-  SELECT * INTO bad FROM ledger_plan_moves(p_txs, p_events, p_loads, p_ids, p_pd, p_pc, p_sd, p_sc) p
+  moves := ARRAY(SELECT ROW(p.*)::ledger_move FROM ledger_plan_moves(p_txs, p_events, p_loads, p_ids, p_pd, p_pc, p_sd, p_sc) p);
+  SELECT * INTO bad FROM unnest(moves) p
   WHERE p.id < p.prev_id OR NOT p.known OR p.npd < 0 OR p.npc < 0 OR p.nsd < 0 OR p.nsc < 0
     OR (p.no_overdraft AND CASE p.normal_side WHEN 'credit' THEN p.nsc - p.nsd - p.npd ELSE p.nsd - p.nsc - p.npc END < 0)
   ORDER BY p.i LIMIT 1;
@@ -469,7 +495,7 @@ BEGIN
     RAISE EXCEPTION 'new row for relation "accounts" violates check constraint "accounts_no_overdraft"'
       USING ERRCODE = '23514', CONSTRAINT = 'accounts_no_overdraft', TABLE = 'accounts';
   END IF;
-  WITH p AS MATERIALIZED (SELECT * FROM ledger_plan_moves(p_txs, p_events, p_loads, p_ids, p_pd, p_pc, p_sd, p_sc)),
+  WITH p AS MATERIALIZED (SELECT * FROM unnest(moves)),
   h AS (
     INSERT INTO account_history (account_id, seq, transaction_id, event, load_id, at,
       d_pending_debits, d_pending_credits, d_posted_debits, d_posted_credits,

@@ -26,6 +26,7 @@ import { LookupsOnePerKey1765410000000 } from '../../migrations/1765410000000-Lo
 import { PlansKeptPerConnection1765420000000 } from '../../migrations/1765420000000-PlansKeptPerConnection';
 import { ContentHashInlined1765430000000 } from '../../migrations/1765430000000-ContentHashInlined';
 import { AccountCodeCheckedCheaply1765440000000 } from '../../migrations/1765440000000-AccountCodeCheckedCheaply';
+import { MovesPlannedOnce1765450000000 } from '../../migrations/1765450000000-MovesPlannedOnce';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -57,4 +58,5 @@ export const MIGRATIONS = [
   PlansKeptPerConnection1765420000000,
   ContentHashInlined1765430000000,
   AccountCodeCheckedCheaply1765440000000,
+  MovesPlannedOnce1765450000000,
 ];

@@ -247,6 +247,51 @@ describe(LedgerService.name, () => {
     expect(codes.filter((c) => !accepted.get(c)).length).toBeGreaterThan(20);
   });
 
+  it('should let ledger_apply_deltas refuse a batch of moves it cannot write, before writing any of it', async () => {
+    const ids = Object.fromEntries(
+      (await ctx.db.query(`SELECT code, id::int AS id FROM accounts`)).rows.map((r: { code: string; id: number }) => [r.code, r.id]),
+    );
+    const [parent, card] = [ids['parent:CATEST'], ids['card:EKCTEST002']];
+    const unknown = Math.max(...Object.values(ids)) + 1000;
+    const history = async () => (await ctx.db.query(`SELECT count(*)::int AS n FROM account_history`)).rows[0].n as number;
+    const before = await history();
+    const apply = async (accounts: number[], pendingDebits: number[], pendingCredits: number[]) => {
+      const n = accounts.length;
+      await ctx.db.query('BEGIN');
+      try {
+        await ctx.db.query(
+          `SELECT ledger_apply_deltas($1::uuid[], $2::text[], $3::uuid[], $4::bigint[],
+             $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])`,
+          [
+            Array(n).fill('00000000-0000-4000-8000-0000000000a1'),
+            Array(n).fill('journal'),
+            Array(n).fill(null),
+            accounts,
+            pendingDebits,
+            pendingCredits,
+            Array(n).fill(0),
+            Array(n).fill(0),
+          ],
+        );
+        return 'written';
+      } catch (e) {
+        const err = e as { code?: string; constraint?: string; message: string };
+        return `${err.code} ${err.constraint ?? err.message}`;
+      } finally {
+        await ctx.db.query('ROLLBACK');
+      }
+    };
+    const [lo, hi] = parent < card ? [parent, card] : [card, parent];
+    expect(await apply([hi, lo], [0, 0], [0, 0])).toBe('P0001 ledger_apply_deltas: account ids must be ascending');
+    expect(await apply([lo, unknown], [0, 0], [0, 0])).toBe(`P0001 ledger_apply_deltas: account ${unknown} does not exist`);
+    // The first of two moves of one account takes its pending credits below zero, the second back: only the running
+    // sum sees it (the balances' CHECKs see the end of the statement).
+    expect(await apply([card, card], [0, 0], [-1e15, 1e15])).toBe(`P0001 ledger_apply_deltas: account ${card} would have a negative sum`);
+    // More pending out of the noOverdraft parent than it holds.
+    expect(await apply([parent], [1e15], [0])).toBe('23514 accounts_no_overdraft');
+    expect(await history()).toBe(before);
+  });
+
   it('should refuse UPDATE, DELETE and TRUNCATE on entries, history, transactions and seals', async () => {
     await new SealerService(ctx.ds, new SealsStore(ctx.ds)).sealPending();
     for (const table of ['journal_entries', 'account_history', 'journal_transactions', 'journal_seals']) {
