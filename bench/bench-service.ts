@@ -1,5 +1,8 @@
 import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { freePort } from '../src/database/embedded-postgres';
 import { UNREACHABLE_ENKASH_ENV } from '../src/enkash-simulator/simulator';
 
@@ -8,7 +11,8 @@ export const benchHeaders = { authorization: `Bearer ${BENCH_ADMIN_KEY}`, 'conte
 
 /**
  * A built service (`main`, a dist/src/main.js) as ROLE=api on `db`, quiet, unthrottled, with an EnKash that is never
- * called (no worker): the benches measure the ledger, not the sync. Resolves once it listens.
+ * called (no worker): the benches measure the ledger, not the sync. Resolves once it listens. Unless `env` names one,
+ * it gets a DATA_DIR of its own (audit key, signed head), never the working directory's .data, which tests read.
  */
 export async function startBenchService(
   main: string,
@@ -20,6 +24,7 @@ export async function startBenchService(
     env: {
       ...process.env,
       DATABASE_URL: db,
+      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'card-ledger-bench-data-')),
       ROLE: 'api',
       PORT: String(port),
       ADMIN_API_KEY: BENCH_ADMIN_KEY,
@@ -84,24 +89,28 @@ export async function fillThroughBatches(
 }
 
 /**
- * Single `POST /v1/card-loads` from `connections` closed-loop clients for `seconds`: load `n` (from 1) goes to
- * `card(n)` with idempotency key `<tag>-<n>`. Rate, p99, failures and 2xx count as autocannon gives them.
+ * Single `POST /v1/card-loads` from `connections` closed-loop clients for `seconds`, or until exactly `requests` were
+ * answered when that is given: load `n` (from 1) goes to `card(n)` with idempotency key `<tag>-<n>`. Rate, p99,
+ * failures and 2xx count as autocannon gives them.
  */
 export async function singleLoads(
   base: string,
   {
     connections,
-    seconds,
+    seconds = 10,
+    requests,
     tag,
     card,
     amount,
-  }: { connections: number; seconds: number; tag: string; card: (n: number) => string; amount: string },
+  }: { connections: number; seconds?: number; requests?: number; tag: string; card: (n: number) => string; amount: string },
 ) {
   let n = 0;
   const result = await autocannon({
     url: `${base}/v1/card-loads`,
     connections,
     duration: seconds,
+    // autocannon ignores the duration when a count is given.
+    amount: requests,
     method: 'POST',
     headers: benchHeaders,
     requests: [

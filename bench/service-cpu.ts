@@ -6,52 +6,40 @@
  * by the loads answered. A fixed count, not a fixed time, so that a slow moment of the machine stretches the run
  * instead of changing what is counted; the rate is printed but is the noisy part. Prints each run and the medians.
  */
-import autocannon from 'autocannon';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchHeaders, startBenchService } from './bench-service';
+import { singleLoads, startBenchService } from './bench-service';
 import { postgresCpuSeconds, postmasterOf, processCpuSeconds } from './cpu';
 import { freshDatabase } from './fresh-database';
+
+const WARM_UP = 3000;
 
 type Run = { rate: number; serviceUs: number; postgresUs: number; p99: number };
 
 async function measure(server: string, main: string, tag: string, clients: number, requests: number): Promise<Run> {
   const db = await freshDatabase(server, 'bench_service_cpu');
-  // A DATA_DIR of its own (audit key, signed head): never the working directory's .data, which tests read.
-  const { base, proc } = await startBenchService(main, db, { DATA_DIR: mkdtempSync(path.join(tmpdir(), 'card-ledger-bench-data-')) });
+  const { base, proc } = await startBenchService(main, db);
   try {
     const postmaster = await postmasterOf(db);
-    let n = 0;
-    const send = (amount: number) =>
-      autocannon({
-        url: `${base}/v1/card-loads`,
+    // The measured loads' cards go on from where the warm-up's stopped.
+    const send = (part: string, count: number, firstCard: number) =>
+      singleLoads(base, {
         connections: clients,
-        amount,
-        method: 'POST',
-        headers: benchHeaders,
-        requests: [
-          {
-            setupRequest: (req: autocannon.Request) => ({
-              ...req,
-              headers: { ...req.headers, 'idempotency-key': `${tag}-${++n}` },
-              body: JSON.stringify({ enKashCardId: `EKCB${String(n % 100000).padStart(6, '0')}`, amount: '1500.00' }),
-            }),
-          },
-        ],
+        requests: count,
+        tag: `${tag}-${part}`,
+        card: (n) => `EKCB${String((firstCard + n) % 100000).padStart(6, '0')}`,
+        amount: '1500.00',
       });
-    await send(3000);
+    await send('warm', WARM_UP, 0);
     const [s0, p0, t0] = [processCpuSeconds(proc.pid!), postgresCpuSeconds(postmaster), performance.now()];
-    const r = await send(requests);
+    const r = await send('measured', requests, WARM_UP);
     const [s1, p1, t1] = [processCpuSeconds(proc.pid!), postgresCpuSeconds(postmaster), performance.now()];
     if (r.non2xx > 0 || r.errors > 0) throw new Error(`${tag}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
-    const loads = r['2xx'];
     return {
-      rate: loads / ((t1 - t0) / 1000),
-      serviceUs: ((s1 - s0) * 1e6) / loads,
-      postgresUs: ((p1 - p0) * 1e6) / loads,
-      p99: r.latency.p99,
+      rate: r.loads / ((t1 - t0) / 1000),
+      serviceUs: ((s1 - s0) * 1e6) / r.loads,
+      postgresUs: ((p1 - p0) * 1e6) / r.loads,
+      p99: r.p99,
     };
   } finally {
     proc.kill('SIGTERM');
