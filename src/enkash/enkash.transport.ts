@@ -3,6 +3,8 @@ import axios, { AxiosError, AxiosRequestConfig } from 'axios';
 import { ClientRequest, Agent as HttpAgent, IncomingMessage, request as httpRequest, RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Socket } from 'node:net';
+import { getProxyForUrl } from 'proxy-from-env';
+import { directPost } from './enkash.http';
 
 /**
  * One POST over keep-alive sockets with a hard deadline. Never throws and never interprets the body:
@@ -46,9 +48,17 @@ export function enkashHttpOptions(timeoutMs: number): AxiosRequestConfig {
   };
 }
 
+/** How a URL is reached: straight on Node's http(s), or through axios when the environment names a proxy for it. */
+interface Route {
+  url: URL;
+  viaProxy: boolean;
+}
+
 export class EnKashTransport {
   private readonly http: HttpService;
   private watching = 0;
+  /** Per URL (the client uses two or three): parsed once, its proxy read from the environment once. */
+  private readonly routes = new Map<string, Route>();
 
   /**
    * `lateWatchMs`: how long after its deadline a watched request stays open for its late answer. The sync worker
@@ -119,9 +129,22 @@ export class EnKashTransport {
     sent: { req: ClientRequest | null },
     writeByMono: number,
   ): Promise<WireResult> {
+    const route = this.route(url);
+    if (route && !route.viaProxy) {
+      const defaults = this.http.axiosRef.defaults;
+      const agent = (route.url.protocol === 'https:' ? defaults.httpsAgent : defaults.httpAgent) as HttpAgent | undefined;
+      const answer = await directPost(route.url, agent, body, headers, { hardMs, cut, maxBytes: MAX_RESPONSE_BYTES }, (req) => {
+        sent.req = req;
+        refuseLateWrites(req, writeByMono);
+      });
+      if (answer.ok) return { kind: 'response', httpStatus: answer.status, text: answer.text };
+      if (answer.error instanceof LateWriteRefused) return { kind: 'not-sent', message: answer.error.message };
+      return networkFailure(answer.error, hardMs);
+    }
     try {
-      // axiosRef, not the Observable: unsubscribing from that aborts the finished request, and building the
-      // CanceledError (with its stack) cost about 40 µs per EnKash call on the sync worker's hot path.
+      // Through a proxy (HTTP_PROXY / HTTPS_PROXY / NO_PROXY, as axios reads them), or a URL Node cannot parse
+      // (axios reports it as a configuration error). axiosRef, not the Observable: unsubscribing from that aborts
+      // the finished request, and building the CanceledError (with its stack) cost about 40 µs per call.
       const res = await this.http.axiosRef.request<string>({
         method: 'POST',
         url,
@@ -153,6 +176,22 @@ export class EnKashTransport {
       }
       return networkFailure(e, hardMs);
     }
+  }
+
+  /** null for a URL that is not http(s): axios gives its configuration error, as before. */
+  private route(url: string): Route | null {
+    let route = this.routes.get(url);
+    if (route) return route;
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return null;
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return null;
+    route = { url: parsed, viaProxy: getProxyForUrl(url) !== '' };
+    if (this.routes.size < 16) this.routes.set(url, route);
+    return route;
   }
 
   /** Closes the keep-alive sockets of the agents enkashHttpOptions gave this client's axios. */
@@ -195,8 +234,10 @@ const TLS_CODES = /^(CERT_|ERR_TLS_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT
  */
 function networkFailure(e: unknown, timeoutMs: number): WireResult {
   const err = e instanceof AxiosError || axios.isCancel(e) ? (e as AxiosError) : null;
-  const code = err?.code ?? (e instanceof Error && 'code' in e ? String((e as { code: unknown }).code) : 'UNKNOWN');
-  const text = err?.message ?? (e instanceof Error ? e.message : 'request failed');
+  // Not `instanceof Error`: Node's socket errors come from another realm under a test runner's VM context.
+  const own = typeof e === 'object' && e !== null ? (e as { code?: unknown; message?: unknown }) : {};
+  const code = err?.code ?? (typeof own.code === 'string' ? own.code : 'UNKNOWN');
+  const text = err?.message ?? (typeof own.message === 'string' ? own.message : 'request failed');
   const message = `${text} (${code})`;
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED' || /timeout|aborted/i.test(text)) {
     return { kind: 'network', reason: 'timeout', message: `no answer within ${timeoutMs} ms (${code})`, systemic: false };
