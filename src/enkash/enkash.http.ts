@@ -1,7 +1,6 @@
 import { Agent as HttpAgent, ClientRequest, IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Readable, Transform } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { brotliDecompressSync, constants as zlib, unzipSync } from 'node:zlib';
 
 /** What a direct POST came to: the status and raw text, or the error the socket, a timer or the size cap raised. */
 export type DirectAnswer = { ok: true; status: number; text: string } | { ok: false; error: Error };
@@ -11,12 +10,16 @@ function codedError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
+/** Who is calling, for firewalls in front of EnKash that refuse requests without one. */
+const USER_AGENT = 'card-ledger';
+
 /**
  * One POST on Node's own http(s).request, with no HTTP library in between: the sync worker makes one EnKash request
  * per load, and axios' config merging, header objects, stream adapters and interceptor promises cost about three
- * times the request itself in CPU (docs/design.md, "EnKash requests without an HTTP library"). Never throws; never
- * follows a redirect. `hardMs` and `cut` end the exchange (request and answer); the answer is read to `maxBytes` of
- * decoded text at most. `onRequest` sees the request before anything is written (the late-write refusal hooks in).
+ * times the request itself in CPU (docs/design.md, "EnKash requests without an HTTP library"). Never throws or
+ * rejects (a header Node refuses, a URL it cannot use: an error answer); never follows a redirect. `hardMs` and
+ * `cut` end the exchange (request and answer); at most `maxBytes` are read, before and after decoding. `onRequest`
+ * sees the request before anything is written (the late-write refusal hooks in).
  */
 export function directPost(
   url: URL,
@@ -43,55 +46,76 @@ export function directPost(
     if (limits.cut.aborted) return onCut();
     limits.cut.addEventListener('abort', onCut, { once: true });
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    req = send(url, { method: 'POST', agent, headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } }, (res) => {
-      void readAnswer(res, limits.maxBytes).then(finish);
-    });
-    req.on('error', fail);
-    onRequest(req);
-    req.end(body);
+    try {
+      const sent = { 'User-Agent': USER_AGENT, ...headers, 'Content-Length': String(Buffer.byteLength(body)) };
+      req = send(url, { method: 'POST', agent, headers: sent }, (res) => readAnswer(res, limits.maxBytes, finish));
+      req.on('error', fail);
+      onRequest(req);
+      req.end(body);
+    } catch (e) {
+      // Node refused the request before writing anything (ERR_INVALID_CHAR in a header, a malformed URL part).
+      fail(e instanceof Error ? e : new Error(String(e)));
+    }
   });
 }
 
-/** The answer's text, decoded as its Content-Encoding says (none is asked for, but a server may send one anyway). */
-function readAnswer(res: IncomingMessage, maxBytes: number): Promise<DirectAnswer> {
-  return new Promise<DirectAnswer>((resolve) => {
-    const fail = (error: Error) => {
-      res.destroy();
-      resolve({ ok: false, error });
-    };
-    const encoding = String(res.headers['content-encoding'] ?? 'identity')
+/**
+ * Reads the answer whole (at most `maxBytes`), then decodes it as its Content-Encoding says: none is asked for, but a
+ * server may send one anyway. As axios did: gzip, deflate and compress by zlib's auto-detection (a missing trailer
+ * tolerated), br by brotli, any other value passed through as it came; a leading byte-order mark dropped.
+ */
+function readAnswer(res: IncomingMessage, maxBytes: number, done: (answer: DirectAnswer) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  const fail = (error: Error) => {
+    over = true;
+    res.destroy();
+    done({ ok: false, error });
+  };
+  res.on('data', (chunk: Buffer) => {
+    if (over) return;
+    size += chunk.length;
+    if (size > maxBytes) fail(codedError('ERR_BAD_RESPONSE', `the answer exceeded ${maxBytes} bytes`));
+    else chunks.push(chunk);
+  });
+  // The connection closed before the answer's end (Node says 'aborted'): what EnKash meant is unknown, a reset.
+  const cutShort = () => {
+    if (!over) fail(codedError('ECONNRESET', 'the connection closed before the answer was complete'));
+  };
+  res.on('error', cutShort);
+  res.on('close', () => {
+    if (!res.complete) cutShort();
+  });
+  res.on('end', () => {
+    if (over) return;
+    over = true;
+    let raw: Buffer = Buffer.concat(chunks);
+    const encoding = String(res.headers['content-encoding'] ?? '')
       .trim()
       .toLowerCase();
-    let stream: Readable = res;
-    if (encoding !== 'identity' && encoding !== '') {
-      const make = DECODERS[encoding];
-      if (!make) return fail(codedError('ERR_BAD_RESPONSE', `the answer is encoded as ${encoding}, which this client does not read`));
-      const decoded = make();
-      decoded.on('error', (e: Error & { code?: string }) =>
-        fail(codedError('ERR_BAD_RESPONSE', `the answer could not be decoded as ${encoding} (${e.code ?? e.message})`)),
-      );
-      stream = res.pipe(decoded);
+    const decode = DECODERS.get(encoding);
+    if (decode && raw.length > 0) {
+      try {
+        raw = decode(raw, maxBytes);
+      } catch (e) {
+        const why = (e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE' ? `exceeded ${maxBytes} bytes` : 'did not decode';
+        done({ ok: false, error: codedError('ERR_BAD_RESPONSE', `the ${encoding} answer ${why}`) });
+        return;
+      }
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) fail(codedError('ERR_BAD_RESPONSE', `the answer exceeded ${maxBytes} bytes`));
-      else chunks.push(chunk);
-    });
-    // The connection closed before the answer's end (Node says 'aborted'): what EnKash meant is unknown, a reset.
-    const cutShort = () => fail(codedError('ECONNRESET', 'the connection closed before the answer was complete'));
-    res.on('error', cutShort);
-    res.on('close', () => {
-      if (!res.complete) cutShort();
-    });
-    stream.on('end', () => resolve({ ok: true, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    const text = raw.toString('utf8');
+    done({ ok: true, status: res.statusCode ?? 0, text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text });
   });
 }
 
-const DECODERS: Record<string, () => Transform> = {
-  gzip: createGunzip,
-  'x-gzip': createGunzip,
-  deflate: createInflate,
-  br: createBrotliDecompress,
-};
+const UNZIP = { flush: zlib.Z_SYNC_FLUSH, finishFlush: zlib.Z_SYNC_FLUSH };
+const unzip = (raw: Buffer, max: number) => unzipSync(raw, { ...UNZIP, maxOutputLength: max });
+const DECODERS = new Map<string, (raw: Buffer, max: number) => Buffer>([
+  ['gzip', unzip],
+  ['x-gzip', unzip],
+  ['deflate', unzip],
+  ['compress', unzip],
+  ['x-compress', unzip],
+  ['br', (raw, max) => brotliDecompressSync(raw, { maxOutputLength: max })],
+]);

@@ -49,6 +49,7 @@ describe('EnKashTransport on Node http', () => {
       headers: { 'content-type': 'application/json', authorization: 'Bearer t', 'content-length': String(Buffer.byteLength(body)) },
     });
     expect(seen!.headers['accept-encoding']).toBeUndefined();
+    expect(seen!.headers['user-agent']).toBe('card-ledger');
   });
 
   it.each([
@@ -64,12 +65,41 @@ describe('EnKashTransport on Node http', () => {
     expect(await transport().post(url, '{}', {})).toEqual({ kind: 'response', httpStatus: 200, text });
   });
 
-  it('should call an answer in an encoding it cannot read a bad response, whose effect is unknown', async () => {
+  it.each(['zstd', 'utf-8', 'constructor', '__proto__'])(
+    'should pass an answer in an encoding it does not know (%s) through as it came, as axios did',
+    async (encoding) => {
+      handler = (_req, _body, res) => {
+        res.setHeader('content-encoding', encoding);
+        res.end('{"status":"SUCCESS"}');
+      };
+      expect(await transport().post(url, '{}', {})).toEqual({ kind: 'response', httpStatus: 200, text: '{"status":"SUCCESS"}' });
+    },
+  );
+
+  it('should read an empty answer marked gzip as empty, and drop a leading byte-order mark', async () => {
     handler = (_req, _body, res) => {
-      res.setHeader('content-encoding', 'zstd');
-      res.end('garbled');
+      res.writeHead(204, { 'content-encoding': 'gzip' });
+      res.end();
+    };
+    expect(await transport().post(url, '{}', {})).toEqual({ kind: 'response', httpStatus: 204, text: '' });
+    handler = (_req, _body, res) => res.end('\uFEFF{"status":"SUCCESS"}');
+    expect(await transport().post(url, '{}', {})).toEqual({ kind: 'response', httpStatus: 200, text: '{"status":"SUCCESS"}' });
+  });
+
+  it('should call an answer that decodes past 5 MB a bad response', async () => {
+    handler = (_req, _body, res) => {
+      res.setHeader('content-encoding', 'gzip');
+      res.end(gzipSync(Buffer.alloc(6 * 1024 * 1024, 0x78))); // a few KB on the wire
     };
     expect(await transport().post(url, '{}', {})).toMatchObject({ kind: 'network', reason: 'bad-response', systemic: false });
+  });
+
+  it('should answer a header Node refuses to send with a network result, not a throw, and keep working', async () => {
+    handler = (_req, _body, res) => res.end('fine');
+    const t = transport();
+    expect(await t.post(url, '{}', { Authorization: 'Bearer bad\r\nX-Injected: 1' })).toMatchObject({ kind: 'network' });
+    expect(await t.post(url, '{}', { Authorization: 'Bearer ünïcödé-is-not-latin1-☃' })).toMatchObject({ kind: 'network' });
+    expect(await t.post(url, '{}', {})).toEqual({ kind: 'response', httpStatus: 200, text: 'fine' });
   });
 
   it('should call an answer that does not decode a bad response', async () => {
