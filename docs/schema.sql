@@ -463,15 +463,22 @@ DECLARE
   latest timestamptz;
   bad record;
   moves ledger_move[];
+  unknown boolean;
 BEGIN
   PERFORM ledger_lock_accounts(p_ids);
   PERFORM 1 FROM (SELECT DISTINCT unnest(p_ids) AS id ORDER BY 1) k
     CROSS JOIN LATERAL (SELECT 1 FROM accounts a WHERE a.id = k.id FOR NO KEY UPDATE) l;
   moment := ledger_moment();
-  SELECT max(h.at) INTO latest FROM (SELECT DISTINCT unnest(p_ids) AS id) k
+  SELECT max(CASE WHEN a.history_seq = 0 THEN a.created_at ELSE a.history_at END),
+         bool_or(a.history_seq > 0 AND a.history_at IS NULL) INTO latest, unknown
+    FROM (SELECT DISTINCT unnest(p_ids) AS id) k
+    CROSS JOIN LATERAL (SELECT a.history_seq, a.history_at, a.created_at FROM accounts a WHERE a.id = k.id) a;
+  IF unknown THEN
+    SELECT max(h.at) INTO latest FROM (SELECT DISTINCT unnest(p_ids) AS id) k
     CROSS JOIN LATERAL (SELECT h.at FROM accounts a CROSS JOIN LATERAL (SELECT h.at FROM account_history h
                         WHERE h.account_id = a.id AND h.seq = a.history_seq ORDER BY h.at DESC LIMIT 1) h
                         WHERE a.id = k.id LIMIT 1) h;
+  END IF;
   IF latest > moment THEN
     IF current_setting('card_ledger.moment_after_locks', true) = 'on' THEN
       RAISE EXCEPTION 'ledger moment % precedes the last change (%) of an account it moves; retry the transaction', moment, latest
@@ -502,7 +509,7 @@ BEGIN
       pending_debits, pending_credits, posted_debits, posted_credits)
     SELECT p.id, p.seq, p.tx, p.ev, p.load, moment, p.pd, p.pc, p.sd, p.sc, p.npd, p.npc, p.nsd, p.nsc FROM p ORDER BY p.id, p.seq)
   UPDATE accounts a SET pending_debits = p.npd, pending_credits = p.npc, posted_debits = p.nsd, posted_credits = p.nsc,
-    history_seq = p.seq
+    history_seq = p.seq, history_at = moment
   FROM p WHERE p.id = a.id AND p.is_last;
 END $$;
 
@@ -929,6 +936,7 @@ CREATE TABLE public.accounts (
     posted_debits bigint DEFAULT 0 NOT NULL,
     posted_credits bigint DEFAULT 0 NOT NULL,
     history_seq bigint DEFAULT 0 NOT NULL,
+    history_at timestamp with time zone,
     CONSTRAINT accounts_code_check CHECK (((code ~ '^[a-z][a-z0-9_]*:[A-Za-z0-9][A-Za-z0-9_.:-]*$'::text) AND ((char_length(code) - strpos(code, ':'::text)) <= 100))),
     CONSTRAINT accounts_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT accounts_no_overdraft CHECK (((NOT no_overdraft) OR
@@ -942,6 +950,10 @@ END)),
     CONSTRAINT accounts_posted_credits_check CHECK ((posted_credits >= 0)),
     CONSTRAINT accounts_posted_debits_check CHECK ((posted_debits >= 0))
 );
+
+-- Name: COLUMN accounts.history_at; Type: COMMENT; Schema: public; Owner: -
+
+COMMENT ON COLUMN public.accounts.history_at IS 'The moment (at) of the account''s history row history_seq when history_seq > 0 (the opening row is at created_at); NULL: not known, read the row';
 
 -- Name: accounts_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 

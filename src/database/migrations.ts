@@ -27,6 +27,7 @@ import { PlansKeptPerConnection1765420000000 } from '../../migrations/1765420000
 import { ContentHashInlined1765430000000 } from '../../migrations/1765430000000-ContentHashInlined';
 import { AccountCodeCheckedCheaply1765440000000 } from '../../migrations/1765440000000-AccountCodeCheckedCheaply';
 import { MovesPlannedOnce1765450000000 } from '../../migrations/1765450000000-MovesPlannedOnce';
+import { AccountsKnowTheirLastChange1765460000000 } from '../../migrations/1765460000000-AccountsKnowTheirLastChange';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -59,4 +60,5 @@ export const MIGRATIONS = [
   ContentHashInlined1765430000000,
   AccountCodeCheckedCheaply1765440000000,
   MovesPlannedOnce1765450000000,
+  AccountsKnowTheirLastChange1765460000000,
 ];

@@ -8,6 +8,7 @@ import { atOrBeforeSql, cursorInstantSql } from '../common/paging';
 import { JournalEntryRow, JournalRow } from '../journal/journal.view';
 import { AccountBalanceRow, CurrencyTotalRow } from '../reports/trial-balance.view';
 import { byIds } from '../database/by-ids';
+import { pgCode } from '../database/transaction';
 import { PRIMARY_TIMELINE_SQL } from '../database/identity-sql';
 import { quoteQualified } from './partitions/partitions.store';
 import { LedgerReads } from '../database/replica/ledger-reads';
@@ -22,13 +23,37 @@ import { EntryInput, HistoryEvent, Transfer, TransferKind } from './ledger.types
  * With months archived (`carried`), an account whose live history starts after asOf takes the row carried over the
  * archive point (docs/operations.md, "Partitions and archive"); the caller has refused an asOf before the point.
  */
-const balancesAsOf = (asOf: string, carried: boolean) => `
+const balancesAsOf = (asOf: string, carried: boolean, dated: boolean) => `
   FROM accounts a
-  CROSS JOIN LATERAL (
-    (SELECT h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits FROM account_history h
-    WHERE h.account_id = a.id AND ${atOrBeforeSql('h.at', asOf)} ORDER BY h.at DESC, h.seq DESC LIMIT 1)
-    ${carried ? `UNION ALL ${CARRIED('a.id')} LIMIT 1` : ''}) h
+  CROSS JOIN LATERAL (${balanceSources('a', asOf, carried, dated)}) h
   WHERE ${atOrBeforeSql('a.created_at', asOf)}`;
+
+/**
+ * Where account `a`'s balances at `asOf` are, the first found answering: its row when it has not changed since
+ * (`dated`), its last history row at or before the moment, the row carried over the archive point (`carried`).
+ */
+function balanceSources(a: string, asOf: string, carried: boolean, dated: boolean): string {
+  const sources = [
+    dated ? UNMOVED_SINCE(a, asOf) : null,
+    `(SELECT h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits FROM account_history h
+      WHERE h.account_id = ${a}.id AND ${atOrBeforeSql('h.at', asOf)} ORDER BY h.at DESC, h.seq DESC LIMIT 1)`,
+    carried ? CARRIED(`${a}.id`) : null,
+  ].filter((x) => x !== null);
+  return sources.length === 1 ? sources[0] : `${sources.join(' UNION ALL ')} LIMIT 1`;
+}
+
+/**
+ * An account not changed after the moment has, at that moment, the balances of its row: its last history row's
+ * (invariant 3), dated by `history_at` (the opening row by created_at; a moved account's NULL is "not known" and
+ * never matches). Put first in a UNION ALL … LIMIT 1, the history lookup runs only for accounts changed since
+ * (docs/design.md, "The moment of an account's last change").
+ */
+/** How long a read that found no `history_at` (a schema before migration 1765460000000) reads without it. */
+const UNDATED_RECHECK_MS = 10_000;
+
+const UNMOVED_SINCE = (a: string, asOf: string) =>
+  `(SELECT ${a}.pending_debits, ${a}.pending_credits, ${a}.posted_debits, ${a}.posted_credits
+    WHERE ${atOrBeforeSql(`CASE WHEN ${a}.history_seq = 0 THEN ${a}.created_at ELSE ${a}.history_at END`, asOf)})`;
 
 /** The account's row carried over the archive point: its last history row before it (account_history_carried). */
 const CARRIED = (account: string) => `(SELECT c.pending_debits, c.pending_credits, c.posted_debits, c.posted_credits
@@ -111,10 +136,29 @@ export type TransferEntryRow = Omit<JournalEntryRow, 'transaction_id'>;
 
 @Injectable()
 export class JournalStore {
+  /** performance.now() until which reads leave `accounts.history_at` out: its migration had not run when last tried. */
+  private undatedUntil = -Infinity;
+
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly reads: LedgerReads,
   ) {}
+
+  /**
+   * A balance read as of a moment, with the account row's moment (`dated`) when the schema has it. Reads go on while
+   * migrations are pending (docs/operations.md): before migration 1765460000000 the column is missing (42703), and the
+   * same read without it looks every account's history up, as reads did before it.
+   */
+  private async datedRead<T>(sql: (dated: boolean) => string, args: unknown[]): Promise<T> {
+    if (performance.now() < this.undatedUntil) return this.reads.query<T>(sql(false), args);
+    try {
+      return await this.reads.query<T>(sql(true), args);
+    } catch (e) {
+      if (pgCode(e) !== '42703') throw e;
+      this.undatedUntil = performance.now() + UNDATED_RECHECK_MS;
+      return this.reads.query<T>(sql(false), args);
+    }
+  }
 
   /**
    * Locks the given accounts (ascending id, as every writer does) and fixes the transaction's moment after the
@@ -258,12 +302,13 @@ export class JournalStore {
     );
   }
 
-  /** The account's latest balance history row at or before the cut, by the (account_id, at, seq) index. */
+  /**
+   * The account's balances at the cut: its row's when it has not changed since, else its latest history row at or
+   * before the cut, by the (account_id, at, seq) index. Null when the account did not exist at the cut.
+   */
   async historyAt(accountId: string, cut: Instant, carried: boolean): Promise<HistoryBalanceRow | null> {
-    const rows: HistoryBalanceRow[] = await this.reads.query(
-      `(SELECT pending_debits, pending_credits, posted_debits, posted_credits FROM account_history
-       WHERE account_id = $1 AND ${atOrBeforeSql('at', '$2')} ORDER BY at DESC, seq DESC LIMIT 1)
-       ${carried ? `UNION ALL ${CARRIED('$1')} LIMIT 1` : ''}`,
+    const rows = await this.datedRead<HistoryBalanceRow[]>(
+      (dated) => `SELECT h.* FROM accounts a CROSS JOIN LATERAL (${balanceSources('a', '$2', carried, dated)}) h WHERE a.id = $1`,
       [accountId, cut.iso],
     );
     return rows[0] ?? null;
@@ -375,19 +420,21 @@ export class JournalStore {
    * account's balance row from the append-only history (one backward descent of the (account_id, at, seq) index per account).
    */
   async trialBalanceLines(asOfIso: string, after: string, limit: number, carried: boolean): Promise<AccountBalanceRow[]> {
-    return this.reads.query(
-      `SELECT a.code, a.name, a.currency, a.normal_side, h.* ${balancesAsOf('$1', carried)} AND a.code > $2 ORDER BY a.code LIMIT $3`,
+    return this.datedRead(
+      (dated) =>
+        `SELECT a.code, a.name, a.currency, a.normal_side, h.* ${balancesAsOf('$1', carried, dated)}
+         AND a.code > $2 ORDER BY a.code LIMIT $3`,
       [asOfIso, after, limit + 1],
     );
   }
 
   async trialBalanceTotals(asOfIso: string, carried: boolean): Promise<CurrencyTotalRow[]> {
-    return this.reads.query(
-      `SELECT a.currency, sum(h.posted_debits) AS posted_debits, sum(h.posted_credits) AS posted_credits,
+    return this.datedRead(
+      (dated) => `SELECT a.currency, sum(h.posted_debits) AS posted_debits, sum(h.posted_credits) AS posted_credits,
               sum(h.pending_debits) AS pending_debits, sum(h.pending_credits) AS pending_credits,
               sum(greatest(h.posted_debits - h.posted_credits, 0)) AS debit_balance,
               sum(greatest(h.posted_credits - h.posted_debits, 0)) AS credit_balance
-       ${balancesAsOf('$1', carried)} GROUP BY a.currency ORDER BY a.currency`,
+       ${balancesAsOf('$1', carried, dated)} GROUP BY a.currency ORDER BY a.currency`,
       [asOfIso],
     );
   }

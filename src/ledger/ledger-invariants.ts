@@ -61,14 +61,17 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
         ELSE h.lo <> coalesce(c.seq + 1, 0) OR h.hi <> h.lo + h.n - 1 OR h.hi <> a.history_seq END LIMIT ${limit}`,
   },
   {
+    // The row's moment too: reads as of a moment answer from the account row when it is not later (history_at; NULL
+    // on a moved account is "not known", and those reads look the history up).
     name: 'historyDiffersFromBalance',
-    says: 'account whose balances differ from its last history row (invariant 3)',
+    says: 'account whose balances or last change moment differ from its last history row (invariant 3)',
     sql: (limit) => `
       SELECT a.code AS row FROM accounts a
       JOIN (SELECT ${HISTORY_COLUMNS} FROM account_history UNION ALL SELECT * FROM ${CARRIED} c) h
         ON h.account_id = a.id AND h.seq = a.history_seq
       WHERE (h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits)
-         <> (a.pending_debits, a.pending_credits, a.posted_debits, a.posted_credits) LIMIT ${limit}`,
+         <> (a.pending_debits, a.pending_credits, a.posted_debits, a.posted_credits)
+        OR h.at <> CASE WHEN a.history_seq = 0 THEN a.created_at ELSE coalesce(a.history_at, h.at) END LIMIT ${limit}`,
   },
   {
     // Each row = the previous row + its movement, and no earlier in time: what makes "as of" one answer.

@@ -15,6 +15,7 @@ import { AuditEventsStore } from '../audit-trail/audit-events.store';
 import { ArchivePoint } from './partitions/archive-point';
 import { LedgerArchiveService } from './partitions/ledger-archive.service';
 import { PartitionMaintenance } from './partitions/partition-maintenance';
+import { AccountMoments } from './account-moments';
 import { PartitionsStore } from './partitions/partitions.store';
 
 /** Provided and exported alike: the ledger's services, jobs and stores are what its importers use. */
@@ -32,6 +33,7 @@ const LEDGER_PROVIDERS = [
   PartitionsStore,
   ArchivePoint,
   PartitionMaintenance,
+  AccountMoments,
   LedgerArchiveService,
 ];
 

@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, DynamicModule, Injectable, Module, OnApplicationBootstrap, Type } from '@nestjs/common';
+import { AccountMoments } from '../ledger/account-moments';
 import { AuditCheckpointer } from '../ledger/audit-checkpoints';
 import { AuditVerifications } from '../ledger/audit-verifications';
 import { PartitionMaintenance } from '../ledger/partitions/partition-maintenance';
@@ -30,15 +31,25 @@ abstract class Jobs implements OnApplicationBootstrap, BeforeApplicationShutdown
   }
 }
 
-/** The ledger's audit jobs: the sealer (every 500 ms), the signed checkpoints, the complete verifier's schedule. */
+/**
+ * The ledger's jobs: the partitions, the dating of accounts moved before their moment was kept, the sealer (every
+ * 500 ms), the signed checkpoints, the complete verifier's schedule.
+ */
 @Injectable()
 class LedgerJobs extends Jobs {
   protected readonly jobs: Job[];
 
-  constructor(sealer: SealerService, checkpointer: AuditCheckpointer, verifications: AuditVerifications, partitions: PartitionMaintenance) {
+  constructor(
+    sealer: SealerService,
+    checkpointer: AuditCheckpointer,
+    verifications: AuditVerifications,
+    partitions: PartitionMaintenance,
+    moments: AccountMoments,
+  ) {
     super();
     this.jobs = [
       partitions,
+      moments,
       { start: () => sealer.start(), stop: () => sealer.stop() },
       checkpointer,
       { start: () => verifications.startSchedule(), stop: () => verifications.stop() },

@@ -30,7 +30,7 @@ describe('intake and settlement plans on a ledger never analyzed', () => {
   const LOOKUPS = {
     'idempotency keys': 'FROM card_loads c',
     'accounts by code': 'WHERE code = k.code',
-    'last history moment': 'max(h.at)',
+    'last change moments': 'bool_or(a.history_seq > 0 AND a.history_at IS NULL)',
     'balances update': 'UPDATE accounts a SET pending_debits',
     'settled loads': 'UPDATE card_loads l SET attempts',
     'ended jobs': 'DELETE FROM sync_jobs j',

@@ -26,10 +26,10 @@ async function asOwner(ctx: TestAppContext, statements: Array<[string, unknown[]
   });
 }
 
-/** Each account's balances and history_seq taken back from its last remaining history row. */
-const REBASE_ACCOUNTS = `UPDATE accounts a SET (pending_debits, pending_credits, posted_debits, posted_credits, history_seq) =
-  (SELECT h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits, h.seq FROM account_history h
-   WHERE h.account_id = a.id ORDER BY h.seq DESC LIMIT 1)`;
+/** Each account's balances, history_seq and history_at taken back from its last remaining history row. */
+const REBASE_ACCOUNTS = `UPDATE accounts a SET (pending_debits, pending_credits, posted_debits, posted_credits, history_seq, history_at) =
+  (SELECT h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits, h.seq, CASE WHEN h.seq > 0 THEN h.at END
+   FROM account_history h WHERE h.account_id = a.id ORDER BY h.seq DESC LIMIT 1)`;
 
 const funding = (ctx: TestAppContext, description: string) =>
   postTransfer(ctx.app, description, 'external:fund', 'parent:CAAUDIT', '100.00');
@@ -99,8 +99,8 @@ describe('a backdated transaction by the owner of the tables', () => {
         VALUES ($2, 1, $1, 'journal', $4, 700000, 0, 0, 0, 700000, 0), ($3, 1, $1, 'journal', $4, 0, 700000, 0, 0, 0, 700000)`,
         [forged, debit, credit, moment],
       ],
-      [`UPDATE accounts SET posted_debits = 700000, history_seq = 1 WHERE id = $1`, [debit]],
-      [`UPDATE accounts SET posted_credits = 700000, history_seq = 1 WHERE id = $1`, [credit]],
+      [`UPDATE accounts SET posted_debits = 700000, history_seq = 1, history_at = $2 WHERE id = $1`, [debit, moment]],
+      [`UPDATE accounts SET posted_credits = 700000, history_seq = 1, history_at = $2 WHERE id = $1`, [credit, moment]],
       [`INSERT INTO journal_unsealed (transaction_id, created_at) VALUES ($1, $2)`, [forged, moment]],
     ]);
     expect((await ctx.app.api('GET', `/v1/accounts/parent:CABD?asOf=${moment}`)).body).not.toEqual(before); // the past moved

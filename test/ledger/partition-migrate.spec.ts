@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, runMigrations } from '../../src/database/data-source';
 import { MIGRATIONS } from '../../src/database/migrations';
+import { AccountMoments } from '../../src/ledger/account-moments';
 import { SealerService } from '../../src/ledger/sealer.service';
 import { SettlementService } from '../../src/sync/settlement.service';
 import { startTestApp, TestApp } from '../support/app';
@@ -28,10 +29,9 @@ const forgetLater = (c: Client) => c.query(`DELETE FROM migrations WHERE name = 
 /** The checks of src/ledger/ledger-invariants.ts on a schema without the archive's table (before the migration, after down()). */
 async function violationsWithoutArchive(c: Client): Promise<Record<string, unknown[]>> {
   const noCarry = `(SELECT *, NULL::timestamptz AS archived_before FROM account_history WHERE false) AS account_history_carried`;
-  return ledgerViolations({ query: (text: string) => c.query(text.replaceAll('account_history_carried', noCarry)) } as Pick<
-    Client,
-    'query'
-  >);
+  // Nor the moment of each account's last change (migration 1765460000000): not known.
+  const unknown = (text: string) => text.replaceAll('account_history_carried', noCarry).replaceAll('a.history_at', 'NULL::timestamptz');
+  return ledgerViolations({ query: (text: string) => c.query(unknown(text)) } as Pick<Client, 'query'>);
 }
 
 /** What the tables are: 'p' partitioned, 'r' plain. */
@@ -113,6 +113,7 @@ describe('partitioning a populated ledger (migration 1765300000000)', () => {
 
     expect(await runMigrations(url)).toEqual(LATER);
     expect(await kinds(c)).toEqual({ account_history: 'p', journal_entries: 'p' });
+
     const parts = (await c.query(`SELECT parent, part, lo, hi FROM ledger_partitions()`)).rows;
     // The old table is the first partition (everything before next month), empty months follow for two months ahead.
     expect(parts[0]).toMatchObject({ part: 'account_history_legacy', lo: -Infinity });
@@ -146,6 +147,12 @@ describe('partitioning a populated ledger (migration 1765300000000)', () => {
 
     app = await startTestApp({}, url);
     expect(await reads(app, moments)).toEqual(before);
+    // The accounts moved before migration 1765460000000 are dated in the background (AccountMoments, also at start):
+    // once it has run, none is left undated, and the answers are the same (the checks compare the moments).
+    await app.app.get(AccountMoments).run();
+    expect((await c.query(`SELECT count(*)::int AS n FROM accounts WHERE history_seq > 0 AND history_at IS NULL`)).rows[0].n).toBe(0);
+    expect((await c.query(`SELECT count(*)::int AS n FROM accounts WHERE history_seq > 0`)).rows[0].n).toBeGreaterThan(3);
+    expect(await reads(app, moments)).toEqual(before);
     expect((await app.api('GET', '/v1/audit/verify')).body).toMatchObject({ ok: true, checkedTransactions: sealed, findings: [] });
     expectNoViolations(await ledgerViolations(c));
     // The ledger goes on: a load and its settlement after the conversion, sealed and verified with the rest.
@@ -177,6 +184,7 @@ describe('partitioning a populated ledger (migration 1765300000000)', () => {
     await forgetLater(c);
     expect(await runMigrations(url)).toEqual(LATER);
     expect(await kinds(c)).toEqual({ account_history: 'p', journal_entries: 'p' });
+
     expectNoViolations(await ledgerViolations(c));
   });
 });
