@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { createHash, randomFillSync, randomUUID } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
+import { newRowId } from '../common/ids';
 import { DataSource, EntityManager } from 'typeorm';
 import { Caller } from '../auth/scopes';
 import { ApiError } from '../common/errors';
@@ -132,7 +133,7 @@ export class IntakeWriter {
    */
   private async write(m: EntityManager, items: Pending[]): Promise<Map<Pending, Outcome<IntakeResult>>> {
     const results = new Map<Pending, Outcome<IntakeResult>>();
-    const rows = items.map((p) => ({ p, id: randomUUID(), journalId: randomUUID(), reference: mintReference() }));
+    const rows = items.map((p) => ({ p, id: newRowId(), journalId: newRowId(), reference: mintReference() }));
     let fresh = rows;
     let written = await this.intake(m, fresh);
     const taken = (w: CardLoadRow[], ours: Minted[]) => w.some((x) => !ours.some((r) => r.id === x.id));

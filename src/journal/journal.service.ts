@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { newRowId } from '../common/ids';
 import { DataSource, EntityManager } from 'typeorm';
 import { Caller } from '../auth/scopes';
 import { KeysetList } from '../common/csv';
@@ -49,7 +50,7 @@ export class JournalService {
     idempotencyKey: string | undefined,
     dto: CreateJournalDto,
   ): Promise<{ journal: JournalView; replayed: boolean }> {
-    const id = idempotencyKey === undefined ? randomUUID() : journalIdFor(caller.apiKeyId, idempotencyKey);
+    const id = idempotencyKey === undefined ? newRowId() : journalIdFor(caller.apiKeyId, idempotencyKey);
     try {
       await inTransaction(this.ds, async (m) =>
         this.ledger.createTransfer(m, {

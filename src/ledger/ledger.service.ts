@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { newRowId } from '../common/ids';
 import { EntityManager } from 'typeorm';
 import { assert } from '../common/assert';
 import { AccountRow, AccountsStore } from '../accounts/accounts.store';
@@ -121,7 +121,7 @@ export class LedgerService {
         assert(a.currency === e.currency, `entry currency matches account ${e.accountCode}`);
       }
       const header = {
-        id: input.id ?? randomUUID(),
+        id: input.id ?? newRowId(),
         kind: input.kind as TransferKind,
         pendingId: null,
         undoesId: input.undoesId ?? null,
@@ -211,7 +211,7 @@ export class LedgerService {
     items: Array<Omit<PendingResolution, 'id'>>,
     write: (withIds: PendingResolution[]) => Promise<ResolvedTransaction[]> = (withIds) => this.journal.resolvePending(m, withIds),
   ): Promise<Transfer[]> {
-    const rows = await write(items.map((i) => ({ ...i, id: randomUUID() }))).catch((e: unknown) => {
+    const rows = await write(items.map((i) => ({ ...i, id: newRowId() }))).catch((e: unknown) => {
       if (pgCode(e) === '23505' && pgConstraint(e) === 'journal_transactions_resolves_once') {
         throw new AlreadyResolvedError(items.length === 1 ? items[0].pendingId : 'one of a batch');
       }
