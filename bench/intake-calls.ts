@@ -7,12 +7,13 @@
  * plan_cache_mode; the functions' own setting (migration 1765420000000) wins over it where they have one.
  * Needs DATABASE_URL (a server; the database `bench_intake_calls` is dropped and created).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
-import { cardLoadIntakeCall, NewLoadRow } from '../src/card-loads/card-loads.store';
+import { cardLoadIntakeCall } from '../src/card-loads/card-loads.store';
 import { runMigrations } from '../src/database/data-source';
 import { freshDatabase } from './fresh-database';
+import { benchLoadRow } from './load-rows';
 
 const PLAN_MODES = { auto: 'auto', generic: 'force_generic_plan', custom: 'force_custom_plan' } as const;
 
@@ -52,28 +53,13 @@ async function main(): Promise<void> {
       )
     ).rows[0].id as string;
     const call = async () => {
-      const rows: NewLoadRow[] = Array.from({ length: n }, () => {
-        const id = randomUUID();
-        return {
-          id,
-          reference: `CLB${randomBytes(8).toString('hex')}`,
+      const rows = Array.from({ length: n }, () =>
+        benchLoadRow({
           apiKeyId: key,
-          idempotencyKey: `calls-${id}`,
-          requestHash: randomBytes(32),
-          enKashCardId: `EKCI${String(Math.floor(Math.random() * cards)).padStart(6, '0')}`,
-          companyId: 'CEKEP5GSGP',
+          card: `EKCI${String(Math.floor(Math.random() * cards)).padStart(6, '0')}`,
           cardAccountId: 'CABENCH',
-          amountMinor: 1000n,
-          currency: 'INR',
-          journalTransactionId: randomUUID(),
-          description: null,
-          remarks: null,
-          metadata: {},
-          requestId: null,
-          actor: 'bench',
-          transferDescription: `card load ${id}`,
-        };
-      });
+        }),
+      );
       await c.query(...cardLoadIntakeCall(rows));
     };
     if (statements) await c.query('SELECT pg_stat_statements_reset()');

@@ -6,11 +6,11 @@
  * so no account is made; `--ids v4` makes the ids random, as the service did before its ids were time-ordered. It
  * writes loads into that ledger (pending, with their jobs). Nothing else should use the database meanwhile.
  */
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { v4, v7 } from 'uuid';
-import { cardLoadIntakeCall, NewLoadRow } from '../src/card-loads/card-loads.store';
+import { cardLoadIntakeCall } from '../src/card-loads/card-loads.store';
+import { benchLoadRow } from './load-rows';
 
 type Counts = Map<string, { touched: number; read: number }>;
 
@@ -43,28 +43,14 @@ async function main(): Promise<void> {
   try {
     const [key] = (await c.query<{ id: string }>(`SELECT id FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at LIMIT 1`)).rows;
     const call = () => {
-      const rows: NewLoadRow[] = Array.from({ length: n }, () => {
-        const id = newId();
-        return {
-          id,
-          reference: `CLIO${randomBytes(8).toString('hex')}`,
+      const rows = Array.from({ length: n }, () =>
+        benchLoadRow({
           apiKeyId: key.id,
-          idempotencyKey: `io-${id}`,
-          requestHash: randomBytes(32),
-          enKashCardId: `EKCX${String(Math.floor(Math.random() * 10_000)).padStart(6, '0')}`,
-          companyId: 'CEKEP5GSGP',
+          card: `EKCX${String(Math.floor(Math.random() * 10_000)).padStart(6, '0')}`,
           cardAccountId: 'CABFIPS',
-          amountMinor: 1000n,
-          currency: 'INR',
-          journalTransactionId: newId(),
-          description: null,
-          remarks: null,
-          metadata: {},
-          requestId: null,
-          actor: 'bench',
-          transferDescription: `card load ${id}`,
-        };
-      });
+          newId,
+        }),
+      );
       return c.query(...cardLoadIntakeCall(rows));
     };
     for (let i = 0; i < 50; i++) await call(); // plans made, the newest pages in memory
