@@ -1,5 +1,5 @@
 import { HttpService } from '@nestjs/axios';
-import axios, { AxiosError, AxiosRequestConfig } from 'axios';
+import axios, { AxiosRequestConfig } from 'axios';
 import { ClientRequest, Agent as HttpAgent, IncomingMessage, request as httpRequest, RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Socket } from 'node:net';
@@ -129,14 +129,16 @@ export class EnKashTransport {
     sent: { req: ClientRequest | null },
     writeByMono: number,
   ): Promise<WireResult> {
+    // Either way the request is seen, and refused a write past the deadline, before anything is written.
+    const watched = (req: ClientRequest) => {
+      sent.req = req;
+      refuseLateWrites(req, writeByMono);
+    };
     const route = this.route(url);
     if (route && !route.viaProxy) {
       const defaults = this.http.axiosRef.defaults;
       const agent = (route.url.protocol === 'https:' ? defaults.httpsAgent : defaults.httpAgent) as HttpAgent | undefined;
-      const answer = await directPost(route.url, agent, body, headers, { hardMs, cut, maxBytes: MAX_RESPONSE_BYTES }, (req) => {
-        sent.req = req;
-        refuseLateWrites(req, writeByMono);
-      });
+      const answer = await directPost(route.url, agent, body, headers, { hardMs, cut, maxBytes: MAX_RESPONSE_BYTES }, watched);
       if (answer.ok) return { kind: 'response', httpStatus: answer.status, text: answer.text };
       if (answer.error instanceof LateWriteRefused) return { kind: 'not-sent', message: answer.error.message };
       return networkFailure(answer.error, hardMs);
@@ -163,8 +165,7 @@ export class EnKashTransport {
         transport: {
           request: (options: RequestOptions, callback: (res: IncomingMessage) => void) => {
             const req = (options.protocol === 'https:' ? httpsRequest : httpRequest)(options, callback);
-            sent.req = req;
-            refuseLateWrites(req, writeByMono);
+            watched(req);
             return req;
           },
         },
@@ -233,11 +234,11 @@ const TLS_CODES = /^(CERT_|ERR_TLS_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT
  * headers included, and must never reach a log or an outcome.
  */
 function networkFailure(e: unknown, timeoutMs: number): WireResult {
-  const err = e instanceof AxiosError || axios.isCancel(e) ? (e as AxiosError) : null;
-  // Not `instanceof Error`: Node's socket errors come from another realm under a test runner's VM context.
-  const own = typeof e === 'object' && e !== null ? (e as { code?: unknown; message?: unknown }) : {};
-  const code = err?.code ?? (typeof own.code === 'string' ? own.code : 'UNKNOWN');
-  const text = err?.message ?? (typeof own.message === 'string' ? own.message : 'request failed');
+  // By shape, not `instanceof`: axios' errors and Node's socket errors alike carry `code` and `message`, and Node's
+  // come from another realm under a test runner's VM context.
+  const err = typeof e === 'object' && e !== null ? (e as { code?: unknown; message?: unknown }) : {};
+  const code = typeof err.code === 'string' ? err.code : 'UNKNOWN';
+  const text = typeof err.message === 'string' ? err.message : 'request failed';
   const message = `${text} (${code})`;
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED' || /timeout|aborted/i.test(text)) {
     return { kind: 'network', reason: 'timeout', message: `no answer within ${timeoutMs} ms (${code})`, systemic: false };
