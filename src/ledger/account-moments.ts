@@ -27,34 +27,39 @@ export class AccountMoments {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
   start(): void {
-    void this.run().catch((e: unknown) => this.logger.warn(`dating accounts failed: ${e instanceof Error ? e.message : String(e)}`));
-    this.periodic.start(EVERY_MS);
+    this.periodic.start(EVERY_MS, { now: true });
   }
 
   async stop(): Promise<void> {
     await this.periodic.stop();
   }
 
-  /** One pass over the accounts; how many it dated. */
+  /**
+   * One pass over the accounts; how many it dated. Every process runs it at start, and once the accounts moved before
+   * the migration are dated none is left to date: one scan of `accounts` says so, instead of a pass in batches.
+   */
   async run(): Promise<number> {
+    try {
+      const [{ undated }] = (await this.ds.query(
+        `SELECT EXISTS (SELECT 1 FROM accounts WHERE history_seq > 0 AND history_at IS NULL) AS undated`,
+      )) as Array<{ undated: boolean }>;
+      if (!undated) return 0;
+    } catch (e) {
+      if (pgCode(e) === '42703') return 0; // the column's migration has not run yet
+      throw e;
+    }
     let dated = 0;
     for (let after: string | null = '0'; after !== null;) {
-      let rows: Array<{ last: string | null; dated: number }>;
-      try {
-        rows = await this.ds.query(
-          `WITH batch AS (SELECT id FROM accounts WHERE id > $1 ORDER BY id LIMIT ${BATCH}),
+      const rows = (await this.ds.query(
+        `WITH batch AS (SELECT id FROM accounts WHERE id > $1 ORDER BY id LIMIT ${BATCH}),
                 dated AS (
                   UPDATE accounts a SET history_at = coalesce(
                     (SELECT h.at FROM account_history h WHERE h.account_id = a.id AND h.seq = a.history_seq ORDER BY h.at DESC LIMIT 1),
                     (SELECT c.at FROM account_history_carried c WHERE c.account_id = a.id AND c.seq = a.history_seq LIMIT 1))
                   FROM batch b WHERE a.id = b.id AND a.history_seq > 0 AND a.history_at IS NULL RETURNING a.history_at)
            SELECT (SELECT max(id)::text FROM batch) AS last, (SELECT count(history_at)::int FROM dated) AS dated`,
-          [after],
-        );
-      } catch (e) {
-        if (pgCode(e) === '42703') return 0; // the column's migration has not run yet
-        throw e;
-      }
+        [after],
+      )) as Array<{ last: string | null; dated: number }>;
       after = rows[0].last;
       dated += rows[0].dated;
     }

@@ -42,15 +42,15 @@ function balanceSources(a: string, asOf: string, carried: boolean, dated: boolea
   return sources.length === 1 ? sources[0] : `${sources.join(' UNION ALL ')} LIMIT 1`;
 }
 
+/** How long a read that found no `history_at` (a schema before migration 1765460000000) reads without it. */
+const UNDATED_RECHECK_MS = 10_000;
+
 /**
  * An account not changed after the moment has, at that moment, the balances of its row: its last history row's
  * (invariant 3), dated by `history_at` (the opening row by created_at; a moved account's NULL is "not known" and
  * never matches). Put first in a UNION ALL … LIMIT 1, the history lookup runs only for accounts changed since
  * (docs/design.md, "The moment of an account's last change").
  */
-/** How long a read that found no `history_at` (a schema before migration 1765460000000) reads without it. */
-const UNDATED_RECHECK_MS = 10_000;
-
 const UNMOVED_SINCE = (a: string, asOf: string) =>
   `(SELECT ${a}.pending_debits, ${a}.pending_credits, ${a}.posted_debits, ${a}.posted_credits
     WHERE ${atOrBeforeSql(`CASE WHEN ${a}.history_seq = 0 THEN ${a}.created_at ELSE ${a}.history_at END`, asOf)})`;
@@ -417,7 +417,8 @@ export class JournalStore {
 
   /**
    * The trial balance's account lines as of a moment after code `after`, plus one row to tell whether there is more: each
-   * account's balance row from the append-only history (one backward descent of the (account_id, at, seq) index per account).
+   * account's balances at the moment: its row's when it has not changed since, else its balance row from the append-only
+   * history (one backward descent of the (account_id, at, seq) index per account).
    */
   async trialBalanceLines(asOfIso: string, after: string, limit: number, carried: boolean): Promise<AccountBalanceRow[]> {
     return this.datedRead(

@@ -32,8 +32,7 @@ export class PartitionMaintenance {
   constructor(private readonly store: PartitionsStore) {}
 
   start(): void {
-    void this.run().catch((e: unknown) => this.logger.warn(`partition maintenance failed: ${e instanceof Error ? e.message : String(e)}`));
-    this.periodic.start(EVERY_MS);
+    this.periodic.start(EVERY_MS, { now: true });
   }
 
   async stop(): Promise<void> {
