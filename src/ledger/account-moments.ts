@@ -40,9 +40,9 @@ export class AccountMoments {
    */
   async run(): Promise<number> {
     try {
-      const [{ undated }] = (await this.ds.query(
+      const [{ undated }] = await this.ds.query<Array<{ undated: boolean }>>(
         `SELECT EXISTS (SELECT 1 FROM accounts WHERE history_seq > 0 AND history_at IS NULL) AS undated`,
-      )) as Array<{ undated: boolean }>;
+      );
       if (!undated) return 0;
     } catch (e) {
       if (pgCode(e) === '42703') return 0; // the column's migration has not run yet
@@ -50,7 +50,7 @@ export class AccountMoments {
     }
     let dated = 0;
     for (let after: string | null = '0'; after !== null;) {
-      const rows = (await this.ds.query(
+      const rows: Array<{ last: string | null; dated: number }> = await this.ds.query(
         `WITH batch AS (SELECT id FROM accounts WHERE id > $1 ORDER BY id LIMIT ${BATCH}),
                 dated AS (
                   UPDATE accounts a SET history_at = coalesce(
@@ -59,7 +59,7 @@ export class AccountMoments {
                   FROM batch b WHERE a.id = b.id AND a.history_seq > 0 AND a.history_at IS NULL RETURNING a.history_at)
            SELECT (SELECT max(id)::text FROM batch) AS last, (SELECT count(history_at)::int FROM dated) AS dated`,
         [after],
-      )) as Array<{ last: string | null; dated: number }>;
+      );
       after = rows[0].last;
       dated += rows[0].dated;
     }
