@@ -1,4 +1,6 @@
 import { AccountMoments } from '../../src/ledger/account-moments';
+import { newRowId } from '../../src/common/ids';
+import { waitFor } from '../support/wait';
 import { useTestApp } from '../support/app';
 import { postTransfer } from '../support/journal';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
@@ -88,6 +90,50 @@ describe('the moment of an account’s last change', () => {
     ).rows;
     expect(rows.map((r) => r.history_at)).toEqual(rows.map((r) => r.at));
     expect(await ctx.app.app.get(AccountMoments).run()).toBe(0);
+    expectNoViolations(await ledgerViolations(ctx.db));
+  });
+
+  /**
+   * The job against a writer of the same account, in flight at once: the writer has moved the account (a new history
+   * row, the row's moment set) and holds its commit while the job's batch waits for the row. Committed, the writer's
+   * moment stands (the job rechecks `history_at IS NULL` on the row it waited for, and skips it); rolled back, the
+   * job dates the row from the history row that is still the last.
+   */
+  it.each(['COMMIT', 'ROLLBACK'])('should keep the moment of a writer that moves the account while the job dates it (%s)', async (end) => {
+    const pair = `('parent:CAHA', 'external:ha')`;
+    const ids = (await ctx.db.query(`SELECT id FROM accounts WHERE code IN ${pair} ORDER BY id`)).rows.map((r) => r.id);
+    const [lo, hi] = ids;
+    const debitLo = (await ctx.db.query(`SELECT code FROM accounts WHERE id = $1`, [lo])).rows[0].code === 'external:ha';
+    await ctx.db.query(`UPDATE accounts SET history_at = NULL WHERE code IN ${pair}`);
+    const tx = newRowId();
+    await ctx.db.query('BEGIN');
+    await ctx.db.query(`SELECT ledger_begin_moment($1::bigint[])`, [ids]);
+    await ctx.db.query(
+      `WITH t AS (INSERT INTO journal_transactions (id, kind, description) VALUES ($1, 'posted', 'racing the job') RETURNING id)
+       INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
+       SELECT t.id, x.a, x.d, 100, 'INR' FROM t, (VALUES ($2::bigint, 'debit'), ($3::bigint, 'credit')) AS x(a, d)`,
+      [tx, debitLo ? lo : hi, debitLo ? hi : lo],
+    );
+    await ctx.db.query(
+      `SELECT ledger_apply_deltas(ARRAY[$1, $1]::uuid[], ARRAY['journal', 'journal'], ARRAY[NULL, NULL]::uuid[],
+       ARRAY[$2, $3]::bigint[], ARRAY[0, 0]::bigint[], ARRAY[0, 0]::bigint[], $4::bigint[], $5::bigint[])`,
+      [tx, lo, hi, debitLo ? [100, 0] : [0, 100], debitLo ? [0, 100] : [100, 0]],
+    );
+    await ctx.db.query(`INSERT INTO journal_unsealed (transaction_id) VALUES ($1)`, [tx]);
+    const job = ctx.app.app.get(AccountMoments).run();
+    const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%UPDATE accounts a SET history_at%'`;
+    await waitFor('the job to wait for the writer’s rows', async () => (await ctx.app.ds.query(waiting))[0].n === 1);
+    await ctx.db.query(end);
+    expect(await job).toBe(end === 'COMMIT' ? 0 : 2);
+    const rows = (
+      await ctx.db.query(
+        `SELECT a.history_at, h.at FROM accounts a JOIN account_history h ON h.account_id = a.id AND h.seq = a.history_seq
+         WHERE a.code IN ${pair}`,
+      )
+    ).rows;
+    expect(rows).toHaveLength(2);
+    for (const r of rows) expect(r.history_at).toEqual(r.at);
     expectNoViolations(await ledgerViolations(ctx.db));
   });
 

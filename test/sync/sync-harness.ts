@@ -2,6 +2,9 @@ import { RunningSimulator, SimulatorOptions, simulatorClientEnv, startEnKashSimu
 import { ClaimedJob, SyncJobsStore } from '../../src/sync/sync-jobs.store';
 import { startTestApp, TestApp, TestAppContext, useTestApp } from '../support/app';
 import { setByHook } from '../support/hooks';
+import { waitFor } from '../support/wait';
+
+export { waitFor };
 
 /** Short timings so every fault costs well under a second: client deadline 400 ms, grace 150 ms. */
 export const FAST_SYNC_ENV = {
@@ -66,16 +69,6 @@ export async function createLoad(t: TestApp, card: string, amount: string, key?:
   });
   if (res.status !== 201) throw new Error(`intake failed: ${res.status} ${res.text}`);
   return res.body;
-}
-
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 export async function waitForStatus(t: TestApp, id: string, statuses: string[], timeoutMs = 20_000) {
