@@ -793,6 +793,47 @@ CREATE FUNCTION public.settlement_lock(p_loads uuid[]) RETURNS TABLE(id uuid, st
           ORDER BY q.i;
       END $$;
 
+-- Name: sync_jobs_claim(text, integer, double precision, double precision, double precision); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.sync_jobs_claim(p_owner text, p_limit integer, p_lease_ms double precision, p_grace_ms double precision, p_confirm_ms double precision) RETURNS TABLE(load_id uuid, token text, late_success boolean, attempts integer, unknown_seen boolean, pending_rejection text, was_lookup boolean, lookup_ready boolean, lookup_after_ms double precision, budget_age_ms double precision, rejection_confirmable boolean, reference text, en_kash_card_id text, company_id text, card_account_id text, amount bigint, description text, remarks text, status text, request_id text)
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_hashjoin TO 'off'
+    SET enable_mergejoin TO 'off'
+    SET enable_seqscan TO 'off'
+    SET jit TO 'off'
+    AS $$
+  #variable_conflict use_column
+  BEGIN
+    RETURN QUERY WITH fork AS (SELECT coalesce(max(fork_mark), 0) AS mark, max(fork_lookup_after) AS lookup_after
+  FROM database_identity WHERE id = 1), due AS (
+       SELECT j.load_id, j.needs_lookup OR coalesce(j.fork_mark, 0) < fork.mark AS was_lookup,
+         CASE WHEN coalesce(j.fork_mark, 0) < fork.mark THEN greatest(j.lookup_after, fork.lookup_after) ELSE j.lookup_after END AS was_lookup_after,
+         fork.mark
+       FROM sync_jobs j, fork
+       WHERE j.due_at <= clock_timestamp() AND (j.lease_expires_at IS NULL OR j.lease_expires_at < clock_timestamp())
+       ORDER BY j.due_at
+       LIMIT p_limit
+       FOR UPDATE OF j SKIP LOCKED)
+     UPDATE sync_jobs j
+     SET lease_owner = p_owner, lease_expires_at = clock_timestamp() + make_interval(secs => p_lease_ms / 1000),
+         claim_token = nextval('sync_claim_tokens'),
+         needs_lookup = true,
+         lookup_after = CASE WHEN due.was_lookup THEN due.was_lookup_after
+                             ELSE clock_timestamp() + make_interval(secs => (p_lease_ms + p_grace_ms) / 1000) END,
+         fork_mark = greatest(j.fork_mark, due.mark),
+         updated_at = clock_timestamp()
+     FROM due, card_loads l
+     WHERE j.load_id = due.load_id AND l.id = j.load_id
+     RETURNING j.load_id, j.claim_token::text, j.late_success_at IS NOT NULL, j.attempts, j.unknown_seen,
+       j.pending_rejection, due.was_lookup,
+       (due.was_lookup_after IS NULL OR due.was_lookup_after <= clock_timestamp()),
+       greatest(0, extract(epoch FROM (coalesce(due.was_lookup_after, clock_timestamp()) - clock_timestamp())) * 1000)::float8,
+       (extract(epoch FROM clock_timestamp() - j.budget_started_at) * 1000)::float8,
+       (j.first_unknown_at IS NULL OR j.first_unknown_at <= clock_timestamp() - make_interval(secs => p_confirm_ms / 1000)),
+       l.reference, l.en_kash_card_id, l.company_id, l.card_account_id, l.amount, l.description, l.remarks, l.status, l.request_id;
+  END $$;
+
 -- Name: sync_jobs_claim_reads_fork(); Type: FUNCTION; Schema: public; Owner: -
 
 CREATE FUNCTION public.sync_jobs_claim_reads_fork() RETURNS trigger
@@ -807,6 +848,59 @@ CREATE FUNCTION public.sync_jobs_claim_reads_fork() RETURNS trigger
           END IF;
           RETURN NEW;
         END $$;
+
+-- Name: sync_jobs_fence(uuid[], bigint[], text[], double precision[], double precision[]); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.sync_jobs_fence(p_loads uuid[], p_tokens bigint[], p_owners text[], p_lease_ms double precision[], p_grace_ms double precision[]) RETURNS TABLE(gate text, held boolean, late_success boolean)
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_hashjoin TO 'off'
+    SET enable_mergejoin TO 'off'
+    SET enable_seqscan TO 'off'
+    SET jit TO 'off'
+    AS $$
+  #variable_conflict use_column
+  BEGIN
+    RETURN QUERY WITH x AS (SELECT * FROM unnest(p_loads, p_tokens, p_owners, p_lease_ms, p_grace_ms) WITH ORDINALITY
+                AS x(load_id, token, owner, lease_ms, grace_ms, i)),
+     fork AS (SELECT coalesce(max(fork_mark), 0) AS mark, max(fork_lookup_after) AS lookup_after
+  FROM database_identity WHERE id = 1),
+     g AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM x WHERE x.grace_ms IS NOT NULL) THEN ledger_send_gate() ELSE 'open' END AS g),
+     fenced AS (
+       UPDATE sync_jobs j SET lease_expires_at = clock_timestamp() + make_interval(secs => x.lease_ms / 1000),
+         lookup_after = CASE WHEN x.grace_ms IS NULL THEN j.lookup_after
+           ELSE greatest(j.lookup_after, clock_timestamp() + make_interval(secs => (x.lease_ms + x.grace_ms) / 1000)) END,
+         updated_at = clock_timestamp()
+       FROM x, fork WHERE j.load_id = x.load_id AND j.load_id = ANY(p_loads) AND j.claim_token = x.token AND j.lease_owner = x.owner
+         AND (x.grace_ms IS NULL OR (SELECT g.g FROM g) = 'open') AND NOT coalesce(j.fork_mark, 0) < fork.mark
+       RETURNING x.i, j.late_success_at IS NOT NULL AS late_success)
+     SELECT CASE WHEN x.grace_ms IS NOT NULL AND (SELECT g.g FROM g) <> 'open' THEN (SELECT g.g FROM g)
+                 WHEN f.i IS NULL AND (SELECT coalesce(j.fork_mark, 0) < fork.mark FROM sync_jobs j, fork WHERE j.load_id = x.load_id) THEN 'forked'
+                 ELSE 'open' END,
+       f.i IS NOT NULL, coalesce(f.late_success, false)
+     FROM x LEFT JOIN fenced f ON f.i = x.i ORDER BY x.i;
+  END $$;
+
+-- Name: webhook_subscriptions_hearing(uuid[], text[]); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.webhook_subscriptions_hearing(p_loads uuid[], p_events text[]) RETURNS TABLE(load_id uuid, event text, subscription_id uuid)
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_hashjoin TO 'off'
+    SET enable_mergejoin TO 'off'
+    SET enable_seqscan TO 'off'
+    SET jit TO 'off'
+    AS $$
+  #variable_conflict use_column
+  BEGIN
+    RETURN QUERY SELECT x.load_id, x.event, s.id
+     FROM unnest(p_loads, p_events) WITH ORDINALITY AS x(load_id, event, ord)
+     JOIN card_loads l ON l.id = x.load_id
+     JOIN webhook_subscriptions s ON s.deleted_at IS NULL AND x.event = ANY (s.events) AND (s.all_loads OR s.api_key_id = l.api_key_id)
+     JOIN api_keys k ON k.id = s.api_key_id AND k.revoked_at IS NULL
+     ORDER BY x.ord, s.id
+     FOR SHARE OF s;
+  END $$;
 
 -- Name: account_history; Type: TABLE; Schema: public; Owner: -
 

@@ -28,6 +28,7 @@ import { ContentHashInlined1765430000000 } from '../../migrations/1765430000000-
 import { AccountCodeCheckedCheaply1765440000000 } from '../../migrations/1765440000000-AccountCodeCheckedCheaply';
 import { MovesPlannedOnce1765450000000 } from '../../migrations/1765450000000-MovesPlannedOnce';
 import { AccountsKnowTheirLastChange1765460000000 } from '../../migrations/1765460000000-AccountsKnowTheirLastChange';
+import { WorkerStatementsPlannedOnce1765470000000 } from '../../migrations/1765470000000-WorkerStatementsPlannedOnce';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -61,4 +62,5 @@ export const MIGRATIONS = [
   AccountCodeCheckedCheaply1765440000000,
   MovesPlannedOnce1765450000000,
   AccountsKnowTheirLastChange1765460000000,
+  WorkerStatementsPlannedOnce1765470000000,
 ];

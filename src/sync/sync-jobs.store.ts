@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { GroupCommit, Outcome } from '../common/group-commit';
-import { SEND_GATE_SQL, SendGate } from '../database/identity-sql';
+import { SendGate } from '../database/identity-sql';
 import { LoadLock } from '../card-loads/card-loads.store';
 import { PendingResolution, ResolvedTransaction, resolutionColumns } from '../ledger/journal.store';
 
@@ -115,16 +115,6 @@ const attemptColumns = (list: AttemptItem[]) => [
   list.map((x) => x.requestId),
 ];
 
-/**
- * The last fork of the database (docs/design.md, "A database that is a copy"), as one row even without an identity
- * row: its mark, and the moment before which no lookup may be believed. A job whose fork_mark is below `mark` existed
- * at that fork and has not been claimed since (FORKED_SINCE): it is lookup-first, not before `lookup_after`, as if the
- * fork had written that into it. Jobs take a mark from sync_fork_marks when they are made, and the fork's at a claim.
- */
-const FORK = `fork AS (SELECT coalesce(max(fork_mark), 0) AS mark, max(fork_lookup_after) AS lookup_after
-  FROM database_identity WHERE id = 1)`;
-const FORKED_SINCE = `coalesce(j.fork_mark, 0) < fork.mark`;
-
 /** The job's state columns for the fenced write of a claim's holder. */
 const HELD = `claim_token = $2::bigint AND lease_owner = $3`;
 
@@ -169,42 +159,19 @@ export class SyncJobsStore {
   /**
    * Claims due jobs whose lease is free or expired (FOR UPDATE SKIP LOCKED: instances never wait for each
    * other), gives each claim a fresh fencing token, and marks the job "a send may happen" before anything is
-   * sent, so a crash after this point can only lead to a lookup, never to a blind re-send.
+   * sent, so a crash after this point can only lead to a lookup, never to a blind re-send. A job that existed at the
+   * database's last fork and has not been claimed since is lookup-first, not before the fork's moment (docs/design.md,
+   * "A database that is a copy"). The statement is sync_jobs_claim (migration 1765470000000).
    */
   async claim(owner: string, limit: number, leaseMs: number, lookupGraceMs: number, rejectionConfirmMs: number): Promise<ClaimedJob[]> {
     const leaseFromMono = performance.now();
-    // UPDATE ... RETURNING comes back from TypeORM as [rows, affectedCount].
-    const [rows]: [Array<Record<string, unknown>>, number] = await this.ds.query(
-      `WITH ${FORK}, due AS (
-         SELECT j.load_id, j.needs_lookup OR ${FORKED_SINCE} AS was_lookup,
-           CASE WHEN ${FORKED_SINCE} THEN greatest(j.lookup_after, fork.lookup_after) ELSE j.lookup_after END AS was_lookup_after,
-           fork.mark
-         FROM sync_jobs j, fork
-         WHERE j.due_at <= clock_timestamp() AND (j.lease_expires_at IS NULL OR j.lease_expires_at < clock_timestamp())
-         ORDER BY j.due_at
-         LIMIT $2
-         FOR UPDATE OF j SKIP LOCKED)
-       UPDATE sync_jobs j
-       SET lease_owner = $1, lease_expires_at = clock_timestamp() + make_interval(secs => $3::float / 1000),
-           claim_token = nextval('sync_claim_tokens'),
-           needs_lookup = true,
-           lookup_after = CASE WHEN due.was_lookup THEN due.was_lookup_after
-                               ELSE clock_timestamp() + make_interval(secs => ($3::float + $4::float) / 1000) END,
-           fork_mark = greatest(j.fork_mark, due.mark),
-           updated_at = clock_timestamp()
-       FROM due, card_loads l
-       WHERE j.load_id = due.load_id AND l.id = j.load_id
-       RETURNING j.load_id, j.claim_token::text AS token, j.late_success_at IS NOT NULL AS late_success, j.attempts, j.unknown_seen,
-         j.pending_rejection, due.was_lookup,
-         (due.was_lookup_after IS NULL OR due.was_lookup_after <= clock_timestamp()) AS lookup_ready,
-         greatest(0, extract(epoch FROM (coalesce(due.was_lookup_after, clock_timestamp()) - clock_timestamp())) * 1000)::float
-           AS lookup_after_ms,
-         (extract(epoch FROM clock_timestamp() - j.budget_started_at) * 1000)::float AS budget_age_ms,
-         (j.first_unknown_at IS NULL OR j.first_unknown_at <= clock_timestamp() - make_interval(secs => $5::float / 1000))
-           AS rejection_confirmable,
-         l.reference, l.en_kash_card_id, l.company_id, l.card_account_id, l.amount, l.description, l.remarks, l.status, l.request_id`,
-      [owner, limit, leaseMs, lookupGraceMs, rejectionConfirmMs],
-    );
+    const rows: Array<Record<string, unknown>> = await this.ds.query(`SELECT * FROM sync_jobs_claim($1, $2, $3, $4, $5)`, [
+      owner,
+      limit,
+      leaseMs,
+      lookupGraceMs,
+      rejectionConfirmMs,
+    ]);
     return rows.map((r) => ({
       loadId: String(r.load_id),
       token: String(r.token),
@@ -255,32 +222,11 @@ export class SyncJobsStore {
    * under its own claim, as one fence alone would be. A batch may hold two fences of one job (a claim that lapsed
    * while its exchange was in flight, and the same worker's new claim): each answer is matched to its own item
    * (x.i), never by load id, so only the claim that holds the job is told so. The lease is counted from before the
-   * batch was sent.
+   * batch was sent. The statement is sync_jobs_fence (migration 1765470000000).
    */
   private async writeFences(batch: FenceItem[]): Promise<Map<FenceItem, Outcome<{ held: boolean; gate: SendGate }>>> {
     const rows: Array<{ gate: SendGate; held: boolean; late_success: boolean }> = await this.ds.query(
-      `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::float8[], $5::float8[]) WITH ORDINALITY
-                  AS x(load_id, token, owner, lease_ms, grace_ms, i)),
-       ${FORK},
-       gate AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM x WHERE grace_ms IS NOT NULL) THEN ${SEND_GATE_SQL} ELSE 'open' END AS g),
-       -- A claim taken before the last fork was handled (its job still below the mark) was not lookup-first for that
-       -- fork, and its lookup_ready did not wait for the fork's moment: it may neither send nor look up (a lookup
-       -- inside the fork's window may miss the other copy's send and reverse the load). Not fenced, its gate is
-       -- 'forked' (looked at only for the fences that did not hold): the worker gives the job back, and its next claim
-       -- takes the mark. A send also needs the database's gate.
-       fenced AS (
-         UPDATE sync_jobs j SET lease_expires_at = clock_timestamp() + make_interval(secs => x.lease_ms / 1000),
-           lookup_after = CASE WHEN x.grace_ms IS NULL THEN j.lookup_after
-             ELSE greatest(j.lookup_after, clock_timestamp() + make_interval(secs => (x.lease_ms + x.grace_ms) / 1000)) END,
-           updated_at = clock_timestamp()
-         FROM x, fork WHERE j.load_id = x.load_id AND j.load_id = ANY($1::uuid[]) AND j.claim_token = x.token AND j.lease_owner = x.owner
-           AND (x.grace_ms IS NULL OR (SELECT g FROM gate) = 'open') AND NOT ${FORKED_SINCE}
-         RETURNING x.i, j.late_success_at IS NOT NULL AS late_success)
-       SELECT CASE WHEN x.grace_ms IS NOT NULL AND (SELECT g FROM gate) <> 'open' THEN (SELECT g FROM gate)
-                   WHEN f.i IS NULL AND (SELECT ${FORKED_SINCE} FROM sync_jobs j, fork WHERE j.load_id = x.load_id) THEN 'forked'
-                   ELSE 'open' END AS gate,
-         f.i IS NOT NULL AS held, coalesce(f.late_success, false) AS late_success
-       FROM x LEFT JOIN fenced f ON f.i = x.i ORDER BY x.i`,
+      `SELECT * FROM sync_jobs_fence($1::uuid[], $2::bigint[], $3::text[], $4::float8[], $5::float8[])`,
       [
         batch.map((f) => f.job.loadId),
         batch.map((f) => f.job.token),
@@ -513,7 +459,8 @@ export class SyncJobsStore {
 
   /**
    * The open jobs a fork makes lookup-first (database-identity.service.ts): all of them, for the fork's report. The
-   * fork itself writes none of them: it is marked once on the identity row (FORK), and each job's next claim reads it.
+   * fork itself writes none of them: it is marked once on the identity row, and each job's next claim reads it (FORK,
+   * migration 1765470000000).
    */
   async countOpen(): Promise<number> {
     const [{ n }]: Array<{ n: string }> = await this.ds.query(`SELECT count(*) AS n FROM sync_jobs`);
@@ -540,9 +487,9 @@ const BUSY_MS = `greatest(0, extract(epoch FROM (greatest(coalesce(lease_expires
   CASE WHEN due_at = 'infinity' THEN clock_timestamp() ELSE due_at END) - clock_timestamp())) * 1000)::float8`;
 /**
  * How long a send that may already be on its way could still land at EnKash: until lookup_after, or until the last
- * fork's own (FORK), which a job not claimed since the fork has not taken yet. The fork's counts for every job here
- * (settlement_lock does not return the job's mark): at most SYNC_LEASE_MS + SYNC_LOOKUP_GRACE_MS after a fork, an
- * operator's reversal of a load made since waits as well.
+ * fork's own (FORK, migration 1765470000000), which a job not claimed since the fork has not taken yet. The fork's
+ * counts for every job here (settlement_lock does not return the job's mark): at most SYNC_LEASE_MS +
+ * SYNC_LOOKUP_GRACE_MS after a fork, an operator's reversal of a load made since waits as well.
  */
 const SEND_MAY_LAND_MS = `greatest(0, extract(epoch FROM (greatest(lookup_after, clock_timestamp(),
   (SELECT i.fork_lookup_after FROM database_identity i WHERE i.id = 1)) - clock_timestamp())) * 1000)::float8`;

@@ -221,22 +221,16 @@ export class WebhookDeliveriesStore {
    * The outbox (webhook-outbox.ts): which active subscriptions of unrevoked keys hear these (load, event) pairs, in
    * the settlement's transaction. A subscription sees the loads its own key created; an admin key's subscription sees
    * all. FOR SHARE: a concurrent DELETE waits for this commit and then fails these rows too, or commits first and this
-   * query no longer matches it.
+   * query no longer matches it. The statement is webhook_subscriptions_hearing (migration 1765470000000).
    */
   async matchSubscriptions(
     m: EntityManager,
     items: ReadonlyArray<{ loadId: string; event: WebhookEvent }>,
   ): Promise<Array<{ load_id: string; event: WebhookEvent; subscription_id: string }>> {
-    return m.query(
-      `SELECT x.load_id, x.event, s.id AS subscription_id
-       FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS x(load_id, event, ord)
-       JOIN card_loads l ON l.id = x.load_id
-       JOIN webhook_subscriptions s ON s.deleted_at IS NULL AND x.event = ANY (s.events) AND (s.all_loads OR s.api_key_id = l.api_key_id)
-       JOIN api_keys k ON k.id = s.api_key_id AND k.revoked_at IS NULL
-       ORDER BY x.ord, s.id
-       FOR SHARE OF s`,
-      [items.map((i) => i.loadId), items.map((i) => i.event)],
-    );
+    return m.query(`SELECT * FROM webhook_subscriptions_hearing($1::uuid[], $2::text[])`, [
+      items.map((i) => i.loadId),
+      items.map((i) => i.event),
+    ]);
   }
 
   /**
