@@ -1,8 +1,8 @@
 /**
  * `DATABASE_URL=<server> node dist/bench/partition-calls.js --ahead M [--rounds R] [--loads N]`: what one intake call
  * and one settlement cost in time with more months attached. On a fresh database migrated by this build (dropped and
- * created as `bench_partition_calls`), `--ahead M` attaches the next M months (ledger_ensure_partitions) beside the
- * migration's own, then one connection, R rounds: card_load_intake with N loads, then settlement_lock and
+ * created as `bench_partition_calls`), `--ahead M` attaches every month up to M months ahead (ledger_ensure_partitions;
+ * the migrations' own reach two), then one connection, R rounds: card_load_intake with N loads, then settlement_lock and
  * card_loads_settle posting them in one transaction, as the worker's settlement does. Prints the median time per call
  * of each (the first fifth of the rounds left out: plans, caches) and the relation locks one intake call holds.
  */
