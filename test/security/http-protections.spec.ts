@@ -50,10 +50,64 @@ describe('HTTP protections', () => {
 });
 
 /** A fixed window is one minute in DB time: start each case away from its edge, so one window holds it all. */
-async function awayFromWindowEdge(): Promise<void> {
+async function awayFromWindowEdge(marginMs = 5_000): Promise<void> {
   const intoMinuteMs = Date.now() % 60_000;
-  if (intoMinuteMs > 55_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinuteMs + 200));
+  if (intoMinuteMs > 60_000 - marginMs) await new Promise((r) => setTimeout(r, 60_000 - intoMinuteMs + 200));
 }
+
+/**
+ * With a limit of 200 a minute or more, an instance takes a hundredth of it from the shared row at a time and hands
+ * those counts out without writing (http/postgres-rate-limit-store.ts): each count is still handed out once, so both
+ * instances together admit at most the limit, and at least the limit less the counts the other instance holds.
+ */
+describe('rate limiting with counts taken ahead', () => {
+  const LIMIT = 400; // 4 counts a write: 3 ahead
+  let a: TestApp;
+  let b: TestApp;
+  const newKey = async (name: string) => (await a.app.get(ApiKeysService).create(name, ['ledger:read'], serviceActor('test'))).key;
+
+  beforeAll(async () => {
+    a = await startTestApp({ RATE_LIMIT_PER_MINUTE: String(LIMIT) });
+    b = await startTestApp({ RATE_LIMIT_PER_MINUTE: String(LIMIT) }, a.databaseUrl);
+  });
+  afterAll(async () => {
+    await b.close();
+    await a.close();
+  });
+  const writes = (spy: jest.SpyInstance) => spy.mock.calls.filter(([sql]) => String(sql).includes('INSERT INTO rate_limit_hits')).length;
+
+  it('should admit at most the limit across instances, one by one, with a write per four requests', async () => {
+    await awayFromWindowEdge(10_000);
+    const key = await newKey('ahead');
+    const spy = jest.spyOn(a.ds, 'query');
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < LIMIT + 40; i++) statuses.push((await (i % 2 ? b : a).api('GET', '/v1/card-loads', { key })).status);
+      const admitted = statuses.filter((s) => s === 200).length;
+      expect(admitted).toBeLessThanOrEqual(LIMIT);
+      expect(admitted).toBeGreaterThanOrEqual(LIMIT - 3);
+      expect(statuses.slice(admitted).every((s) => s === 429)).toBe(true);
+      // a's share of the admitted requests took a write per four; once the window was full, a wrote no more.
+      expect(writes(spy)).toBeLessThanOrEqual(Math.ceil(admitted / 2 / 4) + 2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await a.api('GET', '/v1/card-loads', { key })).status).toBe(429);
+    expect((await b.api('GET', '/v1/card-loads', { key })).status).toBe(429);
+  });
+
+  it('should admit at most the limit when one key’s requests race on both instances', async () => {
+    await awayFromWindowEdge(10_000);
+    const key = await newKey('ahead-racing');
+    const statuses = await Promise.all(
+      Array.from({ length: LIMIT + 200 }, (_, i) => (i % 2 ? b : a).api('GET', '/v1/card-loads', { key }).then((r) => r.status)),
+    );
+    const admitted = statuses.filter((s) => s === 200).length;
+    expect(admitted).toBeLessThanOrEqual(LIMIT);
+    expect(admitted).toBeGreaterThanOrEqual(LIMIT - 3);
+    expect(statuses.filter((s) => s === 429).length).toBe(LIMIT + 200 - admitted);
+  });
+});
 
 describe('rate limiting', () => {
   const LIMIT = 5;
