@@ -16,7 +16,7 @@ const PARTITIONING = MIGRATIONS.findIndex((m) => m.name.startsWith('PartitionJou
  * previous schema, before the partitioning (TypeORM runs whatever is not recorded yet, and undoes in the order it
  * ran), so that this build's API can fill it.
  */
-const INDEPENDENT = MIGRATIONS.filter((m) => m.name.startsWith('ForkMarkedOnce'));
+const INDEPENDENT = MIGRATIONS.filter((m) => ['ForkMarkedOnce', 'WorkerStatementsPlannedOnce'].some((n) => m.name.startsWith(n)));
 const PREVIOUS = [...MIGRATIONS.slice(0, PARTITIONING), ...INDEPENDENT];
 /** This migration and those after it (1765310000000 drops the foreign keys the partitioning carried over). */
 const LATER = MIGRATIONS.slice(PARTITIONING)
