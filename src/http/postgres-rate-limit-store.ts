@@ -6,8 +6,11 @@ import { GroupCommit, Outcome } from '../common/group-commit';
 type Incremented = { current: number; ttl: number };
 /** One request's hit, with the limit of its route (@fastify/rate-limit passes it with each hit). */
 type Hit = { bucket: string; max: number };
-/** Counts of the current window taken from the shared row and not handed out yet: `next`..`last`, until `endsMono`. */
-type Counts = { next: number; last: number; endsMono: number };
+/**
+ * Counts of the current window taken from the shared row and not handed out yet, `next`..`last`, until `endsMono`, for
+ * hits under limit `max`; `last` Infinity: the window is full, every hit is refused here until it ends.
+ */
+type Counts = { next: number; last: number; endsMono: number; max: number };
 
 /** Bound on one counter write: a flood of distinct buckets still costs one statement per this many hits. */
 const MAX_HITS_PER_WRITE = 1000;
@@ -16,12 +19,20 @@ const KEPT_BUCKETS = 10_000;
 
 /**
  * How many counts an instance takes from the shared row at a time: a hundredth of the limit, so that a busy key costs
- * one write per hundredth of its minute instead of one per request, and 1 (every request written) below 200 a minute.
+ * one write per hundredth of its minute instead of one per request, and 1 below 200 a minute.
  */
 export const countsTakenAtOnce = (max: number) => Math.max(1, Math.floor(max / 100));
 
-/** The counts a write takes beyond its waiting hits (a bucket's hits share their route's limit). */
-const aheadFor = (hits: Hit[]) => (Number.isFinite(hits[0].max) ? countsTakenAtOnce(hits[0].max) - 1 : 0);
+/**
+ * The counts a write takes beyond its waiting hits (a bucket's hits share their route's limit): only for an API key's
+ * bucket. An address's (a request without a valid key) takes none: a flood from many addresses would otherwise take
+ * a hundredth of the limit for each, and crowd the busy keys out of the instance's memory of its counts.
+ */
+const aheadFor = (hits: Hit[]) =>
+  Number.isFinite(hits[0].max) && hits[0].bucket.startsWith('key:') ? countsTakenAtOnce(hits[0].max) - 1 : 0;
+
+/** The row's count stops here: never past the column's range (the limit is at most 10^9, so a capped row is full). */
+const COUNT_CAP = 2_147_483_647;
 
 /**
  * @fastify/rate-limit store that counts in Postgres, so every instance shares one count per caller.
@@ -51,7 +62,7 @@ export function postgresRateLimitStore(ds: DataSource): FastifyRateLimitStoreCto
 
     incr(key: string, callback: (error: Error | null, result?: Incremented) => void, _timeWindow?: number, max = Infinity): void {
       const bucket = key.slice(0, 200);
-      const local = this.handOut(bucket);
+      const local = this.handOut(bucket, max);
       if (local) {
         callback(null, local);
         return;
@@ -62,15 +73,19 @@ export function postgresRateLimitStore(ds: DataSource): FastifyRateLimitStoreCto
       );
     }
 
-    /** The next count this instance took for `bucket` in the current window, if it holds one. */
-    private handOut(bucket: string): Incremented | null {
+    /** The next count this instance took for `bucket` under limit `max` in the current window, if it holds one. */
+    private handOut(bucket: string, max: number): Incremented | null {
       const counts = this.taken.get(bucket);
       const now = performance.now();
-      if (!counts || counts.next > counts.last || now >= counts.endsMono) return null;
+      if (!counts || counts.max !== max || counts.next > counts.last || now >= counts.endsMono) return null;
       return { current: counts.next++, ttl: Math.max(1, Math.ceil(counts.endsMono - now)) };
     }
 
-    /** Per-route limits (none are configured today) get their own window length. */
+    /**
+     * Per-route limits (none are configured today) get their own window length. They would share the key's row with
+     * the global limit, and the global store's counts taken ahead would count against them: give a route limit its own
+     * bucket names before configuring one.
+     */
     child(routeOptions: object): FastifyRateLimitStore {
       return new PostgresRateLimitStore(routeOptions);
     }
@@ -80,7 +95,7 @@ export function postgresRateLimitStore(ds: DataSource): FastifyRateLimitStoreCto
       const byBucket = new Map<string, Hit[]>();
       for (const h of hits) {
         // Counts the last write took while these hits waited for it are handed out first: none is left unused.
-        const local = this.handOut(h.bucket);
+        const local = this.handOut(h.bucket, h.max);
         if (local) results.set(h, { ok: true, value: local });
         else byBucket.set(h.bucket, [...(byBucket.get(h.bucket) ?? []), h]);
       }
@@ -93,10 +108,10 @@ export function postgresRateLimitStore(ds: DataSource): FastifyRateLimitStoreCto
         `INSERT INTO rate_limit_hits AS r (bucket, window_start, hits)
          SELECT u.bucket, date_bin($3 * interval '1 millisecond', clock_timestamp(), timestamptz 'epoch'), u.n
          FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS u(bucket, n, i) ORDER BY u.i
-         ON CONFLICT (bucket, window_start) DO UPDATE SET hits = r.hits + EXCLUDED.hits
+         ON CONFLICT (bucket, window_start) DO UPDATE SET hits = least(r.hits::bigint + EXCLUDED.hits, $4)::int
          RETURNING r.bucket, r.hits,
            extract(epoch FROM r.window_start + $3 * interval '1 millisecond' - clock_timestamp()) * 1000 AS ttl_ms`,
-        [buckets, buckets.map((b) => byBucket.get(b)!.length + aheadFor(byBucket.get(b)!)), this.windowMs],
+        [buckets, buckets.map((b) => byBucket.get(b)!.length + aheadFor(byBucket.get(b)!)), this.windowMs, COUNT_CAP],
       );
       this.purgeNowAndThen();
       for (const row of rows) {
@@ -107,8 +122,13 @@ export function postgresRateLimitStore(ds: DataSource): FastifyRateLimitStoreCto
         const first = row.hits - mine.length - aheadFor(mine) + 1;
         mine.forEach((h, i) => results.set(h, { ok: true, value: { current: first + i, ttl } }));
         const next = first + mine.length;
-        // The rest are handed out here until the window ends; past the limit, every later hit is refused here too.
-        this.taken.set(row.bucket, { next, last: next > mine[0].max ? Infinity : row.hits, endsMono: sentMono + ttl });
+        const max = mine[0].max;
+        // The rest are handed out here until the window ends. Once the row is full, every later hit of the window is
+        // refused here without a write (the counts up to the limit still go first, in order). A bucket with neither
+        // is not kept: the memory of counts holds only buckets that have some.
+        if (row.hits >= max) this.taken.set(row.bucket, { next, last: Infinity, endsMono: sentMono + ttl, max });
+        else if (next <= row.hits) this.taken.set(row.bucket, { next, last: row.hits, endsMono: sentMono + ttl, max });
+        else this.taken.delete(row.bucket);
       }
       return results;
     }

@@ -96,6 +96,18 @@ describe('rate limiting with counts taken ahead', () => {
     expect((await b.api('GET', '/v1/card-loads', { key })).status).toBe(429);
   });
 
+  it('should refuse, not fail open, once a row reaches the end of its column’s range', async () => {
+    await awayFromWindowEdge(10_000);
+    const created = await a.app.get(ApiKeysService).create('capped', ['ledger:read'], serviceActor('test'));
+    const bucket = `key:${created.id}`;
+    expect((await b.api('GET', '/v1/card-loads', { key: created.key })).status).toBe(200); // b holds 3 counts ahead
+    // As if a few hundred writes of counts ahead had gone past the limit (a limit of 10^9 takes 10^7 a write).
+    await a.ds.query(`UPDATE rate_limit_hits SET hits = 2147483646 WHERE bucket = $1`, [bucket]);
+    for (let i = 0; i < 2; i++) expect((await a.api('GET', '/v1/card-loads', { key: created.key })).status).toBe(429);
+    const [row] = await a.ds.query(`SELECT max(hits) AS hits FROM rate_limit_hits WHERE bucket = $1`, [bucket]);
+    expect(row.hits).toBe(2147483647); // capped at the column's range, and a refuses without writing again
+  });
+
   it('should admit at most the limit when one key’s requests race on both instances', async () => {
     await awayFromWindowEdge(10_000);
     const key = await newKey('ahead-racing');
