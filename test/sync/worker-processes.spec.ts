@@ -120,7 +120,9 @@ describe('sync worker processes', () => {
       sim.state.injectFault({ fault: 'http-503', reference: load.reference, endpoint: 'balance' }); // unknown: a lookup comes next
       await waitFor('the first send to fail', async () => calls(load.reference, 'balance') > 0);
       sim.state.setConfig({ latencyMs: 700 });
-      await waitFor('the lookup to reach EnKash', async () => calls(load.reference, 'transaction/all') > 0, 10_000);
+      // Not before SYNC_LEASE_MS + SYNC_LOOKUP_GRACE_MS (5.5 s) after the send, plus the backoff: 20 s leaves a loaded
+      // machine (the whole suite in parallel) room; 10 s once did not.
+      await waitFor('the lookup to reach EnKash', async () => calls(load.reference, 'transaction/all') > 0, 20_000);
       a.proc.kill('SIGSTOP');
       try {
         sim.state.setConfig({ latencyMs: 0 });
