@@ -8,8 +8,9 @@ webhookEnv({ WEBHOOK_TIMEOUT_MS: '2000' });
 const bodyOf = (r: Received) => JSON.parse(r.body) as { id: string; type: string; createdAt: string; data: { id: string; status: string } };
 
 describe('webhook delivery (app + EnKash simulator + a receiver over real HTTP)', () => {
-  // One attempt budget: a load whose send fails goes to needs_review at once (an event to deliver).
-  const ctx = useWebhookApp({ SYNC_MAX_ATTEMPTS: '1' });
+  // One attempt budget: a load whose send fails goes to needs_review at once (an event to deliver). A 3 s deadline
+  // rather than the fast 400 ms, so that a call slowed by a loaded CI machine does not send a load there too.
+  const ctx = useWebhookApp({ SYNC_MAX_ATTEMPTS: '1', ENKASH_TIMEOUT_MS: '3000', SYNC_LEASE_MS: '8000' });
 
   it('should POST the load document, signed so that the helper verifies it, only to subscriptions that may see the load', async () => {
     const [alice, bob] = [await apiKey(ctx.app, ['loads:write']), await apiKey(ctx.app, ['loads:write'])];
