@@ -263,7 +263,7 @@ BEGIN
   IF TG_OP = 'DELETE' THEN
     RAISE EXCEPTION 'card loads are never deleted' USING ERRCODE = 'P0001';
   END IF;
-  IF NEW.reference <> OLD.reference OR NEW.amount <> OLD.amount OR NEW.currency <> OLD.currency
+  IF NEW.id <> OLD.id OR NEW.reference <> OLD.reference OR NEW.amount <> OLD.amount OR NEW.currency <> OLD.currency
      OR NEW.en_kash_card_id <> OLD.en_kash_card_id OR NEW.company_id <> OLD.company_id
      OR NEW.card_account_id <> OLD.card_account_id OR NEW.journal_transaction_id <> OLD.journal_transaction_id
      OR NEW.idempotency_key <> OLD.idempotency_key OR NEW.api_key_id <> OLD.api_key_id
@@ -427,6 +427,12 @@ BEGIN
     RAISE EXCEPTION 'journal_seals: the chain is keyed, a seal without a MAC is refused (an instance without the audit key?)'
       USING ERRCODE = '23514', CONSTRAINT = 'journal_seals_keyed';
   END IF;
+  -- References (docs/design.md, invariant 11): each sealed transaction exists.
+  IF EXISTS (SELECT 1 FROM new_seals n WHERE NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = n.transaction_id))) THEN
+    RAISE EXCEPTION 'seal refers to journal transaction %, which does not exist',
+      (SELECT n.transaction_id FROM new_seals n WHERE NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = n.transaction_id) LIMIT 1)
+      USING ERRCODE = '23503', CONSTRAINT = 'journal_seals_transaction_id_fkey';
+  END IF;
   RETURN NULL;
 END $$;
 
@@ -445,6 +451,37 @@ BEGIN
   IF FOUND THEN
     RAISE EXCEPTION 'journal transaction % has 0 entries; at least two are required', bad
       USING ERRCODE = '23514', CONSTRAINT = 'journal_balanced';
+  END IF;
+  -- References (docs/design.md, invariant 11): the pending transfer a resolution names, the transaction an undo names.
+  SELECT t.pending_id INTO bad FROM new_transactions t
+  WHERE t.pending_id IS NOT NULL AND NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions p WHERE p.id = t.pending_id)) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'journal transaction refers to pending transfer %, which does not exist', bad
+      USING ERRCODE = '23503', CONSTRAINT = 'journal_transactions_pending_id_fkey';
+  END IF;
+  SELECT t.undoes_id INTO bad FROM new_transactions t
+  WHERE t.undoes_id IS NOT NULL AND NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions u WHERE u.id = t.undoes_id)) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'journal transaction refers to journal transaction % as the one it undoes, which does not exist', bad
+      USING ERRCODE = '23503', CONSTRAINT = 'journal_transactions_undoes_id_fkey';
+  END IF;
+  RETURN NULL;
+END $$;
+
+-- Name: journal_unsealed_check_transaction(); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.journal_unsealed_check_transaction() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  bad uuid;
+BEGIN
+  -- docs/design.md, invariant 11: one probe per row named, no lock (a journal_transactions row is never deleted, its id never changes).
+  SELECT k.transaction_id INTO bad FROM (SELECT DISTINCT transaction_id FROM new_unsealed) k
+  WHERE NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions x WHERE x.id = k.transaction_id)) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'unsealed row refers to journal transaction %, which does not exist', bad
+      USING ERRCODE = '23503', CONSTRAINT = 'journal_unsealed_transaction_id_fkey';
   END IF;
   RETURN NULL;
 END $$;
@@ -667,6 +704,15 @@ BEGIN
   RAISE EXCEPTION 'table % is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'P0001';
 END $$;
 
+-- Name: ledger_refuse_reference_change(); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.ledger_refuse_reference_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  RAISE EXCEPTION '%.%: the row it names cannot change', TG_TABLE_NAME, TG_ARGV[0] USING ERRCODE = 'P0001';
+END $$;
+
 -- Name: ledger_resolve_pending(uuid[], text[], text[], uuid[], uuid[]); Type: FUNCTION; Schema: public; Owner: -
 
 CREATE FUNCTION public.ledger_resolve_pending(p_pending uuid[], p_kinds text[], p_events text[], p_loads uuid[], p_ids uuid[]) RETURNS TABLE(id uuid, pending_id uuid, kind text, description text, created_at timestamp with time zone, created_at_utc text, codes text[], directions text[], amounts text[], currencies text[])
@@ -764,6 +810,24 @@ BEGIN
   RETURN date_trunc('milliseconds', least(t0, oldest));
 END $$;
 
+-- Name: load_events_check_load(); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.load_events_check_load() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  bad uuid;
+BEGIN
+  -- docs/design.md, invariant 11: one probe per row named, no lock (a card_loads row is never deleted, its id never changes).
+  SELECT k.load_id INTO bad FROM (SELECT DISTINCT load_id FROM new_events) k
+  WHERE NOT (SELECT EXISTS (SELECT 1 FROM card_loads x WHERE x.id = k.load_id)) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'load event refers to card load %, which does not exist', bad
+      USING ERRCODE = '23503', CONSTRAINT = 'load_events_load_id_fkey';
+  END IF;
+  RETURN NULL;
+END $$;
+
 -- Name: settlement_lock(uuid[]); Type: FUNCTION; Schema: public; Owner: -
 
 CREATE FUNCTION public.settlement_lock(p_loads uuid[]) RETURNS TABLE(id uuid, status text, journal_transaction_id uuid, undone_at timestamp with time zone, has_job boolean, claim_token bigint, lease_owner text, lease_expires_at timestamp with time zone, due_at timestamp with time zone, lookup_after timestamp with time zone, late_success_at timestamp with time zone)
@@ -792,6 +856,24 @@ CREATE FUNCTION public.settlement_lock(p_loads uuid[]) RETURNS TABLE(id uuid, st
           LEFT JOIN LATERAL (SELECT * FROM sync_jobs j WHERE j.load_id = q.id LIMIT 1) j ON true
           ORDER BY q.i;
       END $$;
+
+-- Name: sync_jobs_check_load(); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.sync_jobs_check_load() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  bad uuid;
+BEGIN
+  -- docs/design.md, invariant 11: one probe per row named, no lock (a card_loads row is never deleted, its id never changes).
+  SELECT k.load_id INTO bad FROM (SELECT DISTINCT load_id FROM new_jobs) k
+  WHERE NOT (SELECT EXISTS (SELECT 1 FROM card_loads x WHERE x.id = k.load_id)) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'sync job refers to card load %, which does not exist', bad
+      USING ERRCODE = '23503', CONSTRAINT = 'sync_jobs_load_id_fkey';
+  END IF;
+  RETURN NULL;
+END $$;
 
 -- Name: sync_jobs_claim(text, integer, double precision, double precision, double precision); Type: FUNCTION; Schema: public; Owner: -
 
@@ -2112,6 +2194,10 @@ CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON public.audit_events F
 
 CREATE TRIGGER card_loads_guard BEFORE DELETE OR UPDATE ON public.card_loads FOR EACH ROW EXECUTE FUNCTION public.card_loads_guard();
 
+-- Name: card_loads card_loads_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER card_loads_no_truncate BEFORE TRUNCATE ON public.card_loads FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
+
 -- Name: card_loads card_loads_touch; Type: TRIGGER; Schema: public; Owner: -
 
 CREATE TRIGGER card_loads_touch BEFORE UPDATE ON public.card_loads FOR EACH ROW EXECUTE FUNCTION public.card_loads_touch();
@@ -2184,6 +2270,14 @@ CREATE TRIGGER journal_transactions_have_entries AFTER INSERT ON public.journal_
 
 CREATE TRIGGER journal_transactions_no_truncate BEFORE TRUNCATE ON public.journal_transactions FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
 
+-- Name: journal_unsealed journal_unsealed_references; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER journal_unsealed_references AFTER INSERT ON public.journal_unsealed REFERENCING NEW TABLE AS new_unsealed FOR EACH STATEMENT EXECUTE FUNCTION public.journal_unsealed_check_transaction();
+
+-- Name: journal_unsealed journal_unsealed_transaction_id_fixed; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER journal_unsealed_transaction_id_fixed BEFORE UPDATE OF transaction_id ON public.journal_unsealed FOR EACH ROW WHEN ((new.transaction_id IS DISTINCT FROM old.transaction_id)) EXECUTE FUNCTION public.ledger_refuse_reference_change('transaction_id');
+
 -- Name: ledger_archives ledger_archives_append_only; Type: TRIGGER; Schema: public; Owner: -
 
 CREATE TRIGGER ledger_archives_append_only BEFORE DELETE OR UPDATE ON public.ledger_archives FOR EACH ROW EXECUTE FUNCTION public.ledger_archives_guard();
@@ -2200,6 +2294,10 @@ CREATE TRIGGER load_events_append_only BEFORE DELETE OR UPDATE ON public.load_ev
 
 CREATE TRIGGER load_events_no_truncate BEFORE TRUNCATE ON public.load_events FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
 
+-- Name: load_events load_events_references; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER load_events_references AFTER INSERT ON public.load_events REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION public.load_events_check_load();
+
 -- Name: reconciliation_findings reconciliation_findings_append_only; Type: TRIGGER; Schema: public; Owner: -
 
 CREATE TRIGGER reconciliation_findings_append_only BEFORE DELETE OR UPDATE ON public.reconciliation_findings FOR EACH ROW EXECUTE FUNCTION public.ledger_refuse_change();
@@ -2211,6 +2309,14 @@ CREATE TRIGGER reconciliation_findings_no_truncate BEFORE TRUNCATE ON public.rec
 -- Name: sync_jobs sync_jobs_claim_reads_fork; Type: TRIGGER; Schema: public; Owner: -
 
 CREATE TRIGGER sync_jobs_claim_reads_fork BEFORE UPDATE ON public.sync_jobs FOR EACH ROW WHEN (((new.claim_token IS NOT NULL) AND (new.claim_token IS DISTINCT FROM old.claim_token))) EXECUTE FUNCTION public.sync_jobs_claim_reads_fork();
+
+-- Name: sync_jobs sync_jobs_load_id_fixed; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER sync_jobs_load_id_fixed BEFORE UPDATE OF load_id ON public.sync_jobs FOR EACH ROW WHEN ((new.load_id IS DISTINCT FROM old.load_id)) EXECUTE FUNCTION public.ledger_refuse_reference_change('load_id');
+
+-- Name: sync_jobs sync_jobs_references; Type: TRIGGER; Schema: public; Owner: -
+
+CREATE TRIGGER sync_jobs_references AFTER INSERT ON public.sync_jobs REFERENCING NEW TABLE AS new_jobs FOR EACH STATEMENT EXECUTE FUNCTION public.sync_jobs_check_load();
 
 -- Name: webhook_attempts webhook_attempts_append_only; Type: TRIGGER; Schema: public; Owner: -
 
@@ -2235,31 +2341,6 @@ ALTER TABLE ONLY public.card_loads
 ALTER TABLE ONLY public.console_sessions
     ADD CONSTRAINT console_sessions_api_key_id_fkey FOREIGN KEY (api_key_id) REFERENCES public.api_keys(id);
 
--- Name: journal_seals journal_seals_transaction_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
-
-ALTER TABLE ONLY public.journal_seals
-    ADD CONSTRAINT journal_seals_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES public.journal_transactions(id);
-
--- Name: journal_transactions journal_transactions_pending_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
-
-ALTER TABLE ONLY public.journal_transactions
-    ADD CONSTRAINT journal_transactions_pending_id_fkey FOREIGN KEY (pending_id) REFERENCES public.journal_transactions(id);
-
--- Name: journal_transactions journal_transactions_undoes_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
-
-ALTER TABLE ONLY public.journal_transactions
-    ADD CONSTRAINT journal_transactions_undoes_id_fkey FOREIGN KEY (undoes_id) REFERENCES public.journal_transactions(id);
-
--- Name: journal_unsealed journal_unsealed_transaction_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
-
-ALTER TABLE ONLY public.journal_unsealed
-    ADD CONSTRAINT journal_unsealed_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES public.journal_transactions(id);
-
--- Name: load_events load_events_load_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
-
-ALTER TABLE ONLY public.load_events
-    ADD CONSTRAINT load_events_load_id_fkey FOREIGN KEY (load_id) REFERENCES public.card_loads(id);
-
 -- Name: reconciliation_findings reconciliation_findings_load_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 
 ALTER TABLE ONLY public.reconciliation_findings
@@ -2269,11 +2350,6 @@ ALTER TABLE ONLY public.reconciliation_findings
 
 ALTER TABLE ONLY public.reconciliation_findings
     ADD CONSTRAINT reconciliation_findings_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.reconciliation_runs(id);
-
--- Name: sync_jobs sync_jobs_load_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
-
-ALTER TABLE ONLY public.sync_jobs
-    ADD CONSTRAINT sync_jobs_load_id_fkey FOREIGN KEY (load_id) REFERENCES public.card_loads(id);
 
 -- Name: webhook_attempts webhook_attempts_delivery_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 

@@ -29,6 +29,7 @@ import { AccountCodeCheckedCheaply1765440000000 } from '../../migrations/1765440
 import { MovesPlannedOnce1765450000000 } from '../../migrations/1765450000000-MovesPlannedOnce';
 import { AccountsKnowTheirLastChange1765460000000 } from '../../migrations/1765460000000-AccountsKnowTheirLastChange';
 import { WorkerStatementsPlannedOnce1765470000000 } from '../../migrations/1765470000000-WorkerStatementsPlannedOnce';
+import { LoadReferencesCheckedPerStatement1765480000000 } from '../../migrations/1765480000000-LoadReferencesCheckedPerStatement';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -63,4 +64,5 @@ export const MIGRATIONS = [
   MovesPlannedOnce1765450000000,
   AccountsKnowTheirLastChange1765460000000,
   WorkerStatementsPlannedOnce1765470000000,
+  LoadReferencesCheckedPerStatement1765480000000,
 ];

@@ -118,10 +118,10 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
          OR (h.pd, h.pc, h.sd, h.sc) <> (e.pd, e.pc, coalesce(e.sd, 0), coalesce(e.sc, 0)) LIMIT ${limit}`,
   },
   {
-    // The statement triggers refuse such rows (migration 1765310000000); this names one written around them (triggers
-    // off). Each part alone, so each is one anti-join, not a probe per row.
+    // The statement triggers refuse such rows (migrations 1765310000000 and 1765480000000); this names one written
+    // around them (triggers off). Each part alone, so each is one anti-join, not a probe per row.
     name: 'danglingReferences',
-    says: 'journal entry or history row naming an account or journal transaction that does not exist (invariant 11)',
+    says: 'row naming an account, journal transaction or card load that does not exist (invariant 11)',
     sql: (limit) => `
       (SELECT 'entry:' || e.id AS row FROM journal_entries e WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = e.account_id)
        UNION ALL
@@ -131,7 +131,22 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
        WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = h.account_id)
        UNION ALL
        SELECT 'history:' || h.account_id || '#' || h.seq FROM account_history h
-       WHERE h.transaction_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = h.transaction_id))
+       WHERE h.transaction_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = h.transaction_id)
+       UNION ALL
+       SELECT 'transaction:' || t.id FROM journal_transactions t
+       WHERE t.pending_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM journal_transactions p WHERE p.id = t.pending_id)
+       UNION ALL
+       SELECT 'transaction:' || t.id FROM journal_transactions t
+       WHERE t.undoes_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM journal_transactions u WHERE u.id = t.undoes_id)
+       UNION ALL
+       SELECT 'unsealed:' || u.transaction_id FROM journal_unsealed u
+       WHERE NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = u.transaction_id)
+       UNION ALL
+       SELECT 'seal:' || s.seq FROM journal_seals s WHERE NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = s.transaction_id)
+       UNION ALL
+       SELECT 'load event:' || e.id FROM load_events e WHERE NOT EXISTS (SELECT 1 FROM card_loads l WHERE l.id = e.load_id)
+       UNION ALL
+       SELECT 'sync job:' || j.load_id FROM sync_jobs j WHERE NOT EXISTS (SELECT 1 FROM card_loads l WHERE l.id = j.load_id))
       LIMIT ${limit}`,
   },
   {

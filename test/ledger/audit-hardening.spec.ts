@@ -219,6 +219,39 @@ describe('an entry and a history row naming nothing, written with the triggers o
   });
 });
 
+describe("a load's rows naming nothing, written with the triggers off", () => {
+  const ctx = useTestApp();
+
+  it('should each be named by the verifier (invariant 11)', async () => {
+    await fillLedger(ctx, 'lrefs', 1);
+    const nowhere = randomUUID();
+    await asOwner(ctx, [
+      [`INSERT INTO load_events (load_id, type, outcome, actor) VALUES ($1, 'note', 'pending', 'owner')`, [nowhere]],
+      [`INSERT INTO sync_jobs (load_id) VALUES ($1)`, [nowhere]],
+      [`INSERT INTO journal_unsealed (transaction_id) VALUES ($1)`, [nowhere]],
+      [
+        `INSERT INTO journal_transactions (id, kind, pending_id) VALUES ('00000000-0000-4000-8000-0000000000d1', 'void_pending', $1),
+                                                              ('00000000-0000-4000-8000-0000000000d2', 'posted', NULL)`,
+        [nowhere],
+      ],
+      [`UPDATE journal_transactions SET undoes_id = $1 WHERE id = '00000000-0000-4000-8000-0000000000d2'`, [nowhere]],
+    ]);
+    const named = (await ledgerViolations(ctx.db)).danglingReferences.map((r) => (r as { row: string }).row).sort();
+    expect(named).toEqual(
+      [
+        `load event:${(await ctx.db.query(`SELECT id FROM load_events WHERE load_id = $1`, [nowhere])).rows[0].id}`,
+        `sync job:${nowhere}`,
+        'transaction:00000000-0000-4000-8000-0000000000d1',
+        'transaction:00000000-0000-4000-8000-0000000000d2',
+        `unsealed:${nowhere}`,
+      ].sort(),
+    );
+    expect((await verify(ctx)).findings).toEqual(
+      expect.arrayContaining([expect.objectContaining({ check: 'danglingReferences', row: `sync job:${nowhere}` })]),
+    );
+  });
+});
+
 describe('a stored verdict rewritten by the owner of the tables', () => {
   const ctx = useTestApp();
 
