@@ -6,13 +6,13 @@
  * card_loads_settle posting them in one transaction, as the worker's settlement does. Prints the median time per call
  * of each (the first fifth of the rounds left out: plans, caches) and the relation locks one intake call holds.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { cardLoadIntakeCall } from '../src/card-loads/card-loads.store';
 import { runMigrations } from '../src/database/data-source';
 import { freshDatabase } from './fresh-database';
-import { benchLoadRow } from './load-rows';
+import { benchLoadRow, settleBenchRows } from './load-rows';
 
 const median = (xs: number[]) => {
   const kept = xs.slice(Math.floor(xs.length / 5)).sort((a, b) => a - b);
@@ -63,34 +63,8 @@ async function main(): Promise<void> {
         await db.query('COMMIT');
       } else await db.query(...cardLoadIntakeCall(rows));
       intakeUs.push((performance.now() - t0) * 1000);
-      const each = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
       t0 = performance.now();
-      await db.query('BEGIN');
-      await db.query(`SELECT * FROM settlement_lock($1::uuid[])`, [each((r) => r.id)]);
-      await db.query(
-        `SELECT * FROM card_loads_settle($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8::text[],
-           $9::uuid[], $10::text[], $11::text[], $12::uuid[], $13::uuid[], $14::text[], $15::text[], $16::text[], $17::text[])`,
-        [
-          each((r) => r.id),
-          each(() => 'enkash_load'),
-          each(() => 'success'),
-          each(() => 200),
-          each(() => null),
-          each(() => null),
-          each(() => 20),
-          each(() => null),
-          each((r) => r.journalTransactionId),
-          each(() => 'post_pending'),
-          each(() => 'load_posted'),
-          each((r) => r.id),
-          each(() => randomUUID()),
-          each(() => 'posted'),
-          each(() => null),
-          each(() => 'bench'),
-          each(() => null),
-        ],
-      );
-      await db.query('COMMIT');
+      await settleBenchRows(db, rows);
       settleUs.push((performance.now() - t0) * 1000);
     }
     console.log(
