@@ -18,7 +18,11 @@ import { rewriteFunction, undone } from './support/rewrite-function';
  * Measured in bench/RESULTS.md ("Issue 17, fifteenth step").
  */
 
-/** One probe per distinct row named, not an anti-join (the planner may scan the whole table once per statement for one). */
+/**
+ * One probe per distinct row named, not an anti-join (the planner may scan the whole table once per statement for one).
+ * The target is named with its schema: a temporary table of the same name would otherwise answer (temporary tables come
+ * first in the search path), where a foreign key always reads the real one.
+ */
 const probe = (fn: string, rows: string, column: string, target: string, what: string, key: string) => `
 CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -26,7 +30,7 @@ DECLARE
 BEGIN
   -- docs/design.md, invariant 11: one probe per row named, no lock (a ${target} row is never deleted, its id never changes).
   SELECT k.${column} INTO bad FROM (SELECT DISTINCT ${column} FROM ${rows}) k
-  WHERE NOT (SELECT EXISTS (SELECT 1 FROM ${target} x WHERE x.id = k.${column})) LIMIT 1;
+  WHERE NOT (SELECT EXISTS (SELECT 1 FROM public.${target} x WHERE x.id = k.${column})) LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION '${what} %, which does not exist', bad
       USING ERRCODE = '23503', CONSTRAINT = '${key}';
@@ -67,13 +71,13 @@ const TRANSACTIONS_NEW = `      USING ERRCODE = '23514', CONSTRAINT = 'journal_b
   END IF;
   -- References (docs/design.md, invariant 11): the pending transfer a resolution names, the transaction an undo names.
   SELECT t.pending_id INTO bad FROM new_transactions t
-  WHERE t.pending_id IS NOT NULL AND NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions p WHERE p.id = t.pending_id)) LIMIT 1;
+  WHERE t.pending_id IS NOT NULL AND NOT (SELECT EXISTS (SELECT 1 FROM public.journal_transactions p WHERE p.id = t.pending_id)) LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'journal transaction refers to pending transfer %, which does not exist', bad
       USING ERRCODE = '23503', CONSTRAINT = 'journal_transactions_pending_id_fkey';
   END IF;
   SELECT t.undoes_id INTO bad FROM new_transactions t
-  WHERE t.undoes_id IS NOT NULL AND NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions u WHERE u.id = t.undoes_id)) LIMIT 1;
+  WHERE t.undoes_id IS NOT NULL AND NOT (SELECT EXISTS (SELECT 1 FROM public.journal_transactions u WHERE u.id = t.undoes_id)) LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'journal transaction refers to journal transaction % as the one it undoes, which does not exist', bad
       USING ERRCODE = '23503', CONSTRAINT = 'journal_transactions_undoes_id_fkey';
@@ -85,9 +89,10 @@ const SEALS_OLD = `      USING ERRCODE = '23514', CONSTRAINT = 'journal_seals_ke
 const SEALS_NEW = `      USING ERRCODE = '23514', CONSTRAINT = 'journal_seals_keyed';
   END IF;
   -- References (docs/design.md, invariant 11): each sealed transaction exists.
-  IF EXISTS (SELECT 1 FROM new_seals n WHERE NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = n.transaction_id))) THEN
+  IF EXISTS (SELECT 1 FROM new_seals n WHERE NOT (SELECT EXISTS (SELECT 1 FROM public.journal_transactions t WHERE t.id = n.transaction_id))) THEN
     RAISE EXCEPTION 'seal refers to journal transaction %, which does not exist',
-      (SELECT n.transaction_id FROM new_seals n WHERE NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = n.transaction_id) LIMIT 1)
+      (SELECT n.transaction_id FROM new_seals n
+       WHERE NOT (SELECT EXISTS (SELECT 1 FROM public.journal_transactions t WHERE t.id = n.transaction_id)) LIMIT 1)
       USING ERRCODE = '23503', CONSTRAINT = 'journal_seals_transaction_id_fkey';
   END IF;
   RETURN NULL;`;
@@ -144,21 +149,30 @@ export class LoadReferencesCheckedPerStatement1765480000000 implements Migration
     });
   }
 
-  /** The keys back (NOT VALID, then validated: a scan of each table that only takes a SHARE UPDATE EXCLUSIVE lock). */
+  /**
+   * The keys back: NOT VALID with the triggers' removal in one short transaction, then each validated (a scan that takes
+   * only a SHARE UPDATE EXCLUSIVE lock). A row written around the triggers fails its validation (the verifier's
+   * danglingReferences names it): the keys then check new rows already, and down() may run again once it is dealt with.
+   */
   async down(q: QueryRunner): Promise<void> {
-    await briefly(q, async () => {
-      for (const [table, key, column, target] of KEYS) {
-        await q.query(`ALTER TABLE ${table} ADD CONSTRAINT ${key} FOREIGN KEY (${column}) REFERENCES ${target}(id) NOT VALID`);
-      }
-      for (const [fn, edits] of Object.entries(EDITS)) await rewriteFunction(q, fn, undone(edits));
-      await q.query(`DROP TRIGGER card_loads_no_truncate ON card_loads`);
-      for (const [table, column] of FIXED_ON) await q.query(`DROP TRIGGER ${table}_${column}_fixed ON ${table}`);
-      await q.query(`DROP FUNCTION ledger_refuse_reference_change()`);
-      for (const [table, fn] of PROBED) {
-        await q.query(`DROP TRIGGER ${table}_references ON ${table}`);
-        await q.query(`DROP FUNCTION ${fn}()`);
-      }
-    });
+    const [{ done }] = (await q.query(
+      `SELECT NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'card_loads_no_truncate' AND tgrelid = 'card_loads'::regclass) AS done`,
+    )) as Array<{ done: boolean }>;
+    if (!done) {
+      await briefly(q, async () => {
+        for (const [table, key, column, target] of KEYS) {
+          await q.query(`ALTER TABLE ${table} ADD CONSTRAINT ${key} FOREIGN KEY (${column}) REFERENCES ${target}(id) NOT VALID`);
+        }
+        for (const [fn, edits] of Object.entries(EDITS)) await rewriteFunction(q, fn, undone(edits));
+        await q.query(`DROP TRIGGER card_loads_no_truncate ON card_loads`);
+        for (const [table, column] of FIXED_ON) await q.query(`DROP TRIGGER ${table}_${column}_fixed ON ${table}`);
+        await q.query(`DROP FUNCTION ledger_refuse_reference_change()`);
+        for (const [table, fn] of PROBED) {
+          await q.query(`DROP TRIGGER ${table}_references ON ${table}`);
+          await q.query(`DROP FUNCTION ${fn}()`);
+        }
+      });
+    }
     for (const [table, key] of KEYS) await q.query(`ALTER TABLE ${table} VALIDATE CONSTRAINT ${key}`);
   }
 }

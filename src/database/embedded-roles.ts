@@ -56,7 +56,11 @@ export async function prepareAppRole(adminUrl: string, root: string): Promise<st
     const db = (await client.query<{ db: string }>(`SELECT current_database() AS db`)).rows[0].db;
     // pg_read_all_stats: the watermark (docs/time.md) must see the start of every writer, migrations included.
     await client.query(`GRANT pg_read_all_stats TO ${APP_ROLE}`);
-    await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE "${db.replace(/"/g, '""')}" TO ${APP_ROLE}`);
+    const quoted = `"${db.replace(/"/g, '""')}"`;
+    await client.query(`GRANT CONNECT ON DATABASE ${quoted} TO ${APP_ROLE}`);
+    // No temporary tables (nothing of ours makes one): one named like a ledger table would come first in the search
+    // path of the triggers that look references up (docs/design.md, invariant 11). Every role has the right by default.
+    await client.query(`REVOKE TEMPORARY ON DATABASE ${quoted} FROM PUBLIC, ${APP_ROLE}`);
     await client.query(`GRANT USAGE ON SCHEMA public TO ${APP_ROLE}`);
     await client.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${APP_ROLE}`);
     await client.query(`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${APP_ROLE}`);

@@ -119,7 +119,8 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
   },
   {
     // The statement triggers refuse such rows (migrations 1765310000000 and 1765480000000); this names one written
-    // around them (triggers off). Each part alone, so each is one anti-join, not a probe per row.
+    // around them (triggers off). Each part alone, so each is one anti-join, not a probe per row. A seal naming no
+    // transaction is the seal chain's finding ('sealed transaction is missing'), not repeated here.
     name: 'danglingReferences',
     says: 'row naming an account, journal transaction or card load that does not exist (invariant 11)',
     sql: (limit) => `
@@ -134,15 +135,11 @@ export const LEDGER_CHECKS: readonly LedgerCheck[] = [
        WHERE h.transaction_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = h.transaction_id)
        UNION ALL
        SELECT 'transaction:' || t.id FROM journal_transactions t
-       WHERE t.pending_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM journal_transactions p WHERE p.id = t.pending_id)
-       UNION ALL
-       SELECT 'transaction:' || t.id FROM journal_transactions t
-       WHERE t.undoes_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM journal_transactions u WHERE u.id = t.undoes_id)
+       CROSS JOIN LATERAL (VALUES (t.pending_id), (t.undoes_id)) AS r(id)
+       WHERE r.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM journal_transactions x WHERE x.id = r.id)
        UNION ALL
        SELECT 'unsealed:' || u.transaction_id FROM journal_unsealed u
        WHERE NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = u.transaction_id)
-       UNION ALL
-       SELECT 'seal:' || s.seq FROM journal_seals s WHERE NOT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = s.transaction_id)
        UNION ALL
        SELECT 'load event:' || e.id FROM load_events e WHERE NOT EXISTS (SELECT 1 FROM card_loads l WHERE l.id = e.load_id)
        UNION ALL

@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions, runMigrations } from '../../src/database/data-source';
+import { MIGRATIONS } from '../../src/database/migrations';
 import { useTestApp } from '../support/app';
+import { createTestDatabase, sql } from '../support/db';
 
 /**
  * Invariant 11 for what a card load writes beyond the journal (migration 1765480000000, docs/design.md): its events and
@@ -37,6 +42,30 @@ describe('references a card load writes, checked once per statement', () => {
     expect(await refusal(events([load.id]))).toBe('written');
     expect(await refusal(ctx.db.query(`INSERT INTO sync_jobs (load_id) VALUES ($1)`, [nowhere]))).toBe('23503 sync_jobs_load_id_fkey');
     expect((await ctx.db.query(`SELECT count(*)::int AS n FROM load_events WHERE load_id = $1`, [nowhere])).rows[0].n).toBe(0);
+  });
+
+  it('should not be fooled by a temporary table named like the one it looks in', async () => {
+    await ctx.db.query('BEGIN');
+    try {
+      await ctx.db.query(`CREATE TEMP TABLE card_loads (id uuid) ON COMMIT DROP`);
+      await ctx.db.query(`CREATE TEMP TABLE journal_transactions (id uuid) ON COMMIT DROP`);
+      await ctx.db.query(`INSERT INTO pg_temp.card_loads VALUES ($1)`, [nowhere]);
+      await ctx.db.query(`INSERT INTO pg_temp.journal_transactions VALUES ($1)`, [nowhere]);
+      await ctx.db.query('SAVEPOINT s');
+      for (const [insert, key] of [
+        [
+          `INSERT INTO public.load_events (load_id, type, outcome, actor) VALUES ($1, 'note', 'pending', 'test')`,
+          'load_events_load_id_fkey',
+        ],
+        [`INSERT INTO public.sync_jobs (load_id) VALUES ($1)`, 'sync_jobs_load_id_fkey'],
+        [`INSERT INTO public.journal_unsealed (transaction_id) VALUES ($1)`, 'journal_unsealed_transaction_id_fkey'],
+      ]) {
+        expect(await refusal(ctx.db.query(insert, [nowhere]))).toBe(`23503 ${key}`);
+        await ctx.db.query('ROLLBACK TO SAVEPOINT s');
+      }
+    } finally {
+      await ctx.db.query('ROLLBACK');
+    }
   });
 
   it('should refuse an unsealed row, a seal or a resolution naming a journal transaction that does not exist', async () => {
@@ -96,5 +125,77 @@ describe('references a card load writes, checked once per statement', () => {
     // Without CASCADE, the keys that stay (webhook deliveries, reconciliation findings) refuse it; with it, the trigger.
     expect(await refusal(ctx.db.query('TRUNCATE card_loads CASCADE'))).toMatch(/^P0001 .*card_loads is append-only/);
     expect((await ctx.db.query(`SELECT count(*)::int AS n FROM load_events WHERE load_id = $1`, [load.id])).rows[0].n).toBeGreaterThan(0);
+  });
+});
+
+describe('migration 1765480000000 undone on a ledger holding a row written around its triggers', () => {
+  let url: string;
+  let drop: () => Promise<void>;
+  let c: Client;
+  const nowhere = '00000000-0000-4000-8000-0000000000ef';
+  const undo = async (transaction: 'each' | 'none') => {
+    const ds = new DataSource(dataSourceOptions(url, 2));
+    await ds.initialize();
+    try {
+      await ds.undoLastMigration({ transaction });
+    } finally {
+      await ds.destroy();
+    }
+  };
+  const keys = async () =>
+    (
+      await c.query(`SELECT conname, convalidated FROM pg_constraint WHERE conname IN
+        ('load_events_load_id_fkey', 'sync_jobs_load_id_fkey', 'journal_transactions_pending_id_fkey') ORDER BY 1`)
+    ).rows.map((r) => `${r.conname}:${r.convalidated}`);
+
+  beforeAll(async () => {
+    const db = await createTestDatabase();
+    url = db.url;
+    drop = () => db.drop();
+    c = await sql(url);
+  });
+  afterAll(async () => {
+    await c.end();
+    await drop();
+  });
+
+  it('should stop at the validation, keep checking new rows, and finish when run again once the row is dealt with', async () => {
+    expect(MIGRATIONS.at(-1)!.name).toMatch(/^LoadReferencesCheckedPerStatement/);
+    const asOwner = async (statement: string) => {
+      await c.query('BEGIN');
+      await c.query('SET LOCAL session_replication_role = replica');
+      await c.query(statement, [nowhere]);
+      await c.query('COMMIT');
+    };
+    await asOwner(`INSERT INTO load_events (load_id, type, outcome, actor) VALUES ($1, 'note', 'pending', 'owner')`);
+    // In one transaction (TypeORM's default), nothing of it stays.
+    await expect(undo('each')).rejects.toMatchObject({ code: '23503' });
+    expect(await keys()).toEqual([]);
+    await expect(undo('none')).rejects.toMatchObject({ code: '23503' });
+    // Step by step (the migration's own transactions), it stops half-way: the keys are back, not validated, and already
+    // refuse a new row naming nothing.
+    expect(await keys()).toEqual([
+      'journal_transactions_pending_id_fkey:false',
+      'load_events_load_id_fkey:false',
+      'sync_jobs_load_id_fkey:false',
+    ]);
+    await expect(c.query(`INSERT INTO sync_jobs (load_id) VALUES ($1)`, [nowhere])).rejects.toMatchObject({
+      code: '23503',
+      constraint: 'sync_jobs_load_id_fkey',
+    });
+    await asOwner(`DELETE FROM load_events WHERE load_id = $1`);
+    await undo('none');
+    expect(await keys()).toEqual([
+      'journal_transactions_pending_id_fkey:true',
+      'load_events_load_id_fkey:true',
+      'sync_jobs_load_id_fkey:true',
+    ]);
+    expect(
+      (await c.query(`SELECT count(*)::int AS n FROM pg_trigger WHERE tgname LIKE '%\\_references' OR tgname = 'card_loads_no_truncate'`))
+        .rows[0].n,
+    ).toBe(0);
+    // And up again.
+    expect(await runMigrations(url)).toEqual([MIGRATIONS.at(-1)!.name]);
+    expect(await keys()).toEqual([]);
   });
 });

@@ -137,6 +137,8 @@ describe("the embedded database's roles", () => {
         });
         await expect(c.query(`SET session_replication_role = replica`)).rejects.toMatchObject({ code: '42501' });
         await expect(c.query(`ALTER TABLE journal_seals DISABLE TRIGGER USER`)).rejects.toMatchObject({ code: '42501' });
+        // Nor a temporary table that would stand in for card_loads in the triggers' reference checks (invariant 11).
+        await expect(c.query(`CREATE TEMP TABLE card_loads (id uuid)`)).rejects.toMatchObject({ code: '42501' });
         // What the app does need: rows, and every writer's start for the watermark.
         expect((await c.query(`SELECT count(*)::int AS n FROM api_keys`)).rows[0].n).toBeGreaterThan(0);
         expect((await c.query(`SELECT ledger_watermark() IS NOT NULL AS ok`)).rows[0].ok).toBe(true);
