@@ -7,9 +7,16 @@ export const AUTOVACUUM_OFF =
   'their dead rows and grow until VACUUM runs, and the read paths are planned without statistics. Turn it on ' +
   '(docs/operations.md, "Postgres settings the ledger expects").';
 
+export const TEMPORARY_ALLOWED =
+  "the service's database role may create temporary tables: one named like a ledger table comes first in the search " +
+  "path and would stand in for it in the ledger's own functions and triggers (docs/design.md, invariant 11). Revoke " +
+  'TEMPORARY on the database from PUBLIC and from this role, and do not run the service as a superuser ' +
+  '(docs/operations.md, "Database roles").';
+
 /**
  * Says once, at start, when the server runs without autovacuum (docs/operations.md, "Postgres settings the ledger
- * expects"). Every answer is the same either way; the warning is for whoever runs the service for months.
+ * expects"), and when the service's role may make temporary tables ("Database roles"). Every answer is the same either
+ * way; the warnings are for whoever runs the service for months.
  */
 @Injectable()
 export class ServerSettingsCheck implements OnApplicationBootstrap {
@@ -19,8 +26,12 @@ export class ServerSettingsCheck implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     try {
-      const [{ autovacuum }] = await this.ds.query<Array<{ autovacuum: string }>>(`SELECT current_setting('autovacuum') AS autovacuum`);
+      const [{ autovacuum, temporary }] = await this.ds.query<Array<{ autovacuum: string; temporary: boolean }>>(
+        `SELECT current_setting('autovacuum') AS autovacuum,
+                has_database_privilege(current_user, current_database(), 'TEMPORARY') AS temporary`,
+      );
       if (autovacuum === 'off') this.logger.warn(AUTOVACUUM_OFF);
+      if (temporary) this.logger.warn(TEMPORARY_ALLOWED);
     } catch {
       // The database is not answering: DatabaseOutage logs that, and the setting can wait for the next start.
     }
