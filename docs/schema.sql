@@ -428,10 +428,10 @@ BEGIN
       USING ERRCODE = '23514', CONSTRAINT = 'journal_seals_keyed';
   END IF;
   -- References (docs/design.md, invariant 11): each sealed transaction exists.
-  IF EXISTS (SELECT 1 FROM new_seals n WHERE NOT (SELECT EXISTS (SELECT 1 FROM public.journal_transactions t WHERE t.id = n.transaction_id))) THEN
+  IF EXISTS (SELECT 1 FROM new_seals n WHERE NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = n.transaction_id))) THEN
     RAISE EXCEPTION 'seal refers to journal transaction %, which does not exist',
       (SELECT n.transaction_id FROM new_seals n
-       WHERE NOT (SELECT EXISTS (SELECT 1 FROM public.journal_transactions t WHERE t.id = n.transaction_id)) LIMIT 1)
+       WHERE NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = n.transaction_id)) LIMIT 1)
       USING ERRCODE = '23503', CONSTRAINT = 'journal_seals_transaction_id_fkey';
   END IF;
   RETURN NULL;
@@ -455,13 +455,13 @@ BEGIN
   END IF;
   -- References (docs/design.md, invariant 11): the pending transfer a resolution names, the transaction an undo names.
   SELECT t.pending_id INTO bad FROM new_transactions t
-  WHERE t.pending_id IS NOT NULL AND NOT (SELECT EXISTS (SELECT 1 FROM public.journal_transactions p WHERE p.id = t.pending_id)) LIMIT 1;
+  WHERE t.pending_id IS NOT NULL AND NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions p WHERE p.id = t.pending_id)) LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'journal transaction refers to pending transfer %, which does not exist', bad
       USING ERRCODE = '23503', CONSTRAINT = 'journal_transactions_pending_id_fkey';
   END IF;
   SELECT t.undoes_id INTO bad FROM new_transactions t
-  WHERE t.undoes_id IS NOT NULL AND NOT (SELECT EXISTS (SELECT 1 FROM public.journal_transactions u WHERE u.id = t.undoes_id)) LIMIT 1;
+  WHERE t.undoes_id IS NOT NULL AND NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions u WHERE u.id = t.undoes_id)) LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'journal transaction refers to journal transaction % as the one it undoes, which does not exist', bad
       USING ERRCODE = '23503', CONSTRAINT = 'journal_transactions_undoes_id_fkey';
@@ -479,7 +479,7 @@ DECLARE
 BEGIN
   -- docs/design.md, invariant 11: one probe per row named, no lock (a journal_transactions row is never deleted, its id never changes).
   SELECT k.transaction_id INTO bad FROM (SELECT DISTINCT transaction_id FROM new_unsealed) k
-  WHERE NOT (SELECT EXISTS (SELECT 1 FROM public.journal_transactions x WHERE x.id = k.transaction_id)) LIMIT 1;
+  WHERE NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions x WHERE x.id = k.transaction_id)) LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'unsealed row refers to journal transaction %, which does not exist', bad
       USING ERRCODE = '23503', CONSTRAINT = 'journal_unsealed_transaction_id_fkey';
@@ -821,7 +821,7 @@ DECLARE
 BEGIN
   -- docs/design.md, invariant 11: one probe per row named, no lock (a card_loads row is never deleted, its id never changes).
   SELECT k.load_id INTO bad FROM (SELECT DISTINCT load_id FROM new_events) k
-  WHERE NOT (SELECT EXISTS (SELECT 1 FROM public.card_loads x WHERE x.id = k.load_id)) LIMIT 1;
+  WHERE NOT (SELECT EXISTS (SELECT 1 FROM card_loads x WHERE x.id = k.load_id)) LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'load event refers to card load %, which does not exist', bad
       USING ERRCODE = '23503', CONSTRAINT = 'load_events_load_id_fkey';
@@ -868,7 +868,7 @@ DECLARE
 BEGIN
   -- docs/design.md, invariant 11: one probe per row named, no lock (a card_loads row is never deleted, its id never changes).
   SELECT k.load_id INTO bad FROM (SELECT DISTINCT load_id FROM new_jobs) k
-  WHERE NOT (SELECT EXISTS (SELECT 1 FROM public.card_loads x WHERE x.id = k.load_id)) LIMIT 1;
+  WHERE NOT (SELECT EXISTS (SELECT 1 FROM card_loads x WHERE x.id = k.load_id)) LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'sync job refers to card load %, which does not exist', bad
       USING ERRCODE = '23503', CONSTRAINT = 'sync_jobs_load_id_fkey';

@@ -20,8 +20,9 @@ import { rewriteFunction, undone } from './support/rewrite-function';
 
 /**
  * One probe per distinct row named, not an anti-join (the planner may scan the whole table once per statement for one).
- * The target is named with its schema: a temporary table of the same name would otherwise answer (temporary tables come
- * first in the search path), where a foreign key always reads the real one.
+ * The target is named as the ledger's other functions name their tables, without a schema: the ledger lives in whatever
+ * schema the search path names first (test/reports/trial-balance.property.spec.ts migrates one per run). A temporary
+ * table of the same name would come first; the service's role may not make one (docs/operations.md, "Database roles").
  */
 const probe = (fn: string, rows: string, column: string, target: string, what: string, key: string) => `
 CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -30,7 +31,7 @@ DECLARE
 BEGIN
   -- docs/design.md, invariant 11: one probe per row named, no lock (a ${target} row is never deleted, its id never changes).
   SELECT k.${column} INTO bad FROM (SELECT DISTINCT ${column} FROM ${rows}) k
-  WHERE NOT (SELECT EXISTS (SELECT 1 FROM public.${target} x WHERE x.id = k.${column})) LIMIT 1;
+  WHERE NOT (SELECT EXISTS (SELECT 1 FROM ${target} x WHERE x.id = k.${column})) LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION '${what} %, which does not exist', bad
       USING ERRCODE = '23503', CONSTRAINT = '${key}';
@@ -71,13 +72,13 @@ const TRANSACTIONS_NEW = `      USING ERRCODE = '23514', CONSTRAINT = 'journal_b
   END IF;
   -- References (docs/design.md, invariant 11): the pending transfer a resolution names, the transaction an undo names.
   SELECT t.pending_id INTO bad FROM new_transactions t
-  WHERE t.pending_id IS NOT NULL AND NOT (SELECT EXISTS (SELECT 1 FROM public.journal_transactions p WHERE p.id = t.pending_id)) LIMIT 1;
+  WHERE t.pending_id IS NOT NULL AND NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions p WHERE p.id = t.pending_id)) LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'journal transaction refers to pending transfer %, which does not exist', bad
       USING ERRCODE = '23503', CONSTRAINT = 'journal_transactions_pending_id_fkey';
   END IF;
   SELECT t.undoes_id INTO bad FROM new_transactions t
-  WHERE t.undoes_id IS NOT NULL AND NOT (SELECT EXISTS (SELECT 1 FROM public.journal_transactions u WHERE u.id = t.undoes_id)) LIMIT 1;
+  WHERE t.undoes_id IS NOT NULL AND NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions u WHERE u.id = t.undoes_id)) LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'journal transaction refers to journal transaction % as the one it undoes, which does not exist', bad
       USING ERRCODE = '23503', CONSTRAINT = 'journal_transactions_undoes_id_fkey';
@@ -89,10 +90,10 @@ const SEALS_OLD = `      USING ERRCODE = '23514', CONSTRAINT = 'journal_seals_ke
 const SEALS_NEW = `      USING ERRCODE = '23514', CONSTRAINT = 'journal_seals_keyed';
   END IF;
   -- References (docs/design.md, invariant 11): each sealed transaction exists.
-  IF EXISTS (SELECT 1 FROM new_seals n WHERE NOT (SELECT EXISTS (SELECT 1 FROM public.journal_transactions t WHERE t.id = n.transaction_id))) THEN
+  IF EXISTS (SELECT 1 FROM new_seals n WHERE NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = n.transaction_id))) THEN
     RAISE EXCEPTION 'seal refers to journal transaction %, which does not exist',
       (SELECT n.transaction_id FROM new_seals n
-       WHERE NOT (SELECT EXISTS (SELECT 1 FROM public.journal_transactions t WHERE t.id = n.transaction_id)) LIMIT 1)
+       WHERE NOT (SELECT EXISTS (SELECT 1 FROM journal_transactions t WHERE t.id = n.transaction_id)) LIMIT 1)
       USING ERRCODE = '23503', CONSTRAINT = 'journal_seals_transaction_id_fkey';
   END IF;
   RETURN NULL;`;
