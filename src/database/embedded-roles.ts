@@ -59,7 +59,8 @@ export async function prepareAppRole(adminUrl: string, root: string): Promise<st
     const quoted = `"${db.replace(/"/g, '""')}"`;
     await client.query(`GRANT CONNECT ON DATABASE ${quoted} TO ${APP_ROLE}`);
     // No temporary tables (nothing of ours makes one): one named like a ledger table would come first in the search
-    // path of the triggers that look references up (docs/design.md, invariant 11). Every role has the right by default.
+    // path of the ledger's functions and triggers, which name their tables without a schema (docs/design.md, invariant
+    // 11). Every role has the right by default.
     await client.query(`REVOKE TEMPORARY ON DATABASE ${quoted} FROM PUBLIC, ${APP_ROLE}`);
     await client.query(`GRANT USAGE ON SCHEMA public TO ${APP_ROLE}`);
     await client.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${APP_ROLE}`);
