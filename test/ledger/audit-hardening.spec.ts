@@ -5,6 +5,7 @@ import { AuditCheckpointer } from '../../src/ledger/audit-checkpoints';
 import { SealerService } from '../../src/ledger/sealer.service';
 import { TestAppContext, useTestApp } from '../support/app';
 import { fillLedger } from '../support/audit-ledger';
+import { asOwner } from '../support/db';
 import { ledgerViolations } from '../support/ledger-checks';
 import { postTransfer } from '../support/journal';
 
@@ -17,14 +18,6 @@ const verify = async (ctx: TestAppContext) => {
   expect(r.status).toBe(200);
   return r.body;
 };
-
-/** As the owner: every statement with the append-only triggers off. */
-async function asOwner(ctx: TestAppContext, statements: Array<[string, unknown[]?]>): Promise<void> {
-  await ctx.app.ds.transaction(async (m) => {
-    await m.query(`SET LOCAL session_replication_role = replica`);
-    for (const [sql, params] of statements) await m.query(sql, params);
-  });
-}
 
 /** Each account's balances, history_seq and history_at taken back from its last remaining history row. */
 const REBASE_ACCOUNTS = `UPDATE accounts a SET (pending_debits, pending_credits, posted_debits, posted_credits, history_seq, history_at) =
@@ -48,7 +41,7 @@ describe('a rollback of the newest transactions by the owner of the tables', () 
 
     // Delete the two newest transactions, their seals, entries and history, and set the balances back.
     const ids = (await ctx.db.query(`SELECT id FROM journal_transactions WHERE description LIKE 'rb newest %'`)).rows.map((r) => r.id);
-    await asOwner(ctx, [
+    await asOwner(ctx.db, [
       [`DELETE FROM journal_seals WHERE transaction_id = ANY($1)`, [ids]],
       [`DELETE FROM account_history WHERE transaction_id = ANY($1)`, [ids]],
       [`DELETE FROM journal_entries WHERE transaction_id = ANY($1)`, [ids]],
@@ -86,7 +79,7 @@ describe('a backdated transaction by the owner of the tables', () => {
     const acc = (await ctx.db.query(`SELECT id, code FROM accounts WHERE code IN ('external:bd', 'parent:CABD')`)).rows;
     const debit = acc.find((a) => a.code === 'external:bd').id,
       credit = acc.find((a) => a.code === 'parent:CABD').id;
-    await asOwner(ctx, [
+    await asOwner(ctx.db, [
       [`INSERT INTO journal_transactions (id, kind, description, created_at) VALUES ($1, 'posted', 'backdated', $2)`, [forged, moment]],
       [
         `INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency, created_at)
@@ -163,7 +156,7 @@ describe('balance history changed without a journal entry', () => {
     expect(await verify(ctx)).toMatchObject({ ok: true });
     // A temporary 500.00 on external:fund between its first two movements: a past balance changes, the present does not.
     const [{ id }] = (await ctx.db.query(`SELECT id FROM accounts WHERE code = 'external:fund'`)).rows;
-    await asOwner(ctx, [
+    await asOwner(ctx.db, [
       [
         `UPDATE account_history SET d_posted_debits = d_posted_debits + 50000, posted_debits = posted_debits + 50000
         WHERE account_id = $1 AND seq = 1`,
@@ -190,7 +183,7 @@ describe('an entry and a history row naming nothing, written with the triggers o
   it('should be named by the verifier (invariant 11), which the other checks would not', async () => {
     await fillLedger(ctx, 'refs', 2);
     const [{ id }] = (await ctx.db.query(`SELECT id FROM accounts WHERE code = 'external:fund'`)).rows;
-    await asOwner(ctx, [
+    await asOwner(ctx.db, [
       [
         `INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
          SELECT $1, $2, d, 100, 'INR' FROM unnest(ARRAY['debit', 'credit']) AS d`,
@@ -225,7 +218,7 @@ describe("a load's rows naming nothing, written with the triggers off", () => {
   it('should each be named by the verifier (invariant 11)', async () => {
     await fillLedger(ctx, 'lrefs', 1);
     const nowhere = randomUUID();
-    await asOwner(ctx, [
+    await asOwner(ctx.db, [
       [`INSERT INTO load_events (load_id, type, outcome, actor) VALUES ($1, 'note', 'pending', 'owner')`, [nowhere]],
       [`INSERT INTO sync_jobs (load_id) VALUES ($1)`, [nowhere]],
       [`INSERT INTO journal_unsealed (transaction_id) VALUES ($1)`, [nowhere]],
@@ -260,10 +253,10 @@ describe('a stored verdict rewritten by the owner of the tables', () => {
     const real = await verify(ctx);
     expect((await ctx.app.api('GET', '/v1/audit/verify/latest')).body).toEqual(real);
     // The stored result edited: what is served is still what the verifier said.
-    await asOwner(ctx, [[`UPDATE audit_verifications SET result = result || '{"checkedTransactions": 999999}'`]]);
+    await asOwner(ctx.db, [[`UPDATE audit_verifications SET result = result || '{"checkedTransactions": 999999}'`]]);
     expect((await ctx.app.api('GET', '/v1/audit/verify/latest')).body).toEqual(real);
     // A pass made up from nothing (a copy of a real one, newer) is answered as a failed verification naming it.
-    await asOwner(ctx, [
+    await asOwner(ctx.db, [
       [
         `INSERT INTO audit_verifications (trigger, started_at, ok, checked_transactions, findings_count, result)
       SELECT 'manual', now(), true, 1, 0, result || jsonb_build_object('finishedAt', now()) FROM audit_verifications LIMIT 1`,

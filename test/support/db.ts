@@ -66,6 +66,22 @@ export async function sql(url: string): Promise<Client> {
 }
 
 /**
+ * As the owner of the tables: the statements in one transaction with every trigger off (session_replication_role =
+ * replica), as a tampering owner would write rows around the ledger's checks (docs/audit.md).
+ */
+export async function asOwner(c: Client, statements: Array<[string, unknown[]?]>): Promise<void> {
+  await c.query('BEGIN');
+  try {
+    await c.query('SET LOCAL session_replication_role = replica');
+    for (const [statement, params] of statements) await c.query(statement, params);
+    await c.query('COMMIT');
+  } catch (e) {
+    await c.query('ROLLBACK');
+    throw e;
+  }
+}
+
+/**
  * A fresh database with only `migrations` applied (an earlier release's schema), for a suite that fills it as that
  * release did and then runs the newer migrations on it.
  */
