@@ -186,8 +186,10 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   try {
     const only = process.env.BENCH_ONLY ?? 'all';
-    const raw16 = only === 'sync' ? NaN : rawBaseline(await freshDatabase(serverUrl, 'bench_raw'), 16);
-    const raw64 = only === 'sync' ? NaN : rawBaseline(await freshDatabase(serverUrl, 'bench_raw'), 64);
+    // BENCH_ONLY=bulk: the bulk figure alone, for an A/B of the bulk path (no floor: its ratio is not reported).
+    const singles = only === 'all' || only === 'intake';
+    const raw16 = singles ? rawBaseline(await freshDatabase(serverUrl, 'bench_raw'), 16) : NaN;
+    const raw64 = singles ? rawBaseline(await freshDatabase(serverUrl, 'bench_raw'), 64) : NaN;
     const db = await freshDatabase(serverUrl, 'bench_service');
     const api = await service({
       DATABASE_URL: db,
@@ -211,7 +213,7 @@ async function main(): Promise<void> {
     /** `work`, with what it costs the API process and Postgres per load (`loadsOf` counts the loads in its result). */
     const measure = <T>(work: () => Promise<T>, loadsOf: (t: T) => number) => measured(pid, postmaster, profile, work, loadsOf);
     const intakeAt = async (clients: number) =>
-      intakeOn
+      singles
         ? measure(
             () => intake(api.url, clients, `c${clients}`),
             (r) => r.loads,
@@ -220,12 +222,12 @@ async function main(): Promise<void> {
     // One client first, on the fresh service: each load is a batch of one, as on a quiet service, and the pool's
     // connection makes its plans on such calls (docs/design.md "Plans made once per connection").
     const s1 = await intakeAt(1);
-    if (intakeOn) await intake(api.url, 16, 'warm');
+    if (singles) await intake(api.url, 16, 'warm');
     const s16 = await intakeAt(16);
     const s64 = await intakeAt(64);
     // Bulk intake: 1,000 loads per request, 2 requests in flight, 20,000 loads.
     const bulk =
-      !intakeOn || only === 'intake'
+      only !== 'all' && only !== 'bulk'
         ? { rate: NaN, cost: skip.cost }
         : await measure(
             () => bulkIntake(api.url),
@@ -237,7 +239,7 @@ async function main(): Promise<void> {
 
     const concurrency = Number(process.env.BENCH_SYNC_CONCURRENCY ?? 32);
     const sync =
-      only === 'intake'
+      only !== 'all' && only !== 'sync'
         ? { syncRate: NaN, total: 0, workerRss: NaN, workerUs: NaN, postgresUs: NaN, simulatorUs: NaN, statements: [] }
         : await syncFigure(serverUrl, concurrency);
     const { syncRate, total, workerRss } = sync;
