@@ -1,10 +1,12 @@
 /**
- * `node dist/bench/intake-calls.js --loads N --calls C [--cards K] [--plans auto|generic|custom]`: what one call of
+ * `node dist/bench/intake-calls.js --loads N --calls C [--cards K] [--plans auto|generic|custom] [--split]`: what one call of
  * card_load_intake costs Postgres, without the service. One connection calls the function C times with N loads each
  * (cards drawn from K), on a fresh database migrated by this build, from the first call on an empty ledger as a new
  * pooled connection would. Prints the wall time per call and per load and, when the server preloads
  * `pg_stat_statements` (`track = all`), the function's nested statements per call. `--plans` sets the session's
- * plan_cache_mode; the functions' own setting (migration 1765420000000) wins over it where they have one.
+ * plan_cache_mode; the functions' own setting (migration 1765420000000) wins over it where they have one. `--split` runs
+ * each call as BEGIN, the call, COMMIT and prints where the wall time went: building the rows (this process), the call
+ * (the executor and, beyond `pg_stat_statements`' figure, binding the arrays and reading the rows back), the commit.
  * Needs DATABASE_URL (a server; the database `bench_intake_calls` is dropped and created).
  */
 import { randomBytes } from 'node:crypto';
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
       calls: { type: 'string', default: '500' },
       cards: { type: 'string', default: '100000' },
       plans: { type: 'string', default: 'auto' },
+      split: { type: 'boolean', default: false },
     },
   });
   const [n, calls, cards] = [Number(values.loads), Number(values.calls), Number(values.cards)];
@@ -52,7 +55,14 @@ async function main(): Promise<void> {
         [randomBytes(32)],
       )
     ).rows[0].id as string;
+    const split = { build: 0, call: 0, commit: 0 };
     const call = async () => {
+      let t = performance.now();
+      const lap = (part: keyof typeof split) => {
+        const now = performance.now();
+        split[part] += now - t;
+        t = now;
+      };
       const rows = Array.from({ length: n }, () =>
         benchLoadRow({
           apiKeyId: key,
@@ -60,7 +70,15 @@ async function main(): Promise<void> {
           cardAccountId: 'CABENCH',
         }),
       );
-      await c.query(...cardLoadIntakeCall(rows));
+      const query = cardLoadIntakeCall(rows);
+      lap('build');
+      if (!values.split) return void (await c.query(...query));
+      await c.query('BEGIN');
+      t = performance.now();
+      await c.query(...query);
+      lap('call');
+      await c.query('COMMIT');
+      lap('commit');
     };
     if (statements) await c.query('SELECT pg_stat_statements_reset()');
     const t0 = performance.now();
@@ -70,6 +88,10 @@ async function main(): Promise<void> {
       `${n} loads a call, plan_cache_mode ${mode}: ${us.toFixed(0)} µs per call, ` +
         `${(us / n).toFixed(0)} µs per load (wall, commit included)\n`,
     );
+    if (values.split) {
+      const per = (ms: number) => ((ms * 1000) / calls).toFixed(0);
+      process.stdout.write(`  per call: build ${per(split.build)} µs, call ${per(split.call)} µs, commit ${per(split.commit)} µs\n`);
+    }
     if (!statements) return;
     const top = await c.query<{ calls: string; us: number; query: string }>(
       `SELECT calls, total_exec_time * 1000 / $1 AS us, regexp_replace(query, '\\s+', ' ', 'g') AS query FROM pg_stat_statements
