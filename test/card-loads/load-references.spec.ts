@@ -85,10 +85,15 @@ describe('references a card load writes, checked once per statement', () => {
     expect(await refusal(ctx.db.query(`UPDATE sync_jobs SET load_id = $2 WHERE load_id = $1`, [load.id, nowhere]))).toMatch(
       /^P0001 sync_jobs\.load_id: the row it names cannot change/,
     );
-    // An unsealed row, in a transaction of its own so that the sealer cannot take it first.
+    // An unsealed row, held by a transaction of its own so that the sealer cannot take it first: written again if the
+    // sealer took it already, locked if it is still there (DO NOTHING would leave it to the sealer's DELETE meanwhile).
     await ctx.db.query('BEGIN');
     try {
-      await ctx.db.query(`INSERT INTO journal_unsealed (transaction_id) VALUES ($1) ON CONFLICT DO NOTHING`, [load.journalTransactionId]);
+      await ctx.db.query(
+        `INSERT INTO journal_unsealed (transaction_id) VALUES ($1)
+         ON CONFLICT (transaction_id) DO UPDATE SET created_at = journal_unsealed.created_at`,
+        [load.journalTransactionId],
+      );
       expect(
         await refusal(
           ctx.db.query(`UPDATE journal_unsealed SET transaction_id = $2 WHERE transaction_id = $1`, [load.journalTransactionId, nowhere]),
