@@ -324,6 +324,66 @@ describe(LedgerService.name, () => {
     ).rejects.toThrow(/does not continue/);
   });
 
+  it('should report the first failing check of a trigger when one statement breaks several', async () => {
+    // Each trigger checks in a fixed order, and callers (and tests) read the first refusal's code and constraint: a
+    // rewrite of a trigger must keep the order. Each case below breaks two checks at once.
+    const acc = await ctx.db.query(`SELECT id, history_seq FROM accounts WHERE code = 'card:EKCTEST001'`);
+    const { id, history_seq: seq } = acc.rows[0];
+    const refusal = (p: Promise<unknown>) =>
+      p.then(
+        () => 'written',
+        (e: { code?: string; constraint?: string; message?: string }) => `${e.code} ${e.constraint} ${e.message}`,
+      );
+    const nowhere = '00000000-0000-4000-8000-0000000000fe';
+    const entries = (currencies: string[], amounts: number[]) =>
+      ctx.db.query(
+        `WITH t AS (INSERT INTO journal_transactions (id, kind) VALUES ('00000000-0000-4000-8000-000000000005', 'posted') RETURNING id)
+         INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency)
+         SELECT t.id, $1, d, a, c FROM t, unnest($2::text[], $3::int[], $4::text[]) AS x(c, a, d)`,
+        [id, currencies, amounts, ['debit', 'credit']],
+      );
+    // Unbalanced, and an entry in another currency than its account's: the balance is checked first.
+    expect(await refusal(entries(['INR', 'USD'], [100, 99]))).toMatch(/^23514 journal_balanced .*does not balance/);
+    // A transaction that does not exist, named by entries of an account that does not exist: the transaction first.
+    expect(
+      await refusal(
+        ctx.db.query(
+          `INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency, created_at)
+           SELECT $1, 987654321, d, 100, 'INR', now() FROM unnest(ARRAY['debit', 'credit']) AS d`,
+          [nowhere],
+        ),
+      ),
+    ).toMatch(/^23503 journal_entries_transaction_id_fkey /);
+    // A resolution without entries that names no pending transfer: the entries first.
+    expect(
+      await refusal(
+        ctx.db.query(
+          `INSERT INTO journal_transactions (id, kind, pending_id) VALUES ('00000000-0000-4000-8000-000000000006', 'void_pending', $1)`,
+          [nowhere],
+        ),
+      ),
+    ).toMatch(/^23514 journal_balanced .*0 entries/);
+    // An opening row that is not zero, for an account that does not exist: the chain first.
+    expect(
+      await refusal(
+        ctx.db.query(
+          `INSERT INTO account_history (account_id, seq, event, pending_debits, pending_credits, posted_debits, posted_credits)
+           VALUES (987654321, 0, 'opening', 5, 0, 0, 0)`,
+        ),
+      ),
+    ).toMatch(/^23514 account_history_chain opening history row must be zero/);
+    // A row that does not continue the chain and names no transaction: the chain first.
+    expect(
+      await refusal(
+        ctx.db.query(
+          `INSERT INTO account_history (account_id, seq, event, transaction_id, pending_debits, pending_credits, posted_debits, posted_credits)
+           VALUES ($1, $2, 'journal', $3, 0, 0, 0, 999999)`,
+          [id, Number(seq) + 1, nowhere],
+        ),
+      ),
+    ).toMatch(/^23514 account_history_chain .*does not continue/);
+  });
+
   it('should seal every transaction into a chain that verifies, and name the one a superuser edited', async () => {
     const sealer = new SealerService(ctx.ds, new SealsStore(ctx.ds));
     const verifier = new AuditVerifierService(
