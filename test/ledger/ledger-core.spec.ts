@@ -376,7 +376,8 @@ describe(LedgerService.name, () => {
     expect(
       await refusal(
         ctx.db.query(
-          `INSERT INTO account_history (account_id, seq, event, transaction_id, pending_debits, pending_credits, posted_debits, posted_credits)
+          `INSERT INTO account_history
+             (account_id, seq, event, transaction_id, pending_debits, pending_credits, posted_debits, posted_credits)
            VALUES ($1, $2, 'journal', $3, 0, 0, 0, 999999)`,
           [id, Number(seq) + 1, nowhere],
         ),
