@@ -5,7 +5,9 @@ export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 /**
  * Group commit: items submitted while a batch is being written wait and go together in the next batch,
  * so N concurrent callers cost one transaction (one commit, one lock on a hot account) instead of N.
- * There is no timer: under light load a batch is a single item and waits for nothing.
+ * There is no timer: the first batch starts once the current turn of the event loop is over (setImmediate), so
+ * that what was submitted in that turn goes with it (a worker fencing the loads it just claimed, requests read in
+ * one I/O phase), and under light load a batch is a single item that waited for nothing else.
  * If a batch throws as a whole, every item is retried alone, in arrival order, so one bad item never
  * fails the others; the write function reports per-item failures in its result map otherwise.
  */
@@ -23,7 +25,10 @@ export class GroupCommit<I, R> {
   submit(item: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, settle: (o) => (o.ok ? resolve(o.value) : reject(o.error)) });
-      if (!this.draining) void this.drain();
+      if (!this.draining) {
+        this.draining = true;
+        setImmediate(() => void this.drain());
+      }
     });
   }
 
