@@ -5,9 +5,10 @@ export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 /**
  * Group commit: items submitted while a batch is being written wait and go together in the next batch,
  * so N concurrent callers cost one transaction (one commit, one lock on a hot account) instead of N.
- * There is no timer: the first batch starts once the current turn of the event loop is over (setImmediate), so
- * that what was submitted in that turn goes with it (a worker fencing the loads it just claimed, requests read in
- * one I/O phase), and under light load a batch is a single item that waited for nothing else.
+ * No timer is set. A batch that starts from idle is deferred with setImmediate, until the I/O callbacks still due in
+ * this round of the event loop have run, so that what they submit goes with it (a worker fencing the loads it just
+ * claimed, requests read together); under light load a batch is a single item that waited only for that round.
+ * A test with Jest's fake timers must leave setImmediate real (`doNotFake: ['setImmediate']`), or nothing is written.
  * If a batch throws as a whole, every item is retried alone, in arrival order, so one bad item never
  * fails the others; the write function reports per-item failures in its result map otherwise.
  */
