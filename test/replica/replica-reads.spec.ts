@@ -57,9 +57,10 @@ describeWithReplicaPair('read replica for auditor reads', () => {
     const runs = await app.api('GET', '/v1/reports/reconciliation/runs');
     expect([runs.status, runs.headers.get('ledger-read-source')]).toEqual([200, null]);
     const ready = await app.api('GET', '/health/ready', { key: null });
-    // The lag against the primary's position read just before: a few ms at most on a caught-up replica.
+    // The lag against the primary's position read just before: a few ms on a caught-up replica, but over a second
+    // once on a loaded CI machine (1,041 ms at f5bdf9a); 'ok' already says it is within DATABASE_READ_MAX_LAG_MS.
     expect(ready.body.checks).toMatchObject({ replica: 'ok', replicaLagMs: expect.any(Number) });
-    expect(ready.body.checks.replicaLagMs).toBeLessThan(1000);
+    expect(ready.body.checks.replicaLagMs).toBeLessThan(5000);
   });
 
   it('should show a list without a final cut as far as the replica has replayed, stating its lag', async () => {
