@@ -33,8 +33,8 @@ export class GroupCommit<I, R> {
     });
   }
 
+  /** Runs only as scheduled by submit(), which set `draining` for it. */
   private async drain(): Promise<void> {
-    this.draining = true;
     try {
       while (this.queue.length > 0) await this.commit(this.queue.splice(0, this.maxBatch));
     } finally {
