@@ -34,6 +34,8 @@ const { values: args } = parseArgs({
     bulk: { type: 'string', default: '100000' },
     // --sync-seconds N: then sync on the backlog for N seconds, twice (bench/scale-sync.ts); 0 skips it.
     'sync-seconds': { type: 'string', default: '0' },
+    // --reads-only: with --reuse, the reads alone, printed and not appended (A/B pairs of a read path's change).
+    'reads-only': { type: 'boolean', default: false },
   },
 });
 const LOADS = Number(args.loads);
@@ -101,6 +103,10 @@ async function main(): Promise<void> {
       await time('parent account balance asOf', 200, (i) => `/v1/accounts/parent:CABFIPS?asOf=${at(i)}`),
       await time('trial balance (first page + totals)', 30, (i) => `/v1/reports/trial-balance?asOf=${at(i)}`),
     ];
+    if (args['reads-only']) {
+      for (const r of results) process.stdout.write(`${r.name}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms\n`);
+      return;
+    }
     // Single loads onto the ledger's existing cards, each with a fresh idempotency key.
     const single = await singleLoads(base, {
       connections: Number(args.clients),
