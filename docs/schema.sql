@@ -39,6 +39,30 @@ CREATE TYPE public.ledger_move AS (
 	known boolean
 );
 
+-- Name: account_balances_at(bigint, timestamp with time zone, boolean); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.account_balances_at(p_account bigint, p_at timestamp with time zone, p_carried boolean) RETURNS TABLE(pending_debits bigint, pending_credits bigint, posted_debits bigint, posted_credits bigint)
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_hashjoin TO 'off'
+    SET enable_mergejoin TO 'off'
+    SET enable_seqscan TO 'off'
+    SET jit TO 'off'
+    AS $$
+  BEGIN
+    RETURN QUERY SELECT b.* FROM accounts a CROSS JOIN LATERAL (
+        (SELECT a.pending_debits, a.pending_credits, a.posted_debits, a.posted_credits
+         WHERE CASE WHEN a.history_seq = 0 THEN a.created_at ELSE a.history_at END <= p_at)
+        UNION ALL
+        (SELECT h.pending_debits, h.pending_credits, h.posted_debits, h.posted_credits FROM account_history h
+         WHERE h.account_id = a.id AND h.at <= p_at ORDER BY h.at DESC, h.seq DESC LIMIT 1)
+        UNION ALL
+        (SELECT c.pending_debits, c.pending_credits, c.posted_debits, c.posted_credits FROM account_history_carried c
+         WHERE p_carried AND c.account_id = a.id ORDER BY c.seq DESC LIMIT 1)
+        LIMIT 1) b
+      WHERE a.id = p_account;
+  END $$;
+
 -- Name: account_history_check_chain_set(); Type: FUNCTION; Schema: public; Owner: -
 
 CREATE FUNCTION public.account_history_check_chain_set() RETURNS trigger
@@ -91,6 +115,37 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
+
+-- Name: account_history_page(bigint, boolean, bigint, bigint, timestamp with time zone, timestamp with time zone, integer); Type: FUNCTION; Schema: public; Owner: -
+
+CREATE FUNCTION public.account_history_page(p_account bigint, p_desc boolean, p_after_seq bigint, p_before_seq bigint, p_from timestamp with time zone, p_to timestamp with time zone, p_limit integer) RETURNS TABLE(seq bigint, at timestamp with time zone, event text, load_id uuid, transaction_id uuid, description text, d_pending_debits bigint, d_pending_credits bigint, d_posted_debits bigint, d_posted_credits bigint, pending_debits bigint, pending_credits bigint, posted_debits bigint, posted_credits bigint)
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_hashjoin TO 'off'
+    SET enable_mergejoin TO 'off'
+    SET enable_seqscan TO 'off'
+    SET jit TO 'off'
+    AS $$
+  #variable_conflict use_column
+  BEGIN
+    IF p_desc THEN
+      RETURN QUERY SELECT h.seq, h.at, h.event, h.load_id, h.transaction_id, t.description, h.d_pending_debits,
+          h.d_pending_credits, h.d_posted_debits, h.d_posted_credits, h.pending_debits, h.pending_credits, h.posted_debits,
+          h.posted_credits
+        FROM account_history h LEFT JOIN journal_transactions t ON t.id = h.transaction_id
+        WHERE h.account_id = p_account AND h.seq > p_after_seq AND h.seq < p_before_seq
+          AND h.at >= p_from AND h.at < p_to
+        ORDER BY h.seq DESC LIMIT p_limit;
+    ELSE
+      RETURN QUERY SELECT h.seq, h.at, h.event, h.load_id, h.transaction_id, t.description, h.d_pending_debits,
+          h.d_pending_credits, h.d_posted_debits, h.d_posted_credits, h.pending_debits, h.pending_credits, h.posted_debits,
+          h.posted_credits
+        FROM account_history h LEFT JOIN journal_transactions t ON t.id = h.transaction_id
+        WHERE h.account_id = p_account AND h.seq > p_after_seq AND h.seq < p_before_seq
+          AND h.at >= p_from AND h.at < p_to
+        ORDER BY h.seq ASC LIMIT p_limit;
+    END IF;
+  END $$;
 
 -- Name: accounts_open_history_set(); Type: FUNCTION; Schema: public; Owner: -
 

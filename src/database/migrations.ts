@@ -30,6 +30,7 @@ import { MovesPlannedOnce1765450000000 } from '../../migrations/1765450000000-Mo
 import { AccountsKnowTheirLastChange1765460000000 } from '../../migrations/1765460000000-AccountsKnowTheirLastChange';
 import { WorkerStatementsPlannedOnce1765470000000 } from '../../migrations/1765470000000-WorkerStatementsPlannedOnce';
 import { LoadReferencesCheckedPerStatement1765480000000 } from '../../migrations/1765480000000-LoadReferencesCheckedPerStatement';
+import { AuditorReadsPlannedOnce1765490000000 } from '../../migrations/1765490000000-AuditorReadsPlannedOnce';
 
 /** Listed explicitly (not globbed) so the same list works from ts (tests) and from the compiled build. */
 export const MIGRATIONS = [
@@ -65,4 +66,5 @@ export const MIGRATIONS = [
   AccountsKnowTheirLastChange1765460000000,
   WorkerStatementsPlannedOnce1765470000000,
   LoadReferencesCheckedPerStatement1765480000000,
+  AuditorReadsPlannedOnce1765490000000,
 ];

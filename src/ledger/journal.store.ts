@@ -124,6 +124,18 @@ export const resolutionColumns = (items: PendingResolution[]) => [
 /** A journal_transactions row as stored: the journal listing's row without what the listing adds. */
 export type JournalTransactionRow = Omit<JournalRow, 'created_at_cursor' | 'seal_seq' | 'seal_hash'>;
 
+/** A page of one account's history: JournalStore.historyPage. */
+export interface HistoryPageQuery {
+  accountId: string;
+  after: number | null;
+  desc: boolean;
+  seqFrom: number | null;
+  seqTo: number | null;
+  fromIso: string | null;
+  toIso: string | null;
+  limit: number;
+}
+
 export type HistoryBalanceRow = { pending_debits: string; pending_credits: string; posted_debits: string; posted_credits: string };
 
 /**
@@ -138,11 +150,29 @@ export type TransferEntryRow = Omit<JournalEntryRow, 'transaction_id'>;
 export class JournalStore {
   /** performance.now() until which reads leave `accounts.history_at` out: its migration had not run when last tried. */
   private undatedUntil = -Infinity;
+  /** performance.now() until which the auditor's reads go as SQL: their functions' migration had not run when last tried. */
+  private unplannedUntil = -Infinity;
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly reads: LedgerReads,
   ) {}
+
+  /**
+   * A read sent as a call of its function (plans kept per connection, docs/design.md "The auditor's reads planned
+   * once"), or as SQL when the function is not there yet: before migration 1765490000000 (undefined function, 42883),
+   * for 10 s, as datedRead does for its column.
+   */
+  private async plannedRead<T>(planned: () => Promise<T>, unplanned: () => Promise<T>): Promise<T> {
+    if (performance.now() < this.unplannedUntil) return unplanned();
+    try {
+      return await planned();
+    } catch (e) {
+      if (pgCode(e) !== '42883') throw e;
+      this.unplannedUntil = performance.now() + UNDATED_RECHECK_MS;
+      return unplanned();
+    }
+  }
 
   /**
    * A balance read as of a moment, with the account row's moment (`dated`) when the schema has it. Reads go on while
@@ -307,27 +337,48 @@ export class JournalStore {
    * before the cut, by the (account_id, at, seq) index. Null when the account did not exist at the cut.
    */
   async historyAt(accountId: string, cut: Instant, carried: boolean): Promise<HistoryBalanceRow | null> {
-    const rows = await this.datedRead<HistoryBalanceRow[]>(
+    const rows = await this.plannedRead<HistoryBalanceRow[]>(
+      () => this.reads.query(`SELECT * FROM account_balances_at($1, $2::timestamptz, $3)`, [accountId, cut.iso, carried]),
+      () => this.historyAtAsSql(accountId, cut, carried),
+    );
+    return rows[0] ?? null;
+  }
+
+  /** historyAt before migration 1765490000000 made it a function (reads go on while migrations are pending). */
+  private historyAtAsSql(accountId: string, cut: Instant, carried: boolean): Promise<HistoryBalanceRow[]> {
+    return this.datedRead(
       (dated) => `SELECT h.* FROM accounts a CROSS JOIN LATERAL (${balanceSources('a', '$2', carried, dated)}) h WHERE a.id = $1`,
       [accountId, cut.iso],
     );
-    return rows[0] ?? null;
   }
 
   /**
    * A page of one account's history after `after` by seq (descending with `desc`), without the opening row (seq 0,
    * not a change); seq bounds inclusive from, exclusive to, times [from, to). One more row tells whether there is more.
    */
-  async historyPage(f: {
-    accountId: string;
-    after: number | null;
-    desc: boolean;
-    seqFrom: number | null;
-    seqTo: number | null;
-    fromIso: string | null;
-    toIso: string | null;
-    limit: number;
-  }): Promise<HistoryRow[]> {
+  async historyPage(f: HistoryPageQuery): Promise<HistoryRow[]> {
+    // Each bound of seq not given is the open end of one range (a kept plan cannot drop a condition); seq 0, the
+    // opening row, is never a change.
+    const open = Number.MAX_SAFE_INTEGER;
+    const lo = Math.max(0, f.seqFrom === null ? 0 : f.seqFrom - 1, f.after !== null && !f.desc ? f.after : 0);
+    const hi = Math.min(f.seqTo ?? open, f.after !== null && f.desc ? f.after : open);
+    return this.plannedRead(
+      () =>
+        this.reads.query(`SELECT * FROM account_history_page($1, $2, $3, $4, $5::timestamptz, $6::timestamptz, $7)`, [
+          f.accountId,
+          f.desc,
+          lo,
+          hi,
+          f.fromIso ?? '-infinity',
+          f.toIso ?? 'infinity',
+          f.limit + 1,
+        ]),
+      () => this.historyPageAsSql(f),
+    );
+  }
+
+  /** historyPage before migration 1765490000000 made it a function (reads go on while migrations are pending). */
+  private historyPageAsSql(f: HistoryPageQuery): Promise<HistoryRow[]> {
     const args: unknown[] = [f.accountId];
     const where = ['h.account_id = $1', 'h.seq > 0'];
     if (f.after !== null) where.push(`h.seq ${f.desc ? '<' : '>'} $${args.push(f.after)}`);
