@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { EntryRow } from '../accounts/account.view';
@@ -44,6 +44,8 @@ function balanceSources(a: string, asOf: string, carried: boolean, dated: boolea
 
 /** How long a read that found no `history_at` (a schema before migration 1765460000000) reads without it. */
 const UNDATED_RECHECK_MS = 10_000;
+/** How long a read that found no function of migration 1765490000000 reads as SQL (JournalStore.plannedRead). */
+const UNPLANNED_RECHECK_MS = 10_000;
 
 /**
  * An account not changed after the moment has, at that moment, the balances of its row: its last history row's
@@ -152,6 +154,7 @@ export class JournalStore {
   private undatedUntil = -Infinity;
   /** performance.now() until which the auditor's reads go as SQL: their functions' migration had not run when last tried. */
   private unplannedUntil = -Infinity;
+  private readonly logger = new Logger(JournalStore.name);
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -169,7 +172,11 @@ export class JournalStore {
       return await planned();
     } catch (e) {
       if (pgCode(e) !== '42883') throw e;
-      this.unplannedUntil = performance.now() + UNDATED_RECHECK_MS;
+      this.unplannedUntil = performance.now() + UNPLANNED_RECHECK_MS;
+      // Said each time, at most every 10 s: a function that stays missing (a migration reverted) keeps reads slower.
+      this.logger.warn(
+        'the history page and balance reads go as SQL for 10 s: their functions (migration 1765490000000) are not in the database',
+      );
       return unplanned();
     }
   }
@@ -369,8 +376,9 @@ export class JournalStore {
           f.desc,
           lo,
           hi,
-          f.fromIso ?? '-infinity',
-          f.toIso ?? 'infinity',
+          // An empty bound is no bound, as in the SQL form.
+          f.fromIso || '-infinity',
+          f.toIso || 'infinity',
           f.limit + 1,
         ]),
       () => this.historyPageAsSql(f),
