@@ -5,8 +5,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * auditor's reads planned once", issue 17): a page of an account's balance history, and an account's balances as of a
  * moment. Sent as SQL, Postgres planned each on every call, and planning cost more than running them once the history
  * was partitioned by month: on a 1,000,000-load ledger (`pg_stat_statements`), 0.41–0.52 ms to plan a history page
- * against 0.90–1.1 ms to run it, 0.23–0.30 ms to plan a balance as of a moment against 0.05–0.07 ms to run it. As for the worker's statements
- * (migration 1765470000000), a function and not a named prepared statement, which pgbouncer in transaction mode loses.
+ * against 0.90–1.1 ms to run it, 0.23–0.30 ms to plan a balance as of a moment against 0.05–0.07 ms to run it. As for
+ * the worker's statements (migration 1765470000000), a function and not a named prepared statement, which pgbouncer in
+ * transaction mode loses.
  *
  * The statements are the ones the code sent (JournalStore.historyPage and historyAt), with the optional bounds of a page
  * folded into one range of seq (a generic plan cannot drop a condition, so each bound that is not given is the range's

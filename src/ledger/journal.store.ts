@@ -8,7 +8,7 @@ import { atOrBeforeSql, cursorInstantSql } from '../common/paging';
 import { JournalEntryRow, JournalRow } from '../journal/journal.view';
 import { AccountBalanceRow, CurrencyTotalRow } from '../reports/trial-balance.view';
 import { byIds } from '../database/by-ids';
-import { pgCode } from '../database/transaction';
+import { OlderSchemaFallback } from '../database/older-schema';
 import { PRIMARY_TIMELINE_SQL } from '../database/identity-sql';
 import { quoteQualified } from './partitions/partitions.store';
 import { LedgerReads } from '../database/replica/ledger-reads';
@@ -41,11 +41,6 @@ function balanceSources(a: string, asOf: string, carried: boolean, dated: boolea
   ].filter((x) => x !== null);
   return sources.length === 1 ? sources[0] : `${sources.join(' UNION ALL ')} LIMIT 1`;
 }
-
-/** How long a read that found no `history_at` (a schema before migration 1765460000000) reads without it. */
-const UNDATED_RECHECK_MS = 10_000;
-/** How long a read that found no function of migration 1765490000000 reads as SQL (JournalStore.plannedRead). */
-const UNPLANNED_RECHECK_MS = 10_000;
 
 /**
  * An account not changed after the moment has, at that moment, the balances of its row: its last history row's
@@ -150,11 +145,18 @@ export type TransferEntryRow = Omit<JournalEntryRow, 'transaction_id'>;
 
 @Injectable()
 export class JournalStore {
-  /** performance.now() until which reads leave `accounts.history_at` out: its migration had not run when last tried. */
-  private undatedUntil = -Infinity;
-  /** performance.now() until which the auditor's reads go as SQL: their functions' migration had not run when last tried. */
-  private unplannedUntil = -Infinity;
   private readonly logger = new Logger(JournalStore.name);
+  /** Balance reads without `accounts.history_at` while its migration (1765460000000) has not run: a missing column. */
+  private readonly undated = new OlderSchemaFallback('42703');
+  /**
+   * The history page and balance reads as SQL while their functions' migration (1765490000000) has not run: an undefined
+   * function. Said each time, at most every 10 s: a function that stays missing (a migration reverted) keeps reads slower.
+   */
+  private readonly unplanned = new OlderSchemaFallback('42883', () =>
+    this.logger.warn(
+      'the history page and balance reads go as SQL for 10 s: their functions (migration 1765490000000) are not in the database',
+    ),
+  );
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -162,39 +164,15 @@ export class JournalStore {
   ) {}
 
   /**
-   * A read sent as a call of its function (plans kept per connection, docs/design.md "The auditor's reads planned
-   * once"), or as SQL when the function is not there yet: before migration 1765490000000 (undefined function, 42883),
-   * for 10 s, as datedRead does for its column.
-   */
-  private async plannedRead<T>(planned: () => Promise<T>, unplanned: () => Promise<T>): Promise<T> {
-    if (performance.now() < this.unplannedUntil) return unplanned();
-    try {
-      return await planned();
-    } catch (e) {
-      if (pgCode(e) !== '42883') throw e;
-      this.unplannedUntil = performance.now() + UNPLANNED_RECHECK_MS;
-      // Said each time, at most every 10 s: a function that stays missing (a migration reverted) keeps reads slower.
-      this.logger.warn(
-        'the history page and balance reads go as SQL for 10 s: their functions (migration 1765490000000) are not in the database',
-      );
-      return unplanned();
-    }
-  }
-
-  /**
    * A balance read as of a moment, with the account row's moment (`dated`) when the schema has it. Reads go on while
    * migrations are pending (docs/operations.md): before migration 1765460000000 the column is missing (42703), and the
    * same read without it looks every account's history up, as reads did before it.
    */
-  private async datedRead<T>(sql: (dated: boolean) => string, args: unknown[]): Promise<T> {
-    if (performance.now() < this.undatedUntil) return this.reads.query<T>(sql(false), args);
-    try {
-      return await this.reads.query<T>(sql(true), args);
-    } catch (e) {
-      if (pgCode(e) !== '42703') throw e;
-      this.undatedUntil = performance.now() + UNDATED_RECHECK_MS;
-      return this.reads.query<T>(sql(false), args);
-    }
+  private datedRead<T>(sql: (dated: boolean) => string, args: unknown[]): Promise<T> {
+    return this.undated.read(
+      () => this.reads.query<T>(sql(true), args),
+      () => this.reads.query<T>(sql(false), args),
+    );
   }
 
   /**
@@ -344,7 +322,7 @@ export class JournalStore {
    * before the cut, by the (account_id, at, seq) index. Null when the account did not exist at the cut.
    */
   async historyAt(accountId: string, cut: Instant, carried: boolean): Promise<HistoryBalanceRow | null> {
-    const rows = await this.plannedRead<HistoryBalanceRow[]>(
+    const rows = await this.unplanned.read<HistoryBalanceRow[]>(
       () => this.reads.query(`SELECT * FROM account_balances_at($1, $2::timestamptz, $3)`, [accountId, cut.iso, carried]),
       () => this.historyAtAsSql(accountId, cut, carried),
     );
@@ -369,7 +347,7 @@ export class JournalStore {
     const open = Number.MAX_SAFE_INTEGER;
     const lo = Math.max(0, f.seqFrom === null ? 0 : f.seqFrom - 1, f.after !== null && !f.desc ? f.after : 0);
     const hi = Math.min(f.seqTo ?? open, f.after !== null && f.desc ? f.after : open);
-    return this.plannedRead(
+    return this.unplanned.read(
       () =>
         this.reads.query(`SELECT * FROM account_history_page($1, $2, $3, $4, $5::timestamptz, $6::timestamptz, $7)`, [
           f.accountId,
