@@ -104,6 +104,25 @@ describe(TrialBalanceService.name, () => {
     }));
   }
 
+  /** Per currency that has an account open, in currency order: the model's columns summed over its accounts. */
+  function expectedTotals(plans: AccountPlan[], bals: Bal[]) {
+    const currencies = [...new Set(plans.map((p) => p.currency))].sort();
+    return currencies.map((currency) => {
+      const mine = bals.filter((_, i) => plans[i].currency === currency);
+      const sum = (f: (b: Bal) => bigint) => formatMinor(mine.reduce((s, b) => s + f(b), 0n));
+      return {
+        currency,
+        debitBalance: sum((b) => (b.sd > b.sc ? b.sd - b.sc : 0n)),
+        creditBalance: sum((b) => (b.sc > b.sd ? b.sc - b.sd : 0n)),
+        postedDebits: sum((b) => b.sd),
+        postedCredits: sum((b) => b.sc),
+        pendingDebits: sum((b) => b.pd),
+        pendingCredits: sum((b) => b.pc),
+        balanced: true,
+      };
+    });
+  }
+
   let run = 0;
   async function check(plan: Plan): Promise<void> {
     const schema = `tb_run_${run++}`;
@@ -226,6 +245,8 @@ describe(TrialBalanceService.name, () => {
             .map((l) => ({ ...l, name: null })),
         );
         expect(tb.balanced).toBe(true);
+        // The totals are summed in parts over the accounts (JournalStore.trialBalanceTotals): each account once.
+        expect(tb.totals).toEqual(expectedTotals(plan.accounts, moment.bals));
         for (const total of tb.totals) {
           expect([total.debitBalance, total.postedDebits, total.pendingDebits]).toEqual([
             total.creditBalance,
