@@ -76,17 +76,26 @@ async function main(): Promise<void> {
     await c.query('ANALYZE');
     const [{ lo, hi }] = (await c.query(`SELECT min(created_at) AS lo, max(created_at) AS hi FROM card_loads`)).rows;
     await c.end();
+    const get = async (name: string, p: string): Promise<number> => {
+      const t0 = performance.now();
+      const res = await fetch(`${base}${p}`, { headers });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`${name}: ${res.status}`);
+      return performance.now() - t0;
+    };
+    // Each read first runs a tenth of its count, up to 50, on other keys (indices after the measured ones), uncounted:
+    // the p99 is the service's steady state, not the new process's first calls of a route (its code not yet
+    // optimised by V8, pooled connections that have not yet read these tables). The warm-up's own p50 and slowest
+    // are printed beside it, so a slow first call is seen, not hidden.
     const time = async (name: string, n: number, path: (i: number) => string) => {
+      const warm: number[] = [];
+      for (let i = 0; i < Math.min(50, Math.ceil(n / 10)); i++) warm.push(await get(name, path(n + i)));
       const ms: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const t0 = performance.now();
-        const res = await fetch(`${base}${path(i)}`, { headers });
-        await res.arrayBuffer();
-        if (res.status !== 200) throw new Error(`${name}: ${res.status}`);
-        ms.push(performance.now() - t0);
-      }
+      for (let i = 0; i < n; i++) ms.push(await get(name, path(i)));
       ms.sort((a, b) => a - b);
-      return { name, p50: ms[Math.floor(n * 0.5)], p99: ms[Math.min(n - 1, Math.floor(n * 0.99))] };
+      warm.sort((a, b) => a - b);
+      const p99 = ms[Math.min(n - 1, Math.floor(n * 0.99))];
+      return { name, p50: ms[Math.floor(n * 0.5)], p99, warmP50: warm[warm.length >> 1], warmMax: warm[warm.length - 1] };
     };
     const span = new Date(hi).getTime() - new Date(lo).getTime();
     // Moments after every card's first load (cards are created in the first 1 % of the fill): a moment
@@ -104,7 +113,12 @@ async function main(): Promise<void> {
       await time('trial balance (first page + totals)', 30, (i) => `/v1/reports/trial-balance?asOf=${at(i)}`),
     ];
     if (args['reads-only']) {
-      for (const r of results) process.stdout.write(`${r.name}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms\n`);
+      for (const r of results) {
+        process.stdout.write(
+          `${r.name}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms ` +
+            `(warm-up p50 ${r.warmP50.toFixed(1)}, slowest ${r.warmMax.toFixed(1)})\n`,
+        );
+      }
       return;
     }
     // Single loads onto the ledger's existing cards, each with a fresh idempotency key.
@@ -137,13 +151,14 @@ async function main(): Promise<void> {
         : `Bulk intake (\`POST /v1/card-loads/batch\`, 1,000 per request, 4 in flight): ${(LOADS / fillSeconds).toFixed(0)} loads/s ` +
           '(target ≥ 20,000).',
       '',
-      '| read | p50 | p99 | target |',
-      '|---|---|---|---|',
+      '| read | p50 | p99 | target | warm-up (uncounted): p50, slowest |',
+      '|---|---|---|---|---|',
       ...results.map((r) => {
         const target = r === live ? '' : r.name.startsWith('trial') ? '≤ 100 ms' : `p99 ≤ ${bound.toFixed(1)} ms`;
         const met = r === live ? '' : r.name.startsWith('trial') ? r.p99 <= 100 : r.p99 <= bound;
         const verdict = met === '' ? '' : met ? ' (met)' : ' (**missed**)';
-        return `| ${r.name} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${target}${verdict} |`;
+        const warm = `${r.warmP50.toFixed(1)}, ${r.warmMax.toFixed(1)} ms`;
+        return `| ${r.name} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${target}${verdict} | ${warm} |`;
       }),
       '',
       `Intake on this ledger, after the reads: single \`POST /v1/card-loads\` from ${args.clients} closed-loop clients for ` +
