@@ -18,6 +18,19 @@ class PooledClient extends Client {
   }
 }
 
+/**
+ * How long the pool keeps a connection nobody uses. pg-pool's default, 10 s, made a read after a pause start on new
+ * connections, and a new Postgres backend pays a page fault on its first touch of each page of shared_buffers: on a
+ * 1,000,000-load ledger without huge pages a trial balance took 181–314 ms after 13 s idle, and 64–107 ms with
+ * connections kept (docs/operations.md, "Connections kept warm"). Well under a proxy's idle cut (HAProxy's 30 min in "Failover").
+ */
+const POOL_IDLE_MS = 5 * 60_000;
+/**
+ * And how long it keeps any connection: a busy pool's connections are never idle, so only a lifetime bounds how long one
+ * can stay on a server that is no longer the primary where no proxy cuts its sessions (docs/operations.md).
+ */
+const POOL_LIFETIME_S = 30 * 60;
+
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
   return {
     type: 'postgres',
@@ -29,7 +42,18 @@ export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions
     entities: [],
     poolSize,
     // bigint columns come back as strings; money code turns them into bigint explicitly.
-    extra: { max: poolSize, connectionTimeoutMillis: 10_000, application_name: 'card-ledger', Client: PooledClient },
+    extra: {
+      max: poolSize,
+      idleTimeoutMillis: POOL_IDLE_MS,
+      maxLifetimeSeconds: POOL_LIFETIME_S,
+      // Idle connections hold no process open (a CLI command ends when its work does); TCP keepalive finds a peer that
+      // went away while a connection waited.
+      allowExitOnIdle: true,
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+      application_name: 'card-ledger',
+      Client: PooledClient,
+    },
   };
 }
 
