@@ -31,6 +31,16 @@ const POOL_IDLE_MS = 5 * 60_000;
  */
 const POOL_LIFETIME_S = 30 * 60;
 
+/** How every pool of the service keeps its connections (the primary's here, the read replica's in ReadReplica). */
+export const POOL_KEEPING = {
+  idleTimeoutMillis: POOL_IDLE_MS,
+  maxLifetimeSeconds: POOL_LIFETIME_S,
+  // Idle connections hold no process open (a CLI command ends when its work does); TCP keepalive finds a peer that went
+  // away while a connection waited.
+  allowExitOnIdle: true,
+  keepAlive: true,
+} as const;
+
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
   return {
     type: 'postgres',
@@ -44,12 +54,7 @@ export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions
     // bigint columns come back as strings; money code turns them into bigint explicitly.
     extra: {
       max: poolSize,
-      idleTimeoutMillis: POOL_IDLE_MS,
-      maxLifetimeSeconds: POOL_LIFETIME_S,
-      // Idle connections hold no process open (a CLI command ends when its work does); TCP keepalive finds a peer that
-      // went away while a connection waited.
-      allowExitOnIdle: true,
-      keepAlive: true,
+      ...POOL_KEEPING,
       connectionTimeoutMillis: 10_000,
       application_name: 'card-ledger',
       Client: PooledClient,

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../metrics/metrics.service';
 import { describeUrl } from '../connection-url';
+import { POOL_KEEPING } from '../data-source';
 import { PRIMARY_TIMELINE_SQL } from '../identity-sql';
 import { FallbackReason, lsnValue, PrimaryPoint, ReadPlan } from './read-plan';
 
@@ -105,6 +106,7 @@ export class ReadReplica implements OnApplicationShutdown {
       ? new Pool({
           connectionString: url,
           max: 10,
+          ...POOL_KEEPING,
           connectionTimeoutMillis: 2000,
           query_timeout: REPLICA_QUERY_TIMEOUT_MS,
           application_name: 'card-ledger-reads',
