@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { PRIMARY_POINT_SQL } from '../../src/database/replica/read-replica';
 import { startTestApp, TestApp } from '../support/app';
 import { BANK, FINAL_WAIT_MS, OWNER, useReplicaLedger } from '../support/replica-ledger';
 import { describeWithReplicaPair, ReplicaPair } from '../support/replica-pair';
@@ -61,6 +62,17 @@ describeWithReplicaPair('read replica for auditor reads', () => {
     // once on a loaded CI machine (1,041 ms at f5bdf9a); 'ok' already says it is within DATABASE_READ_MAX_LAG_MS.
     expect(ready.body.checks).toMatchObject({ replica: 'ok', replicaLagMs: expect.any(Number) });
     expect(ready.body.checks.replicaLagMs).toBeLessThan(5000);
+  });
+
+  it("should ask the primary's position once per read, also when its queries start at once (a trial balance)", async () => {
+    const asked = jest.spyOn(app.ds, 'query');
+    try {
+      const res = await app.api('GET', '/v1/reports/trial-balance');
+      expect([res.status, source(res)]).toEqual([200, { source: 'replica', fallback: null }]);
+      expect(asked.mock.calls.filter(([sql]) => sql === PRIMARY_POINT_SQL)).toHaveLength(1);
+    } finally {
+      asked.mockRestore();
+    }
   });
 
   it('should show a list without a final cut as far as the replica has replayed, stating its lag', async () => {

@@ -29,7 +29,7 @@ const REPLICA_TROUBLE = /^(08|57P0|53|58)/;
 const REPLICA_CANCELLED = new Set(['40001', '57014']);
 
 /** Where the primary stands, read on the primary once per request (docs/time.md, "Replicas"). */
-const PRIMARY_POINT_SQL = `SELECT pg_current_wal_insert_lsn()::text AS lsn, ${PRIMARY_TIMELINE_SQL} AS timeline,
+export const PRIMARY_POINT_SQL = `SELECT pg_current_wal_insert_lsn()::text AS lsn, ${PRIMARY_TIMELINE_SQL} AS timeline,
   (SELECT system_identifier::text FROM pg_control_system()) AS system_id`;
 
 /** Once per replica session: its cluster, and whether its role may read pg_stat_wal_receiver's details. */
@@ -93,6 +93,8 @@ export class ReadReplica implements OnApplicationShutdown {
   private readonly lag;
   private readonly fallbacks;
   private readonly reads;
+  /** Each request's question to the primary while it is being answered (firstPrimaryPoint). */
+  private readonly primaryAsked = new WeakMap<ReadPlan, Promise<PrimaryPoint>>();
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -151,7 +153,7 @@ export class ReadReplica implements OnApplicationShutdown {
   async query(plan: ReadPlan, sql: string, args: unknown[] | undefined): Promise<unknown[] | null> {
     // Where the primary stands, before the replica is asked: its lag is measured against this (an unreachable primary
     // fails the read there, as it would without a replica).
-    plan.primary ??= await this.primaryPoint();
+    plan.primary ??= await this.firstPrimaryPoint(plan);
     let client: PoolClient;
     try {
       client = await this.pool!.connect();
@@ -182,6 +184,21 @@ export class ReadReplica implements OnApplicationShutdown {
     } finally {
       client.release(broken);
     }
+  }
+
+  /**
+   * The primary's point for a request's first replica query: one question also when its queries start at once (a trial
+   * balance's page and the parts of its totals), not one each, the last answer overwriting the others.
+   */
+  private firstPrimaryPoint(plan: ReadPlan): Promise<PrimaryPoint> {
+    let asked = this.primaryAsked.get(plan);
+    if (!asked) {
+      asked = this.primaryPoint();
+      this.primaryAsked.set(plan, asked);
+      // A failed question is not remembered: a later query of the request asks again, as it did before.
+      asked.catch(() => this.primaryAsked.delete(plan));
+    }
+    return asked;
   }
 
   private async primaryPoint(): Promise<PrimaryPoint> {
