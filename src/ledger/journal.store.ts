@@ -166,8 +166,15 @@ export type TransferEntryRow = Omit<JournalEntryRow, 'transaction_id'>;
 @Injectable()
 export class JournalStore {
   private readonly logger = new Logger(JournalStore.name);
-  /** Balance reads without `accounts.history_at` while its migration (1765460000000) has not run: a missing column. */
-  private readonly undated = new OlderSchemaFallback('42703');
+  /**
+   * Balance reads without `accounts.history_at` while its migration (1765460000000) has not run: a missing column. Said
+   * as the functions' fallback is: each read then looks every account's history up, slower.
+   */
+  private readonly undated = new OlderSchemaFallback('42703', () =>
+    this.logger.warn(
+      'balance reads as of a moment leave accounts.history_at out for 10 s: its column (migration 1765460000000) is not in the database',
+    ),
+  );
   /**
    * The history page and balance reads as SQL while their functions' migration (1765490000000) has not run: an undefined
    * function. Said each time, at most every 10 s: a function that stays missing (a migration reverted) keeps reads slower.

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { historyView } from '../../src/cards/card-history.view';
 import { Instant, parseInstant } from '../../src/common/instant';
 import { inTransaction } from '../../src/database/transaction';
@@ -19,6 +20,9 @@ const ISO_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
  */
 describe('the auditor’s reads as functions', () => {
   const ctx = useTestApp();
+  const warn = jest.spyOn(Logger.prototype, 'warn');
+  afterAll(() => warn.mockRestore());
+  const warned = (message: RegExp) => warn.mock.calls.filter(([m]) => message.test(String(m))).length;
   let store: JournalStore;
   let accountId: string;
   // Each history row's moment to the microsecond, the microsecond before it and the one after it.
@@ -216,6 +220,7 @@ describe('the auditor’s reads as functions', () => {
       }
       expect(res.map((r) => r.status)).toEqual([200, 200]);
       expect(res.map((r) => r.body)).toEqual(before.map((r) => r.body));
+      expect(warned(/functions \(migration 1765490000000\) are not in the database/)).toBeGreaterThan(0);
     } finally {
       await rename('account_history_page_gone', 'account_history_page');
       await ctx.db.query(`ALTER FUNCTION account_balances_at_gone(bigint, timestamptz, boolean) RENAME TO account_balances_at`);
@@ -238,6 +243,7 @@ describe('the auditor’s reads as functions', () => {
         expect(store['undated']['olderUntil']).toBeGreaterThan(performance.now());
       }
       expect(res.map((r) => r.body)).toEqual(before.map((r) => r.body));
+      expect(warned(/accounts\.history_at out for 10 s/)).toBeGreaterThan(0);
     } finally {
       await ctx.db.query(`ALTER TABLE accounts RENAME COLUMN history_at_gone TO history_at`);
     }
