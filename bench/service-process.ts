@@ -6,7 +6,8 @@ import { runMigrations } from '../src/database/data-source';
 import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { freshDatabase } from './fresh-database';
 
-const ROOT = path.resolve(__dirname, '../..');
+/** The project's folder, from dist/bench (the built bench) or bench/ (a test that imports this from source). */
+const ROOT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..');
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**

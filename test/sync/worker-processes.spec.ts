@@ -1,5 +1,6 @@
 import { Client } from 'pg';
-import { RunningSimulator } from '../../src/enkash-simulator/simulator';
+import { RunningSimulator, simulatorClientEnv } from '../../src/enkash-simulator/simulator';
+import { spawnSimulator } from '../../bench/service-process';
 import { sql } from '../support/db';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
 import { TestApp } from '../support/app';
@@ -140,43 +141,94 @@ describe('sync worker processes', () => {
   });
 
   it('should send each of 1,000 loads to completion once in effect with three workers and random faults', async () => {
-    sim.state.setConfig({
+    // EnKash in its own process, as it is in production. In this test's process it shared an event loop with the
+    // in-process API taking 50 loads at a time and the test runner's heap: under a loaded CI box its handling of a
+    // request then came seconds late (loop delays of 150-210 ms here alone), later than the workers' lookup grace,
+    // which is the one thing the design cannot survive (docs/design.md, "Lookups": the grace must exceed how late
+    // EnKash can act). Once, 149 of 1,000 loads were applied twice that way; a 3 s stall of this process reproduces it.
+    const enkash = await spawnSimulator({
+      seed: 7,
+      duplicateMode: 'apply-again',
       latencyMs: 3,
+      lookupLagMs: 50,
+      hangMs: 800,
       failureRate: 0.05,
       failureFaults: ['timeout-after-apply', 'reset', 'http-503', 'reset-after-apply', 'http-500'],
-      seed: 7,
     });
-    // What is under test is exactly once across workers, not the retry budget: on a loaded CI box 400 ms calls run
-    // past their deadline again and again, and 12 attempts then park a few loads in review (seen: 10 of 1,000).
-    const patient = { ENKASH_TIMEOUT_MS: '1000', SYNC_LEASE_MS: '4000', SYNC_MAX_ATTEMPTS: '100' };
-    await Promise.all([startWorker(patient), startWorker(patient), startWorker(patient)]);
-    const loads: Array<{ id: string; reference: string }> = [];
-    for (let batch = 0; batch < 1000; batch += 50) {
-      loads.push(
-        ...(await Promise.all(
-          Array.from({ length: 50 }, (_, i) =>
-            createLoad(api, `EKCMANY${String((batch + i) % 100).padStart(3, '0')}`, '1.00', `many-${batch + i}`),
-          ),
-        )),
-      );
-    }
-    await waitFor(
-      'all 1,000 loads to settle',
-      async () => {
-        const { rows } = await c.query(
-          `SELECT count(*)::int AS n FROM card_loads WHERE status = 'pending' AND idempotency_key LIKE 'many-%'`,
+    const admin = async (route: string) => {
+      const res = await fetch(`${enkash.url}/__admin/${route}`);
+      expect(res.status).toBe(200);
+      return res.json();
+    };
+    try {
+      // What is under test is exactly once across workers, not the retry budget: on a loaded CI box 400 ms calls run
+      // past their deadline again and again, and 12 attempts then park a few loads in review (seen: 10 of 1,000).
+      const patient = { ...simulatorClientEnv(enkash.url), ENKASH_TIMEOUT_MS: '1000', SYNC_LEASE_MS: '4000', SYNC_MAX_ATTEMPTS: '100' };
+      await Promise.all([startWorker(patient), startWorker(patient), startWorker(patient)]);
+      const loads: Array<{ id: string; reference: string }> = [];
+      for (let batch = 0; batch < 1000; batch += 50) {
+        loads.push(
+          ...(await Promise.all(
+            Array.from({ length: 50 }, (_, i) =>
+              createLoad(api, `EKCMANY${String((batch + i) % 100).padStart(3, '0')}`, '1.00', `many-${batch + i}`),
+            ),
+          )),
         );
-        return rows[0].n === 0;
-      },
-      120_000,
-    );
-    const { rows } = await c.query(`SELECT status, count(*)::int AS n FROM card_loads WHERE idempotency_key LIKE 'many-%' GROUP BY status`);
-    expect(rows).toEqual([{ status: 'posted', n: 1000 }]);
-    const twice = loads.filter((l) => sim.state.appliedCount(l.reference) !== 1);
-    expect(twice).toEqual([]);
-    const jobs = await c.query(
-      `SELECT count(*)::int AS n FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.idempotency_key LIKE 'many-%'`,
-    );
-    expect(jobs.rows[0].n).toBe(0);
+      }
+      await waitFor(
+        'all 1,000 loads to settle',
+        async () => {
+          const { rows } = await c.query(
+            `SELECT count(*)::int AS n FROM card_loads WHERE status = 'pending' AND idempotency_key LIKE 'many-%'`,
+          );
+          return rows[0].n === 0;
+        },
+        120_000,
+      );
+      const { rows } = await c.query(
+        `SELECT status, count(*)::int AS n FROM card_loads WHERE idempotency_key LIKE 'many-%' GROUP BY status`,
+      );
+      expect(rows).toEqual([{ status: 'posted', n: 1000 }]);
+      const applied = new Map<string, number>();
+      for (const r of (await admin('records')) as Array<{ pgReferenceNumber: string }>) {
+        applied.set(r.pgReferenceNumber, (applied.get(r.pgReferenceNumber) ?? 0) + 1);
+      }
+      const notOnce = loads.filter((l) => applied.get(l.reference) !== 1);
+      if (notOnce.length > 0) process.stdout.write(await notOnceReport(loads, applied, notOnce, admin));
+      expect(notOnce).toEqual([]);
+      const jobs = await c.query(
+        `SELECT count(*)::int AS n FROM sync_jobs j JOIN card_loads l ON l.id = j.load_id WHERE l.idempotency_key LIKE 'many-%'`,
+      );
+      expect(jobs.rows[0].n).toBe(0);
+    } finally {
+      await Promise.all(workers.splice(0).map((w) => w.kill('SIGTERM')));
+      await enkash.stop();
+    }
   }, 180_000);
+
+  /**
+   * What a failure of exactly once needs to be understood: how many loads were applied 0 or 2+ times and, for the
+   * first few, what EnKash saw (arrival, handling, fault) beside what the ledger recorded, then the workers' output
+   * (a late answer is logged there with how late it came).
+   */
+  async function notOnceReport(
+    loads: Array<{ id: string; reference: string }>,
+    applied: Map<string, number>,
+    notOnce: Array<{ id: string; reference: string }>,
+    admin: (route: string) => Promise<unknown>,
+  ): Promise<string> {
+    const histogram: Record<number, number> = {};
+    for (const l of loads) histogram[applied.get(l.reference) ?? 0] = (histogram[applied.get(l.reference) ?? 0] ?? 0) + 1;
+    const details = [];
+    for (const l of notOnce.slice(0, 3)) {
+      const events = await c.query(
+        `SELECT to_char(at, 'HH24:MI:SS.MS') AS at, type, outcome, http_status, code, message, duration_ms
+           FROM load_events WHERE load_id = $1 ORDER BY id`,
+        [l.id],
+      );
+      details.push({ reference: l.reference, enkash: await admin(`requests/${l.reference}`), ledger: events.rows });
+    }
+    const output = workers.map((w, i) => `--- worker ${i}\n${w.output().slice(-3000)}`).join('\n');
+    return `applied counts: ${JSON.stringify(histogram)}\n${JSON.stringify(details, null, 1)}\n${output}\n`;
+  }
 });
