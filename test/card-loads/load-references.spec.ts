@@ -5,6 +5,7 @@ import { dataSourceOptions, revertLastMigration, runMigrations } from '../../src
 import { MIGRATIONS } from '../../src/database/migrations';
 import { useTestApp } from '../support/app';
 import { asOwner, createTestDatabase, sql } from '../support/db';
+import { databaseRefusal } from '../support/refusals';
 
 /**
  * Invariant 11 for what a card load writes beyond the journal (migration 1765480000000, docs/design.md): its events and
@@ -14,11 +15,6 @@ import { asOwner, createTestDatabase, sql } from '../support/db';
 describe('references a card load writes, checked once per statement', () => {
   const ctx = useTestApp();
   const nowhere = '00000000-0000-4000-8000-0000000000ee';
-  const refusal = (p: Promise<unknown>) =>
-    p.then(
-      () => 'written',
-      (e: { code?: string; constraint?: string; message?: string }) => `${e.code} ${e.constraint ?? e.message}`,
-    );
   let load: { id: string; journalTransactionId: string };
 
   beforeAll(async () => {
@@ -37,15 +33,17 @@ describe('references a card load writes, checked once per statement', () => {
         `INSERT INTO load_events (load_id, type, outcome, actor) SELECT id, 'note', 'pending', 'test' FROM unnest($1::uuid[]) id`,
         [ids],
       );
-    expect(await refusal(events([nowhere]))).toBe('23503 load_events_load_id_fkey');
-    expect(await refusal(events([load.id, nowhere, load.id]))).toBe('23503 load_events_load_id_fkey');
-    expect(await refusal(events([load.id]))).toBe('written');
-    expect(await refusal(ctx.db.query(`INSERT INTO sync_jobs (load_id) VALUES ($1)`, [nowhere]))).toBe('23503 sync_jobs_load_id_fkey');
+    expect(await databaseRefusal(events([nowhere]))).toBe('23503 load_events_load_id_fkey');
+    expect(await databaseRefusal(events([load.id, nowhere, load.id]))).toBe('23503 load_events_load_id_fkey');
+    expect(await databaseRefusal(events([load.id]))).toBe('written');
+    expect(await databaseRefusal(ctx.db.query(`INSERT INTO sync_jobs (load_id) VALUES ($1)`, [nowhere]))).toBe(
+      '23503 sync_jobs_load_id_fkey',
+    );
     expect((await ctx.db.query(`SELECT count(*)::int AS n FROM load_events WHERE load_id = $1`, [nowhere])).rows[0].n).toBe(0);
   });
 
   it('should refuse an unsealed row, a seal or a resolution naming a journal transaction that does not exist', async () => {
-    expect(await refusal(ctx.db.query(`INSERT INTO journal_unsealed (transaction_id) VALUES ($1)`, [nowhere]))).toBe(
+    expect(await databaseRefusal(ctx.db.query(`INSERT INTO journal_unsealed (transaction_id) VALUES ($1)`, [nowhere]))).toBe(
       '23503 journal_unsealed_transaction_id_fkey',
     );
     const seal = ctx.db.query(
@@ -53,7 +51,7 @@ describe('references a card load writes, checked once per statement', () => {
        VALUES ((SELECT coalesce(max(seq), 0) + 1000 FROM journal_seals), $1, $2, $2, $2, $2)`,
       [nowhere, randomBytes(32)],
     );
-    expect(await refusal(seal)).toBe('23503 journal_seals_transaction_id_fkey');
+    expect(await databaseRefusal(seal)).toBe('23503 journal_seals_transaction_id_fkey');
     // A resolution (its entries balanced, so that only the reference is wrong) and an undo, each naming nothing.
     const [card, parent] = (
       await ctx.db.query(`SELECT id FROM accounts WHERE code IN ('card:EKCREF0001', 'parent:CAREFS') ORDER BY code`)
@@ -69,8 +67,10 @@ describe('references a card load writes, checked once per statement', () => {
           ['debit', 'credit'],
         ],
       );
-    expect(await refusal(transfer('kind, pending_id', `'void_pending', '${nowhere}'`))).toBe('23503 journal_transactions_pending_id_fkey');
-    expect(await refusal(transfer('kind, undoes_id', `'posted', '${nowhere}'`))).toBe('23503 journal_transactions_undoes_id_fkey');
+    expect(await databaseRefusal(transfer('kind, pending_id', `'void_pending', '${nowhere}'`))).toBe(
+      '23503 journal_transactions_pending_id_fkey',
+    );
+    expect(await databaseRefusal(transfer('kind, undoes_id', `'posted', '${nowhere}'`))).toBe('23503 journal_transactions_undoes_id_fkey');
     expect(
       (await ctx.db.query(`SELECT count(*)::int AS n FROM journal_transactions WHERE id = '00000000-0000-4000-8000-0000000000e1'`)).rows[0]
         .n,
@@ -80,9 +80,11 @@ describe('references a card load writes, checked once per statement', () => {
   it('should keep what a row names from changing, and card loads from being truncated', async () => {
     // The job's other columns change as before (claims, fences); only the load it names may not.
     expect(
-      await refusal(ctx.db.query(`UPDATE sync_jobs SET load_id = load_id, updated_at = clock_timestamp() WHERE load_id = $1`, [load.id])),
+      await databaseRefusal(
+        ctx.db.query(`UPDATE sync_jobs SET load_id = load_id, updated_at = clock_timestamp() WHERE load_id = $1`, [load.id]),
+      ),
     ).toBe('written');
-    expect(await refusal(ctx.db.query(`UPDATE sync_jobs SET load_id = $2 WHERE load_id = $1`, [load.id, nowhere]))).toMatch(
+    expect(await databaseRefusal(ctx.db.query(`UPDATE sync_jobs SET load_id = $2 WHERE load_id = $1`, [load.id, nowhere]))).toMatch(
       /^P0001 sync_jobs\.load_id: the row it names cannot change/,
     );
     // An unsealed row, held by a transaction of its own so that the sealer cannot take it first: written again if the
@@ -95,16 +97,18 @@ describe('references a card load writes, checked once per statement', () => {
         [load.journalTransactionId],
       );
       expect(
-        await refusal(
+        await databaseRefusal(
           ctx.db.query(`UPDATE journal_unsealed SET transaction_id = $2 WHERE transaction_id = $1`, [load.journalTransactionId, nowhere]),
         ),
       ).toMatch(/^P0001 journal_unsealed\.transaction_id: the row it names cannot change/);
     } finally {
       await ctx.db.query('ROLLBACK');
     }
-    expect(await refusal(ctx.db.query(`UPDATE card_loads SET id = $2 WHERE id = $1`, [load.id, nowhere]))).toMatch(/^P0001 .*immutable/);
+    expect(await databaseRefusal(ctx.db.query(`UPDATE card_loads SET id = $2 WHERE id = $1`, [load.id, nowhere]))).toMatch(
+      /^P0001 .*immutable/,
+    );
     // Without CASCADE, the keys that stay (webhook deliveries, reconciliation findings) refuse it; with it, the trigger.
-    expect(await refusal(ctx.db.query('TRUNCATE card_loads CASCADE'))).toMatch(/^P0001 .*card_loads is append-only/);
+    expect(await databaseRefusal(ctx.db.query('TRUNCATE card_loads CASCADE'))).toMatch(/^P0001 .*card_loads is append-only/);
     expect((await ctx.db.query(`SELECT count(*)::int AS n FROM load_events WHERE load_id = $1`, [load.id])).rows[0].n).toBeGreaterThan(0);
   });
 });

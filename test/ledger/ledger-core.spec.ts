@@ -11,6 +11,7 @@ import { AuditStore } from '../../src/ledger/audit.store';
 import { AuditEventsStore } from '../../src/audit-trail/audit-events.store';
 import { expectNoViolations, ledgerViolations } from '../support/ledger-checks';
 import { useTestLedger } from '../support/ledger';
+import { databaseRefusal } from '../support/refusals';
 
 describe(LedgerService.name, () => {
   const ctx = useTestLedger(10);
@@ -124,11 +125,6 @@ describe(LedgerService.name, () => {
   it('should let the database refuse an entry or history row whose account or transaction does not exist (invariant 11)', async () => {
     const acc = await ctx.db.query(`SELECT id, history_seq FROM accounts WHERE code = 'card:EKCTEST001'`);
     const { id, history_seq: seq } = acc.rows[0];
-    const refusal = (p: Promise<unknown>) =>
-      p.then(
-        () => 'written',
-        (e: { code?: string; constraint?: string }) => `${e.code} ${e.constraint}`,
-      );
     const nowhere = '00000000-0000-4000-8000-0000000000ff';
     const entriesOf = (table: string) =>
       ctx.db.query(
@@ -141,7 +137,7 @@ describe(LedgerService.name, () => {
       await ctx.db.query(`SELECT part FROM ledger_partitions() WHERE parent = 'journal_entries' AND now() >= lo AND now() < hi`)
     ).rows;
     for (const table of ['journal_entries', part]) {
-      expect(await refusal(entriesOf(table))).toBe('23503 journal_entries_transaction_id_fkey');
+      expect(await databaseRefusal(entriesOf(table))).toBe('23503 journal_entries_transaction_id_fkey');
     }
     const withAccount = (account: number) =>
       ctx.db.query(
@@ -153,20 +149,20 @@ describe(LedgerService.name, () => {
           ['debit', 'credit'],
         ],
       );
-    expect(await refusal(withAccount(987654321))).toBe('23503 journal_entries_account_id_fkey');
+    expect(await databaseRefusal(withAccount(987654321))).toBe('23503 journal_entries_account_id_fkey');
     // An opening row (sequence 0) for no account; a row that continues the chain but names no transaction.
     const opening = ctx.db.query(
       `INSERT INTO account_history (account_id, seq, event, pending_debits, pending_credits, posted_debits, posted_credits)
        VALUES (987654321, 0, 'opening', 0, 0, 0, 0)`,
     );
-    expect(await refusal(opening)).toBe('23503 account_history_account_id_fkey');
+    expect(await databaseRefusal(opening)).toBe('23503 account_history_account_id_fkey');
     const continued = ctx.db.query(
       `INSERT INTO account_history (account_id, seq, event, transaction_id, pending_debits, pending_credits, posted_debits, posted_credits)
        SELECT account_id, seq + 1, 'journal', $3, pending_debits, pending_credits, posted_debits, posted_credits
        FROM account_history WHERE account_id = $1 AND seq = $2`,
       [id, seq, nowhere],
     );
-    expect(await refusal(continued)).toBe('23503 account_history_transaction_id_fkey');
+    expect(await databaseRefusal(continued)).toBe('23503 account_history_transaction_id_fkey');
   });
 
   it('should let the database refuse zero, negative and mismatched-currency entries', async () => {
@@ -259,24 +255,22 @@ describe(LedgerService.name, () => {
       const n = accounts.length;
       await ctx.db.query('BEGIN');
       try {
-        await ctx.db.query(
-          `SELECT ledger_apply_deltas($1::uuid[], $2::text[], $3::uuid[], $4::bigint[],
+        return await databaseRefusal(
+          ctx.db.query(
+            `SELECT ledger_apply_deltas($1::uuid[], $2::text[], $3::uuid[], $4::bigint[],
              $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])`,
-          [
-            Array(n).fill('00000000-0000-4000-8000-0000000000a1'),
-            Array(n).fill('journal'),
-            Array(n).fill(null),
-            accounts,
-            pendingDebits,
-            pendingCredits,
-            Array(n).fill(0),
-            Array(n).fill(0),
-          ],
+            [
+              Array(n).fill('00000000-0000-4000-8000-0000000000a1'),
+              Array(n).fill('journal'),
+              Array(n).fill(null),
+              accounts,
+              pendingDebits,
+              pendingCredits,
+              Array(n).fill(0),
+              Array(n).fill(0),
+            ],
+          ),
         );
-        return 'written';
-      } catch (e) {
-        const err = e as { code?: string; constraint?: string; message: string };
-        return `${err.code} ${err.constraint ?? err.message}`;
       } finally {
         await ctx.db.query('ROLLBACK');
       }
@@ -329,11 +323,6 @@ describe(LedgerService.name, () => {
     // rewrite of a trigger must keep the order. Each case below breaks two checks at once.
     const acc = await ctx.db.query(`SELECT id, history_seq FROM accounts WHERE code = 'card:EKCTEST001'`);
     const { id, history_seq: seq } = acc.rows[0];
-    const refusal = (p: Promise<unknown>) =>
-      p.then(
-        () => 'written',
-        (e: { code?: string; constraint?: string; message?: string }) => `${e.code} ${e.constraint} ${e.message}`,
-      );
     const nowhere = '00000000-0000-4000-8000-0000000000fe';
     const entries = (currencies: string[], amounts: number[]) =>
       ctx.db.query(
@@ -343,44 +332,48 @@ describe(LedgerService.name, () => {
         [id, currencies, amounts, ['debit', 'credit']],
       );
     // Unbalanced, and an entry in another currency than its account's: the balance is checked first.
-    expect(await refusal(entries(['INR', 'USD'], [100, 99]))).toMatch(/^23514 journal_balanced .*does not balance/);
+    expect(await databaseRefusal(entries(['INR', 'USD'], [100, 99]), true)).toMatch(/^23514 journal_balanced .*does not balance/);
     // A transaction that does not exist, named by entries of an account that does not exist: the transaction first.
     expect(
-      await refusal(
+      await databaseRefusal(
         ctx.db.query(
           `INSERT INTO journal_entries (transaction_id, account_id, direction, amount, currency, created_at)
            SELECT $1, 987654321, d, 100, 'INR', now() FROM unnest(ARRAY['debit', 'credit']) AS d`,
           [nowhere],
         ),
+        true,
       ),
     ).toMatch(/^23503 journal_entries_transaction_id_fkey /);
     // A resolution without entries that names no pending transfer: the entries first.
     expect(
-      await refusal(
+      await databaseRefusal(
         ctx.db.query(
           `INSERT INTO journal_transactions (id, kind, pending_id) VALUES ('00000000-0000-4000-8000-000000000006', 'void_pending', $1)`,
           [nowhere],
         ),
+        true,
       ),
     ).toMatch(/^23514 journal_balanced .*0 entries/);
     // An opening row that is not zero, for an account that does not exist: the chain first.
     expect(
-      await refusal(
+      await databaseRefusal(
         ctx.db.query(
           `INSERT INTO account_history (account_id, seq, event, pending_debits, pending_credits, posted_debits, posted_credits)
            VALUES (987654321, 0, 'opening', 5, 0, 0, 0)`,
         ),
+        true,
       ),
     ).toMatch(/^23514 account_history_chain opening history row must be zero/);
     // A row that does not continue the chain and names no transaction: the chain first.
     expect(
-      await refusal(
+      await databaseRefusal(
         ctx.db.query(
           `INSERT INTO account_history
              (account_id, seq, event, transaction_id, pending_debits, pending_credits, posted_debits, posted_credits)
            VALUES ($1, $2, 'journal', $3, 0, 0, 0, 999999)`,
           [id, Number(seq) + 1, nowhere],
         ),
+        true,
       ),
     ).toMatch(/^23514 account_history_chain .*does not continue/);
   });

@@ -11,3 +11,14 @@ export async function expectGetRefused(app: TestApp, path: string, field: string
   expect(errorFields(r.body)).toContain(field);
   return r;
 }
+
+/**
+ * What the database answered a write: 'written', or its refusal as `SQLSTATE constraint` (the message when no constraint
+ * is named). With `withMessage`, the message as well: which of a trigger's checks refused.
+ */
+export const databaseRefusal = (p: Promise<unknown>, withMessage = false): Promise<string> =>
+  p.then(
+    () => 'written',
+    (e: { code?: string; constraint?: string; message?: string }) =>
+      withMessage ? `${e.code} ${e.constraint} ${e.message}` : `${e.code} ${e.constraint ?? e.message}`,
+  );
